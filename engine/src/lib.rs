@@ -1,0 +1,3 @@
+//! innohot: hot physical backups of InnoDB servers.
+
+pub mod format;
