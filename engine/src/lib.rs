@@ -1,3 +1,19 @@
 //! innohot: hot physical backups of InnoDB servers.
+//!
+//! Layout: `format` holds pure byte-level codecs; `io` and `server` are the
+//! boundary traits; `follow` (redo follower), `copy` (data-file copier) and
+//! `backup` (the orchestrator) are step-able state machines over them, driven
+//! by threads in production and by the simulator's scheduler in tests.
 
+pub mod backup;
+pub mod copy;
+pub mod error;
+pub mod events;
+pub mod follow;
 pub mod format;
+pub mod io;
+pub mod meta;
+pub mod server;
+pub mod timefmt;
+
+pub use error::{BackupError, Result};

@@ -1,0 +1,218 @@
+//! The innohot command line: argument parsing, progress lines, exit codes.
+
+use innohot::events::{Event, EventKind, Phase, Progress, Role};
+use innohot::timefmt::log_label;
+use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const USAGE: &str = "\
+innohot: hot physical backups of InnoDB servers
+
+usage:
+  innohot demo [DIR]             back up a simulated MySQL 5.7 server under concurrent
+                                 writes (kept in DIR, or a temporary directory), check
+                                 the backup against the simulator's ground truth
+  innohot sim --seed N [--trace] one simulated backup: seed, configuration, verdict
+  innohot sim --seeds A..B       many seeds; a summary and a replay line per wrong result
+  innohot help                   this text
+";
+
+/// xtrabackup-style log lines on stderr: "261125 01:15:47 [01] Copying ...".
+struct LogLines {
+    hide_root: Option<PathBuf>,
+}
+
+impl LogLines {
+    fn path(&self, p: &str) -> String {
+        match &self.hide_root {
+            Some(r) => p.replace(&format!("{}/", r.display()), ""),
+            None => p.to_string(),
+        }
+    }
+}
+
+impl Progress for LogLines {
+    fn event(&self, e: &Event) {
+        let t = log_label(e.unix);
+        let tag = match e.role {
+            Role::DataCopier(n) => format!("[{n:02}]"),
+            _ => "[00]".to_string(),
+        };
+        let line = match &e.kind {
+            EventKind::LogScanned { lsn, .. } => format!(">> log scanned up to ({lsn})"),
+            EventKind::CopyStarted { source, target } => {
+                format!("{tag} Copying {} to {}", self.path(source), self.path(target))
+            }
+            EventKind::CopyDone { .. } => format!("{tag}        ...done"),
+            EventKind::PageRetry { file, page, attempt, defect } => {
+                format!("{tag} re-reading {} page {page} (attempt {attempt}): {defect}", self.path(file))
+            }
+            EventKind::Written { file, .. } => format!("[00] Writing {file}"),
+            EventKind::Statement(s) => format!("Executing {s}..."),
+            EventKind::Note(n) => self.path(n),
+            EventKind::PhaseStarted if e.phase == Phase::Lock => "Acquiring the read lock".to_string(),
+            EventKind::PhaseStarted | EventKind::Completed => return,
+        };
+        eprintln!("{t} {line}");
+    }
+}
+
+fn parse_seed_range(s: &str) -> Option<(u64, u64)> {
+    let (a, b) = s.split_once("..")?;
+    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+    (a < b).then_some((a, b))
+}
+
+fn demo(dir: Option<PathBuf>) -> ExitCode {
+    let cfg = SimConfig::from_seed(1);
+    if let Some(d) = &dir {
+        if d.exists() && std::fs::read_dir(d).map(|mut r| r.next().is_some()).unwrap_or(true) {
+            eprintln!("innohot: {} exists and is not empty: give a new or empty directory", d.display());
+            return ExitCode::from(1);
+        }
+    }
+    eprintln!("innohot demo: a simulated MySQL 5.7 server under concurrent writes ({})", cfg);
+    let progress = Arc::new(LogLines { hide_root: dir.clone() });
+    let report = run(cfg, RunOptions { dir: dir.clone(), progress: Some(progress) });
+    finish(&report, dir.is_some())
+}
+
+fn finish(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
+    let s = &report.stats;
+    eprintln!(
+        "simulated {:.3} s: {} server actions, {} log copy passes, {} torn page writes, {} chunk re-reads, redo ring wrapped {} times",
+        s.sim_nanos as f64 / 1e9,
+        s.server_actions,
+        s.log_polls,
+        s.torn_writes,
+        s.page_rereads,
+        s.ring_wraps
+    );
+    let ok = match (&report.outcome, &report.verdict) {
+        (Outcome::Completed(sum), Verdict::Verified) => {
+            eprintln!(
+                "oracle: VERIFIED: redo {}..{} ({} bytes) equals what the server wrote; every page is a version the server had on disk; binlog position {} matches",
+                sum.start_lsn,
+                sum.last_lsn,
+                sum.redo_bytes,
+                sum.binlog.as_ref().map(innohot::meta::binlog_pos_text).unwrap_or_default()
+            );
+            if kept {
+                eprintln!("backup in {}", report.target.display());
+            }
+            true
+        }
+        (_, Verdict::CorrectFailure(why)) => {
+            eprintln!("oracle: correct failure: {why}");
+            false
+        }
+        (outcome, Verdict::Wrong(lines)) => {
+            eprintln!("oracle: WRONG RESULT ({outcome:?}):");
+            for l in lines {
+                eprintln!("  - {l}");
+            }
+            false
+        }
+        (outcome, Verdict::Verified) => {
+            eprintln!("oracle: verified, but the outcome was {outcome:?}");
+            false
+        }
+    };
+    if let Outcome::Failed(msg) = &report.outcome {
+        eprintln!("innohot: backup failed: {msg}");
+    }
+    if ok {
+        eprintln!("{} completed OK!", log_label(innohot_simulator::clock::SIM_EPOCH_UNIX + s.sim_nanos / 1_000_000_000));
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn sim(args: &[String]) -> ExitCode {
+    let mut seed = None;
+    let mut seeds = None;
+    let mut trace = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seed" => seed = it.next().and_then(|v| v.parse::<u64>().ok()).or_else(|| {
+                eprintln!("innohot sim: --seed needs a number");
+                None
+            }),
+            "--seeds" => seeds = it.next().and_then(|v| parse_seed_range(v)),
+            "--trace" => trace = true,
+            other => {
+                eprintln!("innohot sim: unknown argument {other:?}\n\n{USAGE}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if let Some((a, b)) = seeds {
+        let (mut ok, mut failed_ok, mut wrong) = (0, 0, 0);
+        for s in a..b {
+            let r = innohot_simulator::run_seed(s);
+            match &r.verdict {
+                Verdict::Verified => ok += 1,
+                Verdict::CorrectFailure(_) => failed_ok += 1,
+                Verdict::Wrong(lines) => {
+                    wrong += 1;
+                    println!("seed {s}: WRONG: {}", lines.join("; "));
+                    println!("  replay: innohot sim --seed {s}");
+                }
+            }
+        }
+        println!("seeds {a}..{b}: {} runs, {ok} verified OK backups, {failed_ok} correct failures, {wrong} wrong results", b - a);
+        return if wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    }
+    let Some(seed) = seed else {
+        eprintln!("innohot sim: give --seed N or --seeds A..B\n\n{USAGE}");
+        return ExitCode::from(1);
+    };
+    let cfg = SimConfig::from_seed(seed);
+    println!("seed: {seed}");
+    println!("config: {cfg}");
+    let report = run(cfg, RunOptions::default());
+    if trace {
+        print!("{}", innohot_simulator::trace::render(&report.trace, &report.root, false));
+    }
+    let verdict = match &report.verdict {
+        Verdict::Verified => "verified".to_string(),
+        Verdict::CorrectFailure(w) => format!("correct failure: {w}"),
+        Verdict::Wrong(l) => format!("WRONG: {}", l.join("; ")),
+    };
+    println!("outcome: {:?}", report.outcome);
+    println!("verdict: {verdict}");
+    println!("backup hash: {:016x}", report.target_hash);
+    println!("replay: innohot sim --seed {seed}");
+    if report.verdict.is_wrong() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("demo") => match args.len() {
+            1 => demo(None),
+            2 => demo(Some(PathBuf::from(&args[1]))),
+            _ => {
+                eprintln!("innohot demo: at most one directory\n\n{USAGE}");
+                ExitCode::from(1)
+            }
+        },
+        Some("sim") => sim(&args[1..]),
+        Some("help") | Some("--help") | Some("-h") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The data-file copier: finds the tablespaces, then copies each in chunks,
+//! validating every page and re-reading a chunk that holds a torn page.
+//! A state machine: each `step` reads and writes at most one chunk.
+
+use crate::error::{BackupError, Result};
+use crate::events::{emit, EventKind, Phase, Progress, Role};
+use crate::format::page::{self, PageLayout};
+use crate::io::{Clock, EntryKind, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the seed's xtrabackup read per step (10 MiB).
+pub const DEFAULT_CHUNK_SIZE: usize = 10 * 1024 * 1024;
+/// Peers re-read a chunk with a bad page up to 10 times, 100 ms apart.
+pub const DEFAULT_PAGE_RETRIES: u32 = 10;
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopySettings {
+    pub chunk_size: usize,
+    /// Re-reads of a chunk with an invalid page before the backup fails.
+    pub page_retries: u32,
+    pub retry_delay: Duration,
+    pub read_policy: ReadPolicy,
+}
+
+impl Default for CopySettings {
+    fn default() -> Self {
+        CopySettings {
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            page_retries: DEFAULT_PAGE_RETRIES,
+            retry_delay: DEFAULT_RETRY_DELAY,
+            read_policy: ReadPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TablespaceKind {
+    System,
+    Undo,
+    /// A file-per-table or general tablespace (`.ibd`).
+    Table,
+}
+
+/// One InnoDB data file to copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tablespace {
+    pub source: PathBuf,
+    /// Where it goes, relative to the backup directory.
+    pub target: PathBuf,
+    pub kind: TablespaceKind,
+}
+
+/// One file of `innodb_data_file_path` ("ibdata1:12M;ibdata2:50M:autoextend").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFileSpec {
+    pub name: String,
+    pub size_bytes: u64,
+    pub autoextend: bool,
+}
+
+fn parse_size(raw: &str) -> Option<u64> {
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: u64 = digits.parse().ok()?;
+    let mult = match unit.to_ascii_uppercase().as_str() {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Parses `innodb_data_file_path`.
+pub fn parse_data_file_path(spec: &str) -> Result<Vec<DataFileSpec>> {
+    let bad = |why: &str| BackupError::Config(format!("innodb_data_file_path {spec:?}: {why}"));
+    let mut files = Vec::new();
+    for part in spec.split(';').filter(|p| !p.trim().is_empty()) {
+        let mut fields = part.trim().split(':');
+        let name = fields.next().filter(|n| !n.is_empty()).ok_or_else(|| bad("a file has no name"))?;
+        let size = fields.next().ok_or_else(|| bad("a file has no size"))?;
+        let size = size.trim_end_matches("newraw").trim_end_matches("raw");
+        let size_bytes = parse_size(size).ok_or_else(|| bad("a size is not a number with K/M/G"))?;
+        let autoextend = fields.next() == Some("autoextend");
+        files.push(DataFileSpec { name: name.to_string(), size_bytes, autoextend });
+    }
+    if files.is_empty() {
+        return Err(bad("no data files"));
+    }
+    Ok(files)
+}
+
+/// Where the server keeps its InnoDB files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnodbLayout {
+    pub datadir: PathBuf,
+    pub data_home_dir: PathBuf,
+    pub data_files: Vec<DataFileSpec>,
+    pub undo_dir: PathBuf,
+    pub undo_tablespaces: u32,
+}
+
+/// Resolves a server directory setting: empty or "." means the datadir; relative paths are under it.
+pub fn server_dir(datadir: &Path, setting: Option<&str>) -> PathBuf {
+    match setting.map(str::trim) {
+        None | Some("") | Some(".") | Some("./") => datadir.to_path_buf(),
+        Some(p) if Path::new(p).is_absolute() => PathBuf::from(p),
+        Some(p) => datadir.join(p),
+    }
+}
+
+/// The system tablespace files, undo tablespaces, then every `.ibd` at the top of
+/// the datadir and one level down, each group in name order.
+pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
+    let mut out = Vec::new();
+    for f in &layout.data_files {
+        let source = layout.data_home_dir.join(&f.name);
+        let target = PathBuf::from(Path::new(&f.name).file_name().unwrap_or_default());
+        out.push(Tablespace { source, target, kind: TablespaceKind::System });
+    }
+    for n in 1..=layout.undo_tablespaces {
+        let name = format!("undo{n:03}");
+        let source = layout.undo_dir.join(&name);
+        if !fs.exists(&source) {
+            return Err(BackupError::io(
+                &source,
+                "opening an undo tablespace",
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        out.push(Tablespace { source, target: PathBuf::from(name), kind: TablespaceKind::Undo });
+    }
+    let list = |dir: &Path| fs.list(dir).map_err(|e| BackupError::io(dir, "listing the data directory", e));
+    let mut tables = Vec::new();
+    for entry in list(&layout.datadir)? {
+        let path = layout.datadir.join(&entry.name);
+        match entry.kind {
+            EntryKind::File if entry.name.ends_with(".ibd") => tables.push(PathBuf::from(&entry.name)),
+            EntryKind::Dir => {
+                for inner in list(&path)? {
+                    if inner.kind == EntryKind::File && inner.name.ends_with(".ibd") {
+                        tables.push(Path::new(&entry.name).join(&inner.name));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    tables.sort();
+    for rel in tables {
+        out.push(Tablespace { source: layout.datadir.join(&rel), target: rel, kind: TablespaceKind::Table });
+    }
+    Ok(out)
+}
+
+/// What one `FileCopier::step` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyStep {
+    Copied { bytes: u64 },
+    /// A page failed validation; call again at or after this clock time.
+    RetryAt(Duration),
+    Done { bytes: u64 },
+}
+
+/// Copies one tablespace, one chunk per step.
+pub struct FileCopier {
+    ts: Tablespace,
+    src: Box<dyn SourceFile>,
+    out: Box<dyn TargetFile>,
+    out_path: PathBuf,
+    settings: CopySettings,
+    default_page_size: usize,
+    layout: Option<PageLayout>,
+    space_id: u32,
+    offset: u64,
+    failed_reads: u32,
+    buf: Vec<u8>,
+    role: Role,
+    progress: Arc<dyn Progress>,
+    clock: Arc<dyn Clock>,
+}
+
+impl FileCopier {
+    /// Opens the source, creates the target (and its directory), says "Copying".
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        ts: Tablespace,
+        fs: &dyn SourceFs,
+        target: &dyn TargetDir,
+        settings: &CopySettings,
+        default_page_size: usize,
+        role: Role,
+        progress: Arc<dyn Progress>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let src = fs
+            .open(&ts.source, settings.read_policy)
+            .map_err(|e| BackupError::io(&ts.source, "opening a tablespace", e))?;
+        if let Some(parent) = ts.target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            target
+                .create_dir_all(parent)
+                .map_err(|e| BackupError::io(target.root().join(parent), "creating a directory", e))?;
+        }
+        let out_path = target.root().join(&ts.target);
+        let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+        emit(&*progress, &*clock, Phase::DataCopy, role, EventKind::CopyStarted {
+            source: ts.source.display().to_string(),
+            target: out_path.display().to_string(),
+        });
+        Ok(FileCopier {
+            ts,
+            src,
+            out,
+            out_path,
+            settings: settings.clone(),
+            default_page_size,
+            layout: None,
+            space_id: 0,
+            offset: 0,
+            failed_reads: 0,
+            buf: Vec::new(),
+            role,
+            progress,
+            clock,
+        })
+    }
+
+    pub fn tablespace(&self) -> &Tablespace {
+        &self.ts
+    }
+
+    fn read_err(&self, e: std::io::Error) -> BackupError {
+        BackupError::io(&self.ts.source, "reading", e)
+    }
+
+    /// Page 0 tells the page size; a file whose page 0 is not written yet uses the server's.
+    fn learn_layout(&mut self) -> Result<PageLayout> {
+        let mut head = vec![0u8; 4096];
+        let got = self.src.read_at(&mut head, 0).map_err(|e| self.read_err(e))?;
+        head.truncate(got);
+        if got >= page::FSP_SPACE_FLAGS + 4 && head.iter().any(|&b| b != 0) {
+            let fsp = page::fsp_header(&head).map_err(|source| BackupError::Format { path: self.ts.source.clone(), source })?;
+            self.space_id = fsp.space_id;
+            return page::layout_from_page0(&head)
+                .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source });
+        }
+        Ok(PageLayout::legacy(self.default_page_size))
+    }
+
+    /// Reads, validates and writes the next chunk.
+    pub fn step(&mut self) -> Result<CopyStep> {
+        let layout = match self.layout {
+            Some(l) => l,
+            None => {
+                let l = self.learn_layout()?;
+                self.layout = Some(l);
+                l
+            }
+        };
+        let psize = layout.physical_size;
+        let chunk = (self.settings.chunk_size / psize).max(1) * psize;
+        if self.buf.len() != chunk {
+            self.buf = vec![0u8; chunk];
+        }
+        let got = self.src.read_at(&mut self.buf, self.offset).map_err(|e| self.read_err(e))?;
+        // A trailing partial page is the server extending the file: redo covers it.
+        let whole = got - got % psize;
+        if whole == 0 {
+            self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync", e))?;
+            emit(&*self.progress, &*self.clock, Phase::DataCopy, self.role, EventKind::CopyDone {
+                target: self.out_path.display().to_string(),
+                bytes: self.offset,
+            });
+            return Ok(CopyStep::Done { bytes: self.offset });
+        }
+        let first_page = self.offset / psize as u64;
+        for (i, pg) in self.buf[..whole].chunks_exact(psize).enumerate() {
+            let page_no = first_page + i as u64;
+            let Err(defect) = page::validate_page(pg, self.space_id, page_no as u32, layout) else { continue };
+            self.failed_reads += 1;
+            if self.failed_reads > self.settings.page_retries {
+                return Err(BackupError::CorruptPage {
+                    path: self.ts.source.clone(),
+                    page: page_no,
+                    attempts: self.failed_reads,
+                    defect: defect.to_string(),
+                });
+            }
+            emit(&*self.progress, &*self.clock, Phase::DataCopy, self.role, EventKind::PageRetry {
+                file: self.ts.source.display().to_string(),
+                page: page_no,
+                attempt: self.failed_reads,
+                defect: defect.to_string(),
+            });
+            return Ok(CopyStep::RetryAt(self.clock.now() + self.settings.retry_delay));
+        }
+        self.failed_reads = 0;
+        self.out
+            .write_at(&self.buf[..whole], self.offset)
+            .map_err(|e| BackupError::io(&self.out_path, "writing", e))?;
+        self.src.done_with(self.offset, whole as u64);
+        self.offset += whole as u64;
+        Ok(CopyStep::Copied { bytes: whole as u64 })
+    }
+}
+
+/// Non-InnoDB files copied under the lock (formats.md §6).
+pub const NON_INNODB_EXTENSIONS: &[&str] = &[
+    "frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par",
+];
+
+/// Files of every schema directory with a non-InnoDB extension, in name order.
+pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let list = |dir: &Path| fs.list(dir).map_err(|e| BackupError::io(dir, "listing the data directory", e));
+    let mut out = Vec::new();
+    for schema in list(datadir)?.into_iter().filter(|e| e.kind == EntryKind::Dir) {
+        let dir = datadir.join(&schema.name);
+        for f in list(&dir)?.into_iter().filter(|e| e.kind == EntryKind::File) {
+            let ext = Path::new(&f.name).extension().and_then(|e| e.to_str()).unwrap_or("");
+            if NON_INNODB_EXTENSIONS.contains(&ext) {
+                out.push((dir.join(&f.name), Path::new(&schema.name).join(&f.name)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Copies a whole non-InnoDB file (no page structure to validate).
+pub fn copy_plain_file(
+    fs: &dyn SourceFs,
+    target: &dyn TargetDir,
+    source: &Path,
+    rel: &Path,
+    chunk_size: usize,
+) -> Result<u64> {
+    let mut src = fs
+        .open(source, ReadPolicy { direct: false, fadvise: true })
+        .map_err(|e| BackupError::io(source, "opening", e))?;
+    if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+        target
+            .create_dir_all(parent)
+            .map_err(|e| BackupError::io(target.root().join(parent), "creating a directory", e))?;
+    }
+    let out_path = target.root().join(rel);
+    let mut out = target.create_file(rel).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+    let mut buf = vec![0u8; chunk_size.max(4096)];
+    let mut offset = 0u64;
+    loop {
+        let got = src.read_at(&mut buf, offset).map_err(|e| BackupError::io(source, "reading", e))?;
+        if got == 0 {
+            break;
+        }
+        out.write_at(&buf[..got], offset).map_err(|e| BackupError::io(&out_path, "writing", e))?;
+        offset += got as u64;
+    }
+    out.sync().map_err(|e| BackupError::io(&out_path, "fdatasync", e))?;
+    Ok(offset)
+}

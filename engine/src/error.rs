@@ -1,0 +1,78 @@
+//! What can go wrong in a backup; every message names the file, LSN or page,
+//! the cause and what the user can do about it.
+
+use crate::format::{FormatError, Lsn};
+use crate::server::ServerError;
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{}: {op} failed: {source}{}", path.display(), io_hint(source))]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error("{}: {source}", path.display())]
+    Format {
+        path: PathBuf,
+        #[source]
+        source: FormatError,
+    },
+    #[error(
+        "the redo log wrapped before it was copied: at LSN {lsn} innohot expected log block {expected_no} \
+         but found block {found_no}; the server wrote more than the {ring_bytes}-byte redo ring holds \
+         between two copy passes. Raise innodb_log_file_size (or innodb_log_files_in_group), \
+         run the backup when the server writes less, or poll the log more often \
+         (log block numbers mismatch: InnoDB log has wrapped around before innohot could process all records)"
+    )]
+    RedoLapped { lsn: Lsn, expected_no: u32, found_no: u32, ring_bytes: u64 },
+    #[error(
+        "{}: page {page} is corrupted after {attempts} reads: {defect}. The file seems to be corrupted \
+         (a torn page persists); check the server's error log and run CHECK TABLE, \
+         or raise --page-retries if the server writes this page unusually slowly",
+        path.display()
+    )]
+    CorruptPage { path: PathBuf, page: u64, attempts: u32, defect: String },
+    #[error(
+        "the redo log's latest checkpoint LSN {checkpoint} is beyond the last copied LSN {last_lsn}: \
+         the copy missed redo the server already checkpointed; this is a bug or a server writing \
+         a different redo log than the one innohot read (check innodb_log_group_home_dir)"
+    )]
+    CheckpointBeyondCopy { checkpoint: Lsn, last_lsn: Lsn },
+    #[error("redo log at LSN {lsn}: {detail}")]
+    RedoCorrupt { lsn: Lsn, detail: String },
+    #[error("invalid setting: {0}")]
+    Config(String),
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    #[error("the redo log copier stopped: {0}")]
+    FollowerGone(String),
+}
+
+fn io_hint(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            " (the target file system is full: free space or choose another --target-dir)"
+        }
+        Some(libc::EIO) => " (the disk reported an I/O error: check the kernel log and the device)",
+        Some(libc::EEXIST) => " (a backup never overwrites: use an empty --target-dir)",
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            " (permission denied: run as a user that can read the datadir and write the target)"
+        }
+        Some(libc::ENOENT) => " (no such file: it may have been dropped while the backup ran)",
+        _ => "",
+    }
+}
+
+impl BackupError {
+    pub fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
+        BackupError::Io { path: path.into(), op, source }
+    }
+}
+
+pub type Result<T, E = BackupError> = std::result::Result<T, E>;

@@ -1,0 +1,324 @@
+//! The redo follower: copies every redo byte the server writes while the
+//! backup runs. A state machine: each `poll` is one bounded copy pass;
+//! production calls it from a thread once a second, the simulator whenever
+//! its seeded scheduler says so.
+
+use crate::error::{BackupError, Result};
+use crate::events::{emit, EventKind, Phase, Progress, Role};
+use crate::format::redo57::{self, BlockClass, Checkpoint, RingGeometry, LOG_BLOCK_SIZE};
+use crate::format::Lsn;
+use crate::io::{Clock, SourceFile, TargetFile};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Reads per step, as xtrabackup does (64 KiB).
+pub const DEFAULT_READ_STEP: usize = 64 * 1024;
+/// Back-to-back re-reads of a block that fails its checksum in the final pass.
+const FINAL_PASS_REREADS: u32 = 100;
+
+/// How one pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassEnd {
+    /// Reached the block the server is still filling.
+    PartialBlock,
+    /// Reached a block from the previous lap.
+    CaughtUp,
+    /// Reached a block whose checksum fails (being written); next pass retries it.
+    Unreadable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    /// Bytes appended to the backup's log by this pass.
+    pub copied: u64,
+    /// The end of the redo seen (inside the partial block).
+    pub scanned_lsn: Lsn,
+    pub end: PassEnd,
+}
+
+/// What every flavor's follower offers the orchestrator and the drivers.
+pub trait RedoFollower: Send {
+    /// One copy pass. The final pass also copies the partial last block and
+    /// makes the copy durable; the follower is finished after it.
+    fn poll(&mut self, final_pass: bool) -> Result<PassReport>;
+    /// First LSN held by the copy (block-aligned start checkpoint LSN for 5.7).
+    fn start_lsn(&self) -> Lsn;
+    /// End of the copied redo; meaningful after the final pass.
+    fn last_lsn(&self) -> Lsn;
+    fn is_finished(&self) -> bool;
+    /// Every LSN below this is in the copy (block-aligned for 5.7). The simulator
+    /// compares it with the server's write position to know when a lap really happened.
+    fn copied_lsn(&self) -> Lsn;
+    /// Name of the copy in the backup (`xtrabackup_logfile`, `ib_logfile0`).
+    fn target_name(&self) -> &str;
+}
+
+/// Reads the 2048-byte header of file 0 until the checkpoint number is stable
+/// (the server may be writing a checkpoint as we read).
+pub fn read_stable_header57(file0: &mut dyn SourceFile, path: &std::path::Path) -> Result<(Vec<u8>, Checkpoint)> {
+    let mut last: Option<(Vec<u8>, Checkpoint)> = None;
+    for _ in 0..10 {
+        let mut header = vec![0u8; redo57::LOG_FILE_HDR_SIZE as usize];
+        let got = file0
+            .read_at(&mut header, 0)
+            .map_err(|e| BackupError::io(path, "reading the redo log header", e))?;
+        if got < header.len() {
+            return Err(BackupError::Format {
+                path: path.into(),
+                source: crate::format::FormatError::TooShort { what: "redo log header", need: header.len(), have: got },
+            });
+        }
+        redo57::LogFileHeader::parse(&header[..LOG_BLOCK_SIZE])
+            .map_err(|source| BackupError::Format { path: path.into(), source })?;
+        let cp = redo57::newest_checkpoint(&header).map_err(|source| BackupError::Format { path: path.into(), source })?;
+        if let Some((_, prev)) = &last {
+            if prev.no == cp.no {
+                return Ok((header, cp));
+            }
+        }
+        last = Some((header, cp));
+    }
+    Err(BackupError::RedoCorrupt {
+        lsn: last.map(|(_, c)| c.lsn).unwrap_or(0),
+        detail: format!("{}: the checkpoint number kept changing over 10 reads of the header", path.display()),
+    })
+}
+
+/// Follows a MySQL 5.7 redo ring into `xtrabackup_logfile` (formats.md §3).
+pub struct Follower57 {
+    files: Vec<Box<dyn SourceFile>>,
+    file_paths: Vec<PathBuf>,
+    geometry: RingGeometry,
+    anchor: Checkpoint,
+    out: Box<dyn TargetFile>,
+    out_path: PathBuf,
+    start_lsn: Lsn,
+    /// Block-aligned LSN of the next block not yet copied.
+    next_lsn: Lsn,
+    scanned_lsn: Lsn,
+    last_lsn: Lsn,
+    finished: bool,
+    read_step: usize,
+    buf: Vec<u8>,
+    progress: Arc<dyn Progress>,
+    clock: Arc<dyn Clock>,
+    /// The first pass belongs to phase 9, later ones to phase 13.
+    event_phase: Phase,
+}
+
+/// The pieces a `Follower57` is built from.
+pub struct Follower57Parts {
+    pub files: Vec<Box<dyn SourceFile>>,
+    pub file_paths: Vec<PathBuf>,
+    pub geometry: RingGeometry,
+    /// The checkpoint the copy starts from.
+    pub checkpoint: Checkpoint,
+    /// File 0's first 2048 bytes, as read with `read_stable_header57`.
+    pub header: Vec<u8>,
+    /// "xtrabkup yymmdd hh:mm:ss"
+    pub creator: String,
+    pub out: Box<dyn TargetFile>,
+    pub out_path: PathBuf,
+    pub read_step: usize,
+    pub progress: Arc<dyn Progress>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Follower57 {
+    /// Writes the relabelled header as the first 2048 bytes of the copy.
+    pub fn start(parts: Follower57Parts) -> Result<Self> {
+        let Follower57Parts {
+            files,
+            file_paths,
+            geometry,
+            checkpoint,
+            header,
+            creator,
+            mut out,
+            out_path,
+            read_step,
+            progress,
+            clock,
+        } = parts;
+        if read_step == 0 || read_step % LOG_BLOCK_SIZE != 0 {
+            return Err(BackupError::Config(format!(
+                "the redo read step must be a positive multiple of 512 bytes, not {read_step}"
+            )));
+        }
+        let labelled = redo57::header_with_creator(&header, &creator)
+            .map_err(|source| BackupError::Format { path: out_path.clone(), source })?;
+        out.write_at(&labelled, 0).map_err(|e| BackupError::io(&out_path, "writing the log header", e))?;
+        let start_lsn = checkpoint.lsn - checkpoint.lsn % LOG_BLOCK_SIZE as u64;
+        Ok(Follower57 {
+            files,
+            file_paths,
+            geometry,
+            anchor: checkpoint,
+            out,
+            out_path,
+            start_lsn,
+            next_lsn: start_lsn,
+            scanned_lsn: checkpoint.lsn,
+            last_lsn: start_lsn,
+            finished: false,
+            read_step,
+            buf: vec![0u8; read_step],
+            progress,
+            clock,
+            event_phase: Phase::FirstLogCopy,
+        })
+    }
+
+    /// Reads `len` ring bytes starting at block-aligned `lsn` into `self.buf`.
+    fn read_ring(&mut self, lsn: Lsn, len: usize) -> Result<()> {
+        let spans = self.geometry.spans(lsn, len as u64, self.anchor.lsn, self.anchor.offset);
+        let mut at = 0usize;
+        for span in spans {
+            let file = span.file as usize;
+            let dst = &mut self.buf[at..at + span.len as usize];
+            let got = self.files[file]
+                .read_at(dst, span.offset)
+                .map_err(|e| BackupError::io(&self.file_paths[file], "reading the redo log", e))?;
+            if got < dst.len() {
+                return Err(BackupError::RedoCorrupt {
+                    lsn,
+                    detail: format!(
+                        "{} is shorter than innodb_log_file_size: read {got} of {} bytes at offset {}",
+                        self.file_paths[file].display(),
+                        dst.len(),
+                        span.offset
+                    ),
+                });
+            }
+            at += span.len as usize;
+        }
+        Ok(())
+    }
+
+    fn copy_out(&mut self, from: usize, len: usize, lsn: Lsn) -> Result<()> {
+        let offset = redo57::LOG_FILE_HDR_SIZE + (lsn - self.start_lsn);
+        self.out
+            .write_at(&self.buf[from..from + len], offset)
+            .map_err(|e| BackupError::io(&self.out_path, "writing the redo copy", e))
+    }
+
+    fn one_pass(&mut self, final_pass: bool) -> Result<PassReport> {
+        let mut copied = 0u64;
+        let ring_blocks = self.geometry.ring_blocks();
+        // Never read more than the ring holds in one step: a longer read would wrap onto itself.
+        let step = self.read_step.min(self.geometry.capacity() as usize);
+        loop {
+            self.read_ring(self.next_lsn, step)?;
+            let mut whole = 0usize;
+            let mut end = None;
+            for i in 0..step / LOG_BLOCK_SIZE {
+                let block_lsn = self.next_lsn + (i * LOG_BLOCK_SIZE) as u64;
+                let block = &self.buf[i * LOG_BLOCK_SIZE..(i + 1) * LOG_BLOCK_SIZE];
+                match redo57::classify_block(block, block_lsn, ring_blocks) {
+                    BlockClass::Current { data_len } if data_len as usize == LOG_BLOCK_SIZE => whole += 1,
+                    BlockClass::Current { data_len }
+                        if (redo57::LOG_BLOCK_HDR_SIZE..LOG_BLOCK_SIZE).contains(&(data_len as usize)) =>
+                    {
+                        end = Some((PassEnd::PartialBlock, i, data_len));
+                        break;
+                    }
+                    BlockClass::Current { data_len } => {
+                        return Err(BackupError::RedoCorrupt {
+                            lsn: block_lsn,
+                            detail: format!("log block data length {data_len} is impossible (12..=512)"),
+                        })
+                    }
+                    BlockClass::Stale { .. } => {
+                        end = Some((PassEnd::CaughtUp, i, 0));
+                        break;
+                    }
+                    BlockClass::Lapped { expected_no, found_no } => {
+                        return Err(BackupError::RedoLapped {
+                            lsn: block_lsn,
+                            expected_no,
+                            found_no,
+                            ring_bytes: self.geometry.capacity(),
+                        })
+                    }
+                    BlockClass::Unreadable => {
+                        end = Some((PassEnd::Unreadable, i, 0));
+                        break;
+                    }
+                }
+            }
+            if whole > 0 {
+                self.copy_out(0, whole * LOG_BLOCK_SIZE, self.next_lsn)?;
+                copied += (whole * LOG_BLOCK_SIZE) as u64;
+                self.next_lsn += (whole * LOG_BLOCK_SIZE) as u64;
+                self.scanned_lsn = self.scanned_lsn.max(self.next_lsn);
+            }
+            let Some((how, index, data_len)) = end else { continue };
+            debug_assert_eq!(index, whole);
+            if how == PassEnd::PartialBlock {
+                self.scanned_lsn = self.next_lsn + data_len as u64;
+                if final_pass {
+                    // Only now: a partial block written earlier would be stale by the end.
+                    self.copy_out(index * LOG_BLOCK_SIZE, LOG_BLOCK_SIZE, self.next_lsn)?;
+                    copied += data_len as u64;
+                    self.last_lsn = self.scanned_lsn;
+                }
+            } else {
+                self.last_lsn = self.next_lsn;
+            }
+            return Ok(PassReport { copied, scanned_lsn: self.scanned_lsn, end: how });
+        }
+    }
+}
+
+impl RedoFollower for Follower57 {
+    fn poll(&mut self, final_pass: bool) -> Result<PassReport> {
+        if self.finished {
+            return Err(BackupError::FollowerGone("the redo copy was already finished".into()));
+        }
+        let before = self.scanned_lsn;
+        let mut report = self.one_pass(final_pass)?;
+        if final_pass {
+            // A torn read of the block being written: read again right away, it settles fast.
+            let mut rereads = 0;
+            while report.end == PassEnd::Unreadable && rereads < FINAL_PASS_REREADS {
+                rereads += 1;
+                let again = self.one_pass(true)?;
+                report = PassReport { copied: report.copied + again.copied, ..again };
+            }
+            if report.end == PassEnd::Unreadable {
+                return Err(BackupError::RedoCorrupt {
+                    lsn: self.next_lsn,
+                    detail: format!(
+                        "the log block stays unreadable (bad checksum) after {FINAL_PASS_REREADS} reads in the final pass"
+                    ),
+                });
+            }
+            self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync of the redo copy", e))?;
+            self.finished = true;
+        }
+        if final_pass || report.scanned_lsn != before {
+            let phase = if final_pass { Phase::StopLogCopy } else { self.event_phase };
+            emit(&*self.progress, &*self.clock, phase, Role::LogCopier, EventKind::LogScanned {
+                lsn: report.scanned_lsn,
+                bytes: report.copied,
+            });
+        }
+        self.event_phase = Phase::LogFollows;
+        Ok(report)
+    }
+    fn start_lsn(&self) -> Lsn {
+        self.start_lsn
+    }
+    fn last_lsn(&self) -> Lsn {
+        self.last_lsn
+    }
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+    fn copied_lsn(&self) -> Lsn {
+        self.next_lsn
+    }
+    fn target_name(&self) -> &str {
+        "xtrabackup_logfile"
+    }
+}

@@ -1,0 +1,97 @@
+//! The engine's boundary with the outside world: files, directories and time.
+//!
+//! Engine logic only sees these traits. Production plugs in [`real`]; the
+//! simulator plugs in its own clock and (optionally faulty) file wrappers, so
+//! a simulated run never depends on the wall clock or OS scheduling.
+
+pub mod real;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Time, injected: real in production, simulated under the scheduler.
+pub trait Clock: Send + Sync {
+    /// Monotonic time since an arbitrary origin.
+    fn now(&self) -> Duration;
+    /// Seconds since the Unix epoch (UTC), for labels and metadata.
+    fn unix_seconds(&self) -> u64;
+    /// Blocks the calling thread (production) or advances simulated time.
+    fn sleep(&self, d: Duration);
+}
+
+/// A file being read from the server's data directory.
+pub trait SourceFile: Send {
+    /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
+    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    fn size(&mut self) -> io::Result<u64>;
+    /// Tells the kernel a range will not be read again (POSIX_FADV_DONTNEED).
+    fn done_with(&mut self, _offset: u64, _len: u64) {}
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub kind: EntryKind,
+}
+
+/// How data files are read: the knobs that trade speed against the server's page cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPolicy {
+    /// O_DIRECT: bypass the page cache (falls back to buffered where unsupported).
+    pub direct: bool,
+    /// POSIX_FADV_SEQUENTIAL on open and POSIX_FADV_DONTNEED behind each chunk.
+    pub fadvise: bool,
+}
+
+impl Default for ReadPolicy {
+    /// What the seed's xtrabackup did.
+    fn default() -> Self {
+        ReadPolicy { direct: true, fadvise: true }
+    }
+}
+
+/// The server's file system, read-only.
+pub trait SourceFs: Send + Sync {
+    fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>>;
+    /// Entries sorted by name; symlinks are reported by what they point at.
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
+    /// The path with every symlink resolved (the seed's datadir is a symlink).
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+    fn exists(&self, path: &Path) -> bool;
+}
+
+/// A file being written into the backup.
+pub trait TargetFile: Send {
+    /// Writes all of `data` at `offset`.
+    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()>;
+    /// fdatasync: the bytes are durable when this returns Ok.
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+/// The backup directory. Files are created exclusively (O_CREAT|O_EXCL|O_NOFOLLOW,
+/// 0640) and directories with 0750, so a backup never overwrites anything.
+pub trait TargetDir: Send + Sync {
+    /// Creates `rel` and its parents (0750); existing directories are fine.
+    fn create_dir_all(&self, rel: &Path) -> io::Result<()>;
+    fn create_file(&self, rel: &Path) -> io::Result<Box<dyn TargetFile>>;
+    /// Removes a file this backup wrote (used to withdraw a success marker).
+    fn remove_file(&self, rel: &Path) -> io::Result<()>;
+    /// Makes directory entries durable (fsync of `rel`, "" = the root).
+    fn sync_dir(&self, rel: &Path) -> io::Result<()>;
+    fn root(&self) -> &Path;
+}
+
+/// Writes a whole small file and makes it durable before returning.
+pub fn write_durable(target: &dyn TargetDir, rel: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut f = target.create_file(rel)?;
+    f.write_at(contents, 0)?;
+    f.sync()
+}

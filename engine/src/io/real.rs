@@ -1,0 +1,243 @@
+//! Production implementations: pread, O_DIRECT, fadvise, fdatasync, the real clock.
+#![allow(clippy::disallowed_methods)] // this module is where real time and real files live
+
+use super::{Clock, DirEntry, EntryKind, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The wall clock.
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl SystemClock {
+    pub fn new() -> Self {
+        SystemClock { origin: Instant::now() }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+    fn unix_seconds(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d)
+    }
+}
+
+/// O_DIRECT wants buffers, offsets and lengths aligned to the device's block.
+const DIRECT_ALIGN: usize = 4096;
+
+struct RealSource {
+    file: File,
+    direct: bool,
+    fadvise: bool,
+    bounce: Vec<u8>,
+}
+
+fn fadvise(file: &File, offset: u64, len: u64, advice: libc::c_int) {
+    // Advice only: a failure changes speed, never correctness.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), offset as libc::off_t, len as libc::off_t, advice);
+    }
+}
+
+impl SourceFile for RealSource {
+    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let aligned = self.direct
+            && offset % DIRECT_ALIGN as u64 == 0
+            && buf.len() % DIRECT_ALIGN == 0
+            && (buf.as_ptr() as usize) % DIRECT_ALIGN == 0;
+        if self.direct && !aligned {
+            return read_direct_via_bounce(&self.file, &mut self.bounce, buf, offset);
+        }
+        read_full_at(&self.file, buf, offset)
+    }
+    fn size(&mut self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+    fn done_with(&mut self, offset: u64, len: u64) {
+        if self.fadvise {
+            fadvise(&self.file, offset, len, libc::POSIX_FADV_DONTNEED);
+        }
+    }
+}
+
+/// Reads until `buf` is full or end of file.
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// O_DIRECT read of an unaligned request through an aligned bounce buffer.
+fn read_direct_via_bounce(
+    file: &File,
+    bounce: &mut Vec<u8>,
+    buf: &mut [u8],
+    offset: u64,
+) -> io::Result<usize> {
+    let start = offset - offset % DIRECT_ALIGN as u64;
+    let lead = (offset - start) as usize;
+    let span = (lead + buf.len()).div_ceil(DIRECT_ALIGN) * DIRECT_ALIGN;
+    // Over-allocate so an aligned window of `span` bytes exists inside.
+    if bounce.len() < span + DIRECT_ALIGN {
+        bounce.resize(span + DIRECT_ALIGN, 0);
+    }
+    let shift = bounce.as_ptr().align_offset(DIRECT_ALIGN);
+    let window = &mut bounce[shift..shift + span];
+    let got = read_full_at(file, window, start)?;
+    let usable = got.saturating_sub(lead).min(buf.len());
+    buf[..usable].copy_from_slice(&window[lead..lead + usable]);
+    Ok(usable)
+}
+
+/// The server's real file system.
+#[derive(Default)]
+pub struct RealSourceFs;
+
+impl SourceFs for RealSourceFs {
+    fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>> {
+        let mut direct = false;
+        let file = if policy.direct {
+            match OpenOptions::new().read(true).custom_flags(libc::O_DIRECT).open(path) {
+                Ok(f) => {
+                    direct = true;
+                    f
+                }
+                // tmpfs and some overlay setups refuse O_DIRECT: read buffered instead.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => File::open(path)?,
+                Err(e) => return Err(e),
+            }
+        } else {
+            File::open(path)?
+        };
+        if policy.fadvise {
+            fadvise(&file, 0, 0, libc::POSIX_FADV_SEQUENTIAL);
+        }
+        Ok(Box::new(RealSource { file, direct, fadvise: policy.fadvise, bounce: Vec::new() }))
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = match entry.file_name().into_string() {
+                Ok(n) => n,
+                Err(raw) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("file name {raw:?} in {} is not UTF-8", dir.display()),
+                    ))
+                }
+            };
+            let kind = match fs::metadata(entry.path()) {
+                Ok(m) if m.is_dir() => EntryKind::Dir,
+                Ok(m) if m.is_file() => EntryKind::File,
+                Ok(_) => EntryKind::Other,
+                // A file that vanished between readdir and stat: skip it.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            out.push(DirEntry { name, kind });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        fs::canonicalize(path)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+}
+
+struct RealTarget {
+    file: File,
+    fadvise: bool,
+}
+
+impl TargetFile for RealTarget {
+    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.file.write_all_at(data, offset)?;
+        if self.fadvise {
+            fadvise(&self.file, offset, data.len() as u64, libc::POSIX_FADV_DONTNEED);
+        }
+        Ok(())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+/// A backup directory on the real file system.
+pub struct RealTargetDir {
+    root: PathBuf,
+    fadvise: bool,
+}
+
+impl RealTargetDir {
+    /// Creates the directory (0750) if missing; refuses one that already holds files.
+    pub fn create(root: &Path, fadvise: bool) -> io::Result<Self> {
+        match fs::DirBuilder::new().recursive(true).mode(0o750).create(root) {
+            Ok(()) => {}
+            Err(e) => return Err(e),
+        }
+        if fs::read_dir(root)?.next().is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "target directory {} is not empty: a backup never writes over files; choose an empty or new directory",
+                    root.display()
+                ),
+            ));
+        }
+        Ok(RealTargetDir { root: root.to_path_buf(), fadvise })
+    }
+}
+
+impl TargetDir for RealTargetDir {
+    fn create_dir_all(&self, rel: &Path) -> io::Result<()> {
+        fs::DirBuilder::new().recursive(true).mode(0o750).create(self.root.join(rel))
+    }
+    fn create_file(&self, rel: &Path) -> io::Result<Box<dyn TargetFile>> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o640)
+            .open(self.root.join(rel))?;
+        Ok(Box::new(RealTarget { file, fadvise: self.fadvise }))
+    }
+    fn remove_file(&self, rel: &Path) -> io::Result<()> {
+        fs::remove_file(self.root.join(rel))
+    }
+    fn sync_dir(&self, rel: &Path) -> io::Result<()> {
+        File::open(self.root.join(rel))?.sync_all()
+    }
+    fn root(&self) -> &Path {
+        &self.root
+    }
+}

@@ -1,0 +1,86 @@
+//! Everything the engine asks of the server, behind one trait, so the
+//! simulator can answer too.
+
+use crate::format::Lsn;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot reach the server: {0}")]
+    Connection(String),
+    #[error("the server refused `{statement}`: {message}")]
+    Statement { statement: String, message: String },
+    #[error("the server's answer to `{statement}` is not what innohot understands: {detail}")]
+    Unexpected { statement: String, detail: String },
+}
+
+/// `SHOW VARIABLES`, with typed accessors for what the backup needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerVars(pub BTreeMap<String, String>);
+
+impl ServerVars {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+    pub fn require(&self, name: &str) -> Result<&str, ServerError> {
+        self.get(name).ok_or_else(|| ServerError::Unexpected {
+            statement: "SHOW VARIABLES".into(),
+            detail: format!("variable {name} is missing"),
+        })
+    }
+    pub fn require_u64(&self, name: &str) -> Result<u64, ServerError> {
+        let raw = self.require(name)?;
+        raw.parse().map_err(|_| ServerError::Unexpected {
+            statement: "SHOW VARIABLES".into(),
+            detail: format!("variable {name} = {raw:?} is not a number"),
+        })
+    }
+    pub fn version(&self) -> &str {
+        self.get("version").unwrap_or("")
+    }
+}
+
+/// One step of the lock phase. 5.7 uses the first three; MariaDB the stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockStep {
+    /// `SET SESSION lock_wait_timeout=31536000`
+    LongLockWait,
+    /// `FLUSH NO_WRITE_TO_BINLOG TABLES`
+    FlushTables,
+    /// `FLUSH TABLES WITH READ LOCK`
+    ReadLock,
+}
+
+impl LockStep {
+    pub fn statement(self) -> &'static str {
+        match self {
+            LockStep::LongLockWait => "SET SESSION lock_wait_timeout=31536000",
+            LockStep::FlushTables => "FLUSH NO_WRITE_TO_BINLOG TABLES",
+            LockStep::ReadLock => "FLUSH TABLES WITH READ LOCK",
+        }
+    }
+}
+
+/// `SHOW MASTER STATUS`: where the binary log stood while writes were blocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinlogPos {
+    pub file: String,
+    pub position: u64,
+    /// Executed_Gtid_Set (5.7) or @@gtid_current_pos (MariaDB); empty = none.
+    pub gtid: String,
+}
+
+pub trait ServerControl {
+    fn variables(&mut self) -> Result<ServerVars, ServerError>;
+    fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;
+    /// `UNLOCK TABLES`; must be safe to call when nothing is locked.
+    fn unlock(&mut self) -> Result<(), ServerError>;
+    /// None when binary logging is off.
+    fn binlog_position(&mut self) -> Result<Option<BinlogPos>, ServerError>;
+    /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: redo up to the binlog position is on disk.
+    fn flush_engine_logs(&mut self) -> Result<(), ServerError>;
+    /// "Log sequence number" of `SHOW ENGINE INNODB STATUS`.
+    fn current_lsn(&mut self) -> Result<Lsn, ServerError>;
+    /// `SELECT UUID()`
+    fn uuid(&mut self) -> Result<String, ServerError>;
+}

@@ -1,0 +1,21 @@
+//! innohot-simulator: a deterministic, seeded fake MySQL 5.7 server and the
+//! oracle that checks every backup taken of it.
+//!
+//! One seed fixes everything: the datadir, the server's writes, the order in
+//! which server, log copier and orchestrator act, and simulated time. Same
+//! seed, same bytes, same trace, same verdict.
+
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod datadir;
+pub mod oracle;
+pub mod rng;
+pub mod run;
+pub mod server;
+pub mod trace;
+pub mod truth;
+
+pub use config::SimConfig;
+pub use oracle::Verdict;
+pub use run::{run, run_seed, Outcome, RunOptions, RunReport};

@@ -1,0 +1,243 @@
+//! One simulated backup: the seeded scheduler interleaves server actions,
+//! log copier passes and orchestrator steps on a simulated clock.
+
+use crate::clock::SimClock;
+use crate::config::SimConfig;
+use crate::control::SimControl;
+use crate::oracle::{self, Verdict};
+use crate::rng::Rng;
+use crate::server::SimServer;
+use innohot::backup::{Backup, BackupOptions, Next, PollAgain, Services, SharedFollower, Summary};
+use innohot::copy::CopySettings;
+use innohot::events::{Event, Phase, Progress, Recorder};
+use innohot::io::real::{RealSourceFs, RealTargetDir};
+use innohot::io::ReadPolicy;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Simulated seconds after which a run that has not finished counts as hung.
+const SIM_TIME_LIMIT_NS: u64 = 600 * 1_000_000_000;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub sim_nanos: u64,
+    pub server_actions: u64,
+    pub engine_steps: u64,
+    pub log_polls: u64,
+    pub torn_writes: u64,
+    /// Chunks re-read because a page failed validation.
+    pub page_rereads: u64,
+    pub ring_wraps: u64,
+    pub redo_bytes_during_backup: u64,
+    /// A lap really happened: (sim ns, bytes the server was ahead by).
+    pub lapped: Option<(u64, u64)>,
+    /// When the engine reported the lap (sim ns).
+    pub lap_detected_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Completed(Summary),
+    Failed(String),
+}
+
+pub struct RunReport {
+    pub config: SimConfig,
+    pub outcome: Outcome,
+    pub verdict: Verdict,
+    pub trace: Vec<Event>,
+    /// Hash over every file of the backup (relative path + bytes).
+    pub target_hash: u64,
+    pub stats: RunStats,
+    /// Where the simulated server lived (redacted from traces).
+    pub root: PathBuf,
+    pub target: PathBuf,
+}
+
+/// Where a run puts its files and who else watches its events.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Keep everything here instead of a temporary directory.
+    pub dir: Option<PathBuf>,
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+struct Tee(Arc<Recorder>, Option<Arc<dyn Progress>>);
+
+impl Progress for Tee {
+    fn event(&self, e: &Event) {
+        self.0.event(e);
+        if let Some(p) = &self.1 {
+            p.event(e);
+        }
+    }
+}
+
+/// A fast scratch directory: tmpfs when there is one (fsync is free there).
+pub fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::Builder::new().prefix("innohot-sim-").tempdir_in(shm) {
+            return Ok(d);
+        }
+    }
+    tempfile::Builder::new().prefix("innohot-sim-").tempdir()
+}
+
+pub fn run_seed(seed: u64) -> RunReport {
+    run(SimConfig::from_seed(seed), RunOptions::default())
+}
+
+pub fn run(cfg: SimConfig, opts: RunOptions) -> RunReport {
+    let tmp;
+    let root = match &opts.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = scratch_dir().expect("a scratch directory for the simulator");
+            tmp.path().to_path_buf()
+        }
+    };
+    run_in(cfg, &root, opts.progress)
+}
+
+fn run_in(cfg: SimConfig, root: &Path, extra: Option<Arc<dyn Progress>>) -> RunReport {
+    let server = Rc::new(RefCell::new(SimServer::start(cfg.clone(), root).expect("build the simulated datadir")));
+    let clock = SimClock::default();
+    let recorder = Arc::new(Recorder::default());
+    let target_path = root.join("backup");
+    let target = RealTargetDir::create(&target_path, false).expect("create the simulated backup directory");
+    let options = BackupOptions {
+        copy: CopySettings {
+            chunk_size: cfg.chunk_size,
+            read_policy: ReadPolicy { direct: false, fadvise: false },
+            ..CopySettings::default()
+        },
+        log_poll_interval: Duration::from_micros(cfg.poll_interval_us),
+        tool_command: format!("innohot sim --seed {}", cfg.seed),
+        options_source: "the simulator's seed".into(),
+        ..BackupOptions::default()
+    };
+    let mut backup = Backup::new(
+        options,
+        Services {
+            server: Box::new(SimControl { server: server.clone() }),
+            fs: Arc::new(RealSourceFs),
+            target: Arc::new(target),
+            clock: Arc::new(clock.clone()),
+            progress: Arc::new(Tee(recorder.clone(), extra)),
+        },
+    );
+
+    let mut sched = Rng::new(cfg.seed ^ 0x5C4E_D01E);
+    let mut stats = RunStats::default();
+    let (mut t_server, mut t_engine) = (0u64, 0u64);
+    let mut t_poll: Option<u64> = None;
+    let mut follower: Option<Arc<SharedFollower>> = None;
+    let lsn_at_start = server.borrow().flushed_lsn();
+    let capacity = server.borrow().geometry().capacity();
+    let chunk_ns = cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1); // bytes / (MB/s) in ns, 1 MB = 1e6 B
+
+    let outcome = loop {
+        let now = clock.now_nanos();
+        if now > SIM_TIME_LIMIT_NS {
+            break Outcome::Failed("the simulated backup did not finish within 600 simulated seconds".into());
+        }
+        // The earliest actor goes next; ties go to the seed.
+        let mut actors = vec![(t_server, 0u8), (t_engine, 1u8)];
+        if let Some(t) = t_poll {
+            actors.push((t, 2));
+        }
+        let earliest = actors.iter().map(|a| a.0).min().expect("actors");
+        let ready: Vec<u8> = actors.iter().filter(|a| a.0 == earliest).map(|a| a.1).collect();
+        let who = ready[sched.below(ready.len() as u64) as usize];
+        clock.advance_to(earliest);
+        match who {
+            0 => {
+                server.borrow_mut().act();
+                stats.server_actions += 1;
+                let gap = cfg.server_gap_us * 1000;
+                t_server = earliest + sched.range(gap / 2, gap * 3 / 2);
+                if let Some(f) = follower.as_ref().filter(|f| !f.is_stopped()) {
+                    let ahead = server.borrow().flushed_lsn().saturating_sub(f.copied_lsn());
+                    if ahead > capacity && stats.lapped.is_none() {
+                        stats.lapped = Some((earliest, ahead));
+                        let lsn = f.copied_lsn();
+                        server.borrow_mut().truth.lapped_at = Some((earliest, lsn));
+                    }
+                }
+            }
+            2 => {
+                stats.log_polls += 1;
+                let f = follower.as_ref().expect("polls only once started");
+                if f.background_poll() == PollAgain::Yes {
+                    let iv = cfg.poll_interval_us * 1000;
+                    t_poll = Some(earliest + sched.range(iv * 3 / 4, iv * 5 / 4));
+                } else {
+                    t_poll = None;
+                }
+            }
+            _ => {
+                let phase = backup.phase();
+                {
+                    let mut s = server.borrow_mut();
+                    match phase {
+                        Phase::TablespaceScan => s.truth.copy_window.0 = s.seq,
+                        Phase::LastCheckpoint => s.truth.checkpoint_at_last_read = Some(s.checkpoint_lsn()),
+                        Phase::StopLogCopy => s.truth.flushed_at_final_pass = Some(s.flushed_lsn()),
+                        _ => {}
+                    }
+                }
+                stats.engine_steps += 1;
+                let step = backup.step();
+                if follower.is_none() {
+                    if let Some(f) = backup.running_follower() {
+                        follower = Some(f);
+                        t_poll = Some(earliest + cfg.poll_interval_us * 1000);
+                    }
+                }
+                let cost = match phase {
+                    Phase::DataCopy => chunk_ns,
+                    Phase::NonInnodbFiles => 500_000,
+                    _ => 200_000,
+                };
+                match step {
+                    Ok(Next::Continue) => t_engine = earliest + sched.range(cost / 2, cost * 3 / 2).max(1),
+                    Ok(Next::WaitUntil(t)) => {
+                        stats.page_rereads += 1;
+                        t_engine = (t.as_nanos() as u64).max(earliest + 1);
+                    }
+                    Ok(Next::Finished(summary)) => break Outcome::Completed(summary),
+                    Err(e) => {
+                        if matches!(e, innohot::BackupError::RedoLapped { .. }) {
+                            stats.lap_detected_at = Some(earliest);
+                        }
+                        break Outcome::Failed(e.to_string());
+                    }
+                }
+            }
+        }
+    };
+    if let Some(f) = &follower {
+        f.stop();
+    }
+    stats.sim_nanos = clock.now_nanos();
+    let srv = server.borrow();
+    stats.torn_writes = srv.truth.torn_writes_started;
+    stats.redo_bytes_during_backup = srv.flushed_lsn() - lsn_at_start;
+    stats.ring_wraps = stats.redo_bytes_during_backup / capacity;
+    let verdict = oracle::check(&srv, &target_path, &outcome, &stats);
+    let trace = recorder.take();
+    RunReport {
+        config: cfg,
+        outcome,
+        verdict,
+        trace,
+        target_hash: oracle::hash_tree(&target_path),
+        stats,
+        root: root.to_path_buf(),
+        target: target_path,
+    }
+}

@@ -1,0 +1,61 @@
+//! Ground truth: every redo block and page version the server put on disk,
+//! and what it said at the moments the backup asked.
+
+use innohot::format::checksum::{crc32c, crc32c_append};
+use innohot::format::redo57::Checkpoint;
+use innohot::format::Lsn;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// A 64-bit fingerprint of a page image.
+pub fn fingerprint(bytes: &[u8]) -> u64 {
+    ((crc32c(bytes) as u64) << 32) | crc32c_append(0x5A5A_5A5A, bytes) as u64
+}
+
+#[derive(Default)]
+pub struct Truth {
+    /// The last image written of every redo block, by block LSN.
+    pub blocks: HashMap<Lsn, Vec<u8>>,
+    /// Every checkpoint written, in order.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Versions of each page on disk: (fingerprint, server action number when written).
+    pub pages: HashMap<(u32, u32), Vec<(u64, u64)>>,
+    /// (binlog position after the commit, end LSN of its redo), in commit order.
+    pub commits: Vec<(u64, Lsn)>,
+    /// Redo bytes appended (LSN distance, headers included).
+    pub redo_lsn_range: Option<(Lsn, Lsn)>,
+    pub torn_writes_started: u64,
+    // Moments the backup asked:
+    pub binlog_at_lock: Option<(String, u64, String)>,
+    pub non_innodb_at_lock: BTreeMap<PathBuf, Vec<u8>>,
+    pub flushed_at_final_pass: Option<Lsn>,
+    pub checkpoint_at_last_read: Option<Lsn>,
+    /// Server action numbers bounding the data copy.
+    pub copy_window: (u64, u64),
+    /// First moment the server overwrote redo the copier had not copied: (sim ns, LSN).
+    pub lapped_at: Option<(u64, Lsn)>,
+    /// How many times the ring's write position passed its end during the backup.
+    pub ring_wraps: u64,
+}
+
+impl Truth {
+    pub fn block_written(&mut self, block_lsn: Lsn, image: &[u8]) {
+        self.blocks.insert(block_lsn, image.to_vec());
+    }
+    pub fn page_written(&mut self, space: u32, page: u32, image: &[u8], seq: u64) {
+        self.pages.entry((space, page)).or_default().push((fingerprint(image), seq));
+    }
+    pub fn redo_appended(&mut self, start: Lsn, end: Lsn) {
+        let r = self.redo_lsn_range.get_or_insert((start, end));
+        r.1 = end;
+    }
+    /// Whether this page image was on disk at some moment of the window [from, to].
+    pub fn page_was_on_disk(&self, space: u32, page: u32, image: &[u8], from: u64, to: u64) -> bool {
+        let Some(versions) = self.pages.get(&(space, page)) else { return false };
+        let fp = fingerprint(image);
+        versions.iter().enumerate().any(|(i, &(f, written))| {
+            let replaced = versions.get(i + 1).map(|v| v.1).unwrap_or(u64::MAX);
+            f == fp && written <= to && replaced >= from
+        })
+    }
+}
