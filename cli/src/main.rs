@@ -75,7 +75,7 @@ fn demo(dir: Option<PathBuf>) -> ExitCode {
     }
     eprintln!("innohot demo: a simulated MySQL 5.7 server under concurrent writes ({})", cfg);
     let progress = Arc::new(LogLines { hide_root: dir.clone() });
-    let report = run(cfg, RunOptions { dir: dir.clone(), progress: Some(progress) });
+    let report = run(cfg, RunOptions { dir: dir.clone(), progress: Some(progress), ..RunOptions::default() });
     finish(&report, dir.is_some())
 }
 
@@ -151,21 +151,20 @@ fn sim(args: &[String]) -> ExitCode {
         }
     }
     if let Some((a, b)) = seeds {
-        let (mut ok, mut failed_ok, mut wrong) = (0, 0, 0);
-        for s in a..b {
-            let r = innohot_simulator::run_seed(s);
-            match &r.verdict {
-                Verdict::Verified => ok += 1,
-                Verdict::CorrectFailure(_) => failed_ok += 1,
-                Verdict::Wrong(lines) => {
-                    wrong += 1;
-                    println!("seed {s}: WRONG: {}", lines.join("; "));
-                    println!("  replay: innohot sim --seed {s}");
-                }
-            }
+        let started = std::time::Instant::now();
+        let table = innohot_simulator::sweep::sweep(a, b);
+        let secs = started.elapsed().as_secs_f64();
+        for (s, lines) in &table.wrong_runs {
+            println!("seed {s}: WRONG: {}", lines.join("; "));
+            println!("  replay: innohot sim --seed {s}");
         }
-        println!("seeds {a}..{b}: {} runs, {ok} verified OK backups, {failed_ok} correct failures, {wrong} wrong results", b - a);
-        return if wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
+        println!("seeds {a}..{b}\n{table}");
+        println!(
+            "throughput: {:.1} simulated backups per second, {:.1} simulated seconds per real second",
+            table.runs as f64 / secs,
+            table.sim_nanos as f64 / 1e9 / secs
+        );
+        return if table.wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
     }
     let Some(seed) = seed else {
         eprintln!("innohot sim: give --seed N or --seeds A..B\n\n{USAGE}");

@@ -579,6 +579,10 @@ impl Backup {
             clock: self.svc.clock.clone(),
         })?;
         self.start_lsn = follower.start_lsn();
+        emit(&*self.svc.progress, &*self.svc.clock, Phase::StartLogFile, Role::Main, EventKind::Written {
+            file: format!("{name} header"),
+            bytes: redo57::LOG_FILE_HDR_SIZE,
+        });
         self.follower = Some(Arc::new(SharedFollower::new(Box::new(follower))));
         Ok(())
     }

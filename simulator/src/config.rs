@@ -38,13 +38,20 @@ impl SimConfig {
         let mut r = Rng::new(seed ^ 0x5EED_C0DE);
         let page_size = [4096usize, 8192, 16384, 16384, 16384][r.below(5) as usize];
         let log_files = r.range(2, 3) as u32;
-        let log_file_size = r.range(96, 320) * 1024;
+        let log_file_size = r.range(48, 160) * 1024;
         let start_lsn = if r.chance(0.1) {
             // Near the 2^30 block-number wrap.
             (1u64 << 39) - r.range(1, 2048) * 512 + r.range(12, 500)
         } else {
             8192 + r.range(0, 1 << 24) * 512 + r.range(12, 500)
         };
+        let server_gap_us = r.range(10, 80);
+        // About 100 redo bytes per server action on average: keep a pass's worth of
+        // redo under a quarter of the ring so that the default scenario wraps the
+        // ring but never laps the copier (laps are a scenario of their own).
+        let capacity = log_files as u64 * (log_file_size - 2048);
+        let redo_per_us = 100 / server_gap_us.max(1) + 1;
+        let poll_interval_us = r.range(500, 10_000).min(capacity / 4 / redo_per_us);
         SimConfig {
             seed,
             page_size,
@@ -55,8 +62,8 @@ impl SimConfig {
             schemas: r.range(3, 4) as u32,
             tables_per_schema: r.range(1, 3) as u32,
             table_pages_max: r.range(8, 40) as u32,
-            server_gap_us: r.range(40, 200),
-            poll_interval_us: r.range(2_000, 20_000),
+            server_gap_us,
+            poll_interval_us,
             chunk_size: [64 * 1024, 256 * 1024, 1 << 20][r.below(3) as usize],
             disk_mb_per_s: r.range(50, 400),
             torn_write_percent: r.range(0, 30),

@@ -9,10 +9,12 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod datadir;
+pub mod faults;
 pub mod oracle;
 pub mod rng;
 pub mod run;
 pub mod server;
+pub mod sweep;
 pub mod trace;
 pub mod truth;
 

@@ -2,6 +2,7 @@
 //! what the server wrote; a failed one must be a failure that was called for
 //! and must not look complete.
 
+use crate::faults::Faults;
 use crate::run::{Outcome, RunStats};
 use crate::server::SimServer;
 use innohot::format::page::{self, PageLayout};
@@ -59,7 +60,7 @@ fn read_tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats) -> Verdict {
+pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats, faults: &Faults) -> Verdict {
     let mut wrong = Vec::new();
     if srv.read_locked {
         wrong.push("the server was left under FLUSH TABLES WITH READ LOCK".to_string());
@@ -72,6 +73,14 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             let lapped = msg.contains("the redo log wrapped before it was copied");
             if lapped && stats.lapped.is_none() {
                 wrong.push(format!("reported a lap that did not happen: {msg}"));
+            }
+            let planned = *faults != Faults::default();
+            if planned && !lapped {
+                return if wrong.is_empty() {
+                    Verdict::CorrectFailure(format!("planned fault {faults:?} failed the backup: {msg}"))
+                } else {
+                    Verdict::Wrong(wrong)
+                };
             }
             if !lapped {
                 wrong.push(format!("the backup failed where it should have succeeded: {msg}"));
@@ -87,6 +96,9 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             Verdict::Wrong(wrong)
         }
         Outcome::Completed(summary) => {
+            if *faults != Faults::default() {
+                wrong.push(format!("completed despite the planned fault {faults:?}"));
+            }
             if let Some((at, ahead)) = stats.lapped {
                 wrong.push(format!(
                     "completed although the server lapped the copier by {ahead} bytes at {:.3} ms",

@@ -4,6 +4,7 @@
 use crate::clock::SimClock;
 use crate::config::SimConfig;
 use crate::control::SimControl;
+use crate::faults::{FaultyControl, FaultyTarget, Faults};
 use crate::oracle::{self, Verdict};
 use crate::rng::Rng;
 use crate::server::SimServer;
@@ -57,12 +58,15 @@ pub struct RunReport {
     pub target: PathBuf,
 }
 
-/// Where a run puts its files and who else watches its events.
+/// Where a run puts its files, who else watches its events, what goes wrong.
 #[derive(Default)]
 pub struct RunOptions {
     /// Keep everything here instead of a temporary directory.
     pub dir: Option<PathBuf>,
     pub progress: Option<Arc<dyn Progress>>,
+    pub faults: Faults,
+    /// Changes the finished backup before the oracle looks: proves the oracle can fail.
+    pub tamper: Option<Box<dyn Fn(&Path)>>,
 }
 
 struct Tee(Arc<Recorder>, Option<Arc<dyn Progress>>);
@@ -100,10 +104,10 @@ pub fn run(cfg: SimConfig, opts: RunOptions) -> RunReport {
             tmp.path().to_path_buf()
         }
     };
-    run_in(cfg, &root, opts.progress)
+    run_in(cfg, &root, opts)
 }
 
-fn run_in(cfg: SimConfig, root: &Path, extra: Option<Arc<dyn Progress>>) -> RunReport {
+fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     let server = Rc::new(RefCell::new(SimServer::start(cfg.clone(), root).expect("build the simulated datadir")));
     let clock = SimClock::default();
     let recorder = Arc::new(Recorder::default());
@@ -123,11 +127,11 @@ fn run_in(cfg: SimConfig, root: &Path, extra: Option<Arc<dyn Progress>>) -> RunR
     let mut backup = Backup::new(
         options,
         Services {
-            server: Box::new(SimControl { server: server.clone() }),
+            server: Box::new(FaultyControl { inner: SimControl { server: server.clone() }, fail: opts.faults.server_call }),
             fs: Arc::new(RealSourceFs),
-            target: Arc::new(target),
+            target: Arc::new(FaultyTarget { inner: target, enospc_on: opts.faults.target_create_enospc.clone() }),
             clock: Arc::new(clock.clone()),
-            progress: Arc::new(Tee(recorder.clone(), extra)),
+            progress: Arc::new(Tee(recorder.clone(), opts.progress.clone())),
         },
     );
 
@@ -228,7 +232,10 @@ fn run_in(cfg: SimConfig, root: &Path, extra: Option<Arc<dyn Progress>>) -> RunR
     stats.torn_writes = srv.truth.torn_writes_started;
     stats.redo_bytes_during_backup = srv.flushed_lsn() - lsn_at_start;
     stats.ring_wraps = stats.redo_bytes_during_backup / capacity;
-    let verdict = oracle::check(&srv, &target_path, &outcome, &stats);
+    if let Some(tamper) = &opts.tamper {
+        tamper(&target_path);
+    }
+    let verdict = oracle::check(&srv, &target_path, &outcome, &stats, &opts.faults);
     let trace = recorder.take();
     RunReport {
         config: cfg,

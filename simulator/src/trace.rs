@@ -1,7 +1,7 @@
 //! Renders a run's events as the phase trace the snapshots hold: one line per
 //! event, paths made relative, consecutive log-copier passes folded.
 
-use innohot::events::{Event, EventKind, Role};
+use innohot::events::{Event, EventKind, Phase, Role};
 use std::path::Path;
 
 fn redact(s: &str, root: &Path) -> String {
@@ -18,12 +18,13 @@ pub fn render(events: &[Event], root: &Path, stable: bool) -> String {
     let mut polls = 0u64;
     let flush_polls = |out: &mut String, polls: &mut u64| {
         if *polls > 0 {
-            out.push_str(&format!("13 log follows        [log]    {} copy passes\n", polls));
+            let what = if stable { "copy passes".to_string() } else { format!("{polls} copy passes") };
+            out.push_str(&format!("13 {:<20} [{:<6}] {what}\n", Phase::LogFollows.name(), "log"));
             *polls = 0;
         }
     };
     for e in events {
-        if e.role == Role::LogCopier && e.phase == innohot::events::Phase::LogFollows {
+        if e.role == Role::LogCopier && e.phase == Phase::LogFollows {
             polls += 1;
             continue;
         }
@@ -32,10 +33,7 @@ pub fn render(events: &[Event], root: &Path, stable: bool) -> String {
             EventKind::Note(n) if stable => {
                 let n = redact(n, root);
                 // Numbers in notes vary with the seed: keep the words only.
-                n.split(' ')
-                    .map(|w| if w.chars().any(|c| c.is_ascii_digit()) { "#" } else { w })
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                hide_numbers(&n)
             }
             EventKind::Note(n) => redact(n, root),
             EventKind::Statement(s) => format!("sql: {s}"),
@@ -57,11 +55,40 @@ pub fn render(events: &[Event], root: &Path, stable: bool) -> String {
             EventKind::Written { file, .. } => format!("wrote {file}"),
             EventKind::Completed => "completed OK!".into(),
         };
-        if e.phase != innohot::events::Phase::LogFollows {
+        if e.phase != Phase::LogFollows {
             flush_polls(&mut out, &mut polls);
         }
         out.push_str(&format!("{:02} {:<20} [{:<6}] {}\n", e.phase.number(), e.phase.name(), e.role.to_string(), what));
     }
     flush_polls(&mut out, &mut polls);
+    out
+}
+
+/// Every run of digits and every '...' quoted value becomes '#'.
+fn hide_numbers(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_number = false;
+    let mut quoted = false;
+    for c in s.chars() {
+        if c == '\'' {
+            if !quoted {
+                out.push_str("'#'");
+            }
+            quoted = !quoted;
+            continue;
+        }
+        if quoted {
+            continue;
+        }
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('#');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
     out
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Install what the real-server tests (package innohot-testbeds) need:
+# MariaDB 10.11 from Debian 12: mariadb-server (mariadbd,
+# mariadb-install-db), mariadb-backup (mariabackup), mariadb-client (mariadb).
+#
+# Idempotent: does nothing when the binaries are already there. The tests
+# start their own private servers, so a system `mariadb` service started by
+# the package's postinst is stopped again if this script caused it to start.
+#
+# Not root: prints the packages to install and exits 1.
+set -euo pipefail
+
+PACKAGES=(mariadb-server mariadb-backup mariadb-client)
+BINARIES=(mariadbd mariabackup mariadb mariadb-install-db)
+
+have() {
+    command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]
+}
+
+missing=()
+for b in "${BINARIES[@]}"; do
+    have "$b" || missing+=("$b")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-test-deps: mariadbd, mariabackup, mariadb and mariadb-install-db already installed; nothing to do"
+    exit 0
+fi
+
+echo "install-test-deps: missing: ${missing[*]}"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-deps: not root; as root, run:" >&2
+    echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${PACKAGES[*]}" >&2
+    exit 1
+fi
+
+server_running() {
+    # A mariadbd not started by this script's caller: the system service.
+    pgrep -x mariadbd >/dev/null 2>&1 || pgrep -x mysqld >/dev/null 2>&1
+}
+
+was_running=0
+if server_running; then
+    was_running=1
+fi
+
+echo "install-test-deps: apt-get update"
+apt-get update
+echo "install-test-deps: apt-get install -y ${PACKAGES[*]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y "${PACKAGES[@]}"
+
+if [ "$was_running" -eq 0 ] && server_running; then
+    echo "install-test-deps: the package started the system mariadb service; stopping it (the tests run their own servers)"
+    service mariadb stop || true
+else
+    echo "install-test-deps: no system mariadb service was started by the install"
+fi
+
+still=()
+for b in "${BINARIES[@]}"; do
+    have "$b" || still+=("$b")
+done
+if [ "${#still[@]}" -ne 0 ]; then
+    echo "install-test-deps: still missing after install: ${still[*]}" >&2
+    exit 1
+fi
+echo "install-test-deps: installed ${PACKAGES[*]}"

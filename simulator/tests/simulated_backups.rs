@@ -1,0 +1,204 @@
+//! Simulated hot backups checked by the oracle: many seeds, determinism,
+//! the phase trace, tampering the oracle must catch, and failures that must
+//! never look complete.
+
+use innohot::events::{EventKind, Phase};
+use innohot::server::LockStep;
+use innohot_simulator::faults::{Faults, ServerCall};
+use innohot_simulator::sweep::sweep;
+use innohot_simulator::trace::render;
+use innohot_simulator::{run, run_seed, Outcome, RunOptions, SimConfig, Verdict};
+use std::fs;
+use std::path::Path;
+
+#[test]
+fn oracle_verifies_128_seeds_and_the_adversary_showed_up() {
+    let table = sweep(0, 128);
+    println!("{table}");
+    assert_eq!(table.wrong, 0, "wrong results: {:#?}", table.wrong_runs);
+    assert_eq!(table.verified, 128, "every default-scenario seed must produce a verified backup:\n{table}");
+    // A sweep that never wrapped the ring or tore a page proves little: make sure they happen.
+    assert!(table.ring_wrapped >= 20, "the redo ring wrapped in only {} runs", table.ring_wrapped);
+    assert!(table.torn_reads >= 3, "a torn page was read in only {} runs", table.torn_reads);
+    assert!(table.near_block_no_wrap >= 3, "{} runs near the 2^30 block-number wrap", table.near_block_no_wrap);
+    assert!(table.small_pages >= 10 && table.with_undo_tablespaces >= 10, "{table}");
+}
+
+fn redacted_trace(seed: u64) -> (u64, String, Outcome) {
+    let r = run_seed(seed);
+    let text = render(&r.trace, &r.root, false);
+    let times: Vec<String> = r.trace.iter().map(|e| format!("{:?}", e.at)).collect();
+    (r.target_hash, format!("{text}\n{}", times.join(",")), r.outcome)
+}
+
+#[test]
+fn same_seed_same_bytes_same_trace() {
+    let (hash_a, trace_a, out_a) = redacted_trace(7);
+    let (hash_b, trace_b, out_b) = redacted_trace(7);
+    assert_eq!(hash_a, hash_b, "the backup's bytes differ between two runs of seed 7");
+    assert_eq!(trace_a, trace_b, "the trace differs between two runs of seed 7");
+    assert_eq!(out_a, out_b);
+    let (hash_c, _, _) = redacted_trace(8);
+    assert_ne!(hash_a, hash_c, "different seeds must give different backups (is the hash looking at anything?)");
+}
+
+#[test]
+fn phases_run_in_the_seed_order() {
+    let r = run_seed(1);
+    assert!(matches!(r.verdict, Verdict::Verified), "{:?}", r.verdict);
+    let started: Vec<Phase> =
+        r.trace.iter().filter(|e| e.kind == EventKind::PhaseStarted).map(|e| e.phase).collect();
+    let numbers: Vec<u8> = started.iter().map(|p| p.number()).collect();
+    let expected: Vec<u8> = (1..=25).filter(|&n| n != 13).collect();
+    assert_eq!(numbers, expected, "phases began out of order");
+    // Phase 13 is the log copier's passes during the data copy (phase 12).
+    let first_copy = r.trace.iter().position(|e| e.phase == Phase::DataCopy).unwrap();
+    let lock = r.trace.iter().position(|e| e.phase == Phase::Lock).unwrap();
+    let follows = r.trace.iter().position(|e| e.phase == Phase::LogFollows).unwrap();
+    assert!(first_copy < follows && follows < lock, "log passes must run during the data copy");
+    assert_eq!(r.trace.last().map(|e| &e.kind), Some(&EventKind::Completed));
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn phase_trace_snapshot() {
+    let r = run_seed(1);
+    let text = render(&r.trace, &r.root, true);
+    snapshot_settings().bind(|| insta::assert_snapshot!("sim_seed1_phase_trace", text));
+}
+
+/// Replaces values that depend on the simulator's tuning (LSNs, positions, times, ids).
+fn redact_values(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let volatile = [
+                "uuid", "start_time", "end_time", "to_lsn", "last_lsn", "innodb_to_lsn", "binlog_pos", "lock_time",
+                "tool_version", "ibbackup_version",
+            ];
+            match line.split_once(" = ") {
+                Some((k, _)) if volatile.contains(&k) => format!("{k} = [redacted]"),
+                _ if line.contains('\t') => "[binlog file]\t[position]\t[gtid set]".to_string(),
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn metadata_files_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(SimConfig::from_seed(1), RunOptions { dir: Some(dir.path().to_path_buf()), ..RunOptions::default() });
+    assert!(matches!(r.verdict, Verdict::Verified), "{:?}", r.verdict);
+    let mut all = String::new();
+    for name in ["xtrabackup_checkpoints", "xtrabackup_binlog_info", "backup-my.cnf", "xtrabackup_info"] {
+        let text = fs::read_to_string(r.target.join(name)).unwrap();
+        all.push_str(&format!("==> {name} <==\n{}\n", redact_values(&text)));
+    }
+    snapshot_settings().bind(|| insta::assert_snapshot!("sim_seed1_metadata", all));
+}
+
+fn tampered(seed: u64, tamper: impl Fn(&Path) + 'static) -> Verdict {
+    run(SimConfig::from_seed(seed), RunOptions { tamper: Some(Box::new(tamper)), ..RunOptions::default() }).verdict
+}
+
+fn flip(path: &Path, at: usize) {
+    let mut b = fs::read(path).unwrap();
+    b[at] ^= 0x01;
+    fs::write(path, b).unwrap();
+}
+
+#[test]
+fn oracle_catches_a_tampered_backup() {
+    use innohot::format::page;
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        ("a flipped redo byte", Box::new(|t: &Path| flip(&t.join("xtrabackup_logfile"), 2048 + 100))),
+        (
+            "a missing last redo block",
+            Box::new(|t: &Path| {
+                let p = t.join("xtrabackup_logfile");
+                let len = fs::metadata(&p).unwrap().len();
+                fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len - 512).unwrap();
+            }),
+        ),
+        (
+            "a data page changed and re-checksummed (valid, but never written by the server)",
+            Box::new(|t: &Path| {
+                let p = t.join("ibdata1");
+                let mut b = fs::read(&p).unwrap();
+                let psize = 16384.min(b.len());
+                let pg = &mut b[3 * psize..4 * psize];
+                pg[200] ^= 0xFF;
+                page::stamp_legacy_crc32(pg);
+                fs::write(&p, b).unwrap();
+            }),
+        ),
+        ("a missing .frm", Box::new(|t: &Path| fs::remove_file(t.join("shop/t0.frm")).unwrap())),
+        (
+            "a wrong to_lsn",
+            Box::new(|t: &Path| {
+                let p = t.join("xtrabackup_checkpoints");
+                let s = fs::read_to_string(&p).unwrap().replace("to_lsn = ", "to_lsn = 1");
+                fs::write(p, s).unwrap();
+            }),
+        ),
+        ("an extra file", Box::new(|t: &Path| fs::write(t.join("shop/stray.MYD"), b"x").unwrap())),
+    ];
+    for (what, tamper) in cases {
+        let v = tampered(1, tamper);
+        assert!(v.is_wrong(), "the oracle missed {what}: {v:?}");
+    }
+}
+
+fn faulted(faults: Faults) -> (innohot_simulator::RunReport, String) {
+    let r = run(SimConfig::from_seed(3), RunOptions { faults, ..RunOptions::default() });
+    let msg = match &r.outcome {
+        Outcome::Failed(m) => m.clone(),
+        Outcome::Completed(_) => panic!("the backup completed despite a planned fault"),
+    };
+    (r, msg)
+}
+
+#[test]
+fn failed_backups_never_look_complete_and_never_leave_the_server_locked() {
+    let cases = [
+        (Faults { server_call: Some(ServerCall::Lock(LockStep::ReadLock)), ..Faults::default() }, "ReadLock"),
+        (Faults { server_call: Some(ServerCall::BinlogPosition), ..Faults::default() }, "BinlogPosition"),
+        (Faults { server_call: Some(ServerCall::Unlock), ..Faults::default() }, "Unlock"),
+        (
+            // After xtrabackup_checkpoints is written: it must be withdrawn.
+            Faults { target_create_enospc: Some("backup-my.cnf".into()), ..Faults::default() },
+            "backup-my.cnf",
+        ),
+        (Faults { target_create_enospc: Some("shop/t0.ibd".into()), ..Faults::default() }, "t0.ibd"),
+    ];
+    for (faults, named) in cases {
+        let (r, msg) = faulted(faults.clone());
+        assert!(matches!(r.verdict, Verdict::CorrectFailure(_)), "{faults:?}: {:?}", r.verdict);
+        assert!(msg.contains(named), "{faults:?}: the error does not name {named}: {msg}");
+        assert!(!r.target.join("xtrabackup_checkpoints").exists(), "{faults:?} left a success marker");
+        assert!(!r.trace.iter().any(|e| e.kind == EventKind::Completed), "{faults:?} said completed");
+    }
+    let (_, msg) = faulted(Faults { target_create_enospc: Some("backup-my.cnf".into()), ..Faults::default() });
+    assert!(msg.contains("the target file system is full"), "ENOSPC needs its fix in the message: {msg}");
+}
+
+#[test]
+fn a_lapped_log_copier_fails_with_the_wrap_error() {
+    let mut cfg = SimConfig::from_seed(11);
+    cfg.log_files = 2;
+    cfg.log_file_size = 48 * 1024;
+    cfg.server_gap_us = 10;
+    cfg.poll_interval_us = 2_000_000; // the copier sleeps while the ring turns over many times
+    let r = run(cfg, RunOptions::default());
+    let Outcome::Failed(msg) = &r.outcome else { panic!("completed over a lapped log: {:?}", r.outcome) };
+    assert!(msg.contains("the redo log wrapped before it was copied") && msg.contains("innodb_log_file_size"), "{msg}");
+    assert!(matches!(r.verdict, Verdict::CorrectFailure(_)), "{:?}", r.verdict);
+    assert!(!r.target.join("xtrabackup_checkpoints").exists());
+}
