@@ -124,7 +124,10 @@ fn finish(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
         eprintln!("innohot: backup failed: {msg}");
     }
     if ok {
-        eprintln!("{} completed OK!", log_label(innohot_simulator::clock::SIM_EPOCH_UNIX + s.sim_nanos / 1_000_000_000));
+        eprintln!(
+            "{} completed OK!",
+            log_label(innohot_simulator::clock::SIM_EPOCH_UNIX + s.sim_nanos / 1_000_000_000)
+        );
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -138,10 +141,12 @@ fn sim(args: &[String]) -> ExitCode {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--seed" => seed = it.next().and_then(|v| v.parse::<u64>().ok()).or_else(|| {
-                eprintln!("innohot sim: --seed needs a number");
-                None
-            }),
+            "--seed" => {
+                seed = it.next().and_then(|v| v.parse::<u64>().ok()).or_else(|| {
+                    eprintln!("innohot sim: --seed needs a number");
+                    None
+                })
+            }
             "--seeds" => seeds = it.next().and_then(|v| parse_seed_range(v)),
             "--trace" => trace = true,
             other => {

@@ -515,10 +515,8 @@ impl Backup {
         let files = self.vars.require_u64("innodb_log_files_in_group")? as u32;
         let size = self.vars.require_u64("innodb_log_file_size")?;
         self.log_dir = copy::server_dir(&self.datadir, self.vars.get("innodb_log_group_home_dir"));
-        let geometry = RingGeometry::new(files, size).map_err(|source| BackupError::Format {
-            path: self.log_dir.join("ib_logfile0"),
-            source,
-        })?;
+        let geometry = RingGeometry::new(files, size)
+            .map_err(|source| BackupError::Format { path: self.log_dir.join("ib_logfile0"), source })?;
         self.log_paths = (0..files).map(|i| self.log_dir.join(format!("ib_logfile{i}"))).collect();
         for path in &self.log_paths {
             let mut f = self
@@ -563,7 +561,8 @@ impl Backup {
         }
         let name = "xtrabackup_logfile";
         let out_path = self.svc.target.root().join(name);
-        let out = self.svc.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+        let out =
+            self.svc.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&out_path, "creating", e))?;
         let (y, mo, d, h, mi, s) = crate::timefmt::civil(self.svc.clock.unix_seconds());
         let follower = Follower57::start(Follower57Parts {
             files,
@@ -579,10 +578,13 @@ impl Backup {
             clock: self.svc.clock.clone(),
         })?;
         self.start_lsn = follower.start_lsn();
-        emit(&*self.svc.progress, &*self.svc.clock, Phase::StartLogFile, Role::Main, EventKind::Written {
-            file: format!("{name} header"),
-            bytes: redo57::LOG_FILE_HDR_SIZE,
-        });
+        emit(
+            &*self.svc.progress,
+            &*self.svc.clock,
+            Phase::StartLogFile,
+            Role::Main,
+            EventKind::Written { file: format!("{name} header"), bytes: redo57::LOG_FILE_HDR_SIZE },
+        );
         self.follower = Some(Arc::new(SharedFollower::new(Box::new(follower))));
         Ok(())
     }
@@ -668,15 +670,21 @@ impl Backup {
         };
         let target = self.svc.target.root().join(&rel);
         let (progress, clock) = (&*self.svc.progress, &*self.svc.clock);
-        emit(progress, clock, Phase::NonInnodbFiles, Role::Main, EventKind::CopyStarted {
-            source: source.display().to_string(),
-            target: target.display().to_string(),
-        });
+        emit(
+            progress,
+            clock,
+            Phase::NonInnodbFiles,
+            Role::Main,
+            EventKind::CopyStarted { source: source.display().to_string(), target: target.display().to_string() },
+        );
         let bytes = copy::copy_plain_file(&*self.svc.fs, &*self.svc.target, &source, &rel, self.opts.copy.chunk_size)?;
-        emit(progress, clock, Phase::NonInnodbFiles, Role::Main, EventKind::CopyDone {
-            target: target.display().to_string(),
-            bytes,
-        });
+        emit(
+            progress,
+            clock,
+            Phase::NonInnodbFiles,
+            Role::Main,
+            EventKind::CopyDone { target: target.display().to_string(), bytes },
+        );
         self.other_count += 1;
         Ok(Next::Continue)
     }
@@ -685,10 +693,13 @@ impl Backup {
         let path = self.svc.target.root().join(name);
         write_durable(&*self.svc.target, Path::new(name), text.as_bytes())
             .map_err(|e| BackupError::io(&path, "writing", e))?;
-        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Written {
-            file: name.to_string(),
-            bytes: text.len() as u64,
-        });
+        emit(
+            &*self.svc.progress,
+            &*self.svc.clock,
+            phase,
+            Role::Main,
+            EventKind::Written { file: name.to_string(), bytes: text.len() as u64 },
+        );
         Ok(())
     }
 }

@@ -160,10 +160,14 @@ pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<
 /// What one `FileCopier::step` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyStep {
-    Copied { bytes: u64 },
+    Copied {
+        bytes: u64,
+    },
     /// A page failed validation; call again at or after this clock time.
     RetryAt(Duration),
-    Done { bytes: u64 },
+    Done {
+        bytes: u64,
+    },
 }
 
 /// Copies one tablespace, one chunk per step.
@@ -207,10 +211,13 @@ impl FileCopier {
         }
         let out_path = target.root().join(&ts.target);
         let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
-        emit(&*progress, &*clock, Phase::DataCopy, role, EventKind::CopyStarted {
-            source: ts.source.display().to_string(),
-            target: out_path.display().to_string(),
-        });
+        emit(
+            &*progress,
+            &*clock,
+            Phase::DataCopy,
+            role,
+            EventKind::CopyStarted { source: ts.source.display().to_string(), target: out_path.display().to_string() },
+        );
         Ok(FileCopier {
             ts,
             src,
@@ -243,7 +250,8 @@ impl FileCopier {
         let got = self.src.read_at(&mut head, 0).map_err(|e| self.read_err(e))?;
         head.truncate(got);
         if got >= page::FSP_SPACE_FLAGS + 4 && head.iter().any(|&b| b != 0) {
-            let fsp = page::fsp_header(&head).map_err(|source| BackupError::Format { path: self.ts.source.clone(), source })?;
+            let fsp = page::fsp_header(&head)
+                .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source })?;
             self.space_id = fsp.space_id;
             return page::layout_from_page0(&head)
                 .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source });
@@ -271,10 +279,13 @@ impl FileCopier {
         let whole = got - got % psize;
         if whole == 0 {
             self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync", e))?;
-            emit(&*self.progress, &*self.clock, Phase::DataCopy, self.role, EventKind::CopyDone {
-                target: self.out_path.display().to_string(),
-                bytes: self.offset,
-            });
+            emit(
+                &*self.progress,
+                &*self.clock,
+                Phase::DataCopy,
+                self.role,
+                EventKind::CopyDone { target: self.out_path.display().to_string(), bytes: self.offset },
+            );
             return Ok(CopyStep::Done { bytes: self.offset });
         }
         let first_page = self.offset / psize as u64;
@@ -290,12 +301,18 @@ impl FileCopier {
                     defect: defect.to_string(),
                 });
             }
-            emit(&*self.progress, &*self.clock, Phase::DataCopy, self.role, EventKind::PageRetry {
-                file: self.ts.source.display().to_string(),
-                page: page_no,
-                attempt: self.failed_reads,
-                defect: defect.to_string(),
-            });
+            emit(
+                &*self.progress,
+                &*self.clock,
+                Phase::DataCopy,
+                self.role,
+                EventKind::PageRetry {
+                    file: self.ts.source.display().to_string(),
+                    page: page_no,
+                    attempt: self.failed_reads,
+                    defect: defect.to_string(),
+                },
+            );
             return Ok(CopyStep::RetryAt(self.clock.now() + self.settings.retry_delay));
         }
         self.failed_reads = 0;
@@ -309,9 +326,8 @@ impl FileCopier {
 }
 
 /// Non-InnoDB files copied under the lock (formats.md §6).
-pub const NON_INNODB_EXTENSIONS: &[&str] = &[
-    "frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par",
-];
+pub const NON_INNODB_EXTENSIONS: &[&str] =
+    &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
 /// Files of every schema directory with a non-InnoDB extension, in name order.
 pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {

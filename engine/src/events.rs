@@ -94,12 +94,29 @@ pub enum EventKind {
     Note(String),
     /// A server statement was executed (never carries a secret).
     Statement(String),
-    CopyStarted { source: String, target: String },
-    CopyDone { target: String, bytes: u64 },
+    CopyStarted {
+        source: String,
+        target: String,
+    },
+    CopyDone {
+        target: String,
+        bytes: u64,
+    },
     /// A chunk held a page that failed validation and will be read again.
-    PageRetry { file: String, page: u64, attempt: u32, defect: String },
-    LogScanned { lsn: Lsn, bytes: u64 },
-    Written { file: String, bytes: u64 },
+    PageRetry {
+        file: String,
+        page: u64,
+        attempt: u32,
+        defect: String,
+    },
+    LogScanned {
+        lsn: Lsn,
+        bytes: u64,
+    },
+    Written {
+        file: String,
+        bytes: u64,
+    },
     Completed,
 }
 

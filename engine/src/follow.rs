@@ -59,9 +59,7 @@ pub fn read_stable_header57(file0: &mut dyn SourceFile, path: &std::path::Path) 
     let mut last: Option<(Vec<u8>, Checkpoint)> = None;
     for _ in 0..10 {
         let mut header = vec![0u8; redo57::LOG_FILE_HDR_SIZE as usize];
-        let got = file0
-            .read_at(&mut header, 0)
-            .map_err(|e| BackupError::io(path, "reading the redo log header", e))?;
+        let got = file0.read_at(&mut header, 0).map_err(|e| BackupError::io(path, "reading the redo log header", e))?;
         if got < header.len() {
             return Err(BackupError::Format {
                 path: path.into(),
@@ -70,7 +68,8 @@ pub fn read_stable_header57(file0: &mut dyn SourceFile, path: &std::path::Path) 
         }
         redo57::LogFileHeader::parse(&header[..LOG_BLOCK_SIZE])
             .map_err(|source| BackupError::Format { path: path.into(), source })?;
-        let cp = redo57::newest_checkpoint(&header).map_err(|source| BackupError::Format { path: path.into(), source })?;
+        let cp =
+            redo57::newest_checkpoint(&header).map_err(|source| BackupError::Format { path: path.into(), source })?;
         if let Some((_, prev)) = &last {
             if prev.no == cp.no {
                 return Ok((header, cp));
@@ -298,10 +297,13 @@ impl RedoFollower for Follower57 {
         }
         if final_pass || report.scanned_lsn != before {
             let phase = if final_pass { Phase::StopLogCopy } else { self.event_phase };
-            emit(&*self.progress, &*self.clock, phase, Role::LogCopier, EventKind::LogScanned {
-                lsn: report.scanned_lsn,
-                bytes: report.copied,
-            });
+            emit(
+                &*self.progress,
+                &*self.clock,
+                phase,
+                Role::LogCopier,
+                EventKind::LogScanned { lsn: report.scanned_lsn, bytes: report.copied },
+            );
         }
         self.event_phase = Phase::LogFollows;
         Ok(report)

@@ -147,10 +147,11 @@ mod tests {
 
     #[test]
     fn passwords_never_survive_masking() {
-        let args: Vec<String> = ["backup", "--password=letsg0", "--user=admin", "--password", "s3cret", "-phunter2", "-p"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let args: Vec<String> =
+            ["backup", "--password=letsg0", "--user=admin", "--password", "s3cret", "-phunter2", "-p"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         let masked = mask_secrets(&args);
         for secret in ["letsg0", "s3cret", "hunter2"] {
             assert!(!masked.contains(secret), "{secret} leaked into {masked}");

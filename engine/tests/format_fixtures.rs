@@ -93,11 +93,7 @@ fn any_flipped_byte_fails() {
                     let mut bad = page.to_vec();
                     bad[at] ^= mask;
                     let r = validate_page(&bad, space, no as u32, layout);
-                    assert!(
-                        r.is_err(),
-                        "{} page {no}: byte {at} ^ {mask:#x} still {r:?}",
-                        path.display()
-                    );
+                    assert!(r.is_err(), "{} page {no}: byte {at} ^ {mask:#x} still {r:?}", path.display());
                     tried += 1;
                 }
             }
@@ -113,15 +109,8 @@ fn defects_name_what_they_compared() {
     let page = &data[..16384];
     let mut torn = page.to_vec();
     torn[16383] ^= 1;
-    assert!(
-        matches!(validate_page(&torn, space, 0, layout), Err(PageDefect::TornLsn { .. })),
-        "{}",
-        path.display()
-    );
-    assert_eq!(
-        validate_page(page, space, 1, layout),
-        Err(PageDefect::WrongPageNo { expected: 1, found: 0 })
-    );
+    assert!(matches!(validate_page(&torn, space, 0, layout), Err(PageDefect::TornLsn { .. })), "{}", path.display());
+    assert_eq!(validate_page(page, space, 1, layout), Err(PageDefect::WrongPageNo { expected: 1, found: 0 }));
     let mut body = page.to_vec();
     body[200] ^= 1;
     assert!(matches!(validate_page(&body, space, 0, layout), Err(PageDefect::Checksum { .. })));

@@ -1,12 +1,10 @@
 //! Property tests: encoders and decoders agree, stamps validate, ring math is consistent.
 
 use innohot::format::mlog::{
-    decode_record, encode_mtr, encode_record, read_compressed, read_u64_compressed,
-    write_compressed, write_u64_compressed, Record,
+    decode_record, encode_mtr, encode_record, read_compressed, read_u64_compressed, write_compressed,
+    write_u64_compressed, Record,
 };
-use innohot::format::page::{
-    new_page, stamp_full_crc32, stamp_legacy_crc32, validate_page, Accepted, PageLayout,
-};
+use innohot::format::page::{new_page, stamp_full_crc32, stamp_legacy_crc32, validate_page, Accepted, PageLayout};
 use innohot::format::redo57::{BlockHeader, Checkpoint, LogFileHeader, RingGeometry};
 use proptest::prelude::*;
 
@@ -16,38 +14,34 @@ fn name() -> impl Strategy<Value = String> {
 
 fn record() -> impl Strategy<Value = Record> {
     prop_oneof![
-        (
-            any::<u32>(),
-            any::<u32>(),
-            any::<u16>(),
-            prop::sample::select(vec![1u8, 2, 4]),
-            any::<u32>()
-        )
-            .prop_map(|(space, page, offset, width, v)| {
+        (any::<u32>(), any::<u32>(), any::<u16>(), prop::sample::select(vec![1u8, 2, 4]), any::<u32>()).prop_map(
+            |(space, page, offset, width, v)| {
                 let value = if width == 4 { v } else { v & ((1u32 << (8 * width)) - 1) };
                 Record::WriteN { space, page, offset, width, value }
-            }),
+            }
+        ),
         (any::<u32>(), any::<u32>(), any::<u16>(), any::<u64>())
             .prop_map(|(space, page, offset, value)| Record::Write8 { space, page, offset, value }),
-        (any::<u32>(), any::<u32>(), any::<u16>(), prop::collection::vec(any::<u8>(), 0..300))
-            .prop_map(|(space, page, offset, mut data)| {
+        (any::<u32>(), any::<u32>(), any::<u16>(), prop::collection::vec(any::<u8>(), 0..300)).prop_map(
+            |(space, page, offset, mut data)| {
                 data.truncate(65536 - usize::from(offset));
                 Record::WriteString { space, page, offset, data }
-            }),
-        (any::<u32>(), any::<u32>(), name()).prop_map(|(space, page, name)| Record::FileName {
+            }
+        ),
+        (any::<u32>(), any::<u32>(), name()).prop_map(|(space, page, name)| Record::FileName { space, page, name }),
+        (any::<u32>(), any::<u32>(), any::<u32>(), name()).prop_map(|(space, page, flags, name)| Record::FileCreate {
             space,
             page,
+            flags,
             name
         }),
-        (any::<u32>(), any::<u32>(), any::<u32>(), name())
-            .prop_map(|(space, page, flags, name)| Record::FileCreate { space, page, flags, name }),
-        (any::<u32>(), any::<u32>(), name(), name())
-            .prop_map(|(space, page, from, to)| Record::FileRename { space, page, from, to }),
-        (any::<u32>(), any::<u32>(), name()).prop_map(|(space, page, name)| Record::FileDelete {
+        (any::<u32>(), any::<u32>(), name(), name()).prop_map(|(space, page, from, to)| Record::FileRename {
             space,
             page,
-            name
+            from,
+            to
         }),
+        (any::<u32>(), any::<u32>(), name()).prop_map(|(space, page, name)| Record::FileDelete { space, page, name }),
         (any::<u32>(), any::<u32>()).prop_map(|(space, page)| Record::IndexLoad { space, page }),
         any::<u64>().prop_map(|lsn| Record::Checkpoint { lsn }),
         Just(Record::MultiRecEnd),

@@ -2,22 +2,21 @@
 //! by a separate Python implementation (bitwise CRC-32C table, ut_fold_*), never by this crate.
 
 use innohot::format::checksum::{
-    crc32c, fold_binary, fold_pair, log_block_innodb, page_crc32, page_full_crc32, page_innodb_new,
-    page_innodb_old, page_zip_crc32,
+    crc32c, fold_binary, fold_pair, log_block_innodb, page_crc32, page_full_crc32, page_innodb_new, page_innodb_old,
+    page_zip_crc32,
 };
 use innohot::format::mlog::{
-    decode_record, encode_checkpoint_group, encode_mtr, encode_record, read_compressed,
-    read_u64_compressed, write_compressed, write_u64_compressed, Decoded, Record,
+    decode_record, encode_checkpoint_group, encode_mtr, encode_record, read_compressed, read_u64_compressed,
+    write_compressed, write_u64_compressed, Decoded, Record,
 };
 use innohot::format::page::{
-    fil_header, fsp_header, is_doublewrite_page, layout_from_flags, layout_from_page0, new_page,
-    set_page_lsn, stamp_full_crc32, stamp_legacy_crc32, stamp_legacy_innodb, validate_page,
-    Accepted, PageDefect, PageLayout, FIL_NULL, PAGE_TYPE_INDEX,
+    fil_header, fsp_header, is_doublewrite_page, layout_from_flags, layout_from_page0, new_page, set_page_lsn,
+    stamp_full_crc32, stamp_legacy_crc32, stamp_legacy_innodb, validate_page, Accepted, PageDefect, PageLayout,
+    FIL_NULL, PAGE_TYPE_INDEX,
 };
 use innohot::format::redo57::{
-    block_checksum_kind, block_no_for_lsn, classify_block, header_with_creator, newest_checkpoint,
-    stamp_block, xtrabackup_creator, BlockChecksum, BlockClass, BlockHeader, Checkpoint,
-    LogFileHeader, RingGeometry, Span,
+    block_checksum_kind, block_no_for_lsn, classify_block, header_with_creator, newest_checkpoint, stamp_block,
+    xtrabackup_creator, BlockChecksum, BlockClass, BlockHeader, Checkpoint, LogFileHeader, RingGeometry, Span,
 };
 use innohot::format::FormatError;
 
@@ -157,17 +156,11 @@ fn innodb_fold_checksums_are_accepted() {
     // Wrong new checksum.
     let mut w = p.clone();
     w[3] ^= 1;
-    assert!(matches!(
-        validate_page(&w, 7, 3, PageLayout::legacy(16384)),
-        Err(PageDefect::Checksum { .. })
-    ));
+    assert!(matches!(validate_page(&w, 7, 3, PageLayout::legacy(16384)), Err(PageDefect::Checksum { .. })));
     // Wrong old checksum.
     let mut w = p.clone();
     w[16379] ^= 1;
-    assert!(matches!(
-        validate_page(&w, 7, 3, PageLayout::legacy(16384)),
-        Err(PageDefect::Checksum { .. })
-    ));
+    assert!(matches!(validate_page(&w, 7, 3, PageLayout::legacy(16384)), Err(PageDefect::Checksum { .. })));
     // A data byte changes the new checksum.
     let mut w = p.clone();
     w[100] ^= 1;
@@ -345,16 +338,7 @@ fn log_block_known_answers() {
     assert_eq!(log_block_innodb(&b), 0x3401_BA3B);
     assert_eq!(log_block_innodb(&[0u8; 512]), 1);
     let h = BlockHeader::parse(&b).unwrap();
-    assert_eq!(
-        h,
-        BlockHeader {
-            block_no: 17,
-            flush_bit: true,
-            data_len: 512,
-            first_rec_group: 12,
-            checkpoint_no: 5
-        }
-    );
+    assert_eq!(h, BlockHeader { block_no: 17, flush_bit: true, data_len: 512, first_rec_group: 12, checkpoint_no: 5 });
     let mut w = [0u8; 512];
     h.write_into(&mut w);
     assert_eq!(&w[..12], &b[..12]);
@@ -398,28 +382,16 @@ fn classify_blocks() {
     let cap = g.capacity();
     let lsn = 8192 + 100 * 512;
     let exp = block_no_for_lsn(lsn);
-    assert_eq!(
-        classify_block(&stamped(exp, 512), lsn, ring),
-        BlockClass::Current { data_len: 512 }
-    );
-    assert_eq!(
-        classify_block(&stamped(exp, 300), lsn, ring),
-        BlockClass::Current { data_len: 300 }
-    );
+    assert_eq!(classify_block(&stamped(exp, 512), lsn, ring), BlockClass::Current { data_len: 512 });
+    assert_eq!(classify_block(&stamped(exp, 300), lsn, ring), BlockClass::Current { data_len: 300 });
     let mut flushed = hand_block(exp, true, 512, 0, 1);
     stamp_block(&mut flushed, BlockChecksum::Innodb);
     assert_eq!(classify_block(&flushed, lsn, ring), BlockClass::Current { data_len: 512 });
     // The previous lap's block at this position, and two laps back.
     let old = block_no_for_lsn(lsn + 4 * cap - cap);
-    assert_eq!(
-        classify_block(&stamped(old, 512), lsn + 4 * cap, ring),
-        BlockClass::Stale { found_no: old }
-    );
+    assert_eq!(classify_block(&stamped(old, 512), lsn + 4 * cap, ring), BlockClass::Stale { found_no: old });
     let older = block_no_for_lsn(lsn + 4 * cap - 2 * cap);
-    assert_eq!(
-        classify_block(&stamped(older, 512), lsn + 4 * cap, ring),
-        BlockClass::Stale { found_no: older }
-    );
+    assert_eq!(classify_block(&stamped(older, 512), lsn + 4 * cap, ring), BlockClass::Stale { found_no: older });
     // The next lap: the writer overwrote this position.
     let newer = block_no_for_lsn(lsn + cap);
     assert_eq!(
@@ -448,10 +420,7 @@ fn classify_blocks() {
         BlockClass::Lapped { expected_no: exp, found_no: ahead }
     );
     let behind = block_no_for_lsn(lsn + 3 * g1k.capacity());
-    assert_eq!(
-        classify_block(&stamped(exp, 512), lsn + 3 * g1k.capacity(), 1024),
-        BlockClass::Stale { found_no: exp }
-    );
+    assert_eq!(classify_block(&stamped(exp, 512), lsn + 3 * g1k.capacity(), 1024), BlockClass::Stale { found_no: exp });
     assert_eq!(behind, exp + 3 * 1024);
     // Checksum failures.
     assert_eq!(classify_block(&[0u8; 512], lsn, ring), BlockClass::Unreadable);
@@ -486,23 +455,14 @@ fn hand_checkpoint(no: u64, lsn: u64, offset: u64) -> [u8; 512] {
 fn file_header_known_answer() {
     let h = hand_header();
     let parsed = LogFileHeader::parse(&h[..512]).unwrap();
-    assert_eq!(
-        parsed,
-        LogFileHeader { format: 1, start_lsn: 8192, creator: "MySQL 5.7.17".into() }
-    );
+    assert_eq!(parsed, LogFileHeader { format: 1, start_lsn: 8192, creator: "MySQL 5.7.17".into() });
     assert_eq!(parsed.encode().as_slice(), &h[..512]);
     let mut bad = h.clone();
     bad[30] = b'x';
-    assert!(matches!(
-        LogFileHeader::parse(&bad[..512]),
-        Err(FormatError::BadChecksum { stored: 0x1381_C2B5, .. })
-    ));
+    assert!(matches!(LogFileHeader::parse(&bad[..512]), Err(FormatError::BadChecksum { stored: 0x1381_C2B5, .. })));
     let mut v8 = h.clone();
     v8[0..4].copy_from_slice(&3u32.to_be_bytes());
-    assert_eq!(
-        LogFileHeader::parse(&v8[..512]),
-        Err(FormatError::UnsupportedRedoFormat { found: 3 })
-    );
+    assert_eq!(LogFileHeader::parse(&v8[..512]), Err(FormatError::UnsupportedRedoFormat { found: 3 }));
     assert!(matches!(LogFileHeader::parse(&h[..511]), Err(FormatError::TooShort { .. })));
 }
 
@@ -594,10 +554,7 @@ fn ring_offsets_two_files_of_one_mib() {
     // A read wrapping from file 1 back to file 0.
     assert_eq!(
         g.spans(8192 + 2 * d - 512, 2048, 8192, 2048),
-        vec![
-            Span { file: 1, offset: s - 512, len: 512 },
-            Span { file: 0, offset: 2048, len: 1536 }
-        ]
+        vec![Span { file: 1, offset: s - 512, len: 512 }, Span { file: 0, offset: 2048, len: 1536 }]
     );
     // Within one file, and empty.
     assert_eq!(g.spans(8192, 4096, 8192, 2048), vec![Span { file: 0, offset: 2048, len: 4096 }]);
@@ -666,11 +623,7 @@ fn dec(b: &[u8]) -> Decoded {
 #[test]
 fn records_by_hand() {
     let mut out = Vec::new();
-    encode_record(
-        &Record::WriteN { space: 0x80, page: 3, offset: 0x0102, width: 4, value: 0x4000 },
-        false,
-        &mut out,
-    );
+    encode_record(&Record::WriteN { space: 0x80, page: 3, offset: 0x0102, width: 4, value: 0x4000 }, false, &mut out);
     assert_eq!(out, [4, 0x80, 0x80, 3, 0x01, 0x02, 0xC0, 0x40, 0x00]);
 
     let name = Record::FileName { space: 5, page: 0, name: "./test/t1.ibd".into() };

@@ -4,7 +4,7 @@
 
 use crate::config::{extent_pages, SimConfig};
 use crate::rng::Rng;
-use crate::server::{SimPaths, SimServer};
+use crate::server::{SimPaths, SimServer, SpaceSpec};
 use innohot::copy::NON_INNODB_EXTENSIONS;
 use innohot::format::page;
 use std::collections::BTreeMap;
@@ -64,8 +64,6 @@ fn random_bytes(rng: &mut Rng, prefix: &[u8], lo: u64, hi: u64) -> Vec<u8> {
     v
 }
 
-type SpaceSpec = (u32, PathBuf, PathBuf, bool, Vec<Vec<u8>>, Vec<u32>);
-
 pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
     let mut rng = Rng::new(cfg.seed);
     let real_datadir = root.join("mysqldata1").join("mydata");
@@ -80,8 +78,21 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
 
     // ibdata1: system pages, the doublewrite area (never valid), undo pages.
     let e = extent_pages(cfg.page_size);
-    let mut sys = tablespace_pages(&mut rng, &cfg, 0, cfg.ibdata_pages, fsp_flags(cfg.page_size, false), page::PAGE_TYPE_UNDO_LOG);
-    for (no, ty) in [(3, page::PAGE_TYPE_SYS), (4, page::PAGE_TYPE_INDEX), (5, page::PAGE_TYPE_TRX_SYS), (6, page::PAGE_TYPE_SYS), (7, page::PAGE_TYPE_SYS)] {
+    let mut sys = tablespace_pages(
+        &mut rng,
+        &cfg,
+        0,
+        cfg.ibdata_pages,
+        fsp_flags(cfg.page_size, false),
+        page::PAGE_TYPE_UNDO_LOG,
+    );
+    for (no, ty) in [
+        (3, page::PAGE_TYPE_SYS),
+        (4, page::PAGE_TYPE_INDEX),
+        (5, page::PAGE_TYPE_TRX_SYS),
+        (6, page::PAGE_TYPE_SYS),
+        (7, page::PAGE_TYPE_SYS),
+    ] {
         sys[no][page::FIL_PAGE_TYPE..page::FIL_PAGE_TYPE + 2].copy_from_slice(&ty.to_be_bytes());
         page::stamp_legacy_crc32(&mut sys[no]);
     }
@@ -91,27 +102,54 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
     let writable: Vec<u32> = (3..e).chain(3 * e..cfg.ibdata_pages).collect();
     let ibdata = real_datadir.join("ibdata1");
     write_pages(&ibdata, &sys)?;
-    spaces.push((0, ibdata, PathBuf::from("ibdata1"), true, sys, writable));
+    spaces.push(SpaceSpec {
+        id: 0,
+        path: ibdata,
+        rel: PathBuf::from("ibdata1"),
+        is_system: true,
+        pages: sys,
+        writable,
+    });
 
     let mut next_id = 1;
     for n in 1..=cfg.undo_tablespaces {
         let pages_n = rng.range(8, 24) as u32;
-        let pages = tablespace_pages(&mut rng, &cfg, next_id, pages_n, fsp_flags(cfg.page_size, false), page::PAGE_TYPE_UNDO_LOG);
+        let pages = tablespace_pages(
+            &mut rng,
+            &cfg,
+            next_id,
+            pages_n,
+            fsp_flags(cfg.page_size, false),
+            page::PAGE_TYPE_UNDO_LOG,
+        );
         let name = format!("undo{n:03}");
         let path = real_datadir.join(&name);
         write_pages(&path, &pages)?;
-        spaces.push((next_id, path, PathBuf::from(name), true, pages, (3..pages_n).collect()));
+        spaces.push(SpaceSpec {
+            id: next_id,
+            path,
+            rel: PathBuf::from(name),
+            is_system: true,
+            pages,
+            writable: (3..pages_n).collect(),
+        });
         next_id += 1;
     }
 
-    let mut innodb_table = |rng: &mut Rng, schema: &str, table: &str, max: u32, spaces: &mut Vec<SpaceSpec>| -> std::io::Result<()> {
+    let mut innodb_table = |rng: &mut Rng,
+                            schema: &str,
+                            table: &str,
+                            max: u32,
+                            spaces: &mut Vec<SpaceSpec>|
+     -> std::io::Result<()> {
         let pages_n = rng.range(4, max.max(5) as u64) as u32;
-        let pages = tablespace_pages(rng, &cfg, next_id, pages_n, fsp_flags(cfg.page_size, true), page::PAGE_TYPE_INDEX);
+        let pages =
+            tablespace_pages(rng, &cfg, next_id, pages_n, fsp_flags(cfg.page_size, true), page::PAGE_TYPE_INDEX);
         let rel = Path::new(schema).join(format!("{table}.ibd"));
         let path = real_datadir.join(&rel);
         write_pages(&path, &pages)?;
         fs::write(real_datadir.join(schema).join(format!("{table}.frm")), frm(rng))?;
-        spaces.push((next_id, path, rel, false, pages, (3..pages_n).collect()));
+        spaces.push(SpaceSpec { id: next_id, path, rel, is_system: false, pages, writable: (3..pages_n).collect() });
         next_id += 1;
         Ok(())
     };

@@ -1,9 +1,9 @@
 //! Planned faults: a target file that cannot be created (ENOSPC), a server
 //! call that fails. Issue-3 scenarios build on these wrappers.
 
+use innohot::format::Lsn;
 use innohot::io::{TargetDir, TargetFile};
 use innohot::server::{BinlogPos, LockStep, ServerControl, ServerError, ServerVars};
-use innohot::format::Lsn;
 use std::io;
 use std::path::Path;
 

@@ -223,7 +223,12 @@ fn check_pages(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
             continue;
         };
         if copy.len() != space.pages.len() * psize {
-            wrong.push(format!("{} is {} bytes, expected {}", space.rel.display(), copy.len(), space.pages.len() * psize));
+            wrong.push(format!(
+                "{} is {} bytes, expected {}",
+                space.rel.display(),
+                copy.len(),
+                space.pages.len() * psize
+            ));
             continue;
         }
         for (no, pg) in copy.chunks_exact(psize).enumerate() {
@@ -283,7 +288,9 @@ fn check_metadata(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, 
 fn check_file_set(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     let mut expected: BTreeSet<PathBuf> = srv.spaces.iter().map(|s| s.rel.clone()).collect();
     expected.extend(srv.truth.non_innodb_at_lock.keys().cloned());
-    for f in ["xtrabackup_logfile", meta::CHECKPOINTS_FILE, meta::BINLOG_INFO_FILE, meta::INFO_FILE, meta::BACKUP_MY_CNF] {
+    for f in
+        ["xtrabackup_logfile", meta::CHECKPOINTS_FILE, meta::BINLOG_INFO_FILE, meta::INFO_FILE, meta::BACKUP_MY_CNF]
+    {
         expected.insert(PathBuf::from(f));
     }
     let actual: BTreeSet<PathBuf> = read_tree(target).into_iter().map(|(p, _)| p).collect();

@@ -4,7 +4,7 @@
 use crate::clock::SimClock;
 use crate::config::SimConfig;
 use crate::control::SimControl;
-use crate::faults::{FaultyControl, FaultyTarget, Faults};
+use crate::faults::{Faults, FaultyControl, FaultyTarget};
 use crate::oracle::{self, Verdict};
 use crate::rng::Rng;
 use crate::server::SimServer;
@@ -58,6 +58,9 @@ pub struct RunReport {
     pub target: PathBuf,
 }
 
+/// Changes a finished backup in place (tests of the oracle).
+pub type Tamper = Box<dyn Fn(&Path)>;
+
 /// Where a run puts its files, who else watches its events, what goes wrong.
 #[derive(Default)]
 pub struct RunOptions {
@@ -66,7 +69,7 @@ pub struct RunOptions {
     pub progress: Option<Arc<dyn Progress>>,
     pub faults: Faults,
     /// Changes the finished backup before the oracle looks: proves the oracle can fail.
-    pub tamper: Option<Box<dyn Fn(&Path)>>,
+    pub tamper: Option<Tamper>,
 }
 
 struct Tee(Arc<Recorder>, Option<Arc<dyn Progress>>);
@@ -127,7 +130,10 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     let mut backup = Backup::new(
         options,
         Services {
-            server: Box::new(FaultyControl { inner: SimControl { server: server.clone() }, fail: opts.faults.server_call }),
+            server: Box::new(FaultyControl {
+                inner: SimControl { server: server.clone() },
+                fail: opts.faults.server_call,
+            }),
             fs: Arc::new(RealSourceFs),
             target: Arc::new(FaultyTarget { inner: target, enospc_on: opts.faults.target_create_enospc.clone() }),
             clock: Arc::new(clock.clone()),

@@ -48,6 +48,16 @@ pub struct Space {
     writable: Vec<u32>,
 }
 
+/// A tablespace as the datadir builder made it.
+pub(crate) struct SpaceSpec {
+    pub id: u32,
+    pub path: PathBuf,
+    pub rel: PathBuf,
+    pub is_system: bool,
+    pub pages: Vec<Vec<u8>>,
+    pub writable: Vec<u32>,
+}
+
 /// A page write split in two: the first part is on disk, the rest is not yet.
 struct PendingTear {
     space: usize,
@@ -116,13 +126,13 @@ impl SimServer {
         cfg: SimConfig,
         paths: SimPaths,
         rng: Rng,
-        spaces: Vec<(u32, PathBuf, PathBuf, bool, Vec<Vec<u8>>, Vec<u32>)>,
+        spaces: Vec<SpaceSpec>,
         myisam_files: Vec<PathBuf>,
         non_innodb: Vec<PathBuf>,
     ) -> std::io::Result<Self> {
         let mut truth = Truth::default();
         let mut built = Vec::new();
-        for (id, path, rel, is_system, pages, writable) in spaces {
+        for SpaceSpec { id, path, rel, is_system, pages, writable } in spaces {
             let file = std::fs::OpenOptions::new().read(true).write(true).open(&path)?;
             for (no, p) in pages.iter().enumerate() {
                 truth.page_written(id, no as u32, p, 0);
@@ -324,12 +334,8 @@ impl SimServer {
     /// log_checkpoint(): advance to the oldest dirty page, name the touched
     /// tablespaces, write MLOG_CHECKPOINT, then the checkpoint block.
     pub fn checkpoint(&mut self) {
-        let oldest = self
-            .spaces
-            .iter()
-            .flat_map(|s| s.oldest.iter().copied().filter(|&l| l != 0))
-            .min()
-            .unwrap_or(self.log.lsn);
+        let oldest =
+            self.spaces.iter().flat_map(|s| s.oldest.iter().copied().filter(|&l| l != 0)).min().unwrap_or(self.log.lsn);
         if oldest <= self.log.checkpoint_lsn + 9 {
             return;
         }
@@ -389,15 +395,33 @@ impl SimServer {
             let rec = match self.rng.below(5) {
                 0 => {
                     let off = self.rng.range(body_lo as u64, body_hi as u64 - 1) as u16;
-                    Record::WriteN { space: space_id, page: page_no, offset: off, width: 1, value: self.rng.below(256) as u32 }
+                    Record::WriteN {
+                        space: space_id,
+                        page: page_no,
+                        offset: off,
+                        width: 1,
+                        value: self.rng.below(256) as u32,
+                    }
                 }
                 1 => {
                     let off = self.rng.range(body_lo as u64, body_hi as u64 - 2) as u16;
-                    Record::WriteN { space: space_id, page: page_no, offset: off, width: 2, value: self.rng.below(65536) as u32 }
+                    Record::WriteN {
+                        space: space_id,
+                        page: page_no,
+                        offset: off,
+                        width: 2,
+                        value: self.rng.below(65536) as u32,
+                    }
                 }
                 2 => {
                     let off = self.rng.range(body_lo as u64, body_hi as u64 - 4) as u16;
-                    Record::WriteN { space: space_id, page: page_no, offset: off, width: 4, value: self.rng.next_u64() as u32 }
+                    Record::WriteN {
+                        space: space_id,
+                        page: page_no,
+                        offset: off,
+                        width: 4,
+                        value: self.rng.next_u64() as u32,
+                    }
                 }
                 3 => {
                     let off = self.rng.range(body_lo as u64, body_hi as u64 - 8) as u16;

@@ -1,8 +1,8 @@
 //! Many seeds at once: verdict counts, and how often each adversarial event
 //! really happened, so that a green sweep is known to have exercised them.
 
-use crate::run::{run_seed, RunReport};
 use crate::oracle::Verdict;
+use crate::run::{run_seed, RunReport};
 use std::fmt;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -46,8 +46,7 @@ fn same_seed_same_bytes_same_trace() {
 fn phases_run_in_the_seed_order() {
     let r = run_seed(1);
     assert!(matches!(r.verdict, Verdict::Verified), "{:?}", r.verdict);
-    let started: Vec<Phase> =
-        r.trace.iter().filter(|e| e.kind == EventKind::PhaseStarted).map(|e| e.phase).collect();
+    let started: Vec<Phase> = r.trace.iter().filter(|e| e.kind == EventKind::PhaseStarted).map(|e| e.phase).collect();
     let numbers: Vec<u8> = started.iter().map(|p| p.number()).collect();
     let expected: Vec<u8> = (1..=25).filter(|&n| n != 13).collect();
     assert_eq!(numbers, expected, "phases began out of order");
@@ -78,8 +77,16 @@ fn redact_values(text: &str) -> String {
     text.lines()
         .map(|line| {
             let volatile = [
-                "uuid", "start_time", "end_time", "to_lsn", "last_lsn", "innodb_to_lsn", "binlog_pos", "lock_time",
-                "tool_version", "ibbackup_version",
+                "uuid",
+                "start_time",
+                "end_time",
+                "to_lsn",
+                "last_lsn",
+                "innodb_to_lsn",
+                "binlog_pos",
+                "lock_time",
+                "tool_version",
+                "ibbackup_version",
             ];
             match line.split_once(" = ") {
                 Some((k, _)) if volatile.contains(&k) => format!("{k} = [redacted]"),
@@ -117,7 +124,7 @@ fn flip(path: &Path, at: usize) {
 #[test]
 fn oracle_catches_a_tampered_backup() {
     use innohot::format::page;
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let cases: Vec<(&str, innohot_simulator::run::Tamper)> = vec![
         ("a flipped redo byte", Box::new(|t: &Path| flip(&t.join("xtrabackup_logfile"), 2048 + 100))),
         (
             "a missing last redo block",

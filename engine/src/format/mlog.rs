@@ -221,16 +221,13 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
         MLOG_MULTI_REC_END | MLOG_CHECKPOINT if single => {
             return Err(malformed(format!("type {ty} must not carry the single-record flag")))
         }
-        MLOG_MULTI_REC_END => {
-            return Ok(Some(Decoded { record: Record::MultiRecEnd, len: 1, single }))
-        }
+        MLOG_MULTI_REC_END => return Ok(Some(Decoded { record: Record::MultiRecEnd, len: 1, single })),
         MLOG_CHECKPOINT => {
             let Some(lsn) = r.u64() else { return Ok(None) };
             return Ok(Some(Decoded { record: Record::Checkpoint { lsn }, len: r.pos, single }));
         }
-        MLOG_1BYTE | MLOG_2BYTES | MLOG_4BYTES | MLOG_8BYTES | MLOG_WRITE_STRING
-        | MLOG_FILE_NAME | MLOG_FILE_DELETE | MLOG_FILE_CREATE2 | MLOG_FILE_RENAME2
-        | MLOG_INDEX_LOAD => {}
+        MLOG_1BYTE | MLOG_2BYTES | MLOG_4BYTES | MLOG_8BYTES | MLOG_WRITE_STRING | MLOG_FILE_NAME
+        | MLOG_FILE_DELETE | MLOG_FILE_CREATE2 | MLOG_FILE_RENAME2 | MLOG_INDEX_LOAD => {}
         _ => return Err(malformed(format!("unknown record type {ty}"))),
     }
     let Some(space) = r.compressed() else {
@@ -272,9 +269,7 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
             };
             let Some(len) = r.u16() else { return Ok(None) };
             if usize::from(offset) + usize::from(len) > MAX_STRING_END {
-                return Err(malformed(format!(
-                    "MLOG_WRITE_STRING of {len} bytes at offset {offset} passes 64 KiB"
-                )));
+                return Err(malformed(format!("MLOG_WRITE_STRING of {len} bytes at offset {offset} passes 64 KiB")));
             }
             let Some(data) = r.bytes(usize::from(len)) else {
                 return Ok(None);
@@ -417,9 +412,7 @@ impl<'a> Reader<'a> {
         }
         // 5.7 stores table names in the filename-safe encoding, so names are ASCII in
         // practice; refusing other bytes beats silently renaming a file.
-        String::from_utf8(name.to_vec())
-            .map(Some)
-            .map_err(|_| malformed("file name is not UTF-8".into()))
+        String::from_utf8(name.to_vec()).map(Some).map_err(|_| malformed("file name is not UTF-8".into()))
     }
 }
 

@@ -17,7 +17,9 @@ pub enum FormatError {
     TooShort { what: &'static str, need: usize, have: usize },
     #[error("{what}: stored checksum {stored:#010x} but the bytes give {computed:#010x}")]
     BadChecksum { what: &'static str, stored: u32, computed: u32 },
-    #[error("redo log format {found} is not MySQL 5.7's format 1 (MySQL 8.0 writes 3+, MariaDB 10.8+ writes \"Phys\")")]
+    #[error(
+        "redo log format {found} is not MySQL 5.7's format 1 (MySQL 8.0 writes 3+, MariaDB 10.8+ writes \"Phys\")"
+    )]
     UnsupportedRedoFormat { found: u32 },
     #[error("no valid checkpoint in either slot of the redo header (both checksums wrong): the log header is damaged or not InnoDB")]
     NoValidCheckpoint,

@@ -1,8 +1,6 @@
 //! InnoDB page layout and validation (both flavors).
 
-use super::checksum::{
-    page_crc32, page_full_crc32, page_innodb_new, page_innodb_old, page_zip_crc32,
-};
+use super::checksum::{page_crc32, page_full_crc32, page_innodb_new, page_innodb_old, page_zip_crc32};
 use super::{be_u16, be_u32, be_u64, need, put_u16, put_u32, put_u64, FormatError, Lsn};
 
 pub const FIL_PAGE_SPACE_OR_CHKSUM: usize = 0;
@@ -108,18 +106,14 @@ pub fn layout_from_flags(flags: u32) -> Result<PageLayout, FormatError> {
         }
     };
     if physical_size > logical_size {
-        return Err(FormatError::BadPageSize {
-            flags,
-            detail: "compressed page size larger than the page size",
-        });
+        return Err(FormatError::BadPageSize { flags, detail: "compressed page size larger than the page size" });
     }
     if zip_ssize != 0 && physical_size == logical_size {
         // PageLayout tells compressed pages by physical != logical: refuse rather than
         // validate page_zip pages with the uncompressed rules.
         return Err(FormatError::BadPageSize {
             flags,
-            detail:
-                "ROW_FORMAT=COMPRESSED with KEY_BLOCK_SIZE equal to the page size is not supported",
+            detail: "ROW_FORMAT=COMPRESSED with KEY_BLOCK_SIZE equal to the page size is not supported",
         });
     }
     Ok(PageLayout { physical_size, logical_size, full_crc32: false })
@@ -238,12 +232,7 @@ pub fn is_doublewrite_page(space_id: u32, page_no: u32, layout: PageLayout) -> b
 /// Order: length, all-zero, doublewrite, page number, then the flavor's checksum
 /// rules (legacy: torn-LSN test first, then crc32 / 0xDEADBEEF / innodb fold;
 /// full_crc32: trailer CRC and LSN low word). See formats.md §1.
-pub fn validate_page(
-    page: &[u8],
-    space_id: u32,
-    page_no: u32,
-    layout: PageLayout,
-) -> Result<Accepted, PageDefect> {
+pub fn validate_page(page: &[u8], space_id: u32, page_no: u32, layout: PageLayout) -> Result<Accepted, PageDefect> {
     let len = page.len();
     if len != layout.physical_size {
         return Err(PageDefect::WrongLength { expected: layout.physical_size, found: len });
@@ -398,11 +387,7 @@ fn validate_full_crc32(page: &[u8]) -> Result<Accepted, PageDefect> {
     let stored = be_u32(page, size - 4);
     let crc32 = page_full_crc32(&page[..size]);
     if stored != crc32 {
-        return Err(PageDefect::Checksum {
-            stored_head: be_u32(page, 0),
-            stored_tail: stored,
-            crc32,
-        });
+        return Err(PageDefect::Checksum { stored_head: be_u32(page, 0), stored_tail: stored, crc32 });
     }
     if !compressed && be_u32(page, 0) == 0 {
         let header_lsn_low = be_u32(page, FIL_PAGE_LSN + 4);

@@ -127,14 +127,7 @@ pub fn header_with_creator(header: &[u8], creator: &str) -> Result<Vec<u8>, Form
 }
 
 /// "xtrabkup yymmdd hh:mm:ss" as xtrabackup labels its copy (hour space-padded: "%2d").
-pub fn xtrabackup_creator(
-    year: u32,
-    month: u32,
-    day: u32,
-    hour: u32,
-    min: u32,
-    sec: u32,
-) -> String {
+pub fn xtrabackup_creator(year: u32, month: u32, day: u32, hour: u32, min: u32, sec: u32) -> String {
     format!("xtrabkup {:02}{:02}{:02} {:2}:{:02}:{:02}", year % 100, month, day, hour, min, sec)
 }
 
@@ -278,9 +271,7 @@ impl RingGeometry {
             return Err(bad(format!("file size {file_size} is not a multiple of 512")));
         }
         if file_size <= LOG_FILE_HDR_SIZE {
-            return Err(bad(format!(
-                "file size {file_size} leaves no room after the 2048-byte header"
-            )));
+            return Err(bad(format!("file size {file_size} leaves no room after the 2048-byte header")));
         }
         if (file_size - LOG_FILE_HDR_SIZE).checked_mul(u64::from(files)).is_none()
             || file_size.checked_mul(u64::from(files)).is_none()

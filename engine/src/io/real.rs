@@ -91,12 +91,7 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 }
 
 /// O_DIRECT read of an unaligned request through an aligned bounce buffer.
-fn read_direct_via_bounce(
-    file: &File,
-    bounce: &mut Vec<u8>,
-    buf: &mut [u8],
-    offset: u64,
-) -> io::Result<usize> {
+fn read_direct_via_bounce(file: &File, bounce: &mut Vec<u8>, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let start = offset - offset % DIRECT_ALIGN as u64;
     let lead = (offset - start) as usize;
     let span = (lead + buf.len()).div_ceil(DIRECT_ALIGN) * DIRECT_ALIGN;
