@@ -12,14 +12,24 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
     ((crc32c(bytes) as u64) << 32) | crc32c_append(0x5A5A_5A5A, bytes) as u64
 }
 
+/// One image of a page as it reached the disk whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageVersion {
+    pub fingerprint: u64,
+    /// FIL_PAGE_LSN of the image.
+    pub lsn: Lsn,
+    /// Server action number when it was written (0 = built with the datadir).
+    pub written_at: u64,
+}
+
 #[derive(Default)]
 pub struct Truth {
     /// The last image written of every redo block, by block LSN.
     pub blocks: HashMap<Lsn, Vec<u8>>,
     /// Every checkpoint written, in order.
     pub checkpoints: Vec<Checkpoint>,
-    /// Versions of each page on disk: (fingerprint, server action number when written).
-    pub pages: HashMap<(u32, u32), Vec<(u64, u64)>>,
+    /// Versions of each page on disk, oldest first.
+    pub pages: HashMap<(u32, u32), Vec<PageVersion>>,
     /// (binlog position after the commit, end LSN of its redo), in commit order.
     pub commits: Vec<(u64, Lsn)>,
     /// Redo bytes appended (LSN distance, headers included).
@@ -43,7 +53,12 @@ impl Truth {
         self.blocks.insert(block_lsn, image.to_vec());
     }
     pub fn page_written(&mut self, space: u32, page: u32, image: &[u8], seq: u64) {
-        self.pages.entry((space, page)).or_default().push((fingerprint(image), seq));
+        let lsn = u64::from_be_bytes(image[16..24].try_into().expect("a page has a FIL header"));
+        self.pages.entry((space, page)).or_default().push(PageVersion {
+            fingerprint: fingerprint(image),
+            lsn,
+            written_at: seq,
+        });
     }
     pub fn redo_appended(&mut self, start: Lsn, end: Lsn) {
         let r = self.redo_lsn_range.get_or_insert((start, end));
@@ -53,9 +68,9 @@ impl Truth {
     pub fn page_was_on_disk(&self, space: u32, page: u32, image: &[u8], from: u64, to: u64) -> bool {
         let Some(versions) = self.pages.get(&(space, page)) else { return false };
         let fp = fingerprint(image);
-        versions.iter().enumerate().any(|(i, &(f, written))| {
-            let replaced = versions.get(i + 1).map(|v| v.1).unwrap_or(u64::MAX);
-            f == fp && written <= to && replaced >= from
+        versions.iter().enumerate().any(|(i, v)| {
+            let replaced = versions.get(i + 1).map(|n| n.written_at).unwrap_or(u64::MAX);
+            v.fingerprint == fp && v.written_at <= to && replaced >= from
         })
     }
 }
