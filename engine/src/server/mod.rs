@@ -40,7 +40,8 @@ impl ServerVars {
     }
 }
 
-/// One step of the lock phase. 5.7 uses the first three; MariaDB the stages.
+/// One step of the lock phase. MySQL 5.7 uses the first three (the seed);
+/// MariaDB 10.4+ the BACKUP STAGE steps (formats.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockStep {
     /// `SET SESSION lock_wait_timeout=31536000`
@@ -49,6 +50,14 @@ pub enum LockStep {
     FlushTables,
     /// `FLUSH TABLES WITH READ LOCK`
     ReadLock,
+    /// `BACKUP STAGE START`
+    StageStart,
+    /// `BACKUP STAGE FLUSH`
+    StageFlush,
+    /// `BACKUP STAGE BLOCK_DDL`
+    StageBlockDdl,
+    /// `BACKUP STAGE BLOCK_COMMIT`
+    StageBlockCommit,
 }
 
 impl LockStep {
@@ -57,6 +66,10 @@ impl LockStep {
             LockStep::LongLockWait => "SET SESSION lock_wait_timeout=31536000",
             LockStep::FlushTables => "FLUSH NO_WRITE_TO_BINLOG TABLES",
             LockStep::ReadLock => "FLUSH TABLES WITH READ LOCK",
+            LockStep::StageStart => "BACKUP STAGE START",
+            LockStep::StageFlush => "BACKUP STAGE FLUSH",
+            LockStep::StageBlockDdl => "BACKUP STAGE BLOCK_DDL",
+            LockStep::StageBlockCommit => "BACKUP STAGE BLOCK_COMMIT",
         }
     }
 }
@@ -73,7 +86,8 @@ pub struct BinlogPos {
 pub trait ServerControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError>;
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;
-    /// `UNLOCK TABLES`; must be safe to call when nothing is locked.
+    /// `UNLOCK TABLES` (5.7) or `BACKUP STAGE END` (MariaDB); must be safe to
+    /// call when nothing is locked.
     fn unlock(&mut self) -> Result<(), ServerError>;
     /// None when binary logging is off.
     fn binlog_position(&mut self) -> Result<Option<BinlogPos>, ServerError>;
