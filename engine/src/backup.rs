@@ -277,6 +277,7 @@ impl Backup {
             self.lock_attempted = false;
         }
         if self.checkpoints_written {
+            let _ = self.svc.target.remove_file(Path::new(meta::CHECKPOINTS_PENDING));
             let _ = self.svc.target.remove_file(Path::new(meta::CHECKPOINTS_FILE));
             self.checkpoints_written = false;
         }
@@ -437,8 +438,8 @@ impl Backup {
             }
             Phase::CheckpointsFile => {
                 self.begin(phase);
-                self.write_meta(phase, meta::CHECKPOINTS_FILE, meta::checkpoints(self.to_lsn, self.last_lsn))?;
                 self.checkpoints_written = true;
+                self.write_meta(phase, meta::CHECKPOINTS_PENDING, meta::checkpoints(self.to_lsn, self.last_lsn))?;
                 self.advance(Phase::Unlock)
             }
             Phase::Unlock => {
@@ -486,6 +487,11 @@ impl Backup {
             Phase::Finish => {
                 self.begin(phase);
                 let root = self.svc.target.root().to_path_buf();
+                self.svc
+                    .target
+                    .publish(Path::new(meta::CHECKPOINTS_PENDING), Path::new(meta::CHECKPOINTS_FILE))
+                    .map_err(|e| BackupError::io(root.join(meta::CHECKPOINTS_FILE), "publishing", e))?;
+                self.note(phase, format!("{} published: the backup is complete", meta::CHECKPOINTS_FILE));
                 self.svc
                     .target
                     .sync_dir(Path::new(""))

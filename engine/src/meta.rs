@@ -5,6 +5,9 @@ use crate::format::Lsn;
 use crate::server::{BinlogPos, ServerVars};
 
 pub const CHECKPOINTS_FILE: &str = "xtrabackup_checkpoints";
+/// Where phase 20 makes the checkpoints file durable; phase 25 publishes it
+/// under its real name, so a backup killed in between never looks complete.
+pub const CHECKPOINTS_PENDING: &str = "xtrabackup_checkpoints.pending";
 pub const BINLOG_INFO_FILE: &str = "xtrabackup_binlog_info";
 pub const INFO_FILE: &str = "xtrabackup_info";
 pub const BACKUP_MY_CNF: &str = "backup-my.cnf";

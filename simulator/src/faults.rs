@@ -45,6 +45,9 @@ impl<T: TargetDir> TargetDir for FaultyTarget<T> {
     fn remove_file(&self, rel: &Path) -> io::Result<()> {
         self.inner.remove_file(rel)
     }
+    fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.publish(from, to)
+    }
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {
         self.inner.sync_dir(rel)
     }

@@ -84,6 +84,8 @@ pub trait TargetDir: Send + Sync {
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn TargetFile>>;
     /// Removes a file this backup wrote (used to withdraw a success marker).
     fn remove_file(&self, rel: &Path) -> io::Result<()>;
+    /// Gives a finished file its final name; never replaces an existing file.
+    fn publish(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes directory entries durable (fsync of `rel`, "" = the root).
     fn sync_dir(&self, rel: &Path) -> io::Result<()>;
     fn root(&self) -> &Path;

@@ -229,6 +229,11 @@ impl TargetDir for RealTargetDir {
     fn remove_file(&self, rel: &Path) -> io::Result<()> {
         fs::remove_file(self.root.join(rel))
     }
+    fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
+        // link(2) fails with EEXIST instead of replacing, unlike rename(2).
+        fs::hard_link(self.root.join(from), self.root.join(to))?;
+        fs::remove_file(self.root.join(from))
+    }
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {
         File::open(self.root.join(rel))?.sync_all()
     }
