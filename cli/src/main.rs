@@ -2,6 +2,7 @@
 
 use innohot::events::{Event, EventKind, Phase, Progress, Role};
 use innohot::timefmt::log_label;
+use innohot_simulator::config::{Scenario, SCENARIOS};
 use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,8 +15,12 @@ usage:
   innohot demo [DIR]             back up a simulated MySQL 5.7 server under concurrent
                                  writes (kept in DIR, or a temporary directory), check
                                  the backup against the simulator's ground truth
-  innohot sim --seed N [--trace] one simulated backup: seed, configuration, verdict
-  innohot sim --seeds A..B       many seeds; a summary and a replay line per wrong result
+  innohot sim --seed N [--scenario S] [--trace]
+                                 one simulated backup: seed, configuration, verdict, replay line
+  innohot sim --config 'LINE'    replay the run a config line describes (as printed)
+  innohot sim --seeds A..B [--scenario S|all]
+                                 many seeds: a table per scenario, a replay line per wrong result
+  scenarios: default lap torn source-eio target-enospc target-eio fsync-fail connection-drop kill mixed
   innohot help                   this text
 ";
 
@@ -137,48 +142,71 @@ fn finish(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
 fn sim(args: &[String]) -> ExitCode {
     let mut seed = None;
     let mut seeds = None;
+    let mut config: Option<SimConfig> = None;
+    let mut scenarios = vec![Scenario::Default];
     let mut trace = false;
     let mut it = args.iter();
+    let bad = |msg: String| {
+        eprintln!("innohot sim: {msg}\n\n{USAGE}");
+        ExitCode::from(1)
+    };
     while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().unwrap_or_default();
         match a.as_str() {
-            "--seed" => {
-                seed = it.next().and_then(|v| v.parse::<u64>().ok()).or_else(|| {
-                    eprintln!("innohot sim: --seed needs a number");
-                    None
-                })
+            "--seed" => match value().parse::<u64>() {
+                Ok(v) => seed = Some(v),
+                Err(_) => return bad("--seed needs a number".into()),
+            },
+            "--seeds" => match parse_seed_range(&value()) {
+                Some(r) => seeds = Some(r),
+                None => return bad("--seeds needs A..B with A < B".into()),
+            },
+            "--scenario" => {
+                let v = value();
+                scenarios = if v == "all" {
+                    SCENARIOS.to_vec()
+                } else {
+                    match v.parse() {
+                        Ok(sc) => vec![sc],
+                        Err(e) => return bad(e),
+                    }
+                };
             }
-            "--seeds" => seeds = it.next().and_then(|v| parse_seed_range(v)),
+            "--config" => match value().parse() {
+                Ok(c) => config = Some(c),
+                Err(e) => return bad(format!("--config: {e}")),
+            },
             "--trace" => trace = true,
-            other => {
-                eprintln!("innohot sim: unknown argument {other:?}\n\n{USAGE}");
-                return ExitCode::from(1);
-            }
+            other => return bad(format!("unknown argument {other:?}")),
         }
     }
     if let Some((a, b)) = seeds {
         let started = std::time::Instant::now();
-        let table = innohot_simulator::sweep::sweep(a, b);
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let table = innohot_simulator::sweep::sweep(a, b, &scenarios, threads);
         let secs = started.elapsed().as_secs_f64();
-        for (s, lines) in &table.wrong_runs {
-            println!("seed {s}: WRONG: {}", lines.join("; "));
-            println!("  replay: innohot sim --seed {s}");
+        for (cfg, lines) in &table.wrong_runs {
+            println!("WRONG: {}", lines.join("; "));
+            println!("  replay: innohot sim --config '{cfg}'");
         }
-        println!("seeds {a}..{b}\n{table}");
+        println!("seeds {a}..{b}, {threads} threads\n{table}");
+        let total = table.total();
         println!(
-            "throughput: {:.1} simulated backups per second, {:.1} simulated seconds per real second",
-            table.runs as f64 / secs,
-            table.sim_nanos as f64 / 1e9 / secs
+            "throughput: {:.1} simulated backups per second, {:.1} simulated seconds per real second ({:.1} s wall)",
+            total.runs as f64 / secs,
+            total.sim_nanos as f64 / 1e9 / secs,
+            secs
         );
-        return if table.wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
+        return if total.wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
     }
-    let Some(seed) = seed else {
-        eprintln!("innohot sim: give --seed N or --seeds A..B\n\n{USAGE}");
-        return ExitCode::from(1);
+    let cfg = match (config, seed) {
+        (Some(c), _) => c,
+        (None, Some(s)) => SimConfig::for_scenario(s, scenarios[0]),
+        (None, None) => return bad("give --seed N, --config LINE or --seeds A..B".into()),
     };
-    let cfg = SimConfig::from_seed(seed);
-    println!("seed: {seed}");
+    println!("seed: {}", cfg.seed);
     println!("config: {cfg}");
-    let report = run(cfg, RunOptions::default());
+    let report = run(cfg.clone(), RunOptions::default());
     if trace {
         print!("{}", innohot_simulator::trace::render(&report.trace, &report.root, false));
     }
@@ -187,10 +215,16 @@ fn sim(args: &[String]) -> ExitCode {
         Verdict::CorrectFailure(w) => format!("correct failure: {w}"),
         Verdict::Wrong(l) => format!("WRONG: {}", l.join("; ")),
     };
-    println!("outcome: {:?}", report.outcome);
+    match &report.outcome {
+        Outcome::Completed(s) => {
+            println!("outcome: completed, LSN {}..{}, to_lsn {}", s.start_lsn, s.last_lsn, s.to_lsn)
+        }
+        Outcome::Failed(m) => println!("outcome: failed: {m}"),
+    }
+    println!("faults fired: {:?}", report.stats.faults_fired);
     println!("verdict: {verdict}");
     println!("backup hash: {:016x}", report.target_hash);
-    println!("replay: innohot sim --seed {seed}");
+    println!("replay: innohot sim --config '{cfg}'");
     if report.verdict.is_wrong() {
         ExitCode::from(1)
     } else {

@@ -139,6 +139,11 @@ impl SharedFollower {
         self.stop.load(Ordering::SeqCst)
     }
 
+    /// Whether the copier stopped because the server overwrote redo it had not copied.
+    pub fn failed_with_lap(&self) -> bool {
+        matches!(&*self.error_value.lock().expect("follower error lock"), Some(BackupError::RedoLapped { .. }))
+    }
+
     fn take_error(&self) -> Option<BackupError> {
         self.error_value.lock().expect("follower error lock").take()
     }

@@ -1,11 +1,81 @@
-//! A simulated run's whole configuration, expanded from its seed.
+//! A simulated run's whole configuration, expanded from its seed and
+//! scenario; its one-line form parses back, so a printed line replays a run.
 
+use crate::faults::{Faults, SERVER_CALLS};
 use crate::rng::Rng;
 use std::fmt;
+use std::str::FromStr;
+
+/// What a batch of seeds is aimed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scenario {
+    /// A busy server, a wrapping ring, torn writes now and then; no faults.
+    Default,
+    /// The log copier polls too rarely for the ring: the writer laps it in many runs.
+    Lap,
+    /// Most page writes are torn and chunks are small: many torn reads.
+    Torn,
+    /// A source read fails with EIO.
+    SourceEio,
+    /// Creating a backup file fails with ENOSPC.
+    TargetEnospc,
+    /// A write to a backup file fails with EIO.
+    TargetEio,
+    /// fdatasync of a backup file fails.
+    FsyncFail,
+    /// The server connection goes away at some statement.
+    ConnectionDrop,
+    /// The backup process is killed at some step.
+    Kill,
+    /// Any of the above together.
+    Mixed,
+}
+
+pub const SCENARIOS: [Scenario; 10] = [
+    Scenario::Default,
+    Scenario::Lap,
+    Scenario::Torn,
+    Scenario::SourceEio,
+    Scenario::TargetEnospc,
+    Scenario::TargetEio,
+    Scenario::FsyncFail,
+    Scenario::ConnectionDrop,
+    Scenario::Kill,
+    Scenario::Mixed,
+];
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Default => "default",
+            Scenario::Lap => "lap",
+            Scenario::Torn => "torn",
+            Scenario::SourceEio => "source-eio",
+            Scenario::TargetEnospc => "target-enospc",
+            Scenario::TargetEio => "target-eio",
+            Scenario::FsyncFail => "fsync-fail",
+            Scenario::ConnectionDrop => "connection-drop",
+            Scenario::Kill => "kill",
+            Scenario::Mixed => "mixed",
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        SCENARIOS
+            .iter()
+            .copied()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown scenario {s:?}; known: {}", SCENARIOS.map(|c| c.name()).join(", ")))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimConfig {
     pub seed: u64,
+    pub scenario: Scenario,
     pub page_size: usize,
     pub log_files: u32,
     pub log_file_size: u64,
@@ -18,6 +88,8 @@ pub struct SimConfig {
     pub table_pages_max: u32,
     /// Mean simulated time between two server actions.
     pub server_gap_us: u64,
+    /// After this many actions the server goes idle (the shrinker's handle on the schedule).
+    pub server_actions_max: u64,
     /// Simulated time between two log copier passes.
     pub poll_interval_us: u64,
     pub chunk_size: usize,
@@ -29,12 +101,29 @@ pub struct SimConfig {
     pub start_lsn: u64,
     /// Fill the ring with a previous lap's blocks, as a server that has run a while.
     pub previous_lap: bool,
+    pub faults: Faults,
 }
 
+/// Files every simulated datadir has, in the backup's layout.
+const DATA_FILES: [&str; 3] = ["ibdata1", "shop/t0.ibd", "mysql/innodb_table_stats.ibd"];
+const OTHER_FILES: [&str; 3] = ["shop/t0.frm", "shop/audit.MYD", "mysql/user.frm"];
+const META_FILES: [&str; 5] = [
+    "xtrabackup_logfile",
+    "xtrabackup_binlog_info",
+    "xtrabackup_checkpoints.pending",
+    "backup-my.cnf",
+    "xtrabackup_info",
+];
+
 impl SimConfig {
-    /// The configuration a seed stands for. Shapes stay small so thousands of seeds run fast,
-    /// and the ring small so the log wraps during most backups.
+    /// The default scenario's configuration for a seed.
     pub fn from_seed(seed: u64) -> Self {
+        Self::for_scenario(seed, Scenario::Default)
+    }
+
+    /// Shapes stay small so thousands of seeds run fast, and the ring small so
+    /// the log wraps during most backups.
+    pub fn for_scenario(seed: u64, scenario: Scenario) -> Self {
         let mut r = Rng::new(seed ^ 0x5EED_C0DE);
         let page_size = [4096usize, 8192, 16384, 16384, 16384][r.below(5) as usize];
         let log_files = r.range(2, 3) as u32;
@@ -51,9 +140,10 @@ impl SimConfig {
         // ring but never laps the copier (laps are a scenario of their own).
         let capacity = log_files as u64 * (log_file_size - 2048);
         let redo_per_us = 100 / server_gap_us.max(1) + 1;
-        let poll_interval_us = r.range(500, 10_000).min(capacity / 4 / redo_per_us);
-        SimConfig {
+        let safe_poll = capacity / 4 / redo_per_us;
+        let mut cfg = SimConfig {
             seed,
+            scenario,
             page_size,
             log_files,
             log_file_size,
@@ -63,18 +153,58 @@ impl SimConfig {
             tables_per_schema: r.range(1, 3) as u32,
             table_pages_max: r.range(8, 40) as u32,
             server_gap_us,
-            poll_interval_us,
+            server_actions_max: u64::MAX,
+            poll_interval_us: r.range(500, 10_000).min(safe_poll),
             chunk_size: [64 * 1024, 256 * 1024, 1 << 20][r.below(3) as usize],
             disk_mb_per_s: r.range(50, 400),
             torn_write_percent: r.range(0, 30),
             start_lsn,
             previous_lap: r.chance(0.8),
+            faults: Faults::default(),
+        };
+        let mut s = Rng::new(seed ^ 0x5CE7_A410);
+        let pick = |s: &mut Rng, list: &[&str]| list[s.below(list.len() as u64) as usize].to_string();
+        let apply = |scenario: Scenario, cfg: &mut SimConfig, s: &mut Rng| match scenario {
+            Scenario::Default | Scenario::Mixed => {}
+            Scenario::Lap => cfg.poll_interval_us = safe_poll * s.range(2, 24),
+            Scenario::Torn => {
+                cfg.torn_write_percent = s.range(60, 100);
+                cfg.chunk_size = page_size * s.range(1, 4) as usize;
+            }
+            Scenario::SourceEio => {
+                let file = pick(s, &[DATA_FILES.as_slice(), &["ib_logfile0", "ib_logfile1"]].concat());
+                cfg.faults.source_read_eio = Some((file, s.range(1, 6) as u32));
+            }
+            Scenario::TargetEnospc => {
+                cfg.faults.target_create_enospc = Some(pick(s, &[&DATA_FILES[..], &OTHER_FILES, &META_FILES].concat()))
+            }
+            Scenario::TargetEio => {
+                cfg.faults.target_write_eio =
+                    Some((pick(s, &[&DATA_FILES[..], &OTHER_FILES, &META_FILES].concat()), s.range(1, 3) as u32))
+            }
+            Scenario::FsyncFail => {
+                cfg.faults.target_sync_eio = Some(pick(s, &[&DATA_FILES[..], &OTHER_FILES, &META_FILES].concat()))
+            }
+            Scenario::ConnectionDrop => {
+                cfg.faults.server_call = Some(SERVER_CALLS[s.below(SERVER_CALLS.len() as u64) as usize])
+            }
+            Scenario::Kill => cfg.faults.kill_before_step = Some(s.range(1, 120)),
+        };
+        if scenario == Scenario::Mixed {
+            for sc in [Scenario::Lap, Scenario::Torn] {
+                if s.chance(0.4) {
+                    apply(sc, &mut cfg, &mut s);
+                }
+            }
+            let faulty = &SCENARIOS[3..9];
+            let sc = faulty[s.below(faulty.len() as u64) as usize];
+            if s.chance(0.7) {
+                apply(sc, &mut cfg, &mut s);
+            }
+        } else {
+            apply(scenario, &mut cfg, &mut s);
         }
-    }
-
-    /// A compact one-line form that `innohot sim` prints and could parse back.
-    pub fn summary(&self) -> String {
-        self.to_string()
+        cfg
     }
 }
 
@@ -91,10 +221,11 @@ impl fmt::Display for SimConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "seed={} page_size={} log_files={} log_file_size={} ibdata_pages={} undo={} schemas={} tables_per_schema={} \
-             table_pages_max={} server_gap_us={} poll_interval_us={} chunk_size={} disk_mb_per_s={} torn_write_percent={} \
-             start_lsn={} previous_lap={}",
+            "seed={} scenario={} page_size={} log_files={} log_file_size={} ibdata_pages={} undo={} schemas={} \
+             tables_per_schema={} table_pages_max={} server_gap_us={} poll_interval_us={} \
+             chunk_size={} disk_mb_per_s={} torn_write_percent={} start_lsn={} previous_lap={}",
             self.seed,
+            self.scenario.name(),
             self.page_size,
             self.log_files,
             self.log_file_size,
@@ -110,6 +241,77 @@ impl fmt::Display for SimConfig {
             self.torn_write_percent,
             self.start_lsn,
             self.previous_lap
-        )
+        )?;
+        if self.server_actions_max != u64::MAX {
+            write!(f, " server_actions_max={}", self.server_actions_max)?;
+        }
+        if !self.faults.is_none() {
+            write!(f, " {}", self.faults)?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for SimConfig {
+    type Err = String;
+    /// Parses the one-line form; keys not given keep the seed's values.
+    fn from_str(line: &str) -> Result<Self, String> {
+        let pairs: Vec<(&str, &str)> = line
+            .split_whitespace()
+            .map(|t| t.split_once('=').ok_or_else(|| format!("{t:?} is not key=value")))
+            .collect::<Result<_, _>>()?;
+        let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let seed = get("seed").ok_or("the config line needs seed=N")?.parse().map_err(|_| "seed is not a number")?;
+        let scenario = get("scenario").map(str::parse).transpose()?.unwrap_or(Scenario::Default);
+        let mut cfg = SimConfig::for_scenario(seed, scenario);
+        cfg.faults = Faults::default();
+        fn num<T: FromStr>(k: &str, v: &str) -> Result<T, String> {
+            v.parse().map_err(|_| format!("{k}={v:?} is not a number"))
+        }
+        for (k, v) in pairs {
+            match k {
+                "seed" | "scenario" => {}
+                "page_size" => cfg.page_size = num(k, v)?,
+                "log_files" => cfg.log_files = num(k, v)?,
+                "log_file_size" => cfg.log_file_size = num(k, v)?,
+                "ibdata_pages" => cfg.ibdata_pages = num(k, v)?,
+                "undo" => cfg.undo_tablespaces = num(k, v)?,
+                "schemas" => cfg.schemas = num(k, v)?,
+                "tables_per_schema" => cfg.tables_per_schema = num(k, v)?,
+                "table_pages_max" => cfg.table_pages_max = num(k, v)?,
+                "server_gap_us" => cfg.server_gap_us = num(k, v)?,
+                "server_actions_max" => cfg.server_actions_max = num(k, v)?,
+                "poll_interval_us" => cfg.poll_interval_us = num(k, v)?,
+                "chunk_size" => cfg.chunk_size = num(k, v)?,
+                "disk_mb_per_s" => cfg.disk_mb_per_s = num(k, v)?,
+                "torn_write_percent" => cfg.torn_write_percent = num(k, v)?,
+                "start_lsn" => cfg.start_lsn = num(k, v)?,
+                "previous_lap" => cfg.previous_lap = num(k, v)?,
+                other => {
+                    if !cfg.faults.set(other, v)? {
+                        return Err(format!("unknown config key {other:?}"));
+                    }
+                }
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenarios_config_line_parses_back_to_itself() {
+        for sc in SCENARIOS {
+            for seed in 0..40 {
+                let cfg = SimConfig::for_scenario(seed, sc);
+                let back: SimConfig = cfg.to_string().parse().unwrap();
+                assert_eq!(back, cfg, "{cfg}");
+            }
+        }
+        assert!("seed=1 bogus=2".parse::<SimConfig>().is_err());
+        assert!("scenario=nope seed=1".parse::<SimConfig>().is_err());
     }
 }

@@ -47,3 +47,12 @@ impl ServerControl for SimControl {
         Ok(self.server.borrow_mut().new_uuid())
     }
 }
+
+/// A backup process that dies closes its connection: the server drops its locks.
+impl Drop for SimControl {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.server.try_borrow_mut() {
+            s.read_locked = false;
+        }
+    }
+}

@@ -1,11 +1,18 @@
-//! Planned faults: a target file that cannot be created (ENOSPC), a server
-//! call that fails. Issue-3 scenarios build on these wrappers.
+//! Planned faults, wrapped around the real file system and the simulated
+//! control plane. Each wrapper records when its fault fires, so the oracle
+//! knows whether a failure was called for.
 
 use innohot::format::Lsn;
-use innohot::io::{TargetDir, TargetFile};
+use innohot::io::{DirEntry, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
 use innohot::server::{BinlogPos, LockStep, ServerControl, ServerError, ServerVars};
+use std::fmt;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+const EIO: i32 = 5;
+const ENOSPC: i32 = 28;
 
 /// Which server call fails (the connection "goes away" at that point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,17 +26,143 @@ pub enum ServerCall {
     Uuid,
 }
 
+pub const SERVER_CALLS: [ServerCall; 9] = [
+    ServerCall::Variables,
+    ServerCall::CurrentLsn,
+    ServerCall::Lock(LockStep::LongLockWait),
+    ServerCall::Lock(LockStep::FlushTables),
+    ServerCall::Lock(LockStep::ReadLock),
+    ServerCall::BinlogPosition,
+    ServerCall::FlushEngineLogs,
+    ServerCall::Unlock,
+    ServerCall::Uuid,
+];
+
+impl fmt::Display for ServerCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerCall::Lock(step) => write!(f, "lock:{step:?}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+impl FromStr for ServerCall {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        SERVER_CALLS.iter().copied().find(|c| c.to_string() == s).ok_or_else(|| format!("unknown server call {s:?}"))
+    }
+}
+
+/// What goes wrong in a run; `Faults::default()` is nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Faults {
-    /// Creating this file in the backup fails with ENOSPC.
+    /// Creating this backup file fails with ENOSPC.
     pub target_create_enospc: Option<String>,
+    /// The n-th write (1-based) to this backup file fails with EIO.
+    pub target_write_eio: Option<(String, u32)>,
+    /// fdatasync of this backup file fails with EIO.
+    pub target_sync_eio: Option<String>,
+    /// The n-th read (1-based) of a source file whose path ends with this fails with EIO.
+    pub source_read_eio: Option<(String, u32)>,
     /// This server call fails as a lost connection.
     pub server_call: Option<ServerCall>,
+    /// The backup process is killed before its n-th step (1-based).
+    pub kill_before_step: Option<u64>,
+}
+
+impl Faults {
+    pub fn is_none(&self) -> bool {
+        *self == Faults::default()
+    }
+}
+
+impl fmt::Display for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(n) = &self.target_create_enospc {
+            parts.push(format!("target_create_enospc={n}"));
+        }
+        if let Some((n, k)) = &self.target_write_eio {
+            parts.push(format!("target_write_eio={n}@{k}"));
+        }
+        if let Some(n) = &self.target_sync_eio {
+            parts.push(format!("target_sync_eio={n}"));
+        }
+        if let Some((n, k)) = &self.source_read_eio {
+            parts.push(format!("source_read_eio={n}@{k}"));
+        }
+        if let Some(c) = &self.server_call {
+            parts.push(format!("server_call={c}"));
+        }
+        if let Some(k) = &self.kill_before_step {
+            parts.push(format!("kill_before_step={k}"));
+        }
+        write!(f, "{}", parts.join(" "))
+    }
+}
+
+fn name_at(v: &str) -> Result<(String, u32), String> {
+    let (n, k) = v.rsplit_once('@').ok_or_else(|| format!("{v:?}: expected NAME@N"))?;
+    Ok((n.to_string(), k.parse().map_err(|_| format!("{v:?}: N is not a number"))?))
+}
+
+impl Faults {
+    /// Takes one `key=value` token; false if the key is not a fault.
+    pub fn set(&mut self, key: &str, v: &str) -> Result<bool, String> {
+        match key {
+            "target_create_enospc" => self.target_create_enospc = Some(v.to_string()),
+            "target_write_eio" => self.target_write_eio = Some(name_at(v)?),
+            "target_sync_eio" => self.target_sync_eio = Some(v.to_string()),
+            "source_read_eio" => self.source_read_eio = Some(name_at(v)?),
+            "server_call" => self.server_call = Some(v.parse()?),
+            "kill_before_step" => {
+                self.kill_before_step = Some(v.parse().map_err(|_| format!("{v:?} is not a number"))?)
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// Which planned faults fired, in order.
+pub type FiredLog = Arc<Mutex<Vec<String>>>;
+
+fn fire(log: &FiredLog, what: String) {
+    log.lock().expect("fired log").push(what);
 }
 
 pub struct FaultyTarget<T: TargetDir> {
     pub inner: T,
-    pub enospc_on: Option<String>,
+    pub faults: Faults,
+    pub fired: FiredLog,
+}
+
+struct FaultyTargetFile {
+    inner: Box<dyn TargetFile>,
+    name: String,
+    writes: u32,
+    eio_on_write: Option<u32>,
+    eio_on_sync: bool,
+    fired: FiredLog,
+}
+
+impl TargetFile for FaultyTargetFile {
+    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.writes += 1;
+        if self.eio_on_write == Some(self.writes) {
+            fire(&self.fired, format!("EIO on write {} of {}", self.writes, self.name));
+            return Err(io::Error::from_raw_os_error(EIO));
+        }
+        self.inner.write_at(data, offset)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        if self.eio_on_sync {
+            fire(&self.fired, format!("EIO on fdatasync of {}", self.name));
+            return Err(io::Error::from_raw_os_error(EIO));
+        }
+        self.inner.sync()
+    }
 }
 
 impl<T: TargetDir> TargetDir for FaultyTarget<T> {
@@ -37,10 +170,20 @@ impl<T: TargetDir> TargetDir for FaultyTarget<T> {
         self.inner.create_dir_all(rel)
     }
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn TargetFile>> {
-        if self.enospc_on.as_deref().is_some_and(|n| Path::new(n) == rel) {
-            return Err(io::Error::from_raw_os_error(libc_enospc()));
+        let name = rel.display().to_string();
+        if self.faults.target_create_enospc.as_deref() == Some(name.as_str()) {
+            fire(&self.fired, format!("ENOSPC creating {name}"));
+            return Err(io::Error::from_raw_os_error(ENOSPC));
         }
-        self.inner.create_file(rel)
+        let inner = self.inner.create_file(rel)?;
+        Ok(Box::new(FaultyTargetFile {
+            inner,
+            eio_on_write: self.faults.target_write_eio.as_ref().filter(|(n, _)| *n == name).map(|(_, k)| *k),
+            eio_on_sync: self.faults.target_sync_eio.as_deref() == Some(name.as_str()),
+            name,
+            writes: 0,
+            fired: self.fired.clone(),
+        }))
     }
     fn remove_file(&self, rel: &Path) -> io::Result<()> {
         self.inner.remove_file(rel)
@@ -56,20 +199,84 @@ impl<T: TargetDir> TargetDir for FaultyTarget<T> {
     }
 }
 
-/// ENOSPC on Linux.
-fn libc_enospc() -> i32 {
-    28
+pub struct FaultySourceFs<F: SourceFs> {
+    pub inner: F,
+    pub read_eio: Option<(String, u32)>,
+    pub fired: FiredLog,
+}
+
+struct FaultySourceFile {
+    inner: Box<dyn SourceFile>,
+    path: PathBuf,
+    reads: u32,
+    eio_on_read: Option<u32>,
+    fired: FiredLog,
+}
+
+impl SourceFile for FaultySourceFile {
+    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.reads += 1;
+        if self.eio_on_read == Some(self.reads) {
+            fire(&self.fired, format!("EIO on read {} of {}", self.reads, self.path.display()));
+            return Err(io::Error::from_raw_os_error(EIO));
+        }
+        self.inner.read_at(buf, offset)
+    }
+    fn size(&mut self) -> io::Result<u64> {
+        self.inner.size()
+    }
+    fn done_with(&mut self, offset: u64, len: u64) {
+        self.inner.done_with(offset, len)
+    }
+}
+
+impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
+    fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>> {
+        let inner = self.inner.open(path, policy)?;
+        let eio_on_read = self.read_eio.as_ref().filter(|(n, _)| path.ends_with(n)).map(|(_, k)| *k);
+        if eio_on_read.is_none() {
+            return Ok(inner);
+        }
+        Ok(Box::new(FaultySourceFile {
+            inner,
+            path: path.to_path_buf(),
+            reads: 0,
+            eio_on_read,
+            fired: self.fired.clone(),
+        }))
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        self.inner.list(dir)
+    }
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        self.inner.canonicalize(path)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        self.inner.exists(path)
+    }
 }
 
 pub struct FaultyControl<C: ServerControl> {
     pub inner: C,
     pub fail: Option<ServerCall>,
+    pub fired: FiredLog,
+    /// Once lost, the connection stays lost.
+    pub lost: bool,
 }
 
 impl<C: ServerControl> FaultyControl<C> {
-    fn check(&self, call: ServerCall) -> Result<(), ServerError> {
-        if self.fail == Some(call) {
-            return Err(ServerError::Connection(format!("simulated: the connection went away during {call:?}")));
+    fn check(&mut self, call: ServerCall) -> Result<(), ServerError> {
+        if !self.lost && self.fail == Some(call) {
+            fire(&self.fired, format!("lost connection at {call}"));
+            self.lost = true;
+            // The server drops a lost session's locks.
+            let _ = self.inner.unlock();
+        }
+        if self.lost {
+            return Err(ServerError::Connection(format!(
+                "simulated: the connection went away (at {}); {call} cannot run",
+                self.fail.map(|c| c.to_string()).unwrap_or_default()
+            )));
         }
         Ok(())
     }
@@ -85,10 +292,6 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
         self.inner.lock(step)
     }
     fn unlock(&mut self) -> Result<(), ServerError> {
-        // A lost connection releases the server's lock: model that, then fail.
-        if self.fail == Some(ServerCall::Unlock) {
-            let _ = self.inner.unlock();
-        }
         self.check(ServerCall::Unlock)?;
         self.inner.unlock()
     }

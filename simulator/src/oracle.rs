@@ -2,7 +2,7 @@
 //! what the server wrote; a failed one must be a failure that was called for
 //! and must not look complete.
 
-use crate::faults::Faults;
+use crate::config::SimConfig;
 use crate::run::{Outcome, RunStats};
 use crate::server::SimServer;
 use innohot::format::page::{self, PageLayout};
@@ -60,7 +60,7 @@ fn read_tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats, faults: &Faults) -> Verdict {
+pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats, cfg: &SimConfig) -> Verdict {
     let mut wrong = Vec::new();
     if srv.read_locked {
         wrong.push("the server was left under FLUSH TABLES WITH READ LOCK".to_string());
@@ -70,34 +70,19 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             if target.join(meta::CHECKPOINTS_FILE).exists() {
                 wrong.push(format!("a failed backup left {} behind", meta::CHECKPOINTS_FILE));
             }
-            let lapped = msg.contains("the redo log wrapped before it was copied");
-            if lapped && stats.lapped.is_none() {
-                wrong.push(format!("reported a lap that did not happen: {msg}"));
-            }
-            let planned = *faults != Faults::default();
-            if planned && !lapped {
-                return if wrong.is_empty() {
-                    Verdict::CorrectFailure(format!("planned fault {faults:?} failed the backup: {msg}"))
-                } else {
+            let reason = failure_reason(msg, stats, cfg, &mut wrong);
+            match (wrong.is_empty(), reason) {
+                (true, Some(r)) => Verdict::CorrectFailure(r),
+                (_, None) => {
+                    wrong.push(format!("the backup failed where it should have succeeded: {msg}"));
                     Verdict::Wrong(wrong)
-                };
+                }
+                (false, Some(_)) => Verdict::Wrong(wrong),
             }
-            if !lapped {
-                wrong.push(format!("the backup failed where it should have succeeded: {msg}"));
-            }
-            if wrong.is_empty() {
-                let (at, ahead) = stats.lapped.expect("checked above");
-                return Verdict::CorrectFailure(format!(
-                    "the server lapped the copier by {ahead} bytes at {:.3} ms; detected at {:.3} ms",
-                    at as f64 / 1e6,
-                    stats.lap_detected_at.unwrap_or(at) as f64 / 1e6
-                ));
-            }
-            Verdict::Wrong(wrong)
         }
         Outcome::Completed(summary) => {
-            if *faults != Faults::default() {
-                wrong.push(format!("completed despite the planned fault {faults:?}"));
+            if !stats.faults_fired.is_empty() {
+                wrong.push(format!("completed although planned faults fired: {:?}", stats.faults_fired));
             }
             if let Some((at, ahead)) = stats.lapped {
                 wrong.push(format!(
@@ -118,6 +103,47 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             }
         }
     }
+}
+
+/// Why this failure was the right answer, or None if nothing called for it.
+/// A called-for failure must also say what happened in its message.
+fn failure_reason(msg: &str, stats: &RunStats, cfg: &SimConfig, wrong: &mut Vec<String>) -> Option<String> {
+    if msg.contains("the redo log wrapped before it was copied") {
+        let Some((at, ahead)) = stats.lapped else {
+            wrong.push(format!("reported a lap that did not happen: {msg}"));
+            return Some(String::new());
+        };
+        let found = stats.lap_detected_at.unwrap_or(at);
+        if stats.polls_after_lap > 1 {
+            wrong.push(format!("the lap was found only {} log copier passes after it happened", stats.polls_after_lap));
+        }
+        return Some(format!(
+            "lapped: the server overwrote uncopied redo ({ahead} bytes ahead) at {:.3} ms, found {:.3} ms later",
+            at as f64 / 1e6,
+            found.saturating_sub(at) as f64 / 1e6
+        ));
+    }
+    if let Some(step) = stats.killed_before_step {
+        return Some(format!("killed before step {step}"));
+    }
+    let fired = stats.faults_fired.first()?;
+    let f = &cfg.faults;
+    let names = [
+        f.target_create_enospc.clone(),
+        f.target_write_eio.as_ref().map(|(n, _)| n.clone()),
+        f.target_sync_eio.clone(),
+        f.source_read_eio.as_ref().map(|(n, _)| n.clone()),
+    ];
+    let file_named = names.iter().flatten().any(|n| msg.contains(n.as_str()));
+    let os_named = msg.contains("os error") || msg.contains("No space left") || msg.contains("Input/output error");
+    if f.server_call.is_some() && fired.starts_with("lost connection") {
+        if !msg.contains("connection") {
+            wrong.push(format!("a lost connection failed the backup without saying so: {msg}"));
+        }
+    } else if !(file_named && os_named) {
+        wrong.push(format!("the error does not name the file and the OS error of {fired:?}: {msg}"));
+    }
+    Some(format!("{fired}: {msg}"))
 }
 
 fn check_redo(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wrong: &mut Vec<String>) {

@@ -4,7 +4,7 @@
 use crate::clock::SimClock;
 use crate::config::SimConfig;
 use crate::control::SimControl;
-use crate::faults::{Faults, FaultyControl, FaultyTarget};
+use crate::faults::{FaultyControl, FaultySourceFs, FaultyTarget, FiredLog};
 use crate::oracle::{self, Verdict};
 use crate::rng::Rng;
 use crate::server::SimServer;
@@ -35,8 +35,14 @@ pub struct RunStats {
     pub redo_bytes_during_backup: u64,
     /// A lap really happened: (sim ns, bytes the server was ahead by).
     pub lapped: Option<(u64, u64)>,
-    /// When the engine reported the lap (sim ns).
+    /// When the log copier found the lap (sim ns).
     pub lap_detected_at: Option<u64>,
+    /// Log copier passes that ran after the lap, up to and including the one that found it.
+    pub polls_after_lap: u64,
+    /// Planned faults that fired, in order.
+    pub faults_fired: Vec<String>,
+    /// The process was killed before this step.
+    pub killed_before_step: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +73,6 @@ pub struct RunOptions {
     /// Keep everything here instead of a temporary directory.
     pub dir: Option<PathBuf>,
     pub progress: Option<Arc<dyn Progress>>,
-    pub faults: Faults,
     /// Changes the finished backup before the oracle looks: proves the oracle can fail.
     pub tamper: Option<Tamper>,
 }
@@ -123,23 +128,30 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
             ..CopySettings::default()
         },
         log_poll_interval: Duration::from_micros(cfg.poll_interval_us),
-        tool_command: format!("innohot sim --seed {}", cfg.seed),
+        tool_command: format!("innohot sim --config '{cfg}'"),
         options_source: "the simulator's seed".into(),
         ..BackupOptions::default()
     };
-    let mut backup = Backup::new(
+    let fired = FiredLog::default();
+    let mut backup = Some(Backup::new(
         options,
         Services {
             server: Box::new(FaultyControl {
                 inner: SimControl { server: server.clone() },
-                fail: opts.faults.server_call,
+                fail: cfg.faults.server_call,
+                fired: fired.clone(),
+                lost: false,
             }),
-            fs: Arc::new(RealSourceFs),
-            target: Arc::new(FaultyTarget { inner: target, enospc_on: opts.faults.target_create_enospc.clone() }),
+            fs: Arc::new(FaultySourceFs {
+                inner: RealSourceFs,
+                read_eio: cfg.faults.source_read_eio.clone(),
+                fired: fired.clone(),
+            }),
+            target: Arc::new(FaultyTarget { inner: target, faults: cfg.faults.clone(), fired: fired.clone() }),
             clock: Arc::new(clock.clone()),
             progress: Arc::new(Tee(recorder.clone(), opts.progress.clone())),
         },
-    );
+    ));
 
     let mut sched = Rng::new(cfg.seed ^ 0x5C4E_D01E);
     let mut stats = RunStats::default();
@@ -166,8 +178,10 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
         clock.advance_to(earliest);
         match who {
             0 => {
-                server.borrow_mut().act();
-                stats.server_actions += 1;
+                if stats.server_actions < cfg.server_actions_max {
+                    server.borrow_mut().act();
+                    stats.server_actions += 1;
+                }
                 let gap = cfg.server_gap_us * 1000;
                 t_server = earliest + sched.range(gap / 2, gap * 3 / 2);
                 if let Some(f) = follower.as_ref().filter(|f| !f.is_stopped()) {
@@ -182,7 +196,14 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
             2 => {
                 stats.log_polls += 1;
                 let f = follower.as_ref().expect("polls only once started");
-                if f.background_poll() == PollAgain::Yes {
+                if stats.lapped.is_some() && stats.lap_detected_at.is_none() {
+                    stats.polls_after_lap += 1;
+                }
+                let again = f.background_poll();
+                if again == PollAgain::No && f.failed_with_lap() && stats.lap_detected_at.is_none() {
+                    stats.lap_detected_at = Some(earliest);
+                }
+                if again == PollAgain::Yes {
                     let iv = cfg.poll_interval_us * 1000;
                     t_poll = Some(earliest + sched.range(iv * 3 / 4, iv * 5 / 4));
                 } else {
@@ -190,6 +211,13 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                 }
             }
             _ => {
+                if cfg.faults.kill_before_step == Some(stats.engine_steps + 1) {
+                    // SIGKILL: no cleanup runs; the server notices the closed connection.
+                    stats.killed_before_step = Some(stats.engine_steps + 1);
+                    drop(backup.take());
+                    break Outcome::Failed(format!("killed before step {}", stats.engine_steps + 1));
+                }
+                let backup = backup.as_mut().expect("alive until killed");
                 let phase = backup.phase();
                 {
                     let mut s = server.borrow_mut();
@@ -221,7 +249,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     }
                     Ok(Next::Finished(summary)) => break Outcome::Completed(summary),
                     Err(e) => {
-                        if matches!(e, innohot::BackupError::RedoLapped { .. }) {
+                        if matches!(e, innohot::BackupError::RedoLapped { .. }) && stats.lap_detected_at.is_none() {
                             stats.lap_detected_at = Some(earliest);
                         }
                         break Outcome::Failed(e.to_string());
@@ -233,6 +261,8 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     if let Some(f) = &follower {
         f.stop();
     }
+    drop(backup);
+    stats.faults_fired = fired.lock().expect("fired log").clone();
     stats.sim_nanos = clock.now_nanos();
     let srv = server.borrow();
     stats.torn_writes = srv.truth.torn_writes_started;
@@ -241,7 +271,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     if let Some(tamper) = &opts.tamper {
         tamper(&target_path);
     }
-    let verdict = oracle::check(&srv, &target_path, &outcome, &stats, &opts.faults);
+    let verdict = oracle::check(&srv, &target_path, &outcome, &stats, &cfg);
     let trace = recorder.take();
     RunReport {
         config: cfg,
