@@ -1,6 +1,6 @@
 //! The data-file copier on real MySQL 5.7 tablespaces: byte-identical copies,
-#![allow(clippy::disallowed_methods)] // tests read fixtures and results directly
 //! a torn page re-read then refused by name, exclusive 0640 outputs.
+#![allow(clippy::disallowed_methods)] // tests read fixtures and results directly
 
 use innohot::copy::{CopySettings, CopyStep, FileCopier, Tablespace, TablespaceKind};
 use innohot::events::{Recorder, Role};
