@@ -13,6 +13,7 @@ pub mod follow;
 pub mod format;
 pub mod io;
 pub mod meta;
+pub mod prepare57;
 pub mod server;
 pub mod timefmt;
 

@@ -8,6 +8,7 @@ use crate::server::SimServer;
 use innohot::format::page::{self, PageLayout};
 use innohot::format::redo57::{self, LOG_BLOCK_SIZE};
 use innohot::meta;
+use innohot::prepare57::{self, PageStore};
 use innohot::server::BinlogPos;
 use std::collections::BTreeSet;
 use std::fs;
@@ -93,6 +94,9 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             check_redo(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong);
             check_lsns_and_binlog(srv, summary, &mut wrong);
             check_pages(srv, target, &mut wrong);
+            if wrong.is_empty() {
+                check_restore(srv, target, summary, &mut wrong);
+            }
             check_non_innodb(srv, target, &mut wrong);
             check_metadata(srv, target, summary, &mut wrong);
             check_file_set(srv, target, &mut wrong);
@@ -325,5 +329,63 @@ fn check_file_set(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     }
     for missing in expected.difference(&actual) {
         wrong.push(format!("missing from the backup: {}", missing.display()));
+    }
+}
+
+/// The copied pages held in memory by space id, for the engine's prepare.
+struct CopiedPages {
+    page_size: usize,
+    spaces: std::collections::HashMap<u32, Vec<u8>>,
+}
+
+impl PageStore for CopiedPages {
+    fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]> {
+        let ps = self.page_size;
+        let file = self.spaces.get_mut(&space)?;
+        file.get_mut(page as usize * ps..(page as usize + 1) * ps)
+    }
+}
+
+/// Oracle v2: apply the copied redo to the copied pages with the engine's
+/// prepare; every page must then equal the server's page as of `last_lsn`.
+fn check_restore(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
+    let psize = srv.cfg.page_size;
+    let mut store = CopiedPages { page_size: psize, spaces: Default::default() };
+    for space in &srv.spaces {
+        store.spaces.insert(space.id, fs::read(target.join(&space.rel)).unwrap_or_default());
+    }
+    let log = fs::read(target.join("xtrabackup_logfile")).unwrap_or_default();
+    let cp = match redo57::newest_checkpoint(&log[..(redo57::LOG_FILE_HDR_SIZE as usize).min(log.len())]) {
+        Ok(cp) => cp,
+        Err(e) => return wrong.push(format!("prepare: {e}")),
+    };
+    let report = match prepare57::apply_log(&log, cp.lsn, s.last_lsn, &mut store) {
+        Ok(r) => r,
+        Err(e) => return wrong.push(format!("prepare failed: {e}")),
+    };
+    if report.records_without_tablespace > 0 {
+        wrong.push(format!(
+            "prepare found {} records for tablespaces not in the backup",
+            report.records_without_tablespace
+        ));
+    }
+    let layout = PageLayout::legacy(psize);
+    let body = page::FIL_PAGE_DATA..psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM;
+    for (space_id, truth_pages) in &srv.truth.pages_at_final_pass {
+        let file = &store.spaces[space_id];
+        for (no, truth) in truth_pages.iter().enumerate() {
+            if page::is_doublewrite_page(*space_id, no as u32, layout) {
+                continue;
+            }
+            let got = &file[no * psize..(no + 1) * psize];
+            let lsn = u64::from_be_bytes(got[16..24].try_into().expect("8 bytes"));
+            if got[body.clone()] != truth[body.clone()] || lsn > s.last_lsn {
+                wrong.push(format!(
+                    "restore: space {space_id} page {no} after applying the redo (page LSN {lsn}) is not the server's page at LSN {} ({} mtrs applied)",
+                    s.last_lsn, report.mtrs
+                ));
+                return;
+            }
+        }
     }
 }

@@ -224,7 +224,10 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     match phase {
                         Phase::TablespaceScan => s.truth.copy_window.0 = s.seq,
                         Phase::LastCheckpoint => s.truth.checkpoint_at_last_read = Some(s.checkpoint_lsn()),
-                        Phase::StopLogCopy => s.truth.flushed_at_final_pass = Some(s.flushed_lsn()),
+                        Phase::StopLogCopy => {
+                            s.truth.flushed_at_final_pass = Some(s.flushed_lsn());
+                            s.truth.pages_at_final_pass = s.pages_at_flushed_lsn();
+                        }
                         _ => {}
                     }
                 }

@@ -103,6 +103,8 @@ pub struct SimServer {
     pub non_innodb: Vec<PathBuf>,
     tear: Option<PendingTear>,
     named_since_checkpoint: BTreeSet<u32>,
+    /// Pre-images of page bytes changed by mtrs not yet on disk: (space index, page, offset, old bytes).
+    unflushed_undo: Vec<(usize, u32, usize, Vec<u8>)>,
     pub truth: Truth,
     /// Server actions so far: the time axis of page-version lifetimes.
     pub seq: u64,
@@ -192,6 +194,7 @@ impl SimServer {
             non_innodb,
             tear: None,
             named_since_checkpoint: BTreeSet::new(),
+            unflushed_undo: Vec::new(),
             truth,
             seq: 0,
         };
@@ -313,6 +316,7 @@ impl SimServer {
             self.truth.block_written(block_lsn, &b);
         }
         self.log.flushed_lsn = self.log.lsn;
+        self.unflushed_undo.clear();
         while self.log.blocks.len() > 1 {
             self.log.blocks.pop_front();
         }
@@ -435,7 +439,7 @@ impl SimServer {
                     Record::WriteString { space: space_id, page: page_no, offset: off, data }
                 }
             };
-            apply_record(&mut self.spaces[space_idx].pages[page_no as usize], &rec);
+            self.change_page(space_idx, page_no, &rec);
             touched.push(page_no);
             records.push(rec);
         }
@@ -446,7 +450,7 @@ impl SimServer {
             if self.tear.as_ref().is_some_and(|t| t.space == space_idx && t.page == page_no) {
                 self.finish_tear();
             }
-            apply_record(&mut self.spaces[space_idx].pages[0], &rec);
+            self.change_page(space_idx, 0, &rec);
             touched.push(page_no);
             records.push(rec);
         }
@@ -461,6 +465,29 @@ impl SimServer {
             }
         }
         (start, end)
+    }
+
+    /// Applies a record to the buffer pool, keeping the bytes it replaced until the log is flushed.
+    fn change_page(&mut self, space_idx: usize, page_no: u32, rec: &Record) {
+        let (offset, len) = match rec {
+            Record::WriteN { offset, width, .. } => (*offset as usize, *width as usize),
+            Record::Write8 { offset, .. } => (*offset as usize, 8),
+            Record::WriteString { offset, data, .. } => (*offset as usize, data.len()),
+            _ => return,
+        };
+        let page = &mut self.spaces[space_idx].pages[page_no as usize];
+        self.unflushed_undo.push((space_idx, page_no, offset, page[offset..offset + len].to_vec()));
+        apply_record(page, rec);
+    }
+
+    /// Every page as of the end of the log on disk: the state a prepared backup
+    /// that ends there must reproduce.
+    pub fn pages_at_flushed_lsn(&self) -> Vec<(u32, Vec<Vec<u8>>)> {
+        let mut out: Vec<(u32, Vec<Vec<u8>>)> = self.spaces.iter().map(|s| (s.id, s.pages.clone())).collect();
+        for (si, page_no, offset, old) in self.unflushed_undo.iter().rev() {
+            out[*si].1[*page_no as usize][*offset..offset + old.len()].copy_from_slice(old);
+        }
+        out
     }
 
     /// Writes a dirty page (WAL first). `may_tear` lets it stop half way.

@@ -39,6 +39,8 @@ pub struct Truth {
     pub binlog_at_lock: Option<(String, u64, String)>,
     pub non_innodb_at_lock: BTreeMap<PathBuf, Vec<u8>>,
     pub flushed_at_final_pass: Option<Lsn>,
+    /// Every page (by space id) as of the end of the log at the final pass.
+    pub pages_at_final_pass: Vec<(u32, Vec<Vec<u8>>)>,
     pub checkpoint_at_last_read: Option<Lsn>,
     /// Server action numbers bounding the data copy.
     pub copy_window: (u64, u64),
