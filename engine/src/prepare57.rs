@@ -243,7 +243,7 @@ mod tests {
         out[512..1024].copy_from_slice(&cp);
         let mut lsn = start - start % 512;
         let mut rest = stream;
-        let mut last = start;
+        let last;
         loop {
             let take = rest.len().min(PER_BLOCK);
             let mut b = [0u8; 512];
