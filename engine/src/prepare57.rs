@@ -243,8 +243,7 @@ mod tests {
         out[512..1024].copy_from_slice(&cp);
         let mut lsn = start - start % 512;
         let mut rest = stream;
-        let last;
-        loop {
+        let last = loop {
             let take = rest.len().min(PER_BLOCK);
             let mut b = [0u8; 512];
             b[12..12 + take].copy_from_slice(&rest[..take]);
@@ -260,12 +259,12 @@ mod tests {
             redo57::stamp_block(&mut b, BlockChecksum::Crc32c);
             out.extend_from_slice(&b);
             rest = &rest[take..];
-            last = lsn + 12 + take as u64;
+            let end = lsn + 12 + take as u64;
             lsn += 512;
             if take < PER_BLOCK {
-                break;
+                break end;
             }
-        }
+        };
         (out, last)
     }
 
