@@ -13,6 +13,8 @@ pub mod follow;
 pub mod format;
 pub mod io;
 pub mod meta;
+#[cfg(feature = "planted-bugs")]
+pub mod planted;
 pub mod prepare57;
 pub mod server;
 pub mod timefmt;

@@ -14,6 +14,7 @@ pub mod oracle;
 pub mod rng;
 pub mod run;
 pub mod server;
+pub mod shrink;
 pub mod sweep;
 pub mod trace;
 pub mod truth;

@@ -1,0 +1,6 @@
+//! Known bugs that tests can switch on (feature `planted-bugs`, never in a release).
+
+use std::sync::atomic::AtomicBool;
+
+/// The 5.7 follower copies a block from a later lap as if it were the expected one.
+pub static SKIP_LAP_CHECK: AtomicBool = AtomicBool::new(false);
