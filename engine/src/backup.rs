@@ -164,6 +164,9 @@ pub struct Backup {
     follower: Option<Arc<SharedFollower>>,
     tablespaces: VecDeque<Tablespace>,
     copier: Option<FileCopier>,
+    innodb_layout: Option<InnodbLayout>,
+    /// Space id and backup path of every copied file-per-table tablespace.
+    copied_tables: Vec<(u32, PathBuf)>,
     other_files: VecDeque<(PathBuf, PathBuf)>,
     binlog: Option<BinlogPos>,
     start_lsn: Lsn,
@@ -196,6 +199,8 @@ impl Backup {
             follower: None,
             tablespaces: VecDeque::new(),
             copier: None,
+            innodb_layout: None,
+            copied_tables: Vec::new(),
             other_files: VecDeque::new(),
             binlog: None,
             start_lsn: 0,
@@ -612,41 +617,121 @@ impl Backup {
         let found = copy::discover_tablespaces(&*self.svc.fs, &layout)?;
         self.note(Phase::TablespaceScan, format!("{} InnoDB data files to copy", found.len()));
         self.tablespaces = found.into();
+        self.innodb_layout = Some(layout);
         Ok(())
     }
 
     fn copy_data_step(&mut self) -> Result<Next> {
+        if self.data_files == 0 && self.copier.is_none() {
+            self.begin(Phase::DataCopy);
+        }
+        match self.copy_tablespace_step(Phase::DataCopy)? {
+            Some(next) => Ok(next),
+            None => self.advance(Phase::LogFollows),
+        }
+    }
+
+    /// One step of copying the queued tablespaces; None once the queue is empty.
+    fn copy_tablespace_step(&mut self, phase: Phase) -> Result<Option<Next>> {
         if self.copier.is_none() {
-            let Some(ts) = self.tablespaces.pop_front() else {
-                return self.advance(Phase::LogFollows);
-            };
-            if self.data_files == 0 {
-                self.begin(Phase::DataCopy);
-            }
+            let Some(ts) = self.tablespaces.pop_front() else { return Ok(None) };
             let page_size = self.vars.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
-            self.copier = Some(FileCopier::open(
-                ts,
+            let opened = FileCopier::open(
+                ts.clone(),
                 &*self.svc.fs,
                 &*self.svc.target,
                 &self.opts.copy,
                 page_size,
-                Role::DataCopier(1),
+                (phase, Role::DataCopier(1)),
                 self.svc.progress.clone(),
                 self.svc.clock.clone(),
-            )?);
-            return Ok(Next::Continue);
+            );
+            match opened {
+                Ok(c) => self.copier = Some(c),
+                // Dropped between the scan and now: the lock-time rescan settles it.
+                Err(BackupError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && ts.kind == copy::TablespaceKind::Table =>
+                {
+                    self.note(phase, format!("{} vanished (dropped during the backup)", ts.source.display()));
+                }
+                Err(e) => return Err(e),
+            }
+            return Ok(Some(Next::Continue));
         }
         let copier = self.copier.as_mut().expect("checked above");
-        match copier.step()? {
-            CopyStep::Copied { .. } => Ok(Next::Continue),
-            CopyStep::RetryAt(t) => Ok(Next::WaitUntil(t)),
+        Ok(Some(match copier.step()? {
+            CopyStep::Copied { .. } => Next::Continue,
+            CopyStep::RetryAt(t) => Next::WaitUntil(t),
             CopyStep::Done { bytes } => {
+                if copier.tablespace().kind == copy::TablespaceKind::Table {
+                    if let Some(id) = copier.space_id() {
+                        self.copied_tables.push((id, copier.tablespace().target.clone()));
+                    }
+                }
                 self.data_files += 1;
                 self.data_bytes += bytes;
                 self.copier = None;
-                Ok(Next::Continue)
+                Next::Continue
+            }
+        }))
+    }
+
+    /// Under the lock no DDL runs: make the backup's tablespaces the server's.
+    /// Tables created during the copy are copied now (their redo starts after
+    /// the start checkpoint), dropped ones leave the backup, renamed ones
+    /// follow their new name; all matched by space id.
+    fn reconcile_tablespaces(&mut self) -> Result<()> {
+        let phase = Phase::NonInnodbFiles;
+        let layout = self.innodb_layout.clone().expect("scanned in phase 11");
+        let mut live = Vec::new();
+        for ts in copy::discover_tablespaces(&*self.svc.fs, &layout)? {
+            if ts.kind == copy::TablespaceKind::Table {
+                live.push((copy::read_space_id(&*self.svc.fs, &ts.source)?, ts));
             }
         }
+        let target = self.svc.target.clone();
+        let io = |path: &Path, op: &'static str| {
+            let full = target.root().join(path);
+            move |e| BackupError::io(full, op, e)
+        };
+        // Dropped: copied, but no live file has that space id.
+        let mut kept = Vec::new();
+        for (id, rel) in std::mem::take(&mut self.copied_tables) {
+            if live.iter().any(|(lid, _)| *lid == Some(id)) {
+                kept.push((id, rel));
+            } else {
+                target.remove_file(&rel).map_err(io(&rel, "removing a dropped table's copy"))?;
+                self.note(phase, format!("{} was dropped during the backup: removed from it", rel.display()));
+            }
+        }
+        // Renamed: two moves through temporary names, so swaps and chains work.
+        let mut moves = Vec::new();
+        for (id, rel) in &mut kept {
+            if let Some((_, ts)) = live.iter().find(|(lid, _)| *lid == Some(*id)) {
+                if ts.target != *rel {
+                    let tmp = PathBuf::from(format!("{}.innohot-rename", rel.display()));
+                    target.publish(rel, &tmp).map_err(io(rel, "renaming a renamed table's copy"))?;
+                    moves.push((tmp, ts.target.clone(), rel.clone()));
+                    *rel = ts.target.clone();
+                }
+            }
+        }
+        for (tmp, to, from) in moves {
+            if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+                target.create_dir_all(parent).map_err(io(parent, "creating a directory"))?;
+            }
+            target.publish(&tmp, &to).map_err(io(&to, "renaming a renamed table's copy"))?;
+            self.note(phase, format!("{} was renamed to {} during the backup", from.display(), to.display()));
+        }
+        // Created: live files whose space id was never copied.
+        for (id, ts) in live {
+            if !kept.iter().any(|(kid, _)| Some(*kid) == id) {
+                self.note(phase, format!("{} was created during the backup: copying it now", ts.source.display()));
+                self.tablespaces.push_back(ts);
+            }
+        }
+        self.copied_tables = kept;
+        Ok(())
     }
 
     fn lock_step(&mut self) -> Result<Next> {
@@ -673,7 +758,11 @@ impl Backup {
     fn non_innodb_step(&mut self) -> Result<Next> {
         if self.sub == 0 {
             self.begin(Phase::NonInnodbFiles);
+            self.reconcile_tablespaces()?;
             self.sub = 1;
+        }
+        if let Some(next) = self.copy_tablespace_step(Phase::NonInnodbFiles)? {
+            return Ok(next);
         }
         let Some((source, rel)) = self.other_files.pop_front() else {
             self.note(Phase::NonInnodbFiles, "Finished backing up non-InnoDB tables and files");

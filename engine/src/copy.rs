@@ -183,6 +183,7 @@ pub struct FileCopier {
     offset: u64,
     failed_reads: u32,
     buf: Vec<u8>,
+    phase: Phase,
     role: Role,
     progress: Arc<dyn Progress>,
     clock: Arc<dyn Clock>,
@@ -197,7 +198,7 @@ impl FileCopier {
         target: &dyn TargetDir,
         settings: &CopySettings,
         default_page_size: usize,
-        role: Role,
+        (phase, role): (Phase, Role),
         progress: Arc<dyn Progress>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
@@ -214,7 +215,7 @@ impl FileCopier {
         emit(
             &*progress,
             &*clock,
-            Phase::DataCopy,
+            phase,
             role,
             EventKind::CopyStarted { source: ts.source.display().to_string(), target: out_path.display().to_string() },
         );
@@ -230,6 +231,7 @@ impl FileCopier {
             offset: 0,
             failed_reads: 0,
             buf: Vec::new(),
+            phase,
             role,
             progress,
             clock,
@@ -238,6 +240,11 @@ impl FileCopier {
 
     pub fn tablespace(&self) -> &Tablespace {
         &self.ts
+    }
+
+    /// The space id page 0 gave, once the first step has read it.
+    pub fn space_id(&self) -> Option<u32> {
+        self.layout.and(Some(self.space_id)).filter(|_| self.space_id != 0 || self.ts.kind == TablespaceKind::System)
     }
 
     fn read_err(&self, e: std::io::Error) -> BackupError {
@@ -282,7 +289,7 @@ impl FileCopier {
             emit(
                 &*self.progress,
                 &*self.clock,
-                Phase::DataCopy,
+                self.phase,
                 self.role,
                 EventKind::CopyDone { target: self.out_path.display().to_string(), bytes: self.offset },
             );
@@ -304,7 +311,7 @@ impl FileCopier {
             emit(
                 &*self.progress,
                 &*self.clock,
-                Phase::DataCopy,
+                self.phase,
                 self.role,
                 EventKind::PageRetry {
                     file: self.ts.source.display().to_string(),
@@ -323,6 +330,21 @@ impl FileCopier {
         self.offset += whole as u64;
         Ok(CopyStep::Copied { bytes: whole as u64 })
     }
+}
+
+/// The space id in page 0's FSP header; None for a file whose page 0 is not written yet.
+pub fn read_space_id(fs: &dyn SourceFs, path: &Path) -> Result<Option<u32>> {
+    let mut f = fs
+        .open(path, ReadPolicy { direct: false, fadvise: false })
+        .map_err(|e| BackupError::io(path, "opening a tablespace", e))?;
+    let mut head = vec![0u8; 4096];
+    let got = f.read_at(&mut head, 0).map_err(|e| BackupError::io(path, "reading", e))?;
+    head.truncate(got);
+    if got < page::FSP_SPACE_FLAGS + 4 || head.iter().all(|&b| b == 0) {
+        return Ok(None);
+    }
+    let fsp = page::fsp_header(&head).map_err(|source| BackupError::Format { path: path.to_path_buf(), source })?;
+    Ok(Some(fsp.space_id))
 }
 
 /// Non-InnoDB files copied under the lock (formats.md §6).

@@ -46,12 +46,34 @@ pub enum BackupError {
     CheckpointBeyondCopy { checkpoint: Lsn, last_lsn: Lsn },
     #[error("redo log at LSN {lsn}: {detail}")]
     RedoCorrupt { lsn: Lsn, detail: String },
+    #[error(
+        "an index of tablespace {space} was built without redo logging (MLOG_INDEX_LOAD at LSN {lsn}) while \
+         the backup ran: the copy of that table cannot be made consistent. Rerun the backup when no \
+         ALTER TABLE ... ADD INDEX or CREATE INDEX runs (or set old_alter_table=ON on the server meanwhile)"
+    )]
+    IndexBuiltWithoutRedo { lsn: Lsn, space: u32 },
     #[error("invalid setting: {0}")]
     Config(String),
     #[error("not supported: {0}")]
     Unsupported(String),
     #[error("the redo log copier stopped: {0}")]
     FollowerGone(String),
+    #[error(
+        "the redo log wrapped before it was copied: innohot had copied ib_logfile0 up to LSN {copied_lsn}, \
+         but the server had already written at least up to LSN {server_lsn} ({detail}), so the redo at LSN \
+         {copied_lsn} was overwritten in the {ring_bytes}-byte ring before innohot read it. Raise \
+         innodb_log_file_size (MariaDB 10.11 resizes it online: SET GLOBAL innodb_log_file_size=...), run the \
+         backup when the server writes less, or poll the log more often"
+    )]
+    RedoWrapped { copied_lsn: Lsn, server_lsn: Lsn, ring_bytes: u64, detail: String },
+    #[error(
+        "{}: the redo log was replaced while the backup copied it ({detail}); the server resized its redo log \
+         online (SET GLOBAL innodb_log_file_size writes ib_logfile101 and renames it over ib_logfile0), so redo \
+         from LSN {lsn} on is no longer in the file innohot follows. Do not resize the redo log while a backup \
+         runs; run the backup again",
+        path.display()
+    )]
+    RedoResized { path: PathBuf, lsn: Lsn, detail: String },
 }
 
 fn io_hint(e: &io::Error) -> &'static str {

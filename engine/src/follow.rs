@@ -29,7 +29,7 @@ pub enum PassEnd {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PassReport {
-    /// Bytes appended to the backup's log by this pass.
+    /// LSN distance this pass added to the copy (the partial last block counts its data length).
     pub copied: u64,
     /// The end of the redo seen (inside the partial block).
     pub scanned_lsn: Lsn,
@@ -83,6 +83,75 @@ pub fn read_stable_header57(file0: &mut dyn SourceFile, path: &std::path::Path) 
     })
 }
 
+/// Decodes the copied records as they arrive, to find what a copy cannot
+/// survive (MLOG_INDEX_LOAD). Stops, saying so, at a record type it does not
+/// know: 5.7 records carry no length, so nothing after one can be read.
+struct RecordScanner {
+    pending: Vec<u8>,
+    /// Data bytes (block framing removed) before `pending[0]`, from the start block.
+    pending_pos: u64,
+    start_block_lsn: Lsn,
+    /// Data bytes of the start block that precede the checkpoint.
+    skip: usize,
+    stopped: bool,
+}
+
+const DATA_PER_BLOCK: u64 = (redo57::LOG_BLOCK_DATA_END - redo57::LOG_BLOCK_HDR_SIZE) as u64;
+
+impl RecordScanner {
+    fn new(start_block_lsn: Lsn, checkpoint_lsn: Lsn) -> Self {
+        let skip = ((checkpoint_lsn - start_block_lsn) as usize).saturating_sub(redo57::LOG_BLOCK_HDR_SIZE);
+        RecordScanner { pending: Vec::new(), pending_pos: 0, start_block_lsn, skip, stopped: false }
+    }
+
+    fn lsn_at(&self, pos: u64) -> Lsn {
+        self.start_block_lsn
+            + pos / DATA_PER_BLOCK * LOG_BLOCK_SIZE as u64
+            + redo57::LOG_BLOCK_HDR_SIZE as u64
+            + pos % DATA_PER_BLOCK
+    }
+
+    /// Takes the next data bytes in LSN order. Err = what stopped the scan (a note).
+    fn feed(&mut self, mut data: &[u8]) -> Result<Result<(), String>> {
+        if self.stopped {
+            return Ok(Ok(()));
+        }
+        if self.skip > 0 {
+            let n = self.skip.min(data.len());
+            self.pending_pos += n as u64;
+            self.skip -= n;
+            data = &data[n..];
+        }
+        self.pending.extend_from_slice(data);
+        let mut at = 0;
+        let outcome = loop {
+            match crate::format::mlog::decode_record(&self.pending[at..]) {
+                Ok(Some(d)) => {
+                    if let crate::format::mlog::Record::IndexLoad { space, .. } = d.record {
+                        let lsn = self.lsn_at(self.pending_pos + at as u64);
+                        return Err(BackupError::IndexBuiltWithoutRedo { lsn, space });
+                    }
+                    at += d.len;
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => {
+                    self.stopped = true;
+                    let lsn = self.lsn_at(self.pending_pos + at as u64);
+                    break Err(format!(
+                        "redo record decoding stopped at LSN {lsn} ({e}): MLOG_INDEX_LOAD detection is off for the rest of this backup"
+                    ));
+                }
+            }
+        };
+        self.pending.drain(..at);
+        self.pending_pos += at as u64;
+        if self.stopped {
+            self.pending = Vec::new();
+        }
+        Ok(outcome)
+    }
+}
+
 /// Follows a MySQL 5.7 redo ring into `xtrabackup_logfile` (formats.md §3).
 pub struct Follower57 {
     files: Vec<Box<dyn SourceFile>>,
@@ -103,6 +172,7 @@ pub struct Follower57 {
     clock: Arc<dyn Clock>,
     /// The first pass belongs to phase 9, later ones to phase 13.
     event_phase: Phase,
+    scanner: RecordScanner,
 }
 
 /// The pieces a `Follower57` is built from.
@@ -165,6 +235,7 @@ impl Follower57 {
             progress,
             clock,
             event_phase: Phase::FirstLogCopy,
+            scanner: RecordScanner::new(start_lsn, checkpoint.lsn),
         })
     }
 
@@ -190,6 +261,18 @@ impl Follower57 {
                 });
             }
             at += span.len as usize;
+        }
+        Ok(())
+    }
+
+    /// Hands copied blocks' record bytes (up to `data_end` in the last one) to the scanner.
+    fn scan(&mut self, from: usize, blocks: usize, last_data_end: usize) -> Result<()> {
+        for i in 0..blocks {
+            let b = &self.buf[from + i * LOG_BLOCK_SIZE..from + (i + 1) * LOG_BLOCK_SIZE];
+            let end = if i + 1 == blocks { last_data_end } else { redo57::LOG_BLOCK_DATA_END };
+            if let Err(note) = self.scanner.feed(&b[redo57::LOG_BLOCK_HDR_SIZE..end])? {
+                emit(&*self.progress, &*self.clock, self.event_phase, Role::LogCopier, EventKind::Note(note));
+            }
         }
         Ok(())
     }
@@ -251,6 +334,7 @@ impl Follower57 {
                 }
             }
             if whole > 0 {
+                self.scan(0, whole, redo57::LOG_BLOCK_DATA_END)?;
                 self.copy_out(0, whole * LOG_BLOCK_SIZE, self.next_lsn)?;
                 copied += (whole * LOG_BLOCK_SIZE) as u64;
                 self.next_lsn += (whole * LOG_BLOCK_SIZE) as u64;
@@ -262,6 +346,7 @@ impl Follower57 {
                 self.scanned_lsn = self.next_lsn + data_len as u64;
                 if final_pass {
                     // Only now: a partial block written earlier would be stale by the end.
+                    self.scan(index * LOG_BLOCK_SIZE, 1, data_len as usize)?;
                     self.copy_out(index * LOG_BLOCK_SIZE, LOG_BLOCK_SIZE, self.next_lsn)?;
                     copied += data_len as u64;
                     self.last_lsn = self.scanned_lsn;

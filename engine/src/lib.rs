@@ -10,6 +10,7 @@ pub mod copy;
 pub mod error;
 pub mod events;
 pub mod follow;
+pub mod follow108;
 pub mod format;
 pub mod io;
 pub mod meta;

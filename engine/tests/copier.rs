@@ -3,7 +3,7 @@
 #![allow(clippy::disallowed_methods)] // tests read fixtures and results directly
 
 use innohot::copy::{CopySettings, CopyStep, FileCopier, Tablespace, TablespaceKind};
-use innohot::events::{Recorder, Role};
+use innohot::events::{Phase, Recorder, Role};
 use innohot::io::real::{RealSourceFs, RealTargetDir};
 use innohot::io::{Clock, ReadPolicy, TargetDir};
 use innohot::BackupError;
@@ -54,7 +54,7 @@ fn copy(source: &Path, target: &RealTargetDir, rel: &str, s: &CopySettings) -> (
         target,
         s,
         16384,
-        Role::DataCopier(1),
+        (Phase::DataCopy, Role::DataCopier(1)),
         Arc::new(Recorder::default()),
         clock.clone(),
     )

@@ -27,11 +27,13 @@ pub enum Scenario {
     ConnectionDrop,
     /// The backup process is killed at some step.
     Kill,
+    /// CREATE / DROP / RENAME / TRUNCATE TABLE and sorted index builds during the copy.
+    Ddl,
     /// Any of the above together.
     Mixed,
 }
 
-pub const SCENARIOS: [Scenario; 10] = [
+pub const SCENARIOS: [Scenario; 11] = [
     Scenario::Default,
     Scenario::Lap,
     Scenario::Torn,
@@ -41,6 +43,7 @@ pub const SCENARIOS: [Scenario; 10] = [
     Scenario::FsyncFail,
     Scenario::ConnectionDrop,
     Scenario::Kill,
+    Scenario::Ddl,
     Scenario::Mixed,
 ];
 
@@ -56,6 +59,7 @@ impl Scenario {
             Scenario::FsyncFail => "fsync-fail",
             Scenario::ConnectionDrop => "connection-drop",
             Scenario::Kill => "kill",
+            Scenario::Ddl => "ddl",
             Scenario::Mixed => "mixed",
         }
     }
@@ -101,6 +105,10 @@ pub struct SimConfig {
     pub start_lsn: u64,
     /// Fill the ring with a previous lap's blocks, as a server that has run a while.
     pub previous_lap: bool,
+    /// DDL statements per thousand server actions (about).
+    pub ddl_per_mille: u64,
+    /// Some DDL is a sorted index build without redo (MLOG_INDEX_LOAD).
+    pub index_loads: bool,
     pub faults: Faults,
 }
 
@@ -160,6 +168,8 @@ impl SimConfig {
             torn_write_percent: r.range(0, 30),
             start_lsn,
             previous_lap: r.chance(0.8),
+            ddl_per_mille: 0,
+            index_loads: false,
             faults: Faults::default(),
         };
         let mut s = Rng::new(seed ^ 0x5CE7_A410);
@@ -189,14 +199,18 @@ impl SimConfig {
                 cfg.faults.server_call = Some(SERVER_CALLS[s.below(SERVER_CALLS.len() as u64) as usize])
             }
             Scenario::Kill => cfg.faults.kill_before_step = Some(s.range(1, 120)),
+            Scenario::Ddl => {
+                cfg.ddl_per_mille = s.range(1, 6);
+                cfg.index_loads = s.chance(0.3);
+            }
         };
         if scenario == Scenario::Mixed {
-            for sc in [Scenario::Lap, Scenario::Torn] {
+            for sc in [Scenario::Lap, Scenario::Torn, Scenario::Ddl] {
                 if s.chance(0.4) {
                     apply(sc, &mut cfg, &mut s);
                 }
             }
-            let faulty = &SCENARIOS[3..9];
+            let faulty = &SCENARIOS[3..=8];
             let sc = faulty[s.below(faulty.len() as u64) as usize];
             if s.chance(0.7) {
                 apply(sc, &mut cfg, &mut s);
@@ -223,7 +237,8 @@ impl fmt::Display for SimConfig {
             f,
             "seed={} scenario={} page_size={} log_files={} log_file_size={} ibdata_pages={} undo={} schemas={} \
              tables_per_schema={} table_pages_max={} server_gap_us={} poll_interval_us={} \
-             chunk_size={} disk_mb_per_s={} torn_write_percent={} start_lsn={} previous_lap={}",
+             chunk_size={} disk_mb_per_s={} torn_write_percent={} start_lsn={} previous_lap={} ddl_per_mille={} \
+             index_loads={}",
             self.seed,
             self.scenario.name(),
             self.page_size,
@@ -240,7 +255,9 @@ impl fmt::Display for SimConfig {
             self.disk_mb_per_s,
             self.torn_write_percent,
             self.start_lsn,
-            self.previous_lap
+            self.previous_lap,
+            self.ddl_per_mille,
+            self.index_loads
         )?;
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
@@ -287,6 +304,8 @@ impl FromStr for SimConfig {
                 "torn_write_percent" => cfg.torn_write_percent = num(k, v)?,
                 "start_lsn" => cfg.start_lsn = num(k, v)?,
                 "previous_lap" => cfg.previous_lap = num(k, v)?,
+                "ddl_per_mille" => cfg.ddl_per_mille = num(k, v)?,
+                "index_loads" => cfg.index_loads = num(k, v)?,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));

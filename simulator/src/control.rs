@@ -24,7 +24,7 @@ impl ServerControl for SimControl {
             s.truth.non_innodb_at_lock = snapshot;
             s.truth.binlog_at_lock = Some(pos);
             let seq = s.seq;
-            s.truth.copy_window.1 = seq;
+            s.truth.lock_seq = seq;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// FSP flags for a page size: 5.7 stores page_ssize in bits 6-9 (0 = 16 KiB).
-fn fsp_flags(page_size: usize, file_per_table: bool) -> u32 {
+pub(crate) fn fsp_flags(page_size: usize, file_per_table: bool) -> u32 {
     let ssize = match page_size {
         16384 => 0,
         n => n.trailing_zeros() - 9, // 512 << ssize
@@ -26,7 +26,14 @@ fn put_u32(b: &mut [u8], at: usize, v: u32) {
 }
 
 /// One tablespace's pages: 0 FSP_HDR, 1 IBUF_BITMAP, 2 INODE, then `body_type` pages.
-fn tablespace_pages(rng: &mut Rng, cfg: &SimConfig, space_id: u32, n: u32, flags: u32, body_type: u16) -> Vec<Vec<u8>> {
+pub(crate) fn tablespace_pages(
+    rng: &mut Rng,
+    cfg: &SimConfig,
+    space_id: u32,
+    n: u32,
+    flags: u32,
+    body_type: u16,
+) -> Vec<Vec<u8>> {
     let mut pages = Vec::with_capacity(n as usize);
     for no in 0..n {
         let lsn = cfg.start_lsn.saturating_sub(rng.range(0, 1 << 20)).max(8192);
@@ -56,7 +63,7 @@ fn write_pages(path: &Path, pages: &[Vec<u8>]) -> std::io::Result<()> {
     fs::write(path, pages.concat())
 }
 
-fn random_bytes(rng: &mut Rng, prefix: &[u8], lo: u64, hi: u64) -> Vec<u8> {
+pub(crate) fn random_bytes(rng: &mut Rng, prefix: &[u8], lo: u64, hi: u64) -> Vec<u8> {
     let mut v = prefix.to_vec();
     let mut rest = vec![0u8; rng.range(lo, hi) as usize];
     rng.fill(&mut rest);

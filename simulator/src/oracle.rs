@@ -71,7 +71,7 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             if target.join(meta::CHECKPOINTS_FILE).exists() {
                 wrong.push(format!("a failed backup left {} behind", meta::CHECKPOINTS_FILE));
             }
-            let reason = failure_reason(msg, stats, cfg, &mut wrong);
+            let reason = failure_reason(msg, srv, stats, cfg, &mut wrong);
             match (wrong.is_empty(), reason) {
                 (true, Some(r)) => Verdict::CorrectFailure(r),
                 (_, None) => {
@@ -84,6 +84,10 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
         Outcome::Completed(summary) => {
             if !stats.faults_fired.is_empty() {
                 wrong.push(format!("completed although planned faults fired: {:?}", stats.faults_fired));
+            }
+            let start = srv.truth.checkpoint_at_start.unwrap_or(u64::MAX);
+            if let Some(l) = srv.truth.index_loads.iter().find(|&&l| l >= start && l < summary.last_lsn) {
+                wrong.push(format!("completed over an index build without redo at LSN {l}"));
             }
             if let Some((at, ahead)) = stats.lapped {
                 wrong.push(format!(
@@ -111,7 +115,13 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
 
 /// Why this failure was the right answer, or None if nothing called for it.
 /// A called-for failure must also say what happened in its message.
-fn failure_reason(msg: &str, stats: &RunStats, cfg: &SimConfig, wrong: &mut Vec<String>) -> Option<String> {
+fn failure_reason(
+    msg: &str,
+    srv: &SimServer,
+    stats: &RunStats,
+    cfg: &SimConfig,
+    wrong: &mut Vec<String>,
+) -> Option<String> {
     if msg.contains("the redo log wrapped before it was copied") {
         let Some((at, ahead)) = stats.lapped else {
             wrong.push(format!("reported a lap that did not happen: {msg}"));
@@ -129,6 +139,13 @@ fn failure_reason(msg: &str, stats: &RunStats, cfg: &SimConfig, wrong: &mut Vec<
     }
     if let Some(step) = stats.killed_before_step {
         return Some(format!("killed before step {step}"));
+    }
+    if msg.contains("MLOG_INDEX_LOAD") {
+        let start = srv.truth.checkpoint_at_start.unwrap_or(u64::MAX);
+        if !srv.truth.index_loads.iter().any(|&l| l >= start) {
+            wrong.push(format!("reported an index build the copied redo does not hold: {msg}"));
+        }
+        return Some(format!("an index was built without redo during the copy: {msg}"));
     }
     let fired = stats.faults_fired.first()?;
     let f = &cfg.faults;
@@ -247,29 +264,25 @@ fn check_pages(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     let psize = srv.cfg.page_size;
     let layout = PageLayout::legacy(psize);
     let (from, to) = srv.truth.copy_window;
-    for space in &srv.spaces {
-        let Ok(copy) = fs::read(target.join(&space.rel)) else {
-            wrong.push(format!("{} was not copied", space.rel.display()));
+    for (id, rel) in &srv.truth.spaces_at_final_pass {
+        let Ok(copy) = fs::read(target.join(rel)) else {
+            wrong.push(format!("{} was not copied", rel.display()));
             continue;
         };
-        if copy.len() != space.pages.len() * psize {
-            wrong.push(format!(
-                "{} is {} bytes, expected {}",
-                space.rel.display(),
-                copy.len(),
-                space.pages.len() * psize
-            ));
+        let expected = srv.truth.pages_at_final_pass.iter().find(|(i, _)| i == id).map(|(_, p)| p.len()).unwrap_or(0);
+        if copy.len() != expected * psize {
+            wrong.push(format!("{} is {} bytes, expected {}", rel.display(), copy.len(), expected * psize));
             continue;
         }
         for (no, pg) in copy.chunks_exact(psize).enumerate() {
-            if let Err(d) = page::validate_page(pg, space.id, no as u32, layout) {
-                wrong.push(format!("{} page {no}: copied page is invalid: {d}", space.rel.display()));
+            if let Err(d) = page::validate_page(pg, *id, no as u32, layout) {
+                wrong.push(format!("{} page {no}: copied page is invalid: {d}", rel.display()));
                 return;
             }
-            if !srv.truth.page_was_on_disk(space.id, no as u32, pg, from, to) {
+            if !srv.truth.page_was_on_disk(*id, no as u32, pg, from, to) {
                 wrong.push(format!(
                     "{} page {no}: the copy is no version the server had on disk during the copy",
-                    space.rel.display()
+                    rel.display()
                 ));
                 return;
             }
@@ -316,7 +329,7 @@ fn check_metadata(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, 
 }
 
 fn check_file_set(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
-    let mut expected: BTreeSet<PathBuf> = srv.spaces.iter().map(|s| s.rel.clone()).collect();
+    let mut expected: BTreeSet<PathBuf> = srv.truth.spaces_at_final_pass.iter().map(|(_, rel)| rel.clone()).collect();
     expected.extend(srv.truth.non_innodb_at_lock.keys().cloned());
     for f in
         ["xtrabackup_logfile", meta::CHECKPOINTS_FILE, meta::BINLOG_INFO_FILE, meta::INFO_FILE, meta::BACKUP_MY_CNF]
@@ -351,8 +364,8 @@ impl PageStore for CopiedPages {
 fn check_restore(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
     let psize = srv.cfg.page_size;
     let mut store = CopiedPages { page_size: psize, spaces: Default::default() };
-    for space in &srv.spaces {
-        store.spaces.insert(space.id, fs::read(target.join(&space.rel)).unwrap_or_default());
+    for (id, rel) in &srv.truth.spaces_at_final_pass {
+        store.spaces.insert(*id, fs::read(target.join(rel)).unwrap_or_default());
     }
     let log = fs::read(target.join("xtrabackup_logfile")).unwrap_or_default();
     let cp = match redo57::newest_checkpoint(&log[..(redo57::LOG_FILE_HDR_SIZE as usize).min(log.len())]) {
@@ -363,11 +376,12 @@ fn check_restore(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, w
         Ok(r) => r,
         Err(e) => return wrong.push(format!("prepare failed: {e}")),
     };
-    if report.records_without_tablespace > 0 {
-        wrong.push(format!(
-            "prepare found {} records for tablespaces not in the backup",
-            report.records_without_tablespace
-        ));
+    for id in &report.spaces_not_in_backup {
+        if !srv.truth.dropped_spaces.contains(id) {
+            wrong.push(format!(
+                "prepare found redo for tablespace {id}, which is not in the backup but was never dropped"
+            ));
+        }
     }
     let layout = PageLayout::legacy(psize);
     let body = page::FIL_PAGE_DATA..psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM;

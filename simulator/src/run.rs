@@ -43,6 +43,8 @@ pub struct RunStats {
     pub faults_fired: Vec<String>,
     /// The process was killed before this step.
     pub killed_before_step: Option<u64>,
+    /// DDL statements the server ran while data files were being copied.
+    pub ddl_during_copy: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,10 +225,13 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     let mut s = server.borrow_mut();
                     match phase {
                         Phase::TablespaceScan => s.truth.copy_window.0 = s.seq,
+                        Phase::StartLogFile => s.truth.checkpoint_at_start = Some(s.checkpoint_lsn()),
                         Phase::LastCheckpoint => s.truth.checkpoint_at_last_read = Some(s.checkpoint_lsn()),
                         Phase::StopLogCopy => {
+                            s.truth.copy_window.1 = s.seq;
                             s.truth.flushed_at_final_pass = Some(s.flushed_lsn());
                             s.truth.pages_at_final_pass = s.pages_at_flushed_lsn();
+                            s.truth.spaces_at_final_pass = s.spaces.iter().map(|sp| (sp.id, sp.rel.clone())).collect();
                         }
                         _ => {}
                     }
@@ -271,6 +276,9 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     stats.torn_writes = srv.truth.torn_writes_started;
     stats.redo_bytes_during_backup = srv.flushed_lsn() - lsn_at_start;
     stats.ring_wraps = stats.redo_bytes_during_backup / capacity;
+    let (from, _) = srv.truth.copy_window;
+    let until = if srv.truth.lock_seq > 0 { srv.truth.lock_seq } else { srv.seq };
+    stats.ddl_during_copy = srv.truth.ddl.iter().filter(|(seq, _)| *seq >= from && *seq <= until).count() as u64;
     if let Some(tamper) = &opts.tamper {
         tamper(&target_path);
     }

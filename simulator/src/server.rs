@@ -103,8 +103,10 @@ pub struct SimServer {
     pub non_innodb: Vec<PathBuf>,
     tear: Option<PendingTear>,
     named_since_checkpoint: BTreeSet<u32>,
-    /// Pre-images of page bytes changed by mtrs not yet on disk: (space index, page, offset, old bytes).
-    unflushed_undo: Vec<(usize, u32, usize, Vec<u8>)>,
+    /// Pre-images of page bytes changed by mtrs not yet on disk: (space id, page, offset, old bytes).
+    unflushed_undo: Vec<(u32, u32, usize, Vec<u8>)>,
+    next_space_id: u32,
+    ddl_counter: u32,
     pub truth: Truth,
     /// Server actions so far: the time axis of page-version lifetimes.
     pub seq: u64,
@@ -195,9 +197,12 @@ impl SimServer {
             tear: None,
             named_since_checkpoint: BTreeSet::new(),
             unflushed_undo: Vec::new(),
+            next_space_id: 0,
+            ddl_counter: 0,
             truth,
             seq: 0,
         };
+        server.next_space_id = server.spaces.iter().map(|s| s.id).max().unwrap_or(0) + 1;
         server.init_log();
         Ok(server)
     }
@@ -475,8 +480,9 @@ impl SimServer {
             Record::WriteString { offset, data, .. } => (*offset as usize, data.len()),
             _ => return,
         };
+        let id = self.spaces[space_idx].id;
         let page = &mut self.spaces[space_idx].pages[page_no as usize];
-        self.unflushed_undo.push((space_idx, page_no, offset, page[offset..offset + len].to_vec()));
+        self.unflushed_undo.push((id, page_no, offset, page[offset..offset + len].to_vec()));
         apply_record(page, rec);
     }
 
@@ -484,8 +490,10 @@ impl SimServer {
     /// that ends there must reproduce.
     pub fn pages_at_flushed_lsn(&self) -> Vec<(u32, Vec<Vec<u8>>)> {
         let mut out: Vec<(u32, Vec<Vec<u8>>)> = self.spaces.iter().map(|s| (s.id, s.pages.clone())).collect();
-        for (si, page_no, offset, old) in self.unflushed_undo.iter().rev() {
-            out[*si].1[*page_no as usize][*offset..offset + old.len()].copy_from_slice(old);
+        for (id, page_no, offset, old) in self.unflushed_undo.iter().rev() {
+            if let Some((_, pages)) = out.iter_mut().find(|(sid, _)| sid == id) {
+                pages[*page_no as usize][*offset..offset + old.len()].copy_from_slice(old);
+            }
         }
         out
     }
@@ -601,9 +609,147 @@ impl SimServer {
             55..=69 => self.flush_log(),
             70..=84 => self.flush_some_pages(),
             85..=91 => self.checkpoint(),
+            _ if !self.read_locked
+                && self.cfg.ddl_per_mille > 0
+                && self.rng.below(1000) < self.cfg.ddl_per_mille * 12 =>
+            {
+                self.ddl()
+            }
             _ if !self.read_locked => self.myisam_write(),
             _ => self.flush_log(),
         }
+    }
+
+    // ---- DDL ------------------------------------------------------------------
+
+    /// User tables (not the system schemas), by index in `spaces`.
+    fn user_tables(&self) -> Vec<usize> {
+        let system = ["mysql", "sys", "performance_schema"];
+        (0..self.spaces.len())
+            .filter(|&i| {
+                let s = &self.spaces[i];
+                !s.is_system && !system.iter().any(|d| s.rel.starts_with(d))
+            })
+            .collect()
+    }
+
+    fn user_schema(&mut self) -> String {
+        let n = self.cfg.schemas.max(1) as u64;
+        ["shop", "crm", "ledger", "events"][self.rng.below(n) as usize % 4].to_string()
+    }
+
+    /// CREATE TABLE: the file and its first pages are written directly (as
+    /// fil_ibd_create does), then MLOG_FILE_CREATE2.
+    fn create_table(&mut self, schema: &str, name: &str) {
+        let id = self.next_space_id;
+        self.next_space_id += 1;
+        let n = self.rng.range(4, self.cfg.table_pages_max.max(5) as u64) as u32;
+        let flags = crate::datadir::fsp_flags(self.cfg.page_size, true);
+        let mut cfg = self.cfg.clone();
+        cfg.start_lsn = self.log.lsn;
+        let pages = crate::datadir::tablespace_pages(&mut self.rng, &cfg, id, n, flags, page::PAGE_TYPE_INDEX);
+        let rel = Path::new(schema).join(format!("{name}.ibd"));
+        let path = self.paths.real_datadir.join(&rel);
+        std::fs::write(&path, pages.concat()).expect("simulated CREATE TABLE");
+        let frm = crate::datadir::random_bytes(&mut self.rng, &[0xFE, 0x01, 0x0A, 0x0C], 600, 4000);
+        std::fs::write(self.paths.real_datadir.join(schema).join(format!("{name}.frm")), frm).expect("simulated .frm");
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).expect("simulated table file");
+        for (no, p) in pages.iter().enumerate() {
+            self.truth.page_written(id, no as u32, p, self.seq);
+        }
+        let redo_name = format!("./{}", rel.display());
+        let rec = Record::FileCreate { space: id, page: 0, flags, name: redo_name.clone() };
+        self.append_mtr(&mlog::encode_mtr(&[rec]));
+        self.spaces.push(Space {
+            id,
+            path,
+            rel,
+            redo_name,
+            file,
+            newest: vec![0; pages.len()],
+            oldest: vec![0; pages.len()],
+            writable: (3..n).collect(),
+            pages,
+            is_system: false,
+        });
+        self.truth.ddl.push((self.seq, format!("CREATE {schema}.{name} (space {id})")));
+    }
+
+    fn drop_table(&mut self, idx: usize) {
+        let s = self.spaces.remove(idx);
+        std::fs::remove_file(&s.path).expect("simulated DROP TABLE");
+        let frm = s.path.with_extension("frm");
+        let _ = std::fs::remove_file(frm);
+        self.named_since_checkpoint.remove(&s.id);
+        self.truth.dropped_spaces.push(s.id);
+        let rec = Record::FileDelete { space: s.id, page: 0, name: s.redo_name.clone() };
+        self.append_mtr(&mlog::encode_mtr(&[rec]));
+        self.truth.ddl.push((self.seq, format!("DROP {} (space {})", s.rel.display(), s.id)));
+    }
+
+    /// One DDL statement on a user table, or a sorted index build that writes
+    /// pages without redo (MLOG_INDEX_LOAD), as the configuration allows.
+    pub fn ddl(&mut self) {
+        self.finish_tear();
+        self.flush_log();
+        self.ddl_counter += 1;
+        let tables = self.user_tables();
+        let kind = self.rng.below(if self.cfg.index_loads { 5 } else { 4 });
+        if tables.len() <= 2 && (kind == 1 || kind == 3) {
+            return; // keep a few tables around
+        }
+        let victim = tables[self.rng.below(tables.len() as u64) as usize];
+        match kind {
+            0 => {
+                let schema = self.user_schema();
+                let name = format!("n{}", self.ddl_counter);
+                self.create_table(&schema, &name);
+            }
+            1 => self.drop_table(victim),
+            2 => {
+                let schema = self.user_schema();
+                let to_rel = Path::new(&schema).join(format!("r{}.ibd", self.ddl_counter));
+                let to = self.paths.real_datadir.join(&to_rel);
+                let s = &mut self.spaces[victim];
+                std::fs::rename(&s.path, &to).expect("simulated RENAME TABLE");
+                let _ = std::fs::rename(s.path.with_extension("frm"), to.with_extension("frm"));
+                let from_name = std::mem::replace(&mut s.redo_name, format!("./{}", to_rel.display()));
+                let rec = Record::FileRename { space: s.id, page: 0, from: from_name.clone(), to: s.redo_name.clone() };
+                s.path = to;
+                s.rel = to_rel;
+                let what = format!("RENAME {from_name} TO {} (space {})", s.redo_name, s.id);
+                self.append_mtr(&mlog::encode_mtr(&[rec]));
+                self.truth.ddl.push((self.seq, what));
+            }
+            3 => {
+                // TRUNCATE as a new tablespace under the same name (8.0 / MariaDB style).
+                let rel = self.spaces[victim].rel.clone();
+                let schema = rel.parent().expect("schema dir").display().to_string();
+                let name = rel.file_stem().expect("table name").to_string_lossy().to_string();
+                self.drop_table(victim);
+                self.create_table(&schema, &name);
+            }
+            _ => {
+                // Bulk index build: new page images straight to disk, no redo for them.
+                let s = &mut self.spaces[victim];
+                let page_no = s.writable[self.rng.below(s.writable.len() as u64) as usize];
+                let psize = self.cfg.page_size;
+                let mut image = s.pages[page_no as usize].clone();
+                self.rng.fill(&mut image[page::FIL_PAGE_DATA + 64..psize - 8]);
+                page::set_page_lsn(&mut image, self.log.lsn);
+                page::stamp_legacy_crc32(&mut image);
+                write_all_at(&s.file, &image, page_no as u64 * psize as u64);
+                s.pages[page_no as usize] = image.clone();
+                s.oldest[page_no as usize] = 0;
+                let id = s.id;
+                self.unflushed_undo.retain(|u| !(u.0 == id && u.1 == page_no));
+                self.truth.page_written(id, page_no, &image, self.seq);
+                let (start, _) = self.append_mtr(&mlog::encode_mtr(&[Record::IndexLoad { space: id, page: 0 }]));
+                self.truth.index_loads.push(start);
+                self.truth.ddl.push((self.seq, format!("sorted index build on space {id}")));
+            }
+        }
+        self.flush_log();
     }
 
     // ---- what the control plane reads ----------------------------------------

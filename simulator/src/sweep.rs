@@ -42,7 +42,10 @@ pub fn reached(r: &RunReport) -> bool {
         Scenario::Lap => s.lapped.is_some(),
         Scenario::Torn => s.page_rereads > 0,
         Scenario::Kill => s.killed_before_step.is_some(),
-        Scenario::Mixed => s.lapped.is_some() || !s.faults_fired.is_empty() || s.killed_before_step.is_some(),
+        Scenario::Ddl => s.ddl_during_copy > 0,
+        Scenario::Mixed => {
+            s.lapped.is_some() || !s.faults_fired.is_empty() || s.killed_before_step.is_some() || s.ddl_during_copy > 0
+        }
         _ => !s.faults_fired.is_empty(),
     }
 }

@@ -35,15 +35,28 @@ pub struct Truth {
     /// Redo bytes appended (LSN distance, headers included).
     pub redo_lsn_range: Option<(Lsn, Lsn)>,
     pub torn_writes_started: u64,
+    /// DDL statements run: (server action number, what).
+    pub ddl: Vec<(u64, String)>,
+    /// Space ids of dropped tablespaces (TRUNCATE drops one too).
+    pub dropped_spaces: Vec<u32>,
+    /// Start LSNs of MLOG_INDEX_LOAD records (pages changed without redo).
+    pub index_loads: Vec<Lsn>,
+    /// The checkpoint LSN when the log copy started.
+    pub checkpoint_at_start: Option<Lsn>,
     // Moments the backup asked:
     pub binlog_at_lock: Option<(String, u64, String)>,
     pub non_innodb_at_lock: BTreeMap<PathBuf, Vec<u8>>,
     pub flushed_at_final_pass: Option<Lsn>,
     /// Every page (by space id) as of the end of the log at the final pass.
     pub pages_at_final_pass: Vec<(u32, Vec<Vec<u8>>)>,
+    /// The tablespaces (id, path in the backup) at the final pass: DDL is blocked
+    /// from the lock on, so this is the set the backup must hold.
+    pub spaces_at_final_pass: Vec<(u32, PathBuf)>,
     pub checkpoint_at_last_read: Option<Lsn>,
-    /// Server action numbers bounding the data copy.
+    /// Server action numbers bounding the reads of data files (scan to final pass).
     pub copy_window: (u64, u64),
+    /// Server action number when the read lock was granted.
+    pub lock_seq: u64,
     /// First moment the server overwrote redo the copier had not copied: (sim ns, LSN).
     pub lapped_at: Option<(u64, Lsn)>,
     /// How many times the ring's write position passed its end during the backup.

@@ -6,6 +6,7 @@
 pub mod checksum;
 pub mod mlog;
 pub mod page;
+pub mod redo108;
 pub mod redo57;
 
 /// A log sequence number: a byte position in the server's endless redo stream.

@@ -1,0 +1,450 @@
+//! The MariaDB 10.8+ redo follower: copies every mini-transaction (mtr) the
+//! server writes to its `ib_logfile0` ring into the backup's own `ib_logfile0`,
+//! as mariabackup 10.11 does (formats.md §5): a 12288-byte header whose first
+//! LSN is the start checkpoint, then the whole, CRC-valid mtrs from that
+//! checkpoint on with every termination byte set to 1, so that file offset
+//! 12288 + (lsn - checkpoint) holds LSN `lsn` and the copy never wraps.
+//!
+//! Unlike mariabackup, which only notices an overwritten ring when its copy
+//! stops advancing, each poll compares the server's newest checkpoint with the
+//! copy: the server writes a checkpoint block only after the log up to its end
+//! LSN is durable, and never reuses ring space ahead of its checkpoint. So a
+//! copy that stops before that end LSN, or lags it by more than the ring, was
+//! overwritten: the poll fails with `BackupError::RedoWrapped`. Each poll also
+//! checks that `ib_logfile0` is still the file being followed (an online resize
+//! renames `ib_logfile101` over it) and fails with `BackupError::RedoResized`.
+
+use crate::error::{BackupError, Result};
+use crate::events::{emit, EventKind, Phase, Progress, Role};
+use crate::follow::{PassEnd, PassReport, RedoFollower};
+use crate::format::redo108::{
+    self, backup_creator, backup_log_header, records, scan_mtr, Checkpoint, FileOp, Header, MtrEnd, MtrScan, Record,
+    Ring, MAX_MTR_SPAN, START_OFFSET,
+};
+use crate::format::{FormatError, Lsn};
+use crate::io::{Clock, ReadPolicy, SourceFile, SourceFs, TargetFile};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Reads per step, as for 5.7 (64 KiB); a longer mtr makes the window grow.
+pub const DEFAULT_READ_STEP: usize = 64 * 1024;
+/// Back-to-back re-reads in the final pass when the log ends in an mtr whose CRC fails
+/// (one being written), as mariabackup retries a failed parse.
+const FINAL_PASS_REREADS: u32 = 100;
+/// Final-pass rounds that chase a checkpoint the server wrote during the pass.
+const FINAL_PASS_ROUNDS: u32 = 10;
+
+/// A file-level redo record seen in the copied redo: DDL the backup must reconcile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOpRecord {
+    /// Start LSN of the mtr holding the record.
+    pub lsn: Lsn,
+    pub op: FileOp,
+    pub space: u32,
+    /// Path relative to the datadir ("./db/t.ibd").
+    pub name: String,
+    /// The new name of a rename.
+    pub new_name: Option<String>,
+}
+
+/// Reads and checks the first 12288 bytes of `ib_logfile0`: the header block and the
+/// newest checkpoint (an encrypted or pre-10.8 log is refused here, by name).
+pub fn read_header108(file: &mut dyn SourceFile, path: &Path) -> Result<(Header, Checkpoint)> {
+    let mut head = vec![0u8; START_OFFSET as usize];
+    read_head(file, path, &mut head)?;
+    redo108::parse_log_header(&head).map_err(|source| BackupError::Format { path: path.into(), source })
+}
+
+fn read_head(file: &mut dyn SourceFile, path: &Path, head: &mut [u8]) -> Result<()> {
+    let got = file.read_at(head, 0).map_err(|e| BackupError::io(path, "reading the redo log header", e))?;
+    if got < head.len() {
+        return Err(BackupError::Format {
+            path: path.into(),
+            source: FormatError::TooShort { what: "MariaDB redo log header", need: head.len(), have: got },
+        });
+    }
+    Ok(())
+}
+
+/// The pieces a `Follower108` is built from.
+pub struct Follower108Parts {
+    /// The server's `ib_logfile0`, open.
+    pub source: Box<dyn SourceFile>,
+    pub source_path: PathBuf,
+    /// When set, every poll also opens `source_path` afresh to notice a new file renamed
+    /// over it (an open handle keeps reading the old one). None = check the handle only.
+    pub source_fs: Option<Arc<dyn SourceFs>>,
+    /// `innodb_log_file_size` as the file has it (the size of `ib_logfile0`).
+    pub file_size: u64,
+    /// The checkpoint the copy starts from (`read_header108`).
+    pub checkpoint: Checkpoint,
+    /// The server's version ("10.11.19-MariaDB-0+deb12u1"): the copy's creator is "Backup 10.11.19".
+    pub server_version: String,
+    /// The backup's `ib_logfile0`, just created.
+    pub out: Box<dyn TargetFile>,
+    pub out_path: PathBuf,
+    pub read_step: usize,
+    pub progress: Arc<dyn Progress>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Follows a MariaDB 10.8+ `ib_logfile0` into the backup's `ib_logfile0` (formats.md §5).
+pub struct Follower108 {
+    source: Box<dyn SourceFile>,
+    source_path: PathBuf,
+    source_fs: Option<Arc<dyn SourceFs>>,
+    ring: Ring,
+    out: Box<dyn TargetFile>,
+    out_path: PathBuf,
+    start_lsn: Lsn,
+    /// LSN after the last copied mtr.
+    next_lsn: Lsn,
+    last_lsn: Lsn,
+    finished: bool,
+    read_step: usize,
+    buf: Vec<u8>,
+    head: Vec<u8>,
+    /// Why the last pass stopped.
+    last_end: MtrEnd,
+    /// The newest checkpoint seen in the server's file.
+    server_checkpoint: Checkpoint,
+    file_ops: Vec<FileOpRecord>,
+    progress: Arc<dyn Progress>,
+    clock: Arc<dyn Clock>,
+    /// The first pass belongs to phase 9, later ones to phase 13.
+    event_phase: Phase,
+}
+
+impl Follower108 {
+    /// Checks the source, then writes the backup's 12288-byte header.
+    pub fn start(parts: Follower108Parts) -> Result<Self> {
+        let Follower108Parts {
+            mut source,
+            source_path,
+            source_fs,
+            file_size,
+            checkpoint,
+            server_version,
+            mut out,
+            out_path,
+            read_step,
+            progress,
+            clock,
+        } = parts;
+        if read_step == 0 {
+            return Err(BackupError::Config("the redo read step must be a positive number of bytes".into()));
+        }
+        let format_err = |source| BackupError::Format { path: source_path.clone(), source };
+        let (header, newest) = read_header108(&mut *source, &source_path)?;
+        let ring = Ring::new(header.first_lsn, file_size).map_err(format_err)?;
+        if checkpoint.lsn < header.first_lsn || checkpoint.end_lsn < checkpoint.lsn {
+            return Err(format_err(FormatError::Malformed {
+                what: "MariaDB redo checkpoint",
+                detail: format!(
+                    "the copy cannot start from checkpoint LSN {} (end LSN {}): the log starts at LSN {}",
+                    checkpoint.lsn, checkpoint.end_lsn, header.first_lsn
+                ),
+            }));
+        }
+        let creator = backup_creator(&server_version);
+        out.write_at(&backup_log_header(checkpoint, &creator), 0)
+            .map_err(|e| BackupError::io(&out_path, "writing the log header", e))?;
+        let mut follower = Follower108 {
+            source,
+            source_path,
+            source_fs,
+            ring,
+            out,
+            out_path,
+            start_lsn: checkpoint.lsn,
+            next_lsn: checkpoint.lsn,
+            last_lsn: checkpoint.lsn,
+            finished: false,
+            read_step,
+            buf: Vec::new(),
+            head: vec![0u8; START_OFFSET as usize],
+            last_end: MtrEnd::Marker(0),
+            server_checkpoint: newest,
+            file_ops: Vec::new(),
+            progress,
+            clock,
+            event_phase: Phase::FirstLogCopy,
+        };
+        let size = follower.source.size().map_err(|e| BackupError::io(&follower.source_path, "stat", e))?;
+        if size != file_size {
+            return Err(follower.resized(format!("ib_logfile0 is {size} bytes, not the {file_size} bytes expected")));
+        }
+        follower.check_not_lapped(newest)?;
+        Ok(follower)
+    }
+
+    /// The file-level records (FILE_CREATE/DELETE/RENAME/MODIFY) copied since the last call.
+    pub fn take_file_ops(&mut self) -> Vec<FileOpRecord> {
+        std::mem::take(&mut self.file_ops)
+    }
+
+    /// The newest checkpoint seen in the server's file at the last poll.
+    pub fn server_checkpoint(&self) -> Checkpoint {
+        self.server_checkpoint
+    }
+
+    fn resized(&self, detail: String) -> BackupError {
+        BackupError::RedoResized { path: self.source_path.clone(), lsn: self.next_lsn, detail }
+    }
+
+    /// Checks that the followed file is still the server's log, and returns its newest checkpoint.
+    fn check_source(&mut self) -> Result<Checkpoint> {
+        let size = self.source.size().map_err(|e| BackupError::io(&self.source_path, "stat", e))?;
+        if size != self.ring.file_size() {
+            return Err(self.resized(format!("its size changed from {} to {size} bytes", self.ring.file_size())));
+        }
+        read_head(&mut *self.source, &self.source_path, &mut self.head)?;
+        let header = match Header::parse(&self.head[..redo108::HEADER_BLOCK_SIZE]) {
+            Ok(h) => h,
+            Err(e) => return Err(self.resized(format!("its header no longer reads as the same log: {e}"))),
+        };
+        if header.first_lsn != self.ring.first_lsn() {
+            return Err(self.resized(format!(
+                "its header now starts the log at LSN {}, not {}",
+                header.first_lsn,
+                self.ring.first_lsn()
+            )));
+        }
+        let newest = redo108::newest_checkpoint(&self.head, header.first_lsn)
+            .map_err(|source| BackupError::Format { path: self.source_path.clone(), source })?;
+        if let Some(fs) = &self.source_fs {
+            let policy = ReadPolicy { direct: false, fadvise: false };
+            let mut now = fs
+                .open(&self.source_path, policy)
+                .map_err(|e| BackupError::io(&self.source_path, "re-opening the redo log", e))?;
+            let now_size = now.size().map_err(|e| BackupError::io(&self.source_path, "stat", e))?;
+            let mut block = vec![0u8; redo108::HEADER_BLOCK_SIZE];
+            read_head(&mut *now, &self.source_path, &mut block)?;
+            let now_first = Header::parse(&block).map(|h| h.first_lsn);
+            if now_size != self.ring.file_size() || now_first.as_ref().ok() != Some(&self.ring.first_lsn()) {
+                let first = match now_first {
+                    Ok(lsn) => format!("first LSN {lsn}"),
+                    Err(e) => format!("a header that does not parse ({e})"),
+                };
+                return Err(self.resized(format!(
+                    "the file now at this path has {now_size} bytes and {first}; innohot follows the old one \
+                     ({} bytes, first LSN {})",
+                    self.ring.file_size(),
+                    self.ring.first_lsn()
+                )));
+            }
+        }
+        self.server_checkpoint = newest;
+        Ok(newest)
+    }
+
+    /// The server had written up to `server.end_lsn`: if that is more than the ring ahead of
+    /// the copy, the redo at the copy position was overwritten.
+    fn check_not_lapped(&self, server: Checkpoint) -> Result<()> {
+        if server.end_lsn > self.next_lsn + self.ring.capacity() {
+            return Err(BackupError::RedoWrapped {
+                copied_lsn: self.next_lsn,
+                server_lsn: server.end_lsn,
+                ring_bytes: self.ring.capacity(),
+                detail: format!(
+                    "its latest checkpoint, at LSN {}, ends at LSN {}: more than the ring ahead of the copy",
+                    server.lsn, server.end_lsn
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The log up to `server.end_lsn` was durable before the pass began: a pass that stopped
+    /// short of it found the ring overwritten there.
+    fn check_reached(&self, server: Checkpoint) -> Result<()> {
+        if self.next_lsn >= server.end_lsn {
+            return Ok(());
+        }
+        let found = match self.last_end {
+            MtrEnd::SequenceBit { expected, found } => {
+                format!("bytes of another pass over the ring (termination byte {found}, expected {expected})")
+            }
+            MtrEnd::Marker(b) => format!("the end-of-log byte {b}"),
+            MtrEnd::Checksum { .. } => "a mini-transaction whose CRC-32C fails".into(),
+            MtrEnd::TooLong => "no mini-transaction (no end within 1 MiB)".into(),
+        };
+        Err(BackupError::RedoWrapped {
+            copied_lsn: self.next_lsn,
+            server_lsn: server.end_lsn,
+            ring_bytes: self.ring.capacity(),
+            detail: format!(
+                "its checkpoint at LSN {} proves the redo up to LSN {} was written before this pass, yet at LSN {} \
+                 the file holds {found}",
+                server.lsn, server.end_lsn, self.next_lsn
+            ),
+        })
+    }
+
+    /// Reads the `len` ring bytes from `lsn` (joined across the end of the file) into `self.buf`.
+    fn read_ring(&mut self, lsn: Lsn, len: usize) -> Result<()> {
+        if self.buf.len() < len {
+            self.buf.resize(len, 0);
+        }
+        let mut at = 0usize;
+        for (offset, n) in self.ring.spans(lsn, len as u64) {
+            let dst = &mut self.buf[at..at + n as usize];
+            let got = self
+                .source
+                .read_at(dst, offset)
+                .map_err(|e| BackupError::io(&self.source_path, "reading the redo log", e))?;
+            if got < dst.len() {
+                let detail = format!("a read of {} bytes at offset {offset} returned only {got}", dst.len());
+                return Err(self.resized(detail));
+            }
+            at += n as usize;
+        }
+        Ok(())
+    }
+
+    /// The file records of the mtr at `buf[from..from + records_len]`, which starts at `lsn`.
+    fn note_file_ops(&mut self, from: usize, records_len: usize, lsn: Lsn) -> Result<()> {
+        for rec in records(&self.buf[from..from + records_len]) {
+            match rec {
+                Ok(Record::File { op, space, name, new_name }) => self.file_ops.push(FileOpRecord {
+                    lsn,
+                    op,
+                    space,
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    new_name: new_name.map(|n| String::from_utf8_lossy(n).into_owned()),
+                }),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(BackupError::RedoCorrupt {
+                        lsn,
+                        detail: format!(
+                            "{}: a mini-transaction with a valid CRC-32C holds a record recovery would refuse: {e}",
+                            self.source_path.display()
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies every whole mtr from the copy position to the end of the log.
+    fn one_pass(&mut self) -> Result<PassReport> {
+        let cap = usize::try_from(self.ring.capacity()).unwrap_or(usize::MAX);
+        let step = self.read_step.min(cap);
+        let max_window = MAX_MTR_SPAN.min(cap).max(step);
+        let mut window = step;
+        let mut copied = 0u64;
+        loop {
+            self.read_ring(self.next_lsn, window)?;
+            let mut pos = 0usize;
+            let stop = loop {
+                let lsn = self.next_lsn + pos as u64;
+                match scan_mtr(&self.buf[pos..window], lsn, &self.ring) {
+                    MtrScan::Mtr { len, records_len } => {
+                        self.note_file_ops(pos, records_len, lsn)?;
+                        // The copy never wraps: every termination byte is the first lap's.
+                        self.buf[pos + records_len] = 1;
+                        pos += len;
+                    }
+                    MtrScan::End(end) => break Some(end),
+                    MtrScan::Incomplete => break None,
+                }
+            };
+            if pos > 0 {
+                let offset = START_OFFSET + (self.next_lsn - self.start_lsn);
+                self.out
+                    .write_at(&self.buf[..pos], offset)
+                    .map_err(|e| BackupError::io(&self.out_path, "writing the redo copy", e))?;
+                self.next_lsn += pos as u64;
+                copied += pos as u64;
+            }
+            let end = match stop {
+                Some(end) => end,
+                None if pos > 0 => {
+                    window = step;
+                    continue;
+                }
+                None if window < max_window => {
+                    window = window.saturating_mul(2).min(max_window);
+                    continue;
+                }
+                // Even the longest possible mtr does not end here: not an mtr.
+                None => MtrEnd::TooLong,
+            };
+            self.last_end = end;
+            let how = match end {
+                MtrEnd::Marker(_) | MtrEnd::SequenceBit { .. } => PassEnd::CaughtUp,
+                MtrEnd::Checksum { .. } | MtrEnd::TooLong => PassEnd::Unreadable,
+            };
+            return Ok(PassReport { copied, scanned_lsn: self.next_lsn, end: how });
+        }
+    }
+
+    fn checked_pass(&mut self) -> Result<PassReport> {
+        let server = self.check_source()?;
+        self.check_not_lapped(server)?;
+        let report = self.one_pass()?;
+        self.check_reached(server)?;
+        Ok(report)
+    }
+}
+
+fn merge(a: PassReport, b: PassReport) -> PassReport {
+    PassReport { copied: a.copied + b.copied, ..b }
+}
+
+impl RedoFollower for Follower108 {
+    fn poll(&mut self, final_pass: bool) -> Result<PassReport> {
+        if self.finished {
+            return Err(BackupError::FollowerGone("the redo copy was already finished".into()));
+        }
+        let before = self.next_lsn;
+        let mut report = self.checked_pass()?;
+        if final_pass {
+            // The log may end in an mtr being written: read again right away, it settles fast.
+            let mut rereads = 0;
+            while report.end == PassEnd::Unreadable && rereads < FINAL_PASS_REREADS {
+                rereads += 1;
+                report = merge(report, self.one_pass()?);
+            }
+            // A checkpoint written during the pass proves more redo is durable: copy up to it.
+            for _ in 0..FINAL_PASS_ROUNDS {
+                if self.check_source()?.end_lsn <= self.next_lsn {
+                    break;
+                }
+                report = merge(report, self.checked_pass()?);
+            }
+            self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync of the redo copy", e))?;
+            self.last_lsn = self.next_lsn;
+            self.finished = true;
+        }
+        if final_pass || report.scanned_lsn != before {
+            let phase = if final_pass { Phase::StopLogCopy } else { self.event_phase };
+            emit(
+                &*self.progress,
+                &*self.clock,
+                phase,
+                Role::LogCopier,
+                EventKind::LogScanned { lsn: report.scanned_lsn, bytes: report.copied },
+            );
+        }
+        self.event_phase = Phase::LogFollows;
+        Ok(report)
+    }
+    fn start_lsn(&self) -> Lsn {
+        self.start_lsn
+    }
+    fn last_lsn(&self) -> Lsn {
+        self.last_lsn
+    }
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+    fn copied_lsn(&self) -> Lsn {
+        self.next_lsn
+    }
+    fn target_name(&self) -> &str {
+        "ib_logfile0"
+    }
+}
