@@ -8,10 +8,10 @@
 use crate::copy::{self, CopySettings, CopyStep, FileCopier, InnodbLayout, Tablespace};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
-use crate::follow::{read_stable_header57, Follower57, Follower57Parts, RedoFollower};
-use crate::format::redo57::{self, RingGeometry};
+use crate::flavor::{self, Flavor, RedoContext};
+use crate::follow::RedoFollower;
 use crate::format::Lsn;
-use crate::io::{write_durable, Clock, ReadPolicy, SourceFs, TargetDir};
+use crate::io::{write_durable, Clock, SourceFs, TargetDir};
 use crate::meta;
 use crate::server::{BinlogPos, LockStep, ServerControl, ServerVars};
 use std::collections::VecDeque;
@@ -158,9 +158,7 @@ pub struct Backup {
     sub: usize,
     vars: ServerVars,
     datadir: PathBuf,
-    log_dir: PathBuf,
-    geometry: Option<RingGeometry>,
-    log_paths: Vec<PathBuf>,
+    flavor: Option<Box<dyn Flavor>>,
     follower: Option<Arc<SharedFollower>>,
     tablespaces: VecDeque<Tablespace>,
     copier: Option<FileCopier>,
@@ -193,9 +191,7 @@ impl Backup {
             sub: 0,
             vars: ServerVars::default(),
             datadir: PathBuf::new(),
-            log_dir: PathBuf::new(),
-            geometry: None,
-            log_paths: Vec::new(),
+            flavor: None,
             follower: None,
             tablespaces: VecDeque::new(),
             copier: None,
@@ -333,13 +329,9 @@ impl Backup {
             Phase::Connect => {
                 self.begin(phase);
                 self.vars = self.svc.server.variables()?;
-                let version = self.vars.version().to_string();
-                if !version.starts_with("5.7.") {
-                    return Err(BackupError::Unsupported(format!(
-                        "server version {version:?}: this build backs up MySQL 5.7 (MariaDB 10.11 support is in progress)"
-                    )));
-                }
-                self.note(phase, format!("Using server version {version}"));
+                let flavor = flavor::detect(&self.vars)?;
+                self.note(phase, format!("Using server version {} ({})", self.vars.version(), flavor.name()));
+                self.flavor = Some(flavor);
                 self.advance(Phase::LocateDatadir)
             }
             Phase::LocateDatadir => {
@@ -374,19 +366,26 @@ impl Backup {
             }
             Phase::SizeRedoLog => {
                 self.begin(phase);
-                self.size_redo_log()?;
+                let mut flavor = self.flavor.take().expect("detected in phase 3");
+                let said = flavor.size_redo_log(&self.redo_context());
+                self.flavor = Some(flavor);
+                self.note(phase, said?);
                 self.advance(Phase::FindCheckpoint)
             }
             Phase::FindCheckpoint => {
                 self.begin(phase);
-                // Opening happens again in phase 8; this pass reports what the copy will start from.
-                let (_, cp) = self.read_checkpoint()?;
-                self.note(phase, format!("checkpoint no {} at LSN {} (group offset {})", cp.no, cp.lsn, cp.offset));
+                // Phase 8 reads it again; this one reports what the copy will start from.
+                let cp = self.flavor().read_checkpoint(&self.redo_context())?;
+                self.note(phase, cp.description);
                 self.advance(Phase::StartLogFile)
             }
             Phase::StartLogFile => {
                 self.begin(phase);
-                self.start_follower()?;
+                let follower = self.flavor().start_follower(&self.redo_context())?;
+                self.start_lsn = follower.start_lsn();
+                let file = format!("{} header", follower.target_name());
+                emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Written { file, bytes: 0 });
+                self.follower = Some(Arc::new(SharedFollower::new(follower)));
                 self.advance(Phase::FirstLogCopy)
             }
             Phase::FirstLogCopy => {
@@ -402,6 +401,9 @@ impl Backup {
             }
             Phase::TablespaceScan => {
                 self.begin(phase);
+                for &step in self.flavor().before_copy() {
+                    self.lock_statement(phase, step)?;
+                }
                 self.scan_tablespaces()?;
                 self.advance(Phase::DataCopy)
             }
@@ -411,6 +413,9 @@ impl Backup {
             Phase::NonInnodbFiles => self.non_innodb_step(),
             Phase::BinlogPosition => {
                 self.begin(phase);
+                for &step in self.flavor().before_binlog() {
+                    self.lock_statement(phase, step)?;
+                }
                 self.statement(phase, "SHOW MASTER STATUS");
                 self.binlog = self.svc.server.binlog_position()?;
                 if let Some(pos) = &self.binlog {
@@ -426,7 +431,7 @@ impl Backup {
             }
             Phase::LastCheckpoint => {
                 self.begin(phase);
-                let (_, cp) = self.read_checkpoint()?;
+                let cp = self.flavor().read_checkpoint(&self.redo_context())?;
                 self.to_lsn = cp.lsn;
                 self.note(phase, format!("The latest check point (for incremental): '{}'", cp.lsn));
                 self.advance(Phase::StopLogCopy)
@@ -454,7 +459,7 @@ impl Backup {
             }
             Phase::Unlock => {
                 self.begin(phase);
-                self.statement(phase, "UNLOCK TABLES");
+                self.statement(phase, self.flavor().unlock_statement());
                 self.svc.server.unlock()?;
                 self.lock_attempted = false;
                 if let Some(t) = self.lock_started.take() {
@@ -472,7 +477,8 @@ impl Backup {
             }
             Phase::BackupMyCnf => {
                 self.begin(phase);
-                self.write_meta(phase, meta::BACKUP_MY_CNF, meta::backup_my_cnf_57(&self.vars))?;
+                let cnf = self.flavor().backup_my_cnf(&self.vars);
+                self.write_meta(phase, meta::BACKUP_MY_CNF, cnf)?;
                 self.advance(Phase::XtrabackupInfo)
             }
             Phase::XtrabackupInfo => {
@@ -527,81 +533,30 @@ impl Backup {
         }
     }
 
-    fn size_redo_log(&mut self) -> Result<()> {
-        let files = self.vars.require_u64("innodb_log_files_in_group")? as u32;
-        let size = self.vars.require_u64("innodb_log_file_size")?;
-        self.log_dir = copy::server_dir(&self.datadir, self.vars.get("innodb_log_group_home_dir"));
-        let geometry = RingGeometry::new(files, size)
-            .map_err(|source| BackupError::Format { path: self.log_dir.join("ib_logfile0"), source })?;
-        self.log_paths = (0..files).map(|i| self.log_dir.join(format!("ib_logfile{i}"))).collect();
-        for path in &self.log_paths {
-            let mut f = self
-                .svc
-                .fs
-                .open(path, ReadPolicy { direct: false, fadvise: false })
-                .map_err(|e| BackupError::io(path, "opening the redo log", e))?;
-            let actual = f.size().map_err(|e| BackupError::io(path, "sizing the redo log", e))?;
-            if actual != size {
-                return Err(BackupError::Config(format!(
-                    "{} is {actual} bytes but innodb_log_file_size is {size}: the server's settings and files disagree",
-                    path.display()
-                )));
-            }
-        }
-        self.note(Phase::SizeRedoLog, format!("{files} redo log files of {size} bytes"));
-        self.geometry = Some(geometry);
-        Ok(())
+    fn flavor(&self) -> &dyn Flavor {
+        self.flavor.as_deref().expect("detected in phase 3")
     }
 
-    fn read_checkpoint(&self) -> Result<(Vec<u8>, redo57::Checkpoint)> {
-        let path = &self.log_paths[0];
-        let mut f = self
-            .svc
-            .fs
-            .open(path, ReadPolicy { direct: false, fadvise: false })
-            .map_err(|e| BackupError::io(path, "opening the redo log", e))?;
-        read_stable_header57(&mut *f, path)
-    }
-
-    fn start_follower(&mut self) -> Result<()> {
-        let geometry = self.geometry.expect("sized in phase 6");
-        let (header, checkpoint) = self.read_checkpoint()?;
-        let mut files = Vec::new();
-        for path in &self.log_paths {
-            files.push(
-                self.svc
-                    .fs
-                    .open(path, ReadPolicy { direct: false, fadvise: false })
-                    .map_err(|e| BackupError::io(path, "opening the redo log", e))?,
-            );
-        }
-        let name = "xtrabackup_logfile";
-        let out_path = self.svc.target.root().join(name);
-        let out =
-            self.svc.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&out_path, "creating", e))?;
-        let (y, mo, d, h, mi, s) = crate::timefmt::civil(self.svc.clock.unix_seconds());
-        let follower = Follower57::start(Follower57Parts {
-            files,
-            file_paths: self.log_paths.clone(),
-            geometry,
-            checkpoint,
-            header,
-            creator: redo57::xtrabackup_creator(y, mo, d, h, mi, s),
-            out,
-            out_path,
+    fn redo_context(&self) -> RedoContext<'_> {
+        RedoContext {
+            fs: &*self.svc.fs,
+            target: &*self.svc.target,
+            vars: &self.vars,
+            datadir: &self.datadir,
             read_step: self.opts.log_read_step,
             progress: self.svc.progress.clone(),
             clock: self.svc.clock.clone(),
-        })?;
-        self.start_lsn = follower.start_lsn();
-        emit(
-            &*self.svc.progress,
-            &*self.svc.clock,
-            Phase::StartLogFile,
-            Role::Main,
-            EventKind::Written { file: format!("{name} header"), bytes: redo57::LOG_FILE_HDR_SIZE },
-        );
-        self.follower = Some(Arc::new(SharedFollower::new(Box::new(follower))));
+        }
+    }
+
+    /// Runs one lock statement; from the first one on, the abort path releases.
+    fn lock_statement(&mut self, phase: Phase, step: LockStep) -> Result<()> {
+        self.statement(phase, step.statement());
+        self.lock_attempted = true;
+        if matches!(step, LockStep::ReadLock | LockStep::StageBlockDdl) && self.lock_started.is_none() {
+            self.lock_started = Some(self.svc.clock.now());
+        }
+        self.svc.server.lock(step)?;
         Ok(())
     }
 
@@ -735,20 +690,22 @@ impl Backup {
     }
 
     fn lock_step(&mut self) -> Result<Next> {
-        const SEQUENCE: [LockStep; 3] = [LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock];
         if self.sub == 0 {
             self.begin(Phase::Lock);
         }
-        let step = SEQUENCE[self.sub];
-        self.statement(Phase::Lock, step.statement());
-        if step == LockStep::ReadLock {
-            self.lock_attempted = true;
-            self.lock_started = Some(self.svc.clock.now());
+        let steps = self.flavor().lock_steps();
+        let step = steps[self.sub];
+        if step != LockStep::LongLockWait && step != LockStep::FlushTables {
+            self.lock_statement(Phase::Lock, step)?;
+        } else {
+            // Session settings and a flush: nothing held yet.
+            self.statement(Phase::Lock, step.statement());
+            self.svc.server.lock(step)?;
         }
-        self.svc.server.lock(step)?;
         self.sub += 1;
-        if self.sub == SEQUENCE.len() {
-            let files = copy::discover_non_innodb(&*self.svc.fs, &self.datadir)?;
+        if self.sub == steps.len() {
+            let mut files = self.flavor().top_level_files(&*self.svc.fs, &self.datadir)?;
+            files.extend(copy::discover_non_innodb(&*self.svc.fs, &self.datadir)?);
             self.other_files = files.into();
             return self.advance(Phase::NonInnodbFiles);
         }

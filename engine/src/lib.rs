@@ -9,6 +9,7 @@ pub mod backup;
 pub mod copy;
 pub mod error;
 pub mod events;
+pub mod flavor;
 pub mod follow;
 pub mod follow108;
 pub mod format;

@@ -630,7 +630,7 @@ fn a_real_log_copies_byte_for_byte_like_mariabackup() {
 /// Copies a real, stopped server's ib_logfile0 the way a backup would, for checking the
 /// result with `mariabackup --prepare` by hand (see tests/data/mariadb1011/README.md):
 /// INNOHOT_FOLLOW108_SRC=<datadir>/ib_logfile0 INNOHOT_FOLLOW108_OUT=<dir> \
-///   cargo test -p innohot --test follow108 -- --ignored copy_a_real_log_into_a_directory
+/// [INNOHOT_FOLLOW108_CHECKPOINT=<lsn>,<end_lsn>] [INNOHOT_FOLLOW108_UNTIL=<stop file>] cargo test -p innohot --test follow108 -- --ignored copy_a_real_log_into_a_directory
 #[test]
 #[ignore = "needs INNOHOT_FOLLOW108_SRC and INNOHOT_FOLLOW108_OUT"]
 fn copy_a_real_log_into_a_directory() {
@@ -641,7 +641,12 @@ fn copy_a_real_log_into_a_directory() {
     let version = std::env::var("INNOHOT_FOLLOW108_VERSION").unwrap_or_else(|_| VERSION.into());
     let fs = Arc::new(RealSourceFs);
     let mut source = fs.open(&src, ReadPolicy { direct: false, fadvise: false }).unwrap();
-    let (_, cp) = read_header108(&mut *source, &src).unwrap();
+    let (_, mut cp) = read_header108(&mut *source, &src).unwrap();
+    // A hot copy starts from the checkpoint read before the data files were copied.
+    if let Ok(v) = std::env::var("INNOHOT_FOLLOW108_CHECKPOINT") {
+        let (lsn, end) = v.split_once(',').expect("INNOHOT_FOLLOW108_CHECKPOINT=lsn,end_lsn");
+        cp = Checkpoint { lsn: lsn.parse().unwrap(), end_lsn: end.parse().unwrap() };
+    }
     let file_size = source.size().unwrap();
     let target = RealTargetDir::create(&out_dir, false).unwrap();
     let out = target.create_file(Path::new("ib_logfile0")).unwrap();
@@ -659,6 +664,20 @@ fn copy_a_real_log_into_a_directory() {
         clock: Arc::new(ManualClock::default()),
     })
     .unwrap();
+    // A hot copy: poll every 200 ms until the file INNOHOT_FOLLOW108_UNTIL appears.
+    if let Ok(until) = std::env::var("INNOHOT_FOLLOW108_UNTIL") {
+        println!("following {} from checkpoint {} (end {})", src.display(), cp.lsn, cp.end_lsn);
+        while !Path::new(&until).exists() {
+            f.poll(false).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
     f.poll(true).unwrap();
-    println!("copied {} from checkpoint {} to LSN {}", src.display(), cp.lsn, f.last_lsn());
+    println!(
+        "copied {} from checkpoint {} to LSN {}; the server's latest checkpoint is {}",
+        src.display(),
+        cp.lsn,
+        f.last_lsn(),
+        f.server_checkpoint().lsn
+    );
 }

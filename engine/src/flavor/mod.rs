@@ -1,0 +1,119 @@
+//! What differs between the servers innohot backs up, behind one trait: the
+//! redo log and its follower, the lock statements, the metadata details. The
+//! orchestrator (`backup.rs`) runs the same phases for every flavor.
+
+mod mariadb;
+mod mysql57;
+
+pub use mariadb::MariaDb;
+pub use mysql57::Mysql57;
+
+use crate::error::{BackupError, Result};
+use crate::events::Progress;
+use crate::follow::RedoFollower;
+use crate::format::Lsn;
+use crate::io::{Clock, SourceFs, TargetDir};
+use crate::server::{LockStep, ServerVars};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a flavor needs to find and follow the redo log.
+pub struct RedoContext<'a> {
+    pub fs: &'a dyn SourceFs,
+    pub target: &'a dyn TargetDir,
+    pub vars: &'a ServerVars,
+    pub datadir: &'a Path,
+    pub read_step: usize,
+    pub progress: Arc<dyn Progress>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The newest checkpoint, as the trace reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    pub lsn: Lsn,
+    pub description: String,
+}
+
+pub trait Flavor: Send {
+    fn name(&self) -> &'static str;
+    /// Phase 6: finds the redo log and checks its files; returns a line for the trace.
+    fn size_redo_log(&mut self, ctx: &RedoContext) -> Result<String>;
+    /// Phases 7 and 18: the newest checkpoint in the server's log header.
+    fn read_checkpoint(&self, ctx: &RedoContext) -> Result<CheckpointInfo>;
+    /// Phase 8: creates the backup's copy of the log and the follower that fills it.
+    fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>>;
+    /// Statements before InnoDB files are copied (MariaDB: BACKUP STAGE START).
+    fn before_copy(&self) -> &'static [LockStep] {
+        &[]
+    }
+    /// Phase 14: after these, non-InnoDB files and the set of tables are stable.
+    fn lock_steps(&self) -> &'static [LockStep];
+    /// Statements before the binlog position is read (MariaDB: BACKUP STAGE BLOCK_COMMIT).
+    fn before_binlog(&self) -> &'static [LockStep] {
+        &[]
+    }
+    /// The statement that releases everything (for the trace; `ServerControl::unlock` runs it).
+    fn unlock_statement(&self) -> &'static str;
+    /// `backup-my.cnf`: what prepare needs to read the copy.
+    fn backup_my_cnf(&self, vars: &ServerVars) -> String;
+    /// Non-InnoDB files outside the schema directories (MariaDB's Aria logs), copied under the lock.
+    fn top_level_files(&self, _fs: &dyn SourceFs, _datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+        Ok(Vec::new())
+    }
+}
+
+/// (major, minor) from a version string such as "10.11.14-MariaDB-0+deb12u2-log".
+fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut it = version.split(|c: char| !c.is_ascii_digit());
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// Picks the flavor from `SHOW VARIABLES`; anything innohot cannot back up
+/// correctly is refused here, naming what was found.
+pub fn detect(vars: &ServerVars) -> Result<Box<dyn Flavor>> {
+    let version = vars.version();
+    let is_mariadb = version.contains("MariaDB");
+    match (is_mariadb, major_minor(version)) {
+        (false, Some((5, 7))) => Ok(Box::new(Mysql57::default())),
+        (true, Some((major, minor))) if (major, minor) >= (10, 8) && major < 11 => Ok(Box::new(MariaDb::default())),
+        (true, Some((major, minor))) if (major, minor) < (10, 8) => Err(BackupError::Unsupported(format!(
+            "MariaDB {version}: before 10.8 the redo log has another format; innohot backs up MariaDB 10.8 to 10.11 \
+             (use mariabackup of the same version for this server)"
+        ))),
+        (true, _) => Err(BackupError::Unsupported(format!(
+            "MariaDB {version}: innohot is tested against 10.11; newer releases may change the redo log"
+        ))),
+        (false, Some((8, _))) | (false, Some((9, _))) => Err(BackupError::Unsupported(format!(
+            "MySQL {version}: MySQL 8.0+ writes another redo format; innohot backs up MySQL 5.7 and MariaDB 10.8-10.11 \
+             (use Percona XtraBackup 8.0 for this server)"
+        ))),
+        _ => Err(BackupError::Unsupported(format!(
+            "server version {version:?}: innohot backs up MySQL 5.7 and MariaDB 10.8-10.11"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(version: &str) -> ServerVars {
+        ServerVars([("version".to_string(), version.to_string())].into_iter().collect())
+    }
+
+    #[test]
+    fn detects_what_it_can_back_up_and_names_what_it_cannot() {
+        assert_eq!(detect(&vars("5.7.17-log")).unwrap().name(), "MySQL 5.7");
+        assert_eq!(detect(&vars("10.11.14-MariaDB-0+deb12u2-log")).unwrap().name(), "MariaDB 10.8+");
+        for (v, says) in [
+            ("8.0.36", "MySQL 8.0+"),
+            ("10.6.16-MariaDB", "before 10.8"),
+            ("11.4.2-MariaDB", "tested against 10.11"),
+            ("5.6.51", "innohot backs up MySQL 5.7"),
+        ] {
+            let e = detect(&vars(v)).err().expect(v).to_string();
+            assert!(e.contains(says) && e.contains(v), "{v}: {e}");
+        }
+    }
+}

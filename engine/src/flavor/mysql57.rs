@@ -1,0 +1,100 @@
+//! MySQL 5.7 (the seed): a ring of ib_logfileN, `xtrabackup_logfile`, FTWRL.
+
+use super::{CheckpointInfo, Flavor, RedoContext};
+use crate::copy;
+use crate::error::{BackupError, Result};
+use crate::follow::{read_stable_header57, Follower57, Follower57Parts, RedoFollower};
+use crate::format::redo57::{self, RingGeometry};
+use crate::io::ReadPolicy;
+use crate::meta;
+use crate::server::{LockStep, ServerVars};
+use std::path::{Path, PathBuf};
+
+#[derive(Default)]
+pub struct Mysql57 {
+    geometry: Option<RingGeometry>,
+    log_paths: Vec<PathBuf>,
+}
+
+const PLAIN: ReadPolicy = ReadPolicy { direct: false, fadvise: false };
+
+impl Mysql57 {
+    fn read_header(&self, ctx: &RedoContext) -> Result<(Vec<u8>, redo57::Checkpoint)> {
+        let path = &self.log_paths[0];
+        let mut f = ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?;
+        read_stable_header57(&mut *f, path)
+    }
+}
+
+impl Flavor for Mysql57 {
+    fn name(&self) -> &'static str {
+        "MySQL 5.7"
+    }
+
+    fn size_redo_log(&mut self, ctx: &RedoContext) -> Result<String> {
+        let files = ctx.vars.require_u64("innodb_log_files_in_group")? as u32;
+        let size = ctx.vars.require_u64("innodb_log_file_size")?;
+        let log_dir = copy::server_dir(ctx.datadir, ctx.vars.get("innodb_log_group_home_dir"));
+        let geometry = RingGeometry::new(files, size)
+            .map_err(|source| BackupError::Format { path: log_dir.join("ib_logfile0"), source })?;
+        self.log_paths = (0..files).map(|i| log_dir.join(format!("ib_logfile{i}"))).collect();
+        for path in &self.log_paths {
+            let mut f = ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?;
+            let actual = f.size().map_err(|e| BackupError::io(path, "sizing the redo log", e))?;
+            if actual != size {
+                return Err(BackupError::Config(format!(
+                    "{} is {actual} bytes but innodb_log_file_size is {size}: the server's settings and files disagree",
+                    path.display()
+                )));
+            }
+        }
+        self.geometry = Some(geometry);
+        Ok(format!("{files} redo log files of {size} bytes"))
+    }
+
+    fn read_checkpoint(&self, ctx: &RedoContext) -> Result<CheckpointInfo> {
+        let (_, cp) = self.read_header(ctx)?;
+        Ok(CheckpointInfo {
+            lsn: cp.lsn,
+            description: format!("checkpoint no {} at LSN {} (group offset {})", cp.no, cp.lsn, cp.offset),
+        })
+    }
+
+    fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>> {
+        let geometry = self.geometry.expect("sized in phase 6");
+        let (header, checkpoint) = self.read_header(ctx)?;
+        let mut files = Vec::new();
+        for path in &self.log_paths {
+            files.push(ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?);
+        }
+        let name = "xtrabackup_logfile";
+        let out_path = ctx.target.root().join(name);
+        let out = ctx.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+        let (y, mo, d, h, mi, s) = crate::timefmt::civil(ctx.clock.unix_seconds());
+        Ok(Box::new(Follower57::start(Follower57Parts {
+            files,
+            file_paths: self.log_paths.clone(),
+            geometry,
+            checkpoint,
+            header,
+            creator: redo57::xtrabackup_creator(y, mo, d, h, mi, s),
+            out,
+            out_path,
+            read_step: ctx.read_step,
+            progress: ctx.progress.clone(),
+            clock: ctx.clock.clone(),
+        })?))
+    }
+
+    fn lock_steps(&self) -> &'static [LockStep] {
+        &[LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock]
+    }
+
+    fn unlock_statement(&self) -> &'static str {
+        "UNLOCK TABLES"
+    }
+
+    fn backup_my_cnf(&self, vars: &ServerVars) -> String {
+        meta::backup_my_cnf_57(vars)
+    }
+}
