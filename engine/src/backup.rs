@@ -163,8 +163,9 @@ pub struct Backup {
     tablespaces: VecDeque<Tablespace>,
     copier: Option<FileCopier>,
     innodb_layout: Option<InnodbLayout>,
-    /// Space id and backup path of every copied file-per-table tablespace.
-    copied_tables: Vec<(u32, PathBuf)>,
+    /// Space id (None: page 0 not written yet) and backup path of every copied
+    /// file-per-table tablespace.
+    copied_tables: Vec<(Option<u32>, PathBuf)>,
     other_files: VecDeque<(PathBuf, PathBuf)>,
     binlog: Option<BinlogPos>,
     start_lsn: Lsn,
@@ -619,9 +620,7 @@ impl Backup {
             CopyStep::RetryAt(t) => Next::WaitUntil(t),
             CopyStep::Done { bytes } => {
                 if copier.tablespace().kind == copy::TablespaceKind::Table {
-                    if let Some(id) = copier.space_id() {
-                        self.copied_tables.push((id, copier.tablespace().target.clone()));
-                    }
+                    self.copied_tables.push((copier.space_id(), copier.tablespace().target.clone()));
                 }
                 self.data_files += 1;
                 self.data_bytes += bytes;
@@ -649,25 +648,32 @@ impl Backup {
             let full = target.root().join(path);
             move |e| BackupError::io(full, op, e)
         };
-        // Dropped: copied, but no live file has that space id.
+        // A file whose page 0 is not written yet (MariaDB writes it lazily) has no
+        // id to match by: it matches the copy at the same path.
+        let same = |copied: &(Option<u32>, PathBuf), live: &(Option<u32>, copy::Tablespace)| match (copied.0, live.0) {
+            (Some(a), Some(b)) => a == b,
+            _ => copied.1 == live.1.target,
+        };
+        // Dropped: copied, but no live file matches.
         let mut kept = Vec::new();
-        for (id, rel) in std::mem::take(&mut self.copied_tables) {
-            if live.iter().any(|(lid, _)| *lid == Some(id)) {
-                kept.push((id, rel));
+        for c in std::mem::take(&mut self.copied_tables) {
+            if live.iter().any(|l| same(&c, l)) {
+                kept.push(c);
             } else {
-                target.remove_file(&rel).map_err(io(&rel, "removing a dropped table's copy"))?;
+                let rel = &c.1;
+                target.remove_file(rel).map_err(io(rel, "removing a dropped table's copy"))?;
                 self.note(phase, format!("{} was dropped during the backup: removed from it", rel.display()));
             }
         }
         // Renamed: two moves through temporary names, so swaps and chains work.
         let mut moves = Vec::new();
-        for (id, rel) in &mut kept {
-            if let Some((_, ts)) = live.iter().find(|(lid, _)| *lid == Some(*id)) {
-                if ts.target != *rel {
-                    let tmp = PathBuf::from(format!("{}.innohot-rename", rel.display()));
-                    target.publish(rel, &tmp).map_err(io(rel, "renaming a renamed table's copy"))?;
-                    moves.push((tmp, ts.target.clone(), rel.clone()));
-                    *rel = ts.target.clone();
+        for c in &mut kept {
+            if let Some(l) = live.iter().find(|l| same(c, l)) {
+                if l.1.target != c.1 {
+                    let tmp = PathBuf::from(format!("{}.innohot-rename", c.1.display()));
+                    target.publish(&c.1, &tmp).map_err(io(&c.1, "renaming a renamed table's copy"))?;
+                    moves.push((tmp, l.1.target.clone(), c.1.clone()));
+                    c.1 = l.1.target.clone();
                 }
             }
         }
@@ -678,11 +684,11 @@ impl Backup {
             target.publish(&tmp, &to).map_err(io(&to, "renaming a renamed table's copy"))?;
             self.note(phase, format!("{} was renamed to {} during the backup", from.display(), to.display()));
         }
-        // Created: live files whose space id was never copied.
-        for (id, ts) in live {
-            if !kept.iter().any(|(kid, _)| Some(*kid) == id) {
-                self.note(phase, format!("{} was created during the backup: copying it now", ts.source.display()));
-                self.tablespaces.push_back(ts);
+        // Created: live files no copy matches.
+        for l in live {
+            if !kept.iter().any(|c| same(c, &l)) {
+                self.note(phase, format!("{} was created during the backup: copying it now", l.1.source.display()));
+                self.tablespaces.push_back(l.1);
             }
         }
         self.copied_tables = kept;

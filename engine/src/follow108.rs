@@ -125,7 +125,7 @@ impl Follower108 {
             file_size,
             checkpoint,
             server_version,
-            mut out,
+            out,
             out_path,
             read_step,
             progress,
@@ -136,6 +136,14 @@ impl Follower108 {
         }
         let format_err = |source| BackupError::Format { path: source_path.clone(), source };
         let (header, newest) = read_header108(&mut *source, &source_path)?;
+        let size = source.size().map_err(|e| BackupError::io(&source_path, "stat", e))?;
+        if size != file_size {
+            return Err(BackupError::RedoResized {
+                path: source_path.clone(),
+                lsn: checkpoint.lsn,
+                detail: format!("ib_logfile0 is {size} bytes, not the {file_size} bytes expected"),
+            });
+        }
         let ring = Ring::new(header.first_lsn, file_size).map_err(format_err)?;
         if checkpoint.lsn < header.first_lsn || checkpoint.end_lsn < checkpoint.lsn {
             return Err(format_err(FormatError::Malformed {
@@ -147,8 +155,6 @@ impl Follower108 {
             }));
         }
         let creator = backup_creator(&server_version);
-        out.write_at(&backup_log_header(checkpoint, &creator), 0)
-            .map_err(|e| BackupError::io(&out_path, "writing the log header", e))?;
         let mut follower = Follower108 {
             source,
             source_path,
@@ -170,11 +176,12 @@ impl Follower108 {
             clock,
             event_phase: Phase::FirstLogCopy,
         };
-        let size = follower.source.size().map_err(|e| BackupError::io(&follower.source_path, "stat", e))?;
-        if size != file_size {
-            return Err(follower.resized(format!("ib_logfile0 is {size} bytes, not the {file_size} bytes expected")));
-        }
+        // Refuse before writing anything when the ring no longer holds the checkpoint.
         follower.check_not_lapped(newest)?;
+        follower
+            .out
+            .write_at(&backup_log_header(checkpoint, &creator), 0)
+            .map_err(|e| BackupError::io(&follower.out_path, "writing the log header", e))?;
         Ok(follower)
     }
 

@@ -1,6 +1,8 @@
 //! Everything the engine asks of the server, behind one trait, so the
 //! simulator can answer too.
 
+pub mod mysql;
+
 use crate::format::Lsn;
 use std::collections::BTreeMap;
 

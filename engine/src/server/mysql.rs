@@ -1,0 +1,231 @@
+//! The real control plane: one MySQL-protocol connection (the `mysql` crate,
+//! no TLS) on which every statement of the backup runs, so that the locks it
+//! takes live exactly as long as the connection.
+
+use super::{BinlogPos, LockStep, ServerControl, ServerError, ServerVars};
+use crate::format::Lsn;
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder, Row};
+use std::fmt;
+use std::path::PathBuf;
+
+/// How to reach the server. The password never reaches a log, a trace or an error.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    pub socket: Option<PathBuf>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("socket", &self.socket)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .finish()
+    }
+}
+
+impl ConnectOptions {
+    /// Where the connection goes, for messages ("socket /run/mysqld.sock", "127.0.0.1:3306").
+    pub fn describe(&self) -> String {
+        match (&self.socket, &self.host) {
+            (Some(s), _) => format!("socket {}", s.display()),
+            (None, Some(h)) => format!("{h}:{}", self.port.unwrap_or(3306)),
+            (None, None) => format!("localhost:{}", self.port.unwrap_or(3306)),
+        }
+    }
+}
+
+/// What the connection holds, so `unlock` releases exactly that.
+#[derive(Debug, Default)]
+struct Held {
+    read_lock: bool,
+    backup_stage: bool,
+}
+
+pub struct MysqlControl {
+    conn: Conn,
+    password: Option<String>,
+    mariadb: bool,
+    held: Held,
+}
+
+impl MysqlControl {
+    pub fn connect(opts: &ConnectOptions) -> Result<Self, ServerError> {
+        let mut b = OptsBuilder::new()
+            .user(opts.user.clone())
+            .pass(opts.password.clone())
+            .prefer_socket(false)
+            .read_timeout(None)
+            .write_timeout(None);
+        b = match (&opts.socket, &opts.host) {
+            (Some(s), _) => b.socket(Some(s.to_string_lossy().into_owned())),
+            (None, host) => b
+                .ip_or_hostname(Some(host.clone().unwrap_or_else(|| "127.0.0.1".into())))
+                .tcp_port(opts.port.unwrap_or(3306)),
+        };
+        let password = opts.password.clone().filter(|p| !p.is_empty());
+        let scrub = |e: mysql::Error| redact(&e.to_string(), password.as_deref());
+        let conn = Conn::new(b).map_err(|e| {
+            ServerError::Connection(format!(
+                "{} as user {:?}: {}",
+                opts.describe(),
+                opts.user.clone().unwrap_or_default(),
+                scrub(e)
+            ))
+        })?;
+        let mut me = MysqlControl { conn, password, mariadb: false, held: Held::default() };
+        // A backup may hold this connection idle for a long data copy.
+        me.exec("SET SESSION wait_timeout=2147483")?;
+        Ok(me)
+    }
+
+    fn err(&self, statement: &str, e: mysql::Error) -> ServerError {
+        let message = redact(&e.to_string(), self.password.as_deref());
+        match e {
+            mysql::Error::IoError(_) | mysql::Error::DriverError(_) => {
+                ServerError::Connection(format!("the connection failed during `{statement}`: {message}"))
+            }
+            _ => ServerError::Statement { statement: statement.to_string(), message },
+        }
+    }
+
+    fn exec(&mut self, statement: &str) -> Result<(), ServerError> {
+        self.conn.query_drop(statement).map_err(|e| self.err(statement, e))
+    }
+
+    fn rows(&mut self, statement: &str) -> Result<Vec<Row>, ServerError> {
+        self.conn.query(statement).map_err(|e| self.err(statement, e))
+    }
+}
+
+/// Removes the password from text that came back from the driver or server.
+fn redact(text: &str, password: Option<&str>) -> String {
+    match password {
+        Some(p) if !p.is_empty() => text.replace(p, "********"),
+        _ => text.to_string(),
+    }
+}
+
+fn text(row: &Row, column: &str) -> Option<String> {
+    let idx = row.columns_ref().iter().position(|c| c.name_str().eq_ignore_ascii_case(column))?;
+    match row.as_ref(idx)? {
+        mysql::Value::NULL => None,
+        mysql::Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// "Log sequence number N" from `SHOW ENGINE INNODB STATUS`.
+pub fn parse_lsn_from_status(status: &str) -> Option<Lsn> {
+    status
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Log sequence number"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+impl ServerControl for MysqlControl {
+    fn variables(&mut self) -> Result<ServerVars, ServerError> {
+        let mut vars = std::collections::BTreeMap::new();
+        for row in self.rows("SHOW VARIABLES")? {
+            if let (Some(k), v) = (text(&row, "Variable_name"), text(&row, "Value")) {
+                vars.insert(k, v.unwrap_or_default());
+            }
+        }
+        let vars = ServerVars(vars);
+        self.mariadb = vars.version().contains("MariaDB");
+        Ok(vars)
+    }
+
+    fn lock(&mut self, step: LockStep) -> Result<(), ServerError> {
+        self.exec(step.statement())?;
+        match step {
+            LockStep::ReadLock => self.held.read_lock = true,
+            LockStep::StageStart => self.held.backup_stage = true,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn unlock(&mut self) -> Result<(), ServerError> {
+        if self.held.backup_stage {
+            self.exec("BACKUP STAGE END")?;
+            self.held.backup_stage = false;
+        }
+        if self.held.read_lock {
+            self.exec("UNLOCK TABLES")?;
+            self.held.read_lock = false;
+        }
+        Ok(())
+    }
+
+    fn binlog_position(&mut self) -> Result<Option<BinlogPos>, ServerError> {
+        let rows = self.rows("SHOW MASTER STATUS")?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let file = text(row, "File").unwrap_or_default();
+        let position = text(row, "Position").and_then(|p| p.parse().ok()).unwrap_or(0);
+        let gtid = if self.mariadb {
+            let rows = self.rows("SELECT @@gtid_current_pos AS gtid")?;
+            rows.first().and_then(|r| text(r, "gtid")).unwrap_or_default()
+        } else {
+            text(row, "Executed_Gtid_Set").unwrap_or_default().replace('\n', "")
+        };
+        Ok(Some(BinlogPos { file, position, gtid }))
+    }
+
+    fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
+        self.exec("FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS")
+    }
+
+    fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
+        let statement = "SHOW ENGINE INNODB STATUS";
+        let rows = self.rows(statement)?;
+        let status = rows.first().and_then(|r| text(r, "Status")).unwrap_or_default();
+        parse_lsn_from_status(&status).ok_or_else(|| ServerError::Unexpected {
+            statement: statement.into(),
+            detail: "no \"Log sequence number\" line".into(),
+        })
+    }
+
+    fn uuid(&mut self) -> Result<String, ServerError> {
+        let rows = self.rows("SELECT UUID() AS uuid")?;
+        rows.first()
+            .and_then(|r| text(r, "uuid"))
+            .ok_or_else(|| ServerError::Unexpected { statement: "SELECT UUID()".into(), detail: "no row".into() })
+    }
+}
+
+/// Closing the connection releases the server's locks anyway; say it explicitly.
+impl Drop for MysqlControl {
+    fn drop(&mut self) {
+        let _ = self.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsn_from_both_servers_status_text() {
+        let mysql57 = "---\nLOG\n---\nLog sequence number 127612893\nLog flushed up to   127612893\n";
+        assert_eq!(parse_lsn_from_status(mysql57), Some(127_612_893));
+        let mariadb = "LOG\n---\nLog sequence number 46902\nLog flushed up to   46902\nPages flushed up to 46902\n";
+        assert_eq!(parse_lsn_from_status(mariadb), Some(46_902));
+        assert_eq!(parse_lsn_from_status("nothing here"), None);
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let o = ConnectOptions { password: Some("s3cr3t".into()), user: Some("bk".into()), ..Default::default() };
+        assert!(!format!("{o:?}").contains("s3cr3t"));
+        assert_eq!(redact("Access denied (s3cr3t)", Some("s3cr3t")), "Access denied (********)");
+    }
+}
