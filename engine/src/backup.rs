@@ -141,7 +141,10 @@ impl SharedFollower {
 
     /// Whether the copier stopped because the server overwrote redo it had not copied.
     pub fn failed_with_lap(&self) -> bool {
-        matches!(&*self.error_value.lock().expect("follower error lock"), Some(BackupError::RedoLapped { .. }))
+        matches!(
+            &*self.error_value.lock().expect("follower error lock"),
+            Some(BackupError::RedoLapped { .. } | BackupError::RedoWrapped { .. })
+        )
     }
 
     fn take_error(&self) -> Option<BackupError> {
@@ -455,7 +458,8 @@ impl Backup {
             Phase::CheckpointsFile => {
                 self.begin(phase);
                 self.checkpoints_written = true;
-                self.write_meta(phase, meta::CHECKPOINTS_PENDING, meta::checkpoints(self.to_lsn, self.last_lsn))?;
+                let text = self.flavor().checkpoints_file(self.to_lsn, self.last_lsn);
+                self.write_meta(phase, meta::CHECKPOINTS_PENDING, text)?;
                 self.advance(Phase::Unlock)
             }
             Phase::Unlock => {
@@ -540,7 +544,7 @@ impl Backup {
 
     fn redo_context(&self) -> RedoContext<'_> {
         RedoContext {
-            fs: &*self.svc.fs,
+            fs: self.svc.fs.clone(),
             target: &*self.svc.target,
             vars: &self.vars,
             datadir: &self.datadir,

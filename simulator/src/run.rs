@@ -257,7 +257,11 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     }
                     Ok(Next::Finished(summary)) => break Outcome::Completed(summary),
                     Err(e) => {
-                        if matches!(e, innohot::BackupError::RedoLapped { .. }) && stats.lap_detected_at.is_none() {
+                        if matches!(
+                            e,
+                            innohot::BackupError::RedoLapped { .. } | innohot::BackupError::RedoWrapped { .. }
+                        ) && stats.lap_detected_at.is_none()
+                        {
                             stats.lap_detected_at = Some(earliest);
                         }
                         break Outcome::Failed(e.to_string());

@@ -69,7 +69,7 @@ impl Flavor for MariaDb {
         Ok(Box::new(Follower108::start(Follower108Parts {
             source,
             source_path: self.log_path.clone(),
-            source_fs: None,
+            source_fs: Some(ctx.fs.clone()),
             file_size: self.file_size,
             checkpoint,
             server_version: ctx.vars.version().to_string(),
@@ -85,12 +85,19 @@ impl Flavor for MariaDb {
         &[LockStep::StageStart]
     }
 
+    /// Non-InnoDB files are copied under BLOCK_COMMIT, where MyISAM and Aria
+    /// writes wait too, so they match the binlog position exactly (mariabackup
+    /// copies them under BLOCK_DDL; the MariaDB docs promise DDL blocked there,
+    /// not non-transactional writes).
     fn lock_steps(&self) -> &'static [LockStep] {
-        &[LockStep::StageFlush, LockStep::StageBlockDdl]
+        &[LockStep::StageFlush, LockStep::StageBlockDdl, LockStep::StageBlockCommit]
     }
 
-    fn before_binlog(&self) -> &'static [LockStep] {
-        &[LockStep::StageBlockCommit]
+    /// mariabackup 10.11 writes no `compact` line.
+    fn checkpoints_file(&self, to_lsn: crate::format::Lsn, last_lsn: crate::format::Lsn) -> String {
+        format!(
+            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {to_lsn}\nlast_lsn = {last_lsn}\nrecover_binlog_info = 0\n"
+        )
     }
 
     fn unlock_statement(&self) -> &'static str {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 /// What a flavor needs to find and follow the redo log.
 pub struct RedoContext<'a> {
-    pub fs: &'a dyn SourceFs,
+    pub fs: Arc<dyn SourceFs>,
     pub target: &'a dyn TargetDir,
     pub vars: &'a ServerVars,
     pub datadir: &'a Path,
@@ -55,6 +55,10 @@ pub trait Flavor: Send {
     }
     /// The statement that releases everything (for the trace; `ServerControl::unlock` runs it).
     fn unlock_statement(&self) -> &'static str;
+    /// `xtrabackup_checkpoints` as this flavor's peer writes it.
+    fn checkpoints_file(&self, to_lsn: Lsn, last_lsn: Lsn) -> String {
+        crate::meta::checkpoints(to_lsn, last_lsn)
+    }
     /// `backup-my.cnf`: what prepare needs to read the copy.
     fn backup_my_cnf(&self, vars: &ServerVars) -> String;
     /// Non-InnoDB files outside the schema directories (MariaDB's Aria logs), copied under the lock.

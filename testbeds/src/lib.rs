@@ -1,0 +1,171 @@
+//! Real-server test harness for innohot.
+//!
+//! Everything here drives *real* MariaDB binaries from the Debian packages
+//! `mariadb-server mariadb-backup mariadb-client` (10.11 on Debian 12):
+//!
+//! - [`LocalServer`] / [`ServerBuilder`]: a private `mariadbd` on a fresh
+//!   temporary datadir (or on an existing one, e.g. a restored backup),
+//!   listening on its own unix socket and a free loopback port, killed by pid
+//!   when dropped.
+//! - [`Workload`]: concurrent writer threads over InnoDB, MyISAM and Aria
+//!   tables, optionally with DDL, bounded in time and operations.
+//! - [`table_checksums`]: `CHECKSUM TABLE ... EXTENDED` of every user table,
+//!   to compare a source with a restored copy.
+//! - [`mariabackup`]: runs the reference tool (`mariabackup --backup` /
+//!   `--prepare`) and reports its wall time.
+//!
+//! Tests that need the binaries call [`binaries_or_skip`]: when the binaries
+//! are missing it fails the test with the reason, unless the environment has
+//! `INNOHOT_SKIP_REAL_SERVER=1`, in which case it prints `skipped: <reason>`
+//! and the test returns early.
+//!
+//! Set `INNOHOT_KEEP_SERVER_DIRS=1` to keep every temporary directory the
+//! harness creates (datadir, socket, error log) for a post-mortem.
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod binaries;
+mod checksum;
+pub mod mariabackup;
+mod server;
+mod workload;
+
+use std::fmt;
+
+pub use binaries::{Binaries, MISSING_BINARIES_HINT};
+pub use checksum::{table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS};
+pub use server::{LocalServer, ServerBuilder};
+pub use workload::{Workload, WorkloadConfig, WorkloadStats};
+
+/// Environment variable that turns "binaries missing" from a test failure
+/// into a printed skip.
+pub const SKIP_ENV: &str = "INNOHOT_SKIP_REAL_SERVER";
+
+/// Environment variable that keeps the harness's temporary directories.
+pub const KEEP_DIRS_ENV: &str = "INNOHOT_KEEP_SERVER_DIRS";
+
+/// Errors of the harness. Messages never contain a password: the harness's
+/// servers have a password-less root reachable only through their private
+/// socket, and no option with a password is ever logged.
+#[derive(Debug)]
+pub enum Error {
+    /// Required MariaDB binaries are not installed.
+    MissingBinaries { missing: Vec<&'static str> },
+    /// A file-system or process operation failed.
+    Io { context: String, source: std::io::Error },
+    /// A helper program (mariadb-install-db, mariabackup) failed.
+    Command { what: String, detail: String },
+    /// The server did not come up or go down in time, or died.
+    Server { detail: String },
+    /// A statement failed.
+    Sql { context: String, source: mysql::Error },
+    /// A workload thread failed or panicked.
+    Workload { detail: String },
+    /// A statement or program gave an answer the harness cannot use.
+    Unexpected { detail: String },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::MissingBinaries { missing } => write!(
+                f,
+                "{} not found (searched PATH, /usr/sbin, /usr/local/sbin, /usr/bin): {}",
+                missing.join(", "),
+                MISSING_BINARIES_HINT
+            ),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Command { what, detail } => write!(f, "{what} failed: {detail}"),
+            Error::Server { detail } => write!(f, "server: {detail}"),
+            Error::Sql { context, source } => write!(f, "{context}: {source}"),
+            Error::Workload { detail } => write!(f, "workload: {detail}"),
+            Error::Unexpected { detail } => write!(f, "unexpected: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Sql { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Result alias of the harness.
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Io { context, source }
+}
+
+pub(crate) fn sql_err(context: impl Into<String>) -> impl FnOnce(mysql::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Sql { context, source }
+}
+
+/// Locate the MariaDB binaries for a real-server test.
+///
+/// - found: `Some(binaries)`;
+/// - missing and `INNOHOT_SKIP_REAL_SERVER=1`: prints `skipped: <reason>` to
+///   stderr and returns `None` (the test should `return`);
+/// - missing otherwise: panics with the reason, so the test FAILS rather than
+///   passing silently.
+pub fn binaries_or_skip() -> Option<Binaries> {
+    or_skip(Binaries::locate(), skip_requested())
+}
+
+fn or_skip(found: Result<Binaries>, skip: bool) -> Option<Binaries> {
+    match found {
+        Ok(b) => Some(b),
+        Err(e) if skip => {
+            eprintln!("skipped: {e}");
+            None
+        }
+        Err(e) => {
+            panic!("real-server test cannot run: {e} (or set {SKIP_ENV}=1 to skip these tests)")
+        }
+    }
+}
+
+fn skip_requested() -> bool {
+    std::env::var(SKIP_ENV).map(|v| v == "1").unwrap_or(false)
+}
+
+pub(crate) fn keep_dirs() -> bool {
+    std::env::var(KEEP_DIRS_ENV).map(|v| v == "1").unwrap_or(false)
+}
+
+/// Quote an identifier for MariaDB (backticks, inner backticks doubled).
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn missing() -> Result<Binaries> {
+        Err(Error::MissingBinaries { missing: vec!["mariadbd"] })
+    }
+
+    #[test]
+    fn missing_binaries_skip_when_asked() {
+        assert!(or_skip(missing(), true).is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "install the Debian packages mariadb-server mariadb-backup mariadb-client")]
+    fn missing_binaries_fail_by_default() {
+        or_skip(missing(), false);
+    }
+
+    #[test]
+    fn quote_ident_doubles_backticks() {
+        assert_eq!(quote_ident("a`b"), "`a``b`");
+        assert_eq!(quote_ident("t1"), "`t1`");
+    }
+}
