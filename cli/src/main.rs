@@ -18,7 +18,8 @@ usage:
                  [--user U] [--password=P] [--chunk-size BYTES] [--page-retries N]
                  [--retry-delay-ms MS] [--log-poll-ms MS] [--no-direct] [--no-fadvise]
                                  hot backup of a running MySQL 5.7 or MariaDB 10.8-10.11 server
-                                 (password also from INNOHOT_PASSWORD or the defaults file)
+                                 (password also from INNOHOT_PASSWORD or the defaults file;
+                                 --debug-pause-before-lock-ms MS is for tests only)
   innohot demo [DIR]             back up a simulated MySQL 5.7 server under concurrent
                                  writes (kept in DIR, or a temporary directory), check
                                  the backup against the simulator's ground truth

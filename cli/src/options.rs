@@ -71,6 +71,9 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "page_retries" => a.options.copy.page_retries = number(name, need()?)?,
         "retry_delay_ms" => a.options.copy.retry_delay = Duration::from_millis(number(name, need()?)?),
         "log_poll_ms" => a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?),
+        "debug_pause_before_lock_ms" => {
+            a.options.debug_pause_before_lock = Duration::from_millis(number(name, need()?)?)
+        }
         "no_direct" => a.options.copy.read_policy.direct = false,
         "no_fadvise" => a.options.copy.read_policy.fadvise = false,
         _ => return Ok(false),

@@ -32,6 +32,9 @@ pub struct BackupOptions {
     pub tool_command: String,
     /// Where the options came from, for phase 1's report.
     pub options_source: String,
+    /// Test only: waits this long after the data copy, before the lock, so a
+    /// test can make the server outrun the log copier on purpose.
+    pub debug_pause_before_lock: Duration,
 }
 
 impl Default for BackupOptions {
@@ -42,6 +45,7 @@ impl Default for BackupOptions {
             log_poll_interval: Duration::from_secs(1),
             tool_command: String::new(),
             options_source: "command line".into(),
+            debug_pause_before_lock: Duration::ZERO,
         }
     }
 }
@@ -412,7 +416,15 @@ impl Backup {
                 self.advance(Phase::DataCopy)
             }
             Phase::DataCopy => self.copy_data_step(),
-            Phase::LogFollows => self.advance(Phase::Lock),
+            Phase::LogFollows => {
+                let pause = self.opts.debug_pause_before_lock;
+                if !pause.is_zero() && self.sub == 0 {
+                    self.sub = 1;
+                    self.note(phase, format!("test setting: pausing {} ms before the lock", pause.as_millis()));
+                    return Ok(Next::WaitUntil(self.svc.clock.now() + pause));
+                }
+                self.advance(Phase::Lock)
+            }
             Phase::Lock => self.lock_step(),
             Phase::NonInnodbFiles => self.non_innodb_step(),
             Phase::BinlogPosition => {

@@ -1,0 +1,262 @@
+//! Real MariaDB 10.11 servers: backups taken by the `innohot` binary, prepared
+//! by `mariabackup --prepare`, started, and compared table by table with the
+//! source (CHECKSUM TABLE), idle, under load with binlog replay, with DDL,
+//! and a lapped log that must fail cleanly.
+
+use innohot_testbeds::{
+    binaries_or_skip, mariabackup, table_checksums, Binaries, LocalServer, ServerBuilder, Workload, WorkloadConfig,
+};
+use mysql::prelude::Queryable;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn innohot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_innohot"))
+}
+
+/// Runs `innohot backup` against `server` into `target`; returns (success, stderr).
+fn backup(server: &LocalServer, target: &Path, extra: &[&str]) -> (bool, String) {
+    let out = innohot()
+        .arg("backup")
+        .arg(format!("--target-dir={}", target.display()))
+        .arg(format!("--socket={}", server.socket().display()))
+        .arg("--user=root")
+        .args(extra)
+        .output()
+        .expect("run innohot");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn assert_completed(ok: bool, log: &str) {
+    assert!(ok, "innohot backup failed:\n{log}");
+    assert!(log.trim_end().ends_with("completed OK!"), "the last line must be completed OK!:\n{log}");
+}
+
+fn source(b: &Binaries, log_size: &str) -> LocalServer {
+    ServerBuilder::new(b.clone()).innodb_log_file_size(log_size).start().expect("start the source server")
+}
+
+/// Prepares a backup with mariabackup and starts a server on it.
+fn restore(b: &Binaries, backup_dir: &Path) -> LocalServer {
+    let log = backup_dir.with_extension("prepare.log");
+    let took = mariabackup::prepare(b, backup_dir, &log).unwrap_or_else(|e| {
+        panic!("mariabackup --prepare refused the backup: {e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+    });
+    eprintln!("mariabackup --prepare: {:.2} s", took.as_secs_f64());
+    ServerBuilder::new(b.clone()).start_on(backup_dir).expect("start a server on the prepared backup")
+}
+
+fn checksums(server: &LocalServer) -> BTreeMap<String, u64> {
+    table_checksums(&mut server.conn().expect("connect")).expect("CHECKSUM TABLE")
+}
+
+fn binlog_info(backup_dir: &Path) -> (String, u64) {
+    let text = std::fs::read_to_string(backup_dir.join("xtrabackup_binlog_info")).expect("xtrabackup_binlog_info");
+    let mut f = text.trim_end().split('\t');
+    let file = f.next().expect("binlog file").to_string();
+    let pos = f.next().expect("binlog position").parse().expect("a position");
+    (file, pos)
+}
+
+/// Replays the source's binlog from the recorded position into the restored server.
+fn replay_binlog(source: &LocalServer, from: &(String, u64), restored: &LocalServer) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(source.datadir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with("mysql-bin.")
+                && !n.ends_with(".index")
+                && !n.ends_with(".state")
+                && n.as_str() >= from.0.as_str()
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no binlog file from {} in {}", from.0, source.datadir().display());
+    let mut dump = Command::new("mariadb-binlog")
+        .arg(format!("--start-position={}", from.1))
+        .args(&files)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mariadb-binlog (package mariadb-client)");
+    let apply = Command::new("mariadb")
+        .arg(format!("--socket={}", restored.socket().display()))
+        .arg("--user=root")
+        .stdin(dump.stdout.take().unwrap())
+        .output()
+        .expect("mariadb client");
+    assert!(dump.wait().unwrap().success(), "mariadb-binlog failed");
+    assert!(apply.status.success(), "replaying the binlog failed: {}", String::from_utf8_lossy(&apply.stderr));
+}
+
+fn diff(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> String {
+    let mut out = String::new();
+    for (t, v) in a {
+        if b.get(t) != Some(v) {
+            out.push_str(&format!("  {t}: source {v}, restored {:?}\n", b.get(t)));
+        }
+    }
+    for t in b.keys().filter(|t| !a.contains_key(*t)) {
+        out.push_str(&format!("  {t}: only in the restored server\n"));
+    }
+    out
+}
+
+#[test]
+fn a_idle_server_restores_to_equal_checksums() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "96M");
+    let cfg = WorkloadConfig { schema: "idle".into(), initial_rows: 2000, ..WorkloadConfig::default() };
+    Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    let before = checksums(&src);
+    assert!(before.keys().any(|t| t.starts_with("idle.myisam")) && before.keys().any(|t| t.starts_with("idle.aria")));
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let started = Instant::now();
+    let (ok, log) = backup(&src, &target, &[]);
+    eprintln!("innohot backup: {:.2} s", started.elapsed().as_secs_f64());
+    assert_completed(ok, &log);
+    let restored = restore(&b, &target);
+    let after = checksums(&restored);
+    assert!(after == before, "restored tables differ:\n{}", diff(&before, &after));
+}
+
+fn under_load(ddl: bool) {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "96M");
+    let cfg = WorkloadConfig {
+        schema: if ddl { "loadddl".into() } else { "load".into() },
+        threads: 4,
+        initial_rows: 1000,
+        duration: Duration::from_secs(8),
+        ddl,
+        ..WorkloadConfig::default()
+    };
+    Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    let load = Workload::start(src.opts(), cfg).expect("start the workload");
+    std::thread::sleep(Duration::from_millis(1500)); // real server under real load: let it run
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let (ok, log) = backup(&src, &target, &["--log-poll-ms=200"]);
+    let stats = load.stop().expect("the workload ran without errors");
+    assert_completed(ok, &log);
+    eprintln!("workload during the backup: {stats:?}");
+    assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
+    if ddl {
+        assert!(stats.ddl_statements > 5, "no DDL ran: {stats:?}");
+    }
+    let final_source = checksums(&src);
+    let restored = restore(&b, &target);
+    replay_binlog(&src, &binlog_info(&target), &restored);
+    let after = checksums(&restored);
+    assert!(
+        after == final_source,
+        "restored + binlog replay differs from the source:\n{}",
+        diff(&final_source, &after)
+    );
+}
+
+#[test]
+fn b_backup_under_concurrent_writes_then_binlog_replay_equals_the_source() {
+    under_load(false);
+}
+
+#[test]
+fn c_backup_with_ddl_during_the_copy_then_binlog_replay_equals_the_source() {
+    under_load(true);
+}
+
+#[test]
+fn d_a_lapped_log_copier_fails_with_exit_code_1_and_nothing_claims_success() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "4M");
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE lap").unwrap();
+    conn.query_drop("CREATE TABLE lap.t (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(500)) ENGINE=InnoDB").unwrap();
+    conn.query_drop("USE lap").unwrap(); // seq_1_to_N needs a current database
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    // The copier polls once a minute and the backup pauses before the lock:
+    // meanwhile far more than the 4 MiB ring is written.
+    let mut child = innohot()
+        .arg("backup")
+        .arg(format!("--target-dir={}", target.display()))
+        .arg(format!("--socket={}", src.socket().display()))
+        .arg("--user=root")
+        .arg("--log-poll-ms=60000")
+        .arg("--debug-pause-before-lock-ms=3000")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("pausing") {
+            break;
+        }
+    }
+    for _ in 0..4 {
+        conn.query_drop("INSERT INTO lap.t (v) SELECT REPEAT('x', 400) FROM seq_1_to_10000").unwrap();
+    }
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "a lapped backup must exit 1:\n{log}");
+    assert!(
+        log.contains("wrapped") && log.contains("innodb_log_file_size"),
+        "the error must say what happened and the fix:\n{log}"
+    );
+    assert!(!log.contains("completed OK!"), "{log}");
+    assert!(!target.join("xtrabackup_checkpoints").exists(), "a failed backup must not look complete");
+    // The server is not left locked: a commit goes through at once.
+    conn.query_drop("SET SESSION lock_wait_timeout=5").unwrap();
+    conn.query_drop("INSERT INTO lap.t (v) VALUES ('after')").unwrap();
+}
+
+#[test]
+fn an_idle_backup_holds_the_same_files_as_mariabackups() {
+    let Some(b) = binaries_or_skip() else { return };
+    let mut src = source(&b, "96M");
+    let cfg = WorkloadConfig { schema: "same".into(), initial_rows: 100, ..WorkloadConfig::default() };
+    Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    // Really idle: a clean restart checkpoints past the tables' creation, else
+    // mariabackup copies them as `.new` files (DDL inside the copied redo).
+    src.restart().expect("restart the source");
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("innohot");
+    let theirs = dir.path().join("mariabackup");
+    mariabackup::backup(&src, &theirs, &dir.path().join("mb.log")).expect("mariabackup --backup");
+    let (ok, log) = backup(&src, &ours, &[]);
+    assert_completed(ok, &log);
+    let list = |root: &Path| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    out.push(e.path().strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let (a, m) = (list(&ours), list(&theirs));
+    assert_eq!(a, m, "file sets differ");
+    eprintln!(
+        "same {} files as mariabackup, e.g. {:?}",
+        a.len(),
+        a.iter().filter(|f| !f.contains('/')).collect::<Vec<_>>()
+    );
+}
