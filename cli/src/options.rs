@@ -16,7 +16,10 @@ pub struct BackupArgs {
     pub options: BackupOptions,
 }
 
-const GROUPS: [&str; 4] = ["client", "xtrabackup", "mariabackup", "innohot"];
+const GROUPS: [&str; 5] = ["mysqld", "client", "xtrabackup", "mariabackup", "innohot"];
+/// From [mysqld] only where the server listens: its `user=` is the OS account
+/// the server runs as, not an SQL user.
+const FROM_MYSQLD: [&str; 2] = ["socket", "port"];
 
 /// `key=value` pairs of the groups innohot reads, later groups overriding earlier ones.
 pub fn parse_defaults_file(text: &str) -> Result<BTreeMap<String, String>, String> {
@@ -32,6 +35,9 @@ pub fn parse_defaults_file(text: &str) -> Result<BTreeMap<String, String>, Strin
             continue;
         }
         let Some(group) = current else { continue };
+        if group == 0 && !FROM_MYSQLD.iter().any(|k| line.replace('-', "_").starts_with(k)) {
+            continue;
+        }
         let (k, v) = match line.split_once('=') {
             Some((k, v)) => (k.trim(), v.trim()),
             None => (line, ""),
@@ -148,11 +154,12 @@ mod tests {
 
     #[test]
     fn command_line_beats_env_beats_defaults_file() {
-        let file = "[mysqld]\nport=1\n[client]\nuser = root\npassword=\"fromfile\"\nport=3307\n[innohot]\nchunk-size=1048576\n";
+        let file = "[mysqld]\nport=1\nuser=mysql\nsocket=/run/m.sock\n[client]\nuser = root\npassword=\"fromfile\"\nport=3307\n[innohot]\nchunk-size=1048576\n";
         let read = |_: &PathBuf| Ok(file.to_string());
         let a = parse_backup_args(&args(&["--defaults-file=/x.cnf", "--target-dir", "/b", "--port=3308"]), None, &read)
             .unwrap();
-        assert_eq!(a.connect.user.as_deref(), Some("root"));
+        assert_eq!(a.connect.user.as_deref(), Some("root"), "[mysqld] user= is the OS account, never the SQL user");
+        assert_eq!(a.connect.socket.as_deref(), Some(std::path::Path::new("/run/m.sock")));
         assert_eq!(a.connect.password.as_deref(), Some("fromfile"));
         assert_eq!(a.connect.port, Some(3308));
         assert_eq!(a.options.copy.chunk_size, 1 << 20);

@@ -178,6 +178,9 @@ pub struct Backup {
     start_lsn: Lsn,
     to_lsn: Lsn,
     last_lsn: Lsn,
+    /// The server's LSN under the lock, before the log flush: every committed
+    /// transaction's redo lies below it, so the copy must reach it.
+    lsn_under_lock: Lsn,
     start_unix: u64,
     lock_started: Option<Duration>,
     lock_held: Duration,
@@ -210,6 +213,7 @@ impl Backup {
             start_lsn: 0,
             to_lsn: 0,
             last_lsn: 0,
+            lsn_under_lock: 0,
             start_unix,
             lock_started: None,
             lock_held: Duration::ZERO,
@@ -441,6 +445,8 @@ impl Backup {
             }
             Phase::FlushRedo => {
                 self.begin(phase);
+                self.statement(phase, "SHOW ENGINE INNODB STATUS");
+                self.lsn_under_lock = self.svc.server.current_lsn()?;
                 self.statement(phase, "FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS");
                 self.svc.server.flush_engine_logs()?;
                 self.advance(Phase::LastCheckpoint)
@@ -462,6 +468,17 @@ impl Backup {
                 self.last_lsn = follower.last_lsn();
                 self.start_lsn = follower.start_lsn();
                 drop(follower);
+                if self.last_lsn < self.lsn_under_lock {
+                    return Err(BackupError::RedoCorrupt {
+                        lsn: self.last_lsn,
+                        detail: format!(
+                            "the redo copy ends at LSN {} but the server was at LSN {} under the lock: \
+                             committed transactions would be missing; the server did not write its log \
+                             to disk on FLUSH ENGINE LOGS (check innodb_log_group_home_dir)",
+                            self.last_lsn, self.lsn_under_lock
+                        ),
+                    });
+                }
                 if self.to_lsn > self.last_lsn {
                     return Err(BackupError::CheckpointBeyondCopy { checkpoint: self.to_lsn, last_lsn: self.last_lsn });
                 }
