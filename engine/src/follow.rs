@@ -53,6 +53,24 @@ pub trait RedoFollower: Send {
     fn target_name(&self) -> &str;
 }
 
+/// Says ">> log scanned up to (N)" after a pass that moved or was the last; the
+/// first pass belongs to phase 9, later ones to phase 13, the final one to 19.
+pub(crate) fn report_pass(
+    progress: &dyn Progress,
+    clock: &dyn Clock,
+    event_phase: &mut Phase,
+    final_pass: bool,
+    scanned_before: Lsn,
+    report: &PassReport,
+) {
+    if final_pass || report.scanned_lsn != scanned_before {
+        let phase = if final_pass { Phase::StopLogCopy } else { *event_phase };
+        let kind = EventKind::LogScanned { lsn: report.scanned_lsn, bytes: report.copied };
+        emit(progress, clock, phase, Role::LogCopier, kind);
+    }
+    *event_phase = Phase::LogFollows;
+}
+
 /// Reads the 2048-byte header of file 0 until the checkpoint number is stable
 /// (the server may be writing a checkpoint as we read).
 pub fn read_stable_header57(file0: &mut dyn SourceFile, path: &std::path::Path) -> Result<(Vec<u8>, Checkpoint)> {
@@ -385,17 +403,7 @@ impl RedoFollower for Follower57 {
             self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync of the redo copy", e))?;
             self.finished = true;
         }
-        if final_pass || report.scanned_lsn != before {
-            let phase = if final_pass { Phase::StopLogCopy } else { self.event_phase };
-            emit(
-                &*self.progress,
-                &*self.clock,
-                phase,
-                Role::LogCopier,
-                EventKind::LogScanned { lsn: report.scanned_lsn, bytes: report.copied },
-            );
-        }
-        self.event_phase = Phase::LogFollows;
+        report_pass(&*self.progress, &*self.clock, &mut self.event_phase, final_pass, before, &report);
         Ok(report)
     }
     fn start_lsn(&self) -> Lsn {

@@ -15,7 +15,7 @@
 //! renames `ib_logfile101` over it) and fails with `BackupError::RedoResized`.
 
 use crate::error::{BackupError, Result};
-use crate::events::{emit, EventKind, Phase, Progress, Role};
+use crate::events::{Phase, Progress};
 use crate::follow::{PassEnd, PassReport, RedoFollower};
 use crate::format::redo108::{
     self, backup_creator, backup_log_header, records, scan_mtr, Checkpoint, FileOp, Header, MtrEnd, MtrScan, Record,
@@ -426,17 +426,7 @@ impl RedoFollower for Follower108 {
             self.last_lsn = self.next_lsn;
             self.finished = true;
         }
-        if final_pass || report.scanned_lsn != before {
-            let phase = if final_pass { Phase::StopLogCopy } else { self.event_phase };
-            emit(
-                &*self.progress,
-                &*self.clock,
-                phase,
-                Role::LogCopier,
-                EventKind::LogScanned { lsn: report.scanned_lsn, bytes: report.copied },
-            );
-        }
-        self.event_phase = Phase::LogFollows;
+        crate::follow::report_pass(&*self.progress, &*self.clock, &mut self.event_phase, final_pass, before, &report);
         Ok(report)
     }
     fn start_lsn(&self) -> Lsn {

@@ -5,11 +5,10 @@
 use innohot::copy::{CopySettings, CopyStep, FileCopier, Tablespace, TablespaceKind};
 use innohot::events::{Phase, Recorder, Role};
 use innohot::io::real::{RealSourceFs, RealTargetDir};
-use innohot::io::{Clock, ReadPolicy, TargetDir};
+use innohot::io::{Clock, ManualClock, ReadPolicy, TargetDir};
 use innohot::BackupError;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,22 +16,6 @@ fn fixtures() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mysql57");
     assert!(p.is_dir(), "MySQL 5.7 fixtures missing: looked in {}", p.display());
     p
-}
-
-/// Time that moves only when told: retries never wait on the wall clock.
-#[derive(Default)]
-struct ManualClock(AtomicU64);
-
-impl Clock for ManualClock {
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.0.load(Ordering::SeqCst))
-    }
-    fn unix_seconds(&self) -> u64 {
-        1_700_000_000
-    }
-    fn sleep(&self, d: Duration) {
-        self.0.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
-    }
 }
 
 fn settings(chunk: usize, retries: u32) -> CopySettings {
@@ -46,7 +29,7 @@ fn settings(chunk: usize, retries: u32) -> CopySettings {
 
 /// Steps a copier to the end; returns (result, retries seen).
 fn copy(source: &Path, target: &RealTargetDir, rel: &str, s: &CopySettings) -> (Result<u64, BackupError>, u32) {
-    let clock = Arc::new(ManualClock::default());
+    let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
     let ts = Tablespace { source: source.to_path_buf(), target: PathBuf::from(rel), kind: TablespaceKind::Table };
     let mut c = FileCopier::open(
         ts,

@@ -12,31 +12,15 @@ use innohot::format::redo108::{
     PageId, PageOp, Record, Ring, CHECKPOINT_1, CHECKPOINT_2, START_OFFSET,
 };
 use innohot::format::Lsn;
-use innohot::io::{Clock, DirEntry, ReadPolicy, SourceFile, SourceFs, TargetFile};
+use innohot::io::{DirEntry, ManualClock, ReadPolicy, SourceFile, SourceFs, TargetFile};
 use innohot::BackupError;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const VERSION: &str = "10.11.19-MariaDB-0+deb12u1";
-
-/// Time that moves only when told.
-#[derive(Default)]
-struct ManualClock(AtomicU64);
-
-impl Clock for ManualClock {
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.0.load(Ordering::SeqCst))
-    }
-    fn unix_seconds(&self) -> u64 {
-        1_700_000_000
-    }
-    fn sleep(&self, d: Duration) {
-        self.0.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
-    }
-}
 
 type Shared = Arc<Mutex<Vec<u8>>>;
 
@@ -269,7 +253,7 @@ impl Writer {
             out_path: PathBuf::from("/backup/ib_logfile0"),
             read_step,
             progress: Arc::new(Silent),
-            clock: Arc::new(ManualClock::default()),
+            clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
         })
         .expect("start");
         (f, out)
@@ -437,7 +421,7 @@ fn a_lap_of_more_than_the_ring_fails_before_reading() {
         out_path: PathBuf::from("/backup/ib_logfile0"),
         read_step: 4096,
         progress: Arc::new(Silent),
-        clock: Arc::new(ManualClock::default()),
+        clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
     }) {
         Err(BackupError::RedoWrapped { .. }) => {}
         Err(e) => panic!("{e}"),
@@ -484,7 +468,7 @@ fn a_resized_log_is_noticed() {
         out_path: PathBuf::from("/backup/ib_logfile0"),
         read_step: 4096,
         progress: Arc::new(Silent),
-        clock: Arc::new(ManualClock::default()),
+        clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
     })
     .unwrap();
     w.write_bytes(3000);
@@ -513,7 +497,7 @@ fn start_refuses_an_encrypted_log_by_name() {
         out_path: PathBuf::from("/backup/ib_logfile0"),
         read_step: 4096,
         progress: Arc::new(Silent),
-        clock: Arc::new(ManualClock::default()),
+        clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
     });
     let msg = match r {
         Err(e) => e.to_string(),
@@ -539,7 +523,7 @@ fn poll_events_follow_the_phases() {
         out_path: PathBuf::from("/backup/ib_logfile0"),
         read_step: 4096,
         progress: rec.clone(),
-        clock: Arc::new(ManualClock::default()),
+        clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
     })
     .unwrap();
     w.write_bytes(5000);
@@ -599,7 +583,7 @@ fn a_real_log_copies_byte_for_byte_like_mariabackup() {
             out_path: PathBuf::from("backup/ib_logfile0"),
             read_step,
             progress: Arc::new(Silent),
-            clock: Arc::new(ManualClock::default()),
+            clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
         })
         .unwrap();
         let r = f.poll(true).unwrap();
@@ -661,7 +645,7 @@ fn copy_a_real_log_into_a_directory() {
         out_path: out_dir.join("ib_logfile0"),
         read_step: 65536,
         progress: Arc::new(Silent),
-        clock: Arc::new(ManualClock::default()),
+        clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
     })
     .unwrap();
     // A hot copy: poll every 200 ms until the file INNOHOT_FOLLOW108_UNTIL appears.

@@ -47,7 +47,7 @@ use innohot::format::mlog::{encode_record, Record};
 use innohot::format::redo57::{
     block_checksum_kind, stamp_block, xtrabackup_creator, BlockChecksum, Checkpoint, LogFileHeader, RingGeometry,
 };
-use innohot::io::{Clock, SourceFile, TargetFile};
+use innohot::io::{ManualClock, SourceFile, TargetFile};
 use innohot::BackupError;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -56,9 +56,8 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use std::cell::Cell;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 const BLK: u64 = 512;
 const HDR: u64 = 12;
@@ -161,22 +160,6 @@ impl TargetFile for MemTarget {
     fn sync(&mut self) -> io::Result<()> {
         self.syncs.fetch_add(1, Ordering::SeqCst);
         Ok(())
-    }
-}
-
-/// Time that moves only when told.
-#[derive(Default)]
-struct ManualClock(AtomicU64);
-
-impl Clock for ManualClock {
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.0.load(Ordering::SeqCst))
-    }
-    fn unix_seconds(&self) -> u64 {
-        1_700_000_000
-    }
-    fn sleep(&self, d: Duration) {
-        self.0.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
     }
 }
 
@@ -691,7 +674,7 @@ impl Harness {
             out_path: PathBuf::from("xtrabackup_logfile"),
             read_step: spec.read_step,
             progress: recorder.clone(),
-            clock: Arc::new(ManualClock::default()),
+            clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
         })
         .expect("Follower57::start");
 

@@ -63,9 +63,7 @@ impl Flavor for MariaDb {
             .open(&self.log_path, PLAIN)
             .map_err(|e| BackupError::io(&self.log_path, "opening the redo log", e))?;
         let (_, checkpoint) = read_header108(&mut *source, &self.log_path)?;
-        let name = "ib_logfile0";
-        let out_path = ctx.target.root().join(name);
-        let out = ctx.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+        let (out, out_path) = super::create_log_copy(ctx, "ib_logfile0")?;
         Ok(Box::new(Follower108::start(Follower108Parts {
             source,
             source_path: self.log_path.clone(),

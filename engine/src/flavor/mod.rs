@@ -67,6 +67,13 @@ pub trait Flavor: Send {
     }
 }
 
+/// Creates the backup's copy of the redo log (`name` at the target's top).
+fn create_log_copy(ctx: &RedoContext, name: &str) -> Result<(Box<dyn crate::io::TargetFile>, PathBuf)> {
+    let out_path = ctx.target.root().join(name);
+    let out = ctx.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+    Ok((out, out_path))
+}
+
 /// (major, minor) from a version string such as "10.11.14-MariaDB-0+deb12u2-log".
 fn major_minor(version: &str) -> Option<(u32, u32)> {
     let mut it = version.split(|c: char| !c.is_ascii_digit());

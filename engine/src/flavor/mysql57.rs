@@ -8,7 +8,7 @@ use crate::format::redo57::{self, RingGeometry};
 use crate::io::ReadPolicy;
 use crate::meta;
 use crate::server::{LockStep, ServerVars};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Default)]
 pub struct Mysql57 {
@@ -67,9 +67,7 @@ impl Flavor for Mysql57 {
         for path in &self.log_paths {
             files.push(ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?);
         }
-        let name = "xtrabackup_logfile";
-        let out_path = ctx.target.root().join(name);
-        let out = ctx.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+        let (out, out_path) = super::create_log_copy(ctx, "xtrabackup_logfile")?;
         let (y, mo, d, h, mi, s) = crate::timefmt::civil(ctx.clock.unix_seconds());
         Ok(Box::new(Follower57::start(Follower57Parts {
             files,

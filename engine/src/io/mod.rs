@@ -20,6 +20,34 @@ pub trait Clock: Send + Sync {
     fn sleep(&self, d: Duration);
 }
 
+/// Time that moves only when told (`sleep` advances it): tests and tools that
+/// step the engine by hand, never waiting on the wall clock.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    nanos: std::sync::atomic::AtomicU64,
+    /// What `unix_seconds` reports at time zero.
+    pub unix_origin: u64,
+}
+
+impl ManualClock {
+    /// A clock at time zero whose Unix time starts at `unix_origin`.
+    pub fn starting_at(unix_origin: u64) -> Self {
+        ManualClock { nanos: Default::default(), unix_origin }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(std::sync::atomic::Ordering::SeqCst))
+    }
+    fn unix_seconds(&self) -> u64 {
+        self.unix_origin + self.now().as_secs()
+    }
+    fn sleep(&self, d: Duration) {
+        self.nanos.fetch_add(d.as_nanos() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// A file being read from the server's data directory.
 pub trait SourceFile: Send {
     /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
