@@ -216,6 +216,7 @@ fn d_a_lapped_log_copier_fails_with_exit_code_1_and_nothing_claims_success() {
         "the error must say what happened and the fix:\n{log}"
     );
     assert!(!log.contains("completed OK!"), "{log}");
+    eprintln!("the lapped backup said: {}", log.lines().last().unwrap_or(""));
     assert!(!target.join("xtrabackup_checkpoints").exists(), "a failed backup must not look complete");
     // The server is not left locked: a commit goes through at once.
     conn.query_drop("SET SESSION lock_wait_timeout=5").unwrap();
