@@ -174,6 +174,8 @@ pub struct Backup {
     /// file-per-table tablespace.
     copied_tables: Vec<(Option<u32>, PathBuf)>,
     other_files: VecDeque<(PathBuf, PathBuf)>,
+    /// Reused by every non-InnoDB file copy.
+    plain_buf: Vec<u8>,
     binlog: Option<BinlogPos>,
     start_lsn: Lsn,
     to_lsn: Lsn,
@@ -209,6 +211,7 @@ impl Backup {
             innodb_layout: None,
             copied_tables: Vec::new(),
             other_files: VecDeque::new(),
+            plain_buf: Vec::new(),
             binlog: None,
             start_lsn: 0,
             to_lsn: 0,
@@ -773,7 +776,14 @@ impl Backup {
             Role::Main,
             EventKind::CopyStarted { source: source.display().to_string(), target: target.display().to_string() },
         );
-        let bytes = copy::copy_plain_file(&*self.svc.fs, &*self.svc.target, &source, &rel, self.opts.copy.chunk_size)?;
+        let bytes = copy::copy_plain_file(
+            &*self.svc.fs,
+            &*self.svc.target,
+            &source,
+            &rel,
+            self.opts.copy.chunk_size,
+            &mut self.plain_buf,
+        )?;
         emit(
             progress,
             clock,

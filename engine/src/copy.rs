@@ -277,9 +277,11 @@ impl FileCopier {
             }
         };
         let psize = layout.physical_size;
-        let chunk = (self.settings.chunk_size / psize).max(1) * psize;
-        if self.buf.len() != chunk {
-            self.buf = vec![0u8; chunk];
+        if self.buf.is_empty() {
+            // No bigger than the file (plus a page, to see it grow): small tables are common.
+            let size = self.src.size().map_err(|e| self.read_err(e))? as usize;
+            let pages = (self.settings.chunk_size / psize).max(1).min(size / psize + 1);
+            self.buf = vec![0u8; pages * psize];
         }
         let got = self.src.read_at(&mut self.buf, self.offset).map_err(|e| self.read_err(e))?;
         // A trailing partial page is the server extending the file: redo covers it.
@@ -368,12 +370,16 @@ pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(Pat
 }
 
 /// Copies a whole non-InnoDB file (no page structure to validate).
+/// `buf` is the caller's, reused from file to file (a datadir holds hundreds of
+/// small .frm files, copied while the server is locked); it grows to at most
+/// `chunk_size`.
 pub fn copy_plain_file(
     fs: &dyn SourceFs,
     target: &dyn TargetDir,
     source: &Path,
     rel: &Path,
     chunk_size: usize,
+    buf: &mut Vec<u8>,
 ) -> Result<u64> {
     let mut src = fs
         .open(source, ReadPolicy { direct: false, fadvise: true })
@@ -385,10 +391,16 @@ pub fn copy_plain_file(
     }
     let out_path = target.root().join(rel);
     let mut out = target.create_file(rel).map_err(|e| BackupError::io(&out_path, "creating", e))?;
-    let mut buf = vec![0u8; chunk_size.max(4096)];
+    let size = src.size().map_err(|e| BackupError::io(source, "sizing", e))?;
+    // One extra byte past the known size notices a file that grew.
+    let want = (size as usize + 1).clamp(4096, chunk_size.max(4096));
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let buf = &mut buf[..want];
     let mut offset = 0u64;
     loop {
-        let got = src.read_at(&mut buf, offset).map_err(|e| BackupError::io(source, "reading", e))?;
+        let got = src.read_at(buf, offset).map_err(|e| BackupError::io(source, "reading", e))?;
         if got == 0 {
             break;
         }
