@@ -100,6 +100,12 @@ pub fn parse_backup_args(
     let mut given = Vec::new();
     while let Some(arg) = it.next() {
         let Some(long) = arg.strip_prefix("--") else {
+            // Never echo what may be a password: `-pSECRET`, or the word after a bare --password.
+            if arg.starts_with("-p") {
+                return Err("short options are not supported; give the password as --password=VALUE, \
+                            INNOHOT_PASSWORD or in --defaults-file (the argument is not shown)"
+                    .into());
+            }
             return Err(format!("unexpected argument {arg:?}"));
         };
         let (name, inline) = match long.split_once('=') {
@@ -110,6 +116,10 @@ pub fn parse_backup_args(
             from_file =
                 Some(PathBuf::from(inline.or_else(|| it.next().cloned()).ok_or("--defaults-file needs a path")?));
             continue;
+        }
+        if name == "password" && inline.is_none() {
+            // Refuse before the next word (likely the password) can reach an error message.
+            apply(&mut cli, "password", None)?;
         }
         let takes_value = !matches!(name.as_str(), "no_direct" | "no_fadvise" | "password");
         let value = match (inline, takes_value) {
@@ -178,6 +188,12 @@ mod tests {
         assert!(e(&["--target-dir=/b", "--bogus=1"]).contains("unknown option --bogus"));
         assert!(e(&["--target-dir=/b", "--chunk-size=big"]).contains("--chunk-size needs a number"));
         assert!(e(&["--target-dir=/b", "--password"]).contains("INNOHOT_PASSWORD"));
+        // A password given the wrong way is refused without being repeated.
+        for wrong in [&["--target-dir=/b", "--password", "s3cret"][..], &["--target-dir=/b", "-ps3cret"]] {
+            let msg = e(wrong);
+            assert!(!msg.contains("s3cret"), "the password leaked into: {msg}");
+            assert!(msg.contains("--password=") || msg.contains("INNOHOT_PASSWORD"), "{msg}");
+        }
         assert!(e(&["--defaults-file=/nope", "--target-dir=/b"]).contains("no such file"));
     }
 }
