@@ -402,35 +402,15 @@ impl SimServer {
             let body_lo = page::FIL_PAGE_DATA + 64;
             let body_hi = psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM - 64;
             let rec = match self.rng.below(5) {
-                0 => {
-                    let off = self.rng.range(body_lo as u64, body_hi as u64 - 1) as u16;
-                    Record::WriteN {
-                        space: space_id,
-                        page: page_no,
-                        offset: off,
-                        width: 1,
-                        value: self.rng.below(256) as u32,
-                    }
-                }
-                1 => {
-                    let off = self.rng.range(body_lo as u64, body_hi as u64 - 2) as u16;
-                    Record::WriteN {
-                        space: space_id,
-                        page: page_no,
-                        offset: off,
-                        width: 2,
-                        value: self.rng.below(65536) as u32,
-                    }
-                }
-                2 => {
-                    let off = self.rng.range(body_lo as u64, body_hi as u64 - 4) as u16;
-                    Record::WriteN {
-                        space: space_id,
-                        page: page_no,
-                        offset: off,
-                        width: 4,
-                        value: self.rng.next_u64() as u32,
-                    }
+                kind @ 0..=2 => {
+                    let width = [1u8, 2, 4][kind as usize];
+                    let off = self.rng.range(body_lo as u64, (body_hi - width as usize) as u64) as u16;
+                    let value = match width {
+                        1 => self.rng.below(256) as u32,
+                        2 => self.rng.below(65536) as u32,
+                        _ => self.rng.next_u64() as u32,
+                    };
+                    Record::WriteN { space: space_id, page: page_no, offset: off, width, value }
                 }
                 3 => {
                     let off = self.rng.range(body_lo as u64, body_hi as u64 - 8) as u16;
