@@ -88,8 +88,7 @@ pub enum Next {
 /// The log follower as shared between the orchestrator and whoever polls it.
 pub struct SharedFollower {
     follower: Mutex<Box<dyn RedoFollower>>,
-    error: Mutex<Option<String>>,
-    error_value: Mutex<Option<BackupError>>,
+    error: Mutex<Option<BackupError>>,
     stop: AtomicBool,
 }
 
@@ -102,12 +101,7 @@ pub enum PollAgain {
 
 impl SharedFollower {
     fn new(f: Box<dyn RedoFollower>) -> Self {
-        SharedFollower {
-            follower: Mutex::new(f),
-            error: Mutex::new(None),
-            error_value: Mutex::new(None),
-            stop: AtomicBool::new(false),
-        }
+        SharedFollower { follower: Mutex::new(f), error: Mutex::new(None), stop: AtomicBool::new(false) }
     }
 
     /// One background copy pass; a failure is kept for the orchestrator to raise.
@@ -122,8 +116,7 @@ impl SharedFollower {
         match f.poll(false) {
             Ok(_) => PollAgain::Yes,
             Err(e) => {
-                *self.error.lock().expect("follower error lock") = Some(e.to_string());
-                *self.error_value.lock().expect("follower error lock") = Some(e);
+                *self.error.lock().expect("follower error lock") = Some(e);
                 self.stop.store(true, Ordering::SeqCst);
                 PollAgain::No
             }
@@ -146,13 +139,13 @@ impl SharedFollower {
     /// Whether the copier stopped because the server overwrote redo it had not copied.
     pub fn failed_with_lap(&self) -> bool {
         matches!(
-            &*self.error_value.lock().expect("follower error lock"),
+            &*self.error.lock().expect("follower error lock"),
             Some(BackupError::RedoLapped { .. } | BackupError::RedoWrapped { .. })
         )
     }
 
     fn take_error(&self) -> Option<BackupError> {
-        self.error_value.lock().expect("follower error lock").take()
+        self.error.lock().expect("follower error lock").take()
     }
 }
 
@@ -241,11 +234,6 @@ impl Backup {
         } else {
             None
         }
-    }
-
-    /// Whether the server is (or may be) under our read lock.
-    pub fn holds_lock(&self) -> bool {
-        self.lock_attempted
     }
 
     fn note(&self, phase: Phase, text: impl Into<String>) {
