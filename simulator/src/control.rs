@@ -2,7 +2,9 @@
 
 use crate::server::SimServer;
 use innohot::format::Lsn;
-use innohot::server::{BinlogPos, LockStep, ServerControl, ServerError, ServerVars};
+use innohot::server::{
+    BinlogPos, LockStep, ServerControl, ServerError, ServerTablespace, ServerVars, TablespaceDictionary,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -45,6 +47,9 @@ impl ServerControl for SimControl {
     }
     fn uuid(&mut self) -> Result<String, ServerError> {
         Ok(self.server.borrow_mut().new_uuid())
+    }
+    fn tablespaces(&mut self, _dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
+        Ok(self.server.borrow().dictionary())
     }
 }
 

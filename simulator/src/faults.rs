@@ -4,7 +4,9 @@
 
 use innohot::format::Lsn;
 use innohot::io::{DirEntry, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
-use innohot::server::{BinlogPos, LockStep, ServerControl, ServerError, ServerVars};
+use innohot::server::{
+    BinlogPos, LockStep, ServerControl, ServerError, ServerTablespace, ServerVars, TablespaceDictionary,
+};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -24,9 +26,10 @@ pub enum ServerCall {
     FlushEngineLogs,
     CurrentLsn,
     Uuid,
+    Tablespaces,
 }
 
-pub const SERVER_CALLS: [ServerCall; 9] = [
+pub const SERVER_CALLS: [ServerCall; 10] = [
     ServerCall::Variables,
     ServerCall::CurrentLsn,
     ServerCall::Lock(LockStep::LongLockWait),
@@ -36,6 +39,7 @@ pub const SERVER_CALLS: [ServerCall; 9] = [
     ServerCall::FlushEngineLogs,
     ServerCall::Unlock,
     ServerCall::Uuid,
+    ServerCall::Tablespaces,
 ];
 
 impl fmt::Display for ServerCall {
@@ -310,5 +314,9 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
     fn uuid(&mut self) -> Result<String, ServerError> {
         self.check(ServerCall::Uuid)?;
         self.inner.uuid()
+    }
+    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
+        self.check(ServerCall::Tablespaces)?;
+        self.inner.tablespaces(dictionary)
     }
 }

@@ -754,6 +754,20 @@ impl SimServer {
     }
 
     /// `SHOW VARIABLES` as the engine needs it.
+    /// What `information_schema` lists: every file-per-table tablespace, by
+    /// the name the dictionary gives it (`schema/table`).
+    pub fn dictionary(&self) -> Vec<innohot::server::ServerTablespace> {
+        self.spaces
+            .iter()
+            .filter(|s| !s.is_system)
+            .map(|s| innohot::server::ServerTablespace {
+                space_id: s.id,
+                name: s.rel.with_extension("").display().to_string(),
+                path: s.redo_name.clone(),
+            })
+            .collect()
+    }
+
     pub fn variables(&self) -> BTreeMap<String, String> {
         let c = &self.cfg;
         let ibdata_mb = (c.ibdata_pages as u64 * c.page_size as u64) >> 20;

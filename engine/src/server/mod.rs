@@ -85,6 +85,25 @@ pub struct BinlogPos {
     pub gtid: String,
 }
 
+/// One tablespace the server's data dictionary knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerTablespace {
+    pub space_id: u32,
+    /// As the dictionary spells it: `schema/table`, `schema/table#P#p0`, `innodb_undo001`.
+    pub name: String,
+    /// The data file as the server reports it (`./d/t.ibd`, or an absolute path for DATA DIRECTORY).
+    pub path: String,
+}
+
+/// Which dictionary tables list the tablespaces; each flavor names its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TablespaceDictionary {
+    /// MariaDB 10.x: `information_schema.INNODB_SYS_TABLESPACES` (SPACE, NAME, FILENAME).
+    MariaDb,
+    /// MySQL 5.7: `INNODB_SYS_TABLESPACES` joined with `INNODB_SYS_DATAFILES` (PATH).
+    Mysql57,
+}
+
 pub trait ServerControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError>;
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;
@@ -99,4 +118,7 @@ pub trait ServerControl {
     fn current_lsn(&mut self) -> Result<Lsn, ServerError>;
     /// `SELECT UUID()`
     fn uuid(&mut self) -> Result<String, ServerError>;
+    /// Every tablespace the server knows, read under the lock (DDL blocked) so
+    /// the backup can prove it holds each one.
+    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError>;
 }

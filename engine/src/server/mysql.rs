@@ -2,7 +2,7 @@
 //! no TLS) on which every statement of the backup runs, so that the locks it
 //! takes live exactly as long as the connection.
 
-use super::{BinlogPos, LockStep, ServerControl, ServerError, ServerVars};
+use super::{BinlogPos, LockStep, ServerControl, ServerError, ServerTablespace, ServerVars, TablespaceDictionary};
 use crate::format::Lsn;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Row};
@@ -199,6 +199,32 @@ impl ServerControl for MysqlControl {
         rows.first()
             .and_then(|r| text(r, "uuid"))
             .ok_or_else(|| ServerError::Unexpected { statement: "SELECT UUID()".into(), detail: "no row".into() })
+    }
+
+    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
+        let statement = match dictionary {
+            TablespaceDictionary::MariaDb => {
+                "SELECT SPACE AS space, NAME AS name, FILENAME AS path FROM information_schema.INNODB_SYS_TABLESPACES"
+            }
+            TablespaceDictionary::Mysql57 => {
+                "SELECT t.SPACE AS space, t.NAME AS name, d.PATH AS path \
+                 FROM information_schema.INNODB_SYS_TABLESPACES t \
+                 JOIN information_schema.INNODB_SYS_DATAFILES d ON d.SPACE = t.SPACE"
+            }
+        };
+        let mut out = Vec::new();
+        for row in self.rows(statement)? {
+            let space_id = text(&row, "space").and_then(|s| s.parse().ok()).ok_or_else(|| ServerError::Unexpected {
+                statement: statement.into(),
+                detail: "a row without a numeric SPACE".into(),
+            })?;
+            out.push(ServerTablespace {
+                space_id,
+                name: text(&row, "name").unwrap_or_default(),
+                path: text(&row, "path").unwrap_or_default(),
+            });
+        }
+        Ok(out)
     }
 }
 
