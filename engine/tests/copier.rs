@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn fixtures() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mysql57");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mysql57");
     assert!(p.is_dir(), "MySQL 5.7 fixtures missing: looked in {}", p.display());
     p
 }

@@ -1,6 +1,5 @@
-//! Page validation against real MySQL 5.7 tablespaces (shared/fixtures/mysql57).
-// Tests read fixture files directly; the io-layer rule in clippy.toml is for engine code.
-#![allow(clippy::disallowed_methods)]
+//! Page validation against real MySQL 5.7 tablespaces (tests/fixtures/mysql57, see its README).
+#![allow(clippy::disallowed_methods)] // tests read fixture files directly; the io-layer rule is for engine code
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +9,7 @@ use innohot::format::page::{
 };
 
 fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/mysql57")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mysql57")
 }
 
 /// Every .ibd under the fixture directory, sorted; panics (never skips) if it is missing.
@@ -18,7 +17,7 @@ fn tablespaces() -> Vec<(PathBuf, Vec<u8>)> {
     let root = fixture_dir();
     assert!(
         root.is_dir(),
-        "fixture directory {} not found: the repo must be checked out with shared/ beside it",
+        "fixture directory {} not found: it is part of the repository (engine/tests/fixtures/mysql57)",
         root.display()
     );
     let mut files = Vec::new();
