@@ -64,20 +64,23 @@ pub fn render(events: &[Event], root: &Path, stable: bool) -> String {
     out
 }
 
-/// Every run of digits and every '...' quoted value becomes '#'.
+/// Every run of digits becomes `#`, and every quoted value (`'...'`) becomes `'#'`.
+///
+/// A quote opens a value only where a word cannot continue (at the start or
+/// after a space or punctuation) and only if a closing quote follows; any other
+/// `'` is an apostrophe ("simulator's") and stays, so the words around it do too.
 fn hide_numbers(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut in_number = false;
-    let mut quoted = false;
-    for c in s.chars() {
-        if c == '\'' {
-            if !quoted {
-                out.push_str("'#'");
-            }
-            quoted = !quoted;
-            continue;
-        }
-        if quoted {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let opens = c == '\'' && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if let Some(len) = chars[i + 1..].iter().position(|&q| q == '\'').filter(|_| opens) {
+            out.push_str("'#'");
+            in_number = false;
+            i += len + 2;
             continue;
         }
         if c.is_ascii_digit() {
@@ -89,6 +92,40 @@ fn hide_numbers(s: &str) -> String {
             in_number = false;
             out.push(c);
         }
+        i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hide_numbers;
+
+    #[test]
+    fn numbers_and_quoted_values_are_hidden() {
+        assert_eq!(
+            hide_numbers("checkpoint no 7 at LSN 8192 (group offset 2048)"),
+            "checkpoint no # at LSN # (group offset #)"
+        );
+        assert_eq!(
+            hide_numbers("MySQL binlog position: filename 'mysql-bin.000002', position '1333398'"),
+            "MySQL binlog position: filename '#', position '#'"
+        );
+        assert_eq!(
+            hide_numbers("The latest check point (for incremental): '127612851'"),
+            "The latest check point (for incremental): '#'"
+        );
+    }
+
+    /// An apostrophe is not a quote: the words after it must survive.
+    #[test]
+    fn an_apostrophe_keeps_the_rest_of_the_line() {
+        assert_eq!(
+            hide_numbers("options from the simulator's seed: chunk 1048576 bytes, log poll every 1 ms"),
+            "options from the simulator's seed: chunk # bytes, log poll every # ms"
+        );
+        assert_eq!(hide_numbers("the server's 'x' and 'y'"), "the server's '#' and '#'");
+        // A quote that never closes hides nothing.
+        assert_eq!(hide_numbers("an 'open quote 42"), "an 'open quote #");
+    }
 }
