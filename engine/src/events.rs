@@ -4,7 +4,7 @@ use crate::format::Lsn;
 use std::fmt;
 use std::time::Duration;
 
-/// The phases of a full hot backup, numbered as in seed-walkthrough.md.
+/// The phases of a full hot backup, in the reference run's order (docs/BACKUP-PHASES.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
     ReadOptions = 1,
@@ -69,7 +69,7 @@ impl Phase {
     }
 }
 
-/// Who did it: the seed's main thread, log copier thread or data copier thread.
+/// Who did it: the main thread, the log copier thread or a data copier thread (as in the reference run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Main,

@@ -170,7 +170,7 @@ impl RecordScanner {
     }
 }
 
-/// Follows a MySQL 5.7 redo ring into `xtrabackup_logfile` (formats.md §3).
+/// Follows a MySQL 5.7 redo ring into `xtrabackup_logfile` (docs/FORMATS.md §3).
 pub struct Follower57 {
     files: Vec<Box<dyn SourceFile>>,
     file_paths: Vec<PathBuf>,

@@ -1,6 +1,6 @@
 //! The MariaDB 10.8+ redo follower: copies every mini-transaction (mtr) the
 //! server writes to its `ib_logfile0` ring into the backup's own `ib_logfile0`,
-//! as mariabackup 10.11 does (formats.md §5): a 12288-byte header whose first
+//! as mariabackup 10.11 does (docs/FORMATS.md §5): a 12288-byte header whose first
 //! LSN is the start checkpoint, then the whole, CRC-valid mtrs from that
 //! checkpoint on with every termination byte set to 1, so that file offset
 //! 12288 + (lsn - checkpoint) holds LSN `lsn` and the copy never wraps.
@@ -88,7 +88,7 @@ pub struct Follower108Parts {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Follows a MariaDB 10.8+ `ib_logfile0` into the backup's `ib_logfile0` (formats.md §5).
+/// Follows a MariaDB 10.8+ `ib_logfile0` into the backup's `ib_logfile0` (docs/FORMATS.md §5).
 pub struct Follower108 {
     source: Box<dyn SourceFile>,
     source_path: PathBuf,

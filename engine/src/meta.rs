@@ -1,4 +1,4 @@
-//! The metadata files users' scripts and `--prepare` read (formats.md §7).
+//! The metadata files users' scripts and `--prepare` read (docs/FORMATS.md §7).
 //! Pure text builders; the orchestrator writes them durably.
 
 use crate::format::Lsn;
@@ -148,8 +148,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checkpoints_file_matches_the_seed_byte_count() {
-        // The seed's file (to_lsn 127612851, last_lsn 127612893) was 117 bytes.
+    fn checkpoints_file_matches_the_reference_run_byte_count() {
+        // The reference run's file (to_lsn 127612851, last_lsn 127612893) was 117 bytes.
         let text = checkpoints(127_612_851, 127_612_893);
         assert_eq!(text.len(), 117);
         assert!(text.starts_with("backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 127612851\n"));

@@ -37,7 +37,7 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
-        // 2017-07-04 07:52:09 UTC: the seed's start (15:52:09 in UTC+8).
+        // 2017-07-04 07:52:09 UTC: the reference run's start (15:52:09 in UTC+8).
         assert_eq!(iso(1_499_154_729), "2017-07-04 07:52:09");
         assert_eq!(log_label(1_499_154_729), "170704 07:52:09");
         // A leap day and the turn of a century-leap year.

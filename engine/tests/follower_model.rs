@@ -1,5 +1,5 @@
 //! Model-based test of the MySQL 5.7 redo follower (`Follower57`) against an
-//! in-memory model of a 5.7 redo ring (formats.md §2-3).
+//! in-memory model of a 5.7 redo ring (docs/FORMATS.md §2-3).
 //!
 //! The model writer keeps an LSN that always sits in a block's data area
 //! [12, 508) as 5.7 does (a block that fills to 508 gets data_len 512 and the

@@ -1,5 +1,5 @@
 //! MariaDB 10.8+ redo log (format "Phys", one `ib_logfile0`): header, checkpoints,
-//! ring math, mini-transaction (mtr) framing and records. See formats.md §4-5.
+//! ring math, mini-transaction (mtr) framing and records. See docs/FORMATS.md §4-5.
 //!
 //! The file is a 12288-byte header followed by a ring of `size - 12288` bytes.
 //! The log has no blocks: it is a stream of mtrs, each made of records, one

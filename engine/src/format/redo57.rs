@@ -1,5 +1,5 @@
 //! MySQL 5.7 redo log (format 1): file header, checkpoints, 512-byte blocks, ring math.
-//! See formats.md §2-3.
+//! See docs/FORMATS.md §2-3.
 
 use super::checksum::{crc32c, log_block_innodb};
 use super::{be_u16, be_u32, be_u64, need, put_u16, put_u32, put_u64, FormatError, Lsn};
@@ -205,7 +205,7 @@ pub fn stamp_block(block: &mut [u8], kind: BlockChecksum) {
     put_u32(block, LOG_BLOCK_DATA_END, sum);
 }
 
-/// What a 512-byte block read at the position of `block_lsn` means to a copier (formats.md §3).
+/// What a 512-byte block read at the position of `block_lsn` means to a copier (docs/FORMATS.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockClass {
     /// The expected block, checksum ok. `data_len < 512` is the current end of the log.

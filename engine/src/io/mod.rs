@@ -80,7 +80,7 @@ pub struct ReadPolicy {
 }
 
 impl Default for ReadPolicy {
-    /// What the seed's xtrabackup did.
+    /// What xtrabackup did in the reference run.
     fn default() -> Self {
         ReadPolicy { direct: true, fadvise: true }
     }
@@ -91,7 +91,7 @@ pub trait SourceFs: Send + Sync {
     fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>>;
     /// Entries sorted by name; symlinks are reported by what they point at.
     fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
-    /// The path with every symlink resolved (the seed's datadir is a symlink).
+    /// The path with every symlink resolved (the reference run's datadir is a symlink).
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
     fn exists(&self, path: &Path) -> bool;
 }
