@@ -153,7 +153,7 @@ proptest! {
             x ^= x << 17;
             *b = x as u8;
         }
-        let layout = PageLayout { physical_size: size, logical_size: size, full_crc32: full };
+        let layout = PageLayout { physical_size: size, logical_size: size, full_crc32: full, compressed: false };
         if full { stamp_full_crc32(&mut p) } else { stamp_legacy_crc32(&mut p) }
         let want = if full { Accepted::FullCrc32 } else { Accepted::Crc32 };
         prop_assert_eq!(validate_page(&p, space, page_no, layout), Ok(want));

@@ -204,7 +204,7 @@ fn all_zero_and_doublewrite() {
 #[test]
 fn full_crc32_pages() {
     let layout = layout_from_flags(0x15).unwrap(); // marker + ssize 5
-    assert_eq!(layout, PageLayout { physical_size: 16384, logical_size: 16384, full_crc32: true });
+    assert_eq!(layout, PageLayout::full_crc32(16384));
     let mut p = pattern_page();
     p[16380..].fill(0);
     stamp_full_crc32(&mut p);
@@ -232,7 +232,7 @@ fn compressed_pages() {
     // 16 KiB pages, zip ssize 1 => 1 KiB physical.
     let flags = 0x21 | (1 << 1);
     let layout = layout_from_flags(flags).unwrap();
-    assert_eq!(layout, PageLayout { physical_size: 1024, logical_size: 16384, full_crc32: false });
+    assert_eq!(layout, PageLayout::row_compressed(1024, 16384));
     assert!(layout.is_compressed());
     let mut z = vec![0u8; 1024];
     z[4..8].copy_from_slice(&9u32.to_be_bytes());
@@ -273,26 +273,19 @@ fn fsp_flags_decoding() {
     for bad in [1 << 6, 2 << 6, 8 << 6, 15 << 6] {
         assert!(matches!(layout_from_flags(bad), Err(FormatError::BadPageSize { .. })), "{bad:#x}");
     }
-    assert_eq!(
-        layout_from_flags(0x21 | (4 << 1)).unwrap(),
-        PageLayout { physical_size: 8192, logical_size: 16384, full_crc32: false }
-    );
+    assert_eq!(layout_from_flags(0x21 | (4 << 1)).unwrap(), PageLayout::row_compressed(8192, 16384));
     // zip ssize 6/7 (bit 4 clear) are invalid; a zip size above the page size too.
     assert!(layout_from_flags(6 << 1).is_err());
     assert!(layout_from_flags(7 << 1).is_err());
     assert!(layout_from_flags((3 << 6) | (4 << 1)).is_err());
-    // KEY_BLOCK_SIZE=16 on 16 KiB pages: a compressed layout PageLayout cannot express
-    // (physical == logical would read as uncompressed), so it is refused by name.
-    assert!(matches!(
-        layout_from_flags(0x21 | (5 << 1)),
-        Err(FormatError::BadPageSize { detail, .. }) if detail.contains("KEY_BLOCK_SIZE")
-    ));
+    // KEY_BLOCK_SIZE=16 on 16 KiB pages (flags 0x2b, as MariaDB 10.11 writes them):
+    // the pages are the size of ordinary ones but still page_zip pages.
+    let kbs16 = layout_from_flags(0x2b).unwrap();
+    assert_eq!(kbs16, PageLayout::row_compressed(16384, 16384));
+    assert!(kbs16.is_compressed());
     assert_eq!(layout_from_flags((7 << 6) | (5 << 1)).unwrap().physical_size, 16384);
     // full_crc32: bit 4 marker, ssize in bits 0-3.
-    assert_eq!(
-        layout_from_flags(0x10 | 3).unwrap(),
-        PageLayout { physical_size: 4096, logical_size: 4096, full_crc32: true }
-    );
+    assert_eq!(layout_from_flags(0x10 | 3).unwrap(), PageLayout::full_crc32(4096));
     assert_eq!(layout_from_flags(0x10 | 7).unwrap().physical_size, 65536);
     assert!(layout_from_flags(0x10).is_err());
     assert!(layout_from_flags(0x10 | 8).is_err());

@@ -6,6 +6,7 @@
 pub mod checksum;
 pub mod mlog;
 pub mod page;
+pub mod page_compressed;
 pub mod redo108;
 pub mod redo57;
 

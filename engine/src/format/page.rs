@@ -1,6 +1,9 @@
 //! InnoDB page layout and validation (both flavors).
 
 use super::checksum::{page_crc32, page_full_crc32, page_innodb_new, page_innodb_old, page_zip_crc32};
+use super::page_compressed::{
+    self, InflateError, PAGE_TYPE_MYSQL_COMPRESSED, PAGE_TYPE_PAGE_COMPRESSED, PAGE_TYPE_PAGE_COMPRESSED_ENCRYPTED,
+};
 use super::{be_u16, be_u32, be_u64, need, put_u16, put_u32, put_u64, FormatError, Lsn};
 
 pub const FIL_PAGE_SPACE_OR_CHKSUM: usize = 0;
@@ -52,15 +55,26 @@ pub struct PageLayout {
     pub logical_size: usize,
     /// MariaDB full_crc32 (flags bit 4) instead of the legacy layout.
     pub full_crc32: bool,
+    /// ROW_FORMAT=COMPRESSED: every page is a compressed (page_zip) page with
+    /// its own checksum rule, even when KEY_BLOCK_SIZE equals the page size.
+    pub compressed: bool,
 }
 
 impl PageLayout {
     /// Uncompressed legacy (MySQL 5.7) pages of `size` bytes.
     pub fn legacy(size: usize) -> Self {
-        PageLayout { physical_size: size, logical_size: size, full_crc32: false }
+        PageLayout { physical_size: size, logical_size: size, full_crc32: false, compressed: false }
+    }
+    /// Uncompressed MariaDB full_crc32 pages of `size` bytes.
+    pub fn full_crc32(size: usize) -> Self {
+        PageLayout { physical_size: size, logical_size: size, full_crc32: true, compressed: false }
+    }
+    /// ROW_FORMAT=COMPRESSED pages of `physical` bytes in a tablespace of `logical`-byte pages.
+    pub fn row_compressed(physical: usize, logical: usize) -> Self {
+        PageLayout { physical_size: physical, logical_size: logical, full_crc32: false, compressed: true }
     }
     pub fn is_compressed(&self) -> bool {
-        self.physical_size != self.logical_size
+        self.compressed
     }
 }
 
@@ -79,8 +93,7 @@ pub fn layout_from_flags(flags: u32) -> Result<PageLayout, FormatError> {
                 detail: "full_crc32 page ssize (bits 0-3) must be 3..=7 (4 KiB..64 KiB)",
             });
         }
-        let size = 512usize << ssize;
-        return Ok(PageLayout { physical_size: size, logical_size: size, full_crc32: true });
+        return Ok(PageLayout::full_crc32(512usize << ssize));
     }
     let page_ssize = (flags >> 6) & 0xF;
     let logical_size = match page_ssize {
@@ -108,15 +121,11 @@ pub fn layout_from_flags(flags: u32) -> Result<PageLayout, FormatError> {
     if physical_size > logical_size {
         return Err(FormatError::BadPageSize { flags, detail: "compressed page size larger than the page size" });
     }
-    if zip_ssize != 0 && physical_size == logical_size {
-        // PageLayout tells compressed pages by physical != logical: refuse rather than
-        // validate page_zip pages with the uncompressed rules.
-        return Err(FormatError::BadPageSize {
-            flags,
-            detail: "ROW_FORMAT=COMPRESSED with KEY_BLOCK_SIZE equal to the page size is not supported",
-        });
+    if zip_ssize == 0 {
+        return Ok(PageLayout::legacy(logical_size));
     }
-    Ok(PageLayout { physical_size, logical_size, full_crc32: false })
+    // KEY_BLOCK_SIZE may equal the page size: the pages are still page_zip pages.
+    Ok(PageLayout::row_compressed(physical_size, logical_size))
 }
 
 /// Reads page 0's FSP flags (at 54) and decodes them; `page0` may be any prefix >= 58 bytes.
@@ -182,6 +191,8 @@ pub enum Accepted {
     Doublewrite,
     /// ROW_FORMAT=COMPRESSED page checksum (crc32, innodb or none).
     Compressed,
+    /// A MariaDB PAGE_COMPRESSED page that inflates to a page whose checksum holds.
+    PageCompressed(page_compressed::Algorithm),
 }
 
 /// Why a page was refused; each names what it compared.
@@ -195,6 +206,21 @@ pub enum PageDefect {
     Checksum { stored_head: u32, stored_tail: u32, crc32: u32 },
     /// A buffer of the wrong length was handed in.
     WrongLength { expected: usize, found: usize },
+    /// A PAGE_COMPRESSED page whose payload does not inflate to one page.
+    PageCompressed(InflateError),
+    /// The page is encrypted (a key version is set, or the page type says so):
+    /// not a torn page, and re-reading will not help.
+    Encrypted { key_version: u32, page_type: u16 },
+    /// MySQL 5.7 transparent page compression (`COMPRESSION=`), which innohot does not read.
+    MysqlPageCompression,
+}
+
+impl PageDefect {
+    /// Whether re-reading the page may help (a write in progress) or the page
+    /// is what it is (encrypted, or a format innohot does not read).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, PageDefect::Encrypted { .. } | PageDefect::MysqlPageCompression)
+    }
 }
 
 impl std::fmt::Display for PageDefect {
@@ -213,6 +239,13 @@ impl std::fmt::Display for PageDefect {
             ),
             PageDefect::WrongLength { expected, found } => {
                 write!(f, "page buffer is {found} bytes, expected {expected}")
+            }
+            PageDefect::PageCompressed(e) => write!(f, "PAGE_COMPRESSED page: {e}"),
+            PageDefect::Encrypted { key_version, page_type } => {
+                write!(f, "the page is encrypted (key version {key_version}, page type {page_type})")
+            }
+            PageDefect::MysqlPageCompression => {
+                write!(f, "MySQL transparent page compression (page type {PAGE_TYPE_MYSQL_COMPRESSED})")
             }
         }
     }
@@ -307,6 +340,33 @@ pub fn stamp_legacy_innodb(page: &mut [u8]) {
     put_u32(page, size - FIL_PAGE_END_LSN_OLD_CHKSUM, old);
 }
 
+/// MariaDB's tablespace encryption record on page 0 starts with these bytes.
+pub const CRYPT_MAGIC: [u8; 6] = [b's', 0x0E, 0x0C, b'R', b'E', b't'];
+/// The record's scheme byte for an encrypted tablespace (0 = not encrypted).
+pub const CRYPT_SCHEME_ENCRYPTED: u8 = 1;
+
+/// Where page 0 holds MariaDB's encryption record: after the extent
+/// descriptors that fit on one page. The server counts from the FSP header
+/// (at 38) an offset that itself starts with the FSP header's position and
+/// size (38 + 112), so the header's 38 is counted twice: 0x28bc on a 16 KiB
+/// page, as the real files show.
+pub fn crypt_data_offset(layout: PageLayout) -> usize {
+    const XDES_ARR_OFFSET: usize = FIL_PAGE_DATA + 112;
+    // Flst node (12) + state (4) + id (8), then 2 bits per page of the extent.
+    let extent = extent_size_pages(layout.logical_size) as usize;
+    let xdes_size = 24 + (extent * 2).div_ceil(8);
+    FIL_PAGE_DATA + XDES_ARR_OFFSET + xdes_size * layout.physical_size / extent
+}
+
+/// Whether page 0 says the tablespace is encrypted (MariaDB's ENCRYPTED=YES or
+/// innodb_encrypt_tables). A record with scheme 0 (ENCRYPTED=NO) is not.
+pub fn is_encrypted_tablespace(page0: &[u8], layout: PageLayout) -> bool {
+    let at = crypt_data_offset(layout);
+    page0.len() > at + CRYPT_MAGIC.len()
+        && page0[at..at + CRYPT_MAGIC.len()] == CRYPT_MAGIC
+        && page0[at + CRYPT_MAGIC.len()] == CRYPT_SCHEME_ENCRYPTED
+}
+
 /// FSP_EXTENT_SIZE: 1 MiB of pages up to 16 KiB pages, 64 pages for 32 and 64 KiB.
 fn extent_size_pages(logical_size: usize) -> u64 {
     if logical_size == 0 {
@@ -325,7 +385,36 @@ fn copy_lsn_low(page: &mut [u8], at: usize) {
     put_u32(page, at, low);
 }
 
+/// Legacy (5.7 and MariaDB non-full_crc32) pages: the page type first tells
+/// MariaDB's PAGE_COMPRESSED and encrypted pages, whose checksum field holds
+/// no checksum, from ordinary ones.
 fn validate_legacy(page: &[u8]) -> Result<Accepted, PageDefect> {
+    match be_u16(page, FIL_PAGE_TYPE) {
+        PAGE_TYPE_PAGE_COMPRESSED => validate_page_compressed(page),
+        PAGE_TYPE_PAGE_COMPRESSED_ENCRYPTED => Err(PageDefect::Encrypted {
+            key_version: be_u32(page, FIL_PAGE_FILE_FLUSH_LSN),
+            page_type: PAGE_TYPE_PAGE_COMPRESSED_ENCRYPTED,
+        }),
+        PAGE_TYPE_MYSQL_COMPRESSED => Err(PageDefect::MysqlPageCompression),
+        _ => validate_legacy_checksum(page),
+    }
+}
+
+/// Inflates the page and validates what the server checksummed before it
+/// compressed: the payload itself carries no checksum.
+fn validate_page_compressed(page: &[u8]) -> Result<Accepted, PageDefect> {
+    let head = be_u32(page, FIL_PAGE_SPACE_OR_CHKSUM);
+    if head != CHECKSUM_NONE_MAGIC {
+        let tail = be_u32(page, page.len() - 4);
+        return Err(PageDefect::Checksum { stored_head: head, stored_tail: tail, crc32: CHECKSUM_NONE_MAGIC });
+    }
+    let mut inflated = vec![0u8; page.len()];
+    let algorithm = page_compressed::inflate(page, &mut inflated).map_err(PageDefect::PageCompressed)?;
+    validate_legacy_checksum(&inflated)?;
+    Ok(Accepted::PageCompressed(algorithm))
+}
+
+fn validate_legacy_checksum(page: &[u8]) -> Result<Accepted, PageDefect> {
     let size = page.len();
     let header_lsn_low = be_u32(page, FIL_PAGE_LSN + 4);
     let trailer_lsn_low = be_u32(page, size - 4);
@@ -389,7 +478,11 @@ fn validate_full_crc32(page: &[u8]) -> Result<Accepted, PageDefect> {
     if stored != crc32 {
         return Err(PageDefect::Checksum { stored_head: be_u32(page, 0), stored_tail: stored, crc32 });
     }
-    if !compressed && be_u32(page, 0) == 0 {
+    let key_version = be_u32(page, 0);
+    if key_version != 0 {
+        return Err(PageDefect::Encrypted { key_version, page_type });
+    }
+    if !compressed {
         let header_lsn_low = be_u32(page, FIL_PAGE_LSN + 4);
         let trailer_lsn_low = be_u32(page, size - 8);
         if header_lsn_low != trailer_lsn_low {
