@@ -19,7 +19,8 @@ usage:
                  [--retry-delay-ms MS] [--log-poll-ms MS] [--no-direct] [--no-fadvise]
                                  hot backup of a running MySQL 5.7 or MariaDB 10.8-10.11 server
                                  (password also from INNOHOT_PASSWORD or the defaults file;
-                                 --debug-pause-before-lock-ms MS is for tests only)
+                                 --debug-pause-before-lock-ms MS and --debug-skip-tablespace
+                                 SCHEMA/TABLE are for tests only)
   innohot demo [DIR]             back up a simulated MySQL 5.7 server under concurrent
                                  writes (kept in DIR, or a temporary directory), check
                                  the backup against the simulator's ground truth

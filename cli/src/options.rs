@@ -80,6 +80,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "debug_pause_before_lock_ms" => {
             a.options.debug_pause_before_lock = Duration::from_millis(number(name, need()?)?)
         }
+        "debug_skip_tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         "no_direct" => a.options.copy.read_policy.direct = false,
         "no_fadvise" => a.options.copy.read_policy.fadvise = false,
         _ => return Ok(false),

@@ -13,7 +13,7 @@ use crate::follow::RedoFollower;
 use crate::format::Lsn;
 use crate::io::{write_durable, Clock, SourceFs, TargetDir};
 use crate::meta;
-use crate::server::{BinlogPos, LockStep, ServerControl, ServerVars};
+use crate::server::{BinlogPos, LockStep, ServerControl, ServerTablespace, ServerVars};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +35,10 @@ pub struct BackupOptions {
     /// Test only: waits this long after the data copy, before the lock, so a
     /// test can make the server outrun the log copier on purpose.
     pub debug_pause_before_lock: Duration,
+    /// Test only: leaves this tablespace (`schema/table`, as the server's
+    /// dictionary names it) out of the copy, so a test can prove the backup
+    /// then fails instead of completing without it.
+    pub debug_skip_tablespace: Option<String>,
 }
 
 impl Default for BackupOptions {
@@ -46,6 +50,7 @@ impl Default for BackupOptions {
             tool_command: String::new(),
             options_source: "command line".into(),
             debug_pause_before_lock: Duration::ZERO,
+            debug_skip_tablespace: None,
         }
     }
 }
@@ -149,7 +154,19 @@ impl SharedFollower {
     }
 }
 
-/// One full hot backup of a MySQL 5.7 server, phase by phase.
+/// A file-per-table tablespace in the backup.
+#[derive(Debug, Clone)]
+struct CopiedTable {
+    /// From page 0; None while the server has not written page 0 yet (MariaDB
+    /// writes it lazily for a new table).
+    space_id: Option<u32>,
+    /// Where it was read from (outside the datadir for DATA DIRECTORY tables).
+    source: PathBuf,
+    /// Relative to the backup directory.
+    target: PathBuf,
+}
+
+/// One full hot backup, phase by phase.
 pub struct Backup {
     opts: BackupOptions,
     svc: Services,
@@ -163,9 +180,10 @@ pub struct Backup {
     tablespaces: VecDeque<Tablespace>,
     copier: Option<FileCopier>,
     innodb_layout: Option<InnodbLayout>,
-    /// Space id (None: page 0 not written yet) and backup path of every copied
-    /// file-per-table tablespace.
-    copied_tables: Vec<(Option<u32>, PathBuf)>,
+    /// Every file-per-table tablespace copied so far.
+    copied_tables: Vec<CopiedTable>,
+    /// Space ids of the copied system and undo tablespaces.
+    copied_system_spaces: Vec<u32>,
     other_files: VecDeque<(PathBuf, PathBuf)>,
     /// Reused by every non-InnoDB file copy.
     plain_buf: Vec<u8>,
@@ -203,6 +221,7 @@ impl Backup {
             copier: None,
             innodb_layout: None,
             copied_tables: Vec::new(),
+            copied_system_spaces: Vec::new(),
             other_files: VecDeque::new(),
             plain_buf: Vec::new(),
             binlog: None,
@@ -594,11 +613,21 @@ impl Backup {
             undo_dir: copy::server_dir(&self.datadir, vars.get("innodb_undo_directory")),
             undo_tablespaces: vars.get("innodb_undo_tablespaces").and_then(|v| v.parse().ok()).unwrap_or(0),
         };
-        let found = copy::discover_tablespaces(&*self.svc.fs, &layout)?;
+        let found = self.discover_tablespaces(&layout)?;
         self.note(Phase::TablespaceScan, format!("{} InnoDB data files to copy", found.len()));
         self.tablespaces = found.into();
         self.innodb_layout = Some(layout);
         Ok(())
+    }
+
+    /// The tablespaces on disk, less the one a test asked to leave out.
+    fn discover_tablespaces(&self, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
+        let mut found = copy::discover_tablespaces(&*self.svc.fs, layout)?;
+        if let Some(skip) = &self.opts.debug_skip_tablespace {
+            found
+                .retain(|ts| ts.kind != copy::TablespaceKind::Table || ts.target.with_extension("") != Path::new(skip));
+        }
+        Ok(found)
     }
 
     fn copy_data_step(&mut self) -> Result<Next> {
@@ -643,8 +672,15 @@ impl Backup {
             CopyStep::Copied { .. } => Next::Continue,
             CopyStep::RetryAt(t) => Next::WaitUntil(t),
             CopyStep::Done { bytes } => {
-                if copier.tablespace().kind == copy::TablespaceKind::Table {
-                    self.copied_tables.push((copier.space_id(), copier.tablespace().target.clone()));
+                let ts = copier.tablespace();
+                match (ts.kind, copier.space_id()) {
+                    (copy::TablespaceKind::Table, space_id) => self.copied_tables.push(CopiedTable {
+                        space_id,
+                        source: ts.source.clone(),
+                        target: ts.target.clone(),
+                    }),
+                    (_, Some(id)) => self.copied_system_spaces.push(id),
+                    (_, None) => {}
                 }
                 self.data_files += 1;
                 self.data_bytes += bytes;
@@ -662,7 +698,7 @@ impl Backup {
         let phase = Phase::NonInnodbFiles;
         let layout = self.innodb_layout.clone().expect("scanned in phase 11");
         let mut live = Vec::new();
-        for ts in copy::discover_tablespaces(&*self.svc.fs, &layout)? {
+        for ts in self.discover_tablespaces(&layout)? {
             if ts.kind == copy::TablespaceKind::Table {
                 live.push((copy::read_space_id(&*self.svc.fs, &ts.source)?, ts));
             }
@@ -674,9 +710,9 @@ impl Backup {
         };
         // A file whose page 0 is not written yet (MariaDB writes it lazily) has no
         // id to match by: it matches the copy at the same path.
-        let same = |copied: &(Option<u32>, PathBuf), live: &(Option<u32>, copy::Tablespace)| match (copied.0, live.0) {
+        let same = |copied: &CopiedTable, live: &(Option<u32>, copy::Tablespace)| match (copied.space_id, live.0) {
             (Some(a), Some(b)) => a == b,
-            _ => copied.1 == live.1.target,
+            _ => copied.target == live.1.target,
         };
         // Dropped: copied, but no live file matches.
         let mut kept = Vec::new();
@@ -684,7 +720,7 @@ impl Backup {
             if live.iter().any(|l| same(&c, l)) {
                 kept.push(c);
             } else {
-                let rel = &c.1;
+                let rel = &c.target;
                 target.remove_file(rel).map_err(io(rel, "removing a dropped table's copy"))?;
                 self.note(phase, format!("{} was dropped during the backup: removed from it", rel.display()));
             }
@@ -693,11 +729,12 @@ impl Backup {
         let mut moves = Vec::new();
         for c in &mut kept {
             if let Some(l) = live.iter().find(|l| same(c, l)) {
-                if l.1.target != c.1 {
-                    let tmp = PathBuf::from(format!("{}.innohot-rename", c.1.display()));
-                    target.publish(&c.1, &tmp).map_err(io(&c.1, "renaming a renamed table's copy"))?;
-                    moves.push((tmp, l.1.target.clone(), c.1.clone()));
-                    c.1 = l.1.target.clone();
+                if l.1.target != c.target {
+                    let tmp = PathBuf::from(format!("{}.innohot-rename", c.target.display()));
+                    target.publish(&c.target, &tmp).map_err(io(&c.target, "renaming a renamed table's copy"))?;
+                    moves.push((tmp, l.1.target.clone(), c.target.clone()));
+                    c.target = l.1.target.clone();
+                    c.source = l.1.source.clone();
                 }
             }
         }
@@ -716,6 +753,37 @@ impl Backup {
             }
         }
         self.copied_tables = kept;
+        Ok(())
+    }
+
+    /// Under the lock, with every tablespace copied: each one the server's
+    /// dictionary lists must be in the backup, matched by space id (by file
+    /// name for a new table whose page 0 is not written yet). A backup that
+    /// would silently lack a table fails here, naming it.
+    fn check_against_dictionary(&mut self) -> Result<()> {
+        let phase = Phase::NonInnodbFiles;
+        let dictionary = self.flavor().tablespace_dictionary();
+        self.statement(phase, dictionary.statement());
+        let listed = self.svc.server.tablespaces(dictionary)?;
+        let in_backup = |ts: &ServerTablespace| {
+            self.copied_system_spaces.contains(&ts.space_id)
+                || self.copied_tables.iter().any(|c| match c.space_id {
+                    Some(id) => id == ts.space_id,
+                    None => same_file(&self.datadir, &ts.path, c),
+                })
+        };
+        let mut checked = 0;
+        for ts in listed.iter().filter(|ts| must_be_in_backup(ts)) {
+            if !in_backup(ts) {
+                return Err(BackupError::TablespaceMissing {
+                    name: ts.name.clone(),
+                    space_id: ts.space_id,
+                    file: ts.path.clone(),
+                });
+            }
+            checked += 1;
+        }
+        self.note(phase, format!("all {checked} tablespaces the server lists are in the backup"));
         Ok(())
     }
 
@@ -750,6 +818,10 @@ impl Backup {
         }
         if let Some(next) = self.copy_tablespace_step(Phase::NonInnodbFiles)? {
             return Ok(next);
+        }
+        if self.sub == 1 {
+            self.check_against_dictionary()?;
+            self.sub = 2;
         }
         let Some((source, rel)) = self.other_files.pop_front() else {
             self.note(Phase::NonInnodbFiles, "Finished backing up non-InnoDB tables and files");
@@ -796,6 +868,26 @@ impl Backup {
         );
         Ok(())
     }
+}
+
+/// Tablespaces a backup holds: not the temporary tablespace (rebuilt at every
+/// start) and not the files of an ALTER, TRUNCATE or DROP in progress.
+fn must_be_in_backup(ts: &ServerTablespace) -> bool {
+    let file = ts.path.rsplit('/').next().unwrap_or("");
+    ts.name != "innodb_temporary" && !ts.name.contains("#sql") && !copy::is_temporary_name(file)
+}
+
+/// Whether the dictionary's file name (`./d/t.ibd` or an absolute DATA
+/// DIRECTORY path) is the file this copy was read from.
+fn same_file(datadir: &Path, listed: &str, copied: &CopiedTable) -> bool {
+    let listed = Path::new(listed);
+    let absolute = if listed.is_absolute() { listed.to_path_buf() } else { datadir.join(listed) };
+    normalize(&absolute) == normalize(&copied.source)
+}
+
+/// `a/./b` and `a/b` are the same file; nothing else is resolved.
+fn normalize(p: &Path) -> PathBuf {
+    p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
 }
 
 fn on_off(b: bool) -> &'static str {

@@ -116,8 +116,39 @@ pub fn server_dir(datadir: &Path, setting: Option<&str>) -> PathBuf {
     }
 }
 
+/// Files of an ALTER, TRUNCATE or DROP in progress (`#sql-alter-…`, `#sql-ib…`,
+/// `#sql-backup-…`): never part of a consistent copy; under the lock the
+/// statement's outcome is settled and the real table's file is what counts.
+pub fn is_temporary_name(name: &str) -> bool {
+    name.starts_with("#sql")
+}
+
+/// Where a DATA DIRECTORY tablespace's `.isl` link file says its `.ibd` lives.
+pub fn read_link_file(fs: &dyn SourceFs, isl: &Path) -> Result<PathBuf> {
+    let mut f = fs
+        .open(isl, ReadPolicy { direct: false, fadvise: false })
+        .map_err(|e| BackupError::io(isl, "opening a DATA DIRECTORY link file", e))?;
+    let mut buf = vec![0u8; 4096];
+    let got = f.read_at(&mut buf, 0).map_err(|e| BackupError::io(isl, "reading", e))?;
+    let text = String::from_utf8_lossy(&buf[..got]);
+    let target = text.trim_end_matches(['\n', '\r', '\0', ' ']);
+    if target.is_empty() || !Path::new(target).is_absolute() {
+        return Err(BackupError::Format {
+            path: isl.to_path_buf(),
+            source: crate::format::FormatError::Malformed {
+                what: "DATA DIRECTORY link file",
+                detail: format!("{target:?} is not an absolute path to a .ibd file"),
+            },
+        });
+    }
+    Ok(PathBuf::from(target))
+}
+
 /// The system tablespace files, undo tablespaces, then every `.ibd` at the top of
-/// the datadir and one level down, each group in name order.
+/// the datadir and one level down, each group in name order. A DATA DIRECTORY
+/// table is found by its `.isl` link file and copied from where the link points
+/// into the schema directory, as if it were local (mariabackup's layout; the
+/// `.isl` is copied too, so a restore puts the file back where it was).
 pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
     let mut out = Vec::new();
     for f in &layout.data_files {
@@ -142,21 +173,55 @@ pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<
     for entry in list(&layout.datadir)? {
         let path = layout.datadir.join(&entry.name);
         match entry.kind {
-            EntryKind::File if entry.name.ends_with(".ibd") => tables.push(PathBuf::from(&entry.name)),
+            EntryKind::File if entry.name.ends_with(".ibd") && !is_temporary_name(&entry.name) => {
+                let rel = PathBuf::from(&entry.name);
+                tables.push(Tablespace { source: path, target: rel, kind: TablespaceKind::Table });
+            }
             EntryKind::Dir => {
                 for inner in list(&path)? {
-                    if inner.kind == EntryKind::File && inner.name.ends_with(".ibd") {
-                        tables.push(Path::new(&entry.name).join(&inner.name));
+                    if inner.kind != EntryKind::File || is_temporary_name(&inner.name) {
+                        continue;
+                    }
+                    let rel = Path::new(&entry.name).join(&inner.name);
+                    if inner.name.ends_with(".ibd") {
+                        tables.push(Tablespace {
+                            source: path.join(&inner.name),
+                            target: rel,
+                            kind: TablespaceKind::Table,
+                        });
+                    } else if let Some(stem) = inner.name.strip_suffix(".isl") {
+                        let isl = path.join(&inner.name);
+                        let source = match read_link_file(fs, &isl) {
+                            Ok(source) => source,
+                            // Dropped since the listing: the lock-time rescan settles it.
+                            Err(BackupError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                                continue
+                            }
+                            Err(e) => return Err(e),
+                        };
+                        let target = Path::new(&entry.name).join(format!("{stem}.ibd"));
+                        tables.push(Tablespace { source, target, kind: TablespaceKind::Table });
                     }
                 }
             }
             _ => {}
         }
     }
-    tables.sort();
-    for rel in tables {
-        out.push(Tablespace { source: layout.datadir.join(&rel), target: rel, kind: TablespaceKind::Table });
-    }
+    tables.sort_by(|a, b| a.target.cmp(&b.target));
+    // A local .ibd and a link for the same table cannot both be the server's:
+    // the link wins, as it does for the server.
+    tables.dedup_by(|later, earlier| {
+        if later.target != earlier.target {
+            return false;
+        }
+        if later.source.starts_with(&layout.datadir) {
+            true
+        } else {
+            std::mem::swap(later, earlier);
+            true
+        }
+    });
+    out.extend(tables);
     Ok(out)
 }
 
@@ -274,6 +339,21 @@ impl FileCopier {
         Ok(PageLayout::legacy(self.default_page_size))
     }
 
+    /// A page that re-reading will not change: encrypted, or a format innohot does not read.
+    fn permanent_defect(&self, page_no: u64, defect: page::PageDefect) -> BackupError {
+        let path = self.ts.source.clone();
+        match defect {
+            page::PageDefect::Encrypted { .. } => {
+                BackupError::Encrypted { path, detail: format!("page {page_no}: {defect}") }
+            }
+            _ => BackupError::Unsupported(format!(
+                "{}: page {page_no} uses {defect}, which innohot cannot read yet (use Percona XtraBackup 2.4 for \
+                 tables created with COMPRESSION=, or ALTER TABLE ... COMPRESSION='none' and OPTIMIZE TABLE)",
+                path.display()
+            )),
+        }
+    }
+
     /// Reads, validates and writes the next chunk.
     pub fn step(&mut self) -> Result<CopyStep> {
         let layout = match self.layout {
@@ -310,9 +390,15 @@ impl FileCopier {
             return Ok(CopyStep::Done { bytes: self.offset });
         }
         let first_page = self.offset / psize as u64;
+        if first_page == 0 && page::is_encrypted_tablespace(&self.buf[start..start + psize], layout) {
+            return Err(BackupError::Encrypted { path: self.ts.source.clone(), detail: "page 0 says so".into() });
+        }
         for (i, pg) in self.buf[start..start + whole].chunks_exact(psize).enumerate() {
             let page_no = first_page + i as u64;
             let Err(defect) = page::validate_page(pg, self.space_id, page_no as u32, layout) else { continue };
+            if defect.is_permanent() {
+                return Err(self.permanent_defect(page_no, defect));
+            }
             self.failed_reads += 1;
             if self.failed_reads > self.settings.page_retries {
                 return Err(BackupError::CorruptPage {
@@ -371,7 +457,7 @@ pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(Pat
     let mut out = Vec::new();
     for schema in list(datadir)?.into_iter().filter(|e| e.kind == EntryKind::Dir) {
         let dir = datadir.join(&schema.name);
-        for f in list(&dir)?.into_iter().filter(|e| e.kind == EntryKind::File) {
+        for f in list(&dir)?.into_iter().filter(|e| e.kind == EntryKind::File && !is_temporary_name(&e.name)) {
             let ext = Path::new(&f.name).extension().and_then(|e| e.to_str()).unwrap_or("");
             if NON_INNODB_EXTENSIONS.contains(&ext) {
                 out.push((dir.join(&f.name), Path::new(&schema.name).join(&f.name)));

@@ -52,6 +52,19 @@ pub enum BackupError {
          ALTER TABLE ... ADD INDEX or CREATE INDEX runs (or set old_alter_table=ON on the server meanwhile)"
     )]
     IndexBuiltWithoutRedo { lsn: Lsn, space: u32 },
+    #[error(
+        "{}: the tablespace is encrypted ({detail}); innohot does not back up encrypted tablespaces yet. \
+         Back this server up with mariabackup started with the server's key management settings, \
+         or decrypt the table first (ALTER TABLE ... ENCRYPTED=NO)",
+        path.display()
+    )]
+    Encrypted { path: PathBuf, detail: String },
+    #[error(
+        "tablespace {name} (space id {space_id}, file {file}) is on the server but missing from the backup: \
+         innohot did not copy it, and a backup without it would silently lose that table. \
+         The backup was not completed; check that the backup user can read {file} and report this as a bug"
+    )]
+    TablespaceMissing { name: String, space_id: u32, file: String },
     #[error("invalid setting: {0}")]
     Config(String),
     #[error("not supported: {0}")]

@@ -8,7 +8,7 @@ use crate::follow::RedoFollower;
 use crate::follow108::{read_header108, Follower108, Follower108Parts};
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
-use crate::server::{LockStep, ServerVars};
+use crate::server::{LockStep, ServerVars, TablespaceDictionary};
 use std::path::{Path, PathBuf};
 
 #[derive(Default)]
@@ -96,6 +96,10 @@ impl Flavor for MariaDb {
         format!(
             "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {to_lsn}\nlast_lsn = {last_lsn}\nrecover_binlog_info = 0\n"
         )
+    }
+
+    fn tablespace_dictionary(&self) -> TablespaceDictionary {
+        TablespaceDictionary::MariaDb
     }
 
     fn unlock_statement(&self) -> &'static str {

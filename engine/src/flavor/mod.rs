@@ -13,7 +13,7 @@ use crate::events::Progress;
 use crate::follow::RedoFollower;
 use crate::format::Lsn;
 use crate::io::{Clock, SourceFs, TargetDir};
-use crate::server::{LockStep, ServerVars};
+use crate::server::{LockStep, ServerVars, TablespaceDictionary};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -53,6 +53,8 @@ pub trait Flavor: Send {
     fn before_binlog(&self) -> &'static [LockStep] {
         &[]
     }
+    /// Where the server lists its tablespaces, for the lock-time cross-check.
+    fn tablespace_dictionary(&self) -> TablespaceDictionary;
     /// The statement that releases everything (for the trace; `ServerControl::unlock` runs it).
     fn unlock_statement(&self) -> &'static str;
     /// `xtrabackup_checkpoints` as this flavor's peer writes it.

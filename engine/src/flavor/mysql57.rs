@@ -7,7 +7,7 @@ use crate::follow::{read_stable_header57, Follower57, Follower57Parts, RedoFollo
 use crate::format::redo57::{self, RingGeometry};
 use crate::io::ReadPolicy;
 use crate::meta;
-use crate::server::{LockStep, ServerVars};
+use crate::server::{LockStep, ServerVars, TablespaceDictionary};
 use std::path::PathBuf;
 
 #[derive(Default)]
@@ -86,6 +86,10 @@ impl Flavor for Mysql57 {
 
     fn lock_steps(&self) -> &'static [LockStep] {
         &[LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock]
+    }
+
+    fn tablespace_dictionary(&self) -> TablespaceDictionary {
+        TablespaceDictionary::Mysql57
     }
 
     fn unlock_statement(&self) -> &'static str {

@@ -104,6 +104,21 @@ pub enum TablespaceDictionary {
     Mysql57,
 }
 
+impl TablespaceDictionary {
+    /// What the server is asked, for the trace.
+    pub fn statement(self) -> &'static str {
+        match self {
+            TablespaceDictionary::MariaDb => {
+                "SELECT SPACE, NAME, FILENAME FROM information_schema.INNODB_SYS_TABLESPACES"
+            }
+            TablespaceDictionary::Mysql57 => {
+                "SELECT t.SPACE, t.NAME, d.PATH FROM information_schema.INNODB_SYS_TABLESPACES t \
+                 JOIN information_schema.INNODB_SYS_DATAFILES d ON d.SPACE = t.SPACE"
+            }
+        }
+    }
+}
+
 pub trait ServerControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError>;
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;
