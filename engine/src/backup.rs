@@ -9,7 +9,8 @@ use crate::copy::{self, CopySettings, CopyStep, FileCopier, InnodbLayout, Tables
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::flavor::{self, Flavor, RedoContext};
-use crate::follow::RedoFollower;
+use crate::follow::{FileOpRecord, RedoFollower};
+use crate::format::redo108::FileOp;
 use crate::format::Lsn;
 use crate::io::{write_durable, Clock, SourceFs, TargetDir};
 use crate::meta;
@@ -477,7 +478,9 @@ impl Backup {
                 follower.poll(true)?;
                 self.last_lsn = follower.last_lsn();
                 self.start_lsn = follower.start_lsn();
+                let file_ops = follower.take_file_ops();
                 drop(follower);
+                missing_from_redo(&file_ops, &self.held())?;
                 if self.last_lsn < self.lsn_under_lock {
                     return Err(BackupError::RedoCorrupt {
                         lsn: self.last_lsn,
@@ -757,34 +760,20 @@ impl Backup {
     }
 
     /// Under the lock, with every tablespace copied: each one the server's
-    /// dictionary lists must be in the backup, matched by space id (by file
-    /// name for a new table whose page 0 is not written yet). A backup that
-    /// would silently lack a table fails here, naming it.
+    /// dictionary lists must be in the backup. A backup that would silently
+    /// lack a table fails here, naming it.
     fn check_against_dictionary(&mut self) -> Result<()> {
         let phase = Phase::NonInnodbFiles;
         let dictionary = self.flavor().tablespace_dictionary();
         self.statement(phase, dictionary.statement());
         let listed = self.svc.server.tablespaces(dictionary)?;
-        let in_backup = |ts: &ServerTablespace| {
-            self.copied_system_spaces.contains(&ts.space_id)
-                || self.copied_tables.iter().any(|c| match c.space_id {
-                    Some(id) => id == ts.space_id,
-                    None => same_file(&self.datadir, &ts.path, c),
-                })
-        };
-        let mut checked = 0;
-        for ts in listed.iter().filter(|ts| must_be_in_backup(ts)) {
-            if !in_backup(ts) {
-                return Err(BackupError::TablespaceMissing {
-                    name: ts.name.clone(),
-                    space_id: ts.space_id,
-                    file: ts.path.clone(),
-                });
-            }
-            checked += 1;
-        }
+        let checked = missing_from_dictionary(&listed, &self.held())?;
         self.note(phase, format!("all {checked} tablespaces the server lists are in the backup"));
         Ok(())
+    }
+
+    fn held(&self) -> Held<'_> {
+        Held { datadir: &self.datadir, system_spaces: &self.copied_system_spaces, tables: &self.copied_tables }
     }
 
     fn lock_step(&mut self) -> Result<Next> {
@@ -870,6 +859,61 @@ impl Backup {
     }
 }
 
+/// What the backup holds, for the witnesses that say what it must hold.
+struct Held<'a> {
+    datadir: &'a Path,
+    system_spaces: &'a [u32],
+    tables: &'a [CopiedTable],
+}
+
+impl Held<'_> {
+    /// By space id; by file name for a new table whose page 0 is not written yet.
+    fn holds(&self, space_id: u32, file: &str) -> bool {
+        self.system_spaces.contains(&space_id)
+            || self.tables.iter().any(|c| match c.space_id {
+                Some(id) => id == space_id,
+                None => same_file(self.datadir, file, c),
+            })
+    }
+}
+
+/// The first tablespace the server's dictionary lists that the backup lacks,
+/// as the error to fail with; else how many were checked.
+fn missing_from_dictionary(listed: &[ServerTablespace], held: &Held) -> Result<usize> {
+    let mut checked = 0;
+    for ts in listed.iter().filter(|ts| must_be_in_backup(ts)) {
+        if !held.holds(ts.space_id, &ts.path) {
+            return Err(BackupError::TablespaceMissing {
+                name: ts.name.clone(),
+                space_id: ts.space_id,
+                file: ts.path.clone(),
+            });
+        }
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+/// The copied redo names every tablespace it changes (MariaDB's FILE_*
+/// records); prepare needs each one that still exists at the end, so each
+/// must be in the backup: a witness independent of the dictionary.
+fn missing_from_redo(ops: &[FileOpRecord], held: &Held) -> Result<()> {
+    let mut last: std::collections::BTreeMap<u32, &FileOpRecord> = Default::default();
+    for op in ops {
+        last.insert(op.space, op);
+    }
+    for (&space, op) in &last {
+        let file = op.new_name.as_deref().unwrap_or(&op.name);
+        let base = file.rsplit('/').next().unwrap_or("");
+        if op.op == FileOp::Delete || copy::is_temporary_name(base) || held.holds(space, file) {
+            continue;
+        }
+        let name = file.trim_start_matches("./").trim_end_matches(".ibd").to_string();
+        return Err(BackupError::TablespaceMissing { name, space_id: space, file: file.to_string() });
+    }
+    Ok(())
+}
+
 /// Tablespaces a backup holds: not the temporary tablespace (rebuilt at every
 /// start) and not the files of an ALTER, TRUNCATE or DROP in progress.
 fn must_be_in_backup(ts: &ServerTablespace) -> bool {
@@ -935,5 +979,72 @@ fn poll_until_stopped(shared: &SharedFollower, clock: &dyn Clock, interval: Dura
             clock.sleep(slice);
             waited += slice;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(space_id: Option<u32>, source: &str, target: &str) -> CopiedTable {
+        CopiedTable { space_id, source: PathBuf::from(source), target: PathBuf::from(target) }
+    }
+
+    fn listed(space_id: u32, name: &str, path: &str) -> ServerTablespace {
+        ServerTablespace { space_id, name: name.into(), path: path.into() }
+    }
+
+    fn op(op: FileOp, space: u32, name: &str, new_name: Option<&str>) -> FileOpRecord {
+        FileOpRecord { lsn: 1, op, space, name: name.into(), new_name: new_name.map(Into::into) }
+    }
+
+    #[test]
+    fn the_dictionary_check_names_the_first_table_the_backup_lacks() {
+        let tables = [
+            table(Some(5), "/data/d/t1.ibd", "d/t1.ibd"),
+            table(Some(8), "/remote/d/r.ibd", "d/r.ibd"),
+            table(None, "/data/d/new.ibd", "d/new.ibd"),
+        ];
+        let held = Held { datadir: Path::new("/data"), system_spaces: &[0, 1, 2], tables: &tables };
+        let mut server = vec![
+            listed(0, "innodb_system", "./ibdata1"),
+            listed(1, "innodb_undo001", ".//undo001"),
+            listed(5, "d/t1", "./d/t1.ibd"),
+            listed(8, "d/r", "/remote/d/r.ibd"),
+            // Page 0 not written yet: matched by file.
+            listed(9, "d/new", "./d/new.ibd"),
+            // Never in a backup.
+            listed(4294967294, "innodb_temporary", "./ibtmp1"),
+            listed(12, "d/#sql-alter-1-2", "./d/#sql-alter-1-2.ibd"),
+        ];
+        assert_eq!(missing_from_dictionary(&server, &held).unwrap(), 5);
+        server.push(listed(6, "d/t2", "./d/t2.ibd"));
+        let e = missing_from_dictionary(&server, &held).unwrap_err();
+        assert!(matches!(&e, BackupError::TablespaceMissing { space_id: 6, .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("d/t2") && text.contains("missing from the backup") && text.contains("./d/t2.ibd"));
+    }
+
+    #[test]
+    fn every_tablespace_the_copied_redo_leaves_existing_must_be_held() {
+        let tables = [table(Some(5), "/data/d/t1.ibd", "d/t1.ibd"), table(Some(7), "/data/d/b.ibd", "d/b.ibd")];
+        let held = Held { datadir: Path::new("/data"), system_spaces: &[0], tables: &tables };
+        let fine = [
+            op(FileOp::Modify, 5, "./d/t1.ibd", None),
+            // Created, then renamed: held under its final name's space id.
+            op(FileOp::Create, 7, "./d/a.ibd", None),
+            op(FileOp::Rename, 7, "./d/a.ibd", Some("./d/b.ibd")),
+            // Created then dropped during the backup.
+            op(FileOp::Create, 9, "./d/gone.ibd", None),
+            op(FileOp::Delete, 9, "./d/gone.ibd", None),
+            // An ALTER still running under the lock.
+            op(FileOp::Create, 11, "./d/#sql-alter-3-4.ibd", None),
+        ];
+        missing_from_redo(&fine, &held).unwrap();
+        let mut lacking = fine.to_vec();
+        lacking.push(op(FileOp::Modify, 13, "./d/missed.ibd", None));
+        let e = missing_from_redo(&lacking, &held).unwrap_err();
+        assert!(matches!(&e, BackupError::TablespaceMissing { space_id: 13, .. }), "{e:?}");
+        assert!(e.to_string().contains("d/missed"), "{e}");
     }
 }

@@ -37,7 +37,26 @@ pub struct PassReport {
 }
 
 /// What every flavor's follower offers the orchestrator and the drivers.
+/// A file-level redo record seen in the copied redo (MariaDB's FILE_*): which
+/// tablespaces the copied redo touches, created, renamed or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOpRecord {
+    /// Start LSN of the mtr holding the record.
+    pub lsn: Lsn,
+    pub op: crate::format::redo108::FileOp,
+    pub space: u32,
+    /// Path relative to the datadir ("./db/t.ibd"), or absolute (DATA DIRECTORY).
+    pub name: String,
+    /// The new name of a rename.
+    pub new_name: Option<String>,
+}
+
 pub trait RedoFollower: Send {
+    /// The file records copied since the last call (none for a log format
+    /// whose follower does not collect them).
+    fn take_file_ops(&mut self) -> Vec<FileOpRecord> {
+        Vec::new()
+    }
     /// One copy pass. The final pass also copies the partial last block and
     /// makes the copy durable; the follower is finished after it.
     fn poll(&mut self, final_pass: bool) -> Result<PassReport>;

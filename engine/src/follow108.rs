@@ -18,8 +18,8 @@ use crate::error::{BackupError, Result};
 use crate::events::{Phase, Progress};
 use crate::follow::{PassEnd, PassReport, RedoFollower};
 use crate::format::redo108::{
-    self, backup_creator, backup_log_header, records, scan_mtr, Checkpoint, FileOp, Header, MtrEnd, MtrScan, Record,
-    Ring, MAX_MTR_SPAN, START_OFFSET,
+    self, backup_creator, backup_log_header, records, scan_mtr, Checkpoint, Header, MtrEnd, MtrScan, Record, Ring,
+    MAX_MTR_SPAN, START_OFFSET,
 };
 use crate::format::{FormatError, Lsn};
 use crate::io::{Clock, ReadPolicy, SourceFile, SourceFs, TargetFile};
@@ -34,18 +34,7 @@ const FINAL_PASS_REREADS: u32 = 100;
 /// Final-pass rounds that chase a checkpoint the server wrote during the pass.
 const FINAL_PASS_ROUNDS: u32 = 10;
 
-/// A file-level redo record seen in the copied redo: DDL the backup must reconcile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileOpRecord {
-    /// Start LSN of the mtr holding the record.
-    pub lsn: Lsn,
-    pub op: FileOp,
-    pub space: u32,
-    /// Path relative to the datadir ("./db/t.ibd").
-    pub name: String,
-    /// The new name of a rename.
-    pub new_name: Option<String>,
-}
+pub use crate::follow::FileOpRecord;
 
 /// Reads and checks the first 12288 bytes of `ib_logfile0`: the header block and the
 /// newest checkpoint (an encrypted or pre-10.8 log is refused here, by name).
@@ -183,11 +172,6 @@ impl Follower108 {
             .write_at(&backup_log_header(checkpoint, &creator), 0)
             .map_err(|e| BackupError::io(&follower.out_path, "writing the log header", e))?;
         Ok(follower)
-    }
-
-    /// The file-level records (FILE_CREATE/DELETE/RENAME/MODIFY) copied since the last call.
-    pub fn take_file_ops(&mut self) -> Vec<FileOpRecord> {
-        std::mem::take(&mut self.file_ops)
     }
 
     /// The newest checkpoint seen in the server's file at the last poll.
@@ -402,6 +386,10 @@ fn merge(a: PassReport, b: PassReport) -> PassReport {
 }
 
 impl RedoFollower for Follower108 {
+    fn take_file_ops(&mut self) -> Vec<FileOpRecord> {
+        std::mem::take(&mut self.file_ops)
+    }
+
     fn poll(&mut self, final_pass: bool) -> Result<PassReport> {
         if self.finished {
             return Err(BackupError::FollowerGone("the redo copy was already finished".into()));
