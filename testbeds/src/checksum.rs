@@ -33,13 +33,29 @@ pub const SKIPPED_MYSQL_TABLES: &[&str] = &["innodb_table_stats", "innodb_index_
 /// [`SKIPPED_SCHEMAS`], except [`SKIPPED_MYSQL_TABLES`]. Keys are
 /// `schema.table`. `EXTENDED` reads every row, so a MyISAM/Aria live
 /// checksum kept in the table header is not trusted blindly.
+///
+/// Note: system-versioned tables have `TABLE_TYPE = 'SYSTEM VERSIONED'`, so
+/// they are not included either; [`all_table_checksums`] includes them.
 pub fn table_checksums(conn: &mut Conn) -> Result<BTreeMap<String, u64>> {
+    checksums_of_types(conn, &["BASE TABLE"])
+}
+
+/// Like [`table_checksums`], plus system-versioned tables (their checksum
+/// covers the history rows and their `ROW_START` / `ROW_END` values) and
+/// sequences (their one stored row).
+pub fn all_table_checksums(conn: &mut Conn) -> Result<BTreeMap<String, u64>> {
+    checksums_of_types(conn, &["BASE TABLE", "SYSTEM VERSIONED", "SEQUENCE"])
+}
+
+fn checksums_of_types(conn: &mut Conn, types: &[&str]) -> Result<BTreeMap<String, u64>> {
+    let types: Vec<String> = types.iter().map(|t| format!("'{t}'")).collect();
     let tables: Vec<(String, String)> = conn
-        .query(
+        .query(format!(
             "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES \
-             WHERE TABLE_TYPE = 'BASE TABLE' \
+             WHERE TABLE_TYPE IN ({}) \
              ORDER BY TABLE_SCHEMA, TABLE_NAME",
-        )
+            types.join(", ")
+        ))
         .map_err(sql_err("listing tables"))?;
     let mut out = BTreeMap::new();
     for (schema, table) in tables {

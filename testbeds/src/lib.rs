@@ -12,7 +12,10 @@
 //! - [`table_checksums`]: `CHECKSUM TABLE ... EXTENDED` of every user table,
 //!   to compare a source with a restored copy.
 //! - [`mariabackup`]: runs the reference tool (`mariabackup --backup` /
-//!   `--prepare`) and reports its wall time.
+//!   `--prepare` / `--copy-back`) and reports its wall time.
+//! - [`roundtrip`]: the binlog position of a backup, binlog replay into a
+//!   restored server, prepare + copy-back + start, checksum differences,
+//!   waiting for dirty pages to be written.
 //!
 //! Tests that need the binaries call [`binaries_or_skip`]: when the binaries
 //! are missing it fails the test with the reason, unless the environment has
@@ -27,13 +30,14 @@
 mod binaries;
 mod checksum;
 pub mod mariabackup;
+pub mod roundtrip;
 mod server;
 mod workload;
 
 use std::fmt;
 
 pub use binaries::{Binaries, MISSING_BINARIES_HINT};
-pub use checksum::{table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS};
+pub use checksum::{all_table_checksums, table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS};
 pub use server::{LocalServer, ServerBuilder};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};
 

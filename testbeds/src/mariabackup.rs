@@ -21,18 +21,62 @@ pub fn backup(server: &LocalServer, target: &Path, log: &Path) -> Result<Duratio
     run(b, "mariabackup --backup", &args, log)
 }
 
-/// `mariabackup --prepare --target-dir=TARGET`. Returns the wall time.
+/// `mariabackup --defaults-file=TARGET/backup-my.cnf --prepare
+/// --target-dir=TARGET`. Returns the wall time.
+///
+/// The backup's own `backup-my.cnf` is the only option file read (as
+/// mariabackup reads it when no `--no-defaults` is given): it carries the
+/// source's page size, undo tablespaces and checksum algorithm, without
+/// which `--prepare` of, say, a 4k-page backup fails ("Data file
+/// './ibdata1' uses page size 4096, but the innodb_page_size start-up
+/// parameter is 16384"). Without that file, `--no-defaults`.
 pub fn prepare(binaries: &Binaries, target: &Path, log: &Path) -> Result<Duration> {
     let args = vec!["--prepare".to_string(), format!("--target-dir={}", target.display())];
-    run(binaries, "mariabackup --prepare", &args, log)
+    run_with(binaries, "mariabackup --prepare", &backup_defaults(target), &args, log)
+}
+
+/// `--defaults-file=TARGET/backup-my.cnf` when the backup has one, else
+/// `--no-defaults`.
+fn backup_defaults(target: &Path) -> String {
+    let cnf = target.join("backup-my.cnf");
+    if cnf.is_file() {
+        format!("--defaults-file={}", cnf.display())
+    } else {
+        "--no-defaults".to_string()
+    }
+}
+
+/// `mariabackup --no-defaults --copy-back --target-dir=TARGET
+/// --datadir=DATADIR`: copies a
+/// prepared backup into DATADIR (which must be missing or empty). A
+/// tablespace that has an `.isl` file in the backup is written where that
+/// `.isl` points (the source's DATA DIRECTORY path), the `.isl` itself into
+/// DATADIR; mariabackup refuses to overwrite an existing file there. Returns
+/// the wall time.
+///
+/// Not `--defaults-file=TARGET/backup-my.cnf` as for [`prepare`]: with its
+/// `innodb_undo_directory=./`, mariabackup 10.11 copies the undo
+/// tablespaces to `DATADIR./undo001` (the path glued on without a slash),
+/// a directory next to DATADIR, and the restored server cannot start.
+pub fn copy_back(binaries: &Binaries, target: &Path, datadir: &Path, log: &Path) -> Result<Duration> {
+    let args = vec![
+        "--copy-back".to_string(),
+        format!("--target-dir={}", target.display()),
+        format!("--datadir={}", datadir.display()),
+    ];
+    run(binaries, "mariabackup --copy-back", &args, log)
 }
 
 fn run(b: &Binaries, what: &str, args: &[String], log: &Path) -> Result<Duration> {
+    run_with(b, what, "--no-defaults", args, log)
+}
+
+fn run_with(b: &Binaries, what: &str, defaults: &str, args: &[String], log: &Path) -> Result<Duration> {
     let out = std::fs::File::create(log).map_err(io_err(format!("creating {}", log.display())))?;
     let err = out.try_clone().map_err(io_err("dup of log file"))?;
     let t0 = Instant::now();
     let status = Command::new(&b.mariabackup)
-        .arg("--no-defaults")
+        .arg(defaults)
         .args(args)
         .stdin(Stdio::null())
         .stdout(out)

@@ -73,6 +73,11 @@ impl ServerBuilder {
         self
     }
 
+    /// The binaries this builder starts.
+    pub fn binaries(&self) -> &Binaries {
+        &self.binaries
+    }
+
     /// How long to wait for the server to accept connections.
     pub fn startup_timeout(mut self, t: Duration) -> Self {
         self.startup_timeout = t;
@@ -306,6 +311,13 @@ impl LocalServer {
     /// The binaries this server runs.
     pub fn binaries(&self) -> &Binaries {
         &self.cfg.binaries
+    }
+
+    /// A builder with this server's binaries, sizes and options (page size,
+    /// checksum algorithm, plugins, ...), e.g. to start a restored copy of
+    /// it with [`ServerBuilder::start_on`] under the same settings.
+    pub fn builder(&self) -> ServerBuilder {
+        self.cfg.clone()
     }
 
     /// Connection options: root, no password, over the unix socket.
