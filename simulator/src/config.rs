@@ -109,6 +109,9 @@ pub struct SimConfig {
     pub ddl_per_mille: u64,
     /// Some DDL is a sorted index build without redo (MLOG_INDEX_LOAD).
     pub index_loads: bool,
+    /// Tables of the first schema kept in a DATA DIRECTORY outside the datadir
+    /// (an `.isl` link file in the schema directory points at each).
+    pub remote_tables: u32,
     pub faults: Faults,
 }
 
@@ -170,6 +173,8 @@ impl SimConfig {
             previous_lap: r.chance(0.8),
             ddl_per_mille: 0,
             index_loads: false,
+            // Its own stream, so adding it left every other draw as it was.
+            remote_tables: Rng::new(seed ^ 0xDA7A_D1E5).below(3) as u32,
             faults: Faults::default(),
         };
         let mut s = Rng::new(seed ^ 0x5CE7_A410);
@@ -238,7 +243,7 @@ impl fmt::Display for SimConfig {
             "seed={} scenario={} page_size={} log_files={} log_file_size={} ibdata_pages={} undo={} schemas={} \
              tables_per_schema={} table_pages_max={} server_gap_us={} poll_interval_us={} \
              chunk_size={} disk_mb_per_s={} torn_write_percent={} start_lsn={} previous_lap={} ddl_per_mille={} \
-             index_loads={}",
+             index_loads={} remote_tables={}",
             self.seed,
             self.scenario.name(),
             self.page_size,
@@ -257,7 +262,8 @@ impl fmt::Display for SimConfig {
             self.start_lsn,
             self.previous_lap,
             self.ddl_per_mille,
-            self.index_loads
+            self.index_loads,
+            self.remote_tables
         )?;
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
@@ -306,6 +312,7 @@ impl FromStr for SimConfig {
                 "previous_lap" => cfg.previous_lap = num(k, v)?,
                 "ddl_per_mille" => cfg.ddl_per_mille = num(k, v)?,
                 "index_loads" => cfg.index_loads = num(k, v)?,
+                "remote_tables" => cfg.remote_tables = num(k, v)?,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));

@@ -143,17 +143,27 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         next_id += 1;
     }
 
+    let remote_root = root.join("remote");
     let mut innodb_table = |rng: &mut Rng,
                             schema: &str,
                             table: &str,
                             max: u32,
+                            remote: bool,
                             spaces: &mut Vec<SpaceSpec>|
      -> std::io::Result<()> {
         let pages_n = rng.range(4, max.max(5) as u64) as u32;
         let pages =
             tablespace_pages(rng, &cfg, next_id, pages_n, fsp_flags(cfg.page_size, true), page::PAGE_TYPE_INDEX);
         let rel = Path::new(schema).join(format!("{table}.ibd"));
-        let path = real_datadir.join(&rel);
+        let path = if remote {
+            // CREATE TABLE ... DATA DIRECTORY: the file elsewhere, a link file here.
+            let path = remote_root.join(&rel);
+            fs::create_dir_all(remote_root.join(schema))?;
+            fs::write(real_datadir.join(schema).join(format!("{table}.isl")), path.display().to_string())?;
+            path
+        } else {
+            real_datadir.join(&rel)
+        };
         write_pages(&path, &pages)?;
         fs::write(real_datadir.join(schema).join(format!("{table}.frm")), frm(rng))?;
         spaces.push(SpaceSpec { id: next_id, path, rel, is_system: false, pages, writable: (3..pages_n).collect() });
@@ -174,8 +184,8 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         fs::write(mysql.join(format!("{t}.CSV")), b"")?;
         fs::write(mysql.join(format!("{t}.CSM")), random_bytes(&mut rng, &[0xFE, 0x01], 33, 33))?;
     }
-    innodb_table(&mut rng, "mysql", "innodb_table_stats", 6, &mut spaces)?;
-    innodb_table(&mut rng, "mysql", "innodb_index_stats", 6, &mut spaces)?;
+    innodb_table(&mut rng, "mysql", "innodb_table_stats", 6, false, &mut spaces)?;
+    innodb_table(&mut rng, "mysql", "innodb_index_stats", 6, false, &mut spaces)?;
 
     let ps = real_datadir.join("performance_schema");
     fs::create_dir_all(&ps)?;
@@ -188,7 +198,7 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
     fs::write(sysdb.join("db.opt"), b"default-character-set=utf8\ndefault-collation=utf8_general_ci\n")?;
     fs::write(sysdb.join("version.frm"), b"TYPE=VIEW\nquery=select '1.5.1' AS `sys_version`\n")?;
     fs::write(sysdb.join("sys_config.frm"), frm(&mut rng))?;
-    innodb_table(&mut rng, "sys", "sys_config", 5, &mut spaces)?;
+    innodb_table(&mut rng, "sys", "sys_config", 5, false, &mut spaces)?;
 
     for s in 0..cfg.schemas {
         let schema = ["shop", "crm", "ledger", "events"][s as usize % 4];
@@ -196,7 +206,8 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("db.opt"), b"default-character-set=utf8mb4\ndefault-collation=utf8mb4_general_ci\n")?;
         for t in 0..cfg.tables_per_schema {
-            innodb_table(&mut rng, schema, &format!("t{t}"), cfg.table_pages_max, &mut spaces)?;
+            let remote = s == 0 && t + cfg.remote_tables >= cfg.tables_per_schema && t > 0;
+            innodb_table(&mut rng, schema, &format!("t{t}"), cfg.table_pages_max, remote, &mut spaces)?;
         }
         // One MyISAM table per schema, written until the read lock.
         fs::write(dir.join("audit.frm"), frm(&mut rng))?;

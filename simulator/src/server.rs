@@ -142,7 +142,12 @@ impl SimServer {
                 truth.page_written(id, no as u32, p, 0);
             }
             let n = pages.len();
-            let redo_name = format!("./{}", rel.display());
+            // Redo names a DATA DIRECTORY table by its absolute path.
+            let redo_name = if path.starts_with(&paths.real_datadir) {
+                format!("./{}", rel.display())
+            } else {
+                path.display().to_string()
+            };
             built.push(Space {
                 id,
                 path,
@@ -658,8 +663,9 @@ impl SimServer {
     fn drop_table(&mut self, idx: usize) {
         let s = self.spaces.remove(idx);
         std::fs::remove_file(&s.path).expect("simulated DROP TABLE");
-        let frm = s.path.with_extension("frm");
-        let _ = std::fs::remove_file(frm);
+        let in_datadir = self.paths.real_datadir.join(&s.rel);
+        let _ = std::fs::remove_file(in_datadir.with_extension("frm"));
+        let _ = std::fs::remove_file(in_datadir.with_extension("isl"));
         self.named_since_checkpoint.remove(&s.id);
         self.truth.dropped_spaces.push(s.id);
         let rec = Record::FileDelete { space: s.id, page: 0, name: s.redo_name.clone() };
@@ -689,11 +695,23 @@ impl SimServer {
             2 => {
                 let schema = self.user_schema();
                 let to_rel = Path::new(&schema).join(format!("r{}.ibd", self.ddl_counter));
-                let to = self.paths.real_datadir.join(&to_rel);
+                let datadir = self.paths.real_datadir.clone();
                 let s = &mut self.spaces[victim];
+                let (from_here, to_here) = (datadir.join(&s.rel), datadir.join(&to_rel));
+                let remote = !s.path.starts_with(&datadir);
+                // A DATA DIRECTORY table stays in its directory; its link file follows.
+                let to =
+                    if remote { s.path.with_file_name(to_rel.file_name().expect("a name")) } else { to_here.clone() };
                 std::fs::rename(&s.path, &to).expect("simulated RENAME TABLE");
-                let _ = std::fs::rename(s.path.with_extension("frm"), to.with_extension("frm"));
-                let from_name = std::mem::replace(&mut s.redo_name, format!("./{}", to_rel.display()));
+                let _ = std::fs::rename(from_here.with_extension("frm"), to_here.with_extension("frm"));
+                let new_name = if remote {
+                    std::fs::remove_file(from_here.with_extension("isl")).expect("simulated RENAME: old link");
+                    std::fs::write(to_here.with_extension("isl"), to.display().to_string()).expect("new link");
+                    to.display().to_string()
+                } else {
+                    format!("./{}", to_rel.display())
+                };
+                let from_name = std::mem::replace(&mut s.redo_name, new_name);
                 let rec = Record::FileRename { space: s.id, page: 0, from: from_name.clone(), to: s.redo_name.clone() };
                 s.path = to;
                 s.rel = to_rel;
