@@ -77,6 +77,8 @@ pub struct RunOptions {
     pub progress: Option<Arc<dyn Progress>>,
     /// Changes the finished backup before the oracle looks: proves the oracle can fail.
     pub tamper: Option<Tamper>,
+    /// The engine's test-only switch that leaves one table out of the copy.
+    pub skip_tablespace: Option<String>,
 }
 
 struct Tee(Arc<Recorder>, Option<Arc<dyn Progress>>);
@@ -132,6 +134,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
         log_poll_interval: Duration::from_micros(cfg.poll_interval_us),
         tool_command: format!("innohot sim --config '{cfg}'"),
         options_source: "the simulator's seed".into(),
+        debug_skip_tablespace: opts.skip_tablespace.clone(),
         ..BackupOptions::default()
     };
     let fired = FiredLog::default();

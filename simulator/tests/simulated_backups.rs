@@ -218,3 +218,27 @@ fn a_lapped_log_copier_fails_with_the_wrap_error() {
     assert!(matches!(r.verdict, Verdict::CorrectFailure(_)), "{:?}", r.verdict);
     assert!(!r.target.join("xtrabackup_checkpoints").exists());
 }
+
+/// A backup that silently lacked a table would be the worst bug a backup tool
+/// can have: with one table left out on purpose (a remote one and a local
+/// one), the lock-time cross-check fails the backup, naming it, and nothing
+/// claims success.
+#[test]
+fn a_planted_omission_fails_the_backup_naming_the_table() {
+    let cfg = SimConfig::from_seed(1);
+    assert!(cfg.remote_tables > 0 && cfg.tables_per_schema >= 2, "seed 1 must hold a DATA DIRECTORY table: {cfg}");
+    for table in ["shop/t0", "shop/t2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = RunOptions {
+            dir: Some(dir.path().to_path_buf()),
+            skip_tablespace: Some(table.into()),
+            ..RunOptions::default()
+        };
+        let report = run(cfg.clone(), opts);
+        let Outcome::Failed(why) = &report.outcome else { panic!("{table}: the backup completed without it") };
+        assert!(why.contains("missing from the backup") && why.contains(table), "{table}: {why}");
+        assert!(!dir.path().join("backup/xtrabackup_checkpoints").exists(), "{table}: looks complete");
+    }
+    // Without the switch the same seed completes.
+    assert!(matches!(run_seed(1).outcome, Outcome::Completed(_)));
+}
