@@ -447,19 +447,20 @@ pub fn read_space_id(fs: &dyn SourceFs, path: &Path) -> Result<Option<u32>> {
     Ok(Some(fsp.space_id))
 }
 
-/// Non-InnoDB files copied under the lock (formats.md §6).
+/// Files of non-InnoDB tables, copied under the lock (docs/FORMATS.md); a
+/// flavor adds its own engines' (MariaDB: Aria's MAD and MAI).
 pub const NON_INNODB_EXTENSIONS: &[&str] =
-    &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
+    &["frm", "isl", "MYD", "MYI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
 /// Files of every schema directory with a non-InnoDB extension, in name order.
-pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path, extensions: &[&str]) -> Result<Vec<(PathBuf, PathBuf)>> {
     let list = |dir: &Path| fs.list(dir).map_err(|e| BackupError::io(dir, "listing the data directory", e));
     let mut out = Vec::new();
     for schema in list(datadir)?.into_iter().filter(|e| e.kind == EntryKind::Dir) {
         let dir = datadir.join(&schema.name);
         for f in list(&dir)?.into_iter().filter(|e| e.kind == EntryKind::File && !is_temporary_name(&e.name)) {
             let ext = Path::new(&f.name).extension().and_then(|e| e.to_str()).unwrap_or("");
-            if NON_INNODB_EXTENSIONS.contains(&ext) {
+            if extensions.contains(&ext) {
                 out.push((dir.join(&f.name), Path::new(&schema.name).join(&f.name)));
             }
         }

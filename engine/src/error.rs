@@ -65,12 +65,20 @@ pub enum BackupError {
          The backup was not completed; check that the backup user can read {file} and report this as a bug"
     )]
     TablespaceMissing { name: String, space_id: u32, file: String },
+    #[error(
+        "{}: the redo log is {file_size} bytes but innodb_log_file_size is {setting}: the server is resizing \
+         its redo log (SET GLOBAL innodb_log_file_size); wait for the resize to finish and run the backup again",
+        path.display()
+    )]
+    RedoResizing { path: PathBuf, file_size: u64, setting: u64 },
     #[error("invalid setting: {0}")]
     Config(String),
     #[error("not supported: {0}")]
     Unsupported(String),
     #[error("the redo log copier stopped: {0}")]
     FollowerGone(String),
+    #[error("the backup is over ({}): nothing more to step", if *completed { "it completed" } else { "it failed" })]
+    NotRunning { completed: bool },
     #[error(
         "the redo log wrapped before it was copied: innohot had copied ib_logfile0 up to LSN {copied_lsn}, \
          but the server had already written at least up to LSN {server_lsn} ({detail}), so the redo at LSN \
@@ -105,6 +113,11 @@ fn io_hint(e: &io::Error) -> &'static str {
 }
 
 impl BackupError {
+    /// The server overwrote redo before it was copied (either log format).
+    pub fn is_lap(&self) -> bool {
+        matches!(self, BackupError::RedoLapped { .. } | BackupError::RedoWrapped { .. })
+    }
+
     pub fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
         BackupError::Io { path: path.into(), op, source }
     }

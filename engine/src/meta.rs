@@ -114,6 +114,20 @@ pub fn backup_my_cnf_mariadb(vars: &ServerVars) -> String {
     )
 }
 
+/// The lines that make prepare load the server's plugins, as mariabackup
+/// writes them: the directory, then `name=library` pairs without the
+/// shared-library suffix (prepare may run on another system).
+pub fn plugin_lines(plugin_dir: &str, plugins: &[&crate::server::ServerPlugin]) -> String {
+    let load: Vec<String> = plugins
+        .iter()
+        .map(|p| {
+            let library = p.library.trim_end_matches(".so").trim_end_matches(".dll");
+            format!("{}={library}", p.name)
+        })
+        .collect();
+    format!("plugin_dir=\"{plugin_dir}\"\nplugin_load={}\n", load.join(";"))
+}
+
 /// Replaces the value of every password option with "xxxxxxxx" (`--password=s`,
 /// `--password s`, `-ps`, `-p s` is NOT a password in MySQL clients, so left alone).
 pub fn mask_secrets(args: &[String]) -> String {

@@ -3,7 +3,8 @@
 use crate::server::SimServer;
 use innohot::format::Lsn;
 use innohot::server::{
-    BinlogPos, LockStep, ServerControl, ServerError, ServerTablespace, ServerVars, TablespaceDictionary,
+    BinlogPos, GtidSource, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace, ServerVars,
+    TablespaceDictionary,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,7 +35,7 @@ impl ServerControl for SimControl {
         self.server.borrow_mut().read_locked = false;
         Ok(())
     }
-    fn binlog_position(&mut self) -> Result<Option<BinlogPos>, ServerError> {
+    fn binlog_position(&mut self, _gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError> {
         let s = self.server.borrow();
         Ok(Some(BinlogPos { file: s.binlog.file.clone(), position: s.binlog.position, gtid: s.gtid_set() }))
     }
@@ -50,6 +51,9 @@ impl ServerControl for SimControl {
     }
     fn tablespaces(&mut self, _dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
         Ok(self.server.borrow().dictionary())
+    }
+    fn loaded_plugins(&mut self) -> Result<Vec<ServerPlugin>, ServerError> {
+        Ok(Vec::new())
     }
 }
 

@@ -5,7 +5,8 @@
 use innohot::format::Lsn;
 use innohot::io::{DirEntry, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
 use innohot::server::{
-    BinlogPos, LockStep, ServerControl, ServerError, ServerTablespace, ServerVars, TablespaceDictionary,
+    BinlogPos, GtidSource, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace, ServerVars,
+    TablespaceDictionary,
 };
 use std::fmt;
 use std::io;
@@ -27,9 +28,10 @@ pub enum ServerCall {
     CurrentLsn,
     Uuid,
     Tablespaces,
+    Plugins,
 }
 
-pub const SERVER_CALLS: [ServerCall; 10] = [
+pub const SERVER_CALLS: [ServerCall; 11] = [
     ServerCall::Variables,
     ServerCall::CurrentLsn,
     ServerCall::Lock(LockStep::LongLockWait),
@@ -40,6 +42,7 @@ pub const SERVER_CALLS: [ServerCall; 10] = [
     ServerCall::Unlock,
     ServerCall::Uuid,
     ServerCall::Tablespaces,
+    ServerCall::Plugins,
 ];
 
 impl fmt::Display for ServerCall {
@@ -299,9 +302,9 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
         self.check(ServerCall::Unlock)?;
         self.inner.unlock()
     }
-    fn binlog_position(&mut self) -> Result<Option<BinlogPos>, ServerError> {
+    fn binlog_position(&mut self, gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError> {
         self.check(ServerCall::BinlogPosition)?;
-        self.inner.binlog_position()
+        self.inner.binlog_position(gtid)
     }
     fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
         self.check(ServerCall::FlushEngineLogs)?;
@@ -318,5 +321,9 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
     fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
         self.check(ServerCall::Tablespaces)?;
         self.inner.tablespaces(dictionary)
+    }
+    fn loaded_plugins(&mut self) -> Result<Vec<ServerPlugin>, ServerError> {
+        self.check(ServerCall::Plugins)?;
+        self.inner.loaded_plugins()
     }
 }

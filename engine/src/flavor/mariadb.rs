@@ -1,56 +1,40 @@
 //! MariaDB 10.8-10.11: one `ib_logfile0` in the "Phys" format, copied to the
 //! backup's own `ib_logfile0` as mariabackup does; BACKUP STAGE locking; Aria.
 
-use super::{CheckpointInfo, Flavor, RedoContext};
+use super::{CheckpointInfo, Flavor, GtidSource, LockStep, RedoContext, RedoLog, TablespaceDictionary};
 use crate::copy;
 use crate::error::{BackupError, Result};
 use crate::follow::RedoFollower;
 use crate::follow108::{read_header108, Follower108, Follower108Parts};
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
-use crate::server::{LockStep, ServerVars, TablespaceDictionary};
+use crate::server::{ServerPlugin, ServerVars};
 use std::path::{Path, PathBuf};
 
-#[derive(Default)]
-pub struct MariaDb {
-    log_path: PathBuf,
-    file_size: u64,
-}
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MariaDb;
 
 const PLAIN: ReadPolicy = ReadPolicy { direct: false, fadvise: false };
 
-impl Flavor for MariaDb {
-    fn name(&self) -> &'static str {
-        "MariaDB 10.8+"
-    }
+/// Non-InnoDB files: MySQL's list plus Aria's data and index files.
+const NON_INNODB_EXTENSIONS: &[&str] =
+    &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
-    fn size_redo_log(&mut self, ctx: &RedoContext) -> Result<String> {
-        let log_dir = copy::server_dir(ctx.datadir, ctx.vars.get("innodb_log_group_home_dir"));
-        self.log_path = log_dir.join("ib_logfile0");
-        let expected = ctx.vars.require_u64("innodb_log_file_size")?;
-        let mut f = ctx
-            .fs
-            .open(&self.log_path, PLAIN)
-            .map_err(|e| BackupError::io(&self.log_path, "opening the redo log", e))?;
-        self.file_size = f.size().map_err(|e| BackupError::io(&self.log_path, "sizing the redo log", e))?;
-        if self.file_size != expected {
-            return Err(BackupError::Config(format!(
-                "{} is {} bytes but innodb_log_file_size is {expected}: the log is being resized (SET GLOBAL \
-                 innodb_log_file_size); wait for the resize to finish and run the backup again",
-                self.log_path.display(),
-                self.file_size
-            )));
-        }
-        read_header108(&mut *f, &self.log_path)?;
-        Ok(format!("redo log {} of {} bytes", self.log_path.display(), self.file_size))
+/// `ib_logfile0` as phase 6 found it.
+struct Log108 {
+    path: PathBuf,
+    file_size: u64,
+}
+
+impl RedoLog for Log108 {
+    fn describe(&self) -> String {
+        format!("redo log {} of {} bytes", self.path.display(), self.file_size)
     }
 
     fn read_checkpoint(&self, ctx: &RedoContext) -> Result<CheckpointInfo> {
-        let mut f = ctx
-            .fs
-            .open(&self.log_path, PLAIN)
-            .map_err(|e| BackupError::io(&self.log_path, "opening the redo log", e))?;
-        let (_, cp) = read_header108(&mut *f, &self.log_path)?;
+        let mut f =
+            ctx.fs.open(&self.path, PLAIN).map_err(|e| BackupError::io(&self.path, "opening the redo log", e))?;
+        let (_, cp) = read_header108(&mut *f, &self.path)?;
         Ok(CheckpointInfo {
             lsn: cp.lsn,
             description: format!("checkpoint at LSN {} (end LSN {})", cp.lsn, cp.end_lsn),
@@ -58,15 +42,13 @@ impl Flavor for MariaDb {
     }
 
     fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>> {
-        let mut source = ctx
-            .fs
-            .open(&self.log_path, PLAIN)
-            .map_err(|e| BackupError::io(&self.log_path, "opening the redo log", e))?;
-        let (_, checkpoint) = read_header108(&mut *source, &self.log_path)?;
+        let mut source =
+            ctx.fs.open(&self.path, PLAIN).map_err(|e| BackupError::io(&self.path, "opening the redo log", e))?;
+        let (_, checkpoint) = read_header108(&mut *source, &self.path)?;
         let (out, out_path) = super::create_log_copy(ctx, "ib_logfile0")?;
         Ok(Box::new(Follower108::start(Follower108Parts {
             source,
-            source_path: self.log_path.clone(),
+            source_path: self.path.clone(),
             source_fs: Some(ctx.fs.clone()),
             file_size: self.file_size,
             checkpoint,
@@ -77,6 +59,36 @@ impl Flavor for MariaDb {
             progress: ctx.progress.clone(),
             clock: ctx.clock.clone(),
         })?))
+    }
+}
+
+impl Flavor for MariaDb {
+    fn name(&self) -> &'static str {
+        "MariaDB 10.8+"
+    }
+
+    fn reported_variables(&self) -> &'static [&'static str] {
+        &[
+            "innodb_data_home_dir",
+            "innodb_data_file_path",
+            "innodb_log_group_home_dir",
+            "innodb_log_file_size",
+            "innodb_page_size",
+            "innodb_checksum_algorithm",
+            "innodb_undo_tablespaces",
+        ]
+    }
+
+    fn open_redo_log(&self, ctx: &RedoContext) -> Result<Box<dyn RedoLog>> {
+        let path = copy::server_dir(ctx.datadir, ctx.vars.get("innodb_log_group_home_dir")).join("ib_logfile0");
+        let expected = ctx.vars.require_u64("innodb_log_file_size")?;
+        let mut f = ctx.fs.open(&path, PLAIN).map_err(|e| BackupError::io(&path, "opening the redo log", e))?;
+        let file_size = f.size().map_err(|e| BackupError::io(&path, "sizing the redo log", e))?;
+        if file_size != expected {
+            return Err(BackupError::RedoResizing { path, file_size, setting: expected });
+        }
+        read_header108(&mut *f, &path)?;
+        Ok(Box::new(Log108 { path, file_size }))
     }
 
     fn before_copy(&self) -> &'static [LockStep] {
@@ -91,11 +103,8 @@ impl Flavor for MariaDb {
         &[LockStep::StageFlush, LockStep::StageBlockDdl, LockStep::StageBlockCommit]
     }
 
-    /// mariabackup 10.11 writes no `compact` line.
-    fn checkpoints_file(&self, to_lsn: crate::format::Lsn, last_lsn: crate::format::Lsn) -> String {
-        format!(
-            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {to_lsn}\nlast_lsn = {last_lsn}\nrecover_binlog_info = 0\n"
-        )
+    fn gtid_source(&self) -> GtidSource {
+        GtidSource::Query("SELECT @@gtid_current_pos")
     }
 
     fn tablespace_dictionary(&self) -> TablespaceDictionary {
@@ -106,8 +115,27 @@ impl Flavor for MariaDb {
         "BACKUP STAGE END"
     }
 
-    fn backup_my_cnf(&self, vars: &ServerVars) -> String {
-        meta::backup_my_cnf_mariadb(vars)
+    fn non_innodb_extensions(&self) -> &'static [&'static str] {
+        NON_INNODB_EXTENSIONS
+    }
+
+    /// mariabackup 10.11 writes no `compact` line.
+    fn checkpoints_file(&self, to_lsn: crate::format::Lsn, last_lsn: crate::format::Lsn) -> String {
+        format!(
+            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {to_lsn}\nlast_lsn = {last_lsn}\nrecover_binlog_info = 0\n"
+        )
+    }
+
+    /// Prepare must load the compression providers the server had, or it
+    /// cannot read PAGE_COMPRESSED pages written with lz4, lzo, lzma, bzip2
+    /// or snappy.
+    fn backup_my_cnf(&self, vars: &ServerVars, plugins: &[ServerPlugin]) -> String {
+        let mut cnf = meta::backup_my_cnf_mariadb(vars);
+        let providers: Vec<&ServerPlugin> = plugins.iter().filter(|p| p.name.starts_with("provider_")).collect();
+        if !providers.is_empty() {
+            cnf.push_str(&meta::plugin_lines(vars.get("plugin_dir").unwrap_or(""), &providers));
+        }
+        cnf
     }
 
     /// Aria's control file and logs live at the top of the datadir.

@@ -2,9 +2,11 @@
 //! redo log and its follower, the lock statements, the metadata details. The
 //! orchestrator (`backup.rs`) runs the same phases for every flavor.
 
+mod lock;
 mod mariadb;
 mod mysql57;
 
+pub use lock::{GtidSource, LockStep, TablespaceDictionary};
 pub use mariadb::MariaDb;
 pub use mysql57::Mysql57;
 
@@ -13,7 +15,7 @@ use crate::events::Progress;
 use crate::follow::RedoFollower;
 use crate::format::Lsn;
 use crate::io::{Clock, SourceFs, TargetDir};
-use crate::server::{LockStep, ServerVars, TablespaceDictionary};
+use crate::server::{ServerPlugin, ServerVars};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,14 +37,34 @@ pub struct CheckpointInfo {
     pub description: String,
 }
 
-pub trait Flavor: Send {
-    fn name(&self) -> &'static str;
-    /// Phase 6: finds the redo log and checks its files; returns a line for the trace.
-    fn size_redo_log(&mut self, ctx: &RedoContext) -> Result<String>;
+/// The server's redo log as phase 6 found it: its files and geometry,
+/// checked once, then read by phases 7, 8 and 18.
+pub trait RedoLog: Send {
+    /// Phase 6's line for the trace.
+    fn describe(&self) -> String;
     /// Phases 7 and 18: the newest checkpoint in the server's log header.
     fn read_checkpoint(&self, ctx: &RedoContext) -> Result<CheckpointInfo>;
     /// Phase 8: creates the backup's copy of the log and the follower that fills it.
     fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>>;
+}
+
+/// Everything that differs between the servers innohot backs up. The
+/// orchestrator asks these questions and runs the same phases for all.
+pub trait Flavor: Send {
+    fn name(&self) -> &'static str;
+    /// Server variables phase 5 reports: what a reader of the log needs to
+    /// judge the backup (this flavor's InnoDB file and log settings).
+    fn reported_variables(&self) -> &'static [&'static str];
+    /// Phase 6: finds the redo log and checks its files.
+    fn open_redo_log(&self, ctx: &RedoContext) -> Result<Box<dyn RedoLog>>;
+    /// The page size of a tablespace whose page 0 is not written yet.
+    fn page_size(&self, vars: &ServerVars) -> Result<usize> {
+        let size = vars.require_u64("innodb_page_size")?;
+        match size {
+            4096 | 8192 | 16384 | 32768 | 65536 => Ok(size as usize),
+            _ => Err(BackupError::Unsupported(format!("innodb_page_size = {size} is not a size InnoDB writes"))),
+        }
+    }
     /// Statements before InnoDB files are copied (MariaDB: BACKUP STAGE START).
     fn before_copy(&self) -> &'static [LockStep] {
         &[]
@@ -53,16 +75,24 @@ pub trait Flavor: Send {
     fn before_binlog(&self) -> &'static [LockStep] {
         &[]
     }
+    /// Where the binlog position's GTID comes from.
+    fn gtid_source(&self) -> GtidSource;
     /// Where the server lists its tablespaces, for the lock-time cross-check.
     fn tablespace_dictionary(&self) -> TablespaceDictionary;
-    /// The statement that releases everything (for the trace; `ServerControl::unlock` runs it).
+    /// The statement that releases everything, for the trace (the server
+    /// client runs the release of the step that took the lock).
     fn unlock_statement(&self) -> &'static str;
+    /// Extensions of the files of non-InnoDB tables, copied under the lock.
+    fn non_innodb_extensions(&self) -> &'static [&'static str] {
+        crate::copy::NON_INNODB_EXTENSIONS
+    }
     /// `xtrabackup_checkpoints` as this flavor's peer writes it.
     fn checkpoints_file(&self, to_lsn: Lsn, last_lsn: Lsn) -> String {
         crate::meta::checkpoints(to_lsn, last_lsn)
     }
-    /// `backup-my.cnf`: what prepare needs to read the copy.
-    fn backup_my_cnf(&self, vars: &ServerVars) -> String;
+    /// `backup-my.cnf`: what prepare needs to read the copy (`plugins`: what
+    /// the server has loaded).
+    fn backup_my_cnf(&self, vars: &ServerVars, plugins: &[ServerPlugin]) -> String;
     /// Non-InnoDB files outside the schema directories (MariaDB's Aria logs), copied under the lock.
     fn top_level_files(&self, _fs: &dyn SourceFs, _datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
         Ok(Vec::new())
@@ -88,8 +118,8 @@ pub fn detect(vars: &ServerVars) -> Result<Box<dyn Flavor>> {
     let version = vars.version();
     let is_mariadb = version.contains("MariaDB");
     match (is_mariadb, major_minor(version)) {
-        (false, Some((5, 7))) => Ok(Box::new(Mysql57::default())),
-        (true, Some((major, minor))) if (major, minor) >= (10, 8) && major < 11 => Ok(Box::new(MariaDb::default())),
+        (false, Some((5, 7))) => Ok(Box::new(Mysql57)),
+        (true, Some((major, minor))) if (major, minor) >= (10, 8) && major < 11 => Ok(Box::new(MariaDb)),
         (true, Some((major, minor))) if (major, minor) < (10, 8) => Err(BackupError::Unsupported(format!(
             "MariaDB {version}: before 10.8 the redo log has another format; innohot backs up MariaDB 10.8 to 10.11 \
              (use mariabackup of the same version for this server)"

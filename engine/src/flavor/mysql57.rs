@@ -1,55 +1,38 @@
-//! MySQL 5.7 (the seed): a ring of ib_logfileN, `xtrabackup_logfile`, FTWRL.
+//! MySQL 5.7 (XtraBackup 2.4's reference run): a ring of ib_logfileN,
+//! `xtrabackup_logfile`, FTWRL.
 
-use super::{CheckpointInfo, Flavor, RedoContext};
+use super::{CheckpointInfo, Flavor, GtidSource, LockStep, RedoContext, RedoLog, TablespaceDictionary};
 use crate::copy;
 use crate::error::{BackupError, Result};
 use crate::follow::{read_stable_header57, Follower57, Follower57Parts, RedoFollower};
 use crate::format::redo57::{self, RingGeometry};
 use crate::io::ReadPolicy;
 use crate::meta;
-use crate::server::{LockStep, ServerVars, TablespaceDictionary};
+use crate::server::{ServerPlugin, ServerVars};
 use std::path::PathBuf;
 
-#[derive(Default)]
-pub struct Mysql57 {
-    geometry: Option<RingGeometry>,
-    log_paths: Vec<PathBuf>,
-}
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Mysql57;
 
 const PLAIN: ReadPolicy = ReadPolicy { direct: false, fadvise: false };
 
-impl Mysql57 {
+/// The ring as phase 6 found it.
+struct Ring57 {
+    geometry: RingGeometry,
+    paths: Vec<PathBuf>,
+}
+
+impl Ring57 {
     fn read_header(&self, ctx: &RedoContext) -> Result<(Vec<u8>, redo57::Checkpoint)> {
-        let path = &self.log_paths[0];
+        let path = &self.paths[0];
         let mut f = ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?;
         read_stable_header57(&mut *f, path)
     }
 }
 
-impl Flavor for Mysql57 {
-    fn name(&self) -> &'static str {
-        "MySQL 5.7"
-    }
-
-    fn size_redo_log(&mut self, ctx: &RedoContext) -> Result<String> {
-        let files = ctx.vars.require_u64("innodb_log_files_in_group")? as u32;
-        let size = ctx.vars.require_u64("innodb_log_file_size")?;
-        let log_dir = copy::server_dir(ctx.datadir, ctx.vars.get("innodb_log_group_home_dir"));
-        let geometry = RingGeometry::new(files, size)
-            .map_err(|source| BackupError::Format { path: log_dir.join("ib_logfile0"), source })?;
-        self.log_paths = (0..files).map(|i| log_dir.join(format!("ib_logfile{i}"))).collect();
-        for path in &self.log_paths {
-            let mut f = ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?;
-            let actual = f.size().map_err(|e| BackupError::io(path, "sizing the redo log", e))?;
-            if actual != size {
-                return Err(BackupError::Config(format!(
-                    "{} is {actual} bytes but innodb_log_file_size is {size}: the server's settings and files disagree",
-                    path.display()
-                )));
-            }
-        }
-        self.geometry = Some(geometry);
-        Ok(format!("{files} redo log files of {size} bytes"))
+impl RedoLog for Ring57 {
+    fn describe(&self) -> String {
+        format!("{} redo log files of {} bytes", self.geometry.files, self.geometry.file_size)
     }
 
     fn read_checkpoint(&self, ctx: &RedoContext) -> Result<CheckpointInfo> {
@@ -61,18 +44,17 @@ impl Flavor for Mysql57 {
     }
 
     fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>> {
-        let geometry = self.geometry.expect("sized in phase 6");
         let (header, checkpoint) = self.read_header(ctx)?;
         let mut files = Vec::new();
-        for path in &self.log_paths {
+        for path in &self.paths {
             files.push(ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?);
         }
         let (out, out_path) = super::create_log_copy(ctx, "xtrabackup_logfile")?;
         let (y, mo, d, h, mi, s) = crate::timefmt::civil(ctx.clock.unix_seconds());
         Ok(Box::new(Follower57::start(Follower57Parts {
             files,
-            file_paths: self.log_paths.clone(),
-            geometry,
+            file_paths: self.paths.clone(),
+            geometry: self.geometry,
             checkpoint,
             header,
             creator: redo57::xtrabackup_creator(y, mo, d, h, mi, s),
@@ -83,9 +65,51 @@ impl Flavor for Mysql57 {
             clock: ctx.clock.clone(),
         })?))
     }
+}
+
+impl Flavor for Mysql57 {
+    fn name(&self) -> &'static str {
+        "MySQL 5.7"
+    }
+
+    fn reported_variables(&self) -> &'static [&'static str] {
+        &[
+            "innodb_data_home_dir",
+            "innodb_data_file_path",
+            "innodb_log_group_home_dir",
+            "innodb_log_files_in_group",
+            "innodb_log_file_size",
+            "innodb_page_size",
+            "innodb_undo_tablespaces",
+        ]
+    }
+
+    fn open_redo_log(&self, ctx: &RedoContext) -> Result<Box<dyn RedoLog>> {
+        let files = ctx.vars.require_u64("innodb_log_files_in_group")? as u32;
+        let size = ctx.vars.require_u64("innodb_log_file_size")?;
+        let log_dir = copy::server_dir(ctx.datadir, ctx.vars.get("innodb_log_group_home_dir"));
+        let geometry = RingGeometry::new(files, size)
+            .map_err(|source| BackupError::Format { path: log_dir.join("ib_logfile0"), source })?;
+        let paths: Vec<PathBuf> = (0..files).map(|i| log_dir.join(format!("ib_logfile{i}"))).collect();
+        for path in &paths {
+            let mut f = ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?;
+            let actual = f.size().map_err(|e| BackupError::io(path, "sizing the redo log", e))?;
+            if actual != size {
+                return Err(BackupError::Config(format!(
+                    "{} is {actual} bytes but innodb_log_file_size is {size}: the server's settings and files disagree",
+                    path.display()
+                )));
+            }
+        }
+        Ok(Box::new(Ring57 { geometry, paths }))
+    }
 
     fn lock_steps(&self) -> &'static [LockStep] {
         &[LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock]
+    }
+
+    fn gtid_source(&self) -> GtidSource {
+        GtidSource::MasterStatusColumn("Executed_Gtid_Set")
     }
 
     fn tablespace_dictionary(&self) -> TablespaceDictionary {
@@ -96,7 +120,7 @@ impl Flavor for Mysql57 {
         "UNLOCK TABLES"
     }
 
-    fn backup_my_cnf(&self, vars: &ServerVars) -> String {
+    fn backup_my_cnf(&self, vars: &ServerVars, _plugins: &[ServerPlugin]) -> String {
         meta::backup_my_cnf_57(vars)
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod mysql;
 
+pub use crate::flavor::{GtidSource, LockStep, TablespaceDictionary};
 use crate::format::Lsn;
 use std::collections::BTreeMap;
 
@@ -42,40 +43,6 @@ impl ServerVars {
     }
 }
 
-/// One step of the lock phase. MySQL 5.7 uses the first three (the seed);
-/// MariaDB 10.4+ the BACKUP STAGE steps (formats.md §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockStep {
-    /// `SET SESSION lock_wait_timeout=31536000`
-    LongLockWait,
-    /// `FLUSH NO_WRITE_TO_BINLOG TABLES`
-    FlushTables,
-    /// `FLUSH TABLES WITH READ LOCK`
-    ReadLock,
-    /// `BACKUP STAGE START`
-    StageStart,
-    /// `BACKUP STAGE FLUSH`
-    StageFlush,
-    /// `BACKUP STAGE BLOCK_DDL`
-    StageBlockDdl,
-    /// `BACKUP STAGE BLOCK_COMMIT`
-    StageBlockCommit,
-}
-
-impl LockStep {
-    pub fn statement(self) -> &'static str {
-        match self {
-            LockStep::LongLockWait => "SET SESSION lock_wait_timeout=31536000",
-            LockStep::FlushTables => "FLUSH NO_WRITE_TO_BINLOG TABLES",
-            LockStep::ReadLock => "FLUSH TABLES WITH READ LOCK",
-            LockStep::StageStart => "BACKUP STAGE START",
-            LockStep::StageFlush => "BACKUP STAGE FLUSH",
-            LockStep::StageBlockDdl => "BACKUP STAGE BLOCK_DDL",
-            LockStep::StageBlockCommit => "BACKUP STAGE BLOCK_COMMIT",
-        }
-    }
-}
-
 /// `SHOW MASTER STATUS`: where the binary log stood while writes were blocked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BinlogPos {
@@ -95,38 +62,23 @@ pub struct ServerTablespace {
     pub path: String,
 }
 
-/// Which dictionary tables list the tablespaces; each flavor names its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TablespaceDictionary {
-    /// MariaDB 10.x: `information_schema.INNODB_SYS_TABLESPACES` (SPACE, NAME, FILENAME).
-    MariaDb,
-    /// MySQL 5.7: `INNODB_SYS_TABLESPACES` joined with `INNODB_SYS_DATAFILES` (PATH).
-    Mysql57,
-}
-
-impl TablespaceDictionary {
-    /// What the server is asked, for the trace.
-    pub fn statement(self) -> &'static str {
-        match self {
-            TablespaceDictionary::MariaDb => {
-                "SELECT SPACE, NAME, FILENAME FROM information_schema.INNODB_SYS_TABLESPACES"
-            }
-            TablespaceDictionary::Mysql57 => {
-                "SELECT t.SPACE, t.NAME, d.PATH FROM information_schema.INNODB_SYS_TABLESPACES t \
-                 JOIN information_schema.INNODB_SYS_DATAFILES d ON d.SPACE = t.SPACE"
-            }
-        }
-    }
+/// A plugin the server has loaded (`information_schema.PLUGINS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerPlugin {
+    pub name: String,
+    /// The shared library it came from (`provider_lz4.so`).
+    pub library: String,
 }
 
 pub trait ServerControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError>;
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;
-    /// `UNLOCK TABLES` (5.7) or `BACKUP STAGE END` (MariaDB); must be safe to
-    /// call when nothing is locked.
+    /// Releases what the lock steps took (each step says how); safe to call
+    /// when nothing is held.
     fn unlock(&mut self) -> Result<(), ServerError>;
-    /// None when binary logging is off.
-    fn binlog_position(&mut self) -> Result<Option<BinlogPos>, ServerError>;
+    /// `SHOW MASTER STATUS`, with the GTID position from where the flavor
+    /// keeps it; None when binary logging is off.
+    fn binlog_position(&mut self, gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError>;
     /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: redo up to the binlog position is on disk.
     fn flush_engine_logs(&mut self) -> Result<(), ServerError>;
     /// "Log sequence number" of `SHOW ENGINE INNODB STATUS`.
@@ -136,4 +88,7 @@ pub trait ServerControl {
     /// Every tablespace the server knows, read under the lock (DDL blocked) so
     /// the backup can prove it holds each one.
     fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError>;
+    /// Active plugins with a shared library (prepare must load the same
+    /// compression providers).
+    fn loaded_plugins(&mut self) -> Result<Vec<ServerPlugin>, ServerError>;
 }

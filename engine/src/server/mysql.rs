@@ -2,7 +2,10 @@
 //! no TLS) on which every statement of the backup runs, so that the locks it
 //! takes live exactly as long as the connection.
 
-use super::{BinlogPos, LockStep, ServerControl, ServerError, ServerTablespace, ServerVars, TablespaceDictionary};
+use super::{
+    BinlogPos, GtidSource, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace, ServerVars,
+    TablespaceDictionary,
+};
 use crate::format::Lsn;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Row};
@@ -42,17 +45,13 @@ impl ConnectOptions {
     }
 }
 
-/// What the connection holds, so `unlock` releases exactly that.
-#[derive(Debug, Default)]
-struct Held {
-    read_lock: bool,
-    backup_stage: bool,
-}
+/// The statements that release what this connection took, in the order to
+/// run them (each lock step says how it is released).
+type Held = Vec<&'static str>;
 
 pub struct MysqlControl {
     conn: Conn,
     password: Option<String>,
-    mariadb: bool,
     held: Held,
 }
 
@@ -80,7 +79,7 @@ impl MysqlControl {
                 scrub(e)
             ))
         })?;
-        let mut me = MysqlControl { conn, password, mariadb: false, held: Held::default() };
+        let mut me = MysqlControl { conn, password, held: Held::default() };
         // A backup may hold this connection idle for a long data copy.
         me.exec("SET SESSION wait_timeout=2147483")?;
         Ok(me)
@@ -115,6 +114,10 @@ fn redact(text: &str, password: Option<&str>) -> String {
 
 fn text(row: &Row, column: &str) -> Option<String> {
     let idx = row.columns_ref().iter().position(|c| c.name_str().eq_ignore_ascii_case(column))?;
+    nth_text(row, idx)
+}
+
+fn nth_text(row: &Row, idx: usize) -> Option<String> {
     match row.as_ref(idx)? {
         mysql::Value::NULL => None,
         mysql::Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
@@ -139,45 +142,38 @@ impl ServerControl for MysqlControl {
                 vars.insert(k, v.unwrap_or_default());
             }
         }
-        let vars = ServerVars(vars);
-        self.mariadb = vars.version().contains("MariaDB");
-        Ok(vars)
+        Ok(ServerVars(vars))
     }
 
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError> {
         self.exec(step.statement())?;
-        match step {
-            LockStep::ReadLock => self.held.read_lock = true,
-            LockStep::StageStart => self.held.backup_stage = true,
-            _ => {}
+        if let Some(release) = step.release_statement() {
+            self.held.push(release);
         }
         Ok(())
     }
 
     fn unlock(&mut self) -> Result<(), ServerError> {
-        if self.held.backup_stage {
-            self.exec("BACKUP STAGE END")?;
-            self.held.backup_stage = false;
-        }
-        if self.held.read_lock {
-            self.exec("UNLOCK TABLES")?;
-            self.held.read_lock = false;
+        while let Some(release) = self.held.last().copied() {
+            self.exec(release)?;
+            self.held.pop();
         }
         Ok(())
     }
 
-    fn binlog_position(&mut self) -> Result<Option<BinlogPos>, ServerError> {
+    fn binlog_position(&mut self, gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError> {
         let rows = self.rows("SHOW MASTER STATUS")?;
         let Some(row) = rows.first() else { return Ok(None) };
         let file = text(row, "File").unwrap_or_default();
         let position = text(row, "Position").and_then(|p| p.parse().ok()).unwrap_or(0);
-        let gtid = if self.mariadb {
-            let rows = self.rows("SELECT @@gtid_current_pos AS gtid")?;
-            rows.first().and_then(|r| text(r, "gtid")).unwrap_or_default()
-        } else {
-            text(row, "Executed_Gtid_Set").unwrap_or_default().replace('\n', "")
+        let gtid = match gtid {
+            GtidSource::MasterStatusColumn(column) => text(row, column).unwrap_or_default(),
+            GtidSource::Query(statement) => {
+                let rows = self.rows(statement)?;
+                rows.first().and_then(|r| nth_text(r, 0)).unwrap_or_default()
+            }
         };
-        Ok(Some(BinlogPos { file, position, gtid }))
+        Ok(Some(BinlogPos { file, position, gtid: gtid.replace('\n', "") }))
     }
 
     fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
@@ -202,29 +198,30 @@ impl ServerControl for MysqlControl {
     }
 
     fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
-        let statement = match dictionary {
-            TablespaceDictionary::MariaDb => {
-                "SELECT SPACE AS space, NAME AS name, FILENAME AS path FROM information_schema.INNODB_SYS_TABLESPACES"
-            }
-            TablespaceDictionary::Mysql57 => {
-                "SELECT t.SPACE AS space, t.NAME AS name, d.PATH AS path \
-                 FROM information_schema.INNODB_SYS_TABLESPACES t \
-                 JOIN information_schema.INNODB_SYS_DATAFILES d ON d.SPACE = t.SPACE"
-            }
-        };
+        let statement = dictionary.statement();
         let mut out = Vec::new();
         for row in self.rows(statement)? {
-            let space_id = text(&row, "space").and_then(|s| s.parse().ok()).ok_or_else(|| ServerError::Unexpected {
+            let space_id = nth_text(&row, 0).and_then(|s| s.parse().ok()).ok_or_else(|| ServerError::Unexpected {
                 statement: statement.into(),
-                detail: "a row without a numeric SPACE".into(),
+                detail: "a row without a numeric space id".into(),
             })?;
             out.push(ServerTablespace {
                 space_id,
-                name: text(&row, "name").unwrap_or_default(),
-                path: text(&row, "path").unwrap_or_default(),
+                name: nth_text(&row, 1).unwrap_or_default(),
+                path: nth_text(&row, 2).unwrap_or_default(),
             });
         }
         Ok(out)
+    }
+
+    fn loaded_plugins(&mut self) -> Result<Vec<ServerPlugin>, ServerError> {
+        let statement = "SELECT PLUGIN_NAME, PLUGIN_LIBRARY FROM information_schema.PLUGINS \
+                         WHERE PLUGIN_STATUS = 'ACTIVE' AND PLUGIN_LIBRARY IS NOT NULL";
+        Ok(self
+            .rows(statement)?
+            .iter()
+            .filter_map(|r| Some(ServerPlugin { name: nth_text(r, 0)?, library: nth_text(r, 1)? }))
+            .collect())
     }
 }
 

@@ -1,0 +1,220 @@
+//! Phases 11-15: find the tablespaces, copy them chunk by chunk while the log
+//! follows, take the lock, settle DDL that ran meanwhile, prove nothing is
+//! missing, copy the non-InnoDB files.
+
+use super::reconcile;
+use super::witness::{self, Held};
+use super::{Backup, CopiedTable, Next};
+use crate::copy::{self, CopyStep, FileCopier, InnodbLayout, Tablespace, TablespaceKind};
+use crate::error::{BackupError, Result};
+use crate::events::{emit, EventKind, Phase, Role};
+use std::path::{Path, PathBuf};
+
+impl Backup {
+    pub(super) fn tablespace_scan(&mut self) -> Result<Next> {
+        let phase = Phase::TablespaceScan;
+        self.begin(phase);
+        for &step in self.flavor().before_copy() {
+            self.lock_statement(phase, step)?;
+        }
+        let vars = &self.vars;
+        let layout = InnodbLayout {
+            datadir: self.datadir.clone(),
+            data_home_dir: copy::server_dir(&self.datadir, vars.get("innodb_data_home_dir")),
+            data_files: copy::parse_data_file_path(vars.require("innodb_data_file_path")?)?,
+            undo_dir: copy::server_dir(&self.datadir, vars.get("innodb_undo_directory")),
+            undo_tablespaces: vars.get("innodb_undo_tablespaces").and_then(|v| v.parse().ok()).unwrap_or(0),
+        };
+        let found = self.discover_tablespaces(&layout)?;
+        self.note(phase, format!("{} InnoDB data files to copy", found.len()));
+        self.tablespaces = found.into();
+        self.innodb_layout = Some(layout);
+        self.advance(Phase::DataCopy)
+    }
+
+    /// The tablespaces on disk, less the one a test asked to leave out.
+    fn discover_tablespaces(&self, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
+        let mut found = copy::discover_tablespaces(&*self.svc.fs, layout)?;
+        if let Some(skip) = &self.opts.debug_skip_tablespace {
+            found.retain(|ts| ts.kind != TablespaceKind::Table || ts.target.with_extension("") != Path::new(skip));
+        }
+        Ok(found)
+    }
+
+    pub(super) fn copy_data_step(&mut self) -> Result<Next> {
+        if self.data_files == 0 && self.copier.is_none() {
+            self.begin(Phase::DataCopy);
+        }
+        match self.copy_tablespace_step(Phase::DataCopy)? {
+            Some(next) => Ok(next),
+            None => self.advance(Phase::LogFollows),
+        }
+    }
+
+    /// One step of copying the queued tablespaces; None once the queue is empty.
+    fn copy_tablespace_step(&mut self, phase: Phase) -> Result<Option<Next>> {
+        let Some(copier) = self.copier.as_mut() else {
+            let Some(ts) = self.tablespaces.pop_front() else { return Ok(None) };
+            self.open_copier(phase, ts)?;
+            return Ok(Some(Next::Continue));
+        };
+        Ok(Some(match copier.step()? {
+            CopyStep::Copied { .. } => Next::Continue,
+            CopyStep::RetryAt(t) => Next::WaitUntil(t),
+            CopyStep::Done { bytes } => {
+                let ts = copier.tablespace();
+                match (ts.kind, copier.space_id()) {
+                    (TablespaceKind::Table, space_id) => self.copied_tables.push(CopiedTable {
+                        space_id,
+                        source: ts.source.clone(),
+                        target: ts.target.clone(),
+                    }),
+                    (_, Some(id)) => self.copied_system_spaces.push(id),
+                    (_, None) => {}
+                }
+                self.data_files += 1;
+                self.data_bytes += bytes;
+                self.copier = None;
+                Next::Continue
+            }
+        }))
+    }
+
+    fn open_copier(&mut self, phase: Phase, ts: Tablespace) -> Result<()> {
+        let page_size = self.flavor().page_size(&self.vars)?;
+        let opened = FileCopier::open(
+            ts.clone(),
+            &*self.svc.fs,
+            &*self.svc.target,
+            &self.opts.copy,
+            page_size,
+            (phase, Role::DataCopier(1)),
+            self.svc.progress.clone(),
+            self.svc.clock.clone(),
+        );
+        match opened {
+            Ok(c) => self.copier = Some(c),
+            // Dropped between the scan and now: the lock-time rescan settles it.
+            Err(BackupError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && ts.kind == TablespaceKind::Table =>
+            {
+                self.note(phase, format!("{} vanished (dropped during the backup)", ts.source.display()));
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    pub(super) fn lock_step(&mut self) -> Result<Next> {
+        if self.sub == 0 {
+            self.begin(Phase::Lock);
+        }
+        let steps = self.flavor().lock_steps();
+        self.lock_statement(Phase::Lock, steps[self.sub])?;
+        self.sub += 1;
+        if self.sub == steps.len() {
+            let flavor = self.flavor();
+            let mut files = flavor.top_level_files(&*self.svc.fs, &self.datadir)?;
+            files.extend(copy::discover_non_innodb(&*self.svc.fs, &self.datadir, flavor.non_innodb_extensions())?);
+            self.other_files = files.into();
+            return self.advance(Phase::NonInnodbFiles);
+        }
+        Ok(Next::Continue)
+    }
+
+    pub(super) fn non_innodb_step(&mut self) -> Result<Next> {
+        let phase = Phase::NonInnodbFiles;
+        if self.sub == 0 {
+            self.begin(phase);
+            self.reconcile_tablespaces()?;
+            self.sub = 1;
+        }
+        if let Some(next) = self.copy_tablespace_step(phase)? {
+            return Ok(next);
+        }
+        if self.sub == 1 {
+            self.check_against_dictionary()?;
+            self.sub = 2;
+        }
+        let Some((source, rel)) = self.other_files.pop_front() else {
+            self.note(phase, "Finished backing up non-InnoDB tables and files");
+            return self.advance(Phase::BinlogPosition);
+        };
+        let target = self.svc.target.root().join(&rel);
+        let (progress, clock) = (&*self.svc.progress, &*self.svc.clock);
+        let started =
+            EventKind::CopyStarted { source: source.display().to_string(), target: target.display().to_string() };
+        emit(progress, clock, phase, Role::Main, started);
+        let bytes = copy::copy_plain_file(
+            &*self.svc.fs,
+            &*self.svc.target,
+            &source,
+            &rel,
+            self.opts.copy.chunk_size,
+            &mut self.plain_buf,
+        )?;
+        emit(progress, clock, phase, Role::Main, EventKind::CopyDone { target: target.display().to_string(), bytes });
+        self.other_count += 1;
+        Ok(Next::Continue)
+    }
+
+    /// Applies the lock-time plan (see `reconcile`): removes copies of dropped
+    /// tables, moves renamed ones through temporary names (so swaps and chains
+    /// work), queues created ones.
+    fn reconcile_tablespaces(&mut self) -> Result<()> {
+        let phase = Phase::NonInnodbFiles;
+        let layout = self.innodb_layout.clone().expect("scanned in phase 11");
+        let mut live = Vec::new();
+        for ts in self.discover_tablespaces(&layout)? {
+            if ts.kind == TablespaceKind::Table {
+                live.push((copy::read_space_id(&*self.svc.fs, &ts.source)?, ts));
+            }
+        }
+        let plan = reconcile::plan(std::mem::take(&mut self.copied_tables), &live);
+        let target = self.svc.target.clone();
+        let io = |path: &Path, op: &'static str| {
+            let full = target.root().join(path);
+            move |e| BackupError::io(full, op, e)
+        };
+        for rel in &plan.dropped {
+            target.remove_file(rel).map_err(io(rel, "removing a dropped table's copy"))?;
+            self.note(phase, format!("{} was dropped during the backup: removed from it", rel.display()));
+        }
+        let mut moves = Vec::new();
+        for (from, to) in &plan.renamed {
+            let tmp = PathBuf::from(format!("{}.innohot-rename", from.display()));
+            target.publish(from, &tmp).map_err(io(from, "renaming a renamed table's copy"))?;
+            moves.push((tmp, to, from));
+        }
+        for (tmp, to, from) in moves {
+            if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
+                target.create_dir_all(parent).map_err(io(parent, "creating a directory"))?;
+            }
+            target.publish(&tmp, to).map_err(io(to, "renaming a renamed table's copy"))?;
+            self.note(phase, format!("{} was renamed to {} during the backup", from.display(), to.display()));
+        }
+        for ts in plan.created {
+            self.note(phase, format!("{} was created during the backup: copying it now", ts.source.display()));
+            self.tablespaces.push_back(ts);
+        }
+        self.copied_tables = plan.kept;
+        Ok(())
+    }
+
+    /// Under the lock, with every tablespace copied: each one the server's
+    /// dictionary lists must be in the backup. A backup that would silently
+    /// lack a table fails here, naming it.
+    fn check_against_dictionary(&mut self) -> Result<()> {
+        let phase = Phase::NonInnodbFiles;
+        let dictionary = self.flavor().tablespace_dictionary();
+        self.statement(phase, dictionary.statement());
+        let listed = self.svc.server.tablespaces(dictionary)?;
+        let checked = witness::missing_from_dictionary(&listed, &self.held())?;
+        self.note(phase, format!("all {checked} tablespaces the server lists are in the backup"));
+        Ok(())
+    }
+
+    pub(super) fn held(&self) -> Held<'_> {
+        Held { datadir: &self.datadir, system_spaces: &self.copied_system_spaces, tables: &self.copied_tables }
+    }
+}

@@ -1,0 +1,632 @@
+//! The orchestrator: the reference run's 25 phases in order, one bounded step
+//! at a time (docs/BACKUP-PHASES.md).
+//!
+//! `Backup::step` does one piece of work (a statement, a chunk, a file) and
+//! says what it needs next. Production drives it from `run` with a log
+//! copier thread and the real clock; the simulator drives the very same
+//! steps from its seeded scheduler. Every server difference is a question to
+//! the `Flavor`.
+
+mod copying;
+mod driver;
+mod reconcile;
+mod shared;
+mod witness;
+
+pub use driver::run;
+pub use shared::{PollAgain, SharedFollower};
+
+use crate::copy::{CopySettings, FileCopier, InnodbLayout, Tablespace};
+use crate::error::{BackupError, Result};
+use crate::events::{emit, EventKind, Phase, Progress, Role};
+use crate::flavor::{self, Flavor, LockStep, RedoContext, RedoLog};
+use crate::format::Lsn;
+use crate::io::{write_durable, Clock, SourceFs, TargetDir};
+use crate::meta;
+use crate::server::{BinlogPos, ServerControl, ServerVars};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the backup runs: the user's knobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupOptions {
+    pub copy: CopySettings,
+    /// Bytes read from the redo ring per step.
+    pub log_read_step: usize,
+    /// How often the log copier looks for new redo (xtrabackup: 1 s).
+    pub log_poll_interval: Duration,
+    /// The command line as recorded in xtrabackup_info, secrets already masked.
+    pub tool_command: String,
+    /// Where the options came from, for phase 1's report.
+    pub options_source: String,
+    /// Test only: waits this long after the data copy, before the lock, so a
+    /// test can make the server outrun the log copier on purpose.
+    pub debug_pause_before_lock: Duration,
+    /// Test only: leaves this tablespace (`schema/table`, as the server's
+    /// dictionary names it) out of the copy, so a test can prove the backup
+    /// then fails instead of completing without it.
+    pub debug_skip_tablespace: Option<String>,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            copy: CopySettings::default(),
+            log_read_step: crate::follow::DEFAULT_READ_STEP,
+            log_poll_interval: Duration::from_secs(1),
+            tool_command: String::new(),
+            options_source: "command line".into(),
+            debug_pause_before_lock: Duration::ZERO,
+            debug_skip_tablespace: None,
+        }
+    }
+}
+
+/// The outside world a backup talks to.
+pub struct Services {
+    pub server: Box<dyn ServerControl>,
+    pub fs: Arc<dyn SourceFs>,
+    pub target: Arc<dyn TargetDir>,
+    pub clock: Arc<dyn Clock>,
+    pub progress: Arc<dyn Progress>,
+}
+
+/// What a finished backup reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub start_lsn: Lsn,
+    /// Checkpoint LSN read after the lock (`to_lsn`).
+    pub to_lsn: Lsn,
+    /// End of the copied redo (`last_lsn`).
+    pub last_lsn: Lsn,
+    pub binlog: Option<BinlogPos>,
+    pub data_files: u64,
+    pub data_bytes: u64,
+    pub other_files: u64,
+    pub redo_bytes: u64,
+    pub lock_held: Duration,
+}
+
+/// What the driver should do after a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Call `step` again.
+    Continue,
+    /// Nothing to do before this clock time (a chunk waits for a torn page to settle).
+    WaitUntil(Duration),
+    Finished(Summary),
+}
+
+/// A file-per-table tablespace in the backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CopiedTable {
+    /// From page 0; None while the server has not written page 0 yet (MariaDB
+    /// writes it lazily for a new table).
+    space_id: Option<u32>,
+    /// Where it was read from (outside the datadir for DATA DIRECTORY tables).
+    source: PathBuf,
+    /// Relative to the backup directory.
+    target: PathBuf,
+}
+
+/// Where a backup stands: stepping, or over (either way nothing more to do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Failed,
+    Completed,
+}
+
+/// One full hot backup, phase by phase.
+pub struct Backup {
+    opts: BackupOptions,
+    svc: Services,
+    phase: Phase,
+    /// Sub-step within a multi-statement phase.
+    sub: usize,
+    state: State,
+    vars: ServerVars,
+    datadir: PathBuf,
+    flavor: Option<Box<dyn Flavor>>,
+    redo_log: Option<Box<dyn RedoLog>>,
+    follower: Option<Arc<SharedFollower>>,
+    tablespaces: VecDeque<Tablespace>,
+    copier: Option<FileCopier>,
+    innodb_layout: Option<InnodbLayout>,
+    /// Every file-per-table tablespace copied so far.
+    copied_tables: Vec<CopiedTable>,
+    /// Space ids of the copied system and undo tablespaces.
+    copied_system_spaces: Vec<u32>,
+    other_files: VecDeque<(PathBuf, PathBuf)>,
+    /// Reused by every non-InnoDB file copy.
+    plain_buf: Vec<u8>,
+    binlog: Option<BinlogPos>,
+    start_lsn: Lsn,
+    to_lsn: Lsn,
+    last_lsn: Lsn,
+    /// The server's LSN under the lock, before the log flush: every committed
+    /// transaction's redo lies below it, so the copy must reach it.
+    lsn_under_lock: Lsn,
+    start_unix: u64,
+    lock_started: Option<Duration>,
+    lock_held: Duration,
+    lock_attempted: bool,
+    checkpoints_written: bool,
+    data_files: u64,
+    data_bytes: u64,
+    other_count: u64,
+}
+
+impl Backup {
+    pub fn new(opts: BackupOptions, svc: Services) -> Self {
+        let start_unix = svc.clock.unix_seconds();
+        Backup {
+            opts,
+            svc,
+            phase: Phase::ReadOptions,
+            sub: 0,
+            state: State::Running,
+            vars: ServerVars::default(),
+            datadir: PathBuf::new(),
+            flavor: None,
+            redo_log: None,
+            follower: None,
+            tablespaces: VecDeque::new(),
+            copier: None,
+            innodb_layout: None,
+            copied_tables: Vec::new(),
+            copied_system_spaces: Vec::new(),
+            other_files: VecDeque::new(),
+            plain_buf: Vec::new(),
+            binlog: None,
+            start_lsn: 0,
+            to_lsn: 0,
+            last_lsn: 0,
+            lsn_under_lock: 0,
+            start_unix,
+            lock_started: None,
+            lock_held: Duration::ZERO,
+            lock_attempted: false,
+            checkpoints_written: false,
+            data_files: 0,
+            data_bytes: 0,
+            other_count: 0,
+        }
+    }
+
+    /// The phase the next step works on.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The log follower once phase 10 has started it: drivers poll it from then on.
+    pub fn running_follower(&self) -> Option<Arc<SharedFollower>> {
+        if self.phase > Phase::Threads {
+            self.follower.clone()
+        } else {
+            None
+        }
+    }
+
+    /// Runs one step. After an error the backup is aborted: the lock is
+    /// released, the log copier stopped and no success marker remains.
+    pub fn step(&mut self) -> Result<Next> {
+        if self.state != State::Running {
+            return Err(BackupError::NotRunning { completed: self.state == State::Completed });
+        }
+        let outcome = self.check_follower().and_then(|()| self.step_phase());
+        match outcome {
+            Ok(Next::Finished(summary)) => {
+                self.state = State::Completed;
+                Ok(Next::Finished(summary))
+            }
+            Ok(next) => Ok(next),
+            Err(e) => {
+                self.abort();
+                Err(e)
+            }
+        }
+    }
+
+    fn step_phase(&mut self) -> Result<Next> {
+        match self.phase {
+            Phase::ReadOptions => self.read_options(),
+            Phase::CheckTarget => self.check_target(),
+            Phase::Connect => self.connect(),
+            Phase::LocateDatadir => self.locate_datadir(),
+            Phase::ServerFacts => self.server_facts(),
+            Phase::SizeRedoLog => self.open_redo_log(),
+            Phase::FindCheckpoint => self.find_checkpoint(),
+            Phase::StartLogFile => self.start_log_file(),
+            Phase::FirstLogCopy => self.first_log_copy(),
+            Phase::Threads => self.threads(),
+            Phase::TablespaceScan => self.tablespace_scan(),
+            Phase::DataCopy => self.copy_data_step(),
+            Phase::LogFollows => self.log_follows(),
+            Phase::Lock => self.lock_step(),
+            Phase::NonInnodbFiles => self.non_innodb_step(),
+            Phase::BinlogPosition => self.binlog_position(),
+            Phase::FlushRedo => self.flush_redo(),
+            Phase::LastCheckpoint => self.last_checkpoint(),
+            Phase::StopLogCopy => self.stop_log_copy(),
+            Phase::CheckpointsFile => self.checkpoints_file(),
+            Phase::Unlock => self.unlock(),
+            Phase::Report => self.report(),
+            Phase::BackupMyCnf => self.backup_my_cnf(),
+            Phase::XtrabackupInfo => self.xtrabackup_info(),
+            Phase::Finish => self.finish(),
+        }
+    }
+
+    fn check_follower(&self) -> Result<()> {
+        match self.follower.as_ref().and_then(|f| f.take_error()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Leaves nothing that looks like success and never leaves the server locked.
+    fn abort(&mut self) {
+        self.state = State::Failed;
+        if let Some(f) = &self.follower {
+            f.stop();
+        }
+        if self.lock_attempted {
+            // Best effort: the connection may be the thing that failed; the
+            // server drops the lock with the connection in that case.
+            let _ = self.svc.server.unlock();
+            self.lock_attempted = false;
+        }
+        if self.checkpoints_written {
+            let _ = self.svc.target.remove_file(Path::new(meta::CHECKPOINTS_PENDING));
+            let _ = self.svc.target.remove_file(Path::new(meta::CHECKPOINTS_FILE));
+            self.checkpoints_written = false;
+        }
+    }
+
+    fn advance(&mut self, to: Phase) -> Result<Next> {
+        self.phase = to;
+        self.sub = 0;
+        Ok(Next::Continue)
+    }
+
+    fn note(&self, phase: Phase, text: impl Into<String>) {
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Note(text.into()));
+    }
+
+    fn begin(&self, phase: Phase) {
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::PhaseStarted);
+    }
+
+    fn statement(&self, phase: Phase, text: &str) {
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Statement(text.to_string()));
+    }
+
+    fn flavor(&self) -> &dyn Flavor {
+        self.flavor.as_deref().expect("detected in phase 3")
+    }
+
+    fn redo_log(&self) -> &dyn RedoLog {
+        self.redo_log.as_deref().expect("opened in phase 6")
+    }
+
+    fn follower(&self) -> Arc<SharedFollower> {
+        self.follower.clone().expect("follower started in phase 8")
+    }
+
+    fn redo_context(&self) -> RedoContext<'_> {
+        RedoContext {
+            fs: self.svc.fs.clone(),
+            target: &*self.svc.target,
+            vars: &self.vars,
+            datadir: &self.datadir,
+            read_step: self.opts.log_read_step,
+            progress: self.svc.progress.clone(),
+            clock: self.svc.clock.clone(),
+        }
+    }
+
+    /// Runs one lock statement. From the first that holds something on, the
+    /// abort path releases; the lock time starts where writers begin to wait.
+    fn lock_statement(&mut self, phase: Phase, step: LockStep) -> Result<()> {
+        self.statement(phase, step.statement());
+        if step.holds_lock() {
+            self.lock_attempted = true;
+        }
+        if step.starts_lock_timer() && self.lock_started.is_none() {
+            self.lock_started = Some(self.svc.clock.now());
+        }
+        self.svc.server.lock(step)?;
+        Ok(())
+    }
+
+    fn write_meta(&self, phase: Phase, name: &str, text: String) -> Result<()> {
+        let path = self.svc.target.root().join(name);
+        write_durable(&*self.svc.target, Path::new(name), text.as_bytes())
+            .map_err(|e| BackupError::io(&path, "writing", e))?;
+        let kind = EventKind::Written { file: name.to_string(), bytes: text.len() as u64 };
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, kind);
+        Ok(())
+    }
+
+    // ---- phases 1-10: options, server, redo log ------------------------------
+
+    fn read_options(&mut self) -> Result<Next> {
+        let phase = Phase::ReadOptions;
+        self.begin(phase);
+        let c = &self.opts.copy;
+        self.note(
+            phase,
+            format!(
+                "options from {}: chunk {} bytes, {} page re-reads {} ms apart, O_DIRECT {}, fadvise {}, log poll every {} ms",
+                self.opts.options_source,
+                c.chunk_size,
+                c.page_retries,
+                c.retry_delay.as_millis(),
+                on_off(c.read_policy.direct),
+                on_off(c.read_policy.fadvise),
+                self.opts.log_poll_interval.as_millis()
+            ),
+        );
+        self.advance(Phase::CheckTarget)
+    }
+
+    fn check_target(&mut self) -> Result<Next> {
+        let phase = Phase::CheckTarget;
+        self.begin(phase);
+        let root = self.svc.target.root().to_path_buf();
+        self.svc
+            .target
+            .create_dir_all(Path::new(""))
+            .map_err(|e| BackupError::io(&root, "creating the target directory", e))?;
+        self.note(phase, "Starting the backup operation");
+        self.advance(Phase::Connect)
+    }
+
+    fn connect(&mut self) -> Result<Next> {
+        let phase = Phase::Connect;
+        self.begin(phase);
+        self.vars = self.svc.server.variables()?;
+        let flavor = flavor::detect(&self.vars)?;
+        self.note(phase, format!("Using server version {} ({})", self.vars.version(), flavor.name()));
+        self.flavor = Some(flavor);
+        self.advance(Phase::LocateDatadir)
+    }
+
+    fn locate_datadir(&mut self) -> Result<Next> {
+        let phase = Phase::LocateDatadir;
+        self.begin(phase);
+        let configured = PathBuf::from(self.vars.require("datadir")?);
+        self.datadir = self
+            .svc
+            .fs
+            .canonicalize(&configured)
+            .map_err(|e| BackupError::io(&configured, "resolving the datadir", e))?;
+        if self.datadir != configured {
+            self.note(phase, format!("datadir {} -> {}", configured.display(), self.datadir.display()));
+        }
+        self.advance(Phase::ServerFacts)
+    }
+
+    fn server_facts(&mut self) -> Result<Next> {
+        let phase = Phase::ServerFacts;
+        self.begin(phase);
+        let lsn = self.svc.server.current_lsn()?;
+        self.note(phase, format!("server log sequence number {lsn}"));
+        for name in self.flavor().reported_variables() {
+            self.note(phase, format!("{name} = {}", self.vars.get(name).unwrap_or("")));
+        }
+        self.advance(Phase::SizeRedoLog)
+    }
+
+    fn open_redo_log(&mut self) -> Result<Next> {
+        self.begin(Phase::SizeRedoLog);
+        let log = self.flavor().open_redo_log(&self.redo_context())?;
+        self.note(Phase::SizeRedoLog, log.describe());
+        self.redo_log = Some(log);
+        self.advance(Phase::FindCheckpoint)
+    }
+
+    fn find_checkpoint(&mut self) -> Result<Next> {
+        self.begin(Phase::FindCheckpoint);
+        // Phase 8 reads it again; this one reports what the copy will start from.
+        let cp = self.redo_log().read_checkpoint(&self.redo_context())?;
+        self.note(Phase::FindCheckpoint, cp.description);
+        self.advance(Phase::StartLogFile)
+    }
+
+    fn start_log_file(&mut self) -> Result<Next> {
+        let phase = Phase::StartLogFile;
+        self.begin(phase);
+        let follower = self.redo_log().start_follower(&self.redo_context())?;
+        self.start_lsn = follower.start_lsn();
+        let file = format!("{} header", follower.target_name());
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Written { file, bytes: 0 });
+        self.follower = Some(Arc::new(SharedFollower::new(follower)));
+        self.advance(Phase::FirstLogCopy)
+    }
+
+    fn first_log_copy(&mut self) -> Result<Next> {
+        self.begin(Phase::FirstLogCopy);
+        self.follower().lock().poll(false)?;
+        self.advance(Phase::Threads)
+    }
+
+    fn threads(&mut self) -> Result<Next> {
+        self.begin(Phase::Threads);
+        self.note(Phase::Threads, "log copier running");
+        self.advance(Phase::TablespaceScan)
+    }
+
+    fn log_follows(&mut self) -> Result<Next> {
+        let pause = self.opts.debug_pause_before_lock;
+        if !pause.is_zero() && self.sub == 0 {
+            self.sub = 1;
+            self.note(Phase::LogFollows, format!("test setting: pausing {} ms before the lock", pause.as_millis()));
+            return Ok(Next::WaitUntil(self.svc.clock.now() + pause));
+        }
+        self.advance(Phase::Lock)
+    }
+
+    // ---- phases 16-25: binlog, last redo, metadata, release -----------------
+
+    fn binlog_position(&mut self) -> Result<Next> {
+        let phase = Phase::BinlogPosition;
+        self.begin(phase);
+        for &step in self.flavor().before_binlog() {
+            self.lock_statement(phase, step)?;
+        }
+        self.statement(phase, "SHOW MASTER STATUS");
+        self.binlog = self.svc.server.binlog_position(self.flavor().gtid_source())?;
+        if let Some(pos) = &self.binlog {
+            self.write_meta(phase, meta::BINLOG_INFO_FILE, meta::binlog_info(pos))?;
+        }
+        self.advance(Phase::FlushRedo)
+    }
+
+    fn flush_redo(&mut self) -> Result<Next> {
+        let phase = Phase::FlushRedo;
+        self.begin(phase);
+        self.statement(phase, "SHOW ENGINE INNODB STATUS");
+        self.lsn_under_lock = self.svc.server.current_lsn()?;
+        self.statement(phase, "FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS");
+        self.svc.server.flush_engine_logs()?;
+        self.advance(Phase::LastCheckpoint)
+    }
+
+    fn last_checkpoint(&mut self) -> Result<Next> {
+        self.begin(Phase::LastCheckpoint);
+        let cp = self.redo_log().read_checkpoint(&self.redo_context())?;
+        self.to_lsn = cp.lsn;
+        self.note(Phase::LastCheckpoint, format!("The latest check point (for incremental): '{}'", cp.lsn));
+        self.advance(Phase::StopLogCopy)
+    }
+
+    /// The last copy pass, under the lock; then what the copy must reach.
+    fn stop_log_copy(&mut self) -> Result<Next> {
+        self.begin(Phase::StopLogCopy);
+        self.note(Phase::StopLogCopy, "Stopping log copying thread");
+        let shared = self.follower();
+        shared.stop();
+        let file_ops = {
+            let mut follower = shared.lock();
+            follower.poll(true)?;
+            self.last_lsn = follower.last_lsn();
+            self.start_lsn = follower.start_lsn();
+            follower.take_file_ops()
+        };
+        witness::missing_from_redo(&file_ops, &self.held())?;
+        if self.last_lsn < self.lsn_under_lock {
+            return Err(BackupError::RedoCorrupt {
+                lsn: self.last_lsn,
+                detail: format!(
+                    "the redo copy ends at LSN {} but the server was at LSN {} under the lock: \
+                     committed transactions would be missing; the server did not write its log \
+                     to disk on FLUSH ENGINE LOGS (check innodb_log_group_home_dir)",
+                    self.last_lsn, self.lsn_under_lock
+                ),
+            });
+        }
+        if self.to_lsn > self.last_lsn {
+            return Err(BackupError::CheckpointBeyondCopy { checkpoint: self.to_lsn, last_lsn: self.last_lsn });
+        }
+        self.advance(Phase::CheckpointsFile)
+    }
+
+    fn checkpoints_file(&mut self) -> Result<Next> {
+        self.begin(Phase::CheckpointsFile);
+        self.checkpoints_written = true;
+        let text = self.flavor().checkpoints_file(self.to_lsn, self.last_lsn);
+        self.write_meta(Phase::CheckpointsFile, meta::CHECKPOINTS_PENDING, text)?;
+        self.advance(Phase::Unlock)
+    }
+
+    fn unlock(&mut self) -> Result<Next> {
+        self.begin(Phase::Unlock);
+        self.statement(Phase::Unlock, self.flavor().unlock_statement());
+        self.svc.server.unlock()?;
+        self.lock_attempted = false;
+        if let Some(t) = self.lock_started.take() {
+            self.lock_held = self.svc.clock.now().saturating_sub(t);
+        }
+        self.advance(Phase::Report)
+    }
+
+    fn report(&mut self) -> Result<Next> {
+        let phase = Phase::Report;
+        self.begin(phase);
+        match &self.binlog {
+            Some(pos) => self.note(phase, format!("MySQL binlog position: {}", meta::binlog_pos_text(pos))),
+            None => self.note(phase, "binary logging is off: no binlog position recorded"),
+        }
+        self.advance(Phase::BackupMyCnf)
+    }
+
+    fn backup_my_cnf(&mut self) -> Result<Next> {
+        self.begin(Phase::BackupMyCnf);
+        let plugins = self.svc.server.loaded_plugins()?;
+        let cnf = self.flavor().backup_my_cnf(&self.vars, &plugins);
+        self.write_meta(Phase::BackupMyCnf, meta::BACKUP_MY_CNF, cnf)?;
+        self.advance(Phase::XtrabackupInfo)
+    }
+
+    fn xtrabackup_info(&mut self) -> Result<Next> {
+        let phase = Phase::XtrabackupInfo;
+        self.begin(phase);
+        self.statement(phase, "SELECT UUID()");
+        let uuid = self.svc.server.uuid()?;
+        let info = meta::BackupInfo {
+            uuid,
+            tool_command: self.opts.tool_command.clone(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            server_version: self.vars.version().to_string(),
+            start_unix: self.start_unix,
+            end_unix: self.svc.clock.unix_seconds(),
+            lock_seconds: self.lock_held.as_secs(),
+            binlog: self.binlog.clone(),
+            from_lsn: 0,
+            to_lsn: self.to_lsn,
+        };
+        self.write_meta(phase, meta::INFO_FILE, meta::info(&info))?;
+        self.advance(Phase::Finish)
+    }
+
+    /// Publishes `xtrabackup_checkpoints`: from here on the backup is complete.
+    fn finish(&mut self) -> Result<Next> {
+        let phase = Phase::Finish;
+        self.begin(phase);
+        let root = self.svc.target.root().to_path_buf();
+        self.svc
+            .target
+            .publish(Path::new(meta::CHECKPOINTS_PENDING), Path::new(meta::CHECKPOINTS_FILE))
+            .map_err(|e| BackupError::io(root.join(meta::CHECKPOINTS_FILE), "publishing", e))?;
+        self.note(phase, format!("{} published: the backup is complete", meta::CHECKPOINTS_FILE));
+        self.svc
+            .target
+            .sync_dir(Path::new(""))
+            .map_err(|e| BackupError::io(&root, "fsync of the target directory", e))?;
+        self.note(phase, format!("Transaction log of lsn ({}) to ({}) was copied.", self.start_lsn, self.last_lsn));
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Completed);
+        Ok(Next::Finished(Summary {
+            start_lsn: self.start_lsn,
+            to_lsn: self.to_lsn,
+            last_lsn: self.last_lsn,
+            binlog: self.binlog.clone(),
+            data_files: self.data_files,
+            data_bytes: self.data_bytes,
+            other_files: self.other_count,
+            redo_bytes: self.last_lsn - self.start_lsn,
+            lock_held: self.lock_held,
+        }))
+    }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
