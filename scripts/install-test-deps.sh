@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the real-server tests (package innohot-testbeds) need:
 # MariaDB 10.11 from Debian 12: mariadb-server (mariadbd,
-# mariadb-install-db), mariadb-backup (mariabackup), mariadb-client (mariadb).
+# mariadb-install-db), mariadb-backup (mariabackup), mariadb-client (mariadb),
+# and the page compression providers (lz4, lzo, lzma, bzip2, snappy) the
+# PAGE_COMPRESSED tests load.
 #
 # Idempotent: does nothing when the binaries are already there. The tests
 # start their own private servers, so a system `mariadb` service started by
@@ -10,7 +12,12 @@
 # Not root: prints the packages to install and exits 1.
 set -euo pipefail
 
+PROVIDERS=(bzip2 lz4 lzma lzo snappy)
 PACKAGES=(mariadb-server mariadb-backup mariadb-client)
+for p in "${PROVIDERS[@]}"; do
+    PACKAGES+=("mariadb-plugin-provider-$p")
+done
+PLUGIN_DIR=/usr/lib/mysql/plugin
 BINARIES=(mariadbd mariabackup mariadb mariadb-install-db)
 
 have() {
@@ -21,9 +28,12 @@ missing=()
 for b in "${BINARIES[@]}"; do
     have "$b" || missing+=("$b")
 done
+for p in "${PROVIDERS[@]}"; do
+    [ -f "$PLUGIN_DIR/provider_$p.so" ] || missing+=("provider_$p.so")
+done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "install-test-deps: mariadbd, mariabackup, mariadb and mariadb-install-db already installed; nothing to do"
+    echo "install-test-deps: mariadbd, mariabackup, mariadb, mariadb-install-db and the compression providers already installed; nothing to do"
     exit 0
 fi
 
@@ -60,6 +70,9 @@ fi
 still=()
 for b in "${BINARIES[@]}"; do
     have "$b" || still+=("$b")
+done
+for p in "${PROVIDERS[@]}"; do
+    [ -f "$PLUGIN_DIR/provider_$p.so" ] || still+=("provider_$p.so")
 done
 if [ "${#still[@]}" -ne 0 ]; then
     echo "install-test-deps: still missing after install: ${still[*]}" >&2
