@@ -36,7 +36,6 @@ pub struct PassReport {
     pub end: PassEnd,
 }
 
-/// What every flavor's follower offers the orchestrator and the drivers.
 /// A file-level redo record seen in the copied redo (MariaDB's FILE_*): which
 /// tablespaces the copied redo touches, created, renamed or deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +50,7 @@ pub struct FileOpRecord {
     pub new_name: Option<String>,
 }
 
+/// What every flavor's follower offers the orchestrator and the drivers.
 pub trait RedoFollower: Send {
     /// The file records copied since the last call (none for a log format
     /// whose follower does not collect them).
