@@ -2,10 +2,11 @@
 //! a torn page re-read then refused by name, exclusive 0640 outputs.
 #![allow(clippy::disallowed_methods)] // tests read fixtures and results directly
 
-use innohot::copy::{CopySettings, CopyStep, FileCopier, Tablespace, TablespaceKind};
+use innohot::copy::{CopySettings, FileCopier, Tablespace, TablespaceKind};
 use innohot::events::{Phase, Recorder, Role};
+use innohot::io::mem::copy_to_end;
 use innohot::io::real::{RealSourceFs, RealTargetDir};
-use innohot::io::{Clock, ManualClock, ReadPolicy, TargetDir};
+use innohot::io::{ManualClock, ReadPolicy, TargetDir};
 use innohot::BackupError;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ fn settings_with(chunk: usize, retries: u32, direct: bool) -> CopySettings {
 fn copy(source: &Path, target: &RealTargetDir, rel: &str, s: &CopySettings) -> (Result<u64, BackupError>, u32) {
     let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
     let ts = Tablespace { source: source.to_path_buf(), target: PathBuf::from(rel), kind: TablespaceKind::Table };
-    let mut c = FileCopier::open(
+    let c = FileCopier::open(
         ts,
         &RealSourceFs,
         target,
@@ -46,18 +47,7 @@ fn copy(source: &Path, target: &RealTargetDir, rel: &str, s: &CopySettings) -> (
         clock.clone(),
     )
     .expect("open");
-    let mut retries = 0;
-    loop {
-        match c.step() {
-            Ok(CopyStep::Copied { .. }) => {}
-            Ok(CopyStep::RetryAt(t)) => {
-                retries += 1;
-                clock.sleep(t - clock.now());
-            }
-            Ok(CopyStep::Done { bytes }) => return (Ok(bytes), retries),
-            Err(e) => return (Err(e), retries),
-        }
-    }
+    copy_to_end(c, &clock)
 }
 
 #[test]

@@ -12,61 +12,17 @@ use innohot::format::redo108::{
     PageId, PageOp, Record, Ring, CHECKPOINT_1, CHECKPOINT_2, START_OFFSET,
 };
 use innohot::format::Lsn;
-use innohot::io::{DirEntry, ManualClock, ReadPolicy, SourceFile, SourceFs, TargetFile};
+use innohot::io::mem::MemFile;
+use innohot::io::{DirEntry, ManualClock, ReadPolicy, SourceFile, SourceFs};
 use innohot::BackupError;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const VERSION: &str = "10.11.19-MariaDB-0+deb12u1";
 
 type Shared = Arc<Mutex<Vec<u8>>>;
-
-/// A source file over bytes the test (the "server") keeps writing.
-struct MemSource(Shared);
-
-impl SourceFile for MemSource {
-    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let data = self.0.lock().unwrap();
-        let start = (offset as usize).min(data.len());
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        Ok(n)
-    }
-    fn size(&mut self) -> io::Result<u64> {
-        Ok(self.0.lock().unwrap().len() as u64)
-    }
-}
-
-#[derive(Clone, Default)]
-struct MemTarget {
-    data: Shared,
-    syncs: Arc<AtomicUsize>,
-}
-
-impl TargetFile for MemTarget {
-    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
-        let mut v = self.data.lock().unwrap();
-        let end = offset as usize + data.len();
-        if v.len() < end {
-            v.resize(end, 0);
-        }
-        v[offset as usize..end].copy_from_slice(data);
-        Ok(())
-    }
-    fn sync(&mut self) -> io::Result<()> {
-        self.syncs.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-impl MemTarget {
-    fn bytes(&self) -> Vec<u8> {
-        self.data.lock().unwrap().clone()
-    }
-}
 
 /// A file system whose `ib_logfile0` path can be pointed at another file (a rename over it).
 struct MemFs {
@@ -75,7 +31,7 @@ struct MemFs {
 
 impl SourceFs for MemFs {
     fn open(&self, _path: &Path, _policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>> {
-        Ok(Box::new(MemSource(self.current.lock().unwrap().clone())))
+        Ok(Box::new(MemFile::over(self.current.lock().unwrap().clone())))
     }
     fn list(&self, _dir: &Path) -> io::Result<Vec<DirEntry>> {
         Ok(Vec::new())
@@ -240,10 +196,10 @@ impl Writer {
         out
     }
 
-    fn follower(&self, from: Checkpoint, read_step: usize) -> (Follower108, MemTarget) {
-        let out = MemTarget::default();
+    fn follower(&self, from: Checkpoint, read_step: usize) -> (Follower108, MemFile) {
+        let out = MemFile::default();
         let f = Follower108::start(Follower108Parts {
-            source: Box::new(MemSource(self.file.clone())),
+            source: Box::new(MemFile::over(self.file.clone())),
             source_path: PathBuf::from("/data/ib_logfile0"),
             source_fs: None,
             file_size: self.ring.file_size(),
@@ -313,7 +269,7 @@ fn copies_a_ring_across_many_wraps_poll_by_poll() {
         assert_eq!(r.copied, 0);
         assert!(f.is_finished());
         assert_eq!(f.last_lsn(), w.lsn);
-        assert_eq!(out.syncs.load(Ordering::SeqCst), 1);
+        assert_eq!(out.syncs(), 1);
         assert!(matches!(f.poll(false), Err(BackupError::FollowerGone(_))));
         let copy = out.bytes();
         let expected_mtrs = w.mtrs.iter().filter(|(l, _)| *l >= start.lsn).count();
@@ -411,13 +367,13 @@ fn a_lap_of_more_than_the_ring_fails_before_reading() {
     assert!(msg.contains("innodb_log_file_size") && msg.contains("wrapped"), "{msg}");
     // A follower started from a checkpoint the ring no longer holds fails at once.
     match Follower108::start(Follower108Parts {
-        source: Box::new(MemSource(w.file.clone())),
+        source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: None,
         file_size: SMALL,
         checkpoint: start,
         server_version: VERSION.into(),
-        out: Box::new(MemTarget::default()),
+        out: Box::new(MemFile::default()),
         out_path: PathBuf::from("/backup/ib_logfile0"),
         read_step: 4096,
         progress: Arc::new(Silent),
@@ -456,9 +412,9 @@ fn a_resized_log_is_noticed() {
     let mut w = Writer::new(SMALL, 40_000, 7);
     w.checkpoint();
     let fs = Arc::new(MemFs { current: Mutex::new(w.file.clone()) });
-    let out = MemTarget::default();
+    let out = MemFile::default();
     let mut f = Follower108::start(Follower108Parts {
-        source: Box::new(MemSource(w.file.clone())),
+        source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: Some(fs.clone()),
         file_size: SMALL,
@@ -487,13 +443,13 @@ fn start_refuses_an_encrypted_log_by_name() {
     let mut file = vec![0u8; SMALL as usize];
     file[..512].copy_from_slice(&std::fs::read(data("encrypted_header.bin")).unwrap());
     let r = Follower108::start(Follower108Parts {
-        source: Box::new(MemSource(Arc::new(Mutex::new(file)))),
+        source: Box::new(MemFile::over(Arc::new(Mutex::new(file)))),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: None,
         file_size: SMALL,
         checkpoint: Checkpoint { lsn: 44404, end_lsn: 44404 },
         server_version: VERSION.into(),
-        out: Box::new(MemTarget::default()),
+        out: Box::new(MemFile::default()),
         out_path: PathBuf::from("/backup/ib_logfile0"),
         read_step: 4096,
         progress: Arc::new(Silent),
@@ -511,9 +467,9 @@ fn poll_events_follow_the_phases() {
     let mut w = Writer::new(SMALL, 40_000, 11);
     w.checkpoint();
     let rec = Arc::new(Recorder::default());
-    let out = MemTarget::default();
+    let out = MemFile::default();
     let mut f = Follower108::start(Follower108Parts {
-        source: Box::new(MemSource(w.file.clone())),
+        source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: None,
         file_size: SMALL,
@@ -567,11 +523,11 @@ fn a_real_log_copies_byte_for_byte_like_mariabackup() {
     let mariabackup = std::fs::read(data("mariabackup_ib_logfile0")).unwrap();
     for read_step in [512, 4096, 65536, 1 << 20] {
         let file = Arc::new(Mutex::new(real_server_log()));
-        let mut src = MemSource(file.clone());
+        let mut src = MemFile::over(file.clone());
         let (header, cp) = read_header108(&mut src, Path::new("ib_logfile0")).unwrap();
         assert_eq!(header.first_lsn, 44404);
         assert_eq!(cp, Checkpoint { lsn: 8_287_165, end_lsn: 8_287_165 });
-        let out = MemTarget::default();
+        let out = MemFile::default();
         let mut f = Follower108::start(Follower108Parts {
             source: Box::new(src),
             source_path: PathBuf::from("ib_logfile0"),

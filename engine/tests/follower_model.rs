@@ -47,16 +47,15 @@ use innohot::format::mlog::{encode_record, Record};
 use innohot::format::redo57::{
     block_checksum_kind, stamp_block, xtrabackup_creator, BlockChecksum, Checkpoint, LogFileHeader, RingGeometry,
 };
-use innohot::io::{ManualClock, SourceFile, TargetFile};
+use innohot::io::mem::MemFile;
+use innohot::io::{ManualClock, SourceFile};
 use innohot::BackupError;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use std::cell::Cell;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 const BLK: u64 = 512;
@@ -124,44 +123,6 @@ fn pattern(seed: u8, start: u64, k: u64) -> u8 {
 // ---------------------------------------------------------------- fake I/O
 
 type Shared = Arc<Mutex<Vec<u8>>>;
-
-/// One redo file of the model ring, read where the writer writes.
-struct MemSource(Shared);
-
-impl SourceFile for MemSource {
-    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let data = self.0.lock().unwrap();
-        let start = usize::try_from(offset).unwrap().min(data.len());
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        Ok(n)
-    }
-    fn size(&mut self) -> io::Result<u64> {
-        Ok(self.0.lock().unwrap().len() as u64)
-    }
-}
-
-/// `xtrabackup_logfile` in memory.
-struct MemTarget {
-    data: Shared,
-    syncs: Arc<AtomicUsize>,
-}
-
-impl TargetFile for MemTarget {
-    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
-        let mut out = self.data.lock().unwrap();
-        let at = usize::try_from(offset).unwrap();
-        if out.len() < at + data.len() {
-            out.resize(at + data.len(), 0);
-        }
-        out[at..at + data.len()].copy_from_slice(data);
-        Ok(())
-    }
-    fn sync(&mut self) -> io::Result<()> {
-        self.syncs.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
 
 // ---------------------------------------------------------------- model ring
 
@@ -632,7 +593,7 @@ struct Harness {
     ring: Ring,
     follower: Follower57,
     out: Shared,
-    syncs: Arc<AtomicUsize>,
+    out_file: MemFile,
     recorder: Arc<Recorder>,
     /// align_down(start checkpoint LSN): LSN at offset 2048 of the copy.
     start: u64,
@@ -656,21 +617,21 @@ impl Harness {
         ring.checkpoint(model.cp_lsn, model.cp_no);
         assert_eq!((ring.lsn, ring.flushed), (model.lsn, model.flushed), "model ring and LSN model disagree");
 
-        let (header, cp) = read_stable_header57(&mut MemSource(ring.files[0].clone()), Path::new("ib_logfile0"))
+        let (header, cp) = read_stable_header57(&mut MemFile::over(ring.files[0].clone()), Path::new("ib_logfile0"))
             .expect("the model ring's header reads");
         assert_eq!(cp, ring.cp, "read_stable_header57 must find the newest checkpoint");
 
         let out: Shared = Arc::default();
-        let syncs = Arc::new(AtomicUsize::new(0));
+        let out_file = MemFile::over(out.clone());
         let recorder = Arc::new(Recorder::default());
         let follower = Follower57::start(Follower57Parts {
-            files: ring.files.iter().map(|f| Box::new(MemSource(f.clone())) as Box<dyn SourceFile>).collect(),
+            files: ring.files.iter().map(|f| Box::new(MemFile::over(f.clone())) as Box<dyn SourceFile>).collect(),
             file_paths: (0..spec.files).map(|i| PathBuf::from(format!("ib_logfile{i}"))).collect(),
             geometry: ring.geom,
             checkpoint: cp,
             header: header.clone(),
             creator: xtrabackup_creator(2024, 1, 2, 3, 4, 5),
-            out: Box::new(MemTarget { data: out.clone(), syncs: syncs.clone() }),
+            out: Box::new(out_file.clone()),
             out_path: PathBuf::from("xtrabackup_logfile"),
             read_step: spec.read_step,
             progress: recorder.clone(),
@@ -689,7 +650,7 @@ impl Harness {
             assert_eq!(relabelled.start_lsn, original.start_lsn);
             assert_eq!(&copy[512..2048], &header[512..2048], "checkpoint blocks are copied as read");
         }
-        Harness { ring, follower, out, syncs, recorder, start, copied: start, scanned: cp.lsn, lapped: false }
+        Harness { ring, follower, out, out_file, recorder, start, copied: start, scanned: cp.lsn, lapped: false }
     }
 
     fn apply(&mut self, model: &Model, op: &Op) {
@@ -872,7 +833,7 @@ impl Harness {
                 assert_eq!(events, [(last, report.copied)], "the final pass reports once");
                 assert_eq!(last, self.ring.flushed, "the final pass ends at the flushed LSN");
                 assert!(self.follower.is_finished());
-                assert!(self.syncs.load(Ordering::SeqCst) >= 1, "the final pass must sync the copy");
+                assert!(self.out_file.syncs() >= 1, "the final pass must sync the copy");
                 assert!(
                     (copied_to - c..=copied_to - c + BLK).contains(&report.copied),
                     "final pass copied {} bytes for {c}..{last}",

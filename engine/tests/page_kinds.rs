@@ -5,14 +5,15 @@
 //! byte (and refuses the encrypted ones at once, by name).
 #![allow(clippy::disallowed_methods)] // tests read fixtures and results directly
 
-use innohot::copy::{CopySettings, CopyStep, FileCopier, Tablespace, TablespaceKind};
+use innohot::copy::{CopySettings, FileCopier, Tablespace, TablespaceKind};
 use innohot::events::{Phase, Recorder, Role};
 use innohot::format::page::{
     is_encrypted_tablespace, layout_from_page0, validate_page, Accepted, PageDefect, PageLayout,
 };
 use innohot::format::page_compressed::{self, Algorithm};
+use innohot::io::mem::copy_to_end;
 use innohot::io::real::{RealSourceFs, RealTargetDir};
-use innohot::io::{Clock, ManualClock, ReadPolicy};
+use innohot::io::{ManualClock, ReadPolicy};
 use innohot::BackupError;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ fn settings() -> CopySettings {
 fn copy(source: &Path, target: &RealTargetDir, rel: &str) -> (Result<u64, BackupError>, u32) {
     let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
     let ts = Tablespace { source: source.to_path_buf(), target: PathBuf::from(rel), kind: TablespaceKind::Table };
-    let mut c = FileCopier::open(
+    let c = FileCopier::open(
         ts,
         &RealSourceFs,
         target,
@@ -210,18 +211,7 @@ fn copy(source: &Path, target: &RealTargetDir, rel: &str) -> (Result<u64, Backup
         clock.clone(),
     )
     .expect("open");
-    let mut retries = 0;
-    loop {
-        match c.step() {
-            Ok(CopyStep::Copied { .. }) => {}
-            Ok(CopyStep::RetryAt(t)) => {
-                retries += 1;
-                clock.sleep(t - clock.now());
-            }
-            Ok(CopyStep::Done { bytes }) => return (Ok(bytes), retries),
-            Err(e) => return (Err(e), retries),
-        }
-    }
+    copy_to_end(c, &clock)
 }
 
 #[test]
