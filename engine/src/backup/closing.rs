@@ -1,0 +1,161 @@
+//! Phases 16-25, under the lock and after it: the binlog position, the last
+//! redo pass and what it must reach, the metadata files, the release, and
+//! last the publication that makes the backup complete.
+
+use super::{witness, Backup, Next, Summary};
+use crate::error::{BackupError, Result};
+use crate::events::{emit, EventKind, Phase, Role};
+use crate::meta;
+use std::path::Path;
+
+impl Backup {
+    pub(super) fn binlog_position(&mut self) -> Result<Next> {
+        let phase = Phase::BinlogPosition;
+        self.begin(phase);
+        for &step in self.flavor().before_binlog() {
+            self.lock_statement(phase, step)?;
+        }
+        self.statement(phase, "SHOW MASTER STATUS");
+        self.binlog = self.svc.server.binlog_position(self.flavor().gtid_source())?;
+        if let Some(pos) = &self.binlog {
+            self.write_meta(phase, meta::BINLOG_INFO_FILE, meta::binlog_info(pos))?;
+        }
+        self.advance(Phase::FlushRedo)
+    }
+
+    pub(super) fn flush_redo(&mut self) -> Result<Next> {
+        let phase = Phase::FlushRedo;
+        self.begin(phase);
+        self.statement(phase, "SHOW ENGINE INNODB STATUS");
+        self.lsn_under_lock = self.svc.server.current_lsn()?;
+        self.statement(phase, "FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS");
+        self.svc.server.flush_engine_logs()?;
+        self.advance(Phase::LastCheckpoint)
+    }
+
+    pub(super) fn last_checkpoint(&mut self) -> Result<Next> {
+        self.begin(Phase::LastCheckpoint);
+        let cp = self.redo_log().read_checkpoint(&self.redo_context())?;
+        self.to_lsn = cp.lsn;
+        self.note(Phase::LastCheckpoint, format!("The latest check point (for incremental): '{}'", cp.lsn));
+        self.advance(Phase::StopLogCopy)
+    }
+
+    /// The last copy pass, under the lock; then what the copy must reach.
+    pub(super) fn stop_log_copy(&mut self) -> Result<Next> {
+        self.begin(Phase::StopLogCopy);
+        self.note(Phase::StopLogCopy, "Stopping log copying thread");
+        let shared = self.follower();
+        shared.stop();
+        let file_ops = {
+            let mut follower = shared.lock();
+            follower.poll(true)?;
+            self.last_lsn = follower.last_lsn();
+            self.start_lsn = follower.start_lsn();
+            follower.take_file_ops()
+        };
+        witness::missing_from_redo(&file_ops, &self.held())?;
+        if self.last_lsn < self.lsn_under_lock {
+            return Err(BackupError::RedoCorrupt {
+                lsn: self.last_lsn,
+                detail: format!(
+                    "the redo copy ends at LSN {} but the server was at LSN {} under the lock: \
+                     committed transactions would be missing; the server did not write its log \
+                     to disk on FLUSH ENGINE LOGS (check innodb_log_group_home_dir)",
+                    self.last_lsn, self.lsn_under_lock
+                ),
+            });
+        }
+        if self.to_lsn > self.last_lsn {
+            return Err(BackupError::CheckpointBeyondCopy { checkpoint: self.to_lsn, last_lsn: self.last_lsn });
+        }
+        self.advance(Phase::CheckpointsFile)
+    }
+
+    pub(super) fn checkpoints_file(&mut self) -> Result<Next> {
+        self.begin(Phase::CheckpointsFile);
+        self.checkpoints_written = true;
+        let text = self.flavor().checkpoints_file(self.to_lsn, self.last_lsn);
+        self.write_meta(Phase::CheckpointsFile, meta::CHECKPOINTS_PENDING, text)?;
+        self.advance(Phase::Unlock)
+    }
+
+    pub(super) fn unlock(&mut self) -> Result<Next> {
+        self.begin(Phase::Unlock);
+        self.statement(Phase::Unlock, self.flavor().unlock_statement());
+        self.svc.server.unlock()?;
+        self.lock_attempted = false;
+        if let Some(t) = self.lock_started.take() {
+            self.lock_held = self.svc.clock.now().saturating_sub(t);
+        }
+        self.advance(Phase::Report)
+    }
+
+    pub(super) fn report(&mut self) -> Result<Next> {
+        let phase = Phase::Report;
+        self.begin(phase);
+        match &self.binlog {
+            Some(pos) => self.note(phase, format!("MySQL binlog position: {}", meta::binlog_pos_text(pos))),
+            None => self.note(phase, "binary logging is off: no binlog position recorded"),
+        }
+        self.advance(Phase::BackupMyCnf)
+    }
+
+    pub(super) fn backup_my_cnf(&mut self) -> Result<Next> {
+        self.begin(Phase::BackupMyCnf);
+        let plugins = self.svc.server.loaded_plugins()?;
+        let cnf = self.flavor().backup_my_cnf(&self.vars, &plugins);
+        self.write_meta(Phase::BackupMyCnf, meta::BACKUP_MY_CNF, cnf)?;
+        self.advance(Phase::XtrabackupInfo)
+    }
+
+    pub(super) fn xtrabackup_info(&mut self) -> Result<Next> {
+        let phase = Phase::XtrabackupInfo;
+        self.begin(phase);
+        self.statement(phase, "SELECT UUID()");
+        let uuid = self.svc.server.uuid()?;
+        let info = meta::BackupInfo {
+            uuid,
+            tool_command: self.opts.tool_command.clone(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            server_version: self.vars.version().to_string(),
+            start_unix: self.start_unix,
+            end_unix: self.svc.clock.unix_seconds(),
+            lock_seconds: self.lock_held.as_secs(),
+            binlog: self.binlog.clone(),
+            from_lsn: 0,
+            to_lsn: self.to_lsn,
+        };
+        self.write_meta(phase, meta::INFO_FILE, meta::info(&info))?;
+        self.advance(Phase::Finish)
+    }
+
+    /// Publishes `xtrabackup_checkpoints`: from here on the backup is complete.
+    pub(super) fn finish(&mut self) -> Result<Next> {
+        let phase = Phase::Finish;
+        self.begin(phase);
+        let root = self.svc.target.root().to_path_buf();
+        self.svc
+            .target
+            .publish(Path::new(meta::CHECKPOINTS_PENDING), Path::new(meta::CHECKPOINTS_FILE))
+            .map_err(|e| BackupError::io(root.join(meta::CHECKPOINTS_FILE), "publishing", e))?;
+        self.note(phase, format!("{} published: the backup is complete", meta::CHECKPOINTS_FILE));
+        self.svc
+            .target
+            .sync_dir(Path::new(""))
+            .map_err(|e| BackupError::io(&root, "fsync of the target directory", e))?;
+        self.note(phase, format!("Transaction log of lsn ({}) to ({}) was copied.", self.start_lsn, self.last_lsn));
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Completed);
+        Ok(Next::Finished(Summary {
+            start_lsn: self.start_lsn,
+            to_lsn: self.to_lsn,
+            last_lsn: self.last_lsn,
+            binlog: self.binlog.clone(),
+            data_files: self.data_files,
+            data_bytes: self.data_bytes,
+            other_files: self.other_count,
+            redo_bytes: self.last_lsn - self.start_lsn,
+            lock_held: self.lock_held,
+        }))
+    }
+}
