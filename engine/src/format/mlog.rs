@@ -237,22 +237,10 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
         return Ok(None);
     };
     let record = match ty {
-        MLOG_1BYTE | MLOG_2BYTES | MLOG_4BYTES => {
-            let Some(offset) = r.u16() else {
-                return Ok(None);
-            };
-            let Some(value) = r.compressed() else {
-                return Ok(None);
-            };
-            let width = ty;
-            if u64::from(value) > width_max(width) {
-                return Err(malformed(format!(
-                    "MLOG_{width}BYTE{} value {value:#x} does not fit {width} byte(s)",
-                    if width == 1 { "" } else { "S" }
-                )));
-            }
-            Record::WriteN { space, page, offset, width, value }
-        }
+        MLOG_1BYTE | MLOG_2BYTES | MLOG_4BYTES => match decode_write_n(&mut r, ty, space, page)? {
+            Some(record) => record,
+            None => return Ok(None),
+        },
         MLOG_8BYTES => {
             let Some(offset) = r.u16() else {
                 return Ok(None);
@@ -263,19 +251,10 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
             r.pos += n;
             Record::Write8 { space, page, offset, value }
         }
-        MLOG_WRITE_STRING => {
-            let Some(offset) = r.u16() else {
-                return Ok(None);
-            };
-            let Some(len) = r.u16() else { return Ok(None) };
-            if usize::from(offset) + usize::from(len) > MAX_STRING_END {
-                return Err(malformed(format!("MLOG_WRITE_STRING of {len} bytes at offset {offset} passes 64 KiB")));
-            }
-            let Some(data) = r.bytes(usize::from(len)) else {
-                return Ok(None);
-            };
-            Record::WriteString { space, page, offset, data: data.to_vec() }
-        }
+        MLOG_WRITE_STRING => match decode_write_string(&mut r, space, page)? {
+            Some(record) => record,
+            None => return Ok(None),
+        },
         MLOG_FILE_NAME => {
             let Some(name) = r.name()? else {
                 return Ok(None);
@@ -307,6 +286,28 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
         _ => Record::IndexLoad { space, page },
     };
     Ok(Some(Decoded { record, len: r.pos, single }))
+}
+
+/// The rest of an MLOG_1BYTE/2BYTES/4BYTES record (`width` is the type).
+fn decode_write_n(r: &mut Reader, width: u8, space: u32, page: u32) -> Result<Option<Record>, FormatError> {
+    let (Some(offset), Some(value)) = (r.u16(), r.compressed()) else { return Ok(None) };
+    if u64::from(value) > width_max(width) {
+        return Err(malformed(format!(
+            "MLOG_{width}BYTE{} value {value:#x} does not fit {width} byte(s)",
+            if width == 1 { "" } else { "S" }
+        )));
+    }
+    Ok(Some(Record::WriteN { space, page, offset, width, value }))
+}
+
+/// The rest of an MLOG_WRITE_STRING record.
+fn decode_write_string(r: &mut Reader, space: u32, page: u32) -> Result<Option<Record>, FormatError> {
+    let (Some(offset), Some(len)) = (r.u16(), r.u16()) else { return Ok(None) };
+    if usize::from(offset) + usize::from(len) > MAX_STRING_END {
+        return Err(malformed(format!("MLOG_WRITE_STRING of {len} bytes at offset {offset} passes 64 KiB")));
+    }
+    let Some(data) = r.bytes(usize::from(len)) else { return Ok(None) };
+    Ok(Some(Record::WriteString { space, page, offset, data: data.to_vec() }))
 }
 
 /// A mini-transaction's bytes: one record gets the single flag; more get MLOG_MULTI_REC_END.
