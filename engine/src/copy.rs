@@ -13,7 +13,7 @@ use std::time::Duration;
 /// O_DIRECT wants buffers aligned to the device block; 4 KiB covers common devices.
 const IO_ALIGN: usize = 4096;
 
-/// What the seed's xtrabackup read per step (10 MiB).
+/// What xtrabackup read per step in the reference run (10 MiB).
 pub const DEFAULT_CHUNK_SIZE: usize = 10 * 1024 * 1024;
 /// Peers re-read a chunk with a bad page up to 10 times, 100 ms apart.
 pub const DEFAULT_PAGE_RETRIES: u32 = 10;

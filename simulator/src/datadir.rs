@@ -143,7 +143,7 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         next_id += 1;
     }
 
-    let remote_root = root.join("remote");
+    let remote_root = crate::mount::remote_dir(root);
     let mut innodb_table = |rng: &mut Rng,
                             schema: &str,
                             table: &str,
@@ -159,7 +159,8 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
             // CREATE TABLE ... DATA DIRECTORY: the file elsewhere, a link file here.
             let path = remote_root.join(&rel);
             fs::create_dir_all(remote_root.join(schema))?;
-            fs::write(real_datadir.join(schema).join(format!("{table}.isl")), path.display().to_string())?;
+            let name = crate::mount::remote_name(root, &path).expect("under the remote directory");
+            fs::write(real_datadir.join(schema).join(format!("{table}.isl")), name)?;
             path
         } else {
             real_datadir.join(&rel)

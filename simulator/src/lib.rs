@@ -10,6 +10,7 @@ pub mod config;
 pub mod control;
 pub mod datadir;
 pub mod faults;
+pub mod mount;
 pub mod oracle;
 pub mod rng;
 pub mod run;

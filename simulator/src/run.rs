@@ -5,6 +5,7 @@ use crate::clock::SimClock;
 use crate::config::SimConfig;
 use crate::control::SimControl;
 use crate::faults::{FaultyControl, FaultySourceFs, FaultyTarget, FiredLog};
+use crate::mount::MountedFs;
 use crate::oracle::{self, Verdict};
 use crate::rng::Rng;
 use crate::server::SimServer;
@@ -148,7 +149,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                 lost: false,
             }),
             fs: Arc::new(FaultySourceFs {
-                inner: RealSourceFs,
+                inner: MountedFs { inner: RealSourceFs, remote: crate::mount::remote_dir(root) },
                 read_eio: cfg.faults.source_read_eio.clone(),
                 fired: fired.clone(),
             }),

@@ -25,7 +25,7 @@ pub struct SimPaths {
     pub root: PathBuf,
     /// The real datadir (`mysqldata1/mydata`).
     pub real_datadir: PathBuf,
-    /// The symlink the server's `datadir` variable names, as in the seed.
+    /// The symlink the server's `datadir` variable names, as in the reference run.
     pub datadir_link: PathBuf,
 }
 
@@ -143,11 +143,8 @@ impl SimServer {
             }
             let n = pages.len();
             // Redo names a DATA DIRECTORY table by its absolute path.
-            let redo_name = if path.starts_with(&paths.real_datadir) {
-                format!("./{}", rel.display())
-            } else {
-                path.display().to_string()
-            };
+            let redo_name =
+                crate::mount::remote_name(&paths.root, &path).unwrap_or_else(|| format!("./{}", rel.display()));
             built.push(Space {
                 id,
                 path,
@@ -705,9 +702,10 @@ impl SimServer {
                 std::fs::rename(&s.path, &to).expect("simulated RENAME TABLE");
                 let _ = std::fs::rename(from_here.with_extension("frm"), to_here.with_extension("frm"));
                 let new_name = if remote {
+                    let name = crate::mount::remote_name(&self.paths.root, &to).expect("a remote table");
                     std::fs::remove_file(from_here.with_extension("isl")).expect("simulated RENAME: old link");
-                    std::fs::write(to_here.with_extension("isl"), to.display().to_string()).expect("new link");
-                    to.display().to_string()
+                    std::fs::write(to_here.with_extension("isl"), &name).expect("new link");
+                    name
                 } else {
                     format!("./{}", to_rel.display())
                 };

@@ -50,7 +50,7 @@ fn same_seed_same_bytes_same_trace() {
 }
 
 #[test]
-fn phases_run_in_the_seed_order() {
+fn phases_run_in_the_reference_run_order() {
     let r = run_seed(1);
     assert!(matches!(r.verdict, Verdict::Verified), "{:?}", r.verdict);
     let started: Vec<Phase> = r.trace.iter().filter(|e| e.kind == EventKind::PhaseStarted).map(|e| e.phase).collect();

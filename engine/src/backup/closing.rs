@@ -12,9 +12,6 @@ impl Backup {
     pub(super) fn binlog_position(&mut self) -> Result<Next> {
         let phase = Phase::BinlogPosition;
         self.begin(phase);
-        for &step in self.flavor().before_binlog() {
-            self.lock_statement(phase, step)?;
-        }
         self.statement(phase, "SHOW MASTER STATUS");
         self.binlog = self.svc.server.binlog_position(self.flavor().gtid_source())?;
         if let Some(pos) = &self.binlog {

@@ -1,6 +1,6 @@
 //! What differs between the servers innohot backs up, behind one trait: the
 //! redo log and its follower, the lock statements, the metadata details. The
-//! orchestrator (`backup.rs`) runs the same phases for every flavor.
+//! orchestrator (`backup/`) runs the same phases for every flavor.
 
 mod lock;
 mod mariadb;
@@ -71,10 +71,6 @@ pub trait Flavor: Send {
     }
     /// Phase 14: after these, non-InnoDB files and the set of tables are stable.
     fn lock_steps(&self) -> &'static [LockStep];
-    /// Statements before the binlog position is read (MariaDB: BACKUP STAGE BLOCK_COMMIT).
-    fn before_binlog(&self) -> &'static [LockStep] {
-        &[]
-    }
     /// Where the binlog position's GTID comes from.
     fn gtid_source(&self) -> GtidSource;
     /// Where the server lists its tablespaces, for the lock-time cross-check.

@@ -264,7 +264,7 @@ pub fn is_doublewrite_page(space_id: u32, page_no: u32, layout: PageLayout) -> b
 ///
 /// Order: length, all-zero, doublewrite, page number, then the flavor's checksum
 /// rules (legacy: torn-LSN test first, then crc32 / 0xDEADBEEF / innodb fold;
-/// full_crc32: trailer CRC and LSN low word). See formats.md §1.
+/// full_crc32: trailer CRC and LSN low word). See docs/FORMATS.md §1.
 pub fn validate_page(page: &[u8], space_id: u32, page_no: u32, layout: PageLayout) -> Result<Accepted, PageDefect> {
     let len = page.len();
     if len != layout.physical_size {
