@@ -57,9 +57,12 @@ fn real_tablespaces_copy_byte_for_byte_at_every_chunk_size() {
     // O_DIRECT on and off: the aligned read path and the buffered one give the same bytes.
     for (chunk, direct) in [(16384, false), (3 * 16384 + 100, true), (10 << 20, false), (10 << 20, true)] {
         let target = RealTargetDir::create(&out.path().join(format!("c{chunk}-{direct}")), false).unwrap();
-        for dir in ["sakila", "orders"] {
+        for dir in ["sakila"] {
             for e in std::fs::read_dir(fixtures().join(dir)).unwrap() {
                 let src = e.unwrap().path();
+                if src.extension().is_none_or(|x| x != "ibd") {
+                    continue; // the LICENSE travels with the files
+                }
                 let rel = format!("{dir}-{}", src.file_name().unwrap().to_string_lossy());
                 let (res, retries) = copy(&src, &target, &rel, &settings_with(chunk, 10, direct));
                 assert_eq!(res.unwrap(), std::fs::metadata(&src).unwrap().len());
@@ -71,7 +74,7 @@ fn real_tablespaces_copy_byte_for_byte_at_every_chunk_size() {
             }
         }
     }
-    assert_eq!(n, 4 * 33);
+    assert_eq!(n, 4 * 25);
 }
 
 #[test]
