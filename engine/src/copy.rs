@@ -207,20 +207,10 @@ pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<
             _ => {}
         }
     }
-    tables.sort_by(|a, b| a.target.cmp(&b.target));
     // A local .ibd and a link for the same table cannot both be the server's:
-    // the link wins, as it does for the server.
-    tables.dedup_by(|later, earlier| {
-        if later.target != earlier.target {
-            return false;
-        }
-        if later.source.starts_with(&layout.datadir) {
-            true
-        } else {
-            std::mem::swap(later, earlier);
-            true
-        }
-    });
+    // the link wins, as it does for the server (links sort first, dedup keeps it).
+    tables.sort_by_key(|t| (t.target.clone(), t.source.starts_with(&layout.datadir)));
+    tables.dedup_by(|later, earlier| later.target == earlier.target);
     out.extend(tables);
     Ok(out)
 }
@@ -391,7 +381,7 @@ impl FileCopier {
         }
         let first_page = self.offset / psize as u64;
         if first_page == 0 && page::is_encrypted_tablespace(&self.buf[start..start + psize], layout) {
-            return Err(BackupError::Encrypted { path: self.ts.source.clone(), detail: "page 0 says so".into() });
+            return Err(BackupError::Encrypted { path: self.ts.source.clone(), detail: "page 0 holds an encryption record".into() });
         }
         for (i, pg) in self.buf[start..start + whole].chunks_exact(psize).enumerate() {
             let page_no = first_page + i as u64;
