@@ -109,3 +109,46 @@ fn the_target_never_overwrites() {
     let mode = std::fs::metadata(dir.path().join("b/s/t")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o750);
 }
+
+/// DATA DIRECTORY tables are found through their `.isl` link (a stray local
+/// file of the same name loses to it, as it does for the server), files of
+/// an ALTER in progress are not tablespaces of the backup, and a link that
+/// is not an absolute path is refused naming the link file.
+#[test]
+fn discovery_follows_links_and_leaves_out_in_flight_ddl() {
+    use innohot::copy::{discover_tablespaces, InnodbLayout};
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let remote = dir.path().join("remote/d");
+    std::fs::create_dir_all(datadir.join("d")).unwrap();
+    std::fs::create_dir_all(&remote).unwrap();
+    for f in ["ibdata1", "d/t.ibd", "d/local.ibd", "d/#sql-alter-1-2.ibd", "d/#sql-ib12.ibd"] {
+        std::fs::write(datadir.join(f), b"").unwrap();
+    }
+    std::fs::write(remote.join("t.ibd"), b"").unwrap();
+    std::fs::write(remote.join("p#P#p0.ibd"), b"").unwrap();
+    std::fs::write(datadir.join("d/t.isl"), remote.join("t.ibd").display().to_string()).unwrap();
+    std::fs::write(datadir.join("d/p#P#p0.isl"), format!("{}\n", remote.join("p#P#p0.ibd").display())).unwrap();
+    let layout = InnodbLayout {
+        datadir: datadir.clone(),
+        data_home_dir: datadir.clone(),
+        data_files: innohot::copy::parse_data_file_path("ibdata1:12M:autoextend").unwrap(),
+        undo_dir: datadir.clone(),
+        undo_tablespaces: 0,
+    };
+    let found = discover_tablespaces(&RealSourceFs, &layout).unwrap();
+    let pairs: Vec<(String, PathBuf)> =
+        found.iter().map(|t| (t.target.display().to_string(), t.source.clone())).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("ibdata1".to_string(), datadir.join("ibdata1")),
+            ("d/local.ibd".to_string(), datadir.join("d/local.ibd")),
+            ("d/p#P#p0.ibd".to_string(), remote.join("p#P#p0.ibd")),
+            ("d/t.ibd".to_string(), remote.join("t.ibd")),
+        ]
+    );
+    std::fs::write(datadir.join("d/t.isl"), "relative/t.ibd").unwrap();
+    let e = discover_tablespaces(&RealSourceFs, &layout).unwrap_err().to_string();
+    assert!(e.contains("t.isl") && e.contains("not an absolute path"), "{e}");
+}
