@@ -76,7 +76,10 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "chunk_size" => a.options.copy.chunk_size = number(name, need()?)?,
         "page_retries" => a.options.copy.page_retries = number(name, need()?)?,
         "retry_delay_ms" => a.options.copy.retry_delay = Duration::from_millis(number(name, need()?)?),
-        "log_poll_ms" => a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?),
+        "log_poll_ms" => {
+            a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?);
+            a.options.log_poll_fixed = true;
+        }
         "debug_pause_before_lock_ms" => {
             a.options.debug_pause_before_lock = Duration::from_millis(number(name, need()?)?)
         }

@@ -381,7 +381,10 @@ impl FileCopier {
         }
         let first_page = self.offset / psize as u64;
         if first_page == 0 && page::is_encrypted_tablespace(&self.buf[start..start + psize], layout) {
-            return Err(BackupError::Encrypted { path: self.ts.source.clone(), detail: "page 0 holds an encryption record".into() });
+            return Err(BackupError::Encrypted {
+                path: self.ts.source.clone(),
+                detail: "page 0 holds an encryption record".into(),
+            });
         }
         for (i, pg) in self.buf[start..start + whole].chunks_exact(psize).enumerate() {
             let page_no = first_page + i as u64;

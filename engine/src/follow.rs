@@ -70,6 +70,9 @@ pub trait RedoFollower: Send {
     fn copied_lsn(&self) -> Lsn;
     /// Name of the copy in the backup (`xtrabackup_logfile`, `ib_logfile0`).
     fn target_name(&self) -> &str;
+    /// Bytes of redo the server's ring holds before it overwrites what is
+    /// not yet copied: how far behind the copier may fall.
+    fn ring_capacity(&self) -> u64;
 }
 
 /// Says ">> log scanned up to (N)" after a pass that moved or was the last; the
@@ -397,6 +400,10 @@ impl Follower57 {
 }
 
 impl RedoFollower for Follower57 {
+    fn ring_capacity(&self) -> u64 {
+        self.geometry.capacity()
+    }
+
     fn poll(&mut self, final_pass: bool) -> Result<PassReport> {
         if self.finished {
             return Err(BackupError::FollowerGone("the redo copy was already finished".into()));

@@ -386,6 +386,10 @@ fn merge(a: PassReport, b: PassReport) -> PassReport {
 }
 
 impl RedoFollower for Follower108 {
+    fn ring_capacity(&self) -> u64 {
+        self.ring.capacity()
+    }
+
     fn take_file_ops(&mut self) -> Vec<FileOpRecord> {
         std::mem::take(&mut self.file_ops)
     }

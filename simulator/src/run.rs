@@ -133,6 +133,8 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
             ..CopySettings::default()
         },
         log_poll_interval: Duration::from_micros(cfg.poll_interval_us),
+        // The scheduler polls at this interval itself.
+        log_poll_fixed: true,
         tool_command: format!("innohot sim --config '{cfg}'"),
         options_source: "the simulator's seed".into(),
         debug_skip_tablespace: opts.skip_tablespace.clone(),

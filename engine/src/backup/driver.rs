@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// Runs a backup to its end. The server is never left locked, whatever fails.
 pub fn run(mut backup: Backup, clock: Arc<dyn Clock>) -> Result<Summary> {
-    let interval = backup.opts.log_poll_interval;
+    let (interval, fixed) = (backup.opts.log_poll_interval, backup.opts.log_poll_fixed);
     std::thread::scope(|scope| {
         let mut copier_thread = None;
         let result = loop {
@@ -17,7 +17,7 @@ pub fn run(mut backup: Backup, clock: Arc<dyn Clock>) -> Result<Summary> {
             if copier_thread.is_none() {
                 if let Some(shared) = backup.running_follower() {
                     let clock = clock.clone();
-                    copier_thread = Some(scope.spawn(move || poll_until_stopped(&shared, &*clock, interval)));
+                    copier_thread = Some(scope.spawn(move || poll_until_stopped(&shared, &*clock, interval, fixed)));
                 }
             }
             match next {
@@ -34,14 +34,94 @@ pub fn run(mut backup: Backup, clock: Arc<dyn Clock>) -> Result<Summary> {
     })
 }
 
-/// The log copier thread's loop: a pass, then wait, in slices so a stop is seen soon.
-fn poll_until_stopped(shared: &SharedFollower, clock: &dyn Clock, interval: Duration) {
-    let slice = Duration::from_millis(50).min(interval);
+/// The log copier thread's loop: a pass, then a wait the pacer picks, in
+/// slices so a stop is seen soon.
+fn poll_until_stopped(shared: &SharedFollower, clock: &dyn Clock, interval: Duration, fixed: bool) {
+    let (_, capacity) = shared.last_pass();
+    let mut pacer = Pacer::new(interval, capacity);
     while shared.background_poll() == PollAgain::Yes {
+        let wait = if fixed { interval } else { pacer.after_pass(shared.last_pass().0) };
+        let slice = Duration::from_millis(20).min(wait);
         let mut waited = Duration::ZERO;
-        while waited < interval && !shared.is_stopped() {
+        while waited < wait && !shared.is_stopped() {
             clock.sleep(slice);
             waited += slice;
         }
+    }
+}
+
+/// The fastest redo write rate innohot plans for (a busy server on fast
+/// storage). The copier never waits longer than this rate needs to fill the
+/// ring, so even a burst that starts right after an idle pass is copied in time.
+pub const PLANNED_PEAK_REDO_RATE: u64 = 256 << 20;
+/// The shortest wait between passes: below it a pass mostly finds nothing.
+pub const MIN_POLL_WAIT: Duration = Duration::from_millis(2);
+
+/// Paces the log copier: tight while the server writes (a pass that copied
+/// much means the next one should come soon), backing off while it is idle,
+/// never longer than the ring could be refilled at the planned peak rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pacer {
+    longest: Duration,
+    capacity: u64,
+    wait: Duration,
+}
+
+impl Pacer {
+    /// `configured`: the user's upper bound (`--log-poll-ms`); `capacity`: the ring's bytes.
+    pub fn new(configured: Duration, capacity: u64) -> Self {
+        let refill = Duration::from_secs_f64(capacity as f64 / PLANNED_PEAK_REDO_RATE as f64);
+        let longest = configured.min(refill).max(MIN_POLL_WAIT);
+        Pacer { longest, capacity, wait: MIN_POLL_WAIT }
+    }
+
+    /// The wait before the next pass, given what the last one copied.
+    pub fn after_pass(&mut self, copied: u64) -> Duration {
+        self.wait = if copied.saturating_mul(8) >= self.capacity {
+            // An eighth of the ring in one wait: the headroom is going fast.
+            MIN_POLL_WAIT
+        } else if copied > 0 {
+            (self.wait / 2).max(MIN_POLL_WAIT)
+        } else {
+            (self.wait * 2).min(self.longest)
+        };
+        self.wait
+    }
+
+    /// The longest the copier will ever wait.
+    pub fn longest(&self) -> Duration {
+        self.longest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_backs_off_to_the_refill_bound_and_a_burst_snaps_back() {
+        // A 4 MiB ring refills in under 16 ms at the planned peak rate.
+        let mut p = Pacer::new(Duration::from_secs(1), 4 << 20);
+        assert_eq!(p.longest(), Duration::from_secs_f64(4.0 / 256.0));
+        let idle: Vec<Duration> = (0..10).map(|_| p.after_pass(0)).collect();
+        assert!(idle.windows(2).all(|w| w[0] <= w[1]), "{idle:?}");
+        assert_eq!(*idle.last().unwrap(), p.longest());
+        // A pass that copied an eighth of the ring: poll again at once.
+        assert_eq!(p.after_pass(512 << 10), MIN_POLL_WAIT);
+        // Some redo, not much: halve the wait.
+        p.after_pass(0);
+        p.after_pass(0);
+        let before = p.wait;
+        assert_eq!(p.after_pass(100), (before / 2).max(MIN_POLL_WAIT));
+    }
+
+    #[test]
+    fn the_users_bound_wins_when_it_is_shorter_and_nothing_goes_below_the_floor() {
+        let p = Pacer::new(Duration::from_millis(50), 96 << 20);
+        assert_eq!(p.longest(), Duration::from_millis(50));
+        let p = Pacer::new(Duration::from_secs(1), 96 << 20);
+        assert_eq!(p.longest(), Duration::from_secs_f64(96.0 / 256.0));
+        let p = Pacer::new(Duration::ZERO, 1 << 20);
+        assert_eq!(p.longest(), MIN_POLL_WAIT);
     }
 }

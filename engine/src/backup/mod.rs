@@ -14,7 +14,7 @@ mod reconcile;
 mod shared;
 mod witness;
 
-pub use driver::run;
+pub use driver::{run, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
 pub use shared::{PollAgain, SharedFollower};
 
 use crate::copy::{CopySettings, FileCopier, InnodbLayout, Tablespace};
@@ -36,8 +36,11 @@ pub struct BackupOptions {
     pub copy: CopySettings,
     /// Bytes read from the redo ring per step.
     pub log_read_step: usize,
-    /// How often the log copier looks for new redo (xtrabackup: 1 s).
+    /// The longest the log copier waits between passes (xtrabackup: always 1 s).
     pub log_poll_interval: Duration,
+    /// Poll exactly every `log_poll_interval` instead of pacing (see
+    /// `driver::Pacer`): for tests that must make the server outrun the copier.
+    pub log_poll_fixed: bool,
     /// The command line as recorded in xtrabackup_info, secrets already masked.
     pub tool_command: String,
     /// Where the options came from, for phase 1's report.
@@ -57,6 +60,7 @@ impl Default for BackupOptions {
             copy: CopySettings::default(),
             log_read_step: crate::follow::DEFAULT_READ_STEP,
             log_poll_interval: Duration::from_secs(1),
+            log_poll_fixed: false,
             tool_command: String::new(),
             options_source: "command line".into(),
             debug_pause_before_lock: Duration::ZERO,
@@ -361,14 +365,16 @@ impl Backup {
         self.note(
             phase,
             format!(
-                "options from {}: chunk {} bytes, {} page re-reads {} ms apart, O_DIRECT {}, fadvise {}, log poll every {} ms",
+                "options from {}: chunk {} bytes, {} page re-reads {} ms apart, O_DIRECT {}, fadvise {}, log poll {} {} ms{}",
                 self.opts.options_source,
                 c.chunk_size,
                 c.page_retries,
                 c.retry_delay.as_millis(),
                 on_off(c.read_policy.direct),
                 on_off(c.read_policy.fadvise),
-                self.opts.log_poll_interval.as_millis()
+                if self.opts.log_poll_fixed { "every" } else { "at most every" },
+                self.opts.log_poll_interval.as_millis(),
+                if self.opts.log_poll_fixed { "" } else { " (sooner while the server writes)" }
             ),
         );
         self.advance(Phase::CheckTarget)

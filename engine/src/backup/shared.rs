@@ -4,13 +4,17 @@
 use crate::error::BackupError;
 use crate::follow::RedoFollower;
 use crate::format::Lsn;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 pub struct SharedFollower {
     follower: Mutex<Box<dyn RedoFollower>>,
     error: Mutex<Option<BackupError>>,
     stop: AtomicBool,
+    /// Redo bytes the last background pass copied, and the ring's capacity:
+    /// what the production driver paces its polls by.
+    last_copied: AtomicU64,
+    ring_capacity: u64,
 }
 
 /// What a background poll says about the next one.
@@ -22,7 +26,14 @@ pub enum PollAgain {
 
 impl SharedFollower {
     pub(super) fn new(f: Box<dyn RedoFollower>) -> Self {
-        SharedFollower { follower: Mutex::new(f), error: Mutex::new(None), stop: AtomicBool::new(false) }
+        let ring_capacity = f.ring_capacity();
+        SharedFollower {
+            follower: Mutex::new(f),
+            error: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            last_copied: AtomicU64::new(0),
+            ring_capacity,
+        }
     }
 
     /// One background copy pass; a failure is kept for the orchestrator to raise.
@@ -35,13 +46,21 @@ impl SharedFollower {
             return PollAgain::No;
         }
         match f.poll(false) {
-            Ok(_) => PollAgain::Yes,
+            Ok(report) => {
+                self.last_copied.store(report.copied, Ordering::SeqCst);
+                PollAgain::Yes
+            }
             Err(e) => {
                 *self.error.lock().expect("follower error lock") = Some(e);
                 self.stop.store(true, Ordering::SeqCst);
                 PollAgain::No
             }
         }
+    }
+
+    /// (bytes the last background pass copied, the ring's capacity).
+    pub fn last_pass(&self) -> (u64, u64) {
+        (self.last_copied.load(Ordering::SeqCst), self.ring_capacity)
     }
 
     pub fn stop(&self) {
