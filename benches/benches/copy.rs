@@ -69,8 +69,9 @@ fn bench_copy(c: &mut Criterion) {
     let mut group = c.benchmark_group("copy");
     group.throughput(Throughput::Bytes(bytes));
     group.sample_size(10);
-    group.warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(4));
+    // Ten cold copies a cell is what the matrix affords in a few minutes.
+    group.warm_up_time(Duration::from_millis(200));
+    group.measurement_time(Duration::from_secs(2));
     let mut footprint = Vec::new();
     for (name, policy, target_fadvise) in POLICIES {
         for chunk in CHUNKS {

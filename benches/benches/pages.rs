@@ -24,6 +24,8 @@ const KINDS: [(&str, &str); 9] = [
 fn bench_pages(c: &mut Criterion) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/fixtures");
     let mut group = c.benchmark_group("validate");
+    group.warm_up_time(std::time::Duration::from_millis(300));
+    group.measurement_time(std::time::Duration::from_secs(2));
     for (kind, file) in KINDS {
         #[allow(clippy::disallowed_methods)] // a bench reads its inputs directly
         let bytes = std::fs::read(fixtures.join(file)).expect("fixture");

@@ -76,6 +76,8 @@ fn parse108(buf: &[u8], ring: &redo108::Ring, start: u64) -> usize {
 
 fn bench_redo(c: &mut Criterion) {
     let mut group = c.benchmark_group("redo");
+    group.warm_up_time(std::time::Duration::from_millis(300));
+    group.measurement_time(std::time::Duration::from_secs(2));
     let s57 = stream57();
     group.throughput(Throughput::Bytes(s57.len() as u64));
     group.bench_function("mysql57_decode", |b| b.iter(|| parse57(&s57)));
