@@ -461,6 +461,16 @@ pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path, extensions: &[&str
     Ok(out)
 }
 
+/// When a copied file is made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fdatasync before returning.
+    Now,
+    /// The caller syncs it later (`TargetDir::sync_file`): files copied while
+    /// the server is locked are synced after the lock, not under it.
+    Deferred,
+}
+
 /// Copies a whole non-InnoDB file (no page structure to validate).
 /// `buf` is the caller's, reused from file to file (a datadir holds hundreds of
 /// small .frm files, copied while the server is locked); it grows to at most
@@ -472,6 +482,7 @@ pub fn copy_plain_file(
     rel: &Path,
     chunk_size: usize,
     buf: &mut Vec<u8>,
+    durability: Durability,
 ) -> Result<u64> {
     let mut src = fs
         .open(source, ReadPolicy { direct: false, fadvise: true })
@@ -499,6 +510,8 @@ pub fn copy_plain_file(
         out.write_at(&buf[..got], offset).map_err(|e| BackupError::io(&out_path, "writing", e))?;
         offset += got as u64;
     }
-    out.sync().map_err(|e| BackupError::io(&out_path, "fdatasync", e))?;
+    if durability == Durability::Now {
+        out.sync().map_err(|e| BackupError::io(&out_path, "fdatasync", e))?;
+    }
     Ok(offset)
 }

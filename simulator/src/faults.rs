@@ -201,6 +201,14 @@ impl<T: TargetDir> TargetDir for FaultyTarget<T> {
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {
         self.inner.sync_dir(rel)
     }
+    fn sync_file(&self, rel: &Path) -> io::Result<()> {
+        let name = rel.display().to_string();
+        if self.faults.target_sync_eio.as_deref() == Some(name.as_str()) {
+            fire(&self.fired, format!("EIO on fdatasync of {name}"));
+            return Err(io::Error::from_raw_os_error(EIO));
+        }
+        self.inner.sync_file(rel)
+    }
     fn root(&self) -> &Path {
         self.inner.root()
     }

@@ -91,6 +91,12 @@ impl Backup {
     pub(super) fn report(&mut self) -> Result<Next> {
         let phase = Phase::Report;
         self.begin(phase);
+        let unsynced = std::mem::take(&mut self.unsynced);
+        for rel in &unsynced {
+            let path = self.svc.target.root().join(rel);
+            self.svc.target.sync_file(rel).map_err(|e| BackupError::io(path, "fdatasync", e))?;
+        }
+        self.note(phase, format!("{} files copied under the lock are durable", unsynced.len()));
         match &self.binlog {
             Some(pos) => self.note(phase, format!("MySQL binlog position: {}", meta::binlog_pos_text(pos))),
             None => self.note(phase, "binary logging is off: no binlog position recorded"),

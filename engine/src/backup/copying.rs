@@ -5,7 +5,7 @@
 use super::reconcile;
 use super::witness::{self, Held};
 use super::{Backup, CopiedTable, Next};
-use crate::copy::{self, CopyStep, FileCopier, InnodbLayout, Tablespace, TablespaceKind};
+use crate::copy::{self, CopyStep, Durability, FileCopier, InnodbLayout, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
 use std::path::{Path, PathBuf};
@@ -152,7 +152,9 @@ impl Backup {
             &rel,
             self.opts.copy.chunk_size,
             &mut self.plain_buf,
+            Durability::Deferred,
         )?;
+        self.unsynced.push(rel);
         emit(progress, clock, phase, Role::Main, EventKind::CopyDone { target: target.display().to_string(), bytes });
         self.other_count += 1;
         Ok(Next::Continue)

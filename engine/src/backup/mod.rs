@@ -145,6 +145,9 @@ pub struct Backup {
     /// Space ids of the copied system and undo tablespaces.
     copied_system_spaces: Vec<u32>,
     other_files: VecDeque<(PathBuf, PathBuf)>,
+    /// Files copied under the lock and not yet fdatasynced: made durable
+    /// after the lock, so the lock does not grow with the number of tables.
+    unsynced: Vec<PathBuf>,
     /// Reused by every non-InnoDB file copy.
     plain_buf: Vec<u8>,
     binlog: Option<BinlogPos>,
@@ -184,6 +187,7 @@ impl Backup {
             copied_tables: Vec::new(),
             copied_system_spaces: Vec::new(),
             other_files: VecDeque::new(),
+            unsynced: Vec::new(),
             plain_buf: Vec::new(),
             binlog: None,
             start_lsn: 0,

@@ -118,6 +118,9 @@ pub trait TargetDir: Send + Sync {
     fn publish(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes directory entries durable (fsync of `rel`, "" = the root).
     fn sync_dir(&self, rel: &Path) -> io::Result<()>;
+    /// fdatasync of a file this backup wrote earlier and closed unsynced
+    /// (files copied under the lock are made durable after it).
+    fn sync_file(&self, rel: &Path) -> io::Result<()>;
     fn root(&self) -> &Path;
 }
 

@@ -241,6 +241,15 @@ impl TargetDir for RealTargetDir {
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {
         File::open(self.root.join(rel))?.sync_all()
     }
+    fn sync_file(&self, rel: &Path) -> io::Result<()> {
+        // fdatasync flushes the file's dirty pages whatever the descriptor's mode.
+        let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(self.root.join(rel))?;
+        file.sync_data()?;
+        if self.fadvise {
+            fadvise(&file, 0, 0, libc::POSIX_FADV_DONTNEED);
+        }
+        Ok(())
+    }
     fn root(&self) -> &Path {
         &self.root
     }
