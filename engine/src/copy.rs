@@ -305,6 +305,11 @@ impl FileCopier {
         &self.ts
     }
 
+    /// The identity of the file being read (None where the file system cannot say).
+    pub fn file_id(&self) -> Option<crate::io::FileId> {
+        self.src.file_id().ok().flatten()
+    }
+
     /// The space id page 0 gave, once the first step has read it.
     pub fn space_id(&self) -> Option<u32> {
         self.layout.and(Some(self.space_id)).filter(|_| self.space_id != 0 || self.ts.kind == TablespaceKind::System)

@@ -243,6 +243,9 @@ impl SourceFile for FaultySourceFile {
     fn done_with(&mut self, offset: u64, len: u64) {
         self.inner.done_with(offset, len)
     }
+    fn file_id(&self) -> io::Result<Option<innohot::io::FileId>> {
+        self.inner.file_id()
+    }
 }
 
 impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
@@ -268,6 +271,9 @@ impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
     }
     fn exists(&self, path: &Path) -> bool {
         self.inner.exists(path)
+    }
+    fn file_id(&self, path: &Path) -> io::Result<Option<innohot::io::FileId>> {
+        self.inner.file_id(path)
     }
 }
 

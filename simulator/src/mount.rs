@@ -53,4 +53,7 @@ impl<F: SourceFs> SourceFs for MountedFs<F> {
     fn exists(&self, path: &Path) -> bool {
         self.inner.exists(&self.real(path))
     }
+    fn file_id(&self, path: &Path) -> io::Result<Option<innohot::io::FileId>> {
+        self.inner.file_id(&self.real(path))
+    }
 }

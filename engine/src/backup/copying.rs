@@ -68,6 +68,7 @@ impl Backup {
                         space_id,
                         source: ts.source.clone(),
                         target: ts.target.clone(),
+                        file_id: copier.file_id(),
                     }),
                     (_, Some(id)) => self.copied_system_spaces.push(id),
                     (_, None) => {}
@@ -169,7 +170,7 @@ impl Backup {
         let mut live = Vec::new();
         for ts in self.discover_tablespaces(&layout)? {
             if ts.kind == TablespaceKind::Table {
-                live.push((copy::read_space_id(&*self.svc.fs, &ts.source)?, ts));
+                live.push((self.space_id_now(&ts.source)?, ts));
             }
         }
         let plan = reconcile::plan(std::mem::take(&mut self.copied_tables), &live);
@@ -201,6 +202,18 @@ impl Backup {
         }
         self.copied_tables = plan.kept;
         Ok(())
+    }
+
+    /// The space id of a file on disk under the lock: the copy's, when the file
+    /// is still the one copied (same identity); else read from its page 0.
+    fn space_id_now(&self, path: &Path) -> Result<Option<u32>> {
+        let id = self.svc.fs.file_id(path).map_err(|e| BackupError::io(path, "checking", e))?;
+        if let Some(id) = id {
+            if let Some(c) = self.copied_tables.iter().find(|c| c.file_id == Some(id) && c.space_id.is_some()) {
+                return Ok(c.space_id);
+            }
+        }
+        copy::read_space_id(&*self.svc.fs, path)
     }
 
     /// Under the lock, with every tablespace copied: each one the server's

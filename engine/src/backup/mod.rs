@@ -114,6 +114,9 @@ struct CopiedTable {
     source: PathBuf,
     /// Relative to the backup directory.
     target: PathBuf,
+    /// The copied file's identity: under the lock, a file that still has it
+    /// is this copy's table (renamed or not) without reading its page 0 again.
+    file_id: Option<crate::io::FileId>,
 }
 
 /// Where a backup stands: stepping, or over (either way nothing more to do).

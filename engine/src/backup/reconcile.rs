@@ -62,7 +62,7 @@ mod tests {
     use std::path::Path;
 
     fn copied(id: Option<u32>, target: &str) -> CopiedTable {
-        CopiedTable { space_id: id, source: PathBuf::from("/data").join(target), target: target.into() }
+        CopiedTable { space_id: id, source: PathBuf::from("/data").join(target), target: target.into(), file_id: None }
     }
 
     fn live(id: Option<u32>, target: &str) -> (Option<u32>, Tablespace) {

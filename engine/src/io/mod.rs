@@ -57,6 +57,10 @@ pub trait SourceFile: Send {
     fn size(&mut self) -> io::Result<u64>;
     /// Tells the kernel a range will not be read again (POSIX_FADV_DONTNEED).
     fn done_with(&mut self, _offset: u64, _len: u64) {}
+    /// The identity of the file this handle reads (see `SourceFs::file_id`).
+    fn file_id(&self) -> io::Result<Option<FileId>> {
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +92,16 @@ impl Default for ReadPolicy {
     }
 }
 
+/// A file's identity: a renamed file keeps it, a re-created one (TRUNCATE,
+/// DROP then CREATE, even reusing the inode number) does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    pub device: u64,
+    pub inode: u64,
+    /// Nanoseconds since the epoch of the inode's birth.
+    pub born: i128,
+}
+
 /// The server's file system, read-only.
 pub trait SourceFs: Send + Sync {
     fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>>;
@@ -96,6 +110,11 @@ pub trait SourceFs: Send + Sync {
     /// The path with every symlink resolved (the reference run's datadir is a symlink).
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
     fn exists(&self, path: &Path) -> bool;
+    /// What makes a file this file and no other (device, inode, birth time),
+    /// when the file system can say; None when it cannot.
+    fn file_id(&self, _path: &Path) -> io::Result<Option<FileId>> {
+        Ok(None)
+    }
 }
 
 /// A file being written into the backup.

@@ -74,6 +74,9 @@ impl SourceFile for RealSource {
             fadvise(&self.file, offset, len, libc::POSIX_FADV_DONTNEED);
         }
     }
+    fn file_id(&self) -> io::Result<Option<super::FileId>> {
+        Ok(identity(&self.file.metadata()?))
+    }
 }
 
 /// Reads until `buf` is full or end of file.
@@ -167,6 +170,10 @@ impl SourceFs for RealSourceFs {
     fn exists(&self, path: &Path) -> bool {
         path.exists()
     }
+
+    fn file_id(&self, path: &Path) -> io::Result<Option<super::FileId>> {
+        Ok(identity(&fs::metadata(path)?))
+    }
 }
 
 struct RealTarget {
@@ -189,6 +196,19 @@ impl TargetFile for RealTarget {
         }
         Ok(())
     }
+}
+
+/// Device, inode and birth time. Birth time (statx) tells a re-created file
+/// from a renamed one; without it an inode number could be a reused one, so
+/// there is no identity then.
+fn identity(meta: &fs::Metadata) -> Option<super::FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let born = meta.created().ok()?;
+    let born = match born.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    };
+    Some(super::FileId { device: meta.dev(), inode: meta.ino(), born })
 }
 
 /// A backup directory on the real file system.
