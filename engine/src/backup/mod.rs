@@ -13,7 +13,7 @@ mod reconcile;
 mod shared;
 mod witness;
 
-pub use driver::run;
+pub use driver::{run, run_until_stopped};
 pub use shared::{PollAgain, SharedFollower};
 
 use crate::copy::{CopySettings, FileCopier, InnodbLayout, Tablespace};
