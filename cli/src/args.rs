@@ -35,6 +35,8 @@ pub enum Command {
     CopyBack(OtherTool),
     /// Move a prepared backup into an empty datadir (not in innohot yet: says which tool does it)
     MoveBack(OtherTool),
+    /// Check a backup without restoring it: every page's checksum, the metadata, the redo file, .isl links
+    Verify(VerifyCmd),
     /// Back up a simulated MySQL 5.7 server under concurrent writes and check the
     /// backup against the simulator's ground truth
     Demo(DemoCmd),
@@ -139,6 +141,15 @@ pub struct OtherTool {
     /// Any mariabackup/xtrabackup option (accepted, not used)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "OPTIONS")]
     pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "Exit codes: 0 the backup is complete and every page valid, 1 a problem was found \
+                        (each is listed), 2 usage errors.")]
+pub struct VerifyCmd {
+    /// The backup directory to check
+    #[arg(long, value_name = "DIR", required = true)]
+    pub target_dir: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -343,7 +354,7 @@ pub fn clap_error(e: clap::Error) -> UsageError {
         }
         ErrorKind::InvalidSubcommand => {
             format!(
-                "unknown command {:?} (commands: backup, prepare, copy-back, move-back, demo, sim; see innohot --help)",
+                "unknown command {:?} (commands: backup, verify, prepare, copy-back, move-back, demo, sim; see innohot --help)",
                 ctx(ContextKind::InvalidSubcommand)
             )
         }

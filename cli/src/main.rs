@@ -326,6 +326,31 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     }
 }
 
+/// `innohot verify --target-dir DIR`: the report on stdout, exit 0 or 1.
+fn verify(dir: &std::path::Path) -> ExitCode {
+    let fs = innohot::io::real::RealSourceFs;
+    match innohot::verify::verify(&fs, dir) {
+        Ok(r) => {
+            for n in &r.notes {
+                println!("note: {n}");
+            }
+            for p in &r.problems {
+                println!("problem: {p}");
+            }
+            println!("{}", innohot::verify::summary(&r, dir));
+            if r.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(FAILURE)
+            }
+        }
+        Err(e) => {
+            eprintln!("innohot verify: {e}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}
+
 fn interrupted(signals: &Signals) -> String {
     format!(
         "interrupted by {}: the backup stopped before it completed, the server's lock was released and the \
@@ -351,7 +376,7 @@ fn main() -> ExitCode {
         }
         Err(UsageError::Bad(msg)) => {
             let command = args::prepare(&raw).ok().and_then(|p| p.args.first().cloned()).unwrap_or_default();
-            let known = ["backup", "prepare", "copy-back", "move-back", "demo", "sim"];
+            let known = ["backup", "verify", "prepare", "copy-back", "move-back", "demo", "sim"];
             return usage_error(if known.contains(&command.as_str()) { &command } else { "" }, &msg);
         }
     };
@@ -360,6 +385,7 @@ fn main() -> ExitCode {
         Command::Prepare(t) => other_tool("prepare", &t),
         Command::CopyBack(t) => other_tool("copy-back", &t),
         Command::MoveBack(t) => other_tool("move-back", &t),
+        Command::Verify(v) => verify(&v.target_dir),
         Command::Demo(d) => demo(d.dir),
         Command::Sim(s) => sim(s),
     }

@@ -246,6 +246,10 @@ fn real_server_bad_inputs() {
     assert!(summary["last_lsn"].as_u64().unwrap() >= summary["to_lsn"].as_u64().unwrap());
     assert!(summary["data_bytes"].as_u64().unwrap() > 0 && summary["binlog"]["file"].is_string(), "{summary}");
     assert!(ok.join("xtrabackup_checkpoints").exists());
+    // ... and verify finds every page of the real MariaDB backup valid.
+    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    assert_eq!(v.code, Some(0), "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains(": OK:"), "{}", v.stdout);
 
     // The server is down.
     let mut src = src;
