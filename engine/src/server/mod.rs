@@ -26,6 +26,12 @@ pub enum ServerError {
     Unreachable { at: String, detail: String },
     #[error("the server refused `{statement}`: {message}")]
     Statement { statement: String, message: String },
+    /// The backup user lacks a privilege; the server's message names it.
+    #[error(
+        "the server refused `{statement}` for lack of a privilege ({message}): grant the backup user the \
+         privilege named there (GRANT ... ON *.* TO the backup user) and run the backup again"
+    )]
+    MissingPrivilege { statement: String, message: String },
     #[error("the server's answer to `{statement}` is not what innohot understands: {detail}")]
     Unexpected { statement: String, detail: String },
 }

@@ -78,8 +78,11 @@ impl MysqlControl {
     }
 
     fn err(&self, statement: &str, e: mysql::Error) -> ServerError {
-        let message = redact(&e.to_string(), self.password.as_deref());
+        let message = redact(&plain(&e), self.password.as_deref());
         match e {
+            mysql::Error::MySqlError(m) if PRIVILEGE_ERRORS.contains(&m.code) => {
+                ServerError::MissingPrivilege { statement: statement.to_string(), message }
+            }
             mysql::Error::IoError(_) | mysql::Error::DriverError(_) => {
                 ServerError::Connection(format!("the connection failed during `{statement}`: {message}"))
             }
@@ -97,6 +100,21 @@ impl MysqlControl {
 }
 
 /// Removes the password from text that came back from the driver or server.
+/// ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR:
+/// the message names the privilege.
+const PRIVILEGE_ERRORS: [u16; 3] = [1044, 1142, 1227];
+
+/// The driver's error without its Rust wrapper (`MySqlError { ... }`).
+fn plain(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
+        mysql::Error::IoError(io) => io.to_string(),
+        mysql::Error::DriverError(d) => d.to_string(),
+        mysql::Error::CodecError(c) => c.to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// What a failed connect means, in the user's terms: refused login, nothing
 /// listening, or (anything else) the driver's own words. Never the password.
 fn connect_error(opts: &ConnectOptions, password: Option<&str>, e: mysql::Error) -> ServerError {
@@ -119,13 +137,7 @@ fn connect_error(opts: &ConnectOptions, password: Option<&str>, e: mysql::Error)
         mysql::Error::DriverError(mysql::DriverError::ConnectTimeout) => {
             ServerError::Unreachable { at, detail: "the connection attempt timed out".into() }
         }
-        mysql::Error::MySqlError(m) => ServerError::Connection(format!(
-            "{at} as user {user:?}: ERROR {} ({}): {}",
-            m.code,
-            m.state,
-            redact(&m.message, password)
-        )),
-        _ => ServerError::Connection(format!("{at} as user {user:?}: {}", redact(&e.to_string(), password))),
+        _ => ServerError::Connection(format!("{at} as user {user:?}: {}", redact(&plain(&e), password))),
     }
 }
 
@@ -298,6 +310,7 @@ mod tests {
         });
         let text = connect_error(&opts(), Some("s3cret"), other).to_string();
         assert!(text.contains("ERROR 1040") && !text.contains("s3cret"), "{text}");
+        assert!(!text.contains("MySqlError"), "{text}");
     }
     use super::*;
 
