@@ -214,6 +214,8 @@ pub struct Prepared {
     pub args: Vec<String>,
     /// `--password=VALUE` from the command line (taken out of `args`).
     pub password: Option<String>,
+    /// A bare `--password` or `-p`: ask on the terminal.
+    pub ask_password: bool,
     /// `--loose-X` options innohot does not know, dropped (each gets a warning).
     pub loose_ignored: Vec<String>,
 }
@@ -221,7 +223,7 @@ pub struct Prepared {
 const MODES: [(&str, &str); 4] =
     [("backup", "backup"), ("prepare", "prepare"), ("copy-back", "copy-back"), ("move-back", "move-back")];
 
-const PASSWORD_HOW: &str = "give the password as --password=VALUE, in INNOHOT_PASSWORD, or as password= in the \
+pub const PASSWORD_HOW: &str = "give the password as --password=VALUE, in INNOHOT_PASSWORD, or as password= in the \
                             [client] group of --defaults-file (the latter two keep it out of the process list)";
 
 /// Turns `args` (without the program name) into what clap parses. Never puts
@@ -259,8 +261,21 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
     }
     let known = known_long_options(&command);
     let mut out = Prepared { args: vec![command.clone()], ..Prepared::default() };
-    let mut it = args.into_iter().skip(1);
+    let mut it = args.into_iter().skip(1).peekable();
     while let Some(arg) = it.next() {
+        // A bare --password or -p asks on the terminal, as the mysql clients
+        // do; a word right after it is refused unseen (it may be the password).
+        let (bare_long, bare_short) = (is_bare_password(&arg), arg == "-p");
+        if bare_long || bare_short {
+            if it.peek().is_some_and(|next| !next.starts_with('-')) {
+                return Err(UsageError::Bad(format!(
+                    "{} takes no separate value (the word after it is not shown, it may be a password): {PASSWORD_HOW}",
+                    if bare_short { "-p" } else { "--password" }
+                )));
+            }
+            out.ask_password = true;
+            continue;
+        }
         if arg == "--" {
             out.args.push(arg);
             out.args.extend(it.by_ref());
@@ -283,11 +298,8 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
             Some(n) => (n.to_string(), true),
             None => (name, false),
         };
-        if name == "password" || name == "pass" {
-            match value {
-                Some(v) => out.password = Some(v),
-                None => return Err(UsageError::Bad(format!("--password needs =VALUE: {PASSWORD_HOW}"))),
-            }
+        if let (true, Some(v)) = (name == "password" || name == "pass", &value) {
+            out.password = Some(v.clone());
             continue;
         }
         if loose && !known.contains(&name) {
@@ -300,6 +312,13 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
         });
     }
     Ok(out)
+}
+
+fn is_bare_password(arg: &str) -> bool {
+    let Some(name) = arg.strip_prefix("--") else { return false };
+    let name = name.replace('_', "-");
+    let name = name.strip_prefix("loose-").unwrap_or(&name);
+    name == "password" || name == "pass"
 }
 
 /// Long option names of a subcommand (what `loose-` may refer to).
@@ -396,10 +415,19 @@ mod tests {
         let p = prepare(&v(&["backup", "--password=s3cret", "--user=u"])).unwrap();
         assert_eq!(p.password.as_deref(), Some("s3cret"));
         assert!(!p.args.iter().any(|a| a.contains("s3cret")));
-        for wrong in [&["backup", "--password", "s3cret"][..], &["--backup", "-ps3cret"]] {
+        for wrong in [&["backup", "--password", "s3cret"][..], &["--backup", "-ps3cret"], &["backup", "-p", "s3cret"]] {
             let e = parse(&v(wrong)).unwrap_err();
             assert!(!e.message().contains("s3cret"), "{e:?}");
             assert!(e.message().contains("INNOHOT_PASSWORD"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_bare_password_option_asks() {
+        for bare in ["--password", "-p", "--loose_password"] {
+            let p = prepare(&v(&["backup", bare, "--user=u"])).unwrap();
+            assert!(p.ask_password && p.password.is_none(), "{bare}");
+            assert_eq!(p.args, v(&["backup", "--user=u"]));
         }
     }
 

@@ -62,6 +62,36 @@ pub fn hide_passwords() -> usize {
     hidden
 }
 
+/// Asks for the password on the terminal without echo (a bare `--password` or `-p`).
+pub fn ask_password() -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let no_terminal =
+        || format!("--password without =VALUE asks on a terminal, and stdin is not one: {}", crate::args::PASSWORD_HOW);
+    if !std::io::stdin().is_terminal() {
+        return Err(no_terminal());
+    }
+    eprint!("Enter password: ");
+    let _ = std::io::stderr().flush();
+    // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed, then kernel-filled termios.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let have_tty = unsafe { libc::tcgetattr(0, &mut saved) } == 0;
+    if have_tty {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: as above; `quiet` is a valid termios copied from the terminal's.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+    }
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if have_tty {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
+    }
+    read.map_err(|_| no_terminal())?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

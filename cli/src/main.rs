@@ -232,7 +232,8 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     use innohot::server::mysql::MysqlControl;
     use innohot::server::ServerControl;
     let signals = Signals::install();
-    let parsed = match options::resolve(cmd, prepared, std::env::var("INNOHOT_PASSWORD").ok(), &read_option_file) {
+    let env_password = std::env::var("INNOHOT_PASSWORD").ok();
+    let parsed = match options::resolve(cmd, prepared, env_password, &read_option_file, &argv::ask_password) {
         Ok(p) => p,
         Err(e) => return usage_error("backup", &e),
     };

@@ -188,6 +188,7 @@ pub fn resolve(
     prepared: &args::Prepared,
     env_password: Option<String>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
+    ask_password: &dyn Fn() -> Result<String, String>,
 ) -> Result<BackupArgs, String> {
     let mut out = BackupArgs::default();
     out.options.copy.read_policy = ReadPolicy::default();
@@ -203,6 +204,8 @@ pub fn resolve(
     }
     if let Some(p) = &prepared.password {
         out.connect.password = Some(p.clone());
+    } else if prepared.ask_password {
+        out.connect.password = Some(ask_password()?);
     }
     for name in &prepared.loose_ignored {
         out.warnings.push(format!("ignoring --loose-{name}: innohot does not know it"));
@@ -277,7 +280,9 @@ pub fn parse_backup_args(
     let line: Vec<String> = std::iter::once("backup".to_string()).chain(args.iter().cloned()).collect();
     let (cli, prepared) = args::parse(&line).map_err(|e| e.message().to_string())?;
     match cli.command {
-        args::Command::Backup(cmd) => resolve(&cmd, &prepared, env_password, read_file),
+        args::Command::Backup(cmd) => resolve(&cmd, &prepared, env_password, read_file, &|| {
+            Err(format!("--password without =VALUE asks on a terminal, and there is none: {}", args::PASSWORD_HOW))
+        }),
         other => Err(format!("not a backup command: {other:?}")),
     }
 }

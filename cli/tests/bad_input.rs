@@ -265,6 +265,14 @@ fn real_server_bad_inputs() {
     assert_eq!(v.code, Some(0), "{}{}", v.stdout, v.stderr);
     assert!(v.stdout.contains(": OK:"), "{}", v.stdout);
 
+    // --quiet: nothing on stderr, the JSON on stdout.
+    let quiet = dir.path().join("quiet");
+    let r = run(backup_cmd(Some(&src), &quiet, &["--quiet", "--json"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "--quiet printed: {}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("--json");
+    assert_eq!(summary["result"], "completed");
+
     // The server is down.
     let mut src = src;
     src.stop().expect("stop the server");
