@@ -76,6 +76,23 @@ fn verify_passes_a_clean_backup_and_names_each_planted_corruption() {
     assert_eq!(code, Some(1), "{report}");
     assert!(report.contains("no xtrabackup_checkpoints: the backup did not complete"), "{report}");
     std::fs::write(&cp, &text).unwrap();
+    // Redo: a flipped byte in a block, then a truncated copy.
+    let log = backup.join("xtrabackup_logfile");
+    let redo = std::fs::read(&log).unwrap();
+    assert!(redo.len() > 2048 + 2 * 512, "a redo copy of at least two blocks");
+    let mut bad = redo.clone();
+    bad[2048 + 512 + 100] ^= 0x01;
+    std::fs::write(&log, &bad).unwrap();
+    let (code, report) = verify(&backup);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("xtrabackup_logfile: the block at byte 2560 fails its checksum"), "{report}");
+    std::fs::write(&log, &redo[..2048 + 512]).unwrap();
+    let (code, report) = verify(&backup);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("the redo copy is truncated"), "{report}");
+    std::fs::write(&log, &redo).unwrap();
+    assert_eq!(verify(&backup).0, Some(0));
+
     // A failure marker.
     std::fs::write(backup.join("innohot_backup_failed"), "interrupted by SIGINT\n").unwrap();
     let (code, report) = verify(&backup);

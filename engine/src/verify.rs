@@ -4,6 +4,9 @@
 //!   `from_lsn = 0`, `to_lsn <= last_lsn`) and no leftover `.pending` file;
 //!   `xtrabackup_info`'s `innodb_to_lsn` agrees with it;
 //! - the copied redo log is there (`ib_logfile0` or `xtrabackup_logfile`);
+//!   a 5.7 `xtrabackup_logfile` is read block by block: every block's
+//!   checksum holds and block numbers follow each other up to the block that
+//!   holds `last_lsn` (MariaDB's `ib_logfile0` is not walked yet);
 //! - every page of every tablespace (`ibdata*`, `undo*`, `*.ibd`) passes the
 //!   engine's own page validation (`format::page::validate_page`: every page
 //!   size, crc32/innodb/full_crc32 checksums, ROW_FORMAT=COMPRESSED and
@@ -71,9 +74,15 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
         r.problems
             .push(format!("{} is still there: the backup stopped before it was published", meta::CHECKPOINTS_PENDING));
     }
-    check_checkpoints(fs, dir, has(meta::CHECKPOINTS_FILE), has(meta::INFO_FILE), &mut r);
+    let last_lsn = check_checkpoints(fs, dir, has(meta::CHECKPOINTS_FILE), has(meta::INFO_FILE), &mut r);
     match ["ib_logfile0", "xtrabackup_logfile"].iter().find(|n| has(n)) {
-        Some(n) => r.notes.push(format!("redo log copy: {n}")),
+        Some(&"xtrabackup_logfile") => {
+            r.notes.push("redo log copy: xtrabackup_logfile".into());
+            if let Some(last) = last_lsn {
+                check_redo57(fs, &dir.join("xtrabackup_logfile"), last, &mut r);
+            }
+        }
+        Some(n) => r.notes.push(format!("redo log copy: {n} (its blocks are not walked yet)")),
         None => r
             .problems
             .push("no copied redo log (ib_logfile0 or xtrabackup_logfile): the backup cannot be prepared".to_string()),
@@ -125,23 +134,26 @@ fn rel(p: &Path, root: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
-fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r: &mut VerifyReport) {
+/// The checkpoints file's checks; its `last_lsn` when it has one.
+fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r: &mut VerifyReport) -> Option<u64> {
     if !present {
         r.problems.push(format!(
             "no {}: the backup did not complete (only a complete backup has one)",
             meta::CHECKPOINTS_FILE
         ));
-        return;
+        return None;
     }
     let kv = match read_text(fs, &dir.join(meta::CHECKPOINTS_FILE)) {
         Ok(t) => key_values(&t),
-        Err(e) => return r.problems.push(e.to_string()),
+        Err(e) => {
+            r.problems.push(e.to_string());
+            return None;
+        }
     };
     let num = |k: &str| kv.get(k).and_then(|v| v.parse::<u64>().ok());
     let (Some(from), Some(to), Some(last)) = (num("from_lsn"), num("to_lsn"), num("last_lsn")) else {
-        return r
-            .problems
-            .push(format!("{}: from_lsn, to_lsn or last_lsn is missing or not a number", meta::CHECKPOINTS_FILE));
+        r.problems.push(format!("{}: from_lsn, to_lsn or last_lsn is missing or not a number", meta::CHECKPOINTS_FILE));
+        return None;
     };
     let kind = kv.get("backup_type").map(String::as_str).unwrap_or("");
     if kind != "full-backuped" && kind != "full-prepared" {
@@ -170,6 +182,68 @@ fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r
             }
         }
     }
+    Some(last)
+}
+
+/// A 5.7 redo copy: after the 2048-byte header, 512-byte blocks whose
+/// checksums hold and whose numbers follow each other, up to the block
+/// holding `last_lsn`, which must hold data that far.
+fn check_redo57(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
+    use crate::format::redo57::{self, BlockHeader, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
+    let name = "xtrabackup_logfile";
+    let mut f = match fs.open(path, READ) {
+        Ok(f) => f,
+        Err(e) => return r.problems.push(format!("{name}: cannot open it: {e}")),
+    };
+    let size = f.size().unwrap_or(0);
+    let want_no = redo57::block_no_for_lsn(last_lsn);
+    let want_len = (last_lsn % LOG_BLOCK_SIZE as u64) as u16;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut offset = LOG_FILE_HDR_SIZE;
+    let mut prev: Option<u32> = None;
+    while offset + LOG_BLOCK_SIZE as u64 <= size {
+        let got = match f.read_at(&mut buf, offset) {
+            Ok(n) => n - n % LOG_BLOCK_SIZE,
+            Err(e) => return r.problems.push(format!("{name}: cannot read at byte {offset}: {e}")),
+        };
+        if got == 0 {
+            break;
+        }
+        for block in buf[..got].chunks(LOG_BLOCK_SIZE) {
+            let at = offset;
+            offset += LOG_BLOCK_SIZE as u64;
+            if redo57::block_checksum_kind(block).is_none() {
+                return r.problems.push(format!(
+                    "{name}: the block at byte {at} fails its checksum: the redo copy is corrupt before last_lsn {last_lsn}"
+                ));
+            }
+            let Ok(h) = BlockHeader::parse(block) else { return };
+            if let Some(p) = prev {
+                let next = if p + 1 == redo57::BLOCK_NO_MODULUS { 1 } else { p + 1 };
+                if h.block_no != next {
+                    return r.problems.push(format!(
+                        "{name}: the block at byte {at} is block {} but {next} should follow {p}: the redo copy \
+                         is not contiguous",
+                        h.block_no
+                    ));
+                }
+            }
+            prev = Some(h.block_no);
+            if h.block_no == want_no {
+                if want_len != 0 && h.data_len < want_len {
+                    r.problems.push(format!(
+                        "{name}: the block holding last_lsn {last_lsn} has data up to byte {} only: the redo copy \
+                         ends before last_lsn",
+                        h.data_len
+                    ));
+                }
+                return;
+            }
+        }
+    }
+    r.problems.push(format!(
+        "{name}: {size} bytes end before the block holding last_lsn {last_lsn}: the redo copy is truncated"
+    ));
 }
 
 /// Every page of one tablespace file, as the copy validated it.
