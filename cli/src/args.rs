@@ -350,8 +350,9 @@ pub fn clap_error(e: clap::Error) -> UsageError {
     // "--chunk-size <BYTES>" -> "--chunk-size"
     let option = |s: String| s.split([' ', '=']).next().unwrap_or_default().to_string();
     let msg = match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            return UsageError::Help(e.render().to_string())
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => return UsageError::Help(e.render().to_string()),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            "give a command: backup, verify, prepare, copy-back, move-back, demo or sim".to_string()
         }
         ErrorKind::UnknownArgument => {
             let arg = ctx(ContextKind::InvalidArg);
@@ -365,10 +366,12 @@ pub fn clap_error(e: clap::Error) -> UsageError {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
             let arg = option(ctx(ContextKind::InvalidArg));
             let value = ctx(ContextKind::InvalidValue);
-            if value.is_empty() {
-                format!("{arg} needs a value")
-            } else {
-                format!("{arg} needs a number, not {value:?}")
+            let source = std::error::Error::source(&e);
+            let is_number = source.is_some_and(|s| s.downcast_ref::<std::num::ParseIntError>().is_some());
+            match source {
+                _ if value.is_empty() => format!("{arg} needs a value"),
+                Some(s) if !is_number => format!("{arg} {s}, not {value:?}"),
+                _ => format!("{arg} needs a number, not {value:?}"),
             }
         }
         ErrorKind::InvalidSubcommand => {
@@ -378,7 +381,6 @@ pub fn clap_error(e: clap::Error) -> UsageError {
             )
         }
         ErrorKind::NoEquals => format!("{} needs =VALUE", option(ctx(ContextKind::InvalidArg))),
-        ErrorKind::MissingSubcommand => "give a command: backup, demo, sim (see innohot --help)".to_string(),
         _ => {
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or_default();
@@ -440,6 +442,8 @@ mod tests {
         assert!(bad(&["backup", "--bogus=1"]).starts_with("unknown option --bogus"));
         assert_eq!(bad(&["backup", "--port=x"]), "--port needs a number, not \"x\"");
         assert!(bad(&["frob"]).contains("unknown command"));
+        assert!(bad(&[]).starts_with("give a command"));
+        assert_eq!(bad(&["sim", "--seeds=5..2"]), "--seeds needs A..B with A < B, not \"5..2\"");
         assert!(matches!(parse(&v(&["backup", "--help"])), Err(UsageError::Help(h)) if h.contains("--target-dir")));
         assert!(matches!(parse(&v(&["--help"])), Err(UsageError::Help(h)) if h.contains("backup")));
     }
