@@ -1,99 +1,50 @@
-//! The innohot command line: argument parsing, progress lines, exit codes.
+//! The innohot command line: argument parsing, progress display, messages,
+//! signals, exit codes (0 success, 1 failure, 2 usage).
 
+mod args;
+mod argv;
+mod display;
 mod options;
+mod report;
+mod target;
 
-use innohot::events::{Event, EventKind, Phase, Progress, Role};
+use args::{Command, OtherTool, SimCmd, UsageError};
+use display::{Bars, LogLines, Quiet, Tally};
+use innohot::events::Progress;
 use innohot::timefmt::log_label;
 use innohot_simulator::config::{Scenario, SCENARIOS};
 use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
+use report::RunReport;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-const USAGE: &str = "\
-innohot: hot physical backups of InnoDB servers
+const FAILURE: u8 = 1;
+const USAGE: u8 = 2;
 
-usage:
-  innohot backup --target-dir DIR [--defaults-file F] [--socket S | --host H --port P]
-                 [--user U] [--password=P] [--chunk-size BYTES] [--page-retries N]
-                 [--retry-delay-ms MS] [--log-poll-ms MS] [--no-direct] [--no-fadvise]
-                                 hot backup of a running MySQL 5.7 or MariaDB 10.8-10.11 server
-                                 (password also from INNOHOT_PASSWORD or the defaults file;
-                                 --debug-pause-before-lock-ms MS and --debug-skip-tablespace
-                                 SCHEMA/TABLE are for tests only)
-  innohot demo [DIR]             back up a simulated MySQL 5.7 server under concurrent
-                                 writes (kept in DIR, or a temporary directory), check
-                                 the backup against the simulator's ground truth
-  innohot sim --seed N [--scenario S] [--trace]
-                                 one simulated backup: seed, configuration, verdict, replay line
-  innohot sim --config 'LINE'    replay the run a config line describes (as printed)
-  innohot sim --seeds A..B [--scenario S|all]
-                                 many seeds: a table per scenario, a replay line per wrong result
-  scenarios: default lap torn source-eio target-enospc target-eio fsync-fail connection-drop kill mixed
-  innohot help                   this text
-";
-
-/// xtrabackup-style log lines on stderr: "261125 01:15:47 [01] Copying ...".
-struct LogLines {
-    hide_root: Option<PathBuf>,
-}
-
-impl LogLines {
-    fn path(&self, p: &str) -> String {
-        match &self.hide_root {
-            Some(r) => p.replace(&format!("{}/", r.display()), ""),
-            None => p.to_string(),
-        }
-    }
-}
-
-impl Progress for LogLines {
-    fn event(&self, e: &Event) {
-        let t = log_label(e.unix);
-        let tag = match e.role {
-            Role::DataCopier(n) => format!("[{n:02}]"),
-            _ => "[00]".to_string(),
-        };
-        let line = match &e.kind {
-            EventKind::LogScanned { lsn, .. } => format!(">> log scanned up to ({lsn})"),
-            EventKind::CopyStarted { source, target } => {
-                format!("{tag} Copying {} to {}", self.path(source), self.path(target))
-            }
-            EventKind::CopyDone { .. } => format!("{tag}        ...done"),
-            EventKind::PageRetry { file, page, attempt, defect } => {
-                format!("{tag} re-reading {} page {page} (attempt {attempt}): {defect}", self.path(file))
-            }
-            EventKind::Written { file, .. } => format!("[00] Writing {file}"),
-            EventKind::Statement(s) => format!("Executing {s}..."),
-            EventKind::Note(n) => self.path(n),
-            EventKind::PhaseStarted if e.phase == Phase::Lock => "Acquiring the read lock".to_string(),
-            EventKind::PhaseStarted | EventKind::Completed => return,
-        };
-        eprintln!("{t} {line}");
-    }
-}
-
-fn parse_seed_range(s: &str) -> Option<(u64, u64)> {
-    let (a, b) = s.split_once("..")?;
-    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
-    (a < b).then_some((a, b))
+fn usage_error(command: &str, msg: &str) -> ExitCode {
+    let help = if command.is_empty() { "innohot --help".to_string() } else { format!("innohot {command} --help") };
+    eprintln!("innohot{}{}: {msg} ({help} lists the options)", if command.is_empty() { "" } else { " " }, command);
+    ExitCode::from(USAGE)
 }
 
 fn demo(dir: Option<PathBuf>) -> ExitCode {
     let cfg = SimConfig::from_seed(1);
     if let Some(d) = &dir {
-        if d.exists() && std::fs::read_dir(d).map(|mut r| r.next().is_some()).unwrap_or(true) {
-            eprintln!("innohot: {} exists and is not empty: give a new or empty directory", d.display());
-            return ExitCode::from(1);
+        if let Err(e) = target::check_before(d) {
+            eprintln!("innohot demo: {e}");
+            return ExitCode::from(FAILURE);
         }
     }
     eprintln!("innohot demo: a simulated MySQL 5.7 server under concurrent writes ({})", cfg);
-    let progress = Arc::new(LogLines { hide_root: dir.clone() });
+    let progress = Arc::new(LogLines { hide_root: dir.clone(), tally: Arc::default() });
     let report = run(cfg, RunOptions { dir: dir.clone(), progress: Some(progress), ..RunOptions::default() });
-    finish(&report, dir.is_some())
+    finish_demo(&report, dir.is_some())
 }
 
-fn finish(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
+fn finish_demo(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
     let s = &report.stats;
     eprintln!(
         "simulated {:.3} s: {} server actions, {} log copy passes, {} torn page writes, {} chunk re-reads, redo ring wrapped {} times",
@@ -144,52 +95,20 @@ fn finish(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
         );
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(FAILURE)
     }
 }
 
-fn sim(args: &[String]) -> ExitCode {
-    let mut seed = None;
-    let mut seeds = None;
-    let mut config: Option<SimConfig> = None;
-    let mut scenarios = vec![Scenario::Default];
-    let mut trace = false;
-    let mut it = args.iter();
-    let bad = |msg: String| {
-        eprintln!("innohot sim: {msg}\n\n{USAGE}");
-        ExitCode::from(1)
+fn sim(cmd: SimCmd) -> ExitCode {
+    let scenarios = match cmd.scenario.as_deref() {
+        None => vec![Scenario::Default],
+        Some("all") => SCENARIOS.to_vec(),
+        Some(s) => match s.parse() {
+            Ok(sc) => vec![sc],
+            Err(e) => return usage_error("sim", &format!("--scenario: {e}")),
+        },
     };
-    while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().unwrap_or_default();
-        match a.as_str() {
-            "--seed" => match value().parse::<u64>() {
-                Ok(v) => seed = Some(v),
-                Err(_) => return bad("--seed needs a number".into()),
-            },
-            "--seeds" => match parse_seed_range(&value()) {
-                Some(r) => seeds = Some(r),
-                None => return bad("--seeds needs A..B with A < B".into()),
-            },
-            "--scenario" => {
-                let v = value();
-                scenarios = if v == "all" {
-                    SCENARIOS.to_vec()
-                } else {
-                    match v.parse() {
-                        Ok(sc) => vec![sc],
-                        Err(e) => return bad(e),
-                    }
-                };
-            }
-            "--config" => match value().parse() {
-                Ok(c) => config = Some(c),
-                Err(e) => return bad(format!("--config: {e}")),
-            },
-            "--trace" => trace = true,
-            other => return bad(format!("unknown argument {other:?}")),
-        }
-    }
-    if let Some((a, b)) = seeds {
+    if let Some((a, b)) = cmd.seeds {
         let started = std::time::Instant::now();
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let table = innohot_simulator::sweep::sweep(a, b, &scenarios, threads);
@@ -206,17 +125,20 @@ fn sim(args: &[String]) -> ExitCode {
             total.sim_nanos as f64 / 1e9 / secs,
             secs
         );
-        return if total.wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) };
+        return if total.wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(FAILURE) };
     }
-    let cfg = match (config, seed) {
-        (Some(c), _) => c,
+    let cfg: SimConfig = match (cmd.config, cmd.seed) {
+        (Some(c), _) => match c.parse() {
+            Ok(c) => c,
+            Err(e) => return usage_error("sim", &format!("--config: {e}")),
+        },
         (None, Some(s)) => SimConfig::for_scenario(s, scenarios[0]),
-        (None, None) => return bad("give --seed N, --config LINE or --seeds A..B".into()),
+        (None, None) => return usage_error("sim", "give --seed N, --config LINE or --seeds A..B"),
     };
     println!("seed: {}", cfg.seed);
     println!("config: {cfg}");
     let report = run(cfg.clone(), RunOptions::default());
-    if trace {
+    if cmd.trace {
         print!("{}", innohot_simulator::trace::render(&report.trace, &report.root, false));
     }
     let verdict = match &report.verdict {
@@ -235,97 +157,237 @@ fn sim(args: &[String]) -> ExitCode {
     println!("backup hash: {:016x}", report.target_hash);
     println!("replay: innohot sim --config '{cfg}'");
     if report.verdict.is_wrong() {
-        ExitCode::from(1)
+        ExitCode::from(FAILURE)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn backup(args: &[String]) -> ExitCode {
-    use innohot::backup::{run as run_backup, Backup, Services};
+/// `prepare`, `copy-back`, `move-back`: which tool does it today.
+fn other_tool(command: &str, t: &OtherTool) -> ExitCode {
+    let dir = t.target_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "DIR".into());
+    let datadir = t.datadir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "DATADIR".into());
+    let how = match command {
+        "prepare" => format!(
+            "innohot does not prepare backups yet: run `mariabackup --prepare --target-dir={dir}` for a MariaDB \
+             backup, or `xtrabackup --prepare --target-dir={dir}` (XtraBackup 2.4) for a MySQL 5.7 backup"
+        ),
+        other => format!(
+            "innohot does not {} yet: prepare the backup, stop the server, empty its datadir, then run \
+             `mariabackup --{other} --target-dir={dir} --datadir={datadir}` (MariaDB) or `xtrabackup --{other} \
+             --target-dir={dir} --datadir={datadir}` (MySQL 5.7), and chown -R mysql:mysql {datadir}",
+            if other == "copy-back" { "copy backups back" } else { "move backups back" }
+        ),
+    };
+    eprintln!("innohot {command}: {how}");
+    ExitCode::from(FAILURE)
+}
+
+/// SIGINT/SIGTERM: the first sets the stop flag (the backup aborts cleanly at
+/// its next step), a second one exits at once (the server drops the lock with
+/// the connection).
+struct Signals {
+    stop: Arc<AtomicBool>,
+    which: Arc<AtomicUsize>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let s = Signals { stop: Arc::default(), which: Arc::default() };
+        for sig in [SIGINT, SIGTERM] {
+            // The conditional shutdown first: it sees the flag unset on the first signal.
+            let _ = signal_hook::flag::register_conditional_shutdown(sig, FAILURE as i32, s.stop.clone());
+            let _ = signal_hook::flag::register(sig, s.stop.clone());
+            let _ = signal_hook::flag::register_usize(sig, s.which.clone(), sig as usize);
+        }
+        s
+    }
+
+    fn name(&self) -> &'static str {
+        match self.which.load(Ordering::SeqCst) as i32 {
+            signal_hook::consts::SIGINT => "SIGINT",
+            signal_hook::consts::SIGTERM => "SIGTERM",
+            _ => "a signal",
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+fn read_option_file(p: &PathBuf) -> Result<String, String> {
+    std::fs::read_to_string(p).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (run as a user that can read it)".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory, not a file".to_string(),
+        _ => e.to_string(),
+    })
+}
+
+fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String]) -> ExitCode {
+    use innohot::backup::{run_until_stopped, Backup, Services};
     use innohot::io::real::{RealSourceFs, RealTargetDir, SystemClock};
     use innohot::server::mysql::MysqlControl;
-    let read = |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-    let parsed = match options::parse_backup_args(args, std::env::var("INNOHOT_PASSWORD").ok(), &read) {
+    use innohot::server::ServerControl;
+    let signals = Signals::install();
+    let env_password = std::env::var("INNOHOT_PASSWORD").ok();
+    let parsed = match options::resolve(cmd, prepared, env_password, &read_option_file, &argv::ask_password) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("innohot backup: {e}\n\n{USAGE}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return usage_error("backup", &e),
     };
     let target_dir = parsed.target_dir.clone().expect("checked by the parser");
+    let mut report = RunReport::new(&target_dir, &parsed, now_unix());
+    let tally = Arc::new(Tally::default());
+    let bars = (!parsed.quiet && std::io::stderr().is_terminal()).then(|| Arc::new(Bars::new(tally.clone())));
+    let progress: Arc<dyn Progress> = match (&bars, parsed.quiet) {
+        (Some(b), _) => b.clone(),
+        (None, true) => Arc::new(Quiet { tally: tally.clone() }),
+        (None, false) => Arc::new(LogLines { hide_root: None, tally: tally.clone() }),
+    };
+    let say = |line: &str| {
+        if !parsed.quiet {
+            eprintln!("{} {line}", log_label(now_unix()));
+        }
+    };
+    for w in &parsed.warnings {
+        say(&format!("innohot: {w}"));
+    }
     let mut options = parsed.options;
-    let mut full: Vec<String> = vec!["innohot".into(), "backup".into()];
-    full.extend(args.iter().cloned());
+    let full: Vec<String> = std::iter::once("innohot".to_string()).chain(raw_args.iter().cloned()).collect();
     options.tool_command = innohot::meta::mask_secrets(&full);
-    let clock = std::sync::Arc::new(SystemClock::new());
-    let fail = |what: String| {
-        eprintln!("{} innohot: backup failed: {what}", log_label(clock_now_unix()));
-        ExitCode::from(1)
+    let clock = Arc::new(SystemClock::new());
+    // Before anything is created: a failure here leaves the user's files as they were.
+    let fail_early = |report: &mut RunReport, msg: String| {
+        report.fail(msg, None, &tally, now_unix(), parsed.json, bars.as_deref());
+        ExitCode::from(FAILURE)
     };
-    let server = match MysqlControl::connect(&parsed.connect) {
+    if let Err(e) = target::check_before(&target_dir) {
+        return fail_early(&mut report, e.to_string());
+    }
+    let mut server = match MysqlControl::connect(&parsed.connect) {
         Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail_early(&mut report, e.to_string()),
     };
+    let datadir = match server.variables().map(|v| v.get("datadir").map(PathBuf::from)) {
+        Ok(Some(d)) => d,
+        Ok(None) => return fail_early(&mut report, "the server does not report its datadir".into()),
+        Err(e) => return fail_early(&mut report, e.to_string()),
+    };
+    if let Some(given) = &parsed.datadir {
+        let same = |p: &PathBuf| p.canonicalize().unwrap_or_else(|_| p.clone());
+        if same(given) != same(&datadir) {
+            return fail_early(
+                &mut report,
+                format!(
+                    "--datadir {} is not the datadir of the server at {} ({}): innohot copies the datadir the \
+                     server reports; remove --datadir or point the connection at the right server",
+                    given.display(),
+                    parsed.connect.describe(),
+                    datadir.display()
+                ),
+            );
+        }
+    }
+    if let Err(e) = target::check_against_datadir(&target_dir, &datadir) {
+        return fail_early(&mut report, e.to_string());
+    }
+    if signals.stopped() {
+        return fail_early(&mut report, interrupted(&signals));
+    }
     let target = match RealTargetDir::create(&target_dir, options.copy.read_policy.fadvise) {
         Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", target_dir.display())),
+        Err(e) => return fail_early(&mut report, format!("--target-dir {}: {e}", target_dir.display())),
     };
     let backup = Backup::new(
         options,
         Services {
             server: Box::new(server),
-            fs: std::sync::Arc::new(RealSourceFs),
-            target: std::sync::Arc::new(target),
+            fs: Arc::new(RealSourceFs),
+            target: Arc::new(target),
             clock: clock.clone(),
-            progress: std::sync::Arc::new(LogLines { hide_root: None }),
+            progress,
         },
     );
-    match run_backup(backup, clock) {
+    match run_until_stopped(backup, clock, signals.stop.clone()) {
         Ok(summary) => {
-            eprintln!(
-                "{} backup in {}: {} data files ({} bytes), {} other files, redo {}..{}, read lock held {:.3} s",
-                log_label(clock_now_unix()),
-                target_dir.display(),
-                summary.data_files,
-                summary.data_bytes,
-                summary.other_files,
-                summary.start_lsn,
-                summary.last_lsn,
-                summary.lock_held.as_secs_f64()
-            );
-            eprintln!("{} completed OK!", log_label(clock_now_unix()));
+            report.complete(&summary, now_unix(), parsed.json, parsed.quiet, bars.as_deref());
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e.to_string()),
+        Err(e) => {
+            let msg = match e {
+                innohot::BackupError::Interrupted => interrupted(&signals),
+                e => e.to_string(),
+            };
+            let marker = target::mark_failed(&target_dir, &msg, &innohot::timefmt::iso(now_unix()));
+            report.fail(msg, marker, &tally, now_unix(), parsed.json, bars.as_deref());
+            ExitCode::from(FAILURE)
+        }
     }
 }
 
+/// `innohot verify --target-dir DIR`: the report on stdout, exit 0 or 1.
+fn verify(dir: &std::path::Path) -> ExitCode {
+    let fs = innohot::io::real::RealSourceFs;
+    match innohot::verify::verify(&fs, dir) {
+        Ok(r) => {
+            for n in &r.notes {
+                println!("note: {n}");
+            }
+            for p in &r.problems {
+                println!("problem: {p}");
+            }
+            println!("{}", innohot::verify::summary(&r, dir));
+            if r.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(FAILURE)
+            }
+        }
+        Err(e) => {
+            eprintln!("innohot verify: {e}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}
+
+fn interrupted(signals: &Signals) -> String {
+    format!(
+        "interrupted by {}: the backup stopped before it completed, the server's lock was released and the \
+         copy is incomplete, not a backup; run the backup again into a new or empty directory",
+        signals.name()
+    )
+}
+
 /// The wall clock for log labels (the CLI is the one place that may read it directly).
-fn clock_now_unix() -> u64 {
+fn now_unix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("backup") => backup(&args[1..]),
-        Some("demo") => match args.len() {
-            1 => demo(None),
-            2 => demo(Some(PathBuf::from(&args[1]))),
-            _ => {
-                eprintln!("innohot demo: at most one directory\n\n{USAGE}");
-                ExitCode::from(1)
-            }
-        },
-        Some("sim") => sim(&args[1..]),
-        Some("help") | Some("--help") | Some("-h") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    // Now that the arguments are read: the password out of `ps`.
+    argv::hide_passwords();
+    let (cli, prepared) = match args::parse(&raw) {
+        Ok(p) => p,
+        Err(UsageError::Help(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
         }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(1)
+        Err(UsageError::Bad(msg)) => {
+            let command = args::prepare(&raw).ok().and_then(|p| p.args.first().cloned()).unwrap_or_default();
+            let known = ["backup", "verify", "prepare", "copy-back", "move-back", "demo", "sim"];
+            return usage_error(if known.contains(&command.as_str()) { &command } else { "" }, &msg);
         }
+    };
+    match cli.command {
+        Command::Backup(cmd) => backup(&cmd, &prepared, &raw),
+        Command::Prepare(t) => other_tool("prepare", &t),
+        Command::CopyBack(t) => other_tool("copy-back", &t),
+        Command::MoveBack(t) => other_tool("move-back", &t),
+        Command::Verify(v) => verify(&v.target_dir),
+        Command::Demo(d) => demo(d.dir),
+        Command::Sim(s) => sim(s),
     }
 }

@@ -1,12 +1,14 @@
 //! `innohot backup` options: the command line, then INNOHOT_PASSWORD, then
-//! `--defaults-file` groups [client], [xtrabackup], [mariabackup], [innohot]
-//! (later groups win), as DBAs already keep them for their other tools.
+//! `--defaults-extra-file`, then `--defaults-file` (groups [mysqld] (socket
+//! and port only), [client], [xtrabackup], [mariabackup], [innohot], each
+//! followed by its `--defaults-group-suffix` variant; later groups win), as
+//! DBAs already keep them for their other tools.
 
+use crate::args::{self, BackupCmd};
 use innohot::backup::BackupOptions;
 use innohot::io::ReadPolicy;
 use innohot::server::mysql::ConnectOptions;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Default)]
@@ -14,148 +16,279 @@ pub struct BackupArgs {
     pub target_dir: Option<PathBuf>,
     pub connect: ConnectOptions,
     pub options: BackupOptions,
+    /// `--datadir`: must be the server's.
+    pub datadir: Option<PathBuf>,
+    pub json: bool,
+    pub quiet: bool,
+    /// Lines to print before the backup starts (ignored loose- options, no-op settings).
+    pub warnings: Vec<String>,
 }
 
 const GROUPS: [&str; 5] = ["mysqld", "client", "xtrabackup", "mariabackup", "innohot"];
 /// From [mysqld] only where the server listens: its `user=` is the OS account
 /// the server runs as, not an SQL user.
 const FROM_MYSQLD: [&str; 2] = ["socket", "port"];
+/// Options innohot accepts in an option file and documents as doing nothing:
+/// a backup sends no text whose character set matters.
+const FILE_NO_OPS: [&str; 1] = ["default-character-set"];
 
-/// `key=value` pairs of the groups innohot reads, later groups overriding earlier ones.
-pub fn parse_defaults_file(text: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut by_group: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
-    let mut current: Option<usize> = None;
+/// One `name=value` line of a group innohot reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOption {
+    pub group: String,
+    /// With `-` between words and without `loose-`.
+    pub name: String,
+    pub value: Option<String>,
+    pub loose: bool,
+    pub line: usize,
+}
+
+/// The options of the groups innohot reads, lowest precedence first.
+pub fn parse_option_file(text: &str, suffix: Option<&str>) -> Result<Vec<FileOption>, String> {
+    let mut ranked: Vec<(usize, FileOption)> = Vec::new();
+    let mut current: Option<(usize, String)> = None;
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') || line.starts_with('!') {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
+        }
+        if line.starts_with('!') {
+            return Err(format!(
+                "line {}: {:?}: innohot does not follow !include / !includedir; name the file with \
+                 --defaults-extra-file instead",
+                n + 1,
+                line.split_whitespace().next().unwrap_or(line)
+            ));
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = GROUPS.iter().position(|g| g.eq_ignore_ascii_case(name.trim()));
+            let name = name.trim().to_ascii_lowercase();
+            current = GROUPS.iter().enumerate().find_map(|(i, g)| {
+                if name == *g {
+                    Some((2 * i, name.clone()))
+                } else {
+                    let s = suffix.filter(|s| !s.is_empty())?;
+                    (name == format!("{g}{}", s.to_ascii_lowercase())).then(|| (2 * i + 1, name.clone()))
+                }
+            });
             continue;
         }
-        let Some(group) = current else { continue };
-        if group == 0 && !FROM_MYSQLD.iter().any(|k| line.replace('-', "_").starts_with(k)) {
-            continue;
-        }
+        let Some((rank, group)) = &current else { continue };
         let (k, v) = match line.split_once('=') {
-            Some((k, v)) => (k.trim(), v.trim()),
-            None => (line, ""),
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (line, None),
         };
         if k.is_empty() {
             return Err(format!("line {}: an option with no name", n + 1));
         }
-        let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
-        let v = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(v);
-        by_group.entry(group).or_default().insert(k.replace('-', "_"), v.to_string());
+        let name = k.replace('_', "-").to_ascii_lowercase();
+        let (name, loose) = match name.strip_prefix("loose-") {
+            Some(rest) => (rest.to_string(), true),
+            None => (name, false),
+        };
+        if group.starts_with("mysqld") && !FROM_MYSQLD.contains(&name.as_str()) {
+            continue; // the server's own options
+        }
+        let value = v.map(|v| {
+            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(v).to_string()
+        });
+        ranked.push((*rank, FileOption { group: group.clone(), name, value, loose, line: n + 1 }));
     }
-    Ok(by_group.into_values().flatten().collect())
+    ranked.sort_by_key(|(rank, _)| *rank);
+    Ok(ranked.into_iter().map(|(_, o)| o).collect())
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
-    v.trim().parse().map_err(|_| format!("--{} needs a number, not {v:?}", name.replace('_', "-")))
+    v.trim().parse().map_err(|_| format!("--{name} needs a number, not {v:?}"))
 }
 
-/// Applies one option (name with underscores); false if innohot does not know it.
+/// Applies one option file setting (name with dashes); false if innohot does not know it.
 fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, String> {
-    let need = || value.ok_or_else(|| format!("--{} needs a value", name.replace('_', "-")));
+    let need = || value.ok_or_else(|| format!("{name} needs a value ({name}=...)"));
     match name {
-        "target_dir" => a.target_dir = Some(PathBuf::from(need()?)),
+        "target-dir" => a.target_dir = Some(PathBuf::from(need()?)),
         "socket" => a.connect.socket = Some(PathBuf::from(need()?)),
         "host" => a.connect.host = Some(need()?.to_string()),
         "port" => a.connect.port = Some(number(name, need()?)?),
         "user" => a.connect.user = Some(need()?.to_string()),
-        "password" => match value {
-            Some(v) => a.connect.password = Some(v.to_string()),
-            None => {
-                return Err("--password needs =VALUE; or set INNOHOT_PASSWORD, or put password= in the \
-                            [client] group of --defaults-file (keeps it out of the process list)"
-                    .into())
-            }
-        },
-        "chunk_size" => a.options.copy.chunk_size = number(name, need()?)?,
-        "page_retries" => a.options.copy.page_retries = number(name, need()?)?,
-        "retry_delay_ms" => a.options.copy.retry_delay = Duration::from_millis(number(name, need()?)?),
-        "log_poll_ms" => {
+        "password" | "pass" => a.connect.password = Some(need()?.to_string()),
+        "datadir" => a.datadir = Some(PathBuf::from(need()?)),
+        "parallel" => parallel(a, number(name, need()?)?),
+        "throttle" => throttle(number(name, need()?)?)?,
+        "chunk-size" => a.options.copy.chunk_size = number(name, need()?)?,
+        "page-retries" => a.options.copy.page_retries = number(name, need()?)?,
+        "retry-delay-ms" => a.options.copy.retry_delay = Duration::from_millis(number(name, need()?)?),
+        "log-poll-ms" => {
             a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?);
             a.options.log_poll_fixed = true;
         }
-        "debug_pause_before_lock_ms" => {
+        "no-direct" => a.options.copy.read_policy.direct = false,
+        "no-fadvise" => a.options.copy.read_policy.fadvise = false,
+        "debug-pause-before-lock-ms" => {
             a.options.debug_pause_before_lock = Duration::from_millis(number(name, need()?)?)
         }
-        "debug_skip_tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
-        "no_direct" => a.options.copy.read_policy.direct = false,
-        "no_fadvise" => a.options.copy.read_policy.fadvise = false,
+        "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         _ => return Ok(false),
     }
     Ok(true)
 }
 
-/// Parses `innohot backup` arguments; `env_password` is INNOHOT_PASSWORD.
-pub fn parse_backup_args(
-    args: &[String],
-    env_password: Option<String>,
+fn parallel(a: &mut BackupArgs, n: u32) {
+    if n > 1 {
+        a.warnings.push(format!(
+            "--parallel={n} accepted for script compatibility: innohot copies data files with one thread for now"
+        ));
+    }
+}
+
+fn throttle(n: u64) -> Result<(), String> {
+    if n == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "--throttle={n}: innohot does not throttle I/O yet, and a backup that ignored the limit could \
+             overload the server; remove the option (only 0, no throttling, is accepted)"
+        ))
+    }
+}
+
+/// Settings from one option file, lowest precedence first.
+fn apply_file(
+    out: &mut BackupArgs,
+    path: &Path,
+    suffix: Option<&str>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
-) -> Result<BackupArgs, String> {
-    let mut cli = BackupArgs::default();
-    cli.options.copy.read_policy = ReadPolicy::default();
-    let mut from_file: Option<PathBuf> = None;
-    let mut it = args.iter().peekable();
-    let mut given = Vec::new();
-    while let Some(arg) = it.next() {
-        let Some(long) = arg.strip_prefix("--") else {
-            // Never echo what may be a password: `-pSECRET`, or the word after a bare --password.
-            if arg.starts_with("-p") {
-                return Err("short options are not supported; give the password as --password=VALUE, \
-                            INNOHOT_PASSWORD or in --defaults-file (the argument is not shown)"
-                    .into());
-            }
-            return Err(format!("unexpected argument {arg:?}"));
-        };
-        let (name, inline) = match long.split_once('=') {
-            Some((n, v)) => (n.replace('-', "_"), Some(v.to_string())),
-            None => (long.replace('-', "_"), None),
-        };
-        if name == "defaults_file" {
-            from_file =
-                Some(PathBuf::from(inline.or_else(|| it.next().cloned()).ok_or("--defaults-file needs a path")?));
+) -> Result<(), String> {
+    let text =
+        read_file(&path.to_path_buf()).map_err(|e| format!("cannot read the option file {}: {e}", path.display()))?;
+    let at = |o: &FileOption| format!("{}, line {} ([{}])", path.display(), o.line, o.group);
+    for o in parse_option_file(&text, suffix).map_err(|e| format!("{}: {e}", path.display()))? {
+        if apply(out, &o.name, o.value.as_deref()).map_err(|e| format!("{}: {e}", at(&o)))? {
             continue;
         }
-        if name == "password" && inline.is_none() {
-            // Refuse before the next word (likely the password) can reach an error message.
-            apply(&mut cli, "password", None)?;
+        if FILE_NO_OPS.contains(&o.name.as_str()) {
+            continue;
         }
-        let takes_value = !matches!(name.as_str(), "no_direct" | "no_fadvise" | "password");
-        let value = match (inline, takes_value) {
-            (Some(v), _) => Some(v),
-            (None, true) => it.next().cloned(),
-            (None, false) => None,
-        };
-        given.push((name, value));
+        if o.loose {
+            out.warnings.push(format!("{}: ignoring loose-{}: innohot does not know it", at(&o), o.name));
+            continue;
+        }
+        return Err(format!(
+            "{}: unknown option {}: innohot does not implement it; remove it, or write loose-{} to have \
+             innohot ignore it",
+            at(&o),
+            o.name,
+            o.name
+        ));
     }
+    out.options.options_source = format!("{} and the command line", path.display());
+    Ok(())
+}
+
+/// Merges the command line, INNOHOT_PASSWORD and the option files it names.
+pub fn resolve(
+    cmd: &BackupCmd,
+    prepared: &args::Prepared,
+    env_password: Option<String>,
+    read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
+    ask_password: &dyn Fn() -> Result<String, String>,
+) -> Result<BackupArgs, String> {
     let mut out = BackupArgs::default();
     out.options.copy.read_policy = ReadPolicy::default();
-    if let Some(path) = &from_file {
-        let text = read_file(path)?;
-        let opts = parse_defaults_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        for (k, v) in &opts {
-            // Server-side options in [client]-like groups are not ours: skip what we do not know.
-            apply(&mut out, k, Some(v.as_str())).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        out.options.options_source = format!("{} and the command line", path.display());
+    let suffix = cmd.defaults_group_suffix.as_deref();
+    for file in [&cmd.defaults_file, &cmd.defaults_extra_file].into_iter().flatten() {
+        apply_file(&mut out, file, suffix, read_file)?;
+    }
+    if let (Some(a), Some(b)) = (&cmd.defaults_file, &cmd.defaults_extra_file) {
+        out.options.options_source = format!("{}, {} and the command line", a.display(), b.display());
     }
     if let Some(p) = env_password {
         out.connect.password = Some(p);
     }
-    for (name, value) in &given {
-        if !apply(&mut out, name, value.as_deref())? {
-            return Err(format!("unknown option --{}", name.replace('_', "-")));
-        }
+    if let Some(p) = &prepared.password {
+        out.connect.password = Some(p.clone());
+    } else if prepared.ask_password {
+        out.connect.password = Some(ask_password()?);
+    }
+    for name in &prepared.loose_ignored {
+        out.warnings.push(format!("ignoring --loose-{name}: innohot does not know it"));
+    }
+    let c = cmd.clone();
+    if let Some(v) = c.target_dir {
+        out.target_dir = Some(v);
+    }
+    if let Some(v) = c.user {
+        out.connect.user = Some(v);
+    }
+    if let Some(v) = c.host {
+        out.connect.host = Some(v);
+    }
+    if let Some(v) = c.port {
+        out.connect.port = Some(v);
+    }
+    if let Some(v) = c.socket {
+        out.connect.socket = Some(v);
+    }
+    if let Some(v) = c.datadir {
+        out.datadir = Some(v);
+    }
+    if let Some(n) = c.parallel {
+        parallel(&mut out, n);
+    }
+    if let Some(n) = c.throttle {
+        throttle(n)?;
+    }
+    if let Some(v) = c.chunk_size {
+        out.options.copy.chunk_size = v;
+    }
+    if let Some(v) = c.page_retries {
+        out.options.copy.page_retries = v;
+    }
+    if let Some(v) = c.retry_delay_ms {
+        out.options.copy.retry_delay = Duration::from_millis(v);
+    }
+    if let Some(v) = c.log_poll_ms {
+        out.options.log_poll_interval = Duration::from_millis(v);
+        out.options.log_poll_fixed = true;
+    }
+    if c.no_direct {
+        out.options.copy.read_policy.direct = false;
+    }
+    if c.no_fadvise {
+        out.options.copy.read_policy.fadvise = false;
+    }
+    if let Some(v) = c.debug_pause_before_lock_ms {
+        out.options.debug_pause_before_lock = Duration::from_millis(v);
+    }
+    if let Some(v) = c.debug_skip_tablespace {
+        out.options.debug_skip_tablespace = Some(v);
+    }
+    out.json = c.json;
+    out.quiet = c.quiet;
+    if out.options.copy.chunk_size == 0 {
+        return Err("--chunk-size must be at least one page (16384 bytes is the smallest sensible value)".into());
     }
     if out.target_dir.is_none() {
         return Err("--target-dir is required: an empty or new directory for the backup".into());
     }
     Ok(out)
+}
+
+/// Parses `innohot backup` arguments (those after `backup`); `env_password` is INNOHOT_PASSWORD.
+#[cfg(test)]
+pub fn parse_backup_args(
+    args: &[String],
+    env_password: Option<String>,
+    read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
+) -> Result<BackupArgs, String> {
+    let line: Vec<String> = std::iter::once("backup".to_string()).chain(args.iter().cloned()).collect();
+    let (cli, prepared) = args::parse(&line).map_err(|e| e.message().to_string())?;
+    match cli.command {
+        args::Command::Backup(cmd) => resolve(&cmd, &prepared, env_password, read_file, &|| {
+            Err(format!("--password without =VALUE asks on a terminal, and there is none: {}", args::PASSWORD_HOW))
+        }),
+        other => Err(format!("not a backup command: {other:?}")),
+    }
 }
 
 #[cfg(test)]
@@ -199,5 +332,48 @@ mod tests {
             assert!(msg.contains("--password=") || msg.contains("INNOHOT_PASSWORD"), "{msg}");
         }
         assert!(e(&["--defaults-file=/nope", "--target-dir=/b"]).contains("no such file"));
+    }
+
+    #[test]
+    fn option_files_as_mariabackup_reads_them() {
+        let main = "[client]\ndefault-character-set=utf8mb4\nsocket=/a.sock\n[mysqld]\ndatadir=/var/lib/mysql\n\
+                    innodb_buffer_pool_size=1G\n[mariabackup]\nuser=mb\nloose-compress\n[mariabackup_nightly]\nuser=night\n\
+                    [mysqldump]\nquick\n";
+        let extra = "[xtrabackup]\ntarget_dir=/from-extra\n[client]\nsocket=/extra.sock\n";
+        let read = |p: &PathBuf| Ok(if p.ends_with("extra.cnf") { extra } else { main }.to_string());
+        let a = parse_backup_args(
+            &args(&[
+                "--defaults-file=/main.cnf",
+                "--defaults-extra-file=/extra.cnf",
+                "--defaults-group-suffix=_nightly",
+                "--parallel=4",
+                "--throttle=0",
+                "--loose-frobnicate=3",
+            ]),
+            None,
+            &read,
+        )
+        .unwrap();
+        assert_eq!(a.connect.user.as_deref(), Some("night"), "the suffixed group wins");
+        assert_eq!(a.connect.socket.as_deref(), Some(Path::new("/extra.sock")), "the extra file wins");
+        assert_eq!(a.target_dir.as_deref(), Some(Path::new("/from-extra")));
+        let warnings = a.warnings.join("\n");
+        assert!(warnings.contains("loose-compress") && warnings.contains("--loose-frobnicate"), "{warnings}");
+        assert!(warnings.contains("--parallel=4"), "{warnings}");
+
+        let e = |text: &'static str, extra: &[&str]| {
+            let read = move |_: &PathBuf| Ok(text.to_string());
+            let mut line = args(&["--defaults-file=/my.cnf", "--target-dir=/b"]);
+            line.extend(args(extra));
+            parse_backup_args(&line, None, &read).unwrap_err()
+        };
+        let msg = e("[client]\nssl-ca=/ca.pem\n", &[]);
+        assert!(
+            msg.contains("/my.cnf, line 2 ([client]): unknown option ssl-ca") && msg.contains("loose-ssl-ca"),
+            "{msg}"
+        );
+        assert!(e("[innohot]\nport=abc\n", &[]).contains("--port needs a number, not \"abc\""));
+        assert!(e("!includedir /etc/mysql/conf.d/\n", &[]).contains("!include"));
+        assert!(e("", &["--throttle=10"]).contains("does not throttle"));
     }
 }

@@ -426,6 +426,7 @@ impl FileCopier {
             .map_err(|e| BackupError::io(&self.out_path, "writing", e))?;
         self.src.done_with(self.offset, whole as u64);
         self.offset += whole as u64;
+        self.progress.chunk_copied(self.role, whole as u64);
         Ok(CopyStep::Copied { bytes: whole as u64 })
     }
 }

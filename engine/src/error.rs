@@ -75,6 +75,11 @@ pub enum BackupError {
     Config(String),
     #[error("not supported: {0}")]
     Unsupported(String),
+    #[error(
+        "the backup was interrupted on request (SIGINT or SIGTERM) before it completed: the server's lock was \
+         released and the copy is incomplete, not a backup; run the backup again into a new or empty directory"
+    )]
+    Interrupted,
     #[error("the redo log copier stopped: {0}")]
     FollowerGone(String),
     #[error("the backup is over ({}): nothing more to step", if *completed { "it completed" } else { "it failed" })]

@@ -134,6 +134,12 @@ pub struct Event {
 /// Receives events from every thread of a backup. indicatif and friends live in the CLI.
 pub trait Progress: Send + Sync {
     fn event(&self, e: &Event);
+    /// The data files the copy will read, known after the tablespace scan
+    /// (a display sizes its bar from them). Does nothing unless overridden.
+    fn copy_planned(&self, _sources: &[&std::path::Path]) {}
+    /// A chunk of `bytes` was written to the backup by `role` (between a
+    /// file's CopyStarted and CopyDone). Does nothing unless overridden.
+    fn chunk_copied(&self, _role: Role, _bytes: u64) {}
 }
 
 /// Drops everything.

@@ -20,5 +20,6 @@ pub mod planted;
 pub mod prepare57;
 pub mod server;
 pub mod timefmt;
+pub mod verify;
 
 pub use error::{BackupError, Result};

@@ -11,6 +11,9 @@ pub const CHECKPOINTS_PENDING: &str = "xtrabackup_checkpoints.pending";
 pub const BINLOG_INFO_FILE: &str = "xtrabackup_binlog_info";
 pub const INFO_FILE: &str = "xtrabackup_info";
 pub const BACKUP_MY_CNF: &str = "backup-my.cnf";
+/// Left in the target by a backup that failed or was interrupted: its first
+/// line names the reason; such a directory is never a usable backup.
+pub const FAILED_MARKER: &str = "innohot_backup_failed";
 
 /// `xtrabackup_checkpoints` of a full backup.
 pub fn checkpoints(to_lsn: Lsn, last_lsn: Lsn) -> String {

@@ -27,6 +27,7 @@ impl Backup {
         };
         let found = self.discover_tablespaces(&layout)?;
         self.note(phase, format!("{} InnoDB data files to copy", found.len()));
+        self.svc.progress.copy_planned(&found.iter().map(|ts| ts.source.as_path()).collect::<Vec<_>>());
         self.tablespaces = found.into();
         self.innodb_layout = Some(layout);
         self.advance(Phase::DataCopy)

@@ -14,7 +14,7 @@ mod reconcile;
 mod shared;
 mod witness;
 
-pub use driver::{run, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
+pub use driver::{run, run_until_stopped, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
 pub use shared::{PollAgain, SharedFollower};
 
 use crate::copy::{CopySettings, FileCopier, InnodbLayout, Tablespace};

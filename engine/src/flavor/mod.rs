@@ -121,7 +121,8 @@ pub fn detect(vars: &ServerVars) -> Result<Box<dyn Flavor>> {
              (use mariabackup of the same version for this server)"
         ))),
         (true, _) => Err(BackupError::Unsupported(format!(
-            "MariaDB {version}: innohot is tested against 10.11; newer releases may change the redo log"
+            "MariaDB {version}: innohot is tested against 10.11; newer releases may change the redo log \
+             (use mariabackup of the same version for this server)"
         ))),
         (false, Some((8, _))) | (false, Some((9, _))) => Err(BackupError::Unsupported(format!(
             "MySQL {version}: MySQL 8.0+ writes another redo format; innohot backs up MySQL 5.7 and MariaDB 10.8-10.11 \

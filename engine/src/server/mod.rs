@@ -11,8 +11,27 @@ use std::collections::BTreeMap;
 pub enum ServerError {
     #[error("cannot reach the server: {0}")]
     Connection(String),
+    /// The server answered and refused the login (ERROR 1045).
+    #[error(
+        "access denied for user '{user}' at {at}: the server was reached but refused the login ({detail}). \
+         Check the password (--password=..., INNOHOT_PASSWORD, or password= in the [client] group of \
+         --defaults-file) and that this user may connect from this host"
+    )]
+    AccessDenied { user: String, at: String, detail: String },
+    /// Nothing answered where the connection went (no socket file, connection refused, timeout).
+    #[error(
+        "nothing listens at {at} ({detail}): no server is running there. Start the server, or point innohot at \
+         it with --socket=PATH (the server's `socket` variable) or --host=H --port=P"
+    )]
+    Unreachable { at: String, detail: String },
     #[error("the server refused `{statement}`: {message}")]
     Statement { statement: String, message: String },
+    /// The backup user lacks a privilege; the server's message names it.
+    #[error(
+        "the server refused `{statement}` for lack of a privilege ({message}): grant the backup user the \
+         privilege named there (GRANT ... ON *.* TO the backup user) and run the backup again"
+    )]
+    MissingPrivilege { statement: String, message: String },
     #[error("the server's answer to `{statement}` is not what innohot understands: {detail}")]
     Unexpected { statement: String, detail: String },
 }

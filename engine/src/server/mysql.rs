@@ -70,15 +70,7 @@ impl MysqlControl {
                 .tcp_port(opts.port.unwrap_or(3306)),
         };
         let password = opts.password.clone().filter(|p| !p.is_empty());
-        let scrub = |e: mysql::Error| redact(&e.to_string(), password.as_deref());
-        let conn = Conn::new(b).map_err(|e| {
-            ServerError::Connection(format!(
-                "{} as user {:?}: {}",
-                opts.describe(),
-                opts.user.clone().unwrap_or_default(),
-                scrub(e)
-            ))
-        })?;
+        let conn = Conn::new(b).map_err(|e| connect_error(opts, password.as_deref(), e))?;
         let mut me = MysqlControl { conn, password, held: Held::default() };
         // A backup may hold this connection idle for a long data copy.
         me.exec("SET SESSION wait_timeout=2147483")?;
@@ -86,8 +78,11 @@ impl MysqlControl {
     }
 
     fn err(&self, statement: &str, e: mysql::Error) -> ServerError {
-        let message = redact(&e.to_string(), self.password.as_deref());
+        let message = redact(&plain(&e), self.password.as_deref());
         match e {
+            mysql::Error::MySqlError(m) if PRIVILEGE_ERRORS.contains(&m.code) => {
+                ServerError::MissingPrivilege { statement: statement.to_string(), message }
+            }
             mysql::Error::IoError(_) | mysql::Error::DriverError(_) => {
                 ServerError::Connection(format!("the connection failed during `{statement}`: {message}"))
             }
@@ -105,6 +100,47 @@ impl MysqlControl {
 }
 
 /// Removes the password from text that came back from the driver or server.
+/// ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR:
+/// the message names the privilege.
+const PRIVILEGE_ERRORS: [u16; 3] = [1044, 1142, 1227];
+
+/// The driver's error without its Rust wrapper (`MySqlError { ... }`).
+fn plain(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
+        mysql::Error::IoError(io) => io.to_string(),
+        mysql::Error::DriverError(d) => d.to_string(),
+        mysql::Error::CodecError(c) => c.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// What a failed connect means, in the user's terms: refused login, nothing
+/// listening, or (anything else) the driver's own words. Never the password.
+fn connect_error(opts: &ConnectOptions, password: Option<&str>, e: mysql::Error) -> ServerError {
+    let at = opts.describe();
+    let user = opts.user.clone().unwrap_or_default();
+    match &e {
+        mysql::Error::MySqlError(m) if m.code == 1045 => ServerError::AccessDenied {
+            user,
+            at,
+            detail: redact(&format!("ERROR {}: {}", m.code, m.message), password),
+        },
+        mysql::Error::IoError(io) => ServerError::Unreachable { at, detail: redact(&io.to_string(), password) },
+        mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(what)) => {
+            let detail = match what {
+                Some((_, desc, _)) => desc.clone(),
+                None => "could not connect".to_string(),
+            };
+            ServerError::Unreachable { at, detail: redact(&detail, password) }
+        }
+        mysql::Error::DriverError(mysql::DriverError::ConnectTimeout) => {
+            ServerError::Unreachable { at, detail: "the connection attempt timed out".into() }
+        }
+        _ => ServerError::Connection(format!("{at} as user {user:?}: {}", redact(&plain(&e), password))),
+    }
+}
+
 fn redact(text: &str, password: Option<&str>) -> String {
     match password {
         Some(p) if !p.is_empty() => text.replace(p, "********"),
@@ -234,6 +270,48 @@ impl Drop for MysqlControl {
 
 #[cfg(test)]
 mod tests {
+
+    fn opts() -> ConnectOptions {
+        ConnectOptions {
+            socket: Some("/run/x.sock".into()),
+            user: Some("backup".into()),
+            password: Some("s3cret".into()),
+            ..ConnectOptions::default()
+        }
+    }
+
+    #[test]
+    fn connect_errors_say_what_happened_in_one_sentence() {
+        let denied = mysql::Error::MySqlError(mysql::MySqlError {
+            state: "28000".into(),
+            code: 1045,
+            message: "Access denied for user 'backup'@'localhost' (using password: YES)".into(),
+        });
+        let e = connect_error(&opts(), Some("s3cret"), denied);
+        assert!(matches!(e, ServerError::AccessDenied { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.starts_with("access denied for user 'backup' at socket /run/x.sock"), "{text}");
+        assert!(text.contains("Check the password") && !text.contains("MySqlError"), "{text}");
+        let gone = mysql::Error::IoError(std::io::Error::from(std::io::ErrorKind::NotFound));
+        let text = connect_error(&opts(), Some("s3cret"), gone).to_string();
+        assert!(text.starts_with("nothing listens at socket /run/x.sock"), "{text}");
+        assert!(text.contains("--socket=PATH") && !text.contains("IoError"), "{text}");
+        let refused = mysql::Error::DriverError(mysql::DriverError::CouldNotConnect(Some((
+            "127.0.0.1:1".into(),
+            "Connection refused (os error 111)".into(),
+            std::io::ErrorKind::ConnectionRefused,
+        ))));
+        let text = connect_error(&opts(), None, refused).to_string();
+        assert!(text.contains("Connection refused") && !text.contains("DriverError"), "{text}");
+        let other = mysql::Error::MySqlError(mysql::MySqlError {
+            state: "HY000".into(),
+            code: 1040,
+            message: "Too many connections; s3cret".into(),
+        });
+        let text = connect_error(&opts(), Some("s3cret"), other).to_string();
+        assert!(text.contains("ERROR 1040") && !text.contains("s3cret"), "{text}");
+        assert!(!text.contains("MySqlError"), "{text}");
+    }
     use super::*;
 
     #[test]

@@ -1,0 +1,451 @@
+//! The command line as clap sees it, and what happens before clap: the
+//! xtrabackup/mariabackup spelling (`innohot --backup --target-dir=X`), the
+//! `loose-` prefix, `_` for `-` in option names, and the password, which is
+//! taken out of the arguments so no parser, error or help text ever holds it.
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 1 the backup (or the command) failed, 2 the command line or an
+option file could not be understood.
+
+xtrabackup/mariabackup spelling works too: innohot --backup --target-dir=DIR ...,
+innohot --prepare / --copy-back / --move-back (these say which tool does it today).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "innohot",
+    version,
+    about = "Hot physical backups of InnoDB servers (MySQL 5.7, MariaDB 10.8-10.11)",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Hot backup of a running MySQL 5.7 or MariaDB 10.8-10.11 server
+    Backup(Box<BackupCmd>),
+    /// Apply the copied redo to a backup (not in innohot yet: says which tool does it)
+    Prepare(OtherTool),
+    /// Restore a prepared backup into an empty datadir (not in innohot yet: says which tool does it)
+    CopyBack(OtherTool),
+    /// Move a prepared backup into an empty datadir (not in innohot yet: says which tool does it)
+    MoveBack(OtherTool),
+    /// Check a backup without restoring it: every page's checksum, the metadata, the redo file, .isl links
+    Verify(VerifyCmd),
+    /// Back up a simulated MySQL 5.7 server under concurrent writes and check the
+    /// backup against the simulator's ground truth
+    Demo(DemoCmd),
+    /// Simulated backups: one seed, a replayed config line, or a sweep over many seeds
+    Sim(SimCmd),
+}
+
+/// `innohot backup` (also `innohot --backup`). Options may also come from
+/// option files: groups [client], [xtrabackup], [mariabackup], [innohot] (and
+/// the same with --defaults-group-suffix), and socket/port from [mysqld].
+#[derive(Args, Debug, Default, Clone)]
+#[command(after_help = "\
+Precedence: command line, then INNOHOT_PASSWORD (password only), then --defaults-extra-file,
+then --defaults-file. Option files are read only when named. In an option file an option
+innohot does not know is an error unless written loose-NAME (then ignored with a warning);
+[mysqld] options other than socket and port are the server's and ignored.
+
+Exit codes: 0 completed OK, 1 the backup failed or was interrupted (the target then holds
+innohot_backup_failed naming why, and no xtrabackup_checkpoints), 2 usage errors.")]
+pub struct BackupCmd {
+    /// Where the backup goes: a new or empty directory
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+    /// Read options from this file only (as mariabackup)
+    #[arg(long, value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
+    /// Read this option file after --defaults-file; its values win
+    #[arg(long, value_name = "FILE")]
+    pub defaults_extra_file: Option<PathBuf>,
+    /// Also read the groups [client<SUFFIX>], [xtrabackup<SUFFIX>], ... (they win over the plain groups)
+    #[arg(long, value_name = "SUFFIX")]
+    pub defaults_group_suffix: Option<String>,
+    /// Accepted for compatibility: innohot reads no option file unless named
+    #[arg(long)]
+    pub no_defaults: bool,
+    /// SQL user for the backup's connection
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Password, only as --password=VALUE (better: INNOHOT_PASSWORD or password= in the [client] group)
+    #[arg(long, value_name = "PASSWORD", require_equals = true)]
+    pub password: Option<String>,
+    /// Server host for a TCP connection
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Server TCP port (default 3306)
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Server Unix socket
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The server's datadir; checked against the one the server reports (innohot asks the server)
+    #[arg(long, value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+    /// Accepted for script compatibility; innohot copies with one data thread for now (a note says so)
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<u32>,
+    /// I/O throttling is not implemented: only 0 (no throttling, the default) is accepted
+    #[arg(long, value_name = "IOPS")]
+    pub throttle: Option<u64>,
+    /// Bytes read per data-file chunk (default 10 MiB)
+    #[arg(long, value_name = "BYTES")]
+    pub chunk_size: Option<usize>,
+    /// Re-reads of a chunk with a torn page before the backup fails (default 10)
+    #[arg(long, value_name = "N")]
+    pub page_retries: Option<u32>,
+    /// Wait between re-reads of a torn page (default 100)
+    #[arg(long, value_name = "MS")]
+    pub retry_delay_ms: Option<u64>,
+    /// Copy new redo exactly this often (default: adaptive, from 2 ms while the server
+    /// writes up to the time the redo log takes to refill at 256 MiB/s, at most 1 s)
+    #[arg(long, value_name = "MS")]
+    pub log_poll_ms: Option<u64>,
+    /// Read data files through the page cache (no O_DIRECT)
+    #[arg(long)]
+    pub no_direct: bool,
+    /// No posix_fadvise on data files
+    #[arg(long)]
+    pub no_fadvise: bool,
+    /// Print a JSON summary of the run on stdout (also on failure)
+    #[arg(long)]
+    pub json: bool,
+    /// No progress output: only errors (and --json)
+    #[arg(long)]
+    pub quiet: bool,
+    /// Test only: wait this long before the lock
+    #[arg(long, value_name = "MS", hide = true)]
+    pub debug_pause_before_lock_ms: Option<u64>,
+    /// Test only: leave this SCHEMA/TABLE out of the copy
+    #[arg(long, value_name = "SCHEMA/TABLE", hide = true)]
+    pub debug_skip_tablespace: Option<String>,
+}
+
+/// `prepare`, `copy-back`, `move-back`: not implemented; everything after the
+/// command is accepted so that the answer is always which tool to use.
+#[derive(Args, Debug, Clone)]
+pub struct OtherTool {
+    /// The backup directory
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+    /// The server's datadir (copy-back, move-back)
+    #[arg(long, value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+    /// Any mariabackup/xtrabackup option (accepted, not used)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "OPTIONS")]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "Exit codes: 0 the backup is complete and every page valid, 1 a problem was found \
+                        (each is listed), 2 usage errors.")]
+pub struct VerifyCmd {
+    /// The backup directory to check
+    #[arg(long, value_name = "DIR", required = true)]
+    pub target_dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoCmd {
+    /// Keep the simulated server and the backup here (new or empty); default a temporary directory
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "Scenarios: default lap torn source-eio target-enospc target-eio fsync-fail \
+                        connection-drop kill ddl mixed (and `all` with --seeds).")]
+pub struct SimCmd {
+    /// One simulated backup with this seed
+    #[arg(long, value_name = "N", conflicts_with_all = ["seeds", "config"])]
+    pub seed: Option<u64>,
+    /// Many seeds (A..B, A < B): a table per scenario, a replay line per wrong result
+    #[arg(long, value_name = "A..B", value_parser = parse_seed_range, conflicts_with = "config")]
+    pub seeds: Option<(u64, u64)>,
+    /// A scenario, or `all` (with --seeds)
+    #[arg(long, value_name = "S")]
+    pub scenario: Option<String>,
+    /// Replay the run a printed config line describes
+    #[arg(long, value_name = "LINE")]
+    pub config: Option<String>,
+    /// Print the run's phase trace
+    #[arg(long)]
+    pub trace: bool,
+}
+
+fn parse_seed_range(s: &str) -> Result<(u64, u64), String> {
+    let bad = || "needs A..B with A < B".to_string();
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    if a < b {
+        Ok((a, b))
+    } else {
+        Err(bad())
+    }
+}
+
+/// Why the command line cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// `--help` / `--version`: text for stdout, exit 0.
+    Help(String),
+    /// Exit 2 with this message.
+    Bad(String),
+}
+
+#[cfg(test)]
+impl UsageError {
+    pub fn message(&self) -> &str {
+        match self {
+            UsageError::Help(s) | UsageError::Bad(s) => s,
+        }
+    }
+}
+
+/// The arguments after preprocessing, ready for clap.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub args: Vec<String>,
+    /// `--password=VALUE` from the command line (taken out of `args`).
+    pub password: Option<String>,
+    /// A bare `--password` or `-p`: ask on the terminal.
+    pub ask_password: bool,
+    /// `--loose-X` options innohot does not know, dropped (each gets a warning).
+    pub loose_ignored: Vec<String>,
+}
+
+const MODES: [(&str, &str); 4] =
+    [("backup", "backup"), ("prepare", "prepare"), ("copy-back", "copy-back"), ("move-back", "move-back")];
+
+pub const PASSWORD_HOW: &str = "give the password as --password=VALUE, in INNOHOT_PASSWORD, or as password= in the \
+                            [client] group of --defaults-file (the latter two keep it out of the process list)";
+
+/// Turns `args` (without the program name) into what clap parses. Never puts
+/// a password (or the word after a bare `--password`) into an error.
+pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
+    let mut args: Vec<String> = args.to_vec();
+    // The xtrabackup spelling: the mode is an option, anywhere on the line.
+    let first_is_command = args.first().is_some_and(|a| !a.starts_with('-'));
+    if !first_is_command {
+        let mut modes = Vec::new();
+        args.retain(|a| {
+            let name = a.strip_prefix("--").map(|n| n.replace('_', "-"));
+            match MODES.iter().find(|(flag, _)| name.as_deref() == Some(flag)) {
+                Some((_, cmd)) => {
+                    modes.push(*cmd);
+                    false
+                }
+                None => true,
+            }
+        });
+        match modes.as_slice() {
+            [] => {}
+            [one] => args.insert(0, one.to_string()),
+            many => {
+                return Err(UsageError::Bad(format!(
+                    "give one of --backup, --prepare, --copy-back, --move-back, not {}",
+                    many.iter().map(|m| format!("--{m}")).collect::<Vec<_>>().join(" and ")
+                )))
+            }
+        }
+    }
+    let command = args.first().cloned().unwrap_or_default();
+    if !["backup", "prepare", "copy-back", "move-back"].contains(&command.as_str()) {
+        return Ok(Prepared { args, ..Prepared::default() });
+    }
+    let known = known_long_options(&command);
+    let mut out = Prepared { args: vec![command.clone()], ..Prepared::default() };
+    let mut it = args.into_iter().skip(1).peekable();
+    while let Some(arg) = it.next() {
+        // A bare --password or -p asks on the terminal, as the mysql clients
+        // do; a word right after it is refused unseen (it may be the password).
+        let (bare_long, bare_short) = (is_bare_password(&arg), arg == "-p");
+        if bare_long || bare_short {
+            if it.peek().is_some_and(|next| !next.starts_with('-')) {
+                return Err(UsageError::Bad(format!(
+                    "{} takes no separate value (the word after it is not shown, it may be a password): {PASSWORD_HOW}",
+                    if bare_short { "-p" } else { "--password" }
+                )));
+            }
+            out.ask_password = true;
+            continue;
+        }
+        if arg == "--" {
+            out.args.push(arg);
+            out.args.extend(it.by_ref());
+            break;
+        }
+        let Some(long) = arg.strip_prefix("--") else {
+            if arg.starts_with("-p") {
+                return Err(UsageError::Bad(format!(
+                    "short options are not supported (the argument is not shown, it may be a password): {PASSWORD_HOW}"
+                )));
+            }
+            out.args.push(arg);
+            continue;
+        };
+        let (name, value) = match long.split_once('=') {
+            Some((n, v)) => (n.replace('_', "-"), Some(v.to_string())),
+            None => (long.replace('_', "-"), None),
+        };
+        let (name, loose) = match name.strip_prefix("loose-") {
+            Some(n) => (n.to_string(), true),
+            None => (name, false),
+        };
+        if let (true, Some(v)) = (name == "password" || name == "pass", &value) {
+            out.password = Some(v.clone());
+            continue;
+        }
+        if loose && !known.contains(&name) {
+            out.loose_ignored.push(name);
+            continue;
+        }
+        out.args.push(match value {
+            Some(v) => format!("--{name}={v}"),
+            None => format!("--{name}"),
+        });
+    }
+    Ok(out)
+}
+
+fn is_bare_password(arg: &str) -> bool {
+    let Some(name) = arg.strip_prefix("--") else { return false };
+    let name = name.replace('_', "-");
+    let name = name.strip_prefix("loose-").unwrap_or(&name);
+    name == "password" || name == "pass"
+}
+
+/// Long option names of a subcommand (what `loose-` may refer to).
+fn known_long_options(command: &str) -> Vec<String> {
+    let cmd = Cli::command();
+    cmd.find_subcommand(command)
+        .map(|c| c.get_arguments().filter_map(|a| a.get_long().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// Parses a whole command line (without the program name).
+pub fn parse(args: &[String]) -> Result<(Cli, Prepared), UsageError> {
+    let prepared = prepare(args)?;
+    let argv = std::iter::once("innohot".to_string()).chain(prepared.args.iter().cloned());
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => Ok((cli, prepared)),
+        Err(e) => Err(clap_error(e)),
+    }
+}
+
+/// clap's error as one sentence: the option, what is wrong, where help is.
+pub fn clap_error(e: clap::Error) -> UsageError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let ctx = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        _ => String::new(),
+    };
+    // "--chunk-size <BYTES>" -> "--chunk-size"
+    let option = |s: String| s.split([' ', '=']).next().unwrap_or_default().to_string();
+    let msg = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => return UsageError::Help(e.render().to_string()),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            "give a command: backup, verify, prepare, copy-back, move-back, demo or sim".to_string()
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = ctx(ContextKind::InvalidArg);
+            let name = arg.split('=').next().unwrap_or_default();
+            if arg.starts_with("--") {
+                format!("unknown option {name}: innohot does not implement it (see innohot COMMAND --help)")
+            } else {
+                format!("unexpected argument {arg:?} (see innohot --help)")
+            }
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let arg = option(ctx(ContextKind::InvalidArg));
+            let value = ctx(ContextKind::InvalidValue);
+            let source = std::error::Error::source(&e);
+            let is_number = source.is_some_and(|s| s.downcast_ref::<std::num::ParseIntError>().is_some());
+            match source {
+                _ if value.is_empty() => format!("{arg} needs a value"),
+                Some(s) if !is_number => format!("{arg} {s}, not {value:?}"),
+                _ => format!("{arg} needs a number, not {value:?}"),
+            }
+        }
+        ErrorKind::InvalidSubcommand => {
+            format!(
+                "unknown command {:?} (commands: backup, verify, prepare, copy-back, move-back, demo, sim; see innohot --help)",
+                ctx(ContextKind::InvalidSubcommand)
+            )
+        }
+        ErrorKind::NoEquals => format!("{} needs =VALUE", option(ctx(ContextKind::InvalidArg))),
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            first.strip_prefix("error: ").unwrap_or(first).to_string()
+        }
+    };
+    UsageError::Bad(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn xtrabackup_spelling_becomes_a_command() {
+        let p =
+            prepare(&v(&["--defaults-file=/f", "--backup", "--target_dir=/b", "--loose-bogus=1", "--loose-user=u"]))
+                .unwrap();
+        assert_eq!(p.args, v(&["backup", "--defaults-file=/f", "--target-dir=/b", "--user=u"]));
+        assert_eq!(p.loose_ignored, v(&["bogus"]));
+        let (cli, _) = parse(&v(&["--prepare", "--target-dir=/b", "--use-memory=1G"])).unwrap();
+        assert!(matches!(cli.command, Command::Prepare(_)));
+        let (cli, _) = parse(&v(&["--copy-back", "--target-dir=/b", "--datadir=/d"])).unwrap();
+        assert!(matches!(cli.command, Command::CopyBack(_)));
+        assert!(prepare(&v(&["--backup", "--prepare"])).unwrap_err().message().contains("give one of"));
+    }
+
+    #[test]
+    fn the_password_never_reaches_clap_or_an_error() {
+        let p = prepare(&v(&["backup", "--password=s3cret", "--user=u"])).unwrap();
+        assert_eq!(p.password.as_deref(), Some("s3cret"));
+        assert!(!p.args.iter().any(|a| a.contains("s3cret")));
+        for wrong in [&["backup", "--password", "s3cret"][..], &["--backup", "-ps3cret"], &["backup", "-p", "s3cret"]] {
+            let e = parse(&v(wrong)).unwrap_err();
+            assert!(!e.message().contains("s3cret"), "{e:?}");
+            assert!(e.message().contains("INNOHOT_PASSWORD"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_bare_password_option_asks() {
+        for bare in ["--password", "-p", "--loose_password"] {
+            let p = prepare(&v(&["backup", bare, "--user=u"])).unwrap();
+            assert!(p.ask_password && p.password.is_none(), "{bare}");
+            assert_eq!(p.args, v(&["backup", "--user=u"]));
+        }
+    }
+
+    #[test]
+    fn usage_errors_are_one_sentence_and_help_is_help() {
+        let bad = |a: &[&str]| match parse(&v(a)) {
+            Err(UsageError::Bad(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(bad(&["backup", "--bogus=1"]).starts_with("unknown option --bogus"));
+        assert_eq!(bad(&["backup", "--port=x"]), "--port needs a number, not \"x\"");
+        assert!(bad(&["frob"]).contains("unknown command"));
+        assert!(bad(&[]).starts_with("give a command"));
+        assert_eq!(bad(&["sim", "--seeds=5..2"]), "--seeds needs A..B with A < B, not \"5..2\"");
+        assert!(matches!(parse(&v(&["backup", "--help"])), Err(UsageError::Help(h)) if h.contains("--target-dir")));
+        assert!(matches!(parse(&v(&["--help"])), Err(UsageError::Help(h)) if h.contains("backup")));
+    }
+}

@@ -1,0 +1,108 @@
+//! Hides a `--password=VALUE` from the process list, as the mysql clients do:
+//! the value's bytes in the process's own argv (what `ps` and
+//! /proc/PID/cmdline show) are overwritten with `x` right at startup.
+//!
+//! Rust's std copies argv before `main`; the original array is captured the
+//! way std itself captures it on Linux/glibc, from an `.init_array` entry,
+//! which the C runtime calls with (argc, argv, envp).
+
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+static ARGC: AtomicUsize = AtomicUsize::new(0);
+static ARGV: AtomicPtr<*mut libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[used]
+#[link_section = ".init_array"]
+static CAPTURE_ARGV: extern "C" fn(libc::c_int, *mut *mut libc::c_char, *mut *mut libc::c_char) = capture;
+
+#[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
+extern "C" fn capture(argc: libc::c_int, argv: *mut *mut libc::c_char, _envp: *mut *mut libc::c_char) {
+    ARGC.store(argc.max(0) as usize, Ordering::SeqCst);
+    ARGV.store(argv, Ordering::SeqCst);
+}
+
+/// Where the secret value of a password option starts, if `arg` is one.
+pub fn password_value_at(arg: &[u8]) -> Option<usize> {
+    let name_and_value = arg.strip_prefix(b"--")?;
+    let eq = name_and_value.iter().position(|&b| b == b'=')?;
+    let name: Vec<u8> = name_and_value[..eq].iter().map(|&b| if b == b'_' { b'-' } else { b }).collect();
+    let name = name.strip_prefix(b"loose-").unwrap_or(&name);
+    (name == b"password" || name == b"pass").then_some(2 + eq + 1)
+}
+
+/// Overwrites every password value in the original argv with `x`. Returns how many were hidden.
+pub fn hide_passwords() -> usize {
+    let argv = ARGV.load(Ordering::SeqCst);
+    let argc = ARGC.load(Ordering::SeqCst);
+    if argv.is_null() {
+        return 0;
+    }
+    let mut hidden = 0;
+    for i in 1..argc {
+        // SAFETY: argv holds argc valid pointers to NUL-terminated strings
+        // (the C runtime's contract for the .init_array call); the strings are
+        // writable process memory and only their value bytes are changed, in
+        // place, never their length.
+        unsafe {
+            let p = *argv.add(i);
+            if p.is_null() {
+                continue;
+            }
+            let bytes = std::ffi::CStr::from_ptr(p).to_bytes();
+            if let Some(start) = password_value_at(bytes) {
+                let len = bytes.len();
+                for j in start..len {
+                    *p.add(j) = b'x' as libc::c_char;
+                }
+                hidden += 1;
+            }
+        }
+    }
+    hidden
+}
+
+/// Asks for the password on the terminal without echo (a bare `--password` or `-p`).
+pub fn ask_password() -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let no_terminal =
+        || format!("--password without =VALUE asks on a terminal, and stdin is not one: {}", crate::args::PASSWORD_HOW);
+    if !std::io::stdin().is_terminal() {
+        return Err(no_terminal());
+    }
+    eprint!("Enter password: ");
+    let _ = std::io::stderr().flush();
+    // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed, then kernel-filled termios.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let have_tty = unsafe { libc::tcgetattr(0, &mut saved) } == 0;
+    if have_tty {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: as above; `quiet` is a valid termios copied from the terminal's.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+    }
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    if have_tty {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
+    }
+    read.map_err(|_| no_terminal())?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_spelling_of_a_password_value() {
+        assert_eq!(password_value_at(b"--password=abc"), Some(11));
+        assert_eq!(password_value_at(b"--pass=abc"), Some(7));
+        assert_eq!(password_value_at(b"--loose_password=abc"), Some(17));
+        assert_eq!(password_value_at(b"--password"), None);
+        assert_eq!(password_value_at(b"--passwords=abc"), None);
+        assert_eq!(password_value_at(b"--user=password"), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! How a backup shows its progress: XtraBackup-style timestamped lines
+//! (`LogLines`, for logs and pipes), indicatif bars on a terminal (`Bars`),
+//! or nothing (`--quiet`). Every display also keeps a `Tally` for the
+//! summary of a run that failed halfway.
+
+use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use innohot::events::{Event, EventKind, Phase, Progress, Role};
+use innohot::timefmt::log_label;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a run has done so far, whichever display shows it.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub files_done: AtomicU64,
+    pub bytes_copied: AtomicU64,
+    pub redo_bytes: AtomicU64,
+}
+
+impl Tally {
+    fn event(&self, e: &Event) {
+        match &e.kind {
+            EventKind::CopyDone { .. } => {
+                self.files_done.fetch_add(1, Ordering::Relaxed);
+            }
+            EventKind::LogScanned { bytes, .. } => {
+                self.redo_bytes.fetch_add(*bytes, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The xtrabackup-style text of an event, or None for events that make no line.
+pub fn line_text(e: &Event, hide_root: Option<&Path>) -> Option<String> {
+    let path = |p: &str| match hide_root {
+        Some(r) => p.replace(&format!("{}/", r.display()), ""),
+        None => p.to_string(),
+    };
+    let tag = match e.role {
+        Role::DataCopier(n) => format!("[{n:02}]"),
+        _ => "[00]".to_string(),
+    };
+    Some(match &e.kind {
+        EventKind::LogScanned { lsn, .. } => format!(">> log scanned up to ({lsn})"),
+        EventKind::CopyStarted { source, target } => format!("{tag} Copying {} to {}", path(source), path(target)),
+        EventKind::CopyDone { .. } => format!("{tag}        ...done"),
+        EventKind::PageRetry { file, page, attempt, defect } => {
+            format!("{tag} re-reading {} page {page} (attempt {attempt}): {defect}", path(file))
+        }
+        EventKind::Written { file, .. } => format!("[00] Writing {file}"),
+        EventKind::Statement(s) => format!("Executing {s}..."),
+        EventKind::Note(n) => path(n),
+        EventKind::PhaseStarted if e.phase == Phase::Lock => "Acquiring the read lock".to_string(),
+        EventKind::PhaseStarted | EventKind::Completed => return None,
+    })
+}
+
+/// xtrabackup-style log lines on stderr: "261125 01:15:47 [01] Copying ...".
+pub struct LogLines {
+    pub hide_root: Option<PathBuf>,
+    pub tally: Arc<Tally>,
+}
+
+impl Progress for LogLines {
+    fn event(&self, e: &Event) {
+        self.tally.event(e);
+        if let Some(line) = line_text(e, self.hide_root.as_deref()) {
+            eprintln!("{} {line}", log_label(e.unix));
+        }
+    }
+    fn chunk_copied(&self, _: Role, bytes: u64) {
+        self.tally.bytes_copied.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// `--quiet`: counts, prints nothing.
+pub struct Quiet {
+    pub tally: Arc<Tally>,
+}
+
+impl Progress for Quiet {
+    fn event(&self, e: &Event) {
+        self.tally.event(e);
+    }
+    fn chunk_copied(&self, _: Role, bytes: u64) {
+        self.tally.bytes_copied.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Bars on a terminal: data bytes of the planned total (rate, ETA, files), and
+/// the redo copied so far; phase notes and statements scroll above them.
+pub struct Bars {
+    multi: MultiProgress,
+    data: ProgressBar,
+    redo: ProgressBar,
+    files_planned: AtomicU64,
+    tally: Arc<Tally>,
+}
+
+impl Bars {
+    pub fn new(tally: Arc<Tally>) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let data = multi.add(ProgressBar::new(0));
+        data.set_style(
+            ProgressStyle::with_template(
+                "data [{bar:32}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        let redo = multi.add(ProgressBar::new_spinner());
+        redo.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+        redo.set_message("redo: not started");
+        redo.enable_steady_tick(Duration::from_millis(200));
+        Bars { multi, data, redo, files_planned: AtomicU64::new(0), tally }
+    }
+
+    fn files_message(&self) -> String {
+        format!(
+            "files {}/{}",
+            self.tally.files_done.load(Ordering::Relaxed),
+            self.files_planned.load(Ordering::Relaxed)
+        )
+    }
+
+    /// Removes the bars (before the final lines are printed).
+    pub fn clear(&self) {
+        self.data.finish_and_clear();
+        self.redo.finish_and_clear();
+    }
+}
+
+impl Progress for Bars {
+    fn event(&self, e: &Event) {
+        self.tally.event(e);
+        match &e.kind {
+            EventKind::CopyStarted { .. } | EventKind::PageRetry { .. } => {}
+            EventKind::CopyDone { .. } => self.data.set_message(self.files_message()),
+            EventKind::LogScanned { lsn, .. } => self.redo.set_message(format!(
+                "redo copied: {} (up to LSN {lsn})",
+                HumanBytes(self.tally.redo_bytes.load(Ordering::Relaxed))
+            )),
+            _ => {
+                if let Some(line) = line_text(e, None) {
+                    let _ = self.multi.println(format!("{} {line}", log_label(e.unix)));
+                }
+            }
+        }
+        if e.kind == EventKind::Completed {
+            self.clear();
+        }
+    }
+    fn copy_planned(&self, sources: &[&Path]) {
+        let total: u64 = sources.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+        self.files_planned.store(sources.len() as u64, Ordering::Relaxed);
+        self.data.set_length(total);
+        self.data.set_message(self.files_message());
+    }
+    fn chunk_copied(&self, _: Role, bytes: u64) {
+        self.tally.bytes_copied.fetch_add(bytes, Ordering::Relaxed);
+        self.data.inc(bytes);
+    }
+}

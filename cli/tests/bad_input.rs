@@ -1,0 +1,403 @@
+//! The bad-input matrix (issue 10), end to end through the `innohot` binary:
+//! each case asserts the message (cause and fix), the exit code, that nothing
+//! of the user's was removed or changed, and (where a server is involved)
+//! that the server is not left locked. Also: SIGTERM during a backup, and
+//! the password never appearing anywhere.
+
+use innohot_testbeds::{binaries_or_skip, Binaries, LocalServer, ServerBuilder};
+use mysql::prelude::Queryable;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn innohot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_innohot"));
+    c.env_remove("INNOHOT_PASSWORD");
+    c
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
+    let out: Output = cmd.borrow_mut().output().expect("run innohot");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn backup_cmd(server: Option<&LocalServer>, target: &Path, extra: &[&str]) -> Command {
+    let mut c = innohot();
+    c.arg("backup").arg(format!("--target-dir={}", target.display()));
+    if let Some(s) = server {
+        c.arg(format!("--socket={}", s.socket().display())).arg("--user=root");
+    }
+    c.args(extra);
+    c
+}
+
+/// Exit 1 or 2 as given, one `innohot` line with every expected fragment, no success.
+fn assert_refused(r: &Run, code: i32, says: &[&str]) {
+    assert_eq!(r.code, Some(code), "exit code; stderr:\n{}", r.stderr);
+    for s in says {
+        assert!(r.stderr.contains(s), "the message must say {s:?}:\n{}", r.stderr);
+    }
+    assert!(!r.stderr.contains("completed OK!"), "{}", r.stderr);
+    for leak in ["MySqlError", "DriverError", "IoError", "os error 17"] {
+        assert!(!r.stderr.contains(leak), "a Rust error wrapper leaked ({leak}):\n{}", r.stderr);
+    }
+}
+
+/// Every file under `dir` with its contents, to prove nothing was touched.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A write on a fresh connection goes through at once: no lock was left behind.
+fn assert_not_locked(server: &LocalServer) {
+    let mut conn = server.conn().expect("connect");
+    conn.query_drop("CREATE DATABASE IF NOT EXISTS unlocked").unwrap();
+    conn.query_drop("CREATE TABLE IF NOT EXISTS unlocked.t (id INT PRIMARY KEY AUTO_INCREMENT) ENGINE=InnoDB").unwrap();
+    conn.query_drop("SET SESSION lock_wait_timeout=5").unwrap();
+    let t = Instant::now();
+    conn.query_drop("INSERT INTO unlocked.t VALUES ()").expect("a write must go through: the server is locked");
+    conn.query_drop("FLUSH TABLES").expect("FLUSH TABLES must not wait on a backup lock");
+    assert!(t.elapsed() < Duration::from_secs(4), "the write waited {:?}", t.elapsed());
+}
+
+fn server(b: &Binaries) -> LocalServer {
+    ServerBuilder::new(b.clone()).innodb_log_file_size("16M").start().expect("start a server")
+}
+
+#[test]
+fn option_problems_exit_2_and_name_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    // Missing defaults file.
+    let r = run(backup_cmd(None, &target, &["--defaults-file=/nonexistent/my.cnf"]).arg("--socket=/x"));
+    assert_refused(&r, 2, &["cannot read the option file /nonexistent/my.cnf: no such file"]);
+    // Unreadable: a directory given as the file.
+    let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", dir.path().display())]));
+    assert_refused(&r, 2, &["cannot read the option file", "directory"]);
+    // Unknown option in it: named with file, line, group and the loose- fix.
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(&cnf, "[client]\nuser=root\n[mariabackup]\nstream=xbstream\n").unwrap();
+    let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", cnf.display())]));
+    assert_refused(&r, 2, &["my.cnf, line 4 ([mariabackup]): unknown option stream", "loose-stream"]);
+    // Unknown option on the command line; throttling that cannot be honoured.
+    let r = run(backup_cmd(None, &target, &["--compress"]));
+    assert_refused(&r, 2, &["unknown option --compress", "innohot backup --help"]);
+    let r = run(backup_cmd(None, &target, &["--throttle=40"]));
+    assert_refused(&r, 2, &["--throttle=40", "does not throttle"]);
+    // No target.
+    let r = run(innohot().args(["--backup", "--socket=/x"]));
+    assert_refused(&r, 2, &["--target-dir is required"]);
+    assert!(!target.exists(), "nothing may be created for a refused command line");
+    // Help is help.
+    let r = run(innohot().args(["backup", "--help"]));
+    assert_eq!(r.code, Some(0));
+    assert!(r.stdout.contains("--target-dir") && r.stdout.contains("--defaults-file"), "{}", r.stdout);
+    let r = run(innohot().args(["--prepare", "--target-dir=/b"]));
+    assert_refused(&r, 1, &["mariabackup --prepare --target-dir=/b"]);
+    let r = run(innohot().args(["--copy-back", "--target-dir=/b", "--datadir=/d"]));
+    assert_refused(&r, 1, &["mariabackup --copy-back --target-dir=/b --datadir=/d"]);
+}
+
+#[test]
+fn targets_that_cannot_hold_a_backup_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "keep me").unwrap();
+    let r = run(backup_cmd(None, &file, &["--socket=/nonexistent.sock"]));
+    assert_refused(&r, 1, &["is a file, not a directory", "new or empty directory"]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    let full = dir.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("old.ibd"), "old backup").unwrap();
+    let before = snapshot(&full);
+    let r = run(backup_cmd(None, &full, &["--socket=/nonexistent.sock"]));
+    assert_refused(&r, 1, &["is not empty (it holds old.ibd)", "new or empty directory"]);
+    assert_eq!(snapshot(&full), before);
+    assert!(!full.join("innohot_backup_failed").exists(), "a refused target is not marked");
+}
+
+#[test]
+fn unsupported_servers_are_named_with_what_to_use() {
+    use innohot::server::ServerVars;
+    for (version, fix) in [
+        ("8.0.36", "Percona XtraBackup 8.0"),
+        ("10.6.16-MariaDB", "mariabackup of the same version"),
+        ("11.4.2-MariaDB", "mariabackup"),
+    ] {
+        let vars = ServerVars([("version".to_string(), version.to_string())].into_iter().collect());
+        let e = innohot::flavor::detect(&vars).err().expect(version).to_string();
+        assert!(e.contains(version) && e.contains(fix), "{version}: {e}");
+    }
+}
+
+#[test]
+fn real_server_bad_inputs() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+
+    // Wrong password: the server was reached and refused the login.
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE USER 'bk'@'localhost' IDENTIFIED BY 'right-pw'").unwrap();
+    conn.query_drop("GRANT ALL ON *.* TO 'bk'@'localhost'").unwrap();
+    let r = run(innohot().args([
+        "backup",
+        &format!("--target-dir={}", target.display()),
+        &format!("--socket={}", src.socket().display()),
+        "--user=bk",
+        "--password=wrong-pw",
+    ]));
+    assert_refused(&r, 1, &["access denied for user 'bk' at socket", "Check the password"]);
+    assert!(!r.stderr.contains("wrong-pw") && !r.stderr.contains("right-pw"), "{}", r.stderr);
+    assert!(!target.exists(), "a refused login creates no target");
+
+    // Wrong socket path: nothing listens there.
+    let nowhere = dir.path().join("no.sock");
+    let r = run(innohot().args([
+        "backup",
+        &format!("--target-dir={}", target.display()),
+        &format!("--socket={}", nowhere.display()),
+        "--user=root",
+    ]));
+    assert_refused(&r, 1, &[&format!("nothing listens at socket {}", nowhere.display()), "--socket=PATH"]);
+    assert!(!target.exists());
+
+    // A TCP port where nothing listens.
+    let r = run(innohot().args([
+        "backup",
+        &format!("--target-dir={}", target.display()),
+        "--host=127.0.0.1",
+        "--port=1",
+        "--user=root",
+    ]));
+    assert_refused(&r, 1, &["nothing listens at 127.0.0.1:1", "--host=H --port=P"]);
+
+    // Target inside the datadir: refused before anything is created there.
+    let before = snapshot(src.datadir());
+    let inside = src.datadir().join("backup-here");
+    let r = run(backup_cmd(Some(&src), &inside, &[]));
+    assert_refused(&r, 1, &["inside the server's datadir", "outside"]);
+    assert!(!inside.exists(), "nothing may be created in the datadir");
+    assert_eq!(snapshot(src.datadir()).len(), before.len());
+
+    // Target exists and is not empty: the user's file stays as it was.
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("notes.txt"), "mine").unwrap();
+    let r = run(backup_cmd(Some(&src), &target, &[]));
+    assert_refused(&r, 1, &["is not empty (it holds notes.txt)"]);
+    assert_eq!(std::fs::read(target.join("notes.txt")).unwrap(), b"mine");
+
+    // A user without the privileges a backup needs: the server's words name the privilege.
+    conn.query_drop("CREATE USER 'weak'@'localhost' IDENTIFIED BY 'weak-pw'").unwrap();
+    conn.query_drop("GRANT SELECT ON *.* TO 'weak'@'localhost'").unwrap();
+    let weak = dir.path().join("weak");
+    let r = run(innohot()
+        .args(["backup", &format!("--target-dir={}", weak.display()), &format!("--socket={}", src.socket().display())])
+        .args(["--user=weak", "--password=weak-pw"]));
+    assert_refused(&r, 1, &["for lack of a privilege", "PROCESS", "grant the backup user"]);
+    assert!(!r.stderr.contains("weak-pw"), "{}", r.stderr);
+    let marker = std::fs::read_to_string(weak.join("innohot_backup_failed")).expect("the failure marker");
+    assert!(marker.contains("PROCESS"), "{marker}");
+    assert!(!weak.join("xtrabackup_checkpoints").exists());
+    assert_not_locked(&src);
+
+    // --datadir naming another directory.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    let r = run(backup_cmd(Some(&src), &fresh, &[&format!("--datadir={}", elsewhere.path().display())]));
+    assert_refused(&r, 1, &["is not the datadir of the server", "remove --datadir"]);
+    assert_not_locked(&src);
+
+    // The xtrabackup spelling, with the options in a defaults file, completes.
+    let cnf = dir.path().join("backup.cnf");
+    std::fs::write(
+        &cnf,
+        format!(
+            "[client]\nuser=bk\npassword=right-pw\ndefault-character-set=utf8mb4\n[mysqld]\nsocket={}\n\
+             innodb_buffer_pool_size=64M\n[mariabackup]\nloose-compress-threads=2\n",
+            src.socket().display()
+        ),
+    )
+    .unwrap();
+    let ok = dir.path().join("ok");
+    let r = run(innohot().args([
+        "--backup",
+        &format!("--defaults-file={}", cnf.display()),
+        &format!("--target_dir={}", ok.display()),
+        "--parallel=4",
+        "--json",
+    ]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.trim_end().ends_with("completed OK!"), "{}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("--json prints one JSON object");
+    assert_eq!(summary["result"], "completed");
+    assert!(summary["last_lsn"].as_u64().unwrap() >= summary["to_lsn"].as_u64().unwrap());
+    assert!(summary["data_bytes"].as_u64().unwrap() > 0 && summary["binlog"]["file"].is_string(), "{summary}");
+    assert!(ok.join("xtrabackup_checkpoints").exists());
+    // ... and verify finds every page of the real MariaDB backup valid.
+    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    assert_eq!(v.code, Some(0), "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains(": OK:"), "{}", v.stdout);
+
+    // --quiet: nothing on stderr, the JSON on stdout.
+    let quiet = dir.path().join("quiet");
+    let r = run(backup_cmd(Some(&src), &quiet, &["--quiet", "--json"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "--quiet printed: {}", r.stderr);
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("--json");
+    assert_eq!(summary["result"], "completed");
+
+    // The server is down.
+    let mut src = src;
+    src.stop().expect("stop the server");
+    let down = dir.path().join("down");
+    let r = run(backup_cmd(Some(&src), &down, &["--json"]));
+    assert_refused(&r, 1, &["nothing listens at socket", "Start the server"]);
+    let summary: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("--json on failure too");
+    assert_eq!(summary["result"], "failed");
+    assert!(summary["error"].as_str().unwrap().contains("nothing listens"), "{summary}");
+    assert!(!down.exists());
+}
+
+/// SIGTERM while the backup runs: exit 1, the lock released at once, the
+/// target marked failed with the reason, no checkpoints file; a second run
+/// into it is refused naming the reason and the fix.
+#[test]
+fn sigterm_stops_the_backup_cleanly() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let mut child = backup_cmd(Some(&src), &target, &["--debug-pause-before-lock-ms=60000", "--json"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("pausing") {
+            break;
+        }
+    }
+    let t = Instant::now();
+    unsafe_free_kill(child.id(), "TERM");
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10), "the backup took {:?} to stop", t.elapsed());
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("interrupted by SIGTERM") && log.contains("run the backup again"), "{log}");
+    assert!(!log.contains("completed OK!"), "{log}");
+    let marker = std::fs::read_to_string(target.join("innohot_backup_failed")).expect("the failure marker");
+    assert!(marker.starts_with("interrupted by SIGTERM"), "{marker}");
+    assert!(!target.join("xtrabackup_checkpoints").exists() && !target.join("xtrabackup_checkpoints.pending").exists());
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("--json");
+    assert_eq!(summary["result"], "interrupted");
+    assert_not_locked(&src);
+    // A second run into the failed target.
+    let r = run(backup_cmd(Some(&src), &target, &[]));
+    assert_refused(&r, 1, &["holds a backup that failed (interrupted by SIGTERM", "rm -r"]);
+    assert!(target.join("innohot_backup_failed").exists());
+}
+
+/// `kill -SIG PID` through the kill(1) command (no unsafe in tests).
+fn unsafe_free_kill(pid: u32, sig: &str) {
+    let ok = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap().success();
+    assert!(ok, "kill -{sig} {pid}");
+}
+
+/// The password appears in no file of the backup, no log line, not in --json
+/// and not in /proc/PID/cmdline of the running backup.
+#[test]
+fn the_password_is_nowhere() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    const PW: &str = "Pw-7f3a91c2e-very-secret";
+    let mut conn = src.conn().unwrap();
+    conn.query_drop(format!("CREATE USER 'bk'@'localhost' IDENTIFIED BY '{PW}'")).unwrap();
+    conn.query_drop("GRANT ALL ON *.* TO 'bk'@'localhost'").unwrap();
+    conn.query_drop("CREATE DATABASE s").unwrap();
+    conn.query_drop("CREATE TABLE s.t (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB").unwrap();
+    conn.query_drop("INSERT INTO s.t VALUES (1, 'x')").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let mut child = innohot()
+        .args([
+            "--backup".to_string(),
+            format!("--target-dir={}", target.display()),
+            format!("--socket={}", src.socket().display()),
+            "--user=bk".to_string(),
+            format!("--password={PW}"),
+            "--json".to_string(),
+            "--debug-pause-before-lock-ms=1500".to_string(),
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("pausing") {
+            break;
+        }
+    }
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).expect("/proc/PID/cmdline");
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("--password="), "the option stays visible, its value not: {cmdline}");
+    assert!(!cmdline.contains(PW), "the password is in the process list: {cmdline}");
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(child.wait().unwrap().success(), "{log}");
+    assert!(!log.contains(PW), "the password is in the log");
+    assert!(!stdout.contains(PW), "the password is in --json");
+    let files = snapshot(&target);
+    assert!(files.len() > 5, "the backup wrote files: {files:?}");
+    for (path, bytes) in &files {
+        let hit = bytes.windows(PW.len()).any(|w| w == PW.as_bytes());
+        assert!(!hit, "the password is in {}", path.display());
+    }
+    let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
+    assert!(info.contains("--password=xxxxxxxx"), "tool_command is masked: {info}");
+}

@@ -1,0 +1,314 @@
+//! `innohot verify`: checks a backup directory without restoring it.
+//!
+//! - no failure marker, a complete `xtrabackup_checkpoints` (full backup,
+//!   `from_lsn = 0`, `to_lsn <= last_lsn`) and no leftover `.pending` file;
+//!   `xtrabackup_info`'s `innodb_to_lsn` agrees with it;
+//! - the copied redo log is there (`ib_logfile0` or `xtrabackup_logfile`);
+//!   a 5.7 `xtrabackup_logfile` is read block by block: every block's
+//!   checksum holds and block numbers follow each other up to the block that
+//!   holds `last_lsn` (MariaDB's `ib_logfile0` is not walked yet);
+//! - every page of every tablespace (`ibdata*`, `undo*`, `*.ibd`) passes the
+//!   engine's own page validation (`format::page::validate_page`: every page
+//!   size, crc32/innodb/full_crc32 checksums, ROW_FORMAT=COMPRESSED and
+//!   PAGE_COMPRESSED pages), the page size taken from page 0 as the copy did;
+//! - every `.isl` link has its `.ibd` next to it (DATA DIRECTORY tables are
+//!   stored beside their link, docs/FORMATS.md).
+//!
+//! Reads only through `io::SourceFs`; pure apart from that.
+
+use crate::error::{BackupError, Result};
+use crate::format::page::{self, PageLayout};
+use crate::io::{EntryKind, ReadPolicy, SourceFs};
+use crate::meta;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub tablespaces: u64,
+    pub pages: u64,
+    /// Facts worth a line (LSNs, the redo file).
+    pub notes: Vec<String>,
+    /// Each one sentence: what is wrong, where.
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Problems listed per tablespace before the rest are counted only.
+const PROBLEMS_PER_FILE: usize = 5;
+const READ: ReadPolicy = ReadPolicy { direct: false, fadvise: false };
+
+fn read_text(fs: &dyn SourceFs, path: &Path) -> Result<String> {
+    let mut f = fs.open(path, READ).map_err(|e| BackupError::io(path, "opening", e))?;
+    let size = f.size().map_err(|e| BackupError::io(path, "reading", e))?;
+    let mut buf = vec![0u8; size.min(1 << 20) as usize];
+    let got = f.read_at(&mut buf, 0).map_err(|e| BackupError::io(path, "reading", e))?;
+    buf.truncate(got);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn key_values(text: &str) -> BTreeMap<String, String> {
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+}
+
+/// Checks the backup in `dir`. Err only when the directory cannot be read at all.
+pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
+    let mut r = VerifyReport::default();
+    let top = fs.list(dir).map_err(|e| BackupError::io(dir, "listing", e))?;
+    let has = |name: &str| top.iter().any(|e| e.name == name);
+    if has(meta::FAILED_MARKER) {
+        let text = read_text(fs, &dir.join(meta::FAILED_MARKER)).unwrap_or_default();
+        r.problems.push(format!(
+            "{}: the backup failed ({}); it is not usable",
+            meta::FAILED_MARKER,
+            text.lines().next().unwrap_or("no reason recorded")
+        ));
+    }
+    if has(meta::CHECKPOINTS_PENDING) {
+        r.problems
+            .push(format!("{} is still there: the backup stopped before it was published", meta::CHECKPOINTS_PENDING));
+    }
+    let last_lsn = check_checkpoints(fs, dir, has(meta::CHECKPOINTS_FILE), has(meta::INFO_FILE), &mut r);
+    match ["ib_logfile0", "xtrabackup_logfile"].iter().find(|n| has(n)) {
+        Some(&"xtrabackup_logfile") => {
+            r.notes.push("redo log copy: xtrabackup_logfile".into());
+            if let Some(last) = last_lsn {
+                check_redo57(fs, &dir.join("xtrabackup_logfile"), last, &mut r);
+            }
+        }
+        Some(n) => r.notes.push(format!("redo log copy: {n} (its blocks are not walked yet)")),
+        None => r
+            .problems
+            .push("no copied redo log (ib_logfile0 or xtrabackup_logfile): the backup cannot be prepared".to_string()),
+    }
+    let page_size = if has(meta::BACKUP_MY_CNF) {
+        let text = read_text(fs, &dir.join(meta::BACKUP_MY_CNF))?;
+        key_values(&text).get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384)
+    } else {
+        r.problems.push(format!("no {}: prepare would not know the server's settings", meta::BACKUP_MY_CNF));
+        16384
+    };
+    let mut stack = vec![(dir.to_path_buf(), top)];
+    while let Some((d, entries)) = stack.pop() {
+        for e in entries {
+            let path = d.join(&e.name);
+            match e.kind {
+                EntryKind::Dir => {
+                    let inner = fs.list(&path).map_err(|err| BackupError::io(&path, "listing", err))?;
+                    stack.push((path, inner));
+                }
+                EntryKind::File => {
+                    let at_root = d == dir;
+                    let is_system = at_root && (e.name.starts_with("ibdata") || e.name.starts_with("undo"));
+                    if is_system || e.name.ends_with(".ibd") {
+                        r.tablespaces += 1;
+                        check_tablespace(fs, &path, dir, page_size, &mut r);
+                    } else if let Some(stem) = e.name.strip_suffix(".isl") {
+                        let ibd = d.join(format!("{stem}.ibd"));
+                        if !fs.exists(&ibd) {
+                            r.problems.push(format!(
+                                "{}: the DATA DIRECTORY table's data file {} is missing from the backup",
+                                rel(&path, dir),
+                                rel(&ibd, dir)
+                            ));
+                        }
+                    }
+                }
+                EntryKind::Other => {}
+            }
+        }
+    }
+    if r.tablespaces == 0 {
+        r.problems.push("no InnoDB tablespace (ibdata*, *.ibd) in the directory: this is not a backup".into());
+    }
+    Ok(r)
+}
+
+fn rel(p: &Path, root: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+/// The checkpoints file's checks; its `last_lsn` when it has one.
+fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r: &mut VerifyReport) -> Option<u64> {
+    if !present {
+        r.problems.push(format!(
+            "no {}: the backup did not complete (only a complete backup has one)",
+            meta::CHECKPOINTS_FILE
+        ));
+        return None;
+    }
+    let kv = match read_text(fs, &dir.join(meta::CHECKPOINTS_FILE)) {
+        Ok(t) => key_values(&t),
+        Err(e) => {
+            r.problems.push(e.to_string());
+            return None;
+        }
+    };
+    let num = |k: &str| kv.get(k).and_then(|v| v.parse::<u64>().ok());
+    let (Some(from), Some(to), Some(last)) = (num("from_lsn"), num("to_lsn"), num("last_lsn")) else {
+        r.problems.push(format!("{}: from_lsn, to_lsn or last_lsn is missing or not a number", meta::CHECKPOINTS_FILE));
+        return None;
+    };
+    let kind = kv.get("backup_type").map(String::as_str).unwrap_or("");
+    if kind != "full-backuped" && kind != "full-prepared" {
+        r.problems.push(format!("{}: backup_type {kind:?} is not a full backup", meta::CHECKPOINTS_FILE));
+    }
+    if from != 0 {
+        r.problems.push(format!("{}: from_lsn is {from}, a full backup has 0", meta::CHECKPOINTS_FILE));
+    }
+    if to > last {
+        r.problems.push(format!(
+            "{}: to_lsn {to} is beyond last_lsn {last}: the copied redo ends before the checkpoint",
+            meta::CHECKPOINTS_FILE
+        ));
+    }
+    r.notes.push(format!("{kind}: to_lsn {to}, last_lsn {last}"));
+    if info {
+        if let Ok(t) = read_text(fs, &dir.join(meta::INFO_FILE)) {
+            let info_to = key_values(&t).get("innodb_to_lsn").and_then(|v| v.parse::<u64>().ok());
+            if info_to.is_some_and(|v| v != to) {
+                r.problems.push(format!(
+                    "{} says innodb_to_lsn {} but {} says to_lsn {to}: the metadata files disagree",
+                    meta::INFO_FILE,
+                    info_to.unwrap_or_default(),
+                    meta::CHECKPOINTS_FILE
+                ));
+            }
+        }
+    }
+    Some(last)
+}
+
+/// A 5.7 redo copy: after the 2048-byte header, 512-byte blocks whose
+/// checksums hold and whose numbers follow each other, up to the block
+/// holding `last_lsn`, which must hold data that far.
+fn check_redo57(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
+    use crate::format::redo57::{self, BlockHeader, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
+    let name = "xtrabackup_logfile";
+    let mut f = match fs.open(path, READ) {
+        Ok(f) => f,
+        Err(e) => return r.problems.push(format!("{name}: cannot open it: {e}")),
+    };
+    let size = f.size().unwrap_or(0);
+    let want_no = redo57::block_no_for_lsn(last_lsn);
+    let want_len = (last_lsn % LOG_BLOCK_SIZE as u64) as u16;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut offset = LOG_FILE_HDR_SIZE;
+    let mut prev: Option<u32> = None;
+    while offset + LOG_BLOCK_SIZE as u64 <= size {
+        let got = match f.read_at(&mut buf, offset) {
+            Ok(n) => n - n % LOG_BLOCK_SIZE,
+            Err(e) => return r.problems.push(format!("{name}: cannot read at byte {offset}: {e}")),
+        };
+        if got == 0 {
+            break;
+        }
+        for block in buf[..got].chunks(LOG_BLOCK_SIZE) {
+            let at = offset;
+            offset += LOG_BLOCK_SIZE as u64;
+            if redo57::block_checksum_kind(block).is_none() {
+                return r.problems.push(format!(
+                    "{name}: the block at byte {at} fails its checksum: the redo copy is corrupt before last_lsn {last_lsn}"
+                ));
+            }
+            let Ok(h) = BlockHeader::parse(block) else { return };
+            if let Some(p) = prev {
+                let next = if p + 1 == redo57::BLOCK_NO_MODULUS { 1 } else { p + 1 };
+                if h.block_no != next {
+                    return r.problems.push(format!(
+                        "{name}: the block at byte {at} is block {} but {next} should follow {p}: the redo copy \
+                         is not contiguous",
+                        h.block_no
+                    ));
+                }
+            }
+            prev = Some(h.block_no);
+            if h.block_no == want_no {
+                if want_len != 0 && h.data_len < want_len {
+                    r.problems.push(format!(
+                        "{name}: the block holding last_lsn {last_lsn} has data up to byte {} only: the redo copy \
+                         ends before last_lsn",
+                        h.data_len
+                    ));
+                }
+                return;
+            }
+        }
+    }
+    r.problems.push(format!(
+        "{name}: {size} bytes end before the block holding last_lsn {last_lsn}: the redo copy is truncated"
+    ));
+}
+
+/// Every page of one tablespace file, as the copy validated it.
+fn check_tablespace(fs: &dyn SourceFs, path: &Path, root: &Path, default_page_size: usize, r: &mut VerifyReport) {
+    let name = rel(path, root);
+    let mut f = match fs.open(path, READ) {
+        Ok(f) => f,
+        Err(e) => return r.problems.push(format!("{name}: cannot open it: {e}")),
+    };
+    let size = match f.size() {
+        Ok(s) => s,
+        Err(e) => return r.problems.push(format!("{name}: cannot read it: {e}")),
+    };
+    let mut head = vec![0u8; 4096.min(size as usize)];
+    if let Err(e) = f.read_at(&mut head, 0) {
+        return r.problems.push(format!("{name}: cannot read page 0: {e}"));
+    }
+    let (layout, space_id) = if head.len() >= page::FSP_SPACE_FLAGS + 4 && head.iter().any(|&b| b != 0) {
+        match (page::layout_from_page0(&head), page::fsp_header(&head)) {
+            (Ok(l), Ok(h)) => (l, h.space_id),
+            (Err(e), _) | (_, Err(e)) => return r.problems.push(format!("{name}: page 0: {e}")),
+        }
+    } else {
+        (PageLayout::legacy(default_page_size), 0)
+    };
+    let psize = layout.physical_size as u64;
+    if size % psize != 0 {
+        r.problems
+            .push(format!("{name}: {size} bytes is not a whole number of {psize}-byte pages: the file is truncated"));
+    }
+    let mut buf = vec![0u8; layout.physical_size];
+    let mut bad = 0usize;
+    for page_no in 0..size / psize {
+        match f.read_at(&mut buf, page_no * psize) {
+            Ok(n) if n == buf.len() => {}
+            Ok(_) => break,
+            Err(e) => {
+                r.problems.push(format!("{name}: page {page_no}: cannot read it: {e}"));
+                return;
+            }
+        }
+        r.pages += 1;
+        if let Err(defect) = page::validate_page(&buf, space_id, page_no as u32, layout) {
+            bad += 1;
+            if bad <= PROBLEMS_PER_FILE {
+                r.problems.push(format!("{name}: page {page_no} is corrupt: {defect}"));
+            }
+        }
+    }
+    if bad > PROBLEMS_PER_FILE {
+        r.problems.push(format!("{name}: {} more corrupt pages", bad - PROBLEMS_PER_FILE));
+    }
+}
+
+/// The report's last line: OK, or how many problems.
+pub fn summary(r: &VerifyReport, dir: &Path) -> String {
+    if r.is_ok() {
+        format!("{}: OK: {} tablespaces, {} pages valid, metadata consistent", dir.display(), r.tablespaces, r.pages)
+    } else {
+        format!(
+            "{}: NOT A USABLE BACKUP: {} problem(s) in {} tablespaces, {} pages checked",
+            dir.display(),
+            r.problems.len(),
+            r.tablespaces,
+            r.pages
+        )
+    }
+}
