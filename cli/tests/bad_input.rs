@@ -263,7 +263,23 @@ fn real_server_bad_inputs() {
     // ... and verify finds every page of the real MariaDB backup valid.
     let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
     assert_eq!(v.code, Some(0), "{}{}", v.stdout, v.stderr);
-    assert!(v.stdout.contains(": OK:"), "{}", v.stdout);
+    assert!(v.stdout.contains(": OK:") && v.stdout.contains("mini-transactions"), "{}", v.stdout);
+    // A flipped byte in the last mini-transaction of the redo copy, then a truncated copy.
+    let log = ok.join("ib_logfile0");
+    let redo = std::fs::read(&log).unwrap();
+    let first_lsn = u64::from_be_bytes(redo[8..16].try_into().unwrap());
+    let last_lsn = summary["last_lsn"].as_u64().unwrap();
+    let mut bad = redo.clone();
+    bad[(12288 + last_lsn - first_lsn - 2) as usize] ^= 0x40;
+    std::fs::write(&log, &bad).unwrap();
+    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    assert_eq!(v.code, Some(1), "{}", v.stdout);
+    assert!(v.stdout.contains("ib_logfile0: the redo copy is broken at LSN"), "{}", v.stdout);
+    std::fs::write(&log, &redo[..12288 + 100]).unwrap();
+    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    assert_eq!(v.code, Some(1), "{}", v.stdout);
+    assert!(v.stdout.contains("the redo copy is truncated"), "{}", v.stdout);
+    std::fs::write(&log, &redo).unwrap();
 
     // --quiet: nothing on stderr, the JSON on stdout.
     let quiet = dir.path().join("quiet");

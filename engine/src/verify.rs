@@ -6,7 +6,9 @@
 //! - the copied redo log is there (`ib_logfile0` or `xtrabackup_logfile`);
 //!   a 5.7 `xtrabackup_logfile` is read block by block: every block's
 //!   checksum holds and block numbers follow each other up to the block that
-//!   holds `last_lsn` (MariaDB's `ib_logfile0` is not walked yet);
+//!   holds `last_lsn`; a MariaDB `ib_logfile0` is walked mini-transaction
+//!   by mini-transaction (each whole and CRC-valid) from its checkpoint to
+//!   `last_lsn`;
 //! - every page of every tablespace (`ibdata*`, `undo*`, `*.ibd`) passes the
 //!   engine's own page validation (`format::page::validate_page`: every page
 //!   size, crc32/innodb/full_crc32 checksums, ROW_FORMAT=COMPRESSED and
@@ -82,7 +84,12 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
                 check_redo57(fs, &dir.join("xtrabackup_logfile"), last, &mut r);
             }
         }
-        Some(n) => r.notes.push(format!("redo log copy: {n} (its blocks are not walked yet)")),
+        Some(n) => {
+            r.notes.push(format!("redo log copy: {n}"));
+            if let Some(last) = last_lsn {
+                check_redo108(fs, &dir.join(n), last, &mut r);
+            }
+        }
         None => r
             .problems
             .push("no copied redo log (ib_logfile0 or xtrabackup_logfile): the backup cannot be prepared".to_string()),
@@ -244,6 +251,79 @@ fn check_redo57(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyRep
     r.problems.push(format!(
         "{name}: {size} bytes end before the block holding last_lsn {last_lsn}: the redo copy is truncated"
     ));
+}
+
+/// A MariaDB 10.8+ redo copy: from the header's first LSN (at byte 12288)
+/// every mini-transaction is whole and CRC-valid up to `last_lsn`. The
+/// termination byte carries the server ring's lap parity, which the copy
+/// keeps, so either parity is accepted.
+fn check_redo108(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
+    use crate::format::redo108::{self, MtrScan, Ring, MAX_MTR_SPAN, START_OFFSET};
+    let name = "ib_logfile0";
+    let mut f = match fs.open(path, READ) {
+        Ok(f) => f,
+        Err(e) => return r.problems.push(format!("{name}: cannot open it: {e}")),
+    };
+    let size = f.size().unwrap_or(0);
+    let mut head = vec![0u8; START_OFFSET as usize];
+    if f.read_at(&mut head, 0).map(|n| n < head.len()).unwrap_or(true) {
+        return r.problems.push(format!("{name}: shorter than its 12288-byte header"));
+    }
+    let (header, cp) = match redo108::parse_log_header(&head) {
+        Ok(h) => h,
+        Err(e) => return r.problems.push(format!("{name}: {e}")),
+    };
+    let first = header.first_lsn;
+    let end_lsn = first + size.saturating_sub(START_OFFSET);
+    if last_lsn > end_lsn {
+        return r.problems.push(format!(
+            "{name}: the copy holds the log up to LSN {end_lsn} but last_lsn is {last_lsn}: the redo copy is truncated"
+        ));
+    }
+    let capacity = size - START_OFFSET;
+    let (Ok(even), Ok(odd)) = (Ring::new(first, size), Ring::new(first + capacity, size)) else {
+        return r.problems.push(format!("{name}: {size} bytes cannot hold a redo log"));
+    };
+    let mut lsn = cp.lsn.max(first);
+    let mut buf = vec![0u8; MAX_MTR_SPAN];
+    let mut have = 0usize;
+    let mut buf_lsn = lsn;
+    let mut mtrs = 0u64;
+    while lsn < last_lsn {
+        let at = (lsn - buf_lsn) as usize;
+        let want = MAX_MTR_SPAN.min((end_lsn - lsn) as usize);
+        if at + want > have {
+            buf_lsn = lsn;
+            have = match f.read_at(&mut buf[..want], START_OFFSET + (lsn - first)) {
+                Ok(n) if n == want => n,
+                Ok(n) => return r.problems.push(format!("{name}: {n} bytes at LSN {lsn} where {want} should be")),
+                Err(e) => return r.problems.push(format!("{name}: cannot read LSN {lsn}: {e}")),
+            };
+            continue;
+        }
+        let piece = &buf[at..have];
+        let scan = match redo108::scan_mtr(piece, lsn, &even) {
+            MtrScan::End(redo108::MtrEnd::SequenceBit { .. }) => redo108::scan_mtr(piece, lsn, &odd),
+            other => other,
+        };
+        match scan {
+            MtrScan::Mtr { len, .. } => {
+                lsn += len as u64;
+                mtrs += 1;
+            }
+            MtrScan::End(why) => {
+                return r.problems.push(format!(
+                    "{name}: the redo copy is broken at LSN {lsn}, before last_lsn {last_lsn} ({why:?})"
+                ))
+            }
+            MtrScan::Incomplete => {
+                return r.problems.push(format!(
+                    "{name}: the copy ends inside the mini-transaction at LSN {lsn}: the redo copy is truncated"
+                ))
+            }
+        }
+    }
+    r.notes.push(format!("{name}: {mtrs} mini-transactions from LSN {} to {lsn}, every one whole", cp.lsn.max(first)));
 }
 
 /// Every page of one tablespace file, as the copy validated it.
