@@ -61,6 +61,8 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
     let need = || value.ok_or_else(|| format!("--{} needs a value", name.replace('_', "-")));
     match name {
         "target_dir" => a.target_dir = Some(PathBuf::from(need()?)),
+        // The server's datadir as seen on this host (checked against the server).
+        "datadir" => a.options.datadir = Some(PathBuf::from(need()?)),
         "socket" => a.connect.socket = Some(PathBuf::from(need()?)),
         "host" => a.connect.host = Some(need()?.to_string()),
         "port" => a.connect.port = Some(number(name, need()?)?),
