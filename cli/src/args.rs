@@ -87,7 +87,8 @@ pub struct BackupCmd {
     /// Server Unix socket
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// The server's datadir; checked against the one the server reports (innohot asks the server)
+    /// Where this host sees the server's datadir, when not at the path the server reports
+    /// (containers, mounts); innohot checks it is the server's and refuses otherwise
     #[arg(long, value_name = "DIR")]
     pub datadir: Option<PathBuf>,
     /// Accepted for script compatibility; innohot copies with one data thread for now (a note says so)

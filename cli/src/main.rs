@@ -275,21 +275,10 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Ok(None) => return fail_early(&mut report, "the server does not report its datadir".into()),
         Err(e) => return fail_early(&mut report, e.to_string()),
     };
-    if let Some(given) = &parsed.datadir {
-        let same = |p: &PathBuf| p.canonicalize().unwrap_or_else(|_| p.clone());
-        if same(given) != same(&datadir) {
-            return fail_early(
-                &mut report,
-                format!(
-                    "--datadir {} is not the datadir of the server at {} ({}): innohot copies the datadir the \
-                     server reports; remove --datadir or point the connection at the right server",
-                    given.display(),
-                    parsed.connect.describe(),
-                    datadir.display()
-                ),
-            );
-        }
-    }
+    // Where this host sees the server's datadir (a container's bind mount):
+    // the engine checks it is the server's before reading anything there.
+    options.datadir = parsed.datadir.clone();
+    let datadir = parsed.datadir.clone().unwrap_or(datadir);
     if let Err(e) = target::check_against_datadir(&target_dir, &datadir) {
         return fail_early(&mut report, e.to_string());
     }

@@ -71,6 +71,13 @@ pub enum BackupError {
         path.display()
     )]
     RedoResizing { path: PathBuf, file_size: u64, setting: u64 },
+    #[error(
+        "--datadir {} is not the datadir of this server (the server reports {}): {reason}. Point --datadir at \
+         the directory where this server's own files are seen on this host (for a container: its bind mount)",
+        given.display(),
+        server.display()
+    )]
+    NotServerDatadir { given: PathBuf, server: PathBuf, reason: String },
     #[error("invalid setting: {0}")]
     Config(String),
     #[error("not supported: {0}")]

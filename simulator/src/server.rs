@@ -787,7 +787,7 @@ impl SimServer {
     pub fn variables(&self) -> BTreeMap<String, String> {
         let c = &self.cfg;
         let ibdata_mb = (c.ibdata_pages as u64 * c.page_size as u64) >> 20;
-        let ibdata = if (c.ibdata_pages as u64 * c.page_size as u64) % (1 << 20) == 0 {
+        let ibdata = if (c.ibdata_pages as u64 * c.page_size as u64).is_multiple_of(1 << 20) {
             format!("ibdata1:{ibdata_mb}M:autoextend")
         } else {
             format!("ibdata1:{}K:autoextend", (c.ibdata_pages as u64 * c.page_size as u64) >> 10)

@@ -7,6 +7,10 @@
 //!   temporary datadir (or on an existing one, e.g. a restored backup),
 //!   listening on its own unix socket and a free loopback port, killed by pid
 //!   when dropped.
+//! - [`ContainerServer`] / [`ContainerBuilder`]: the same in a Docker
+//!   container (testcontainers), its datadir bind-mounted from this host at
+//!   the same path, its port mapped; tests call [`docker_or_skip`].
+//! - [`TestServer`]: what both offer (endpoint, datadir, connection).
 //! - [`Workload`]: concurrent writer threads over InnoDB, MyISAM and Aria
 //!   tables, optionally with DDL, bounded in time and operations.
 //! - [`table_checksums`]: `CHECKSUM TABLE ... EXTENDED` of every user table,
@@ -29,16 +33,20 @@
 
 mod binaries;
 mod checksum;
+pub mod container;
 pub mod mariabackup;
 pub mod roundtrip;
 mod server;
+mod testbed;
 mod workload;
 
 use std::fmt;
 
 pub use binaries::{Binaries, MISSING_BINARIES_HINT};
 pub use checksum::{all_table_checksums, table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS};
+pub use container::{docker_or_skip, ContainerBuilder, ContainerServer};
 pub use server::{LocalServer, ServerBuilder};
+pub use testbed::{Endpoint, TestServer};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};
 
 /// Environment variable that turns "binaries missing" from a test failure

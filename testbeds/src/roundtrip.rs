@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
-use crate::{io_err, mariabackup, sql_err, Error, LocalServer, Result, ServerBuilder};
+use crate::{io_err, mariabackup, sql_err, Binaries, Error, LocalServer, Result, ServerBuilder, TestServer};
 
 /// `(file, position)` from a backup's `xtrabackup_binlog_info`
 /// (`mysql-bin.000003\t1234[\tgtid]`).
@@ -31,8 +31,9 @@ pub fn binlog_info(backup_dir: &Path) -> Result<(String, u64)> {
 /// Replays `source`'s binary log from `from` (as [`binlog_info`] gives it)
 /// into `restored`: `mariadb-binlog --start-position=POS FILE... | mariadb
 /// --binary-mode`. The source's binlog files are read from its datadir, so
-/// the source may be stopped already.
-pub fn replay_binlog(source: &LocalServer, from: &(String, u64), restored: &LocalServer) -> Result<()> {
+/// the source may be stopped already. Either may be any testbed (the
+/// client and `mariadb-binlog` of this host are used).
+pub fn replay_binlog(source: &impl TestServer, from: &(String, u64), restored: &impl TestServer) -> Result<()> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(source.datadir())
         .map_err(io_err(format!("listing {}", source.datadir().display())))?
         .flatten()
@@ -50,7 +51,9 @@ pub fn replay_binlog(source: &LocalServer, from: &(String, u64), restored: &Loca
             detail: format!("no binlog file from {} on in {}", from.0, source.datadir().display()),
         });
     }
-    let client = restored.binaries().client.clone().unwrap_or_else(|| PathBuf::from("mariadb"));
+    let located = Binaries::locate().ok();
+    let binaries = restored.host_binaries().or(source.host_binaries()).or(located.as_ref());
+    let client = binaries.and_then(|b| b.client.clone()).unwrap_or_else(|| PathBuf::from("mariadb"));
     let binlog_tool = client.with_file_name("mariadb-binlog");
     let binlog_tool = if binlog_tool.exists() { binlog_tool } else { PathBuf::from("mariadb-binlog") };
     let mut dump = Command::new(&binlog_tool)
@@ -66,7 +69,7 @@ pub fn replay_binlog(source: &LocalServer, from: &(String, u64), restored: &Loca
     let apply = Command::new(&client)
         .arg("--no-defaults")
         .arg("--binary-mode")
-        .arg(format!("--socket={}", restored.socket().display()))
+        .args(restored.endpoint().client_args())
         .arg("--user=root")
         .stdin(dump_out)
         .output()

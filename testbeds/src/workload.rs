@@ -311,7 +311,7 @@ impl Writer {
         let mut ops = 0u64;
         while !self.stop.load(Ordering::Relaxed)
             && self.started.elapsed() < self.cfg.duration
-            && self.cfg.max_ops_per_thread.map_or(true, |m| ops < m)
+            && self.cfg.max_ops_per_thread.is_none_or(|m| ops < m)
         {
             let r = self.rng.below(100);
             let res = if self.cfg.ddl && r < 10 {

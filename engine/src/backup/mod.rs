@@ -9,6 +9,7 @@
 
 mod closing;
 mod copying;
+mod datadir;
 mod driver;
 mod reconcile;
 mod shared;
@@ -52,6 +53,10 @@ pub struct BackupOptions {
     /// dictionary names it) out of the copy, so a test can prove the backup
     /// then fails instead of completing without it.
     pub debug_skip_tablespace: Option<String>,
+    /// Where the server's datadir is read on this host when it is not at the
+    /// path the server reports (`@@datadir`), e.g. a container's bind mount.
+    /// Phase 4 checks it holds this server's files and refuses otherwise.
+    pub datadir: Option<PathBuf>,
 }
 
 impl Default for BackupOptions {
@@ -65,6 +70,7 @@ impl Default for BackupOptions {
             options_source: "command line".into(),
             debug_pause_before_lock: Duration::ZERO,
             debug_skip_tablespace: None,
+            datadir: None,
         }
     }
 }
@@ -413,6 +419,9 @@ impl Backup {
         let phase = Phase::LocateDatadir;
         self.begin(phase);
         let configured = PathBuf::from(self.vars.require("datadir")?);
+        if let Some(given) = self.opts.datadir.clone() {
+            return self.locate_given_datadir(phase, configured, given);
+        }
         self.datadir = self
             .svc
             .fs

@@ -648,7 +648,7 @@ impl<'a> Iterator for Records<'a> {
             (_, None) => (payload, None),
         };
         let ibd = |n: &[u8]| n.len() >= 4 && n.ends_with(b".ibd") && !n.contains(&0);
-        if !ibd(name) || !new_name.map_or(true, ibd) {
+        if !ibd(name) || !new_name.is_none_or(ibd) {
             return self.malformed(start, "a file name that does not end in .ibd");
         }
         Some(Ok(Record::File { op, space, name, new_name }))

@@ -238,7 +238,7 @@ pub fn classify_block(block: &[u8], block_lsn: Lsn, ring_blocks: u64) -> BlockCl
     if d > modulus / 2 {
         d -= modulus;
     }
-    if d > 0 && ring_blocks > 0 && (d as u64) % ring_blocks == 0 {
+    if d > 0 && ring_blocks > 0 && (d as u64).is_multiple_of(ring_blocks) {
         BlockClass::Stale { found_no }
     } else {
         BlockClass::Lapped { expected_no, found_no }
@@ -267,7 +267,7 @@ impl RingGeometry {
         if files == 0 {
             return Err(bad("no log files".into()));
         }
-        if file_size % LOG_BLOCK_SIZE as u64 != 0 {
+        if !file_size.is_multiple_of(LOG_BLOCK_SIZE as u64) {
             return Err(bad(format!("file size {file_size} is not a multiple of 512")));
         }
         if file_size <= LOG_FILE_HDR_SIZE {

@@ -58,9 +58,9 @@ fn fadvise(file: &File, offset: u64, len: u64, advice: libc::c_int) {
 impl SourceFile for RealSource {
     fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         let aligned = self.direct
-            && offset % DIRECT_ALIGN as u64 == 0
-            && buf.len() % DIRECT_ALIGN == 0
-            && (buf.as_ptr() as usize) % DIRECT_ALIGN == 0;
+            && offset.is_multiple_of(DIRECT_ALIGN as u64)
+            && buf.len().is_multiple_of(DIRECT_ALIGN)
+            && (buf.as_ptr() as usize).is_multiple_of(DIRECT_ALIGN);
         if self.direct && !aligned {
             return read_direct_via_bounce(&self.file, &mut self.bounce, buf, offset);
         }

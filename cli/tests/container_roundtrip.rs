@@ -1,0 +1,194 @@
+//! innohot against MariaDB servers in Docker containers (testcontainers):
+//! backed up from the host through the mapped port and from inside the
+//! server's container, prepared with the host's `mariabackup --prepare`,
+//! restored into a second container, rolled forward with the source's
+//! binlog and compared table by table (CHECKSUM TABLE).
+//!
+//! The image is `INNOHOT_TEST_IMAGE` (default: the one
+//! `scripts/build-test-image.sh` builds). Without a Docker daemon, or without
+//! the image, every test prints one line `skipped: <why>` and returns.
+//! Every test name contains `container`: `cargo test --workspace container`.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use innohot_testbeds::{
+    binaries_or_skip, docker_or_skip, mariabackup, roundtrip, table_checksums, Binaries, ContainerBuilder,
+    ContainerServer, TestServer, Workload, WorkloadConfig,
+};
+
+const INNOHOT_IN_CONTAINER: &str = "/usr/local/bin/innohot";
+
+/// Docker, the image and the host's MariaDB tools (prepare, binlog replay),
+/// or `None` after printing why the test skips.
+fn setup() -> Option<Binaries> {
+    if !docker_or_skip() {
+        return None;
+    }
+    binaries_or_skip()
+}
+
+fn source() -> ContainerServer {
+    let s = ContainerBuilder::new().start().expect("start the source container");
+    eprintln!("source container {} answered after {:.2} s", s.image(), s.start_time().as_secs_f64());
+    s
+}
+
+fn checksums(server: &impl TestServer) -> BTreeMap<String, u64> {
+    table_checksums(&mut server.conn().expect("connect")).expect("CHECKSUM TABLE")
+}
+
+fn workload(server: &ContainerServer, schema: &str) -> Workload {
+    let cfg = WorkloadConfig {
+        schema: schema.into(),
+        threads: 3,
+        initial_rows: 1000,
+        duration: Duration::from_secs(6),
+        ..WorkloadConfig::default()
+    };
+    Workload::setup(&mut server.conn().expect("connect"), &cfg).expect("workload tables");
+    let load = Workload::start(server.opts(), cfg).expect("start the workload");
+    std::thread::sleep(Duration::from_millis(1000));
+    load
+}
+
+fn assert_completed(ok: bool, log: &str) {
+    assert!(ok, "innohot backup failed:\n{log}");
+    assert!(log.trim_end().ends_with("completed OK!"), "the last line must be completed OK!:\n{log}");
+}
+
+/// `innohot backup` on the host through the container's mapped port.
+fn backup_from_host(server: &ContainerServer, target: &Path, extra: &[String], uid: Option<u32>) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_innohot"));
+    cmd.arg("backup")
+        .arg(format!("--target-dir={}", target.display()))
+        .args(server.endpoint().client_args())
+        .arg("--user=root")
+        .arg("--log-poll-ms=200")
+        .args(extra);
+    if let Some(uid) = uid {
+        cmd.uid(uid).gid(uid);
+    }
+    let t0 = Instant::now();
+    let out = cmd.output().expect("run innohot");
+    eprintln!("innohot backup from the host: {:.2} s", t0.elapsed().as_secs_f64());
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Prepare on the host, copy back into a fresh directory, start a second
+/// container on it, replay the source's binlog from the backup's position
+/// and compare every user table with the source.
+fn restore_and_compare(b: &Binaries, src: &ContainerServer, target: &Path) {
+    let log = target.with_extension("prepare.log");
+    let took = mariabackup::prepare(b, target, &log).unwrap_or_else(|e| {
+        panic!("mariabackup --prepare refused the backup: {e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+    });
+    eprintln!("mariabackup --prepare: {:.2} s", took.as_secs_f64());
+    let restored_dir = target.with_extension("restored");
+    mariabackup::copy_back(b, target, &restored_dir, &target.with_extension("copy-back.log")).expect("copy-back");
+    let restored = ContainerBuilder::new().start_on(&restored_dir).expect("start a container on the restored datadir");
+    eprintln!("restored container answered after {:.2} s", restored.start_time().as_secs_f64());
+    let from = roundtrip::binlog_info(target).expect("xtrabackup_binlog_info");
+    roundtrip::replay_binlog(src, &from, &restored).expect("binlog replay through the mapped port");
+    let want = checksums(src);
+    let got = checksums(&restored);
+    assert!(!want.is_empty(), "no user tables on the source");
+    assert!(
+        got == want,
+        "restored + binlog replay differs from the source:\n{}",
+        roundtrip::checksum_diff(&want, &got)
+    );
+}
+
+#[test]
+fn container_backup_from_host_under_load_restores_in_a_second_container() {
+    let Some(b) = setup() else { return };
+    let src = source();
+    let load = workload(&src, "ctrhost");
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let (ok, log) = backup_from_host(&src, &target, &[], None);
+    let stats = load.wait().expect("the workload ran without errors");
+    assert_completed(ok, &log);
+    assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
+    restore_and_compare(&b, &src, &target);
+}
+
+#[test]
+fn container_backup_from_inside_the_server_container_restores() {
+    let Some(b) = setup() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().to_path_buf();
+    let src = ContainerBuilder::new()
+        .mount(env!("CARGO_BIN_EXE_innohot"), INNOHOT_IN_CONTAINER, true)
+        .mount(&backups, &backups, false)
+        .start()
+        .expect("start the source container");
+    let load = workload(&src, "ctrinside");
+    let target = backups.join("backup");
+    let t0 = Instant::now();
+    let (code, _out, err) = src
+        .exec(&[
+            INNOHOT_IN_CONTAINER,
+            "backup",
+            &format!("--target-dir={}", target.display()),
+            "--socket=/run/mysqld/mysqld.sock",
+            "--user=root",
+            "--log-poll-ms=200",
+        ])
+        .expect("docker exec innohot");
+    eprintln!("innohot backup inside the container: {:.2} s", t0.elapsed().as_secs_f64());
+    let stats = load.wait().expect("the workload ran without errors");
+    assert_completed(code == 0, &err);
+    assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
+    restore_and_compare(&b, &src, &target);
+}
+
+#[test]
+fn container_datadir_override_is_checked_against_the_server() {
+    let Some(_b) = setup() else { return };
+    // Another server's datadir, checkpointed far ahead by a clean shutdown.
+    let other = source();
+    let cfg = WorkloadConfig { schema: "other".into(), initial_rows: 5000, ..WorkloadConfig::default() };
+    Workload::setup(&mut other.conn().unwrap(), &cfg).unwrap();
+    other.stop().expect("stop the other server");
+    // The server under backup reports /var/lib/mysql, which is not its files on this host.
+    let src = ContainerBuilder::new().datadir_at_default_path().start().expect("start the source container");
+    let dir = tempfile::tempdir().unwrap();
+
+    let wrong = other.datadir().display().to_string();
+    let (ok, log) = backup_from_host(&src, &dir.path().join("wrong"), &[format!("--datadir={wrong}")], None);
+    assert!(!ok, "a backup reading another server's datadir must fail:\n{log}");
+    assert!(!log.contains("completed OK!"), "{log}");
+    assert!(log.contains("is not the datadir of this server"), "no clear reason:\n{log}");
+    assert!(log.contains(&wrong) && log.contains("/var/lib/mysql"), "the message must name both paths:\n{log}");
+    eprintln!("refused as it must be: {}", log.lines().last().unwrap_or(""));
+
+    let right = src.datadir().display().to_string();
+    let (ok, log) = backup_from_host(&src, &dir.path().join("right"), &[format!("--datadir={right}")], None);
+    assert_completed(ok, &log);
+    assert!(log.contains("(--datadir)"), "phase 4 must say where it read the datadir:\n{log}");
+}
+
+#[test]
+fn container_as_non_root_uid_backed_up_by_that_uid_on_the_host() {
+    let Some(b) = setup() else { return };
+    const UID: u32 = 999;
+    let src = ContainerBuilder::new().user(UID, UID).start().expect("start the container as uid 999");
+    let load = workload(&src, "ctruid");
+    let dir = tempfile::tempdir().unwrap();
+    let parent = dir.path().join("as-uid");
+    std::fs::create_dir(&parent).unwrap();
+    let st = Command::new("chown").arg(format!("{UID}:{UID}")).arg(&parent).status().unwrap();
+    assert!(st.success());
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let target = parent.join("backup");
+    let (ok, log) = backup_from_host(&src, &target, &[], Some(UID));
+    let stats = load.wait().expect("the workload ran without errors");
+    assert_completed(ok, &log);
+    assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
+    restore_and_compare(&b, &src, &target);
+}
