@@ -4,7 +4,7 @@ mod options;
 
 use innohot::events::{Event, EventKind, Phase, Progress, Role};
 use innohot::timefmt::log_label;
-use innohot_simulator::config::{Scenario, SCENARIOS};
+use innohot_simulator::config::{Flavor, Scenario, FLAVORS, SCENARIOS};
 use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,12 +23,14 @@ usage:
   innohot demo [DIR]             back up a simulated MySQL 5.7 server under concurrent
                                  writes (kept in DIR, or a temporary directory), check
                                  the backup against the simulator's ground truth
-  innohot sim --seed N [--scenario S] [--trace]
+  innohot sim --seed N [--scenario S] [--flavor F] [--trace]
                                  one simulated backup: seed, configuration, verdict, replay line
   innohot sim --config 'LINE'    replay the run a config line describes (as printed)
-  innohot sim --seeds A..B [--scenario S|all]
-                                 many seeds: a table per scenario, a replay line per wrong result
-  scenarios: default lap torn source-eio target-enospc target-eio fsync-fail connection-drop kill mixed
+  innohot sim --seeds A..B [--scenario S|all] [--flavor F|all]
+                                 many seeds: a table per flavor, a row per scenario, a replay
+                                 line per wrong result
+  scenarios: default lap torn source-eio target-enospc target-eio fsync-fail connection-drop kill ddl mixed
+  flavors: mysql57 (the default) mariadb
   innohot help                   this text
 ";
 
@@ -152,6 +154,7 @@ fn sim(args: &[String]) -> ExitCode {
     let mut seeds = None;
     let mut config: Option<SimConfig> = None;
     let mut scenarios = vec![Scenario::Default];
+    let mut flavors = vec![Flavor::Mysql57];
     let mut trace = false;
     let mut it = args.iter();
     let bad = |msg: String| {
@@ -180,6 +183,17 @@ fn sim(args: &[String]) -> ExitCode {
                     }
                 };
             }
+            "--flavor" => {
+                let v = value();
+                flavors = if v == "all" {
+                    FLAVORS.to_vec()
+                } else {
+                    match v.parse() {
+                        Ok(f) => vec![f],
+                        Err(e) => return bad(e),
+                    }
+                };
+            }
             "--config" => match value().parse() {
                 Ok(c) => config = Some(c),
                 Err(e) => return bad(format!("--config: {e}")),
@@ -191,13 +205,28 @@ fn sim(args: &[String]) -> ExitCode {
     if let Some((a, b)) = seeds {
         let started = std::time::Instant::now();
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let table = innohot_simulator::sweep::sweep(a, b, &scenarios, threads);
+        let mut table = innohot_simulator::sweep::SweepTable::default();
+        let mut secs_by_flavor = Vec::new();
+        for &flavor in &flavors {
+            let t = std::time::Instant::now();
+            let part = innohot_simulator::sweep::sweep(a, b, &[flavor], &scenarios, threads);
+            secs_by_flavor.push((flavor, t.elapsed().as_secs_f64()));
+            table.merge(part);
+        }
         let secs = started.elapsed().as_secs_f64();
         for (cfg, lines) in &table.wrong_runs {
             println!("WRONG: {}", lines.join("; "));
             println!("  replay: innohot sim --config '{cfg}'");
         }
         println!("seeds {a}..{b}, {threads} threads\n{table}");
+        for (flavor, s) in &secs_by_flavor {
+            let t = table.flavor_total(*flavor);
+            println!(
+                "{flavor}: {} runs in {s:.1} s wall: {:.1} simulated backups per second",
+                t.runs,
+                t.runs as f64 / s
+            );
+        }
         let total = table.total();
         println!(
             "throughput: {:.1} simulated backups per second, {:.1} simulated seconds per real second ({:.1} s wall)",
@@ -209,7 +238,7 @@ fn sim(args: &[String]) -> ExitCode {
     }
     let cfg = match (config, seed) {
         (Some(c), _) => c,
-        (None, Some(s)) => SimConfig::for_scenario(s, scenarios[0]),
+        (None, Some(s)) => SimConfig::for_flavor(s, flavors[0], scenarios[0]),
         (None, None) => return bad("give --seed N, --config LINE or --seeds A..B".into()),
     };
     println!("seed: {}", cfg.seed);

@@ -42,6 +42,21 @@ pub const SERVER_CALLS: [ServerCall; 10] = [
     ServerCall::Tablespaces,
 ];
 
+/// The calls a MariaDB backup makes (BACKUP STAGE instead of the read lock).
+pub const SERVER_CALLS_MARIADB: [ServerCall; 11] = [
+    ServerCall::Variables,
+    ServerCall::CurrentLsn,
+    ServerCall::Lock(LockStep::StageStart),
+    ServerCall::Lock(LockStep::StageFlush),
+    ServerCall::Lock(LockStep::StageBlockDdl),
+    ServerCall::Lock(LockStep::StageBlockCommit),
+    ServerCall::BinlogPosition,
+    ServerCall::FlushEngineLogs,
+    ServerCall::Unlock,
+    ServerCall::Uuid,
+    ServerCall::Tablespaces,
+];
+
 impl fmt::Display for ServerCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -54,7 +69,12 @@ impl fmt::Display for ServerCall {
 impl FromStr for ServerCall {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        SERVER_CALLS.iter().copied().find(|c| c.to_string() == s).ok_or_else(|| format!("unknown server call {s:?}"))
+        SERVER_CALLS
+            .iter()
+            .chain(&SERVER_CALLS_MARIADB)
+            .copied()
+            .find(|c| c.to_string() == s)
+            .ok_or_else(|| format!("unknown server call {s:?}"))
     }
 }
 

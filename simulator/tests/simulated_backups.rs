@@ -4,7 +4,7 @@
 
 use innohot::events::{EventKind, Phase};
 use innohot::server::LockStep;
-use innohot_simulator::config::Scenario;
+use innohot_simulator::config::{Flavor, Scenario};
 use innohot_simulator::faults::{Faults, ServerCall};
 use innohot_simulator::sweep::sweep;
 use innohot_simulator::trace::render;
@@ -14,7 +14,7 @@ use std::path::Path;
 
 #[test]
 fn oracle_verifies_128_seeds_and_the_adversary_showed_up() {
-    let table = sweep(0, 128, &[Scenario::Default], 2);
+    let table = sweep(0, 128, &[Flavor::Mysql57], &[Scenario::Default], 2);
     println!("{table}");
     let t = table.total();
     assert_eq!(t.wrong, 0, "wrong results: {:#?}", table.wrong_runs);
