@@ -11,6 +11,7 @@ pub mod control;
 pub mod datadir;
 pub mod faults;
 pub mod oracle;
+pub mod redo;
 pub mod rng;
 pub mod run;
 pub mod server;

@@ -161,7 +161,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     let mut t_poll: Option<u64> = None;
     let mut follower: Option<Arc<SharedFollower>> = None;
     let lsn_at_start = server.borrow().flushed_lsn();
-    let capacity = server.borrow().geometry().capacity();
+    let capacity = server.borrow().log_capacity();
     let chunk_ns = cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1); // bytes / (MB/s) in ns, 1 MB = 1e6 B
 
     let outcome = loop {
@@ -187,7 +187,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                 let gap = cfg.server_gap_us * 1000;
                 t_server = earliest + sched.range(gap / 2, gap * 3 / 2);
                 if let Some(f) = follower.as_ref().filter(|f| !f.is_stopped()) {
-                    let ahead = server.borrow().flushed_lsn().saturating_sub(f.copied_lsn());
+                    let ahead = server.borrow().log_written_lsn().saturating_sub(f.copied_lsn());
                     if ahead > capacity && stats.lapped.is_none() {
                         stats.lapped = Some((earliest, ahead));
                         let lsn = f.copied_lsn();

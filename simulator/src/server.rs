@@ -1,23 +1,20 @@
-//! The fake MySQL 5.7 server: real files in a temp dir, a buffer pool of real
-//! pages, a redo writer producing real format-1 blocks, a page flusher (with
-//! torn writes), a checkpointer, a binary log and MyISAM writers. Every byte
-//! it puts on disk is also recorded in `Truth`.
+//! The fake server: real files in a temp dir, a buffer pool of real pages, a
+//! redo writer (see `redo/`: MySQL 5.7 blocks or MariaDB 10.8+ mtrs), a page
+//! flusher (with torn writes), a checkpointer, a binary log and MyISAM
+//! writers. Every byte it puts on disk is also recorded in `Truth`.
 
-use crate::config::SimConfig;
+use crate::config::{Flavor, SimConfig};
+use crate::redo::mariadb::Log108;
+use crate::redo::mysql57::Log57;
+use crate::redo::{FileOp, Mtr, PageChange, PageOp, SimRedoWriter};
 use crate::rng::Rng;
 use crate::truth::Truth;
-use innohot::format::mlog::{self, Record};
 use innohot::format::page;
-use innohot::format::redo57::{self, BlockChecksum, BlockHeader, Checkpoint, LogFileHeader, RingGeometry};
 use innohot::format::Lsn;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-
-const BLOCK: usize = redo57::LOG_BLOCK_SIZE;
-const HDR: usize = redo57::LOG_BLOCK_HDR_SIZE;
-const DATA_END: usize = redo57::LOG_BLOCK_DATA_END;
 
 /// Where the simulated server keeps things.
 #[derive(Debug, Clone)]
@@ -66,22 +63,6 @@ struct PendingTear {
     split: usize,
 }
 
-/// The in-memory log buffer and the ring on disk.
-struct LogWriter {
-    geometry: RingGeometry,
-    anchor_lsn: Lsn,
-    anchor_offset: u64,
-    files: Vec<File>,
-    /// Current end of the log in memory (always inside a block's data area).
-    lsn: Lsn,
-    /// End of the log on disk.
-    flushed_lsn: Lsn,
-    /// Blocks from the one holding `flushed_lsn` up to the one holding `lsn`.
-    blocks: VecDeque<(Lsn, [u8; BLOCK])>,
-    next_checkpoint_no: u64,
-    checkpoint_lsn: Lsn,
-}
-
 pub struct BinlogState {
     pub file: String,
     pub position: u64,
@@ -94,7 +75,7 @@ pub struct SimServer {
     pub paths: SimPaths,
     rng: Rng,
     pub spaces: Vec<Space>,
-    log: LogWriter,
+    log: Box<dyn SimRedoWriter>,
     pub binlog: BinlogState,
     /// FLUSH TABLES WITH READ LOCK held: commits and non-InnoDB writes wait.
     pub read_locked: bool,
@@ -110,10 +91,6 @@ pub struct SimServer {
     pub truth: Truth,
     /// Server actions so far: the time axis of page-version lifetimes.
     pub seq: u64,
-}
-
-fn put_u32(b: &mut [u8], at: usize, v: u32) {
-    b[at..at + 4].copy_from_slice(&v.to_be_bytes());
 }
 
 fn write_all_at(file: &File, data: &[u8], offset: u64) {
@@ -156,18 +133,11 @@ impl SimServer {
                 writable,
             });
         }
-        let geometry = RingGeometry::new(cfg.log_files, cfg.log_file_size).expect("valid simulated ring");
-        let mut log_files = Vec::new();
-        for i in 0..cfg.log_files {
-            let p = paths.real_datadir.join(format!("ib_logfile{i}"));
-            let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(p)?;
-            f.set_len(cfg.log_file_size)?;
-            log_files.push(f);
-        }
         let mut rng = rng;
-        let start_lsn = cfg.start_lsn;
-        let block_lsn = start_lsn - start_lsn % BLOCK as u64;
-        let anchor_offset = geometry.real_offset(rng.below(geometry.ring_blocks()) * BLOCK as u64);
+        let log: Box<dyn SimRedoWriter> = match cfg.flavor {
+            Flavor::Mysql57 => Box::new(Log57::create(&cfg, &paths.real_datadir, &mut rng)?),
+            Flavor::MariaDb => Box::new(Log108::create(&cfg, &paths.real_datadir)?),
+        };
         let server_uuid = uuid_from(&mut rng);
         let mut server = SimServer {
             binlog: BinlogState {
@@ -176,17 +146,7 @@ impl SimServer {
                 server_uuid,
                 gtid_next: 1 + rng.range(0, 5000),
             },
-            log: LogWriter {
-                geometry,
-                anchor_lsn: block_lsn,
-                anchor_offset,
-                files: log_files,
-                lsn: start_lsn,
-                flushed_lsn: start_lsn,
-                blocks: VecDeque::new(),
-                next_checkpoint_no: 1 + rng.range(0, 1000),
-                checkpoint_lsn: start_lsn,
-            },
+            log,
             cfg,
             paths,
             rng,
@@ -203,149 +163,27 @@ impl SimServer {
             seq: 0,
         };
         server.next_space_id = server.spaces.iter().map(|s| s.id).max().unwrap_or(0) + 1;
-        server.init_log();
+        server.log.start(&mut server.rng, &mut server.truth);
         Ok(server)
     }
 
-    /// File headers, a previous lap of old blocks, the first block and checkpoint.
-    fn init_log(&mut self) {
-        let g = self.log.geometry;
-        let start = self.log.lsn;
-        let block_lsn = start - start % BLOCK as u64;
-        for i in 0..g.files {
-            let hdr = LogFileHeader {
-                format: redo57::LOG_HEADER_FORMAT_57,
-                start_lsn: redo57::LOG_START_LSN,
-                creator: "MySQL 5.7.17".into(),
-            };
-            write_all_at(&self.log.files[i as usize], &hdr.encode(), 0);
-        }
-        if self.cfg.previous_lap {
-            // The ring as a server that has run a while leaves it: every other
-            // position holds the block one lap older.
-            let cap = g.capacity();
-            let mut lsn = block_lsn + BLOCK as u64;
-            while lsn < block_lsn + cap {
-                if let Some(old) = lsn.checked_sub(cap).filter(|&o| o >= redo57::LOG_START_LSN) {
-                    let mut b = [0u8; BLOCK];
-                    self.rng.fill(&mut b[HDR..DATA_END]);
-                    BlockHeader {
-                        block_no: redo57::block_no_for_lsn(old),
-                        flush_bit: false,
-                        data_len: BLOCK as u16,
-                        first_rec_group: 0,
-                        checkpoint_no: (self.log.next_checkpoint_no.saturating_sub(2)) as u32,
-                    }
-                    .write_into(&mut b);
-                    redo57::stamp_block(&mut b, BlockChecksum::Crc32c);
-                    self.write_block_raw(old, &b);
-                }
-                lsn += BLOCK as u64;
-            }
-        }
-        let data_len = (start % BLOCK as u64) as u16;
-        let mut first = [0u8; BLOCK];
-        BlockHeader {
-            block_no: redo57::block_no_for_lsn(block_lsn),
-            flush_bit: false,
-            data_len,
-            first_rec_group: data_len,
-            checkpoint_no: self.log.next_checkpoint_no as u32,
-        }
-        .write_into(&mut first);
-        self.log.blocks.push_back((block_lsn, first));
-        self.flush_log();
-        self.write_checkpoint(start);
-    }
-
-    fn ring_offset(&self, lsn: Lsn) -> (usize, u64) {
-        let real = self.log.geometry.lsn_offset(lsn, self.log.anchor_lsn, self.log.anchor_offset);
-        ((real / self.log.geometry.file_size) as usize, real % self.log.geometry.file_size)
-    }
-
-    fn write_block_raw(&mut self, block_lsn: Lsn, b: &[u8; BLOCK]) {
-        let (file, off) = self.ring_offset(block_lsn);
-        write_all_at(&self.log.files[file], b, off);
-    }
-
-    // ---- the redo writer -------------------------------------------------
-
-    /// Appends one mini-transaction's bytes; returns its (start, end) LSN.
-    fn append_mtr(&mut self, bytes: &[u8]) -> (Lsn, Lsn) {
-        let start = self.log.lsn;
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let lsn = self.log.lsn;
-            let off = (lsn % BLOCK as u64) as usize;
-            let n = rest.len().min(DATA_END - off);
-            let (_, blk) = self.log.blocks.back_mut().expect("a current block");
-            blk[off..off + n].copy_from_slice(&rest[..n]);
-            rest = &rest[n..];
-            self.log.lsn += n as u64;
-            if off + n == DATA_END {
-                set_data_len(blk, BLOCK as u16);
-                self.log.lsn += (redo57::LOG_BLOCK_TRL_SIZE + HDR) as u64;
-                let new_lsn = self.log.lsn - HDR as u64;
-                let mut nb = [0u8; BLOCK];
-                BlockHeader {
-                    block_no: redo57::block_no_for_lsn(new_lsn),
-                    flush_bit: false,
-                    data_len: HDR as u16,
-                    first_rec_group: 0,
-                    checkpoint_no: 0,
-                }
-                .write_into(&mut nb);
-                self.log.blocks.push_back((new_lsn, nb));
-            } else {
-                set_data_len(blk, (off + n) as u16);
-            }
-        }
-        // log_close(): the next record group starts at the new end.
-        let end = self.log.lsn;
-        let (_, blk) = self.log.blocks.back_mut().expect("a current block");
-        if u16::from_be_bytes([blk[6], blk[7]]) == 0 {
-            blk[6..8].copy_from_slice(&((end % BLOCK as u64) as u16).to_be_bytes());
-        }
-        self.truth.redo_appended(start, end);
-        (start, end)
-    }
-
-    /// log_write_up_to(lsn): every block from the flushed end on, the partial one included.
+    /// log_write_up_to(lsn): the log buffer goes to disk.
     pub fn flush_log(&mut self) {
-        let cp_no = self.log.next_checkpoint_no as u32;
-        let blocks: Vec<(Lsn, [u8; BLOCK])> = self.log.blocks.iter().cloned().collect();
-        for (block_lsn, mut b) in blocks {
-            b[8..12].copy_from_slice(&cp_no.to_be_bytes());
-            redo57::stamp_block(&mut b, BlockChecksum::Crc32c);
-            self.write_block_raw(block_lsn, &b);
-            self.truth.block_written(block_lsn, &b);
-        }
-        self.log.flushed_lsn = self.log.lsn;
+        self.log.flush(&mut self.truth);
         self.unflushed_undo.clear();
-        while self.log.blocks.len() > 1 {
-            self.log.blocks.pop_front();
-        }
-    }
-
-    fn write_checkpoint(&mut self, lsn: Lsn) {
-        let cp = Checkpoint {
-            no: self.log.next_checkpoint_no,
-            lsn,
-            offset: self.log.geometry.lsn_offset(lsn, self.log.anchor_lsn, self.log.anchor_offset),
-            log_buf_size: 16 << 20,
-        };
-        write_all_at(&self.log.files[0], &cp.encode(), cp.slot_offset() as u64);
-        self.truth.checkpoints.push(cp);
-        self.log.next_checkpoint_no += 1;
-        self.log.checkpoint_lsn = lsn;
     }
 
     /// log_checkpoint(): advance to the oldest dirty page, name the touched
-    /// tablespaces, write MLOG_CHECKPOINT, then the checkpoint block.
+    /// tablespaces in the redo (MLOG_FILE_NAME / FILE_MODIFY), make it durable,
+    /// then the checkpoint block.
     pub fn checkpoint(&mut self) {
-        let oldest =
-            self.spaces.iter().flat_map(|s| s.oldest.iter().copied().filter(|&l| l != 0)).min().unwrap_or(self.log.lsn);
-        if oldest <= self.log.checkpoint_lsn + 9 {
+        let oldest = self
+            .spaces
+            .iter()
+            .flat_map(|s| s.oldest.iter().copied().filter(|&l| l != 0))
+            .min()
+            .unwrap_or(self.log.lsn());
+        if oldest <= self.log.checkpoint_lsn() + 9 {
             return;
         }
         let names: Vec<(u32, String)> = self
@@ -355,17 +193,15 @@ impl SimServer {
             .map(|s| (s.id, s.redo_name.clone()))
             .collect();
         self.named_since_checkpoint.clear();
-        let group = mlog::encode_checkpoint_group(&names, oldest);
-        self.append_mtr(&group);
-        self.flush_log();
-        self.write_checkpoint(oldest);
+        self.log.checkpoint(oldest, &names, &mut self.truth);
+        self.unflushed_undo.clear();
     }
 
     /// Keeps the log from overwriting what the last checkpoint still needs
     /// (log_margin_checkpoint_age): flush every dirty page, then checkpoint.
     fn make_room(&mut self, need: u64) {
-        let cap = self.log.geometry.capacity();
-        if self.log.lsn + need + 4096 - self.log.checkpoint_lsn < cap * 3 / 4 {
+        let cap = self.log.capacity();
+        if self.log.lsn() + need + 4096 - self.log.checkpoint_lsn() < cap * 3 / 4 {
             return;
         }
         self.finish_tear();
@@ -386,11 +222,11 @@ impl SimServer {
     fn page_mtr(&mut self, space_idx: usize) -> (Lsn, Lsn) {
         let psize = self.cfg.page_size;
         let nrec = self.rng.range(1, 4) as usize;
-        let mut records = Vec::new();
+        let mut mtr = Mtr::default();
         let space_id = self.spaces[space_idx].id;
         let is_system = self.spaces[space_idx].is_system;
         if !is_system && self.named_since_checkpoint.insert(space_id) {
-            records.push(Record::FileName { space: space_id, page: 0, name: self.spaces[space_idx].redo_name.clone() });
+            mtr.files.push(FileOp::Modify { space: space_id, name: self.spaces[space_idx].redo_name.clone() });
         }
         let mut touched = Vec::new();
         for _ in 0..nrec {
@@ -401,47 +237,49 @@ impl SimServer {
             }
             let body_lo = page::FIL_PAGE_DATA + 64;
             let body_hi = psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM - 64;
-            let rec = match self.rng.below(5) {
+            let op = match self.rng.below(5) {
                 kind @ 0..=2 => {
-                    let width = [1u8, 2, 4][kind as usize];
-                    let off = self.rng.range(body_lo as u64, (body_hi - width as usize) as u64) as u16;
+                    let width = [1usize, 2, 4][kind as usize];
+                    let off = self.rng.range(body_lo as u64, (body_hi - width) as u64) as u16;
                     let value = match width {
                         1 => self.rng.below(256) as u32,
                         2 => self.rng.below(65536) as u32,
                         _ => self.rng.next_u64() as u32,
                     };
-                    Record::WriteN { space: space_id, page: page_no, offset: off, width, value }
+                    PageOp::Write { offset: off, data: value.to_be_bytes()[4 - width..].to_vec(), string: false }
                 }
                 3 => {
                     let off = self.rng.range(body_lo as u64, body_hi as u64 - 8) as u16;
-                    Record::Write8 { space: space_id, page: page_no, offset: off, value: self.rng.next_u64() }
+                    PageOp::Write { offset: off, data: self.rng.next_u64().to_be_bytes().to_vec(), string: false }
                 }
                 _ => {
                     let len = self.rng.range(1, 200) as usize;
                     let off = self.rng.range(body_lo as u64, (body_hi - len) as u64) as u16;
                     let mut data = vec![0u8; len];
                     self.rng.fill(&mut data);
-                    Record::WriteString { space: space_id, page: page_no, offset: off, data }
+                    PageOp::Write { offset: off, data, string: true }
                 }
             };
-            self.change_page(space_idx, page_no, &rec);
+            let change = PageChange { space: space_id, page: page_no, op };
+            self.change_page(space_idx, &change);
             touched.push(page_no);
-            records.push(rec);
+            mtr.pages.push(change);
         }
-        if records.iter().all(|r| r.page_id().is_none()) {
-            // Every picked page was latched: write one harmless record to page 0's body instead.
+        if mtr.pages.is_empty() {
+            // Every picked page was latched: write one harmless byte to page 0's body instead.
             let page_no = 0;
-            let rec = Record::WriteN { space: space_id, page: page_no, offset: (psize / 2) as u16, width: 1, value: 7 };
+            let op = PageOp::Write { offset: (psize / 2) as u16, data: vec![7], string: false };
             if self.tear.as_ref().is_some_and(|t| t.space == space_idx && t.page == page_no) {
                 self.finish_tear();
             }
-            self.change_page(space_idx, 0, &rec);
+            let change = PageChange { space: space_id, page: page_no, op };
+            self.change_page(space_idx, &change);
             touched.push(page_no);
-            records.push(rec);
+            mtr.pages.push(change);
         }
-        let bytes = mlog::encode_mtr(&records);
-        self.make_room(bytes.len() as u64);
-        let (start, end) = self.append_mtr(&bytes);
+        let need = self.log.size_of(&mtr);
+        self.make_room(need);
+        let (start, end) = self.log.append(&mtr, &mut self.truth);
         let s = &mut self.spaces[space_idx];
         for p in touched {
             s.newest[p as usize] = end;
@@ -452,18 +290,13 @@ impl SimServer {
         (start, end)
     }
 
-    /// Applies a record to the buffer pool, keeping the bytes it replaced until the log is flushed.
-    fn change_page(&mut self, space_idx: usize, page_no: u32, rec: &Record) {
-        let (offset, len) = match rec {
-            Record::WriteN { offset, width, .. } => (*offset as usize, *width as usize),
-            Record::Write8 { offset, .. } => (*offset as usize, 8),
-            Record::WriteString { offset, data, .. } => (*offset as usize, data.len()),
-            _ => return,
-        };
+    /// Applies a change to the buffer pool, keeping the bytes it replaced until the log is flushed.
+    fn change_page(&mut self, space_idx: usize, change: &PageChange) {
         let id = self.spaces[space_idx].id;
-        let page = &mut self.spaces[space_idx].pages[page_no as usize];
-        self.unflushed_undo.push((id, page_no, offset, page[offset..offset + len].to_vec()));
-        apply_record(page, rec);
+        let page = &mut self.spaces[space_idx].pages[change.page as usize];
+        let (offset, len) = changed_range(&change.op, page.len());
+        self.unflushed_undo.push((id, change.page, offset, page[offset..offset + len].to_vec()));
+        apply_change(page, change);
     }
 
     /// Every page as of the end of the log on disk: the state a prepared backup
@@ -481,7 +314,7 @@ impl SimServer {
     /// Writes a dirty page (WAL first). `may_tear` lets it stop half way.
     fn write_page(&mut self, space_idx: usize, page_no: u32, may_tear: bool) {
         let newest = self.spaces[space_idx].newest[page_no as usize];
-        if newest > self.log.flushed_lsn {
+        if newest > self.log.flushed_lsn() {
             self.flush_log();
         }
         let mut image = self.spaces[space_idx].pages[page_no as usize].clone();
@@ -626,7 +459,7 @@ impl SimServer {
         let n = self.rng.range(4, self.cfg.table_pages_max.max(5) as u64) as u32;
         let flags = crate::datadir::fsp_flags(self.cfg.page_size, true);
         let mut cfg = self.cfg.clone();
-        cfg.start_lsn = self.log.lsn;
+        cfg.start_lsn = self.log.lsn();
         let pages = crate::datadir::tablespace_pages(&mut self.rng, &cfg, id, n, flags, page::PAGE_TYPE_INDEX);
         let rel = Path::new(schema).join(format!("{name}.ibd"));
         let path = self.paths.real_datadir.join(&rel);
@@ -638,8 +471,8 @@ impl SimServer {
             self.truth.page_written(id, no as u32, p, self.seq);
         }
         let redo_name = format!("./{}", rel.display());
-        let rec = Record::FileCreate { space: id, page: 0, flags, name: redo_name.clone() };
-        self.append_mtr(&mlog::encode_mtr(&[rec]));
+        let create = FileOp::Create { space: id, flags, name: redo_name.clone() };
+        self.log.append(&Mtr { files: vec![create], pages: vec![] }, &mut self.truth);
         self.spaces.push(Space {
             id,
             path,
@@ -662,8 +495,8 @@ impl SimServer {
         let _ = std::fs::remove_file(frm);
         self.named_since_checkpoint.remove(&s.id);
         self.truth.dropped_spaces.push(s.id);
-        let rec = Record::FileDelete { space: s.id, page: 0, name: s.redo_name.clone() };
-        self.append_mtr(&mlog::encode_mtr(&[rec]));
+        let delete = FileOp::Delete { space: s.id, name: s.redo_name.clone() };
+        self.log.append(&Mtr { files: vec![delete], pages: vec![] }, &mut self.truth);
         self.truth.ddl.push((self.seq, format!("DROP {} (space {})", s.rel.display(), s.id)));
     }
 
@@ -694,11 +527,11 @@ impl SimServer {
                 std::fs::rename(&s.path, &to).expect("simulated RENAME TABLE");
                 let _ = std::fs::rename(s.path.with_extension("frm"), to.with_extension("frm"));
                 let from_name = std::mem::replace(&mut s.redo_name, format!("./{}", to_rel.display()));
-                let rec = Record::FileRename { space: s.id, page: 0, from: from_name.clone(), to: s.redo_name.clone() };
+                let rename = FileOp::Rename { space: s.id, from: from_name.clone(), to: s.redo_name.clone() };
                 s.path = to;
                 s.rel = to_rel;
                 let what = format!("RENAME {from_name} TO {} (space {})", s.redo_name, s.id);
-                self.append_mtr(&mlog::encode_mtr(&[rec]));
+                self.log.append(&Mtr { files: vec![rename], pages: vec![] }, &mut self.truth);
                 self.truth.ddl.push((self.seq, what));
             }
             3 => {
@@ -716,7 +549,7 @@ impl SimServer {
                 let psize = self.cfg.page_size;
                 let mut image = s.pages[page_no as usize].clone();
                 self.rng.fill(&mut image[page::FIL_PAGE_DATA + 64..psize - 8]);
-                page::set_page_lsn(&mut image, self.log.lsn);
+                page::set_page_lsn(&mut image, self.log.lsn());
                 page::stamp_legacy_crc32(&mut image);
                 write_all_at(&s.file, &image, page_no as u64 * psize as u64);
                 s.pages[page_no as usize] = image.clone();
@@ -724,7 +557,8 @@ impl SimServer {
                 let id = s.id;
                 self.unflushed_undo.retain(|u| !(u.0 == id && u.1 == page_no));
                 self.truth.page_written(id, page_no, &image, self.seq);
-                let (start, _) = self.append_mtr(&mlog::encode_mtr(&[Record::IndexLoad { space: id, page: 0 }]));
+                let load = Mtr { files: vec![FileOp::IndexLoad { space: id }], pages: vec![] };
+                let (start, _) = self.log.append(&load, &mut self.truth);
                 self.truth.index_loads.push(start);
                 self.truth.ddl.push((self.seq, format!("sorted index build on space {id}")));
             }
@@ -735,16 +569,21 @@ impl SimServer {
     // ---- what the control plane reads ----------------------------------------
 
     pub fn lsn(&self) -> Lsn {
-        self.log.lsn
+        self.log.lsn()
     }
     pub fn flushed_lsn(&self) -> Lsn {
-        self.log.flushed_lsn
+        self.log.flushed_lsn()
     }
     pub fn checkpoint_lsn(&self) -> Lsn {
-        self.log.checkpoint_lsn
+        self.log.checkpoint_lsn()
     }
-    pub fn geometry(&self) -> RingGeometry {
-        self.log.geometry
+    /// Bytes of redo the ring holds.
+    pub fn log_capacity(&self) -> u64 {
+        self.log.capacity()
+    }
+    /// How far into the ring the server has written (see `SimRedoWriter::written_lsn`).
+    pub fn log_written_lsn(&self) -> Lsn {
+        self.log.written_lsn()
     }
     pub fn gtid_set(&self) -> String {
         format!("{}:1-{}", self.binlog.server_uuid, self.binlog.gtid_next - 1)
@@ -800,30 +639,40 @@ impl SimServer {
     }
 }
 
-fn set_data_len(block: &mut [u8], len: u16) {
-    block[4..6].copy_from_slice(&len.to_be_bytes());
+/// The bytes of a page a change writes: (offset, length).
+fn changed_range(op: &PageOp, page_size: usize) -> (usize, usize) {
+    match op {
+        PageOp::Write { offset, data, .. } => (*offset as usize, data.len()),
+        PageOp::Memset { offset, len, .. } | PageOp::Memmove { offset, len, .. } => (*offset as usize, *len as usize),
+        PageOp::Init => (0, page_size),
+        PageOp::Free => (0, 0),
+    }
 }
 
-/// Applies a page record to a buffer-pool page, as recovery would.
-pub fn apply_record(page: &mut [u8], rec: &Record) {
-    match rec {
-        Record::WriteN { offset, width, value, .. } => {
-            let o = *offset as usize;
-            match width {
-                1 => page[o] = *value as u8,
-                2 => page[o..o + 2].copy_from_slice(&(*value as u16).to_be_bytes()),
-                _ => put_u32(page, o, *value),
-            }
-        }
-        Record::Write8 { offset, value, .. } => {
-            let o = *offset as usize;
-            page[o..o + 8].copy_from_slice(&value.to_be_bytes());
-        }
-        Record::WriteString { offset, data, .. } => {
+/// Applies a change to a buffer-pool page, as recovery would.
+pub fn apply_change(page: &mut [u8], change: &PageChange) {
+    match &change.op {
+        PageOp::Write { offset, data, .. } => {
             let o = *offset as usize;
             page[o..o + data.len()].copy_from_slice(data);
         }
-        _ => {}
+        PageOp::Memset { offset, len, fill } => {
+            let o = *offset as usize;
+            for (i, b) in page[o..o + *len as usize].iter_mut().enumerate() {
+                *b = fill[i % fill.len()];
+            }
+        }
+        PageOp::Memmove { offset, len, from } => {
+            let f = *from as usize;
+            page.copy_within(f..f + *len as usize, *offset as usize);
+        }
+        PageOp::Init => {
+            page.fill(0);
+            page[page::FIL_PAGE_OFFSET..page::FIL_PAGE_OFFSET + 4].copy_from_slice(&change.page.to_be_bytes());
+            page[page::FIL_PAGE_PREV..page::FIL_PAGE_NEXT + 4].fill(0xFF);
+            page[page::FIL_PAGE_SPACE_ID..page::FIL_PAGE_SPACE_ID + 4].copy_from_slice(&change.space.to_be_bytes());
+        }
+        PageOp::Free => {}
     }
 }
 
