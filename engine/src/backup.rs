@@ -673,10 +673,13 @@ impl Backup {
             move |e| BackupError::io(full, op, e)
         };
         // A file whose page 0 is not written yet (MariaDB writes it lazily) has no
-        // id to match by: it matches the copy at the same path.
+        // id to match by, and its path proves nothing (TRUNCATE, or DROP and CREATE,
+        // reuse the name for a new table): such a copy counts as dropped and the live
+        // file as created, so it is copied again now. It was created after the start
+        // checkpoint (its pages were still unwritten), so the copied redo rebuilds it.
         let same = |copied: &(Option<u32>, PathBuf), live: &(Option<u32>, copy::Tablespace)| match (copied.0, live.0) {
             (Some(a), Some(b)) => a == b,
-            _ => copied.1 == live.1.target,
+            _ => false,
         };
         // Dropped: copied, but no live file matches.
         let mut kept = Vec::new();

@@ -2,12 +2,14 @@
 //! what the server wrote; a failed one must be a failure that was called for
 //! and must not look complete.
 
-use crate::config::SimConfig;
+use crate::config::{Flavor, SimConfig};
 use crate::run::{Outcome, RunStats};
 use crate::server::SimServer;
 use innohot::format::page::{self, PageLayout};
+use innohot::format::redo108;
 use innohot::format::redo57::{self, LOG_BLOCK_SIZE};
 use innohot::meta;
+use innohot::prepare108;
 use innohot::prepare57::{self, PageStore};
 use innohot::server::BinlogPos;
 use std::collections::BTreeSet;
@@ -63,8 +65,11 @@ fn read_tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats, cfg: &SimConfig) -> Verdict {
     let mut wrong = Vec::new();
-    if srv.read_locked {
-        wrong.push("the server was left under FLUSH TABLES WITH READ LOCK".to_string());
+    if srv.is_locked() {
+        wrong.push(format!(
+            "the server was left locked (DDL blocked {}, commits blocked {}, backup stage {})",
+            srv.ddl_blocked, srv.commits_blocked, srv.backup_stage
+        ));
     }
     match outcome {
         Outcome::Failed(msg) => {
@@ -95,11 +100,17 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
                     at as f64 / 1e6
                 ));
             }
-            check_redo(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong);
+            match srv.cfg.flavor {
+                Flavor::Mysql57 => check_redo(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong),
+                Flavor::MariaDb => check_redo108(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong),
+            }
             check_lsns_and_binlog(srv, summary, &mut wrong);
             check_pages(srv, target, &mut wrong);
             if wrong.is_empty() {
-                check_restore(srv, target, summary, &mut wrong);
+                match srv.cfg.flavor {
+                    Flavor::Mysql57 => check_restore(srv, target, summary, &mut wrong),
+                    Flavor::MariaDb => check_restore108(srv, target, summary, &mut wrong),
+                }
             }
             check_non_innodb(srv, target, &mut wrong);
             check_metadata(srv, target, summary, &mut wrong);
@@ -233,6 +244,52 @@ fn check_redo(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wro
     }
 }
 
+/// The backup's `ib_logfile0`: the header mariabackup writes for the start checkpoint,
+/// then exactly the mtrs the server wrote from that checkpoint to `last_lsn`, each
+/// termination byte set to 1 (the copy never wraps).
+fn check_redo108(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wrong: &mut Vec<String>) {
+    let Ok(copy) = fs::read(target.join("ib_logfile0")) else {
+        wrong.push("ib_logfile0 is missing".into());
+        return;
+    };
+    let hdr_len = redo108::START_OFFSET as usize;
+    if copy.len() < hdr_len {
+        wrong.push(format!("ib_logfile0 is only {} bytes", copy.len()));
+        return;
+    }
+    let (header, cp) = match redo108::parse_log_header(&copy[..hdr_len]) {
+        Ok(h) => h,
+        Err(e) => return wrong.push(format!("ib_logfile0 header: {e}")),
+    };
+    if !srv.truth.checkpoints108.contains(&cp) {
+        wrong.push(format!("the copied header holds checkpoint {cp:?}, which the server never wrote"));
+    }
+    if start_lsn != cp.lsn || header.first_lsn != cp.lsn {
+        wrong.push(format!(
+            "start LSN {start_lsn} and the copy's first LSN {} are not the copied checkpoint's LSN {}",
+            header.first_lsn, cp.lsn
+        ));
+    }
+    let creator = redo108::backup_creator(&srv.variables()["version"]);
+    if copy[..hdr_len] != redo108::backup_log_header(cp, &creator)[..] {
+        wrong.push(format!("the ib_logfile0 header is not the one mariabackup writes for {cp:?} ({creator:?})"));
+    }
+    let Some(expected) = srv.truth.mariadb_log.as_copied(cp.lsn, last_lsn) else {
+        return wrong.push(format!("LSN {}..{last_lsn} does not start and end at mtrs the server wrote", cp.lsn));
+    };
+    let got = &copy[hdr_len..];
+    if got != &expected[..] {
+        let at = got.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(got.len().min(expected.len()));
+        wrong.push(format!(
+            "ib_logfile0 holds {} bytes of redo, {} expected for LSN {}..{last_lsn}; they differ from LSN {}",
+            got.len(),
+            expected.len(),
+            cp.lsn,
+            cp.lsn + at as u64
+        ));
+    }
+}
+
 fn check_lsns_and_binlog(srv: &SimServer, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
     let t = &srv.truth;
     if Some(s.last_lsn) != t.flushed_at_final_pass {
@@ -262,7 +319,7 @@ fn check_lsns_and_binlog(srv: &SimServer, s: &innohot::backup::Summary, wrong: &
 
 fn check_pages(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     let psize = srv.cfg.page_size;
-    let layout = PageLayout::legacy(psize);
+    let layout = page_layout(srv);
     let (from, to) = srv.truth.copy_window;
     for (id, rel) in &srv.truth.spaces_at_final_pass {
         let Ok(copy) = fs::read(target.join(rel)) else {
@@ -290,6 +347,11 @@ fn check_pages(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     }
 }
 
+/// The page layout every tablespace of the simulated server has.
+fn page_layout(srv: &SimServer) -> PageLayout {
+    PageLayout { full_crc32: srv.cfg.flavor == Flavor::MariaDb, ..PageLayout::legacy(srv.cfg.page_size) }
+}
+
 fn check_non_innodb(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     for (rel, bytes) in &srv.truth.non_innodb_at_lock {
         match fs::read(target.join(rel)) {
@@ -302,7 +364,15 @@ fn check_non_innodb(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
 
 fn check_metadata(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
     let read = |name: &str| fs::read_to_string(target.join(name)).unwrap_or_default();
-    if read(meta::CHECKPOINTS_FILE) != meta::checkpoints(s.to_lsn, s.last_lsn) {
+    let checkpoints = match srv.cfg.flavor {
+        Flavor::Mysql57 => meta::checkpoints(s.to_lsn, s.last_lsn),
+        // mariabackup 10.11's file: no `compact` line.
+        Flavor::MariaDb => format!(
+            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {}\nlast_lsn = {}\nrecover_binlog_info = 0\n",
+            s.to_lsn, s.last_lsn
+        ),
+    };
+    if read(meta::CHECKPOINTS_FILE) != checkpoints {
         wrong.push(format!("{} does not hold to_lsn {} / last_lsn {}", meta::CHECKPOINTS_FILE, s.to_lsn, s.last_lsn));
     }
     if let Some((file, pos, gtid)) = &srv.truth.binlog_at_lock {
@@ -316,12 +386,24 @@ fn check_metadata(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, 
         wrong.push(format!("{} lacks the right innodb_to_lsn / tool_name", meta::INFO_FILE));
     }
     let cnf = read(meta::BACKUP_MY_CNF);
-    for line in [
+    let mut lines = vec![
         format!("innodb_log_file_size={}\n", srv.cfg.log_file_size),
-        format!("innodb_log_files_in_group={}\n", srv.cfg.log_files),
         format!("innodb_page_size={}\n", srv.cfg.page_size),
         format!("innodb_undo_tablespaces={}\n", srv.cfg.undo_tablespaces),
-    ] {
+    ];
+    match srv.cfg.flavor {
+        Flavor::Mysql57 => lines.push(format!("innodb_log_files_in_group={}\n", srv.cfg.log_files)),
+        Flavor::MariaDb => {
+            lines.push("innodb_checksum_algorithm=full_crc32\n".into());
+            if cnf.contains("innodb_log_files_in_group") {
+                wrong.push(format!(
+                    "{} names innodb_log_files_in_group, which MariaDB does not have",
+                    meta::BACKUP_MY_CNF
+                ));
+            }
+        }
+    }
+    for line in lines {
         if !cnf.contains(&line) {
             wrong.push(format!("{} lacks {line:?}", meta::BACKUP_MY_CNF));
         }
@@ -331,9 +413,8 @@ fn check_metadata(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, 
 fn check_file_set(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     let mut expected: BTreeSet<PathBuf> = srv.truth.spaces_at_final_pass.iter().map(|(_, rel)| rel.clone()).collect();
     expected.extend(srv.truth.non_innodb_at_lock.keys().cloned());
-    for f in
-        ["xtrabackup_logfile", meta::CHECKPOINTS_FILE, meta::BINLOG_INFO_FILE, meta::INFO_FILE, meta::BACKUP_MY_CNF]
-    {
+    let log = if srv.cfg.flavor == Flavor::MariaDb { "ib_logfile0" } else { "xtrabackup_logfile" };
+    for f in [log, meta::CHECKPOINTS_FILE, meta::BINLOG_INFO_FILE, meta::INFO_FILE, meta::BACKUP_MY_CNF] {
         expected.insert(PathBuf::from(f));
     }
     let actual: BTreeSet<PathBuf> = read_tree(target).into_iter().map(|(p, _)| p).collect();
@@ -363,10 +444,7 @@ impl PageStore for CopiedPages {
 /// prepare; every page must then equal the server's page as of `last_lsn`.
 fn check_restore(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
     let psize = srv.cfg.page_size;
-    let mut store = CopiedPages { page_size: psize, spaces: Default::default() };
-    for (id, rel) in &srv.truth.spaces_at_final_pass {
-        store.spaces.insert(*id, fs::read(target.join(rel)).unwrap_or_default());
-    }
+    let mut store = copied_pages(srv, target);
     let log = fs::read(target.join("xtrabackup_logfile")).unwrap_or_default();
     let cp = match redo57::newest_checkpoint(&log[..(redo57::LOG_FILE_HDR_SIZE as usize).min(log.len())]) {
         Ok(cp) => cp,
@@ -398,6 +476,77 @@ fn check_restore(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, w
                     "restore: space {space_id} page {no} after applying the redo (page LSN {lsn}) is not the server's page at LSN {} ({} mtrs applied)",
                     s.last_lsn, report.mtrs
                 ));
+                return;
+            }
+        }
+    }
+}
+
+/// The copied pages by space id, as the backup holds them.
+fn copied_pages(srv: &SimServer, target: &Path) -> CopiedPages {
+    let mut store = CopiedPages { page_size: srv.cfg.page_size, spaces: Default::default() };
+    for (id, rel) in &srv.truth.spaces_at_final_pass {
+        store.spaces.insert(*id, fs::read(target.join(rel)).unwrap_or_default());
+    }
+    store
+}
+
+/// MariaDB's oracle v2: apply the backup's `ib_logfile0` to the copied pages with
+/// the engine's MariaDB prepare; every page that is not free must then equal the
+/// server's page as of `last_lsn` (all but its checksum and LSN fields) and be
+/// valid, and the file records must name the backup's tablespaces as it does.
+fn check_restore108(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
+    let psize = srv.cfg.page_size;
+    let mut store = copied_pages(srv, target);
+    let log = fs::read(target.join("ib_logfile0")).unwrap_or_default();
+    let report = match prepare108::apply_log(&log, s.last_lsn, &mut store) {
+        Ok(r) => r,
+        Err(e) => return wrong.push(format!("prepare failed: {e}")),
+    };
+    for id in &report.spaces_not_in_backup {
+        if !srv.truth.dropped_spaces.contains(id) {
+            wrong.push(format!(
+                "prepare found redo for tablespace {id}, which is not in the backup but was never dropped"
+            ));
+        }
+    }
+    for (id, name) in &report.file_names {
+        let held =
+            srv.truth.spaces_at_final_pass.iter().find(|(i, _)| i == id).map(|(_, rel)| format!("./{}", rel.display()));
+        match (name, held) {
+            (Some(n), Some(h)) if *n != h => {
+                wrong.push(format!("the redo names tablespace {id} {n:?} at the end, the backup holds it as {h:?}"))
+            }
+            (None, Some(h)) => wrong.push(format!("the redo deletes tablespace {id}, the backup holds it as {h:?}")),
+            (Some(n), None) => wrong.push(format!("the redo leaves tablespace {id} as {n:?}, the backup lacks it")),
+            _ => {}
+        }
+    }
+    let freed = &srv.truth.freed_at_final_pass;
+    if let Some(p) = report.pages_freed.iter().find(|p| !freed.contains(p)) {
+        wrong.push(format!("prepare left page {p:?} freed, the server had it in use at LSN {}", s.last_lsn));
+    }
+    let layout = page_layout(srv);
+    // All but the checksum (or key version), the LSN, the flush LSN and the trailer.
+    let compared = [4..16, 24..26, 34..psize - 8];
+    for (space_id, truth_pages) in &srv.truth.pages_at_final_pass {
+        let file = &store.spaces[space_id];
+        for (no, truth) in truth_pages.iter().enumerate() {
+            if page::is_doublewrite_page(*space_id, no as u32, layout) || freed.contains(&(*space_id, no as u32)) {
+                continue;
+            }
+            let got = &file[no * psize..(no + 1) * psize];
+            let lsn = u64::from_be_bytes(got[16..24].try_into().expect("8 bytes"));
+            let differs = compared.iter().any(|r| got[r.clone()] != truth[r.clone()]);
+            if differs || lsn > s.last_lsn {
+                wrong.push(format!(
+                    "restore: space {space_id} page {no} after applying the redo (page LSN {lsn}) is not the server's page at LSN {} ({} mtrs applied)",
+                    s.last_lsn, report.mtrs
+                ));
+                return;
+            }
+            if let Err(d) = page::validate_page(got, *space_id, no as u32, layout) {
+                wrong.push(format!("restore: space {space_id} page {no} is invalid after prepare: {d}"));
                 return;
             }
         }

@@ -231,6 +231,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                             s.truth.copy_window.1 = s.seq;
                             s.truth.flushed_at_final_pass = Some(s.flushed_lsn());
                             s.truth.pages_at_final_pass = s.pages_at_flushed_lsn();
+                            s.truth.freed_at_final_pass = s.freed_at_flushed_lsn();
                             s.truth.spaces_at_final_pass = s.spaces.iter().map(|sp| (sp.id, sp.rel.clone())).collect();
                         }
                         _ => {}

@@ -43,6 +43,11 @@ pub struct Space {
     pub is_system: bool,
     /// Pages redo may change (not page 0's header, not the doublewrite area).
     writable: Vec<u32>,
+    /// Pages freed (FREE_PAGE) and not initialized again: their contents no longer matter.
+    pub freed: BTreeSet<u32>,
+    /// MariaDB: created during the run and page 0 not written yet; the flusher writes
+    /// page 0 first (it heads the flush list), so until then the other pages wait.
+    page0_pending: bool,
 }
 
 /// A tablespace as the datadir builder made it.
@@ -77,8 +82,13 @@ pub struct SimServer {
     pub spaces: Vec<Space>,
     log: Box<dyn SimRedoWriter>,
     pub binlog: BinlogState,
-    /// FLUSH TABLES WITH READ LOCK held: commits and non-InnoDB writes wait.
-    pub read_locked: bool,
+    /// DDL waits (FLUSH TABLES WITH READ LOCK; BACKUP STAGE BLOCK_DDL on).
+    pub ddl_blocked: bool,
+    /// Commits and non-InnoDB writes wait (FLUSH TABLES WITH READ LOCK; BACKUP STAGE BLOCK_COMMIT).
+    pub commits_blocked: bool,
+    /// BACKUP STAGE START ran and END has not.
+    pub backup_stage: bool,
+    /// MyISAM `.MYD` and Aria `.MAD` files the workload appends to.
     myisam_files: Vec<PathBuf>,
     /// Non-InnoDB files (relative to the datadir) a backup must copy.
     pub non_innodb: Vec<PathBuf>,
@@ -86,6 +96,8 @@ pub struct SimServer {
     named_since_checkpoint: BTreeSet<u32>,
     /// Pre-images of page bytes changed by mtrs not yet on disk: (space id, page, offset, old bytes).
     unflushed_undo: Vec<(u32, u32, usize, Vec<u8>)>,
+    /// Whether a page was freed before an mtr not yet on disk freed or initialized it.
+    unflushed_freed: Vec<(u32, u32, bool)>,
     next_space_id: u32,
     ddl_counter: u32,
     pub truth: Truth,
@@ -131,6 +143,8 @@ impl SimServer {
                 oldest: vec![0; n],
                 is_system,
                 writable,
+                freed: BTreeSet::new(),
+                page0_pending: false,
             });
         }
         let mut rng = rng;
@@ -151,12 +165,15 @@ impl SimServer {
             paths,
             rng,
             spaces: built,
-            read_locked: false,
+            ddl_blocked: false,
+            commits_blocked: false,
+            backup_stage: false,
             myisam_files,
             non_innodb,
             tear: None,
             named_since_checkpoint: BTreeSet::new(),
             unflushed_undo: Vec::new(),
+            unflushed_freed: Vec::new(),
             next_space_id: 0,
             ddl_counter: 0,
             truth,
@@ -170,7 +187,13 @@ impl SimServer {
     /// log_write_up_to(lsn): the log buffer goes to disk.
     pub fn flush_log(&mut self) {
         self.log.flush(&mut self.truth);
+        self.log_is_durable();
+    }
+
+    /// Every mtr so far is on disk: nothing to take back for `pages_at_flushed_lsn`.
+    fn log_is_durable(&mut self) {
         self.unflushed_undo.clear();
+        self.unflushed_freed.clear();
     }
 
     /// log_checkpoint(): advance to the oldest dirty page, name the touched
@@ -194,7 +217,7 @@ impl SimServer {
             .collect();
         self.named_since_checkpoint.clear();
         self.log.checkpoint(oldest, &names, &mut self.truth);
-        self.unflushed_undo.clear();
+        self.log_is_durable();
     }
 
     /// Keeps the log from overwriting what the last checkpoint still needs
@@ -228,42 +251,27 @@ impl SimServer {
         if !is_system && self.named_since_checkpoint.insert(space_id) {
             mtr.files.push(FileOp::Modify { space: space_id, name: self.spaces[space_idx].redo_name.clone() });
         }
-        let mut touched = Vec::new();
+        // Pages freed by this mtr so far (a later record on one initializes it again).
+        let mut freed_here = BTreeSet::new();
         for _ in 0..nrec {
             let writable = &self.spaces[space_idx].writable;
             let page_no = writable[self.rng.below(writable.len() as u64) as usize];
             if self.tear.as_ref().is_some_and(|t| t.space == space_idx && t.page == page_no) {
                 continue; // the page is being written: InnoDB would wait for the latch
             }
-            let body_lo = page::FIL_PAGE_DATA + 64;
-            let body_hi = psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM - 64;
-            let op = match self.rng.below(5) {
-                kind @ 0..=2 => {
-                    let width = [1usize, 2, 4][kind as usize];
-                    let off = self.rng.range(body_lo as u64, (body_hi - width) as u64) as u16;
-                    let value = match width {
-                        1 => self.rng.below(256) as u32,
-                        2 => self.rng.below(65536) as u32,
-                        _ => self.rng.next_u64() as u32,
+            let ops = match self.cfg.flavor {
+                Flavor::Mysql57 => vec![self.op57(psize)],
+                Flavor::MariaDb => {
+                    let freed = self.spaces[space_idx].freed.contains(&page_no) || freed_here.contains(&page_no);
+                    let ops = self.ops108(space_idx, page_no, freed, freed_here.len());
+                    match ops.last() {
+                        Some(PageOp::Free) => freed_here.insert(page_no),
+                        _ => freed_here.remove(&page_no),
                     };
-                    PageOp::Write { offset: off, data: value.to_be_bytes()[4 - width..].to_vec(), string: false }
-                }
-                3 => {
-                    let off = self.rng.range(body_lo as u64, body_hi as u64 - 8) as u16;
-                    PageOp::Write { offset: off, data: self.rng.next_u64().to_be_bytes().to_vec(), string: false }
-                }
-                _ => {
-                    let len = self.rng.range(1, 200) as usize;
-                    let off = self.rng.range(body_lo as u64, (body_hi - len) as u64) as u16;
-                    let mut data = vec![0u8; len];
-                    self.rng.fill(&mut data);
-                    PageOp::Write { offset: off, data, string: true }
+                    ops
                 }
             };
-            let change = PageChange { space: space_id, page: page_no, op };
-            self.change_page(space_idx, &change);
-            touched.push(page_no);
-            mtr.pages.push(change);
+            mtr.pages.extend(ops.into_iter().map(|op| PageChange { space: space_id, page: page_no, op }));
         }
         if mtr.pages.is_empty() {
             // Every picked page was latched: write one harmless byte to page 0's body instead.
@@ -272,22 +280,120 @@ impl SimServer {
             if self.tear.as_ref().is_some_and(|t| t.space == space_idx && t.page == page_no) {
                 self.finish_tear();
             }
-            let change = PageChange { space: space_id, page: page_no, op };
-            self.change_page(space_idx, &change);
-            touched.push(page_no);
-            mtr.pages.push(change);
+            mtr.pages.push(PageChange { space: space_id, page: page_no, op });
         }
         let need = self.log.size_of(&mtr);
-        self.make_room(need);
+        if self.cfg.flavor == Flavor::Mysql57 {
+            // (The 5.7 runs' historical order: the pages change before room is made, so
+            // make_room may write a page with this mtr's bytes before its redo; harmless
+            // for 5.7's idempotent byte writes, not for MEMMOVE.)
+            mtr.pages.iter().for_each(|c| self.change_page(space_idx, c));
+            self.make_room(need);
+        } else {
+            self.make_room(need);
+            mtr.pages.iter().for_each(|c| self.change_page(space_idx, c));
+        }
         let (start, end) = self.log.append(&mtr, &mut self.truth);
         let s = &mut self.spaces[space_idx];
-        for p in touched {
-            s.newest[p as usize] = end;
-            if s.oldest[p as usize] == 0 {
-                s.oldest[p as usize] = start;
+        for c in &mtr.pages {
+            let p = c.page as usize;
+            if matches!(c.op, PageOp::Free | PageOp::Init) {
+                self.unflushed_freed.push((s.id, c.page, s.freed.contains(&c.page)));
+            }
+            if c.op == PageOp::Free {
+                // A freed page is not written back: what is on disk no longer matters.
+                s.oldest[p] = 0;
+                s.freed.insert(c.page);
+                continue;
+            }
+            s.freed.remove(&c.page);
+            s.newest[p] = end;
+            if s.oldest[p] == 0 {
+                s.oldest[p] = start;
             }
         }
         (start, end)
+    }
+
+    /// A MySQL 5.7 page record: MLOG_1/2/4/8BYTES or MLOG_WRITE_STRING in the page body.
+    fn op57(&mut self, psize: usize) -> PageOp {
+        let body_lo = page::FIL_PAGE_DATA + 64;
+        let body_hi = psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM - 64;
+        match self.rng.below(5) {
+            kind @ 0..=2 => {
+                let width = [1usize, 2, 4][kind as usize];
+                let off = self.rng.range(body_lo as u64, (body_hi - width) as u64) as u16;
+                let value = match width {
+                    1 => self.rng.below(256) as u32,
+                    2 => self.rng.below(65536) as u32,
+                    _ => self.rng.next_u64() as u32,
+                };
+                PageOp::Write { offset: off, data: value.to_be_bytes()[4 - width..].to_vec(), string: false }
+            }
+            3 => {
+                let off = self.rng.range(body_lo as u64, body_hi as u64 - 8) as u16;
+                PageOp::Write { offset: off, data: self.rng.next_u64().to_be_bytes().to_vec(), string: false }
+            }
+            _ => {
+                let len = self.rng.range(1, 200) as usize;
+                let off = self.rng.range(body_lo as u64, (body_hi - len) as u64) as u16;
+                let mut data = vec![0u8; len];
+                self.rng.fill(&mut data);
+                PageOp::Write { offset: off, data, string: true }
+            }
+        }
+    }
+
+    /// MariaDB page records on one page: WRITE, MEMSET, MEMMOVE in the body; a user
+    /// table's page may be freed (FREE_PAGE), and a freed page comes back with
+    /// INIT_PAGE, its page type and some bytes.
+    fn ops108(&mut self, space_idx: usize, page_no: u32, freed: bool, freed_in_mtr: usize) -> Vec<PageOp> {
+        let psize = self.cfg.page_size;
+        let (lo, hi) = ((page::FIL_PAGE_DATA + 64) as u64, (psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM - 64) as u64);
+        let data = |rng: &mut Rng, n: u64| {
+            let mut d = vec![0u8; rng.range(1, n) as usize];
+            rng.fill(&mut d);
+            d
+        };
+        if freed {
+            let body = data(&mut self.rng, 64);
+            let off = self.rng.range(lo, hi - body.len() as u64) as u16;
+            return vec![
+                PageOp::Init,
+                PageOp::Write { offset: 24, data: page::PAGE_TYPE_INDEX.to_be_bytes().to_vec(), string: false },
+                PageOp::Write { offset: off, data: body, string: false },
+            ];
+        }
+        let s = &self.spaces[space_idx];
+        let may_free = !s.is_system && page_no >= 3 && s.writable.len() > s.freed.len() + freed_in_mtr + 2;
+        let op = match self.rng.below(16) {
+            0..=5 | 14 | 15 => {
+                let d = data(&mut self.rng, 8);
+                PageOp::Write { offset: self.rng.range(lo, hi - d.len() as u64) as u16, data: d, string: false }
+            }
+            6..=8 => {
+                let d = data(&mut self.rng, 200);
+                PageOp::Write { offset: self.rng.range(lo, hi - d.len() as u64) as u16, data: d, string: false }
+            }
+            9 | 10 => {
+                let len = self.rng.range(1, 300);
+                let most = if self.rng.chance(0.5) { 1 } else { 4 };
+                let fill = data(&mut self.rng, most);
+                let fill = fill[..fill.len().min(len as usize)].to_vec();
+                PageOp::Memset { offset: self.rng.range(lo, hi - len) as u16, len: len as u16, fill }
+            }
+            11 | 12 => {
+                let len = self.rng.range(1, 200);
+                let (a, b) = (self.rng.range(lo, hi - len), self.rng.range(lo, hi - len));
+                let (offset, from) = if a == b { (a, a + 1) } else { (a, b) };
+                PageOp::Memmove { offset: offset as u16, len: len as u16, from: from as u16 }
+            }
+            _ if may_free => PageOp::Free,
+            _ => {
+                PageOp::Write { offset: self.rng.range(lo, hi - 1) as u16, data: data(&mut self.rng, 1), string: false }
+            }
+        };
+        vec![op]
     }
 
     /// Applies a change to the buffer pool, keeping the bytes it replaced until the log is flushed.
@@ -297,6 +403,20 @@ impl SimServer {
         let (offset, len) = changed_range(&change.op, page.len());
         self.unflushed_undo.push((id, change.page, offset, page[offset..offset + len].to_vec()));
         apply_change(page, change);
+    }
+
+    /// The pages freed as of the end of the log on disk: (space id, page).
+    pub fn freed_at_flushed_lsn(&self) -> BTreeSet<(u32, u32)> {
+        let mut out: BTreeSet<(u32, u32)> =
+            self.spaces.iter().flat_map(|s| s.freed.iter().map(move |&p| (s.id, p))).collect();
+        for &(space, page, was) in self.unflushed_freed.iter().rev() {
+            if was {
+                out.insert((space, page));
+            } else {
+                out.remove(&(space, page));
+            }
+        }
+        out
     }
 
     /// Every page as of the end of the log on disk: the state a prepared backup
@@ -319,8 +439,11 @@ impl SimServer {
         }
         let mut image = self.spaces[space_idx].pages[page_no as usize].clone();
         page::set_page_lsn(&mut image, newest);
-        page::stamp_legacy_crc32(&mut image);
+        crate::datadir::stamp_page(self.cfg.flavor, &mut image);
         self.spaces[space_idx].oldest[page_no as usize] = 0;
+        if page_no == 0 {
+            self.spaces[space_idx].page0_pending = false;
+        }
         if may_tear && self.tear.is_none() && self.rng.below(100) < self.cfg.torn_write_percent {
             let split = self.rng.range(1, (image.len() / 512 - 1) as u64) as usize * 512;
             let off = page_no as u64 * image.len() as u64;
@@ -350,7 +473,11 @@ impl SimServer {
         let mut dirty: Vec<(usize, u32)> = Vec::new();
         for (si, s) in self.spaces.iter().enumerate() {
             for (p, &o) in s.oldest.iter().enumerate() {
-                if o != 0 && !self.tear.as_ref().is_some_and(|t| t.space == si && t.page == p as u32) {
+                let waits_for_page0 = s.page0_pending && p > 0;
+                if o != 0
+                    && !waits_for_page0
+                    && !self.tear.as_ref().is_some_and(|t| t.space == si && t.page == p as u32)
+                {
                     dirty.push((si, p as u32));
                 }
             }
@@ -399,6 +526,12 @@ impl SimServer {
         self.rng.fill(&mut row);
         use std::io::Write;
         (&f).write_all(&row).expect("append to simulated MyISAM file");
+        if path.extension().is_some_and(|e| e == "MAD") {
+            // An Aria write goes to Aria's transaction log too.
+            let log = self.paths.real_datadir.join(crate::datadir::ARIA_TOP_FILES[1]);
+            let f = std::fs::OpenOptions::new().append(true).open(log).expect("simulated Aria log");
+            (&f).write_all(&row[..16]).expect("append to the simulated Aria log");
+        }
     }
 
     /// One server action, chosen by the seed: what a busy server does between two engine steps.
@@ -409,7 +542,7 @@ impl SimServer {
             return;
         }
         match self.rng.below(100) {
-            0..=44 if !self.read_locked => self.transaction(),
+            0..=44 if !self.commits_blocked => self.transaction(),
             0..=44 => {
                 // Commits wait for the read lock; background work (purge) still writes redo.
                 let s = self.rng.below(self.spaces.len() as u64) as usize;
@@ -422,13 +555,13 @@ impl SimServer {
             55..=69 => self.flush_log(),
             70..=84 => self.flush_some_pages(),
             85..=91 => self.checkpoint(),
-            _ if !self.read_locked
+            _ if !self.ddl_blocked
                 && self.cfg.ddl_per_mille > 0
                 && self.rng.below(1000) < self.cfg.ddl_per_mille * 12 =>
             {
                 self.ddl()
             }
-            _ if !self.read_locked => self.myisam_write(),
+            _ if !self.commits_blocked => self.myisam_write(),
             _ => self.flush_log(),
         }
     }
@@ -454,10 +587,13 @@ impl SimServer {
     /// CREATE TABLE: the file and its first pages are written directly (as
     /// fil_ibd_create does), then MLOG_FILE_CREATE2.
     fn create_table(&mut self, schema: &str, name: &str) {
+        if self.cfg.flavor == Flavor::MariaDb {
+            return self.create_table_lazily(schema, name);
+        }
         let id = self.next_space_id;
         self.next_space_id += 1;
         let n = self.rng.range(4, self.cfg.table_pages_max.max(5) as u64) as u32;
-        let flags = crate::datadir::fsp_flags(self.cfg.page_size, true);
+        let flags = crate::datadir::fsp_flags(self.cfg.flavor, self.cfg.page_size, true);
         let mut cfg = self.cfg.clone();
         cfg.start_lsn = self.log.lsn();
         let pages = crate::datadir::tablespace_pages(&mut self.rng, &cfg, id, n, flags, page::PAGE_TYPE_INDEX);
@@ -484,8 +620,87 @@ impl SimServer {
             writable: (3..n).collect(),
             pages,
             is_system: false,
+            freed: BTreeSet::new(),
+            page0_pending: false,
         });
         self.truth.ddl.push((self.seq, format!("CREATE {schema}.{name} (space {id})")));
+    }
+
+    /// MariaDB's CREATE TABLE: FILE_MODIFY in an mtr of its own, then FILE_CREATE
+    /// with INIT_PAGE and the first bytes of every page; the file is created full of
+    /// zeros and its pages reach it only when the flusher writes them, page 0 first.
+    fn create_table_lazily(&mut self, schema: &str, name: &str) {
+        let id = self.next_space_id;
+        self.next_space_id += 1;
+        let n = self.rng.range(4, self.cfg.table_pages_max.max(5) as u64) as u32;
+        let psize = self.cfg.page_size;
+        let flags = crate::datadir::fsp_flags(self.cfg.flavor, psize, true);
+        let rel = Path::new(schema).join(format!("{name}.ibd"));
+        let path = self.paths.real_datadir.join(&rel);
+        let redo_name = format!("./{}", rel.display());
+        self.named_since_checkpoint.insert(id);
+        let modify = FileOp::Modify { space: id, name: redo_name.clone() };
+        self.log.append(&Mtr { files: vec![modify], pages: vec![] }, &mut self.truth);
+        let mut changes = Vec::new();
+        for p in 0..n {
+            let ty = match p {
+                0 => page::PAGE_TYPE_FSP_HDR,
+                1 => page::PAGE_TYPE_IBUF_BITMAP,
+                2 => page::PAGE_TYPE_INODE,
+                _ => page::PAGE_TYPE_INDEX,
+            };
+            let mut ops = vec![
+                PageOp::Init,
+                PageOp::Write { offset: page::FIL_PAGE_TYPE as u16, data: ty.to_be_bytes().to_vec(), string: false },
+            ];
+            if p == 0 {
+                let mut hdr = vec![0u8; page::FSP_SPACE_FLAGS + 4];
+                crate::datadir::fsp_header(&mut hdr, id, n, flags);
+                let data = hdr[page::FSP_SPACE_ID..].to_vec();
+                ops.push(PageOp::Write { offset: page::FSP_SPACE_ID as u16, data, string: false });
+            } else if p >= 3 {
+                let mut body = vec![0u8; self.rng.range(8, 64) as usize];
+                self.rng.fill(&mut body);
+                ops.push(PageOp::Write { offset: (page::FIL_PAGE_DATA + 64) as u16, data: body, string: false });
+            }
+            changes.extend(ops.into_iter().map(|op| PageChange { space: id, page: p, op }));
+        }
+        let mtr = Mtr { files: vec![FileOp::Create { space: id, flags, name: redo_name.clone() }], pages: changes };
+        self.make_room(self.log.size_of(&mtr));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .expect("simulated CREATE TABLE");
+        file.set_len(n as u64 * psize as u64).expect("simulated CREATE TABLE extends the file");
+        let zero = vec![0u8; psize];
+        for no in 0..n {
+            self.truth.page_written(id, no, &zero, self.seq);
+        }
+        let frm = crate::datadir::random_bytes(&mut self.rng, &[0xFE, 0x01, 0x0A, 0x0C], 600, 4000);
+        std::fs::write(self.paths.real_datadir.join(schema).join(format!("{name}.frm")), frm).expect("simulated .frm");
+        self.spaces.push(Space {
+            id,
+            path,
+            rel,
+            redo_name,
+            file,
+            pages: vec![zero; n as usize],
+            newest: vec![0; n as usize],
+            oldest: vec![0; n as usize],
+            is_system: false,
+            writable: (3..n).collect(),
+            freed: BTreeSet::new(),
+            page0_pending: true,
+        });
+        let idx = self.spaces.len() - 1;
+        mtr.pages.iter().for_each(|c| self.change_page(idx, c));
+        let (start, end) = self.log.append(&mtr, &mut self.truth);
+        let s = &mut self.spaces[idx];
+        s.newest.fill(end);
+        s.oldest.fill(start);
+        self.truth.ddl.push((self.seq, format!("CREATE {schema}.{name} (space {id}, pages written later)")));
     }
 
     fn drop_table(&mut self, idx: usize) {
@@ -585,8 +800,24 @@ impl SimServer {
     pub fn log_written_lsn(&self) -> Lsn {
         self.log.written_lsn()
     }
+    /// UNLOCK TABLES, BACKUP STAGE END, or the backup's connection closed.
+    pub fn release_locks(&mut self) {
+        self.ddl_blocked = false;
+        self.commits_blocked = false;
+        self.backup_stage = false;
+    }
+
+    /// Whether a backup left anything locked.
+    pub fn is_locked(&self) -> bool {
+        self.ddl_blocked || self.commits_blocked || self.backup_stage
+    }
+
+    /// `Executed_Gtid_Set` (5.7) or `@@gtid_current_pos` (MariaDB: domain-server-sequence).
     pub fn gtid_set(&self) -> String {
-        format!("{}:1-{}", self.binlog.server_uuid, self.binlog.gtid_next - 1)
+        match self.cfg.flavor {
+            Flavor::Mysql57 => format!("{}:1-{}", self.binlog.server_uuid, self.binlog.gtid_next - 1),
+            Flavor::MariaDb => format!("0-1-{}", self.binlog.gtid_next - 1),
+        }
     }
     pub fn new_uuid(&mut self) -> String {
         uuid_from(&mut self.rng)
@@ -615,27 +846,33 @@ impl SimServer {
         } else {
             format!("ibdata1:{}K:autoextend", (c.ibdata_pages as u64 * c.page_size as u64) >> 10)
         };
-        [
-            ("version", "5.7.17-sim-log".to_string()),
+        let mut vars = vec![
             ("datadir", format!("{}/", self.paths.datadir_link.display())),
             ("innodb_data_home_dir", String::new()),
             ("innodb_data_file_path", ibdata),
             ("innodb_log_group_home_dir", "./".into()),
-            ("innodb_log_files_in_group", c.log_files.to_string()),
-            ("innodb_log_file_size", c.log_file_size.to_string()),
             ("innodb_page_size", c.page_size.to_string()),
             ("innodb_undo_directory", "./".into()),
             ("innodb_undo_tablespaces", c.undo_tablespaces.to_string()),
-            ("innodb_checksum_algorithm", "crc32".into()),
-            ("innodb_log_checksum_algorithm", "crc32".into()),
             ("log_bin", "ON".into()),
-            ("gtid_mode", "ON".into()),
             ("server_id", "1".into()),
-            ("server_uuid", self.binlog.server_uuid.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ];
+        vars.extend(self.log.variables());
+        match c.flavor {
+            Flavor::Mysql57 => vars.extend([
+                ("version", "5.7.17-sim-log".to_string()),
+                ("innodb_checksum_algorithm", "crc32".into()),
+                ("gtid_mode", "ON".into()),
+                ("server_uuid", self.binlog.server_uuid.clone()),
+            ]),
+            Flavor::MariaDb => vars.extend([
+                ("version", "10.11.19-MariaDB-log".to_string()),
+                ("innodb_checksum_algorithm", "full_crc32".into()),
+                ("innodb_compression_level", "6".into()),
+                ("gtid_current_pos", self.gtid_set()),
+            ]),
+        }
+        vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 }
 

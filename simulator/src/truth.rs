@@ -90,6 +90,8 @@ pub struct Truth {
     pub flushed_at_final_pass: Option<Lsn>,
     /// Every page (by space id) as of the end of the log at the final pass.
     pub pages_at_final_pass: Vec<(u32, Vec<Vec<u8>>)>,
+    /// Pages freed as of the end of the log at the final pass: their contents do not matter.
+    pub freed_at_final_pass: std::collections::BTreeSet<(u32, u32)>,
     /// The tablespaces (id, path in the backup) at the final pass: DDL is blocked
     /// from the lock on, so this is the set the backup must hold.
     pub spaces_at_final_pass: Vec<(u32, PathBuf)>,
