@@ -135,7 +135,7 @@ fn finish(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
             false
         }
     };
-    if let Outcome::Failed(msg) = &report.outcome {
+    if let Some(msg) = report.outcome.failure_text() {
         eprintln!("innohot: backup failed: {msg}");
     }
     if ok {
@@ -256,7 +256,7 @@ fn sim(args: &[String]) -> ExitCode {
         Outcome::Completed(s) => {
             println!("outcome: completed, LSN {}..{}, to_lsn {}", s.start_lsn, s.last_lsn, s.to_lsn)
         }
-        Outcome::Failed(m) => println!("outcome: failed: {m}"),
+        other => println!("outcome: failed: {}", other.failure_text().unwrap_or_default()),
     }
     println!("faults fired: {:?}", report.stats.faults_fired);
     println!("verdict: {verdict}");

@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-const EIO: i32 = 5;
-const ENOSPC: i32 = 28;
+/// The errno of the planned I/O faults.
+pub const EIO: i32 = 5;
+pub const ENOSPC: i32 = 28;
 
 /// Which server call fails (the connection "goes away" at that point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

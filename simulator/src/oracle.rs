@@ -3,6 +3,7 @@
 //! and must not look complete.
 
 use crate::config::{Flavor, SimConfig};
+use crate::faults::{EIO, ENOSPC};
 use crate::run::{Outcome, RunStats};
 use crate::server::SimServer;
 use innohot::format::page::{self, PageLayout};
@@ -12,6 +13,7 @@ use innohot::meta;
 use innohot::prepare108;
 use innohot::prepare57::{self, PageStore};
 use innohot::server::BinlogPos;
+use innohot::BackupError;
 use std::collections::BTreeSet;
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -71,20 +73,32 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             srv.ddl_blocked, srv.commits_blocked, srv.backup_stage
         ));
     }
+    let failed = |reason: Option<String>, text: String, mut wrong: Vec<String>| {
+        if target.join(meta::CHECKPOINTS_FILE).exists() {
+            wrong.push(format!("a failed backup left {} behind", meta::CHECKPOINTS_FILE));
+        }
+        match (wrong.is_empty(), reason) {
+            (true, Some(r)) => Verdict::CorrectFailure(r),
+            (_, None) => {
+                wrong.push(format!("the backup failed where it should have succeeded: {text}"));
+                Verdict::Wrong(wrong)
+            }
+            (false, Some(_)) => Verdict::Wrong(wrong),
+        }
+    };
     match outcome {
-        Outcome::Failed(msg) => {
-            if target.join(meta::CHECKPOINTS_FILE).exists() {
-                wrong.push(format!("a failed backup left {} behind", meta::CHECKPOINTS_FILE));
-            }
-            let reason = failure_reason(msg, srv, stats, cfg, &mut wrong);
-            match (wrong.is_empty(), reason) {
-                (true, Some(r)) => Verdict::CorrectFailure(r),
-                (_, None) => {
-                    wrong.push(format!("the backup failed where it should have succeeded: {msg}"));
-                    Verdict::Wrong(wrong)
-                }
-                (false, Some(_)) => Verdict::Wrong(wrong),
-            }
+        Outcome::Failed(err) => {
+            let reason = failure_reason(err, srv, stats, cfg, &mut wrong);
+            failed(reason, err.to_string(), wrong)
+        }
+        Outcome::Killed { before_step } => {
+            let reason =
+                (stats.killed_before_step == Some(*before_step)).then(|| format!("killed before step {before_step}"));
+            failed(reason, format!("killed before step {before_step}"), wrong)
+        }
+        Outcome::Hung { sim_seconds } => {
+            wrong.push(format!("the backup did not finish within {sim_seconds} simulated seconds"));
+            Verdict::Wrong(wrong)
         }
         Outcome::Completed(summary) => {
             if !stats.faults_fired.is_empty() {
@@ -124,20 +138,25 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
     }
 }
 
-/// Why this failure was the right answer, or None if nothing called for it.
-/// A called-for failure must also say what happened in its message.
+/// Why this failure was the right answer, or None if nothing called for it. The
+/// error's kind must match what happened (a lap, the fault that fired); its
+/// message must then say so, which is checked separately.
 fn failure_reason(
-    msg: &str,
+    err: &BackupError,
     srv: &SimServer,
     stats: &RunStats,
     cfg: &SimConfig,
     wrong: &mut Vec<String>,
 ) -> Option<String> {
-    if msg.contains("the redo log wrapped before it was copied") {
+    let msg = err.to_string();
+    if err.is_lap() {
         let Some((at, ahead)) = stats.lapped else {
             wrong.push(format!("reported a lap that did not happen: {msg}"));
             return Some(String::new());
         };
+        if !msg.contains("the redo log wrapped before it was copied") || !msg.contains("innodb_log_file_size") {
+            wrong.push(format!("a lap failed the backup without saying what to do: {msg}"));
+        }
         let found = stats.lap_detected_at.unwrap_or(at);
         if stats.polls_after_lap > 1 {
             wrong.push(format!("the lap was found only {} log copier passes after it happened", stats.polls_after_lap));
@@ -148,32 +167,46 @@ fn failure_reason(
             found.saturating_sub(at) as f64 / 1e6
         ));
     }
-    if let Some(step) = stats.killed_before_step {
-        return Some(format!("killed before step {step}"));
-    }
-    if msg.contains("MLOG_INDEX_LOAD") {
+    if let BackupError::IndexBuiltWithoutRedo { lsn, .. } = err {
         let start = srv.truth.checkpoint_at_start.unwrap_or(u64::MAX);
-        if !srv.truth.index_loads.iter().any(|&l| l >= start) {
+        if !srv.truth.index_loads.iter().any(|l| l == lsn && *l >= start) {
             wrong.push(format!("reported an index build the copied redo does not hold: {msg}"));
+        }
+        if !msg.contains("MLOG_INDEX_LOAD") {
+            wrong.push(format!("an index build without redo failed the backup without naming it: {msg}"));
         }
         return Some(format!("an index was built without redo during the copy: {msg}"));
     }
-    let fired = stats.faults_fired.first()?;
+    let Some(fired) = stats.faults_fired.first() else {
+        if stats.lapped.is_some() {
+            wrong.push(format!("the server lapped the copier, but the backup failed with another error: {msg}"));
+        }
+        return None;
+    };
     let f = &cfg.faults;
-    let names = [
-        f.target_create_enospc.clone(),
-        f.target_write_eio.as_ref().map(|(n, _)| n.clone()),
-        f.target_sync_eio.clone(),
-        f.source_read_eio.as_ref().map(|(n, _)| n.clone()),
-    ];
-    let file_named = names.iter().flatten().any(|n| msg.contains(n.as_str()));
-    let os_named = msg.contains("os error") || msg.contains("No space left") || msg.contains("Input/output error");
     if f.server_call.is_some() && fired.starts_with("lost connection") {
-        if !msg.contains("connection") {
+        if !err.is_connection_lost() {
+            wrong.push(format!("a lost connection failed the backup with another kind of error: {err:?}"));
+        } else if !msg.contains("connection") {
             wrong.push(format!("a lost connection failed the backup without saying so: {msg}"));
         }
-    } else if !(file_named && os_named) {
-        wrong.push(format!("the error does not name the file and the OS error of {fired:?}: {msg}"));
+        return Some(format!("{fired}: {msg}"));
+    }
+    let (file, errno) = match (&f.target_create_enospc, &f.target_write_eio, &f.target_sync_eio, &f.source_read_eio) {
+        (Some(n), ..) => (n.clone(), ENOSPC),
+        (_, Some((n, _)), ..) | (_, _, _, Some((n, _))) => (n.clone(), EIO),
+        (_, _, Some(n), _) => (n.clone(), EIO),
+        _ => return None,
+    };
+    match err.io_failure() {
+        Some((path, e)) if path.ends_with(&file) && e.raw_os_error() == Some(errno) => {
+            let os_named =
+                msg.contains("os error") || msg.contains("No space left") || msg.contains("Input/output error");
+            if !(msg.contains(file.as_str()) && os_named) {
+                wrong.push(format!("the error does not name the file and the OS error of {fired:?}: {msg}"));
+            }
+        }
+        _ => wrong.push(format!("{fired:?} fired, but the backup failed with {err:?}")),
     }
     Some(format!("{fired}: {msg}"))
 }

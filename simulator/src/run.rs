@@ -47,10 +47,46 @@ pub struct RunStats {
     pub ddl_during_copy: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
     Completed(Summary),
-    Failed(String),
+    /// The backup stopped with this error (the oracle judges its kind and its message).
+    Failed(innohot::BackupError),
+    /// The process was killed (SIGKILL) before this step: no cleanup ran.
+    Killed {
+        before_step: u64,
+    },
+    /// The backup did not finish within the simulated time limit.
+    Hung {
+        sim_seconds: u64,
+    },
+}
+
+impl Outcome {
+    /// The error text a user would see, if the backup did not complete.
+    pub fn failure_text(&self) -> Option<String> {
+        match self {
+            Outcome::Completed(_) => None,
+            Outcome::Failed(e) => Some(e.to_string()),
+            Outcome::Killed { before_step } => Some(format!("killed before step {before_step}")),
+            Outcome::Hung { sim_seconds } => {
+                Some(format!("the simulated backup did not finish within {sim_seconds} simulated seconds"))
+            }
+        }
+    }
+}
+
+/// Two outcomes are the same when they are of one kind and say the same (errors have no `Eq`).
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Outcome::Completed(a), Outcome::Completed(b)) => a == b,
+            (Outcome::Failed(a), Outcome::Failed(b)) => {
+                std::mem::discriminant(a) == std::mem::discriminant(b) && a.to_string() == b.to_string()
+            }
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b) && a.failure_text() == b.failure_text(),
+        }
+    }
 }
 
 pub struct RunReport {
@@ -167,7 +203,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     let outcome = loop {
         let now = clock.now_nanos();
         if now > SIM_TIME_LIMIT_NS {
-            break Outcome::Failed("the simulated backup did not finish within 600 simulated seconds".into());
+            break Outcome::Hung { sim_seconds: SIM_TIME_LIMIT_NS / 1_000_000_000 };
         }
         // The earliest actor goes next; ties go to the seed.
         let mut actors = vec![(t_server, 0u8), (t_engine, 1u8)];
@@ -217,7 +253,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     // SIGKILL: no cleanup runs; the server notices the closed connection.
                     stats.killed_before_step = Some(stats.engine_steps + 1);
                     drop(backup.take());
-                    break Outcome::Failed(format!("killed before step {}", stats.engine_steps + 1));
+                    break Outcome::Killed { before_step: stats.engine_steps + 1 };
                 }
                 let backup = backup.as_mut().expect("alive until killed");
                 let phase = backup.phase();
@@ -258,14 +294,10 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     }
                     Ok(Next::Finished(summary)) => break Outcome::Completed(summary),
                     Err(e) => {
-                        if matches!(
-                            e,
-                            innohot::BackupError::RedoLapped { .. } | innohot::BackupError::RedoWrapped { .. }
-                        ) && stats.lap_detected_at.is_none()
-                        {
+                        if e.is_lap() && stats.lap_detected_at.is_none() {
                             stats.lap_detected_at = Some(earliest);
                         }
-                        break Outcome::Failed(e.to_string());
+                        break Outcome::Failed(e);
                     }
                 }
             }

@@ -237,8 +237,8 @@ fn faulted(faults: Faults) -> (innohot_simulator::RunReport, String) {
     cfg.faults = faults;
     let r = run(cfg, RunOptions::default());
     let msg = match &r.outcome {
-        Outcome::Failed(m) => m.clone(),
-        Outcome::Completed(_) => panic!("the backup completed despite a planned fault"),
+        Outcome::Failed(e) => e.to_string(),
+        other => panic!("the backup did not fail with an error despite a planned fault: {other:?}"),
     };
     (r, msg)
 }
@@ -258,6 +258,13 @@ fn failed_backups_never_look_complete_and_never_leave_the_server_locked() {
     ];
     for (faults, named) in cases {
         let (r, msg) = faulted(faults.clone());
+        let Outcome::Failed(err) = &r.outcome else { unreachable!("faulted() checked") };
+        if faults.server_call.is_some() {
+            assert!(err.is_connection_lost(), "{faults:?}: {err:?}");
+        } else {
+            let (path, e) = err.io_failure().unwrap_or_else(|| panic!("{faults:?}: not an I/O error: {err:?}"));
+            assert!(path.ends_with(named) && e.raw_os_error() == Some(28), "{faults:?}: {err:?}");
+        }
         assert!(matches!(r.verdict, Verdict::CorrectFailure(_)), "{faults:?}: {:?}", r.verdict);
         assert!(msg.contains(named), "{faults:?}: the error does not name {named}: {msg}");
         assert!(!r.target.join("xtrabackup_checkpoints").exists(), "{faults:?} left a success marker");
@@ -275,7 +282,9 @@ fn a_lapped_log_copier_fails_with_the_wrap_error() {
     cfg.server_gap_us = 10;
     cfg.poll_interval_us = 2_000_000; // the copier sleeps while the ring turns over many times
     let r = run(cfg, RunOptions::default());
-    let Outcome::Failed(msg) = &r.outcome else { panic!("completed over a lapped log: {:?}", r.outcome) };
+    let Outcome::Failed(err) = &r.outcome else { panic!("completed over a lapped log: {:?}", r.outcome) };
+    assert!(err.is_lap(), "{err:?}");
+    let msg = err.to_string();
     assert!(msg.contains("the redo log wrapped before it was copied") && msg.contains("innodb_log_file_size"), "{msg}");
     assert!(matches!(r.verdict, Verdict::CorrectFailure(_)), "{:?}", r.verdict);
     assert!(!r.target.join("xtrabackup_checkpoints").exists());
