@@ -35,29 +35,29 @@ impl Verdict {
     }
 }
 
-/// A stable hash of a directory tree: relative paths and contents, in name order.
+/// A stable hash of a directory tree: relative paths and contents (by their
+/// CRC-32C fingerprint), in name order.
 pub fn hash_tree(root: &Path) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for (rel, bytes) in read_tree(root) {
+    for rel in list_tree(root) {
         rel.hash(&mut h);
-        bytes.hash(&mut h);
+        crate::truth::fingerprint(&fs::read(root.join(&rel)).unwrap_or_default()).hash(&mut h);
     }
     h.finish()
 }
 
-fn read_tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+/// Every file under `root`, relative to it, in name order.
+fn list_tree(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let Ok(rd) = fs::read_dir(root.join(&rel)) else { continue };
-        let mut entries: Vec<_> = rd.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
+        for e in rd.flatten() {
             let r = rel.join(e.file_name());
             if e.path().is_dir() {
                 stack.push(r);
             } else {
-                out.push((r, fs::read(e.path()).unwrap_or_default()));
+                out.push(r);
             }
         }
     }
@@ -119,11 +119,12 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
                 Flavor::MariaDb => check_redo108(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong),
             }
             check_lsns_and_binlog(srv, summary, &mut wrong);
-            check_pages(srv, target, &mut wrong);
+            let copied = copied_pages(srv, target);
+            check_pages(srv, &copied, &mut wrong);
             if wrong.is_empty() {
                 match srv.cfg.flavor {
-                    Flavor::Mysql57 => check_restore(srv, target, summary, &mut wrong),
-                    Flavor::MariaDb => check_restore108(srv, target, summary, &mut wrong),
+                    Flavor::Mysql57 => check_restore(srv, target, summary, copied, &mut wrong),
+                    Flavor::MariaDb => check_restore108(srv, target, summary, copied, &mut wrong),
                 }
             }
             check_non_innodb(srv, target, &mut wrong);
@@ -350,12 +351,12 @@ fn check_lsns_and_binlog(srv: &SimServer, s: &innohot::backup::Summary, wrong: &
     }
 }
 
-fn check_pages(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
+fn check_pages(srv: &SimServer, copied: &CopiedPages, wrong: &mut Vec<String>) {
     let psize = srv.cfg.page_size;
     let layout = page_layout(srv);
     let (from, to) = srv.truth.copy_window;
     for (id, rel) in &srv.truth.spaces_at_final_pass {
-        let Ok(copy) = fs::read(target.join(rel)) else {
+        let Some(copy) = copied.spaces.get(id) else {
             wrong.push(format!("{} was not copied", rel.display()));
             continue;
         };
@@ -450,7 +451,7 @@ fn check_file_set(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     for f in [log, meta::CHECKPOINTS_FILE, meta::BINLOG_INFO_FILE, meta::INFO_FILE, meta::BACKUP_MY_CNF] {
         expected.insert(PathBuf::from(f));
     }
-    let actual: BTreeSet<PathBuf> = read_tree(target).into_iter().map(|(p, _)| p).collect();
+    let actual: BTreeSet<PathBuf> = list_tree(target).into_iter().collect();
     for extra in actual.difference(&expected) {
         wrong.push(format!("unexpected file in the backup: {}", extra.display()));
     }
@@ -475,9 +476,14 @@ impl PageStore for CopiedPages {
 
 /// Oracle v2: apply the copied redo to the copied pages with the engine's
 /// prepare; every page must then equal the server's page as of `last_lsn`.
-fn check_restore(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
+fn check_restore(
+    srv: &SimServer,
+    target: &Path,
+    s: &innohot::backup::Summary,
+    mut store: CopiedPages,
+    wrong: &mut Vec<String>,
+) {
     let psize = srv.cfg.page_size;
-    let mut store = copied_pages(srv, target);
     let log = fs::read(target.join("xtrabackup_logfile")).unwrap_or_default();
     let cp = match redo57::newest_checkpoint(&log[..(redo57::LOG_FILE_HDR_SIZE as usize).min(log.len())]) {
         Ok(cp) => cp,
@@ -515,11 +521,14 @@ fn check_restore(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, w
     }
 }
 
-/// The copied pages by space id, as the backup holds them.
+/// The copied pages by space id, as the backup holds them (a space whose file is
+/// missing has no entry).
 fn copied_pages(srv: &SimServer, target: &Path) -> CopiedPages {
     let mut store = CopiedPages { page_size: srv.cfg.page_size, spaces: Default::default() };
     for (id, rel) in &srv.truth.spaces_at_final_pass {
-        store.spaces.insert(*id, fs::read(target.join(rel)).unwrap_or_default());
+        if let Ok(bytes) = fs::read(target.join(rel)) {
+            store.spaces.insert(*id, bytes);
+        }
     }
     store
 }
@@ -528,9 +537,14 @@ fn copied_pages(srv: &SimServer, target: &Path) -> CopiedPages {
 /// the engine's MariaDB prepare; every page that is not free must then equal the
 /// server's page as of `last_lsn` (all but its checksum and LSN fields) and be
 /// valid, and the file records must name the backup's tablespaces as it does.
-fn check_restore108(srv: &SimServer, target: &Path, s: &innohot::backup::Summary, wrong: &mut Vec<String>) {
+fn check_restore108(
+    srv: &SimServer,
+    target: &Path,
+    s: &innohot::backup::Summary,
+    mut store: CopiedPages,
+    wrong: &mut Vec<String>,
+) {
     let psize = srv.cfg.page_size;
-    let mut store = copied_pages(srv, target);
     let log = fs::read(target.join("ib_logfile0")).unwrap_or_default();
     let report = match prepare108::apply_log(&log, s.last_lsn, &mut store) {
         Ok(r) => r,

@@ -282,7 +282,8 @@ impl SimServer {
             }
             mtr.pages.push(PageChange { space: space_id, page: page_no, op });
         }
-        let need = self.log.size_of(&mtr);
+        let encoded = self.log.encode(&mtr);
+        let need = encoded.len;
         if self.cfg.flavor == Flavor::Mysql57 {
             // (The 5.7 runs' historical order: the pages change before room is made, so
             // make_room may write a page with this mtr's bytes before its redo; harmless
@@ -293,7 +294,7 @@ impl SimServer {
             self.make_room(need);
             mtr.pages.iter().for_each(|c| self.change_page(space_idx, c));
         }
-        let (start, end) = self.log.append(&mtr, &mut self.truth);
+        let (start, end) = self.log.append_encoded(encoded, &mut self.truth);
         let s = &mut self.spaces[space_idx];
         for c in &mtr.pages {
             let p = c.page as usize;
@@ -666,7 +667,8 @@ impl SimServer {
             changes.extend(ops.into_iter().map(|op| PageChange { space: id, page: p, op }));
         }
         let mtr = Mtr { files: vec![FileOp::Create { space: id, flags, name: redo_name.clone() }], pages: changes };
-        self.make_room(self.log.size_of(&mtr));
+        let encoded = self.log.encode(&mtr);
+        self.make_room(encoded.len);
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -696,7 +698,7 @@ impl SimServer {
         });
         let idx = self.spaces.len() - 1;
         mtr.pages.iter().for_each(|c| self.change_page(idx, c));
-        let (start, end) = self.log.append(&mtr, &mut self.truth);
+        let (start, end) = self.log.append_encoded(encoded, &mut self.truth);
         let s = &mut self.spaces[idx];
         s.newest.fill(end);
         s.oldest.fill(start);

@@ -138,20 +138,21 @@ pub fn sweep(from: u64, to: u64, flavors: &[Flavor], scenarios: &[Scenario], thr
             scenarios.iter().flat_map(move |&sc| (from..to).map(move |seed| SimConfig::for_flavor(seed, fl, sc)))
         })
         .collect();
-    let threads = threads.max(1);
+    // Each thread takes the next job as it gets free: runs differ a lot in cost.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<RunReport>> = (0..jobs.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
-        let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(threads).max(1)).enumerate().collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|(i, chunk)| {
-                let base = i * jobs.len().div_ceil(threads).max(1);
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let (jobs, next) = (&jobs, &next);
                 scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(j, cfg)| (base + j, summarize(run(cfg.clone(), RunOptions::default()))))
-                        .collect::<Vec<_>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(cfg) = jobs.get(i) else { break done };
+                        let opts = RunOptions { skip_hash: true, ..RunOptions::default() };
+                        done.push((i, summarize(run(cfg.clone(), opts))));
+                    }
                 })
             })
             .collect();

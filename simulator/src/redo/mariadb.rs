@@ -7,7 +7,7 @@
 //! tablespaces changed since the last one and FILE_CHECKPOINT, makes them
 //! durable, then fills the other checkpoint block.
 
-use super::{FileOp, Mtr, PageChange, PageOp, SimRedoWriter};
+use super::{Encoded, FileOp, Mtr, PageChange, PageOp, SimRedoWriter};
 use crate::config::SimConfig;
 use crate::rng::Rng;
 use crate::truth::Truth;
@@ -161,21 +161,24 @@ impl Log108 {
     /// long gone, framed for their own lap (so their termination bytes are stale now).
     fn fill_previous_lap(&mut self, start: Lsn, rng: &mut Rng) {
         let from = start.saturating_sub(self.ring.capacity()).max(self.ring.first_lsn());
-        let mut lsn = from;
-        while start - lsn >= 64 {
+        let mut lap = Vec::with_capacity((start - from) as usize);
+        let mut records = Vec::new();
+        let mut data = Vec::new();
+        while start - (from + lap.len() as u64) >= 64 {
+            let lsn = from + lap.len() as u64;
             let room = (start - lsn - MTR_TRAILER as u64) as usize;
-            let mut data = vec![0u8; rng.range(1, (room - 16).min(300) as u64) as usize];
+            data.resize(rng.range(1, (room - 16).min(300) as u64) as usize, 0);
             rng.fill(&mut data);
             let id = PageId { space: rng.range(1, 5000) as u32, page: rng.below(1 << 20) as u32 };
             let edit = PageEdit::Write { offset: rng.range(38, 16000) as u32, data: &data };
             let (op, payload) = encode_page_edit(&edit);
-            let mut records = Vec::new();
+            records.clear();
             encode_record(&mut records, &Record::Page { op, page: Some(id), payload: &payload })
                 .expect("a valid record");
-            let mtr = seal_mtr(records.clone(), self.ring.sequence_bit(lsn + records.len() as u64));
-            self.write_ring(lsn, &mtr);
-            lsn += mtr.len() as u64;
+            let bit = self.ring.sequence_bit(lsn + records.len() as u64);
+            lap.extend_from_slice(&seal_mtr(std::mem::take(&mut records), bit));
         }
+        self.write_ring(from, &lap);
     }
 
     fn write_checkpoint_block(&mut self, cp: Checkpoint, truth: &mut Truth) {
@@ -206,12 +209,13 @@ impl SimRedoWriter for Log108 {
         self.checkpoint(start, &[], truth);
     }
 
-    fn size_of(&self, mtr: &Mtr) -> u64 {
-        (encode_records(mtr).len() + MTR_TRAILER) as u64
+    fn encode(&self, mtr: &Mtr) -> Encoded {
+        let bytes = encode_records(mtr);
+        Encoded { len: (bytes.len() + MTR_TRAILER) as u64, bytes }
     }
 
-    fn append(&mut self, mtr: &Mtr, truth: &mut Truth) -> (Lsn, Lsn) {
-        self.append_records(encode_records(mtr), truth)
+    fn append_encoded(&mut self, mtr: Encoded, truth: &mut Truth) -> (Lsn, Lsn) {
+        self.append_records(mtr.bytes, truth)
     }
 
     /// Writes the buffered mtrs, then zeros to the end of the write block.
@@ -219,11 +223,13 @@ impl SimRedoWriter for Log108 {
         if self.lsn == self.flushed_lsn {
             return;
         }
-        let buf = std::mem::take(&mut self.buf);
-        self.write_ring(self.flushed_lsn, &buf);
+        let mut buf = std::mem::take(&mut self.buf);
         let end_offset = self.ring.offset(self.lsn);
         let pad = (self.write_block - end_offset % self.write_block) % self.write_block;
-        self.write_ring(self.lsn, &vec![0u8; pad as usize]);
+        buf.resize(buf.len() + pad as usize, 0);
+        self.write_ring(self.flushed_lsn, &buf);
+        buf.clear();
+        self.buf = buf;
         self.flushed_lsn = self.lsn;
         self.written_lsn = self.written_lsn.max(self.lsn + pad);
     }

@@ -69,16 +69,29 @@ pub struct Mtr {
     pub pages: Vec<PageChange>,
 }
 
+/// An mtr in a log's own format.
+pub struct Encoded {
+    /// The bytes the writer appends (MariaDB: the records, before the termination byte and CRC).
+    pub bytes: Vec<u8>,
+    /// Bytes the mtr takes in the log (framing included, 5.7 block headers excluded).
+    pub len: u64,
+}
+
 /// A redo log the simulated server writes. Every byte it puts on disk is also
 /// recorded in `Truth`.
 pub trait SimRedoWriter {
     /// Writes the log as the server finds it at startup: headers, what a previous lap
     /// left in the ring (when the configuration says so), the first checkpoint.
     fn start(&mut self, rng: &mut Rng, truth: &mut Truth);
-    /// Bytes `mtr` takes in the log (framing included, block headers excluded).
-    fn size_of(&self, mtr: &Mtr) -> u64;
+    /// `mtr` in this log's format, ready to append.
+    fn encode(&self, mtr: &Mtr) -> Encoded;
+    /// Appends an encoded mtr to the log buffer; returns its (start, end) LSN.
+    fn append_encoded(&mut self, mtr: Encoded, truth: &mut Truth) -> (Lsn, Lsn);
     /// Appends `mtr` to the log buffer; returns its (start, end) LSN.
-    fn append(&mut self, mtr: &Mtr, truth: &mut Truth) -> (Lsn, Lsn);
+    fn append(&mut self, mtr: &Mtr, truth: &mut Truth) -> (Lsn, Lsn) {
+        let e = self.encode(mtr);
+        self.append_encoded(e, truth)
+    }
     /// Writes the log buffer to the ring: the log on disk ends at `lsn()`.
     fn flush(&mut self, truth: &mut Truth);
     /// A checkpoint at `lsn`: the redo naming the tablespaces changed since the last

@@ -2,7 +2,7 @@
 //! trailer) in a group of `ib_logfile*` files, checkpoints in the first file's
 //! header, MLOG_CHECKPOINT groups.
 
-use super::{FileOp, Mtr, PageChange, PageOp, SimRedoWriter};
+use super::{Encoded, FileOp, Mtr, PageChange, PageOp, SimRedoWriter};
 use crate::config::SimConfig;
 use crate::rng::Rng;
 use crate::truth::Truth;
@@ -228,13 +228,13 @@ impl SimRedoWriter for Log57 {
         self.write_checkpoint(start, truth);
     }
 
-    fn size_of(&self, mtr: &Mtr) -> u64 {
-        mlog::encode_mtr(&records(mtr)).len() as u64
+    fn encode(&self, mtr: &Mtr) -> Encoded {
+        let bytes = mlog::encode_mtr(&records(mtr));
+        Encoded { len: bytes.len() as u64, bytes }
     }
 
-    fn append(&mut self, mtr: &Mtr, truth: &mut Truth) -> (Lsn, Lsn) {
-        let bytes = mlog::encode_mtr(&records(mtr));
-        self.append_bytes(&bytes, truth)
+    fn append_encoded(&mut self, mtr: Encoded, truth: &mut Truth) -> (Lsn, Lsn) {
+        self.append_bytes(&mtr.bytes, truth)
     }
 
     /// log_write_up_to(lsn): every block from the flushed end on, the partial one included.
