@@ -6,12 +6,43 @@
 
 use crate::config::{extent_pages, Flavor, SimConfig};
 use crate::rng::Rng;
-use crate::server::{SimPaths, SimServer, SpaceSpec};
 use innohot::copy::NON_INNODB_EXTENSIONS;
 use innohot::format::page;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// Where the simulated server keeps things.
+#[derive(Debug, Clone)]
+pub struct SimPaths {
+    pub root: PathBuf,
+    /// The real datadir (`mysqldata1/mydata`).
+    pub real_datadir: PathBuf,
+    /// The symlink the server's `datadir` variable names, as in the seed.
+    pub datadir_link: PathBuf,
+}
+
+/// A tablespace as the datadir builder made it.
+pub struct SpaceSpec {
+    pub id: u32,
+    pub path: PathBuf,
+    pub rel: PathBuf,
+    pub is_system: bool,
+    pub pages: Vec<Vec<u8>>,
+    pub writable: Vec<u32>,
+}
+
+/// A datadir on disk, as the server starts on it.
+pub struct Datadir {
+    pub paths: SimPaths,
+    /// The seed's stream, where the build left it: the server draws on from here.
+    pub rng: Rng,
+    pub spaces: Vec<SpaceSpec>,
+    /// MyISAM `.MYD` and Aria `.MAD` files the workload appends to.
+    pub myisam_files: Vec<PathBuf>,
+    /// Non-InnoDB files (relative to the datadir) a backup must copy.
+    pub non_innodb: Vec<PathBuf>,
+}
 
 /// FSP flags for a page size. 5.7 stores page_ssize in bits 6-9 (0 = 16 KiB);
 /// MariaDB's full_crc32 format sets the marker bit 4 and page_ssize in bits 0-3
@@ -93,7 +124,7 @@ pub(crate) fn random_bytes(rng: &mut Rng, prefix: &[u8], lo: u64, hi: u64) -> Ve
     v
 }
 
-pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
+pub fn build(cfg: &SimConfig, root: &Path) -> std::io::Result<Datadir> {
     let mut rng = Rng::new(cfg.seed);
     let real_datadir = root.join("mysqldata1").join("mydata");
     let link_dir = root.join("home");
@@ -109,7 +140,7 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
     let e = extent_pages(cfg.page_size);
     let mut sys = tablespace_pages(
         &mut rng,
-        &cfg,
+        cfg,
         0,
         cfg.ibdata_pages,
         fsp_flags(cfg.flavor, cfg.page_size, false),
@@ -145,7 +176,7 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         let pages_n = rng.range(8, 24) as u32;
         let pages = tablespace_pages(
             &mut rng,
-            &cfg,
+            cfg,
             next_id,
             pages_n,
             fsp_flags(cfg.flavor, cfg.page_size, false),
@@ -173,7 +204,7 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
      -> std::io::Result<()> {
         let pages_n = rng.range(4, max.max(5) as u64) as u32;
         let flags = fsp_flags(cfg.flavor, cfg.page_size, true);
-        let pages = tablespace_pages(rng, &cfg, next_id, pages_n, flags, page::PAGE_TYPE_INDEX);
+        let pages = tablespace_pages(rng, cfg, next_id, pages_n, flags, page::PAGE_TYPE_INDEX);
         let rel = Path::new(schema).join(format!("{table}.ibd"));
         let path = real_datadir.join(&rel);
         write_pages(&path, &pages)?;
@@ -272,7 +303,7 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
     }
     let non_innodb = snapshot_non_innodb(&real_datadir, cfg.flavor).into_keys().collect();
     let paths = SimPaths { root: root.to_path_buf(), real_datadir, datadir_link };
-    SimServer::assemble(cfg, paths, rng, spaces, myisam, non_innodb)
+    Ok(Datadir { paths, rng, spaces, myisam_files: myisam, non_innodb })
 }
 
 /// Every non-InnoDB file of every schema directory (and MariaDB's Aria files at the

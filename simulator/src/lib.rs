@@ -12,6 +12,7 @@ pub mod control;
 pub mod datadir;
 pub mod faults;
 pub mod oracle;
+pub mod outcome;
 pub mod redo;
 pub mod rng;
 pub mod run;

@@ -4,7 +4,7 @@
 
 use crate::config::{Flavor, SimConfig};
 use crate::faults::{EIO, ENOSPC};
-use crate::run::{Outcome, RunStats};
+use crate::outcome::{Outcome, RunStats};
 use crate::server::SimServer;
 use innohot::format::page::{self, PageLayout};
 use innohot::format::redo108;
