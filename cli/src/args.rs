@@ -173,6 +173,9 @@ pub struct SimCmd {
     /// A scenario, or `all` (with --seeds)
     #[arg(long, value_name = "S")]
     pub scenario: Option<String>,
+    /// The simulated server: mysql57 (the default) or mariadb, or `all` (with --seeds)
+    #[arg(long, value_name = "F")]
+    pub flavor: Option<String>,
     /// Replay the run a printed config line describes
     #[arg(long, value_name = "LINE")]
     pub config: Option<String>,

@@ -12,7 +12,7 @@ use args::{Command, OtherTool, SimCmd, UsageError};
 use display::{Bars, LogLines, Quiet, Tally};
 use innohot::events::Progress;
 use innohot::timefmt::log_label;
-use innohot_simulator::config::{Scenario, SCENARIOS};
+use innohot_simulator::config::{Flavor, Scenario, FLAVORS, SCENARIOS};
 use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
 use report::RunReport;
 use std::io::IsTerminal;
@@ -85,7 +85,7 @@ fn finish_demo(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
             false
         }
     };
-    if let Outcome::Failed(msg) = &report.outcome {
+    if let Some(msg) = report.outcome.failure_text() {
         eprintln!("innohot: backup failed: {msg}");
     }
     if ok {
@@ -108,16 +108,38 @@ fn sim(cmd: SimCmd) -> ExitCode {
             Err(e) => return usage_error("sim", &format!("--scenario: {e}")),
         },
     };
+    let flavors = match cmd.flavor.as_deref() {
+        None => vec![Flavor::Mysql57],
+        Some("all") => FLAVORS.to_vec(),
+        Some(f) => match f.parse() {
+            Ok(f) => vec![f],
+            Err(e) => return usage_error("sim", &format!("--flavor: {e}")),
+        },
+    };
     if let Some((a, b)) = cmd.seeds {
         let started = std::time::Instant::now();
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let table = innohot_simulator::sweep::sweep(a, b, &scenarios, threads);
+        let mut table = innohot_simulator::sweep::SweepTable::default();
+        let mut secs_by_flavor = Vec::new();
+        for &flavor in &flavors {
+            let t = std::time::Instant::now();
+            table.merge(innohot_simulator::sweep::sweep(a, b, &[flavor], &scenarios, threads));
+            secs_by_flavor.push((flavor, t.elapsed().as_secs_f64()));
+        }
         let secs = started.elapsed().as_secs_f64();
         for (cfg, lines) in &table.wrong_runs {
             println!("WRONG: {}", lines.join("; "));
             println!("  replay: innohot sim --config '{cfg}'");
         }
         println!("seeds {a}..{b}, {threads} threads\n{table}");
+        for (flavor, s) in &secs_by_flavor {
+            let t = table.flavor_total(*flavor);
+            println!(
+                "{flavor}: {} runs in {s:.1} s wall: {:.1} simulated backups per second",
+                t.runs,
+                t.runs as f64 / s
+            );
+        }
         let total = table.total();
         println!(
             "throughput: {:.1} simulated backups per second, {:.1} simulated seconds per real second ({:.1} s wall)",
@@ -132,7 +154,7 @@ fn sim(cmd: SimCmd) -> ExitCode {
             Ok(c) => c,
             Err(e) => return usage_error("sim", &format!("--config: {e}")),
         },
-        (None, Some(s)) => SimConfig::for_scenario(s, scenarios[0]),
+        (None, Some(s)) => SimConfig::for_flavor(s, flavors[0], scenarios[0]),
         (None, None) => return usage_error("sim", "give --seed N, --config LINE or --seeds A..B"),
     };
     println!("seed: {}", cfg.seed);
@@ -150,7 +172,7 @@ fn sim(cmd: SimCmd) -> ExitCode {
         Outcome::Completed(s) => {
             println!("outcome: completed, LSN {}..{}, to_lsn {}", s.start_lsn, s.last_lsn, s.to_lsn)
         }
-        Outcome::Failed(m) => println!("outcome: failed: {m}"),
+        other => println!("outcome: failed: {}", other.failure_text().unwrap_or_default()),
     }
     println!("faults fired: {:?}", report.stats.faults_fired);
     println!("verdict: {verdict}");

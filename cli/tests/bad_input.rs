@@ -231,7 +231,7 @@ fn real_server_bad_inputs() {
     let elsewhere = tempfile::tempdir().unwrap();
     let fresh = dir.path().join("fresh");
     let r = run(backup_cmd(Some(&src), &fresh, &[&format!("--datadir={}", elsewhere.path().display())]));
-    assert_refused(&r, 1, &["is not the datadir of the server", "remove --datadir"]);
+    assert_refused(&r, 1, &["is not the datadir of this server", "Point --datadir at"]);
     assert_not_locked(&src);
 
     // The xtrabackup spelling, with the options in a defaults file, completes.

@@ -237,6 +237,8 @@ pub struct FileCopier {
     settings: CopySettings,
     default_page_size: usize,
     layout: Option<PageLayout>,
+    /// The layout is the server's default because page 0 was not written yet.
+    layout_guessed: bool,
     space_id: u32,
     offset: u64,
     failed_reads: u32,
@@ -288,6 +290,7 @@ impl FileCopier {
             settings: settings.clone(),
             default_page_size,
             layout: None,
+            layout_guessed: false,
             space_id: 0,
             offset: 0,
             failed_reads: 0,
@@ -328,9 +331,11 @@ impl FileCopier {
             let fsp = page::fsp_header(&head)
                 .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source })?;
             self.space_id = fsp.space_id;
+            self.layout_guessed = false;
             return page::layout_from_page0(&head)
                 .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source });
         }
+        self.layout_guessed = true;
         Ok(PageLayout::legacy(self.default_page_size))
     }
 
@@ -398,6 +403,11 @@ impl FileCopier {
                 return Err(self.permanent_defect(page_no, defect));
             }
             self.failed_reads += 1;
+            if self.layout_guessed {
+                // Page 0 may have been written since (MariaDB writes a new table's pages
+                // lazily, page 0 first): the retry learns the layout again.
+                self.layout = None;
+            }
             if self.failed_reads > self.settings.page_retries {
                 return Err(BackupError::CorruptPage {
                     path: self.ts.source.clone(),

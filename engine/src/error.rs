@@ -125,14 +125,54 @@ fn io_hint(e: &io::Error) -> &'static str {
 }
 
 impl BackupError {
-    /// The server overwrote redo before it was copied (either log format).
+    pub fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
+        BackupError::Io { path: path.into(), op, source }
+    }
+
+    /// The server overwrote redo before it was copied (either flavor's follower).
     pub fn is_lap(&self) -> bool {
         matches!(self, BackupError::RedoLapped { .. } | BackupError::RedoWrapped { .. })
     }
 
-    pub fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
-        BackupError::Io { path: path.into(), op, source }
+    /// The file and the OS error of a failed file operation.
+    pub fn io_failure(&self) -> Option<(&std::path::Path, &io::Error)> {
+        match self {
+            BackupError::Io { path, source, .. } => Some((path, source)),
+            _ => None,
+        }
+    }
+
+    /// The connection to the server went away.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, BackupError::Server(ServerError::Connection(_)))
+    }
+
+    /// An index was built without redo while the backup ran (MySQL 5.7's MLOG_INDEX_LOAD).
+    pub fn is_index_built_without_redo(&self) -> bool {
+        matches!(self, BackupError::IndexBuiltWithoutRedo { .. })
     }
 }
 
 pub type Result<T, E = BackupError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates_name_the_kind() {
+        let lap = BackupError::RedoWrapped { copied_lsn: 1, server_lsn: 2, ring_bytes: 3, detail: String::new() };
+        assert!(lap.is_lap() && !lap.is_connection_lost() && lap.io_failure().is_none());
+        let lap57 = BackupError::RedoLapped { lsn: 1, expected_no: 2, found_no: 3, ring_bytes: 4 };
+        assert!(lap57.is_lap());
+        let eio = BackupError::io("/x/t.ibd", "reading", io::Error::from_raw_os_error(libc::EIO));
+        let (path, e) = eio.io_failure().unwrap();
+        assert_eq!((path, e.raw_os_error()), (std::path::Path::new("/x/t.ibd"), Some(libc::EIO)));
+        assert!(!eio.is_lap());
+        let gone = BackupError::Server(ServerError::Connection("gone".into()));
+        assert!(gone.is_connection_lost());
+        let refused = BackupError::Server(ServerError::Statement { statement: "X".into(), message: "no".into() });
+        assert!(!refused.is_connection_lost());
+        assert!(BackupError::IndexBuiltWithoutRedo { lsn: 1, space: 2 }.is_index_built_without_redo());
+    }
+}

@@ -17,6 +17,7 @@ pub mod io;
 pub mod meta;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
+pub mod prepare108;
 pub mod prepare57;
 pub mod server;
 pub mod timefmt;

@@ -4,3 +4,7 @@ use std::sync::atomic::AtomicBool;
 
 /// The 5.7 follower copies a block from a later lap as if it were the expected one.
 pub static SKIP_LAP_CHECK: AtomicBool = AtomicBool::new(false);
+
+/// The MariaDB follower never compares the server's checkpoint with its copy position,
+/// so it does not notice that the server overwrote redo it had not copied yet.
+pub static SKIP_WRAP_CHECK_108: AtomicBool = AtomicBool::new(false);

@@ -1,7 +1,7 @@
 //! A simulated run's whole configuration, expanded from its seed and
 //! scenario; its one-line form parses back, so a printed line replays a run.
 
-use crate::faults::{Faults, SERVER_CALLS};
+use crate::faults::{Faults, SERVER_CALLS, SERVER_CALLS_MARIADB};
 use crate::rng::Rng;
 use std::fmt;
 use std::str::FromStr;
@@ -76,9 +76,49 @@ impl FromStr for Scenario {
     }
 }
 
+/// Which server the simulator plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flavor {
+    /// MySQL 5.7: two or more `ib_logfile*` of 512-byte blocks, legacy crc32 pages,
+    /// FLUSH TABLES WITH READ LOCK.
+    Mysql57,
+    /// MariaDB 10.11: one `ib_logfile0` of mini-transactions ("Phys" format), full_crc32
+    /// pages, BACKUP STAGE, Aria files.
+    MariaDb,
+}
+
+pub const FLAVORS: [Flavor; 2] = [Flavor::Mysql57, Flavor::MariaDb];
+
+impl Flavor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::Mysql57 => "mysql57",
+            Flavor::MariaDb => "mariadb",
+        }
+    }
+}
+
+impl FromStr for Flavor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        FLAVORS
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown flavor {s:?}; known: {}", FLAVORS.map(|f| f.name()).join(", ")))
+    }
+}
+
+impl fmt::Display for Flavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimConfig {
     pub seed: u64,
+    pub flavor: Flavor,
     pub scenario: Scenario,
     pub page_size: usize,
     pub log_files: u32,
@@ -107,17 +147,21 @@ pub struct SimConfig {
     pub previous_lap: bool,
     /// DDL statements per thousand server actions (about).
     pub ddl_per_mille: u64,
-    /// Some DDL is a sorted index build without redo (MLOG_INDEX_LOAD).
+    /// Some DDL is a sorted index build without redo (MLOG_INDEX_LOAD; MySQL 5.7 only).
     pub index_loads: bool,
     /// Tables of the first schema kept in a DATA DIRECTORY outside the datadir
     /// (an `.isl` link file in the schema directory points at each).
     pub remote_tables: u32,
+    /// MariaDB: the redo write block (512 or 4096): a log write ends with zeros up to
+    /// the next multiple of it in the file. 0 for MySQL 5.7 (512-byte log blocks).
+    pub log_write_block: u64,
     pub faults: Faults,
 }
 
 /// Files every simulated datadir has, in the backup's layout.
 const DATA_FILES: [&str; 3] = ["ibdata1", "shop/t0.ibd", "mysql/innodb_table_stats.ibd"];
 const OTHER_FILES: [&str; 3] = ["shop/t0.frm", "shop/audit.MYD", "mysql/user.frm"];
+const OTHER_FILES_MARIADB: [&str; 4] = ["shop/t0.frm", "shop/audit.MYD", "shop/notes.MAD", "aria_log_control"];
 const META_FILES: [&str; 5] = [
     "xtrabackup_logfile",
     "xtrabackup_binlog_info",
@@ -125,16 +169,26 @@ const META_FILES: [&str; 5] = [
     "backup-my.cnf",
     "xtrabackup_info",
 ];
+const META_FILES_MARIADB: [&str; 5] =
+    ["ib_logfile0", "xtrabackup_binlog_info", "xtrabackup_checkpoints.pending", "backup-my.cnf", "xtrabackup_info"];
+/// The header of MariaDB's `ib_logfile0`: the ring starts after it.
+const MARIADB_LOG_HEADER: u64 = 12288;
 
 impl SimConfig {
-    /// The default scenario's configuration for a seed.
+    /// The default scenario's MySQL 5.7 configuration for a seed.
     pub fn from_seed(seed: u64) -> Self {
         Self::for_scenario(seed, Scenario::Default)
     }
 
-    /// Shapes stay small so thousands of seeds run fast, and the ring small so
-    /// the log wraps during most backups.
+    /// A scenario's MySQL 5.7 configuration for a seed.
     pub fn for_scenario(seed: u64, scenario: Scenario) -> Self {
+        Self::for_flavor(seed, Flavor::Mysql57, scenario)
+    }
+
+    /// Shapes stay small so thousands of seeds run fast, and the ring small so
+    /// the log wraps during most backups. A MySQL 5.7 seed draws exactly what it
+    /// drew before flavors existed; MariaDB's own choices come from another stream.
+    pub fn for_flavor(seed: u64, flavor: Flavor, scenario: Scenario) -> Self {
         let mut r = Rng::new(seed ^ 0x5EED_C0DE);
         let page_size = [4096usize, 8192, 16384, 16384, 16384][r.below(5) as usize];
         let log_files = r.range(2, 3) as u32;
@@ -154,6 +208,7 @@ impl SimConfig {
         let safe_poll = capacity / 4 / redo_per_us;
         let mut cfg = SimConfig {
             seed,
+            flavor,
             scenario,
             page_size,
             log_files,
@@ -175,8 +230,26 @@ impl SimConfig {
             index_loads: false,
             // Its own stream, so adding it left every other draw as it was.
             remote_tables: Rng::new(seed ^ 0xDA7A_D1E5).below(3) as u32,
+            log_write_block: 0,
             faults: Faults::default(),
         };
+        if flavor == Flavor::MariaDb {
+            // One ib_logfile0 whose ring holds what the 5.7 log files would.
+            let mut m = Rng::new(seed ^ 0x3A41_ADB0);
+            cfg.log_files = 1;
+            cfg.log_file_size = MARIADB_LOG_HEADER + capacity.div_ceil(4096) * 4096;
+            cfg.log_write_block = [512, 4096][m.below(2) as usize];
+            // Room below the start for a previous lap (LSNs start at 12288).
+            cfg.start_lsn = cfg.start_lsn.max(MARIADB_LOG_HEADER + 2 * capacity + 12);
+        }
+        let mariadb = flavor == Flavor::MariaDb;
+        let (data_files, log_files, other_files, meta_files, calls): (&[&str], &[&str], &[&str], &[&str], &[_]) =
+            if mariadb {
+                (&DATA_FILES, &["ib_logfile0"], &OTHER_FILES_MARIADB, &META_FILES_MARIADB, &SERVER_CALLS_MARIADB)
+            } else {
+                (&DATA_FILES, &["ib_logfile0", "ib_logfile1"], &OTHER_FILES, &META_FILES, &SERVER_CALLS)
+            };
+        let written: Vec<&str> = [data_files, other_files, meta_files].concat();
         let mut s = Rng::new(seed ^ 0x5CE7_A410);
         let pick = |s: &mut Rng, list: &[&str]| list[s.below(list.len() as u64) as usize].to_string();
         let apply = |scenario: Scenario, cfg: &mut SimConfig, s: &mut Rng| match scenario {
@@ -187,26 +260,18 @@ impl SimConfig {
                 cfg.chunk_size = page_size * s.range(1, 4) as usize;
             }
             Scenario::SourceEio => {
-                let file = pick(s, &[DATA_FILES.as_slice(), &["ib_logfile0", "ib_logfile1"]].concat());
+                let file = pick(s, &[data_files, log_files].concat());
                 cfg.faults.source_read_eio = Some((file, s.range(1, 6) as u32));
             }
-            Scenario::TargetEnospc => {
-                cfg.faults.target_create_enospc = Some(pick(s, &[&DATA_FILES[..], &OTHER_FILES, &META_FILES].concat()))
-            }
-            Scenario::TargetEio => {
-                cfg.faults.target_write_eio =
-                    Some((pick(s, &[&DATA_FILES[..], &OTHER_FILES, &META_FILES].concat()), s.range(1, 3) as u32))
-            }
-            Scenario::FsyncFail => {
-                cfg.faults.target_sync_eio = Some(pick(s, &[&DATA_FILES[..], &OTHER_FILES, &META_FILES].concat()))
-            }
-            Scenario::ConnectionDrop => {
-                cfg.faults.server_call = Some(SERVER_CALLS[s.below(SERVER_CALLS.len() as u64) as usize])
-            }
+            Scenario::TargetEnospc => cfg.faults.target_create_enospc = Some(pick(s, &written)),
+            Scenario::TargetEio => cfg.faults.target_write_eio = Some((pick(s, &written), s.range(1, 3) as u32)),
+            Scenario::FsyncFail => cfg.faults.target_sync_eio = Some(pick(s, &written)),
+            Scenario::ConnectionDrop => cfg.faults.server_call = Some(calls[s.below(calls.len() as u64) as usize]),
             Scenario::Kill => cfg.faults.kill_before_step = Some(s.range(1, 120)),
             Scenario::Ddl => {
                 cfg.ddl_per_mille = s.range(1, 6);
-                cfg.index_loads = s.chance(0.3);
+                // MariaDB logs every index build: there is no MLOG_INDEX_LOAD to plant.
+                cfg.index_loads = s.chance(0.3) && !mariadb;
             }
         };
         if scenario == Scenario::Mixed {
@@ -240,11 +305,12 @@ impl fmt::Display for SimConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "seed={} scenario={} page_size={} log_files={} log_file_size={} ibdata_pages={} undo={} schemas={} \
+            "seed={} flavor={} scenario={} page_size={} log_files={} log_file_size={} ibdata_pages={} undo={} schemas={} \
              tables_per_schema={} table_pages_max={} server_gap_us={} poll_interval_us={} \
              chunk_size={} disk_mb_per_s={} torn_write_percent={} start_lsn={} previous_lap={} ddl_per_mille={} \
              index_loads={} remote_tables={}",
             self.seed,
+            self.flavor.name(),
             self.scenario.name(),
             self.page_size,
             self.log_files,
@@ -265,6 +331,9 @@ impl fmt::Display for SimConfig {
             self.index_loads,
             self.remote_tables
         )?;
+        if self.log_write_block != 0 {
+            write!(f, " log_write_block={}", self.log_write_block)?;
+        }
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
         }
@@ -286,14 +355,15 @@ impl FromStr for SimConfig {
         let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
         let seed = get("seed").ok_or("the config line needs seed=N")?.parse().map_err(|_| "seed is not a number")?;
         let scenario = get("scenario").map(str::parse).transpose()?.unwrap_or(Scenario::Default);
-        let mut cfg = SimConfig::for_scenario(seed, scenario);
+        let flavor = get("flavor").map(str::parse).transpose()?.unwrap_or(Flavor::Mysql57);
+        let mut cfg = SimConfig::for_flavor(seed, flavor, scenario);
         cfg.faults = Faults::default();
         fn num<T: FromStr>(k: &str, v: &str) -> Result<T, String> {
             v.parse().map_err(|_| format!("{k}={v:?} is not a number"))
         }
         for (k, v) in pairs {
             match k {
-                "seed" | "scenario" => {}
+                "seed" | "scenario" | "flavor" => {}
                 "page_size" => cfg.page_size = num(k, v)?,
                 "log_files" => cfg.log_files = num(k, v)?,
                 "log_file_size" => cfg.log_file_size = num(k, v)?,
@@ -313,6 +383,7 @@ impl FromStr for SimConfig {
                 "ddl_per_mille" => cfg.ddl_per_mille = num(k, v)?,
                 "index_loads" => cfg.index_loads = num(k, v)?,
                 "remote_tables" => cfg.remote_tables = num(k, v)?,
+                "log_write_block" => cfg.log_write_block = num(k, v)?,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));
@@ -330,14 +401,36 @@ mod tests {
 
     #[test]
     fn every_scenarios_config_line_parses_back_to_itself() {
-        for sc in SCENARIOS {
-            for seed in 0..40 {
-                let cfg = SimConfig::for_scenario(seed, sc);
-                let back: SimConfig = cfg.to_string().parse().unwrap();
-                assert_eq!(back, cfg, "{cfg}");
+        for flavor in FLAVORS {
+            for sc in SCENARIOS {
+                for seed in 0..40 {
+                    let cfg = SimConfig::for_flavor(seed, flavor, sc);
+                    let back: SimConfig = cfg.to_string().parse().unwrap();
+                    assert_eq!(back, cfg, "{cfg}");
+                    assert!(cfg.to_string().contains(&format!(" flavor={flavor} ")), "{cfg}");
+                }
             }
         }
         assert!("seed=1 bogus=2".parse::<SimConfig>().is_err());
         assert!("scenario=nope seed=1".parse::<SimConfig>().is_err());
+        assert!("seed=1 flavor=oracle8".parse::<SimConfig>().is_err());
+        // A line without a flavor is a MySQL 5.7 run (lines printed before flavors existed).
+        assert_eq!("seed=3".parse::<SimConfig>().unwrap().flavor, Flavor::Mysql57);
+    }
+
+    #[test]
+    fn a_mysql57_seed_draws_the_same_whatever_mariadb_needs() {
+        for seed in 0..40 {
+            let a = SimConfig::for_flavor(seed, Flavor::Mysql57, Scenario::Mixed);
+            let b = SimConfig::for_flavor(seed, Flavor::MariaDb, Scenario::Mixed);
+            assert_eq!((a.page_size, a.start_lsn, a.server_gap_us), (b.page_size, b.start_lsn, b.server_gap_us));
+            assert_eq!(a.log_write_block, 0);
+            assert!(b.log_write_block == 512 || b.log_write_block == 4096);
+            assert_eq!(b.log_files, 1);
+            // The MariaDB ring holds what the 5.7 files would, rounded up to 4 KiB.
+            let cap57 = a.log_files as u64 * (a.log_file_size - 2048);
+            let cap = b.log_file_size - MARIADB_LOG_HEADER;
+            assert!(cap >= cap57 && cap < cap57 + 4096 && cap.is_multiple_of(4096), "{cap57} vs {cap}");
+        }
     }
 }

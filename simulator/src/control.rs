@@ -1,4 +1,9 @@
 //! The simulated server's control plane: what `innohot` asks over SQL.
+//!
+//! Locks as the servers have them: MySQL 5.7's FLUSH TABLES WITH READ LOCK
+//! blocks DDL, commits and non-InnoDB writes at once; MariaDB's BACKUP STAGE
+//! blocks DDL from BLOCK_DDL on and commits and non-InnoDB writes from
+//! BLOCK_COMMIT on; BACKUP STAGE END (and a closed connection) releases all.
 
 use crate::server::SimServer;
 use innohot::format::Lsn;
@@ -19,20 +24,28 @@ impl ServerControl for SimControl {
     }
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError> {
         let mut s = self.server.borrow_mut();
-        if step == LockStep::ReadLock {
-            s.read_locked = true;
-            let snapshot = crate::datadir::snapshot_non_innodb(&s.paths.real_datadir);
-            let gtid = s.gtid_set();
-            let pos = (s.binlog.file.clone(), s.binlog.position, gtid);
-            s.truth.non_innodb_at_lock = snapshot;
-            s.truth.binlog_at_lock = Some(pos);
-            let seq = s.seq;
-            s.truth.lock_seq = seq;
+        match step {
+            LockStep::LongLockWait | LockStep::FlushTables | LockStep::StageFlush => {}
+            LockStep::StageStart => s.backup_stage = true,
+            LockStep::StageBlockDdl => s.ddl_blocked = true,
+            LockStep::ReadLock | LockStep::StageBlockCommit => {
+                s.ddl_blocked = true;
+                s.commits_blocked = true;
+                // From here on the non-InnoDB files and the binlog stand still:
+                // what the backup copies next must be exactly this.
+                let snapshot = crate::datadir::snapshot_non_innodb(&s.paths.real_datadir, s.cfg.flavor);
+                let gtid = s.gtid_set();
+                let pos = (s.binlog.file.clone(), s.binlog.position, gtid);
+                s.truth.non_innodb_at_lock = snapshot;
+                s.truth.binlog_at_lock = Some(pos);
+                let seq = s.seq;
+                s.truth.lock_seq = seq;
+            }
         }
         Ok(())
     }
     fn unlock(&mut self) -> Result<(), ServerError> {
-        self.server.borrow_mut().read_locked = false;
+        self.server.borrow_mut().release_locks();
         Ok(())
     }
     fn binlog_position(&mut self, _gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError> {
@@ -61,7 +74,7 @@ impl ServerControl for SimControl {
 impl Drop for SimControl {
     fn drop(&mut self) {
         if let Ok(mut s) = self.server.try_borrow_mut() {
-            s.read_locked = false;
+            s.release_locks();
         }
     }
 }

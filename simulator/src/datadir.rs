@@ -1,25 +1,73 @@
-//! Builds a realistic MySQL 5.7 datadir: ibdata1 with system pages and a
-//! doublewrite area, undo tablespaces, schemas of InnoDB, MyISAM and CSV
-//! tables, mysql/, performance_schema/, sys/, reached through a symlink.
+//! Builds a realistic datadir: ibdata1 with system pages and a doublewrite
+//! area, undo tablespaces, schemas of InnoDB, MyISAM and CSV tables, mysql/,
+//! performance_schema/, sys/, reached through a symlink. A MariaDB datadir has
+//! full_crc32 pages, Aria tables (`.MAD`/`.MAI`) in mysql/, sys/ and the user
+//! schemas, and Aria's control file and log at its top.
 
-use crate::config::{extent_pages, SimConfig};
+use crate::config::{extent_pages, Flavor, SimConfig};
 use crate::rng::Rng;
-use crate::server::{SimPaths, SimServer, SpaceSpec};
 use innohot::copy::NON_INNODB_EXTENSIONS;
 use innohot::format::page;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// FSP flags for a page size: 5.7 stores page_ssize in bits 6-9 (0 = 16 KiB).
-pub(crate) fn fsp_flags(page_size: usize, file_per_table: bool) -> u32 {
-    let ssize = match page_size {
-        16384 => 0,
-        n => n.trailing_zeros() - 9, // 512 << ssize
-    };
+/// Where the simulated server keeps things.
+#[derive(Debug, Clone)]
+pub struct SimPaths {
+    pub root: PathBuf,
+    /// The real datadir (`mysqldata1/mydata`).
+    pub real_datadir: PathBuf,
+    /// The symlink the server's `datadir` variable names, as in the reference run.
+    pub datadir_link: PathBuf,
+}
+
+/// A tablespace as the datadir builder made it.
+pub struct SpaceSpec {
+    pub id: u32,
+    pub path: PathBuf,
+    pub rel: PathBuf,
+    pub is_system: bool,
+    pub pages: Vec<Vec<u8>>,
+    pub writable: Vec<u32>,
+}
+
+/// A datadir on disk, as the server starts on it.
+pub struct Datadir {
+    pub paths: SimPaths,
+    /// The seed's stream, where the build left it: the server draws on from here.
+    pub rng: Rng,
+    pub spaces: Vec<SpaceSpec>,
+    /// MyISAM `.MYD` and Aria `.MAD` files the workload appends to.
+    pub myisam_files: Vec<PathBuf>,
+    /// Non-InnoDB files (relative to the datadir) a backup must copy.
+    pub non_innodb: Vec<PathBuf>,
+}
+
+/// FSP flags for a page size. 5.7 stores page_ssize in bits 6-9 (0 = 16 KiB);
+/// MariaDB's full_crc32 format sets the marker bit 4 and page_ssize in bits 0-3
+/// (0x15 for 16 KiB, as a real 10.11 table has).
+pub(crate) fn fsp_flags(flavor: Flavor, page_size: usize, file_per_table: bool) -> u32 {
+    let ssize = page_size.trailing_zeros() - 9; // 512 << ssize
+    if flavor == Flavor::MariaDb {
+        return page::FSP_FLAGS_FCRC32_MARKER | ssize;
+    }
+    let ssize = if page_size == 16384 { 0 } else { ssize };
     let base = if file_per_table { 0x21 } else { 0 };
     base | (ssize << 6)
 }
+
+/// Writes the checksum fields a page gets before it goes to disk: legacy crc32
+/// (5.7) or full_crc32 (MariaDB).
+pub fn stamp_page(flavor: Flavor, page: &mut [u8]) {
+    match flavor {
+        Flavor::Mysql57 => page::stamp_legacy_crc32(page),
+        Flavor::MariaDb => page::stamp_full_crc32(page),
+    }
+}
+
+/// Aria's files at the top of a MariaDB datadir.
+pub const ARIA_TOP_FILES: [&str; 2] = ["aria_log_control", "aria_log.00000001"];
 
 fn put_u32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_be_bytes());
@@ -47,16 +95,21 @@ pub(crate) fn tablespace_pages(
         let body_end = cfg.page_size - page::FIL_PAGE_END_LSN_OLD_CHKSUM;
         rng.fill(&mut p[page::FIL_PAGE_DATA + 64..body_end]);
         if no == 0 {
-            put_u32(&mut p, page::FSP_SPACE_ID, space_id);
-            put_u32(&mut p, page::FSP_SPACE_ID + 4, 0);
-            put_u32(&mut p, page::FSP_SIZE, n);
-            put_u32(&mut p, page::FSP_SIZE + 4, n);
-            put_u32(&mut p, page::FSP_SPACE_FLAGS, flags);
+            fsp_header(&mut p, space_id, n, flags);
         }
-        page::stamp_legacy_crc32(&mut p);
+        stamp_page(cfg.flavor, &mut p);
         pages.push(p);
     }
     pages
+}
+
+/// Page 0's FSP header fields: space id, size, free limit, flags.
+pub(crate) fn fsp_header(p: &mut [u8], space_id: u32, n: u32, flags: u32) {
+    put_u32(p, page::FSP_SPACE_ID, space_id);
+    put_u32(p, page::FSP_SPACE_ID + 4, 0);
+    put_u32(p, page::FSP_SIZE, n);
+    put_u32(p, page::FSP_SIZE + 4, n);
+    put_u32(p, page::FSP_SPACE_FLAGS, flags);
 }
 
 fn write_pages(path: &Path, pages: &[Vec<u8>]) -> std::io::Result<()> {
@@ -71,7 +124,7 @@ pub(crate) fn random_bytes(rng: &mut Rng, prefix: &[u8], lo: u64, hi: u64) -> Ve
     v
 }
 
-pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
+pub fn build(cfg: &SimConfig, root: &Path) -> std::io::Result<Datadir> {
     let mut rng = Rng::new(cfg.seed);
     let real_datadir = root.join("mysqldata1").join("mydata");
     let link_dir = root.join("home");
@@ -87,10 +140,10 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
     let e = extent_pages(cfg.page_size);
     let mut sys = tablespace_pages(
         &mut rng,
-        &cfg,
+        cfg,
         0,
         cfg.ibdata_pages,
-        fsp_flags(cfg.page_size, false),
+        fsp_flags(cfg.flavor, cfg.page_size, false),
         page::PAGE_TYPE_UNDO_LOG,
     );
     for (no, ty) in [
@@ -101,7 +154,7 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         (7, page::PAGE_TYPE_SYS),
     ] {
         sys[no][page::FIL_PAGE_TYPE..page::FIL_PAGE_TYPE + 2].copy_from_slice(&ty.to_be_bytes());
-        page::stamp_legacy_crc32(&mut sys[no]);
+        stamp_page(cfg.flavor, &mut sys[no]);
     }
     for p in sys.iter_mut().take(3 * e as usize).skip(e as usize) {
         rng.fill(p); // doublewrite slots hold copies and half-copies: not pages of this space
@@ -123,10 +176,10 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         let pages_n = rng.range(8, 24) as u32;
         let pages = tablespace_pages(
             &mut rng,
-            &cfg,
+            cfg,
             next_id,
             pages_n,
-            fsp_flags(cfg.page_size, false),
+            fsp_flags(cfg.flavor, cfg.page_size, false),
             page::PAGE_TYPE_UNDO_LOG,
         );
         let name = format!("undo{n:03}");
@@ -152,8 +205,8 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
                             spaces: &mut Vec<SpaceSpec>|
      -> std::io::Result<()> {
         let pages_n = rng.range(4, max.max(5) as u64) as u32;
-        let pages =
-            tablespace_pages(rng, &cfg, next_id, pages_n, fsp_flags(cfg.page_size, true), page::PAGE_TYPE_INDEX);
+        let flags = fsp_flags(cfg.flavor, cfg.page_size, true);
+        let pages = tablespace_pages(rng, cfg, next_id, pages_n, flags, page::PAGE_TYPE_INDEX);
         let rel = Path::new(schema).join(format!("{table}.ibd"));
         let path = if remote {
             // CREATE TABLE ... DATA DIRECTORY: the file elsewhere, a link file here.
@@ -172,13 +225,25 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         Ok(())
     };
 
-    // mysql/: MyISAM privilege tables, InnoDB statistics tables, CSV logs.
+    let mariadb = cfg.flavor == Flavor::MariaDb;
     let mysql = real_datadir.join("mysql");
     fs::create_dir_all(&mysql)?;
-    for t in ["user", "db", "tables_priv", "proxies_priv"] {
-        fs::write(mysql.join(format!("{t}.frm")), frm(&mut rng))?;
-        fs::write(mysql.join(format!("{t}.MYD")), random_bytes(&mut rng, &[], 0, 4000))?;
-        fs::write(mysql.join(format!("{t}.MYI")), random_bytes(&mut rng, &[0xFE, 0xFE, 0x07, 0x01], 1000, 4000))?;
+    if mariadb {
+        // mysql/: Aria privilege tables (mysql.user is a view over global_priv), CSV logs,
+        // InnoDB statistics, GTID and transaction registry tables.
+        for t in ["global_priv", "db", "tables_priv", "proxies_priv", "servers"] {
+            fs::write(mysql.join(format!("{t}.frm")), frm(&mut rng))?;
+            fs::write(mysql.join(format!("{t}.MAD")), random_bytes(&mut rng, &[], 0, 8192))?;
+            fs::write(mysql.join(format!("{t}.MAI")), random_bytes(&mut rng, &[0xFF, 0xFF, 0xFF, 0xFF], 1000, 8000))?;
+        }
+        fs::write(mysql.join("user.frm"), b"TYPE=VIEW\nquery=select `mysql`.`global_priv`.`Host` AS `Host`\n")?;
+    } else {
+        // mysql/: MyISAM privilege tables, InnoDB statistics tables, CSV logs.
+        for t in ["user", "db", "tables_priv", "proxies_priv"] {
+            fs::write(mysql.join(format!("{t}.frm")), frm(&mut rng))?;
+            fs::write(mysql.join(format!("{t}.MYD")), random_bytes(&mut rng, &[], 0, 4000))?;
+            fs::write(mysql.join(format!("{t}.MYI")), random_bytes(&mut rng, &[0xFE, 0xFE, 0x07, 0x01], 1000, 4000))?;
+        }
     }
     for t in ["general_log", "slow_log"] {
         fs::write(mysql.join(format!("{t}.frm")), frm(&mut rng))?;
@@ -187,19 +252,37 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
     }
     innodb_table(&mut rng, "mysql", "innodb_table_stats", 6, false, &mut spaces)?;
     innodb_table(&mut rng, "mysql", "innodb_index_stats", 6, false, &mut spaces)?;
+    if mariadb {
+        innodb_table(&mut rng, "mysql", "gtid_slave_pos", 5, false, &mut spaces)?;
+        innodb_table(&mut rng, "mysql", "transaction_registry", 5, false, &mut spaces)?;
+    }
 
     let ps = real_datadir.join("performance_schema");
     fs::create_dir_all(&ps)?;
     fs::write(ps.join("db.opt"), b"default-character-set=utf8\ndefault-collation=utf8_general_ci\n")?;
-    for t in ["accounts", "threads", "events_transactions_summary_by_host_by_event_name"] {
-        fs::write(ps.join(format!("{t}.frm")), frm(&mut rng))?;
+    if !mariadb {
+        for t in ["accounts", "threads", "events_transactions_summary_by_host_by_event_name"] {
+            fs::write(ps.join(format!("{t}.frm")), frm(&mut rng))?;
+        }
     }
     let sysdb = real_datadir.join("sys");
     fs::create_dir_all(&sysdb)?;
     fs::write(sysdb.join("db.opt"), b"default-character-set=utf8\ndefault-collation=utf8_general_ci\n")?;
     fs::write(sysdb.join("version.frm"), b"TYPE=VIEW\nquery=select '1.5.1' AS `sys_version`\n")?;
     fs::write(sysdb.join("sys_config.frm"), frm(&mut rng))?;
-    innodb_table(&mut rng, "sys", "sys_config", 5, false, &mut spaces)?;
+    if mariadb {
+        // MariaDB's sys.sys_config is an Aria table.
+        fs::write(sysdb.join("sys_config.MAD"), random_bytes(&mut rng, &[], 0, 8192))?;
+        fs::write(sysdb.join("sys_config.MAI"), random_bytes(&mut rng, &[0xFF, 0xFF, 0xFF, 0xFF], 1000, 8000))?;
+        // Aria's control file (52 bytes) and its transaction log.
+        fs::write(real_datadir.join(ARIA_TOP_FILES[0]), random_bytes(&mut rng, &[0xFE, 0xFE, 0x0C, 0x01], 48, 48))?;
+        fs::write(
+            real_datadir.join(ARIA_TOP_FILES[1]),
+            random_bytes(&mut rng, &[0xFE, 0xFE, 0x0C, 0x50], 8000, 16000),
+        )?;
+    } else {
+        innodb_table(&mut rng, "sys", "sys_config", 5, false, &mut spaces)?;
+    }
 
     for s in 0..cfg.schemas {
         let schema = ["shop", "crm", "ledger", "events"][s as usize % 4];
@@ -216,27 +299,46 @@ pub fn build(cfg: SimConfig, root: &Path) -> std::io::Result<SimServer> {
         fs::write(&myd, random_bytes(&mut rng, &[], 0, 2000))?;
         fs::write(dir.join("audit.MYI"), random_bytes(&mut rng, &[0xFE, 0xFE, 0x07, 0x01], 1000, 2000))?;
         myisam.push(myd);
+        if mariadb {
+            // One Aria table per schema, written until BLOCK_COMMIT (and Aria's log with it).
+            fs::write(dir.join("notes.frm"), frm(&mut rng))?;
+            let mad = dir.join("notes.MAD");
+            fs::write(&mad, random_bytes(&mut rng, &[], 0, 2000))?;
+            fs::write(dir.join("notes.MAI"), random_bytes(&mut rng, &[0xFF, 0xFF, 0xFF, 0xFF], 1000, 2000))?;
+            myisam.push(mad);
+        }
         if s == 0 {
             fs::write(dir.join("export.frm"), frm(&mut rng))?;
             fs::write(dir.join("export.CSV"), b"1,\"first\"\n2,\"second\"\n")?;
             fs::write(dir.join("export.CSM"), random_bytes(&mut rng, &[0xFE, 0x01], 33, 33))?;
         }
     }
-    let non_innodb = snapshot_non_innodb(&real_datadir).into_keys().collect();
+    let non_innodb = snapshot_non_innodb(&real_datadir, cfg.flavor).into_keys().collect();
     let paths = SimPaths { root: root.to_path_buf(), real_datadir, datadir_link };
-    SimServer::assemble(cfg, paths, rng, spaces, myisam, non_innodb)
+    Ok(Datadir { paths, rng, spaces, myisam_files: myisam, non_innodb })
 }
 
-/// Every non-InnoDB file of every schema directory, by path relative to the datadir.
-pub fn snapshot_non_innodb(datadir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+/// Every non-InnoDB file of every schema directory (and MariaDB's Aria files at the
+/// top), by path relative to the datadir.
+pub fn snapshot_non_innodb(datadir: &Path, flavor: Flavor) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
+    if flavor == Flavor::MariaDb {
+        for name in ARIA_TOP_FILES {
+            out.insert(PathBuf::from(name), fs::read(datadir.join(name)).expect("simulated Aria file"));
+        }
+    }
+    // What the engine's flavor copies: MariaDB adds Aria's files to MySQL's.
+    let extensions = match flavor {
+        Flavor::MariaDb => innohot::flavor::Flavor::non_innodb_extensions(&innohot::flavor::MariaDb),
+        Flavor::Mysql57 => NON_INNODB_EXTENSIONS,
+    };
     let mut schemas: Vec<_> = fs::read_dir(datadir).expect("simulated datadir").flatten().collect();
     schemas.sort_by_key(|e| e.file_name());
     for schema in schemas.into_iter().filter(|e| e.path().is_dir()) {
         for f in fs::read_dir(schema.path()).expect("simulated schema dir").flatten() {
             let name = f.file_name().to_string_lossy().to_string();
             let ext = Path::new(&name).extension().and_then(|e| e.to_str()).unwrap_or("");
-            if NON_INNODB_EXTENSIONS.contains(&ext) {
+            if extensions.contains(&ext) {
                 let rel = Path::new(&schema.file_name()).join(&name);
                 out.insert(rel, fs::read(f.path()).expect("simulated file"));
             }

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-const EIO: i32 = 5;
-const ENOSPC: i32 = 28;
+/// The errno of the planned I/O faults.
+pub const EIO: i32 = 5;
+pub const ENOSPC: i32 = 28;
 
 /// Which server call fails (the connection "goes away" at that point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,21 @@ pub const SERVER_CALLS: [ServerCall; 11] = [
     ServerCall::Plugins,
 ];
 
+/// The calls a MariaDB backup makes (BACKUP STAGE instead of the read lock).
+pub const SERVER_CALLS_MARIADB: [ServerCall; 11] = [
+    ServerCall::Variables,
+    ServerCall::CurrentLsn,
+    ServerCall::Lock(LockStep::StageStart),
+    ServerCall::Lock(LockStep::StageFlush),
+    ServerCall::Lock(LockStep::StageBlockDdl),
+    ServerCall::Lock(LockStep::StageBlockCommit),
+    ServerCall::BinlogPosition,
+    ServerCall::FlushEngineLogs,
+    ServerCall::Unlock,
+    ServerCall::Uuid,
+    ServerCall::Tablespaces,
+];
+
 impl fmt::Display for ServerCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -57,7 +73,12 @@ impl fmt::Display for ServerCall {
 impl FromStr for ServerCall {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        SERVER_CALLS.iter().copied().find(|c| c.to_string() == s).ok_or_else(|| format!("unknown server call {s:?}"))
+        SERVER_CALLS
+            .iter()
+            .chain(&SERVER_CALLS_MARIADB)
+            .copied()
+            .find(|c| c.to_string() == s)
+            .ok_or_else(|| format!("unknown server call {s:?}"))
     }
 }
 

@@ -1,5 +1,6 @@
-//! innohot-simulator: a deterministic, seeded fake MySQL 5.7 server and the
-//! oracle that checks every backup taken of it.
+//! innohot-simulator: a deterministic, seeded fake server (MySQL 5.7 or
+//! MariaDB 10.11, see `config::Flavor`) and the oracle that checks every
+//! backup taken of it.
 //!
 //! One seed fixes everything: the datadir, the server's writes, the order in
 //! which server, log copier and orchestrator act, and simulated time. Same
@@ -12,6 +13,8 @@ pub mod datadir;
 pub mod faults;
 pub mod mount;
 pub mod oracle;
+pub mod outcome;
+pub mod redo;
 pub mod rng;
 pub mod run;
 pub mod server;

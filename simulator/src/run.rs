@@ -7,9 +7,10 @@ use crate::control::SimControl;
 use crate::faults::{FaultyControl, FaultySourceFs, FaultyTarget, FiredLog};
 use crate::mount::MountedFs;
 use crate::oracle::{self, Verdict};
+pub use crate::outcome::{Outcome, RunStats};
 use crate::rng::Rng;
 use crate::server::SimServer;
-use innohot::backup::{Backup, BackupOptions, Next, PollAgain, Services, SharedFollower, Summary};
+use innohot::backup::{Backup, BackupOptions, Next, PollAgain, Services, SharedFollower};
 use innohot::copy::CopySettings;
 use innohot::events::{Event, Phase, Progress, Recorder};
 use innohot::io::real::{RealSourceFs, RealTargetDir};
@@ -22,37 +23,6 @@ use std::time::Duration;
 
 /// Simulated seconds after which a run that has not finished counts as hung.
 const SIM_TIME_LIMIT_NS: u64 = 600 * 1_000_000_000;
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunStats {
-    pub sim_nanos: u64,
-    pub server_actions: u64,
-    pub engine_steps: u64,
-    pub log_polls: u64,
-    pub torn_writes: u64,
-    /// Chunks re-read because a page failed validation.
-    pub page_rereads: u64,
-    pub ring_wraps: u64,
-    pub redo_bytes_during_backup: u64,
-    /// A lap really happened: (sim ns, bytes the server was ahead by).
-    pub lapped: Option<(u64, u64)>,
-    /// When the log copier found the lap (sim ns).
-    pub lap_detected_at: Option<u64>,
-    /// Log copier passes that ran after the lap, up to and including the one that found it.
-    pub polls_after_lap: u64,
-    /// Planned faults that fired, in order.
-    pub faults_fired: Vec<String>,
-    /// The process was killed before this step.
-    pub killed_before_step: Option<u64>,
-    /// DDL statements the server ran while data files were being copied.
-    pub ddl_during_copy: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Completed(Summary),
-    Failed(String),
-}
 
 pub struct RunReport {
     pub config: SimConfig,
@@ -80,6 +50,8 @@ pub struct RunOptions {
     pub tamper: Option<Tamper>,
     /// The engine's test-only switch that leaves one table out of the copy.
     pub skip_tablespace: Option<String>,
+    /// Leave `RunReport::target_hash` 0 (sweeps do not compare backups).
+    pub skip_hash: bool,
 }
 
 struct Tee(Arc<Recorder>, Option<Arc<dyn Progress>>);
@@ -135,6 +107,8 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
         log_poll_interval: Duration::from_micros(cfg.poll_interval_us),
         // The scheduler polls at this interval itself.
         log_poll_fixed: true,
+        // Small rings and frequent passes: a pass reads what is new, not 64 KiB each time.
+        log_read_step: 8 * 1024,
         tool_command: format!("innohot sim --config '{cfg}'"),
         options_source: "the simulator's seed".into(),
         debug_skip_tablespace: opts.skip_tablespace.clone(),
@@ -167,13 +141,13 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     let mut t_poll: Option<u64> = None;
     let mut follower: Option<Arc<SharedFollower>> = None;
     let lsn_at_start = server.borrow().flushed_lsn();
-    let capacity = server.borrow().geometry().capacity();
+    let capacity = server.borrow().log_capacity();
     let chunk_ns = cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1); // bytes / (MB/s) in ns, 1 MB = 1e6 B
 
     let outcome = loop {
         let now = clock.now_nanos();
         if now > SIM_TIME_LIMIT_NS {
-            break Outcome::Failed("the simulated backup did not finish within 600 simulated seconds".into());
+            break Outcome::Hung { sim_seconds: SIM_TIME_LIMIT_NS / 1_000_000_000 };
         }
         // The earliest actor goes next; ties go to the seed.
         let mut actors = vec![(t_server, 0u8), (t_engine, 1u8)];
@@ -193,7 +167,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                 let gap = cfg.server_gap_us * 1000;
                 t_server = earliest + sched.range(gap / 2, gap * 3 / 2);
                 if let Some(f) = follower.as_ref().filter(|f| !f.is_stopped()) {
-                    let ahead = server.borrow().flushed_lsn().saturating_sub(f.copied_lsn());
+                    let ahead = server.borrow().log_written_lsn().saturating_sub(f.copied_lsn());
                     if ahead > capacity && stats.lapped.is_none() {
                         stats.lapped = Some((earliest, ahead));
                         let lsn = f.copied_lsn();
@@ -223,7 +197,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     // SIGKILL: no cleanup runs; the server notices the closed connection.
                     stats.killed_before_step = Some(stats.engine_steps + 1);
                     drop(backup.take());
-                    break Outcome::Failed(format!("killed before step {}", stats.engine_steps + 1));
+                    break Outcome::Killed { before_step: stats.engine_steps + 1 };
                 }
                 let backup = backup.as_mut().expect("alive until killed");
                 let phase = backup.phase();
@@ -237,6 +211,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                             s.truth.copy_window.1 = s.seq;
                             s.truth.flushed_at_final_pass = Some(s.flushed_lsn());
                             s.truth.pages_at_final_pass = s.pages_at_flushed_lsn();
+                            s.truth.freed_at_final_pass = s.freed_at_flushed_lsn();
                             s.truth.spaces_at_final_pass = s.spaces.iter().map(|sp| (sp.id, sp.rel.clone())).collect();
                         }
                         _ => {}
@@ -263,14 +238,10 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
                     }
                     Ok(Next::Finished(summary)) => break Outcome::Completed(summary),
                     Err(e) => {
-                        if matches!(
-                            e,
-                            innohot::BackupError::RedoLapped { .. } | innohot::BackupError::RedoWrapped { .. }
-                        ) && stats.lap_detected_at.is_none()
-                        {
+                        if e.is_lap() && stats.lap_detected_at.is_none() {
                             stats.lap_detected_at = Some(earliest);
                         }
-                        break Outcome::Failed(e.to_string());
+                        break Outcome::Failed(e);
                     }
                 }
             }
@@ -299,7 +270,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
         outcome,
         verdict,
         trace,
-        target_hash: oracle::hash_tree(&target_path),
+        target_hash: if opts.skip_hash { 0 } else { oracle::hash_tree(&target_path) },
         stats,
         root: root.to_path_buf(),
         target: target_path,

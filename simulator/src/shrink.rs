@@ -2,7 +2,7 @@
 //! (fewer and smaller tablespaces, no torn writes, a simpler log), then the
 //! schedule (the fewest server actions that still fail, by bisection).
 
-use crate::config::{extent_pages, SimConfig};
+use crate::config::{extent_pages, Flavor, SimConfig};
 
 /// How big a run is: pages in the datadir plus server actions (when capped).
 pub fn size(cfg: &SimConfig, server_actions: u64) -> u64 {
@@ -29,7 +29,10 @@ fn candidates(c: &SimConfig) -> Vec<SimConfig> {
     push(&|n| n.ibdata_pages = 3 * extent_pages(n.page_size) + 16);
     push(&|n| n.torn_write_percent = 0);
     push(&|n| n.previous_lap = false);
-    push(&|n| n.log_files = 2);
+    match c.flavor {
+        Flavor::Mysql57 => push(&|n| n.log_files = 2),
+        Flavor::MariaDb => push(&|n| n.log_write_block = 512),
+    }
     push(&|n| n.chunk_size = 1 << 20);
     out
 }

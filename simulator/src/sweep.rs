@@ -2,7 +2,7 @@
 //! scenario's adversarial event really happened, so that a green sweep is
 //! known to have exercised it.
 
-use crate::config::{Scenario, SimConfig};
+use crate::config::{Flavor, Scenario, SimConfig};
 use crate::oracle::Verdict;
 use crate::run::{run, RunOptions, RunReport};
 use std::collections::BTreeMap;
@@ -27,9 +27,28 @@ pub struct ScenarioRow {
     pub sim_nanos: u64,
 }
 
+impl ScenarioRow {
+    /// Adds another row's counts to this one.
+    pub fn absorb(&mut self, r: &ScenarioRow) {
+        self.runs += r.runs;
+        self.verified += r.verified;
+        self.correct_failures += r.correct_failures;
+        self.wrong += r.wrong;
+        self.reached += r.reached;
+        self.ring_wrapped += r.ring_wrapped;
+        self.torn_reads += r.torn_reads;
+        self.lapped += r.lapped;
+        self.faults_fired += r.faults_fired;
+        self.killed += r.killed;
+        self.lap_detection_delay_ns += r.lap_detection_delay_ns;
+        self.sim_nanos += r.sim_nanos;
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepTable {
-    pub rows: BTreeMap<Scenario, ScenarioRow>,
+    /// One row per flavor and scenario.
+    pub rows: BTreeMap<(Flavor, Scenario), ScenarioRow>,
     /// (config line, broken expectations) of every wrong result.
     pub wrong_runs: Vec<(String, Vec<String>)>,
 }
@@ -52,7 +71,7 @@ pub fn reached(r: &RunReport) -> bool {
 
 impl SweepTable {
     pub fn add(&mut self, r: &RunReport) {
-        let row = self.rows.entry(r.config.scenario).or_default();
+        let row = self.rows.entry((r.config.flavor, r.config.scenario)).or_default();
         row.runs += 1;
         match &r.verdict {
             Verdict::Verified => row.verified += 1,
@@ -75,46 +94,65 @@ impl SweepTable {
         row.sim_nanos += s.sim_nanos;
     }
 
+    /// Adds another table's rows and wrong runs (disjoint flavors or scenarios).
+    pub fn merge(&mut self, other: SweepTable) {
+        for (k, r) in other.rows {
+            self.rows.entry(k).or_default().absorb(&r);
+        }
+        self.wrong_runs.extend(other.wrong_runs);
+    }
+
+    /// The sum over every row.
     pub fn total(&self) -> ScenarioRow {
+        self.sum(|_| true)
+    }
+
+    /// The sum over one flavor's rows.
+    pub fn flavor_total(&self, flavor: Flavor) -> ScenarioRow {
+        self.sum(|f| f == flavor)
+    }
+
+    /// The flavors with at least one row, in order.
+    pub fn flavors(&self) -> Vec<Flavor> {
+        let mut v: Vec<Flavor> = self.rows.keys().map(|(f, _)| *f).collect();
+        v.dedup();
+        v
+    }
+
+    fn sum(&self, which: impl Fn(Flavor) -> bool) -> ScenarioRow {
         let mut t = ScenarioRow::default();
-        for r in self.rows.values() {
-            t.runs += r.runs;
-            t.verified += r.verified;
-            t.correct_failures += r.correct_failures;
-            t.wrong += r.wrong;
-            t.reached += r.reached;
-            t.ring_wrapped += r.ring_wrapped;
-            t.torn_reads += r.torn_reads;
-            t.lapped += r.lapped;
-            t.faults_fired += r.faults_fired;
-            t.killed += r.killed;
-            t.lap_detection_delay_ns += r.lap_detection_delay_ns;
-            t.sim_nanos += r.sim_nanos;
+        for r in self.rows.iter().filter(|((f, _), _)| which(*f)).map(|(_, r)| r) {
+            t.absorb(r);
         }
         t
     }
 }
 
-/// Runs seeds `from..to` of each scenario, on `threads` threads (each run is
-/// self-contained; results are gathered in seed order, so tables are the same
-/// whatever the thread count).
-pub fn sweep(from: u64, to: u64, scenarios: &[Scenario], threads: usize) -> SweepTable {
-    let jobs: Vec<SimConfig> =
-        scenarios.iter().flat_map(|&sc| (from..to).map(move |seed| SimConfig::for_scenario(seed, sc))).collect();
-    let threads = threads.max(1);
+/// Runs seeds `from..to` of each flavor and scenario, on `threads` threads (each
+/// run is self-contained; results are gathered in seed order, so tables are the
+/// same whatever the thread count).
+pub fn sweep(from: u64, to: u64, flavors: &[Flavor], scenarios: &[Scenario], threads: usize) -> SweepTable {
+    let jobs: Vec<SimConfig> = flavors
+        .iter()
+        .flat_map(|&fl| {
+            scenarios.iter().flat_map(move |&sc| (from..to).map(move |seed| SimConfig::for_flavor(seed, fl, sc)))
+        })
+        .collect();
+    // Each thread takes the next job as it gets free: runs differ a lot in cost.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<RunReport>> = (0..jobs.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
-        let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(threads).max(1)).enumerate().collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|(i, chunk)| {
-                let base = i * jobs.len().div_ceil(threads).max(1);
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                let (jobs, next) = (&jobs, &next);
                 scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(j, cfg)| (base + j, summarize(run(cfg.clone(), RunOptions::default()))))
-                        .collect::<Vec<_>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(cfg) = jobs.get(i) else { break done };
+                        let opts = RunOptions { skip_hash: true, ..RunOptions::default() };
+                        done.push((i, summarize(run(cfg.clone(), opts))));
+                    }
                 })
             })
             .collect();
@@ -138,12 +176,8 @@ fn summarize(mut r: RunReport) -> RunReport {
 }
 
 impl fmt::Display for SweepTable {
+    /// A table per flavor, then the simulated time of everything.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "| scenario | runs | verified OK | correct failures | wrong | reached | ring wrapped | torn reads | laps | faults fired | killed | mean lap detection delay |"
-        )?;
-        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         let line = |f: &mut fmt::Formatter<'_>, name: &str, r: &ScenarioRow| {
             let delay = if r.lapped > 0 {
                 format!("{:.2} ms", r.lap_detection_delay_ns as f64 / r.lapped as f64 / 1e6)
@@ -165,10 +199,18 @@ impl fmt::Display for SweepTable {
                 r.killed
             )
         };
-        for (sc, r) in &self.rows {
-            line(f, sc.name(), r)?;
+        for flavor in self.flavors() {
+            writeln!(f, "flavor {flavor}:")?;
+            writeln!(
+                f,
+                "| scenario | runs | verified OK | correct failures | wrong | reached | ring wrapped | torn reads | laps | faults fired | killed | mean lap detection delay |"
+            )?;
+            writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+            for ((_, sc), r) in self.rows.iter().filter(|((fl, _), _)| *fl == flavor) {
+                line(f, sc.name(), r)?;
+            }
+            line(f, "**all**", &self.flavor_total(flavor))?;
         }
-        line(f, "**all**", &self.total())?;
         write!(f, "simulated time: {:.1} s", self.total().sim_nanos as f64 / 1e9)
     }
 }

@@ -2,14 +2,16 @@
 //! and what it said at the moments the backup asked.
 
 use innohot::format::checksum::{crc32c, crc32c_append};
+use innohot::format::redo108;
 use innohot::format::redo57::Checkpoint;
 use innohot::format::Lsn;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-/// A 64-bit fingerprint of a page image.
+/// A 64-bit fingerprint of a page image: the CRC-32C of each half (one pass).
 pub fn fingerprint(bytes: &[u8]) -> u64 {
-    ((crc32c(bytes) as u64) << 32) | crc32c_append(0x5A5A_5A5A, bytes) as u64
+    let (a, b) = bytes.split_at(bytes.len() / 2);
+    ((crc32c(a) as u64) << 32) | crc32c_append(0x5A5A_5A5A, b) as u64
 }
 
 /// One image of a page as it reached the disk whole.
@@ -22,12 +24,52 @@ pub struct PageVersion {
     pub written_at: u64,
 }
 
+/// Every mtr a MariaDB server appended to its log, as one byte stream by LSN.
+#[derive(Default)]
+pub struct MariaLog {
+    /// LSN of `bytes[0]` (the first mtr appended after startup).
+    pub base: Lsn,
+    pub bytes: Vec<u8>,
+    /// Each mtr: (start LSN, bytes of records before its termination byte).
+    pub mtrs: Vec<(Lsn, usize)>,
+}
+
+impl MariaLog {
+    pub fn mtr_appended(&mut self, start: Lsn, mtr: &[u8], records_len: usize) {
+        if self.mtrs.is_empty() {
+            self.base = start;
+        }
+        assert_eq!(self.base + self.bytes.len() as u64, start, "mtrs are appended back to back");
+        self.bytes.extend_from_slice(mtr);
+        self.mtrs.push((start, records_len));
+    }
+
+    /// The log from `from` to `to` as a backup must hold it: every termination byte 1.
+    /// None when the range does not start and end at mtr boundaries the server wrote.
+    pub fn as_copied(&self, from: Lsn, to: Lsn) -> Option<Vec<u8>> {
+        let first = self.mtrs.binary_search_by_key(&from, |m| m.0).ok()?;
+        let end = self.base + self.bytes.len() as u64;
+        if to != end && self.mtrs.binary_search_by_key(&to, |m| m.0).is_err() || to < from || to > end {
+            return None;
+        }
+        let mut out = self.bytes[(from - self.base) as usize..(to - self.base) as usize].to_vec();
+        for &(start, records_len) in self.mtrs[first..].iter().take_while(|m| m.0 < to) {
+            out[(start - from) as usize + records_len] = 1;
+        }
+        Some(out)
+    }
+}
+
 #[derive(Default)]
 pub struct Truth {
-    /// The last image written of every redo block, by block LSN.
+    /// MySQL 5.7: the last image written of every redo block, by block LSN.
     pub blocks: HashMap<Lsn, Vec<u8>>,
-    /// Every checkpoint written, in order.
+    /// MySQL 5.7: every checkpoint written, in order.
     pub checkpoints: Vec<Checkpoint>,
+    /// MariaDB: every mtr appended.
+    pub mariadb_log: MariaLog,
+    /// MariaDB: every checkpoint block written, in order.
+    pub checkpoints108: Vec<redo108::Checkpoint>,
     /// Versions of each page on disk, oldest first.
     pub pages: HashMap<(u32, u32), Vec<PageVersion>>,
     /// (binlog position after the commit, end LSN of its redo), in commit order.
@@ -49,6 +91,8 @@ pub struct Truth {
     pub flushed_at_final_pass: Option<Lsn>,
     /// Every page (by space id) as of the end of the log at the final pass.
     pub pages_at_final_pass: Vec<(u32, Vec<Vec<u8>>)>,
+    /// Pages freed as of the end of the log at the final pass: their contents do not matter.
+    pub freed_at_final_pass: std::collections::BTreeSet<(u32, u32)>,
     /// The tablespaces (id, path in the backup) at the final pass: DDL is blocked
     /// from the lock on, so this is the set the backup must hold.
     pub spaces_at_final_pass: Vec<(u32, PathBuf)>,

@@ -4,7 +4,7 @@
 
 use innohot::events::{EventKind, Phase};
 use innohot::server::LockStep;
-use innohot_simulator::config::Scenario;
+use innohot_simulator::config::{Flavor, Scenario};
 use innohot_simulator::faults::{Faults, ServerCall};
 use innohot_simulator::sweep::sweep;
 use innohot_simulator::trace::render;
@@ -14,7 +14,7 @@ use std::path::Path;
 
 #[test]
 fn oracle_verifies_128_seeds_and_the_adversary_showed_up() {
-    let table = sweep(0, 128, &[Scenario::Default], 2);
+    let table = sweep(0, 128, &[Flavor::Mysql57], &[Scenario::Default], 2);
     println!("{table}");
     let t = table.total();
     assert_eq!(t.wrong, 0, "wrong results: {:#?}", table.wrong_runs);
@@ -180,13 +180,128 @@ fn oracle_catches_a_tampered_backup() {
     }
 }
 
+#[test]
+fn oracle_catches_a_tampered_mariadb_backup() {
+    use innohot::format::page;
+    let mariadb = || SimConfig::for_flavor(1, Flavor::MariaDb, Scenario::Default);
+    let clean = run(mariadb(), RunOptions::default());
+    assert!(matches!(clean.verdict, Verdict::Verified), "{:?}", clean.verdict);
+    let cases: Vec<(&str, innohot_simulator::run::Tamper)> = vec![
+        ("a flipped redo byte", Box::new(|t: &Path| flip(&t.join("ib_logfile0"), 12288 + 100))),
+        ("a flipped byte in the log header", Box::new(|t: &Path| flip(&t.join("ib_logfile0"), 20))),
+        (
+            "a missing last mtr byte",
+            Box::new(|t: &Path| {
+                let p = t.join("ib_logfile0");
+                let len = fs::metadata(&p).unwrap().len();
+                fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len - 1).unwrap();
+            }),
+        ),
+        (
+            "a data page changed and re-checksummed (valid, but never written by the server)",
+            Box::new(|t: &Path| {
+                let p = t.join("shop/t0.ibd");
+                let mut b = fs::read(&p).unwrap();
+                let psize = 16384;
+                let pg = &mut b[3 * psize..4 * psize];
+                pg[200] ^= 0xFF;
+                page::stamp_full_crc32(pg);
+                fs::write(&p, b).unwrap();
+            }),
+        ),
+        ("a missing Aria control file", Box::new(|t: &Path| fs::remove_file(t.join("aria_log_control")).unwrap())),
+        ("a changed Aria table", Box::new(|t: &Path| flip(&t.join("shop/notes.MAI"), 0))),
+        (
+            "a wrong last_lsn",
+            Box::new(|t: &Path| {
+                let p = t.join("xtrabackup_checkpoints");
+                let s = fs::read_to_string(&p).unwrap().replace("last_lsn = ", "last_lsn = 1");
+                fs::write(p, s).unwrap();
+            }),
+        ),
+    ];
+    assert_eq!(mariadb().page_size, 16384, "the page tamper assumes 16 KiB pages");
+    for (what, tamper) in cases {
+        let v = run(mariadb(), RunOptions { tamper: Some(tamper), ..RunOptions::default() }).verdict;
+        assert!(v.is_wrong(), "the oracle missed {what}: {v:?}");
+    }
+}
+
+#[test]
+fn mariadb_runs_are_verified_and_deterministic() {
+    let table = sweep(0, 40, &[Flavor::MariaDb], &[Scenario::Default, Scenario::Ddl], 2);
+    println!("{table}");
+    let t = table.total();
+    assert_eq!(t.wrong, 0, "wrong results: {:#?}", table.wrong_runs);
+    assert_eq!(t.verified, 80, "every default and ddl MariaDB seed must produce a verified backup:\n{table}");
+    assert!(t.ring_wrapped >= 10 && t.torn_reads >= 3, "the adversary did not show up:\n{table}");
+    let cfg = SimConfig::for_flavor(7, Flavor::MariaDb, Scenario::Ddl);
+    let (a, b) = (run(cfg.clone(), RunOptions::default()), run(cfg, RunOptions::default()));
+    assert_eq!(a.target_hash, b.target_hash, "the same MariaDB seed gave different backups");
+    assert_eq!(render(&a.trace, &a.root, false), render(&b.trace, &b.root, false));
+    assert!(a.trace.iter().any(|e| e.kind == EventKind::Statement("BACKUP STAGE BLOCK_COMMIT".into())));
+}
+
+/// The MariaDB backups' redo holds every record kind the simulated server writes,
+/// so the oracle's prepare really applies each (and the engine's follower copies each).
+#[test]
+fn mariadb_backups_hold_every_record_kind() {
+    use innohot::format::redo108::{parse_log_header, records, scan_mtr, FileOp, MtrScan, Record, Ring};
+    use std::collections::BTreeSet;
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for seed in 0..12 {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SimConfig::for_flavor(seed, Flavor::MariaDb, Scenario::Ddl);
+        let r = run(cfg, RunOptions { dir: Some(dir.path().to_path_buf()), ..RunOptions::default() });
+        let Outcome::Completed(sum) = &r.outcome else { continue };
+        assert!(matches!(r.verdict, Verdict::Verified), "{:?}", r.verdict);
+        let log = fs::read(r.target.join("ib_logfile0")).unwrap();
+        let (header, _) = parse_log_header(&log[..12288]).unwrap();
+        let ring = Ring::new(header.first_lsn, log.len() as u64).unwrap();
+        let mut at = 12288;
+        while at < log.len() {
+            let lsn = header.first_lsn + (at - 12288) as u64;
+            let MtrScan::Mtr { len, records_len } = scan_mtr(&log[at..], lsn, &ring) else { panic!("at {lsn}") };
+            for rec in records(&log[at..at + records_len]) {
+                seen.insert(match rec.unwrap() {
+                    Record::Page { op, page: None, .. } => format!("same-page {op:?}"),
+                    Record::Page { op, .. } => format!("{op:?}"),
+                    Record::File { op: FileOp::Modify, .. } => "FILE_MODIFY".into(),
+                    Record::File { op, .. } => format!("FILE_{op:?}"),
+                    Record::FileCheckpoint { .. } => "FILE_CHECKPOINT".into(),
+                    Record::Padding { .. } => "padding".into(),
+                });
+            }
+            at += len;
+        }
+        assert_eq!(header.first_lsn + (log.len() - 12288) as u64, sum.last_lsn);
+    }
+    for kind in [
+        "Write",
+        "Memset",
+        "Memmove",
+        "InitPage",
+        "FreePage",
+        "same-page Write",
+        "same-page Memset",
+        "same-page Memmove",
+        "FILE_MODIFY",
+        "FILE_Create",
+        "FILE_Delete",
+        "FILE_Rename",
+        "FILE_CHECKPOINT",
+    ] {
+        assert!(seen.contains(kind), "no {kind} record in 12 MariaDB ddl backups; seen: {seen:?}");
+    }
+}
+
 fn faulted(faults: Faults) -> (innohot_simulator::RunReport, String) {
     let mut cfg = SimConfig::from_seed(3);
     cfg.faults = faults;
     let r = run(cfg, RunOptions::default());
     let msg = match &r.outcome {
-        Outcome::Failed(m) => m.clone(),
-        Outcome::Completed(_) => panic!("the backup completed despite a planned fault"),
+        Outcome::Failed(e) => e.to_string(),
+        other => panic!("the backup did not fail with an error despite a planned fault: {other:?}"),
     };
     (r, msg)
 }
@@ -206,6 +321,13 @@ fn failed_backups_never_look_complete_and_never_leave_the_server_locked() {
     ];
     for (faults, named) in cases {
         let (r, msg) = faulted(faults.clone());
+        let Outcome::Failed(err) = &r.outcome else { unreachable!("faulted() checked") };
+        if faults.server_call.is_some() {
+            assert!(err.is_connection_lost(), "{faults:?}: {err:?}");
+        } else {
+            let (path, e) = err.io_failure().unwrap_or_else(|| panic!("{faults:?}: not an I/O error: {err:?}"));
+            assert!(path.ends_with(named) && e.raw_os_error() == Some(28), "{faults:?}: {err:?}");
+        }
         assert!(matches!(r.verdict, Verdict::CorrectFailure(_)), "{faults:?}: {:?}", r.verdict);
         assert!(msg.contains(named), "{faults:?}: the error does not name {named}: {msg}");
         assert!(!r.target.join("xtrabackup_checkpoints").exists(), "{faults:?} left a success marker");
@@ -223,7 +345,9 @@ fn a_lapped_log_copier_fails_with_the_wrap_error() {
     cfg.server_gap_us = 10;
     cfg.poll_interval_us = 2_000_000; // the copier sleeps while the ring turns over many times
     let r = run(cfg, RunOptions::default());
-    let Outcome::Failed(msg) = &r.outcome else { panic!("completed over a lapped log: {:?}", r.outcome) };
+    let Outcome::Failed(err) = &r.outcome else { panic!("completed over a lapped log: {:?}", r.outcome) };
+    assert!(err.is_lap(), "{err:?}");
+    let msg = err.to_string();
     assert!(msg.contains("the redo log wrapped before it was copied") && msg.contains("innodb_log_file_size"), "{msg}");
     assert!(matches!(r.verdict, Verdict::CorrectFailure(_)), "{:?}", r.verdict);
     assert!(!r.target.join("xtrabackup_checkpoints").exists());
@@ -245,7 +369,9 @@ fn a_planted_omission_fails_the_backup_naming_the_table() {
             ..RunOptions::default()
         };
         let report = run(cfg.clone(), opts);
-        let Outcome::Failed(why) = &report.outcome else { panic!("{table}: the backup completed without it") };
+        let Outcome::Failed(e) = &report.outcome else { panic!("{table}: the backup completed without it") };
+        assert!(matches!(e, innohot::BackupError::TablespaceMissing { .. }), "{table}: {e:?}");
+        let why = e.to_string();
         assert!(why.contains("missing from the backup") && why.contains(table), "{table}: {why}");
         assert!(!dir.path().join("backup/xtrabackup_checkpoints").exists(), "{table}: looks complete");
     }

@@ -752,6 +752,114 @@ pub fn encode_mtr(recs: &[Record<'_>], lsn: Lsn, ring: &Ring) -> Result<Vec<u8>,
     Ok(seal_mtr(body, bit))
 }
 
+/// The body of a WRITE, MEMSET or MEMMOVE record after its page id. `offset` is relative
+/// to where the previous record on the same page left off: 0 after a page id,
+/// FIL_PAGE_TYPE (24) after INIT_PAGE or EXTENDED, the end of the range a WRITE, MEMSET
+/// or MEMMOVE changed after those (`log_phys_t::apply`, formats checked in
+/// testbeds/NOTES-mariadb-redo.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageEdit<'a> {
+    /// `data` at the offset.
+    Write { offset: u32, data: &'a [u8] },
+    /// `len` bytes at the offset, `fill` repeated (one byte: a plain memset).
+    Memset { offset: u32, len: u32, fill: &'a [u8] },
+    /// `len` bytes copied to the offset from `source` bytes away (never 0; regions may overlap).
+    Memmove { offset: u32, len: u32, source: i32 },
+}
+
+impl PageEdit<'_> {
+    /// The (relative) offset the edit starts at.
+    pub fn offset(&self) -> u32 {
+        match *self {
+            PageEdit::Write { offset, .. } | PageEdit::Memset { offset, .. } | PageEdit::Memmove { offset, .. } => {
+                offset
+            }
+        }
+    }
+
+    /// Bytes of the page the edit changes.
+    pub fn len(&self) -> u32 {
+        match *self {
+            PageEdit::Write { data, .. } => data.len() as u32,
+            PageEdit::Memset { len, .. } | PageEdit::Memmove { len, .. } => len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The same edit at another (relative) offset.
+    pub fn with_offset(self, offset: u32) -> Self {
+        match self {
+            PageEdit::Write { data, .. } => PageEdit::Write { offset, data },
+            PageEdit::Memset { len, fill, .. } => PageEdit::Memset { offset, len, fill },
+            PageEdit::Memmove { len, source, .. } => PageEdit::Memmove { offset, len, source },
+        }
+    }
+}
+
+/// The record type and payload (what follows the page id) of an edit: offset varint, then
+/// WRITE: the bytes; MEMSET: length varint and the fill bytes; MEMMOVE: length varint and
+/// the source as a varint (`2(d-1)` for `d` bytes after the destination, `2(d-1)+1` for
+/// `d` bytes before it).
+pub fn encode_page_edit(edit: &PageEdit<'_>) -> (PageOp, Vec<u8>) {
+    let mut out = Vec::new();
+    write_varint(&mut out, edit.offset());
+    match *edit {
+        PageEdit::Write { data, .. } => {
+            out.extend_from_slice(data);
+            (PageOp::Write, out)
+        }
+        PageEdit::Memset { len, fill, .. } => {
+            write_varint(&mut out, len);
+            out.extend_from_slice(fill);
+            (PageOp::Memset, out)
+        }
+        PageEdit::Memmove { len, source, .. } => {
+            write_varint(&mut out, len);
+            let d = source.unsigned_abs().saturating_sub(1);
+            write_varint(&mut out, d << 1 | u32::from(source < 0));
+            (PageOp::Memmove, out)
+        }
+    }
+}
+
+/// Reads a WRITE, MEMSET or MEMMOVE payload, refusing what recovery refuses (offset or
+/// length varints longer than 3 bytes, an empty WRITE or MEMSET fill, a MEMMOVE whose
+/// source varint is not the whole rest). Whether the edit fits the page is the caller's check.
+pub fn decode_page_edit(op: PageOp, payload: &[u8]) -> Result<PageEdit<'_>, FormatError> {
+    let bad = |detail: &str| FormatError::Malformed { what: "MariaDB page record", detail: detail.to_string() };
+    let short_varint = |b: &[u8]| match read_varint(b) {
+        Ok((v, n)) if n <= 3 => Ok((v, n)),
+        _ => Err(bad("an offset or length that is not a varint of at most 3 bytes")),
+    };
+    let (offset, n) = short_varint(payload)?;
+    let rest = &payload[n..];
+    match op {
+        PageOp::Write if !rest.is_empty() => Ok(PageEdit::Write { offset, data: rest }),
+        PageOp::Write => Err(bad("a WRITE without data")),
+        PageOp::Memset | PageOp::Memmove => {
+            let (len, m) = short_varint(rest)?;
+            let rest = &rest[m..];
+            if op == PageOp::Memset {
+                return match rest.len() {
+                    0 => Err(bad("a MEMSET without fill bytes")),
+                    k if k as u32 > len => Err(bad("a MEMSET fill longer than its length")),
+                    _ => Ok(PageEdit::Memset { offset, len, fill: rest }),
+                };
+            }
+            let (s, k) = short_varint(rest)?;
+            if k != rest.len() {
+                return Err(bad("bytes after a MEMMOVE source"));
+            }
+            let d = (s >> 1) as i32 + 1;
+            Ok(PageEdit::Memmove { offset, len, source: if s & 1 == 1 { -d } else { d } })
+        }
+        other => Err(bad(&format!("{other:?} is not a WRITE, MEMSET or MEMMOVE"))),
+    }
+}
+
 /// The creator up to its first NUL; not-UTF-8 bytes are replaced (it is only a label).
 fn parse_creator(block: &[u8]) -> String {
     let field = &block[CREATOR_AT..CREATOR_AT + CREATOR_LEN];
@@ -898,6 +1006,48 @@ mod tests {
         // FILE_MODIFY of 1 (space) + 1 (page 0) + 13 (name) = 15 bytes: the server writes the
         // varint form (0xB0, 15 + 1 - 15 = 1), exactly as in the captured log at LSN 8287758.
         assert_eq!(&mtr[..4], &[0xB0, 0x01, 0x07, 0x00]);
+    }
+
+    #[test]
+    fn page_edits_match_hand_computed_bytes() {
+        // WRITE 0x08 at 1 after INIT_PAGE: the low byte of FIL_PAGE_TYPE (24 + 1), as in the
+        // real log's `b2 01 08`.
+        let w = PageEdit::Write { offset: 1, data: &[0x08] };
+        assert_eq!(encode_page_edit(&w), (PageOp::Write, vec![0x01, 0x08]));
+        // MEMSET of 300 bytes at 200 with 0x00: offset 0x80 0x48, length 0x80 0xAC, fill.
+        let m = PageEdit::Memset { offset: 200, len: 300, fill: &[0] };
+        assert_eq!(encode_page_edit(&m), (PageOp::Memset, vec![0x80, 0x48, 0x80, 0xAC, 0x00]));
+        // MEMMOVE of 16 bytes from 10 bytes after the destination: source 2 * 9 = 18;
+        // from 1 byte before it: 2 * 0 + 1 = 1.
+        let after = PageEdit::Memmove { offset: 50, len: 16, source: 10 };
+        assert_eq!(encode_page_edit(&after), (PageOp::Memmove, vec![50, 16, 18]));
+        let before = PageEdit::Memmove { offset: 50, len: 16, source: -1 };
+        assert_eq!(encode_page_edit(&before), (PageOp::Memmove, vec![50, 16, 1]));
+        for e in [w, m, after, before, PageEdit::Memset { offset: 7, len: 9, fill: &[1, 2, 3] }] {
+            let (op, payload) = encode_page_edit(&e);
+            assert_eq!(decode_page_edit(op, &payload), Ok(e));
+            // And through a whole record, same_page or not.
+            let rec = Record::Page { op, page: None, payload: &payload };
+            let mut out = vec![];
+            encode_record(
+                &mut out,
+                &Record::Page { op: PageOp::InitPage, page: Some(PageId { space: 3, page: 9 }), payload: &[] },
+            )
+            .unwrap();
+            encode_record(&mut out, &rec).unwrap();
+            assert_eq!(records(&out).nth(1), Some(Ok(rec)));
+        }
+        let refused: &[(PageOp, &[u8])] = &[
+            (PageOp::Write, &[0x05]),                     // no data
+            (PageOp::Memset, &[0x05, 0x02]),              // no fill
+            (PageOp::Memset, &[0x05, 0x01, 1, 2]),        // fill longer than the length
+            (PageOp::Memmove, &[0x05, 0x02, 0x01, 0x00]), // a byte after the source
+            (PageOp::Write, &[0xE0, 0, 0, 0, 1]),         // a 4-byte offset varint
+            (PageOp::InitPage, &[0x05, 0x01]),
+        ];
+        for (op, payload) in refused {
+            assert!(decode_page_edit(*op, payload).is_err(), "{op:?} {payload:02x?} was accepted");
+        }
     }
 
     #[test]

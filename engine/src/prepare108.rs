@@ -1,0 +1,447 @@
+//! Applying a MariaDB 10.8+ backup's redo (its `ib_logfile0`) to its pages:
+//! pure, pages come and go through [`PageStore`] as for MySQL 5.7
+//! (`prepare57`), so the simulator's oracle and a future on-disk prepare share it.
+//!
+//! The copy is a 12288-byte header whose first LSN is the start checkpoint,
+//! then whole mtrs with every termination byte 1 (see `follow108`). Recovery
+//! starts at the checkpoint, which must be confirmed by its FILE_CHECKPOINT
+//! record in the copy, and applies each mtr to the pages it names, as the
+//! server's `recv_recover_page` does: a page takes an mtr only if its
+//! FIL_PAGE_LSN is not past the mtr's start; then its LSN becomes the mtr's end
+//! LSN. Changed pages get their checksum again (full_crc32 or, for a legacy
+//! tablespace, crc32).
+//!
+//! Covers the physical records: WRITE, MEMSET, MEMMOVE, INIT_PAGE, FREE_PAGE,
+//! the page-checksum OPTION (skipped, as recovery does when it matches) and the
+//! file records (FILE_CREATE/DELETE/RENAME/MODIFY, whose names are followed,
+//! FILE_CHECKPOINT). EXTENDED records (row and undo operations) are refused by
+//! name rather than skipped, so a prepare never silently drops redo.
+
+use crate::format::page;
+use crate::format::redo108::{
+    self, decode_page_edit, records, scan_mtr, FileOp, MtrScan, PageEdit, PageId, PageOp, Record, Ring,
+    SIZE_OF_FILE_CHECKPOINT, START_OFFSET,
+};
+use crate::format::{FormatError, Lsn};
+pub use crate::prepare57::PageStore;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrepareError {
+    #[error("ib_logfile0: {0}")]
+    Format(#[from] FormatError),
+    #[error("ib_logfile0 at LSN {lsn}: {detail}")]
+    BadMtr { lsn: Lsn, detail: String },
+    #[error("redo record in the mini-transaction at LSN {lsn}: {detail}")]
+    BadRecord { lsn: Lsn, detail: String },
+    #[error(
+        "ib_logfile0 has no FILE_CHECKPOINT({checkpoint}) record between LSN {checkpoint} and {last_lsn}: \
+         recovery cannot start from its checkpoint (the copy did not start where the server's checkpoint says)"
+    )]
+    CheckpointNotConfirmed { checkpoint: Lsn, last_lsn: Lsn },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub mtrs: u64,
+    pub records_applied: u64,
+    /// Records whose page was already newer (FIL_PAGE_LSN past the mtr's start).
+    pub records_already_in_page: u64,
+    /// Records for tablespaces that are not in the backup (dropped during it).
+    pub records_without_tablespace: u64,
+    /// Those tablespaces' ids.
+    pub spaces_not_in_backup: Vec<u32>,
+    /// INIT_PAGE records applied.
+    pub pages_initialized: u64,
+    /// Pages whose last page record was FREE_PAGE: their contents no longer matter.
+    pub pages_freed: BTreeSet<(u32, u32)>,
+    /// FILE_CREATE, FILE_DELETE, FILE_RENAME and FILE_MODIFY records seen.
+    pub file_operations: u64,
+    /// The name each tablespace the file records mention has at the end of the log
+    /// ("./db/t.ibd"), None once deleted.
+    pub file_names: BTreeMap<u32, Option<String>>,
+    /// FILE_CHECKPOINT records seen (the start checkpoint's among them).
+    pub checkpoints: u64,
+    /// End LSN of the last mtr applied.
+    pub end_lsn: Lsn,
+    /// Pages changed (their checksums were written again).
+    pub pages_touched: Vec<(u32, u32)>,
+}
+
+/// Applies every mtr of the backup's `ib_logfile0` (the whole file) from its checkpoint
+/// up to `last_lsn`.
+pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result<ApplyReport, PrepareError> {
+    let head_len = START_OFFSET as usize;
+    if log.len() < head_len {
+        return Err(FormatError::TooShort { what: "ib_logfile0", need: head_len, have: log.len() }.into());
+    }
+    let (header, cp) = redo108::parse_log_header(&log[..head_len])?;
+    let first = header.first_lsn;
+    if cp.lsn != first || last_lsn < first || last_lsn - first > (log.len() - head_len) as u64 {
+        return Err(PrepareError::BadMtr {
+            lsn: first,
+            detail: format!(
+                "a backup's log starts at its checkpoint ({} here, first LSN {first}) and holds the redo up to \
+                 last_lsn {last_lsn}: {} bytes after the header, {} here",
+                cp.lsn,
+                last_lsn.saturating_sub(first),
+                log.len() - head_len
+            ),
+        });
+    }
+    // The copy as recovery reads it: a ring as long as the file, never wrapped (lap 0: bit 1).
+    let ring = Ring::new(first, (log.len() as u64).max(START_OFFSET + SIZE_OF_FILE_CHECKPOINT as u64 + 1))?;
+    let mut report = ApplyReport { end_lsn: first, ..ApplyReport::default() };
+    let mut touched = BTreeSet::new();
+    let mut confirmed = false;
+    let mut lsn = first;
+    while lsn < last_lsn {
+        let at = head_len + (lsn - first) as usize;
+        let bytes = &log[at..head_len + (last_lsn - first) as usize];
+        let records_len = match scan_mtr(bytes, lsn, &ring) {
+            MtrScan::Mtr { records_len, .. } => records_len,
+            MtrScan::Incomplete => {
+                return Err(PrepareError::BadMtr { lsn, detail: format!("last_lsn {last_lsn} falls inside this mtr") })
+            }
+            MtrScan::End(end) => {
+                return Err(PrepareError::BadMtr { lsn, detail: format!("no valid mtr before last_lsn: {end:?}") })
+            }
+        };
+        let end = lsn + (records_len + redo108::MTR_TRAILER) as u64;
+        let mut mtr = MtrApply { start: lsn, end, store: &mut *store, report: &mut report, takes: Vec::new() };
+        let file_checkpoint = mtr.apply(&bytes[..records_len])?;
+        touched.extend(mtr.takes.iter().filter(|(_, take)| *take).map(|(id, _)| (id.space, id.page)));
+        confirmed |= file_checkpoint == Some(cp.lsn);
+        report.mtrs += 1;
+        report.end_lsn = end;
+        lsn = end;
+    }
+    if !confirmed {
+        return Err(PrepareError::CheckpointNotConfirmed { checkpoint: cp.lsn, last_lsn });
+    }
+    for &(space, page_no) in &touched {
+        let full_crc32 = store
+            .page_mut(space, 0)
+            .and_then(|p0| page::layout_from_page0(p0).ok())
+            .is_none_or(|layout| layout.full_crc32);
+        if let Some(pg) = store.page_mut(space, page_no) {
+            if full_crc32 {
+                page::stamp_full_crc32(pg);
+            } else {
+                page::stamp_legacy_crc32(pg);
+            }
+        }
+    }
+    report.pages_touched = touched.into_iter().collect();
+    Ok(report)
+}
+
+/// One mtr being applied.
+struct MtrApply<'a> {
+    start: Lsn,
+    end: Lsn,
+    store: &'a mut dyn PageStore,
+    report: &'a mut ApplyReport,
+    /// Whether each page named so far takes this mtr (decided at its first record).
+    takes: Vec<(PageId, bool)>,
+}
+
+impl MtrApply<'_> {
+    fn bad(&self, detail: String) -> PrepareError {
+        PrepareError::BadRecord { lsn: self.start, detail }
+    }
+
+    /// Applies the records; returns the LSN of a FILE_CHECKPOINT record, if any.
+    fn apply(&mut self, recs: &[u8]) -> Result<Option<Lsn>, PrepareError> {
+        let mut checkpoint = None;
+        // The page of the previous page record and where its range ended (1: none may follow).
+        let mut current: Option<PageId> = None;
+        let mut last_offset = 0u32;
+        for rec in records(recs) {
+            let rec = rec.map_err(|e| self.bad(e.to_string()))?;
+            match rec {
+                Record::Page { op, page: id, payload } => {
+                    let id = match id {
+                        Some(id) => {
+                            last_offset = 0;
+                            id
+                        }
+                        None => current.ok_or_else(|| self.bad("a same_page record without a page".into()))?,
+                    };
+                    current = Some(id);
+                    last_offset = self.page_record(id, op, payload, last_offset)?;
+                }
+                Record::File { op, space, name, new_name } => {
+                    self.report.file_operations += 1;
+                    let own = |n: &[u8]| Some(String::from_utf8_lossy(n).into_owned());
+                    let after = match (op, new_name) {
+                        (FileOp::Delete, _) => None,
+                        (FileOp::Rename, Some(to)) => own(to),
+                        _ => own(name),
+                    };
+                    self.report.file_names.insert(space, after);
+                }
+                Record::FileCheckpoint { lsn } => {
+                    self.report.checkpoints += 1;
+                    checkpoint = Some(lsn);
+                }
+                Record::Padding { .. } => {}
+            }
+        }
+        for (id, take) in &self.takes {
+            if *take {
+                if let Some(pg) = self.store.page_mut(id.space, id.page) {
+                    page::set_page_lsn(pg, self.end);
+                }
+            }
+        }
+        Ok(checkpoint)
+    }
+
+    /// Applies one page record; returns the new `last_offset`.
+    fn page_record(&mut self, id: PageId, op: PageOp, payload: &[u8], last_offset: u32) -> Result<u32, PrepareError> {
+        let edit = match op {
+            PageOp::Write | PageOp::Memset | PageOp::Memmove => {
+                if last_offset == 1 {
+                    return Err(self.bad(format!("a same_page {op:?} after FREE_PAGE of {id:?}")));
+                }
+                Some(decode_page_edit(op, payload).map_err(|e| self.bad(format!("{id:?}: {e}")))?)
+            }
+            PageOp::InitPage | PageOp::FreePage => None,
+            // OPT_PAGE_CHECKSUM: recovery compares it with the page; nothing to apply.
+            PageOp::Option => return Ok(last_offset),
+            PageOp::Extended | PageOp::Reserved => {
+                return Err(self.bad(format!(
+                    "{op:?} record for {id:?} is not supported by this prepare (a backup must not hold it)"
+                )))
+            }
+        };
+        let take = self.takes(id);
+        let Some(pg) = self.store.page_mut(id.space, id.page) else {
+            self.report.records_without_tablespace += 1;
+            if !self.report.spaces_not_in_backup.contains(&id.space) {
+                self.report.spaces_not_in_backup.push(id.space);
+            }
+            return Ok(next_offset(op, edit, last_offset));
+        };
+        if !take {
+            self.report.records_already_in_page += 1;
+            return Ok(next_offset(op, edit, last_offset));
+        }
+        self.report.records_applied += 1;
+        match (op, edit) {
+            (PageOp::InitPage, _) => {
+                pg.fill(0);
+                pg[page::FIL_PAGE_OFFSET..page::FIL_PAGE_OFFSET + 4].copy_from_slice(&id.page.to_be_bytes());
+                pg[page::FIL_PAGE_PREV..page::FIL_PAGE_NEXT + 4].fill(0xFF);
+                pg[page::FIL_PAGE_SPACE_ID..page::FIL_PAGE_SPACE_ID + 4].copy_from_slice(&id.space.to_be_bytes());
+                self.report.pages_initialized += 1;
+                self.report.pages_freed.remove(&(id.space, id.page));
+            }
+            (PageOp::FreePage, _) => {
+                self.report.pages_freed.insert((id.space, id.page));
+            }
+            (_, Some(edit)) => {
+                let at = last_offset + edit.offset();
+                let size = pg.len() as u32;
+                if at < 8 || at >= size || at + edit.len() > size {
+                    let detail = format!("{edit:?} at byte {at} leaves the {size}-byte page {id:?}");
+                    return Err(PrepareError::BadRecord { lsn: self.start, detail });
+                }
+                let (at, len) = (at as usize, edit.len() as usize);
+                match edit {
+                    PageEdit::Write { data, .. } => pg[at..at + len].copy_from_slice(data),
+                    PageEdit::Memset { fill, .. } => {
+                        for (i, b) in pg[at..at + len].iter_mut().enumerate() {
+                            *b = fill[i % fill.len()];
+                        }
+                    }
+                    PageEdit::Memmove { source, .. } => {
+                        let from = at as i64 + i64::from(source);
+                        if from < 8 || from as usize + len > pg.len() {
+                            let detail = format!("{edit:?} at byte {at} copies from outside the page {id:?}");
+                            return Err(PrepareError::BadRecord { lsn: self.start, detail });
+                        }
+                        pg.copy_within(from as usize..from as usize + len, at);
+                    }
+                }
+            }
+            (_, None) => unreachable!("page edits are decoded above"),
+        }
+        Ok(next_offset(op, edit, last_offset))
+    }
+
+    /// Whether the page takes this mtr: decided once, at the mtr's first record for it,
+    /// from its FIL_PAGE_LSN (a page not in the backup takes nothing).
+    fn takes(&mut self, id: PageId) -> bool {
+        if let Some((_, t)) = self.takes.iter().find(|(p, _)| *p == id) {
+            return *t;
+        }
+        let t = self.store.page_mut(id.space, id.page).is_some_and(|pg| {
+            let page_lsn = u64::from_be_bytes(pg[page::FIL_PAGE_LSN..page::FIL_PAGE_LSN + 8].try_into().expect("8"));
+            page_lsn <= self.start
+        });
+        self.takes.push((id, t));
+        t
+    }
+}
+
+/// Where the next same_page record's offset counts from.
+fn next_offset(op: PageOp, edit: Option<PageEdit<'_>>, last_offset: u32) -> u32 {
+    match (op, edit) {
+        (PageOp::InitPage, _) => page::FIL_PAGE_TYPE as u32,
+        (PageOp::FreePage, _) => 1,
+        (_, Some(e)) => last_offset + e.offset() + e.len(),
+        (_, None) => last_offset,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::redo108::{backup_log_header, encode_mtr, encode_page_edit, Checkpoint};
+
+    const CP: Lsn = 50_000;
+
+    /// A backup's ib_logfile0 from checkpoint CP holding `mtrs` (each a record list) and
+    /// the start checkpoint's FILE_CHECKPOINT first; returns the file and its end LSN.
+    fn backup_log(mtrs: &[Vec<Record<'_>>]) -> (Vec<u8>, Lsn) {
+        let big = Ring::new(CP, 1 << 20).unwrap();
+        let mut out = backup_log_header(Checkpoint { lsn: CP, end_lsn: CP }, "Backup 10.11.19");
+        let mut lsn = CP;
+        let first = vec![Record::FileCheckpoint { lsn: CP }];
+        for recs in std::iter::once(&first).chain(mtrs) {
+            let m = encode_mtr(recs, lsn, &big).unwrap();
+            lsn += m.len() as u64;
+            out.extend(m);
+        }
+        (out, lsn)
+    }
+
+    struct Mem(BTreeMap<(u32, u32), Vec<u8>>);
+    impl PageStore for Mem {
+        fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]> {
+            self.0.get_mut(&(space, page)).map(|p| p.as_mut_slice())
+        }
+    }
+
+    /// Space 7: page 0 (full_crc32 flags for 4 KiB pages) and page 3, both at LSN `lsn`.
+    fn pages(lsn: Lsn) -> Mem {
+        let mut p0 = page::new_page(4096, 7, 0, page::PAGE_TYPE_FSP_HDR, lsn);
+        p0[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].copy_from_slice(&0x13u32.to_be_bytes());
+        let p3 = page::new_page(4096, 7, 3, page::PAGE_TYPE_INDEX, lsn);
+        Mem([((7, 0), p0), ((7, 3), p3)].into_iter().collect())
+    }
+
+    fn rec<'a>(page: Option<u32>, edit: PageEdit<'_>, buf: &'a mut Vec<u8>) -> Record<'a> {
+        let (op, payload) = encode_page_edit(&edit);
+        *buf = payload;
+        Record::Page { op, page: page.map(|p| PageId { space: 7, page: p }), payload: buf }
+    }
+
+    fn lsn_of(p: &[u8]) -> Lsn {
+        u64::from_be_bytes(p[16..24].try_into().unwrap())
+    }
+
+    #[test]
+    fn writes_memsets_and_memmoves_land_where_the_server_put_them() {
+        let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
+        let mtr = vec![
+            rec(Some(3), PageEdit::Write { offset: 100, data: &[1, 2, 3, 4] }, &mut a),
+            // same_page: 6 bytes after the write's end (104) = 110, 8 bytes of AB.
+            rec(None, PageEdit::Memset { offset: 6, len: 8, fill: &[0xAB] }, &mut b),
+            // same_page at 118 + 2 = 120: the 4 bytes from 20 bytes before (100..104).
+            rec(None, PageEdit::Memmove { offset: 2, len: 4, source: -20 }, &mut c),
+        ];
+        let (log, last) = backup_log(&[mtr]);
+        let mut mem = pages(100);
+        let r = apply_log(&log, last, &mut mem).unwrap();
+        assert_eq!((r.mtrs, r.records_applied, r.checkpoints), (2, 3, 1));
+        let p = &mem.0[&(7, 3)];
+        assert_eq!(&p[100..104], &[1, 2, 3, 4]);
+        assert_eq!(&p[110..118], &[0xAB; 8]);
+        assert_eq!(&p[120..124], &[1, 2, 3, 4]);
+        assert_eq!(&p[104..110], &[0; 6]);
+        assert_eq!(lsn_of(p), last, "the page LSN is the end of the mtr it took");
+        let layout = page::PageLayout { full_crc32: true, ..page::PageLayout::legacy(4096) };
+        assert_eq!(page::validate_page(p, 7, 3, layout), Ok(page::Accepted::FullCrc32), "checksum written again");
+        assert_eq!(r.pages_touched, vec![(7, 3)]);
+    }
+
+    #[test]
+    fn a_page_newer_than_an_mtr_skips_it_and_takes_later_ones() {
+        let (mut a, mut b) = (vec![], vec![]);
+        let first = vec![rec(Some(3), PageEdit::Write { offset: 200, data: &[9] }, &mut a)];
+        let second = vec![rec(Some(3), PageEdit::Write { offset: 300, data: &[8] }, &mut b)];
+        let (log, last) = backup_log(&[first, second]);
+        // The page already holds the first mtr: its LSN is the first mtr's end.
+        let first_end = CP + 16 + 1 + 1 + 1 + 2 + 1 + 5;
+        let mut mem = pages(first_end);
+        let r = apply_log(&log, last, &mut mem).unwrap();
+        assert_eq!((r.records_applied, r.records_already_in_page), (1, 1));
+        let p = &mem.0[&(7, 3)];
+        assert_eq!((p[200], p[300]), (0, 8));
+        // Stopping at the first mtr's end applies nothing to it.
+        let mut mem = pages(first_end);
+        assert_eq!(apply_log(&log, first_end, &mut mem).unwrap().records_applied, 0);
+    }
+
+    #[test]
+    fn init_page_rebuilds_a_page_from_nothing_and_free_page_marks_it() {
+        let (mut a, mut b) = (vec![], vec![]);
+        let mtr = vec![
+            Record::File { op: FileOp::Create, space: 7, name: b"./d/t.ibd", new_name: None },
+            Record::Page { op: PageOp::InitPage, page: Some(PageId { space: 7, page: 3 }), payload: &[] },
+            // same_page right after INIT_PAGE counts from FIL_PAGE_TYPE: 24 + 0.
+            rec(None, PageEdit::Write { offset: 0, data: &page::PAGE_TYPE_INDEX.to_be_bytes() }, &mut a),
+            Record::Page { op: PageOp::FreePage, page: Some(PageId { space: 7, page: 0 }), payload: &[] },
+        ];
+        let rename =
+            vec![Record::File { op: FileOp::Rename, space: 7, name: b"./d/t.ibd", new_name: Some(b"./d/u.ibd") }];
+        let gone = vec![
+            Record::File { op: FileOp::Delete, space: 9, name: b"./d/x.ibd", new_name: None },
+            rec(Some(5), PageEdit::Write { offset: 64, data: &[1] }, &mut b),
+        ];
+        let (log, last) = backup_log(&[mtr, rename, gone]);
+        let mut mem = pages(0);
+        mem.0.get_mut(&(7, 3)).unwrap().fill(0); // never written: all zero, LSN 0
+        let r = apply_log(&log, last, &mut mem).unwrap();
+        let mut expected = page::new_page(4096, 7, 3, page::PAGE_TYPE_INDEX, r.end_lsn);
+        let p = &mem.0[&(7, 3)];
+        page::set_page_lsn(&mut expected, lsn_of(p));
+        page::stamp_full_crc32(&mut expected);
+        assert_eq!(p, &expected, "INIT_PAGE: zeros, page number, FIL_NULL neighbours, space id; then the type");
+        assert_eq!(r.pages_initialized, 1);
+        assert_eq!(r.pages_freed, [(7, 0)].into_iter().collect());
+        assert_eq!(r.file_operations, 3);
+        let names: Vec<_> = r.file_names.into_iter().collect();
+        assert_eq!(names, vec![(7, Some("./d/u.ibd".into())), (9, None)]);
+        assert_eq!((r.records_without_tablespace, r.spaces_not_in_backup), (1, vec![7]));
+    }
+
+    #[test]
+    fn damaged_or_unsupported_redo_is_refused_by_name() {
+        let mut a = vec![];
+        let good = vec![rec(Some(3), PageEdit::Write { offset: 100, data: &[1] }, &mut a)];
+        let (log, last) = backup_log(std::slice::from_ref(&good));
+        let mut flipped = log.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(matches!(apply_log(&flipped, last, &mut pages(0)), Err(PrepareError::BadMtr { .. })));
+        assert!(matches!(apply_log(&log, last - 1, &mut pages(0)), Err(PrepareError::BadMtr { .. })));
+        // Without the start checkpoint's FILE_CHECKPOINT the copy is not recoverable.
+        let mut no_cp = backup_log_header(Checkpoint { lsn: CP, end_lsn: CP }, "Backup 10.11.19");
+        let m = encode_mtr(&good, CP, &Ring::new(CP, 1 << 20).unwrap()).unwrap();
+        no_cp.extend(&m);
+        let err = apply_log(&no_cp, CP + m.len() as u64, &mut pages(0)).unwrap_err();
+        assert!(matches!(err, PrepareError::CheckpointNotConfirmed { checkpoint: CP, .. }), "{err}");
+        // EXTENDED (row operations) and writes off the page are refused.
+        let ext = vec![Record::Page { op: PageOp::Extended, page: Some(PageId { space: 7, page: 3 }), payload: &[1] }];
+        let (log, last) = backup_log(&[ext]);
+        let err = apply_log(&log, last, &mut pages(0)).unwrap_err().to_string();
+        assert!(err.contains("Extended") && err.contains("not supported"), "{err}");
+        let mut b = vec![];
+        let off = vec![rec(Some(3), PageEdit::Write { offset: 4095, data: &[1, 2] }, &mut b)];
+        let (log, last) = backup_log(&[off]);
+        assert!(matches!(apply_log(&log, last, &mut pages(0)), Err(PrepareError::BadRecord { .. })));
+    }
+}

@@ -1,0 +1,61 @@
+//! The server's side of its redo log: flushing it, checkpoints, and keeping
+//! the writer from overwriting what the last checkpoint still needs.
+
+use super::SimServer;
+
+impl SimServer {
+    /// log_write_up_to(lsn): the log buffer goes to disk.
+    pub fn flush_log(&mut self) {
+        self.log.flush(&mut self.truth);
+        self.log_is_durable();
+    }
+
+    /// Every mtr so far is on disk: nothing to take back for `pages_at_flushed_lsn`.
+    pub(super) fn log_is_durable(&mut self) {
+        self.unflushed_undo.clear();
+        self.unflushed_freed.clear();
+    }
+
+    /// log_checkpoint(): advance to the oldest dirty page, name the touched
+    /// tablespaces in the redo (MLOG_FILE_NAME / FILE_MODIFY), make it durable,
+    /// then the checkpoint block.
+    pub fn checkpoint(&mut self) {
+        let oldest = self
+            .spaces
+            .iter()
+            .flat_map(|s| s.oldest.iter().copied().filter(|&l| l != 0))
+            .min()
+            .unwrap_or(self.log.lsn());
+        if oldest <= self.log.checkpoint_lsn() + 9 {
+            return;
+        }
+        let names: Vec<(u32, String)> = self
+            .named_since_checkpoint
+            .iter()
+            .filter_map(|id| self.spaces.iter().find(|s| s.id == *id))
+            .map(|s| (s.id, s.redo_name.clone()))
+            .collect();
+        self.named_since_checkpoint.clear();
+        self.log.checkpoint(oldest, &names, &mut self.truth);
+        self.log_is_durable();
+    }
+
+    /// Keeps the log from overwriting what the last checkpoint still needs
+    /// (log_margin_checkpoint_age): flush every dirty page, then checkpoint.
+    pub(super) fn make_room(&mut self, need: u64) {
+        let cap = self.log.capacity();
+        if self.log.lsn() + need + 4096 - self.log.checkpoint_lsn() < cap * 3 / 4 {
+            return;
+        }
+        self.finish_tear();
+        self.flush_log();
+        for s in 0..self.spaces.len() {
+            for p in 0..self.spaces[s].pages.len() as u32 {
+                if self.spaces[s].oldest[p as usize] != 0 {
+                    self.write_page(s, p, false);
+                }
+            }
+        }
+        self.checkpoint();
+    }
+}
