@@ -5,7 +5,7 @@
 //! `cargo bench -p innohot-benches --bench redo`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use innohot::format::{mlog, redo108};
+use innohot::format::{mariadb, mysql57::mlog};
 
 /// About 1 MiB of 5.7 mtrs of page writes.
 fn stream57() -> Vec<u8> {
@@ -44,31 +44,31 @@ fn parse57(mut b: &[u8]) -> usize {
 }
 
 /// About 1 MiB of 10.8 mtrs (WRITE and MEMSET records) laid from LSN `start`.
-fn stream108(ring: &redo108::Ring, start: u64) -> Vec<u8> {
+fn stream108(ring: &mariadb::Ring, start: u64) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0u32;
     while out.len() < 1 << 20 {
         let payload = [vec![(i % 200) as u8], vec![(i % 251) as u8; 30 + (i % 50) as usize]].concat();
         let set = [5u8, 16, 0xAB];
         let recs = [
-            redo108::Record::Page {
-                op: redo108::PageOp::Write,
-                page: Some(redo108::PageId { space: 5 + i % 7, page: 3 + i % 100 }),
+            mariadb::Record::Page {
+                op: mariadb::PageOp::Write,
+                page: Some(mariadb::PageId { space: 5 + i % 7, page: 3 + i % 100 }),
                 payload: &payload,
             },
-            redo108::Record::Page { op: redo108::PageOp::Memset, page: None, payload: &set },
+            mariadb::Record::Page { op: mariadb::PageOp::Memset, page: None, payload: &set },
         ];
-        let mtr = redo108::encode_mtr(&recs, start + out.len() as u64, ring).expect("a valid mtr");
+        let mtr = mariadb::encode_mtr(&recs, start + out.len() as u64, ring).expect("a valid mtr");
         out.extend(mtr);
         i += 1;
     }
     out
 }
 
-fn parse108(buf: &[u8], ring: &redo108::Ring, start: u64) -> usize {
+fn parse108(buf: &[u8], ring: &mariadb::Ring, start: u64) -> usize {
     let (mut at, mut n) = (0usize, 0);
-    while let redo108::MtrScan::Mtr { len, records_len } = redo108::scan_mtr(&buf[at..], start + at as u64, ring) {
-        n += redo108::records(&buf[at..at + records_len]).filter(|r| r.is_ok()).count();
+    while let mariadb::MtrScan::Mtr { len, records_len } = mariadb::scan_mtr(&buf[at..], start + at as u64, ring) {
+        n += mariadb::records(&buf[at..at + records_len]).filter(|r| r.is_ok()).count();
         at += len;
     }
     n
@@ -82,7 +82,7 @@ fn bench_redo(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(s57.len() as u64));
     group.bench_function("mysql57_decode", |b| b.iter(|| parse57(&s57)));
     let start = 1 << 20;
-    let ring = redo108::Ring::new(start, 96 << 20).expect("ring");
+    let ring = mariadb::Ring::new(start, 96 << 20).expect("ring");
     let s108 = stream108(&ring, start);
     assert!(parse108(&s108, &ring, start) > 1000, "the 10.8 stream must parse");
     group.throughput(Throughput::Bytes(s108.len() as u64));

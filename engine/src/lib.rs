@@ -11,14 +11,12 @@ pub mod error;
 pub mod events;
 pub mod flavor;
 pub mod follow;
-pub mod follow108;
 pub mod format;
 pub mod io;
 pub mod meta;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
-pub mod prepare108;
-pub mod prepare57;
+pub mod prepare;
 pub mod server;
 pub mod timefmt;
 pub mod verify;

@@ -81,13 +81,13 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
         Some(&"xtrabackup_logfile") => {
             r.notes.push("redo log copy: xtrabackup_logfile".into());
             if let Some(last) = last_lsn {
-                check_redo57(fs, &dir.join("xtrabackup_logfile"), last, &mut r);
+                check_mysql57_redo(fs, &dir.join("xtrabackup_logfile"), last, &mut r);
             }
         }
         Some(n) => {
             r.notes.push(format!("redo log copy: {n}"));
             if let Some(last) = last_lsn {
-                check_redo108(fs, &dir.join(n), last, &mut r);
+                check_mariadb_redo(fs, &dir.join(n), last, &mut r);
             }
         }
         None => r
@@ -195,15 +195,15 @@ fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r
 /// A 5.7 redo copy: after the 2048-byte header, 512-byte blocks whose
 /// checksums hold and whose numbers follow each other, up to the block
 /// holding `last_lsn`, which must hold data that far.
-fn check_redo57(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
-    use crate::format::redo57::{self, BlockHeader, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
+fn check_mysql57_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
+    use crate::format::mysql57::{self, BlockHeader, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
     let name = "xtrabackup_logfile";
     let mut f = match fs.open(path, READ) {
         Ok(f) => f,
         Err(e) => return r.problems.push(format!("{name}: cannot open it: {e}")),
     };
     let size = f.size().unwrap_or(0);
-    let want_no = redo57::block_no_for_lsn(last_lsn);
+    let want_no = mysql57::block_no_for_lsn(last_lsn);
     let want_len = (last_lsn % LOG_BLOCK_SIZE as u64) as u16;
     let mut buf = vec![0u8; 1 << 20];
     let mut offset = LOG_FILE_HDR_SIZE;
@@ -219,14 +219,14 @@ fn check_redo57(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyRep
         for block in buf[..got].chunks(LOG_BLOCK_SIZE) {
             let at = offset;
             offset += LOG_BLOCK_SIZE as u64;
-            if redo57::block_checksum_kind(block).is_none() {
+            if mysql57::block_checksum_kind(block).is_none() {
                 return r.problems.push(format!(
                     "{name}: the block at byte {at} fails its checksum: the redo copy is corrupt before last_lsn {last_lsn}"
                 ));
             }
             let Ok(h) = BlockHeader::parse(block) else { return };
             if let Some(p) = prev {
-                let next = if p + 1 == redo57::BLOCK_NO_MODULUS { 1 } else { p + 1 };
+                let next = if p + 1 == mysql57::BLOCK_NO_MODULUS { 1 } else { p + 1 };
                 if h.block_no != next {
                     return r.problems.push(format!(
                         "{name}: the block at byte {at} is block {} but {next} should follow {p}: the redo copy \
@@ -257,8 +257,8 @@ fn check_redo57(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyRep
 /// every mini-transaction is whole and CRC-valid up to `last_lsn`. The
 /// termination byte carries the server ring's lap parity, which the copy
 /// keeps, so either parity is accepted.
-fn check_redo108(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
-    use crate::format::redo108::{self, MtrScan, Ring, MAX_MTR_SPAN, START_OFFSET};
+fn check_mariadb_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
+    use crate::format::mariadb::{self, MtrScan, Ring, MAX_MTR_SPAN, START_OFFSET};
     let name = "ib_logfile0";
     let mut f = match fs.open(path, READ) {
         Ok(f) => f,
@@ -269,7 +269,7 @@ fn check_redo108(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyRe
     if f.read_at(&mut head, 0).map(|n| n < head.len()).unwrap_or(true) {
         return r.problems.push(format!("{name}: shorter than its 12288-byte header"));
     }
-    let (header, cp) = match redo108::parse_log_header(&head) {
+    let (header, cp) = match mariadb::parse_log_header(&head) {
         Ok(h) => h,
         Err(e) => return r.problems.push(format!("{name}: {e}")),
     };
@@ -302,8 +302,8 @@ fn check_redo108(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyRe
             continue;
         }
         let piece = &buf[at..have];
-        let scan = match redo108::scan_mtr(piece, lsn, &even) {
-            MtrScan::End(redo108::MtrEnd::SequenceBit { .. }) => redo108::scan_mtr(piece, lsn, &odd),
+        let scan = match mariadb::scan_mtr(piece, lsn, &even) {
+            MtrScan::End(mariadb::MtrEnd::SequenceBit { .. }) => mariadb::scan_mtr(piece, lsn, &odd),
             other => other,
         };
         match scan {

@@ -1,4 +1,4 @@
-//! Model-based test of the MySQL 5.7 redo follower (`Follower57`) against an
+//! Model-based test of the MySQL 5.7 redo follower (`Mysql57Follower`) against an
 //! in-memory model of a 5.7 redo ring (docs/FORMATS.md §2-3).
 //!
 //! The model writer keeps an LSN that always sits in a block's data area
@@ -42,9 +42,10 @@
 //! wrap. More cases: `PROPTEST_CASES=60000 cargo test -p innohot --test follower_model`.
 
 use innohot::events::{EventKind, Recorder};
-use innohot::follow::{read_stable_header57, Follower57, Follower57Parts, PassEnd, RedoFollower, DEFAULT_READ_STEP};
-use innohot::format::mlog::{encode_record, Record};
-use innohot::format::redo57::{
+use innohot::follow::mysql57::{read_stable_header, Mysql57Follower, Mysql57FollowerParts};
+use innohot::follow::{PassEnd, RedoFollower, DEFAULT_READ_STEP};
+use innohot::format::mysql57::mlog::{encode_record, Record};
+use innohot::format::mysql57::{
     block_checksum_kind, stamp_block, xtrabackup_creator, BlockChecksum, Checkpoint, LogFileHeader, RingGeometry,
 };
 use innohot::io::mem::MemFile;
@@ -591,7 +592,7 @@ const CREATOR: &str = "xtrabkup 240102  3:04:05";
 
 struct Harness {
     ring: Ring,
-    follower: Follower57,
+    follower: Mysql57Follower,
     out: Shared,
     out_file: MemFile,
     recorder: Arc<Recorder>,
@@ -617,14 +618,14 @@ impl Harness {
         ring.checkpoint(model.cp_lsn, model.cp_no);
         assert_eq!((ring.lsn, ring.flushed), (model.lsn, model.flushed), "model ring and LSN model disagree");
 
-        let (header, cp) = read_stable_header57(&mut MemFile::over(ring.files[0].clone()), Path::new("ib_logfile0"))
+        let (header, cp) = read_stable_header(&mut MemFile::over(ring.files[0].clone()), Path::new("ib_logfile0"))
             .expect("the model ring's header reads");
-        assert_eq!(cp, ring.cp, "read_stable_header57 must find the newest checkpoint");
+        assert_eq!(cp, ring.cp, "read_stable_header must find the newest checkpoint");
 
         let out: Shared = Arc::default();
         let out_file = MemFile::over(out.clone());
         let recorder = Arc::new(Recorder::default());
-        let follower = Follower57::start(Follower57Parts {
+        let follower = Mysql57Follower::start(Mysql57FollowerParts {
             files: ring.files.iter().map(|f| Box::new(MemFile::over(f.clone())) as Box<dyn SourceFile>).collect(),
             file_paths: (0..spec.files).map(|i| PathBuf::from(format!("ib_logfile{i}"))).collect(),
             geometry: ring.geom,
@@ -637,7 +638,7 @@ impl Harness {
             progress: recorder.clone(),
             clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
         })
-        .expect("Follower57::start");
+        .expect("Mysql57Follower::start");
 
         let start = align_down(cp.lsn);
         assert_eq!((follower.start_lsn(), follower.copied_lsn()), (start, start));

@@ -1,11 +1,11 @@
 //! Property tests: encoders and decoders agree, stamps validate, ring math is consistent.
 
-use innohot::format::mlog::{
+use innohot::format::mysql57::mlog::{
     decode_record, encode_mtr, encode_record, read_compressed, read_u64_compressed, write_compressed,
     write_u64_compressed, Record,
 };
+use innohot::format::mysql57::{BlockHeader, Checkpoint, LogFileHeader, RingGeometry};
 use innohot::format::page::{new_page, stamp_full_crc32, stamp_legacy_crc32, validate_page, Accepted, PageLayout};
-use innohot::format::redo57::{BlockHeader, Checkpoint, LogFileHeader, RingGeometry};
 use proptest::prelude::*;
 
 fn name() -> impl Strategy<Value = String> {

@@ -5,18 +5,18 @@ use innohot::format::checksum::{
     crc32c, fold_binary, fold_pair, log_block_innodb, page_crc32, page_full_crc32, page_innodb_new, page_innodb_old,
     page_zip_crc32,
 };
-use innohot::format::mlog::{
+use innohot::format::mysql57::mlog::{
     decode_record, encode_checkpoint_group, encode_mtr, encode_record, read_compressed, read_u64_compressed,
     write_compressed, write_u64_compressed, Decoded, Record,
+};
+use innohot::format::mysql57::{
+    block_checksum_kind, block_no_for_lsn, classify_block, header_with_creator, newest_checkpoint, stamp_block,
+    xtrabackup_creator, BlockChecksum, BlockClass, BlockHeader, Checkpoint, LogFileHeader, RingGeometry, Span,
 };
 use innohot::format::page::{
     fil_header, fsp_header, is_doublewrite_page, layout_from_flags, layout_from_page0, new_page, set_page_lsn,
     stamp_full_crc32, stamp_legacy_crc32, stamp_legacy_innodb, validate_page, Accepted, PageDefect, PageLayout,
     FIL_NULL, PAGE_TYPE_INDEX,
-};
-use innohot::format::redo57::{
-    block_checksum_kind, block_no_for_lsn, classify_block, header_with_creator, newest_checkpoint, stamp_block,
-    xtrabackup_creator, BlockChecksum, BlockClass, BlockHeader, Checkpoint, LogFileHeader, RingGeometry, Span,
 };
 use innohot::format::FormatError;
 

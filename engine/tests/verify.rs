@@ -4,7 +4,7 @@
 //! algorithm): clean it passes; one flipped byte in any of them is named.
 #![allow(clippy::disallowed_methods)] // tests build their directories directly
 
-use innohot::format::redo108;
+use innohot::format::mariadb;
 use innohot::io::real::RealSourceFs;
 use innohot::verify::verify;
 use std::path::{Path, PathBuf};
@@ -32,8 +32,8 @@ fn backup_of_fixtures(root: &Path) {
     std::fs::write(root.join("xtrabackup_info"), "innodb_to_lsn = 100000\n").unwrap();
     std::fs::write(root.join("backup-my.cnf"), "[mysqld]\ninnodb_page_size=16384\n").unwrap();
     // A redo copy that starts and ends at the checkpoint: a header and room after it.
-    let cp = redo108::Checkpoint { lsn: 100000, end_lsn: 100000 };
-    let mut log = redo108::backup_log_header(cp, "Backup 10.11.19");
+    let cp = mariadb::Checkpoint { lsn: 100000, end_lsn: 100000 };
+    let mut log = mariadb::backup_log_header(cp, "Backup 10.11.19");
     log.extend(vec![0u8; 4096]);
     std::fs::write(root.join("ib_logfile0"), log).unwrap();
     std::fs::create_dir(root.join("fx")).unwrap();

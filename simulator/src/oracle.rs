@@ -6,12 +6,11 @@ use crate::config::{Flavor, SimConfig};
 use crate::faults::{EIO, ENOSPC};
 use crate::outcome::{Outcome, RunStats};
 use crate::server::SimServer;
+use innohot::format::mariadb;
+use innohot::format::mysql57::{self, LOG_BLOCK_SIZE};
 use innohot::format::page::{self, PageLayout};
-use innohot::format::redo108;
-use innohot::format::redo57::{self, LOG_BLOCK_SIZE};
 use innohot::meta;
-use innohot::prepare108;
-use innohot::prepare57::{self, PageStore};
+use innohot::prepare::{self, PageStore};
 use innohot::server::BinlogPos;
 use innohot::BackupError;
 use std::collections::BTreeSet;
@@ -116,7 +115,7 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             }
             match srv.cfg.flavor {
                 Flavor::Mysql57 => check_redo(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong),
-                Flavor::MariaDb => check_redo108(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong),
+                Flavor::MariaDb => check_mariadb_redo(srv, target, summary.start_lsn, summary.last_lsn, &mut wrong),
             }
             check_lsns_and_binlog(srv, summary, &mut wrong);
             let copied = copied_pages(srv, target);
@@ -217,17 +216,17 @@ fn check_redo(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wro
         wrong.push("xtrabackup_logfile is missing".into());
         return;
     };
-    let hdr_len = redo57::LOG_FILE_HDR_SIZE as usize;
+    let hdr_len = mysql57::LOG_FILE_HDR_SIZE as usize;
     if copy.len() < hdr_len {
         wrong.push(format!("xtrabackup_logfile is only {} bytes", copy.len()));
         return;
     }
-    match redo57::LogFileHeader::parse(&copy[..LOG_BLOCK_SIZE]) {
+    match mysql57::LogFileHeader::parse(&copy[..LOG_BLOCK_SIZE]) {
         Ok(h) if h.creator.starts_with("xtrabkup ") => {}
         Ok(h) => wrong.push(format!("xtrabackup_logfile creator is {:?}, not \"xtrabkup ...\"", h.creator)),
         Err(e) => wrong.push(format!("xtrabackup_logfile header: {e}")),
     }
-    match redo57::newest_checkpoint(&copy[..hdr_len]) {
+    match mysql57::newest_checkpoint(&copy[..hdr_len]) {
         Ok(cp) => {
             if !srv.truth.checkpoints.contains(&cp) {
                 wrong.push(format!("the copied header holds checkpoint {cp:?}, which the server never wrote"));
@@ -265,11 +264,11 @@ fn check_redo(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wro
             // The partial last block: the server may have grown it since; what was
             // copied must be a prefix of it with a correct header and checksum.
             let len = (last_lsn - lsn) as usize;
-            let hdr = redo57::BlockHeader::parse(got).expect("512 bytes");
+            let hdr = mysql57::BlockHeader::parse(got).expect("512 bytes");
             if hdr.data_len as usize != len
                 || got[..4] != truth[..4]
-                || got[redo57::LOG_BLOCK_HDR_SIZE..len] != truth[redo57::LOG_BLOCK_HDR_SIZE..len]
-                || redo57::block_checksum_kind(got).is_none()
+                || got[mysql57::LOG_BLOCK_HDR_SIZE..len] != truth[mysql57::LOG_BLOCK_HDR_SIZE..len]
+                || mysql57::block_checksum_kind(got).is_none()
             {
                 wrong.push(format!("the last, partial redo block at LSN {lsn} is not what the server wrote"));
             }
@@ -281,17 +280,17 @@ fn check_redo(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wro
 /// The backup's `ib_logfile0`: the header mariabackup writes for the start checkpoint,
 /// then exactly the mtrs the server wrote from that checkpoint to `last_lsn`, each
 /// termination byte set to 1 (the copy never wraps).
-fn check_redo108(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wrong: &mut Vec<String>) {
+fn check_mariadb_redo(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, wrong: &mut Vec<String>) {
     let Ok(copy) = fs::read(target.join("ib_logfile0")) else {
         wrong.push("ib_logfile0 is missing".into());
         return;
     };
-    let hdr_len = redo108::START_OFFSET as usize;
+    let hdr_len = mariadb::START_OFFSET as usize;
     if copy.len() < hdr_len {
         wrong.push(format!("ib_logfile0 is only {} bytes", copy.len()));
         return;
     }
-    let (header, cp) = match redo108::parse_log_header(&copy[..hdr_len]) {
+    let (header, cp) = match mariadb::parse_log_header(&copy[..hdr_len]) {
         Ok(h) => h,
         Err(e) => return wrong.push(format!("ib_logfile0 header: {e}")),
     };
@@ -304,8 +303,8 @@ fn check_redo108(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: u64, 
             header.first_lsn, cp.lsn
         ));
     }
-    let creator = redo108::backup_creator(&srv.variables()["version"]);
-    if copy[..hdr_len] != redo108::backup_log_header(cp, &creator)[..] {
+    let creator = mariadb::backup_creator(&srv.variables()["version"]);
+    if copy[..hdr_len] != mariadb::backup_log_header(cp, &creator)[..] {
         wrong.push(format!("the ib_logfile0 header is not the one mariabackup writes for {cp:?} ({creator:?})"));
     }
     let Some(expected) = srv.truth.mariadb_log.as_copied(cp.lsn, last_lsn) else {
@@ -485,11 +484,11 @@ fn check_restore(
 ) {
     let psize = srv.cfg.page_size;
     let log = fs::read(target.join("xtrabackup_logfile")).unwrap_or_default();
-    let cp = match redo57::newest_checkpoint(&log[..(redo57::LOG_FILE_HDR_SIZE as usize).min(log.len())]) {
+    let cp = match mysql57::newest_checkpoint(&log[..(mysql57::LOG_FILE_HDR_SIZE as usize).min(log.len())]) {
         Ok(cp) => cp,
         Err(e) => return wrong.push(format!("prepare: {e}")),
     };
-    let report = match prepare57::apply_log(&log, cp.lsn, s.last_lsn, &mut store) {
+    let report = match prepare::mysql57::apply_log(&log, cp.lsn, s.last_lsn, &mut store) {
         Ok(r) => r,
         Err(e) => return wrong.push(format!("prepare failed: {e}")),
     };
@@ -546,7 +545,7 @@ fn check_restore108(
 ) {
     let psize = srv.cfg.page_size;
     let log = fs::read(target.join("ib_logfile0")).unwrap_or_default();
-    let report = match prepare108::apply_log(&log, s.last_lsn, &mut store) {
+    let report = match prepare::mariadb::apply_log(&log, s.last_lsn, &mut store) {
         Ok(r) => r,
         Err(e) => return wrong.push(format!("prepare failed: {e}")),
     };

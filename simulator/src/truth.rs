@@ -2,8 +2,8 @@
 //! and what it said at the moments the backup asked.
 
 use innohot::format::checksum::{crc32c, crc32c_append};
-use innohot::format::redo108;
-use innohot::format::redo57::Checkpoint;
+use innohot::format::mariadb;
+use innohot::format::mysql57::Checkpoint;
 use innohot::format::Lsn;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -69,7 +69,7 @@ pub struct Truth {
     /// MariaDB: every mtr appended.
     pub mariadb_log: MariaLog,
     /// MariaDB: every checkpoint block written, in order.
-    pub checkpoints108: Vec<redo108::Checkpoint>,
+    pub checkpoints108: Vec<mariadb::Checkpoint>,
     /// Versions of each page on disk, oldest first.
     pub pages: HashMap<(u32, u32), Vec<PageVersion>>,
     /// (binlog position after the commit, end LSN of its redo), in commit order.

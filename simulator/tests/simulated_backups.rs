@@ -246,7 +246,7 @@ fn mariadb_runs_are_verified_and_deterministic() {
 /// so the oracle's prepare really applies each (and the engine's follower copies each).
 #[test]
 fn mariadb_backups_hold_every_record_kind() {
-    use innohot::format::redo108::{parse_log_header, records, scan_mtr, FileOp, MtrScan, Record, Ring};
+    use innohot::format::mariadb::{parse_log_header, records, scan_mtr, FileOp, MtrScan, Record, Ring};
     use std::collections::BTreeSet;
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for seed in 0..12 {

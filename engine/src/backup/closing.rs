@@ -5,8 +5,15 @@
 use super::{witness, Backup, Next, Summary};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
+use crate::follow::RedoFollower;
 use crate::meta;
 use std::path::Path;
+use std::time::Duration;
+
+/// How long the last pass waits for the server to write the redo up to its LSN under the lock.
+const REDO_WRITE_WAIT_LIMIT: Duration = Duration::from_secs(10);
+/// Between two looks at the log while waiting for it.
+const REDO_WRITE_POLL: Duration = Duration::from_millis(10);
 
 impl Backup {
     pub(super) fn binlog_position(&mut self) -> Result<Next> {
@@ -46,6 +53,7 @@ impl Backup {
         shared.stop();
         let file_ops = {
             let mut follower = shared.lock();
+            self.wait_for_redo_written(&mut **follower)?;
             follower.poll(true)?;
             self.last_lsn = follower.last_lsn();
             self.start_lsn = follower.start_lsn();
@@ -56,10 +64,12 @@ impl Backup {
             return Err(BackupError::RedoCorrupt {
                 lsn: self.last_lsn,
                 detail: format!(
-                    "the redo copy ends at LSN {} but the server was at LSN {} under the lock: \
-                     committed transactions would be missing; the server did not write its log \
-                     to disk on FLUSH ENGINE LOGS (check innodb_log_group_home_dir)",
-                    self.last_lsn, self.lsn_under_lock
+                    "the redo copy ends at LSN {} but the server was at LSN {} under the lock, and {} s after \
+                     FLUSH ENGINE LOGS the file innohot follows still did not hold it: committed transactions \
+                     would be missing. Check that innodb_log_group_home_dir names the log the server writes",
+                    self.last_lsn,
+                    self.lsn_under_lock,
+                    REDO_WRITE_WAIT_LIMIT.as_secs()
                 ),
             });
         }
@@ -67,6 +77,28 @@ impl Backup {
             return Err(BackupError::CheckpointBeyondCopy { checkpoint: self.to_lsn, last_lsn: self.last_lsn });
         }
         self.advance(Phase::CheckpointsFile)
+    }
+
+    /// FLUSH ENGINE LOGS writes the log on most servers, but not with
+    /// innodb_flush_log_at_trx_commit=0, and a loaded machine may delay the
+    /// write: follow the log (bounded, on the engine's clock) until it holds
+    /// the server's LSN under the lock, as mariabackup waits for its copier.
+    fn wait_for_redo_written(&mut self, follower: &mut dyn RedoFollower) -> Result<()> {
+        let clock = self.svc.clock.clone();
+        let deadline = clock.now() + REDO_WRITE_WAIT_LIMIT;
+        let mut said = false;
+        loop {
+            let report = follower.poll(false)?;
+            if report.scanned_lsn >= self.lsn_under_lock || clock.now() >= deadline {
+                return Ok(());
+            }
+            if !said {
+                said = true;
+                let text = format!("Waiting for log copy thread to read lsn {}", self.lsn_under_lock);
+                self.note(Phase::StopLogCopy, text);
+            }
+            clock.sleep(REDO_WRITE_POLL);
+        }
     }
 
     pub(super) fn checkpoints_file(&mut self) -> Result<Next> {

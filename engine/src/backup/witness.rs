@@ -6,7 +6,7 @@ use super::CopiedTable;
 use crate::copy;
 use crate::error::{BackupError, Result};
 use crate::follow::FileOpRecord;
-use crate::format::redo108::FileOp;
+use crate::format::mariadb::FileOp;
 use crate::server::ServerTablespace;
 use std::path::{Path, PathBuf};
 

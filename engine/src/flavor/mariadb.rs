@@ -4,8 +4,8 @@
 use super::{CheckpointInfo, Flavor, GtidSource, LockStep, RedoContext, RedoLog, TablespaceDictionary};
 use crate::copy;
 use crate::error::{BackupError, Result};
+use crate::follow::mariadb::{read_log_header, MariaDbFollower, MariaDbFollowerParts};
 use crate::follow::RedoFollower;
-use crate::follow108::{read_header108, Follower108, Follower108Parts};
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
 use crate::server::{ServerPlugin, ServerVars};
@@ -34,7 +34,7 @@ impl RedoLog for Log108 {
     fn read_checkpoint(&self, ctx: &RedoContext) -> Result<CheckpointInfo> {
         let mut f =
             ctx.fs.open(&self.path, PLAIN).map_err(|e| BackupError::io(&self.path, "opening the redo log", e))?;
-        let (_, cp) = read_header108(&mut *f, &self.path)?;
+        let (_, cp) = read_log_header(&mut *f, &self.path)?;
         Ok(CheckpointInfo {
             lsn: cp.lsn,
             description: format!("checkpoint at LSN {} (end LSN {})", cp.lsn, cp.end_lsn),
@@ -44,9 +44,9 @@ impl RedoLog for Log108 {
     fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>> {
         let mut source =
             ctx.fs.open(&self.path, PLAIN).map_err(|e| BackupError::io(&self.path, "opening the redo log", e))?;
-        let (_, checkpoint) = read_header108(&mut *source, &self.path)?;
+        let (_, checkpoint) = read_log_header(&mut *source, &self.path)?;
         let (out, out_path) = super::create_log_copy(ctx, "ib_logfile0")?;
-        Ok(Box::new(Follower108::start(Follower108Parts {
+        Ok(Box::new(MariaDbFollower::start(MariaDbFollowerParts {
             source,
             source_path: self.path.clone(),
             source_fs: Some(ctx.fs.clone()),
@@ -87,7 +87,7 @@ impl Flavor for MariaDb {
         if file_size != expected {
             return Err(BackupError::RedoResizing { path, file_size, setting: expected });
         }
-        read_header108(&mut *f, &path)?;
+        read_log_header(&mut *f, &path)?;
         Ok(Box::new(Log108 { path, file_size }))
     }
 

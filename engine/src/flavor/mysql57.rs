@@ -4,8 +4,9 @@
 use super::{CheckpointInfo, Flavor, GtidSource, LockStep, RedoContext, RedoLog, TablespaceDictionary};
 use crate::copy;
 use crate::error::{BackupError, Result};
-use crate::follow::{read_stable_header57, Follower57, Follower57Parts, RedoFollower};
-use crate::format::redo57::{self, RingGeometry};
+use crate::follow::mysql57::{read_stable_header, Mysql57Follower, Mysql57FollowerParts};
+use crate::follow::RedoFollower;
+use crate::format::mysql57::{self, RingGeometry};
 use crate::io::ReadPolicy;
 use crate::meta;
 use crate::server::{ServerPlugin, ServerVars};
@@ -23,10 +24,10 @@ struct Ring57 {
 }
 
 impl Ring57 {
-    fn read_header(&self, ctx: &RedoContext) -> Result<(Vec<u8>, redo57::Checkpoint)> {
+    fn read_header(&self, ctx: &RedoContext) -> Result<(Vec<u8>, mysql57::Checkpoint)> {
         let path = &self.paths[0];
         let mut f = ctx.fs.open(path, PLAIN).map_err(|e| BackupError::io(path, "opening the redo log", e))?;
-        read_stable_header57(&mut *f, path)
+        read_stable_header(&mut *f, path)
     }
 }
 
@@ -51,13 +52,13 @@ impl RedoLog for Ring57 {
         }
         let (out, out_path) = super::create_log_copy(ctx, "xtrabackup_logfile")?;
         let (y, mo, d, h, mi, s) = crate::timefmt::civil(ctx.clock.unix_seconds());
-        Ok(Box::new(Follower57::start(Follower57Parts {
+        Ok(Box::new(Mysql57Follower::start(Mysql57FollowerParts {
             files,
             file_paths: self.paths.clone(),
             geometry: self.geometry,
             checkpoint,
             header,
-            creator: redo57::xtrabackup_creator(y, mo, d, h, mi, s),
+            creator: mysql57::xtrabackup_creator(y, mo, d, h, mi, s),
             out,
             out_path,
             read_step: ctx.read_step,

@@ -4,11 +4,10 @@
 //! short or hostile input; they return [`FormatError`].
 
 pub mod checksum;
-pub mod mlog;
+pub mod mariadb;
+pub mod mysql57;
 pub mod page;
 pub mod page_compressed;
-pub mod redo108;
-pub mod redo57;
 
 /// A log sequence number: a byte position in the server's endless redo stream.
 pub type Lsn = u64;

@@ -11,7 +11,7 @@ use super::{Encoded, FileOp, Mtr, PageChange, PageOp, SimRedoWriter};
 use crate::config::SimConfig;
 use crate::rng::Rng;
 use crate::truth::Truth;
-use innohot::format::redo108::{
+use innohot::format::mariadb::{
     self, encode_page_edit, encode_record, seal_mtr, Checkpoint, Header, PageEdit, PageId, Record, Ring, CHECKPOINT_1,
     CHECKPOINT_2, MTR_TRAILER, START_OFFSET,
 };
@@ -56,16 +56,16 @@ pub fn encode_records(mtr: &Mtr) -> Vec<u8> {
     for f in &mtr.files {
         let rec = match f {
             FileOp::Modify { space, name } => {
-                Record::File { op: redo108::FileOp::Modify, space: *space, name: name.as_bytes(), new_name: None }
+                Record::File { op: mariadb::FileOp::Modify, space: *space, name: name.as_bytes(), new_name: None }
             }
             FileOp::Create { space, name, .. } => {
-                Record::File { op: redo108::FileOp::Create, space: *space, name: name.as_bytes(), new_name: None }
+                Record::File { op: mariadb::FileOp::Create, space: *space, name: name.as_bytes(), new_name: None }
             }
             FileOp::Delete { space, name } => {
-                Record::File { op: redo108::FileOp::Delete, space: *space, name: name.as_bytes(), new_name: None }
+                Record::File { op: mariadb::FileOp::Delete, space: *space, name: name.as_bytes(), new_name: None }
             }
             FileOp::Rename { space, from, to } => Record::File {
-                op: redo108::FileOp::Rename,
+                op: mariadb::FileOp::Rename,
                 space: *space,
                 name: from.as_bytes(),
                 new_name: Some(to.as_bytes()),
@@ -82,10 +82,10 @@ pub fn encode_records(mtr: &Mtr) -> Vec<u8> {
         let here = Some((*space, *page_no));
         let (edit, end) = match op {
             PageOp::Init | PageOp::Free => {
-                let op = if *op == PageOp::Init { redo108::PageOp::InitPage } else { redo108::PageOp::FreePage };
+                let op = if *op == PageOp::Init { mariadb::PageOp::InitPage } else { mariadb::PageOp::FreePage };
                 put(&mut out, &Record::Page { op, page: Some(id), payload: &[] });
                 last = here;
-                last_offset = if op == redo108::PageOp::InitPage { page::FIL_PAGE_TYPE as u32 } else { 1 };
+                last_offset = if op == mariadb::PageOp::InitPage { page::FIL_PAGE_TYPE as u32 } else { 1 };
                 continue;
             }
             PageOp::Write { offset, data, .. } => {
@@ -197,7 +197,7 @@ impl SimRedoWriter for Log108 {
         let start = self.lsn;
         let cap = self.file_size - START_OFFSET;
         let first_lsn = if self.previous_lap { start - cap - rng.below(cap) } else { start };
-        self.ring = Ring::new(first_lsn.max(redo108::FIRST_LSN), self.file_size).expect("a valid ring");
+        self.ring = Ring::new(first_lsn.max(mariadb::FIRST_LSN), self.file_size).expect("a valid ring");
         let header = Header { first_lsn: self.ring.first_lsn(), creator: CREATOR.into() };
         write_all_at(&self.file, &header.encode(), 0);
         if self.previous_lap {
@@ -238,7 +238,7 @@ impl SimRedoWriter for Log108 {
         let mut records = Vec::new();
         for (space, name) in names {
             let rec =
-                Record::File { op: redo108::FileOp::Modify, space: *space, name: name.as_bytes(), new_name: None };
+                Record::File { op: mariadb::FileOp::Modify, space: *space, name: name.as_bytes(), new_name: None };
             encode_record(&mut records, &rec).expect("a valid FILE_MODIFY");
         }
         encode_record(&mut records, &Record::FileCheckpoint { lsn }).expect("a valid FILE_CHECKPOINT");
@@ -272,7 +272,7 @@ impl SimRedoWriter for Log108 {
 mod tests {
     use super::*;
     use crate::config::{Flavor, Scenario};
-    use innohot::format::redo108::{parse_log_header, records, scan_mtr, MtrEnd, MtrScan};
+    use innohot::format::mariadb::{parse_log_header, records, scan_mtr, MtrEnd, MtrScan};
 
     fn log_for(seed: u64, previous_lap: bool) -> (tempfile::TempDir, Log108, Truth, Rng) {
         let dir = tempfile::tempdir().unwrap();

@@ -6,17 +6,17 @@ use super::{Encoded, FileOp, Mtr, PageChange, PageOp, SimRedoWriter};
 use crate::config::SimConfig;
 use crate::rng::Rng;
 use crate::truth::Truth;
-use innohot::format::mlog::{self, Record};
-use innohot::format::redo57::{self, BlockChecksum, BlockHeader, Checkpoint, LogFileHeader, RingGeometry};
+use innohot::format::mysql57::mlog::{self, Record};
+use innohot::format::mysql57::{self, BlockChecksum, BlockHeader, Checkpoint, LogFileHeader, RingGeometry};
 use innohot::format::Lsn;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-const BLOCK: usize = redo57::LOG_BLOCK_SIZE;
-const HDR: usize = redo57::LOG_BLOCK_HDR_SIZE;
-const DATA_END: usize = redo57::LOG_BLOCK_DATA_END;
+const BLOCK: usize = mysql57::LOG_BLOCK_SIZE;
+const HDR: usize = mysql57::LOG_BLOCK_HDR_SIZE;
+const DATA_END: usize = mysql57::LOG_BLOCK_DATA_END;
 
 /// The in-memory log buffer and the ring on disk.
 pub struct Log57 {
@@ -98,11 +98,11 @@ impl Log57 {
             self.lsn += n as u64;
             if off + n == DATA_END {
                 set_data_len(blk, BLOCK as u16);
-                self.lsn += (redo57::LOG_BLOCK_TRL_SIZE + HDR) as u64;
+                self.lsn += (mysql57::LOG_BLOCK_TRL_SIZE + HDR) as u64;
                 let new_lsn = self.lsn - HDR as u64;
                 let mut nb = [0u8; BLOCK];
                 BlockHeader {
-                    block_no: redo57::block_no_for_lsn(new_lsn),
+                    block_no: mysql57::block_no_for_lsn(new_lsn),
                     flush_bit: false,
                     data_len: HDR as u16,
                     first_rec_group: 0,
@@ -184,8 +184,8 @@ impl SimRedoWriter for Log57 {
         let block_lsn = start - start % BLOCK as u64;
         for i in 0..g.files {
             let hdr = LogFileHeader {
-                format: redo57::LOG_HEADER_FORMAT_57,
-                start_lsn: redo57::LOG_START_LSN,
+                format: mysql57::LOG_HEADER_FORMAT_57,
+                start_lsn: mysql57::LOG_START_LSN,
                 creator: "MySQL 5.7.17".into(),
             };
             write_all_at(&self.files[i as usize], &hdr.encode(), 0);
@@ -196,18 +196,18 @@ impl SimRedoWriter for Log57 {
             let cap = g.capacity();
             let mut lsn = block_lsn + BLOCK as u64;
             while lsn < block_lsn + cap {
-                if let Some(old) = lsn.checked_sub(cap).filter(|&o| o >= redo57::LOG_START_LSN) {
+                if let Some(old) = lsn.checked_sub(cap).filter(|&o| o >= mysql57::LOG_START_LSN) {
                     let mut b = [0u8; BLOCK];
                     rng.fill(&mut b[HDR..DATA_END]);
                     BlockHeader {
-                        block_no: redo57::block_no_for_lsn(old),
+                        block_no: mysql57::block_no_for_lsn(old),
                         flush_bit: false,
                         data_len: BLOCK as u16,
                         first_rec_group: 0,
                         checkpoint_no: (self.next_checkpoint_no.saturating_sub(2)) as u32,
                     }
                     .write_into(&mut b);
-                    redo57::stamp_block(&mut b, BlockChecksum::Crc32c);
+                    mysql57::stamp_block(&mut b, BlockChecksum::Crc32c);
                     self.write_block_raw(old, &b);
                 }
                 lsn += BLOCK as u64;
@@ -216,7 +216,7 @@ impl SimRedoWriter for Log57 {
         let data_len = (start % BLOCK as u64) as u16;
         let mut first = [0u8; BLOCK];
         BlockHeader {
-            block_no: redo57::block_no_for_lsn(block_lsn),
+            block_no: mysql57::block_no_for_lsn(block_lsn),
             flush_bit: false,
             data_len,
             first_rec_group: data_len,
@@ -243,7 +243,7 @@ impl SimRedoWriter for Log57 {
         let blocks: Vec<(Lsn, [u8; BLOCK])> = self.blocks.iter().cloned().collect();
         for (block_lsn, mut b) in blocks {
             b[8..12].copy_from_slice(&cp_no.to_be_bytes());
-            redo57::stamp_block(&mut b, BlockChecksum::Crc32c);
+            mysql57::stamp_block(&mut b, BlockChecksum::Crc32c);
             self.write_block_raw(block_lsn, &b);
             truth.block_written(block_lsn, &b);
         }

@@ -5,9 +5,9 @@
 #![allow(clippy::disallowed_methods)] // tests read fixtures and write temp files directly
 
 use innohot::events::{EventKind, Phase, Recorder, Silent};
+use innohot::follow::mariadb::{read_log_header, FileOpRecord, MariaDbFollower, MariaDbFollowerParts};
 use innohot::follow::{PassEnd, RedoFollower};
-use innohot::follow108::{read_header108, FileOpRecord, Follower108, Follower108Parts};
-use innohot::format::redo108::{
+use innohot::format::mariadb::{
     self, backup_creator, backup_log_header, encode_mtr, records, scan_mtr, Checkpoint, FileOp, Header, MtrScan,
     PageId, PageOp, Record, Ring, CHECKPOINT_1, CHECKPOINT_2, START_OFFSET,
 };
@@ -196,9 +196,9 @@ impl Writer {
         out
     }
 
-    fn follower(&self, from: Checkpoint, read_step: usize) -> (Follower108, MemFile) {
+    fn follower(&self, from: Checkpoint, read_step: usize) -> (MariaDbFollower, MemFile) {
         let out = MemFile::default();
-        let f = Follower108::start(Follower108Parts {
+        let f = MariaDbFollower::start(MariaDbFollowerParts {
             source: Box::new(MemFile::over(self.file.clone())),
             source_path: PathBuf::from("/data/ib_logfile0"),
             source_fs: None,
@@ -221,7 +221,7 @@ const SMALL: u64 = START_OFFSET + 65536;
 
 /// Walks a backup ib_logfile0 as recovery would: (mtrs, end LSN).
 fn walk_copy(copy: &[u8]) -> (usize, Lsn) {
-    let (header, cp) = redo108::parse_log_header(&copy[..12288]).unwrap();
+    let (header, cp) = mariadb::parse_log_header(&copy[..12288]).unwrap();
     assert_eq!(header.first_lsn, cp.lsn);
     let ring = Ring::new(header.first_lsn, copy.len() as u64 + 1).unwrap();
     let (mut n, mut lsn, mut at) = (0, cp.lsn, START_OFFSET as usize);
@@ -366,7 +366,7 @@ fn a_lap_of_more_than_the_ring_fails_before_reading() {
     assert!(matches!(e, BackupError::RedoWrapped { copied_lsn, .. } if copied_lsn == start.lsn), "{msg}");
     assert!(msg.contains("innodb_log_file_size") && msg.contains("wrapped"), "{msg}");
     // A follower started from a checkpoint the ring no longer holds fails at once.
-    match Follower108::start(Follower108Parts {
+    match MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: None,
@@ -413,7 +413,7 @@ fn a_resized_log_is_noticed() {
     w.checkpoint();
     let fs = Arc::new(MemFs { current: Mutex::new(w.file.clone()) });
     let out = MemFile::default();
-    let mut f = Follower108::start(Follower108Parts {
+    let mut f = MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: Some(fs.clone()),
@@ -442,7 +442,7 @@ fn a_resized_log_is_noticed() {
 fn start_refuses_an_encrypted_log_by_name() {
     let mut file = vec![0u8; SMALL as usize];
     file[..512].copy_from_slice(&std::fs::read(data("encrypted_header.bin")).unwrap());
-    let r = Follower108::start(Follower108Parts {
+    let r = MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(Arc::new(Mutex::new(file)))),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: None,
@@ -468,7 +468,7 @@ fn poll_events_follow_the_phases() {
     w.checkpoint();
     let rec = Arc::new(Recorder::default());
     let out = MemFile::default();
-    let mut f = Follower108::start(Follower108Parts {
+    let mut f = MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
         source_fs: None,
@@ -524,11 +524,11 @@ fn a_real_log_copies_byte_for_byte_like_mariabackup() {
     for read_step in [512, 4096, 65536, 1 << 20] {
         let file = Arc::new(Mutex::new(real_server_log()));
         let mut src = MemFile::over(file.clone());
-        let (header, cp) = read_header108(&mut src, Path::new("ib_logfile0")).unwrap();
+        let (header, cp) = read_log_header(&mut src, Path::new("ib_logfile0")).unwrap();
         assert_eq!(header.first_lsn, 44404);
         assert_eq!(cp, Checkpoint { lsn: 8_287_165, end_lsn: 8_287_165 });
         let out = MemFile::default();
-        let mut f = Follower108::start(Follower108Parts {
+        let mut f = MariaDbFollower::start(MariaDbFollowerParts {
             source: Box::new(src),
             source_path: PathBuf::from("ib_logfile0"),
             source_fs: None,
@@ -569,28 +569,28 @@ fn a_real_log_copies_byte_for_byte_like_mariabackup() {
 
 /// Copies a real, stopped server's ib_logfile0 the way a backup would, for checking the
 /// result with `mariabackup --prepare` by hand (see tests/data/mariadb1011/README.md):
-/// INNOHOT_FOLLOW108_SRC=<datadir>/ib_logfile0 INNOHOT_FOLLOW108_OUT=<dir> \
-/// [INNOHOT_FOLLOW108_CHECKPOINT=<lsn>,<end_lsn>] [INNOHOT_FOLLOW108_UNTIL=<stop file>] cargo test -p innohot --test follow108 -- --ignored copy_a_real_log_into_a_directory
+/// INNOHOT_FOLLOW_MARIADB_SRC=<datadir>/ib_logfile0 INNOHOT_FOLLOW_MARIADB_OUT=<dir> \
+/// [INNOHOT_FOLLOW_MARIADB_CHECKPOINT=<lsn>,<end_lsn>] [INNOHOT_FOLLOW_MARIADB_UNTIL=<stop file>] cargo test -p innohot --test follow_mariadb -- --ignored copy_a_real_log_into_a_directory
 #[test]
-#[ignore = "needs INNOHOT_FOLLOW108_SRC and INNOHOT_FOLLOW108_OUT"]
+#[ignore = "needs INNOHOT_FOLLOW_MARIADB_SRC and INNOHOT_FOLLOW_MARIADB_OUT"]
 fn copy_a_real_log_into_a_directory() {
     use innohot::io::real::{RealSourceFs, RealTargetDir};
     use innohot::io::TargetDir;
-    let src = PathBuf::from(std::env::var("INNOHOT_FOLLOW108_SRC").expect("INNOHOT_FOLLOW108_SRC"));
-    let out_dir = PathBuf::from(std::env::var("INNOHOT_FOLLOW108_OUT").expect("INNOHOT_FOLLOW108_OUT"));
-    let version = std::env::var("INNOHOT_FOLLOW108_VERSION").unwrap_or_else(|_| VERSION.into());
+    let src = PathBuf::from(std::env::var("INNOHOT_FOLLOW_MARIADB_SRC").expect("INNOHOT_FOLLOW_MARIADB_SRC"));
+    let out_dir = PathBuf::from(std::env::var("INNOHOT_FOLLOW_MARIADB_OUT").expect("INNOHOT_FOLLOW_MARIADB_OUT"));
+    let version = std::env::var("INNOHOT_FOLLOW_MARIADB_VERSION").unwrap_or_else(|_| VERSION.into());
     let fs = Arc::new(RealSourceFs);
     let mut source = fs.open(&src, ReadPolicy { direct: false, fadvise: false }).unwrap();
-    let (_, mut cp) = read_header108(&mut *source, &src).unwrap();
+    let (_, mut cp) = read_log_header(&mut *source, &src).unwrap();
     // A hot copy starts from the checkpoint read before the data files were copied.
-    if let Ok(v) = std::env::var("INNOHOT_FOLLOW108_CHECKPOINT") {
-        let (lsn, end) = v.split_once(',').expect("INNOHOT_FOLLOW108_CHECKPOINT=lsn,end_lsn");
+    if let Ok(v) = std::env::var("INNOHOT_FOLLOW_MARIADB_CHECKPOINT") {
+        let (lsn, end) = v.split_once(',').expect("INNOHOT_FOLLOW_MARIADB_CHECKPOINT=lsn,end_lsn");
         cp = Checkpoint { lsn: lsn.parse().unwrap(), end_lsn: end.parse().unwrap() };
     }
     let file_size = source.size().unwrap();
     let target = RealTargetDir::create(&out_dir, false).unwrap();
     let out = target.create_file(Path::new("ib_logfile0")).unwrap();
-    let mut f = Follower108::start(Follower108Parts {
+    let mut f = MariaDbFollower::start(MariaDbFollowerParts {
         source,
         source_path: src.clone(),
         source_fs: Some(fs),
@@ -604,8 +604,8 @@ fn copy_a_real_log_into_a_directory() {
         clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
     })
     .unwrap();
-    // A hot copy: poll every 200 ms until the file INNOHOT_FOLLOW108_UNTIL appears.
-    if let Ok(until) = std::env::var("INNOHOT_FOLLOW108_UNTIL") {
+    // A hot copy: poll every 200 ms until the file INNOHOT_FOLLOW_MARIADB_UNTIL appears.
+    if let Ok(until) = std::env::var("INNOHOT_FOLLOW_MARIADB_UNTIL") {
         println!("following {} from checkpoint {} (end {})", src.display(), cp.lsn, cp.end_lsn);
         while !Path::new(&until).exists() {
             f.poll(false).unwrap();

@@ -1,8 +1,8 @@
 //! MySQL 5.7 redo log (format 1): file header, checkpoints, 512-byte blocks, ring math.
 //! See docs/FORMATS.md §2-3.
 
-use super::checksum::{crc32c, log_block_innodb};
-use super::{be_u16, be_u32, be_u64, need, put_u16, put_u32, put_u64, FormatError, Lsn};
+use crate::format::checksum::{crc32c, log_block_innodb};
+use crate::format::{be_u16, be_u32, be_u64, need, put_u16, put_u32, put_u64, FormatError, Lsn};
 
 pub const LOG_BLOCK_SIZE: usize = 512;
 pub const LOG_BLOCK_HDR_SIZE: usize = 12;

@@ -1,104 +1,24 @@
-//! The redo follower: copies every redo byte the server writes while the
-//! backup runs. A state machine: each `poll` is one bounded copy pass;
-//! production calls it from a thread once a second, the simulator whenever
-//! its seeded scheduler says so.
+//! The MySQL 5.7 redo follower: copies the server's 512-byte log blocks, in
+//! LSN order across the files of its log group, into `xtrabackup_logfile`.
 
+use super::{report_pass, PassEnd, PassReport, RedoFollower};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
-use crate::format::redo57::{self, BlockClass, Checkpoint, RingGeometry, LOG_BLOCK_SIZE};
+use crate::format::mysql57::{self, BlockClass, Checkpoint, RingGeometry, LOG_BLOCK_SIZE};
 use crate::format::Lsn;
 use crate::io::{Clock, SourceFile, TargetFile};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Reads per step, as xtrabackup does (64 KiB).
-pub const DEFAULT_READ_STEP: usize = 64 * 1024;
 /// Back-to-back re-reads of a block that fails its checksum in the final pass.
 const FINAL_PASS_REREADS: u32 = 100;
 
-/// How one pass ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PassEnd {
-    /// Reached the block the server is still filling.
-    PartialBlock,
-    /// Reached a block from the previous lap.
-    CaughtUp,
-    /// Reached a block whose checksum fails (being written); next pass retries it.
-    Unreadable,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PassReport {
-    /// LSN distance this pass added to the copy (the partial last block counts its data length).
-    pub copied: u64,
-    /// The end of the redo seen (inside the partial block).
-    pub scanned_lsn: Lsn,
-    pub end: PassEnd,
-}
-
-/// A file-level redo record seen in the copied redo (MariaDB's FILE_*): which
-/// tablespaces the copied redo touches, created, renamed or deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileOpRecord {
-    /// Start LSN of the mtr holding the record.
-    pub lsn: Lsn,
-    pub op: crate::format::redo108::FileOp,
-    pub space: u32,
-    /// Path relative to the datadir ("./db/t.ibd"), or absolute (DATA DIRECTORY).
-    pub name: String,
-    /// The new name of a rename.
-    pub new_name: Option<String>,
-}
-
-/// What every flavor's follower offers the orchestrator and the drivers.
-pub trait RedoFollower: Send {
-    /// The file records copied since the last call (none for a log format
-    /// whose follower does not collect them).
-    fn take_file_ops(&mut self) -> Vec<FileOpRecord> {
-        Vec::new()
-    }
-    /// One copy pass. The final pass also copies the partial last block and
-    /// makes the copy durable; the follower is finished after it.
-    fn poll(&mut self, final_pass: bool) -> Result<PassReport>;
-    /// First LSN held by the copy (block-aligned start checkpoint LSN for 5.7).
-    fn start_lsn(&self) -> Lsn;
-    /// End of the copied redo; meaningful after the final pass.
-    fn last_lsn(&self) -> Lsn;
-    fn is_finished(&self) -> bool;
-    /// Every LSN below this is in the copy (block-aligned for 5.7). The simulator
-    /// compares it with the server's write position to know when a lap really happened.
-    fn copied_lsn(&self) -> Lsn;
-    /// Name of the copy in the backup (`xtrabackup_logfile`, `ib_logfile0`).
-    fn target_name(&self) -> &str;
-    /// Bytes of redo the server's ring holds before it overwrites what is
-    /// not yet copied: how far behind the copier may fall.
-    fn ring_capacity(&self) -> u64;
-}
-
-/// Says ">> log scanned up to (N)" after a pass that moved or was the last; the
-/// first pass belongs to phase 9, later ones to phase 13, the final one to 19.
-pub(crate) fn report_pass(
-    progress: &dyn Progress,
-    clock: &dyn Clock,
-    event_phase: &mut Phase,
-    final_pass: bool,
-    scanned_before: Lsn,
-    report: &PassReport,
-) {
-    if final_pass || report.scanned_lsn != scanned_before {
-        let phase = if final_pass { Phase::StopLogCopy } else { *event_phase };
-        let kind = EventKind::LogScanned { lsn: report.scanned_lsn, bytes: report.copied };
-        emit(progress, clock, phase, Role::LogCopier, kind);
-    }
-    *event_phase = Phase::LogFollows;
-}
-
 /// Reads the 2048-byte header of file 0 until the checkpoint number is stable
 /// (the server may be writing a checkpoint as we read).
-pub fn read_stable_header57(file0: &mut dyn SourceFile, path: &std::path::Path) -> Result<(Vec<u8>, Checkpoint)> {
+pub fn read_stable_header(file0: &mut dyn SourceFile, path: &std::path::Path) -> Result<(Vec<u8>, Checkpoint)> {
     let mut last: Option<(Vec<u8>, Checkpoint)> = None;
     for _ in 0..10 {
-        let mut header = vec![0u8; redo57::LOG_FILE_HDR_SIZE as usize];
+        let mut header = vec![0u8; mysql57::LOG_FILE_HDR_SIZE as usize];
         let got = file0.read_at(&mut header, 0).map_err(|e| BackupError::io(path, "reading the redo log header", e))?;
         if got < header.len() {
             return Err(BackupError::Format {
@@ -106,10 +26,10 @@ pub fn read_stable_header57(file0: &mut dyn SourceFile, path: &std::path::Path) 
                 source: crate::format::FormatError::TooShort { what: "redo log header", need: header.len(), have: got },
             });
         }
-        redo57::LogFileHeader::parse(&header[..LOG_BLOCK_SIZE])
+        mysql57::LogFileHeader::parse(&header[..LOG_BLOCK_SIZE])
             .map_err(|source| BackupError::Format { path: path.into(), source })?;
         let cp =
-            redo57::newest_checkpoint(&header).map_err(|source| BackupError::Format { path: path.into(), source })?;
+            mysql57::newest_checkpoint(&header).map_err(|source| BackupError::Format { path: path.into(), source })?;
         if let Some((_, prev)) = &last {
             if prev.no == cp.no {
                 return Ok((header, cp));
@@ -136,18 +56,18 @@ struct RecordScanner {
     stopped: bool,
 }
 
-const DATA_PER_BLOCK: u64 = (redo57::LOG_BLOCK_DATA_END - redo57::LOG_BLOCK_HDR_SIZE) as u64;
+const DATA_PER_BLOCK: u64 = (mysql57::LOG_BLOCK_DATA_END - mysql57::LOG_BLOCK_HDR_SIZE) as u64;
 
 impl RecordScanner {
     fn new(start_block_lsn: Lsn, checkpoint_lsn: Lsn) -> Self {
-        let skip = ((checkpoint_lsn - start_block_lsn) as usize).saturating_sub(redo57::LOG_BLOCK_HDR_SIZE);
+        let skip = ((checkpoint_lsn - start_block_lsn) as usize).saturating_sub(mysql57::LOG_BLOCK_HDR_SIZE);
         RecordScanner { pending: Vec::new(), pending_pos: 0, start_block_lsn, skip, stopped: false }
     }
 
     fn lsn_at(&self, pos: u64) -> Lsn {
         self.start_block_lsn
             + pos / DATA_PER_BLOCK * LOG_BLOCK_SIZE as u64
-            + redo57::LOG_BLOCK_HDR_SIZE as u64
+            + mysql57::LOG_BLOCK_HDR_SIZE as u64
             + pos % DATA_PER_BLOCK
     }
 
@@ -165,9 +85,9 @@ impl RecordScanner {
         self.pending.extend_from_slice(data);
         let mut at = 0;
         let outcome = loop {
-            match crate::format::mlog::decode_record(&self.pending[at..]) {
+            match crate::format::mysql57::mlog::decode_record(&self.pending[at..]) {
                 Ok(Some(d)) => {
-                    if let crate::format::mlog::Record::IndexLoad { space, .. } = d.record {
+                    if let crate::format::mysql57::mlog::Record::IndexLoad { space, .. } = d.record {
                         let lsn = self.lsn_at(self.pending_pos + at as u64);
                         return Err(BackupError::IndexBuiltWithoutRedo { lsn, space });
                     }
@@ -193,7 +113,7 @@ impl RecordScanner {
 }
 
 /// Follows a MySQL 5.7 redo ring into `xtrabackup_logfile` (docs/FORMATS.md §3).
-pub struct Follower57 {
+pub struct Mysql57Follower {
     files: Vec<Box<dyn SourceFile>>,
     file_paths: Vec<PathBuf>,
     geometry: RingGeometry,
@@ -215,14 +135,14 @@ pub struct Follower57 {
     scanner: RecordScanner,
 }
 
-/// The pieces a `Follower57` is built from.
-pub struct Follower57Parts {
+/// The pieces a `Mysql57Follower` is built from.
+pub struct Mysql57FollowerParts {
     pub files: Vec<Box<dyn SourceFile>>,
     pub file_paths: Vec<PathBuf>,
     pub geometry: RingGeometry,
     /// The checkpoint the copy starts from.
     pub checkpoint: Checkpoint,
-    /// File 0's first 2048 bytes, as read with `read_stable_header57`.
+    /// File 0's first 2048 bytes, as read with `read_stable_header`.
     pub header: Vec<u8>,
     /// "xtrabkup yymmdd hh:mm:ss"
     pub creator: String,
@@ -233,10 +153,10 @@ pub struct Follower57Parts {
     pub clock: Arc<dyn Clock>,
 }
 
-impl Follower57 {
+impl Mysql57Follower {
     /// Writes the relabelled header as the first 2048 bytes of the copy.
-    pub fn start(parts: Follower57Parts) -> Result<Self> {
-        let Follower57Parts {
+    pub fn start(parts: Mysql57FollowerParts) -> Result<Self> {
+        let Mysql57FollowerParts {
             files,
             file_paths,
             geometry,
@@ -254,11 +174,11 @@ impl Follower57 {
                 "the redo read step must be a positive multiple of 512 bytes, not {read_step}"
             )));
         }
-        let labelled = redo57::header_with_creator(&header, &creator)
+        let labelled = mysql57::header_with_creator(&header, &creator)
             .map_err(|source| BackupError::Format { path: out_path.clone(), source })?;
         out.write_at(&labelled, 0).map_err(|e| BackupError::io(&out_path, "writing the log header", e))?;
         let start_lsn = checkpoint.lsn - checkpoint.lsn % LOG_BLOCK_SIZE as u64;
-        Ok(Follower57 {
+        Ok(Mysql57Follower {
             files,
             file_paths,
             geometry,
@@ -309,8 +229,8 @@ impl Follower57 {
     fn scan(&mut self, from: usize, blocks: usize, last_data_end: usize) -> Result<()> {
         for i in 0..blocks {
             let b = &self.buf[from + i * LOG_BLOCK_SIZE..from + (i + 1) * LOG_BLOCK_SIZE];
-            let end = if i + 1 == blocks { last_data_end } else { redo57::LOG_BLOCK_DATA_END };
-            if let Err(note) = self.scanner.feed(&b[redo57::LOG_BLOCK_HDR_SIZE..end])? {
+            let end = if i + 1 == blocks { last_data_end } else { mysql57::LOG_BLOCK_DATA_END };
+            if let Err(note) = self.scanner.feed(&b[mysql57::LOG_BLOCK_HDR_SIZE..end])? {
                 emit(&*self.progress, &*self.clock, self.event_phase, Role::LogCopier, EventKind::Note(note));
             }
         }
@@ -318,7 +238,7 @@ impl Follower57 {
     }
 
     fn copy_out(&mut self, from: usize, len: usize, lsn: Lsn) -> Result<()> {
-        let offset = redo57::LOG_FILE_HDR_SIZE + (lsn - self.start_lsn);
+        let offset = mysql57::LOG_FILE_HDR_SIZE + (lsn - self.start_lsn);
         self.out
             .write_at(&self.buf[from..from + len], offset)
             .map_err(|e| BackupError::io(&self.out_path, "writing the redo copy", e))
@@ -336,10 +256,10 @@ impl Follower57 {
             for i in 0..step / LOG_BLOCK_SIZE {
                 let block_lsn = self.next_lsn + (i * LOG_BLOCK_SIZE) as u64;
                 let block = &self.buf[i * LOG_BLOCK_SIZE..(i + 1) * LOG_BLOCK_SIZE];
-                match redo57::classify_block(block, block_lsn, ring_blocks) {
+                match mysql57::classify_block(block, block_lsn, ring_blocks) {
                     BlockClass::Current { data_len } if data_len as usize == LOG_BLOCK_SIZE => whole += 1,
                     BlockClass::Current { data_len }
-                        if (redo57::LOG_BLOCK_HDR_SIZE..LOG_BLOCK_SIZE).contains(&(data_len as usize)) =>
+                        if (mysql57::LOG_BLOCK_HDR_SIZE..LOG_BLOCK_SIZE).contains(&(data_len as usize)) =>
                     {
                         end = Some((PassEnd::PartialBlock, i, data_len));
                         break;
@@ -374,7 +294,7 @@ impl Follower57 {
                 }
             }
             if whole > 0 {
-                self.scan(0, whole, redo57::LOG_BLOCK_DATA_END)?;
+                self.scan(0, whole, mysql57::LOG_BLOCK_DATA_END)?;
                 self.copy_out(0, whole * LOG_BLOCK_SIZE, self.next_lsn)?;
                 copied += (whole * LOG_BLOCK_SIZE) as u64;
                 self.next_lsn += (whole * LOG_BLOCK_SIZE) as u64;
@@ -399,7 +319,7 @@ impl Follower57 {
     }
 }
 
-impl RedoFollower for Follower57 {
+impl RedoFollower for Mysql57Follower {
     fn ring_capacity(&self) -> u64 {
         self.geometry.capacity()
     }

@@ -7,16 +7,11 @@
 //! MLOG_WRITE_STRING) and the framing ones; any other record type is refused
 //! by name rather than skipped, so a prepare never silently drops redo.
 
-use crate::format::mlog::{self, Record};
+pub use super::PageStore;
+use crate::format::mysql57::mlog::{self, Record};
+use crate::format::mysql57::{self, LOG_BLOCK_DATA_END, LOG_BLOCK_HDR_SIZE, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
 use crate::format::page;
-use crate::format::redo57::{self, LOG_BLOCK_DATA_END, LOG_BLOCK_HDR_SIZE, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
 use crate::format::{FormatError, Lsn};
-
-/// Where the pages live while redo is applied.
-pub trait PageStore {
-    /// The page, or None when no tablespace with this id is in the backup.
-    fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]>;
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {
@@ -84,12 +79,12 @@ fn unframe(log: &[u8], start_block_lsn: Lsn, last_lsn: Lsn) -> Result<Stream, Pr
         if block.len() < LOG_BLOCK_SIZE {
             return Err(bad(format!("truncated: {} bytes", block.len())));
         }
-        if redo57::block_checksum_kind(block).is_none() {
+        if mysql57::block_checksum_kind(block).is_none() {
             return Err(bad("checksum mismatch".into()));
         }
-        let h = redo57::BlockHeader::parse(block)?;
-        if h.block_no != redo57::block_no_for_lsn(lsn) {
-            return Err(bad(format!("block number {} where {} belongs", h.block_no, redo57::block_no_for_lsn(lsn))));
+        let h = mysql57::BlockHeader::parse(block)?;
+        if h.block_no != mysql57::block_no_for_lsn(lsn) {
+            return Err(bad(format!("block number {} where {} belongs", h.block_no, mysql57::block_no_for_lsn(lsn))));
         }
         let end = (h.data_len as usize).min(LOG_BLOCK_DATA_END).min((last_lsn - lsn) as usize);
         if end < LOG_BLOCK_HDR_SIZE {
@@ -245,7 +240,7 @@ fn apply_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::redo57::{BlockChecksum, BlockHeader, Checkpoint, LogFileHeader};
+    use crate::format::mysql57::{BlockChecksum, BlockHeader, Checkpoint, LogFileHeader};
 
     /// An xtrabackup_logfile holding `stream` from LSN `start` (block-aligned + 12).
     fn logfile(start: Lsn, stream: &[u8]) -> (Vec<u8>, Lsn) {
@@ -262,14 +257,14 @@ mod tests {
             b[12..12 + take].copy_from_slice(&rest[..take]);
             let data_len = if take == PER_BLOCK { 512 } else { 12 + take };
             BlockHeader {
-                block_no: redo57::block_no_for_lsn(lsn),
+                block_no: mysql57::block_no_for_lsn(lsn),
                 flush_bit: false,
                 data_len: data_len as u16,
                 first_rec_group: 12,
                 checkpoint_no: 1,
             }
             .write_into(&mut b);
-            redo57::stamp_block(&mut b, BlockChecksum::Crc32c);
+            mysql57::stamp_block(&mut b, BlockChecksum::Crc32c);
             out.extend_from_slice(&b);
             rest = &rest[take..];
             let end = lsn + 12 + take as u64;

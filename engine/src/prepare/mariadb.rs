@@ -1,9 +1,9 @@
 //! Applying a MariaDB 10.8+ backup's redo (its `ib_logfile0`) to its pages:
 //! pure, pages come and go through [`PageStore`] as for MySQL 5.7
-//! (`prepare57`), so the simulator's oracle and a future on-disk prepare share it.
+//! (`prepare::mysql57`), so the simulator's oracle and a future on-disk prepare share it.
 //!
 //! The copy is a 12288-byte header whose first LSN is the start checkpoint,
-//! then whole mtrs with every termination byte 1 (see `follow108`). Recovery
+//! then whole mtrs with every termination byte 1 (see `follow::mariadb`). Recovery
 //! starts at the checkpoint, which must be confirmed by its FILE_CHECKPOINT
 //! record in the copy, and applies each mtr to the pages it names, as the
 //! server's `recv_recover_page` does: a page takes an mtr only if its
@@ -17,13 +17,13 @@
 //! FILE_CHECKPOINT). EXTENDED records (row and undo operations) are refused by
 //! name rather than skipped, so a prepare never silently drops redo.
 
-use crate::format::page;
-use crate::format::redo108::{
+pub use super::PageStore;
+use crate::format::mariadb::{
     self, decode_page_edit, records, scan_mtr, FileOp, MtrScan, PageEdit, PageId, PageOp, Record, Ring,
     SIZE_OF_FILE_CHECKPOINT, START_OFFSET,
 };
+use crate::format::page;
 use crate::format::{FormatError, Lsn};
-pub use crate::prepare57::PageStore;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,7 +75,7 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
     if log.len() < head_len {
         return Err(FormatError::TooShort { what: "ib_logfile0", need: head_len, have: log.len() }.into());
     }
-    let (header, cp) = redo108::parse_log_header(&log[..head_len])?;
+    let (header, cp) = mariadb::parse_log_header(&log[..head_len])?;
     let first = header.first_lsn;
     if cp.lsn != first || last_lsn < first || last_lsn - first > (log.len() - head_len) as u64 {
         return Err(PrepareError::BadMtr {
@@ -107,7 +107,7 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
                 return Err(PrepareError::BadMtr { lsn, detail: format!("no valid mtr before last_lsn: {end:?}") })
             }
         };
-        let end = lsn + (records_len + redo108::MTR_TRAILER) as u64;
+        let end = lsn + (records_len + mariadb::MTR_TRAILER) as u64;
         let mut mtr = MtrApply { start: lsn, end, store: &mut *store, report: &mut report, takes: Vec::new() };
         let file_checkpoint = mtr.apply(&bytes[..records_len])?;
         touched.extend(mtr.takes.iter().filter(|(_, take)| *take).map(|(id, _)| (id.space, id.page)));
@@ -299,7 +299,7 @@ fn next_offset(op: PageOp, edit: Option<PageEdit<'_>>, last_offset: u32) -> u32 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::redo108::{backup_log_header, encode_mtr, encode_page_edit, Checkpoint};
+    use crate::format::mariadb::{backup_log_header, encode_mtr, encode_page_edit, Checkpoint};
 
     const CP: Lsn = 50_000;
 

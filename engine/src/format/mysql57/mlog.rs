@@ -1,6 +1,6 @@
 //! MySQL 5.7 redo records (MLOG_*) and the compressed integers they use.
 
-use super::{FormatError, Lsn};
+use crate::format::{FormatError, Lsn};
 
 /// MLOG_WRITE_STRING may not write past the largest page (64 KiB).
 const MAX_STRING_END: usize = 65536;

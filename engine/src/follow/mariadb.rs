@@ -14,10 +14,10 @@
 //! checks that `ib_logfile0` is still the file being followed (an online resize
 //! renames `ib_logfile101` over it) and fails with `BackupError::RedoResized`.
 
+use super::{report_pass, PassEnd, PassReport, RedoFollower};
 use crate::error::{BackupError, Result};
 use crate::events::{Phase, Progress};
-use crate::follow::{PassEnd, PassReport, RedoFollower};
-use crate::format::redo108::{
+use crate::format::mariadb::{
     self, backup_creator, backup_log_header, records, scan_mtr, Checkpoint, Header, MtrEnd, MtrScan, Record, Ring,
     MAX_MTR_SPAN, START_OFFSET,
 };
@@ -26,22 +26,20 @@ use crate::io::{Clock, ReadPolicy, SourceFile, SourceFs, TargetFile};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Reads per step, as for 5.7 (64 KiB); a longer mtr makes the window grow.
-pub const DEFAULT_READ_STEP: usize = 64 * 1024;
 /// Back-to-back re-reads in the final pass when the log ends in an mtr whose CRC fails
 /// (one being written), as mariabackup retries a failed parse.
 const FINAL_PASS_REREADS: u32 = 100;
 /// Final-pass rounds that chase a checkpoint the server wrote during the pass.
 const FINAL_PASS_ROUNDS: u32 = 10;
 
-pub use crate::follow::FileOpRecord;
+pub use super::FileOpRecord;
 
 /// Reads and checks the first 12288 bytes of `ib_logfile0`: the header block and the
 /// newest checkpoint (an encrypted or pre-10.8 log is refused here, by name).
-pub fn read_header108(file: &mut dyn SourceFile, path: &Path) -> Result<(Header, Checkpoint)> {
+pub fn read_log_header(file: &mut dyn SourceFile, path: &Path) -> Result<(Header, Checkpoint)> {
     let mut head = vec![0u8; START_OFFSET as usize];
     read_head(file, path, &mut head)?;
-    redo108::parse_log_header(&head).map_err(|source| BackupError::Format { path: path.into(), source })
+    mariadb::parse_log_header(&head).map_err(|source| BackupError::Format { path: path.into(), source })
 }
 
 fn read_head(file: &mut dyn SourceFile, path: &Path, head: &mut [u8]) -> Result<()> {
@@ -55,8 +53,8 @@ fn read_head(file: &mut dyn SourceFile, path: &Path, head: &mut [u8]) -> Result<
     Ok(())
 }
 
-/// The pieces a `Follower108` is built from.
-pub struct Follower108Parts {
+/// The pieces a `MariaDbFollower` is built from.
+pub struct MariaDbFollowerParts {
     /// The server's `ib_logfile0`, open.
     pub source: Box<dyn SourceFile>,
     pub source_path: PathBuf,
@@ -65,7 +63,7 @@ pub struct Follower108Parts {
     pub source_fs: Option<Arc<dyn SourceFs>>,
     /// `innodb_log_file_size` as the file has it (the size of `ib_logfile0`).
     pub file_size: u64,
-    /// The checkpoint the copy starts from (`read_header108`).
+    /// The checkpoint the copy starts from (`read_log_header`).
     pub checkpoint: Checkpoint,
     /// The server's version ("10.11.19-MariaDB-0+deb12u1"): the copy's creator is "Backup 10.11.19".
     pub server_version: String,
@@ -78,7 +76,7 @@ pub struct Follower108Parts {
 }
 
 /// Follows a MariaDB 10.8+ `ib_logfile0` into the backup's `ib_logfile0` (docs/FORMATS.md §5).
-pub struct Follower108 {
+pub struct MariaDbFollower {
     source: Box<dyn SourceFile>,
     source_path: PathBuf,
     source_fs: Option<Arc<dyn SourceFs>>,
@@ -104,10 +102,10 @@ pub struct Follower108 {
     event_phase: Phase,
 }
 
-impl Follower108 {
+impl MariaDbFollower {
     /// Checks the source, then writes the backup's 12288-byte header.
-    pub fn start(parts: Follower108Parts) -> Result<Self> {
-        let Follower108Parts {
+    pub fn start(parts: MariaDbFollowerParts) -> Result<Self> {
+        let MariaDbFollowerParts {
             mut source,
             source_path,
             source_fs,
@@ -124,7 +122,7 @@ impl Follower108 {
             return Err(BackupError::Config("the redo read step must be a positive number of bytes".into()));
         }
         let format_err = |source| BackupError::Format { path: source_path.clone(), source };
-        let (header, newest) = read_header108(&mut *source, &source_path)?;
+        let (header, newest) = read_log_header(&mut *source, &source_path)?;
         let size = source.size().map_err(|e| BackupError::io(&source_path, "stat", e))?;
         if size != file_size {
             return Err(BackupError::RedoResized {
@@ -144,7 +142,7 @@ impl Follower108 {
             }));
         }
         let creator = backup_creator(&server_version);
-        let mut follower = Follower108 {
+        let mut follower = MariaDbFollower {
             source,
             source_path,
             source_fs,
@@ -190,7 +188,7 @@ impl Follower108 {
             return Err(self.resized(format!("its size changed from {} to {size} bytes", self.ring.file_size())));
         }
         read_head(&mut *self.source, &self.source_path, &mut self.head)?;
-        let header = match Header::parse(&self.head[..redo108::HEADER_BLOCK_SIZE]) {
+        let header = match Header::parse(&self.head[..mariadb::HEADER_BLOCK_SIZE]) {
             Ok(h) => h,
             Err(e) => return Err(self.resized(format!("its header no longer reads as the same log: {e}"))),
         };
@@ -201,7 +199,7 @@ impl Follower108 {
                 self.ring.first_lsn()
             )));
         }
-        let newest = redo108::newest_checkpoint(&self.head, header.first_lsn)
+        let newest = mariadb::newest_checkpoint(&self.head, header.first_lsn)
             .map_err(|source| BackupError::Format { path: self.source_path.clone(), source })?;
         if let Some(fs) = &self.source_fs {
             let policy = ReadPolicy { direct: false, fadvise: false };
@@ -209,7 +207,7 @@ impl Follower108 {
                 .open(&self.source_path, policy)
                 .map_err(|e| BackupError::io(&self.source_path, "re-opening the redo log", e))?;
             let now_size = now.size().map_err(|e| BackupError::io(&self.source_path, "stat", e))?;
-            let mut block = vec![0u8; redo108::HEADER_BLOCK_SIZE];
+            let mut block = vec![0u8; mariadb::HEADER_BLOCK_SIZE];
             read_head(&mut *now, &self.source_path, &mut block)?;
             let now_first = Header::parse(&block).map(|h| h.first_lsn);
             if now_size != self.ring.file_size() || now_first.as_ref().ok() != Some(&self.ring.first_lsn()) {
@@ -397,7 +395,7 @@ fn merge(a: PassReport, b: PassReport) -> PassReport {
     PassReport { copied: a.copied + b.copied, ..b }
 }
 
-impl RedoFollower for Follower108 {
+impl RedoFollower for MariaDbFollower {
     fn ring_capacity(&self) -> u64 {
         self.ring.capacity()
     }
@@ -430,7 +428,7 @@ impl RedoFollower for Follower108 {
             self.last_lsn = self.next_lsn;
             self.finished = true;
         }
-        crate::follow::report_pass(&*self.progress, &*self.clock, &mut self.event_phase, final_pass, before, &report);
+        report_pass(&*self.progress, &*self.clock, &mut self.event_phase, final_pass, before, &report);
         Ok(report)
     }
     fn start_lsn(&self) -> Lsn {

@@ -1,0 +1,296 @@
+//! The records of one mtr: page records (by [`PageOp`]) and file records (by
+//! [`FileOp`]), decoded by [`records`] and written by [`encode_record`].
+
+use super::{read_varint, varint_size, write_varint, MTR_SIZE_MAX};
+use crate::format::{be_u64, FormatError, Lsn};
+
+/// (tablespace, page number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PageId {
+    pub space: u32,
+    pub page: u32,
+}
+
+/// The page record types (bits 6..4 of the first byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PageOp {
+    FreePage,
+    InitPage,
+    /// Followed by a subtype byte (row format init, undo, insert, delete, trim).
+    Extended,
+    Write,
+    Memset,
+    Memmove,
+    /// Unused; recovery refuses it.
+    Reserved,
+    /// Subtype 0 = page checksum; recovery skips it.
+    Option,
+}
+
+impl PageOp {
+    pub fn from_bits(first: u8) -> PageOp {
+        match first & 0x70 {
+            0x00 => PageOp::FreePage,
+            0x10 => PageOp::InitPage,
+            0x20 => PageOp::Extended,
+            0x30 => PageOp::Write,
+            0x40 => PageOp::Memset,
+            0x50 => PageOp::Memmove,
+            0x60 => PageOp::Reserved,
+            _ => PageOp::Option,
+        }
+    }
+    pub fn bits(self) -> u8 {
+        match self {
+            PageOp::FreePage => 0x00,
+            PageOp::InitPage => 0x10,
+            PageOp::Extended => 0x20,
+            PageOp::Write => 0x30,
+            PageOp::Memset => 0x40,
+            PageOp::Memmove => 0x50,
+            PageOp::Reserved => 0x60,
+            PageOp::Option => 0x70,
+        }
+    }
+}
+
+pub const FILE_CREATE: u8 = 0x80;
+pub const FILE_DELETE: u8 = 0x90;
+pub const FILE_RENAME: u8 = 0xA0;
+pub const FILE_MODIFY: u8 = 0xB0;
+pub const FILE_CHECKPOINT: u8 = 0xF0;
+
+/// The file-level operations (FILE_CREATE/DELETE/RENAME/MODIFY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileOp {
+    Create,
+    Delete,
+    /// `new_name` is set.
+    Rename,
+    /// The first change to a file-per-table tablespace since the last checkpoint.
+    Modify,
+}
+
+impl FileOp {
+    pub fn bits(self) -> u8 {
+        match self {
+            FileOp::Create => FILE_CREATE,
+            FileOp::Delete => FILE_DELETE,
+            FileOp::Rename => FILE_RENAME,
+            FileOp::Modify => FILE_MODIFY,
+        }
+    }
+}
+
+/// One record of an mtr. Page payloads and names borrow from the log bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record<'a> {
+    /// A page change. `page` is None for a same_page record (it continues the page of
+    /// the previous page record); `payload` is everything after the page id.
+    Page { op: PageOp, page: Option<PageId>, payload: &'a [u8] },
+    /// Names are paths relative to the datadir ("./db/t.ibd"), without a NUL.
+    File { op: FileOp, space: u32, name: &'a [u8], new_name: Option<&'a [u8]> },
+    /// FILE_CHECKPOINT(lsn): the end marker of a checkpoint.
+    FileCheckpoint { lsn: Lsn },
+    /// A dummy FILE_CHECKPOINT record that recovery skips (`len` bytes in all).
+    Padding { len: usize },
+}
+
+/// Iterates the records of one mtr (`records` = its bytes before the termination byte).
+pub fn records(records: &[u8]) -> Records<'_> {
+    Records { buf: records, at: 0, got_page_op: false, failed: false }
+}
+
+/// See [`records`]. Yields an error (and then stops) on a record recovery would refuse.
+pub struct Records<'a> {
+    buf: &'a [u8],
+    at: usize,
+    got_page_op: bool,
+    failed: bool,
+}
+
+impl<'a> Records<'a> {
+    fn malformed(&mut self, at: usize, detail: impl Into<String>) -> Option<Result<Record<'a>, FormatError>> {
+        self.failed = true;
+        Some(Err(FormatError::Malformed {
+            what: "MariaDB redo record",
+            detail: format!("record at byte {at} of its mini-transaction: {}", detail.into()),
+        }))
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.at >= self.buf.len() {
+            return None;
+        }
+        let start = self.at;
+        let b = self.buf[start];
+        if b <= 1 {
+            return self.malformed(start, format!("first byte {b} ends the mini-transaction early"));
+        }
+        // Header byte and length varint, then `body` = page id and payload.
+        let nibble = usize::from(b & 0x0F);
+        let (body_at, body_len) = if nibble != 0 {
+            (start + 1, nibble)
+        } else {
+            match read_varint(&self.buf[start + 1..]) {
+                Ok((add, n)) => (start + 1 + n, (add as usize + 15).saturating_sub(n)),
+                Err(_) => return self.malformed(start, "unreadable length"),
+            }
+        };
+        let Some(body) = self.buf.get(body_at..body_at + body_len) else {
+            return self.malformed(start, "the record runs past the end of its mini-transaction");
+        };
+        self.at = body_at + body_len;
+        let same_page = b & 0x80 != 0;
+
+        if same_page && self.got_page_op {
+            let op = PageOp::from_bits(b);
+            if matches!(op, PageOp::FreePage | PageOp::InitPage) {
+                return self.malformed(start, "FREE_PAGE or INIT_PAGE cannot continue the previous page");
+            }
+            return Some(Ok(Record::Page { op, page: None, payload: body }));
+        }
+
+        // A page id follows: two varints, unless this is the 2-byte dummy FILE_CHECKPOINT.
+        if b == FILE_CHECKPOINT | 1 && body == [0] {
+            return Some(Ok(Record::Padding { len: 2 }));
+        }
+        let Ok((space, n1)) = read_varint(body) else { return self.malformed(start, "unreadable tablespace id") };
+        if n1 >= body.len() {
+            return self.malformed(start, "the page id runs past the record");
+        }
+        let Ok((page, n2)) = read_varint(&body[n1..]) else { return self.malformed(start, "unreadable page number") };
+        if space == u32::MAX || page == u32::MAX {
+            return self.malformed(start, "corrupted page identifier");
+        }
+        let payload = &body[n1 + n2..];
+
+        if !same_page {
+            self.got_page_op = true;
+            let op = PageOp::from_bits(b);
+            let bad = match op {
+                PageOp::FreePage | PageOp::InitPage => !payload.is_empty(),
+                PageOp::Extended | PageOp::Write | PageOp::Memset | PageOp::Memmove => payload.is_empty(),
+                PageOp::Reserved => true,
+                PageOp::Option => false,
+            };
+            if bad {
+                return self.malformed(start, format!("{op:?} record with a {}-byte payload", payload.len()));
+            }
+            return Some(Ok(Record::Page { op, page: Some(PageId { space, page }), payload }));
+        }
+
+        self.got_page_op = false;
+        let kind = b & 0xF0;
+        if kind == FILE_CHECKPOINT {
+            if space != 0 || page != 0 {
+                return self.malformed(start, "FILE_CHECKPOINT with a non-zero page id");
+            }
+            if payload.len() == 8 {
+                if self.at != self.buf.len() {
+                    return self.malformed(start, "FILE_CHECKPOINT is not the last record of its mini-transaction");
+                }
+                return Some(Ok(Record::FileCheckpoint { lsn: be_u64(payload, 0) }));
+            }
+            return Some(Ok(Record::Padding { len: self.at - start }));
+        }
+        let op = match kind {
+            FILE_CREATE => FileOp::Create,
+            FILE_DELETE => FileOp::Delete,
+            FILE_RENAME => FileOp::Rename,
+            FILE_MODIFY => FileOp::Modify,
+            _ => return self.malformed(start, format!("unknown file record type {kind:#04x}")),
+        };
+        if payload.is_empty() || space == 0 || page != 0 {
+            return self.malformed(
+                start,
+                format!("{op:?} record for tablespace {space} page {page} with a {}-byte name", payload.len()),
+            );
+        }
+        let nul = payload.iter().position(|&c| c == 0);
+        let (name, new_name) = match (op, nul) {
+            (FileOp::Rename, Some(i)) => (&payload[..i], Some(&payload[i + 1..])),
+            (FileOp::Rename, None) => return self.malformed(start, "FILE_RENAME without a NUL between the names"),
+            (_, Some(_)) => return self.malformed(start, format!("{op:?} name contains a NUL")),
+            (_, None) => (payload, None),
+        };
+        let ibd = |n: &[u8]| n.len() >= 4 && n.ends_with(b".ibd") && !n.contains(&0);
+        if !ibd(name) || !new_name.is_none_or(ibd) {
+            return self.malformed(start, "a file name that does not end in .ibd");
+        }
+        Some(Ok(Record::File { op, space, name, new_name }))
+    }
+}
+
+/// Appends one record. Fails on records the server cannot write (see [`records`]).
+pub fn encode_record(out: &mut Vec<u8>, rec: &Record<'_>) -> Result<(), FormatError> {
+    let bad = |detail: String| Err(FormatError::Malformed { what: "MariaDB redo record", detail });
+    let mut body = Vec::new();
+    // The server writes a length varint for page records longer than 15 bytes, and for
+    // file records from 15 bytes on (`mtr_t::log_file_op` compares with >=; seen on real logs).
+    let mut varint_from = 16;
+    let first = match *rec {
+        Record::Page { op, page, payload } => {
+            if let Some(id) = page {
+                if id.space == u32::MAX || id.page == u32::MAX {
+                    return bad(format!("page id {}:{} is reserved", id.space, id.page));
+                }
+                write_varint(&mut body, id.space);
+                write_varint(&mut body, id.page);
+            } else if matches!(op, PageOp::FreePage | PageOp::InitPage) {
+                return bad(format!("{op:?} cannot be a same_page record"));
+            }
+            body.extend_from_slice(payload);
+            op.bits() | if page.is_none() { 0x80 } else { 0 }
+        }
+        Record::File { op, space, name, new_name } => {
+            if space == 0 || space == u32::MAX || name.contains(&0) || new_name.is_some() != (op == FileOp::Rename) {
+                return bad(format!("{op:?} record for tablespace {space} cannot be written"));
+            }
+            write_varint(&mut body, space);
+            body.push(0);
+            body.extend_from_slice(name);
+            if let Some(n) = new_name {
+                body.push(0);
+                body.extend_from_slice(n);
+            }
+            varint_from = 15;
+            op.bits()
+        }
+        Record::FileCheckpoint { lsn } => {
+            body.extend_from_slice(&[0, 0]);
+            body.extend_from_slice(&lsn.to_be_bytes());
+            FILE_CHECKPOINT
+        }
+        Record::Padding { len: 2 } => {
+            out.extend_from_slice(&[FILE_CHECKPOINT | 1, 0]);
+            return Ok(());
+        }
+        Record::Padding { len: 3 } => {
+            out.extend_from_slice(&[FILE_CHECKPOINT | 2, 0, 0]);
+            return Ok(());
+        }
+        Record::Padding { len } => return bad(format!("padding records are 2 or 3 bytes, not {len}")),
+    };
+    let n = body.len();
+    if n == 0 {
+        return bad("a record needs at least one byte after its type".into());
+    }
+    if n >= MTR_SIZE_MAX {
+        return bad(format!("a {n}-byte record is longer than an mtr may be"));
+    }
+    if n < varint_from {
+        out.push(first | n as u8);
+    } else {
+        // The varint counts the bytes after the type byte, itself included, minus 15.
+        let lenlen = (1..=5).find(|&k| varint_size((n + k - 15) as u32) == k).unwrap_or(5);
+        out.push(first);
+        write_varint(out, (n + lenlen - 15) as u32);
+    }
+    out.extend_from_slice(&body);
+    Ok(())
+}
