@@ -4,7 +4,7 @@
 
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
-use crate::format::page::{self, PageLayout};
+use crate::format::page::{self, PageDefect, PageLayout};
 use crate::io::{Clock, EntryKind, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -366,29 +366,51 @@ impl FileCopier {
         };
         let psize = layout.physical_size;
         if self.buf.is_empty() {
-            // No bigger than the file (plus a page, to see it grow): small tables are common.
-            let size = self.src.size().map_err(|e| self.read_err(e))? as usize;
-            let pages = (self.settings.chunk_size / psize).max(1).min(size / psize + 1);
-            self.chunk = pages * psize;
-            // Room to start at a 4 KiB boundary: O_DIRECT then reads straight into it.
-            self.buf = vec![0u8; self.chunk + IO_ALIGN];
-            self.buf_start = self.buf.as_ptr().align_offset(IO_ALIGN);
+            self.allocate_buffer(psize)?;
         }
         let (start, chunk) = (self.buf_start, self.chunk);
         let got = self.src.read_at(&mut self.buf[start..start + chunk], self.offset).map_err(|e| self.read_err(e))?;
         // A trailing partial page is the server extending the file: redo covers it.
         let whole = got - got % psize;
         if whole == 0 {
-            self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync", e))?;
-            emit(
-                &*self.progress,
-                &*self.clock,
-                self.phase,
-                self.role,
-                EventKind::CopyDone { target: self.out_path.display().to_string(), bytes: self.offset },
-            );
-            return Ok(CopyStep::Done { bytes: self.offset });
+            return self.finish();
         }
+        if let Some(retry) = self.validate_chunk(layout, whole)? {
+            return Ok(retry);
+        }
+        self.failed_reads = 0;
+        self.out
+            .write_at(&self.buf[start..start + whole], self.offset)
+            .map_err(|e| BackupError::io(&self.out_path, "writing", e))?;
+        self.src.done_with(self.offset, whole as u64);
+        self.offset += whole as u64;
+        self.progress.chunk_copied(self.role, whole as u64);
+        Ok(CopyStep::Copied { bytes: whole as u64 })
+    }
+
+    /// No bigger than the file (plus a page, to see it grow): small tables are common.
+    fn allocate_buffer(&mut self, psize: usize) -> Result<()> {
+        let size = self.src.size().map_err(|e| self.read_err(e))? as usize;
+        let pages = (self.settings.chunk_size / psize).max(1).min(size / psize + 1);
+        self.chunk = pages * psize;
+        // Room to start at a 4 KiB boundary: O_DIRECT then reads straight into it.
+        self.buf = vec![0u8; self.chunk + IO_ALIGN];
+        self.buf_start = self.buf.as_ptr().align_offset(IO_ALIGN);
+        Ok(())
+    }
+
+    /// The end of the file: the copy is made durable before it is reported done.
+    fn finish(&mut self) -> Result<CopyStep> {
+        self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync", e))?;
+        let kind = EventKind::CopyDone { target: self.out_path.display().to_string(), bytes: self.offset };
+        emit(&*self.progress, &*self.clock, self.phase, self.role, kind);
+        Ok(CopyStep::Done { bytes: self.offset })
+    }
+
+    /// Checks every page of the chunk just read: Some(retry) when a page is torn
+    /// (being written), an error when a page can never be read.
+    fn validate_chunk(&mut self, layout: PageLayout, whole: usize) -> Result<Option<CopyStep>> {
+        let (start, psize) = (self.buf_start, layout.physical_size);
         let first_page = self.offset / psize as u64;
         if first_page == 0 && page::is_encrypted_tablespace(&self.buf[start..start + psize], layout) {
             return Err(BackupError::Encrypted {
@@ -402,42 +424,36 @@ impl FileCopier {
             if defect.is_permanent() {
                 return Err(self.permanent_defect(page_no, defect));
             }
-            self.failed_reads += 1;
-            if self.layout_guessed {
-                // Page 0 may have been written since (MariaDB writes a new table's pages
-                // lazily, page 0 first): the retry learns the layout again.
-                self.layout = None;
-            }
-            if self.failed_reads > self.settings.page_retries {
-                return Err(BackupError::CorruptPage {
-                    path: self.ts.source.clone(),
-                    page: page_no,
-                    attempts: self.failed_reads,
-                    defect: defect.to_string(),
-                });
-            }
-            emit(
-                &*self.progress,
-                &*self.clock,
-                self.phase,
-                self.role,
-                EventKind::PageRetry {
-                    file: self.ts.source.display().to_string(),
-                    page: page_no,
-                    attempt: self.failed_reads,
-                    defect: defect.to_string(),
-                },
-            );
-            return Ok(CopyStep::RetryAt(self.clock.now() + self.settings.retry_delay));
+            return self.torn_page(page_no, defect).map(Some);
         }
-        self.failed_reads = 0;
-        self.out
-            .write_at(&self.buf[start..start + whole], self.offset)
-            .map_err(|e| BackupError::io(&self.out_path, "writing", e))?;
-        self.src.done_with(self.offset, whole as u64);
-        self.offset += whole as u64;
-        self.progress.chunk_copied(self.role, whole as u64);
-        Ok(CopyStep::Copied { bytes: whole as u64 })
+        Ok(None)
+    }
+
+    /// A page that fails its checks may be mid-write: read the chunk again after a
+    /// delay, up to `page_retries` times.
+    fn torn_page(&mut self, page_no: u64, defect: PageDefect) -> Result<CopyStep> {
+        self.failed_reads += 1;
+        if self.layout_guessed {
+            // Page 0 may have been written since (MariaDB writes a new table's pages
+            // lazily, page 0 first): the retry learns the layout again.
+            self.layout = None;
+        }
+        if self.failed_reads > self.settings.page_retries {
+            return Err(BackupError::CorruptPage {
+                path: self.ts.source.clone(),
+                page: page_no,
+                attempts: self.failed_reads,
+                defect: defect.to_string(),
+            });
+        }
+        let kind = EventKind::PageRetry {
+            file: self.ts.source.display().to_string(),
+            page: page_no,
+            attempt: self.failed_reads,
+            defect: defect.to_string(),
+        };
+        emit(&*self.progress, &*self.clock, self.phase, self.role, kind);
+        Ok(CopyStep::RetryAt(self.clock.now() + self.settings.retry_delay))
     }
 }
 

@@ -119,6 +119,120 @@ impl<'a> Records<'a> {
     }
 }
 
+impl<'a> Records<'a> {
+    /// Reads the header byte and length of the record at `self.at` and moves past
+    /// it: (header byte, body = page id and payload).
+    fn frame(&mut self, start: usize) -> Result<(u8, &'a [u8]), String> {
+        let b = self.buf[start];
+        if b <= 1 {
+            return Err(format!("first byte {b} ends the mini-transaction early"));
+        }
+        let nibble = usize::from(b & 0x0F);
+        let (body_at, body_len) = if nibble != 0 {
+            (start + 1, nibble)
+        } else {
+            match read_varint(&self.buf[start + 1..]) {
+                Ok((add, n)) => (start + 1 + n, (add as usize + 15).saturating_sub(n)),
+                Err(_) => return Err("unreadable length".into()),
+            }
+        };
+        let body =
+            self.buf.get(body_at..body_at + body_len).ok_or("the record runs past the end of its mini-transaction")?;
+        self.at = body_at + body_len;
+        Ok((b, body))
+    }
+
+    /// Decodes one record; an Err is the reason recovery would refuse it.
+    fn decode(&mut self, start: usize) -> Result<Record<'a>, String> {
+        let (b, body) = self.frame(start)?;
+        let same_page = b & 0x80 != 0;
+        if same_page && self.got_page_op {
+            let op = PageOp::from_bits(b);
+            if matches!(op, PageOp::FreePage | PageOp::InitPage) {
+                return Err("FREE_PAGE or INIT_PAGE cannot continue the previous page".into());
+            }
+            return Ok(Record::Page { op, page: None, payload: body });
+        }
+        // A page id follows: two varints, unless this is the 2-byte dummy FILE_CHECKPOINT.
+        if b == FILE_CHECKPOINT | 1 && body == [0] {
+            return Ok(Record::Padding { len: 2 });
+        }
+        let Ok((space, n1)) = read_varint(body) else { return Err("unreadable tablespace id".into()) };
+        if n1 >= body.len() {
+            return Err("the page id runs past the record".into());
+        }
+        let Ok((page, n2)) = read_varint(&body[n1..]) else { return Err("unreadable page number".into()) };
+        if space == u32::MAX || page == u32::MAX {
+            return Err("corrupted page identifier".into());
+        }
+        let payload = &body[n1 + n2..];
+        if !same_page {
+            self.got_page_op = true;
+            return page_record(b, PageId { space, page }, payload);
+        }
+        self.got_page_op = false;
+        if b & 0xF0 == FILE_CHECKPOINT {
+            return self.checkpoint_record(start, space, page, payload);
+        }
+        file_record(b & 0xF0, space, page, payload)
+    }
+
+    /// FILE_CHECKPOINT(lsn) ends its mtr; other lengths are padding.
+    fn checkpoint_record(&self, start: usize, space: u32, page: u32, payload: &'a [u8]) -> Result<Record<'a>, String> {
+        if space != 0 || page != 0 {
+            return Err("FILE_CHECKPOINT with a non-zero page id".into());
+        }
+        if payload.len() != 8 {
+            return Ok(Record::Padding { len: self.at - start });
+        }
+        if self.at != self.buf.len() {
+            return Err("FILE_CHECKPOINT is not the last record of its mini-transaction".into());
+        }
+        Ok(Record::FileCheckpoint { lsn: be_u64(payload, 0) })
+    }
+}
+
+/// A page record that names its page; recovery refuses impossible payload lengths.
+fn page_record(b: u8, page: PageId, payload: &[u8]) -> Result<Record<'_>, String> {
+    let op = PageOp::from_bits(b);
+    let bad = match op {
+        PageOp::FreePage | PageOp::InitPage => !payload.is_empty(),
+        PageOp::Extended | PageOp::Write | PageOp::Memset | PageOp::Memmove => payload.is_empty(),
+        PageOp::Reserved => true,
+        PageOp::Option => false,
+    };
+    if bad {
+        return Err(format!("{op:?} record with a {}-byte payload", payload.len()));
+    }
+    Ok(Record::Page { op, page: Some(page), payload })
+}
+
+/// FILE_CREATE, DELETE, RENAME or MODIFY: names end in .ibd; a rename carries both, NUL-separated.
+fn file_record(kind: u8, space: u32, page: u32, payload: &[u8]) -> Result<Record<'_>, String> {
+    let op = match kind {
+        FILE_CREATE => FileOp::Create,
+        FILE_DELETE => FileOp::Delete,
+        FILE_RENAME => FileOp::Rename,
+        FILE_MODIFY => FileOp::Modify,
+        _ => return Err(format!("unknown file record type {kind:#04x}")),
+    };
+    if payload.is_empty() || space == 0 || page != 0 {
+        return Err(format!("{op:?} record for tablespace {space} page {page} with a {}-byte name", payload.len()));
+    }
+    let nul = payload.iter().position(|&c| c == 0);
+    let (name, new_name) = match (op, nul) {
+        (FileOp::Rename, Some(i)) => (&payload[..i], Some(&payload[i + 1..])),
+        (FileOp::Rename, None) => return Err("FILE_RENAME without a NUL between the names".into()),
+        (_, Some(_)) => return Err(format!("{op:?} name contains a NUL")),
+        (_, None) => (payload, None),
+    };
+    let ibd = |n: &[u8]| n.len() >= 4 && n.ends_with(b".ibd") && !n.contains(&0);
+    if !ibd(name) || !new_name.is_none_or(ibd) {
+        return Err("a file name that does not end in .ibd".into());
+    }
+    Ok(Record::File { op, space, name, new_name })
+}
+
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, FormatError>;
 
@@ -127,102 +241,10 @@ impl<'a> Iterator for Records<'a> {
             return None;
         }
         let start = self.at;
-        let b = self.buf[start];
-        if b <= 1 {
-            return self.malformed(start, format!("first byte {b} ends the mini-transaction early"));
+        match self.decode(start) {
+            Ok(record) => Some(Ok(record)),
+            Err(detail) => self.malformed(start, detail),
         }
-        // Header byte and length varint, then `body` = page id and payload.
-        let nibble = usize::from(b & 0x0F);
-        let (body_at, body_len) = if nibble != 0 {
-            (start + 1, nibble)
-        } else {
-            match read_varint(&self.buf[start + 1..]) {
-                Ok((add, n)) => (start + 1 + n, (add as usize + 15).saturating_sub(n)),
-                Err(_) => return self.malformed(start, "unreadable length"),
-            }
-        };
-        let Some(body) = self.buf.get(body_at..body_at + body_len) else {
-            return self.malformed(start, "the record runs past the end of its mini-transaction");
-        };
-        self.at = body_at + body_len;
-        let same_page = b & 0x80 != 0;
-
-        if same_page && self.got_page_op {
-            let op = PageOp::from_bits(b);
-            if matches!(op, PageOp::FreePage | PageOp::InitPage) {
-                return self.malformed(start, "FREE_PAGE or INIT_PAGE cannot continue the previous page");
-            }
-            return Some(Ok(Record::Page { op, page: None, payload: body }));
-        }
-
-        // A page id follows: two varints, unless this is the 2-byte dummy FILE_CHECKPOINT.
-        if b == FILE_CHECKPOINT | 1 && body == [0] {
-            return Some(Ok(Record::Padding { len: 2 }));
-        }
-        let Ok((space, n1)) = read_varint(body) else { return self.malformed(start, "unreadable tablespace id") };
-        if n1 >= body.len() {
-            return self.malformed(start, "the page id runs past the record");
-        }
-        let Ok((page, n2)) = read_varint(&body[n1..]) else { return self.malformed(start, "unreadable page number") };
-        if space == u32::MAX || page == u32::MAX {
-            return self.malformed(start, "corrupted page identifier");
-        }
-        let payload = &body[n1 + n2..];
-
-        if !same_page {
-            self.got_page_op = true;
-            let op = PageOp::from_bits(b);
-            let bad = match op {
-                PageOp::FreePage | PageOp::InitPage => !payload.is_empty(),
-                PageOp::Extended | PageOp::Write | PageOp::Memset | PageOp::Memmove => payload.is_empty(),
-                PageOp::Reserved => true,
-                PageOp::Option => false,
-            };
-            if bad {
-                return self.malformed(start, format!("{op:?} record with a {}-byte payload", payload.len()));
-            }
-            return Some(Ok(Record::Page { op, page: Some(PageId { space, page }), payload }));
-        }
-
-        self.got_page_op = false;
-        let kind = b & 0xF0;
-        if kind == FILE_CHECKPOINT {
-            if space != 0 || page != 0 {
-                return self.malformed(start, "FILE_CHECKPOINT with a non-zero page id");
-            }
-            if payload.len() == 8 {
-                if self.at != self.buf.len() {
-                    return self.malformed(start, "FILE_CHECKPOINT is not the last record of its mini-transaction");
-                }
-                return Some(Ok(Record::FileCheckpoint { lsn: be_u64(payload, 0) }));
-            }
-            return Some(Ok(Record::Padding { len: self.at - start }));
-        }
-        let op = match kind {
-            FILE_CREATE => FileOp::Create,
-            FILE_DELETE => FileOp::Delete,
-            FILE_RENAME => FileOp::Rename,
-            FILE_MODIFY => FileOp::Modify,
-            _ => return self.malformed(start, format!("unknown file record type {kind:#04x}")),
-        };
-        if payload.is_empty() || space == 0 || page != 0 {
-            return self.malformed(
-                start,
-                format!("{op:?} record for tablespace {space} page {page} with a {}-byte name", payload.len()),
-            );
-        }
-        let nul = payload.iter().position(|&c| c == 0);
-        let (name, new_name) = match (op, nul) {
-            (FileOp::Rename, Some(i)) => (&payload[..i], Some(&payload[i + 1..])),
-            (FileOp::Rename, None) => return self.malformed(start, "FILE_RENAME without a NUL between the names"),
-            (_, Some(_)) => return self.malformed(start, format!("{op:?} name contains a NUL")),
-            (_, None) => (payload, None),
-        };
-        let ibd = |n: &[u8]| n.len() >= 4 && n.ends_with(b".ibd") && !n.contains(&0);
-        if !ibd(name) || !new_name.is_none_or(ibd) {
-            return self.malformed(start, "a file name that does not end in .ibd");
-        }
-        Some(Ok(Record::File { op, space, name, new_name }))
     }
 }
 
