@@ -11,6 +11,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use innohot::copy::{CopySettings, FileCopier, Tablespace, TablespaceKind};
 use innohot::events::{Phase, Role, Silent};
+use innohot::format::page::PageLayout;
 use innohot::io::mem::copy_to_end;
 use innohot::io::real::{RealSourceFs, RealTargetDir};
 use innohot::io::{ManualClock, ReadPolicy};
@@ -43,7 +44,7 @@ fn copy_once(source: &Path, dir: &Path, chunk: usize, policy: ReadPolicy, target
         &RealSourceFs,
         &target,
         &settings,
-        16384,
+        PageLayout::legacy(16384),
         (Phase::DataCopy, Role::DataCopier(1)),
         Arc::new(Silent),
         clock.clone(),

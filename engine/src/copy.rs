@@ -235,7 +235,8 @@ pub struct FileCopier {
     out: Box<dyn TargetFile>,
     out_path: PathBuf,
     settings: CopySettings,
-    default_page_size: usize,
+    /// The server's layout for a new file: used while page 0 is not written yet.
+    new_file_layout: PageLayout,
     layout: Option<PageLayout>,
     /// The layout is the server's default because page 0 was not written yet.
     layout_guessed: bool,
@@ -260,7 +261,7 @@ impl FileCopier {
         fs: &dyn SourceFs,
         target: &dyn TargetDir,
         settings: &CopySettings,
-        default_page_size: usize,
+        new_file_layout: PageLayout,
         (phase, role): (Phase, Role),
         progress: Arc<dyn Progress>,
         clock: Arc<dyn Clock>,
@@ -288,7 +289,7 @@ impl FileCopier {
             out,
             out_path,
             settings: settings.clone(),
-            default_page_size,
+            new_file_layout,
             layout: None,
             layout_guessed: false,
             space_id: 0,
@@ -336,7 +337,7 @@ impl FileCopier {
                 .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source });
         }
         self.layout_guessed = true;
-        Ok(PageLayout::legacy(self.default_page_size))
+        Ok(self.new_file_layout)
     }
 
     /// A page that re-reading will not change: encrypted, or a format innohot does not read.

@@ -94,12 +94,14 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
             .problems
             .push("no copied redo log (ib_logfile0 or xtrabackup_logfile): the backup cannot be prepared".to_string()),
     }
-    let page_size = if has(meta::BACKUP_MY_CNF) {
+    let new_file_layout = if has(meta::BACKUP_MY_CNF) {
         let text = read_text(fs, &dir.join(meta::BACKUP_MY_CNF))?;
-        key_values(&text).get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384)
+        let settings = key_values(&text);
+        let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
+        PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str()))
     } else {
         r.problems.push(format!("no {}: prepare would not know the server's settings", meta::BACKUP_MY_CNF));
-        16384
+        PageLayout::legacy(16384)
     };
     let mut stack = vec![(dir.to_path_buf(), top)];
     while let Some((d, entries)) = stack.pop() {
@@ -115,7 +117,7 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
                     let is_system = at_root && (e.name.starts_with("ibdata") || e.name.starts_with("undo"));
                     if is_system || e.name.ends_with(".ibd") {
                         r.tablespaces += 1;
-                        check_tablespace(fs, &path, dir, page_size, &mut r);
+                        check_tablespace(fs, &path, dir, new_file_layout, &mut r);
                     } else if let Some(stem) = e.name.strip_suffix(".isl") {
                         let ibd = d.join(format!("{stem}.ibd"));
                         if !fs.exists(&ibd) {
@@ -327,7 +329,7 @@ fn check_mariadb_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut Ver
 }
 
 /// Every page of one tablespace file, as the copy validated it.
-fn check_tablespace(fs: &dyn SourceFs, path: &Path, root: &Path, default_page_size: usize, r: &mut VerifyReport) {
+fn check_tablespace(fs: &dyn SourceFs, path: &Path, root: &Path, new_file_layout: PageLayout, r: &mut VerifyReport) {
     let name = rel(path, root);
     let mut f = match fs.open(path, READ) {
         Ok(f) => f,
@@ -347,7 +349,7 @@ fn check_tablespace(fs: &dyn SourceFs, path: &Path, root: &Path, default_page_si
             (Err(e), _) | (_, Err(e)) => return r.problems.push(format!("{name}: page 0: {e}")),
         }
     } else {
-        (PageLayout::legacy(default_page_size), 0)
+        (new_file_layout, 0)
     };
     let psize = layout.physical_size as u64;
     if size % psize != 0 {

@@ -4,6 +4,7 @@
 
 use innohot::copy::{CopySettings, FileCopier, Tablespace, TablespaceKind};
 use innohot::events::{Phase, Recorder, Role};
+use innohot::format::page::PageLayout;
 use innohot::io::mem::copy_to_end;
 use innohot::io::real::{RealSourceFs, RealTargetDir};
 use innohot::io::{ManualClock, ReadPolicy, TargetDir};
@@ -41,7 +42,7 @@ fn copy(source: &Path, target: &RealTargetDir, rel: &str, s: &CopySettings) -> (
         &RealSourceFs,
         target,
         s,
-        16384,
+        PageLayout::legacy(16384),
         (Phase::DataCopy, Role::DataCopier(1)),
         Arc::new(Recorder::default()),
         clock.clone(),

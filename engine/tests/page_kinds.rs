@@ -198,6 +198,16 @@ fn settings() -> CopySettings {
 }
 
 fn copy(source: &Path, target: &RealTargetDir, rel: &str) -> (Result<u64, BackupError>, u32) {
+    copy_with(source, target, rel, PageLayout::full_crc32(16384))
+}
+
+/// `new_file_layout` is what the server gives a file whose page 0 is not written yet.
+fn copy_with(
+    source: &Path,
+    target: &RealTargetDir,
+    rel: &str,
+    new_file_layout: PageLayout,
+) -> (Result<u64, BackupError>, u32) {
     let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
     let ts = Tablespace { source: source.to_path_buf(), target: PathBuf::from(rel), kind: TablespaceKind::Table };
     let c = FileCopier::open(
@@ -205,13 +215,39 @@ fn copy(source: &Path, target: &RealTargetDir, rel: &str) -> (Result<u64, Backup
         &RealSourceFs,
         target,
         &settings(),
-        16384,
+        new_file_layout,
         (Phase::DataCopy, Role::DataCopier(1)),
         Arc::new(Recorder::default()),
         clock.clone(),
     )
     .expect("open");
     copy_to_end(c, &clock)
+}
+
+/// MariaDB writes a new table's pages lazily: a file may hold written pages
+/// while page 0 is still zeros. Until page 0 says otherwise the copier checks
+/// pages in the server's layout for new files (full_crc32 by default), never
+/// in MySQL 5.7's, which would take every full_crc32 page for a torn one.
+#[test]
+fn a_file_without_page_0_is_checked_in_the_servers_layout_for_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut bytes) = fixture("full_crc32_16k.ibd");
+    assert!(bytes[16384..].chunks(16384).any(|p| p.iter().any(|&b| b != 0)), "the fixture has written pages");
+    bytes[..16384].fill(0);
+    let source = dir.path().join("lazy.ibd");
+    std::fs::write(&source, &bytes).unwrap();
+    let target = RealTargetDir::create(&dir.path().join("backup"), false).unwrap();
+
+    let (result, retries) = copy_with(&source, &target, "a.ibd", PageLayout::full_crc32(16384));
+    assert_eq!(result.expect("copied in the server's layout"), bytes.len() as u64);
+    assert_eq!(retries, 0);
+    assert_eq!(std::fs::read(dir.path().join("backup/a.ibd")).unwrap(), bytes);
+
+    let (result, _) = copy_with(&source, &target, "b.ibd", PageLayout::legacy(16384));
+    assert!(
+        matches!(result, Err(BackupError::CorruptPage { .. })),
+        "in the 5.7 layout full_crc32 pages look torn: {result:?}"
+    );
 }
 
 #[test]

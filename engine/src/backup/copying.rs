@@ -83,13 +83,13 @@ impl Backup {
     }
 
     fn open_copier(&mut self, phase: Phase, ts: Tablespace) -> Result<()> {
-        let page_size = self.flavor().page_size(&self.vars)?;
+        let new_file_layout = self.flavor().new_file_layout(&self.vars)?;
         let opened = FileCopier::open(
             ts.clone(),
             &*self.svc.fs,
             &*self.svc.target,
             &self.opts.copy,
-            page_size,
+            new_file_layout,
             (phase, Role::DataCopier(1)),
             self.svc.progress.clone(),
             self.svc.clock.clone(),

@@ -13,6 +13,7 @@ pub use mysql57::Mysql57;
 use crate::error::{BackupError, Result};
 use crate::events::Progress;
 use crate::follow::RedoFollower;
+use crate::format::page::PageLayout;
 use crate::format::Lsn;
 use crate::io::{Clock, SourceFs, TargetDir};
 use crate::server::{ServerPlugin, ServerVars};
@@ -57,11 +58,13 @@ pub trait Flavor: Send {
     fn reported_variables(&self) -> &'static [&'static str];
     /// Phase 6: finds the redo log and checks its files.
     fn open_redo_log(&self, ctx: &RedoContext) -> Result<Box<dyn RedoLog>>;
-    /// The page size of a tablespace whose page 0 is not written yet.
-    fn page_size(&self, vars: &ServerVars) -> Result<usize> {
+    /// The page layout of a tablespace whose page 0 is not written yet.
+    fn new_file_layout(&self, vars: &ServerVars) -> Result<PageLayout> {
         let size = vars.require_u64("innodb_page_size")?;
         match size {
-            4096 | 8192 | 16384 | 32768 | 65536 => Ok(size as usize),
+            4096 | 8192 | 16384 | 32768 | 65536 => {
+                Ok(PageLayout::for_new_file(size as usize, vars.get("innodb_checksum_algorithm")))
+            }
             _ => Err(BackupError::Unsupported(format!("innodb_page_size = {size} is not a size InnoDB writes"))),
         }
     }

@@ -73,6 +73,17 @@ impl PageLayout {
     pub fn row_compressed(physical: usize, logical: usize) -> Self {
         PageLayout { physical_size: physical, logical_size: logical, full_crc32: false, compressed: true }
     }
+    /// The layout the server gives a new tablespace, for a file whose page 0 is
+    /// not written yet: full_crc32 when `innodb_checksum_algorithm` says so
+    /// (MariaDB's default since 10.5), the legacy layout otherwise.
+    pub fn for_new_file(size: usize, checksum_algorithm: Option<&str>) -> Self {
+        match checksum_algorithm {
+            Some(a) if a.eq_ignore_ascii_case("full_crc32") || a.eq_ignore_ascii_case("strict_full_crc32") => {
+                PageLayout::full_crc32(size)
+            }
+            _ => PageLayout::legacy(size),
+        }
+    }
     pub fn is_compressed(&self) -> bool {
         self.compressed
     }
