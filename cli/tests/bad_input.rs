@@ -417,3 +417,103 @@ fn the_password_is_nowhere() {
     let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
     assert!(info.contains("--password=xxxxxxxx"), "tool_command is masked: {info}");
 }
+
+/// A tmpfs mounted for one test, unmounted on drop (also when the test fails).
+struct Mount(PathBuf);
+
+impl Mount {
+    /// Mounts a tmpfs with `options` at `at` (created); None, saying why, without root.
+    fn tmpfs(at: &Path, options: &str) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(at).output().ok()?;
+        if !out.status.success() {
+            eprintln!(
+                "SKIP part of this test: cannot mount a tmpfs here (needs root): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        Some(Mount(at.to_path_buf()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Where the backup's own writes fail (a full or a read-only filesystem), where
+/// the datadir cannot be read, and where the redo log is encrypted: exit 1, one
+/// sentence naming the file and the fix, never `completed OK!`, never a
+/// checkpoints file, and the server not locked.
+#[test]
+fn target_filesystem_full_or_read_only_unreadable_datadir_and_encrypted_redo() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE d").unwrap();
+    conn.query_drop("CREATE TABLE d.t (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB").unwrap();
+    conn.query_drop("USE d").unwrap(); // seq_1_to_N needs a current database
+    conn.query_drop("INSERT INTO d.t SELECT seq, REPEAT('x', 200) FROM seq_1_to_5000").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    if let Some(_full) = Mount::tmpfs(&dir.path().join("full"), "size=512k") {
+        let target = dir.path().join("full/backup");
+        let r = run(backup_cmd(Some(&src), &target, &[]));
+        assert_refused(&r, 1, &["No space left on device", "free space"]);
+        assert!(!target.join("xtrabackup_checkpoints").exists());
+        assert_not_locked(&src);
+    }
+    if let Some(_ro) = Mount::tmpfs(&dir.path().join("ro"), "ro,size=1m") {
+        let target = dir.path().join("ro/backup");
+        let r = run(backup_cmd(Some(&src), &target, &[]));
+        assert_refused(&r, 1, &["Read-only file system", &target.display().to_string()]);
+        assert!(!target.exists());
+        assert_not_locked(&src);
+    }
+
+    // innohot run as an unprivileged user cannot read the server's files.
+    let nobody_target = dir.path().join("nobody");
+    std::fs::create_dir(&nobody_target).unwrap();
+    let _ = Command::new("chmod").args(["0777"]).arg(&nobody_target).status();
+    let _ = Command::new("chmod").args(["0755"]).arg(dir.path()).status();
+    let datadir_mode = Command::new("stat").args(["-c", "%a"]).arg(src.datadir()).output().unwrap();
+    let datadir_mode = String::from_utf8_lossy(&datadir_mode.stdout).trim().to_string();
+    let _ = Command::new("chmod").args(["0700"]).arg(src.datadir()).status();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_innohot")]);
+    cmd.arg("backup").arg(format!("--target-dir={}", nobody_target.join("b").display()));
+    cmd.arg(format!("--socket={}", src.socket().display())).arg("--user=root");
+    let r = run(cmd);
+    let _ = Command::new("chmod").arg(&datadir_mode).arg(src.datadir()).status();
+    if r.stderr.contains("setpriv") || r.code == Some(127) {
+        eprintln!("SKIP the unreadable-datadir case: setpriv cannot switch users here: {}", r.stderr.trim());
+    } else {
+        assert_refused(
+            &r,
+            1,
+            &["Permission denied", &src.datadir().display().to_string(), "run as a user that can read the datadir"],
+        );
+        assert!(!nobody_target.join("b/xtrabackup_checkpoints").exists());
+        assert_not_locked(&src);
+    }
+    drop(conn);
+    drop(src);
+
+    // An encrypted redo log (innodb_encrypt_log=ON) is refused by name.
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(&keys, "1;000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n").unwrap();
+    let enc = ServerBuilder::new(b.clone())
+        .innodb_log_file_size("16M")
+        .option("--plugin-load-add=file_key_management")
+        .option(format!("--file-key-management-filename={}", keys.display()))
+        .option("--innodb-encrypt-log=ON")
+        .start()
+        .expect("start a server with an encrypted redo log");
+    let target = dir.path().join("enc");
+    let r = run(backup_cmd(Some(&enc), &target, &[]));
+    assert_refused(&r, 1, &["encrypted", "innodb_encrypt_log", "mariabackup"]);
+    assert!(!target.join("xtrabackup_checkpoints").exists());
+    assert_not_locked(&enc);
+}
