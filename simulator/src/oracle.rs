@@ -294,7 +294,7 @@ fn check_mariadb_redo(srv: &SimServer, target: &Path, start_lsn: u64, last_lsn: 
         Ok(h) => h,
         Err(e) => return wrong.push(format!("ib_logfile0 header: {e}")),
     };
-    if !srv.truth.checkpoints108.contains(&cp) {
+    if !srv.truth.mariadb_checkpoints.contains(&cp) {
         wrong.push(format!("the copied header holds checkpoint {cp:?}, which the server never wrote"));
     }
     if start_lsn != cp.lsn || header.first_lsn != cp.lsn {
