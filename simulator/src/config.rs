@@ -1,7 +1,7 @@
 //! A simulated run's whole configuration, expanded from its seed and
 //! scenario; its one-line form parses back, so a printed line replays a run.
 
-use crate::faults::{Faults, SERVER_CALLS, SERVER_CALLS_MARIADB};
+use crate::faults::{Faults, ServerCall, SERVER_CALLS, SERVER_CALLS_MARIADB};
 use crate::rng::Rng;
 use std::fmt;
 use std::str::FromStr;
@@ -189,6 +189,17 @@ impl SimConfig {
     /// the log wraps during most backups. A MySQL 5.7 seed draws exactly what it
     /// drew before flavors existed; MariaDB's own choices come from another stream.
     pub fn for_flavor(seed: u64, flavor: Flavor, scenario: Scenario) -> Self {
+        let (mut cfg, ring) = Self::draw_shape(seed, flavor, scenario);
+        if flavor == Flavor::MariaDb {
+            cfg.use_one_log_file(ring.capacity);
+        }
+        cfg.plan_scenario(ring.safe_poll_us);
+        cfg
+    }
+
+    /// The seed's shapes, sizes and speeds, before any scenario: MySQL 5.7's log
+    /// files (whatever the flavor) and the ring they make.
+    fn draw_shape(seed: u64, flavor: Flavor, scenario: Scenario) -> (Self, Ring) {
         let mut r = Rng::new(seed ^ 0x5EED_C0DE);
         let page_size = [4096usize, 8192, 16384, 16384, 16384][r.below(5) as usize];
         let log_files = r.range(2, 3) as u32;
@@ -205,8 +216,8 @@ impl SimConfig {
         // ring but never laps the copier (laps are a scenario of their own).
         let capacity = log_files as u64 * (log_file_size - 2048);
         let redo_per_us = 100 / server_gap_us.max(1) + 1;
-        let safe_poll = capacity / 4 / redo_per_us;
-        let mut cfg = SimConfig {
+        let safe_poll_us = capacity / 4 / redo_per_us;
+        let cfg = SimConfig {
             seed,
             flavor,
             scenario,
@@ -220,7 +231,7 @@ impl SimConfig {
             table_pages_max: r.range(8, 40) as u32,
             server_gap_us,
             server_actions_max: u64::MAX,
-            poll_interval_us: r.range(500, 10_000).min(safe_poll),
+            poll_interval_us: r.range(500, 10_000).min(safe_poll_us),
             chunk_size: [64 * 1024, 256 * 1024, 1 << 20][r.below(3) as usize],
             disk_mb_per_s: r.range(50, 400),
             torn_write_percent: r.range(0, 30),
@@ -233,63 +244,104 @@ impl SimConfig {
             log_write_block: 0,
             faults: Faults::default(),
         };
-        if flavor == Flavor::MariaDb {
-            // One ib_logfile0 whose ring holds what the 5.7 log files would.
-            let mut m = Rng::new(seed ^ 0x3A41_ADB0);
-            cfg.log_files = 1;
-            cfg.log_file_size = MARIADB_LOG_HEADER + capacity.div_ceil(4096) * 4096;
-            cfg.log_write_block = [512, 4096][m.below(2) as usize];
-            // Room below the start for a previous lap (LSNs start at 12288).
-            cfg.start_lsn = cfg.start_lsn.max(MARIADB_LOG_HEADER + 2 * capacity + 12);
+        (cfg, Ring { capacity, safe_poll_us })
+    }
+
+    /// MariaDB: one ib_logfile0 whose ring holds what the 5.7 log files would (of
+    /// `capacity` bytes), and its redo write block, from a stream of its own.
+    fn use_one_log_file(&mut self, capacity: u64) {
+        let mut m = Rng::new(self.seed ^ 0x3A41_ADB0);
+        self.log_files = 1;
+        self.log_file_size = MARIADB_LOG_HEADER + capacity.div_ceil(4096) * 4096;
+        self.log_write_block = [512, 4096][m.below(2) as usize];
+        // Room below the start for a previous lap (LSNs start at 12288).
+        self.start_lsn = self.start_lsn.max(MARIADB_LOG_HEADER + 2 * capacity + 12);
+    }
+
+    /// Sets up the scenario, from a stream of its own: a mixed one applies a few of
+    /// the others at random, and at most one fault.
+    fn plan_scenario(&mut self, safe_poll_us: u64) {
+        let targets = FaultTargets::of(self.flavor);
+        let mut s = Rng::new(self.seed ^ 0x5CE7_A410);
+        if self.scenario != Scenario::Mixed {
+            return self.apply(self.scenario, &targets, safe_poll_us, &mut s);
         }
-        let mariadb = flavor == Flavor::MariaDb;
-        let (data_files, log_files, other_files, meta_files, calls): (&[&str], &[&str], &[&str], &[&str], &[_]) =
-            if mariadb {
-                (&DATA_FILES, &["ib_logfile0"], &OTHER_FILES_MARIADB, &META_FILES_MARIADB, &SERVER_CALLS_MARIADB)
-            } else {
-                (&DATA_FILES, &["ib_logfile0", "ib_logfile1"], &OTHER_FILES, &META_FILES, &SERVER_CALLS)
-            };
-        let written: Vec<&str> = [data_files, other_files, meta_files].concat();
-        let mut s = Rng::new(seed ^ 0x5CE7_A410);
-        let pick = |s: &mut Rng, list: &[&str]| list[s.below(list.len() as u64) as usize].to_string();
-        let apply = |scenario: Scenario, cfg: &mut SimConfig, s: &mut Rng| match scenario {
+        for sc in [Scenario::Lap, Scenario::Torn, Scenario::Ddl] {
+            if s.chance(0.4) {
+                self.apply(sc, &targets, safe_poll_us, &mut s);
+            }
+        }
+        let faulty = &SCENARIOS[3..=8];
+        let sc = faulty[s.below(faulty.len() as u64) as usize];
+        if s.chance(0.7) {
+            self.apply(sc, &targets, safe_poll_us, &mut s);
+        }
+    }
+
+    /// What one scenario changes: the poll interval (a lap), torn writes and chunk
+    /// sizes, DDL, or the one fault it plants.
+    fn apply(&mut self, scenario: Scenario, targets: &FaultTargets, safe_poll_us: u64, s: &mut Rng) {
+        match scenario {
             Scenario::Default | Scenario::Mixed => {}
-            Scenario::Lap => cfg.poll_interval_us = safe_poll * s.range(2, 24),
+            Scenario::Lap => self.poll_interval_us = safe_poll_us * s.range(2, 24),
             Scenario::Torn => {
-                cfg.torn_write_percent = s.range(60, 100);
-                cfg.chunk_size = page_size * s.range(1, 4) as usize;
+                self.torn_write_percent = s.range(60, 100);
+                self.chunk_size = self.page_size * s.range(1, 4) as usize;
             }
             Scenario::SourceEio => {
-                let file = pick(s, &[data_files, log_files].concat());
-                cfg.faults.source_read_eio = Some((file, s.range(1, 6) as u32));
+                let file = pick(s, &targets.read);
+                self.faults.source_read_eio = Some((file, s.range(1, 6) as u32));
             }
-            Scenario::TargetEnospc => cfg.faults.target_create_enospc = Some(pick(s, &written)),
-            Scenario::TargetEio => cfg.faults.target_write_eio = Some((pick(s, &written), s.range(1, 3) as u32)),
-            Scenario::FsyncFail => cfg.faults.target_sync_eio = Some(pick(s, &written)),
-            Scenario::ConnectionDrop => cfg.faults.server_call = Some(calls[s.below(calls.len() as u64) as usize]),
-            Scenario::Kill => cfg.faults.kill_before_step = Some(s.range(1, 120)),
+            Scenario::TargetEnospc => self.faults.target_create_enospc = Some(pick(s, &targets.written)),
+            Scenario::TargetEio => {
+                self.faults.target_write_eio = Some((pick(s, &targets.written), s.range(1, 3) as u32))
+            }
+            Scenario::FsyncFail => self.faults.target_sync_eio = Some(pick(s, &targets.written)),
+            Scenario::ConnectionDrop => {
+                self.faults.server_call = Some(targets.calls[s.below(targets.calls.len() as u64) as usize])
+            }
+            Scenario::Kill => self.faults.kill_before_step = Some(s.range(1, 120)),
             Scenario::Ddl => {
-                cfg.ddl_per_mille = s.range(1, 6);
+                self.ddl_per_mille = s.range(1, 6);
                 // MariaDB logs every index build: there is no MLOG_INDEX_LOAD to plant.
-                cfg.index_loads = s.chance(0.3) && !mariadb;
+                self.index_loads = s.chance(0.3) && self.flavor != Flavor::MariaDb;
             }
-        };
-        if scenario == Scenario::Mixed {
-            for sc in [Scenario::Lap, Scenario::Torn, Scenario::Ddl] {
-                if s.chance(0.4) {
-                    apply(sc, &mut cfg, &mut s);
-                }
-            }
-            let faulty = &SCENARIOS[3..=8];
-            let sc = faulty[s.below(faulty.len() as u64) as usize];
-            if s.chance(0.7) {
-                apply(sc, &mut cfg, &mut s);
-            }
-        } else {
-            apply(scenario, &mut cfg, &mut s);
         }
-        cfg
     }
+}
+
+/// The redo ring a seed draws (MySQL 5.7's shape; MariaDB's holds as much), and the
+/// longest poll interval that keeps a log copier pass's redo under a quarter of it.
+struct Ring {
+    capacity: u64,
+    safe_poll_us: u64,
+}
+
+/// What a flavor's faults may hit: files the backup reads, files it writes, and
+/// statements it sends.
+struct FaultTargets {
+    read: Vec<&'static str>,
+    written: Vec<&'static str>,
+    calls: &'static [ServerCall],
+}
+
+impl FaultTargets {
+    fn of(flavor: Flavor) -> Self {
+        let (log_files, other_files, meta_files, calls): (&[&str], &[&str], &[&str], &[_]) = match flavor {
+            Flavor::MariaDb => (&["ib_logfile0"], &OTHER_FILES_MARIADB, &META_FILES_MARIADB, &SERVER_CALLS_MARIADB),
+            Flavor::Mysql57 => (&["ib_logfile0", "ib_logfile1"], &OTHER_FILES, &META_FILES, &SERVER_CALLS),
+        };
+        FaultTargets {
+            read: [&DATA_FILES[..], log_files].concat(),
+            written: [&DATA_FILES[..], other_files, meta_files].concat(),
+            calls,
+        }
+    }
+}
+
+/// One of `list`, by the seed.
+fn pick(s: &mut Rng, list: &[&str]) -> String {
+    list[s.below(list.len() as u64) as usize].to_string()
 }
 
 /// Pages per extent: 1 MiB for pages up to 16 KiB, else 64 pages.

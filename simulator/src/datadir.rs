@@ -124,198 +124,296 @@ pub(crate) fn random_bytes(rng: &mut Rng, prefix: &[u8], lo: u64, hi: u64) -> Ve
     v
 }
 
+/// The user schemas, in the order a configuration's `schemas` takes them.
+pub(crate) const USER_SCHEMAS: [&str; 4] = ["shop", "crm", "ledger", "events"];
+
+/// The first bytes of the simulated files (the rest is random: the engine copies them,
+/// it never parses them).
+const FRM_MAGIC: [u8; 4] = [0xFE, 0x01, 0x0A, 0x0C];
+const MYISAM_INDEX_MAGIC: [u8; 4] = [0xFE, 0xFE, 0x07, 0x01];
+const ARIA_INDEX_MAGIC: [u8; 4] = [0xFF, 0xFF, 0xFF, 0xFF];
+const CSV_META_MAGIC: [u8; 2] = [0xFE, 0x01];
+
+/// Builds the datadir for a configuration under `root`; the seed fixes every byte.
 pub fn build(cfg: &SimConfig, root: &Path) -> std::io::Result<Datadir> {
-    let mut rng = Rng::new(cfg.seed);
     let real_datadir = root.join("mysqldata1").join("mydata");
     let link_dir = root.join("home");
     fs::create_dir_all(&real_datadir)?;
     fs::create_dir_all(&link_dir)?;
     let datadir_link = link_dir.join("mydata");
     std::os::unix::fs::symlink(&real_datadir, &datadir_link)?;
-    let frm = |rng: &mut Rng| random_bytes(rng, &[0xFE, 0x01, 0x0A, 0x0C], 600, 8000);
-    let mut spaces: Vec<SpaceSpec> = Vec::new();
-    let mut myisam = Vec::new();
-
-    // ibdata1: system pages, the doublewrite area (never valid), undo pages.
-    let e = extent_pages(cfg.page_size);
-    let mut sys = tablespace_pages(
-        &mut rng,
+    let mut b = Builder {
         cfg,
-        0,
-        cfg.ibdata_pages,
-        fsp_flags(cfg.flavor, cfg.page_size, false),
-        page::PAGE_TYPE_UNDO_LOG,
-    );
-    for (no, ty) in [
-        (3, page::PAGE_TYPE_SYS),
-        (4, page::PAGE_TYPE_INDEX),
-        (5, page::PAGE_TYPE_TRX_SYS),
-        (6, page::PAGE_TYPE_SYS),
-        (7, page::PAGE_TYPE_SYS),
-    ] {
-        sys[no][page::FIL_PAGE_TYPE..page::FIL_PAGE_TYPE + 2].copy_from_slice(&ty.to_be_bytes());
-        stamp_page(cfg.flavor, &mut sys[no]);
+        root,
+        rng: Rng::new(cfg.seed),
+        remote_root: crate::mount::remote_dir(root),
+        real_datadir,
+        spaces: Vec::new(),
+        myisam: Vec::new(),
+        next_id: 1,
+    };
+    b.system_tablespace()?;
+    b.undo_tablespaces()?;
+    b.mysql_schema()?;
+    b.performance_schema()?;
+    b.sys_schema()?;
+    for s in 0..cfg.schemas {
+        b.user_schema(s)?;
     }
-    for p in sys.iter_mut().take(3 * e as usize).skip(e as usize) {
-        rng.fill(p); // doublewrite slots hold copies and half-copies: not pages of this space
-    }
-    let writable: Vec<u32> = (3..e).chain(3 * e..cfg.ibdata_pages).collect();
-    let ibdata = real_datadir.join("ibdata1");
-    write_pages(&ibdata, &sys)?;
-    spaces.push(SpaceSpec {
-        id: 0,
-        path: ibdata,
-        rel: PathBuf::from("ibdata1"),
-        is_system: true,
-        pages: sys,
-        writable,
-    });
+    let Builder { rng, real_datadir, spaces, myisam, .. } = b;
+    let non_innodb = snapshot_non_innodb(&real_datadir, cfg.flavor).into_keys().collect();
+    let paths = SimPaths { root: root.to_path_buf(), real_datadir, datadir_link };
+    Ok(Datadir { paths, rng, spaces, myisam_files: myisam, non_innodb })
+}
 
-    let mut next_id = 1;
-    for n in 1..=cfg.undo_tablespaces {
-        let pages_n = rng.range(8, 24) as u32;
-        let pages = tablespace_pages(
-            &mut rng,
+/// A datadir being built: the seed's stream, drawn on in a fixed order, and the
+/// tablespaces and appendable files made so far.
+struct Builder<'a> {
+    cfg: &'a SimConfig,
+    root: &'a Path,
+    rng: Rng,
+    real_datadir: PathBuf,
+    /// Where DATA DIRECTORY tables live (see `mount`).
+    remote_root: PathBuf,
+    spaces: Vec<SpaceSpec>,
+    /// MyISAM `.MYD` and Aria `.MAD` files the workload appends to.
+    myisam: Vec<PathBuf>,
+    /// The next file-per-table space id.
+    next_id: u32,
+}
+
+impl Builder<'_> {
+    fn mariadb(&self) -> bool {
+        self.cfg.flavor == Flavor::MariaDb
+    }
+
+    /// ibdata1: system pages, the doublewrite area (never valid), undo pages.
+    fn system_tablespace(&mut self) -> std::io::Result<()> {
+        let cfg = self.cfg;
+        let e = extent_pages(cfg.page_size);
+        let mut sys = tablespace_pages(
+            &mut self.rng,
             cfg,
-            next_id,
-            pages_n,
+            0,
+            cfg.ibdata_pages,
             fsp_flags(cfg.flavor, cfg.page_size, false),
             page::PAGE_TYPE_UNDO_LOG,
         );
-        let name = format!("undo{n:03}");
-        let path = real_datadir.join(&name);
-        write_pages(&path, &pages)?;
-        spaces.push(SpaceSpec {
-            id: next_id,
-            path,
-            rel: PathBuf::from(name),
+        for (no, ty) in [
+            (3, page::PAGE_TYPE_SYS),
+            (4, page::PAGE_TYPE_INDEX),
+            (5, page::PAGE_TYPE_TRX_SYS),
+            (6, page::PAGE_TYPE_SYS),
+            (7, page::PAGE_TYPE_SYS),
+        ] {
+            sys[no][page::FIL_PAGE_TYPE..page::FIL_PAGE_TYPE + 2].copy_from_slice(&ty.to_be_bytes());
+            stamp_page(cfg.flavor, &mut sys[no]);
+        }
+        for p in sys.iter_mut().take(3 * e as usize).skip(e as usize) {
+            self.rng.fill(p); // doublewrite slots hold copies and half-copies: not pages of this space
+        }
+        let writable: Vec<u32> = (3..e).chain(3 * e..cfg.ibdata_pages).collect();
+        let ibdata = self.real_datadir.join("ibdata1");
+        write_pages(&ibdata, &sys)?;
+        self.spaces.push(SpaceSpec {
+            id: 0,
+            path: ibdata,
+            rel: PathBuf::from("ibdata1"),
             is_system: true,
+            pages: sys,
+            writable,
+        });
+        Ok(())
+    }
+
+    /// `undo001`... at the top of the datadir, as many as configured.
+    fn undo_tablespaces(&mut self) -> std::io::Result<()> {
+        let cfg = self.cfg;
+        for n in 1..=cfg.undo_tablespaces {
+            let pages_n = self.rng.range(8, 24) as u32;
+            let pages = tablespace_pages(
+                &mut self.rng,
+                cfg,
+                self.next_id,
+                pages_n,
+                fsp_flags(cfg.flavor, cfg.page_size, false),
+                page::PAGE_TYPE_UNDO_LOG,
+            );
+            let name = format!("undo{n:03}");
+            let path = self.real_datadir.join(&name);
+            write_pages(&path, &pages)?;
+            self.spaces.push(SpaceSpec {
+                id: self.next_id,
+                path,
+                rel: PathBuf::from(name),
+                is_system: true,
+                pages,
+                writable: (3..pages_n).collect(),
+            });
+            self.next_id += 1;
+        }
+        Ok(())
+    }
+
+    /// A file-per-table InnoDB table of 4 pages up to about `max`, and its `.frm`.
+    /// A `remote` one is created with DATA DIRECTORY: its file elsewhere, a link
+    /// file (`.isl`) in the schema directory.
+    fn innodb_table(&mut self, schema: &str, table: &str, max: u32, remote: bool) -> std::io::Result<()> {
+        let cfg = self.cfg;
+        let pages_n = self.rng.range(4, max.max(5) as u64) as u32;
+        let flags = fsp_flags(cfg.flavor, cfg.page_size, true);
+        let pages = tablespace_pages(&mut self.rng, cfg, self.next_id, pages_n, flags, page::PAGE_TYPE_INDEX);
+        let rel = Path::new(schema).join(format!("{table}.ibd"));
+        let schema_dir = self.real_datadir.join(schema);
+        let path = if remote {
+            let path = self.remote_root.join(&rel);
+            fs::create_dir_all(self.remote_root.join(schema))?;
+            let name = crate::mount::remote_name(self.root, &path).expect("under the remote directory");
+            fs::write(schema_dir.join(format!("{table}.isl")), name)?;
+            path
+        } else {
+            self.real_datadir.join(&rel)
+        };
+        write_pages(&path, &pages)?;
+        self.frm(&schema_dir, table)?;
+        self.spaces.push(SpaceSpec {
+            id: self.next_id,
+            path,
+            rel,
+            is_system: false,
             pages,
             writable: (3..pages_n).collect(),
         });
-        next_id += 1;
-    }
-
-    let remote_root = crate::mount::remote_dir(root);
-    let mut innodb_table = |rng: &mut Rng,
-                            schema: &str,
-                            table: &str,
-                            max: u32,
-                            remote: bool,
-                            spaces: &mut Vec<SpaceSpec>|
-     -> std::io::Result<()> {
-        let pages_n = rng.range(4, max.max(5) as u64) as u32;
-        let flags = fsp_flags(cfg.flavor, cfg.page_size, true);
-        let pages = tablespace_pages(rng, cfg, next_id, pages_n, flags, page::PAGE_TYPE_INDEX);
-        let rel = Path::new(schema).join(format!("{table}.ibd"));
-        let path = if remote {
-            // CREATE TABLE ... DATA DIRECTORY: the file elsewhere, a link file here.
-            let path = remote_root.join(&rel);
-            fs::create_dir_all(remote_root.join(schema))?;
-            let name = crate::mount::remote_name(root, &path).expect("under the remote directory");
-            fs::write(real_datadir.join(schema).join(format!("{table}.isl")), name)?;
-            path
-        } else {
-            real_datadir.join(&rel)
-        };
-        write_pages(&path, &pages)?;
-        fs::write(real_datadir.join(schema).join(format!("{table}.frm")), frm(rng))?;
-        spaces.push(SpaceSpec { id: next_id, path, rel, is_system: false, pages, writable: (3..pages_n).collect() });
-        next_id += 1;
+        self.next_id += 1;
         Ok(())
-    };
-
-    let mariadb = cfg.flavor == Flavor::MariaDb;
-    let mysql = real_datadir.join("mysql");
-    fs::create_dir_all(&mysql)?;
-    if mariadb {
-        // mysql/: Aria privilege tables (mysql.user is a view over global_priv), CSV logs,
-        // InnoDB statistics, GTID and transaction registry tables.
-        for t in ["global_priv", "db", "tables_priv", "proxies_priv", "servers"] {
-            fs::write(mysql.join(format!("{t}.frm")), frm(&mut rng))?;
-            fs::write(mysql.join(format!("{t}.MAD")), random_bytes(&mut rng, &[], 0, 8192))?;
-            fs::write(mysql.join(format!("{t}.MAI")), random_bytes(&mut rng, &[0xFF, 0xFF, 0xFF, 0xFF], 1000, 8000))?;
-        }
-        fs::write(mysql.join("user.frm"), b"TYPE=VIEW\nquery=select `mysql`.`global_priv`.`Host` AS `Host`\n")?;
-    } else {
-        // mysql/: MyISAM privilege tables, InnoDB statistics tables, CSV logs.
-        for t in ["user", "db", "tables_priv", "proxies_priv"] {
-            fs::write(mysql.join(format!("{t}.frm")), frm(&mut rng))?;
-            fs::write(mysql.join(format!("{t}.MYD")), random_bytes(&mut rng, &[], 0, 4000))?;
-            fs::write(mysql.join(format!("{t}.MYI")), random_bytes(&mut rng, &[0xFE, 0xFE, 0x07, 0x01], 1000, 4000))?;
-        }
-    }
-    for t in ["general_log", "slow_log"] {
-        fs::write(mysql.join(format!("{t}.frm")), frm(&mut rng))?;
-        fs::write(mysql.join(format!("{t}.CSV")), b"")?;
-        fs::write(mysql.join(format!("{t}.CSM")), random_bytes(&mut rng, &[0xFE, 0x01], 33, 33))?;
-    }
-    innodb_table(&mut rng, "mysql", "innodb_table_stats", 6, false, &mut spaces)?;
-    innodb_table(&mut rng, "mysql", "innodb_index_stats", 6, false, &mut spaces)?;
-    if mariadb {
-        innodb_table(&mut rng, "mysql", "gtid_slave_pos", 5, false, &mut spaces)?;
-        innodb_table(&mut rng, "mysql", "transaction_registry", 5, false, &mut spaces)?;
     }
 
-    let ps = real_datadir.join("performance_schema");
-    fs::create_dir_all(&ps)?;
-    fs::write(ps.join("db.opt"), b"default-character-set=utf8\ndefault-collation=utf8_general_ci\n")?;
-    if !mariadb {
-        for t in ["accounts", "threads", "events_transactions_summary_by_host_by_event_name"] {
-            fs::write(ps.join(format!("{t}.frm")), frm(&mut rng))?;
+    /// mysql/: privilege tables (MyISAM; MariaDB: Aria, and mysql.user a view over
+    /// global_priv), CSV logs, InnoDB statistics (MariaDB: and its GTID and
+    /// transaction registry tables).
+    fn mysql_schema(&mut self) -> std::io::Result<()> {
+        let mysql = self.real_datadir.join("mysql");
+        fs::create_dir_all(&mysql)?;
+        if self.mariadb() {
+            for t in ["global_priv", "db", "tables_priv", "proxies_priv", "servers"] {
+                self.frm(&mysql, t)?;
+                self.aria_files(&mysql, t, 8192, 8000)?;
+            }
+            fs::write(mysql.join("user.frm"), b"TYPE=VIEW\nquery=select `mysql`.`global_priv`.`Host` AS `Host`\n")?;
+        } else {
+            for t in ["user", "db", "tables_priv", "proxies_priv"] {
+                self.frm(&mysql, t)?;
+                self.myisam_files(&mysql, t, 4000)?;
+            }
         }
-    }
-    let sysdb = real_datadir.join("sys");
-    fs::create_dir_all(&sysdb)?;
-    fs::write(sysdb.join("db.opt"), b"default-character-set=utf8\ndefault-collation=utf8_general_ci\n")?;
-    fs::write(sysdb.join("version.frm"), b"TYPE=VIEW\nquery=select '1.5.1' AS `sys_version`\n")?;
-    fs::write(sysdb.join("sys_config.frm"), frm(&mut rng))?;
-    if mariadb {
-        // MariaDB's sys.sys_config is an Aria table.
-        fs::write(sysdb.join("sys_config.MAD"), random_bytes(&mut rng, &[], 0, 8192))?;
-        fs::write(sysdb.join("sys_config.MAI"), random_bytes(&mut rng, &[0xFF, 0xFF, 0xFF, 0xFF], 1000, 8000))?;
-        // Aria's control file (52 bytes) and its transaction log.
-        fs::write(real_datadir.join(ARIA_TOP_FILES[0]), random_bytes(&mut rng, &[0xFE, 0xFE, 0x0C, 0x01], 48, 48))?;
-        fs::write(
-            real_datadir.join(ARIA_TOP_FILES[1]),
-            random_bytes(&mut rng, &[0xFE, 0xFE, 0x0C, 0x50], 8000, 16000),
-        )?;
-    } else {
-        innodb_table(&mut rng, "sys", "sys_config", 5, false, &mut spaces)?;
+        for t in ["general_log", "slow_log"] {
+            self.frm(&mysql, t)?;
+            self.csv_files(&mysql, t, b"")?;
+        }
+        self.innodb_table("mysql", "innodb_table_stats", 6, false)?;
+        self.innodb_table("mysql", "innodb_index_stats", 6, false)?;
+        if self.mariadb() {
+            self.innodb_table("mysql", "gtid_slave_pos", 5, false)?;
+            self.innodb_table("mysql", "transaction_registry", 5, false)?;
+        }
+        Ok(())
     }
 
-    for s in 0..cfg.schemas {
-        let schema = ["shop", "crm", "ledger", "events"][s as usize % 4];
-        let dir = real_datadir.join(schema);
+    /// performance_schema/: its db.opt and (MySQL 5.7) a few `.frm` files.
+    fn performance_schema(&mut self) -> std::io::Result<()> {
+        let ps = self.real_datadir.join("performance_schema");
+        fs::create_dir_all(&ps)?;
+        fs::write(ps.join("db.opt"), b"default-character-set=utf8\ndefault-collation=utf8_general_ci\n")?;
+        if !self.mariadb() {
+            for t in ["accounts", "threads", "events_transactions_summary_by_host_by_event_name"] {
+                self.frm(&ps, t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// sys/: a view and sys_config, an InnoDB table (MariaDB: an Aria table, and
+    /// Aria's control file and log at the top of the datadir).
+    fn sys_schema(&mut self) -> std::io::Result<()> {
+        let sysdb = self.real_datadir.join("sys");
+        fs::create_dir_all(&sysdb)?;
+        fs::write(sysdb.join("db.opt"), b"default-character-set=utf8\ndefault-collation=utf8_general_ci\n")?;
+        fs::write(sysdb.join("version.frm"), b"TYPE=VIEW\nquery=select '1.5.1' AS `sys_version`\n")?;
+        self.frm(&sysdb, "sys_config")?;
+        if self.mariadb() {
+            self.aria_files(&sysdb, "sys_config", 8192, 8000)?;
+            self.aria_log()?;
+        } else {
+            // Writes sys_config.frm again, after the table's pages.
+            self.innodb_table("sys", "sys_config", 5, false)?;
+        }
+        Ok(())
+    }
+
+    /// Aria's control file (52 bytes) and its transaction log, at the top of the datadir.
+    fn aria_log(&mut self) -> std::io::Result<()> {
+        let control = random_bytes(&mut self.rng, &[0xFE, 0xFE, 0x0C, 0x01], 48, 48);
+        fs::write(self.real_datadir.join(ARIA_TOP_FILES[0]), control)?;
+        let log = random_bytes(&mut self.rng, &[0xFE, 0xFE, 0x0C, 0x50], 8000, 16000);
+        fs::write(self.real_datadir.join(ARIA_TOP_FILES[1]), log)
+    }
+
+    /// User schema number `s`: its InnoDB tables `t0`... (the first schema's last ones
+    /// remote), a MyISAM table written until the read lock (MariaDB: and an Aria table,
+    /// written until BLOCK_COMMIT, and Aria's log with it), and in the first schema
+    /// a CSV table.
+    fn user_schema(&mut self, s: u32) -> std::io::Result<()> {
+        let cfg = self.cfg;
+        let schema = USER_SCHEMAS[s as usize % 4];
+        let dir = self.real_datadir.join(schema);
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("db.opt"), b"default-character-set=utf8mb4\ndefault-collation=utf8mb4_general_ci\n")?;
         for t in 0..cfg.tables_per_schema {
             let remote = s == 0 && t + cfg.remote_tables >= cfg.tables_per_schema && t > 0;
-            innodb_table(&mut rng, schema, &format!("t{t}"), cfg.table_pages_max, remote, &mut spaces)?;
+            self.innodb_table(schema, &format!("t{t}"), cfg.table_pages_max, remote)?;
         }
-        // One MyISAM table per schema, written until the read lock.
-        fs::write(dir.join("audit.frm"), frm(&mut rng))?;
-        let myd = dir.join("audit.MYD");
-        fs::write(&myd, random_bytes(&mut rng, &[], 0, 2000))?;
-        fs::write(dir.join("audit.MYI"), random_bytes(&mut rng, &[0xFE, 0xFE, 0x07, 0x01], 1000, 2000))?;
-        myisam.push(myd);
-        if mariadb {
-            // One Aria table per schema, written until BLOCK_COMMIT (and Aria's log with it).
-            fs::write(dir.join("notes.frm"), frm(&mut rng))?;
-            let mad = dir.join("notes.MAD");
-            fs::write(&mad, random_bytes(&mut rng, &[], 0, 2000))?;
-            fs::write(dir.join("notes.MAI"), random_bytes(&mut rng, &[0xFF, 0xFF, 0xFF, 0xFF], 1000, 2000))?;
-            myisam.push(mad);
+        self.frm(&dir, "audit")?;
+        let myd = self.myisam_files(&dir, "audit", 2000)?;
+        self.myisam.push(myd);
+        if self.mariadb() {
+            self.frm(&dir, "notes")?;
+            let mad = self.aria_files(&dir, "notes", 2000, 2000)?;
+            self.myisam.push(mad);
         }
         if s == 0 {
-            fs::write(dir.join("export.frm"), frm(&mut rng))?;
-            fs::write(dir.join("export.CSV"), b"1,\"first\"\n2,\"second\"\n")?;
-            fs::write(dir.join("export.CSM"), random_bytes(&mut rng, &[0xFE, 0x01], 33, 33))?;
+            self.frm(&dir, "export")?;
+            self.csv_files(&dir, "export", b"1,\"first\"\n2,\"second\"\n")?;
         }
+        Ok(())
     }
-    let non_innodb = snapshot_non_innodb(&real_datadir, cfg.flavor).into_keys().collect();
-    let paths = SimPaths { root: root.to_path_buf(), real_datadir, datadir_link };
-    Ok(Datadir { paths, rng, spaces, myisam_files: myisam, non_innodb })
+
+    /// `table.frm` in `dir`: random bytes after the magic.
+    fn frm(&mut self, dir: &Path, table: &str) -> std::io::Result<()> {
+        fs::write(dir.join(format!("{table}.frm")), random_bytes(&mut self.rng, &FRM_MAGIC, 600, 8000))
+    }
+
+    /// A MyISAM table's data (`.MYD`, returned) and index (`.MYI`) files, of up to `max` bytes.
+    fn myisam_files(&mut self, dir: &Path, table: &str, max: u64) -> std::io::Result<PathBuf> {
+        let myd = dir.join(format!("{table}.MYD"));
+        fs::write(&myd, random_bytes(&mut self.rng, &[], 0, max))?;
+        fs::write(dir.join(format!("{table}.MYI")), random_bytes(&mut self.rng, &MYISAM_INDEX_MAGIC, 1000, max))?;
+        Ok(myd)
+    }
+
+    /// An Aria table's data (`.MAD`, returned) and index (`.MAI`) files.
+    fn aria_files(&mut self, dir: &Path, table: &str, data_max: u64, index_max: u64) -> std::io::Result<PathBuf> {
+        let mad = dir.join(format!("{table}.MAD"));
+        fs::write(&mad, random_bytes(&mut self.rng, &[], 0, data_max))?;
+        let mai = random_bytes(&mut self.rng, &ARIA_INDEX_MAGIC, 1000, index_max);
+        fs::write(dir.join(format!("{table}.MAI")), mai)?;
+        Ok(mad)
+    }
+
+    /// A CSV table's data (`.CSV`, these rows) and metadata (`.CSM`) files.
+    fn csv_files(&mut self, dir: &Path, table: &str, rows: &[u8]) -> std::io::Result<()> {
+        fs::write(dir.join(format!("{table}.CSV")), rows)?;
+        fs::write(dir.join(format!("{table}.CSM")), random_bytes(&mut self.rng, &CSV_META_MAGIC, 33, 33))
+    }
 }
 
 /// Every non-InnoDB file of every schema directory (and MariaDB's Aria files at the

@@ -92,13 +92,74 @@ pub fn run(cfg: SimConfig, opts: RunOptions) -> RunReport {
     run_in(cfg, &root, opts)
 }
 
+/// What the harness shares with the backup it runs: the server behind the control
+/// connection, the simulated clock, the event recorder and the log of faults that fired.
+struct Shared {
+    server: Rc<RefCell<SimServer>>,
+    clock: SimClock,
+    recorder: Arc<Recorder>,
+    fired: FiredLog,
+}
+
 fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
-    let server = Rc::new(RefCell::new(SimServer::start(cfg.clone(), root).expect("build the simulated datadir")));
-    let clock = SimClock::default();
-    let recorder = Arc::new(Recorder::default());
+    let shared = Shared {
+        server: Rc::new(RefCell::new(SimServer::start(cfg.clone(), root).expect("build the simulated datadir"))),
+        clock: SimClock::default(),
+        recorder: Arc::new(Recorder::default()),
+        fired: FiredLog::default(),
+    };
     let target_path = root.join("backup");
-    let target = RealTargetDir::create(&target_path, false).expect("create the simulated backup directory");
-    let options = BackupOptions {
+    let backup = new_backup(&cfg, root, &opts, &shared, &target_path);
+    let mut scheduler = Scheduler::new(&cfg, &shared.server, &shared.clock, backup);
+    let outcome = scheduler.run();
+    let stats = scheduler.finish(&shared.fired);
+    if let Some(tamper) = &opts.tamper {
+        tamper(&target_path);
+    }
+    let verdict = oracle::check(&shared.server.borrow(), &target_path, &outcome, &stats, &cfg);
+    let trace = shared.recorder.take();
+    RunReport {
+        config: cfg,
+        outcome,
+        verdict,
+        trace,
+        target_hash: if opts.skip_hash { 0 } else { oracle::hash_tree(&target_path) },
+        stats,
+        root: root.to_path_buf(),
+        target: target_path,
+    }
+}
+
+/// The engine's backup of the simulated server into `target_path`, with the seed's
+/// faults planted in its connection, its source file system and its target.
+fn new_backup(cfg: &SimConfig, root: &Path, opts: &RunOptions, shared: &Shared, target_path: &Path) -> Backup {
+    let target = RealTargetDir::create(target_path, false).expect("create the simulated backup directory");
+    let fired = &shared.fired;
+    Backup::new(
+        backup_options(cfg, opts),
+        Services {
+            server: Box::new(FaultyControl {
+                inner: SimControl { server: shared.server.clone() },
+                fail: cfg.faults.server_call,
+                fired: fired.clone(),
+                lost: false,
+            }),
+            fs: Arc::new(FaultySourceFs {
+                inner: MountedFs { inner: RealSourceFs, remote: crate::mount::remote_dir(root) },
+                read_eio: cfg.faults.source_read_eio.clone(),
+                fired: fired.clone(),
+            }),
+            target: Arc::new(FaultyTarget { inner: target, faults: cfg.faults.clone(), fired: fired.clone() }),
+            clock: Arc::new(shared.clock.clone()),
+            progress: Arc::new(Tee(shared.recorder.clone(), opts.progress.clone())),
+        },
+    )
+}
+
+/// The engine's options for a simulated run: the seed's chunk size and poll
+/// interval, buffered reads, and log reads sized for small rings.
+fn backup_options(cfg: &SimConfig, opts: &RunOptions) -> BackupOptions {
+    BackupOptions {
         copy: CopySettings {
             chunk_size: cfg.chunk_size,
             read_policy: ReadPolicy { direct: false, fadvise: false },
@@ -113,166 +174,212 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
         options_source: "the simulator's seed".into(),
         debug_skip_tablespace: opts.skip_tablespace.clone(),
         ..BackupOptions::default()
-    };
-    let fired = FiredLog::default();
-    let mut backup = Some(Backup::new(
-        options,
-        Services {
-            server: Box::new(FaultyControl {
-                inner: SimControl { server: server.clone() },
-                fail: cfg.faults.server_call,
-                fired: fired.clone(),
-                lost: false,
-            }),
-            fs: Arc::new(FaultySourceFs {
-                inner: MountedFs { inner: RealSourceFs, remote: crate::mount::remote_dir(root) },
-                read_eio: cfg.faults.source_read_eio.clone(),
-                fired: fired.clone(),
-            }),
-            target: Arc::new(FaultyTarget { inner: target, faults: cfg.faults.clone(), fired: fired.clone() }),
-            clock: Arc::new(clock.clone()),
-            progress: Arc::new(Tee(recorder.clone(), opts.progress.clone())),
-        },
-    ));
+    }
+}
 
-    let mut sched = Rng::new(cfg.seed ^ 0x5C4E_D01E);
-    let mut stats = RunStats::default();
-    let (mut t_server, mut t_engine) = (0u64, 0u64);
-    let mut t_poll: Option<u64> = None;
-    let mut follower: Option<Arc<SharedFollower>> = None;
-    let lsn_at_start = server.borrow().flushed_lsn();
-    let capacity = server.borrow().log_capacity();
-    let chunk_ns = cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1); // bytes / (MB/s) in ns, 1 MB = 1e6 B
+/// Who acts next: the server, the engine's orchestrator (one step), or the log
+/// copier (one background pass). The order is the tie-break order the seed picks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Server,
+    Engine,
+    LogCopier,
+}
 
-    let outcome = loop {
-        let now = clock.now_nanos();
-        if now > SIM_TIME_LIMIT_NS {
-            break Outcome::Hung { sim_seconds: SIM_TIME_LIMIT_NS / 1_000_000_000 };
+/// One run's scheduler: the earliest actor goes next on the simulated clock (ties
+/// go to the seed), until the backup finishes, fails, is killed or runs out of time.
+struct Scheduler<'a> {
+    cfg: &'a SimConfig,
+    server: &'a RefCell<SimServer>,
+    clock: &'a SimClock,
+    /// None once killed.
+    backup: Option<Backup>,
+    /// The log copier, once the backup has started it.
+    follower: Option<Arc<SharedFollower>>,
+    rng: Rng,
+    stats: RunStats,
+    next_server: u64,
+    next_engine: u64,
+    /// None until the log copier starts, and again once it has stopped.
+    next_poll: Option<u64>,
+    lsn_at_start: u64,
+    /// Redo bytes the server's ring holds: ahead of the copier by more, it has lapped it.
+    capacity: u64,
+    /// Simulated time to copy one chunk at the seed's disk speed.
+    chunk_ns: u64,
+}
+
+impl<'a> Scheduler<'a> {
+    fn new(cfg: &'a SimConfig, server: &'a RefCell<SimServer>, clock: &'a SimClock, backup: Backup) -> Self {
+        let lsn_at_start = server.borrow().flushed_lsn();
+        let capacity = server.borrow().log_capacity();
+        Scheduler {
+            cfg,
+            server,
+            clock,
+            backup: Some(backup),
+            follower: None,
+            rng: Rng::new(cfg.seed ^ 0x5C4E_D01E),
+            stats: RunStats::default(),
+            next_server: 0,
+            next_engine: 0,
+            next_poll: None,
+            lsn_at_start,
+            capacity,
+            chunk_ns: cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1), // bytes / (MB/s) in ns, 1 MB = 1e6 B
         }
-        // The earliest actor goes next; ties go to the seed.
-        let mut actors = vec![(t_server, 0u8), (t_engine, 1u8)];
-        if let Some(t) = t_poll {
-            actors.push((t, 2));
+    }
+
+    /// Runs the actors until the backup's outcome is known.
+    fn run(&mut self) -> Outcome {
+        loop {
+            if self.clock.now_nanos() > SIM_TIME_LIMIT_NS {
+                return Outcome::Hung { sim_seconds: SIM_TIME_LIMIT_NS / 1_000_000_000 };
+            }
+            let (actor, now) = self.next_actor();
+            self.clock.advance_to(now);
+            match actor {
+                Actor::Server => self.server_turn(now),
+                Actor::LogCopier => self.log_copier_turn(now),
+                Actor::Engine => {
+                    if let Some(outcome) = self.engine_turn(now) {
+                        return outcome;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The earliest actor and its time; ties go to the seed.
+    fn next_actor(&mut self) -> (Actor, u64) {
+        let mut actors = vec![(self.next_server, Actor::Server), (self.next_engine, Actor::Engine)];
+        if let Some(t) = self.next_poll {
+            actors.push((t, Actor::LogCopier));
         }
         let earliest = actors.iter().map(|a| a.0).min().expect("actors");
-        let ready: Vec<u8> = actors.iter().filter(|a| a.0 == earliest).map(|a| a.1).collect();
-        let who = ready[sched.below(ready.len() as u64) as usize];
-        clock.advance_to(earliest);
-        match who {
-            0 => {
-                if stats.server_actions < cfg.server_actions_max {
-                    server.borrow_mut().act();
-                    stats.server_actions += 1;
-                }
-                let gap = cfg.server_gap_us * 1000;
-                t_server = earliest + sched.range(gap / 2, gap * 3 / 2);
-                if let Some(f) = follower.as_ref().filter(|f| !f.is_stopped()) {
-                    let ahead = server.borrow().log_written_lsn().saturating_sub(f.copied_lsn());
-                    if ahead > capacity && stats.lapped.is_none() {
-                        stats.lapped = Some((earliest, ahead));
-                        let lsn = f.copied_lsn();
-                        server.borrow_mut().truth.lapped_at = Some((earliest, lsn));
-                    }
-                }
-            }
-            2 => {
-                stats.log_polls += 1;
-                let f = follower.as_ref().expect("polls only once started");
-                if stats.lapped.is_some() && stats.lap_detected_at.is_none() {
-                    stats.polls_after_lap += 1;
-                }
-                let again = f.background_poll();
-                if again == PollAgain::No && f.failed_with_lap() && stats.lap_detected_at.is_none() {
-                    stats.lap_detected_at = Some(earliest);
-                }
-                if again == PollAgain::Yes {
-                    let iv = cfg.poll_interval_us * 1000;
-                    t_poll = Some(earliest + sched.range(iv * 3 / 4, iv * 5 / 4));
-                } else {
-                    t_poll = None;
-                }
-            }
-            _ => {
-                if cfg.faults.kill_before_step == Some(stats.engine_steps + 1) {
-                    // SIGKILL: no cleanup runs; the server notices the closed connection.
-                    stats.killed_before_step = Some(stats.engine_steps + 1);
-                    drop(backup.take());
-                    break Outcome::Killed { before_step: stats.engine_steps + 1 };
-                }
-                let backup = backup.as_mut().expect("alive until killed");
-                let phase = backup.phase();
-                {
-                    let mut s = server.borrow_mut();
-                    match phase {
-                        Phase::TablespaceScan => s.truth.copy_window.0 = s.seq,
-                        Phase::StartLogFile => s.truth.checkpoint_at_start = Some(s.checkpoint_lsn()),
-                        Phase::LastCheckpoint => s.truth.checkpoint_at_last_read = Some(s.checkpoint_lsn()),
-                        Phase::StopLogCopy => {
-                            s.truth.copy_window.1 = s.seq;
-                            s.truth.flushed_at_final_pass = Some(s.flushed_lsn());
-                            s.truth.pages_at_final_pass = s.pages_at_flushed_lsn();
-                            s.truth.freed_at_final_pass = s.freed_at_flushed_lsn();
-                            s.truth.spaces_at_final_pass = s.spaces.iter().map(|sp| (sp.id, sp.rel.clone())).collect();
-                        }
-                        _ => {}
-                    }
-                }
-                stats.engine_steps += 1;
-                let step = backup.step();
-                if follower.is_none() {
-                    if let Some(f) = backup.running_follower() {
-                        follower = Some(f);
-                        t_poll = Some(earliest + cfg.poll_interval_us * 1000);
-                    }
-                }
-                let cost = match phase {
-                    Phase::DataCopy => chunk_ns,
-                    Phase::NonInnodbFiles => 500_000,
-                    _ => 200_000,
-                };
-                match step {
-                    Ok(Next::Continue) => t_engine = earliest + sched.range(cost / 2, cost * 3 / 2).max(1),
-                    Ok(Next::WaitUntil(t)) => {
-                        stats.page_rereads += 1;
-                        t_engine = (t.as_nanos() as u64).max(earliest + 1);
-                    }
-                    Ok(Next::Finished(summary)) => break Outcome::Completed(summary),
-                    Err(e) => {
-                        if e.is_lap() && stats.lap_detected_at.is_none() {
-                            stats.lap_detected_at = Some(earliest);
-                        }
-                        break Outcome::Failed(e);
-                    }
-                }
+        let ready: Vec<Actor> = actors.iter().filter(|a| a.0 == earliest).map(|a| a.1).collect();
+        (ready[self.rng.below(ready.len() as u64) as usize], earliest)
+    }
+
+    /// One server action (none once its budget is spent), then a check whether the
+    /// server has overwritten redo the copier has not copied yet.
+    fn server_turn(&mut self, now: u64) {
+        let cfg = self.cfg;
+        if self.stats.server_actions < cfg.server_actions_max {
+            self.server.borrow_mut().act();
+            self.stats.server_actions += 1;
+        }
+        let gap = cfg.server_gap_us * 1000;
+        self.next_server = now + self.rng.range(gap / 2, gap * 3 / 2);
+        if let Some(f) = self.follower.as_ref().filter(|f| !f.is_stopped()) {
+            let ahead = self.server.borrow().log_written_lsn().saturating_sub(f.copied_lsn());
+            if ahead > self.capacity && self.stats.lapped.is_none() {
+                self.stats.lapped = Some((now, ahead));
+                let lsn = f.copied_lsn();
+                self.server.borrow_mut().truth.lapped_at = Some((now, lsn));
             }
         }
-    };
-    if let Some(f) = &follower {
-        f.stop();
     }
-    drop(backup);
-    stats.faults_fired = fired.lock().expect("fired log").clone();
-    stats.sim_nanos = clock.now_nanos();
-    let srv = server.borrow();
-    stats.torn_writes = srv.truth.torn_writes_started;
-    stats.redo_bytes_during_backup = srv.flushed_lsn() - lsn_at_start;
-    stats.ring_wraps = stats.redo_bytes_during_backup / capacity;
-    let (from, _) = srv.truth.copy_window;
-    let until = if srv.truth.lock_seq > 0 { srv.truth.lock_seq } else { srv.seq };
-    stats.ddl_during_copy = srv.truth.ddl.iter().filter(|(seq, _)| *seq >= from && *seq <= until).count() as u64;
-    if let Some(tamper) = &opts.tamper {
-        tamper(&target_path);
+
+    /// One background pass of the log copier; notes when it finds a lap.
+    fn log_copier_turn(&mut self, now: u64) {
+        let stats = &mut self.stats;
+        stats.log_polls += 1;
+        let f = self.follower.as_ref().expect("polls only once started");
+        if stats.lapped.is_some() && stats.lap_detected_at.is_none() {
+            stats.polls_after_lap += 1;
+        }
+        let again = f.background_poll();
+        if again == PollAgain::No && f.failed_with_lap() && stats.lap_detected_at.is_none() {
+            stats.lap_detected_at = Some(now);
+        }
+        self.next_poll = if again == PollAgain::Yes {
+            let iv = self.cfg.poll_interval_us * 1000;
+            Some(now + self.rng.range(iv * 3 / 4, iv * 5 / 4))
+        } else {
+            None
+        };
     }
-    let verdict = oracle::check(&srv, &target_path, &outcome, &stats, &cfg);
-    let trace = recorder.take();
-    RunReport {
-        config: cfg,
-        outcome,
-        verdict,
-        trace,
-        target_hash: if opts.skip_hash { 0 } else { oracle::hash_tree(&target_path) },
-        stats,
-        root: root.to_path_buf(),
-        target: target_path,
+
+    /// One step of the backup's orchestrator (or the kill planned before it); the
+    /// outcome once the backup has finished, failed or been killed.
+    fn engine_turn(&mut self, now: u64) -> Option<Outcome> {
+        let stats = &mut self.stats;
+        if self.cfg.faults.kill_before_step == Some(stats.engine_steps + 1) {
+            // SIGKILL: no cleanup runs; the server notices the closed connection.
+            stats.killed_before_step = Some(stats.engine_steps + 1);
+            drop(self.backup.take());
+            return Some(Outcome::Killed { before_step: stats.engine_steps + 1 });
+        }
+        let backup = self.backup.as_mut().expect("alive until killed");
+        let phase = backup.phase();
+        note_truth_at(&mut self.server.borrow_mut(), phase);
+        stats.engine_steps += 1;
+        let step = backup.step();
+        if self.follower.is_none() {
+            if let Some(f) = backup.running_follower() {
+                self.follower = Some(f);
+                self.next_poll = Some(now + self.cfg.poll_interval_us * 1000);
+            }
+        }
+        let cost = match phase {
+            Phase::DataCopy => self.chunk_ns,
+            Phase::NonInnodbFiles => 500_000,
+            _ => 200_000,
+        };
+        match step {
+            Ok(Next::Continue) => self.next_engine = now + self.rng.range(cost / 2, cost * 3 / 2).max(1),
+            Ok(Next::WaitUntil(t)) => {
+                stats.page_rereads += 1;
+                self.next_engine = (t.as_nanos() as u64).max(now + 1);
+            }
+            Ok(Next::Finished(summary)) => return Some(Outcome::Completed(summary)),
+            Err(e) => {
+                if e.is_lap() && stats.lap_detected_at.is_none() {
+                    stats.lap_detected_at = Some(now);
+                }
+                return Some(Outcome::Failed(e));
+            }
+        }
+        None
+    }
+
+    /// Ends the run as the process's exit would (the log copier stops, the backup
+    /// goes away) and completes the statistics from the fault log and the server.
+    fn finish(mut self, fired: &FiredLog) -> RunStats {
+        if let Some(f) = &self.follower {
+            f.stop();
+        }
+        drop(self.backup.take());
+        let mut stats = self.stats;
+        stats.faults_fired = fired.lock().expect("fired log").clone();
+        stats.sim_nanos = self.clock.now_nanos();
+        let srv = self.server.borrow();
+        stats.torn_writes = srv.truth.torn_writes_started;
+        stats.redo_bytes_during_backup = srv.flushed_lsn() - self.lsn_at_start;
+        stats.ring_wraps = stats.redo_bytes_during_backup / self.capacity;
+        let (from, _) = srv.truth.copy_window;
+        let until = if srv.truth.lock_seq > 0 { srv.truth.lock_seq } else { srv.seq };
+        stats.ddl_during_copy = srv.truth.ddl.iter().filter(|(seq, _)| *seq >= from && *seq <= until).count() as u64;
+        stats
+    }
+}
+
+/// What the server's truth must remember at the moment the backup enters `phase`:
+/// the copy window, the checkpoints the log copy starts from and ends at, and the
+/// pages, freed pages and tablespaces as of the final log pass.
+fn note_truth_at(s: &mut SimServer, phase: Phase) {
+    match phase {
+        Phase::TablespaceScan => s.truth.copy_window.0 = s.seq,
+        Phase::StartLogFile => s.truth.checkpoint_at_start = Some(s.checkpoint_lsn()),
+        Phase::LastCheckpoint => s.truth.checkpoint_at_last_read = Some(s.checkpoint_lsn()),
+        Phase::StopLogCopy => {
+            s.truth.copy_window.1 = s.seq;
+            s.truth.flushed_at_final_pass = Some(s.flushed_lsn());
+            s.truth.pages_at_final_pass = s.pages_at_flushed_lsn();
+            s.truth.freed_at_final_pass = s.freed_at_flushed_lsn();
+            s.truth.spaces_at_final_pass = s.spaces.iter().map(|sp| (sp.id, sp.rel.clone())).collect();
+        }
+        _ => {}
     }
 }

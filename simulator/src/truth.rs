@@ -69,7 +69,7 @@ pub struct Truth {
     /// MariaDB: every mtr appended.
     pub mariadb_log: MariaLog,
     /// MariaDB: every checkpoint block written, in order.
-    pub checkpoints108: Vec<mariadb::Checkpoint>,
+    pub mariadb_checkpoints: Vec<mariadb::Checkpoint>,
     /// Versions of each page on disk, oldest first.
     pub pages: HashMap<(u32, u32), Vec<PageVersion>>,
     /// (binlog position after the commit, end LSN of its redo), in commit order.

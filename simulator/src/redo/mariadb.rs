@@ -184,7 +184,7 @@ impl Log108 {
     fn write_checkpoint_block(&mut self, cp: Checkpoint, truth: &mut Truth) {
         let at = [CHECKPOINT_1, CHECKPOINT_2][self.next_slot];
         write_all_at(&self.file, &cp.encode(), at as u64);
-        truth.checkpoints108.push(cp);
+        truth.mariadb_checkpoints.push(cp);
         self.next_slot ^= 1;
     }
 }
@@ -352,7 +352,7 @@ mod tests {
             let file = std::fs::read(dir.path().join("ib_logfile0")).unwrap();
             let (header, cp) = parse_log_header(&file[..12288]).unwrap();
             assert_eq!(header.creator, CREATOR);
-            assert_eq!(Some(&cp), truth.checkpoints108.last(), "the newest checkpoint block is the last written");
+            assert_eq!(Some(&cp), truth.mariadb_checkpoints.last(), "the newest checkpoint block is the last written");
             assert!(checkpoints >= 4);
             let (copied, end) = walk(&file, cp.lsn);
             assert_eq!(Some(copied), truth.mariadb_log.as_copied(cp.lsn, log.flushed_lsn()), "seed {seed}");

@@ -3,6 +3,7 @@
 
 use super::{write_all_at, SimServer, Space};
 use crate::config::Flavor;
+use crate::datadir::USER_SCHEMAS;
 use crate::redo::{FileOp, Mtr, PageChange, PageOp};
 use innohot::format::page;
 use std::collections::BTreeSet;
@@ -22,7 +23,7 @@ impl SimServer {
 
     pub(super) fn user_schema(&mut self) -> String {
         let n = self.cfg.schemas.max(1) as u64;
-        ["shop", "crm", "ledger", "events"][self.rng.below(n) as usize % 4].to_string()
+        USER_SCHEMAS[self.rng.below(n) as usize % 4].to_string()
     }
 
     /// CREATE TABLE: the file and its first pages are written directly (as
@@ -177,70 +178,78 @@ impl SimServer {
                 self.create_table(&schema, &name);
             }
             1 => self.drop_table(victim),
-            2 => {
-                let schema = self.user_schema();
-                let to_rel = Path::new(&schema).join(format!("r{}.ibd", self.ddl_counter));
-                let datadir = self.paths.real_datadir.clone();
-                let root = self.paths.root.clone();
-                let s = &mut self.spaces[victim];
-                let (from_here, to_here) = (datadir.join(&s.rel), datadir.join(&to_rel));
-                let remote = !s.path.starts_with(&datadir);
-                // A DATA DIRECTORY table stays under its data directory, in the new
-                // schema's subdirectory as the server moves it; its link file follows.
-                let to = if remote {
-                    let to = crate::mount::remote_dir(&root).join(&to_rel);
-                    std::fs::create_dir_all(to.parent().expect("a schema dir")).expect("simulated RENAME: dir");
-                    to
-                } else {
-                    to_here.clone()
-                };
-                std::fs::rename(&s.path, &to).expect("simulated RENAME TABLE");
-                let _ = std::fs::rename(from_here.with_extension("frm"), to_here.with_extension("frm"));
-                let new_name = if remote {
-                    let name = crate::mount::remote_name(&root, &to).expect("a remote table");
-                    std::fs::remove_file(from_here.with_extension("isl")).expect("simulated RENAME: old link");
-                    std::fs::write(to_here.with_extension("isl"), &name).expect("new link");
-                    name
-                } else {
-                    format!("./{}", to_rel.display())
-                };
-                let from_name = std::mem::replace(&mut s.redo_name, new_name);
-                let rename = FileOp::Rename { space: s.id, from: from_name.clone(), to: s.redo_name.clone() };
-                s.path = to;
-                s.rel = to_rel;
-                let what = format!("RENAME {from_name} TO {} (space {})", s.redo_name, s.id);
-                self.log.append(&Mtr { files: vec![rename], pages: vec![] }, &mut self.truth);
-                self.truth.ddl.push((self.seq, what));
-            }
-            3 => {
-                // TRUNCATE as a new tablespace under the same name (8.0 / MariaDB style).
-                let rel = self.spaces[victim].rel.clone();
-                let schema = rel.parent().expect("schema dir").display().to_string();
-                let name = rel.file_stem().expect("table name").to_string_lossy().to_string();
-                self.drop_table(victim);
-                self.create_table(&schema, &name);
-            }
-            _ => {
-                // Bulk index build: new page images straight to disk, no redo for them.
-                let s = &mut self.spaces[victim];
-                let page_no = s.writable[self.rng.below(s.writable.len() as u64) as usize];
-                let psize = self.cfg.page_size;
-                let mut image = s.pages[page_no as usize].clone();
-                self.rng.fill(&mut image[page::FIL_PAGE_DATA + 64..psize - 8]);
-                page::set_page_lsn(&mut image, self.log.lsn());
-                page::stamp_legacy_crc32(&mut image);
-                write_all_at(&s.file, &image, page_no as u64 * psize as u64);
-                s.pages[page_no as usize] = image.clone();
-                s.oldest[page_no as usize] = 0;
-                let id = s.id;
-                self.unflushed_undo.retain(|u| !(u.0 == id && u.1 == page_no));
-                self.truth.page_written(id, page_no, &image, self.seq);
-                let load = Mtr { files: vec![FileOp::IndexLoad { space: id }], pages: vec![] };
-                let (start, _) = self.log.append(&load, &mut self.truth);
-                self.truth.index_loads.push(start);
-                self.truth.ddl.push((self.seq, format!("sorted index build on space {id}")));
-            }
+            2 => self.rename_table(victim),
+            3 => self.truncate_table(victim),
+            _ => self.sorted_index_build(victim),
         }
         self.flush_log();
+    }
+
+    /// RENAME TABLE into a user schema (maybe another) as `r<n>`, and its file rename in the redo.
+    fn rename_table(&mut self, idx: usize) {
+        let schema = self.user_schema();
+        let to_rel = Path::new(&schema).join(format!("r{}.ibd", self.ddl_counter));
+        let datadir = self.paths.real_datadir.clone();
+        let root = self.paths.root.clone();
+        let s = &mut self.spaces[idx];
+        let (from_here, to_here) = (datadir.join(&s.rel), datadir.join(&to_rel));
+        let remote = !s.path.starts_with(&datadir);
+        // A DATA DIRECTORY table stays under its data directory, in the new
+        // schema's subdirectory as the server moves it; its link file follows.
+        let to = if remote {
+            let to = crate::mount::remote_dir(&root).join(&to_rel);
+            std::fs::create_dir_all(to.parent().expect("a schema dir")).expect("simulated RENAME: dir");
+            to
+        } else {
+            to_here.clone()
+        };
+        std::fs::rename(&s.path, &to).expect("simulated RENAME TABLE");
+        let _ = std::fs::rename(from_here.with_extension("frm"), to_here.with_extension("frm"));
+        let new_name = if remote {
+            let name = crate::mount::remote_name(&root, &to).expect("a remote table");
+            std::fs::remove_file(from_here.with_extension("isl")).expect("simulated RENAME: old link");
+            std::fs::write(to_here.with_extension("isl"), &name).expect("new link");
+            name
+        } else {
+            format!("./{}", to_rel.display())
+        };
+        let from_name = std::mem::replace(&mut s.redo_name, new_name);
+        let rename = FileOp::Rename { space: s.id, from: from_name.clone(), to: s.redo_name.clone() };
+        s.path = to;
+        s.rel = to_rel;
+        let what = format!("RENAME {from_name} TO {} (space {})", s.redo_name, s.id);
+        self.log.append(&Mtr { files: vec![rename], pages: vec![] }, &mut self.truth);
+        self.truth.ddl.push((self.seq, what));
+    }
+
+    /// TRUNCATE as a new tablespace under the same name (8.0 / MariaDB style).
+    fn truncate_table(&mut self, idx: usize) {
+        let rel = self.spaces[idx].rel.clone();
+        let schema = rel.parent().expect("schema dir").display().to_string();
+        let name = rel.file_stem().expect("table name").to_string_lossy().to_string();
+        self.drop_table(idx);
+        self.create_table(&schema, &name);
+    }
+
+    /// Bulk index build: new page images straight to disk, no redo for them, only
+    /// an MLOG_INDEX_LOAD record (MySQL 5.7).
+    fn sorted_index_build(&mut self, idx: usize) {
+        let s = &mut self.spaces[idx];
+        let page_no = s.writable[self.rng.below(s.writable.len() as u64) as usize];
+        let psize = self.cfg.page_size;
+        let mut image = s.pages[page_no as usize].clone();
+        self.rng.fill(&mut image[page::FIL_PAGE_DATA + 64..psize - 8]);
+        page::set_page_lsn(&mut image, self.log.lsn());
+        page::stamp_legacy_crc32(&mut image);
+        write_all_at(&s.file, &image, page_no as u64 * psize as u64);
+        s.pages[page_no as usize] = image.clone();
+        s.oldest[page_no as usize] = 0;
+        let id = s.id;
+        self.unflushed_undo.retain(|u| !(u.0 == id && u.1 == page_no));
+        self.truth.page_written(id, page_no, &image, self.seq);
+        let load = Mtr { files: vec![FileOp::IndexLoad { space: id }], pages: vec![] };
+        let (start, _) = self.log.append(&load, &mut self.truth);
+        self.truth.index_loads.push(start);
+        self.truth.ddl.push((self.seq, format!("sorted index build on space {id}")));
     }
 }
