@@ -7,4 +7,4 @@ pub static SKIP_LAP_CHECK: AtomicBool = AtomicBool::new(false);
 
 /// The MariaDB follower never compares the server's checkpoint with its copy position,
 /// so it does not notice that the server overwrote redo it had not copied yet.
-pub static SKIP_WRAP_CHECK_108: AtomicBool = AtomicBool::new(false);
+pub static SKIP_WRAP_CHECK_MARIADB: AtomicBool = AtomicBool::new(false);

@@ -3,7 +3,7 @@
 //! the failing run must replay byte for byte from its config line, and the
 //! shrinker must make it smaller. Its own test binary: the switch is process-wide.
 
-use innohot::planted::SKIP_WRAP_CHECK_108;
+use innohot::planted::SKIP_WRAP_CHECK_MARIADB;
 use innohot_simulator::config::{Flavor, Scenario};
 use innohot_simulator::shrink::shrink;
 use innohot_simulator::trace::render;
@@ -17,7 +17,7 @@ fn wrong_actions(cfg: &SimConfig) -> Option<u64> {
 
 #[test]
 fn a_planted_mariadb_wrap_bug_is_caught_replays_exactly_and_shrinks() {
-    SKIP_WRAP_CHECK_108.store(true, Ordering::SeqCst);
+    SKIP_WRAP_CHECK_MARIADB.store(true, Ordering::SeqCst);
     let failing = (0..60)
         .map(|seed| SimConfig::for_flavor(seed, Flavor::MariaDb, Scenario::Lap))
         .find(|cfg| wrong_actions(cfg).is_some())
@@ -43,7 +43,7 @@ fn a_planted_mariadb_wrap_bug_is_caught_replays_exactly_and_shrinks() {
     assert!(wrong_actions(&shrunk.config).is_some(), "the shrunk run no longer fails");
 
     // With the checks in place, the very same run is a correct failure: the lap, found.
-    SKIP_WRAP_CHECK_108.store(false, Ordering::SeqCst);
+    SKIP_WRAP_CHECK_MARIADB.store(false, Ordering::SeqCst);
     let fixed = run(failing, RunOptions::default());
     assert!(
         matches!(fixed.verdict, Verdict::CorrectFailure(ref why) if why.starts_with("lapped")),

@@ -21,12 +21,12 @@ const NON_INNODB_EXTENSIONS: &[&str] =
     &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
 /// `ib_logfile0` as phase 6 found it.
-struct Log108 {
+struct MariaDbLog {
     path: PathBuf,
     file_size: u64,
 }
 
-impl RedoLog for Log108 {
+impl RedoLog for MariaDbLog {
     fn describe(&self) -> String {
         format!("redo log {} of {} bytes", self.path.display(), self.file_size)
     }
@@ -88,7 +88,7 @@ impl Flavor for MariaDb {
             return Err(BackupError::RedoResizing { path, file_size, setting: expected });
         }
         read_log_header(&mut *f, &path)?;
-        Ok(Box::new(Log108 { path, file_size }))
+        Ok(Box::new(MariaDbLog { path, file_size }))
     }
 
     fn before_copy(&self) -> &'static [LockStep] {

@@ -382,10 +382,10 @@ impl MariaDbFollower {
     }
 }
 
-/// Test builds only: `planted::SKIP_WRAP_CHECK_108` switches both overwrite checks off.
+/// Test builds only: `planted::SKIP_WRAP_CHECK_MARIADB` switches both overwrite checks off.
 fn planted_skip_wrap_check() -> bool {
     #[cfg(feature = "planted-bugs")]
-    if crate::planted::SKIP_WRAP_CHECK_108.load(std::sync::atomic::Ordering::SeqCst) {
+    if crate::planted::SKIP_WRAP_CHECK_MARIADB.load(std::sync::atomic::Ordering::SeqCst) {
         return true;
     }
     false

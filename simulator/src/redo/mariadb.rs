@@ -23,7 +23,7 @@ use std::path::Path;
 /// What the simulated server writes as the log's creator.
 pub const CREATOR: &str = "MariaDB 10.11.19";
 
-pub struct Log108 {
+pub struct MariaDbLog {
     file: File,
     file_size: u64,
     ring: Ring,
@@ -115,14 +115,14 @@ pub fn encode_records(mtr: &Mtr) -> Vec<u8> {
     out
 }
 
-impl Log108 {
+impl MariaDbLog {
     /// Creates `ib_logfile0` (all zeros); `start` writes the header.
     pub fn create(cfg: &SimConfig, datadir: &Path) -> std::io::Result<Self> {
         let p = datadir.join("ib_logfile0");
         let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(p)?;
         file.set_len(cfg.log_file_size)?;
         let start = cfg.start_lsn;
-        Ok(Log108 {
+        Ok(MariaDbLog {
             file,
             file_size: cfg.log_file_size,
             ring: Ring::new(start, cfg.log_file_size).expect("a ring after the 12288-byte header"),
@@ -189,7 +189,7 @@ impl Log108 {
     }
 }
 
-impl SimRedoWriter for Log108 {
+impl SimRedoWriter for MariaDbLog {
     /// The header, a previous lap behind the start (when configured: then the log
     /// began more than a lap ago and the other checkpoint block holds an older
     /// checkpoint), then FILE_CHECKPOINT at the start LSN and its checkpoint block.
@@ -274,11 +274,11 @@ mod tests {
     use crate::config::{Flavor, Scenario};
     use innohot::format::mariadb::{parse_log_header, records, scan_mtr, MtrEnd, MtrScan};
 
-    fn log_for(seed: u64, previous_lap: bool) -> (tempfile::TempDir, Log108, Truth, Rng) {
+    fn log_for(seed: u64, previous_lap: bool) -> (tempfile::TempDir, MariaDbLog, Truth, Rng) {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = SimConfig::for_flavor(seed, Flavor::MariaDb, Scenario::Default);
         cfg.previous_lap = previous_lap;
-        let mut log = Log108::create(&cfg, dir.path()).unwrap();
+        let mut log = MariaDbLog::create(&cfg, dir.path()).unwrap();
         let (mut truth, mut rng) = (Truth::default(), Rng::new(seed));
         log.start(&mut rng, &mut truth);
         (dir, log, truth, rng)

@@ -19,7 +19,7 @@ const HDR: usize = mysql57::LOG_BLOCK_HDR_SIZE;
 const DATA_END: usize = mysql57::LOG_BLOCK_DATA_END;
 
 /// The in-memory log buffer and the ring on disk.
-pub struct Log57 {
+pub struct Mysql57Log {
     geometry: RingGeometry,
     anchor_lsn: Lsn,
     anchor_offset: u64,
@@ -43,7 +43,7 @@ fn set_data_len(block: &mut [u8], len: u16) {
     block[4..6].copy_from_slice(&len.to_be_bytes());
 }
 
-impl Log57 {
+impl Mysql57Log {
     /// Creates the log files; the ring's anchor (where the start LSN's block lies) is drawn here.
     pub fn create(cfg: &SimConfig, datadir: &Path, rng: &mut Rng) -> std::io::Result<Self> {
         let geometry = RingGeometry::new(cfg.log_files, cfg.log_file_size).expect("valid simulated ring");
@@ -57,7 +57,7 @@ impl Log57 {
         let start_lsn = cfg.start_lsn;
         let block_lsn = start_lsn - start_lsn % BLOCK as u64;
         let anchor_offset = geometry.real_offset(rng.below(geometry.ring_blocks()) * BLOCK as u64);
-        Ok(Log57 {
+        Ok(Mysql57Log {
             geometry,
             anchor_lsn: block_lsn,
             anchor_offset,
@@ -175,7 +175,7 @@ fn records(mtr: &Mtr) -> Vec<Record> {
     out
 }
 
-impl SimRedoWriter for Log57 {
+impl SimRedoWriter for Mysql57Log {
     /// File headers, a previous lap of old blocks, the first block and checkpoint.
     fn start(&mut self, rng: &mut Rng, truth: &mut Truth) {
         self.next_checkpoint_no = 1 + rng.range(0, 1000);

@@ -20,8 +20,8 @@ pub use pages::apply_change;
 
 use crate::config::{Flavor, SimConfig};
 use crate::datadir::{Datadir, SpaceSpec};
-use crate::redo::mariadb::Log108;
-use crate::redo::mysql57::Log57;
+use crate::redo::mariadb::MariaDbLog;
+use crate::redo::mysql57::Mysql57Log;
 use crate::redo::SimRedoWriter;
 use crate::rng::Rng;
 use crate::truth::Truth;
@@ -141,8 +141,8 @@ impl SimServer {
         }
         let mut rng = rng;
         let log: Box<dyn SimRedoWriter> = match cfg.flavor {
-            Flavor::Mysql57 => Box::new(Log57::create(&cfg, &paths.real_datadir, &mut rng)?),
-            Flavor::MariaDb => Box::new(Log108::create(&cfg, &paths.real_datadir)?),
+            Flavor::Mysql57 => Box::new(Mysql57Log::create(&cfg, &paths.real_datadir, &mut rng)?),
+            Flavor::MariaDb => Box::new(MariaDbLog::create(&cfg, &paths.real_datadir)?),
         };
         let server_uuid = uuid_from(&mut rng);
         let mut server = SimServer {

@@ -30,10 +30,10 @@ impl SimServer {
                 continue; // the page is being written: InnoDB would wait for the latch
             }
             let ops = match self.cfg.flavor {
-                Flavor::Mysql57 => vec![self.op57(psize)],
+                Flavor::Mysql57 => vec![self.op_mysql57(psize)],
                 Flavor::MariaDb => {
                     let freed = self.spaces[space_idx].freed.contains(&page_no) || freed_here.contains(&page_no);
-                    let ops = self.ops108(space_idx, page_no, freed, freed_here.len());
+                    let ops = self.ops_mariadb(space_idx, page_no, freed, freed_here.len());
                     match ops.last() {
                         Some(PageOp::Free) => freed_here.insert(page_no),
                         _ => freed_here.remove(&page_no),
@@ -87,7 +87,7 @@ impl SimServer {
     }
 
     /// A MySQL 5.7 page record: MLOG_1/2/4/8BYTES or MLOG_WRITE_STRING in the page body.
-    pub(super) fn op57(&mut self, psize: usize) -> PageOp {
+    pub(super) fn op_mysql57(&mut self, psize: usize) -> PageOp {
         let body_lo = page::FIL_PAGE_DATA + 64;
         let body_hi = psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM - 64;
         match self.rng.below(5) {
@@ -118,7 +118,13 @@ impl SimServer {
     /// MariaDB page records on one page: WRITE, MEMSET, MEMMOVE in the body; a user
     /// table's page may be freed (FREE_PAGE), and a freed page comes back with
     /// INIT_PAGE, its page type and some bytes.
-    pub(super) fn ops108(&mut self, space_idx: usize, page_no: u32, freed: bool, freed_in_mtr: usize) -> Vec<PageOp> {
+    pub(super) fn ops_mariadb(
+        &mut self,
+        space_idx: usize,
+        page_no: u32,
+        freed: bool,
+        freed_in_mtr: usize,
+    ) -> Vec<PageOp> {
         let psize = self.cfg.page_size;
         let (lo, hi) = ((page::FIL_PAGE_DATA + 64) as u64, (psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM - 64) as u64);
         let data = |rng: &mut Rng, n: u64| {
