@@ -11,7 +11,7 @@ Exit codes: 0 success, 1 the backup (or the command) failed, 2 the command line 
 option file could not be understood.
 
 xtrabackup/mariabackup spelling works too: innohot --backup --target-dir=DIR ...,
-innohot --prepare / --copy-back / --move-back (these say which tool does it today).";
+innohot --prepare / --copy-back / --move-back --target-dir=DIR [--datadir=D].";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,12 +29,12 @@ pub struct Cli {
 pub enum Command {
     /// Hot backup of a running MySQL 5.7 or MariaDB 10.8-10.11 server
     Backup(Box<BackupCmd>),
-    /// Apply the copied redo to a backup (not in innohot yet: says which tool does it)
-    Prepare(OtherTool),
-    /// Restore a prepared backup into an empty datadir (not in innohot yet: says which tool does it)
-    CopyBack(OtherTool),
-    /// Move a prepared backup into an empty datadir (not in innohot yet: says which tool does it)
-    MoveBack(OtherTool),
+    /// Apply a MariaDB 10.8+ backup's copied redo to its data files, in place (as mariabackup --prepare)
+    Prepare(PrepareCmd),
+    /// Copy a prepared backup into a missing or empty datadir
+    CopyBack(RestoreCmd),
+    /// Move a prepared backup into a missing or empty datadir (rename on one file system)
+    MoveBack(RestoreCmd),
     /// Check a backup without restoring it: every page's checksum, the metadata, the redo file, .isl links
     Verify(VerifyCmd),
     /// Back up a simulated MySQL 5.7 server under concurrent writes and check the
@@ -130,19 +130,75 @@ pub struct BackupCmd {
     pub debug_skip_tablespace: Option<String>,
 }
 
-/// `prepare`, `copy-back`, `move-back`: not implemented; everything after the
-/// command is accepted so that the answer is always which tool to use.
+/// `innohot prepare` (also `innohot --prepare`).
 #[derive(Args, Debug, Clone)]
-pub struct OtherTool {
+#[command(after_help = "\
+Applies the redo copied into ib_logfile0 from its checkpoint to last_lsn (xtrabackup_checkpoints),
+writes back only the pages it changes, then writes a fresh ib_logfile0 and, last, backup_type =
+log-applied. An interrupted prepare can be run again. A prepared backup is left alone (exit 0).
+Refused, backup unchanged, exit 1: an incomplete or failed backup, a damaged log or page, an
+encrypted backup, a MySQL 5.7 backup (use XtraBackup 2.4), redo for ROW_FORMAT=COMPRESSED or
+PAGE_COMPRESSED pages (use mariabackup --prepare).
+
+Exit codes: 0 prepared (or already prepared), 1 refused or failed, 2 usage errors.")]
+pub struct PrepareCmd {
     /// The backup directory
-    #[arg(long, value_name = "DIR")]
-    pub target_dir: Option<PathBuf>,
-    /// The server's datadir (copy-back, move-back)
+    #[arg(long, value_name = "DIR", required = true)]
+    pub target_dir: PathBuf,
+    #[command(flatten)]
+    pub common: CommonRestore,
+}
+
+/// Options every restore command takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CommonRestore {
+    /// Print a JSON summary on stdout (also on failure)
+    #[arg(long)]
+    pub json: bool,
+    /// Only errors (and --json)
+    #[arg(long)]
+    pub quiet: bool,
+    /// Accepted for script compatibility, not used (innohot holds only the pages the redo names)
+    #[arg(long, value_name = "SIZE")]
+    pub use_memory: Option<String>,
+    /// Accepted for script compatibility, not used (one thread)
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<u32>,
+    /// Accepted for compatibility: innohot reads no option file unless named
+    #[arg(long)]
+    pub no_defaults: bool,
+}
+
+/// `innohot copy-back` / `move-back` (also `--copy-back`, `--move-back`).
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+Only into a missing or empty datadir, only a prepared backup; nothing is ever overwritten (every
+destination is checked before the first byte is written). ibdata*, undo* and ib_logfile0 go to
+innodb_data_home_dir, innodb_undo_directory and innodb_log_group_home_dir when --defaults-file
+names them ([mysqld], [server], [mariadb], [mariadbd]), else to the datadir; a DATA DIRECTORY
+table goes back to the path its .isl names. xtrabackup_*, backup-my.cnf and innohot_* stay in
+the backup. Files are fdatasynced, directories fsynced.
+
+Exit codes: 0 done, 1 refused or failed, 2 usage errors.")]
+pub struct RestoreCmd {
+    /// The prepared backup directory
+    #[arg(long, value_name = "DIR", required = true)]
+    pub target_dir: PathBuf,
+    /// The server's datadir (missing or empty); default: datadir= from --defaults-file
     #[arg(long, value_name = "DIR")]
     pub datadir: Option<PathBuf>,
-    /// Any mariabackup/xtrabackup option (accepted, not used)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "OPTIONS")]
-    pub rest: Vec<String>,
+    /// The server's option file: datadir, innodb_data_home_dir, innodb_undo_directory, innodb_log_group_home_dir
+    #[arg(long, value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
+    /// Put DATA DIRECTORY tables inside the datadir (the .isl is rewritten to point there)
+    #[arg(long)]
+    pub remote_tablespaces_inside_datadir: bool,
+    /// Give every restored file and directory this owner: USER, USER:GROUP or UID:GID
+    /// (default: the backup's owners when run as root, else the caller's)
+    #[arg(long, value_name = "USER[:GROUP]")]
+    pub chown: Option<String>,
+    #[command(flatten)]
+    pub common: CommonRestore,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -411,7 +467,7 @@ mod tests {
         assert_eq!(p.args, v(&["backup", "--defaults-file=/f", "--target-dir=/b", "--user=u"]));
         assert_eq!(p.loose_ignored, v(&["bogus"]));
         let (cli, _) = parse(&v(&["--prepare", "--target-dir=/b", "--use-memory=1G"])).unwrap();
-        assert!(matches!(cli.command, Command::Prepare(_)));
+        assert!(matches!(cli.command, Command::Prepare(ref p) if p.target_dir == std::path::Path::new("/b")));
         let (cli, _) = parse(&v(&["--copy-back", "--target-dir=/b", "--datadir=/d"])).unwrap();
         assert!(matches!(cli.command, Command::CopyBack(_)));
         assert!(prepare(&v(&["--backup", "--prepare"])).unwrap_err().message().contains("give one of"));

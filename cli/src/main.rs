@@ -6,9 +6,10 @@ mod argv;
 mod display;
 mod options;
 mod report;
+mod restore;
 mod target;
 
-use args::{Command, OtherTool, SimCmd, UsageError};
+use args::{Command, SimCmd, UsageError};
 use display::{Bars, LogLines, Quiet, Tally};
 use innohot::events::Progress;
 use innohot::timefmt::log_label;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-const FAILURE: u8 = 1;
+pub(crate) const FAILURE: u8 = 1;
 const USAGE: u8 = 2;
 
 fn usage_error(command: &str, msg: &str) -> ExitCode {
@@ -185,26 +186,6 @@ fn sim(cmd: SimCmd) -> ExitCode {
     }
 }
 
-/// `prepare`, `copy-back`, `move-back`: which tool does it today.
-fn other_tool(command: &str, t: &OtherTool) -> ExitCode {
-    let dir = t.target_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "DIR".into());
-    let datadir = t.datadir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "DATADIR".into());
-    let how = match command {
-        "prepare" => format!(
-            "innohot does not prepare backups yet: run `mariabackup --prepare --target-dir={dir}` for a MariaDB \
-             backup, or `xtrabackup --prepare --target-dir={dir}` (XtraBackup 2.4) for a MySQL 5.7 backup"
-        ),
-        other => format!(
-            "innohot does not {} yet: prepare the backup, stop the server, empty its datadir, then run \
-             `mariabackup --{other} --target-dir={dir} --datadir={datadir}` (MariaDB) or `xtrabackup --{other} \
-             --target-dir={dir} --datadir={datadir}` (MySQL 5.7), and chown -R mysql:mysql {datadir}",
-            if other == "copy-back" { "copy backups back" } else { "move backups back" }
-        ),
-    };
-    eprintln!("innohot {command}: {how}");
-    ExitCode::from(FAILURE)
-}
-
 /// SIGINT/SIGTERM: the first sets the stop flag (the backup aborts cleanly at
 /// its next step), a second one exits at once (the server drops the lock with
 /// the connection).
@@ -239,7 +220,7 @@ impl Signals {
     }
 }
 
-fn read_option_file(p: &PathBuf) -> Result<String, String> {
+pub(crate) fn read_option_file(p: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(p).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied (run as a user that can read it)".to_string(),
@@ -372,7 +353,7 @@ fn interrupted(signals: &Signals) -> String {
 }
 
 /// The wall clock for log labels (the CLI is the one place that may read it directly).
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
@@ -394,9 +375,9 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Backup(cmd) => backup(&cmd, &prepared, &raw),
-        Command::Prepare(t) => other_tool("prepare", &t),
-        Command::CopyBack(t) => other_tool("copy-back", &t),
-        Command::MoveBack(t) => other_tool("move-back", &t),
+        Command::Prepare(p) => restore::prepare_cmd(&p),
+        Command::CopyBack(r) => restore::restore_cmd(&r, innohot::restore::copyback::Mode::Copy),
+        Command::MoveBack(r) => restore::restore_cmd(&r, innohot::restore::copyback::Mode::Move),
         Command::Verify(v) => verify(&v.target_dir),
         Command::Demo(d) => demo(d.dir),
         Command::Sim(s) => sim(s),

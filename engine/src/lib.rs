@@ -17,6 +17,7 @@ pub mod meta;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
 pub mod prepare;
+pub mod restore;
 pub mod server;
 pub mod timefmt;
 pub mod verify;

@@ -4,6 +4,7 @@
 //! simulator plugs in its own clock and (optionally faulty) file wrappers, so
 //! a simulated run never depends on the wall clock or OS scheduling.
 
+pub mod local;
 #[cfg(any(test, feature = "test-support"))]
 pub mod mem;
 pub mod real;
@@ -148,4 +149,54 @@ pub fn write_durable(target: &dyn TargetDir, rel: &Path, contents: &[u8]) -> io:
     let mut f = target.create_file(rel)?;
     f.write_at(contents, 0)?;
     f.sync()
+}
+
+/// A file opened in place for reading and writing (prepare changes a backup's pages).
+pub trait EditFile: Send {
+    /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
+    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// Writes all of `data` at `offset`; past the end the file grows.
+    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()>;
+    fn size(&mut self) -> io::Result<u64>;
+    /// fdatasync.
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+/// Who owns a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Files by absolute path, for the commands that work on an existing backup and a
+/// server's datadir (prepare, copy-back, move-back). New files are created
+/// exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, 0640), directories with 0750; nothing
+/// is ever replaced except through [`LocalFs::replace_durably`].
+pub trait LocalFs: Send + Sync {
+    /// Entries sorted by name; symlinks are reported by what they point at.
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
+    /// Whether anything (even a dangling symlink) is at `path`.
+    fn exists(&self, path: &Path) -> bool;
+    fn is_dir(&self, path: &Path) -> bool;
+    /// A whole (small) file.
+    fn read_all(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Opens for large sequential reads (page cache, POSIX_FADV_SEQUENTIAL).
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn SourceFile>>;
+    /// Opens an existing regular file for reading and writing (never follows a symlink).
+    fn open_edit(&self, path: &Path) -> io::Result<Box<dyn EditFile>>;
+    /// Writes `contents` to a temporary file beside `path`, fdatasyncs it, renames it
+    /// over `path` and fsyncs the directory: readers see the old file or the new one.
+    fn replace_durably(&self, path: &Path, contents: &[u8]) -> io::Result<()>;
+    /// Creates `dir` and its missing parents (0750); existing directories are fine.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    fn create_file(&self, path: &Path) -> io::Result<Box<dyn TargetFile>>;
+    /// rename(2) that never replaces (RENAME_NOREPLACE); EXDEV across file systems.
+    fn rename_no_replace(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// fsync of a directory.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    fn owner(&self, path: &Path) -> io::Result<Owner>;
+    /// lchown(2).
+    fn set_owner(&self, path: &Path, owner: Owner) -> io::Result<()>;
 }

@@ -1,0 +1,262 @@
+//! `innohot prepare`, `copy-back`, `move-back`: xtrabackup-style lines on stderr,
+//! `completed OK!` last on success, one sentence on failure, and with `--json`
+//! a summary object on stdout either way (the backup command's style).
+
+use crate::args::{CommonRestore, PrepareCmd, RestoreCmd};
+use innohot::io::local::RealLocalFs;
+use innohot::io::Owner;
+use innohot::restore::copyback::{self, Mode, Ownership, RestoreOptions};
+use innohot::restore::prepare;
+use innohot::timefmt::{iso, log_label};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+struct Run {
+    command: &'static str,
+    common: CommonRestore,
+    target_dir: PathBuf,
+    started: u64,
+    started_at: Instant,
+}
+
+impl Run {
+    fn new(command: &'static str, common: &CommonRestore, target_dir: &Path) -> Run {
+        Run {
+            command,
+            common: common.clone(),
+            target_dir: target_dir.to_path_buf(),
+            started: crate::now_unix(),
+            started_at: Instant::now(),
+        }
+    }
+
+    fn say(&self, msg: &str) {
+        if !self.common.quiet {
+            eprintln!("{} {msg}", log_label(crate::now_unix()));
+        }
+    }
+
+    fn base(&self, result: &str, code: u8) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("result".into(), json!(result));
+        m.insert("command".into(), json!(self.command));
+        m.insert("target_dir".into(), json!(self.target_dir.display().to_string()));
+        m.insert("started_at".into(), json!(iso(self.started)));
+        m.insert("ended_at".into(), json!(iso(crate::now_unix())));
+        m.insert("duration_seconds".into(), json!(self.started_at.elapsed().as_secs_f64()));
+        m.insert("exit_code".into(), json!(code));
+        m
+    }
+
+    fn done(&self, result: &str, fields: Map<String, Value>) -> ExitCode {
+        self.say("completed OK!");
+        if self.common.json {
+            let mut m = self.base(result, 0);
+            m.insert("error".into(), Value::Null);
+            m.extend(fields);
+            println!("{}", Value::Object(m));
+        }
+        ExitCode::SUCCESS
+    }
+
+    fn fail(&self, msg: &str) -> ExitCode {
+        eprintln!("{} innohot {}: {msg}", log_label(crate::now_unix()), self.command);
+        if self.common.json {
+            let mut m = self.base("failed", crate::FAILURE);
+            m.insert("error".into(), json!(msg));
+            println!("{}", Value::Object(m));
+        }
+        ExitCode::from(crate::FAILURE)
+    }
+}
+
+/// `innohot prepare --target-dir DIR`.
+pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
+    let run = Run::new("prepare", &cmd.common, &cmd.target_dir);
+    run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
+    let r = match prepare::prepare(&RealLocalFs, &cmd.target_dir) {
+        Ok(r) => r,
+        Err(e) => return run.fail(&e.to_string()),
+    };
+    if r.already_prepared {
+        run.say(&format!(
+            "{} is already prepared (xtrabackup_checkpoints says so): nothing to do",
+            cmd.target_dir.display()
+        ));
+        return run.done("already-prepared", Map::new());
+    }
+    for s in &r.skipped {
+        run.say(&format!("note: {} has no page 0 yet (created during the backup): left as it is", s.display()));
+    }
+    if !r.spaces_not_in_backup.is_empty() {
+        run.say(&format!(
+            "note: redo for tablespaces not in the backup (dropped during it) skipped: {:?}",
+            r.spaces_not_in_backup
+        ));
+    }
+    run.say(&format!(
+        "applied redo {}..{} ({} bytes, {} mini-transactions, {} records; {} already in their pages) to {} \
+         tablespaces: {} pages read, {} written; ib_logfile0 now starts at its checkpoint {}, \
+         backup_type = log-applied; took {:.2} s",
+        r.start_lsn,
+        r.end_lsn,
+        r.redo_bytes,
+        r.mtrs,
+        r.records_applied,
+        r.records_already_in_page,
+        r.tablespaces,
+        r.pages_read,
+        r.pages_written,
+        r.end_lsn - 16,
+        run.started_at.elapsed().as_secs_f64()
+    ));
+    let mut m = Map::new();
+    for (k, v) in [
+        ("start_lsn", r.start_lsn),
+        ("end_lsn", r.end_lsn),
+        ("redo_bytes", r.redo_bytes),
+        ("mtrs", r.mtrs),
+        ("records_applied", r.records_applied),
+        ("tablespaces", r.tablespaces as u64),
+        ("pages_read", r.pages_read),
+        ("pages_written", r.pages_written),
+    ] {
+        m.insert(k.into(), json!(v));
+    }
+    run.done("prepared", m)
+}
+
+/// `innohot copy-back` / `move-back`.
+pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
+    let name = if mode == Mode::Copy { "copy-back" } else { "move-back" };
+    let run = Run::new(name, &cmd.common, &cmd.target_dir);
+    let opts = match options(cmd, mode) {
+        Ok(o) => o,
+        Err(msg) => return run.fail(&msg),
+    };
+    run.say(&format!("innohot {name}: {} to {}", cmd.target_dir.display(), opts.datadir.display()));
+    let r = match copyback::restore(&RealLocalFs, &cmd.target_dir, &opts) {
+        Ok(r) => r,
+        Err(e) => return run.fail(&e.to_string()),
+    };
+    for p in &r.remote {
+        run.say(&format!("DATA DIRECTORY table restored to {}", p.display()));
+    }
+    run.say(&format!(
+        "{} files ({} bytes copied, {} renamed) in {}; took {:.2} s; start the server on it",
+        r.files,
+        r.bytes,
+        r.renamed,
+        opts.datadir.display(),
+        run.started_at.elapsed().as_secs_f64()
+    ));
+    let mut m = Map::new();
+    m.insert("datadir".into(), json!(opts.datadir.display().to_string()));
+    m.insert("files".into(), json!(r.files));
+    m.insert("bytes_copied".into(), json!(r.bytes));
+    m.insert("files_renamed".into(), json!(r.renamed));
+    m.insert("remote_files".into(), json!(r.remote.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()));
+    run.done(if mode == Mode::Copy { "copied" } else { "moved" }, m)
+}
+
+/// The destination directories from the flags and the server's option file.
+fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, String> {
+    let settings = match &cmd.defaults_file {
+        Some(f) => server_settings(&crate::read_option_file(f).map_err(|e| format!("{}: {e}", f.display()))?),
+        None => Default::default(),
+    };
+    let datadir = cmd
+        .datadir
+        .clone()
+        .or_else(|| settings.get("datadir").map(PathBuf::from))
+        .ok_or("give --datadir (or a --defaults-file whose [mysqld] group names datadir)")?;
+    let datadir = absolute(&datadir)?;
+    let dir = |key: &str| settings.get(key).map(|v| datadir.join(v.trim_start_matches("./")));
+    let ownership = match &cmd.chown {
+        Some(spec) => Ownership::Set(owner(spec)?),
+        None => Ownership::Keep,
+    };
+    Ok(RestoreOptions {
+        data_home_dir: dir("innodb_data_home_dir"),
+        undo_dir: dir("innodb_undo_directory"),
+        log_dir: dir("innodb_log_group_home_dir"),
+        datadir,
+        remote_inside_datadir: cmd.remote_tablespaces_inside_datadir,
+        ownership,
+        mode,
+    })
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, String> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    std::env::current_dir().map(|d| d.join(p)).map_err(|e| format!("the current directory: {e}"))
+}
+
+/// The server's directory settings from [mysqld], [server], [mariadb] and [mariadbd]
+/// (later groups win); `-` and `_` alike.
+pub fn server_settings(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut in_group = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(g) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_group = matches!(g.trim(), "mysqld" | "server" | "mariadb" | "mariadbd");
+            continue;
+        }
+        if !in_group || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let k = k.trim().replace('-', "_");
+            let k = k.strip_prefix("loose_").unwrap_or(&k).to_string();
+            if ["datadir", "innodb_data_home_dir", "innodb_undo_directory", "innodb_log_group_home_dir"]
+                .contains(&k.as_str())
+            {
+                let v = v.trim().trim_matches('"').trim_matches('\'');
+                if !v.is_empty() {
+                    out.insert(k, v.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// USER, USER:GROUP or UID:GID.
+fn owner(spec: &str) -> Result<Owner, String> {
+    let (user, group) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let (uid, user_gid) = match user.parse::<u32>() {
+        Ok(uid) => (uid, None),
+        Err(_) => {
+            let c = std::ffi::CString::new(user).map_err(|_| format!("--chown {spec:?}: not a user name"))?;
+            // SAFETY: getpwnam returns a pointer into static storage or NULL; read at once.
+            let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+            if pw.is_null() {
+                return Err(format!("--chown: no user {user:?} on this system"));
+            }
+            unsafe { ((*pw).pw_uid, Some((*pw).pw_gid)) }
+        }
+    };
+    let gid = match group {
+        None => user_gid.ok_or_else(|| format!("--chown {spec:?}: give UID:GID with a numeric user"))?,
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => {
+                let c = std::ffi::CString::new(g).map_err(|_| format!("--chown {spec:?}: not a group name"))?;
+                // SAFETY: as getpwnam above.
+                let gr = unsafe { libc::getgrnam(c.as_ptr()) };
+                if gr.is_null() {
+                    return Err(format!("--chown: no group {g:?} on this system"));
+                }
+                unsafe { (*gr).gr_gid }
+            }
+        },
+    };
+    Ok(Owner { uid, gid })
+}

@@ -1,0 +1,127 @@
+//! [`LocalFs`] on the real file system: what prepare, copy-back and move-back use.
+#![allow(clippy::disallowed_methods)] // this module is where real files live
+
+use super::real::RealSourceFs;
+use super::{DirEntry, EditFile, LocalFs, Owner, ReadPolicy, SourceFile, SourceFs, TargetFile};
+use std::ffi::CString;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+/// The real file system, by absolute (or working-directory relative) path.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealLocalFs;
+
+struct RealEdit {
+    file: File,
+}
+
+impl EditFile for RealEdit {
+    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.file.write_all_at(data, offset)
+    }
+    fn size(&mut self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+struct NewFile {
+    file: File,
+}
+
+impl TargetFile for NewFile {
+    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.file.write_all_at(data, offset)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+fn c_path(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
+}
+
+fn new_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).mode(0o640).open(path)
+}
+
+impl LocalFs for RealLocalFs {
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        RealSourceFs.list(dir)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        fs::symlink_metadata(path).is_ok()
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)
+    }
+    fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn SourceFile>> {
+        RealSourceFs.open(path, ReadPolicy { direct: false, fadvise: true })
+    }
+    fn open_edit(&self, path: &Path) -> io::Result<Box<dyn EditFile>> {
+        let file = OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+        Ok(Box::new(RealEdit { file }))
+    }
+    fn replace_durably(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+        let tmp = path.with_file_name(format!(".{}.innohot-new", name.to_string_lossy()));
+        // A leftover of an interrupted run is ours: it was never renamed into place.
+        let _ = fs::remove_file(&tmp);
+        let file = new_file(&tmp)?;
+        file.write_all_at(contents, 0)?;
+        file.sync_data()?;
+        fs::rename(&tmp, path)?;
+        self.sync_dir(path.parent().unwrap_or(Path::new(".")))
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        fs::DirBuilder::new().recursive(true).mode(0o750).create(dir)
+    }
+    fn create_file(&self, path: &Path) -> io::Result<Box<dyn TargetFile>> {
+        Ok(Box::new(NewFile { file: new_file(path)? }))
+    }
+    fn rename_no_replace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (f, t) = (c_path(from)?, c_path(to)?);
+        // SAFETY: both are NUL-terminated paths that live across the call.
+        let rc =
+            unsafe { libc::renameat2(libc::AT_FDCWD, f.as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::RENAME_NOREPLACE) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+    fn owner(&self, path: &Path) -> io::Result<Owner> {
+        let m = fs::symlink_metadata(path)?;
+        Ok(Owner { uid: m.uid(), gid: m.gid() })
+    }
+    fn set_owner(&self, path: &Path, owner: Owner) -> io::Result<()> {
+        std::os::unix::fs::lchown(path, Some(owner.uid), Some(owner.gid))
+    }
+}

@@ -1,0 +1,165 @@
+//! After the backup: `prepare` (apply the copied redo to the backup's pages, in
+//! place) and `copy-back` / `move-back` (put a prepared backup where a server
+//! will look for it). Files are reached only through [`crate::io::LocalFs`].
+
+pub mod copyback;
+pub mod prepare;
+pub mod store;
+
+use crate::format::Lsn;
+use crate::io::LocalFs;
+use crate::meta;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why prepare, copy-back or move-back refused or failed: one sentence, naming the
+/// file, page or LSN and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{}: {op} failed: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{} has no xtrabackup_checkpoints: the backup did not complete{}; it cannot be prepared or restored, \
+         take a new backup",
+        dir.display(),
+        failed.as_ref().map(|r| format!(" (innohot_backup_failed says: {r})")).unwrap_or_default()
+    )]
+    Incomplete { dir: PathBuf, failed: Option<String> },
+    #[error("{}: {detail}", path.display())]
+    BadMetadata { path: PathBuf, detail: String },
+    #[error(
+        "this is a MySQL 5.7 backup (xtrabackup_logfile): innohot prepares only MariaDB 10.8+ backups so far \
+         ({detail}); prepare it with XtraBackup 2.4: xtrabackup --prepare --target-dir={}",
+        dir.display()
+    )]
+    Mysql57 { dir: PathBuf, detail: String },
+    #[error("{}: the redo log copy is damaged or unusable: {detail}; the backup cannot be prepared, take a new one", path.display())]
+    BadLog { path: PathBuf, detail: String },
+    #[error(
+        "{}: page {page} (page LSN {page_lsn}) is damaged: {detail}; the backup cannot be prepared, take a new one",
+        path.display()
+    )]
+    BadPage { path: PathBuf, page: u32, page_lsn: Lsn, detail: String },
+    #[error(
+        "{}: the tablespace is encrypted; innohot does not prepare encrypted backups: use mariabackup --prepare \
+         with the server's key management settings",
+        path.display()
+    )]
+    Encrypted { path: PathBuf },
+    #[error(
+        "{}: the redo changes page {page} of this {kind} tablespace, which innohot cannot prepare yet: \
+         use mariabackup --prepare for this backup",
+        path.display()
+    )]
+    UnsupportedPage { path: PathBuf, page: u32, kind: &'static str },
+    #[error(
+        "{}: the redo at LSN {lsn} holds row or undo operations (EXTENDED records) that innohot cannot apply yet \
+         (issue 9); the backup is unchanged: prepare it with mariabackup --prepare",
+        path.display()
+    )]
+    ExtendedRecords { path: PathBuf, lsn: Lsn },
+    #[error("tablespace id {space} is held by both {} and {}: the backup is inconsistent", a.display(), b.display())]
+    DuplicateSpace { space: u32, a: PathBuf, b: PathBuf },
+    #[error(
+        "{} is not prepared (backup_type = {kind}): run innohot prepare --target-dir={} first",
+        dir.display(),
+        dir.display()
+    )]
+    NotPrepared { dir: PathBuf, kind: String },
+    #[error("{}: {detail}; restore only into a missing or empty directory, nothing was written", path.display())]
+    DestinationInUse { path: PathBuf, detail: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+pub type Result<T> = std::result::Result<T, RestoreError>;
+
+pub(crate) fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> RestoreError {
+    let path = path.to_path_buf();
+    move |source| RestoreError::Io { path, op, source }
+}
+
+/// `key = value` lines (xtrabackup_checkpoints, backup-my.cnf's values).
+pub(crate) fn key_values(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect()
+}
+
+/// What `xtrabackup_checkpoints` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoints {
+    pub backup_type: String,
+    pub from_lsn: Lsn,
+    pub to_lsn: Lsn,
+    pub last_lsn: Lsn,
+    /// The file as it is, for rewriting only its `backup_type`.
+    pub text: String,
+}
+
+impl Checkpoints {
+    pub fn is_prepared(&self) -> bool {
+        matches!(self.backup_type.as_str(), "log-applied" | "full-prepared")
+    }
+}
+
+/// Reads `dir/xtrabackup_checkpoints`; a backup without one is incomplete.
+pub fn read_checkpoints(fs: &dyn LocalFs, dir: &Path) -> Result<Checkpoints> {
+    let path = dir.join(meta::CHECKPOINTS_FILE);
+    if !fs.exists(&path) {
+        let marker = dir.join(meta::FAILED_MARKER);
+        let failed = fs.exists(&marker).then(|| {
+            let text = fs.read_all(&marker).unwrap_or_default();
+            String::from_utf8_lossy(&text).lines().next().unwrap_or("no reason recorded").to_string()
+        });
+        if !fs.is_dir(dir) {
+            return Err(RestoreError::Refused(format!("{} is not a directory: no backup there", dir.display())));
+        }
+        return Err(RestoreError::Incomplete { dir: dir.to_path_buf(), failed });
+    }
+    let text = String::from_utf8_lossy(&fs.read_all(&path).map_err(io_err(&path, "reading"))?).into_owned();
+    let kv = key_values(&text);
+    let bad = |detail: String| RestoreError::BadMetadata { path: path.clone(), detail };
+    let num = |k: &str| -> Result<Lsn> {
+        kv.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| bad(format!("{k} is missing or not a number")))
+    };
+    let cp = Checkpoints {
+        backup_type: kv.get("backup_type").cloned().unwrap_or_default(),
+        from_lsn: num("from_lsn")?,
+        to_lsn: num("to_lsn")?,
+        last_lsn: num("last_lsn")?,
+        text: text.clone(),
+    };
+    if cp.from_lsn != 0 || cp.backup_type.starts_with("incremental") {
+        return Err(bad(format!(
+            "an incremental backup (backup_type {}, from_lsn {}): innohot prepares only full backups",
+            cp.backup_type, cp.from_lsn
+        )));
+    }
+    if cp.to_lsn > cp.last_lsn {
+        return Err(bad(format!("to_lsn {} is beyond last_lsn {}", cp.to_lsn, cp.last_lsn)));
+    }
+    Ok(cp)
+}
+
+/// The checkpoints file with `backup_type` replaced.
+pub fn with_backup_type(cp: &Checkpoints, kind: &str) -> String {
+    let mut out = String::new();
+    for line in cp.text.lines() {
+        if line.split_once('=').is_some_and(|(k, _)| k.trim() == "backup_type") {
+            out.push_str(&format!("backup_type = {kind}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -1,0 +1,191 @@
+//! `innohot prepare`: applies a MariaDB 10.8+ backup's copied redo (`ib_logfile0`)
+//! to its tablespaces in place, then leaves the backup as `mariabackup --prepare`
+//! does: a fresh `ib_logfile0` whose checkpoint is the applied LSN and
+//! `xtrabackup_checkpoints` saying `backup_type = log-applied`.
+//!
+//! Order, so that an interrupted prepare can simply be run again: (1) changed pages
+//! written back and fdatasynced (a page takes a mini-transaction only if its LSN is
+//! not past the mtr's start, so applying the same log again changes nothing);
+//! (2) the new `ib_logfile0`, replaced atomically (applying it again is a no-op too);
+//! (3) `xtrabackup_checkpoints`, replaced atomically, last.
+
+use super::store::FileStore;
+use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
+use crate::format::mariadb::{self, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
+use crate::format::Lsn;
+use crate::io::{EntryKind, LocalFs};
+use crate::meta;
+use crate::prepare::mariadb as apply;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub const LOG_FILE: &str = "ib_logfile0";
+const MYSQL57_LOG: &str = "xtrabackup_logfile";
+
+/// What a prepare did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrepareReport {
+    /// The backup was prepared before: nothing was done.
+    pub already_prepared: bool,
+    pub tablespaces: usize,
+    /// Tablespace files whose page 0 is not written yet (left as they are).
+    pub skipped: Vec<PathBuf>,
+    pub start_lsn: Lsn,
+    pub end_lsn: Lsn,
+    pub redo_bytes: u64,
+    pub mtrs: u64,
+    pub records_applied: u64,
+    pub records_already_in_page: u64,
+    /// Tablespaces the redo names that the backup does not hold (dropped during it).
+    pub spaces_not_in_backup: Vec<u32>,
+    /// Pages read because the redo named them (the most held in memory at once).
+    pub pages_read: u64,
+    pub pages_written: u64,
+}
+
+/// Prepares the backup in `dir`; a prepared backup is left alone (`already_prepared`).
+pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
+    let cp = read_checkpoints(fs, dir)?;
+    if cp.is_prepared() {
+        return Ok(PrepareReport { already_prepared: true, ..PrepareReport::default() });
+    }
+    check_flavor(fs, dir, &cp)?;
+    let (report, creator) = apply_pages(fs, dir, &cp)?;
+    write_prepared_log(fs, dir, report.end_lsn, &creator)?;
+    fs.replace_durably(&dir.join(meta::CHECKPOINTS_FILE), with_backup_type(&cp, "log-applied").as_bytes())
+        .map_err(io_err(&dir.join(meta::CHECKPOINTS_FILE), "replacing"))?;
+    Ok(report)
+}
+
+/// Refuses what this prepare cannot do, before anything is read at length.
+fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<()> {
+    if cp.backup_type != "full-backuped" {
+        return Err(RestoreError::BadMetadata {
+            path: dir.join(meta::CHECKPOINTS_FILE),
+            detail: format!("backup_type {:?} is not a full backup innohot can prepare", cp.backup_type),
+        });
+    }
+    if fs.exists(&dir.join(meta::CHECKPOINTS_PENDING)) {
+        return Err(RestoreError::Incomplete { dir: dir.to_path_buf(), failed: None });
+    }
+    if !fs.exists(&dir.join(LOG_FILE)) {
+        if fs.exists(&dir.join(MYSQL57_LOG)) {
+            return Err(RestoreError::Mysql57 {
+                dir: dir.to_path_buf(),
+                detail: "its redo also needs the logical records only XtraBackup applies".into(),
+            });
+        }
+        return Err(RestoreError::BadLog {
+            path: dir.join(LOG_FILE),
+            detail: "the file is missing (no ib_logfile0 nor xtrabackup_logfile)".into(),
+        });
+    }
+    let data_files: Vec<_> = fs
+        .list(dir)
+        .map_err(io_err(dir, "listing"))?
+        .into_iter()
+        .filter(|e| e.name.starts_with("ibdata") && e.kind == EntryKind::File)
+        .collect();
+    if data_files.len() > 1 {
+        return Err(RestoreError::Refused(format!(
+            "{}: the system tablespace spans {} files; innohot prepares only a one-file system tablespace so far: \
+             use mariabackup --prepare",
+            dir.display(),
+            data_files.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Every tablespace file of the backup: `ibdata*` and `undo*` at the top, every
+/// `.ibd` below (DATA DIRECTORY tables are stored beside their `.isl`).
+pub fn tablespace_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs.list(&d).map_err(io_err(&d, "listing"))? {
+            let path = d.join(&e.name);
+            match e.kind {
+                EntryKind::Dir => stack.push(path),
+                EntryKind::File => {
+                    let system = d == dir && (e.name.starts_with("ibdata") || e.name.starts_with("undo"));
+                    if system || e.name.ends_with(".ibd") {
+                        out.push(path);
+                    }
+                }
+                EntryKind::Other => {}
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Steps (1): applies the log to the pages it names and writes the changed pages
+/// back, durably. Returns the report and the log's creator label.
+pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(PrepareReport, String)> {
+    let log_path = dir.join(LOG_FILE);
+    let log = fs.read_all(&log_path).map_err(io_err(&log_path, "reading"))?;
+    let bad_log = |detail: String| RestoreError::BadLog { path: log_path.clone(), detail };
+    if log.len() < START_OFFSET as usize {
+        return Err(bad_log(format!("{} bytes, shorter than its 12288-byte header", log.len())));
+    }
+    let (header, log_cp) =
+        mariadb::parse_log_header(&log[..START_OFFSET as usize]).map_err(|e| bad_log(e.to_string()))?;
+    let mut store = FileStore::new(fs);
+    let files = tablespace_files(fs, dir)?;
+    for path in &files {
+        store.add(path)?;
+    }
+    let applied = apply::apply_log(&log, cp.last_lsn, &mut store);
+    if let Some(problem) = store.take_problem() {
+        return Err(problem);
+    }
+    let a = applied.map_err(|e| match e {
+        apply::PrepareError::BadRecord { lsn, detail } if detail.starts_with("Extended record") => {
+            RestoreError::ExtendedRecords { path: log_path.clone(), lsn }
+        }
+        e => bad_log(e.to_string()),
+    })?;
+    let pages_read = store.pages_held() as u64;
+    let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
+    let pages_written = store.write_back(&touched)?;
+    let report = PrepareReport {
+        already_prepared: false,
+        tablespaces: store.spaces().len(),
+        skipped: store.skipped.clone(),
+        start_lsn: log_cp.lsn,
+        end_lsn: a.end_lsn,
+        redo_bytes: a.end_lsn - log_cp.lsn,
+        mtrs: a.mtrs,
+        records_applied: a.records_applied,
+        records_already_in_page: a.records_already_in_page,
+        spaces_not_in_backup: a.spaces_not_in_backup.clone(),
+        pages_read,
+        pages_written,
+    };
+    Ok((report, header.creator))
+}
+
+/// The `ib_logfile0` `mariabackup --prepare` (10.11) leaves: the backup header with
+/// checkpoint block 1 = {C, C} and one FILE_CHECKPOINT(C) mtr at C, where
+/// C = `end_lsn` - 16, so that the log ends exactly at the applied LSN; 12304 bytes.
+pub fn prepared_log(end_lsn: Lsn, creator: &str) -> Result<Vec<u8>> {
+    let bad = |e: crate::format::FormatError| RestoreError::Refused(format!("building the prepared ib_logfile0: {e}"));
+    let c = end_lsn
+        .checked_sub(SIZE_OF_FILE_CHECKPOINT as u64)
+        .filter(|&c| c >= mariadb::FIRST_LSN)
+        .ok_or_else(|| RestoreError::Refused(format!("applied LSN {end_lsn} is below the smallest possible LSN")))?;
+    let mut out = mariadb::backup_log_header(Checkpoint { lsn: c, end_lsn: c }, creator);
+    // Any ring longer than the file: lap 0, termination byte 1, as a fresh log.
+    let ring = Ring::new(c, 1 << 30).map_err(bad)?;
+    out.extend(mariadb::encode_mtr(&[Record::FileCheckpoint { lsn: c }], c, &ring).map_err(bad)?);
+    Ok(out)
+}
+
+/// Step (2): the new `ib_logfile0`, replaced atomically.
+pub fn write_prepared_log(fs: &dyn LocalFs, dir: &Path, end_lsn: Lsn, creator: &str) -> Result<()> {
+    let path = dir.join(LOG_FILE);
+    let bytes = prepared_log(end_lsn, creator)?;
+    fs.replace_durably(&path, &bytes).map_err(io_err(&path, "replacing"))
+}

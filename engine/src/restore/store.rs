@@ -1,0 +1,202 @@
+//! The backup's tablespaces as a [`PageStore`] for the redo appliers: a page is
+//! read from its file the first time the redo names it and kept in memory until
+//! it is written back, so memory grows with the pages the redo touches, never
+//! with the size of the data.
+
+use super::{io_err, RestoreError, Result};
+use crate::format::page::{self, PageLayout};
+use crate::io::{EditFile, LocalFs};
+use crate::prepare::PageStore;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Open files kept at most; more are closed (a backup may hold many thousand tables).
+const OPEN_FILES: usize = 256;
+/// Page 0 is read with this much of the file (the largest page size).
+const PAGE0_READ: usize = 65536;
+
+/// One tablespace of the backup.
+#[derive(Debug, Clone)]
+pub struct Space {
+    pub path: PathBuf,
+    pub layout: PageLayout,
+    /// PAGE_COMPRESSED (FSP flags): its pages are stored compressed.
+    pub page_compressed: bool,
+}
+
+/// The tablespaces by id, and the pages the redo named so far.
+pub struct FileStore<'a> {
+    fs: &'a dyn LocalFs,
+    spaces: BTreeMap<u32, Space>,
+    open: HashMap<u32, Box<dyn EditFile>>,
+    pages: HashMap<(u32, u32), Vec<u8>>,
+    /// Open files written and not yet synced.
+    dirty: BTreeSet<u32>,
+    /// The first problem met while reading a page (the applier only sees None).
+    problem: Option<RestoreError>,
+    /// Files whose page 0 is not written yet: no space id to file them under.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Whether FSP flags say PAGE_COMPRESSED: the full_crc32 algorithm bits 5-7, or the
+/// legacy layout's bit 16.
+pub fn page_compressed_flags(flags: u32) -> bool {
+    if flags & page::FSP_FLAGS_FCRC32_MARKER != 0 {
+        (flags >> 5) & 7 != 0
+    } else {
+        flags & (1 << 16) != 0
+    }
+}
+
+impl<'a> FileStore<'a> {
+    pub fn new(fs: &'a dyn LocalFs) -> Self {
+        FileStore {
+            fs,
+            spaces: BTreeMap::new(),
+            open: HashMap::new(),
+            pages: HashMap::new(),
+            dirty: BTreeSet::new(),
+            problem: None,
+            skipped: Vec::new(),
+        }
+    }
+
+    pub fn spaces(&self) -> &BTreeMap<u32, Space> {
+        &self.spaces
+    }
+
+    /// Files a tablespace under the id its page 0 holds; refuses an encrypted one.
+    pub fn add(&mut self, path: &Path) -> Result<()> {
+        let mut f = self.fs.open_read(path).map_err(io_err(path, "opening"))?;
+        let mut head = vec![0u8; PAGE0_READ];
+        let got = f.read_at(&mut head, 0).map_err(io_err(path, "reading page 0 of"))?;
+        head.truncate(got);
+        if head.len() < page::FSP_SPACE_FLAGS + 4 || head[..page::MIN_PAGE_SIZE.min(head.len())].iter().all(|&b| b == 0)
+        {
+            self.skipped.push(path.to_path_buf());
+            return Ok(());
+        }
+        let bad = |detail: String| RestoreError::BadPage { path: path.to_path_buf(), page: 0, page_lsn: 0, detail };
+        let layout = page::layout_from_page0(&head).map_err(|e| bad(e.to_string()))?;
+        let fsp = page::fsp_header(&head).map_err(|e| bad(e.to_string()))?;
+        if head.len() >= layout.physical_size {
+            page::validate_page(&head[..layout.physical_size], fsp.space_id, 0, layout)
+                .map_err(|d| bad(d.to_string()))?;
+        }
+        if page::is_encrypted_tablespace(&head, layout) {
+            return Err(RestoreError::Encrypted { path: path.to_path_buf() });
+        }
+        let space = Space { path: path.to_path_buf(), layout, page_compressed: page_compressed_flags(fsp.flags) };
+        if let Some(other) = self.spaces.insert(fsp.space_id, space) {
+            return Err(RestoreError::DuplicateSpace { space: fsp.space_id, a: other.path, b: path.to_path_buf() });
+        }
+        Ok(())
+    }
+
+    /// The problem met while the redo was applied, if any: it wins over the applier's verdict.
+    pub fn take_problem(&mut self) -> Option<RestoreError> {
+        self.problem.take()
+    }
+
+    /// How many pages are held in memory.
+    pub fn pages_held(&self) -> usize {
+        self.pages.len()
+    }
+
+    fn file(&mut self, space: u32) -> Result<&mut Box<dyn EditFile>> {
+        if !self.open.contains_key(&space) {
+            if self.open.len() >= OPEN_FILES {
+                self.sync_dirty()?;
+                self.open.clear();
+            }
+            let path = &self.spaces[&space].path;
+            let f = self.fs.open_edit(path).map_err(io_err(path, "opening"))?;
+            self.open.insert(space, f);
+        }
+        Ok(self.open.get_mut(&space).expect("just opened"))
+    }
+
+    /// Reads one page; past the end of the file a zeroed page (the file grows when it is written).
+    fn load(&mut self, space: u32, page_no: u32) -> Result<Vec<u8>> {
+        let sp = self.spaces[&space].clone();
+        let kind = if sp.layout.compressed {
+            Some("ROW_FORMAT=COMPRESSED")
+        } else if sp.page_compressed {
+            Some("PAGE_COMPRESSED")
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Err(RestoreError::UnsupportedPage { path: sp.path, page: page_no, kind });
+        }
+        let psize = sp.layout.physical_size;
+        let mut buf = vec![0u8; psize];
+        let f = self.file(space)?;
+        let got = f.read_at(&mut buf, page_no as u64 * psize as u64).map_err(io_err(&sp.path, "reading"))?;
+        if got == psize {
+            if let Err(defect) = page::validate_page(&buf, space, page_no, sp.layout) {
+                let page_lsn = page::fil_header(&buf).map(|h| h.lsn).unwrap_or(0);
+                return Err(RestoreError::BadPage {
+                    path: sp.path,
+                    page: page_no,
+                    page_lsn,
+                    detail: defect.to_string(),
+                });
+            }
+        } else if got != 0 {
+            return Err(RestoreError::BadPage {
+                path: sp.path,
+                page: page_no,
+                page_lsn: 0,
+                detail: format!("only {got} of its {psize} bytes are in the file: the file is truncated"),
+            });
+        }
+        Ok(buf)
+    }
+
+    /// fdatasync of every open file written since it was opened.
+    fn sync_dirty(&mut self) -> Result<()> {
+        for space in std::mem::take(&mut self.dirty) {
+            let path = &self.spaces[&space].path;
+            if let Some(f) = self.open.get_mut(&space) {
+                f.sync().map_err(io_err(path, "fdatasync of"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the given pages back (in file order) and fdatasyncs each file written.
+    pub fn write_back(&mut self, pages: &BTreeSet<(u32, u32)>) -> Result<u64> {
+        let mut written = 0;
+        for &(space, page_no) in pages {
+            let Some(bytes) = self.pages.remove(&(space, page_no)) else { continue };
+            let path = self.spaces[&space].path.clone();
+            let psize = bytes.len() as u64;
+            self.file(space)?.write_at(&bytes, page_no as u64 * psize).map_err(io_err(&path, "writing"))?;
+            self.dirty.insert(space);
+            written += 1;
+        }
+        self.sync_dirty()?;
+        Ok(written)
+    }
+}
+
+impl PageStore for FileStore<'_> {
+    fn page_mut(&mut self, space: u32, page_no: u32) -> Option<&mut [u8]> {
+        if self.problem.is_some() || !self.spaces.contains_key(&space) {
+            return None;
+        }
+        if !self.pages.contains_key(&(space, page_no)) {
+            match self.load(space, page_no) {
+                Ok(buf) => {
+                    self.pages.insert((space, page_no), buf);
+                }
+                Err(e) => {
+                    self.problem = Some(e);
+                    return None;
+                }
+            }
+        }
+        self.pages.get_mut(&(space, page_no)).map(|v| v.as_mut_slice())
+    }
+}

@@ -1,0 +1,290 @@
+//! `restore::prepare` and `restore::copyback` on small hand-built MariaDB backups in
+//! temporary directories: what is applied, what is refused (and that a refusal
+//! leaves every byte as it was), an interrupted prepare run again, copy-back and
+//! move-back placement.
+
+use innohot::format::mariadb::{self, encode_page_edit, Checkpoint, PageEdit, PageId, PageOp, Record, Ring};
+use innohot::format::page;
+use innohot::io::local::RealLocalFs;
+use innohot::meta;
+use innohot::restore::copyback::{self, Mode, Ownership, RestoreOptions};
+use innohot::restore::prepare;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const PS: usize = 16384;
+const C: u64 = 20_000;
+/// full_crc32, 16 KiB pages.
+const FLAGS: u32 = page::FSP_FLAGS_FCRC32_MARKER | 5;
+
+fn tablespace(space: u32, pages: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    for no in 0..pages {
+        let kind = if no == 0 { page::PAGE_TYPE_FSP_HDR } else { page::PAGE_TYPE_INDEX };
+        let mut p = page::new_page(PS, space, no, kind, 1000);
+        if no == 0 {
+            p[page::FSP_SPACE_ID..page::FSP_SPACE_ID + 4].copy_from_slice(&space.to_be_bytes());
+            p[page::FSP_SIZE..page::FSP_SIZE + 4].copy_from_slice(&pages.to_be_bytes());
+            p[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].copy_from_slice(&FLAGS.to_be_bytes());
+        }
+        page::stamp_full_crc32(&mut p);
+        out.extend(p);
+    }
+    out
+}
+
+/// The log: FILE_CHECKPOINT(C), a WRITE to page 1 of space 5, then INIT_PAGE + WRITE of
+/// its page 3 (past the end of its 2-page file). Returns the log and last_lsn.
+fn log() -> (Vec<u8>, u64) {
+    let mut out = mariadb::backup_log_header(Checkpoint { lsn: C, end_lsn: C }, "Backup 10.11.19");
+    let ring = Ring::new(C, 1 << 30).unwrap();
+    let mut lsn = C;
+    let (op, payload) = encode_page_edit(&PageEdit::Write { offset: 100, data: b"hello" });
+    let (op3, payload3) = encode_page_edit(&PageEdit::Write { offset: 200, data: b"grown" });
+    let id = |page| Some(PageId { space: 5, page });
+    let mtrs: Vec<Vec<Record>> = vec![
+        vec![Record::FileCheckpoint { lsn: C }],
+        vec![Record::Page { op, page: id(1), payload: &payload }],
+        vec![
+            Record::Page { op: PageOp::InitPage, page: id(3), payload: &[] },
+            Record::Page { op: op3, page: None, payload: &payload3 },
+        ],
+    ];
+    for recs in &mtrs {
+        let bytes = mariadb::encode_mtr(recs, lsn, &ring).unwrap();
+        lsn += bytes.len() as u64;
+        out.extend(bytes);
+    }
+    (out, lsn)
+}
+
+/// A complete, unprepared backup in `dir`; returns last_lsn.
+fn backup(dir: &Path) -> u64 {
+    let (log, last) = log();
+    std::fs::create_dir_all(dir.join("db")).unwrap();
+    std::fs::write(dir.join("ibdata1"), tablespace(0, 4)).unwrap();
+    std::fs::write(dir.join("db/t.ibd"), tablespace(5, 2)).unwrap();
+    std::fs::write(dir.join("db/t.frm"), b"frm").unwrap();
+    std::fs::write(dir.join("ib_logfile0"), log).unwrap();
+    std::fs::write(dir.join(meta::CHECKPOINTS_FILE), meta::checkpoints(C, last)).unwrap();
+    std::fs::write(dir.join(meta::BACKUP_MY_CNF), "[mysqld]\ninnodb_page_size=16384\n").unwrap();
+    std::fs::write(dir.join(meta::INFO_FILE), "uuid = x\n").unwrap();
+    last
+}
+
+/// Every file under `dir` and its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn prepare_applies_the_log_extends_the_file_and_leaves_the_backup_as_mariabackup_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    let last = backup(&dir);
+    let r = prepare::prepare(&RealLocalFs, &dir).unwrap();
+    assert!(!r.already_prepared);
+    assert_eq!((r.start_lsn, r.end_lsn, r.mtrs, r.tablespaces), (C, last, 3, 2));
+    assert_eq!(r.pages_written, 2, "{r:?}");
+    let t = std::fs::read(dir.join("db/t.ibd")).unwrap();
+    assert_eq!(t.len(), 4 * PS, "the file grew to hold page 3");
+    assert_eq!(&t[PS + 100..PS + 105], b"hello");
+    // After INIT_PAGE a same_page offset counts from FIL_PAGE_TYPE (24).
+    assert_eq!(&t[3 * PS + 224..3 * PS + 229], b"grown");
+    for no in [1u32, 3] {
+        let pg = &t[no as usize * PS..(no as usize + 1) * PS];
+        assert!(page::validate_page(pg, 5, no, page::PageLayout::full_crc32(PS)).is_ok(), "page {no}");
+        assert!(page::fil_header(pg).unwrap().lsn <= last);
+    }
+    assert_eq!(
+        std::fs::read(dir.join("ib_logfile0")).unwrap(),
+        prepare::prepared_log(last, "Backup 10.11.19").unwrap()
+    );
+    let cp = std::fs::read_to_string(dir.join(meta::CHECKPOINTS_FILE)).unwrap();
+    assert!(cp.starts_with("backup_type = log-applied\nfrom_lsn = 0\n"), "{cp}");
+    // Prepared: a second run changes nothing.
+    let before = snapshot(&dir);
+    assert!(prepare::prepare(&RealLocalFs, &dir).unwrap().already_prepared);
+    assert_eq!(snapshot(&dir), before);
+}
+
+#[test]
+fn the_prepared_log_is_byte_for_byte_what_mariabackup_10_11_wrote() {
+    // mariabackup 10.11.19 --prepare of a real idle backup with last_lsn 4095532.
+    let log = prepare::prepared_log(4_095_532, "Backup 10.11.19").unwrap();
+    assert_eq!(log.len(), 12304);
+    assert_eq!(&log[..32], b"Phys\0\0\0\0\0\0\0\0\0\x3e\x7e\x1cBackup 10.11.19\0");
+    assert_eq!(&log[0x1fc..0x200], &[0xb3, 0x14, 0x6b, 0x27]);
+    assert_eq!(&log[4096..4112], &[0, 0, 0, 0, 0, 0x3e, 0x7e, 0x1c, 0, 0, 0, 0, 0, 0x3e, 0x7e, 0x1c]);
+    assert_eq!(&log[4096 + 60..4096 + 64], &[0x29, 0x8c, 0x60, 0x72]);
+    assert_eq!(&log[12288..], &[0xfa, 0, 0, 0, 0, 0, 0, 0, 0x3e, 0x7e, 0x1c, 0x01, 0x31, 0x3b, 0x08, 0xfd]);
+    assert!(log[8192..12288].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn an_interrupted_prepare_run_again_gives_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (whole, pages_only, pages_and_log) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
+    for d in [&whole, &pages_only, &pages_and_log] {
+        backup(d);
+    }
+    prepare::prepare(&RealLocalFs, &whole).unwrap();
+    // Interrupted after the pages were written back.
+    let cp = innohot::restore::read_checkpoints(&RealLocalFs, &pages_only).unwrap();
+    prepare::apply_pages(&RealLocalFs, &pages_only, &cp).unwrap();
+    // Interrupted after the new log too, before the checkpoints file.
+    let (r, creator) = prepare::apply_pages(&RealLocalFs, &pages_and_log, &cp).unwrap();
+    prepare::write_prepared_log(&RealLocalFs, &pages_and_log, r.end_lsn, &creator).unwrap();
+    for d in [&pages_only, &pages_and_log] {
+        let again = prepare::prepare(&RealLocalFs, d).unwrap();
+        assert!(!again.already_prepared);
+        assert_eq!(again.pages_written, 0, "the page-LSN rule makes the second pass a no-op");
+        assert_eq!(snapshot(d), snapshot(&whole), "{}", d.display());
+    }
+}
+
+/// Runs prepare on a backup `spoil` changed; asserts the error names `needle` and
+/// that not a byte moved.
+fn refused(spoil: impl Fn(&Path), needles: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    backup(&dir);
+    spoil(&dir);
+    let before = snapshot(&dir);
+    let err = prepare::prepare(&RealLocalFs, &dir).unwrap_err().to_string();
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in: {err}");
+    }
+    assert_eq!(snapshot(&dir), before, "a refused prepare changed the backup: {err}");
+}
+
+fn flip(path: &Path, at: usize) {
+    let mut b = std::fs::read(path).unwrap();
+    b[at] ^= 0x40;
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn refusals_name_the_cause_and_leave_every_byte() {
+    refused(
+        |d| {
+            std::fs::remove_file(d.join(meta::CHECKPOINTS_FILE)).unwrap();
+            std::fs::write(d.join(meta::FAILED_MARKER), "the lock timed out\nmore\n").unwrap();
+        },
+        &["no xtrabackup_checkpoints", "did not complete", "innohot_backup_failed says: the lock timed out"],
+    );
+    refused(|d| flip(&d.join("db/t.ibd"), PS + 3000), &["db/t.ibd: page 1 (page LSN 1000) is damaged"]);
+    refused(|d| flip(&d.join("ib_logfile0"), 12288 + 20), &["ib_logfile0: the redo log copy is damaged", "LSN"]);
+    refused(
+        |d| {
+            std::fs::rename(d.join("ib_logfile0"), d.join("xtrabackup_logfile")).unwrap();
+        },
+        &["MySQL 5.7 backup", "XtraBackup 2.4"],
+    );
+    refused(
+        |d| {
+            let mut t = std::fs::read(d.join("db/t.ibd")).unwrap();
+            let at = page::crypt_data_offset(page::PageLayout::full_crc32(PS));
+            t[at..at + 6].copy_from_slice(&page::CRYPT_MAGIC);
+            t[at + 6] = page::CRYPT_SCHEME_ENCRYPTED;
+            page::stamp_full_crc32(&mut t[..PS]);
+            std::fs::write(d.join("db/t.ibd"), t).unwrap();
+        },
+        &["db/t.ibd: the tablespace is encrypted"],
+    );
+    refused(
+        |d| {
+            let mut t = std::fs::read(d.join("db/t.ibd")).unwrap();
+            let flags = FLAGS | (1 << 5); // full_crc32 PAGE_COMPRESSED (zlib)
+            t[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].copy_from_slice(&flags.to_be_bytes());
+            page::stamp_full_crc32(&mut t[..PS]);
+            std::fs::write(d.join("db/t.ibd"), t).unwrap();
+        },
+        &["db/t.ibd: the redo changes page 1 of this PAGE_COMPRESSED tablespace", "mariabackup --prepare"],
+    );
+}
+
+fn opts(datadir: &Path, mode: Mode) -> RestoreOptions {
+    RestoreOptions {
+        datadir: datadir.to_path_buf(),
+        data_home_dir: None,
+        undo_dir: None,
+        log_dir: None,
+        remote_inside_datadir: false,
+        ownership: Ownership::Keep,
+        mode,
+    }
+}
+
+#[test]
+fn copy_back_places_every_file_and_refuses_what_it_must() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    backup(&dir);
+    let data = tmp.path().join("data");
+    let err = copyback::restore(&RealLocalFs, &dir, &opts(&data, Mode::Copy)).unwrap_err().to_string();
+    assert!(err.contains("is not prepared (backup_type = full-backuped)"), "{err}");
+    assert!(!data.exists());
+    // A DATA DIRECTORY table, stored beside its link as the backup stores it.
+    let remote = tmp.path().join("remote/db/r.ibd");
+    std::fs::write(dir.join("db/r.isl"), format!("{}\n", remote.display())).unwrap();
+    std::fs::write(dir.join("db/r.ibd"), tablespace(7, 1)).unwrap();
+    prepare::prepare(&RealLocalFs, &dir).unwrap();
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("stray"), b"x").unwrap();
+    let err = copyback::restore(&RealLocalFs, &dir, &opts(&data, Mode::Copy)).unwrap_err().to_string();
+    assert!(err.contains("not empty") && err.contains("nothing was written"), "{err}");
+    std::fs::remove_file(data.join("stray")).unwrap();
+    let before = snapshot(&dir);
+    let r = copyback::restore(&RealLocalFs, &dir, &opts(&data, Mode::Copy)).unwrap();
+    assert_eq!(snapshot(&dir), before, "copy-back leaves the backup as it was");
+    let got = snapshot(&data);
+    let names: Vec<String> = got.keys().map(|p| p.display().to_string()).collect();
+    assert_eq!(names, ["db/r.isl", "db/t.frm", "db/t.ibd", "ib_logfile0", "ibdata1"]);
+    assert_eq!(std::fs::read(&remote).unwrap(), before[Path::new("db/r.ibd")]);
+    assert_eq!(r.remote, vec![remote.clone()]);
+    assert_eq!(r.files, 6);
+    // Again: every destination exists now.
+    std::fs::remove_dir_all(&data).unwrap();
+    let err = copyback::restore(&RealLocalFs, &dir, &opts(&data, Mode::Copy)).unwrap_err().to_string();
+    assert!(err.contains(&remote.display().to_string()) && err.contains("already there"), "{err}");
+    assert!(!data.exists(), "nothing written when one destination is taken");
+    // Inside the datadir instead: the link is rewritten to point there.
+    let mut inside = opts(&data, Mode::Copy);
+    inside.remote_inside_datadir = true;
+    copyback::restore(&RealLocalFs, &dir, &inside).unwrap();
+    let isl = std::fs::read_to_string(data.join("db/r.isl")).unwrap();
+    assert_eq!(isl.trim(), data.join("db/r.ibd").display().to_string());
+    assert!(data.join("db/r.ibd").exists());
+}
+
+#[test]
+fn move_back_renames_and_leaves_the_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    backup(&dir);
+    prepare::prepare(&RealLocalFs, &dir).unwrap();
+    let before = snapshot(&dir);
+    let data = tmp.path().join("data");
+    let mut o = opts(&data, Mode::Move);
+    o.undo_dir = Some(tmp.path().join("undo"));
+    o.data_home_dir = Some(tmp.path().join("home"));
+    let r = copyback::restore(&RealLocalFs, &dir, &o).unwrap();
+    assert_eq!((r.files, r.renamed, r.bytes), (4, 4, 0));
+    assert_eq!(std::fs::read(tmp.path().join("home/ibdata1")).unwrap(), before[Path::new("ibdata1")]);
+    assert_eq!(std::fs::read(data.join("db/t.ibd")).unwrap(), before[Path::new("db/t.ibd")]);
+    let left: Vec<String> = snapshot(&dir).keys().map(|p| p.display().to_string()).collect();
+    assert_eq!(left, [meta::BACKUP_MY_CNF, meta::CHECKPOINTS_FILE, meta::INFO_FILE]);
+}
