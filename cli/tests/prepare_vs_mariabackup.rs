@@ -77,8 +77,11 @@ fn workload(conn: &mut mysql::Conn, round: u32) {
             conn.query_drop(format!("INSERT INTO w.{t} VALUES ({id}, {}, REPEAT('x', {}))", id % 7, 20 + id % 90))
                 .unwrap();
         }
-        conn.query_drop(format!("UPDATE w.{t} SET b = REPEAT('y', 5 + a * 13), a = a + 1 WHERE id % 3 = {}", round % 3))
-            .unwrap();
+        conn.query_drop(format!(
+            "UPDATE w.{t} SET b = REPEAT('y', 5 + a * 13), a = a + 1 WHERE id % 3 = {}",
+            round % 3
+        ))
+        .unwrap();
         conn.query_drop(format!("DELETE FROM w.{t} WHERE id % 5 = {}", round % 5)).unwrap();
         conn.query_drop("BEGIN").unwrap();
         conn.query_drop(format!("UPDATE w.{t} SET a = a + 100 WHERE id % 2 = 0")).unwrap();
@@ -90,7 +93,7 @@ fn checkpoints_last_lsn(dir: &Path) -> u64 {
     let text = std::fs::read_to_string(dir.join("xtrabackup_checkpoints"))
         .or_else(|_| std::fs::read_to_string(dir.join("mariadb_backup_checkpoints")))
         .expect("the backup's checkpoints file");
-    let line = text.lines().find(|l| l.starts_with("last_lsn")).expect("last_lsn");
+    let line = text.lines().find(|l| l.starts_with("prepare_last_lsn")).expect("last_lsn");
     line.split('=').nth(1).unwrap().trim().parse().unwrap()
 }
 
@@ -173,7 +176,14 @@ fn innohot_prepare_matches_mariabackup_prepare_page_for_page() {
     assert!(unexplained.is_empty(), "pages differing from mariabackup's prepare: {unexplained:?}");
 }
 
-fn write_fixture(log: &[u8], last_lsn: u64, before: &Files, after: &Files, touched: &[(u32, u32)], diff: &[(u32, u32, bool)]) {
+fn write_fixture(
+    log: &[u8],
+    last_lsn: u64,
+    before: &Files,
+    after: &Files,
+    touched: &[(u32, u32)],
+    diff: &[(u32, u32, bool)],
+) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data/mariadb1011");
     std::fs::create_dir_all(&dir).unwrap();
     let mut pages: Vec<(u32, u32)> = touched.to_vec();
@@ -191,8 +201,8 @@ fn write_fixture(log: &[u8], last_lsn: u64, before: &Files, after: &Files, touch
             out.extend_from_slice(bytes);
         }
     }
-    gz(&dir.join("ib_logfile0.gz"), log);
-    gz(&dir.join("before.gz"), &b);
-    gz(&dir.join("after.gz"), &a);
-    std::fs::write(dir.join("last_lsn"), format!("{last_lsn}\n")).unwrap();
+    gz(&dir.join("prepare_ib_logfile0.gz"), log);
+    gz(&dir.join("prepare_before.gz"), &b);
+    gz(&dir.join("prepare_after.gz"), &a);
+    std::fs::write(dir.join("prepare_last_lsn"), format!("{last_lsn}\n")).unwrap();
 }

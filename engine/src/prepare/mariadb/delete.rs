@@ -16,7 +16,9 @@ fn frame(pg: &[u8], page_no: u32, comp: bool) -> Res<usize> {
         || r2(pg, sup - 2)? != 0
         || is_comp(pg) != comp
     {
-        return Err(format!("the page is not a non-empty index page of this format (n_recs {n_recs}, n_slots {n_slots})"));
+        return Err(format!(
+            "the page is not a non-empty index page of this format (n_recs {n_recs}, n_slots {n_slots})"
+        ));
     }
     slot_at(pg.len(), n_slots - 1)
 }

@@ -23,13 +23,23 @@ pub const TRIM_PAGES: u8 = 10;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extended<'a> {
     /// INIT_ROW_FORMAT_REDUNDANT (false) or _DYNAMIC (true).
-    InitIndex { comp: bool },
+    InitIndex {
+        comp: bool,
+    },
     UndoInit,
     /// UNDO_APPEND: the undo record's bytes.
-    UndoAppend { rec: &'a [u8] },
+    UndoAppend {
+        rec: &'a [u8],
+    },
     Insert(Insert<'a>),
-    DeleteRedundant { prev: usize },
-    DeleteDynamic { prev: usize, hdr_size: usize, data_size: usize },
+    DeleteRedundant {
+        prev: usize,
+    },
+    DeleteDynamic {
+        prev: usize,
+        hdr_size: usize,
+        data_size: usize,
+    },
     /// TRIM_PAGES: the page number of the record is the tablespace's new size.
     TrimPages,
 }

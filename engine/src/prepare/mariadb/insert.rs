@@ -59,8 +59,11 @@ fn owner_of(pg: &[u8], next: usize, comp: bool, heap_top: usize) -> Res<(usize, 
 
 /// The checks both formats make on the page header and directory.
 fn frame(pg: &[u8], page_no: u32, comp: bool) -> Res<(usize, usize)> {
-    let (bot, sup, inf) =
-        if comp { (NEW_SUPREMUM_END, NEW_SUPREMUM, NEW_INFIMUM) } else { (OLD_SUPREMUM_END, OLD_SUPREMUM, OLD_INFIMUM) };
+    let (bot, sup, inf) = if comp {
+        (NEW_SUPREMUM_END, NEW_SUPREMUM, NEW_INFIMUM)
+    } else {
+        (OLD_SUPREMUM_END, OLD_SUPREMUM, OLD_INFIMUM)
+    };
     let n_slots = usize::from(r2(pg, PAGE_N_DIR_SLOTS)?);
     let h = usize::from(r2(pg, PAGE_N_HEAP)?);
     let heap_ok = if comp {
@@ -85,7 +88,11 @@ fn frame(pg: &[u8], page_no: u32, comp: bool) -> Res<(usize, usize)> {
 fn place_dynamic(pg: &[u8], page_no: u32, ins: &Insert<'_>) -> Res<Place> {
     let (heap_top, last_slot) = frame(pg, page_no, true)?;
     if (ins.enc_hdr & 4 != 0 && !is_leaf(pg)) || (ins.enc_hdr >> 3) > ins.data.len() {
-        return Err(format!("header bits {:#x} do not fit the page or the {} logged bytes", ins.enc_hdr, ins.data.len()));
+        return Err(format!(
+            "header bits {:#x} do not fit the page or the {} logged bytes",
+            ins.enc_hdr,
+            ins.data.len()
+        ));
     }
     let prev = usize::from((NEW_INFIMUM + ins.prev) as u16);
     let next = next_rec(pg, prev, true)?;
@@ -216,7 +223,11 @@ pub fn insert_redundant(pg: &mut [u8], page_no: u32, ins: &Insert<'_>) -> Res<()
     let hdr = header_redundant(pg, ins, &p, extra_size, hdr_c, n_fields, short)?;
     let data_size = old_data_size(&hdr, extra_size)?;
     if ins.data_c > data_size || extra_size - hdr_c + data_size - ins.data_c != ins.data.len() {
-        return Err(format!("{} shared and {} logged bytes do not make the {data_size}-byte record", ins.data_c, ins.data.len()));
+        return Err(format!(
+            "{} shared and {} logged bytes do not make the {data_size}-byte record",
+            ins.data_c,
+            ins.data.len()
+        ));
     }
     let total = extra_size + data_size;
     let (start, heap_no) = if ins.reuse { reuse_redundant(pg, &p, total)? } else { heap_redundant(pg, &p, total)? };

@@ -30,13 +30,13 @@ mod insert;
 mod undo;
 
 pub use super::PageStore;
-use extended::Extended;
 use crate::format::mariadb::{
     self, decode_page_edit, records, scan_mtr, FileOp, MtrScan, PageEdit, PageId, PageOp, Record, Ring,
     SIZE_OF_FILE_CHECKPOINT, START_OFFSET,
 };
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
+use extended::Extended;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -335,6 +335,10 @@ fn next_offset(op: PageOp, edit: Option<PageEdit<'_>>, last_offset: u32) -> u32 
         (_, None) => last_offset,
     }
 }
+
+#[cfg(test)]
+#[path = "tests/extended.rs"]
+mod extended_tests;
 
 #[cfg(test)]
 mod tests {
