@@ -14,8 +14,20 @@
 //! Covers the physical records: WRITE, MEMSET, MEMMOVE, INIT_PAGE, FREE_PAGE,
 //! the page-checksum OPTION (skipped, as recovery does when it matches) and the
 //! file records (FILE_CREATE/DELETE/RENAME/MODIFY, whose names are followed,
-//! FILE_CHECKPOINT). EXTENDED records (row and undo operations) are refused by
-//! name rather than skipped, so a prepare never silently drops redo.
+//! FILE_CHECKPOINT), and the EXTENDED row and undo records ([`extended`]),
+//! which recovery applies by re-running the server's page operations. A record
+//! the server would refuse as corrupted is refused by name, never skipped.
+//! After an EXTENDED record a same_page record counts from FIL_PAGE_TYPE.
+//!
+//! TRIM_PAGES (an undo tablespace truncated by innodb_undo_log_truncate) cannot
+//! be expressed through [`PageStore`]: it is reported in [`ApplyReport::trimmed`],
+//! and an on-disk prepare must truncate that file to the new size after applying.
+
+mod delete;
+pub mod extended;
+mod index;
+mod insert;
+mod undo;
 
 pub use super::PageStore;
 use crate::format::mariadb::{
@@ -24,6 +36,7 @@ use crate::format::mariadb::{
 };
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
+use extended::Extended;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +79,11 @@ pub struct ApplyReport {
     pub end_lsn: Lsn,
     /// Pages changed (their checksums were written again).
     pub pages_touched: Vec<(u32, u32)>,
+    /// EXTENDED records applied (row and undo operations).
+    pub extended_applied: u64,
+    /// TRIM_PAGES records: tablespace id -> its new size in pages. The pages from that
+    /// size on are gone; the on-disk prepare must truncate the file to it.
+    pub trimmed: BTreeMap<u32, u32>,
 }
 
 /// Applies every mtr of the backup's `ib_logfile0` (the whole file) from its checkpoint
@@ -200,6 +218,15 @@ impl MtrApply<'_> {
 
     /// Applies one page record; returns the new `last_offset`.
     fn page_record(&mut self, id: PageId, op: PageOp, payload: &[u8], last_offset: u32) -> Result<u32, PrepareError> {
+        let ext = match op {
+            PageOp::Extended => Some(extended::decode(payload).map_err(|e| self.bad(format!("{id:?}: {e}")))?),
+            _ => None,
+        };
+        if let Some(Extended::TrimPages) = ext {
+            // Parsed, never applied to a page: the record's page number is the new size.
+            self.report.trimmed.insert(id.space, id.page);
+            return Ok(1);
+        }
         let edit = match op {
             PageOp::Write | PageOp::Memset | PageOp::Memmove => {
                 if last_offset == 1 {
@@ -207,10 +234,10 @@ impl MtrApply<'_> {
                 }
                 Some(decode_page_edit(op, payload).map_err(|e| self.bad(format!("{id:?}: {e}")))?)
             }
-            PageOp::InitPage | PageOp::FreePage => None,
+            PageOp::InitPage | PageOp::FreePage | PageOp::Extended => None,
             // OPT_PAGE_CHECKSUM: recovery compares it with the page; nothing to apply.
             PageOp::Option => return Ok(last_offset),
-            PageOp::Extended | PageOp::Reserved => {
+            PageOp::Reserved => {
                 return Err(self.bad(format!(
                     "{op:?} record for {id:?} is not supported by this prepare (a backup must not hold it)"
                 )))
@@ -241,31 +268,16 @@ impl MtrApply<'_> {
             (PageOp::FreePage, _) => {
                 self.report.pages_freed.insert((id.space, id.page));
             }
-            (_, Some(edit)) => {
-                let at = last_offset + edit.offset();
-                let size = pg.len() as u32;
-                if at < 8 || at >= size || at + edit.len() > size {
-                    let detail = format!("{edit:?} at byte {at} leaves the {size}-byte page {id:?}");
-                    return Err(PrepareError::BadRecord { lsn: self.start, detail });
-                }
-                let (at, len) = (at as usize, edit.len() as usize);
-                match edit {
-                    PageEdit::Write { data, .. } => pg[at..at + len].copy_from_slice(data),
-                    PageEdit::Memset { fill, .. } => {
-                        for (i, b) in pg[at..at + len].iter_mut().enumerate() {
-                            *b = fill[i % fill.len()];
-                        }
-                    }
-                    PageEdit::Memmove { source, .. } => {
-                        let from = at as i64 + i64::from(source);
-                        if from < 8 || from as usize + len > pg.len() {
-                            let detail = format!("{edit:?} at byte {at} copies from outside the page {id:?}");
-                            return Err(PrepareError::BadRecord { lsn: self.start, detail });
-                        }
-                        pg.copy_within(from as usize..from as usize + len, at);
-                    }
-                }
+            (PageOp::Extended, _) => {
+                let ext = ext.as_ref().expect("decoded above");
+                // Applied to a copy: a refused record leaves the page as it was.
+                let mut work = pg.to_vec();
+                extended::apply(&mut work, id.page, ext)
+                    .map_err(|e| PrepareError::BadRecord { lsn: self.start, detail: format!("{id:?}: {e}") })?;
+                pg.copy_from_slice(&work);
+                self.report.extended_applied += 1;
             }
+            (_, Some(edit)) => apply_edit(pg, edit, last_offset, id, self.start)?,
             (_, None) => unreachable!("page edits are decoded above"),
         }
         Ok(next_offset(op, edit, last_offset))
@@ -286,15 +298,47 @@ impl MtrApply<'_> {
     }
 }
 
+/// Applies a WRITE, MEMSET or MEMMOVE at `last_offset` + its offset.
+fn apply_edit(pg: &mut [u8], edit: PageEdit<'_>, last_offset: u32, id: PageId, lsn: Lsn) -> Result<(), PrepareError> {
+    let at = last_offset + edit.offset();
+    let size = pg.len() as u32;
+    if at < 8 || at >= size || at + edit.len() > size {
+        let detail = format!("{edit:?} at byte {at} leaves the {size}-byte page {id:?}");
+        return Err(PrepareError::BadRecord { lsn, detail });
+    }
+    let (at, len) = (at as usize, edit.len() as usize);
+    match edit {
+        PageEdit::Write { data, .. } => pg[at..at + len].copy_from_slice(data),
+        PageEdit::Memset { fill, .. } => {
+            for (i, b) in pg[at..at + len].iter_mut().enumerate() {
+                *b = fill[i % fill.len()];
+            }
+        }
+        PageEdit::Memmove { source, .. } => {
+            let from = at as i64 + i64::from(source);
+            if from < 8 || from as usize + len > pg.len() {
+                let detail = format!("{edit:?} at byte {at} copies from outside the page {id:?}");
+                return Err(PrepareError::BadRecord { lsn, detail });
+            }
+            pg.copy_within(from as usize..from as usize + len, at);
+        }
+    }
+    Ok(())
+}
+
 /// Where the next same_page record's offset counts from.
 fn next_offset(op: PageOp, edit: Option<PageEdit<'_>>, last_offset: u32) -> u32 {
     match (op, edit) {
-        (PageOp::InitPage, _) => page::FIL_PAGE_TYPE as u32,
+        (PageOp::InitPage | PageOp::Extended, _) => page::FIL_PAGE_TYPE as u32,
         (PageOp::FreePage, _) => 1,
         (_, Some(e)) => last_offset + e.offset() + e.len(),
         (_, None) => last_offset,
     }
 }
+
+#[cfg(test)]
+#[path = "tests/extended.rs"]
+mod extended_tests;
 
 #[cfg(test)]
 mod tests {
