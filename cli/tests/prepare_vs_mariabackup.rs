@@ -93,7 +93,7 @@ fn checkpoints_last_lsn(dir: &Path) -> u64 {
     let text = std::fs::read_to_string(dir.join("xtrabackup_checkpoints"))
         .or_else(|_| std::fs::read_to_string(dir.join("mariadb_backup_checkpoints")))
         .expect("the backup's checkpoints file");
-    let line = text.lines().find(|l| l.starts_with("prepare_last_lsn")).expect("last_lsn");
+    let line = text.lines().find(|l| l.starts_with("last_lsn")).expect("last_lsn");
     line.split('=').nth(1).unwrap().trim().parse().unwrap()
 }
 

@@ -478,11 +478,22 @@ mod tests {
         no_cp.extend(&m);
         let err = apply_log(&no_cp, CP + m.len() as u64, &mut pages(0)).unwrap_err();
         assert!(matches!(err, PrepareError::CheckpointNotConfirmed { checkpoint: CP, .. }), "{err}");
-        // EXTENDED (row operations) and writes off the page are refused.
-        let ext = vec![Record::Page { op: PageOp::Extended, page: Some(PageId { space: 7, page: 3 }), payload: &[1] }];
+        // An EXTENDED subtype the server does not have, an insert on a page that is not an
+        // index page, and writes off the page are refused.
+        let ext = vec![Record::Page { op: PageOp::Extended, page: Some(PageId { space: 7, page: 3 }), payload: &[11] }];
         let (log, last) = backup_log(&[ext]);
         let err = apply_log(&log, last, &mut pages(0)).unwrap_err().to_string();
-        assert!(err.contains("Extended") && err.contains("not supported"), "{err}");
+        assert!(err.contains("subtype 11 does not exist") && err.contains("page: 3"), "{err}");
+        let ins = vec![Record::Page {
+            op: PageOp::Extended,
+            page: Some(PageId { space: 7, page: 3 }),
+            payload: &[6, 0, 0, 0, 0, 1],
+        }];
+        let (log, last) = backup_log(&[ins]);
+        let mut mem = pages(0);
+        mem.0.get_mut(&(7, 3)).unwrap()[24..26].copy_from_slice(&[0, 2]);
+        let err = apply_log(&log, last, &mut mem).unwrap_err().to_string();
+        assert!(err.contains("INSERT_HEAP_DYNAMIC") && err.contains("not that of an index page"), "{err}");
         let mut b = vec![];
         let off = vec![rec(Some(3), PageEdit::Write { offset: 4095, data: &[1, 2] }, &mut b)];
         let (log, last) = backup_log(&[off]);
