@@ -1,0 +1,179 @@
+//! `innohot prepare` and `copy-back` on simulated MariaDB backups (taken under
+//! load by the simulator, verified by its oracle): the on-disk prepare must give
+//! every page exactly what the pure applier (`prepare::mariadb::apply_log`, the
+//! oracle's own prepare) gives on an in-memory copy; refusals exit 1 and leave
+//! the backup byte-unchanged; a prepared backup is left alone (exit 0).
+
+use innohot::format::page;
+use innohot::prepare::{mariadb, PageStore};
+use innohot_simulator::config::{Flavor, Scenario};
+use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn innohot(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// A verified simulated MariaDB backup in `root`; returns the backup directory.
+fn sim_backup(seed: u64, root: &Path) -> PathBuf {
+    let cfg = SimConfig::for_flavor(seed, Flavor::MariaDb, Scenario::Default);
+    let report = run(cfg, RunOptions { dir: Some(root.to_path_buf()), ..RunOptions::default() });
+    assert!(
+        matches!((&report.outcome, &report.verdict), (Outcome::Completed(_), Verdict::Verified)),
+        "seed {seed}: {:?} {:?}",
+        report.outcome,
+        report.verdict
+    );
+    report.target
+}
+
+/// Whole tablespace files in memory by space id: the oracle's way.
+struct InMemory {
+    files: HashMap<u32, (PathBuf, usize, Vec<u8>)>,
+}
+
+impl PageStore for InMemory {
+    fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]> {
+        let (_, ps, bytes) = self.files.get_mut(&space)?;
+        let end = (page as usize + 1) * *ps;
+        if bytes.len() < end {
+            bytes.resize(end, 0);
+        }
+        bytes.get_mut(end - *ps..end)
+    }
+}
+
+fn in_memory(backup: &BTreeMap<PathBuf, Vec<u8>>) -> InMemory {
+    let mut files = HashMap::new();
+    for (rel, bytes) in backup {
+        let name = rel.file_name().unwrap().to_string_lossy();
+        let top = rel.components().count() == 1;
+        let is_space = name.ends_with(".ibd") || (top && (name.starts_with("ibdata") || name.starts_with("undo")));
+        if !is_space || bytes.len() < 64 || bytes[..1024].iter().all(|&b| b == 0) {
+            continue;
+        }
+        let layout = page::layout_from_page0(bytes).unwrap();
+        let id = page::fsp_header(bytes).unwrap().space_id;
+        files.insert(id, (rel.clone(), layout.physical_size, bytes.clone()));
+    }
+    InMemory { files }
+}
+
+#[test]
+fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
+    let mut applied_somewhere = false;
+    for seed in 1..=4 {
+        let tmp = tempfile::tempdir().unwrap();
+        let backup = sim_backup(seed, tmp.path());
+        let raw = files(&backup);
+        let cp = String::from_utf8_lossy(&raw[Path::new("xtrabackup_checkpoints")]).into_owned();
+        let last: u64 = cp.lines().find_map(|l| l.strip_prefix("last_lsn = ")).unwrap().parse().unwrap();
+        let mut expect = in_memory(&raw);
+        let pure = mariadb::apply_log(&raw[Path::new("ib_logfile0")], last, &mut expect).unwrap();
+        applied_somewhere |= pure.records_applied > 0;
+
+        let dir = backup.display().to_string();
+        let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
+        assert_eq!(code, Some(0), "seed {seed}: {err}");
+        assert!(err.trim_end().ends_with("completed OK!"), "{err}");
+        assert!(json.contains("\"result\":\"prepared\""), "{json}");
+        let got = files(&backup);
+        for (rel, _, bytes) in expect.files.values() {
+            assert!(got[rel] == *bytes, "seed {seed}: {} differs from the pure applier's result", rel.display());
+        }
+        for (rel, bytes) in &raw {
+            let is_space = expect.files.values().any(|(r, _, _)| r == rel);
+            if !is_space && !rel.starts_with("ib_logfile0") && !rel.starts_with("xtrabackup_checkpoints") {
+                assert!(got[rel] == *bytes, "seed {seed}: prepare changed {}", rel.display());
+            }
+        }
+        let log = &got[Path::new("ib_logfile0")];
+        assert_eq!(log.len(), 12304, "seed {seed}");
+        assert!(String::from_utf8_lossy(&got[Path::new("xtrabackup_checkpoints")]).starts_with("backup_type = log-applied"));
+
+        // Prepared: run again, nothing changes, exit 0.
+        let (code, _, err) = innohot(&["--prepare", &format!("--target-dir={dir}")]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(err.contains("is already prepared"), "{err}");
+        assert!(files(&backup) == got);
+
+        // Copy-back into a new datadir: every file but the backup-only ones.
+        let data = tmp.path().join("restored");
+        let (code, json, err) =
+            innohot(&["copy-back", "--target-dir", &dir, "--datadir", &data.display().to_string(), "--json"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(json.contains("\"result\":\"copied\""), "{json}");
+        let restored = files(&data);
+        for (rel, bytes) in &got {
+            let name = rel.display().to_string();
+            let backup_only = name.starts_with("xtrabackup_") || name == "backup-my.cnf";
+            assert_eq!(restored.get(rel).is_some(), !backup_only, "{name}");
+            if !backup_only {
+                assert!(restored[rel] == *bytes, "{name} differs after copy-back");
+            }
+        }
+        // Into a datadir that is no longer empty: refused, exit 1.
+        let (code, _, err) = innohot(&["copy-back", "--target-dir", &dir, "--datadir", &data.display().to_string()]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("the datadir is not empty"), "{err}");
+    }
+    assert!(applied_somewhere, "no seed had redo to apply: the test proves nothing");
+}
+
+#[test]
+fn refusals_exit_1_and_leave_the_backup_byte_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = sim_backup(7, tmp.path());
+    let dir = backup.display().to_string();
+    // Not prepared: copy-back refuses.
+    let before = files(&backup);
+    let data = tmp.path().join("d").display().to_string();
+    let (code, _, err) = innohot(&["copy-back", "--target-dir", &dir, "--datadir", &data]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is not prepared") && err.contains("innohot prepare"), "{err}");
+    // A failed backup: no checkpoints file, the marker names why.
+    std::fs::remove_file(backup.join("xtrabackup_checkpoints")).unwrap();
+    std::fs::write(backup.join("innohot_backup_failed"), "the server went away\n").unwrap();
+    let before_failed = files(&backup);
+    let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no xtrabackup_checkpoints") && err.contains("the server went away"), "{err}");
+    assert!(json.contains("\"result\":\"failed\"") && json.contains("\"exit_code\":1"), "{json}");
+    assert!(files(&backup) == before_failed);
+    std::fs::remove_file(backup.join("innohot_backup_failed")).unwrap();
+    std::fs::write(backup.join("xtrabackup_checkpoints"), &before[Path::new("xtrabackup_checkpoints")]).unwrap();
+    // A damaged redo copy: a flipped byte in the middle of the copied log.
+    let log = backup.join("ib_logfile0");
+    let mut bytes = before[Path::new("ib_logfile0")].clone();
+    let at = 12288 + (bytes.len() - 12288) / 2;
+    bytes[at] ^= 0x5a;
+    std::fs::write(&log, &bytes).unwrap();
+    let spoiled = files(&backup);
+    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("ib_logfile0") && err.contains("LSN"), "{err}");
+    assert!(files(&backup) == spoiled, "a refused prepare changed the backup");
+}
