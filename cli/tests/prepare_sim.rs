@@ -112,7 +112,9 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
         }
         let log = &got[Path::new("ib_logfile0")];
         assert_eq!(log.len(), 12304, "seed {seed}");
-        assert!(String::from_utf8_lossy(&got[Path::new("xtrabackup_checkpoints")]).starts_with("backup_type = log-applied"));
+        assert!(
+            String::from_utf8_lossy(&got[Path::new("xtrabackup_checkpoints")]).starts_with("backup_type = log-applied")
+        );
 
         // Prepared: run again, nothing changes, exit 0.
         let (code, _, err) = innohot(&["--prepare", &format!("--target-dir={dir}")]);
