@@ -216,7 +216,7 @@ pub fn find_slot(pg: &[u8], owner: usize, last_slot: usize) -> Res<usize> {
 pub fn split_slot(pg: &mut [u8], slot: usize) -> Res<()> {
     let comp = is_comp(pg);
     let mut rec = usize::from(r2(pg, slot + 2)?);
-    for _ in 0..(MAX_N_OWNED + 1) / 2 {
+    for _ in 0..MAX_N_OWNED.div_ceil(2) {
         rec = next_rec(pg, rec, comp)?;
     }
     let n_slots = usize::from(r2(pg, PAGE_N_DIR_SLOTS)?);
@@ -224,7 +224,7 @@ pub fn split_slot(pg: &mut [u8], slot: usize) -> Res<()> {
     copy(pg, last + 2, last, slot - last)?;
     w2(pg, PAGE_N_DIR_SLOTS, (n_slots + 1) as u16)?;
     w2(pg, slot, rec as u16)?;
-    let half = (MAX_N_OWNED + 1) / 2;
+    let half = MAX_N_OWNED.div_ceil(2);
     set_n_owned(pg, rec, half, comp)?;
     let moved = usize::from(r2(pg, slot - 2)?);
     set_n_owned(pg, moved, MAX_N_OWNED + 1 - half, comp)
