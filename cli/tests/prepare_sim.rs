@@ -141,7 +141,7 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
         for (rel, bytes) in &got {
             let name = rel.display().to_string();
             let backup_only = name.starts_with("xtrabackup_") || name == "backup-my.cnf";
-            assert_eq!(restored.get(rel).is_some(), !backup_only, "{name}");
+            assert_eq!(restored.contains_key(rel), !backup_only, "{name}");
             if name.ends_with(".isl") {
                 let link = String::from_utf8_lossy(&restored[rel]).trim().to_string();
                 assert_eq!(link, data.join(rel).with_extension("ibd").display().to_string());
