@@ -117,10 +117,13 @@ fn option_problems_exit_2_and_name_the_option() {
     let r = run(innohot().args(["backup", "--help"]));
     assert_eq!(r.code, Some(0));
     assert!(r.stdout.contains("--target-dir") && r.stdout.contains("--defaults-file"), "{}", r.stdout);
-    let r = run(innohot().args(["--prepare", "--target-dir=/b"]));
-    assert_refused(&r, 1, &["mariabackup --prepare --target-dir=/b"]);
-    let r = run(innohot().args(["--copy-back", "--target-dir=/b", "--datadir=/d"]));
-    assert_refused(&r, 1, &["mariabackup --copy-back --target-dir=/b --datadir=/d"]);
+    // The xtrabackup spelling runs innohot's own prepare and copy-back: no backup there.
+    let r = run(innohot().args(["--prepare", "--target-dir=/nonexistent-backup"]));
+    assert_refused(&r, 1, &["innohot prepare", "/nonexistent-backup is not a directory"]);
+    let r = run(innohot().args(["--copy-back", "--target-dir=/nonexistent-backup", "--datadir=/d"]));
+    assert_refused(&r, 1, &["innohot copy-back", "/nonexistent-backup is not a directory"]);
+    let r = run(innohot().args(["prepare"]));
+    assert_refused(&r, 2, &["innohot prepare", "required"]);
 }
 
 #[test]

@@ -122,10 +122,19 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
         assert!(err.contains("is already prepared"), "{err}");
         assert!(files(&backup) == got);
 
-        // Copy-back into a new datadir: every file but the backup-only ones.
+        // Copy-back into a new datadir: every file but the backup-only ones; DATA
+        // DIRECTORY tables kept inside it (their link then points there).
         let data = tmp.path().join("restored");
-        let (code, json, err) =
-            innohot(&["copy-back", "--target-dir", &dir, "--datadir", &data.display().to_string(), "--json"]);
+        let datadir = data.display().to_string();
+        let (code, json, err) = innohot(&[
+            "copy-back",
+            "--target-dir",
+            &dir,
+            "--datadir",
+            &datadir,
+            "--remote-tablespaces-inside-datadir",
+            "--json",
+        ]);
         assert_eq!(code, Some(0), "{err}");
         assert!(json.contains("\"result\":\"copied\""), "{json}");
         let restored = files(&data);
@@ -133,7 +142,10 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
             let name = rel.display().to_string();
             let backup_only = name.starts_with("xtrabackup_") || name == "backup-my.cnf";
             assert_eq!(restored.contains_key(rel), !backup_only, "{name}");
-            if !backup_only {
+            if name.ends_with(".isl") {
+                let link = String::from_utf8_lossy(&restored[rel]).trim().to_string();
+                assert_eq!(link, data.join(rel).with_extension("ibd").display().to_string());
+            } else if !backup_only {
                 assert!(restored[rel] == *bytes, "{name} differs after copy-back");
             }
         }

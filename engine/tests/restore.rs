@@ -2,7 +2,7 @@
 //! temporary directories: what is applied, what is refused (and that a refusal
 //! leaves every byte as it was), an interrupted prepare run again, copy-back and
 //! move-back placement.
-#![allow(clippy::disallowed_methods)] // tests build backup directories directly; the io-layer rule is for engine code
+#![allow(clippy::disallowed_methods)] // tests build backups and read results directly
 
 use innohot::format::mariadb::{self, encode_page_edit, Checkpoint, PageEdit, PageId, PageOp, Record, Ring};
 use innohot::format::page;
