@@ -37,6 +37,9 @@ pub enum Command {
     MoveBack(RestoreCmd),
     /// Check a backup without restoring it: every page's checksum, the metadata, the redo file, .isl links
     Verify(VerifyCmd),
+    /// Prepare a MySQL 5.7 backup through a MySQL 5.7 server: write its redo copy as the
+    /// ib_logfile group the server's crash recovery starts from
+    Mysql57LogGroup(LogGroupCmd),
     /// Back up a simulated MySQL 5.7 server under concurrent writes and check the
     /// backup against the simulator's ground truth
     Demo(DemoCmd),
@@ -199,6 +202,47 @@ pub struct RestoreCmd {
     pub chown: Option<String>,
     #[command(flatten)]
     pub common: CommonRestore,
+}
+
+/// `innohot mysql57-log-group`.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+Writes ib_logfile0..N-1 into the backup directory from xtrabackup_logfile (the copied redo), with the
+backup's start checkpoint in file 0. Then start a MySQL 5.7 server on the backup directory with the
+same innodb_log_files_in_group and innodb_log_file_size (printed), let its crash recovery finish, and
+shut it down cleanly (innodb_fast_shutdown=0): the directory is then a consistent datadir. Nothing in
+the backup is changed or replaced; an existing ib_logfile* is refused.
+
+Exit codes: 0 written, 1 refused or failed, 2 usage errors.")]
+pub struct LogGroupCmd {
+    /// The MySQL 5.7 backup directory
+    #[arg(long, value_name = "DIR", required = true)]
+    pub target_dir: PathBuf,
+    /// Files in the group (the server's innodb_log_files_in_group, at least 2)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub innodb_log_files_in_group: u32,
+    /// Size of each file, e.g. 48M (the server's innodb_log_file_size); default: 48M or the
+    /// smallest whole MiB that holds the copied redo
+    #[arg(long, value_name = "SIZE", value_parser = parse_log_file_size)]
+    pub innodb_log_file_size: Option<u64>,
+    #[command(flatten)]
+    pub common: CommonRestore,
+}
+
+/// `48M`, `1G`, `50331648`: a whole number of MiB, as MySQL 5.7 takes it.
+fn parse_log_file_size(raw: &str) -> Result<u64, String> {
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("{raw:?} is not a size such as 48M"))?;
+    let mult: u64 = match unit {
+        "" => 1,
+        "M" | "m" => 1 << 20,
+        "G" | "g" => 1 << 30,
+        _ => return Err(format!("{raw:?}: use a size in M or G, such as 48M")),
+    };
+    match n.checked_mul(mult) {
+        Some(v) if v >= 4 << 20 && v % (1 << 20) == 0 => Ok(v),
+        _ => Err(format!("{raw:?}: MySQL 5.7 takes a whole number of MiB, at least 4M")),
+    }
 }
 
 #[derive(Args, Debug, Clone)]

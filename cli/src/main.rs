@@ -369,7 +369,7 @@ fn main() -> ExitCode {
         }
         Err(UsageError::Bad(msg)) => {
             let command = args::prepare(&raw).ok().and_then(|p| p.args.first().cloned()).unwrap_or_default();
-            let known = ["backup", "verify", "prepare", "copy-back", "move-back", "demo", "sim"];
+            let known = ["backup", "verify", "prepare", "copy-back", "move-back", "mysql57-log-group", "demo", "sim"];
             return usage_error(if known.contains(&command.as_str()) { &command } else { "" }, &msg);
         }
     };
@@ -379,6 +379,7 @@ fn main() -> ExitCode {
         Command::CopyBack(r) => restore::restore_cmd(&r, innohot::restore::copyback::Mode::Copy),
         Command::MoveBack(r) => restore::restore_cmd(&r, innohot::restore::copyback::Mode::Move),
         Command::Verify(v) => verify(&v.target_dir),
+        Command::Mysql57LogGroup(g) => restore::log_group_cmd(&g),
         Command::Demo(d) => demo(d.dir),
         Command::Sim(s) => sim(s),
     }

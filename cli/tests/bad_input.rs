@@ -158,6 +158,13 @@ fn unsupported_servers_are_named_with_what_to_use() {
     }
 }
 
+/// "Last checkpoint at" of `SHOW ENGINE INNODB STATUS`.
+fn last_checkpoint(conn: &mut mysql::Conn) -> u64 {
+    let (_, _, status): (String, String, String) = conn.query_first("SHOW ENGINE INNODB STATUS").unwrap().unwrap();
+    let line = status.lines().find_map(|l| l.trim().strip_prefix("Last checkpoint at")).expect("a checkpoint line");
+    line.trim().parse().unwrap()
+}
+
 #[test]
 fn real_server_bad_inputs() {
     let Some(b) = binaries_or_skip() else { return };
@@ -235,6 +242,29 @@ fn real_server_bad_inputs() {
     let fresh = dir.path().join("fresh");
     let r = run(backup_cmd(Some(&src), &fresh, &[&format!("--datadir={}", elsewhere.path().display())]));
     assert_refused(&r, 1, &["is not the datadir of this server", "Point --datadir at"]);
+    assert_not_locked(&src);
+    // --datadir naming a stale copy of this server's own files: the same space
+    // ids, but a checkpoint older than the one the server has written since.
+    let stale = dir.path().join("stale-copy");
+    std::fs::create_dir(&stale).unwrap();
+    for f in ["ibdata1", "ib_logfile0"] {
+        std::fs::copy(src.datadir().join(f), stale.join(f)).unwrap();
+    }
+    let copied = last_checkpoint(&mut conn);
+    conn.query_drop("CREATE DATABASE advance_ckpt").unwrap();
+    conn.query_drop("CREATE TABLE advance_ckpt.t (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while last_checkpoint(&mut conn) <= copied {
+        assert!(Instant::now() < deadline, "the server wrote no checkpoint past {copied} in 60 s");
+        conn.query_drop(
+            "INSERT INTO advance_ckpt.t VALUES (1, REPEAT('x', 4000)) ON DUPLICATE KEY UPDATE v = REVERSE(v)",
+        )
+        .unwrap();
+        innohot_testbeds::roundtrip::flush_dirty_pages(&mut conn, Duration::from_secs(30)).unwrap();
+    }
+    let fresh = dir.path().join("fresh-stale");
+    let r = run(backup_cmd(Some(&src), &fresh, &[&format!("--datadir={}", stale.display())]));
+    assert_refused(&r, 1, &["is not the datadir of this server", "is behind the checkpoint the server reports"]);
     assert_not_locked(&src);
 
     // The xtrabackup spelling, with the options in a defaults file, completes.

@@ -8,6 +8,11 @@
 //! `scripts/build-test-image.sh` builds). Without a Docker daemon, or without
 //! the image, every test prints one line `skipped: <why>` and returns.
 //! Every test name contains `container`: `cargo test --workspace container`.
+//!
+//! With `INNOHOT_TEST_IMAGE=mysql:5.7` (pulled by the user; never pulled
+//! here) the MariaDB tests skip and `container_mysql57_*` runs instead: the
+//! backup is prepared through a MySQL 5.7 server's own crash recovery on the
+//! log group `innohot mysql57-log-group` writes.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -16,16 +21,24 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use innohot_testbeds::{
-    binaries_or_skip, docker_or_skip, mariabackup, roundtrip, table_checksums, Binaries, ContainerBuilder,
-    ContainerServer, TestServer, Workload, WorkloadConfig,
+    binaries_or_skip, docker_or_skip, is_mysql_image, mariabackup, roundtrip, table_checksums, test_image, Binaries,
+    ContainerBuilder, ContainerServer, TestServer, Workload, WorkloadConfig,
 };
 
 const INNOHOT_IN_CONTAINER: &str = "/usr/local/bin/innohot";
 
-/// Docker, the image and the host's MariaDB tools (prepare, binlog replay),
-/// or `None` after printing why the test skips.
+/// Docker, a MariaDB image and the host's MariaDB tools (prepare, binlog
+/// replay), or `None` after printing why the test skips.
 fn setup() -> Option<Binaries> {
     if !docker_or_skip() {
+        return None;
+    }
+    if is_mysql_image(&test_image()) {
+        eprintln!(
+            "skipped: {} is a MySQL image; this test prepares with mariabackup and writes Aria tables \
+             (container_mysql57_* runs on it)",
+            test_image()
+        );
         return None;
     }
     binaries_or_skip()
@@ -191,4 +204,76 @@ fn container_as_non_root_uid_backed_up_by_that_uid_on_the_host() {
     assert_completed(ok, &log);
     assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
     restore_and_compare(&b, &src, &target);
+}
+
+/// "Log sequence number" of `SHOW ENGINE INNODB STATUS`.
+fn server_lsn(server: &ContainerServer) -> u64 {
+    use mysql::prelude::Queryable;
+    let mut conn = server.conn().expect("connect");
+    let (_, _, status): (String, String, String) =
+        conn.query_first("SHOW ENGINE INNODB STATUS").expect("SHOW ENGINE INNODB STATUS").expect("a row");
+    let line = status.lines().find_map(|l| l.trim().strip_prefix("Log sequence number")).expect("an LSN line");
+    line.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn checkpoints_value(target: &Path, key: &str) -> u64 {
+    let text = std::fs::read_to_string(target.join("xtrabackup_checkpoints")).expect("xtrabackup_checkpoints");
+    let line = text.lines().find_map(|l| l.strip_prefix(&format!("{key} = "))).expect(key);
+    line.trim().parse().unwrap()
+}
+
+#[test]
+fn container_mysql57_backup_prepared_through_the_servers_own_recovery() {
+    if !docker_or_skip() {
+        return;
+    }
+    let image = test_image();
+    if !is_mysql_image(&image) {
+        eprintln!("skipped: runs on a MySQL 5.7 image only: INNOHOT_TEST_IMAGE=mysql:5.7 after docker pull mysql:5.7");
+        return;
+    }
+    let src = source();
+    // InnoDB and MyISAM writes; the backup runs after them, before the server
+    // has checkpointed them all, so the copied redo holds every kind of
+    // record 5.7 writes and only the server's recovery can apply it.
+    let cfg = WorkloadConfig {
+        schema: "ctr57".into(),
+        threads: 3,
+        initial_rows: 1000,
+        duration: Duration::from_secs(5),
+        aria: false,
+        ..WorkloadConfig::default()
+    };
+    Workload::setup(&mut src.conn().expect("connect"), &cfg).expect("workload tables");
+    Workload::start(src.opts(), cfg).expect("start the workload").wait().expect("the workload ran");
+    let want = checksums(&src);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let (ok, log) = backup_from_host(&src, &target, &[], None);
+    assert_completed(ok, &log);
+    assert_eq!(checksums(&src), want, "the source changed during an idle backup");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_innohot"))
+        .args(["mysql57-log-group", "--target-dir"])
+        .arg(&target)
+        .args(["--innodb-log-files-in-group", "2", "--innodb-log-file-size", "96M"])
+        .output()
+        .expect("run innohot mysql57-log-group");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "innohot mysql57-log-group failed:\n{said}");
+    let restored = ContainerBuilder::new()
+        .option("--innodb-log-files-in-group=2")
+        .option("--skip-log-bin")
+        .start_on(&target)
+        .expect("a MySQL 5.7 server starting on the backup with the written log group");
+    let recovered = server_lsn(&restored);
+    let to_lsn = checkpoints_value(&target, "to_lsn");
+    assert!(recovered >= to_lsn, "the server's recovery stopped at LSN {recovered}, before to_lsn {to_lsn}");
+    let got = checksums(&restored);
+    assert!(got == want, "the recovered backup differs from the source:\n{}", roundtrip::checksum_diff(&want, &got));
+    {
+        use mysql::prelude::Queryable;
+        restored.conn().unwrap().query_drop("SET GLOBAL innodb_fast_shutdown = 0").unwrap();
+    }
+    restored.stop().expect("a clean shutdown after recovery");
 }

@@ -59,6 +59,9 @@ impl ServerControl for SimControl {
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
         Ok(self.server.borrow().lsn())
     }
+    fn last_checkpoint_lsn(&mut self) -> Result<Lsn, ServerError> {
+        Ok(self.server.borrow().checkpoint_lsn())
+    }
     fn uuid(&mut self) -> Result<String, ServerError> {
         Ok(self.server.borrow_mut().new_uuid())
     }

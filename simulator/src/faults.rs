@@ -349,6 +349,10 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
         self.check(ServerCall::CurrentLsn)?;
         self.inner.current_lsn()
     }
+    fn last_checkpoint_lsn(&mut self) -> Result<Lsn, ServerError> {
+        self.check(ServerCall::CurrentLsn)?;
+        self.inner.last_checkpoint_lsn()
+    }
     fn uuid(&mut self) -> Result<String, ServerError> {
         self.check(ServerCall::Uuid)?;
         self.inner.uuid()

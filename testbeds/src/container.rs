@@ -45,6 +45,15 @@ pub fn test_image() -> String {
     std::env::var(IMAGE_ENV).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_IMAGE.to_string())
 }
 
+/// Whether `image` is a MySQL server image (`mysql:5.7`, `reg:5000/mysql:5.7`),
+/// not MariaDB: the tests that prepare with mariabackup and write Aria tables
+/// skip it, the MySQL 5.7 test runs only on it.
+pub fn is_mysql_image(image: &str) -> bool {
+    let (name, _) = split_image(image);
+    let last = name.rsplit('/').next().unwrap_or(&name);
+    last.contains("mysql") && !last.contains("mariadb")
+}
+
 /// Whether Docker can run the container tests here: `Ok(())`, or why not
 /// (no daemon, daemon not answering, image missing locally). Never pulls.
 pub fn docker_available(image: &str) -> std::result::Result<(), String> {
@@ -420,6 +429,9 @@ mod tests {
         assert_eq!(split_image("mariadb:10.11"), ("mariadb".into(), "10.11".into()));
         assert_eq!(split_image("reg:5000/mysql:5.7"), ("reg:5000/mysql".into(), "5.7".into()));
         assert_eq!(split_image("reg:5000/mysql"), ("reg:5000/mysql".into(), "latest".into()));
+        assert!(is_mysql_image("mysql:5.7") && is_mysql_image("reg:5000/library/mysql:5.7"));
+        assert!(!is_mysql_image("mariadb:10.11") && !is_mysql_image(DEFAULT_IMAGE));
+        assert!(!is_mysql_image("mysql-mirror/mariadb:10.11"));
     }
 
     #[test]

@@ -44,7 +44,7 @@ use std::fmt;
 
 pub use binaries::{Binaries, MISSING_BINARIES_HINT};
 pub use checksum::{all_table_checksums, table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS};
-pub use container::{docker_or_skip, ContainerBuilder, ContainerServer};
+pub use container::{docker_or_skip, is_mysql_image, test_image, ContainerBuilder, ContainerServer};
 pub use server::{LocalServer, ServerBuilder};
 pub use testbed::{Endpoint, TestServer};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};

@@ -39,6 +39,8 @@ pub struct WorkloadConfig {
     pub ddl: bool,
     /// Seed of the per-thread pseudo-random choices.
     pub seed: u64,
+    /// Also write Aria tables (MariaDB only: off for a MySQL server).
+    pub aria: bool,
 }
 
 impl Default for WorkloadConfig {
@@ -52,15 +54,25 @@ impl Default for WorkloadConfig {
             max_ops_per_thread: None,
             ddl: false,
             seed: 0x1234_5678,
+            aria: true,
         }
     }
 }
 
 impl WorkloadConfig {
+    /// (table-name prefix, ENGINE=) of the engines this workload writes.
+    pub fn engines(&self) -> &'static [(&'static str, &'static str)] {
+        if self.aria {
+            ENGINES
+        } else {
+            &ENGINES[..2]
+        }
+    }
+
     /// `schema.table` names of the DML tables.
     pub fn tables(&self) -> Vec<String> {
         let mut v = Vec::new();
-        for (prefix, _) in ENGINES {
+        for (prefix, _) in self.engines() {
             for i in 0..self.tables_per_engine {
                 v.push(format!("{}.{prefix}_{i}", self.schema));
             }
@@ -212,7 +224,7 @@ fn setup(conn: &mut Conn, cfg: &WorkloadConfig) -> Result<()> {
     let schema = quote_ident(&cfg.schema);
     let q = format!("CREATE DATABASE IF NOT EXISTS {schema}");
     conn.query_drop(&q).map_err(sql_err(q))?;
-    for (prefix, engine) in ENGINES {
+    for (prefix, engine) in cfg.engines() {
         for i in 0..cfg.tables_per_engine {
             let t = format!("{schema}.{}", quote_ident(&format!("{prefix}_{i}")));
             let q = format!(
@@ -317,7 +329,8 @@ impl Writer {
             let res = if self.cfg.ddl && r < 10 {
                 self.ddl_step()
             } else {
-                let (prefix, _) = ENGINES[self.rng.below(ENGINES.len() as u64) as usize];
+                let engines = self.cfg.engines();
+                let (prefix, _) = engines[self.rng.below(engines.len() as u64) as usize];
                 let idx = self.rng.below(self.cfg.tables_per_engine.max(1) as u64);
                 let table = format!("{}.{}", quote_ident(&self.cfg.schema), quote_ident(&format!("{prefix}_{idx}")));
                 if prefix == "innodb" {
@@ -428,7 +441,8 @@ impl Writer {
         let r = format!("{schema}.{}", quote_ident(&format!("{base}_r")));
         let (sql, is_ddl) = match self.ddl_phase {
             0 => {
-                self.ddl_engine = ENGINES[self.rng.below(ENGINES.len() as u64) as usize].1;
+                let engines = self.cfg.engines();
+                self.ddl_engine = engines[self.rng.below(engines.len() as u64) as usize].1;
                 (
                     format!(
                         "CREATE TABLE IF NOT EXISTS {t} (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, \

@@ -2,9 +2,9 @@
 //! than the `@@datadir` it reports (a container's bind mount, a mount point
 //! of another name). Before anything is copied, the directory must prove it
 //! is this server's: its first system tablespace file holds space id 0 on
-//! page 0, and the checkpoint in its redo log header is not ahead of the
-//! server's current LSN (a datadir of another, busier server, or a stale
-//! copy written after this one, is refused).
+//! page 0, and the checkpoint in its redo log header lies between the last
+//! checkpoint the server reports and its current LSN (a datadir of another
+//! server, or a stale copy of this one, is refused).
 
 use std::path::PathBuf;
 
@@ -12,12 +12,15 @@ use super::{Backup, Next};
 use crate::copy::{parse_data_file_path, server_dir};
 use crate::error::{BackupError, Result};
 use crate::events::Phase;
+use crate::format::Lsn;
 use crate::io::ReadPolicy;
 
 const PLAIN: ReadPolicy = ReadPolicy { direct: false, fadvise: false };
 /// FIL_PAGE_SPACE_ID and FSP_SPACE_ID (FIL_PAGE_DATA + 0) on page 0.
 const FIL_PAGE_SPACE_ID: usize = 34;
 const FSP_SPACE_ID: usize = 38;
+/// Reads of the redo header before one behind the server's checkpoint counts.
+const CHECKPOINT_READS: u32 = 3;
 
 impl Backup {
     pub(super) fn locate_given_datadir(&mut self, phase: Phase, server: PathBuf, given: PathBuf) -> Result<Next> {
@@ -50,29 +53,52 @@ impl Backup {
             )));
         }
 
-        // The redo log: its newest checkpoint cannot be ahead of the server.
-        let log =
-            self.flavor().open_redo_log(&self.redo_context()).map_err(|e| refuse(format!("its redo log: {e}")))?;
-        let cp = log.read_checkpoint(&self.redo_context()).map_err(|e| refuse(format!("its redo log: {e}")))?;
-        let server_lsn = self.svc.server.current_lsn()?;
-        if cp.lsn > server_lsn {
+        // The redo log: its newest checkpoint lies between the server's last
+        // checkpoint (read first) and the server's current LSN (read last).
+        let (cp_lsn, server_checkpoint, server_lsn) = self.given_datadir_checkpoints(refuse)?;
+        if cp_lsn > server_lsn {
             return Err(refuse(format!(
-                "its redo log's checkpoint LSN {} is ahead of the server's current LSN {server_lsn}, so those files \
-                 were written by another server",
-                cp.lsn
+                "its redo log's checkpoint LSN {cp_lsn} is ahead of the server's current LSN {server_lsn}, so those \
+                 files were written by another server"
+            )));
+        }
+        if cp_lsn < server_checkpoint {
+            return Err(refuse(format!(
+                "its redo log's checkpoint LSN {cp_lsn} is behind the checkpoint the server reports having written \
+                 ({server_checkpoint}), so those files are an older copy or another server's"
             )));
         }
         self.note(
             phase,
             format!(
-                "datadir {} read at {} (--datadir): system tablespace {} has space id 0, redo checkpoint LSN {} <= \
-                 server LSN {server_lsn}",
+                "datadir {} read at {} (--datadir): system tablespace {} has space id 0, server checkpoint \
+                 {server_checkpoint} <= redo checkpoint LSN {cp_lsn} <= server LSN {server_lsn}",
                 server.display(),
                 dir.display(),
                 files[0].name,
-                cp.lsn
             ),
         );
         self.advance(Phase::ServerFacts)
+    }
+
+    /// (checkpoint in the given directory's redo header, the server's last
+    /// checkpoint, the server's LSN). The server may report a checkpoint a
+    /// moment before its header write is visible, so a header behind it is
+    /// read again a few times before the caller calls it foreign.
+    fn given_datadir_checkpoints(&mut self, refuse: impl Fn(String) -> BackupError) -> Result<(Lsn, Lsn, Lsn)> {
+        let mut attempt = 0;
+        loop {
+            let server_checkpoint = self.svc.server.last_checkpoint_lsn()?;
+            let cp = {
+                let ctx = self.redo_context();
+                let log = self.flavor().open_redo_log(&ctx).map_err(|e| refuse(format!("its redo log: {e}")))?;
+                log.read_checkpoint(&ctx).map_err(|e| refuse(format!("its redo log: {e}")))?
+            };
+            let server_lsn = self.svc.server.current_lsn()?;
+            attempt += 1;
+            if cp.lsn >= server_checkpoint || attempt == CHECKPOINT_READS {
+                return Ok((cp.lsn, server_checkpoint, server_lsn));
+            }
+        }
     }
 }

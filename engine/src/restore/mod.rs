@@ -3,6 +3,7 @@
 //! will look for it). Files are reached only through [`crate::io::LocalFs`].
 
 pub mod copyback;
+pub mod mysql57_group;
 pub mod prepare;
 pub mod store;
 
@@ -35,7 +36,9 @@ pub enum RestoreError {
     BadMetadata { path: PathBuf, detail: String },
     #[error(
         "this is a MySQL 5.7 backup (xtrabackup_logfile): innohot prepares only MariaDB 10.8+ backups so far \
-         ({detail}); prepare it with XtraBackup 2.4: xtrabackup --prepare --target-dir={}",
+         ({detail}); prepare it with XtraBackup 2.4 (xtrabackup --prepare --target-dir={}), or through a MySQL \
+         5.7 server: innohot mysql57-log-group --target-dir={} writes the log group its crash recovery reads",
+        dir.display(),
         dir.display()
     )]
     Mysql57 { dir: PathBuf, detail: String },

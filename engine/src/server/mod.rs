@@ -102,6 +102,9 @@ pub trait ServerControl {
     fn flush_engine_logs(&mut self) -> Result<(), ServerError>;
     /// "Log sequence number" of `SHOW ENGINE INNODB STATUS`.
     fn current_lsn(&mut self) -> Result<Lsn, ServerError>;
+    /// "Last checkpoint at" of `SHOW ENGINE INNODB STATUS`: the newest
+    /// checkpoint the server has written to its redo log header.
+    fn last_checkpoint_lsn(&mut self) -> Result<Lsn, ServerError>;
     /// `SELECT UUID()`
     fn uuid(&mut self) -> Result<String, ServerError>;
     /// Every tablespace the server knows, read under the lock (DDL blocked) so

@@ -94,6 +94,17 @@ impl MysqlControl {
         self.conn.query_drop(statement).map_err(|e| self.err(statement, e))
     }
 
+    /// A number from `SHOW ENGINE INNODB STATUS` (its LOG section).
+    fn innodb_status_number(&mut self, label: &str) -> Result<Lsn, ServerError> {
+        let statement = "SHOW ENGINE INNODB STATUS";
+        let rows = self.rows(statement)?;
+        let status = rows.first().and_then(|r| text(r, "Status")).unwrap_or_default();
+        status_number(&status, label).ok_or_else(|| ServerError::Unexpected {
+            statement: statement.into(),
+            detail: format!("no \"{label}\" line"),
+        })
+    }
+
     fn rows(&mut self, statement: &str) -> Result<Vec<Row>, ServerError> {
         self.conn.query(statement).map_err(|e| self.err(statement, e))
     }
@@ -163,9 +174,14 @@ fn nth_text(row: &Row, idx: usize) -> Option<String> {
 
 /// "Log sequence number N" from `SHOW ENGINE INNODB STATUS`.
 pub fn parse_lsn_from_status(status: &str) -> Option<Lsn> {
+    status_number(status, "Log sequence number")
+}
+
+/// The number after `label` on its line of `SHOW ENGINE INNODB STATUS`.
+fn status_number(status: &str, label: &str) -> Option<Lsn> {
     status
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Log sequence number"))
+        .find_map(|l| l.trim().strip_prefix(label))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
 }
@@ -217,13 +233,11 @@ impl ServerControl for MysqlControl {
     }
 
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
-        let statement = "SHOW ENGINE INNODB STATUS";
-        let rows = self.rows(statement)?;
-        let status = rows.first().and_then(|r| text(r, "Status")).unwrap_or_default();
-        parse_lsn_from_status(&status).ok_or_else(|| ServerError::Unexpected {
-            statement: statement.into(),
-            detail: "no \"Log sequence number\" line".into(),
-        })
+        self.innodb_status_number("Log sequence number")
+    }
+
+    fn last_checkpoint_lsn(&mut self) -> Result<Lsn, ServerError> {
+        self.innodb_status_number("Last checkpoint at")
     }
 
     fn uuid(&mut self) -> Result<String, ServerError> {
@@ -321,6 +335,8 @@ mod tests {
         let mariadb = "LOG\n---\nLog sequence number 46902\nLog flushed up to   46902\nPages flushed up to 46902\n";
         assert_eq!(parse_lsn_from_status(mariadb), Some(46_902));
         assert_eq!(parse_lsn_from_status("nothing here"), None);
+        let log = "Log sequence number 46902\nLog flushed up to   46902\nLast checkpoint at  41000\n";
+        assert_eq!(status_number(log, "Last checkpoint at"), Some(41_000));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! MySQL 5.7 redo: log files of 512-byte blocks with their header and
 //! checkpoints ([`log`], re-exported here) and the MLOG records the blocks
-//! carry ([`mlog`]).
+//! carry ([`mlog`]), and the layout that turns a backup's redo copy into a
+//! log group a 5.7 server recovers from ([`group`]).
 
+pub mod group;
 pub mod log;
 pub mod mlog;
 
