@@ -9,8 +9,8 @@
 use innohot::format::mysql57::{
     newest_checkpoint, Checkpoint, LogFileHeader, RingGeometry, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE,
 };
-use innohot_simulator::config::{Flavor, Scenario};
-use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
+use innohot_simulator::config::Flavor;
+use innohot_simulator::verified_backup;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,14 +26,7 @@ fn innohot(args: &[&str]) -> (Option<i32>, String, String) {
 
 /// A verified simulated backup in `root`: (backup dir, simulated datadir).
 fn sim_backup(seed: u64, flavor: Flavor, root: &Path) -> (PathBuf, PathBuf) {
-    let cfg = SimConfig::for_flavor(seed, flavor, Scenario::Default);
-    let report = run(cfg, RunOptions { dir: Some(root.to_path_buf()), ..RunOptions::default() });
-    assert!(
-        matches!((&report.outcome, &report.verdict), (Outcome::Completed(_), Verdict::Verified)),
-        "seed {seed}: {:?} {:?}",
-        report.outcome,
-        report.verdict
-    );
+    let report = verified_backup(seed, flavor, root).unwrap();
     (report.target, report.root.join("mysqldata1").join("mydata"))
 }
 

@@ -6,8 +6,8 @@
 
 use innohot::format::page;
 use innohot::prepare::{mariadb, PageStore};
-use innohot_simulator::config::{Flavor, Scenario};
-use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
+use innohot_simulator::config::Flavor;
+use innohot_simulator::verified_backup;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,15 +39,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 /// A verified simulated MariaDB backup in `root`; returns the backup directory.
 fn sim_backup(seed: u64, root: &Path) -> PathBuf {
-    let cfg = SimConfig::for_flavor(seed, Flavor::MariaDb, Scenario::Default);
-    let report = run(cfg, RunOptions { dir: Some(root.to_path_buf()), ..RunOptions::default() });
-    assert!(
-        matches!((&report.outcome, &report.verdict), (Outcome::Completed(_), Verdict::Verified)),
-        "seed {seed}: {:?} {:?}",
-        report.outcome,
-        report.verdict
-    );
-    report.target
+    verified_backup(seed, Flavor::MariaDb, root).unwrap().target
 }
 
 /// Whole tablespace files in memory by space id: the oracle's way.

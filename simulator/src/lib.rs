@@ -25,4 +25,4 @@ pub mod truth;
 
 pub use config::SimConfig;
 pub use oracle::Verdict;
-pub use run::{run, run_seed, Outcome, RunOptions, RunReport};
+pub use run::{run, run_seed, verified_backup, Outcome, RunOptions, RunReport};

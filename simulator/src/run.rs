@@ -80,6 +80,18 @@ pub fn run_seed(seed: u64) -> RunReport {
     run(SimConfig::from_seed(seed), RunOptions::default())
 }
 
+/// A default-scenario backup of `flavor` kept in `root` that completed and
+/// that the oracle verified, for tests that go on with it (prepare, copy-back,
+/// log groups); otherwise what happened instead.
+pub fn verified_backup(seed: u64, flavor: crate::config::Flavor, root: &Path) -> Result<RunReport, String> {
+    let cfg = SimConfig::for_flavor(seed, flavor, crate::config::Scenario::Default);
+    let report = run(cfg, RunOptions { dir: Some(root.to_path_buf()), ..RunOptions::default() });
+    match (&report.outcome, &report.verdict) {
+        (Outcome::Completed(_), Verdict::Verified) => Ok(report),
+        (outcome, verdict) => Err(format!("seed {seed} ({flavor:?}): {outcome:?}, {verdict:?}")),
+    }
+}
+
 pub fn run(cfg: SimConfig, opts: RunOptions) -> RunReport {
     let tmp;
     let root = match &opts.dir {
