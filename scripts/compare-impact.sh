@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# What a backup costs the live server, innohot against mariabackup on one
+# MariaDB server (issue 12's comparison harness, modes 2 and 3). Needs
+# scripts/install-test-deps.sh done, root (it drops the page cache).
+#
+#   scripts/compare-impact.sh tps     [ROUNDS=3] [WRITERS=4] [ROWS=2000000]
+#   scripts/compare-impact.sh survive [WRITER_COUNTS="1 4 8 16"] [ROWS=2000000]
+#
+# tps: a write load (testbeds/examples/tps.rs, WRITERS connections of small
+#   InnoDB transactions) runs throughout; per round and tool, cold page cache,
+#   5 s of load, the backup (mariabackup followed by sync, so both are
+#   durable; both --parallel 1), 5 s more. Prints the commits per second
+#   before, during and after each backup, the backup's wall time, and the
+#   medians over the rounds with the ratio innohot/mariabackup of the TPS
+#   during the backup.
+# survive: a server with a 4 MiB redo log; for each writer count, the load
+#   (about 1.2 KB of redo a commit) starts, then innohot backs up, then
+#   mariabackup; says which completed.
+set -euo pipefail
+MODE=${1:-tps}
+cd "$(dirname "$0")/.."
+cargo build --release --bin innohot -p innohot-cli >/dev/null
+cargo build --release --example tps -p innohot-testbeds >/dev/null
+INNOHOT=$PWD/target/release/innohot
+TPS=$PWD/target/release/examples/tps
+W=$(mktemp -d /tmp/innohot-impact-XXXXXX)
+LOAD_PID=
+cleanup() {
+    [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null || true
+    mariadb -S "$W/s.sock" -uroot -e shutdown 2>/dev/null || true
+    sleep 2
+    rm -rf "$W"
+}
+trap cleanup EXIT
+start() { # datadir socket [extra...]
+    local d=$1 s=$2; shift 2
+    mariadbd --no-defaults --datadir="$d" --socket="$s" --skip-networking --user=root \
+        --innodb-buffer-pool-size=512M --log-error="$d.err" --pid-file="$d.pid" "$@" &
+    for _ in $(seq 1 150); do mariadb -S "$s" -uroot -e 'select 1' >/dev/null 2>&1 && return; sleep 0.2; done
+    echo "server on $d did not start: $(tail -5 "$d.err")" >&2; exit 1
+}
+now() { date +%s.%N; }
+cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# mean commits/s of the lines "<unix> <n>" of $1 whose time lies in ($2, $3]
+rate() { awk -v a="$2" -v b="$3" '$1 > a && $1 <= b {s += $2; n++} END {printf "%.0f", n ? s / n : 0}' "$1"; }
+# runs one tool: $1 = innohot | mariabackup; prints "seconds ok|FAILED"
+backup() {
+    local tool=$1 dir=$W/$1 s e ok=ok
+    rm -rf "$dir"
+    s=$(now)
+    if [ "$tool" = innohot ]; then
+        "$INNOHOT" backup --target-dir "$dir" --socket "$W/s.sock" --user root --parallel 1 >"$W/$tool.log" 2>&1 || ok=FAILED
+    else
+        { mariabackup --backup --target-dir="$dir" --socket="$W/s.sock" --user=root --parallel=1 && sync; } \
+            >"$W/$tool.log" 2>&1 || ok=FAILED
+    fi
+    e=$(now)
+    echo "$(echo "$e - $s" | bc) $ok $s $e"
+}
+
+mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db \
+    --user=root >/dev/null
+case "$MODE" in
+tps)
+    ROUNDS=${2:-3}; WRITERS=${3:-4}; ROWS=${4:-2000000}
+    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
+    "$TPS" --socket "$W/s.sock" --setup "$ROWS"
+    echo "datadir $(du -sh "$W/data" | cut -f1), $WRITERS writers, $ROUNDS rounds alternating, cold cache each"
+    declare -A during took
+    for r in $(seq 1 "$ROUNDS"); do
+        for tool in innohot mariabackup; do
+            cold
+            "$TPS" --socket "$W/s.sock" --threads "$WRITERS" >"$W/load.txt" &
+            LOAD_PID=$!
+            sleep 5
+            read -r secs ok s e < <(backup "$tool")
+            sleep 5
+            kill "$LOAD_PID"; wait "$LOAD_PID" 2>/dev/null || true; LOAD_PID=
+            before=$(rate "$W/load.txt" "$(echo "$s - 5" | bc)" "$s")
+            mid=$(rate "$W/load.txt" "$s" "$e")
+            after=$(rate "$W/load.txt" "$e" "$(echo "$e + 5" | bc)")
+            during[$tool]="${during[$tool]:-} $mid"; took[$tool]="${took[$tool]:-} $secs"
+            printf 'round %s %-11s %6.1f s %-6s TPS before %5s during %5s after %5s\n' \
+                "$r" "$tool" "$secs" "$ok" "$before" "$mid" "$after"
+        done
+    done
+    # shellcheck disable=SC2086
+    mi=$(median ${during[innohot]}); mm=$(median ${during[mariabackup]})
+    # shellcheck disable=SC2086
+    ti=$(median ${took[innohot]}); tm=$(median ${took[mariabackup]})
+    echo "median TPS during the backup: innohot $mi, mariabackup $mm, ratio $(echo "scale=2; $mi / $mm" | bc)"
+    echo "median backup time: innohot $ti s, mariabackup+sync $tm s, ratio $(echo "scale=2; $ti / $tm" | bc)"
+    ;;
+survive)
+    COUNTS=${2:-"1 4 8 16"}; ROWS=${3:-2000000}
+    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=4M
+    "$TPS" --socket "$W/s.sock" --setup "$ROWS"
+    echo "datadir $(du -sh "$W/data" | cut -f1)"
+    echo "4 MiB redo log; per writer count: innohot, then mariabackup, each under the load"
+    for n in $COUNTS; do
+        "$TPS" --socket "$W/s.sock" --threads "$n" >"$W/load.txt" &
+        LOAD_PID=$!
+        sleep 3
+        read -r si oi _ _ < <(backup innohot)
+        read -r sm om _ _ < <(backup mariabackup)
+        kill "$LOAD_PID"; wait "$LOAD_PID" 2>/dev/null || true; LOAD_PID=
+        printf '%2s writers (%5s commits/s): innohot %-6s %5.1f s, mariabackup %-6s %5.1f s\n' \
+            "$n" "$(awk '{s += $2; n++} END {printf "%.0f", n ? s / n : 0}' "$W/load.txt")" "$oi" "$si" "$om" "$sm"
+        [ "$oi" = ok ] || tail -2 "$W/innohot.log"
+        [ "$om" = ok ] || grep -m1 -i "error\|was only able" "$W/mariabackup.log" || true
+    done
+    ;;
+*)
+    echo "usage: $0 tps [ROUNDS] [WRITERS] [ROWS] | survive [WRITER_COUNTS]" >&2
+    exit 2
+    ;;
+esac
