@@ -41,6 +41,9 @@ pub struct PrepareReport {
     /// Pages read because the redo named them (the most held in memory at once).
     pub pages_read: u64,
     pub pages_written: u64,
+    /// Pages whose last redo record freed them: (space, page). The server never
+    /// writes such a page again; innohot writes it with the mtr's LSN.
+    pub pages_freed: Vec<(u32, u32)>,
 }
 
 /// Prepares the backup in `dir`; a prepared backup is left alone (`already_prepared`).
@@ -142,9 +145,13 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
         return Err(problem);
     }
     let a = applied.map_err(|e| match e {
-        apply::PrepareError::BadRecord { lsn, detail } if detail.starts_with("Extended record") => {
-            RestoreError::ExtendedRecords { path: log_path.clone(), lsn }
-        }
+        apply::PrepareError::BadExtended { lsn, page, error } => RestoreError::BadRowRecord {
+            path: store.spaces().get(&page.space).map_or_else(|| log_path.clone(), |s| s.path.clone()),
+            page: page.page,
+            lsn,
+            what: error.what,
+            detail: error.detail,
+        },
         e => bad_log(e.to_string()),
     })?;
     let pages_read = store.pages_held() as u64;
@@ -163,6 +170,7 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
         spaces_not_in_backup: a.spaces_not_in_backup.clone(),
         pages_read,
         pages_written,
+        pages_freed: a.pages_freed.iter().copied().collect(),
     };
     Ok((report, header.creator))
 }

@@ -5,6 +5,7 @@
 
 use super::{io_err, RestoreError, Result};
 use crate::format::page::{self, PageLayout};
+use crate::format::page_compressed;
 use crate::io::{EditFile, LocalFs};
 use crate::prepare::PageStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,8 +21,12 @@ const PAGE0_READ: usize = 65536;
 pub struct Space {
     pub path: PathBuf,
     pub layout: PageLayout,
-    /// PAGE_COMPRESSED (FSP flags): its pages are stored compressed.
+    /// PAGE_COMPRESSED (FSP flags): its pages may be stored compressed. They are
+    /// inflated when read and written back uncompressed, as the server itself
+    /// writes a page whose compression would not save a block.
     pub page_compressed: bool,
+    /// FSP flags (page 0): a full_crc32 tablespace's compression algorithm.
+    pub flags: u32,
 }
 
 /// The tablespaces by id, and the pages the redo named so far.
@@ -86,7 +91,8 @@ impl<'a> FileStore<'a> {
         if page::is_encrypted_tablespace(&head, layout) {
             return Err(RestoreError::Encrypted { path: path.to_path_buf() });
         }
-        let space = Space { path: path.to_path_buf(), layout, page_compressed: page_compressed_flags(fsp.flags) };
+        let page_compressed = page_compressed_flags(fsp.flags);
+        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags: fsp.flags };
         if let Some(other) = self.spaces.insert(fsp.space_id, space) {
             return Err(RestoreError::DuplicateSpace { space: fsp.space_id, a: other.path, b: path.to_path_buf() });
         }
@@ -116,19 +122,11 @@ impl<'a> FileStore<'a> {
         Ok(self.open.get_mut(&space).expect("just opened"))
     }
 
-    /// Reads one page; past the end of the file a zeroed page (the file grows when it is written).
+    /// Reads one page; past the end of the file a zeroed page (the file grows when it is
+    /// written). A ROW_FORMAT=COMPRESSED page stays as stored (the redo addresses the
+    /// compressed frame); a PAGE_COMPRESSED one is inflated.
     fn load(&mut self, space: u32, page_no: u32) -> Result<Vec<u8>> {
         let sp = self.spaces[&space].clone();
-        let kind = if sp.layout.compressed {
-            Some("ROW_FORMAT=COMPRESSED")
-        } else if sp.page_compressed {
-            Some("PAGE_COMPRESSED")
-        } else {
-            None
-        };
-        if let Some(kind) = kind {
-            return Err(RestoreError::UnsupportedPage { path: sp.path, page: page_no, kind });
-        }
         let psize = sp.layout.physical_size;
         let mut buf = vec![0u8; psize];
         let f = self.file(space)?;
@@ -150,6 +148,9 @@ impl<'a> FileStore<'a> {
                 page_lsn: 0,
                 detail: format!("only {got} of its {psize} bytes are in the file: the file is truncated"),
             });
+        }
+        if sp.page_compressed && got == psize && page_compressed::is_compressed_page(&buf, sp.layout.full_crc32) {
+            return inflated(&sp, page_no, &buf);
         }
         Ok(buf)
     }
@@ -179,6 +180,23 @@ impl<'a> FileStore<'a> {
         self.sync_dirty()?;
         Ok(written)
     }
+}
+
+/// A stored page_compressed page as the server holds it in memory.
+fn inflated(sp: &Space, page_no: u32, stored: &[u8]) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; stored.len()];
+    let done = if sp.layout.full_crc32 {
+        page_compressed::inflate_full_crc32(stored, sp.flags, &mut out)
+    } else {
+        page_compressed::inflate(stored, &mut out)
+    };
+    done.map_err(|e| RestoreError::BadPage {
+        path: sp.path.clone(),
+        page: page_no,
+        page_lsn: page::fil_header(stored).map(|h| h.lsn).unwrap_or(0),
+        detail: format!("its PAGE_COMPRESSED contents cannot be inflated: {e}"),
+    })?;
+    Ok(out)
 }
 
 impl PageStore for FileStore<'_> {
