@@ -12,6 +12,7 @@
 use super::store::FileStore;
 use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
 use crate::format::mariadb::{self, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
+use crate::format::page::PageLayout;
 use crate::format::Lsn;
 use crate::io::{EntryKind, LocalFs};
 use crate::meta;
@@ -140,6 +141,9 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
     for path in &files {
         store.add(path)?;
     }
+    if !store.skipped.is_empty() {
+        adopt_unwritten(fs, dir, &log, cp.last_lsn, &mut store)?;
+    }
     let applied = apply::apply_log(&log, cp.last_lsn, &mut store);
     if let Some(problem) = store.take_problem() {
         return Err(problem);
@@ -154,6 +158,7 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
         },
         e => bad_log(e.to_string()),
     })?;
+    store.check_unwritten_layouts()?;
     let pages_read = store.pages_held() as u64;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
     let pages_written = store.write_back(&touched)?;
@@ -173,6 +178,54 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
         pages_freed: a.pages_freed.iter().copied().collect(),
     };
     Ok((report, header.creator))
+}
+
+/// A store that holds no page: applying the log to it only reads its file records.
+struct NoPages;
+
+impl apply::PageStore for NoPages {
+    fn page_mut(&mut self, _space: u32, _page: u32) -> Option<&mut [u8]> {
+        None
+    }
+}
+
+/// Files whose page 0 was still all zero when copied (the server writes a new
+/// tablespace's pages lazily): the redo's FILE_CREATE / FILE_MODIFY records name
+/// them, which gives their space id, as mariabackup finds them; the redo then
+/// rebuilds page 0. Their layout is the server's for a new file (backup-my.cnf).
+fn adopt_unwritten(fs: &dyn LocalFs, dir: &Path, log: &[u8], last_lsn: Lsn, store: &mut FileStore) -> Result<()> {
+    // A damaged log is reported by the real apply that follows.
+    let Ok(names) = apply::apply_log(log, last_lsn, &mut NoPages).map(|r| r.file_names) else { return Ok(()) };
+    let cnf = dir.join(meta::BACKUP_MY_CNF);
+    let settings = if fs.exists(&cnf) {
+        super::key_values(&String::from_utf8_lossy(&fs.read_all(&cnf).map_err(io_err(&cnf, "reading"))?))
+    } else {
+        Default::default()
+    };
+    let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
+    let layout = PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str()));
+    for path in std::mem::take(&mut store.skipped) {
+        let found = names.iter().find(|(_, name)| name.as_deref().is_some_and(|n| names_file(dir, &path, n)));
+        match found {
+            Some((&space, _)) => store.add_unwritten(&path, space, layout)?,
+            None => store.skipped.push(path),
+        }
+    }
+    Ok(())
+}
+
+/// Whether the redo's file name (`./db/t.ibd`, or an absolute DATA DIRECTORY path
+/// whose `.ibd` the backup keeps in its schema directory) is `path` in the backup.
+fn names_file(dir: &Path, path: &Path, name: &str) -> bool {
+    let Ok(rel) = path.strip_prefix(dir) else { return false };
+    match name.strip_prefix("./") {
+        Some(r) => Path::new(r) == rel,
+        None => {
+            let tail: Vec<_> = Path::new(name).components().rev().take(2).collect();
+            let mine: Vec<_> = rel.components().rev().take(2).collect();
+            tail.len() == 2 && tail == mine
+        }
+    }
 }
 
 /// The `ib_logfile0` `mariabackup --prepare` (10.11) leaves: the backup header with

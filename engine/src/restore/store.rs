@@ -27,6 +27,8 @@ pub struct Space {
     pub page_compressed: bool,
     /// FSP flags (page 0): a full_crc32 tablespace's compression algorithm.
     pub flags: u32,
+    /// Page 0 was not written when the file was copied: the layout is assumed.
+    pub unwritten: bool,
 }
 
 /// The tablespaces by id, and the pages the redo named so far.
@@ -92,9 +94,45 @@ impl<'a> FileStore<'a> {
             return Err(RestoreError::Encrypted { path: path.to_path_buf() });
         }
         let page_compressed = page_compressed_flags(fsp.flags);
-        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags: fsp.flags };
+        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags: fsp.flags, unwritten: false };
         if let Some(other) = self.spaces.insert(fsp.space_id, space) {
             return Err(RestoreError::DuplicateSpace { space: fsp.space_id, a: other.path, b: path.to_path_buf() });
+        }
+        Ok(())
+    }
+
+    /// Files a tablespace whose page 0 is not written yet under the id the redo gives
+    /// its name; the redo rebuilds page 0. `layout` is the server's for a new file.
+    pub fn add_unwritten(&mut self, path: &Path, space_id: u32, layout: PageLayout) -> Result<()> {
+        let space = Space { path: path.to_path_buf(), layout, page_compressed: false, flags: 0, unwritten: true };
+        if let Some(other) = self.spaces.insert(space_id, space) {
+            return Err(RestoreError::DuplicateSpace { space: space_id, a: other.path, b: path.to_path_buf() });
+        }
+        Ok(())
+    }
+
+    /// After the redo was applied: a tablespace filed by [`Self::add_unwritten`] whose
+    /// rebuilt page 0 gives another page layout than the one assumed is refused.
+    pub fn check_unwritten_layouts(&mut self) -> Result<()> {
+        let assumed: Vec<(u32, PageLayout)> =
+            self.spaces.iter().filter(|(_, s)| s.unwritten).map(|(id, s)| (*id, s.layout)).collect();
+        for (id, layout) in assumed {
+            let Some(p0) = self.pages.get(&(id, 0)) else { continue };
+            let Ok(real) = page::layout_from_page0(p0) else { continue };
+            let flags = page::fsp_header(p0).map(|h| h.flags).unwrap_or(0);
+            if real != layout || page_compressed_flags(flags) {
+                let path = self.spaces[&id].path.clone();
+                return Err(RestoreError::BadPage {
+                    path,
+                    page: 0,
+                    page_lsn: page::fil_header(p0).map(|h| h.lsn).unwrap_or(0),
+                    detail: format!(
+                        "the file was copied before the server wrote its page 0 and the redo makes it a {real:?} \
+                         PAGE_COMPRESSED={} tablespace, which innohot cannot prepare from such a copy",
+                        page_compressed_flags(flags)
+                    ),
+                });
+            }
         }
         Ok(())
     }
