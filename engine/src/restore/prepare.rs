@@ -12,7 +12,7 @@
 use super::store::FileStore;
 use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
 use crate::format::mariadb::{self, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
-use crate::format::page::PageLayout;
+use crate::format::page::{self, PageLayout};
 use crate::format::Lsn;
 use crate::io::{EntryKind, LocalFs};
 use crate::meta;
@@ -161,7 +161,7 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
     store.check_unwritten_layouts()?;
     let pages_read = store.pages_held() as u64;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
-    let pages_written = store.write_back(&touched)?;
+    let pages_written = store.write_back(&touched, &a.sizes)?;
     let report = PrepareReport {
         already_prepared: false,
         tablespaces: store.spaces().len(),
@@ -180,22 +180,28 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
     Ok((report, header.creator))
 }
 
-/// A store that holds no page: applying the log to it only reads its file records.
-struct NoPages;
+/// A store that holds only page 0 of the given tablespaces, all zero at first:
+/// applying the log to it reads its file records and rebuilds those pages 0.
+struct Pages0(std::collections::BTreeMap<u32, Vec<u8>>);
 
-impl apply::PageStore for NoPages {
-    fn page_mut(&mut self, _space: u32, _page: u32) -> Option<&mut [u8]> {
-        None
+impl apply::PageStore for Pages0 {
+    fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]> {
+        if page != 0 {
+            return None;
+        }
+        self.0.get_mut(&space).map(|p| p.as_mut_slice())
     }
 }
 
 /// Files whose page 0 was still all zero when copied (the server writes a new
 /// tablespace's pages lazily): the redo's FILE_CREATE / FILE_MODIFY records name
-/// them, which gives their space id, as mariabackup finds them; the redo then
-/// rebuilds page 0. Their layout is the server's for a new file (backup-my.cnf).
+/// them, which gives their space id, as mariabackup finds them; a second pass
+/// rebuilds their page 0 alone, whose flags give the page layout (else the
+/// server's for a new file, from backup-my.cnf).
 fn adopt_unwritten(fs: &dyn LocalFs, dir: &Path, log: &[u8], last_lsn: Lsn, store: &mut FileStore) -> Result<()> {
     // A damaged log is reported by the real apply that follows.
-    let Ok(names) = apply::apply_log(log, last_lsn, &mut NoPages).map(|r| r.file_names) else { return Ok(()) };
+    let mut none = Pages0(Default::default());
+    let Ok(names) = apply::apply_log(log, last_lsn, &mut none).map(|r| r.file_names) else { return Ok(()) };
     let cnf = dir.join(meta::BACKUP_MY_CNF);
     let settings = if fs.exists(&cnf) {
         super::key_values(&String::from_utf8_lossy(&fs.read_all(&cnf).map_err(io_err(&cnf, "reading"))?))
@@ -204,12 +210,22 @@ fn adopt_unwritten(fs: &dyn LocalFs, dir: &Path, log: &[u8], last_lsn: Lsn, stor
     };
     let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
     let layout = PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str()));
+    let mut found = Vec::new();
     for path in std::mem::take(&mut store.skipped) {
-        let found = names.iter().find(|(_, name)| name.as_deref().is_some_and(|n| names_file(dir, &path, n)));
-        match found {
-            Some((&space, _)) => store.add_unwritten(&path, space, layout)?,
+        match names.iter().find(|(_, name)| name.as_deref().is_some_and(|n| names_file(dir, &path, n))) {
+            Some((&space, _)) => found.push((path, space)),
             None => store.skipped.push(path),
         }
+    }
+    let mut pages0 = Pages0(found.iter().map(|(_, space)| (*space, vec![0u8; 65536])).collect());
+    let rebuilt = apply::apply_log(log, last_lsn, &mut pages0).is_ok();
+    for (path, space) in found {
+        // Trusted only when the redo did rebuild it (its FSP header names the space).
+        let header = rebuilt.then(|| page::fsp_header(&pages0.0[&space]).ok()).flatten();
+        let flags = header.filter(|h| h.space_id == space).map(|h| h.flags);
+        let real = flags.and_then(|f| page::layout_from_flags(f).ok().map(|l| (l, f)));
+        let (layout, flags) = real.unwrap_or((layout, 0));
+        store.add_unwritten(&path, space, layout, flags)?;
     }
     Ok(())
 }

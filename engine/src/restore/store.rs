@@ -102,9 +102,10 @@ impl<'a> FileStore<'a> {
     }
 
     /// Files a tablespace whose page 0 is not written yet under the id the redo gives
-    /// its name; the redo rebuilds page 0. `layout` is the server's for a new file.
-    pub fn add_unwritten(&mut self, path: &Path, space_id: u32, layout: PageLayout) -> Result<()> {
-        let space = Space { path: path.to_path_buf(), layout, page_compressed: false, flags: 0, unwritten: true };
+    /// its name; the redo rebuilds page 0, whose flags (`flags`, 0 if unknown) give `layout`.
+    pub fn add_unwritten(&mut self, path: &Path, space_id: u32, layout: PageLayout, flags: u32) -> Result<()> {
+        let page_compressed = page_compressed_flags(flags);
+        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags, unwritten: true };
         if let Some(other) = self.spaces.insert(space_id, space) {
             return Err(RestoreError::DuplicateSpace { space: space_id, a: other.path, b: path.to_path_buf() });
         }
@@ -120,7 +121,7 @@ impl<'a> FileStore<'a> {
             let Some(p0) = self.pages.get(&(id, 0)) else { continue };
             let Ok(real) = page::layout_from_page0(p0) else { continue };
             let flags = page::fsp_header(p0).map(|h| h.flags).unwrap_or(0);
-            if real != layout || page_compressed_flags(flags) {
+            if real != layout || page_compressed_flags(flags) != self.spaces[&id].page_compressed {
                 let path = self.spaces[&id].path.clone();
                 return Err(RestoreError::BadPage {
                     path,
@@ -205,7 +206,16 @@ impl<'a> FileStore<'a> {
     }
 
     /// Writes the given pages back (in file order) and fdatasyncs each file written.
-    pub fn write_back(&mut self, pages: &BTreeSet<(u32, u32)>) -> Result<u64> {
+    /// A file shorter than the size (pages) the redo last wrote to its FSP header is
+    /// extended with zeros, as the server's recovery extends it.
+    pub fn write_back(&mut self, pages: &BTreeSet<(u32, u32)>, fsp_sizes: &BTreeMap<u32, u32>) -> Result<u64> {
+        let sizes: Vec<(u32, u64)> = fsp_sizes
+            .iter()
+            .filter_map(|(&space, &n)| {
+                Some((space, u64::from(n) * self.spaces.get(&space)?.layout.physical_size as u64))
+            })
+            .filter(|(_, want)| *want > 0)
+            .collect();
         let mut written = 0;
         for &(space, page_no) in pages {
             let Some(bytes) = self.pages.remove(&(space, page_no)) else { continue };
@@ -214,6 +224,15 @@ impl<'a> FileStore<'a> {
             self.file(space)?.write_at(&bytes, page_no as u64 * psize).map_err(io_err(&path, "writing"))?;
             self.dirty.insert(space);
             written += 1;
+        }
+        for (space, want) in sizes {
+            let path = self.spaces[&space].path.clone();
+            let psize = self.spaces[&space].layout.physical_size;
+            let f = self.file(space)?;
+            if f.size().map_err(io_err(&path, "reading the size of"))? < want {
+                f.write_at(&vec![0u8; psize], want - psize as u64).map_err(io_err(&path, "extending"))?;
+                self.dirty.insert(space);
+            }
         }
         self.sync_dirty()?;
         Ok(written)

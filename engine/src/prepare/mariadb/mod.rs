@@ -91,7 +91,13 @@ pub struct ApplyReport {
     /// TRIM_PAGES records: tablespace id -> its new size in pages. The pages from that
     /// size on are gone; the on-disk prepare must truncate the file to it.
     pub trimmed: BTreeMap<u32, u32>,
+    /// The last FSP_SIZE (pages) a WRITE to page 0 gave each tablespace: recovery
+    /// extends a shorter file to it.
+    pub sizes: BTreeMap<u32, u32>,
 }
+
+/// Where page 0 keeps FSP_SIZE (FSP header at 38, size at +8).
+const FSP_SIZE_AT: u32 = 46;
 
 /// Applies every mtr of the backup's `ib_logfile0` (the whole file) from its checkpoint
 /// up to `last_lsn`.
@@ -249,6 +255,14 @@ impl MtrApply<'_> {
                 )))
             }
         };
+        if let (0, Some(PageEdit::Write { data, .. })) = (id.page, edit) {
+            let at = last_offset + edit.map_or(0, |e| e.offset());
+            if at <= FSP_SIZE_AT && at + data.len() as u32 >= FSP_SIZE_AT + 4 {
+                let i = (FSP_SIZE_AT - at) as usize;
+                let size = u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes"));
+                self.report.sizes.insert(id.space, size);
+            }
+        }
         let take = self.takes(id);
         let Some(pg) = self.store.page_mut(id.space, id.page) else {
             self.report.records_without_tablespace += 1;
