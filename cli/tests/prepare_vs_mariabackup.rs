@@ -344,11 +344,16 @@ fn compare_prepared(
         let space = u32::from_be_bytes(x[34..38].try_into().unwrap());
         let ps = layout.physical_size;
         if x.len() != y.len() {
+            let fsp_size = |f: &[u8]| f.get(46..50).map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()));
             unexplained.push(format!(
-                "{}: {} bytes after mariabackup, {} after innohot",
+                "{}: {} bytes after mariabackup, {} after innohot, {} in the backup (FSP_SIZE {} / {} / {})",
                 rel.display(),
                 x.len(),
-                y.len()
+                y.len(),
+                o.len(),
+                fsp_size(&x),
+                fsp_size(&y),
+                fsp_size(&o)
             ));
         }
         for (n, (p, q)) in x.chunks(ps).zip(y.chunks(ps)).enumerate() {
