@@ -3,14 +3,17 @@
 # of a real MariaDB server: every file compared byte for byte, and the wall time
 # of each prepare (median of ROUNDS). Needs MariaDB 10.11 (scripts/install-test-deps.sh).
 #
-#   scripts/compare-prepare.sh [ROWS=20000] [ROUNDS=5] [LOAD=idle|writes]
+#   scripts/compare-prepare.sh [ROWS=20000] [ROUNDS=5] [LOAD=idle|writes] [REDO_MB=64]
 #
-# LOAD=writes backs up while a writer runs: until EXTENDED records are applied
-# (issue 9) innohot prepare refuses that backup by name, which the script reports.
+# LOAD=writes: whole-table updates worth about REDO_MB of redo run before the
+# backup (the 256 MB log, adaptive flushing off and no dirty-page pre-flushing keep
+# the checkpoint behind them, so the backup's copied redo starts before them), and
+# a writer keeps updating rows while the backup runs.
 set -euo pipefail
 ROWS=${1:-20000}
 ROUNDS=${2:-5}
 LOAD=${3:-idle}
+REDO_MB=${4:-64}
 cd "$(dirname "$0")/.."
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} cargo build --release --bin innohot >/dev/null
 INNOHOT=${CARGO_TARGET_DIR:-$PWD/target}/release/innohot
@@ -19,6 +22,7 @@ trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; sleep 1; rm -
 mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db --user=root >/dev/null
 mariadbd --no-defaults --datadir="$W/data" --socket="$W/s.sock" --skip-networking --user=root \
     --innodb-buffer-pool-size=256M --innodb-log-file-size=256M --log-bin=mysql-bin --server-id=1 \
+    --innodb-adaptive-flushing=OFF --innodb-max-dirty-pages-pct-lwm=0 --innodb-max-dirty-pages-pct=99 \
     --log-error="$W/data.err" --pid-file="$W/data.pid" &
 for _ in $(seq 1 150); do mariadb -S "$W/s.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
 mariadb -S "$W/s.sock" -uroot -e 'create database sb'
@@ -33,6 +37,13 @@ if [ "$LOAD" = idle ]; then
     sleep 2
     "$INNOHOT" backup --target-dir "$W/b" --socket "$W/s.sock" --user root --quiet
 else
+    lsn() { mariadb -S "$W/s.sock" -uroot -N -e "show global status like 'Innodb_lsn_current'" | cut -f2; }
+    start=$(lsn); i=0
+    while [ $(( $(lsn) - start )) -lt $((REDO_MB * 1048576)) ]; do
+        i=$((i + 1))
+        mariadb -S "$W/s.sock" -uroot sb -e "update t1 set k = k + 1, c = repeat(char(97 + (id + $i) % 26), 120)"
+    done
+    echo "$i whole-table updates: $(( ($(lsn) - start) / 1048576 )) MB of redo before the backup"
     (for i in $(seq 1 2000); do echo "update t1 set k=k+1 where id=$((i * 7 % ROWS + 1));"; done | mariadb -S "$W/s.sock" -uroot sb) &
     "$INNOHOT" backup --target-dir "$W/b" --socket "$W/s.sock" --user root --quiet
     wait

@@ -23,13 +23,10 @@ fn backup(server: &LocalServer, target: &Path) {
     assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
 }
 
-/// `innohot prepare` then `innohot copy-back`; a refusal for EXTENDED records says so.
+/// `innohot prepare` then `innohot copy-back`.
 fn prepare_and_copy_back(target: &Path, datadir: &Path) {
     let t0 = Instant::now();
     let (ok, log) = innohot(&["prepare".into(), format!("--target-dir={}", target.display())]);
-    if !ok && log.contains("EXTENDED records") {
-        panic!("innohot prepare refused the backup because its redo holds EXTENDED records (issue 9):\n{log}");
-    }
     assert!(ok, "innohot prepare failed:\n{log}");
     eprintln!("innohot prepare: {:.2} s\n{log}", t0.elapsed().as_secs_f64());
     let (ok, log) = innohot(&[
@@ -62,7 +59,6 @@ fn an_idle_server_backed_up_prepared_and_copied_back_by_innohot_has_the_sources_
 }
 
 #[test]
-#[ignore = "needs EXTENDED records (issue 9)"]
 fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_source() {
     let Some(b) = binaries_or_skip() else { return };
     let src = ServerBuilder::new(b.clone()).innodb_log_file_size("96M").start().expect("start the source");

@@ -5,7 +5,7 @@
 #![allow(clippy::disallowed_methods)] // tests build backups and read results directly
 
 use innohot::format::mariadb::{self, encode_page_edit, Checkpoint, PageEdit, PageId, PageOp, Record, Ring};
-use innohot::format::page;
+use innohot::format::{checksum, page};
 use innohot::io::local::RealLocalFs;
 use innohot::meta;
 use innohot::restore::copyback::{self, Mode, Ownership, RestoreOptions};
@@ -207,14 +207,101 @@ fn refusals_name_the_cause_and_leave_every_byte() {
     );
     refused(
         |d| {
-            let mut t = std::fs::read(d.join("db/t.ibd")).unwrap();
-            let flags = FLAGS | (1 << 5); // full_crc32 PAGE_COMPRESSED (zlib)
-            t[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].copy_from_slice(&flags.to_be_bytes());
-            page::stamp_full_crc32(&mut t[..PS]);
+            let mut t = page_compressed_zlib(std::fs::read(d.join("db/t.ibd")).unwrap());
+            // One bit of the zlib stream: the CRC-32C is right, the stream is not.
+            t[PS + 40] ^= 0x10;
+            let size = (usize::from(u16::from_be_bytes([t[PS + 24], t[PS + 25]])) & 0x7fff) << 8;
+            let crc = checksum::crc32c(&t[PS..PS + size - 4]);
+            t[PS + size - 4..PS + size].copy_from_slice(&crc.to_be_bytes());
             std::fs::write(d.join("db/t.ibd"), t).unwrap();
         },
-        &["db/t.ibd: the redo changes page 1 of this PAGE_COMPRESSED tablespace", "mariabackup --prepare"],
+        &["db/t.ibd: page 1 (page LSN 1000) is damaged", "PAGE_COMPRESSED contents cannot be inflated"],
     );
+}
+
+/// `t` as a full_crc32 PAGE_COMPRESSED (zlib) tablespace whose page 1 is stored
+/// compressed as the server stores it: bytes 0..24 kept, the type = bit 15 | the
+/// stored length in 256-byte units, the zlib stream of the whole page from 26,
+/// zeros, the CRC-32C of everything before it in the last 4 bytes of that length.
+fn page_compressed_zlib(mut t: Vec<u8>) -> Vec<u8> {
+    let flags = FLAGS | (1 << 5);
+    t[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].copy_from_slice(&flags.to_be_bytes());
+    page::stamp_full_crc32(&mut t[..PS]);
+    let plain = t[PS..2 * PS].to_vec();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    std::io::Write::write_all(&mut z, &plain).unwrap();
+    let z = z.finish().unwrap();
+    let size = (26 + z.len() + 4 + 255) & !255;
+    let stored = &mut t[PS..2 * PS];
+    stored.fill(0);
+    stored[..24].copy_from_slice(&plain[..24]);
+    stored[24..26].copy_from_slice(&(0x8000 | (size >> 8) as u16).to_be_bytes());
+    stored[26..26 + z.len()].copy_from_slice(&z);
+    let crc = checksum::crc32c(&stored[..size - 4]);
+    stored[size - 4..size].copy_from_slice(&crc.to_be_bytes());
+    t
+}
+
+#[test]
+fn a_page_compressed_page_is_inflated_applied_and_written_back_uncompressed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    let last = backup(&dir);
+    let plain = std::fs::read(dir.join("db/t.ibd")).unwrap();
+    let stored = page_compressed_zlib(plain.clone());
+    assert_eq!(stored[PS + 24] & 0x80, 0x80, "page 1 is stored compressed");
+    std::fs::write(dir.join("db/t.ibd"), &stored).unwrap();
+    prepare::prepare(&RealLocalFs, &dir).unwrap();
+    let t = std::fs::read(dir.join("db/t.ibd")).unwrap();
+    let p1 = &t[PS..2 * PS];
+    assert_eq!(page::fil_header(p1).unwrap().page_type, page::PAGE_TYPE_INDEX, "written back uncompressed");
+    assert_eq!(&p1[100..105], b"hello");
+    let lsn = page::fil_header(p1).unwrap().lsn;
+    assert!(lsn > C + 16 && lsn < last, "the end LSN of the mtr that wrote it: {lsn}");
+    assert!(page::validate_page(p1, 5, 1, page::PageLayout::full_crc32(PS)).is_ok());
+    // Everything else is the page as it was before it was compressed.
+    let mut expect = plain[PS..2 * PS].to_vec();
+    expect[100..105].copy_from_slice(b"hello");
+    expect[16..24].copy_from_slice(&p1[16..24]);
+    page::stamp_full_crc32(&mut expect);
+    assert!(p1 == expect.as_slice());
+    assert!(page::fil_header(&t[3 * PS..]).unwrap().lsn == last);
+}
+
+#[test]
+fn a_row_format_compressed_page_takes_the_redo_in_its_compressed_frame() {
+    const ZS: usize = 8192;
+    // Legacy flags: post-antelope, KEY_BLOCK_SIZE=8 (zip ssize 4), atomic blobs, 16 KiB pages.
+    let flags: u32 = 1 | (4 << 1) | (1 << 5);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    let last = backup(&dir);
+    let mut t = Vec::new();
+    for no in 0..2u32 {
+        let kind = if no == 0 { page::PAGE_TYPE_FSP_HDR } else { page::PAGE_TYPE_INDEX };
+        let mut p = page::new_page(ZS, 5, no, kind, 1000);
+        if no == 0 {
+            p[page::FSP_SPACE_ID..page::FSP_SPACE_ID + 4].copy_from_slice(&5u32.to_be_bytes());
+            p[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].copy_from_slice(&flags.to_be_bytes());
+        }
+        p[ZS - 8..].fill(0xA5); // compressed data runs to the end: no trailer to touch
+        page::stamp_zip_crc32(&mut p);
+        t.extend(p);
+    }
+    std::fs::write(dir.join("db/t.ibd"), &t).unwrap();
+    let before = t.clone();
+    prepare::prepare(&RealLocalFs, &dir).unwrap();
+    let t = std::fs::read(dir.join("db/t.ibd")).unwrap();
+    assert_eq!(t.len(), 4 * ZS, "pages stay 8 KiB; the file grew to hold page 3");
+    let layout = page::PageLayout::row_compressed(ZS, PS);
+    let p1 = &t[ZS..2 * ZS];
+    assert_eq!(&p1[100..105], b"hello");
+    assert_eq!(&p1[ZS - 8..], &before[2 * ZS - 8..2 * ZS], "no trailer LSN or checksum on a compressed page");
+    assert_eq!(page::validate_page(p1, 5, 1, layout), Ok(page::Accepted::Compressed));
+    let p3 = &t[3 * ZS..];
+    assert_eq!(&p3[224..229], b"grown");
+    assert_eq!(page::fil_header(p3).unwrap().lsn, last);
+    assert_eq!(page::validate_page(p3, 5, 3, layout), Ok(page::Accepted::Compressed));
 }
 
 fn opts(datadir: &Path, mode: Mode) -> RestoreOptions {

@@ -322,6 +322,25 @@ pub fn stamp_full_crc32(page: &mut [u8]) {
     put_u32(page, size - 4, crc);
 }
 
+/// Writes a ROW_FORMAT=COMPRESSED page's one checksum field (offset 0), the crc32
+/// variant the server writes (`buf_flush_update_zip_checksum`); such pages have no trailer.
+pub fn stamp_zip_crc32(page: &mut [u8]) {
+    let crc = page_zip_crc32(page);
+    put_u32(page, FIL_PAGE_SPACE_OR_CHKSUM, crc);
+}
+
+/// Stamps a page written again with its tablespace's checksum: page_zip crc32 for
+/// ROW_FORMAT=COMPRESSED, full_crc32, or the legacy crc32 (both copies).
+pub fn stamp_for_layout(page: &mut [u8], layout: PageLayout) {
+    if layout.compressed {
+        stamp_zip_crc32(page);
+    } else if layout.full_crc32 {
+        stamp_full_crc32(page);
+    } else {
+        stamp_legacy_crc32(page);
+    }
+}
+
 /// Sets FIL_PAGE_LSN (the trailer copy is set by the stamp functions).
 pub fn set_page_lsn(page: &mut [u8], lsn: Lsn) {
     put_u64(page, FIL_PAGE_LSN, lsn);

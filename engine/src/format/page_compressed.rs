@@ -1,4 +1,5 @@
-//! MariaDB PAGE_COMPRESSED pages in tablespaces that are not full_crc32.
+//! MariaDB PAGE_COMPRESSED pages: [`inflate`] for tablespaces that are not
+//! full_crc32, [`inflate_full_crc32`] for full_crc32 ones.
 //!
 //! Such a page is written as: the FIL header of the uncompressed page with
 //! 0xDEADBEEF in the checksum field, page type 34354, the algorithm as a u64
@@ -114,6 +115,56 @@ pub fn inflate(page: &[u8], out: &mut [u8]) -> Result<Algorithm, InflateError> {
     // Bytes 0-4 (0xDEADBEEF), 24-26 (type) and 26-34 (algorithm) were
     // overwritten; the rest of the header is the page's own.
     if page[4..24] != out[4..24] || page[34..38] != out[34..38] {
+        return Err(InflateError::HeaderDiffers);
+    }
+    Ok(algorithm)
+}
+
+/// Bit 15 of a full_crc32 page's type: the page is stored page_compressed.
+pub const FCRC32_COMPRESSED_MARKER: u16 = 1 << 15;
+/// Where a full_crc32 page_compressed payload starts (the algorithm is in the FSP flags).
+pub const FCRC32_PAYLOAD_AT: usize = 26;
+
+/// Whether a page as stored in a PAGE_COMPRESSED tablespace is compressed (the
+/// server writes a page uncompressed when compressing it would not save a block).
+pub fn is_compressed_page(page: &[u8], full_crc32: bool) -> bool {
+    let page_type = be_u16(page, 24);
+    if full_crc32 {
+        page_type & FCRC32_COMPRESSED_MARKER != 0
+    } else {
+        page_type == PAGE_TYPE_PAGE_COMPRESSED
+    }
+}
+
+/// Inflates a full_crc32 page_compressed page (`is_compressed_page`) into `out`, as
+/// long as the page. The algorithm is FSP flags bits 5-7. The type's low 15 bits
+/// give the stored length in 256-byte units, CRC-32C last; for lz4, lzo and snappy,
+/// which need the exact stream length, the byte 5 before the end holds its low 8
+/// bits (plus 5), 0 meaning the stream ends 5 bytes before the end.
+pub fn inflate_full_crc32(page: &[u8], fsp_flags: u32, out: &mut [u8]) -> Result<Algorithm, InflateError> {
+    let code = u64::from((fsp_flags >> 5) & 7);
+    let algorithm = Algorithm::from_code(code).ok_or(InflateError::UnknownAlgorithm(code))?;
+    let units = be_u16(page, 24) & !FCRC32_COMPRESSED_MARKER;
+    let mut size = usize::from(units) << 8;
+    if size >= page.len() || size < FCRC32_PAYLOAD_AT + 5 + 1 {
+        return Err(InflateError::BadLength(units));
+    }
+    if matches!(algorithm, Algorithm::Lz4 | Algorithm::Lzo | Algorithm::Snappy) {
+        let low = usize::from(page[size - 5]);
+        if low != 0 {
+            size = size + low - 256;
+        }
+        size -= 5;
+    }
+    if size <= FCRC32_PAYLOAD_AT {
+        return Err(InflateError::BadLength(units));
+    }
+    match inflate_payload(algorithm, &page[FCRC32_PAYLOAD_AT..size], out) {
+        Some(n) if n == out.len() => {}
+        _ => return Err(InflateError::Damaged(algorithm)),
+    }
+    // The first 24 bytes were copied from the page before it was compressed.
+    if page[..24] != out[..24] {
         return Err(InflateError::HeaderDiffers);
     }
     Ok(algorithm)

@@ -56,17 +56,12 @@ pub enum RestoreError {
     )]
     Encrypted { path: PathBuf },
     #[error(
-        "{}: the redo changes page {page} of this {kind} tablespace, which innohot cannot prepare yet: \
-         use mariabackup --prepare for this backup",
+        "{}: page {page} cannot take the {what} record of the mini-transaction at LSN {lsn}: {detail}; the page \
+         or the redo copy is damaged, or innohot applies the record wrongly; the backup is unchanged: prepare it \
+         with mariabackup --prepare",
         path.display()
     )]
-    UnsupportedPage { path: PathBuf, page: u32, kind: &'static str },
-    #[error(
-        "{}: the redo at LSN {lsn} holds row or undo operations (EXTENDED records) that innohot cannot apply yet \
-         (issue 9); the backup is unchanged: prepare it with mariabackup --prepare",
-        path.display()
-    )]
-    ExtendedRecords { path: PathBuf, lsn: Lsn },
+    BadRowRecord { path: PathBuf, page: u32, lsn: Lsn, what: &'static str, detail: String },
     #[error("tablespace id {space} is held by both {} and {}: the backup is inconsistent", a.display(), b.display())]
     DuplicateSpace { space: u32, a: PathBuf, b: PathBuf },
     #[error(

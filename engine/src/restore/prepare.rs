@@ -12,6 +12,7 @@
 use super::store::FileStore;
 use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
 use crate::format::mariadb::{self, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
+use crate::format::page::{self, PageLayout};
 use crate::format::Lsn;
 use crate::io::{EntryKind, LocalFs};
 use crate::meta;
@@ -41,6 +42,9 @@ pub struct PrepareReport {
     /// Pages read because the redo named them (the most held in memory at once).
     pub pages_read: u64,
     pub pages_written: u64,
+    /// Pages whose last redo record freed them: (space, page). The server never
+    /// writes such a page again; innohot writes it with the mtr's LSN.
+    pub pages_freed: Vec<(u32, u32)>,
 }
 
 /// Prepares the backup in `dir`; a prepared backup is left alone (`already_prepared`).
@@ -137,19 +141,27 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
     for path in &files {
         store.add(path)?;
     }
+    if !store.skipped.is_empty() {
+        adopt_unwritten(fs, dir, &log, cp.last_lsn, &mut store)?;
+    }
     let applied = apply::apply_log(&log, cp.last_lsn, &mut store);
     if let Some(problem) = store.take_problem() {
         return Err(problem);
     }
     let a = applied.map_err(|e| match e {
-        apply::PrepareError::BadRecord { lsn, detail } if detail.starts_with("Extended record") => {
-            RestoreError::ExtendedRecords { path: log_path.clone(), lsn }
-        }
+        apply::PrepareError::BadExtended { lsn, page, error } => RestoreError::BadRowRecord {
+            path: store.spaces().get(&page.space).map_or_else(|| log_path.clone(), |s| s.path.clone()),
+            page: page.page,
+            lsn,
+            what: error.what,
+            detail: error.detail,
+        },
         e => bad_log(e.to_string()),
     })?;
+    store.check_unwritten_layouts()?;
     let pages_read = store.pages_held() as u64;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
-    let pages_written = store.write_back(&touched)?;
+    let pages_written = store.write_back(&touched, &a.sizes)?;
     let report = PrepareReport {
         already_prepared: false,
         tablespaces: store.spaces().len(),
@@ -163,8 +175,73 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
         spaces_not_in_backup: a.spaces_not_in_backup.clone(),
         pages_read,
         pages_written,
+        pages_freed: a.pages_freed.iter().copied().collect(),
     };
     Ok((report, header.creator))
+}
+
+/// A store that holds only page 0 of the given tablespaces, all zero at first:
+/// applying the log to it reads its file records and rebuilds those pages 0.
+struct Pages0(std::collections::BTreeMap<u32, Vec<u8>>);
+
+impl apply::PageStore for Pages0 {
+    fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]> {
+        if page != 0 {
+            return None;
+        }
+        self.0.get_mut(&space).map(|p| p.as_mut_slice())
+    }
+}
+
+/// Files whose page 0 was still all zero when copied (the server writes a new
+/// tablespace's pages lazily): the redo's FILE_CREATE / FILE_MODIFY records name
+/// them, which gives their space id, as mariabackup finds them; a second pass
+/// rebuilds their page 0 alone, whose flags give the page layout (else the
+/// server's for a new file, from backup-my.cnf).
+fn adopt_unwritten(fs: &dyn LocalFs, dir: &Path, log: &[u8], last_lsn: Lsn, store: &mut FileStore) -> Result<()> {
+    // A damaged log is reported by the real apply that follows.
+    let mut none = Pages0(Default::default());
+    let Ok(names) = apply::apply_log(log, last_lsn, &mut none).map(|r| r.file_names) else { return Ok(()) };
+    let cnf = dir.join(meta::BACKUP_MY_CNF);
+    let settings = if fs.exists(&cnf) {
+        super::key_values(&String::from_utf8_lossy(&fs.read_all(&cnf).map_err(io_err(&cnf, "reading"))?))
+    } else {
+        Default::default()
+    };
+    let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
+    let layout = PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str()));
+    let mut found = Vec::new();
+    for path in std::mem::take(&mut store.skipped) {
+        match names.iter().find(|(_, name)| name.as_deref().is_some_and(|n| names_file(dir, &path, n))) {
+            Some((&space, _)) => found.push((path, space)),
+            None => store.skipped.push(path),
+        }
+    }
+    let mut pages0 = Pages0(found.iter().map(|(_, space)| (*space, vec![0u8; 65536])).collect());
+    let rebuilt = apply::apply_log(log, last_lsn, &mut pages0).is_ok();
+    for (path, space) in found {
+        // Trusted only when the redo did rebuild it (its FSP header names the space).
+        let header = rebuilt.then(|| page::fsp_header(&pages0.0[&space]).ok()).flatten();
+        let flags = header.filter(|h| h.space_id == space).map(|h| h.flags);
+        let real = flags.and_then(|f| page::layout_from_flags(f).ok().map(|l| (l, f)));
+        let (layout, flags) = real.unwrap_or((layout, 0));
+        store.add_unwritten(&path, space, layout, flags)?;
+    }
+    Ok(())
+}
+
+/// Whether the redo's file name (`./db/t.ibd`, or an absolute DATA DIRECTORY path
+/// whose `.ibd` the backup keeps in its schema directory) is `path` in the backup.
+fn names_file(dir: &Path, path: &Path, name: &str) -> bool {
+    let Ok(rel) = path.strip_prefix(dir) else { return false };
+    match name.strip_prefix("./") {
+        Some(r) => Path::new(r) == rel,
+        None => {
+            let tail: Vec<_> = Path::new(name).components().rev().take(2).collect();
+            let mine: Vec<_> = rel.components().rev().take(2).collect();
+            tail.len() == 2 && tail == mine
+        }
+    }
 }
 
 /// The `ib_logfile0` `mariabackup --prepare` (10.11) leaves: the backup header with

@@ -5,6 +5,7 @@
 
 use super::{io_err, RestoreError, Result};
 use crate::format::page::{self, PageLayout};
+use crate::format::page_compressed;
 use crate::io::{EditFile, LocalFs};
 use crate::prepare::PageStore;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,8 +21,14 @@ const PAGE0_READ: usize = 65536;
 pub struct Space {
     pub path: PathBuf,
     pub layout: PageLayout,
-    /// PAGE_COMPRESSED (FSP flags): its pages are stored compressed.
+    /// PAGE_COMPRESSED (FSP flags): its pages may be stored compressed. They are
+    /// inflated when read and written back uncompressed, as the server itself
+    /// writes a page whose compression would not save a block.
     pub page_compressed: bool,
+    /// FSP flags (page 0): a full_crc32 tablespace's compression algorithm.
+    pub flags: u32,
+    /// Page 0 was not written when the file was copied: the layout is assumed.
+    pub unwritten: bool,
 }
 
 /// The tablespaces by id, and the pages the redo named so far.
@@ -86,9 +93,47 @@ impl<'a> FileStore<'a> {
         if page::is_encrypted_tablespace(&head, layout) {
             return Err(RestoreError::Encrypted { path: path.to_path_buf() });
         }
-        let space = Space { path: path.to_path_buf(), layout, page_compressed: page_compressed_flags(fsp.flags) };
+        let page_compressed = page_compressed_flags(fsp.flags);
+        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags: fsp.flags, unwritten: false };
         if let Some(other) = self.spaces.insert(fsp.space_id, space) {
             return Err(RestoreError::DuplicateSpace { space: fsp.space_id, a: other.path, b: path.to_path_buf() });
+        }
+        Ok(())
+    }
+
+    /// Files a tablespace whose page 0 is not written yet under the id the redo gives
+    /// its name; the redo rebuilds page 0, whose flags (`flags`, 0 if unknown) give `layout`.
+    pub fn add_unwritten(&mut self, path: &Path, space_id: u32, layout: PageLayout, flags: u32) -> Result<()> {
+        let page_compressed = page_compressed_flags(flags);
+        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags, unwritten: true };
+        if let Some(other) = self.spaces.insert(space_id, space) {
+            return Err(RestoreError::DuplicateSpace { space: space_id, a: other.path, b: path.to_path_buf() });
+        }
+        Ok(())
+    }
+
+    /// After the redo was applied: a tablespace filed by [`Self::add_unwritten`] whose
+    /// rebuilt page 0 gives another page layout than the one assumed is refused.
+    pub fn check_unwritten_layouts(&mut self) -> Result<()> {
+        let assumed: Vec<(u32, PageLayout)> =
+            self.spaces.iter().filter(|(_, s)| s.unwritten).map(|(id, s)| (*id, s.layout)).collect();
+        for (id, layout) in assumed {
+            let Some(p0) = self.pages.get(&(id, 0)) else { continue };
+            let Ok(real) = page::layout_from_page0(p0) else { continue };
+            let flags = page::fsp_header(p0).map(|h| h.flags).unwrap_or(0);
+            if real != layout || page_compressed_flags(flags) != self.spaces[&id].page_compressed {
+                let path = self.spaces[&id].path.clone();
+                return Err(RestoreError::BadPage {
+                    path,
+                    page: 0,
+                    page_lsn: page::fil_header(p0).map(|h| h.lsn).unwrap_or(0),
+                    detail: format!(
+                        "the file was copied before the server wrote its page 0 and the redo makes it a {real:?} \
+                         PAGE_COMPRESSED={} tablespace, which innohot cannot prepare from such a copy",
+                        page_compressed_flags(flags)
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -116,19 +161,11 @@ impl<'a> FileStore<'a> {
         Ok(self.open.get_mut(&space).expect("just opened"))
     }
 
-    /// Reads one page; past the end of the file a zeroed page (the file grows when it is written).
+    /// Reads one page; past the end of the file a zeroed page (the file grows when it is
+    /// written). A ROW_FORMAT=COMPRESSED page stays as stored (the redo addresses the
+    /// compressed frame); a PAGE_COMPRESSED one is inflated.
     fn load(&mut self, space: u32, page_no: u32) -> Result<Vec<u8>> {
         let sp = self.spaces[&space].clone();
-        let kind = if sp.layout.compressed {
-            Some("ROW_FORMAT=COMPRESSED")
-        } else if sp.page_compressed {
-            Some("PAGE_COMPRESSED")
-        } else {
-            None
-        };
-        if let Some(kind) = kind {
-            return Err(RestoreError::UnsupportedPage { path: sp.path, page: page_no, kind });
-        }
         let psize = sp.layout.physical_size;
         let mut buf = vec![0u8; psize];
         let f = self.file(space)?;
@@ -151,6 +188,9 @@ impl<'a> FileStore<'a> {
                 detail: format!("only {got} of its {psize} bytes are in the file: the file is truncated"),
             });
         }
+        if sp.page_compressed && got == psize && page_compressed::is_compressed_page(&buf, sp.layout.full_crc32) {
+            return inflated(&sp, page_no, &buf);
+        }
         Ok(buf)
     }
 
@@ -166,7 +206,19 @@ impl<'a> FileStore<'a> {
     }
 
     /// Writes the given pages back (in file order) and fdatasyncs each file written.
-    pub fn write_back(&mut self, pages: &BTreeSet<(u32, u32)>) -> Result<u64> {
+    /// A file shorter than the size (pages) the redo last wrote to its FSP header is
+    /// extended with zeros, as the server's recovery extends it.
+    pub fn write_back(&mut self, pages: &BTreeSet<(u32, u32)>, fsp_sizes: &BTreeMap<u32, u32>) -> Result<u64> {
+        let sizes: Vec<(u32, u64)> = fsp_sizes
+            .iter()
+            // A file copied before its page 0 was written is one the server recovers as a
+            // deferred tablespace: its size is taken from the redo, the file is not extended.
+            .filter_map(|(&space, &n)| {
+                let sp = self.spaces.get(&space).filter(|sp| !sp.unwritten)?;
+                Some((space, u64::from(n) * sp.layout.physical_size as u64))
+            })
+            .filter(|(_, want)| *want > 0)
+            .collect();
         let mut written = 0;
         for &(space, page_no) in pages {
             let Some(bytes) = self.pages.remove(&(space, page_no)) else { continue };
@@ -176,9 +228,35 @@ impl<'a> FileStore<'a> {
             self.dirty.insert(space);
             written += 1;
         }
+        for (space, want) in sizes {
+            let path = self.spaces[&space].path.clone();
+            let psize = self.spaces[&space].layout.physical_size;
+            let f = self.file(space)?;
+            if f.size().map_err(io_err(&path, "reading the size of"))? < want {
+                f.write_at(&vec![0u8; psize], want - psize as u64).map_err(io_err(&path, "extending"))?;
+                self.dirty.insert(space);
+            }
+        }
         self.sync_dirty()?;
         Ok(written)
     }
+}
+
+/// A stored page_compressed page as the server holds it in memory.
+fn inflated(sp: &Space, page_no: u32, stored: &[u8]) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; stored.len()];
+    let done = if sp.layout.full_crc32 {
+        page_compressed::inflate_full_crc32(stored, sp.flags, &mut out)
+    } else {
+        page_compressed::inflate(stored, &mut out)
+    };
+    done.map_err(|e| RestoreError::BadPage {
+        path: sp.path.clone(),
+        page: page_no,
+        page_lsn: page::fil_header(stored).map(|h| h.lsn).unwrap_or(0),
+        detail: format!("its PAGE_COMPRESSED contents cannot be inflated: {e}"),
+    })?;
+    Ok(out)
 }
 
 impl PageStore for FileStore<'_> {

@@ -9,7 +9,10 @@
 //! server's `recv_recover_page` does: a page takes an mtr only if its
 //! FIL_PAGE_LSN is not past the mtr's start; then its LSN becomes the mtr's end
 //! LSN. Changed pages get their checksum again (full_crc32 or, for a legacy
-//! tablespace, crc32).
+//! tablespace, crc32). ROW_FORMAT=COMPRESSED pages are handed over as stored
+//! (the compressed frame): the server's recovery applies the records to that
+//! frame too (`log_phys_t::apply` picks `page.zip.data`), and writes only
+//! FIL_PAGE_LSN (no trailer) and the page_zip crc32 at offset 0.
 //!
 //! Covers the physical records: WRITE, MEMSET, MEMMOVE, INIT_PAGE, FREE_PAGE,
 //! the page-checksum OPTION (skipped, as recovery does when it matches) and the
@@ -36,7 +39,7 @@ use crate::format::mariadb::{
 };
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
-use extended::Extended;
+use extended::{ExtError, Extended};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +50,10 @@ pub enum PrepareError {
     BadMtr { lsn: Lsn, detail: String },
     #[error("redo record in the mini-transaction at LSN {lsn}: {detail}")]
     BadRecord { lsn: Lsn, detail: String },
+    /// An EXTENDED (row or undo) record that does not decode, or that the page it
+    /// names cannot take (the server's recovery would call the page corrupted).
+    #[error("redo record in the mini-transaction at LSN {lsn}: {page:?}: {error}")]
+    BadExtended { lsn: Lsn, page: PageId, error: ExtError },
     #[error(
         "ib_logfile0 has no FILE_CHECKPOINT({checkpoint}) record between LSN {checkpoint} and {last_lsn}: \
          recovery cannot start from its checkpoint (the copy did not start where the server's checkpoint says)"
@@ -84,7 +91,13 @@ pub struct ApplyReport {
     /// TRIM_PAGES records: tablespace id -> its new size in pages. The pages from that
     /// size on are gone; the on-disk prepare must truncate the file to it.
     pub trimmed: BTreeMap<u32, u32>,
+    /// The last FSP_SIZE (pages) a WRITE to page 0 gave each tablespace: recovery
+    /// extends a shorter file to it.
+    pub sizes: BTreeMap<u32, u32>,
 }
+
+/// Where page 0 keeps FSP_SIZE (FSP header at 38, size at +8).
+const FSP_SIZE_AT: u32 = 46;
 
 /// Applies every mtr of the backup's `ib_logfile0` (the whole file) from its checkpoint
 /// up to `last_lsn`.
@@ -138,16 +151,11 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
         return Err(PrepareError::CheckpointNotConfirmed { checkpoint: cp.lsn, last_lsn });
     }
     for &(space, page_no) in &touched {
-        let full_crc32 = store
-            .page_mut(space, 0)
-            .and_then(|p0| page::layout_from_page0(p0).ok())
-            .is_none_or(|layout| layout.full_crc32);
+        let layout = store.page_mut(space, 0).and_then(|p0| page::layout_from_page0(p0).ok());
+        // A tablespace without a readable page 0 is a new one: full_crc32, the default.
+        let layout = layout.unwrap_or(page::PageLayout::full_crc32(0));
         if let Some(pg) = store.page_mut(space, page_no) {
-            if full_crc32 {
-                page::stamp_full_crc32(pg);
-            } else {
-                page::stamp_legacy_crc32(pg);
-            }
+            page::stamp_for_layout(pg, layout);
         }
     }
     report.pages_touched = touched.into_iter().collect();
@@ -219,7 +227,11 @@ impl MtrApply<'_> {
     /// Applies one page record; returns the new `last_offset`.
     fn page_record(&mut self, id: PageId, op: PageOp, payload: &[u8], last_offset: u32) -> Result<u32, PrepareError> {
         let ext = match op {
-            PageOp::Extended => Some(extended::decode(payload).map_err(|e| self.bad(format!("{id:?}: {e}")))?),
+            PageOp::Extended => Some(extended::decode(payload).map_err(|error| PrepareError::BadExtended {
+                lsn: self.start,
+                page: id,
+                error,
+            })?),
             _ => None,
         };
         if let Some(Extended::TrimPages) = ext {
@@ -243,6 +255,14 @@ impl MtrApply<'_> {
                 )))
             }
         };
+        if let (0, Some(PageEdit::Write { data, .. })) = (id.page, edit) {
+            let at = last_offset + edit.map_or(0, |e| e.offset());
+            if at <= FSP_SIZE_AT && at + data.len() as u32 >= FSP_SIZE_AT + 4 {
+                let i = (FSP_SIZE_AT - at) as usize;
+                let size = u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes"));
+                self.report.sizes.insert(id.space, size);
+            }
+        }
         let take = self.takes(id);
         let Some(pg) = self.store.page_mut(id.space, id.page) else {
             self.report.records_without_tablespace += 1;
@@ -272,8 +292,11 @@ impl MtrApply<'_> {
                 let ext = ext.as_ref().expect("decoded above");
                 // Applied to a copy: a refused record leaves the page as it was.
                 let mut work = pg.to_vec();
-                extended::apply(&mut work, id.page, ext)
-                    .map_err(|e| PrepareError::BadRecord { lsn: self.start, detail: format!("{id:?}: {e}") })?;
+                extended::apply(&mut work, id.page, ext).map_err(|error| PrepareError::BadExtended {
+                    lsn: self.start,
+                    page: id,
+                    error,
+                })?;
                 pg.copy_from_slice(&work);
                 self.report.extended_applied += 1;
             }
@@ -482,7 +505,12 @@ mod tests {
         // index page, and writes off the page are refused.
         let ext = vec![Record::Page { op: PageOp::Extended, page: Some(PageId { space: 7, page: 3 }), payload: &[11] }];
         let (log, last) = backup_log(&[ext]);
-        let err = apply_log(&log, last, &mut pages(0)).unwrap_err().to_string();
+        let err = apply_log(&log, last, &mut pages(0)).unwrap_err();
+        assert!(
+            matches!(&err, PrepareError::BadExtended { page: PageId { space: 7, page: 3 }, .. }),
+            "a typed refusal naming the page: {err:?}"
+        );
+        let err = err.to_string();
         assert!(err.contains("subtype 11 does not exist") && err.contains("page: 3"), "{err}");
         let ins = vec![Record::Page {
             op: PageOp::Extended,
@@ -492,7 +520,12 @@ mod tests {
         let (log, last) = backup_log(&[ins]);
         let mut mem = pages(0);
         mem.0.get_mut(&(7, 3)).unwrap()[24..26].copy_from_slice(&[0, 2]);
-        let err = apply_log(&log, last, &mut mem).unwrap_err().to_string();
+        let err = apply_log(&log, last, &mut mem).unwrap_err();
+        assert!(
+            matches!(&err, PrepareError::BadExtended { error: ExtError { what: "INSERT_HEAP_DYNAMIC", .. }, .. }),
+            "{err:?}"
+        );
+        let err = err.to_string();
         assert!(err.contains("INSERT_HEAP_DYNAMIC") && err.contains("not that of an index page"), "{err}");
         let mut b = vec![];
         let off = vec![rec(Some(3), PageEdit::Write { offset: 4095, data: &[1, 2] }, &mut b)];
