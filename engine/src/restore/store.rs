@@ -86,6 +86,18 @@ impl<'a> FileStore<'a> {
         if page::is_encrypted_tablespace(&head, layout) {
             return Err(RestoreError::Encrypted { path: path.to_path_buf() });
         }
+        let size = f.size().map_err(io_err(path, "reading the size of"))?;
+        if size % layout.physical_size as u64 != 0 {
+            return Err(RestoreError::BadPage {
+                path: path.to_path_buf(),
+                page: (size / layout.physical_size as u64) as u32,
+                page_lsn: 0,
+                detail: format!(
+                    "the file is {size} bytes, not a whole number of {}-byte pages: it is truncated",
+                    layout.physical_size
+                ),
+            });
+        }
         let space = Space { path: path.to_path_buf(), layout, page_compressed: page_compressed_flags(fsp.flags) };
         if let Some(other) = self.spaces.insert(fsp.space_id, space) {
             return Err(RestoreError::DuplicateSpace { space: fsp.space_id, a: other.path, b: path.to_path_buf() });
