@@ -79,13 +79,6 @@ impl<'a> FileStore<'a> {
         let bad = |detail: String| RestoreError::BadPage { path: path.to_path_buf(), page: 0, page_lsn: 0, detail };
         let layout = page::layout_from_page0(&head).map_err(|e| bad(e.to_string()))?;
         let fsp = page::fsp_header(&head).map_err(|e| bad(e.to_string()))?;
-        if head.len() >= layout.physical_size {
-            page::validate_page(&head[..layout.physical_size], fsp.space_id, 0, layout)
-                .map_err(|d| bad(d.to_string()))?;
-        }
-        if page::is_encrypted_tablespace(&head, layout) {
-            return Err(RestoreError::Encrypted { path: path.to_path_buf() });
-        }
         let size = f.size().map_err(io_err(path, "reading the size of"))?;
         if size % layout.physical_size as u64 != 0 {
             return Err(RestoreError::BadPage {
@@ -97,6 +90,13 @@ impl<'a> FileStore<'a> {
                     layout.physical_size
                 ),
             });
+        }
+        if head.len() >= layout.physical_size {
+            page::validate_page(&head[..layout.physical_size], fsp.space_id, 0, layout)
+                .map_err(|d| bad(d.to_string()))?;
+        }
+        if page::is_encrypted_tablespace(&head, layout) {
+            return Err(RestoreError::Encrypted { path: path.to_path_buf() });
         }
         let space = Space { path: path.to_path_buf(), layout, page_compressed: page_compressed_flags(fsp.flags) };
         if let Some(other) = self.spaces.insert(fsp.space_id, space) {
