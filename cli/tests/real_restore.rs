@@ -121,6 +121,13 @@ fn the_xtrabackup_spelling_round_trip_under_writes_equals_the_source() {
     let from = binlog_info(&target).unwrap();
     let (ok, log) = innohot(&["--prepare".into(), format!("--target-dir={}", target.display())]);
     assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot --prepare failed:\n{log}");
+    // The prepared backup verifies: every page valid and none past the applied LSN.
+    let out = Command::new(env!("CARGO_BIN_EXE_innohot"))
+        .args(["verify", &format!("--target-dir={}", target.display())])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && report.contains("log-applied") && report.contains(": OK:"), "{report}");
     let (ok, log) = innohot(&[
         "--copy-back".into(),
         format!("--target-dir={}", target.display()),
