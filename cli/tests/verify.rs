@@ -221,3 +221,51 @@ fn verify_of_a_mariadb_backup_before_and_after_prepare() {
     std::fs::write(ibd, &original).unwrap();
     assert_eq!(verify(&backup).0, Some(0));
 }
+
+/// One flipped byte in the middle of one page of each page type the simulated
+/// 5.7 backup holds (FSP header, insert buffer bitmap, inode, index, undo,
+/// system, transaction system, ...): each is named; the reports are one snapshot.
+#[test]
+fn a_flipped_byte_in_each_page_type_is_named() {
+    use innohot::format::page;
+    let work = tempfile::tempdir().unwrap();
+    let demo = work.path().join("demo");
+    let out = innohot().arg("demo").arg(&demo).output().unwrap();
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    let backup = demo.join("backup");
+    let mut spaces = vec![backup.join("ibdata1")];
+    spaces.extend(files_with(&backup, ".ibd"));
+    // The first page of each type: (type, file, page number).
+    let mut first: std::collections::BTreeMap<u16, (PathBuf, usize)> = Default::default();
+    for path in &spaces {
+        let bytes = std::fs::read(path).unwrap();
+        let layout = page::layout_from_page0(&bytes).unwrap();
+        let space_id = page::fsp_header(&bytes).unwrap().space_id;
+        for (no, p) in bytes.chunks(layout.physical_size).enumerate() {
+            let zero = p.iter().all(|&b| b == 0);
+            if zero || page::is_doublewrite_page(space_id, no as u32, layout) {
+                continue;
+            }
+            let kind = u16::from_be_bytes([p[page::FIL_PAGE_TYPE], p[page::FIL_PAGE_TYPE + 1]]);
+            first.entry(kind).or_insert_with(|| (path.clone(), no));
+        }
+    }
+    assert!(first.len() >= 5, "page types found: {:?}", first.keys().collect::<Vec<_>>());
+    let mut reports = String::new();
+    for (kind, (path, no)) in &first {
+        let original = std::fs::read(path).unwrap();
+        let psize = page::layout_from_page0(&original).unwrap().physical_size;
+        let mut bytes = original.clone();
+        bytes[no * psize + psize / 2] ^= 0x10;
+        std::fs::write(path, &bytes).unwrap();
+        let (code, report) = verify(&backup);
+        let rel = path.strip_prefix(&backup).unwrap().display().to_string();
+        let line = report.lines().find(|l| l.starts_with("problem: ")).unwrap_or("no problem reported");
+        assert_eq!(code, Some(1), "page type {kind}: {report}");
+        assert!(line.starts_with(&format!("problem: {rel}: page {no} is corrupt")), "page type {kind}: {report}");
+        reports.push_str(&format!("page type {kind}: {line}\n"));
+        std::fs::write(path, &original).unwrap();
+    }
+    assert_eq!(verify(&backup).0, Some(0));
+    snapshot("verify_57_flipped_byte_each_page_type", &reports, &backup);
+}
