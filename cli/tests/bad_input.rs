@@ -99,6 +99,22 @@ fn option_problems_exit_2_and_name_the_option() {
     // Unreadable: a directory given as the file.
     let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", dir.path().display())]));
     assert_refused(&r, 2, &["cannot read the option file", "directory"]);
+    // Unreadable: a file its user may not read (innohot run as nobody, when setpriv can).
+    let secret = dir.path().join("secret.cnf");
+    std::fs::write(&secret, "[client]\nuser=root\n").unwrap();
+    let _ = Command::new("chmod").arg("0600").arg(&secret).status();
+    let _ = Command::new("chmod").arg("0755").arg(dir.path()).status();
+    let r = run(Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args([
+        env!("CARGO_BIN_EXE_innohot"),
+        "backup",
+        &format!("--defaults-file={}", secret.display()),
+        &format!("--target-dir={}", target.display()),
+    ]));
+    if r.code == Some(127) || r.stderr.contains("setpriv:") {
+        eprintln!("SKIP the unreadable option file case: setpriv cannot switch users here: {}", r.stderr.trim());
+    } else {
+        assert_refused(&r, 2, &["cannot read the option file", "secret.cnf", "permission denied"]);
+    }
     // Unknown option in it: named with file, line, group and the loose- fix.
     let cnf = dir.path().join("my.cnf");
     std::fs::write(&cnf, "[client]\nuser=root\n[mariabackup]\nstream=xbstream\n").unwrap();
