@@ -90,6 +90,19 @@ pub struct BackupCmd {
     /// Server Unix socket
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// TLS for a TCP connection: DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY
+    /// (default: DISABLED, or VERIFY_CA when --ssl-ca is given); never used over a Unix socket
+    #[arg(long, value_name = "MODE")]
+    pub ssl_mode: Option<String>,
+    /// The CA certificate (PEM) that signed the server's certificate
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+    /// A client certificate (PEM), with --ssl-key
+    #[arg(long, value_name = "FILE")]
+    pub ssl_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub ssl_key: Option<PathBuf>,
     /// Where this host sees the server's datadir, when not at the path the server reports
     /// (containers, mounts); innohot checks it is the server's and refuses otherwise
     #[arg(long, value_name = "DIR")]

@@ -98,6 +98,31 @@ pub fn parse_option_file(text: &str, suffix: Option<&str>) -> Result<Vec<FileOpt
     Ok(ranked.into_iter().map(|(_, o)| o).collect())
 }
 
+/// TLS settings that cannot work are refused before connecting; TLS asked for
+/// over a Unix socket is not used, and a warning says so.
+fn check_tls(out: &mut BackupArgs) -> Result<(), String> {
+    use innohot::server::mysql::SslMode;
+    let tls = &out.connect.tls;
+    let mode = tls.mode();
+    if matches!(mode, SslMode::VerifyCa | SslMode::VerifyIdentity) && tls.ca.is_none() {
+        return Err(format!(
+            "--ssl-mode={} needs --ssl-ca=FILE, the CA that signed the server's certificate",
+            mode.name()
+        ));
+    }
+    if tls.cert.is_some() != tls.key.is_some() {
+        return Err("--ssl-cert and --ssl-key go together: give both or neither".into());
+    }
+    if out.connect.socket.is_some() && mode != SslMode::Disabled {
+        out.warnings.push(format!(
+            "--ssl-mode={}: TLS is not used over the Unix socket (the connection does not leave this host); \
+             use --host and --port for a TLS connection",
+            mode.name()
+        ));
+    }
+    Ok(())
+}
+
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
     v.trim().parse().map_err(|_| format!("--{name} needs a number, not {v:?}"))
 }
@@ -112,6 +137,10 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "port" => a.connect.port = Some(number(name, need()?)?),
         "user" => a.connect.user = Some(need()?.to_string()),
         "password" | "pass" => a.connect.password = Some(need()?.to_string()),
+        "ssl-mode" => a.connect.tls.mode = Some(need()?.parse()?),
+        "ssl-ca" => a.connect.tls.ca = Some(PathBuf::from(need()?)),
+        "ssl-cert" => a.connect.tls.cert = Some(PathBuf::from(need()?)),
+        "ssl-key" => a.connect.tls.key = Some(PathBuf::from(need()?)),
         "datadir" => a.datadir = Some(PathBuf::from(need()?)),
         "parallel" => parallel(a, number(name, need()?)?),
         "throttle" => throttle(number(name, need()?)?)?,
@@ -229,6 +258,19 @@ pub fn resolve(
     if let Some(v) = c.socket {
         out.connect.socket = Some(v);
     }
+    if let Some(v) = c.ssl_mode {
+        out.connect.tls.mode = Some(v.parse()?);
+    }
+    for (given, slot) in [
+        (c.ssl_ca, &mut out.connect.tls.ca),
+        (c.ssl_cert, &mut out.connect.tls.cert),
+        (c.ssl_key, &mut out.connect.tls.key),
+    ] {
+        if given.is_some() {
+            *slot = given;
+        }
+    }
+    check_tls(&mut out)?;
     if let Some(v) = c.datadir {
         out.datadir = Some(v);
     }
@@ -367,9 +409,9 @@ mod tests {
             line.extend(args(extra));
             parse_backup_args(&line, None, &read).unwrap_err()
         };
-        let msg = e("[client]\nssl-ca=/ca.pem\n", &[]);
+        let msg = e("[client]\nssl-crl=/crl.pem\n", &[]);
         assert!(
-            msg.contains("/my.cnf, line 2 ([client]): unknown option ssl-ca") && msg.contains("loose-ssl-ca"),
+            msg.contains("/my.cnf, line 2 ([client]): unknown option ssl-crl") && msg.contains("loose-ssl-crl"),
             "{msg}"
         );
         assert!(e("[innohot]\nport=abc\n", &[]).contains("--port needs a number, not \"abc\""));

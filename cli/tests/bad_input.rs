@@ -99,6 +99,22 @@ fn option_problems_exit_2_and_name_the_option() {
     // Unreadable: a directory given as the file.
     let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", dir.path().display())]));
     assert_refused(&r, 2, &["cannot read the option file", "directory"]);
+    // Unreadable: a file its user may not read (innohot run as nobody, when setpriv can).
+    let secret = dir.path().join("secret.cnf");
+    std::fs::write(&secret, "[client]\nuser=root\n").unwrap();
+    let _ = Command::new("chmod").arg("0600").arg(&secret).status();
+    let _ = Command::new("chmod").arg("0755").arg(dir.path()).status();
+    let r = run(Command::new("setpriv").args(["--reuid=65534", "--regid=65534", "--clear-groups"]).args([
+        env!("CARGO_BIN_EXE_innohot"),
+        "backup",
+        &format!("--defaults-file={}", secret.display()),
+        &format!("--target-dir={}", target.display()),
+    ]));
+    if r.code == Some(127) || r.stderr.contains("setpriv:") {
+        eprintln!("SKIP the unreadable option file case: setpriv cannot switch users here: {}", r.stderr.trim());
+    } else {
+        assert_refused(&r, 2, &["cannot read the option file", "secret.cnf", "permission denied"]);
+    }
     // Unknown option in it: named with file, line, group and the loose- fix.
     let cnf = dir.path().join("my.cnf");
     std::fs::write(&cnf, "[client]\nuser=root\n[mariabackup]\nstream=xbstream\n").unwrap();
@@ -549,4 +565,125 @@ fn target_filesystem_full_or_read_only_unreadable_datadir_and_encrypted_redo() {
     assert_refused(&r, 1, &["encrypted", "innodb_encrypt_log", "mariabackup"]);
     assert!(!target.join("xtrabackup_checkpoints").exists());
     assert_not_locked(&enc);
+}
+
+/// A backup paused before its lock (every data file copied): the process, its
+/// log up to the pause, and a thread reading the rest of its log.
+struct Paused {
+    child: std::process::Child,
+    head: String,
+    rest: std::thread::JoinHandle<String>,
+}
+
+fn paused_backup(src: &LocalServer, target: &Path, pause_ms: u64) -> Paused {
+    let mut child = backup_cmd(Some(src), target, &[&format!("--debug-pause-before-lock-ms={pause_ms}")])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut head = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        head.push_str(&line);
+        head.push('\n');
+        if line.contains("pausing") {
+            break;
+        }
+    }
+    assert!(head.contains("pausing"), "the backup never paused:\n{head}");
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    Paused { child, head, rest }
+}
+
+impl Paused {
+    /// Waits for the backup: its exit code and its whole log.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().unwrap();
+        (status.code(), self.head + &self.rest.join().unwrap())
+    }
+}
+
+/// A source file vanishing during the backup: a table the server DROPs after its
+/// copy leaves the backup (which completes and verifies); a file removed behind
+/// the server's back fails the backup naming the file, the cause and the fix.
+/// Then copy-back into the running server's datadir and into a non-empty one.
+#[test]
+fn vanishing_source_files_and_copy_back_onto_a_running_server() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE d").unwrap();
+    for t in ["keep", "dropme", "removed"] {
+        conn.query_drop(format!("CREATE TABLE d.{t} (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB")).unwrap();
+        conn.query_drop(format!("INSERT INTO d.{t} VALUES (1, 'one'), (2, 'two')")).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+
+    // DROP TABLE by the server after the table was copied, before the lock.
+    let target = dir.path().join("dropped");
+    let paused = paused_backup(&src, &target, 4000);
+    conn.query_drop("DROP TABLE d.dropme").unwrap();
+    let (code, log) = paused.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.trim_end().ends_with("completed OK!"), "{log}");
+    assert!(log.contains("d/dropme.ibd was dropped during the backup"), "{log}");
+    assert!(!target.join("d/dropme.ibd").exists() && !target.join("d/dropme.frm").exists());
+    assert!(target.join("d/keep.ibd").exists() && target.join("d/removed.ibd").exists());
+    let v = run(innohot().args(["verify", &format!("--target-dir={}", target.display())]));
+    assert_eq!(v.code, Some(0), "{}", v.stdout);
+    assert_not_locked(&src);
+
+    // The file removed behind the server's back (the server still has the table).
+    let gone = src.datadir().join("d/removed.ibd");
+    let target2 = dir.path().join("removed");
+    let paused = paused_backup(&src, &target2, 4000);
+    std::fs::remove_file(&gone).unwrap();
+    let (code, log) = paused.finish();
+    assert_eq!(code, Some(1), "{log}");
+    for says in [&gone.display().to_string(), "removed behind the server's back", "put the file back"] {
+        assert!(log.contains(says), "the message must say {says:?}:\n{log}");
+    }
+    assert!(!log.contains("completed OK!"), "{log}");
+    assert!(!target2.join("xtrabackup_checkpoints").exists());
+    let marker = std::fs::read_to_string(target2.join("innohot_backup_failed")).expect("the failure marker");
+    assert!(marker.contains("removed behind the server's back"), "{marker}");
+    assert_not_locked(&src);
+
+    // Copy-back of the good backup onto the running server's datadir: refused by
+    // the lock the server holds, naming its pid; the datadir keeps every file.
+    let r = run(innohot().args(["prepare", &format!("--target-dir={}", target.display())]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let names = |d: &Path| snapshot(d).into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+    let before = names(src.datadir());
+    let ibdata_before = std::fs::read(src.datadir().join("ibdata1")).unwrap().len();
+    for cmd in ["--copy-back", "--move-back"] {
+        let r = run(innohot().args([
+            cmd,
+            &format!("--target-dir={}", target.display()),
+            &format!("--datadir={}", src.datadir().display()),
+        ]));
+        let running = format!("is running on {}", src.datadir().display());
+        assert_refused(&r, 1, &["a server (pid ", &running, "stop it first"]);
+        if let Some(pid) = src.pid() {
+            assert!(r.stderr.contains(&format!("(pid {pid})")), "{}", r.stderr);
+        }
+    }
+    assert_eq!(names(src.datadir()), before, "copy-back touched the running server's datadir");
+    assert_eq!(std::fs::read(src.datadir().join("ibdata1")).unwrap().len(), ibdata_before);
+    assert!(target.join("d/keep.ibd").exists(), "a refused move-back moved nothing");
+    assert_not_locked(&src);
+
+    // Into a datadir that holds the user's files (no server on it).
+    let other = dir.path().join("other-datadir");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("ibdata1"), "the user's data").unwrap();
+    let before = snapshot(&other);
+    let r = run(innohot().args([
+        "--copy-back",
+        &format!("--target-dir={}", target.display()),
+        &format!("--datadir={}", other.display()),
+    ]));
+    assert_refused(&r, 1, &["the datadir is not empty", "restore only into a missing or empty directory"]);
+    assert_eq!(snapshot(&other), before);
 }

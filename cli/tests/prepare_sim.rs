@@ -183,3 +183,84 @@ fn refusals_exit_1_and_leave_the_backup_byte_unchanged() {
     assert!(err.contains("ib_logfile0") && err.contains("LSN"), "{err}");
     assert!(files(&backup) == spoiled, "a refused prepare changed the backup");
 }
+
+/// Records which pages the applier asks for, over an in-memory copy.
+struct Touched(InMemory, Vec<(u32, u32)>);
+
+impl PageStore for Touched {
+    fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]> {
+        self.1.push((space, page));
+        self.0.page_mut(space, page)
+    }
+}
+
+/// `innohot prepare` given a truncated or corrupt backup: exit 1, one sentence
+/// naming the file and the cause and saying to take a new backup, and the
+/// backup byte-unchanged (it can still go to mariabackup or be inspected).
+#[test]
+fn prepare_refuses_a_truncated_or_corrupt_backup_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = sim_backup(3, tmp.path());
+    let dir = backup.display().to_string();
+    let before = files(&backup);
+    let cp = String::from_utf8_lossy(&before[Path::new("xtrabackup_checkpoints")]).into_owned();
+    let last: u64 = cp.lines().find_map(|l| l.strip_prefix("last_lsn = ")).unwrap().parse().unwrap();
+    let log = before[Path::new("ib_logfile0")].clone();
+    let first = u64::from_be_bytes(log[8..16].try_into().unwrap());
+    let refused = |says: &[&str]| {
+        let spoiled = files(&backup);
+        let (code, json, err) = innohot(&["--prepare", &format!("--target-dir={dir}"), "--json"]);
+        assert_eq!(code, Some(1), "{err}");
+        for s in says {
+            assert!(err.contains(s), "the message must say {s:?}: {err}");
+        }
+        assert!(!err.contains("completed OK!"), "{err}");
+        assert!(json.contains("\"result\":\"failed\""), "{json}");
+        assert!(files(&backup) == spoiled, "a refused prepare changed the backup");
+    };
+    let restore = |rel: &str| std::fs::write(backup.join(rel), &before[Path::new(rel)]).unwrap();
+
+    // The redo copy cut short of last_lsn.
+    std::fs::write(backup.join("ib_logfile0"), &log[..(12288 + (last - first) / 2) as usize]).unwrap();
+    refused(&["ib_logfile0", "the redo log copy is damaged or unusable", "take a new one"]);
+    // Cut inside its header.
+    std::fs::write(backup.join("ib_logfile0"), &log[..4000]).unwrap();
+    refused(&["ib_logfile0", "shorter than its 12288-byte header", "take a new one"]);
+    restore("ib_logfile0");
+    // last_lsn edited past the end of the copied redo.
+    std::fs::write(
+        backup.join("xtrabackup_checkpoints"),
+        cp.replace(&format!("last_lsn = {last}"), &format!("last_lsn = {}", last + (1 << 20))),
+    )
+    .unwrap();
+    refused(&["ib_logfile0", "last_lsn", "take a new one"]);
+    // to_lsn past last_lsn.
+    std::fs::write(backup.join("xtrabackup_checkpoints"), cp.replace("to_lsn = ", "to_lsn = 9")).unwrap();
+    refused(&["xtrabackup_checkpoints", "is beyond last_lsn"]);
+    restore("xtrabackup_checkpoints");
+
+    // A page the redo changes, damaged in the middle; then its file cut mid-page.
+    let mut probe = Touched(in_memory(&before), Vec::new());
+    mariadb::apply_log(&log, last, &mut probe).unwrap();
+    let (rel, page_no, psize) = probe
+        .1
+        .iter()
+        .find_map(|&(space, page_no)| {
+            let (rel, psize, _) = probe.0.files.get(&space)?;
+            let len = before[rel].len();
+            (page_no > 0 && (page_no as usize + 1) * psize <= len).then(|| (rel.clone(), page_no as usize, *psize))
+        })
+        .expect("the redo changes a page that is in its file");
+    let mut bytes = before[&rel].clone();
+    bytes[page_no * psize + psize / 2] ^= 0x24;
+    std::fs::write(backup.join(&rel), &bytes).unwrap();
+    let name = rel.display().to_string();
+    refused(&[&name, &format!("page {page_no} (page LSN"), "is damaged", "take a new one"]);
+    std::fs::write(backup.join(&rel), &before[&rel][..page_no * psize + psize / 2]).unwrap();
+    refused(&[&name, "not a whole number", "truncated", "take a new one"]);
+    restore(rel.to_str().unwrap());
+
+    // Whole again: it prepares.
+    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -66,6 +66,14 @@ pub enum BackupError {
     )]
     TablespaceMissing { name: String, space_id: u32, file: String },
     #[error(
+        "tablespace {name} (space id {space_id}) is on the server but its file {} is gone from the datadir: \
+         it was removed behind the server's back (DROP TABLE would have removed the table from the server too), \
+         so the server itself has lost that table's file. The backup was not completed; put the file back or \
+         drop the table on the server, then run the backup again",
+        path.display()
+    )]
+    TablespaceFileGone { name: String, space_id: u32, path: PathBuf },
+    #[error(
         "{}: the redo log is {file_size} bytes but innodb_log_file_size is {setting}: the server is resizing \
          its redo log (SET GLOBAL innodb_log_file_size); wait for the resize to finish and run the backup again",
         path.display()

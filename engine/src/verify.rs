@@ -14,7 +14,12 @@
 //!   size, crc32/innodb/full_crc32 checksums, ROW_FORMAT=COMPRESSED and
 //!   PAGE_COMPRESSED pages), the page size taken from page 0 as the copy did;
 //! - every `.isl` link has its `.ibd` next to it (DATA DIRECTORY tables are
-//!   stored beside their link, docs/FORMATS.md).
+//!   stored beside their link, docs/FORMATS.md);
+//! - MariaDB: every file-per-table tablespace the copied redo names in a FILE
+//!   record (and does not delete later) is in the backup, under its last name;
+//! - a prepared backup (`backup_type = log-applied`, innohot's or mariabackup's
+//!   prepare): no page's LSN is beyond the applied LSN (`last_lsn`), since a
+//!   prepare applies the redo exactly that far.
 //!
 //! Reads only through `io::SourceFs`; pure apart from that.
 
@@ -23,7 +28,7 @@ use crate::format::page::{self, PageLayout};
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,7 +81,9 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
         r.problems
             .push(format!("{} is still there: the backup stopped before it was published", meta::CHECKPOINTS_PENDING));
     }
-    let last_lsn = check_checkpoints(fs, dir, has(meta::CHECKPOINTS_FILE), has(meta::INFO_FILE), &mut r);
+    let lsns = check_checkpoints(fs, dir, has(meta::CHECKPOINTS_FILE), has(meta::INFO_FILE), &mut r);
+    let last_lsn = lsns.map(|l| l.last);
+    let applied = lsns.filter(|l| l.applied).map(|l| l.last);
     match ["ib_logfile0", "xtrabackup_logfile"].iter().find(|n| has(n)) {
         Some(&"xtrabackup_logfile") => {
             r.notes.push("redo log copy: xtrabackup_logfile".into());
@@ -86,8 +93,8 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
         }
         Some(n) => {
             r.notes.push(format!("redo log copy: {n}"));
-            if let Some(last) = last_lsn {
-                check_mariadb_redo(fs, &dir.join(n), last, &mut r);
+            if let Some(lsns) = lsns {
+                check_mariadb_redo(fs, dir, &dir.join(n), lsns, &mut r);
             }
         }
         None => r
@@ -117,7 +124,7 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
                     let is_system = at_root && (e.name.starts_with("ibdata") || e.name.starts_with("undo"));
                     if is_system || e.name.ends_with(".ibd") {
                         r.tablespaces += 1;
-                        check_tablespace(fs, &path, dir, new_file_layout, &mut r);
+                        check_tablespace(fs, &path, dir, (new_file_layout, applied), &mut r);
                     } else if let Some(stem) = e.name.strip_suffix(".isl") {
                         let ibd = d.join(format!("{stem}.ibd"));
                         if !fs.exists(&ibd) {
@@ -143,8 +150,16 @@ fn rel(p: &Path, root: &Path) -> String {
     p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
-/// The checkpoints file's checks; its `last_lsn` when it has one.
-fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r: &mut VerifyReport) -> Option<u64> {
+/// What a whole `xtrabackup_checkpoints` says.
+#[derive(Debug, Clone, Copy)]
+struct Lsns {
+    last: u64,
+    /// Prepared by innohot or mariabackup: the redo is applied up to `last`.
+    applied: bool,
+}
+
+/// The checkpoints file's checks; its LSNs when it has them.
+fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r: &mut VerifyReport) -> Option<Lsns> {
     if !present {
         r.problems.push(format!(
             "no {}: the backup did not complete (only a complete backup has one)",
@@ -165,7 +180,7 @@ fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r
         return None;
     };
     let kind = kv.get("backup_type").map(String::as_str).unwrap_or("");
-    if kind != "full-backuped" && kind != "full-prepared" {
+    if !matches!(kind, "full-backuped" | "full-prepared" | "log-applied") {
         r.problems.push(format!("{}: backup_type {kind:?} is not a full backup", meta::CHECKPOINTS_FILE));
     }
     if from != 0 {
@@ -191,7 +206,7 @@ fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r
             }
         }
     }
-    Some(last)
+    Some(Lsns { last, applied: kind == "log-applied" })
 }
 
 /// A 5.7 redo copy: after the 2048-byte header, 512-byte blocks whose
@@ -259,9 +274,10 @@ fn check_mysql57_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut Ver
 /// every mini-transaction is whole and CRC-valid up to `last_lsn`. The
 /// termination byte carries the server ring's lap parity, which the copy
 /// keeps, so either parity is accepted.
-fn check_mariadb_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut VerifyReport) {
+fn check_mariadb_redo(fs: &dyn SourceFs, root: &Path, path: &Path, lsns: Lsns, r: &mut VerifyReport) {
     use crate::format::mariadb::{self, MtrScan, Ring, MAX_MTR_SPAN, START_OFFSET};
     let name = "ib_logfile0";
+    let last_lsn = lsns.last;
     let mut f = match fs.open(path, READ) {
         Ok(f) => f,
         Err(e) => return r.problems.push(format!("{name}: cannot open it: {e}")),
@@ -282,8 +298,11 @@ fn check_mariadb_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut Ver
             "{name}: the copy holds the log up to LSN {end_lsn} but last_lsn is {last_lsn}: the redo copy is truncated"
         ));
     }
-    let capacity = size - START_OFFSET;
-    let (Ok(even), Ok(odd)) = (Ring::new(first, size), Ring::new(first + capacity, size)) else {
+    // A prepared log is one FILE_CHECKPOINT after the header, written as a
+    // fresh log (lap 0) of a ring longer than the file.
+    let ring_size = if lsns.applied { 1 << 30 } else { size };
+    let capacity = ring_size - START_OFFSET;
+    let (Ok(even), Ok(odd)) = (Ring::new(first, ring_size), Ring::new(first + capacity, ring_size)) else {
         return r.problems.push(format!("{name}: {size} bytes cannot hold a redo log"));
     };
     let mut lsn = cp.lsn.max(first);
@@ -291,6 +310,7 @@ fn check_mariadb_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut Ver
     let mut have = 0usize;
     let mut buf_lsn = lsn;
     let mut mtrs = 0u64;
+    let mut files = FileRecords::default();
     while lsn < last_lsn {
         let at = (lsn - buf_lsn) as usize;
         let want = MAX_MTR_SPAN.min((end_lsn - lsn) as usize);
@@ -309,7 +329,8 @@ fn check_mariadb_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut Ver
             other => other,
         };
         match scan {
-            MtrScan::Mtr { len, .. } => {
+            MtrScan::Mtr { len, records_len } => {
+                files.note(&piece[..records_len], lsn);
                 lsn += len as u64;
                 mtrs += 1;
             }
@@ -326,10 +347,60 @@ fn check_mariadb_redo(fs: &dyn SourceFs, path: &Path, last_lsn: u64, r: &mut Ver
         }
     }
     r.notes.push(format!("{name}: {mtrs} mini-transactions from LSN {} to {lsn}, every one whole", cp.lsn.max(first)));
+    files.check_present(fs, root, r);
 }
 
-/// Every page of one tablespace file, as the copy validated it.
-fn check_tablespace(fs: &dyn SourceFs, path: &Path, root: &Path, new_file_layout: PageLayout, r: &mut VerifyReport) {
+/// The last FILE record of each tablespace in the copied redo: (LSN, op, file).
+#[derive(Default)]
+struct FileRecords(BTreeMap<u32, (u64, crate::format::mariadb::FileOp, String)>);
+
+impl FileRecords {
+    /// The FILE records among one mtr's records (whose CRC held).
+    fn note(&mut self, records: &[u8], lsn: u64) {
+        use crate::format::mariadb::{records as decode, FileOp, Record};
+        for rec in decode(records) {
+            let Ok(Record::File { op, space, name, new_name }) = rec else { continue };
+            let file = match (op, new_name) {
+                (FileOp::Rename, Some(n)) => n,
+                _ => name,
+            };
+            self.0.insert(space, (lsn, op, String::from_utf8_lossy(file).into_owned()));
+        }
+    }
+
+    /// Each tablespace the redo changes and does not delete must be in the
+    /// backup: at its datadir-relative path, or (DATA DIRECTORY) beside its `.isl`.
+    fn check_present(&self, fs: &dyn SourceFs, root: &Path, r: &mut VerifyReport) {
+        for (space, (lsn, op, file)) in &self.0 {
+            let in_backup: PathBuf = if Path::new(file).is_absolute() {
+                Path::new(file).components().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect()
+            } else {
+                Path::new(file.trim_start_matches("./")).to_path_buf()
+            };
+            let base = in_backup.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let skip = *op == crate::format::mariadb::FileOp::Delete
+                || !base.ends_with(".ibd")
+                || crate::copy::is_temporary_name(&base);
+            if !skip && !fs.exists(&root.join(&in_backup)) {
+                r.problems.push(format!(
+                    "{}: missing from the backup, but the copied redo changes its tablespace (space id {space}, \
+                     FILE record at LSN {lsn}): prepare would lose that table; take a new backup",
+                    in_backup.display()
+                ));
+            }
+        }
+    }
+}
+
+/// Every page of one tablespace file, as the copy validated it; in a prepared
+/// backup (`applied` set) also no page LSN past the applied LSN.
+fn check_tablespace(
+    fs: &dyn SourceFs,
+    path: &Path,
+    root: &Path,
+    (new_file_layout, applied): (PageLayout, Option<u64>),
+    r: &mut VerifyReport,
+) {
     let name = rel(path, root);
     let mut f = match fs.open(path, READ) {
         Ok(f) => f,
@@ -368,10 +439,26 @@ fn check_tablespace(fs: &dyn SourceFs, path: &Path, root: &Path, new_file_layout
             }
         }
         r.pages += 1;
-        if let Err(defect) = page::validate_page(&buf, space_id, page_no as u32, layout) {
+        match page::validate_page(&buf, space_id, page_no as u32, layout) {
+            Err(defect) => {
+                bad += 1;
+                if bad <= PROBLEMS_PER_FILE {
+                    r.problems.push(format!("{name}: page {page_no} is corrupt: {defect}"));
+                }
+                continue;
+            }
+            // Copies of other pages (or nothing): no LSN of their own.
+            Ok(page::Accepted::Doublewrite | page::Accepted::AllZero) => continue,
+            Ok(_) => {}
+        }
+        let page_lsn = u64::from_be_bytes(buf[page::FIL_PAGE_LSN..page::FIL_PAGE_LSN + 8].try_into().expect("8 bytes"));
+        if let Some(applied) = applied.filter(|&a| page_lsn > a) {
             bad += 1;
             if bad <= PROBLEMS_PER_FILE {
-                r.problems.push(format!("{name}: page {page_no} is corrupt: {defect}"));
+                r.problems.push(format!(
+                    "{name}: page {page_no} has LSN {page_lsn}, beyond the applied LSN {applied}: the page is \
+                     newer than the prepared backup (changed after prepare, or a corrupt LSN); take a new backup"
+                ));
             }
         }
     }

@@ -51,6 +51,7 @@ fn every_page_kind_verifies_and_a_flipped_byte_in_each_is_named() {
     assert!(clean.is_ok(), "{:#?}", clean.problems);
     assert_eq!(clean.tablespaces as usize, fixtures().len());
     assert!(clean.pages > 100, "{clean:?}");
+    let mut reports = String::new();
     for f in fixtures() {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let path = root.join("fx").join(&name);
@@ -63,9 +64,57 @@ fn every_page_kind_verifies_and_a_flipped_byte_in_each_is_named() {
         let expected = format!("fx/{name}: page 1 is corrupt");
         assert!(r.problems.iter().any(|p| p.starts_with(&expected)), "{name}: {:#?}", r.problems);
         assert_eq!(r.problems.len(), 1, "{name}: {:#?}", r.problems);
+        reports.push_str(&format!("{}\n", r.problems[0]));
         std::fs::write(&path, &original).unwrap();
     }
     assert!(verify(&RealSourceFs, root).unwrap().is_ok());
+    // Each page kind's report, one line each: snapshots/verify_flipped_byte_each_page_kind.snap.
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("verify_flipped_byte_each_page_kind", reports));
+}
+
+/// A prepared backup (backup_type = log-applied): every page LSN at most the
+/// applied LSN (last_lsn); one past it is named.
+#[test]
+fn a_prepared_backup_has_no_page_past_the_applied_lsn() {
+    use innohot::format::page;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    backup_of_fixtures(root);
+    // The applied LSN: the largest page LSN of the fixtures, as if prepare had gone that far.
+    let mut max_lsn = 0u64;
+    for f in fixtures() {
+        let bytes = std::fs::read(&f).unwrap();
+        let layout = page::layout_from_page0(&bytes).unwrap();
+        for p in bytes.chunks(layout.physical_size) {
+            max_lsn = max_lsn.max(u64::from_be_bytes(p[16..24].try_into().unwrap()));
+        }
+    }
+    let cp = mariadb::Checkpoint { lsn: max_lsn - 16, end_lsn: max_lsn - 16 };
+    let mut log = mariadb::backup_log_header(cp, "Backup 10.11.19");
+    let ring = mariadb::Ring::new(cp.lsn, 1 << 30).unwrap();
+    log.extend(mariadb::encode_mtr(&[mariadb::Record::FileCheckpoint { lsn: cp.lsn }], cp.lsn, &ring).unwrap());
+    std::fs::write(root.join("ib_logfile0"), log).unwrap();
+    let checkpoints =
+        |last: u64| format!("backup_type = log-applied\nfrom_lsn = 0\nto_lsn = {last}\nlast_lsn = {last}\n");
+    std::fs::write(root.join("xtrabackup_checkpoints"), checkpoints(max_lsn)).unwrap();
+    std::fs::write(root.join("xtrabackup_info"), format!("innodb_to_lsn = {max_lsn}\n")).unwrap();
+    let r = verify(&RealSourceFs, root).unwrap();
+    assert!(r.is_ok(), "{:#?}", r.problems);
+    // Claim less was applied: the pages above it are named.
+    let lower = max_lsn - 1;
+    let cp = mariadb::Checkpoint { lsn: lower - 16, end_lsn: lower - 16 };
+    let mut log = mariadb::backup_log_header(cp, "Backup 10.11.19");
+    let ring = mariadb::Ring::new(cp.lsn, 1 << 30).unwrap();
+    log.extend(mariadb::encode_mtr(&[mariadb::Record::FileCheckpoint { lsn: cp.lsn }], cp.lsn, &ring).unwrap());
+    std::fs::write(root.join("ib_logfile0"), log).unwrap();
+    std::fs::write(root.join("xtrabackup_checkpoints"), checkpoints(lower)).unwrap();
+    std::fs::write(root.join("xtrabackup_info"), format!("innodb_to_lsn = {lower}\n")).unwrap();
+    let r = verify(&RealSourceFs, root).unwrap();
+    let all = r.problems.join("\n");
+    assert!(all.contains(&format!("has LSN {max_lsn}, beyond the applied LSN {lower}")), "{all}");
 }
 
 /// Pages per sample (README: 8, 6 for 32k, 5 for 64k).

@@ -75,16 +75,17 @@ pub fn replay_binlog(source: &impl TestServer, from: &(String, u64), restored: &
         .output()
         .map_err(io_err(format!("running {}", client.display())))?;
     let dumped = dump.wait_with_output().map_err(io_err("waiting for mariadb-binlog"))?;
-    if !dumped.status.success() {
-        return Err(Error::Command {
-            what: "mariadb-binlog".into(),
-            detail: format!("{}: {}", dumped.status, String::from_utf8_lossy(&dumped.stderr)),
-        });
-    }
+    // The client first: when it stops on an error, mariadb-binlog only sees SIGPIPE.
     if !apply.status.success() {
         return Err(Error::Command {
             what: "replaying the binlog with mariadb".into(),
             detail: format!("{}: {}", apply.status, String::from_utf8_lossy(&apply.stderr)),
+        });
+    }
+    if !dumped.status.success() {
+        return Err(Error::Command {
+            what: "mariadb-binlog".into(),
+            detail: format!("{}: {}", dumped.status, String::from_utf8_lossy(&dumped.stderr)),
         });
     }
     Ok(())

@@ -225,7 +225,22 @@ impl Backup {
         let dictionary = self.flavor().tablespace_dictionary();
         self.statement(phase, dictionary.statement());
         let listed = self.svc.server.tablespaces(dictionary)?;
-        let checked = witness::missing_from_dictionary(&listed, &self.held())?;
+        let checked = match witness::missing_from_dictionary(&listed, &self.held()) {
+            Err(BackupError::TablespaceMissing { name, space_id, file }) => {
+                // Not in the backup because not on disk: someone removed it, not the server.
+                let path = Path::new(&file);
+                let path = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    self.datadir.join(path.strip_prefix("./").unwrap_or(path))
+                };
+                if !self.svc.fs.exists(&path) {
+                    return Err(BackupError::TablespaceFileGone { name, space_id, path });
+                }
+                return Err(BackupError::TablespaceMissing { name, space_id, file });
+            }
+            other => other?,
+        };
         self.note(phase, format!("all {checked} tablespaces the server lists are in the backup"));
         Ok(())
     }

@@ -124,4 +124,21 @@ impl LocalFs for RealLocalFs {
     fn set_owner(&self, path: &Path, owner: Owner) -> io::Result<()> {
         std::os::unix::fs::lchown(path, Some(owner.uid), Some(owner.gid))
     }
+    fn lock_holder(&self, path: &Path) -> io::Result<Option<u32>> {
+        use std::os::fd::AsRawFd;
+        // Read-only is enough to ask; this process holds no lock on the file, so
+        // closing it again releases nothing.
+        let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+        // SAFETY: `flock` is plain old data; all zeroes is a valid value.
+        let mut lk: libc::flock = unsafe { std::mem::zeroed() };
+        lk.l_type = libc::F_WRLCK as libc::c_short;
+        lk.l_whence = libc::SEEK_SET as libc::c_short;
+        // The whole file: l_start = l_len = 0.
+        // SAFETY: a file descriptor open for the call's duration and a valid `flock`.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut lk) };
+        if rc == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((lk.l_type != libc::F_UNLCK as libc::c_short).then_some(lk.l_pid.max(0) as u32))
+    }
 }

@@ -199,4 +199,9 @@ pub trait LocalFs: Send + Sync {
     fn owner(&self, path: &Path) -> io::Result<Owner>;
     /// lchown(2).
     fn set_owner(&self, path: &Path, owner: Owner) -> io::Result<()>;
+    /// Whether another process holds a POSIX write lock (fcntl) on `path`, as a
+    /// running server does on its system tablespace and redo log: `Some(pid)`,
+    /// with pid 0 when the holder cannot be named (another pid namespace);
+    /// None when nobody holds one.
+    fn lock_holder(&self, path: &Path) -> io::Result<Option<u32>>;
 }

@@ -77,6 +77,7 @@ pub fn restore(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Re
     if !cp.is_prepared() {
         return Err(RestoreError::NotPrepared { dir: dir.to_path_buf(), kind: cp.backup_type });
     }
+    check_no_server(fs, opts)?;
     if fs.exists(&opts.datadir) {
         let entries = fs.list(&opts.datadir).map_err(io_err(&opts.datadir, "listing"))?;
         if let Some(first) = entries.first() {
@@ -108,6 +109,32 @@ pub fn restore(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Re
         fs.sync_dir(d).map_err(io_err(d, "fsync of"))?;
     }
     Ok(report)
+}
+
+/// A running server holds an fcntl write lock on its system tablespace and its
+/// redo log (Aria on aria_log_control): restoring under it would corrupt both.
+/// Checked first, so that the message names the real cause, not "not empty".
+fn check_no_server(fs: &dyn LocalFs, opts: &RestoreOptions) -> Result<()> {
+    let home = |o: &Option<PathBuf>| o.clone().unwrap_or_else(|| opts.datadir.clone());
+    let locked_by_a_server = [
+        home(&opts.data_home_dir).join("ibdata1"),
+        home(&opts.log_dir).join("ib_logfile0"),
+        opts.datadir.join("aria_log_control"),
+    ];
+    for file in locked_by_a_server {
+        if !fs.exists(&file) {
+            continue;
+        }
+        // A file that cannot even be opened to ask is left to the checks below.
+        if let Ok(Some(pid)) = fs.lock_holder(&file) {
+            return Err(RestoreError::ServerRunning {
+                datadir: opts.datadir.clone(),
+                file,
+                pid: (pid != 0).then_some(pid),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Creates `dir` and its missing parents, owned as the files will be; remembers

@@ -72,6 +72,14 @@ pub enum RestoreError {
     NotPrepared { dir: PathBuf, kind: String },
     #[error("{}: {detail}; restore only into a missing or empty directory, nothing was written", path.display())]
     DestinationInUse { path: PathBuf, detail: String },
+    #[error(
+        "a server ({}) is running on {}: it holds a lock on {}; stop it first and restore into a missing or \
+         empty datadir (nothing was written)",
+        pid.map(|p| format!("pid {p}")).unwrap_or_else(|| "pid unknown".into()),
+        datadir.display(),
+        file.display()
+    )]
+    ServerRunning { datadir: PathBuf, file: PathBuf, pid: Option<u32> },
     #[error("{0}")]
     Refused(String),
 }

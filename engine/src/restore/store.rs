@@ -86,6 +86,18 @@ impl<'a> FileStore<'a> {
         let bad = |detail: String| RestoreError::BadPage { path: path.to_path_buf(), page: 0, page_lsn: 0, detail };
         let layout = page::layout_from_page0(&head).map_err(|e| bad(e.to_string()))?;
         let fsp = page::fsp_header(&head).map_err(|e| bad(e.to_string()))?;
+        let size = f.size().map_err(io_err(path, "reading the size of"))?;
+        if size % layout.physical_size as u64 != 0 {
+            return Err(RestoreError::BadPage {
+                path: path.to_path_buf(),
+                page: (size / layout.physical_size as u64) as u32,
+                page_lsn: 0,
+                detail: format!(
+                    "the file is {size} bytes, not a whole number of {}-byte pages: it is truncated",
+                    layout.physical_size
+                ),
+            });
+        }
         if head.len() >= layout.physical_size {
             page::validate_page(&head[..layout.physical_size], fsp.space_id, 0, layout)
                 .map_err(|d| bad(d.to_string()))?;

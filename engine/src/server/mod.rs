@@ -34,6 +34,9 @@ pub enum ServerError {
     MissingPrivilege { statement: String, message: String },
     #[error("the server's answer to `{statement}` is not what innohot understands: {detail}")]
     Unexpected { statement: String, detail: String },
+    /// The TLS handshake failed: an untrusted certificate, a wrong host name, no TLS on the server.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// `SHOW VARIABLES`, with typed accessors for what the backup needs.

@@ -1,6 +1,13 @@
-//! The real control plane: one MySQL-protocol connection (the `mysql` crate,
-//! no TLS) on which every statement of the backup runs, so that the locks it
-//! takes live exactly as long as the connection.
+//! The real control plane: one MySQL-protocol connection (the `mysql` crate;
+//! TLS by rustls over TCP) on which every statement of the backup runs, so
+//! that the locks it takes live exactly as long as the connection.
+//!
+//! TLS (`--ssl-mode`): DISABLED (also the default when neither `--ssl-mode`
+//! nor `--ssl-ca` is given, as before TLS existed), PREFERRED (TLS without
+//! verification when the server offers it, else plain), REQUIRED (TLS, the
+//! certificate not verified), VERIFY_CA (signed by `--ssl-ca`), VERIFY_IDENTITY
+//! (and issued for the host name); `--ssl-ca` alone means VERIFY_CA. Over a
+//! Unix socket the driver never uses TLS: the bytes do not leave the host.
 
 use super::{
     BinlogPos, GtidSource, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace, ServerVars,
@@ -8,7 +15,7 @@ use super::{
 };
 use crate::format::Lsn;
 use mysql::prelude::Queryable;
-use mysql::{Conn, OptsBuilder, Row};
+use mysql::{ClientIdentity, Conn, OptsBuilder, Row, SslOpts};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -20,6 +27,82 @@ pub struct ConnectOptions {
     pub port: Option<u16>,
     pub user: Option<String>,
     pub password: Option<String>,
+    pub tls: TlsOptions,
+}
+
+/// `--ssl-mode`, as the MySQL clients spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disabled,
+    Preferred,
+    Required,
+    VerifyCa,
+    VerifyIdentity,
+}
+
+impl SslMode {
+    /// As `--ssl-mode` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        }
+    }
+}
+
+impl std::str::FromStr for SslMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "DISABLED" => SslMode::Disabled,
+            "PREFERRED" => SslMode::Preferred,
+            "REQUIRED" => SslMode::Required,
+            "VERIFY_CA" => SslMode::VerifyCa,
+            "VERIFY_IDENTITY" => SslMode::VerifyIdentity,
+            _ => {
+                return Err(format!(
+                    "--ssl-mode={s} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"
+                ))
+            }
+        })
+    }
+}
+
+/// TLS settings for a TCP connection; paths to PEM files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    pub mode: Option<SslMode>,
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl TlsOptions {
+    /// The mode in force: as given, else VERIFY_CA when a CA is given, else DISABLED.
+    pub fn mode(&self) -> SslMode {
+        match (self.mode, &self.ca) {
+            (Some(m), _) => m,
+            (None, Some(_)) => SslMode::VerifyCa,
+            (None, None) => SslMode::Disabled,
+        }
+    }
+
+    /// The driver's TLS settings for this mode; None for DISABLED.
+    fn driver_opts(&self) -> Option<SslOpts> {
+        let mut s = SslOpts::default();
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            s = s.with_client_identity(Some(ClientIdentity::new(cert.clone(), key.clone())));
+        }
+        Some(match self.mode() {
+            SslMode::Disabled => return None,
+            SslMode::Preferred | SslMode::Required => s.with_danger_accept_invalid_certs(true),
+            SslMode::VerifyCa => s.with_root_cert_path(self.ca.clone()).with_danger_skip_domain_validation(true),
+            SslMode::VerifyIdentity => s.with_root_cert_path(self.ca.clone()),
+        })
+    }
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -30,6 +113,7 @@ impl fmt::Debug for ConnectOptions {
             .field("port", &self.port)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -70,7 +154,17 @@ impl MysqlControl {
                 .tcp_port(opts.port.unwrap_or(3306)),
         };
         let password = opts.password.clone().filter(|p| !p.is_empty());
-        let conn = Conn::new(b).map_err(|e| connect_error(opts, password.as_deref(), e))?;
+        let tls = if opts.socket.is_some() { None } else { opts.tls.driver_opts() };
+        let conn = match Conn::new(b.clone().ssl_opts(tls)) {
+            // PREFERRED: plain when the server offers no TLS.
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+                if opts.tls.mode() == SslMode::Preferred =>
+            {
+                Conn::new(b)
+            }
+            other => other,
+        };
+        let conn = conn.map_err(|e| connect_error(opts, password.as_deref(), e))?;
         let mut me = MysqlControl { conn, password, held: Held::default() };
         // A backup may hold this connection idle for a long data copy.
         me.exec("SET SESSION wait_timeout=2147483")?;
@@ -147,6 +241,23 @@ fn connect_error(opts: &ConnectOptions, password: Option<&str>, e: mysql::Error)
         }
         mysql::Error::DriverError(mysql::DriverError::ConnectTimeout) => {
             ServerError::Unreachable { at, detail: "the connection attempt timed out".into() }
+        }
+        mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => ServerError::Tls(format!(
+            "the server at {at} does not offer TLS but --ssl-mode={} asks for it: enable TLS on the server \
+             (ssl_cert, ssl_key) or connect without --ssl-mode",
+            opts.tls.mode().name()
+        )),
+        // rustls refuses the certificate inside the packet codec's read.
+        mysql::Error::TlsError(_) | mysql::Error::CodecError(_)
+            if opts.socket.is_none() && opts.tls.mode() != SslMode::Disabled =>
+        {
+            let ca = opts.tls.ca.as_ref().map(|c| c.display().to_string()).unwrap_or_else(|| "(none)".into());
+            ServerError::Tls(format!(
+                "the TLS handshake with the server at {at} failed ({}): the server's certificate is not \
+                 signed by the CA in --ssl-ca {ca} (or not issued for that host name); give the CA that \
+                 signed the server's certificate, or --ssl-mode=REQUIRED to encrypt without verifying",
+                redact(&plain(&e), password)
+            ))
         }
         _ => ServerError::Connection(format!("{at} as user {user:?}: {}", redact(&plain(&e), password))),
     }
