@@ -118,12 +118,19 @@ impl Backup {
             let flavor = self.flavor();
             let mut files = flavor.top_level_files(&*self.svc.fs, &self.datadir)?;
             files.extend(copy::discover_non_innodb(&*self.svc.fs, &self.datadir, flavor.non_innodb_extensions())?);
-            self.other_files = files.into();
+            let (late, now): (Vec<_>, Vec<_>) =
+                files.into_iter().partition(|(_, rel)| flavor.written_until_commit_lock(rel));
+            self.other_files = now.into();
+            self.commit_files = late.into();
             return self.advance(Phase::NonInnodbFiles);
         }
         Ok(Next::Continue)
     }
 
+    /// Phase 15, one step at a time: with DDL blocked, the tablespace reconcile
+    /// and its copies, the dictionary check and every non-InnoDB file the
+    /// server no longer writes; then (MariaDB) the commit lock, and the files
+    /// written until it.
     pub(super) fn non_innodb_step(&mut self) -> Result<Next> {
         let phase = Phase::NonInnodbFiles;
         if self.sub == 0 {
@@ -138,10 +145,24 @@ impl Backup {
             self.check_against_dictionary()?;
             self.sub = 2;
         }
-        let Some((source, rel)) = self.other_files.pop_front() else {
-            self.note(phase, "Finished backing up non-InnoDB tables and files");
-            return self.advance(Phase::BinlogPosition);
-        };
+        if let Some((source, rel)) = self.other_files.pop_front() {
+            return self.copy_other_file(phase, source, rel);
+        }
+        let commit_steps = self.flavor().commit_lock_steps();
+        if let Some(&step) = commit_steps.get(self.sub - 2) {
+            self.lock_statement(phase, step)?;
+            self.sub += 1;
+            return Ok(Next::Continue);
+        }
+        if let Some((source, rel)) = self.commit_files.pop_front() {
+            return self.copy_other_file(phase, source, rel);
+        }
+        self.note(phase, "Finished backing up non-InnoDB tables and files");
+        self.advance(Phase::BinlogPosition)
+    }
+
+    /// One non-InnoDB file, whole; made durable after the lock.
+    fn copy_other_file(&mut self, phase: Phase, source: PathBuf, rel: PathBuf) -> Result<Next> {
         let target = self.svc.target.root().join(&rel);
         let (progress, clock) = (&*self.svc.progress, &*self.svc.clock);
         let started =
