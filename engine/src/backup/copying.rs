@@ -8,6 +8,8 @@ use super::{Backup, CopiedTable, Next};
 use crate::copy::{self, CopyStep, Durability, FileCopier, InnodbLayout, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
+use crate::io::FileId;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 impl Backup {
@@ -189,10 +191,15 @@ impl Backup {
     fn reconcile_tablespaces(&mut self) -> Result<()> {
         let phase = Phase::NonInnodbFiles;
         let layout = self.innodb_layout.clone().expect("scanned in phase 11");
+        // The copies by file identity: a file still the one copied is that copy's table.
+        let by_file: HashMap<FileId, Option<u32>> =
+            self.copied_tables.iter().filter_map(|c| Some((c.file_id?, c.space_id))).collect();
         let mut live = Vec::new();
         for ts in self.discover_tablespaces(&layout)? {
             if ts.kind == TablespaceKind::Table {
-                live.push((self.space_id_now(&ts.source)?, ts));
+                let file_id =
+                    self.svc.fs.file_id(&ts.source).map_err(|e| BackupError::io(&ts.source, "checking", e))?;
+                live.push(reconcile::Live { space_id: self.space_id_now(&ts.source, file_id, &by_file)?, file_id, ts });
             }
         }
         let plan = reconcile::plan(std::mem::take(&mut self.copied_tables), &live);
@@ -228,14 +235,16 @@ impl Backup {
 
     /// The space id of a file on disk under the lock: the copy's, when the file
     /// is still the one copied (same identity); else read from its page 0.
-    fn space_id_now(&self, path: &Path) -> Result<Option<u32>> {
-        let id = self.svc.fs.file_id(path).map_err(|e| BackupError::io(path, "checking", e))?;
-        if let Some(id) = id {
-            if let Some(c) = self.copied_tables.iter().find(|c| c.file_id == Some(id) && c.space_id.is_some()) {
-                return Ok(c.space_id);
-            }
+    fn space_id_now(
+        &self,
+        path: &Path,
+        id: Option<FileId>,
+        by_file: &HashMap<FileId, Option<u32>>,
+    ) -> Result<Option<u32>> {
+        match id.and_then(|id| by_file.get(&id)) {
+            Some(&copied) => Ok(copied),
+            None => copy::read_space_id(&*self.svc.fs, path),
         }
-        copy::read_space_id(&*self.svc.fs, path)
     }
 
     /// Under the lock, with every tablespace copied: each one the server's
