@@ -155,6 +155,8 @@ pub struct Backup {
     innodb_layout: Option<InnodbLayout>,
     /// Every file-per-table tablespace copied so far.
     copied_tables: Vec<CopiedTable>,
+    /// The FILE_* records of the final redo copy, checked after the release.
+    redo_file_ops: Vec<crate::follow::FileOpRecord>,
     /// Space ids of the copied system and undo tablespaces.
     copied_system_spaces: Vec<u32>,
     /// Non-InnoDB files to copy once DDL is blocked.
@@ -205,6 +207,7 @@ impl Backup {
             copier: None,
             innodb_layout: None,
             copied_tables: Vec::new(),
+            redo_file_ops: Vec::new(),
             copied_system_spaces: Vec::new(),
             other_files: VecDeque::new(),
             commit_files: VecDeque::new(),
