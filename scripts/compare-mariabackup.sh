@@ -38,7 +38,7 @@ for r in $(seq 1 "$ROUNDS"); do
     ours+=("$(echo "$e - $s" | bc)")
     s=$(now); mariabackup --backup --target-dir="$W/mb" --socket="$W/s.sock" --user=root >"$W/mb.log" 2>&1; e=$(now)
     theirs+=("$(echo "$e - $s" | bc)")
-    echo "round $r: innohot ${ours[-1]} s ($(grep -o 'read lock held [0-9.]* s' "$W/ih.log")), mariabackup ${theirs[-1]} s"
+    echo "round $r: innohot ${ours[-1]} s ($(grep -o 'lock (commits blocked) [0-9.]* s, DDL blocked [0-9.]* s' "$W/ih.log")), mariabackup ${theirs[-1]} s"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mo=$(median "${ours[@]}"); mt=$(median "${theirs[@]}")

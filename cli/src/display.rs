@@ -53,7 +53,7 @@ pub fn line_text(e: &Event, hide_root: Option<&Path>) -> Option<String> {
         EventKind::Written { file, .. } => format!("[00] Writing {file}"),
         EventKind::Statement(s) => format!("Executing {s}..."),
         EventKind::Note(n) => path(n),
-        EventKind::PhaseStarted if e.phase == Phase::Lock => "Acquiring the read lock".to_string(),
+        EventKind::PhaseStarted if e.phase == Phase::Lock => "Acquiring the backup locks".to_string(),
         EventKind::PhaseStarted | EventKind::Completed => return None,
     })
 }

@@ -51,7 +51,7 @@ impl RunReport {
             };
             eprintln!(
                 "{} backup in {}: {} data files ({} bytes, {}), {} other files, redo {}..{} ({} bytes), {binlog}, \
-                 took {:.1} s, read lock held {:.3} s",
+                 took {:.1} s, lock (commits blocked) {:.3} s, DDL blocked {:.3} s",
                 log_label(now),
                 self.target_dir.display(),
                 s.data_files,
@@ -62,7 +62,8 @@ impl RunReport {
                 s.last_lsn,
                 s.redo_bytes,
                 self.started_at.elapsed().as_secs_f64(),
-                s.lock_held.as_secs_f64()
+                s.lock_held.as_secs_f64(),
+                s.ddl_blocked.as_secs_f64()
             );
             eprintln!("{} completed OK!", log_label(now));
         }
@@ -85,6 +86,7 @@ impl RunReport {
             m.insert("data_bytes".into(), json!(s.data_bytes));
             m.insert("other_files".into(), json!(s.other_files));
             m.insert("lock_seconds".into(), json!(s.lock_held.as_secs_f64()));
+            m.insert("ddl_blocked_seconds".into(), json!(s.ddl_blocked.as_secs_f64()));
             m.insert("failed_marker".into(), Value::Null);
             println!("{}", Value::Object(m));
         }

@@ -2,8 +2,11 @@
 //!
 //! Locks as the servers have them: MySQL 5.7's FLUSH TABLES WITH READ LOCK
 //! blocks DDL, commits and non-InnoDB writes at once; MariaDB's BACKUP STAGE
-//! blocks DDL from BLOCK_DDL on and commits and non-InnoDB writes from
-//! BLOCK_COMMIT on; BACKUP STAGE END (and a closed connection) releases all.
+//! blocks DDL and writes to non-transactional user tables from BLOCK_DDL on
+//! (FLUSH stops new ones, BLOCK_DDL drains the running ones: the model takes
+//! the later, guaranteed point), and commits and the statistics and log
+//! tables from BLOCK_COMMIT on; BACKUP STAGE END (and a closed connection)
+//! releases all.
 
 use crate::server::SimServer;
 use innohot::format::Lsn;
@@ -27,9 +30,13 @@ impl ServerControl for SimControl {
         match step {
             LockStep::LongLockWait | LockStep::FlushTables | LockStep::StageFlush => {}
             LockStep::StageStart => s.backup_stage = true,
-            LockStep::StageBlockDdl => s.ddl_blocked = true,
+            LockStep::StageBlockDdl => {
+                s.ddl_blocked = true;
+                s.non_trans_blocked = true;
+            }
             LockStep::ReadLock | LockStep::StageBlockCommit => {
                 s.ddl_blocked = true;
+                s.non_trans_blocked = true;
                 s.commits_blocked = true;
                 // From here on the non-InnoDB files and the binlog stand still:
                 // what the backup copies next must be exactly this.

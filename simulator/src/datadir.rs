@@ -40,6 +40,9 @@ pub struct Datadir {
     pub spaces: Vec<SpaceSpec>,
     /// MyISAM `.MYD` and Aria `.MAD` files the workload appends to.
     pub myisam_files: Vec<PathBuf>,
+    /// MariaDB: system tables the server writes until BLOCK_COMMIT (a log
+    /// and a statistics table), appended to by the workload too.
+    pub system_files: Vec<PathBuf>,
     /// Non-InnoDB files (relative to the datadir) a backup must copy.
     pub non_innodb: Vec<PathBuf>,
 }
@@ -150,6 +153,7 @@ pub fn build(cfg: &SimConfig, root: &Path) -> std::io::Result<Datadir> {
         real_datadir,
         spaces: Vec::new(),
         myisam: Vec::new(),
+        system: Vec::new(),
         next_id: 1,
     };
     b.system_tablespace()?;
@@ -160,10 +164,10 @@ pub fn build(cfg: &SimConfig, root: &Path) -> std::io::Result<Datadir> {
     for s in 0..cfg.schemas {
         b.user_schema(s)?;
     }
-    let Builder { rng, real_datadir, spaces, myisam, .. } = b;
+    let Builder { rng, real_datadir, spaces, myisam, system, .. } = b;
     let non_innodb = snapshot_non_innodb(&real_datadir, cfg.flavor).into_keys().collect();
     let paths = SimPaths { root: root.to_path_buf(), real_datadir, datadir_link };
-    Ok(Datadir { paths, rng, spaces, myisam_files: myisam, non_innodb })
+    Ok(Datadir { paths, rng, spaces, myisam_files: myisam, system_files: system, non_innodb })
 }
 
 /// A datadir being built: the seed's stream, drawn on in a fixed order, and the
@@ -178,6 +182,8 @@ struct Builder<'a> {
     spaces: Vec<SpaceSpec>,
     /// MyISAM `.MYD` and Aria `.MAD` files the workload appends to.
     myisam: Vec<PathBuf>,
+    /// Files written until BLOCK_COMMIT (see `Datadir::system_files`).
+    system: Vec<PathBuf>,
     /// The next file-per-table space id.
     next_id: u32,
 }
@@ -309,6 +315,14 @@ impl Builder<'_> {
         for t in ["general_log", "slow_log"] {
             self.frm(&mysql, t)?;
             self.csv_files(&mysql, t, b"")?;
+        }
+        if self.mariadb() {
+            // Written until BLOCK_COMMIT, after MyISAM and Aria user tables stop
+            // at BLOCK_DDL: the general log and an engine-independent statistics table.
+            self.system.push(mysql.join("general_log.CSV"));
+            self.frm(&mysql, "table_stats")?;
+            let stats = self.aria_files(&mysql, "table_stats", 4000, 4000)?;
+            self.system.push(stats);
         }
         self.innodb_table("mysql", "innodb_table_stats", 6, false)?;
         self.innodb_table("mysql", "innodb_index_stats", 6, false)?;

@@ -239,7 +239,14 @@ pub struct FaultySourceFs<F: SourceFs> {
     pub inner: F,
     pub read_eio: Option<(String, u32)>,
     pub fired: FiredLog,
+    /// Every open and listing the backup made, in order.
+    pub ops: SourceOps,
 }
+
+/// The source file system calls that grow with the number of files (opens
+/// and directory listings), as "open PATH" / "list DIR", in order: the
+/// harness reads which of them happened while commits were blocked.
+pub type SourceOps = Arc<Mutex<Vec<String>>>;
 
 struct FaultySourceFile {
     inner: Box<dyn SourceFile>,
@@ -271,6 +278,7 @@ impl SourceFile for FaultySourceFile {
 
 impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
     fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>> {
+        self.ops.lock().expect("source ops").push(format!("open {}", path.display()));
         let inner = self.inner.open(path, policy)?;
         let eio_on_read = self.read_eio.as_ref().filter(|(n, _)| path.ends_with(n)).map(|(_, k)| *k);
         if eio_on_read.is_none() {
@@ -285,6 +293,7 @@ impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
         }))
     }
     fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        self.ops.lock().expect("source ops").push(format!("list {}", dir.display()));
         self.inner.list(dir)
     }
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {

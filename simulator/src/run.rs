@@ -4,7 +4,7 @@
 use crate::clock::SimClock;
 use crate::config::SimConfig;
 use crate::control::SimControl;
-use crate::faults::{FaultyControl, FaultySourceFs, FaultyTarget, FiredLog};
+use crate::faults::{FaultyControl, FaultySourceFs, FaultyTarget, FiredLog, SourceOps};
 use crate::mount::MountedFs;
 use crate::oracle::{self, Verdict};
 pub use crate::outcome::{Outcome, RunStats};
@@ -111,6 +111,7 @@ struct Shared {
     clock: SimClock,
     recorder: Arc<Recorder>,
     fired: FiredLog,
+    source_ops: SourceOps,
 }
 
 fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
@@ -119,10 +120,12 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
         clock: SimClock::default(),
         recorder: Arc::new(Recorder::default()),
         fired: FiredLog::default(),
+        source_ops: SourceOps::default(),
     };
     let target_path = root.join("backup");
     let backup = new_backup(&cfg, root, &opts, &shared, &target_path);
     let mut scheduler = Scheduler::new(&cfg, &shared.server, &shared.clock, backup);
+    scheduler.source_ops = Some(shared.source_ops.clone());
     let outcome = scheduler.run();
     let stats = scheduler.finish(&shared.fired);
     if let Some(tamper) = &opts.tamper {
@@ -160,6 +163,7 @@ fn new_backup(cfg: &SimConfig, root: &Path, opts: &RunOptions, shared: &Shared, 
                 inner: MountedFs { inner: RealSourceFs, remote: crate::mount::remote_dir(root) },
                 read_eio: cfg.faults.source_read_eio.clone(),
                 fired: fired.clone(),
+                ops: shared.source_ops.clone(),
             }),
             target: Arc::new(FaultyTarget { inner: target, faults: cfg.faults.clone(), fired: fired.clone() }),
             clock: Arc::new(shared.clock.clone()),
@@ -219,6 +223,8 @@ struct Scheduler<'a> {
     capacity: u64,
     /// Simulated time to copy one chunk at the seed's disk speed.
     chunk_ns: u64,
+    /// The backup's source opens and listings (see `RunStats::source_ops_under_commit_lock`).
+    source_ops: Option<SourceOps>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -239,6 +245,7 @@ impl<'a> Scheduler<'a> {
             lsn_at_start,
             capacity,
             chunk_ns: cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1), // bytes / (MB/s) in ns, 1 MB = 1e6 B
+            source_ops: None,
         }
     }
 
@@ -327,7 +334,14 @@ impl<'a> Scheduler<'a> {
         let phase = backup.phase();
         note_truth_at(&mut self.server.borrow_mut(), phase);
         stats.engine_steps += 1;
+        let blocked_before = self.server.borrow().commits_blocked;
+        let ops_before = self.source_ops.as_ref().map_or(0, |o| o.lock().expect("source ops").len());
         let step = backup.step();
+        if blocked_before || self.server.borrow().commits_blocked {
+            if let Some(ops) = &self.source_ops {
+                stats.source_ops_under_commit_lock.extend_from_slice(&ops.lock().expect("source ops")[ops_before..]);
+            }
+        }
         if self.follower.is_none() {
             if let Some(f) = backup.running_follower() {
                 self.follower = Some(f);

@@ -21,8 +21,8 @@ impl Backup {
         self.begin(phase);
         self.statement(phase, "SHOW MASTER STATUS");
         self.binlog = self.svc.server.binlog_position(self.flavor().gtid_source())?;
-        if let Some(pos) = &self.binlog {
-            self.write_meta(phase, meta::BINLOG_INFO_FILE, meta::binlog_info(pos))?;
+        if let Some(text) = self.binlog.as_ref().map(meta::binlog_info) {
+            self.write_meta_under_lock(phase, meta::BINLOG_INFO_FILE, text)?;
         }
         self.advance(Phase::FlushRedo)
     }
@@ -51,7 +51,7 @@ impl Backup {
         self.note(Phase::StopLogCopy, "Stopping log copying thread");
         let shared = self.follower();
         shared.stop();
-        let file_ops = {
+        self.redo_file_ops = {
             let mut follower = shared.lock();
             self.wait_for_redo_written(&mut **follower)?;
             follower.poll(true)?;
@@ -59,7 +59,6 @@ impl Backup {
             self.start_lsn = follower.start_lsn();
             follower.take_file_ops()
         };
-        witness::missing_from_redo(&file_ops, &self.held())?;
         if self.last_lsn < self.lsn_under_lock {
             return Err(BackupError::RedoCorrupt {
                 lsn: self.last_lsn,
@@ -105,7 +104,7 @@ impl Backup {
         self.begin(Phase::CheckpointsFile);
         self.checkpoints_written = true;
         let text = self.flavor().checkpoints_file(self.to_lsn, self.last_lsn);
-        self.write_meta(Phase::CheckpointsFile, meta::CHECKPOINTS_PENDING, text)?;
+        self.write_meta_under_lock(Phase::CheckpointsFile, meta::CHECKPOINTS_PENDING, text)?;
         self.advance(Phase::Unlock)
     }
 
@@ -114,9 +113,21 @@ impl Backup {
         self.statement(Phase::Unlock, self.flavor().unlock_statement());
         self.svc.server.unlock()?;
         self.lock_attempted = false;
+        let now = self.svc.clock.now();
         if let Some(t) = self.lock_started.take() {
-            self.lock_held = self.svc.clock.now().saturating_sub(t);
+            self.lock_held = now.saturating_sub(t);
         }
+        if let Some(t) = self.ddl_started.take() {
+            self.ddl_blocked = now.saturating_sub(t);
+        }
+        self.note(
+            Phase::Unlock,
+            format!(
+                "commits blocked {:.3} s, DDL blocked {:.3} s",
+                self.lock_held.as_secs_f64(),
+                self.ddl_blocked.as_secs_f64()
+            ),
+        );
         self.advance(Phase::Report)
     }
 
@@ -128,7 +139,10 @@ impl Backup {
             let path = self.svc.target.root().join(rel);
             self.svc.target.sync_file(rel).map_err(|e| BackupError::io(path, "fdatasync", e))?;
         }
-        self.note(phase, format!("{} files copied under the lock are durable", unsynced.len()));
+        self.note(phase, format!("{} files written under the lock are durable", unsynced.len()));
+        // The redo copy and the tables held were final at phase 19: the check
+        // needs no lock, so commits do not wait for it.
+        witness::missing_from_redo(&std::mem::take(&mut self.redo_file_ops), &self.held())?;
         match &self.binlog {
             Some(pos) => self.note(phase, format!("MySQL binlog position: {}", meta::binlog_pos_text(pos))),
             None => self.note(phase, "binary logging is off: no binlog position recorded"),
@@ -191,6 +205,7 @@ impl Backup {
             other_files: self.other_count,
             redo_bytes: self.last_lsn - self.start_lsn,
             lock_held: self.lock_held,
+            ddl_blocked: self.ddl_blocked,
         }))
     }
 }

@@ -8,6 +8,8 @@ use super::{Backup, CopiedTable, Next};
 use crate::copy::{self, CopyStep, Durability, FileCopier, InnodbLayout, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
+use crate::io::FileId;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 impl Backup {
@@ -118,12 +120,19 @@ impl Backup {
             let flavor = self.flavor();
             let mut files = flavor.top_level_files(&*self.svc.fs, &self.datadir)?;
             files.extend(copy::discover_non_innodb(&*self.svc.fs, &self.datadir, flavor.non_innodb_extensions())?);
-            self.other_files = files.into();
+            let (late, now): (Vec<_>, Vec<_>) =
+                files.into_iter().partition(|(_, rel)| flavor.written_until_commit_lock(rel));
+            self.other_files = now.into();
+            self.commit_files = late.into();
             return self.advance(Phase::NonInnodbFiles);
         }
         Ok(Next::Continue)
     }
 
+    /// Phase 15, one step at a time: with DDL blocked, the tablespace reconcile
+    /// and its copies, the dictionary check and every non-InnoDB file the
+    /// server no longer writes; then (MariaDB) the commit lock, and the files
+    /// written until it.
     pub(super) fn non_innodb_step(&mut self) -> Result<Next> {
         let phase = Phase::NonInnodbFiles;
         if self.sub == 0 {
@@ -138,10 +147,24 @@ impl Backup {
             self.check_against_dictionary()?;
             self.sub = 2;
         }
-        let Some((source, rel)) = self.other_files.pop_front() else {
-            self.note(phase, "Finished backing up non-InnoDB tables and files");
-            return self.advance(Phase::BinlogPosition);
-        };
+        if let Some((source, rel)) = self.other_files.pop_front() {
+            return self.copy_other_file(phase, source, rel);
+        }
+        let commit_steps = self.flavor().commit_lock_steps();
+        if let Some(&step) = commit_steps.get(self.sub - 2) {
+            self.lock_statement(phase, step)?;
+            self.sub += 1;
+            return Ok(Next::Continue);
+        }
+        if let Some((source, rel)) = self.commit_files.pop_front() {
+            return self.copy_other_file(phase, source, rel);
+        }
+        self.note(phase, "Finished backing up non-InnoDB tables and files");
+        self.advance(Phase::BinlogPosition)
+    }
+
+    /// One non-InnoDB file, whole; made durable after the lock.
+    fn copy_other_file(&mut self, phase: Phase, source: PathBuf, rel: PathBuf) -> Result<Next> {
         let target = self.svc.target.root().join(&rel);
         let (progress, clock) = (&*self.svc.progress, &*self.svc.clock);
         let started =
@@ -168,10 +191,15 @@ impl Backup {
     fn reconcile_tablespaces(&mut self) -> Result<()> {
         let phase = Phase::NonInnodbFiles;
         let layout = self.innodb_layout.clone().expect("scanned in phase 11");
+        // The copies by file identity: a file still the one copied is that copy's table.
+        let by_file: HashMap<FileId, Option<u32>> =
+            self.copied_tables.iter().filter_map(|c| Some((c.file_id?, c.space_id))).collect();
         let mut live = Vec::new();
         for ts in self.discover_tablespaces(&layout)? {
             if ts.kind == TablespaceKind::Table {
-                live.push((self.space_id_now(&ts.source)?, ts));
+                let file_id =
+                    self.svc.fs.file_id(&ts.source).map_err(|e| BackupError::io(&ts.source, "checking", e))?;
+                live.push(reconcile::Live { space_id: self.space_id_now(&ts.source, file_id, &by_file)?, file_id, ts });
             }
         }
         let plan = reconcile::plan(std::mem::take(&mut self.copied_tables), &live);
@@ -207,14 +235,16 @@ impl Backup {
 
     /// The space id of a file on disk under the lock: the copy's, when the file
     /// is still the one copied (same identity); else read from its page 0.
-    fn space_id_now(&self, path: &Path) -> Result<Option<u32>> {
-        let id = self.svc.fs.file_id(path).map_err(|e| BackupError::io(path, "checking", e))?;
-        if let Some(id) = id {
-            if let Some(c) = self.copied_tables.iter().find(|c| c.file_id == Some(id) && c.space_id.is_some()) {
-                return Ok(c.space_id);
-            }
+    fn space_id_now(
+        &self,
+        path: &Path,
+        id: Option<FileId>,
+        by_file: &HashMap<FileId, Option<u32>>,
+    ) -> Result<Option<u32>> {
+        match id.and_then(|id| by_file.get(&id)) {
+            Some(&copied) => Ok(copied),
+            None => copy::read_space_id(&*self.svc.fs, path),
         }
-        copy::read_space_id(&*self.svc.fs, path)
     }
 
     /// Under the lock, with every tablespace copied: each one the server's

@@ -97,7 +97,11 @@ pub struct Summary {
     pub data_bytes: u64,
     pub other_files: u64,
     pub redo_bytes: u64,
+    /// How long commits waited: FTWRL (MySQL 5.7) or BLOCK_COMMIT (MariaDB) to the release.
     pub lock_held: Duration,
+    /// How long DDL waited: FTWRL or BLOCK_DDL to the release. MariaDB's
+    /// writes to non-transactional tables wait about as long (from FLUSH).
+    pub ddl_blocked: Duration,
 }
 
 /// What the driver should do after a step.
@@ -151,9 +155,14 @@ pub struct Backup {
     innodb_layout: Option<InnodbLayout>,
     /// Every file-per-table tablespace copied so far.
     copied_tables: Vec<CopiedTable>,
+    /// The FILE_* records of the final redo copy, checked after the release.
+    redo_file_ops: Vec<crate::follow::FileOpRecord>,
     /// Space ids of the copied system and undo tablespaces.
     copied_system_spaces: Vec<u32>,
+    /// Non-InnoDB files to copy once DDL is blocked.
     other_files: VecDeque<(PathBuf, PathBuf)>,
+    /// Non-InnoDB files the server writes until commits are blocked: copied after that.
+    commit_files: VecDeque<(PathBuf, PathBuf)>,
     /// Files copied under the lock and not yet fdatasynced: made durable
     /// after the lock, so the lock does not grow with the number of tables.
     unsynced: Vec<PathBuf>,
@@ -167,8 +176,12 @@ pub struct Backup {
     /// transaction's redo lies below it, so the copy must reach it.
     lsn_under_lock: Lsn,
     start_unix: u64,
+    /// When commits began to wait (FTWRL, BLOCK_COMMIT), and for how long they did.
     lock_started: Option<Duration>,
     lock_held: Duration,
+    /// When DDL began to wait (FTWRL, BLOCK_DDL), and for how long it did.
+    ddl_started: Option<Duration>,
+    ddl_blocked: Duration,
     lock_attempted: bool,
     checkpoints_written: bool,
     data_files: u64,
@@ -194,8 +207,10 @@ impl Backup {
             copier: None,
             innodb_layout: None,
             copied_tables: Vec::new(),
+            redo_file_ops: Vec::new(),
             copied_system_spaces: Vec::new(),
             other_files: VecDeque::new(),
+            commit_files: VecDeque::new(),
             unsynced: Vec::new(),
             plain_buf: Vec::new(),
             binlog: None,
@@ -206,6 +221,8 @@ impl Backup {
             start_unix,
             lock_started: None,
             lock_held: Duration::ZERO,
+            ddl_started: None,
+            ddl_blocked: Duration::ZERO,
             lock_attempted: false,
             checkpoints_written: false,
             data_files: 0,
@@ -347,7 +364,8 @@ impl Backup {
     }
 
     /// Runs one lock statement. From the first that holds something on, the
-    /// abort path releases; the lock time starts where writers begin to wait.
+    /// abort path releases; the lock time starts where commits begin to wait,
+    /// the DDL-blocked time where DDL does.
     fn lock_statement(&mut self, phase: Phase, step: LockStep) -> Result<()> {
         self.statement(phase, step.statement());
         if step.holds_lock() {
@@ -355,6 +373,9 @@ impl Backup {
         }
         if step.starts_lock_timer() && self.lock_started.is_none() {
             self.lock_started = Some(self.svc.clock.now());
+        }
+        if step.starts_ddl_timer() && self.ddl_started.is_none() {
+            self.ddl_started = Some(self.svc.clock.now());
         }
         self.svc.server.lock(step)?;
         Ok(())
@@ -364,6 +385,18 @@ impl Backup {
         let path = self.svc.target.root().join(name);
         write_durable(&*self.svc.target, Path::new(name), text.as_bytes())
             .map_err(|e| BackupError::io(&path, "writing", e))?;
+        let kind = EventKind::Written { file: name.to_string(), bytes: text.len() as u64 };
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, kind);
+        Ok(())
+    }
+
+    /// `write_meta` for a file written while commits wait: its fdatasync is
+    /// left to phase 22, after the release (phase 25 publishes nothing before).
+    fn write_meta_under_lock(&mut self, phase: Phase, name: &str, text: String) -> Result<()> {
+        let path = self.svc.target.root().join(name);
+        let mut f = self.svc.target.create_file(Path::new(name)).map_err(|e| BackupError::io(&path, "creating", e))?;
+        f.write_at(text.as_bytes(), 0).map_err(|e| BackupError::io(&path, "writing", e))?;
+        self.unsynced.push(PathBuf::from(name));
         let kind = EventKind::Written { file: name.to_string(), bytes: text.len() as u64 };
         emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, kind);
         Ok(())

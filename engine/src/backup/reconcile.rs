@@ -6,7 +6,18 @@
 
 use super::CopiedTable;
 use crate::copy::Tablespace;
+use crate::io::FileId;
 use std::path::PathBuf;
+
+/// A file-per-table tablespace on disk under the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Live {
+    /// From page 0 (or the copy's, for the very file copied); None while page 0 is unwritten.
+    pub space_id: Option<u32>,
+    /// The file's identity, when the file system tells it.
+    pub file_id: Option<FileId>,
+    pub ts: Tablespace,
+}
 
 /// What the lock-time rescan asks of the backup.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,29 +34,32 @@ pub(super) struct Plan {
 
 /// A file whose page 0 is not written yet (MariaDB writes it lazily) has no
 /// id to match by, and its path proves nothing (TRUNCATE, or DROP and CREATE,
-/// reuse the name for a new table): such a copy counts as dropped and the
-/// live file as created, so it is copied again under the lock. It was created
-/// after the start checkpoint (its pages were still unwritten), so the copied
-/// redo rebuilds it. (Found by the MariaDB simulator.)
-fn same(copied: &CopiedTable, live: &(Option<u32>, Tablespace)) -> bool {
-    match (copied.space_id, live.0) {
+/// reuse the name for a new table). Its identity (device, inode, birth time)
+/// does: InnoDB never gives a file to another tablespace, TRUNCATE and a
+/// re-CREATE make a new file, RENAME keeps it. So such a copy is the live
+/// file's when both are the same file; otherwise it counts as dropped and the
+/// live file as created, and is copied again under the lock. Either way it
+/// was created after the start checkpoint (its pages were still unwritten), so
+/// the copied redo rebuilds it. (Found by the MariaDB simulator; the identity
+/// match keeps thousands of freshly created tables from being copied twice.)
+fn same(copied: &CopiedTable, live: &Live) -> bool {
+    match (copied.space_id, live.space_id) {
         (Some(a), Some(b)) => a == b,
-        _ => false,
+        _ => copied.file_id.is_some() && copied.file_id == live.file_id,
     }
 }
 
-/// `live`: every file-per-table tablespace on disk now, with the space id its
-/// page 0 gives (None while page 0 is not written).
-pub(super) fn plan(copied: Vec<CopiedTable>, live: &[(Option<u32>, Tablespace)]) -> Plan {
+/// `live`: every file-per-table tablespace on disk now.
+pub(super) fn plan(copied: Vec<CopiedTable>, live: &[Live]) -> Plan {
     let mut plan = Plan::default();
     for mut c in copied {
         match live.iter().find(|l| same(&c, l)) {
             None => plan.dropped.push(c.target),
             Some(l) => {
-                if l.1.target != c.target {
-                    plan.renamed.push((c.target.clone(), l.1.target.clone()));
-                    c.target = l.1.target.clone();
-                    c.source = l.1.source.clone();
+                if l.ts.target != c.target {
+                    plan.renamed.push((c.target.clone(), l.ts.target.clone()));
+                    c.target = l.ts.target.clone();
+                    c.source = l.ts.source.clone();
                 }
                 plan.kept.push(c);
             }
@@ -53,7 +67,7 @@ pub(super) fn plan(copied: Vec<CopiedTable>, live: &[(Option<u32>, Tablespace)])
     }
     for l in live {
         if !plan.kept.iter().any(|c| same(c, l)) {
-            plan.created.push(l.1.clone());
+            plan.created.push(l.ts.clone());
         }
     }
     plan
@@ -69,13 +83,35 @@ mod tests {
         CopiedTable { space_id: id, source: PathBuf::from("/data").join(target), target: target.into(), file_id: None }
     }
 
-    fn live(id: Option<u32>, target: &str) -> (Option<u32>, Tablespace) {
+    fn live(id: Option<u32>, target: &str) -> Live {
         let ts = Tablespace {
             source: PathBuf::from("/data").join(target),
             target: target.into(),
             kind: TablespaceKind::Table,
         };
-        (id, ts)
+        Live { space_id: id, file_id: None, ts }
+    }
+
+    fn file(inode: u64) -> Option<FileId> {
+        Some(FileId { device: 1, inode, born: 1_700_000_000_000_000_000 + inode as i128 })
+    }
+
+    #[test]
+    fn a_table_without_page_0_that_is_still_the_same_file_is_kept_even_renamed() {
+        let mut a = copied(None, "d/new.ibd");
+        a.file_id = file(7);
+        let mut b = copied(None, "d/other.ibd");
+        b.file_id = file(8);
+        let mut same_file = live(None, "d/moved.ibd");
+        same_file.file_id = file(7);
+        // Same name as b's copy, but another file (DROP and CREATE reused the name).
+        let mut new_file = live(None, "d/other.ibd");
+        new_file.file_id = file(9);
+        let p = plan(vec![a, b], &[same_file, new_file]);
+        assert_eq!(p.renamed, vec![(PathBuf::from("d/new.ibd"), PathBuf::from("d/moved.ibd"))]);
+        assert_eq!(p.dropped, vec![PathBuf::from("d/other.ibd")]);
+        assert_eq!(p.created.iter().map(|t| t.target.clone()).collect::<Vec<_>>(), vec![PathBuf::from("d/other.ibd")]);
+        assert_eq!(p.kept.len(), 1);
     }
 
     #[test]

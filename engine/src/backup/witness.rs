@@ -8,6 +8,7 @@ use crate::error::{BackupError, Result};
 use crate::follow::FileOpRecord;
 use crate::format::mariadb::FileOp;
 use crate::server::ServerTablespace;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// What the backup holds, for the witnesses that say what it must hold.
@@ -18,19 +19,44 @@ pub(super) struct Held<'a> {
 }
 
 impl Held<'_> {
+    /// What `holds` looks things up in, built once: a lock-time check of
+    /// thousands of tables must not compare every table with every other.
+    fn index(&self) -> HeldIndex<'_> {
+        let mut ids: HashSet<u32> = self.system_spaces.iter().copied().collect();
+        let mut unwritten = HashSet::new();
+        for c in self.tables {
+            match c.space_id {
+                Some(id) => {
+                    ids.insert(id);
+                }
+                None => {
+                    unwritten.insert(normalize(&c.source));
+                }
+            }
+        }
+        HeldIndex { datadir: self.datadir, ids, unwritten }
+    }
+}
+
+/// `Held` by space id, and by file for new tables whose page 0 is not written yet.
+struct HeldIndex<'a> {
+    datadir: &'a Path,
+    ids: HashSet<u32>,
+    unwritten: HashSet<PathBuf>,
+}
+
+impl HeldIndex<'_> {
     /// By space id; by file name for a new table whose page 0 is not written yet.
     fn holds(&self, space_id: u32, file: &str) -> bool {
-        self.system_spaces.contains(&space_id)
-            || self.tables.iter().any(|c| match c.space_id {
-                Some(id) => id == space_id,
-                None => same_file(self.datadir, file, c),
-            })
+        self.ids.contains(&space_id)
+            || (!self.unwritten.is_empty() && self.unwritten.contains(&absolute(self.datadir, file)))
     }
 }
 
 /// The first tablespace the server's dictionary lists that the backup lacks,
 /// as the error to fail with; else how many were checked.
 pub(super) fn missing_from_dictionary(listed: &[ServerTablespace], held: &Held) -> Result<usize> {
+    let held = held.index();
     let mut checked = 0;
     for ts in listed.iter().filter(|ts| must_be_in_backup(ts)) {
         if !held.holds(ts.space_id, &ts.path) {
@@ -49,6 +75,7 @@ pub(super) fn missing_from_dictionary(listed: &[ServerTablespace], held: &Held) 
 /// records); prepare needs each one that still exists at the end, so each
 /// must be in the backup: a witness independent of the dictionary.
 pub(super) fn missing_from_redo(ops: &[FileOpRecord], held: &Held) -> Result<()> {
+    let held = held.index();
     let mut last: std::collections::BTreeMap<u32, &FileOpRecord> = Default::default();
     for op in ops {
         last.insert(op.space, op);
@@ -72,15 +99,12 @@ fn must_be_in_backup(ts: &ServerTablespace) -> bool {
     ts.name != "innodb_temporary" && !ts.name.contains("#sql") && !copy::is_temporary_name(file)
 }
 
-/// Whether the dictionary's file name (`./d/t.ibd` or an absolute DATA
-/// DIRECTORY path) is the file this copy was read from.
-fn same_file(datadir: &Path, listed: &str, copied: &CopiedTable) -> bool {
+/// A file the server names (relative to the datadir or absolute), as `normalize` writes it.
+fn absolute(datadir: &Path, listed: &str) -> PathBuf {
     let listed = Path::new(listed);
-    let absolute = if listed.is_absolute() { listed.to_path_buf() } else { datadir.join(listed) };
-    normalize(&absolute) == normalize(&copied.source)
+    normalize(&if listed.is_absolute() { listed.to_path_buf() } else { datadir.join(listed) })
 }
 
-/// `a/./b` and `a/b` are the same file; nothing else is resolved.
 fn normalize(p: &Path) -> PathBuf {
     p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
 }

@@ -51,9 +51,17 @@ impl LockStep {
         }
     }
 
-    /// From this step on the server's writers wait: the lock time a backup
-    /// reports starts here.
+    /// From this step on commits wait (and with them every InnoDB writer that
+    /// commits): the lock time a backup reports starts here. FTWRL blocks
+    /// everything at once; BACKUP STAGE blocks commits only from BLOCK_COMMIT.
     pub fn starts_lock_timer(self) -> bool {
+        matches!(self, LockStep::ReadLock | LockStep::StageBlockCommit)
+    }
+
+    /// From this step on DDL waits (MariaDB: and writes to non-transactional
+    /// tables, blocked by FLUSH and drained by BLOCK_DDL): the "DDL blocked"
+    /// time starts here.
+    pub fn starts_ddl_timer(self) -> bool {
         matches!(self, LockStep::ReadLock | LockStep::StageBlockDdl)
     }
 }
@@ -97,11 +105,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_flavor_opens_with_one_releasable_step_and_times_its_blocking_step() {
-        for (steps, timer) in [
-            (&[LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock][..], LockStep::ReadLock),
+    fn each_flavor_opens_with_one_releasable_step_and_times_its_blocking_steps() {
+        for (steps, timer, ddl_timer) in [
+            (
+                &[LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock][..],
+                LockStep::ReadLock,
+                LockStep::ReadLock,
+            ),
             (
                 &[LockStep::StageStart, LockStep::StageFlush, LockStep::StageBlockDdl, LockStep::StageBlockCommit][..],
+                LockStep::StageBlockCommit,
                 LockStep::StageBlockDdl,
             ),
         ] {
@@ -110,6 +123,8 @@ mod tests {
             assert!(releasable[0].holds_lock());
             let timed: Vec<_> = steps.iter().filter(|s| s.starts_lock_timer()).copied().collect();
             assert_eq!(timed, vec![timer]);
+            let ddl_timed: Vec<_> = steps.iter().filter(|s| s.starts_ddl_timer()).copied().collect();
+            assert_eq!(ddl_timed, vec![ddl_timer]);
         }
         assert!(!LockStep::LongLockWait.holds_lock() && !LockStep::FlushTables.holds_lock());
     }

@@ -20,6 +20,10 @@ const PLAIN: ReadPolicy = ReadPolicy { direct: false, fadvise: false };
 const NON_INNODB_EXTENSIONS: &[&str] =
     &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
+/// Tables of the `mysql` schema the server writes until BLOCK_COMMIT: the
+/// engine-independent statistics and the log tables.
+const WRITTEN_UNTIL_BLOCK_COMMIT: &[&str] = &["table_stats", "column_stats", "index_stats", "general_log", "slow_log"];
+
 /// `ib_logfile0` as phase 6 found it.
 struct MariaDbLog {
     path: PathBuf,
@@ -95,12 +99,36 @@ impl Flavor for MariaDb {
         &[LockStep::StageStart]
     }
 
-    /// Non-InnoDB files are copied under BLOCK_COMMIT, where MyISAM and Aria
-    /// writes wait too, so they match the binlog position exactly (mariabackup
-    /// copies them under BLOCK_DDL; the MariaDB docs promise DDL blocked there,
-    /// not non-transactional writes).
+    /// FLUSH stops new writes to non-transactional tables (MyISAM, Aria,
+    /// CSV, ...) and BLOCK_DDL waits for the running ones and blocks DDL
+    /// (server sql/backup.cc; docs "BACKUP STAGE"). From here on only the
+    /// statistics and log tables and InnoDB commits still change, so the
+    /// rescan, the reconcile and the non-InnoDB copy run here, while commits
+    /// go on.
     fn lock_steps(&self) -> &'static [LockStep] {
-        &[LockStep::StageFlush, LockStep::StageBlockDdl, LockStep::StageBlockCommit]
+        &[LockStep::StageFlush, LockStep::StageBlockDdl]
+    }
+
+    /// BLOCK_COMMIT: commits, the binary log and the statistics and log
+    /// tables stop; what is copied after it matches the binlog position.
+    fn commit_lock_steps(&self) -> &'static [LockStep] {
+        &[LockStep::StageBlockCommit]
+    }
+
+    /// The system tables the server keeps writing until BLOCK_COMMIT (the
+    /// docs' "statistics and log tables"), and Aria's control file and log,
+    /// which Aria writes for them and for its own checkpoints.
+    fn written_until_commit_lock(&self, rel: &Path) -> bool {
+        let top = rel.parent().is_none_or(|p| p.as_os_str().is_empty());
+        let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if top {
+            return name == "aria_log_control" || name.starts_with("aria_log.");
+        }
+        let stem = rel.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+        let ext = rel.extension().and_then(|n| n.to_str()).unwrap_or("");
+        rel.parent() == Some(Path::new("mysql"))
+            && WRITTEN_UNTIL_BLOCK_COMMIT.contains(&stem)
+            && !matches!(ext, "frm" | "par" | "opt" | "TRG" | "TRN" | "isl")
     }
 
     fn gtid_source(&self) -> GtidSource {

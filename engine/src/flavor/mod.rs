@@ -72,8 +72,20 @@ pub trait Flavor: Send {
     fn before_copy(&self) -> &'static [LockStep] {
         &[]
     }
-    /// Phase 14: after these, non-InnoDB files and the set of tables are stable.
+    /// Phase 14: after these, DDL waits, so the set of tables is stable, and
+    /// the non-InnoDB files are stable except those `written_until_commit_lock`.
     fn lock_steps(&self) -> &'static [LockStep];
+    /// Phase 15, once every file that only needs DDL blocked is copied: the
+    /// steps that block commits (MariaDB: BLOCK_COMMIT). None where phase 14's
+    /// steps already block them (MySQL 5.7's FTWRL).
+    fn commit_lock_steps(&self) -> &'static [LockStep] {
+        &[]
+    }
+    /// A non-InnoDB file (relative to the datadir) the server may still write
+    /// after phase 14 and until `commit_lock_steps`: copied after them.
+    fn written_until_commit_lock(&self, _rel: &Path) -> bool {
+        false
+    }
     /// Where the binlog position's GTID comes from.
     fn gtid_source(&self) -> GtidSource;
     /// Where the server lists its tablespaces, for the lock-time cross-check.

@@ -79,12 +79,18 @@ pub struct SimServer {
     pub binlog: BinlogState,
     /// DDL waits (FLUSH TABLES WITH READ LOCK; BACKUP STAGE BLOCK_DDL on).
     pub ddl_blocked: bool,
-    /// Commits and non-InnoDB writes wait (FLUSH TABLES WITH READ LOCK; BACKUP STAGE BLOCK_COMMIT).
+    /// Writes to non-transactional user tables wait (FLUSH TABLES WITH READ
+    /// LOCK; BACKUP STAGE BLOCK_DDL, which drains what FLUSH let run).
+    pub non_trans_blocked: bool,
+    /// Commits and the statistics and log tables wait (FLUSH TABLES WITH READ
+    /// LOCK; BACKUP STAGE BLOCK_COMMIT).
     pub commits_blocked: bool,
     /// BACKUP STAGE START ran and END has not.
     pub backup_stage: bool,
     /// MyISAM `.MYD` and Aria `.MAD` files the workload appends to.
     myisam_files: Vec<PathBuf>,
+    /// MariaDB's statistics and log tables: written until commits wait.
+    system_files: Vec<PathBuf>,
     /// Non-InnoDB files (relative to the datadir) a backup must copy.
     pub non_innodb: Vec<PathBuf>,
     tear: Option<PendingTear>,
@@ -112,7 +118,7 @@ impl SimServer {
     }
 
     fn assemble(cfg: SimConfig, datadir: Datadir) -> std::io::Result<Self> {
-        let Datadir { paths, rng, spaces, myisam_files, non_innodb } = datadir;
+        let Datadir { paths, rng, spaces, myisam_files, system_files, non_innodb } = datadir;
         let mut truth = Truth::default();
         let mut built = Vec::new();
         for SpaceSpec { id, path, rel, is_system, pages, writable } in spaces {
@@ -158,9 +164,11 @@ impl SimServer {
             rng,
             spaces: built,
             ddl_blocked: false,
+            non_trans_blocked: false,
             commits_blocked: false,
             backup_stage: false,
             myisam_files,
+            system_files,
             non_innodb,
             tear: None,
             named_since_checkpoint: BTreeSet::new(),
@@ -230,13 +238,14 @@ impl SimServer {
     /// UNLOCK TABLES, BACKUP STAGE END, or the backup's connection closed.
     pub fn release_locks(&mut self) {
         self.ddl_blocked = false;
+        self.non_trans_blocked = false;
         self.commits_blocked = false;
         self.backup_stage = false;
     }
 
     /// Whether a backup left anything locked.
     pub fn is_locked(&self) -> bool {
-        self.ddl_blocked || self.commits_blocked || self.backup_stage
+        self.ddl_blocked || self.non_trans_blocked || self.commits_blocked || self.backup_stage
     }
 
     pub fn new_uuid(&mut self) -> String {

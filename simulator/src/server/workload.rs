@@ -186,12 +186,17 @@ impl SimServer {
         self.truth.commits.push((self.binlog.position, end));
     }
 
+    /// An append to a non-transactional table the locks still allow: user
+    /// tables until BLOCK_DDL (FTWRL), the statistics and log tables until
+    /// BLOCK_COMMIT.
     pub(super) fn myisam_write(&mut self) {
-        if self.myisam_files.is_empty() {
+        let users = if self.non_trans_blocked { 0 } else { self.myisam_files.len() };
+        let open = users + self.system_files.len();
+        if open == 0 {
             return;
         }
-        let i = self.rng.below(self.myisam_files.len() as u64) as usize;
-        let path = self.myisam_files[i].clone();
+        let i = self.rng.below(open as u64) as usize;
+        let path = if i < users { self.myisam_files[i].clone() } else { self.system_files[i - users].clone() };
         let f = std::fs::OpenOptions::new().append(true).open(&path).expect("simulated MyISAM file");
         let mut row = vec![0u8; self.rng.range(16, 256) as usize];
         self.rng.fill(&mut row);
