@@ -1,6 +1,6 @@
 //! TLS to a real server started with a CA, certificate and key made here (the
 //! openssl command): backups over TCP with --ssl-mode=REQUIRED and VERIFY_CA
-//! (the latter from an option file) complete and the server counts a TLS
+//! (the latter from an option file) and VERIFY_IDENTITY complete and the server counts a TLS
 //! handshake for each; VERIFY_CA with another CA fails in one sentence, exit 1.
 
 use innohot_testbeds::{binaries_or_skip, LocalServer, ServerBuilder};
@@ -146,6 +146,15 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     args.extend(tcp(&dir.path().join("verify-ca")));
     args.remove(1); // `backup` comes first
     args.insert(0, "backup".into());
+    let (code, log) = innohot(&args);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(ssl_accepts(&src) > before, "the backup's connection did not use TLS");
+
+    // VERIFY_IDENTITY: the certificate names 127.0.0.1.
+    let before = ssl_accepts(&src);
+    let mut args = tcp(&dir.path().join("verify-identity"));
+    args.push("--ssl-mode=VERIFY_IDENTITY".into());
+    args.push(format!("--ssl-ca={}", c.join("ca.pem").display()));
     let (code, log) = innohot(&args);
     assert_eq!(code, Some(0), "{log}");
     assert!(ssl_accepts(&src) > before, "the backup's connection did not use TLS");

@@ -306,15 +306,16 @@ fn check_mariadb_redo(fs: &dyn SourceFs, root: &Path, path: &Path, lsns: Lsns, r
         return r.problems.push(format!("{name}: {size} bytes cannot hold a redo log"));
     };
     let mut lsn = cp.lsn.max(first);
-    let mut buf = vec![0u8; MAX_MTR_SPAN];
+    // Refilled only when less than one mtr's span is left in it (not per mtr).
+    let mut buf = vec![0u8; 8 * MAX_MTR_SPAN];
     let mut have = 0usize;
     let mut buf_lsn = lsn;
     let mut mtrs = 0u64;
     let mut files = FileRecords::default();
     while lsn < last_lsn {
         let at = (lsn - buf_lsn) as usize;
-        let want = MAX_MTR_SPAN.min((end_lsn - lsn) as usize);
-        if at + want > have {
+        if at + MAX_MTR_SPAN.min((end_lsn - lsn) as usize) > have {
+            let want = buf.len().min((end_lsn - lsn) as usize);
             buf_lsn = lsn;
             have = match f.read_at(&mut buf[..want], START_OFFSET + (lsn - first)) {
                 Ok(n) if n == want => n,
