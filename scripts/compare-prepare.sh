@@ -45,8 +45,9 @@ else
     done
     echo "$i whole-table updates: $(( ($(lsn) - start) / 1048576 )) MB of redo before the backup"
     (for i in $(seq 1 2000); do echo "update t1 set k=k+1 where id=$((i * 7 % ROWS + 1));"; done | mariadb -S "$W/s.sock" -uroot sb) &
+    writer=$!
     "$INNOHOT" backup --target-dir "$W/b" --socket "$W/s.sock" --user root --quiet
-    wait
+    wait "$writer" # not a bare wait: the server is a background job too
 fi
 now() { date +%s.%N; }
 ours=(); theirs=()

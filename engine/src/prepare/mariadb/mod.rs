@@ -290,14 +290,13 @@ impl MtrApply<'_> {
             }
             (PageOp::Extended, _) => {
                 let ext = ext.as_ref().expect("decoded above");
-                // Applied to a copy: a refused record leaves the page as it was.
-                let mut work = pg.to_vec();
-                extended::apply(&mut work, id.page, ext).map_err(|error| PrepareError::BadExtended {
+                // In place: a refused record fails the whole prepare before any page is
+                // written back, so a half-applied page never reaches the backup.
+                extended::apply(pg, id.page, ext).map_err(|error| PrepareError::BadExtended {
                     lsn: self.start,
                     page: id,
                     error,
                 })?;
-                pg.copy_from_slice(&work);
                 self.report.extended_applied += 1;
             }
             (_, Some(edit)) => apply_edit(pg, edit, last_offset, id, self.start)?,
