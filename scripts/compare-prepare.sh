@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} cargo build --release --bin innohot >/dev/null
 INNOHOT=${CARGO_TARGET_DIR:-$PWD/target}/release/innohot
 W=$(mktemp -d /tmp/innohot-prepare-XXXXXX)
-trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; sleep 1; rm -rf "$W"' EXIT
+trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; sleep 1; [ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"' EXIT
 mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db --user=root >/dev/null
 mariadbd --no-defaults --datadir="$W/data" --socket="$W/s.sock" --skip-networking --user=root \
     --innodb-buffer-pool-size=256M --innodb-log-file-size=256M --log-bin=mysql-bin --server-id=1 \

@@ -40,7 +40,7 @@ use crate::format::mariadb::{
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
 use extended::{ExtError, Extended};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {
@@ -122,6 +122,7 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
     }
     // The copy as recovery reads it: a ring as long as the file, never wrapped (lap 0: bit 1).
     let ring = Ring::new(first, (log.len() as u64).max(START_OFFSET + SIZE_OF_FILE_CHECKPOINT as u64 + 1))?;
+    let freed_at_end = freed_at_end(&log[head_len..head_len + (last_lsn - first) as usize], first, &ring);
     let mut report = ApplyReport { end_lsn: first, ..ApplyReport::default() };
     let mut touched = BTreeSet::new();
     let mut confirmed = false;
@@ -139,7 +140,14 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
             }
         };
         let end = lsn + (records_len + mariadb::MTR_TRAILER) as u64;
-        let mut mtr = MtrApply { start: lsn, end, store: &mut *store, report: &mut report, takes: Vec::new() };
+        let mut mtr = MtrApply {
+            start: lsn,
+            end,
+            store: &mut *store,
+            report: &mut report,
+            freed_at_end: &freed_at_end,
+            takes: Vec::new(),
+        };
         let file_checkpoint = mtr.apply(&bytes[..records_len])?;
         touched.extend(mtr.takes.iter().filter(|(_, take)| *take).map(|(id, _)| (id.space, id.page)));
         confirmed |= file_checkpoint == Some(cp.lsn);
@@ -162,12 +170,35 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
     Ok(report)
 }
 
+/// The pages whose last page record in `redo` (the log after its header, from LSN
+/// `first`) is FREE_PAGE. Stops quietly at the first bad mtr: the apply reports it.
+fn freed_at_end(redo: &[u8], first: Lsn, ring: &Ring) -> HashSet<(u32, u32)> {
+    let mut last: HashMap<(u32, u32), bool> = HashMap::new();
+    let mut at = 0usize;
+    while at < redo.len() {
+        let MtrScan::Mtr { records_len, .. } = scan_mtr(&redo[at..], first + at as u64, ring) else { break };
+        let mut current: Option<PageId> = None;
+        for rec in records(&redo[at..at + records_len]) {
+            let Ok(Record::Page { op, page, .. }) = rec else { continue };
+            current = page.or(current);
+            if let (Some(id), false) = (current, op == PageOp::Option) {
+                last.insert((id.space, id.page), op == PageOp::FreePage);
+            }
+        }
+        at += records_len + mariadb::MTR_TRAILER;
+    }
+    last.into_iter().filter(|(_, freed)| *freed).map(|(id, _)| id).collect()
+}
+
 /// One mtr being applied.
 struct MtrApply<'a> {
     start: Lsn,
     end: Lsn,
     store: &'a mut dyn PageStore,
     report: &'a mut ApplyReport,
+    /// Pages whose last record in the log frees them: recovery never reads nor
+    /// writes them, so none of their records is applied.
+    freed_at_end: &'a HashSet<(u32, u32)>,
     /// Whether each page named so far takes this mtr (decided at its first record).
     takes: Vec<(PageId, bool)>,
 }
@@ -262,6 +293,12 @@ impl MtrApply<'_> {
                 let size = u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes"));
                 self.report.sizes.insert(id.space, size);
             }
+        }
+        if self.freed_at_end.contains(&(id.space, id.page)) {
+            if op == PageOp::FreePage {
+                self.report.pages_freed.insert((id.space, id.page));
+            }
+            return Ok(next_offset(op, edit, last_offset));
         }
         let take = self.takes(id);
         let Some(pg) = self.store.page_mut(id.space, id.page) else {
