@@ -63,6 +63,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "backup: $(du -sh "$W/b" | cut -f1), redo $(stat -c %s "$W/b/ib_logfile0") bytes; $ROUNDS rounds"
+echo "each round (s): innohot ${ours[*]}; mariabackup ${theirs[*]}"
 echo "median prepare: innohot $(median "${ours[@]}") s, mariabackup $(median "${theirs[@]}") s"
 diffs=0
 while IFS= read -r f; do
