@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} cargo build --release --bin innohot >/dev/null
 INNOHOT=${CARGO_TARGET_DIR:-$PWD/target}/release/innohot
 W=$(mktemp -d /tmp/innohot-prepare-XXXXXX)
-trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; sleep 1; rm -rf "$W"' EXIT
+trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; sleep 1; [ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"' EXIT
 mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db --user=root >/dev/null
 mariadbd --no-defaults --datadir="$W/data" --socket="$W/s.sock" --skip-networking --user=root \
     --innodb-buffer-pool-size=256M --innodb-log-file-size=256M --log-bin=mysql-bin --server-id=1 \
@@ -45,8 +45,9 @@ else
     done
     echo "$i whole-table updates: $(( ($(lsn) - start) / 1048576 )) MB of redo before the backup"
     (for i in $(seq 1 2000); do echo "update t1 set k=k+1 where id=$((i * 7 % ROWS + 1));"; done | mariadb -S "$W/s.sock" -uroot sb) &
+    writer=$!
     "$INNOHOT" backup --target-dir "$W/b" --socket "$W/s.sock" --user root --quiet
-    wait
+    wait "$writer" # not a bare wait: the server is a background job too
 fi
 now() { date +%s.%N; }
 ours=(); theirs=()
@@ -62,6 +63,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "backup: $(du -sh "$W/b" | cut -f1), redo $(stat -c %s "$W/b/ib_logfile0") bytes; $ROUNDS rounds"
+echo "each round (s): innohot ${ours[*]}; mariabackup ${theirs[*]}"
 echo "median prepare: innohot $(median "${ours[@]}") s, mariabackup $(median "${theirs[@]}") s"
 diffs=0
 while IFS= read -r f; do

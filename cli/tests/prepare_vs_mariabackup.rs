@@ -214,9 +214,10 @@ fn write_fixture(
 // every tablespace compared, and servers started on both compared.
 //
 // Classes of difference (each counted, anything else fails the test):
-// - "freed": a page whose last redo record is FREE_PAGE. innohot stamps the
-//   mtr's LSN on it; the server marks it freed and never writes it. Its contents
-//   no longer matter to the server (the extent descriptor says free).
+// - "freed": a page whose last redo record is FREE_PAGE. Both now leave it as
+//   the copy had it (recovery neither reads nor writes it), so this class is
+//   not expected any more; it is kept as a named class, its contents no longer
+//   matter to the server (the extent descriptor says free).
 // - "page_compressed written uncompressed": innohot inflates PAGE_COMPRESSED
 //   pages, applies the redo and writes them back uncompressed (as the server
 //   writes a page whose compression would not save a block); mariabackup

@@ -4,6 +4,7 @@
 
 use innohot_testbeds::roundtrip::{binlog_info, checksum_diff, flush_dirty_pages, replay_binlog};
 use innohot_testbeds::{binaries_or_skip, table_checksums, LocalServer, ServerBuilder, Workload, WorkloadConfig};
+use mysql::prelude::Queryable;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -70,17 +71,52 @@ fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_sourc
         ..WorkloadConfig::default()
     };
     Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    // Compressed tables too: ROW_FORMAT=COMPRESSED and PAGE_COMPRESSED, written while the backup runs.
+    let mut conn = src.conn().unwrap();
+    for (t, opts) in [("zip", "ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4"), ("pc", "PAGE_COMPRESSED=1")] {
+        conn.query_drop(format!("CREATE TABLE load.{t} (id INT PRIMARY KEY, a INT, b VARCHAR(300), KEY(a)) {opts}"))
+            .unwrap();
+        conn.query_drop(format!(
+            "INSERT INTO load.{t} SELECT seq, seq % 9, REPEAT('c', seq % 250) FROM load.seq_1_to_2000"
+        ))
+        .unwrap();
+    }
+    let opts = src.opts();
+    let writer = std::thread::spawn(move || {
+        let mut conn = mysql::Conn::new(opts).unwrap();
+        for round in 0..40 {
+            for t in ["zip", "pc"] {
+                conn.query_drop(format!(
+                    "UPDATE load.{t} SET a = a + 1, b = REPEAT('u', 5 + (id + {round}) % 240) WHERE id % 7 = {}",
+                    round % 7
+                ))
+                .unwrap();
+                conn.query_drop(format!("DELETE FROM load.{t} WHERE id % 50 = {round}")).unwrap();
+                conn.query_drop(format!("INSERT INTO load.{t} VALUES ({}, 1, 'new')", 10_000 + round)).unwrap();
+            }
+        }
+    });
     let load = Workload::start(src.opts(), cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
     backup(&src, &target);
     load.wait().unwrap();
+    writer.join().unwrap();
     let before = table_checksums(&mut src.conn().unwrap()).unwrap();
     let from = binlog_info(&target).unwrap();
     prepare_and_copy_back(&target, &datadir);
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
+    let mut rconn = restored.conn().unwrap();
+    for t in ["zip", "pc"] {
+        let rows: Vec<(String, String, String, String)> =
+            rconn.query(format!("CHECK TABLE load.{t} EXTENDED")).unwrap();
+        for (_, _, kind, text) in rows {
+            assert!(kind != "error" && (kind != "status" || text == "OK"), "CHECK TABLE load.{t}: {kind} {text}");
+        }
+    }
     replay_binlog(&src, &from, &restored).unwrap();
     let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
+    assert!(after.contains_key("load.zip") && after.contains_key("load.pc"), "{after:?}");
     assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
 }
 

@@ -40,7 +40,7 @@ use crate::format::mariadb::{
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
 use extended::{ExtError, Extended};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {
@@ -122,6 +122,7 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
     }
     // The copy as recovery reads it: a ring as long as the file, never wrapped (lap 0: bit 1).
     let ring = Ring::new(first, (log.len() as u64).max(START_OFFSET + SIZE_OF_FILE_CHECKPOINT as u64 + 1))?;
+    let (freed_at_end, checked) = freed_at_end(&log[head_len..head_len + (last_lsn - first) as usize], first, &ring);
     let mut report = ApplyReport { end_lsn: first, ..ApplyReport::default() };
     let mut touched = BTreeSet::new();
     let mut confirmed = false;
@@ -129,7 +130,11 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
     while lsn < last_lsn {
         let at = head_len + (lsn - first) as usize;
         let bytes = &log[at..head_len + (last_lsn - first) as usize];
-        let records_len = match scan_mtr(bytes, lsn, &ring) {
+        let scanned = match checked.get(report.mtrs as usize) {
+            Some(&records_len) => MtrScan::Mtr { len: records_len + mariadb::MTR_TRAILER, records_len },
+            None => scan_mtr(bytes, lsn, &ring),
+        };
+        let records_len = match scanned {
             MtrScan::Mtr { records_len, .. } => records_len,
             MtrScan::Incomplete => {
                 return Err(PrepareError::BadMtr { lsn, detail: format!("last_lsn {last_lsn} falls inside this mtr") })
@@ -139,7 +144,14 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
             }
         };
         let end = lsn + (records_len + mariadb::MTR_TRAILER) as u64;
-        let mut mtr = MtrApply { start: lsn, end, store: &mut *store, report: &mut report, takes: Vec::new() };
+        let mut mtr = MtrApply {
+            start: lsn,
+            end,
+            store: &mut *store,
+            report: &mut report,
+            freed_at_end: &freed_at_end,
+            takes: Vec::new(),
+        };
         let file_checkpoint = mtr.apply(&bytes[..records_len])?;
         touched.extend(mtr.takes.iter().filter(|(_, take)| *take).map(|(id, _)| (id.space, id.page)));
         confirmed |= file_checkpoint == Some(cp.lsn);
@@ -162,12 +174,39 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
     Ok(report)
 }
 
+/// The pages whose last FREE_PAGE or INIT_PAGE record in `redo` (the log after its
+/// header, from LSN `first`) is FREE_PAGE (only INIT_PAGE brings a freed page back),
+/// and the record lengths of the valid mtrs, in order, so the apply need not check
+/// them again. Stops quietly at the first bad mtr: the apply reports it.
+fn freed_at_end(redo: &[u8], first: Lsn, ring: &Ring) -> (HashSet<(u32, u32)>, Vec<usize>) {
+    let mut last: HashMap<(u32, u32), bool> = HashMap::new();
+    let mut lens = Vec::new();
+    let mut at = 0usize;
+    while at < redo.len() {
+        let MtrScan::Mtr { records_len, .. } = scan_mtr(&redo[at..], first + at as u64, ring) else { break };
+        lens.push(records_len);
+        let mut current: Option<PageId> = None;
+        for rec in records(&redo[at..at + records_len]) {
+            let Ok(Record::Page { op, page, .. }) = rec else { continue };
+            current = page.or(current);
+            if let (Some(id), PageOp::FreePage | PageOp::InitPage) = (current, op) {
+                last.insert((id.space, id.page), op == PageOp::FreePage);
+            }
+        }
+        at += records_len + mariadb::MTR_TRAILER;
+    }
+    (last.into_iter().filter(|(_, freed)| *freed).map(|(id, _)| id).collect(), lens)
+}
+
 /// One mtr being applied.
 struct MtrApply<'a> {
     start: Lsn,
     end: Lsn,
     store: &'a mut dyn PageStore,
     report: &'a mut ApplyReport,
+    /// Pages whose last record in the log frees them: recovery never reads nor
+    /// writes them, so none of their records is applied.
+    freed_at_end: &'a HashSet<(u32, u32)>,
     /// Whether each page named so far takes this mtr (decided at its first record).
     takes: Vec<(PageId, bool)>,
 }
@@ -255,13 +294,14 @@ impl MtrApply<'_> {
                 )))
             }
         };
-        if let (0, Some(PageEdit::Write { data, .. })) = (id.page, edit) {
-            let at = last_offset + edit.map_or(0, |e| e.offset());
-            if at <= FSP_SIZE_AT && at + data.len() as u32 >= FSP_SIZE_AT + 4 {
-                let i = (FSP_SIZE_AT - at) as usize;
-                let size = u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes"));
-                self.report.sizes.insert(id.space, size);
+        if let Some(size) = fsp_size_written(id, edit, last_offset) {
+            self.report.sizes.insert(id.space, size);
+        }
+        if self.freed_at_end.contains(&(id.space, id.page)) {
+            if op == PageOp::FreePage {
+                self.report.pages_freed.insert((id.space, id.page));
             }
+            return Ok(next_offset(op, edit, last_offset));
         }
         let take = self.takes(id);
         let Some(pg) = self.store.page_mut(id.space, id.page) else {
@@ -290,14 +330,13 @@ impl MtrApply<'_> {
             }
             (PageOp::Extended, _) => {
                 let ext = ext.as_ref().expect("decoded above");
-                // Applied to a copy: a refused record leaves the page as it was.
-                let mut work = pg.to_vec();
-                extended::apply(&mut work, id.page, ext).map_err(|error| PrepareError::BadExtended {
+                // In place: a refused record fails the whole prepare before any page is
+                // written back, so a half-applied page never reaches the backup.
+                extended::apply(pg, id.page, ext).map_err(|error| PrepareError::BadExtended {
                     lsn: self.start,
                     page: id,
                     error,
                 })?;
-                pg.copy_from_slice(&work);
                 self.report.extended_applied += 1;
             }
             (_, Some(edit)) => apply_edit(pg, edit, last_offset, id, self.start)?,
@@ -319,6 +358,17 @@ impl MtrApply<'_> {
         self.takes.push((id, t));
         t
     }
+}
+
+/// The FSP_SIZE a WRITE to page 0 stores, if it covers that field.
+fn fsp_size_written(id: PageId, edit: Option<PageEdit<'_>>, last_offset: u32) -> Option<u32> {
+    let (0, Some(PageEdit::Write { offset, data })) = (id.page, edit) else { return None };
+    let at = last_offset + offset;
+    if at > FSP_SIZE_AT || at + (data.len() as u32) < FSP_SIZE_AT + 4 {
+        return None;
+    }
+    let i = (FSP_SIZE_AT - at) as usize;
+    Some(u32::from_be_bytes(data[i..i + 4].try_into().expect("4 bytes")))
 }
 
 /// Applies a WRITE, MEMSET or MEMMOVE at `last_offset` + its offset.
