@@ -10,4 +10,8 @@ pub mod mysql57;
 pub trait PageStore {
     /// The page, or None when no tablespace with this id is in the backup.
     fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]>;
+    /// Whether a tablespace with this id is in the backup (its page 0 is there).
+    fn holds_space(&mut self, space: u32) -> bool {
+        self.page_mut(space, 0).is_some()
+    }
 }

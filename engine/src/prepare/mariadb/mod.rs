@@ -298,7 +298,9 @@ impl MtrApply<'_> {
             self.report.sizes.insert(id.space, size);
         }
         if self.freed_at_end.contains(&(id.space, id.page)) {
-            if op == PageOp::FreePage {
+            // A page of a tablespace the backup does not hold (dropped during
+            // it) is nobody's to report as freed.
+            if op == PageOp::FreePage && self.store.holds_space(id.space) {
                 self.report.pages_freed.insert((id.space, id.page));
             }
             return Ok(next_offset(op, edit, last_offset));
