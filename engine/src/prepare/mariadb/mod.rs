@@ -297,12 +297,7 @@ impl MtrApply<'_> {
         if let Some(size) = fsp_size_written(id, edit, last_offset) {
             self.report.sizes.insert(id.space, size);
         }
-        if self.freed_at_end.contains(&(id.space, id.page)) {
-            // A page of a tablespace the backup does not hold (dropped during
-            // it) is nobody's to report as freed.
-            if op == PageOp::FreePage && self.store.holds_space(id.space) {
-                self.report.pages_freed.insert((id.space, id.page));
-            }
+        if self.freed_at_the_end(id, op) {
             return Ok(next_offset(op, edit, last_offset));
         }
         let take = self.takes(id);
@@ -345,6 +340,19 @@ impl MtrApply<'_> {
             (_, None) => unreachable!("page edits are decoded above"),
         }
         Ok(next_offset(op, edit, last_offset))
+    }
+
+    /// A page the log leaves freed is never read nor written (as in recovery);
+    /// its FREE_PAGE is reported, unless the backup does not hold its
+    /// tablespace (dropped during the backup): then it is nobody's.
+    fn freed_at_the_end(&mut self, id: PageId, op: PageOp) -> bool {
+        if !self.freed_at_end.contains(&(id.space, id.page)) {
+            return false;
+        }
+        if op == PageOp::FreePage && self.store.holds_space(id.space) {
+            self.report.pages_freed.insert((id.space, id.page));
+        }
+        true
     }
 
     /// Whether the page takes this mtr: decided once, at the mtr's first record for it,
