@@ -39,8 +39,12 @@ fn source(b: &Binaries, log_size: &str) -> LocalServer {
     ServerBuilder::new(b.clone()).innodb_log_file_size(log_size).start().expect("start the source server")
 }
 
-/// Prepares a backup with mariabackup and starts a server on it.
+/// Checks the backup with `innohot verify`, prepares it with mariabackup and
+/// starts a server on it.
 fn restore(b: &Binaries, backup_dir: &Path) -> LocalServer {
+    let out = innohot().args(["verify", "--target-dir"]).arg(backup_dir).output().expect("run innohot verify");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.contains(": OK:"), "innohot verify rejects a good backup:\n{report}");
     let log = backup_dir.with_extension("prepare.log");
     let took = mariabackup::prepare(b, backup_dir, &log).unwrap_or_else(|e| {
         panic!("mariabackup --prepare refused the backup: {e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())

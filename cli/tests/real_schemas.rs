@@ -404,10 +404,23 @@ fn restore_failure_summary(backup: &Path) -> String {
     out
 }
 
+/// `innohot verify` finds nothing wrong with a completed backup (every page of
+/// every kind this suite makes, the redo copy, the metadata).
+fn assert_verify_passes(backup: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_innohot"))
+        .args(["verify", "--target-dir"])
+        .arg(backup)
+        .output()
+        .expect("run innohot verify");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.contains(": OK:"), "innohot verify rejects a good backup:\n{report}");
+}
+
 /// Prepare, copy back into a fresh datadir, start with the source's options,
 /// replay the binlog, compare checksums and probes with the source's final
 /// state. Returns the restored server.
 fn restore_and_compare(source: &mut LocalServer, backup: &Path, work: &Path, r: &Restore) -> LocalServer {
+    assert_verify_passes(backup);
     let want = checksums(source);
     for t in &r.expect_tables {
         assert!(want.contains_key(t), "{t} is not among the source's tables: {:?}", want.keys().collect::<Vec<_>>());
