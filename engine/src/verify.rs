@@ -336,9 +336,9 @@ fn check_mariadb_redo(fs: &dyn SourceFs, root: &Path, path: &Path, lsns: Lsns, r
                 mtrs += 1;
             }
             MtrScan::End(why) => {
-                return r.problems.push(format!(
-                    "{name}: the redo copy is broken at LSN {lsn}, before last_lsn {last_lsn} ({why:?})"
-                ))
+                return r
+                    .problems
+                    .push(format!("{name}: the redo copy is broken at LSN {lsn}, before last_lsn {last_lsn} ({why})"))
             }
             MtrScan::Incomplete => {
                 return r.problems.push(format!(

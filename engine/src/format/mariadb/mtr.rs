@@ -50,6 +50,21 @@ pub enum MtrEnd {
     TooLong,
 }
 
+impl std::fmt::Display for MtrEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MtrEnd::Marker(b) => write!(f, "an end marker byte {b}: nothing was written there"),
+            MtrEnd::SequenceBit { expected, found } => {
+                write!(f, "sequence bit {found} where {expected} belongs: bytes of another lap")
+            }
+            MtrEnd::Checksum { stored, computed } => {
+                write!(f, "CRC-32C {stored:#010x} stored, {computed:#010x} computed: the bytes changed")
+            }
+            MtrEnd::TooLong => write!(f, "records longer than any mini-transaction: not a mini-transaction"),
+        }
+    }
+}
+
 /// What starts at a position of the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MtrScan {
