@@ -59,9 +59,9 @@ fn an_idle_server_backed_up_prepared_and_copied_back_by_innohot_has_the_sources_
     assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
 }
 
-#[test]
-fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_source() {
-    let Some(b) = binaries_or_skip() else { return };
+/// A source server with the workload's tables in schema `load`, and the
+/// workload to start on it (4 writers for 6 s).
+fn loaded_source(b: &innohot_testbeds::Binaries) -> (innohot_testbeds::LocalServer, WorkloadConfig) {
     let src = ServerBuilder::new(b.clone()).innodb_log_file_size("96M").start().expect("start the source");
     let cfg = WorkloadConfig {
         schema: "load".into(),
@@ -71,6 +71,13 @@ fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_sourc
         ..WorkloadConfig::default()
     };
     Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    (src, cfg)
+}
+
+#[test]
+fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_source() {
+    let Some(b) = binaries_or_skip() else { return };
+    let (src, cfg) = loaded_source(&b);
     // Compressed tables too: ROW_FORMAT=COMPRESSED and PAGE_COMPRESSED, written while the backup runs.
     let mut conn = src.conn().unwrap();
     for (t, opts) in [("zip", "ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4"), ("pc", "PAGE_COMPRESSED=1")] {
@@ -128,15 +135,7 @@ fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_sourc
 #[test]
 fn the_xtrabackup_spelling_round_trip_under_writes_equals_the_source() {
     let Some(b) = binaries_or_skip() else { return };
-    let src = ServerBuilder::new(b.clone()).innodb_log_file_size("96M").start().expect("start the source");
-    let cfg = WorkloadConfig {
-        schema: "load".into(),
-        threads: 4,
-        initial_rows: 1000,
-        duration: Duration::from_secs(6),
-        ..WorkloadConfig::default()
-    };
-    Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    let (src, cfg) = loaded_source(&b);
     let load = Workload::start(src.opts(), cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
