@@ -6,6 +6,40 @@
 pub mod mariadb;
 pub mod mysql57;
 
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes page ids with a multiply per word. Prepare looks a page id up for
+/// every record; std's SipHash took about an eighth of its time (perf), and
+/// its flooding resistance buys nothing for ids read from one's own backup.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PageIdHasher(u64);
+
+const PAGE_ID_MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Hasher for PageIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(PAGE_ID_MULTIPLIER);
+    }
+    fn finish(&self) -> u64 {
+        // The high bits are the well-mixed ones; the table indexes with the low.
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
+/// A map keyed by (space id, page number).
+pub type PageMap<V> = HashMap<(u32, u32), V, BuildHasherDefault<PageIdHasher>>;
+/// A set of (space id, page number).
+pub type PageSet = HashSet<(u32, u32), BuildHasherDefault<PageIdHasher>>;
+
 /// Where the pages live while redo is applied.
 pub trait PageStore {
     /// The page, or None when no tablespace with this id is in the backup.

@@ -7,7 +7,7 @@ use super::{io_err, RestoreError, Result};
 use crate::format::page::{self, PageLayout};
 use crate::format::page_compressed;
 use crate::io::{EditFile, LocalFs};
-use crate::prepare::PageStore;
+use crate::prepare::{PageMap, PageStore};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -36,7 +36,7 @@ pub struct FileStore<'a> {
     fs: &'a dyn LocalFs,
     spaces: BTreeMap<u32, Space>,
     open: HashMap<u32, Box<dyn EditFile>>,
-    pages: HashMap<(u32, u32), Vec<u8>>,
+    pages: PageMap<Vec<u8>>,
     /// Open files written and not yet synced.
     dirty: BTreeSet<u32>,
     /// The first problem met while reading a page (the applier only sees None).
@@ -61,7 +61,7 @@ impl<'a> FileStore<'a> {
             fs,
             spaces: BTreeMap::new(),
             open: HashMap::new(),
-            pages: HashMap::new(),
+            pages: PageMap::default(),
             dirty: BTreeSet::new(),
             problem: None,
             skipped: Vec::new(),

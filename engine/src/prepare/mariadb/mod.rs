@@ -33,6 +33,7 @@ mod insert;
 mod undo;
 
 pub use super::PageStore;
+use super::{PageMap, PageSet};
 use crate::format::mariadb::{
     self, decode_page_edit, records, scan_mtr, FileOp, MtrScan, PageEdit, PageId, PageOp, Record, Ring,
     SIZE_OF_FILE_CHECKPOINT, START_OFFSET,
@@ -40,7 +41,7 @@ use crate::format::mariadb::{
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
 use extended::{ExtError, Extended};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {
@@ -178,8 +179,8 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
 /// header, from LSN `first`) is FREE_PAGE (only INIT_PAGE brings a freed page back),
 /// and the record lengths of the valid mtrs, in order, so the apply need not check
 /// them again. Stops quietly at the first bad mtr: the apply reports it.
-fn freed_at_end(redo: &[u8], first: Lsn, ring: &Ring) -> (HashSet<(u32, u32)>, Vec<usize>) {
-    let mut last: HashMap<(u32, u32), bool> = HashMap::new();
+fn freed_at_end(redo: &[u8], first: Lsn, ring: &Ring) -> (PageSet, Vec<usize>) {
+    let mut last: PageMap<bool> = PageMap::default();
     let mut lens = Vec::new();
     let mut at = 0usize;
     while at < redo.len() {
@@ -206,7 +207,7 @@ struct MtrApply<'a> {
     report: &'a mut ApplyReport,
     /// Pages whose last record in the log frees them: recovery never reads nor
     /// writes them, so none of their records is applied.
-    freed_at_end: &'a HashSet<(u32, u32)>,
+    freed_at_end: &'a PageSet,
     /// Whether each page named so far takes this mtr (decided at its first record).
     takes: Vec<(PageId, bool)>,
 }
