@@ -22,19 +22,7 @@ fn innohot(args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    innohot_testbeds::tree::file_contents(dir)
 }
 
 /// A verified simulated MariaDB backup in `root`; returns the backup directory.

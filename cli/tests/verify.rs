@@ -58,19 +58,8 @@ fn caught(dir: &Path, name: &str, says: &str) {
 }
 
 fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(suffix) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
+    let mut out = innohot_testbeds::tree::regular_files(dir);
+    out.retain(|p| p.to_string_lossy().ends_with(suffix));
     out
 }
 

@@ -38,6 +38,7 @@ pub mod mariabackup;
 pub mod roundtrip;
 mod server;
 mod testbed;
+pub mod tree;
 mod workload;
 
 use std::fmt;

@@ -1,0 +1,36 @@
+//! Directory trees as tests compare them: before and after a command that must
+//! leave a backup unchanged, or the files of one kind in a backup.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every regular file below `dir`, sorted (directories are walked, not listed).
+/// Panics on an unreadable directory: a test cannot go on without it.
+pub fn regular_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("listing {}: {e}", d.display()));
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every regular file below `dir` with its bytes, by path relative to `dir`.
+pub fn file_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    regular_files(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            (p.strip_prefix(dir).expect("below dir").to_path_buf(), bytes)
+        })
+        .collect()
+}
