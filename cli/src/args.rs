@@ -107,12 +107,17 @@ pub struct BackupCmd {
     /// (containers, mounts); innohot checks it is the server's and refuses otherwise
     #[arg(long, value_name = "DIR")]
     pub datadir: Option<PathBuf>,
-    /// Accepted for script compatibility; innohot copies with one data thread for now (a note says so)
+    /// Data-file copy lanes: files, and ranges of large files, copied at once (default 1)
     #[arg(long, value_name = "N")]
     pub parallel: Option<u32>,
-    /// I/O throttling is not implemented: only 0 (no throttling, the default) is accepted
-    #[arg(long, value_name = "IOPS")]
+    /// At most this many MiB per second read from the data files, all lanes together
+    /// (0, the default: no limit). Note: xtrabackup's --throttle counts chunks, not MiB
+    #[arg(long, value_name = "MIB_PER_S")]
     pub throttle: Option<u64>,
+    /// Files larger than this are copied as ranges of this size on several lanes
+    /// (default 256 MiB; only with --parallel above 1)
+    #[arg(long, value_name = "BYTES")]
+    pub range_size: Option<u64>,
     /// Bytes read per data-file chunk (default 10 MiB)
     #[arg(long, value_name = "BYTES")]
     pub chunk_size: Option<usize>,

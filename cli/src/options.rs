@@ -142,8 +142,9 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "ssl-cert" => a.connect.tls.cert = Some(PathBuf::from(need()?)),
         "ssl-key" => a.connect.tls.key = Some(PathBuf::from(need()?)),
         "datadir" => a.datadir = Some(PathBuf::from(need()?)),
-        "parallel" => parallel(a, number(name, need()?)?),
-        "throttle" => throttle(number(name, need()?)?)?,
+        "parallel" => a.options.copy.parallel = parallel(number(name, need()?)?)?,
+        "throttle" => a.options.copy.throttle = throttle(number(name, need()?)?),
+        "range-size" => a.options.copy.range_size = number(name, need()?)?,
         "chunk-size" => a.options.copy.chunk_size = number(name, need()?)?,
         "page-retries" => a.options.copy.page_retries = number(name, need()?)?,
         "retry-delay-ms" => a.options.copy.retry_delay = Duration::from_millis(number(name, need()?)?),
@@ -162,23 +163,19 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
     Ok(true)
 }
 
-fn parallel(a: &mut BackupArgs, n: u32) {
-    if n > 1 {
-        a.warnings.push(format!(
-            "--parallel={n} accepted for script compatibility: innohot copies data files with one thread for now"
-        ));
+/// More lanes than this would only queue on the disk and grow memory (one chunk each).
+const MAX_PARALLEL: u32 = 64;
+
+fn parallel(n: u32) -> Result<usize, String> {
+    match n {
+        1..=MAX_PARALLEL => Ok(n as usize),
+        _ => Err(format!("--parallel={n}: give 1 to {MAX_PARALLEL} copy lanes")),
     }
 }
 
-fn throttle(n: u64) -> Result<(), String> {
-    if n == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "--throttle={n}: innohot does not throttle I/O yet, and a backup that ignored the limit could \
-             overload the server; remove the option (only 0, no throttling, is accepted)"
-        ))
-    }
+/// MiB per second to bytes per second; 0 is no limit.
+fn throttle(mib_per_s: u64) -> Option<u64> {
+    (mib_per_s > 0).then(|| mib_per_s.saturating_mul(1 << 20))
 }
 
 /// Settings from one option file, lowest precedence first.
@@ -275,10 +272,13 @@ pub fn resolve(
         out.datadir = Some(v);
     }
     if let Some(n) = c.parallel {
-        parallel(&mut out, n);
+        out.options.copy.parallel = parallel(n)?;
     }
     if let Some(n) = c.throttle {
-        throttle(n)?;
+        out.options.copy.throttle = throttle(n);
+    }
+    if let Some(v) = c.range_size {
+        out.options.copy.range_size = v;
     }
     if let Some(v) = c.chunk_size {
         out.options.copy.chunk_size = v;
@@ -307,6 +307,9 @@ pub fn resolve(
     }
     out.json = c.json;
     out.quiet = c.quiet;
+    if out.options.copy.range_size < 1 << 20 {
+        return Err("--range-size must be at least 1048576 bytes (1 MiB)".into());
+    }
     if out.options.copy.chunk_size == 0 {
         return Err("--chunk-size must be at least one page (16384 bytes is the smallest sensible value)".into());
     }
@@ -401,7 +404,8 @@ mod tests {
         assert_eq!(a.target_dir.as_deref(), Some(Path::new("/from-extra")));
         let warnings = a.warnings.join("\n");
         assert!(warnings.contains("loose-compress") && warnings.contains("--loose-frobnicate"), "{warnings}");
-        assert!(warnings.contains("--parallel=4"), "{warnings}");
+        assert_eq!(a.options.copy.parallel, 4);
+        assert_eq!(a.options.copy.throttle, None, "--throttle=0 is no limit");
 
         let e = |text: &'static str, extra: &[&str]| {
             let read = move |_: &PathBuf| Ok(text.to_string());
@@ -416,6 +420,11 @@ mod tests {
         );
         assert!(e("[innohot]\nport=abc\n", &[]).contains("--port needs a number, not \"abc\""));
         assert!(e("!includedir /etc/mysql/conf.d/\n", &[]).contains("!include"));
-        assert!(e("", &["--throttle=10"]).contains("does not throttle"));
+        assert!(e("", &["--parallel=0"]).contains("give 1 to 64 copy lanes"));
+        assert!(e("[innohot]\nparallel=65\n", &[]).contains("--parallel=65: give 1 to 64"));
+        let read = |_: &PathBuf| Ok("[innohot]\nthrottle=20\nrange-size=1048576\n".to_string());
+        let a = parse_backup_args(&args(&["--defaults-file=/my.cnf", "--target-dir=/b"]), None, &read).unwrap();
+        assert_eq!(a.options.copy.throttle, Some(20 << 20));
+        assert_eq!(a.options.copy.range_size, 1 << 20);
     }
 }

@@ -30,6 +30,7 @@ fn settings_with(chunk: usize, retries: u32, direct: bool) -> CopySettings {
         page_retries: retries,
         retry_delay: Duration::from_millis(100),
         read_policy: ReadPolicy { direct, fadvise: true },
+        ..CopySettings::default()
     }
 }
 

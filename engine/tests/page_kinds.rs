@@ -194,6 +194,7 @@ fn settings() -> CopySettings {
         page_retries: 3,
         retry_delay: Duration::from_millis(100),
         read_policy: ReadPolicy { direct: false, fadvise: false },
+        ..CopySettings::default()
     }
 }
 

@@ -155,6 +155,10 @@ pub struct SimConfig {
     /// MariaDB: the redo write block (512 or 4096): a log write ends with zeros up to
     /// the next multiple of it in the file. 0 for MySQL 5.7 (512-byte log blocks).
     pub log_write_block: u64,
+    /// Copy lanes (`--parallel`); files larger than `copy_range` bytes are
+    /// copied as ranges on several lanes.
+    pub parallel: usize,
+    pub copy_range: u64,
     pub faults: Faults,
 }
 
@@ -217,7 +221,7 @@ impl SimConfig {
         let capacity = log_files as u64 * (log_file_size - 2048);
         let redo_per_us = 100 / server_gap_us.max(1) + 1;
         let safe_poll_us = capacity / 4 / redo_per_us;
-        let cfg = SimConfig {
+        let mut cfg = SimConfig {
             seed,
             flavor,
             scenario,
@@ -242,9 +246,22 @@ impl SimConfig {
             // Its own stream, so adding it left every other draw as it was.
             remote_tables: Rng::new(seed ^ 0xDA7A_D1E5).below(3) as u32,
             log_write_block: 0,
+            parallel: 1,
+            copy_range: 0,
             faults: Faults::default(),
         };
+        cfg.draw_lanes();
         (cfg, Ring { capacity, safe_poll_us })
+    }
+
+    /// Lanes and range size, from a stream of their own (every other draw
+    /// stays what it was): half the seeds copy on 2 or 3 lanes, in ranges of
+    /// 1 to 4 64-KiB units, so the tables (8 to 40 pages) split.
+    fn draw_lanes(&mut self) {
+        let mut l = Rng::new(self.seed ^ 0x1A4E_5C0F);
+        self.parallel = [1, 1, 2, 3][l.below(4) as usize];
+        let range = l.range(1, 4) * 64 * 1024;
+        self.copy_range = if self.parallel > 1 { range } else { 0 };
     }
 
     /// MariaDB: one ib_logfile0 whose ring holds what the 5.7 log files would (of
@@ -386,6 +403,9 @@ impl fmt::Display for SimConfig {
         if self.log_write_block != 0 {
             write!(f, " log_write_block={}", self.log_write_block)?;
         }
+        if self.parallel != 1 {
+            write!(f, " parallel={} copy_range={}", self.parallel, self.copy_range)?;
+        }
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
         }
@@ -436,6 +456,8 @@ impl FromStr for SimConfig {
                 "index_loads" => cfg.index_loads = num(k, v)?,
                 "remote_tables" => cfg.remote_tables = num(k, v)?,
                 "log_write_block" => cfg.log_write_block = num(k, v)?,
+                "parallel" => cfg.parallel = num(k, v)?,
+                "copy_range" => cfg.copy_range = num(k, v)?,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));

@@ -12,6 +12,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The errno of the planned I/O faults.
@@ -251,16 +252,18 @@ pub type SourceOps = Arc<Mutex<Vec<String>>>;
 struct FaultySourceFile {
     inner: Box<dyn SourceFile>,
     path: PathBuf,
-    reads: u32,
+    /// Shared by the handles of one open (ranges copied on several lanes):
+    /// "the k-th read of the file" counts them all.
+    reads: Arc<AtomicU32>,
     eio_on_read: Option<u32>,
     fired: FiredLog,
 }
 
 impl SourceFile for FaultySourceFile {
     fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        self.reads += 1;
-        if self.eio_on_read == Some(self.reads) {
-            fire(&self.fired, format!("EIO on read {} of {}", self.reads, self.path.display()));
+        let reads = self.reads.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.eio_on_read == Some(reads) {
+            fire(&self.fired, format!("EIO on read {reads} of {}", self.path.display()));
             return Err(io::Error::from_raw_os_error(EIO));
         }
         self.inner.read_at(buf, offset)
@@ -273,6 +276,16 @@ impl SourceFile for FaultySourceFile {
     }
     fn file_id(&self) -> io::Result<Option<innohot::io::FileId>> {
         self.inner.file_id()
+    }
+    fn try_clone(&self) -> io::Result<Option<Box<dyn SourceFile>>> {
+        let Some(inner) = self.inner.try_clone()? else { return Ok(None) };
+        Ok(Some(Box::new(FaultySourceFile {
+            inner,
+            path: self.path.clone(),
+            reads: self.reads.clone(),
+            eio_on_read: self.eio_on_read,
+            fired: self.fired.clone(),
+        })))
     }
 }
 
@@ -287,7 +300,7 @@ impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
         Ok(Box::new(FaultySourceFile {
             inner,
             path: path.to_path_buf(),
-            reads: 0,
+            reads: Arc::new(AtomicU32::new(0)),
             eio_on_read,
             fired: self.fired.clone(),
         }))

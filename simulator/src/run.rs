@@ -11,8 +11,8 @@ pub use crate::outcome::{Outcome, RunStats};
 use crate::rng::Rng;
 use crate::server::SimServer;
 use innohot::backup::{Backup, BackupOptions, Next, PollAgain, Services, SharedFollower};
-use innohot::copy::CopySettings;
-use innohot::events::{Event, Phase, Progress, Recorder};
+use innohot::copy::{CopyLane, CopyPool, CopySettings, LaneStep};
+use innohot::events::{Event, EventKind, Phase, Progress, Recorder};
 use innohot::io::real::{RealSourceFs, RealTargetDir};
 use innohot::io::ReadPolicy;
 use std::cell::RefCell;
@@ -127,12 +127,13 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     let mut scheduler = Scheduler::new(&cfg, &shared.server, &shared.clock, backup);
     scheduler.source_ops = Some(shared.source_ops.clone());
     let outcome = scheduler.run();
-    let stats = scheduler.finish(&shared.fired);
+    let mut stats = scheduler.finish(&shared.fired);
     if let Some(tamper) = &opts.tamper {
         tamper(&target_path);
     }
     let verdict = oracle::check(&shared.server.borrow(), &target_path, &outcome, &stats, &cfg);
     let trace = shared.recorder.take();
+    stats.page_rereads = trace.iter().filter(|e| matches!(e.kind, EventKind::PageRetry { .. })).count() as u64;
     RunReport {
         config: cfg,
         outcome,
@@ -178,6 +179,8 @@ fn backup_options(cfg: &SimConfig, opts: &RunOptions) -> BackupOptions {
     BackupOptions {
         copy: CopySettings {
             chunk_size: cfg.chunk_size,
+            parallel: cfg.parallel,
+            range_size: if cfg.copy_range > 0 { cfg.copy_range } else { CopySettings::default().range_size },
             read_policy: ReadPolicy { direct: false, fadvise: false },
             ..CopySettings::default()
         },
@@ -200,6 +203,8 @@ enum Actor {
     Server,
     Engine,
     LogCopier,
+    /// A copy lane other than the orchestrator's (index into `lanes`).
+    CopyLane(usize),
 }
 
 /// One run's scheduler: the earliest actor goes next on the simulated clock (ties
@@ -218,6 +223,9 @@ struct Scheduler<'a> {
     next_engine: u64,
     /// None until the log copier starts, and again once it has stopped.
     next_poll: Option<u64>,
+    /// The copy pool's other lanes (`--parallel` above 1) while they have work.
+    pool: Option<Arc<CopyPool>>,
+    lanes: Vec<(CopyLane, Option<u64>)>,
     lsn_at_start: u64,
     /// Redo bytes the server's ring holds: ahead of the copier by more, it has lapped it.
     capacity: u64,
@@ -242,6 +250,8 @@ impl<'a> Scheduler<'a> {
             next_server: 0,
             next_engine: 0,
             next_poll: None,
+            pool: None,
+            lanes: Vec::new(),
             lsn_at_start,
             capacity,
             chunk_ns: cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1), // bytes / (MB/s) in ns, 1 MB = 1e6 B
@@ -260,6 +270,7 @@ impl<'a> Scheduler<'a> {
             match actor {
                 Actor::Server => self.server_turn(now),
                 Actor::LogCopier => self.log_copier_turn(now),
+                Actor::CopyLane(i) => self.copy_lane_turn(i, now),
                 Actor::Engine => {
                     if let Some(outcome) = self.engine_turn(now) {
                         return outcome;
@@ -274,6 +285,11 @@ impl<'a> Scheduler<'a> {
         let mut actors = vec![(self.next_server, Actor::Server), (self.next_engine, Actor::Engine)];
         if let Some(t) = self.next_poll {
             actors.push((t, Actor::LogCopier));
+        }
+        for (i, (_, next)) in self.lanes.iter().enumerate() {
+            if let Some(t) = next {
+                actors.push((*t, Actor::CopyLane(i)));
+            }
         }
         let earliest = actors.iter().map(|a| a.0).min().expect("actors");
         let ready: Vec<Actor> = actors.iter().filter(|a| a.0 == earliest).map(|a| a.1).collect();
@@ -320,6 +336,18 @@ impl<'a> Scheduler<'a> {
         };
     }
 
+    /// One step of a copy lane, costing what a chunk costs the orchestrator.
+    fn copy_lane_turn(&mut self, i: usize, now: u64) {
+        let pool = self.pool.as_ref().expect("lanes run only with a pool");
+        let cost = self.chunk_ns;
+        let (lane, next) = &mut self.lanes[i];
+        *next = match pool.worker_step(lane) {
+            LaneStep::Worked => Some(now + self.rng.range(cost / 2, cost * 3 / 2).max(1)),
+            LaneStep::WaitUntil(t) => Some((t.as_nanos() as u64).max(now + 1)),
+            LaneStep::Idle => None,
+        };
+    }
+
     /// One step of the backup's orchestrator (or the kill planned before it); the
     /// outcome once the backup has finished, failed or been killed.
     fn engine_turn(&mut self, now: u64) -> Option<Outcome> {
@@ -342,6 +370,13 @@ impl<'a> Scheduler<'a> {
                 stats.source_ops_under_commit_lock.extend_from_slice(&ops.lock().expect("source ops")[ops_before..]);
             }
         }
+        if self.pool.is_none() {
+            if let Some(pool) = backup.copy_pool() {
+                let first = now + self.chunk_ns / 2;
+                self.lanes = (2..=pool.lanes() as u32).map(|n| (CopyLane::new(n), Some(first))).collect();
+                self.pool = Some(pool);
+            }
+        }
         if self.follower.is_none() {
             if let Some(f) = backup.running_follower() {
                 self.follower = Some(f);
@@ -355,10 +390,7 @@ impl<'a> Scheduler<'a> {
         };
         match step {
             Ok(Next::Continue) => self.next_engine = now + self.rng.range(cost / 2, cost * 3 / 2).max(1),
-            Ok(Next::WaitUntil(t)) => {
-                stats.page_rereads += 1;
-                self.next_engine = (t.as_nanos() as u64).max(now + 1);
-            }
+            Ok(Next::WaitUntil(t)) => self.next_engine = (t.as_nanos() as u64).max(now + 1),
             Ok(Next::Finished(summary)) => return Some(Outcome::Completed(summary)),
             Err(e) => {
                 if e.is_lap() && stats.lap_detected_at.is_none() {
@@ -375,6 +407,9 @@ impl<'a> Scheduler<'a> {
     fn finish(mut self, fired: &FiredLog) -> RunStats {
         if let Some(f) = &self.follower {
             f.stop();
+        }
+        if let Some(pool) = &self.pool {
+            pool.stop();
         }
         drop(self.backup.take());
         let mut stats = self.stats;

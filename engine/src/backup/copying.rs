@@ -5,12 +5,17 @@
 use super::reconcile;
 use super::witness::{self, Held};
 use super::{Backup, CopiedTable, Next};
-use crate::copy::{self, CopyStep, Durability, FileCopier, InnodbLayout, Tablespace, TablespaceKind};
+use crate::copy::{self, CopyPool, Durability, InnodbLayout, LaneStep, PoolServices, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
 use crate::io::FileId;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the orchestrator looks whether the other copy lanes are done.
+const LANE_WAIT: Duration = Duration::from_millis(2);
 
 impl Backup {
     pub(super) fn tablespace_scan(&mut self) -> Result<Next> {
@@ -30,7 +35,16 @@ impl Backup {
         let found = self.discover_tablespaces(&layout)?;
         self.note(phase, format!("{} InnoDB data files to copy", found.len()));
         self.svc.progress.copy_planned(&found.iter().map(|ts| ts.source.as_path()).collect::<Vec<_>>());
-        self.tablespaces = found.into();
+        let new_file_layout = self.flavor().new_file_layout(&self.vars)?;
+        let svc = PoolServices {
+            fs: self.svc.fs.clone(),
+            target: self.svc.target.clone(),
+            progress: self.svc.progress.clone(),
+            clock: self.svc.clock.clone(),
+        };
+        let pool = CopyPool::new(&self.opts.copy, new_file_layout, svc, Phase::DataCopy);
+        pool.push(Phase::DataCopy, found);
+        self.pool = Some(Arc::new(pool));
         self.innodb_layout = Some(layout);
         self.advance(Phase::DataCopy)
     }
@@ -45,68 +59,59 @@ impl Backup {
     }
 
     pub(super) fn copy_data_step(&mut self) -> Result<Next> {
-        if self.data_files == 0 && self.copier.is_none() {
+        if self.sub == 0 {
             self.begin(Phase::DataCopy);
+            self.sub = 1;
         }
-        match self.copy_tablespace_step(Phase::DataCopy)? {
+        match self.copy_tablespace_step()? {
             Some(next) => Ok(next),
             None => self.advance(Phase::LogFollows),
         }
     }
 
-    /// One step of copying the queued tablespaces; None once the queue is empty.
-    fn copy_tablespace_step(&mut self, phase: Phase) -> Result<Option<Next>> {
-        let Some(copier) = self.copier.as_mut() else {
-            let Some(ts) = self.tablespaces.pop_front() else { return Ok(None) };
-            self.open_copier(phase, ts)?;
-            return Ok(Some(Next::Continue));
-        };
-        Ok(Some(match copier.step()? {
-            CopyStep::Copied { .. } => Next::Continue,
-            CopyStep::RetryAt(t) => Next::WaitUntil(t),
-            CopyStep::Done { bytes } => {
-                let ts = copier.tablespace();
-                match (ts.kind, copier.space_id()) {
-                    (TablespaceKind::Table, space_id) => self.copied_tables.push(CopiedTable {
-                        space_id,
-                        source: ts.source.clone(),
-                        target: ts.target.clone(),
-                        file_id: copier.file_id(),
-                    }),
-                    (_, Some(id)) => self.copied_system_spaces.push(id),
-                    (_, None) => {}
-                }
-                self.data_files += 1;
-                self.data_bytes += bytes;
-                self.copier = None;
-                Next::Continue
-            }
-        }))
+    /// One step of the orchestrator's own copy lane; None once every queued
+    /// tablespace is copied on every lane.
+    fn copy_tablespace_step(&mut self) -> Result<Option<Next>> {
+        let pool = self.pool.clone().expect("created in phase 11");
+        if let Some(e) = pool.take_error() {
+            return Err(e);
+        }
+        let step = pool.step(&mut self.lane)?;
+        self.collect_copies(&pool);
+        Ok(match step {
+            LaneStep::Worked => Some(Next::Continue),
+            LaneStep::WaitUntil(t) => Some(Next::WaitUntil(t)),
+            LaneStep::Idle if pool.is_drained() => match pool.take_error() {
+                Some(e) => return Err(e),
+                None => None,
+            },
+            // The other lanes are finishing their files.
+            LaneStep::Idle => Some(Next::WaitUntil(self.svc.clock.now() + LANE_WAIT)),
+        })
     }
 
-    fn open_copier(&mut self, phase: Phase, ts: Tablespace) -> Result<()> {
-        let new_file_layout = self.flavor().new_file_layout(&self.vars)?;
-        let opened = FileCopier::open(
-            ts.clone(),
-            &*self.svc.fs,
-            &*self.svc.target,
-            &self.opts.copy,
-            new_file_layout,
-            (phase, Role::DataCopier(1)),
-            self.svc.progress.clone(),
-            self.svc.clock.clone(),
-        );
-        match opened {
-            Ok(c) => self.copier = Some(c),
-            // Dropped between the scan and now: the lock-time rescan settles it.
-            Err(BackupError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::NotFound && ts.kind == TablespaceKind::Table =>
-            {
-                self.note(phase, format!("{} vanished (dropped during the backup)", ts.source.display()));
+    /// Files every lane has finished, in scan order.
+    fn collect_copies(&mut self, pool: &CopyPool) {
+        for done in pool.take_finished() {
+            match (done.tablespace.kind, done.space_id) {
+                (TablespaceKind::Table, space_id) => self.copied_tables.push(CopiedTable {
+                    space_id,
+                    source: done.tablespace.source,
+                    target: done.tablespace.target,
+                    file_id: done.file_id,
+                }),
+                (_, Some(id)) => self.copied_system_spaces.push(id),
+                (_, None) => {}
             }
-            Err(e) => return Err(e),
+            self.data_files += 1;
+            self.data_bytes += done.bytes;
         }
-        Ok(())
+    }
+
+    /// The copy pool while its other lanes have work: drivers run
+    /// `CopyPool::worker_step` on `lanes() - 1` more lanes until they are idle.
+    pub fn copy_pool(&self) -> Option<Arc<CopyPool>> {
+        self.pool.clone().filter(|p| self.phase == Phase::DataCopy && p.lanes() > 1)
     }
 
     pub(super) fn lock_step(&mut self) -> Result<Next> {
@@ -140,7 +145,7 @@ impl Backup {
             self.reconcile_tablespaces()?;
             self.sub = 1;
         }
-        if let Some(next) = self.copy_tablespace_step(phase)? {
+        if let Some(next) = self.copy_tablespace_step()? {
             return Ok(next);
         }
         if self.sub == 1 {
@@ -225,10 +230,10 @@ impl Backup {
             target.publish(&tmp, to).map_err(io(to, "renaming a renamed table's copy"))?;
             self.note(phase, format!("{} was renamed to {} during the backup", from.display(), to.display()));
         }
-        for ts in plan.created {
+        for ts in &plan.created {
             self.note(phase, format!("{} was created during the backup: copying it now", ts.source.display()));
-            self.tablespaces.push_back(ts);
         }
+        self.pool.as_ref().expect("created in phase 11").push(phase, plan.created);
         self.copied_tables = plan.kept;
         Ok(())
     }

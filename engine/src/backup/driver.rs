@@ -2,6 +2,7 @@
 //! another, real time in between.
 
 use super::{Backup, Next, PollAgain, SharedFollower, Summary};
+use crate::copy::{CopyLane, CopyPool, LaneStep};
 use crate::error::{BackupError, Result};
 use crate::io::Clock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,7 @@ pub fn run_until_stopped(mut backup: Backup, clock: Arc<dyn Clock>, stop: Arc<At
     let (interval, fixed) = (backup.opts.log_poll_interval, backup.opts.log_poll_fixed);
     std::thread::scope(|scope| {
         let mut copier_thread = None;
+        let mut lanes_started = false;
         let result = loop {
             if stop.load(Ordering::SeqCst) {
                 backup.abort();
@@ -34,6 +36,15 @@ pub fn run_until_stopped(mut backup: Backup, clock: Arc<dyn Clock>, stop: Arc<At
                 if let Some(shared) = backup.running_follower() {
                     let clock = clock.clone();
                     copier_thread = Some(scope.spawn(move || poll_until_stopped(&shared, &*clock, interval, fixed)));
+                }
+            }
+            if !lanes_started {
+                if let Some(pool) = backup.copy_pool() {
+                    lanes_started = true;
+                    for n in 2..=pool.lanes() as u32 {
+                        let (pool, clock, stop) = (pool.clone(), clock.clone(), stop.clone());
+                        scope.spawn(move || copy_until_idle(&pool, CopyLane::new(n), &*clock, &stop));
+                    }
                 }
             }
             match next {
@@ -55,8 +66,34 @@ pub fn run_until_stopped(mut backup: Backup, clock: Arc<dyn Clock>, stop: Arc<At
         if let Some(shared) = &backup.follower {
             shared.stop();
         }
+        if let Some(pool) = &backup.pool {
+            pool.stop();
+        }
         result
     })
+}
+
+/// A copy lane's thread: steps until the queue is empty, waiting (in slices,
+/// so a stop is seen soon) where a torn page or the throttle asks it to.
+fn copy_until_idle(pool: &CopyPool, mut lane: CopyLane, clock: &dyn Clock, stop: &AtomicBool) {
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            pool.stop();
+        }
+        match pool.worker_step(&mut lane) {
+            LaneStep::Worked => {}
+            LaneStep::WaitUntil(t) => {
+                while !pool.is_stopped() && !stop.load(Ordering::SeqCst) {
+                    let left = t.saturating_sub(clock.now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    clock.sleep(left.min(STOP_CHECK));
+                }
+            }
+            LaneStep::Idle => return,
+        }
+    }
 }
 
 /// The log copier thread's loop: a pass, then a wait the pacer picks, in

@@ -18,7 +18,7 @@ mod witness;
 pub use driver::{run, run_until_stopped, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
 pub use shared::{PollAgain, SharedFollower};
 
-use crate::copy::{CopySettings, FileCopier, InnodbLayout, Tablespace};
+use crate::copy::{CopyLane, CopyPool, CopySettings, InnodbLayout};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::flavor::{self, Flavor, LockStep, RedoContext, RedoLog};
@@ -150,8 +150,10 @@ pub struct Backup {
     flavor: Option<Box<dyn Flavor>>,
     redo_log: Option<Box<dyn RedoLog>>,
     follower: Option<Arc<SharedFollower>>,
-    tablespaces: VecDeque<Tablespace>,
-    copier: Option<FileCopier>,
+    /// The tablespaces to copy, shared by the copy lanes (phase 11 on).
+    pool: Option<Arc<CopyPool>>,
+    /// The orchestrator's own copy lane.
+    lane: CopyLane,
     innodb_layout: Option<InnodbLayout>,
     /// Every file-per-table tablespace copied so far.
     copied_tables: Vec<CopiedTable>,
@@ -203,8 +205,8 @@ impl Backup {
             flavor: None,
             redo_log: None,
             follower: None,
-            tablespaces: VecDeque::new(),
-            copier: None,
+            pool: None,
+            lane: CopyLane::new(1),
             innodb_layout: None,
             copied_tables: Vec::new(),
             redo_file_ops: Vec::new(),
@@ -307,6 +309,9 @@ impl Backup {
         self.state = State::Failed;
         if let Some(f) = &self.follower {
             f.stop();
+        }
+        if let Some(pool) = &self.pool {
+            pool.stop();
         }
         if self.lock_attempted {
             // Best effort: the connection may be the thing that failed; the

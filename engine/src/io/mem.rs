@@ -57,6 +57,9 @@ impl SourceFile for MemFile {
     fn size(&mut self) -> io::Result<u64> {
         Ok(self.data.lock().expect("mem file").len() as u64)
     }
+    fn try_clone(&self) -> io::Result<Option<Box<dyn SourceFile>>> {
+        Ok(Some(Box::new(self.clone())))
+    }
 }
 
 impl TargetFile for MemFile {
@@ -81,7 +84,7 @@ pub fn copy_to_end(mut copier: FileCopier, clock: &ManualClock) -> (Result<u64>,
                 retries += 1;
                 clock.sleep(t.saturating_sub(clock.now()));
             }
-            Ok(CopyStep::Done { bytes }) => return (Ok(bytes), retries),
+            Ok(CopyStep::Done { bytes, .. }) => return (Ok(bytes), retries),
             Err(e) => return (Err(e), retries),
         }
     }

@@ -62,6 +62,12 @@ pub trait SourceFile: Send {
     fn file_id(&self) -> io::Result<Option<FileId>> {
         Ok(None)
     }
+    /// A second handle on the very same file (not the same path: a file
+    /// renamed or replaced since stays the one read), so several lanes can
+    /// copy ranges of it. None where that is not possible.
+    fn try_clone(&self) -> io::Result<Option<Box<dyn SourceFile>>> {
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -77,6 +77,11 @@ impl SourceFile for RealSource {
     fn file_id(&self) -> io::Result<Option<super::FileId>> {
         Ok(identity(&self.file.metadata()?))
     }
+    fn try_clone(&self) -> io::Result<Option<Box<dyn SourceFile>>> {
+        // dup(2): the same open file, O_DIRECT included; reads are positional.
+        let file = self.file.try_clone()?;
+        Ok(Some(Box::new(RealSource { file, direct: self.direct, fadvise: self.fadvise, bounce: Vec::new() })))
+    }
 }
 
 /// Reads until `buf` is full or end of file.

@@ -1,27 +1,40 @@
-//! The data-file copier: finds the tablespaces, then copies each in chunks,
-//! validating every page and re-reading a chunk that holds a torn page.
-//! A state machine: each `step` reads and writes at most one chunk.
+//! The data-file copy: finds the tablespaces, then copies each in chunks
+//! (`file`), validating every page and re-reading a chunk that holds a torn
+//! page, on as many lanes as the user asked for (`pool`).
+
+mod file;
+mod pool;
+mod throttle;
+
+pub use file::{CopyStep, FileCopier};
+pub use pool::{CopyLane, CopyPool, CopyTask, FinishedCopy, LaneStep, PoolServices};
+pub use throttle::Throttle;
 
 use crate::error::{BackupError, Result};
-use crate::events::{emit, EventKind, Phase, Progress, Role};
-use crate::format::page::{self, PageDefect, PageLayout};
-use crate::io::{Clock, EntryKind, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
+use crate::format::page;
+use crate::io::{EntryKind, ReadPolicy, SourceFs, TargetDir};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
-
-/// O_DIRECT wants buffers aligned to the device block; 4 KiB covers common devices.
-const IO_ALIGN: usize = 4096;
 
 /// What xtrabackup read per step in the reference run (10 MiB).
 pub const DEFAULT_CHUNK_SIZE: usize = 10 * 1024 * 1024;
 /// Peers re-read a chunk with a bad page up to 10 times, 100 ms apart.
 pub const DEFAULT_PAGE_RETRIES: u32 = 10;
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// Large enough that a range's setup (an open, page 0) is noise, small enough
+/// that two lanes share a 1 GB table.
+pub const DEFAULT_RANGE_SIZE: u64 = 256 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopySettings {
     pub chunk_size: usize,
+    /// Lanes copying at once (files, and ranges of large files).
+    pub parallel: usize,
+    /// A file larger than this is copied as ranges of this size on several
+    /// lanes, so one large table does not serialize the copy.
+    pub range_size: u64,
+    /// Bytes per second all lanes together may read (None: as fast as the disk).
+    pub throttle: Option<u64>,
     /// Re-reads of a chunk with an invalid page before the backup fails.
     pub page_retries: u32,
     pub retry_delay: Duration,
@@ -32,6 +45,9 @@ impl Default for CopySettings {
     fn default() -> Self {
         CopySettings {
             chunk_size: DEFAULT_CHUNK_SIZE,
+            parallel: 1,
+            range_size: DEFAULT_RANGE_SIZE,
+            throttle: None,
             page_retries: DEFAULT_PAGE_RETRIES,
             retry_delay: DEFAULT_RETRY_DELAY,
             read_policy: ReadPolicy::default(),
@@ -213,249 +229,6 @@ pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<
     tables.dedup_by(|later, earlier| later.target == earlier.target);
     out.extend(tables);
     Ok(out)
-}
-
-/// What one `FileCopier::step` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CopyStep {
-    Copied {
-        bytes: u64,
-    },
-    /// A page failed validation; call again at or after this clock time.
-    RetryAt(Duration),
-    Done {
-        bytes: u64,
-    },
-}
-
-/// Copies one tablespace, one chunk per step.
-pub struct FileCopier {
-    ts: Tablespace,
-    src: Box<dyn SourceFile>,
-    out: Box<dyn TargetFile>,
-    out_path: PathBuf,
-    settings: CopySettings,
-    /// The server's layout for a new file: used while page 0 is not written yet.
-    new_file_layout: PageLayout,
-    layout: Option<PageLayout>,
-    /// The layout is the server's default because page 0 was not written yet.
-    layout_guessed: bool,
-    space_id: u32,
-    offset: u64,
-    failed_reads: u32,
-    buf: Vec<u8>,
-    /// Where the 4 KiB-aligned chunk starts in `buf`, and its length.
-    buf_start: usize,
-    chunk: usize,
-    phase: Phase,
-    role: Role,
-    progress: Arc<dyn Progress>,
-    clock: Arc<dyn Clock>,
-}
-
-impl FileCopier {
-    /// Opens the source, creates the target (and its directory), says "Copying".
-    #[allow(clippy::too_many_arguments)]
-    pub fn open(
-        ts: Tablespace,
-        fs: &dyn SourceFs,
-        target: &dyn TargetDir,
-        settings: &CopySettings,
-        new_file_layout: PageLayout,
-        (phase, role): (Phase, Role),
-        progress: Arc<dyn Progress>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self> {
-        let src = fs
-            .open(&ts.source, settings.read_policy)
-            .map_err(|e| BackupError::io(&ts.source, "opening a tablespace", e))?;
-        if let Some(parent) = ts.target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            target
-                .create_dir_all(parent)
-                .map_err(|e| BackupError::io(target.root().join(parent), "creating a directory", e))?;
-        }
-        let out_path = target.root().join(&ts.target);
-        let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
-        emit(
-            &*progress,
-            &*clock,
-            phase,
-            role,
-            EventKind::CopyStarted { source: ts.source.display().to_string(), target: out_path.display().to_string() },
-        );
-        Ok(FileCopier {
-            ts,
-            src,
-            out,
-            out_path,
-            settings: settings.clone(),
-            new_file_layout,
-            layout: None,
-            layout_guessed: false,
-            space_id: 0,
-            offset: 0,
-            failed_reads: 0,
-            buf: Vec::new(),
-            buf_start: 0,
-            chunk: 0,
-            phase,
-            role,
-            progress,
-            clock,
-        })
-    }
-
-    pub fn tablespace(&self) -> &Tablespace {
-        &self.ts
-    }
-
-    /// The identity of the file being read (None where the file system cannot say).
-    pub fn file_id(&self) -> Option<crate::io::FileId> {
-        self.src.file_id().ok().flatten()
-    }
-
-    /// The space id page 0 gave, once the first step has read it.
-    pub fn space_id(&self) -> Option<u32> {
-        self.layout.and(Some(self.space_id)).filter(|_| self.space_id != 0 || self.ts.kind == TablespaceKind::System)
-    }
-
-    fn read_err(&self, e: std::io::Error) -> BackupError {
-        BackupError::io(&self.ts.source, "reading", e)
-    }
-
-    /// Page 0 tells the page size; a file whose page 0 is not written yet uses the server's.
-    fn learn_layout(&mut self) -> Result<PageLayout> {
-        let mut head = vec![0u8; 4096];
-        let got = self.src.read_at(&mut head, 0).map_err(|e| self.read_err(e))?;
-        head.truncate(got);
-        if got >= page::FSP_SPACE_FLAGS + 4 && head.iter().any(|&b| b != 0) {
-            let fsp = page::fsp_header(&head)
-                .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source })?;
-            self.space_id = fsp.space_id;
-            self.layout_guessed = false;
-            return page::layout_from_page0(&head)
-                .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source });
-        }
-        self.layout_guessed = true;
-        Ok(self.new_file_layout)
-    }
-
-    /// A page that re-reading will not change: encrypted, or a format innohot does not read.
-    fn permanent_defect(&self, page_no: u64, defect: page::PageDefect) -> BackupError {
-        let path = self.ts.source.clone();
-        match defect {
-            page::PageDefect::Encrypted { .. } => {
-                BackupError::Encrypted { path, detail: format!("page {page_no}: {defect}") }
-            }
-            _ => BackupError::Unsupported(format!(
-                "{}: page {page_no} uses {defect}, which innohot cannot read yet (use Percona XtraBackup 2.4 for \
-                 tables created with COMPRESSION=, or ALTER TABLE ... COMPRESSION='none' and OPTIMIZE TABLE)",
-                path.display()
-            )),
-        }
-    }
-
-    /// Reads, validates and writes the next chunk.
-    pub fn step(&mut self) -> Result<CopyStep> {
-        let layout = match self.layout {
-            Some(l) => l,
-            None => {
-                let l = self.learn_layout()?;
-                self.layout = Some(l);
-                l
-            }
-        };
-        let psize = layout.physical_size;
-        if self.buf.is_empty() {
-            self.allocate_buffer(psize)?;
-        }
-        let (start, chunk) = (self.buf_start, self.chunk);
-        let got = self.src.read_at(&mut self.buf[start..start + chunk], self.offset).map_err(|e| self.read_err(e))?;
-        // A trailing partial page is the server extending the file: redo covers it.
-        let whole = got - got % psize;
-        if whole == 0 {
-            return self.finish();
-        }
-        if let Some(retry) = self.validate_chunk(layout, whole)? {
-            return Ok(retry);
-        }
-        self.failed_reads = 0;
-        self.out
-            .write_at(&self.buf[start..start + whole], self.offset)
-            .map_err(|e| BackupError::io(&self.out_path, "writing", e))?;
-        self.src.done_with(self.offset, whole as u64);
-        self.offset += whole as u64;
-        self.progress.chunk_copied(self.role, whole as u64);
-        Ok(CopyStep::Copied { bytes: whole as u64 })
-    }
-
-    /// No bigger than the file (plus a page, to see it grow): small tables are common.
-    fn allocate_buffer(&mut self, psize: usize) -> Result<()> {
-        let size = self.src.size().map_err(|e| self.read_err(e))? as usize;
-        let pages = (self.settings.chunk_size / psize).max(1).min(size / psize + 1);
-        self.chunk = pages * psize;
-        // Room to start at a 4 KiB boundary: O_DIRECT then reads straight into it.
-        self.buf = vec![0u8; self.chunk + IO_ALIGN];
-        self.buf_start = self.buf.as_ptr().align_offset(IO_ALIGN);
-        Ok(())
-    }
-
-    /// The end of the file: the copy is made durable before it is reported done.
-    fn finish(&mut self) -> Result<CopyStep> {
-        self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync", e))?;
-        let kind = EventKind::CopyDone { target: self.out_path.display().to_string(), bytes: self.offset };
-        emit(&*self.progress, &*self.clock, self.phase, self.role, kind);
-        Ok(CopyStep::Done { bytes: self.offset })
-    }
-
-    /// Checks every page of the chunk just read: Some(retry) when a page is torn
-    /// (being written), an error when a page can never be read.
-    fn validate_chunk(&mut self, layout: PageLayout, whole: usize) -> Result<Option<CopyStep>> {
-        let (start, psize) = (self.buf_start, layout.physical_size);
-        let first_page = self.offset / psize as u64;
-        if first_page == 0 && page::is_encrypted_tablespace(&self.buf[start..start + psize], layout) {
-            return Err(BackupError::Encrypted {
-                path: self.ts.source.clone(),
-                detail: "page 0 holds an encryption record".into(),
-            });
-        }
-        for (i, pg) in self.buf[start..start + whole].chunks_exact(psize).enumerate() {
-            let page_no = first_page + i as u64;
-            let Err(defect) = page::validate_page(pg, self.space_id, page_no as u32, layout) else { continue };
-            if defect.is_permanent() {
-                return Err(self.permanent_defect(page_no, defect));
-            }
-            return self.torn_page(page_no, defect).map(Some);
-        }
-        Ok(None)
-    }
-
-    /// A page that fails its checks may be mid-write: read the chunk again after a
-    /// delay, up to `page_retries` times.
-    fn torn_page(&mut self, page_no: u64, defect: PageDefect) -> Result<CopyStep> {
-        self.failed_reads += 1;
-        if self.layout_guessed {
-            // Page 0 may have been written since (MariaDB writes a new table's pages
-            // lazily, page 0 first): the retry learns the layout again.
-            self.layout = None;
-        }
-        if self.failed_reads > self.settings.page_retries {
-            return Err(BackupError::CorruptPage {
-                path: self.ts.source.clone(),
-                page: page_no,
-                attempts: self.failed_reads,
-                defect: defect.to_string(),
-            });
-        }
-        let kind = EventKind::PageRetry {
-            file: self.ts.source.display().to_string(),
-            page: page_no,
-            attempt: self.failed_reads,
-            defect: defect.to_string(),
-        };
-        emit(&*self.progress, &*self.clock, self.phase, self.role, kind);
-        Ok(CopyStep::RetryAt(self.clock.now() + self.settings.retry_delay))
-    }
 }
 
 /// The space id in page 0's FSP header; None for a file whose page 0 is not written yet.
