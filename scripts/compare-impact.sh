@@ -5,6 +5,7 @@
 #
 #   scripts/compare-impact.sh tps     [ROUNDS=3] [WRITERS=4] [ROWS=2000000]
 #   scripts/compare-impact.sh survive [WRITER_COUNTS="1 4 8 16"] [ROWS=2000000]
+#   scripts/compare-impact.sh curve   [THROTTLES="0 200 100 50 25"] [WRITERS=4] [ROWS=2000000] [ROUNDS=2]
 #
 # tps: a write load (testbeds/examples/tps.rs, WRITERS connections of small
 #   InnoDB transactions) runs throughout; per round and tool, cold page cache,
@@ -16,8 +17,14 @@
 # survive: a server with a 4 MiB redo log; for each writer count, the load
 #   (about 1.2 KB of redo a commit) starts, then innohot backs up, then
 #   mariabackup; says which completed.
+# curve: the knob that trades backup time for live-server TPS. Per round,
+#   mariabackup once, then innohot at each --throttle (MiB/s, 0 = none), all
+#   under the same load, cold cache each; prints TPS during and backup time,
+#   then the medians per setting beside mariabackup's. INNOHOT_OPTS adds
+#   options to every innohot run; PARALLEL=N (default 1) sets --parallel of both tools in every mode.
 set -euo pipefail
 MODE=${1:-tps}
+PARALLEL=${PARALLEL:-1} # --parallel of both tools
 cd "$(dirname "$0")/.."
 cargo build --release --bin innohot -p innohot-cli >/dev/null
 cargo build --release --example tps -p innohot-testbeds >/dev/null
@@ -50,9 +57,11 @@ backup() {
     rm -rf "$dir"
     s=$(now)
     if [ "$tool" = innohot ]; then
-        "$INNOHOT" backup --target-dir "$dir" --socket "$W/s.sock" --user root --parallel 1 >"$W/$tool.log" 2>&1 || ok=FAILED
+        # shellcheck disable=SC2086
+        "$INNOHOT" backup --target-dir "$dir" --socket "$W/s.sock" --user root --parallel "$PARALLEL" ${2:-} \
+            >"$W/$tool.log" 2>&1 || ok=FAILED
     else
-        { mariabackup --backup --target-dir="$dir" --socket="$W/s.sock" --user=root --parallel=1 && sync; } \
+        { mariabackup --backup --target-dir="$dir" --socket="$W/s.sock" --user=root --parallel="$PARALLEL" && sync; } \
             >"$W/$tool.log" 2>&1 || ok=FAILED
     fi
     e=$(now)
@@ -111,8 +120,41 @@ survive)
         [ "$om" = ok ] || grep -m1 -i "error\|was only able" "$W/mariabackup.log" || true
     done
     ;;
+curve)
+    THROTTLES=${2:-"0 200 100 50 25"}; WRITERS=${3:-4}; ROWS=${4:-2000000}; ROUNDS=${5:-2}
+    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
+    "$TPS" --socket "$W/s.sock" --setup "$ROWS"
+    echo "datadir $(du -sh "$W/data" | cut -f1), $WRITERS writers, throttles (MiB/s): $THROTTLES, $ROUNDS rounds"
+    declare -A during took
+    # one backup under load: $1 = label, $2 = tool, $3 = innohot options
+    measured() {
+        cold
+        "$TPS" --socket "$W/s.sock" --threads "$WRITERS" >"$W/load.txt" &
+        LOAD_PID=$!
+        sleep 5
+        read -r secs ok s e < <(backup "$2" "$3")
+        kill "$LOAD_PID"; wait "$LOAD_PID" 2>/dev/null || true; LOAD_PID=
+        before=$(rate "$W/load.txt" "$(echo "$s - 5" | bc)" "$s")
+        mid=$(rate "$W/load.txt" "$s" "$e")
+        during[$1]="${during[$1]:-} $mid"; took[$1]="${took[$1]:-} $secs"
+        printf 'round %s %-22s %6.1f s %-6s TPS before %5s during %5s\n' "$r" "$1" "$secs" "$ok" "$before" "$mid"
+    }
+    for r in $(seq 1 "$ROUNDS"); do
+        measured mariabackup mariabackup ""
+        for t in $THROTTLES; do measured "innohot --throttle $t" innohot "--throttle $t ${INNOHOT_OPTS:-}"; done
+    done
+    # shellcheck disable=SC2086
+    mm=$(median ${during[mariabackup]}); tm=$(median ${took[mariabackup]})
+    echo "median: mariabackup+sync $tm s, TPS during $mm"
+    for t in $THROTTLES; do
+        k="innohot --throttle $t"
+        # shellcheck disable=SC2086
+        mi=$(median ${during[$k]}); ti=$(median ${took[$k]})
+        echo "median: $k: $ti s ($(echo "scale=2; $ti / $tm" | bc)x), TPS during $mi ($(echo "scale=2; $mi / $mm" | bc)x)"
+    done
+    ;;
 *)
-    echo "usage: $0 tps [ROUNDS] [WRITERS] [ROWS] | survive [WRITER_COUNTS]" >&2
+    echo "usage: $0 tps [ROUNDS] [WRITERS] [ROWS] | survive [WRITER_COUNTS] | curve [THROTTLES] [WRITERS] [ROWS] [ROUNDS]" >&2
     exit 2
     ;;
 esac

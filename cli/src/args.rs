@@ -115,7 +115,7 @@ pub struct BackupCmd {
     #[arg(long, value_name = "MIB_PER_S")]
     pub throttle: Option<u64>,
     /// Files larger than this are copied as ranges of this size on several lanes
-    /// (default 256 MiB; only with --parallel above 1)
+    /// (default 64 MiB; only with --parallel above 1)
     #[arg(long, value_name = "BYTES")]
     pub range_size: Option<u64>,
     /// Bytes read per data-file chunk (default 10 MiB)

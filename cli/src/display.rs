@@ -52,6 +52,7 @@ pub fn line_text(e: &Event, hide_root: Option<&Path>) -> Option<String> {
         }
         EventKind::Written { file, .. } => format!("[00] Writing {file}"),
         EventKind::Statement(s) => format!("Executing {s}..."),
+        EventKind::Note(n) if matches!(e.role, Role::DataCopier(_)) => format!("{tag} {}", path(n)),
         EventKind::Note(n) => path(n),
         EventKind::PhaseStarted if e.phase == Phase::Lock => "Acquiring the backup locks".to_string(),
         EventKind::PhaseStarted | EventKind::Completed => return None,

@@ -460,10 +460,14 @@ fn round_trip(source: &mut LocalServer, targets: Vec<Target>, side: Vec<String>,
     let writers = Writers::start(source, targets, side, 2);
     wait_for_ops(&writers, 20);
     let before = writers.ops();
-    let run = innohot_backup(source, &target, &["--log-poll-ms=200"]);
+    // Three lanes and 1 MiB ranges: every schema here is also copied by
+    // lanes racing each other, with ibdata1 and the larger tables in ranges
+    // (the other real-server suites copy on one lane, the default).
+    let run = innohot_backup(source, &target, &["--log-poll-ms=200", "--parallel=3", "--range-size=1048576"]);
     let during = writers.ops() - before;
     let total = writers.stop();
     assert_completed(&run);
+    assert!(run.stderr.contains("[02] Copying"), "a second lane copied files or ranges:\n{}", tail(&run.stderr, 40));
     assert!(during > 0, "no write committed during the backup ({total} in all)");
     eprintln!("{during} transactions committed during the backup, {total} in all");
     restore_and_compare(source, &target, work.path(), r);

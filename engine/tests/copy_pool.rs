@@ -127,6 +127,8 @@ fn every_file_is_copied_whole_on_any_number_of_lanes_and_ranges() {
         let count = |f: fn(&EventKind) -> bool| events.iter().filter(|e| f(&e.kind)).count();
         assert_eq!(count(|k| matches!(k, EventKind::CopyStarted { .. })), files.len());
         assert_eq!(count(|k| matches!(k, EventKind::CopyDone { .. })), files.len(), "one done per file, not per range");
+        let ranges = count(|k| matches!(k, EventKind::Note(n) if n.contains(" from byte ")));
+        assert_eq!(ranges > 0, parallel > 1, "each range taken by a lane is said: {ranges}");
     }
 }
 

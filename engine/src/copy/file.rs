@@ -308,6 +308,11 @@ impl FileCopier {
         }
     }
 
+    /// The bytes this copier covers: from, and to (None: the end of file).
+    pub fn range(&self) -> (u64, Option<u64>) {
+        (self.start, self.end)
+    }
+
     /// The lane that copies this range (for progress and events).
     pub fn set_role(&mut self, role: Role) {
         self.role = role;

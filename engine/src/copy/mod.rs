@@ -21,9 +21,10 @@ pub const DEFAULT_CHUNK_SIZE: usize = 10 * 1024 * 1024;
 /// Peers re-read a chunk with a bad page up to 10 times, 100 ms apart.
 pub const DEFAULT_PAGE_RETRIES: u32 = 10;
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(100);
-/// Large enough that a range's setup (an open, page 0) is noise, small enough
-/// that two lanes share a 1 GB table.
-pub const DEFAULT_RANGE_SIZE: u64 = 256 << 20;
+/// Large enough that a range's setup (a dup of the handle, page 0) is noise,
+/// small enough that lanes finish together: with a few 100-MB tables, larger
+/// ranges left one lane copying alone at the end.
+pub const DEFAULT_RANGE_SIZE: u64 = 64 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopySettings {

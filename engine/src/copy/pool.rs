@@ -205,7 +205,13 @@ impl CopyPool {
         let mut q = self.lock_queue();
         let (order, mut copier) = match q.tasks.pop_front() {
             None => return Ok(LaneStep::Idle),
-            Some(CopyTask::Range { order, copier }) => (order, *copier),
+            Some(CopyTask::Range { order, copier }) => {
+                let (start, end) = copier.range();
+                let end = end.map_or("its end".to_string(), |e| format!("byte {e}"));
+                let text = format!("Copying {} from byte {start} to {end}", copier.tablespace().source.display());
+                emit(&*self.progress, &*self.clock, q.phase, lane.role, EventKind::Note(text));
+                (order, *copier)
+            }
             Some(CopyTask::Whole { order, ts }) => {
                 let Some(mut copier) = self.open(&ts, q.phase, lane.role)? else { return Ok(LaneStep::Worked) };
                 if self.lanes() > 1 {
