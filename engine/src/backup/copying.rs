@@ -136,7 +136,7 @@ impl Backup {
             let listed = OnceListed::new(&*fs);
             self.reconcile_tablespaces(phase, &listed)?;
             let files = self.non_innodb_files(&listed)?;
-            let files = self.to_copy_under_lock(phase, files)?;
+            let files = self.changed_since_precopy(phase, files)?;
             let flavor = self.flavor();
             let (late, now): (Vec<_>, Vec<_>) =
                 files.into_iter().partition(|(_, rel)| flavor.written_until_commit_lock(rel));

@@ -130,7 +130,7 @@ impl Backup {
     /// (new since the copy before the lock, changed, or not vouched for by
     /// their stamp); the copies of changed and vanished files are removed.
     /// Without a copy before the lock (a flavor that does not make one), all.
-    pub(super) fn to_copy_under_lock(
+    pub(super) fn changed_since_precopy(
         &mut self,
         phase: Phase,
         files: Vec<(PathBuf, PathBuf)>,
