@@ -5,6 +5,11 @@ use std::sync::atomic::AtomicBool;
 /// The 5.7 follower copies a block from a later lap as if it were the expected one.
 pub static SKIP_LAP_CHECK: AtomicBool = AtomicBool::new(false);
 
+/// The lock-time re-check of the files copied before MySQL 5.7's FTWRL trusts
+/// a stamp however young it is, so a same-size write in the same timestamp
+/// tick as the copy goes unnoticed.
+pub static TRUST_YOUNG_STAMPS: AtomicBool = AtomicBool::new(false);
+
 /// The MariaDB follower never compares the server's checkpoint with its copy position,
 /// so it does not notice that the server overwrote redo it had not copied yet.
 pub static SKIP_WRAP_CHECK_MARIADB: AtomicBool = AtomicBool::new(false);

@@ -34,4 +34,7 @@ impl Clock for SimClock {
     fn sleep(&self, d: Duration) {
         self.nanos.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
     }
+    fn unix_nanos(&self) -> i128 {
+        SIM_EPOCH_UNIX as i128 * 1_000_000_000 + self.now_nanos() as i128
+    }
 }

@@ -244,9 +244,9 @@ pub struct FaultySourceFs<F: SourceFs> {
     pub ops: SourceOps,
 }
 
-/// The source file system calls that grow with the number of files (opens
-/// and directory listings), as "open PATH" / "list DIR", in order: the
-/// harness reads which of them happened while commits were blocked.
+/// The source file system calls that grow with the number of files (opens,
+/// directory listings and stamps), as "open PATH" / "list DIR" / "stat PATH",
+/// in order: the harness reads which of them happened while commits were blocked.
 pub type SourceOps = Arc<Mutex<Vec<String>>>;
 
 struct FaultySourceFile {
@@ -317,6 +317,10 @@ impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
     }
     fn file_id(&self, path: &Path) -> io::Result<Option<innohot::io::FileId>> {
         self.inner.file_id(path)
+    }
+    fn stamp(&self, path: &Path) -> io::Result<Option<innohot::io::FileStamp>> {
+        self.ops.lock().expect("source ops").push(format!("stat {}", path.display()));
+        self.inner.stamp(path)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod rng;
 pub mod run;
 pub mod server;
 pub mod shrink;
+pub mod stamps;
 pub mod sweep;
 pub mod trace;
 pub mod truth;

@@ -4,9 +4,11 @@
 //! two runs of one seed would write different bytes (`.isl` files, redo
 //! file names): the engine reaches it through this mount instead.
 
-use innohot::io::{DirEntry, ReadPolicy, SourceFile, SourceFs};
+use crate::stamps::FileTimes;
+use innohot::io::{DirEntry, FileStamp, ReadPolicy, SourceFile, SourceFs};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The absolute name DATA DIRECTORY tables have, on every run.
 pub const REMOTE_MOUNT: &str = "/innohot-sim-remote";
@@ -22,10 +24,19 @@ pub fn remote_name(root: &Path, real: &Path) -> Option<String> {
     Some(format!("{REMOTE_MOUNT}/{}", rel.display()))
 }
 
-/// A source file system in which `REMOTE_MOUNT` is the run's remote directory.
+/// A source file system in which `REMOTE_MOUNT` is the run's remote directory,
+/// and files carry the simulated times the server wrote them at (`stamps`).
 pub struct MountedFs<F: SourceFs> {
     pub inner: F,
     pub remote: PathBuf,
+    pub times: Arc<FileTimes>,
+}
+
+/// InnoDB's own files: the server writes them through open handles, not
+/// through `FileTimes`, so the simulator cannot stamp them.
+fn is_innodb_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".ibd") || name.starts_with("ibdata") || name.starts_with("ib_logfile") || name.starts_with("undo")
 }
 
 impl<F: SourceFs> MountedFs<F> {
@@ -55,5 +66,16 @@ impl<F: SourceFs> SourceFs for MountedFs<F> {
     }
     fn file_id(&self, path: &Path) -> io::Result<Option<innohot::io::FileId>> {
         self.inner.file_id(&self.real(path))
+    }
+    /// The real file's size and identity, with the simulated times.
+    fn stamp(&self, path: &Path) -> io::Result<Option<FileStamp>> {
+        let real = self.real(path);
+        if is_innodb_file(&real) {
+            let why = format!("the simulator keeps no write times for InnoDB files ({})", real.display());
+            return Err(io::Error::new(io::ErrorKind::Unsupported, why));
+        }
+        let Some(mut stamp) = self.inner.stamp(&real)? else { return Ok(None) };
+        (stamp.mtime_ns, stamp.ctime_ns) = self.times.times(&real);
+        Ok(Some(stamp))
     }
 }

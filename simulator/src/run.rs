@@ -115,9 +115,12 @@ struct Shared {
 }
 
 fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
+    let server = SimServer::start(cfg.clone(), root).expect("build the simulated datadir");
+    // The server stamps its files with the run's clock.
+    let clock = server.files.clock().clone();
     let shared = Shared {
-        server: Rc::new(RefCell::new(SimServer::start(cfg.clone(), root).expect("build the simulated datadir"))),
-        clock: SimClock::default(),
+        server: Rc::new(RefCell::new(server)),
+        clock,
         recorder: Arc::new(Recorder::default()),
         fired: FiredLog::default(),
         source_ops: SourceOps::default(),
@@ -161,7 +164,11 @@ fn new_backup(cfg: &SimConfig, root: &Path, opts: &RunOptions, shared: &Shared, 
                 lost: false,
             }),
             fs: Arc::new(FaultySourceFs {
-                inner: MountedFs { inner: RealSourceFs, remote: crate::mount::remote_dir(root) },
+                inner: MountedFs {
+                    inner: RealSourceFs,
+                    remote: crate::mount::remote_dir(root),
+                    times: shared.server.borrow().files.clone(),
+                },
                 read_eio: cfg.faults.source_read_eio.clone(),
                 fired: fired.clone(),
                 ops: shared.source_ops.clone(),
@@ -192,6 +199,8 @@ fn backup_options(cfg: &SimConfig, opts: &RunOptions) -> BackupOptions {
         tool_command: format!("innohot sim --config '{cfg}'"),
         options_source: "the simulator's seed".into(),
         debug_skip_tablespace: opts.skip_tablespace.clone(),
+        // Exactly the simulated file system's tick: the least that is correct.
+        stamp_granularity: Duration::from_nanos(crate::stamps::tick_ns(cfg.seed)),
         ..BackupOptions::default()
     }
 }

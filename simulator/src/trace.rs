@@ -55,9 +55,9 @@ pub fn render(events: &[Event], root: &Path, stable: bool) -> String {
             EventKind::Written { file, .. } => format!("wrote {file}"),
             EventKind::Completed => "completed OK!".into(),
         };
-        if e.phase != Phase::LogFollows {
-            flush_polls(&mut out, &mut polls);
-        }
+        // The orchestrator's own events (phase 13 included: MySQL 5.7's copy
+        // before the lock) end a run of folded passes.
+        flush_polls(&mut out, &mut polls);
         out.push_str(&format!("{:02} {:<20} [{:<6}] {}\n", e.phase.number(), e.phase.name(), e.role.to_string(), what));
     }
     flush_polls(&mut out, &mut polls);

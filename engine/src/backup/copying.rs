@@ -2,13 +2,14 @@
 //! follows, take the lock, settle DDL that ran meanwhile, prove nothing is
 //! missing, copy the non-InnoDB files.
 
+use super::precopy::OnceListed;
 use super::reconcile;
 use super::witness::{self, Held};
 use super::{Backup, CopiedTable, Next};
 use crate::copy::{self, CopyPool, Durability, InnodbLayout, LaneStep, PoolServices, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
-use crate::io::FileId;
+use crate::io::{FileId, SourceFs};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +33,7 @@ impl Backup {
             undo_dir: copy::server_dir(&self.datadir, vars.get("innodb_undo_directory")),
             undo_tablespaces: vars.get("innodb_undo_tablespaces").and_then(|v| v.parse().ok()).unwrap_or(0),
         };
-        let found = self.discover_tablespaces(&layout)?;
+        let found = self.discover_tablespaces(&*self.svc.fs, &layout)?;
         self.note(phase, format!("{} InnoDB data files to copy", found.len()));
         self.svc.progress.copy_planned(&found.iter().map(|ts| ts.source.as_path()).collect::<Vec<_>>());
         let new_file_layout = self.flavor().new_file_layout(&self.vars)?;
@@ -50,8 +51,8 @@ impl Backup {
     }
 
     /// The tablespaces on disk, less the one a test asked to leave out.
-    fn discover_tablespaces(&self, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
-        let mut found = copy::discover_tablespaces(&*self.svc.fs, layout)?;
+    fn discover_tablespaces(&self, fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
+        let mut found = copy::discover_tablespaces(fs, layout)?;
         if let Some(skip) = &self.opts.debug_skip_tablespace {
             found.retain(|ts| ts.kind != TablespaceKind::Table || ts.target.with_extension("") != Path::new(skip));
         }
@@ -71,7 +72,7 @@ impl Backup {
 
     /// One step of the orchestrator's own copy lane; None once every queued
     /// tablespace is copied on every lane.
-    fn copy_tablespace_step(&mut self) -> Result<Option<Next>> {
+    pub(super) fn copy_tablespace_step(&mut self) -> Result<Option<Next>> {
         let pool = self.pool.clone().expect("created in phase 11");
         if let Some(e) = pool.take_error() {
             return Err(e);
@@ -122,13 +123,6 @@ impl Backup {
         self.lock_statement(Phase::Lock, steps[self.sub])?;
         self.sub += 1;
         if self.sub == steps.len() {
-            let flavor = self.flavor();
-            let mut files = flavor.top_level_files(&*self.svc.fs, &self.datadir)?;
-            files.extend(copy::discover_non_innodb(&*self.svc.fs, &self.datadir, flavor.non_innodb_extensions())?);
-            let (late, now): (Vec<_>, Vec<_>) =
-                files.into_iter().partition(|(_, rel)| flavor.written_until_commit_lock(rel));
-            self.other_files = now.into();
-            self.commit_files = late.into();
             return self.advance(Phase::NonInnodbFiles);
         }
         Ok(Next::Continue)
@@ -136,13 +130,23 @@ impl Backup {
 
     /// Phase 15, one step at a time: with DDL blocked, the tablespace reconcile
     /// and its copies, the dictionary check and every non-InnoDB file the
-    /// server no longer writes; then (MariaDB) the commit lock, and the files
-    /// written until it.
+    /// server no longer writes (after a copy before the lock: those that
+    /// changed since); then (MariaDB) the commit lock, and the files written
+    /// until it. Each directory is listed once.
     pub(super) fn non_innodb_step(&mut self) -> Result<Next> {
         let phase = Phase::NonInnodbFiles;
         if self.sub == 0 {
             self.begin(phase);
-            self.reconcile_tablespaces()?;
+            let fs = self.svc.fs.clone();
+            let listed = OnceListed::new(&*fs);
+            self.reconcile_tablespaces(phase, &listed)?;
+            let files = self.non_innodb_files(&listed)?;
+            let files = self.changed_since_precopy(phase, files)?;
+            let flavor = self.flavor();
+            let (late, now): (Vec<_>, Vec<_>) =
+                files.into_iter().partition(|(_, rel)| flavor.written_until_commit_lock(rel));
+            self.other_files = now.into();
+            self.commit_files = late.into();
             self.sub = 1;
         }
         if let Some(next) = self.copy_tablespace_step()? {
@@ -169,7 +173,7 @@ impl Backup {
     }
 
     /// One non-InnoDB file, whole; made durable after the lock.
-    fn copy_other_file(&mut self, phase: Phase, source: PathBuf, rel: PathBuf) -> Result<Next> {
+    pub(super) fn copy_other_file(&mut self, phase: Phase, source: PathBuf, rel: PathBuf) -> Result<Next> {
         let target = self.svc.target.root().join(&rel);
         let (progress, clock) = (&*self.svc.progress, &*self.svc.clock);
         let started =
@@ -193,14 +197,13 @@ impl Backup {
     /// Applies the lock-time plan (see `reconcile`): removes copies of dropped
     /// tables, moves renamed ones through temporary names (so swaps and chains
     /// work), queues created ones.
-    fn reconcile_tablespaces(&mut self) -> Result<()> {
-        let phase = Phase::NonInnodbFiles;
+    pub(super) fn reconcile_tablespaces(&mut self, phase: Phase, fs: &dyn SourceFs) -> Result<()> {
         let layout = self.innodb_layout.clone().expect("scanned in phase 11");
         // The copies by file identity: a file still the one copied is that copy's table.
         let by_file: HashMap<FileId, Option<u32>> =
             self.copied_tables.iter().filter_map(|c| Some((c.file_id?, c.space_id))).collect();
         let mut live = Vec::new();
-        for ts in self.discover_tablespaces(&layout)? {
+        for ts in self.discover_tablespaces(fs, &layout)? {
             if ts.kind == TablespaceKind::Table {
                 let file_id =
                     self.svc.fs.file_id(&ts.source).map_err(|e| BackupError::io(&ts.source, "checking", e))?;

@@ -11,6 +11,7 @@ mod closing;
 mod copying;
 mod datadir;
 mod driver;
+mod precopy;
 mod reconcile;
 mod shared;
 mod witness;
@@ -53,6 +54,12 @@ pub struct BackupOptions {
     /// dictionary names it) out of the copy, so a test can prove the backup
     /// then fails instead of completing without it.
     pub debug_skip_tablespace: Option<String>,
+    /// How coarse the source file system's timestamps may be: a non-InnoDB
+    /// file changed less than this before its copy ahead of the lock is
+    /// copied again under the lock, whatever its stamp says
+    /// (`FileStamp::settled_before`). Two seconds covers every file system a
+    /// datadir lives on (ext3 and HFS+ stamp whole seconds, FAT two).
+    pub stamp_granularity: Duration,
     /// Where the server's datadir is read on this host when it is not at the
     /// path the server reports (`@@datadir`), e.g. a container's bind mount.
     /// Phase 4 checks it holds this server's files and refuses otherwise.
@@ -70,6 +77,7 @@ impl Default for BackupOptions {
             options_source: "command line".into(),
             debug_pause_before_lock: Duration::ZERO,
             debug_skip_tablespace: None,
+            stamp_granularity: Duration::from_secs(2),
             datadir: None,
         }
     }
@@ -161,7 +169,9 @@ pub struct Backup {
     redo_file_ops: Vec<crate::follow::FileOpRecord>,
     /// Space ids of the copied system and undo tablespaces.
     copied_system_spaces: Vec<u32>,
-    /// Non-InnoDB files to copy once DDL is blocked.
+    /// The copy before the lock (flavors that make one), until the lock checks it.
+    precopy: Option<precopy::Precopy>,
+    /// Non-InnoDB files to copy once DDL is blocked (or before the lock).
     other_files: VecDeque<(PathBuf, PathBuf)>,
     /// Non-InnoDB files the server writes until commits are blocked: copied after that.
     commit_files: VecDeque<(PathBuf, PathBuf)>,
@@ -211,6 +221,7 @@ impl Backup {
             copied_tables: Vec::new(),
             redo_file_ops: Vec::new(),
             copied_system_spaces: Vec::new(),
+            precopy: None,
             other_files: VecDeque::new(),
             commit_files: VecDeque::new(),
             unsynced: Vec::new(),
@@ -527,6 +538,11 @@ impl Backup {
             self.sub = 1;
             self.note(Phase::LogFollows, format!("test setting: pausing {} ms before the lock", pause.as_millis()));
             return Ok(Next::WaitUntil(self.svc.clock.now() + pause));
+        }
+        if self.flavor().copies_non_innodb_before_lock() {
+            if let Some(next) = self.before_lock_step()? {
+                return Ok(next);
+            }
         }
         self.advance(Phase::Lock)
     }

@@ -81,6 +81,13 @@ pub trait Flavor: Send {
     fn commit_lock_steps(&self) -> &'static [LockStep] {
         &[]
     }
+    /// Whether the non-InnoDB files are copied before the lock (phase 13), and
+    /// under it only those that changed since (`backup/precopy.rs`): where the
+    /// lock that blocks DDL blocks commits too (MySQL 5.7's FTWRL), so that
+    /// commits do not wait for a copy of every `.frm`.
+    fn copies_non_innodb_before_lock(&self) -> bool {
+        false
+    }
     /// A non-InnoDB file (relative to the datadir) the server may still write
     /// after phase 14 and until `commit_lock_steps`: copied after them.
     fn written_until_commit_lock(&self, _rel: &Path) -> bool {

@@ -109,6 +109,11 @@ impl Flavor for Mysql57 {
         &[LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock]
     }
 
+    /// FTWRL blocks commits at once: copy the non-InnoDB files before it.
+    fn copies_non_innodb_before_lock(&self) -> bool {
+        true
+    }
+
     fn gtid_source(&self) -> GtidSource {
         GtidSource::MasterStatusColumn("Executed_Gtid_Set")
     }

@@ -21,6 +21,12 @@ pub trait Clock: Send + Sync {
     fn unix_seconds(&self) -> u64;
     /// Blocks the calling thread (production) or advances simulated time.
     fn sleep(&self, d: Duration);
+    /// Nanoseconds since the Unix epoch, in the time base the source file
+    /// system stamps files with (see [`FileStamp`]). The default is
+    /// `unix_seconds` (whole seconds); clocks that know better say so.
+    fn unix_nanos(&self) -> i128 {
+        self.unix_seconds() as i128 * 1_000_000_000
+    }
 }
 
 /// Time that moves only when told (`sleep` advances it): tests and tools that
@@ -48,6 +54,9 @@ impl Clock for ManualClock {
     }
     fn sleep(&self, d: Duration) {
         self.nanos.fetch_add(d.as_nanos() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn unix_nanos(&self) -> i128 {
+        self.unix_origin as i128 * 1_000_000_000 + self.now().as_nanos() as i128
     }
 }
 
@@ -109,6 +118,39 @@ pub struct FileId {
     pub born: i128,
 }
 
+/// What a file looks like from outside, read without opening it (stat(2)):
+/// two stamps of one path are equal only if nothing wrote, truncated,
+/// renamed over or re-created the file in between, **provided** the file
+/// system's clock moved between the writes (see `FileStamp::settled_before`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub size: u64,
+    /// Last write, nanoseconds since the epoch (st_mtime).
+    pub mtime_ns: i128,
+    /// Last change of the inode, nanoseconds since the epoch (st_ctime): set by
+    /// every write, truncate, rename and chmod, and not settable by utimes(2).
+    pub ctime_ns: i128,
+    pub device: u64,
+    pub inode: u64,
+    /// The inode's birth time when the file system tells it (statx): tells a
+    /// re-created file from the old one even when the inode number is reused.
+    pub born_ns: Option<i128>,
+}
+
+impl FileStamp {
+    /// Whether the stamp can vouch for the file's contents after `since` (Unix
+    /// ns, same clock as the stamps) when a later stamp equals it. A write in
+    /// the same timestamp tick as the last one leaves mtime and ctime as they
+    /// were (file systems stamp with a coarse clock: a jiffy on ext4, xfs and
+    /// tmpfs, a whole second on ext3 and HFS+, two on FAT), and an in-place
+    /// write leaves the size too. So a file changed within `window` before
+    /// `since`, or stamped in the future (clock skew), proves nothing: only
+    /// older stamps are trusted.
+    pub fn settled_before(&self, since: i128, window: Duration) -> bool {
+        self.mtime_ns.max(self.ctime_ns) < since - window.as_nanos() as i128
+    }
+}
+
 /// The server's file system, read-only.
 pub trait SourceFs: Send + Sync {
     fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>>;
@@ -121,6 +163,12 @@ pub trait SourceFs: Send + Sync {
     /// when the file system can say; None when it cannot.
     fn file_id(&self, _path: &Path) -> io::Result<Option<FileId>> {
         Ok(None)
+    }
+    /// The file's stamp, following symlinks as `open` does (what is stamped is
+    /// what a copy reads); None when nothing is at `path`. A file system that
+    /// cannot stamp says Unsupported, and callers then treat every file as changed.
+    fn stamp(&self, _path: &Path) -> io::Result<Option<FileStamp>> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "this file system does not stamp files"))
     }
 }
 

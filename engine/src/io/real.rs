@@ -36,6 +36,13 @@ impl Clock for SystemClock {
     fn sleep(&self, d: Duration) {
         std::thread::sleep(d)
     }
+    /// The realtime clock, which is what the kernel stamps files with.
+    fn unix_nanos(&self) -> i128 {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        }
+    }
 }
 
 /// O_DIRECT wants buffers, offsets and lengths aligned to the device's block.
@@ -178,6 +185,29 @@ impl SourceFs for RealSourceFs {
 
     fn file_id(&self, path: &Path) -> io::Result<Option<super::FileId>> {
         Ok(identity(&fs::metadata(path)?))
+    }
+
+    /// stat(2) through symlinks, like `open`: the stamp is the stamp of what a copy reads.
+    fn stamp(&self, path: &Path) -> io::Result<Option<super::FileStamp>> {
+        match fs::metadata(path) {
+            Ok(m) => Ok(Some(stamp_of(&m))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Size, times, device, inode and (statx) birth time.
+pub fn stamp_of(meta: &fs::Metadata) -> super::FileStamp {
+    use std::os::unix::fs::MetadataExt;
+    let ns = |s: i64, n: i64| s as i128 * 1_000_000_000 + n as i128;
+    super::FileStamp {
+        size: meta.len(),
+        mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+        ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        device: meta.dev(),
+        inode: meta.ino(),
+        born_ns: identity(meta).map(|id| id.born),
     }
 }
 

@@ -43,7 +43,7 @@ impl SimServer {
         let path = self.paths.real_datadir.join(&rel);
         std::fs::write(&path, pages.concat()).expect("simulated CREATE TABLE");
         let frm = crate::datadir::random_bytes(&mut self.rng, &[0xFE, 0x01, 0x0A, 0x0C], 600, 4000);
-        std::fs::write(self.paths.real_datadir.join(schema).join(format!("{name}.frm")), frm).expect("simulated .frm");
+        self.files.write(&self.paths.real_datadir.join(schema).join(format!("{name}.frm")), &frm);
         let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).expect("simulated table file");
         for (no, p) in pages.iter().enumerate() {
             self.truth.page_written(id, no as u32, p, self.seq);
@@ -122,7 +122,7 @@ impl SimServer {
             self.truth.page_written(id, no, &zero, self.seq);
         }
         let frm = crate::datadir::random_bytes(&mut self.rng, &[0xFE, 0x01, 0x0A, 0x0C], 600, 4000);
-        std::fs::write(self.paths.real_datadir.join(schema).join(format!("{name}.frm")), frm).expect("simulated .frm");
+        self.files.write(&self.paths.real_datadir.join(schema).join(format!("{name}.frm")), &frm);
         self.spaces.push(Space {
             id,
             path,
@@ -150,8 +150,8 @@ impl SimServer {
         let s = self.spaces.remove(idx);
         std::fs::remove_file(&s.path).expect("simulated DROP TABLE");
         let in_datadir = self.paths.real_datadir.join(&s.rel);
-        let _ = std::fs::remove_file(in_datadir.with_extension("frm"));
-        let _ = std::fs::remove_file(in_datadir.with_extension("isl"));
+        self.files.remove(&in_datadir.with_extension("frm"));
+        self.files.remove(&in_datadir.with_extension("isl"));
         self.named_since_checkpoint.remove(&s.id);
         self.truth.dropped_spaces.push(s.id);
         let delete = FileOp::Delete { space: s.id, name: s.redo_name.clone() };
@@ -204,11 +204,11 @@ impl SimServer {
             to_here.clone()
         };
         std::fs::rename(&s.path, &to).expect("simulated RENAME TABLE");
-        let _ = std::fs::rename(from_here.with_extension("frm"), to_here.with_extension("frm"));
+        self.files.rename(&from_here.with_extension("frm"), &to_here.with_extension("frm"));
         let new_name = if remote {
             let name = crate::mount::remote_name(&root, &to).expect("a remote table");
-            std::fs::remove_file(from_here.with_extension("isl")).expect("simulated RENAME: old link");
-            std::fs::write(to_here.with_extension("isl"), &name).expect("new link");
+            self.files.remove(&from_here.with_extension("isl"));
+            self.files.write(&to_here.with_extension("isl"), name.as_bytes());
             name
         } else {
             format!("./{}", to_rel.display())

@@ -18,18 +18,21 @@ mod workload;
 pub use crate::datadir::SimPaths;
 pub use pages::apply_change;
 
+use crate::clock::SimClock;
 use crate::config::{Flavor, SimConfig};
 use crate::datadir::{Datadir, SpaceSpec};
 use crate::redo::mariadb::MariaDbLog;
 use crate::redo::mysql57::Mysql57Log;
 use crate::redo::SimRedoWriter;
 use crate::rng::Rng;
+use crate::stamps::FileTimes;
 use crate::truth::Truth;
 use innohot::format::Lsn;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One InnoDB tablespace held by the server.
 pub struct Space {
@@ -104,6 +107,12 @@ pub struct SimServer {
     pub truth: Truth,
     /// Server actions so far: the time axis of page-version lifetimes.
     pub seq: u64,
+    /// Every change to a non-InnoDB file goes through here, which stamps it
+    /// with simulated time (and holds the run's clock).
+    pub files: Arc<FileTimes>,
+    /// MySQL 5.7's in-place MyISAM writes draw from here, so the seed's main
+    /// stream (and every run recorded before them) stays as it was.
+    myisam_rng: Rng,
 }
 
 fn write_all_at(file: &File, data: &[u8], offset: u64) {
@@ -119,6 +128,7 @@ impl SimServer {
 
     fn assemble(cfg: SimConfig, datadir: Datadir) -> std::io::Result<Self> {
         let Datadir { paths, rng, spaces, myisam_files, system_files, non_innodb } = datadir;
+        let (cfg_seed, root) = (cfg.seed, paths.root.clone());
         let mut truth = Truth::default();
         let mut built = Vec::new();
         for SpaceSpec { id, path, rel, is_system, pages, writable } in spaces {
@@ -178,6 +188,8 @@ impl SimServer {
             ddl_counter: 0,
             truth,
             seq: 0,
+            files: Arc::new(FileTimes::new(SimClock::default(), crate::stamps::tick_ns(cfg_seed), &root)),
+            myisam_rng: Rng::new(cfg_seed ^ 0x3715_A3D0),
         };
         server.next_space_id = server.spaces.iter().map(|s| s.id).max().unwrap_or(0) + 1;
         server.log.start(&mut server.rng, &mut server.truth);

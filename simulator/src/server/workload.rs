@@ -197,16 +197,38 @@ impl SimServer {
         }
         let i = self.rng.below(open as u64) as usize;
         let path = if i < users { self.myisam_files[i].clone() } else { self.system_files[i - users].clone() };
-        let f = std::fs::OpenOptions::new().append(true).open(&path).expect("simulated MyISAM file");
         let mut row = vec![0u8; self.rng.range(16, 256) as usize];
         self.rng.fill(&mut row);
-        use std::io::Write;
-        (&f).write_all(&row).expect("append to simulated MyISAM file");
+        if self.cfg.flavor == Flavor::Mysql57 {
+            return self.myisam_change(&path, &row);
+        }
+        self.files.append(&path, &row);
         if path.extension().is_some_and(|e| e == "MAD") {
             // An Aria write goes to Aria's transaction log too.
             let log = self.paths.real_datadir.join(crate::datadir::ARIA_TOP_FILES[1]);
-            let f = std::fs::OpenOptions::new().append(true).open(log).expect("simulated Aria log");
-            (&f).write_all(&row[..16]).expect("append to the simulated Aria log");
+            self.files.append(&log, &row[..16]);
+        }
+    }
+
+    /// MySQL 5.7's MyISAM write, from a stream of its own: an INSERT appends
+    /// the row to the `.MYD`, an UPDATE of a fixed-length row rewrites it in
+    /// place, and either may rewrite the `.MYI` header's counters in place.
+    /// The in-place writes leave the sizes as they were: only the times tell
+    /// them (and a write in the same tick as the last leaves even those).
+    fn myisam_change(&mut self, myd: &std::path::Path, row: &[u8]) {
+        let r = &mut self.myisam_rng;
+        let size = std::fs::metadata(myd).map(|m| m.len()).unwrap_or(0);
+        match r.below(3) {
+            1 if size >= row.len() as u64 => {
+                let at = r.range(0, size - row.len() as u64);
+                self.files.write_at(myd, row, at)
+            }
+            _ => self.files.append(myd, row),
+        }
+        if r.chance(0.6) {
+            let mut counters = [0u8; 8];
+            r.fill(&mut counters);
+            self.files.write_at(&myd.with_extension("MYI"), &counters, 4);
         }
     }
 }
