@@ -131,7 +131,11 @@ pub struct BackupCmd {
     /// writes up to the time the redo log takes to refill at 256 MiB/s, at most 1 s)
     #[arg(long, value_name = "MS")]
     pub log_poll_ms: Option<u64>,
-    /// Read data files through the page cache (no O_DIRECT)
+    /// Read data files with O_DIRECT (the default reads through the page cache
+    /// with read-ahead and drops each chunk behind the copy)
+    #[arg(long, conflicts_with = "no_direct")]
+    pub direct: bool,
+    /// Read data files through the page cache (the default; kept for scripts)
     #[arg(long)]
     pub no_direct: bool,
     /// No posix_fadvise on data files

@@ -153,6 +153,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
             a.options.log_poll_fixed = true;
         }
         "no-direct" => a.options.copy.read_policy.direct = false,
+        "direct" => a.options.copy.read_policy.direct = true,
         "no-fadvise" => a.options.copy.read_policy.fadvise = false,
         "debug-pause-before-lock-ms" => {
             a.options.debug_pause_before_lock = Duration::from_millis(number(name, need()?)?)
@@ -292,6 +293,9 @@ pub fn resolve(
     if let Some(v) = c.log_poll_ms {
         out.options.log_poll_interval = Duration::from_millis(v);
         out.options.log_poll_fixed = true;
+    }
+    if c.direct {
+        out.options.copy.read_policy.direct = true;
     }
     if c.no_direct {
         out.options.copy.read_policy.direct = false;
