@@ -8,7 +8,9 @@
 //! record in the copy, and applies each mtr to the pages it names, as the
 //! server's `recv_recover_page` does: a page takes an mtr only if its
 //! FIL_PAGE_LSN is not past the mtr's start; then its LSN becomes the mtr's end
-//! LSN. Changed pages get their checksum again (full_crc32 or, for a legacy
+//! LSN. As in the server, the log is parsed once ([`parse`]: framing, CRC-32C,
+//! every record decoded and listed with its page) before any page is read, and
+//! the list is then applied to pages fetched once each ([`pages`]). Changed pages get their checksum again (full_crc32 or, for a legacy
 //! tablespace, crc32). ROW_FORMAT=COMPRESSED pages are handed over as stored
 //! (the compressed frame): the server's recovery applies the records to that
 //! frame too (`log_phys_t::apply` picks `page.zip.data`), and writes only
@@ -223,7 +225,7 @@ mod tests {
     /// A backup's ib_logfile0 from checkpoint CP holding `mtrs` (each a record list) and
     /// the start checkpoint's FILE_CHECKPOINT first; returns the file and its end LSN.
     fn backup_log(mtrs: &[Vec<Record<'_>>]) -> (Vec<u8>, Lsn) {
-        let big = Ring::new(CP, 1 << 20).unwrap();
+        let big = Ring::new(CP, 1 << 30).unwrap();
         let mut out = backup_log_header(Checkpoint { lsn: CP, end_lsn: CP }, "Backup 10.11.19");
         let mut lsn = CP;
         let first = vec![Record::FileCheckpoint { lsn: CP }];
@@ -426,5 +428,44 @@ mod tests {
             let layout = page::PageLayout { full_crc32: true, ..page::PageLayout::legacy(4096) };
             assert_eq!(page::validate_page(pg, 7, p, layout), Ok(page::Accepted::FullCrc32));
         }
+    }
+
+    /// A log long enough to be parsed as two halves at once: a page freed in the first
+    /// half and brought back in the second is applied, one freed in the second is not.
+    #[test]
+    fn a_long_log_parsed_in_halves_keeps_each_pages_last_free_or_init() {
+        const N: usize = 250_000;
+        let mut mem = pages(100);
+        for p in [4, 5] {
+            mem.0.insert((7, p), page::new_page(4096, 7, p, page::PAGE_TYPE_INDEX, 100));
+        }
+        let untouched = mem.0[&(7, 5)].clone();
+        let payloads: Vec<Vec<u8>> = (0..N)
+            .map(|i| encode_page_edit(&PageEdit::Write { offset: 100 + (i % 50) as u32 * 4, data: &[i as u8] }).1)
+            .collect();
+        let id = |page| Some(PageId { space: 7, page });
+        let typ = page::PAGE_TYPE_INDEX.to_be_bytes();
+        let back = encode_page_edit(&PageEdit::Write { offset: 0, data: &typ }).1;
+        let mut mtrs = vec![vec![Record::Page { op: PageOp::FreePage, page: id(4), payload: &[] }]];
+        for (i, p) in payloads.iter().enumerate() {
+            mtrs.push(vec![Record::Page { op: PageOp::Write, page: id(3), payload: p }]);
+            if i == N * 3 / 4 {
+                mtrs.push(vec![
+                    Record::Page { op: PageOp::InitPage, page: id(4), payload: &[] },
+                    Record::Page { op: PageOp::Write, page: None, payload: &back },
+                ]);
+            }
+        }
+        mtrs.push(vec![Record::Page { op: PageOp::FreePage, page: id(5), payload: &[] }]);
+        let (log, last) = backup_log(&mtrs);
+        assert!(log.len() > 2 << 20, "long enough for two parse threads: {}", log.len());
+        let r = apply_log(&log, last, &mut mem).unwrap();
+        assert_eq!(r.pages_freed, [(7, 5)].into_iter().collect());
+        assert_eq!(r.pages_touched, vec![(7, 3), (7, 4)]);
+        assert_eq!((r.pages_initialized, r.records_applied, r.mtrs), (1, N as u64 + 3, N as u64 + 4));
+        assert_eq!(mem.0[&(7, 5)], untouched, "a page the log leaves freed is never written");
+        let p4 = &mem.0[&(7, 4)];
+        assert_eq!((&p4[24..26], &p4[100..104]), (&typ[..], &[0u8; 4][..]));
+        assert_eq!(mem.0[&(7, 3)][100 + 49 * 4], (N - 1) as u8);
     }
 }

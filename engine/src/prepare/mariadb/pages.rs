@@ -148,7 +148,7 @@ fn apply_records(
     mut held: Vec<Held>,
 ) -> Result<(Vec<Held>, Tally), (usize, PrepareError)> {
     let mut tally = Tally::default();
-    for (i, op) in parsed.ops.iter().enumerate() {
+    for (i, op) in parsed.ops.iter().flatten().enumerate() {
         let h = &mut held[op.slot as usize];
         let Some(pg) = h.page.as_mut() else { continue };
         let take = match h.mtr {

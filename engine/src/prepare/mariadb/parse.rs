@@ -50,24 +50,47 @@ pub(super) struct PageInfo {
     pub ops: u64,
 }
 
-/// What the parse found: the pages the log names and their records, in log order.
+/// What the parse found: the pages the log names and their records, in log order
+/// (in one run per parse thread: read them with `.iter().flatten()`).
 #[derive(Debug, Default)]
 pub(super) struct Parsed {
     pub pages: Vec<PageInfo>,
-    pub ops: Vec<Op>,
+    pub ops: Vec<Vec<Op>>,
+    /// How many records `ops` holds.
+    pub len: usize,
 }
 
-/// The state of the parse across mtrs.
-struct Parser<'r> {
-    report: &'r mut ApplyReport,
+impl Parsed {
+    fn push(&mut self, op: Op) {
+        match self.ops.last_mut() {
+            Some(run) => run.push(op),
+            None => self.ops.push(vec![op]),
+        }
+        self.len += 1;
+    }
+}
+
+/// The state of the parse across mtrs (of the whole log, or of one half of it).
+#[derive(Default)]
+struct Parser {
+    report: ApplyReport,
     slots: PageMap<u32>,
     out: Parsed,
+    /// Per page: whether a FREE_PAGE or INIT_PAGE record of it was met.
+    settled: Vec<bool>,
+    /// A FILE_CHECKPOINT record for the checkpoint was met.
+    confirmed: bool,
 }
+
+/// Below this many bytes of redo one thread parses it all.
+const HALVES_FROM: usize = 1 << 20;
 
 /// Parses the mtrs of `redo` (the log after its header, from LSN `first` to the end of
 /// `redo`): fills the report's log-level fields (mtrs, end_lsn, file records, sizes,
 /// trims) and returns every page's records, and whether a FILE_CHECKPOINT(`checkpoint`)
-/// record was met.
+/// record was met. A long log is parsed as two halves at once: the second from an mtr
+/// found near the middle, which counts only if the first half's own framing ends
+/// exactly there (else the first thread goes on alone): the result is the same.
 pub(super) fn parse(
     redo: &[u8],
     first: Lsn,
@@ -75,32 +98,114 @@ pub(super) fn parse(
     checkpoint: Lsn,
     report: &mut ApplyReport,
 ) -> Result<(Parsed, bool), PrepareError> {
-    let mut p = Parser { report, slots: PageMap::default(), out: Parsed::default() };
-    let mut confirmed = false;
-    let mut at = 0usize;
-    while at < redo.len() {
-        let lsn = first + at as u64;
-        let records_len = match scan_mtr(&redo[at..], lsn, ring) {
-            MtrScan::Mtr { records_len, .. } => records_len,
-            MtrScan::Incomplete => {
-                let last_lsn = first + redo.len() as u64;
-                return Err(PrepareError::BadMtr { lsn, detail: format!("last_lsn {last_lsn} falls inside this mtr") });
+    let whole = |p: &mut Parser, from: usize| p.range(redo, first, ring, checkpoint, from, redo.len());
+    let mut a = Parser::default();
+    match middle_mtr(redo, first, ring) {
+        None => {
+            whole(&mut a, 0)?;
+        }
+        Some(mid) => {
+            let (reached, b) = std::thread::scope(|scope| {
+                let second = scope.spawn(move || {
+                    let mut b = Parser::default();
+                    b.range(redo, first, ring, checkpoint, mid, redo.len()).map(|_| b)
+                });
+                let reached = a.range(redo, first, ring, checkpoint, 0, mid);
+                (reached, second.join().expect("a parse worker panicked"))
+            });
+            match reached? {
+                at if at == mid => a.append(b?),
+                at => {
+                    whole(&mut a, at)?;
+                }
             }
-            MtrScan::End(end) => {
-                return Err(PrepareError::BadMtr { lsn, detail: format!("no valid mtr before last_lsn: {end:?}") })
-            }
-        };
-        let mtr_len = records_len + mariadb::MTR_TRAILER;
-        let file_checkpoint = p.mtr(&redo[at..at + records_len], lsn, mtr_len as u32)?;
-        confirmed |= file_checkpoint == Some(checkpoint);
-        p.report.mtrs += 1;
-        p.report.end_lsn = lsn + mtr_len as u64;
-        at += mtr_len;
+        }
     }
-    Ok((p.out, confirmed))
+    let Parser { report: mine, out, confirmed, .. } = a;
+    *report = ApplyReport { end_lsn: mine.end_lsn.max(report.end_lsn), ..mine };
+    Ok((out, confirmed))
 }
 
-impl Parser<'_> {
+/// Where a valid mtr starts near the middle of a long log, if one is found soon.
+fn middle_mtr(redo: &[u8], first: Lsn, ring: &Ring) -> Option<usize> {
+    if redo.len() < HALVES_FROM {
+        return None;
+    }
+    let mid = redo.len() / 2;
+    (mid..(mid + 65536).min(redo.len()))
+        .find(|&at| redo[at] > 1 && matches!(scan_mtr(&redo[at..], first + at as u64, ring), MtrScan::Mtr { .. }))
+}
+
+impl Parser {
+    /// Parses the mtrs starting from `from` while they start before `until`; returns
+    /// where the last one ended.
+    fn range(
+        &mut self,
+        redo: &[u8],
+        first: Lsn,
+        ring: &Ring,
+        checkpoint: Lsn,
+        from: usize,
+        until: usize,
+    ) -> Result<usize, PrepareError> {
+        let mut at = from;
+        while at < until {
+            let lsn = first + at as u64;
+            let records_len = match scan_mtr(&redo[at..], lsn, ring) {
+                MtrScan::Mtr { records_len, .. } => records_len,
+                MtrScan::Incomplete => {
+                    let last_lsn = first + redo.len() as u64;
+                    let detail = format!("last_lsn {last_lsn} falls inside this mtr");
+                    return Err(PrepareError::BadMtr { lsn, detail });
+                }
+                MtrScan::End(end) => {
+                    return Err(PrepareError::BadMtr { lsn, detail: format!("no valid mtr before last_lsn: {end:?}") })
+                }
+            };
+            let mtr_len = records_len + mariadb::MTR_TRAILER;
+            let file_checkpoint = self.mtr(&redo[at..at + records_len], lsn, mtr_len as u32)?;
+            self.confirmed |= file_checkpoint == Some(checkpoint);
+            self.report.mtrs += 1;
+            self.report.end_lsn = lsn + mtr_len as u64;
+            at += mtr_len;
+        }
+        Ok(at)
+    }
+
+    /// Adds the parse of the log right after this one's.
+    fn append(&mut self, b: Parser) {
+        let r = &mut self.report;
+        r.mtrs += b.report.mtrs;
+        r.end_lsn = b.report.end_lsn;
+        r.file_operations += b.report.file_operations;
+        r.checkpoints += b.report.checkpoints;
+        r.file_names.extend(b.report.file_names);
+        r.trimmed.extend(b.report.trimmed);
+        r.sizes.extend(b.report.sizes);
+        self.confirmed |= b.confirmed;
+        let before = self.out.len;
+        let mut slot_of = Vec::with_capacity(b.out.pages.len());
+        for (page, settled) in b.out.pages.into_iter().zip(b.settled) {
+            let slot = self.slot(page.id);
+            let mine = &mut self.out.pages[slot];
+            if settled {
+                mine.freed = page.freed;
+                self.settled[slot] = true;
+            }
+            if mine.ops == 0 && page.ops > 0 {
+                mine.first = before + page.first;
+            }
+            mine.ops += page.ops;
+            slot_of.push(slot as u32);
+        }
+        let mut runs = b.out.ops;
+        for op in runs.iter_mut().flatten() {
+            op.slot = slot_of[op.slot as usize];
+        }
+        self.out.ops.extend(runs);
+        self.out.len += b.out.len;
+    }
+
     /// Files the records of one mtr; returns the LSN of its FILE_CHECKPOINT record, if any.
     fn mtr(&mut self, recs: &[u8], start: Lsn, mtr_len: u32) -> Result<Option<Lsn>, PrepareError> {
         let bad = |detail: String| PrepareError::BadRecord { lsn: start, detail };
@@ -151,6 +256,7 @@ impl Parser<'_> {
         let slot = *self.slots.entry((id.space, id.page)).or_insert(next);
         if slot == next {
             self.out.pages.push(PageInfo { id, freed: false, first: 0, ops: 0 });
+            self.settled.push(false);
         }
         slot as usize
     }
@@ -192,16 +298,15 @@ impl Parser<'_> {
             self.report.sizes.insert(id.space, size);
         }
         let page = &mut self.out.pages[slot];
-        match op.op {
-            PageOp::FreePage => page.freed = true,
-            PageOp::InitPage => page.freed = false,
-            _ => {}
+        if let PageOp::FreePage | PageOp::InitPage = op.op {
+            page.freed = op.op == PageOp::FreePage;
+            self.settled[slot] = true;
         }
         if page.ops == 0 {
-            page.first = self.out.ops.len();
+            page.first = self.out.len;
         }
         page.ops += 1;
-        self.out.ops.push(op);
+        self.out.push(op);
         Ok(next_offset(op.op, edit, last_offset))
     }
 }
