@@ -49,7 +49,7 @@ impl Ring {
     pub fn sequence_bit(&self, lsn: Lsn) -> u8 {
         // Called for every mtr: the common case without 128-bit division.
         if let Some(rel) = lsn.checked_sub(self.first_lsn) {
-            return u8::from((rel / self.capacity()) % 2 == 0);
+            return u8::from((rel / self.capacity()).is_multiple_of(2));
         }
         u8::from(self.lap(lsn).rem_euclid(2) == 0)
     }
