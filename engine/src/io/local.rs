@@ -2,7 +2,7 @@
 #![allow(clippy::disallowed_methods)] // this module is where real files live
 
 use super::real::RealSourceFs;
-use super::{DirEntry, EditFile, LocalFs, Owner, ReadPolicy, SourceFile, SourceFs, TargetFile};
+use super::{DirEntry, EditFile, FileBytes, LocalFs, Owner, ReadPolicy, SourceFile, SourceFs, TargetFile};
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -55,6 +55,47 @@ impl TargetFile for NewFile {
     }
 }
 
+/// A whole file mapped read-only (`mmap`, MAP_PRIVATE), unmapped when dropped.
+pub struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is read-only and owned by this value alone; the pointer is
+// only dereferenced through `bytes`, as a shared slice.
+unsafe impl Send for Mapping {}
+// SAFETY: as above: shared access is read-only.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps all of `file` (`len` bytes, not 0), advising the kernel it is read in order.
+    fn of(file: &File, len: usize) -> io::Result<Mapping> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh read-only private mapping of an open file descriptor; the
+        // kernel picks the address; nothing aliases it yet.
+        let ptr =
+            unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0) };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the range was just mapped; advice changes no contents.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL | libc::MADV_WILLNEED) };
+        Ok(Mapping { ptr, len })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes are mapped at `ptr` for as long as `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly what `of` mapped; no slice of it outlives `self`.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
 fn c_path(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
 }
@@ -75,6 +116,14 @@ impl LocalFs for RealLocalFs {
     }
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
         fs::read(path)
+    }
+    fn read_mapped(&self, path: &Path) -> io::Result<FileBytes> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        match usize::try_from(len) {
+            Ok(len) if len > 0 => Mapping::of(&file, len).map(FileBytes::Mapped),
+            _ => fs::read(path).map(FileBytes::Owned),
+        }
     }
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn SourceFile>> {
         RealSourceFs.open(path, ReadPolicy { direct: false, fadvise: true })

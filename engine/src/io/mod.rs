@@ -221,6 +221,30 @@ pub trait EditFile: Send {
     fn sync(&mut self) -> io::Result<()>;
 }
 
+/// The bytes of a whole file ([`LocalFs::read_mapped`]).
+pub enum FileBytes {
+    Owned(Vec<u8>),
+    /// Read-only, private: nobody else changes a backup's file while it is prepared.
+    Mapped(local::Mapping),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Owned(v) => v,
+            FileBytes::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
+impl std::fmt::Debug for FileBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if matches!(self, FileBytes::Owned(_)) { "owned" } else { "mapped" };
+        write!(f, "FileBytes({how}, {} bytes)", self.len())
+    }
+}
+
 /// Who owns a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner {
@@ -240,6 +264,12 @@ pub trait LocalFs: Send + Sync {
     fn is_dir(&self, path: &Path) -> bool;
     /// A whole (small) file.
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// A whole file read once, possibly large (the redo log prepare applies): mapped
+    /// where the file system allows, so that its bytes are the page cache's and are
+    /// neither copied into the process nor held by it. The default reads it.
+    fn read_mapped(&self, path: &Path) -> io::Result<FileBytes> {
+        self.read_all(path).map(FileBytes::Owned)
+    }
     /// Opens for large sequential reads (page cache, POSIX_FADV_SEQUENTIAL).
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn SourceFile>>;
     /// Opens an existing regular file for reading and writing (never follows a symlink).

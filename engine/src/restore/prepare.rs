@@ -129,7 +129,7 @@ pub fn tablespace_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<PathBuf>> {
 /// back, durably. Returns the report and the log's creator label.
 pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(PrepareReport, String)> {
     let log_path = dir.join(LOG_FILE);
-    let log = fs.read_all(&log_path).map_err(io_err(&log_path, "reading"))?;
+    let log = fs.read_mapped(&log_path).map_err(io_err(&log_path, "reading"))?;
     let bad_log = |detail: String| RestoreError::BadLog { path: log_path.clone(), detail };
     if log.len() < START_OFFSET as usize {
         return Err(bad_log(format!("{} bytes, shorter than its 12288-byte header", log.len())));
@@ -141,14 +141,7 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
     for path in &files {
         store.add(path)?;
     }
-    if !store.skipped.is_empty() {
-        adopt_unwritten(fs, dir, &log, cp.last_lsn, &mut store)?;
-    }
-    let applied = apply::apply_log(&log, cp.last_lsn, &mut store);
-    if let Some(problem) = store.take_problem() {
-        return Err(problem);
-    }
-    let a = applied.map_err(|e| match e {
+    let refused = |e: apply::PrepareError, store: &FileStore| match e {
         apply::PrepareError::BadExtended { lsn, page, error } => RestoreError::BadRowRecord {
             path: store.spaces().get(&page.space).map_or_else(|| log_path.clone(), |s| s.path.clone()),
             page: page.page,
@@ -157,7 +150,16 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
             detail: error.detail,
         },
         e => bad_log(e.to_string()),
-    })?;
+    };
+    let parsed = apply::parse_log(&log, cp.last_lsn).map_err(|e| refused(e, &store))?;
+    if !store.skipped.is_empty() {
+        adopt_unwritten(fs, dir, &log, &parsed, &mut store)?;
+    }
+    let applied = apply::apply_parsed(&log, &parsed, &mut store);
+    if let Some(problem) = store.take_problem() {
+        return Err(problem);
+    }
+    let a = applied.map_err(|e| refused(e, &store))?;
     store.check_unwritten_layouts()?;
     let pages_read = store.pages_held() as u64;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
@@ -198,10 +200,14 @@ impl apply::PageStore for Pages0 {
 /// them, which gives their space id, as mariabackup finds them; a second pass
 /// rebuilds their page 0 alone, whose flags give the page layout (else the
 /// server's for a new file, from backup-my.cnf).
-fn adopt_unwritten(fs: &dyn LocalFs, dir: &Path, log: &[u8], last_lsn: Lsn, store: &mut FileStore) -> Result<()> {
-    // A damaged log is reported by the real apply that follows.
-    let mut none = Pages0(Default::default());
-    let Ok(names) = apply::apply_log(log, last_lsn, &mut none).map(|r| r.file_names) else { return Ok(()) };
+fn adopt_unwritten(
+    fs: &dyn LocalFs,
+    dir: &Path,
+    log: &[u8],
+    parsed: &apply::ParsedLog,
+    store: &mut FileStore,
+) -> Result<()> {
+    let names = &parsed.report.file_names;
     let cnf = dir.join(meta::BACKUP_MY_CNF);
     let settings = if fs.exists(&cnf) {
         super::key_values(&String::from_utf8_lossy(&fs.read_all(&cnf).map_err(io_err(&cnf, "reading"))?))
@@ -218,7 +224,7 @@ fn adopt_unwritten(fs: &dyn LocalFs, dir: &Path, log: &[u8], last_lsn: Lsn, stor
         }
     }
     let mut pages0 = Pages0(found.iter().map(|(_, space)| (*space, vec![0u8; 65536])).collect());
-    let rebuilt = apply::apply_log(log, last_lsn, &mut pages0).is_ok();
+    let rebuilt = apply::apply_parsed(log, parsed, &mut pages0).is_ok();
     for (path, space) in found {
         // Trusted only when the redo did rebuild it (its FSP header names the space).
         let header = rebuilt.then(|| page::fsp_header(&pages0.0[&space]).ok()).flatten();

@@ -98,7 +98,7 @@ fn field(rest: &mut &[u8], max: usize, room: bool, what: &str) -> Res<usize> {
 
 /// Decodes an EXTENDED payload (subtype byte first).
 pub fn decode(payload: &[u8]) -> Result<Extended<'_>, ExtError> {
-    let subtype = *payload.first().ok_or(ExtError { what: "EXTENDED", detail: "an empty record".into() })?;
+    let subtype = *payload.first().ok_or_else(|| ExtError { what: "EXTENDED", detail: "an empty record".into() })?;
     let bad = |detail: String| ExtError { what: name(subtype), detail };
     let len = payload.len();
     let mut rest = &payload[1..];

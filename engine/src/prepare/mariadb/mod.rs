@@ -8,7 +8,9 @@
 //! record in the copy, and applies each mtr to the pages it names, as the
 //! server's `recv_recover_page` does: a page takes an mtr only if its
 //! FIL_PAGE_LSN is not past the mtr's start; then its LSN becomes the mtr's end
-//! LSN. Changed pages get their checksum again (full_crc32 or, for a legacy
+//! LSN. As in the server, the log is parsed once ([`parse`]: framing, CRC-32C,
+//! every record decoded and listed with its page) before any page is read, and
+//! the list is then applied to pages fetched once each ([`pages`]). Changed pages get their checksum again (full_crc32 or, for a legacy
 //! tablespace, crc32). ROW_FORMAT=COMPRESSED pages are handed over as stored
 //! (the compressed frame): the server's recovery applies the records to that
 //! frame too (`log_phys_t::apply` picks `page.zip.data`), and writes only
@@ -30,17 +32,15 @@ mod delete;
 pub mod extended;
 mod index;
 mod insert;
+mod pages;
+mod parse;
 mod undo;
 
 pub use super::PageStore;
-use super::{PageMap, PageSet};
-use crate::format::mariadb::{
-    self, decode_page_edit, records, scan_mtr, FileOp, MtrScan, PageEdit, PageId, PageOp, Record, Ring,
-    SIZE_OF_FILE_CHECKPOINT, START_OFFSET,
-};
+use crate::format::mariadb::{self, PageEdit, PageId, PageOp, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
-use extended::{ExtError, Extended};
+use extended::ExtError;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,8 +101,28 @@ pub struct ApplyReport {
 const FSP_SIZE_AT: u32 = 46;
 
 /// Applies every mtr of the backup's `ib_logfile0` (the whole file) from its checkpoint
-/// up to `last_lsn`.
+/// up to `last_lsn`: [`parse_log`], then [`apply_parsed`].
 pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result<ApplyReport, PrepareError> {
+    apply_parsed(log, &parse_log(log, last_lsn)?, store)
+}
+
+/// A backup's redo parsed once: what the log says whatever the pages hold, and
+/// every page record filed under its page.
+#[derive(Debug)]
+pub struct ParsedLog {
+    /// The log-level fields of the report: mtrs, checkpoints, end_lsn, file_operations,
+    /// file_names, trimmed, sizes. The page counts are left at zero.
+    pub report: ApplyReport,
+    first: Lsn,
+    /// The pages named and their records.
+    parsed: parse::Parsed,
+}
+
+/// Frames and checks every mtr of the backup's `ib_logfile0` (the whole file) from
+/// its checkpoint up to `last_lsn` and files its page records under their pages, as
+/// the server's recovery parses before it applies. A record recovery would refuse is
+/// refused here, by name; the pages are not looked at.
+pub fn parse_log(log: &[u8], last_lsn: Lsn) -> Result<ParsedLog, PrepareError> {
     let head_len = START_OFFSET as usize;
     if log.len() < head_len {
         return Err(FormatError::TooShort { what: "ib_logfile0", need: head_len, have: log.len() }.into());
@@ -123,252 +143,23 @@ pub fn apply_log(log: &[u8], last_lsn: Lsn, store: &mut dyn PageStore) -> Result
     }
     // The copy as recovery reads it: a ring as long as the file, never wrapped (lap 0: bit 1).
     let ring = Ring::new(first, (log.len() as u64).max(START_OFFSET + SIZE_OF_FILE_CHECKPOINT as u64 + 1))?;
-    let (freed_at_end, checked) = freed_at_end(&log[head_len..head_len + (last_lsn - first) as usize], first, &ring);
+    let redo = &log[head_len..head_len + (last_lsn - first) as usize];
     let mut report = ApplyReport { end_lsn: first, ..ApplyReport::default() };
-    let mut touched = BTreeSet::new();
-    let mut confirmed = false;
-    let mut lsn = first;
-    while lsn < last_lsn {
-        let at = head_len + (lsn - first) as usize;
-        let bytes = &log[at..head_len + (last_lsn - first) as usize];
-        let scanned = match checked.get(report.mtrs as usize) {
-            Some(&records_len) => MtrScan::Mtr { len: records_len + mariadb::MTR_TRAILER, records_len },
-            None => scan_mtr(bytes, lsn, &ring),
-        };
-        let records_len = match scanned {
-            MtrScan::Mtr { records_len, .. } => records_len,
-            MtrScan::Incomplete => {
-                return Err(PrepareError::BadMtr { lsn, detail: format!("last_lsn {last_lsn} falls inside this mtr") })
-            }
-            MtrScan::End(end) => {
-                return Err(PrepareError::BadMtr { lsn, detail: format!("no valid mtr before last_lsn: {end:?}") })
-            }
-        };
-        let end = lsn + (records_len + mariadb::MTR_TRAILER) as u64;
-        let mut mtr = MtrApply {
-            start: lsn,
-            end,
-            store: &mut *store,
-            report: &mut report,
-            freed_at_end: &freed_at_end,
-            takes: Vec::new(),
-        };
-        let file_checkpoint = mtr.apply(&bytes[..records_len])?;
-        touched.extend(mtr.takes.iter().filter(|(_, take)| *take).map(|(id, _)| (id.space, id.page)));
-        confirmed |= file_checkpoint == Some(cp.lsn);
-        report.mtrs += 1;
-        report.end_lsn = end;
-        lsn = end;
-    }
+    let (parsed, confirmed) = parse::parse(redo, first, &ring, cp.lsn, &mut report)?;
     if !confirmed {
         return Err(PrepareError::CheckpointNotConfirmed { checkpoint: cp.lsn, last_lsn });
     }
-    for &(space, page_no) in &touched {
-        let layout = store.page_mut(space, 0).and_then(|p0| page::layout_from_page0(p0).ok());
-        // A tablespace without a readable page 0 is a new one: full_crc32, the default.
-        let layout = layout.unwrap_or(page::PageLayout::full_crc32(0));
-        if let Some(pg) = store.page_mut(space, page_no) {
-            page::stamp_for_layout(pg, layout);
-        }
-    }
-    report.pages_touched = touched.into_iter().collect();
+    Ok(ParsedLog { report, first, parsed })
+}
+
+/// Applies a parsed log (`log` is the file it was parsed from) to the pages: each
+/// takes the mtrs its FIL_PAGE_LSN is not past, in log order ([`pages`]).
+pub fn apply_parsed(log: &[u8], parsed: &ParsedLog, store: &mut dyn PageStore) -> Result<ApplyReport, PrepareError> {
+    let head_len = START_OFFSET as usize;
+    let redo = &log[head_len..head_len + (parsed.report.end_lsn - parsed.first) as usize];
+    let mut report = parsed.report.clone();
+    report.pages_touched = pages::apply_pages(redo, parsed.first, &parsed.parsed, store, &mut report)?;
     Ok(report)
-}
-
-/// The pages whose last FREE_PAGE or INIT_PAGE record in `redo` (the log after its
-/// header, from LSN `first`) is FREE_PAGE (only INIT_PAGE brings a freed page back),
-/// and the record lengths of the valid mtrs, in order, so the apply need not check
-/// them again. Stops quietly at the first bad mtr: the apply reports it.
-fn freed_at_end(redo: &[u8], first: Lsn, ring: &Ring) -> (PageSet, Vec<usize>) {
-    let mut last: PageMap<bool> = PageMap::default();
-    let mut lens = Vec::new();
-    let mut at = 0usize;
-    while at < redo.len() {
-        let MtrScan::Mtr { records_len, .. } = scan_mtr(&redo[at..], first + at as u64, ring) else { break };
-        lens.push(records_len);
-        let mut current: Option<PageId> = None;
-        for rec in records(&redo[at..at + records_len]) {
-            let Ok(Record::Page { op, page, .. }) = rec else { continue };
-            current = page.or(current);
-            if let (Some(id), PageOp::FreePage | PageOp::InitPage) = (current, op) {
-                last.insert((id.space, id.page), op == PageOp::FreePage);
-            }
-        }
-        at += records_len + mariadb::MTR_TRAILER;
-    }
-    (last.into_iter().filter(|(_, freed)| *freed).map(|(id, _)| id).collect(), lens)
-}
-
-/// One mtr being applied.
-struct MtrApply<'a> {
-    start: Lsn,
-    end: Lsn,
-    store: &'a mut dyn PageStore,
-    report: &'a mut ApplyReport,
-    /// Pages whose last record in the log frees them: recovery never reads nor
-    /// writes them, so none of their records is applied.
-    freed_at_end: &'a PageSet,
-    /// Whether each page named so far takes this mtr (decided at its first record).
-    takes: Vec<(PageId, bool)>,
-}
-
-impl MtrApply<'_> {
-    fn bad(&self, detail: String) -> PrepareError {
-        PrepareError::BadRecord { lsn: self.start, detail }
-    }
-
-    /// Applies the records; returns the LSN of a FILE_CHECKPOINT record, if any.
-    fn apply(&mut self, recs: &[u8]) -> Result<Option<Lsn>, PrepareError> {
-        let mut checkpoint = None;
-        // The page of the previous page record and where its range ended (1: none may follow).
-        let mut current: Option<PageId> = None;
-        let mut last_offset = 0u32;
-        for rec in records(recs) {
-            let rec = rec.map_err(|e| self.bad(e.to_string()))?;
-            match rec {
-                Record::Page { op, page: id, payload } => {
-                    let id = match id {
-                        Some(id) => {
-                            last_offset = 0;
-                            id
-                        }
-                        None => current.ok_or_else(|| self.bad("a same_page record without a page".into()))?,
-                    };
-                    current = Some(id);
-                    last_offset = self.page_record(id, op, payload, last_offset)?;
-                }
-                Record::File { op, space, name, new_name } => {
-                    self.report.file_operations += 1;
-                    let own = |n: &[u8]| Some(String::from_utf8_lossy(n).into_owned());
-                    let after = match (op, new_name) {
-                        (FileOp::Delete, _) => None,
-                        (FileOp::Rename, Some(to)) => own(to),
-                        _ => own(name),
-                    };
-                    self.report.file_names.insert(space, after);
-                }
-                Record::FileCheckpoint { lsn } => {
-                    self.report.checkpoints += 1;
-                    checkpoint = Some(lsn);
-                }
-                Record::Padding { .. } => {}
-            }
-        }
-        for (id, take) in &self.takes {
-            if *take {
-                if let Some(pg) = self.store.page_mut(id.space, id.page) {
-                    page::set_page_lsn(pg, self.end);
-                }
-            }
-        }
-        Ok(checkpoint)
-    }
-
-    /// Applies one page record; returns the new `last_offset`.
-    fn page_record(&mut self, id: PageId, op: PageOp, payload: &[u8], last_offset: u32) -> Result<u32, PrepareError> {
-        let ext = match op {
-            PageOp::Extended => Some(extended::decode(payload).map_err(|error| PrepareError::BadExtended {
-                lsn: self.start,
-                page: id,
-                error,
-            })?),
-            _ => None,
-        };
-        if let Some(Extended::TrimPages) = ext {
-            // Parsed, never applied to a page: the record's page number is the new size.
-            self.report.trimmed.insert(id.space, id.page);
-            return Ok(1);
-        }
-        let edit = match op {
-            PageOp::Write | PageOp::Memset | PageOp::Memmove => {
-                if last_offset == 1 {
-                    return Err(self.bad(format!("a same_page {op:?} after FREE_PAGE of {id:?}")));
-                }
-                Some(decode_page_edit(op, payload).map_err(|e| self.bad(format!("{id:?}: {e}")))?)
-            }
-            PageOp::InitPage | PageOp::FreePage | PageOp::Extended => None,
-            // OPT_PAGE_CHECKSUM: recovery compares it with the page; nothing to apply.
-            PageOp::Option => return Ok(last_offset),
-            PageOp::Reserved => {
-                return Err(self.bad(format!(
-                    "{op:?} record for {id:?} is not supported by this prepare (a backup must not hold it)"
-                )))
-            }
-        };
-        if let Some(size) = fsp_size_written(id, edit, last_offset) {
-            self.report.sizes.insert(id.space, size);
-        }
-        if self.freed_at_the_end(id, op) {
-            return Ok(next_offset(op, edit, last_offset));
-        }
-        let take = self.takes(id);
-        let Some(pg) = self.store.page_mut(id.space, id.page) else {
-            self.report.records_without_tablespace += 1;
-            if !self.report.spaces_not_in_backup.contains(&id.space) {
-                self.report.spaces_not_in_backup.push(id.space);
-            }
-            return Ok(next_offset(op, edit, last_offset));
-        };
-        if !take {
-            self.report.records_already_in_page += 1;
-            return Ok(next_offset(op, edit, last_offset));
-        }
-        self.report.records_applied += 1;
-        match (op, edit) {
-            (PageOp::InitPage, _) => {
-                pg.fill(0);
-                pg[page::FIL_PAGE_OFFSET..page::FIL_PAGE_OFFSET + 4].copy_from_slice(&id.page.to_be_bytes());
-                pg[page::FIL_PAGE_PREV..page::FIL_PAGE_NEXT + 4].fill(0xFF);
-                pg[page::FIL_PAGE_SPACE_ID..page::FIL_PAGE_SPACE_ID + 4].copy_from_slice(&id.space.to_be_bytes());
-                self.report.pages_initialized += 1;
-                self.report.pages_freed.remove(&(id.space, id.page));
-            }
-            (PageOp::FreePage, _) => {
-                self.report.pages_freed.insert((id.space, id.page));
-            }
-            (PageOp::Extended, _) => {
-                let ext = ext.as_ref().expect("decoded above");
-                // In place: a refused record fails the whole prepare before any page is
-                // written back, so a half-applied page never reaches the backup.
-                extended::apply(pg, id.page, ext).map_err(|error| PrepareError::BadExtended {
-                    lsn: self.start,
-                    page: id,
-                    error,
-                })?;
-                self.report.extended_applied += 1;
-            }
-            (_, Some(edit)) => apply_edit(pg, edit, last_offset, id, self.start)?,
-            (_, None) => unreachable!("page edits are decoded above"),
-        }
-        Ok(next_offset(op, edit, last_offset))
-    }
-
-    /// A page the log leaves freed is never read nor written (as in recovery);
-    /// its FREE_PAGE is reported, unless the backup does not hold its
-    /// tablespace (dropped during the backup): then it is nobody's.
-    fn freed_at_the_end(&mut self, id: PageId, op: PageOp) -> bool {
-        if !self.freed_at_end.contains(&(id.space, id.page)) {
-            return false;
-        }
-        if op == PageOp::FreePage && self.store.holds_space(id.space) {
-            self.report.pages_freed.insert((id.space, id.page));
-        }
-        true
-    }
-
-    /// Whether the page takes this mtr: decided once, at the mtr's first record for it,
-    /// from its FIL_PAGE_LSN (a page not in the backup takes nothing).
-    fn takes(&mut self, id: PageId) -> bool {
-        if let Some((_, t)) = self.takes.iter().find(|(p, _)| *p == id) {
-            return *t;
-        }
-        let t = self.store.page_mut(id.space, id.page).is_some_and(|pg| {
-            let page_lsn = u64::from_be_bytes(pg[page::FIL_PAGE_LSN..page::FIL_PAGE_LSN + 8].try_into().expect("8"));
-            page_lsn <= self.start
-        });
-        self.takes.push((id, t));
-        t
-    }
 }
 
 /// The FSP_SIZE a WRITE to page 0 stores, if it covers that field.
@@ -427,14 +218,14 @@ mod extended_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::mariadb::{backup_log_header, encode_mtr, encode_page_edit, Checkpoint};
+    use crate::format::mariadb::{backup_log_header, encode_mtr, encode_page_edit, Checkpoint, FileOp, Record};
 
     const CP: Lsn = 50_000;
 
     /// A backup's ib_logfile0 from checkpoint CP holding `mtrs` (each a record list) and
     /// the start checkpoint's FILE_CHECKPOINT first; returns the file and its end LSN.
     fn backup_log(mtrs: &[Vec<Record<'_>>]) -> (Vec<u8>, Lsn) {
-        let big = Ring::new(CP, 1 << 20).unwrap();
+        let big = Ring::new(CP, 1 << 30).unwrap();
         let mut out = backup_log_header(Checkpoint { lsn: CP, end_lsn: CP }, "Backup 10.11.19");
         let mut lsn = CP;
         let first = vec![Record::FileCheckpoint { lsn: CP }];
@@ -592,5 +383,89 @@ mod tests {
         let off = vec![rec(Some(3), PageEdit::Write { offset: 4095, data: &[1, 2] }, &mut b)];
         let (log, last) = backup_log(&[off]);
         assert!(matches!(apply_log(&log, last, &mut pages(0)), Err(PrepareError::BadRecord { .. })));
+    }
+
+    /// Enough records for two workers ([`pages`]): every page still takes its own
+    /// records in log order, and the counts are those of one worker.
+    #[test]
+    fn many_records_over_many_pages_apply_as_one_worker_would() {
+        const N: usize = 70_000;
+        let mut mem = pages(100);
+        for p in 4..9 {
+            mem.0.insert((7, p), page::new_page(4096, 7, p, page::PAGE_TYPE_INDEX, 100));
+        }
+        let payloads: Vec<Vec<u8>> = (0..N)
+            .map(|i| {
+                let data = (i as u32).to_be_bytes();
+                encode_page_edit(&PageEdit::Write { offset: 100 + (i % 50) as u32 * 4, data: &data }).1
+            })
+            .collect();
+        let mtrs: Vec<Vec<Record<'_>>> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let id = PageId { space: 7, page: 3 + (i % 6) as u32 };
+                vec![Record::Page { op: PageOp::Write, page: Some(id), payload: p }]
+            })
+            .collect();
+        let (log, last) = backup_log(&mtrs);
+        // The page (7, 5) already holds every record of the first half of the log.
+        let half_lsn = CP + 16 + (log.len() as u64 - 12288 - 16) / 2;
+        page::set_page_lsn(mem.0.get_mut(&(7, 5)).unwrap(), half_lsn);
+        let r = apply_log(&log, last, &mut mem).unwrap();
+        assert_eq!(r.records_applied + r.records_already_in_page, N as u64);
+        assert!(r.records_already_in_page > 5_000 && r.records_already_in_page < 6_000, "{r:?}");
+        assert_eq!(r.pages_touched, (3..9).map(|p| (7, p)).collect::<Vec<_>>());
+        for p in 3..9u32 {
+            let pg = &mem.0[&(7, p)];
+            // The last record of each (page, offset) pair: the largest i with i % 6 == p - 3.
+            for slot in 0..50usize {
+                let last_i = (0..N).rev().find(|i| i % 6 == (p - 3) as usize && i % 50 == slot);
+                let at = 100 + slot * 4;
+                let want = last_i.map_or([0; 4], |i| (i as u32).to_be_bytes());
+                assert_eq!(&pg[at..at + 4], &want, "page {p} slot {slot}");
+            }
+            let layout = page::PageLayout { full_crc32: true, ..page::PageLayout::legacy(4096) };
+            assert_eq!(page::validate_page(pg, 7, p, layout), Ok(page::Accepted::FullCrc32));
+        }
+    }
+
+    /// A log long enough to be parsed as two halves at once: a page freed in the first
+    /// half and brought back in the second is applied, one freed in the second is not.
+    #[test]
+    fn a_long_log_parsed_in_halves_keeps_each_pages_last_free_or_init() {
+        const N: usize = 250_000;
+        let mut mem = pages(100);
+        for p in [4, 5] {
+            mem.0.insert((7, p), page::new_page(4096, 7, p, page::PAGE_TYPE_INDEX, 100));
+        }
+        let untouched = mem.0[&(7, 5)].clone();
+        let payloads: Vec<Vec<u8>> = (0..N)
+            .map(|i| encode_page_edit(&PageEdit::Write { offset: 100 + (i % 50) as u32 * 4, data: &[i as u8] }).1)
+            .collect();
+        let id = |page| Some(PageId { space: 7, page });
+        let typ = page::PAGE_TYPE_INDEX.to_be_bytes();
+        let back = encode_page_edit(&PageEdit::Write { offset: 0, data: &typ }).1;
+        let mut mtrs = vec![vec![Record::Page { op: PageOp::FreePage, page: id(4), payload: &[] }]];
+        for (i, p) in payloads.iter().enumerate() {
+            mtrs.push(vec![Record::Page { op: PageOp::Write, page: id(3), payload: p }]);
+            if i == N * 3 / 4 {
+                mtrs.push(vec![
+                    Record::Page { op: PageOp::InitPage, page: id(4), payload: &[] },
+                    Record::Page { op: PageOp::Write, page: None, payload: &back },
+                ]);
+            }
+        }
+        mtrs.push(vec![Record::Page { op: PageOp::FreePage, page: id(5), payload: &[] }]);
+        let (log, last) = backup_log(&mtrs);
+        assert!(log.len() > 2 << 20, "long enough for two parse threads: {}", log.len());
+        let r = apply_log(&log, last, &mut mem).unwrap();
+        assert_eq!(r.pages_freed, [(7, 5)].into_iter().collect());
+        assert_eq!(r.pages_touched, vec![(7, 3), (7, 4)]);
+        assert_eq!((r.pages_initialized, r.records_applied, r.mtrs), (1, N as u64 + 3, N as u64 + 4));
+        assert_eq!(mem.0[&(7, 5)], untouched, "a page the log leaves freed is never written");
+        let p4 = &mem.0[&(7, 4)];
+        assert_eq!((&p4[24..26], &p4[100..104]), (&typ[..], &[0u8; 4][..]));
+        assert_eq!(mem.0[&(7, 3)][100 + 49 * 4], (N - 1) as u8);
     }
 }
