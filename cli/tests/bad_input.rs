@@ -120,11 +120,15 @@ fn option_problems_exit_2_and_name_the_option() {
     std::fs::write(&cnf, "[client]\nuser=root\n[mariabackup]\nstream=xbstream\n").unwrap();
     let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", cnf.display())]));
     assert_refused(&r, 2, &["my.cnf, line 4 ([mariabackup]): unknown option stream", "loose-stream"]);
-    // Unknown option on the command line; throttling that cannot be honoured.
+    // Unknown option on the command line; lanes and ranges out of bounds.
     let r = run(backup_cmd(None, &target, &["--compress"]));
     assert_refused(&r, 2, &["unknown option --compress", "innohot backup --help"]);
-    let r = run(backup_cmd(None, &target, &["--throttle=40"]));
-    assert_refused(&r, 2, &["--throttle=40", "does not throttle"]);
+    let r = run(backup_cmd(None, &target, &["--parallel=0"]));
+    assert_refused(&r, 2, &["--parallel=0", "give 1 to 64 copy lanes"]);
+    let r = run(backup_cmd(None, &target, &["--range-size=4096"]));
+    assert_refused(&r, 2, &["--range-size must be at least 1048576"]);
+    let r = run(backup_cmd(None, &target, &["--throttle=lots"]));
+    assert_refused(&r, 2, &["--throttle"]);
     // No target.
     let r = run(innohot().args(["--backup", "--socket=/x"]));
     assert_refused(&r, 2, &["--target-dir is required"]);
