@@ -138,6 +138,7 @@ curve)
         mid=$(rate "$W/load.txt" "$s" "$e")
         during[$1]="${during[$1]:-} $mid"; took[$1]="${took[$1]:-} $secs"
         printf 'round %s %-22s %6.1f s %-6s TPS before %5s during %5s\n' "$r" "$1" "$secs" "$ok" "$before" "$mid"
+        [ "$ok" = ok ] || tail -2 "$W/$2.log"
     }
     for r in $(seq 1 "$ROUNDS"); do
         measured mariabackup mariabackup ""
