@@ -288,6 +288,11 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     if signals.stopped() {
         return fail_early(&mut report, interrupted(&signals));
     }
+    // The log copier's own line to the server (see LogWrittenProbe).
+    let log_probe = match MysqlControl::connect(&parsed.connect) {
+        Ok(s) => s,
+        Err(e) => return fail_early(&mut report, e.to_string()),
+    };
     let target = match RealTargetDir::create(&target_dir, options.copy.read_policy.fadvise) {
         Ok(t) => t,
         Err(e) => return fail_early(&mut report, format!("--target-dir {}: {e}", target_dir.display())),
@@ -296,6 +301,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         options,
         Services {
             server: Box::new(server),
+            log_probe: Some(Box::new(log_probe)),
             fs: Arc::new(RealSourceFs),
             target: Arc::new(target),
             clock: clock.clone(),

@@ -345,3 +345,72 @@ fn server_lsn(server: &LocalServer) -> u64 {
         server.conn().unwrap().query_first("SHOW ENGINE INNODB STATUS").unwrap();
     innohot::server::mysql::parse_lsn_from_status(&status.expect("a status row").2).expect("an LSN")
 }
+
+/// Regression: under a steady commit load, a read of the log block the server is
+/// writing can show whole, CRC-valid mtrs of stale buffer contents after the real
+/// end. Before the follower stopped at `Innodb_lsn_flushed`, a backup of a few
+/// seconds copied such a tail, then stalled or reported a false lap. Here the
+/// backup runs 8 s past its copy under load; every mtr of the copy must be the
+/// server's own, byte for byte, and the restore must equal the source.
+#[test]
+fn g_a_long_backup_under_a_steady_commit_load_copies_only_the_servers_mtrs() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "256M");
+    let cfg = WorkloadConfig {
+        schema: "steady".into(),
+        threads: 6,
+        initial_rows: 1000,
+        duration: Duration::from_secs(30),
+        ..WorkloadConfig::default()
+    };
+    Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    let load = Workload::start(src.opts(), cfg).expect("start the workload");
+    std::thread::sleep(Duration::from_millis(1000)); // real server under real load: let it run
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let (ok, log) = backup(&src, &target, &["--debug-pause-before-lock-ms=8000"]);
+    let stats = load.stop().expect("the workload ran without errors");
+    eprintln!("workload during the backup: {stats:?}");
+    assert_completed(ok, &log);
+    assert!(stats.commits > 2000, "the load was too light to prove anything: {stats:?}");
+    let mtrs = same_mtrs_as_the_server(&src.datadir().join("ib_logfile0"), &target.join("ib_logfile0"));
+    eprintln!("{mtrs} mtrs of the copy checked against the server's ring");
+    let final_source = checksums(&src);
+    let restored = restore(&b, &target);
+    replay_binlog(&src, &binlog_info(&target), &restored);
+    let after = checksums(&restored);
+    assert!(after == final_source, "restored + binlog replay differs:\n{}", diff(&final_source, &after));
+}
+
+/// Walks the backup's `ib_logfile0` mtr by mtr and compares each with the bytes
+/// at the same LSN in the server's ring (the termination byte aside: the copy
+/// writes its own lap's). Returns how many mtrs it compared.
+fn same_mtrs_as_the_server(server_log: &Path, copy: &Path) -> u64 {
+    use innohot::format::mariadb::{scan_mtr, MtrScan, Ring, START_OFFSET};
+    use std::os::unix::fs::FileExt;
+    let server = std::fs::File::open(server_log).unwrap();
+    let copy = std::fs::read(copy).unwrap();
+    let lsn_at = |bytes: &[u8], at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
+    let mut head = vec![0u8; 16];
+    server.read_exact_at(&mut head, 0).unwrap();
+    let ring = Ring::new(lsn_at(&head, 8), server.metadata().unwrap().len()).unwrap();
+    let start = lsn_at(&copy, 8);
+    let own = Ring::new(start, copy.len() as u64 + (2 << 20)).unwrap();
+    let body = &copy[START_OFFSET as usize..];
+    let (mut pos, mut n) = (0usize, 0u64);
+    while let MtrScan::Mtr { len, records_len } = scan_mtr(&body[pos..], start + pos as u64, &own) {
+        let mut theirs = vec![0u8; len];
+        let mut at = 0usize;
+        for (offset, span) in ring.spans(start + pos as u64, len as u64) {
+            server.read_exact_at(&mut theirs[at..at + span as usize], offset).unwrap();
+            at += span as usize;
+        }
+        let ours = &body[pos..pos + len];
+        let same = ours[..records_len] == theirs[..records_len] && ours[records_len + 1..] == theirs[records_len + 1..];
+        assert!(same, "the copy's mtr at LSN {} is not the server's", start + pos as u64);
+        pos += len;
+        n += 1;
+    }
+    assert_eq!(pos, body.len(), "the copy holds bytes after its last whole mtr");
+    n
+}

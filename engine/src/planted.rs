@@ -13,3 +13,7 @@ pub static TRUST_YOUNG_STAMPS: AtomicBool = AtomicBool::new(false);
 /// The MariaDB follower never compares the server's checkpoint with its copy position,
 /// so it does not notice that the server overwrote redo it had not copied yet.
 pub static SKIP_WRAP_CHECK_MARIADB: AtomicBool = AtomicBool::new(false);
+
+/// The MariaDB follower copies every whole mtr it reads, past what the server
+/// reported as written, so a stale tail caught mid-write ends up in the copy.
+pub static TRUST_LOG_TAIL: AtomicBool = AtomicBool::new(false);

@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)] // tests read fixtures and write temp files directly
 
 use innohot::events::{EventKind, Phase, Recorder, Silent};
+use innohot::follow::mariadb::PROBE_INTERVAL;
 use innohot::follow::mariadb::{read_log_header, FileOpRecord, MariaDbFollower, MariaDbFollowerParts};
 use innohot::follow::{PassEnd, RedoFollower};
 use innohot::format::mariadb::{
@@ -13,10 +14,12 @@ use innohot::format::mariadb::{
 };
 use innohot::format::Lsn;
 use innohot::io::mem::MemFile;
-use innohot::io::{DirEntry, ManualClock, ReadPolicy, SourceFile, SourceFs};
+use innohot::io::{Clock, DirEntry, ManualClock, ReadPolicy, SourceFile, SourceFs};
+use innohot::server::{LogWrittenProbe, ServerError};
 use innohot::BackupError;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -197,10 +200,22 @@ impl Writer {
     }
 
     fn follower(&self, from: Checkpoint, read_step: usize) -> (MariaDbFollower, MemFile) {
+        let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
+        self.probed_follower(from, read_step, None, clock)
+    }
+
+    fn probed_follower(
+        &self,
+        from: Checkpoint,
+        read_step: usize,
+        probe: Option<Box<dyn LogWrittenProbe>>,
+        clock: Arc<ManualClock>,
+    ) -> (MariaDbFollower, MemFile) {
         let out = MemFile::default();
         let f = MariaDbFollower::start(MariaDbFollowerParts {
             source: Box::new(MemFile::over(self.file.clone())),
             source_path: PathBuf::from("/data/ib_logfile0"),
+            probe,
             source_fs: None,
             file_size: self.ring.file_size(),
             checkpoint: from,
@@ -209,7 +224,7 @@ impl Writer {
             out_path: PathBuf::from("/backup/ib_logfile0"),
             read_step,
             progress: Arc::new(Silent),
-            clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
+            clock,
         })
         .expect("start");
         (f, out)
@@ -314,6 +329,94 @@ fn a_partial_mtr_is_copied_only_once_complete() {
     assert_eq!(out.bytes(), w.expected_copy(start, w.lsn));
 }
 
+/// `Innodb_lsn_flushed` as a test sets it.
+struct Flushed(Arc<AtomicU64>);
+
+impl LogWrittenProbe for Flushed {
+    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
+        Ok(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// What a reader sees when it catches the server's write in flight: after the
+/// real end, whole mtrs with valid CRCs that are not the server's (stale buffer
+/// bytes). Then the real write lands over them. Returns the real mtr.
+fn phantom_then_real(w: &mut Writer) -> Vec<u8> {
+    let phantom = w.next_mtr();
+    let mut real = w.next_mtr();
+    while real == phantom {
+        real = w.next_mtr();
+    }
+    w.put(w.lsn, &phantom);
+    real
+}
+
+#[test]
+fn a_stale_tail_past_what_the_server_says_is_written_is_never_copied() {
+    let mut w = Writer::new(SMALL, 40_000, 11);
+    w.write_bytes(2 * 65536);
+    w.checkpoint();
+    let start = w.cp;
+    let flushed = Arc::new(AtomicU64::new(w.lsn));
+    let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
+    let probe: Box<dyn LogWrittenProbe> = Box::new(Flushed(flushed.clone()));
+    let (mut f, out) = w.probed_follower(start, 4096, Some(probe), clock.clone());
+    // The same history, followed without a probe: it takes the stale tail.
+    let (mut trusting, trusting_out) = w.follower(start, 4096);
+    f.poll(false).unwrap();
+    let mut trusting_failed = false;
+    for round in 0..40 {
+        if w.lsn + 30_000 > w.cp.lsn + w.ring.capacity() {
+            w.checkpoint();
+            flushed.store(w.lsn, Ordering::SeqCst);
+        }
+        let real = phantom_then_real(&mut w);
+        clock.sleep(PROBE_INTERVAL);
+        f.poll(false).unwrap();
+        assert!(f.copied_lsn() <= w.lsn, "round {round}: copied past Innodb_lsn_flushed");
+        assert_eq!(out.bytes(), w.expected_copy(start, f.copied_lsn()), "round {round}");
+        trusting_failed |= trusting.poll(false).is_err();
+        w.append(real);
+        flushed.store(w.lsn, Ordering::SeqCst);
+        // Asked again only after PROBE_INTERVAL: until then the new mtr waits.
+        f.poll(false).unwrap();
+        clock.sleep(PROBE_INTERVAL);
+        f.poll(false).unwrap();
+        assert_eq!(f.copied_lsn(), w.lsn, "round {round}");
+        assert_eq!(out.bytes(), w.expected_copy(start, w.lsn), "round {round}");
+        if !trusting_failed {
+            trusting_failed |= trusting.poll(false).is_err();
+        }
+    }
+    f.poll(true).unwrap();
+    assert_eq!(f.last_lsn(), w.lsn);
+    assert_eq!(out.bytes(), w.expected_copy(start, w.lsn));
+    // Without the probe the copy went wrong: an error, or bytes that are not the server's.
+    assert!(
+        trusting_failed || trusting_out.bytes() != w.expected_copy(start, w.lsn),
+        "a follower without a probe must take the stale tail"
+    );
+}
+
+#[test]
+fn a_server_that_says_more_is_written_than_the_file_holds_is_an_error_not_a_wait() {
+    let mut w = Writer::new(SMALL, 40_000, 12);
+    w.write_bytes(20_000);
+    w.checkpoint();
+    let start = w.cp;
+    w.write_bytes(5_000);
+    let flushed = Arc::new(AtomicU64::new(w.lsn + 100));
+    let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
+    let (mut f, _out) = w.probed_follower(start, 4096, Some(Box::new(Flushed(flushed))), clock);
+    match f.poll(false) {
+        Err(BackupError::RedoWrapped { copied_lsn, detail, .. }) => {
+            assert_eq!(copied_lsn, w.lsn);
+            assert!(detail.contains("Innodb_lsn_flushed"), "{detail}");
+        }
+        other => panic!("expected RedoWrapped, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_lap_fails_the_first_poll_after_it() {
     for seed in 1..=20u64 {
@@ -369,6 +472,7 @@ fn a_lap_of_more_than_the_ring_fails_before_reading() {
     match MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
+        probe: None,
         source_fs: None,
         file_size: SMALL,
         checkpoint: start,
@@ -416,6 +520,7 @@ fn a_resized_log_is_noticed() {
     let mut f = MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
+        probe: None,
         source_fs: Some(fs.clone()),
         file_size: SMALL,
         checkpoint: w.cp,
@@ -445,6 +550,7 @@ fn start_refuses_an_encrypted_log_by_name() {
     let r = MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(Arc::new(Mutex::new(file)))),
         source_path: PathBuf::from("/data/ib_logfile0"),
+        probe: None,
         source_fs: None,
         file_size: SMALL,
         checkpoint: Checkpoint { lsn: 44404, end_lsn: 44404 },
@@ -471,6 +577,7 @@ fn poll_events_follow_the_phases() {
     let mut f = MariaDbFollower::start(MariaDbFollowerParts {
         source: Box::new(MemFile::over(w.file.clone())),
         source_path: PathBuf::from("/data/ib_logfile0"),
+        probe: None,
         source_fs: None,
         file_size: SMALL,
         checkpoint: w.cp,
@@ -531,6 +638,7 @@ fn a_real_log_copies_byte_for_byte_like_mariabackup() {
         let mut f = MariaDbFollower::start(MariaDbFollowerParts {
             source: Box::new(src),
             source_path: PathBuf::from("ib_logfile0"),
+            probe: None,
             source_fs: None,
             file_size: 4 << 20,
             checkpoint: cp,
@@ -593,6 +701,7 @@ fn copy_a_real_log_into_a_directory() {
     let mut f = MariaDbFollower::start(MariaDbFollowerParts {
         source,
         source_path: src.clone(),
+        probe: None,
         source_fs: Some(fs),
         file_size,
         checkpoint: cp,

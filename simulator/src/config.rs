@@ -155,6 +155,10 @@ pub struct SimConfig {
     /// MariaDB: the redo write block (512 or 4096): a log write ends with zeros up to
     /// the next multiple of it in the file. 0 for MySQL 5.7 (512-byte log blocks).
     pub log_write_block: u64,
+    /// MariaDB: the chance (percent) that a log write leaves, until the server's
+    /// next action, whole mtrs with valid CRCs after its end where the zeros go:
+    /// what a reader sees when it catches a block mid-write on a real server.
+    pub phantom_tail_percent: u64,
     /// Copy lanes (`--parallel`); files larger than `copy_range` bytes are
     /// copied as ranges on several lanes.
     pub parallel: usize,
@@ -246,6 +250,7 @@ impl SimConfig {
             // Its own stream, so adding it left every other draw as it was.
             remote_tables: Rng::new(seed ^ 0xDA7A_D1E5).below(3) as u32,
             log_write_block: 0,
+            phantom_tail_percent: 0,
             parallel: 1,
             copy_range: 0,
             faults: Faults::default(),
@@ -271,6 +276,8 @@ impl SimConfig {
         self.log_files = 1;
         self.log_file_size = MARIADB_LOG_HEADER + capacity.div_ceil(4096) * 4096;
         self.log_write_block = [512, 4096][m.below(2) as usize];
+        // Its own stream too, so the draws above stay what they were.
+        self.phantom_tail_percent = [0, 5, 20][Rng::new(self.seed ^ 0x9A47_0A11).below(3) as usize];
         // Room below the start for a previous lap (LSNs start at 12288).
         self.start_lsn = self.start_lsn.max(MARIADB_LOG_HEADER + 2 * capacity + 12);
     }
@@ -304,6 +311,10 @@ impl SimConfig {
             Scenario::Torn => {
                 self.torn_write_percent = s.range(60, 100);
                 self.chunk_size = self.page_size * s.range(1, 4) as usize;
+                if self.flavor == Flavor::MariaDb {
+                    // Torn log reads too (no draw: the stream stays as it was).
+                    self.phantom_tail_percent = 60;
+                }
             }
             Scenario::SourceEio => {
                 let file = pick(s, &targets.read);
@@ -403,6 +414,9 @@ impl fmt::Display for SimConfig {
         if self.log_write_block != 0 {
             write!(f, " log_write_block={}", self.log_write_block)?;
         }
+        if self.phantom_tail_percent != 0 {
+            write!(f, " phantom_tail_percent={}", self.phantom_tail_percent)?;
+        }
         if self.parallel != 1 {
             write!(f, " parallel={} copy_range={}", self.parallel, self.copy_range)?;
         }
@@ -456,6 +470,7 @@ impl FromStr for SimConfig {
                 "index_loads" => cfg.index_loads = num(k, v)?,
                 "remote_tables" => cfg.remote_tables = num(k, v)?,
                 "log_write_block" => cfg.log_write_block = num(k, v)?,
+                "phantom_tail_percent" => cfg.phantom_tail_percent = num(k, v)?,
                 "parallel" => cfg.parallel = num(k, v)?,
                 "copy_range" => cfg.copy_range = num(k, v)?,
                 other => {

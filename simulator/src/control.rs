@@ -11,11 +11,25 @@
 use crate::server::SimServer;
 use innohot::format::Lsn;
 use innohot::server::{
-    BinlogPos, GtidSource, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace, ServerVars,
-    TablespaceDictionary,
+    BinlogPos, GtidSource, LockStep, LogWrittenProbe, ServerControl, ServerError, ServerPlugin, ServerTablespace,
+    ServerVars, TablespaceDictionary,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The log copier's own line to the simulated server: `Innodb_lsn_flushed`,
+/// as the server last published it.
+pub struct SimLogProbe {
+    pub flushed: Arc<AtomicU64>,
+}
+
+impl LogWrittenProbe for SimLogProbe {
+    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
+        Ok(self.flushed.load(Ordering::SeqCst))
+    }
+}
 
 pub struct SimControl {
     pub server: Rc<RefCell<SimServer>>,

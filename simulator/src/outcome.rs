@@ -10,6 +10,8 @@ pub struct RunStats {
     pub engine_steps: u64,
     pub log_polls: u64,
     pub torn_writes: u64,
+    /// MariaDB log writes caught in flight (`phantom_tail_percent`).
+    pub phantom_tails: u64,
     /// Chunks re-read because a page failed validation.
     pub page_rereads: u64,
     pub ring_wraps: u64,

@@ -3,7 +3,7 @@
 
 use crate::clock::SimClock;
 use crate::config::SimConfig;
-use crate::control::SimControl;
+use crate::control::{SimControl, SimLogProbe};
 use crate::faults::{FaultyControl, FaultySourceFs, FaultyTarget, FiredLog, SourceOps};
 use crate::mount::MountedFs;
 use crate::oracle::{self, Verdict};
@@ -163,6 +163,7 @@ fn new_backup(cfg: &SimConfig, root: &Path, opts: &RunOptions, shared: &Shared, 
                 fired: fired.clone(),
                 lost: false,
             }),
+            log_probe: Some(Box::new(SimLogProbe { flushed: shared.server.borrow().flushed_for_probe.clone() })),
             fs: Arc::new(FaultySourceFs {
                 inner: MountedFs {
                     inner: RealSourceFs,
@@ -426,6 +427,7 @@ impl<'a> Scheduler<'a> {
         stats.sim_nanos = self.clock.now_nanos();
         let srv = self.server.borrow();
         stats.torn_writes = srv.truth.torn_writes_started;
+        stats.phantom_tails = srv.truth.phantom_tails;
         stats.redo_bytes_during_backup = srv.flushed_lsn() - self.lsn_at_start;
         stats.ring_wraps = stats.redo_bytes_during_backup / self.capacity;
         let (from, _) = srv.truth.copy_window;

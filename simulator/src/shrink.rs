@@ -28,6 +28,7 @@ fn candidates(c: &SimConfig) -> Vec<SimConfig> {
     push(&|n| n.undo_tablespaces = 0);
     push(&|n| n.ibdata_pages = 3 * extent_pages(n.page_size) + 16);
     push(&|n| n.torn_write_percent = 0);
+    push(&|n| n.phantom_tail_percent = 0);
     push(&|n| n.previous_lap = false);
     match c.flavor {
         Flavor::Mysql57 => push(&|n| n.log_files = 2),

@@ -77,6 +77,8 @@ pub struct Truth {
     /// Redo bytes appended (LSN distance, headers included).
     pub redo_lsn_range: Option<(Lsn, Lsn)>,
     pub torn_writes_started: u64,
+    /// MariaDB log writes caught in flight with whole stale mtrs after their end.
+    pub phantom_tails: u64,
     /// DDL statements run: (server action number, what).
     pub ddl: Vec<(u64, String)>,
     /// Space ids of dropped tablespaces (TRUNCATE drops one too).

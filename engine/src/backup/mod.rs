@@ -26,7 +26,7 @@ use crate::flavor::{self, Flavor, LockStep, RedoContext, RedoLog};
 use crate::format::Lsn;
 use crate::io::{write_durable, Clock, SourceFs, TargetDir};
 use crate::meta;
-use crate::server::{BinlogPos, ServerControl, ServerVars};
+use crate::server::{BinlogPos, LogWrittenProbe, ServerControl, ServerVars};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -86,6 +86,9 @@ impl Default for BackupOptions {
 /// The outside world a backup talks to.
 pub struct Services {
     pub server: Box<dyn ServerControl>,
+    /// A second line to the server for the log copier (see `LogWrittenProbe`);
+    /// None for a server that has none to offer (the MySQL 5.7 follower needs none).
+    pub log_probe: Option<Box<dyn LogWrittenProbe>>,
     pub fs: Arc<dyn SourceFs>,
     pub target: Arc<dyn TargetDir>,
     pub clock: Arc<dyn Clock>,
@@ -512,7 +515,8 @@ impl Backup {
     fn start_log_file(&mut self) -> Result<Next> {
         let phase = Phase::StartLogFile;
         self.begin(phase);
-        let follower = self.redo_log().start_follower(&self.redo_context())?;
+        let probe = self.svc.log_probe.take();
+        let follower = self.redo_log().start_follower(&self.redo_context(), probe)?;
         self.start_lsn = follower.start_lsn();
         let file = format!("{} header", follower.target_name());
         emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Written { file, bytes: 0 });

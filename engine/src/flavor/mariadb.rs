@@ -8,7 +8,7 @@ use crate::follow::mariadb::{read_log_header, MariaDbFollower, MariaDbFollowerPa
 use crate::follow::RedoFollower;
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
-use crate::server::{ServerPlugin, ServerVars};
+use crate::server::{LogWrittenProbe, ServerPlugin, ServerVars};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -45,7 +45,11 @@ impl RedoLog for MariaDbLog {
         })
     }
 
-    fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>> {
+    fn start_follower(
+        &self,
+        ctx: &RedoContext,
+        probe: Option<Box<dyn LogWrittenProbe>>,
+    ) -> Result<Box<dyn RedoFollower>> {
         let mut source =
             ctx.fs.open(&self.path, PLAIN).map_err(|e| BackupError::io(&self.path, "opening the redo log", e))?;
         let (_, checkpoint) = read_log_header(&mut *source, &self.path)?;
@@ -54,6 +58,7 @@ impl RedoLog for MariaDbLog {
             source,
             source_path: self.path.clone(),
             source_fs: Some(ctx.fs.clone()),
+            probe,
             file_size: self.file_size,
             checkpoint,
             server_version: ctx.vars.version().to_string(),

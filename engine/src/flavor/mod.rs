@@ -16,7 +16,7 @@ use crate::follow::RedoFollower;
 use crate::format::page::PageLayout;
 use crate::format::Lsn;
 use crate::io::{Clock, SourceFs, TargetDir};
-use crate::server::{ServerPlugin, ServerVars};
+use crate::server::{LogWrittenProbe, ServerPlugin, ServerVars};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -46,7 +46,13 @@ pub trait RedoLog: Send {
     /// Phases 7 and 18: the newest checkpoint in the server's log header.
     fn read_checkpoint(&self, ctx: &RedoContext) -> Result<CheckpointInfo>;
     /// Phase 8: creates the backup's copy of the log and the follower that fills it.
-    fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>>;
+    /// `probe`: where the server says its log is written up to, for a follower
+    /// that must not trust the file's tail (MariaDB's).
+    fn start_follower(
+        &self,
+        ctx: &RedoContext,
+        probe: Option<Box<dyn LogWrittenProbe>>,
+    ) -> Result<Box<dyn RedoFollower>>;
 }
 
 /// Everything that differs between the servers innohot backs up. The

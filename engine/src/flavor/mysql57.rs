@@ -9,7 +9,7 @@ use crate::follow::RedoFollower;
 use crate::format::mysql57::{self, RingGeometry};
 use crate::io::ReadPolicy;
 use crate::meta;
-use crate::server::{ServerPlugin, ServerVars};
+use crate::server::{LogWrittenProbe, ServerPlugin, ServerVars};
 use std::path::PathBuf;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -44,7 +44,13 @@ impl RedoLog for Ring57 {
         })
     }
 
-    fn start_follower(&self, ctx: &RedoContext) -> Result<Box<dyn RedoFollower>> {
+    /// 5.7's 512-byte blocks carry their own checksum, number and data length,
+    /// so a block caught mid-write fails its checksum and is read again: no probe needed.
+    fn start_follower(
+        &self,
+        ctx: &RedoContext,
+        _probe: Option<Box<dyn LogWrittenProbe>>,
+    ) -> Result<Box<dyn RedoFollower>> {
         let (header, checkpoint) = self.read_header(ctx)?;
         let mut files = Vec::new();
         for path in &self.paths {

@@ -13,6 +13,16 @@
 //! overwritten: the poll fails with `BackupError::RedoWrapped`. Each poll also
 //! checks that `ib_logfile0` is still the file being followed (an online resize
 //! renames `ib_logfile101` over it) and fails with `BackupError::RedoResized`.
+//!
+//! The file's tail is not trusted. Under a commit load a read of the block the
+//! server is writing can return its new bytes up to some point and the stale
+//! contents of the server's log buffer after it, and those stale bytes are
+//! often whole mtrs with valid CRCs (see `LogWrittenProbe`). A copy that took
+//! them would continue in the middle of the real mtr written there later, and
+//! stall or report a false lap. So, given a probe, the follower copies only
+//! mtrs that end at or below what the server reported as written before the
+//! read; what lies past it is read again after the next probe. Without a probe
+//! (a file no server writes any more) every whole mtr counts.
 
 use super::{report_pass, PassEnd, PassReport, RedoFollower};
 use crate::error::{BackupError, Result};
@@ -23,14 +33,20 @@ use crate::format::mariadb::{
 };
 use crate::format::{FormatError, Lsn};
 use crate::io::{Clock, ReadPolicy, SourceFile, SourceFs, TargetFile};
+use crate::server::LogWrittenProbe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Back-to-back re-reads in the final pass when the log ends in an mtr whose CRC fails
 /// (one being written), as mariabackup retries a failed parse.
 const FINAL_PASS_REREADS: u32 = 100;
 /// Final-pass rounds that chase a checkpoint the server wrote during the pass.
 const FINAL_PASS_ROUNDS: u32 = 10;
+/// How often a busy follower asks the server how far its log is written: the
+/// question costs the server about as much as a small query, and the answer
+/// only delays the copy of what is already read by this much.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(10);
 
 pub use super::FileOpRecord;
 
@@ -61,6 +77,8 @@ pub struct MariaDbFollowerParts {
     /// When set, every poll also opens `source_path` afresh to notice a new file renamed
     /// over it (an open handle keeps reading the old one). None = check the handle only.
     pub source_fs: Option<Arc<dyn SourceFs>>,
+    /// Where the server says its log is written up to; None = trust every whole mtr in the file.
+    pub probe: Option<Box<dyn LogWrittenProbe>>,
     /// `innodb_log_file_size` as the file has it (the size of `ib_logfile0`).
     pub file_size: u64,
     /// The checkpoint the copy starts from (`read_log_header`).
@@ -95,6 +113,13 @@ pub struct MariaDbFollower {
     last_end: MtrEnd,
     /// The newest checkpoint seen in the server's file.
     server_checkpoint: Checkpoint,
+    probe: Option<Box<dyn LogWrittenProbe>>,
+    /// The log is durable up to here: the newest probe answer or checkpoint end LSN.
+    written_lsn: Lsn,
+    /// Engine-clock time of the last probe.
+    last_probe: Option<Duration>,
+    /// The last pass stopped at `written_lsn` with more whole mtrs after it.
+    held_back: bool,
     file_ops: Vec<FileOpRecord>,
     progress: Arc<dyn Progress>,
     clock: Arc<dyn Clock>,
@@ -109,6 +134,7 @@ impl MariaDbFollower {
             mut source,
             source_path,
             source_fs,
+            probe,
             file_size,
             checkpoint,
             server_version,
@@ -158,6 +184,10 @@ impl MariaDbFollower {
             head: vec![0u8; START_OFFSET as usize],
             last_end: MtrEnd::Marker(0),
             server_checkpoint: newest,
+            probe,
+            written_lsn: newest.end_lsn,
+            last_probe: None,
+            held_back: false,
             file_ops: Vec::new(),
             progress,
             clock,
@@ -227,30 +257,36 @@ impl MariaDbFollower {
         Ok(newest)
     }
 
-    /// The server had written up to `server.end_lsn`: if that is more than the ring ahead of
+    /// What proves the log written up to `self.written_lsn`, for error text.
+    fn written_evidence(&self, server: Checkpoint) -> String {
+        if self.written_lsn > server.end_lsn {
+            format!("the server reported its log written up to LSN {} (Innodb_lsn_flushed)", self.written_lsn)
+        } else {
+            format!("its checkpoint at LSN {} proves the redo up to LSN {} was written", server.lsn, server.end_lsn)
+        }
+    }
+
+    /// The server had written up to `self.written_lsn`: if that is more than the ring ahead of
     /// the copy, the redo at the copy position was overwritten.
     fn check_not_lapped(&self, server: Checkpoint) -> Result<()> {
         if planted_skip_wrap_check() {
             return Ok(());
         }
-        if server.end_lsn > self.next_lsn + self.ring.capacity() {
+        if self.written_lsn > self.next_lsn + self.ring.capacity() {
             return Err(BackupError::RedoWrapped {
                 copied_lsn: self.next_lsn,
-                server_lsn: server.end_lsn,
+                server_lsn: self.written_lsn,
                 ring_bytes: self.ring.capacity(),
-                detail: format!(
-                    "its latest checkpoint, at LSN {}, ends at LSN {}: more than the ring ahead of the copy",
-                    server.lsn, server.end_lsn
-                ),
+                detail: format!("{}: more than the ring ahead of the copy", self.written_evidence(server)),
             });
         }
         Ok(())
     }
 
-    /// The log up to `server.end_lsn` was durable before the pass began: a pass that stopped
+    /// The log up to `self.written_lsn` was durable before the pass began: a pass that stopped
     /// short of it found the ring overwritten there.
     fn check_reached(&self, server: Checkpoint) -> Result<()> {
-        if self.next_lsn >= server.end_lsn || planted_skip_wrap_check() {
+        if self.next_lsn >= self.written_lsn || planted_skip_wrap_check() {
             return Ok(());
         }
         let found = match self.last_end {
@@ -263,12 +299,12 @@ impl MariaDbFollower {
         };
         Err(BackupError::RedoWrapped {
             copied_lsn: self.next_lsn,
-            server_lsn: server.end_lsn,
+            server_lsn: self.written_lsn,
             ring_bytes: self.ring.capacity(),
             detail: format!(
-                "its checkpoint at LSN {} proves the redo up to LSN {} was written before this pass, yet at LSN {} \
-                 the file holds {found}",
-                server.lsn, server.end_lsn, self.next_lsn
+                "{} before this pass, yet at LSN {} the file holds {found}",
+                self.written_evidence(server),
+                self.next_lsn
             ),
         })
     }
@@ -320,27 +356,31 @@ impl MariaDbFollower {
         Ok(())
     }
 
-    /// Copies every whole mtr from the copy position to the end of the log.
+    /// Copies every whole mtr from the copy position to the end of the log, or,
+    /// with a probe, to the last one that ends at or below `written_lsn`.
     fn one_pass(&mut self) -> Result<PassReport> {
         let cap = usize::try_from(self.ring.capacity()).unwrap_or(usize::MAX);
         let step = self.read_step.min(cap);
         let max_window = MAX_MTR_SPAN.min(cap).max(step);
+        let limit = if self.probe.is_some() && !planted_trust_tail() { self.written_lsn } else { Lsn::MAX };
         let mut window = step;
         let mut copied = 0u64;
+        self.held_back = false;
         loop {
             self.read_ring(self.next_lsn, window)?;
             let mut pos = 0usize;
             let stop = loop {
                 let lsn = self.next_lsn + pos as u64;
                 match scan_mtr(&self.buf[pos..window], lsn, &self.ring) {
+                    MtrScan::Mtr { len, .. } if lsn + len as u64 > limit => break Stop::Unwritten,
                     MtrScan::Mtr { len, records_len } => {
                         self.note_file_ops(pos, records_len, lsn)?;
                         // The copy never wraps: every termination byte is the first lap's.
                         self.buf[pos + records_len] = 1;
                         pos += len;
                     }
-                    MtrScan::End(end) => break Some(end),
-                    MtrScan::Incomplete => break None,
+                    MtrScan::End(end) => break Stop::End(end),
+                    MtrScan::Incomplete => break Stop::Incomplete,
                 }
             };
             if pos > 0 {
@@ -352,17 +392,23 @@ impl MariaDbFollower {
                 copied += pos as u64;
             }
             let end = match stop {
-                Some(end) => end,
-                None if pos > 0 => {
+                Stop::End(end) => end,
+                Stop::Unwritten => {
+                    // Whole mtrs follow, but the server has not said they are written.
+                    self.held_back = true;
+                    self.last_end = MtrEnd::Marker(0);
+                    return Ok(PassReport { copied, scanned_lsn: self.next_lsn, end: PassEnd::CaughtUp });
+                }
+                Stop::Incomplete if pos > 0 => {
                     window = step;
                     continue;
                 }
-                None if window < max_window => {
+                Stop::Incomplete if window < max_window => {
                     window = window.saturating_mul(2).min(max_window);
                     continue;
                 }
                 // Even the longest possible mtr does not end here: not an mtr.
-                None => MtrEnd::TooLong,
+                Stop::Incomplete => MtrEnd::TooLong,
             };
             self.last_end = end;
             let how = match end {
@@ -373,13 +419,51 @@ impl MariaDbFollower {
         }
     }
 
-    fn checked_pass(&mut self) -> Result<PassReport> {
+    /// Reads the header, and asks the probe when it is due: always on the final
+    /// pass, otherwise when the last pass held mtrs back and `PROBE_INTERVAL` has passed.
+    fn refresh_written(&mut self, force: bool) -> Result<Checkpoint> {
         let server = self.check_source()?;
+        self.written_lsn = self.written_lsn.max(server.end_lsn);
+        let now = self.clock.now();
+        let due = match self.last_probe {
+            None => true,
+            Some(at) => self.held_back && now.saturating_sub(at) >= PROBE_INTERVAL,
+        };
+        if let Some(probe) = self.probe.as_mut() {
+            if force || due {
+                let flushed = probe.flushed_lsn()?;
+                self.last_probe = Some(now);
+                self.written_lsn = self.written_lsn.max(flushed);
+            }
+        }
+        Ok(server)
+    }
+
+    fn checked_pass(&mut self, force_probe: bool) -> Result<PassReport> {
+        let server = self.refresh_written(force_probe)?;
         self.check_not_lapped(server)?;
         let report = self.one_pass()?;
         self.check_reached(server)?;
         Ok(report)
     }
+}
+
+/// Why a pass's scan stopped.
+enum Stop {
+    End(MtrEnd),
+    /// The window ends inside an mtr.
+    Incomplete,
+    /// The next mtr ends past what the server reported written.
+    Unwritten,
+}
+
+/// Test builds only: `planted::TRUST_LOG_TAIL` copies past the probe's answer.
+fn planted_trust_tail() -> bool {
+    #[cfg(feature = "planted-bugs")]
+    if crate::planted::TRUST_LOG_TAIL.load(std::sync::atomic::Ordering::SeqCst) {
+        return true;
+    }
+    false
 }
 
 /// Test builds only: `planted::SKIP_WRAP_CHECK_MARIADB` switches both overwrite checks off.
@@ -409,7 +493,7 @@ impl RedoFollower for MariaDbFollower {
             return Err(BackupError::FollowerGone("the redo copy was already finished".into()));
         }
         let before = self.next_lsn;
-        let mut report = self.checked_pass()?;
+        let mut report = self.checked_pass(final_pass)?;
         if final_pass {
             // The log may end in an mtr being written: read again right away, it settles fast.
             let mut rereads = 0;
@@ -417,12 +501,14 @@ impl RedoFollower for MariaDbFollower {
                 rereads += 1;
                 report = merge(report, self.one_pass()?);
             }
-            // A checkpoint written during the pass proves more redo is durable: copy up to it.
+            // Redo written during the pass (a checkpoint, background work): copy up to
+            // what the server now says is written.
             for _ in 0..FINAL_PASS_ROUNDS {
-                if self.check_source()?.end_lsn <= self.next_lsn {
+                self.refresh_written(true)?;
+                if self.written_lsn <= self.next_lsn {
                     break;
                 }
-                report = merge(report, self.checked_pass()?);
+                report = merge(report, self.checked_pass(true)?);
             }
             self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync of the redo copy", e))?;
             self.last_lsn = self.next_lsn;

@@ -92,6 +92,18 @@ pub struct ServerPlugin {
     pub library: String,
 }
 
+/// How far the server has written its redo log to disk. A reader of the log
+/// file may find bytes past that point that parse as whole mini-transactions
+/// yet are not the server's: a write still in flight can show a block's new
+/// bytes up to some point and stale buffer contents after it (seen on MariaDB
+/// 10.11 under a commit load, a few times a minute). The MariaDB follower
+/// therefore copies nothing past what this reports.
+pub trait LogWrittenProbe: Send {
+    /// MariaDB's `Innodb_lsn_flushed`: every mtr that ends at or below it is
+    /// durable in the log file, and stays there until the ring comes round.
+    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError>;
+}
+
 pub trait ServerControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError>;
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;

@@ -297,6 +297,20 @@ fn status_number(status: &str, label: &str) -> Option<Lsn> {
         .and_then(|n| n.parse().ok())
 }
 
+/// A second connection answers the log copier's thread, which must not wait
+/// for the main connection's statements (the lock, the dictionary scan).
+impl super::LogWrittenProbe for MysqlControl {
+    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
+        let statement = "SHOW GLOBAL STATUS LIKE 'Innodb_lsn_flushed'";
+        let rows = self.rows(statement)?;
+        let value = rows.first().and_then(|r| nth_text(r, 1)).unwrap_or_default();
+        value.trim().parse().map_err(|_| ServerError::Unexpected {
+            statement: statement.into(),
+            detail: format!("Innodb_lsn_flushed is {value:?}, not a number"),
+        })
+    }
+}
+
 impl ServerControl for MysqlControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError> {
         let mut vars = std::collections::BTreeMap::new();

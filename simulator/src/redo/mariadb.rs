@@ -40,6 +40,11 @@ pub struct MariaDbLog {
     checkpoint_lsn: Lsn,
     /// The checkpoint block the next checkpoint goes to (0: offset 4096, 1: 8192).
     next_slot: usize,
+    phantom_tail_percent: u64,
+    /// Its own stream, so phantom tails leave every other draw as it was.
+    phantom_rng: Rng,
+    /// The phantom tail on disk now: its LSN and the bytes it covers.
+    phantom: Option<(Lsn, Vec<u8>)>,
 }
 
 fn write_all_at(file: &File, data: &[u8], offset: u64) {
@@ -134,6 +139,9 @@ impl MariaDbLog {
             buf: Vec::new(),
             checkpoint_lsn: start,
             next_slot: 0,
+            phantom_tail_percent: cfg.phantom_tail_percent,
+            phantom_rng: Rng::new(cfg.seed ^ 0x7A11_F00D),
+            phantom: None,
         })
     }
 
@@ -181,6 +189,45 @@ impl MariaDbLog {
         self.write_ring(from, &lap);
     }
 
+    /// Reads the ring bytes of `len` LSNs from `lsn`.
+    fn read_ring(&self, lsn: Lsn, len: u64) -> Vec<u8> {
+        let mut out = vec![0u8; len as usize];
+        let mut at = 0usize;
+        for (offset, n) in self.ring.spans(lsn, len) {
+            self.file.read_exact_at(&mut out[at..at + n as usize], offset).expect("read the simulated ring");
+            at += n as usize;
+        }
+        out
+    }
+
+    /// What a reader sees while a write is in flight on a real server: past the
+    /// new end, stale log-buffer bytes that happen to be whole mtrs, with valid
+    /// CRCs and this lap's termination byte, where the zeros will be.
+    fn write_phantom_tail(&mut self, truth: &mut Truth) {
+        let at = self.lsn;
+        let mut tail = Vec::new();
+        let mut records = Vec::new();
+        let mut data = Vec::new();
+        for _ in 0..self.phantom_rng.range(1, 4) {
+            data.resize(self.phantom_rng.range(1, 40) as usize, 0);
+            self.phantom_rng.fill(&mut data);
+            let id = PageId { space: self.phantom_rng.range(1, 5000) as u32, page: self.phantom_rng.below(64) as u32 };
+            let edit = PageEdit::Write { offset: self.phantom_rng.range(38, 4000) as u32, data: &data };
+            let (op, payload) = encode_page_edit(&edit);
+            records.clear();
+            encode_record(&mut records, &Record::Page { op, page: Some(id), payload: &payload })
+                .expect("a valid record");
+            let lsn = at + tail.len() as u64;
+            let bit = self.ring.sequence_bit(lsn + records.len() as u64);
+            tail.extend_from_slice(&seal_mtr(std::mem::take(&mut records), bit));
+        }
+        let saved = self.read_ring(at, tail.len() as u64);
+        self.write_ring(at, &tail);
+        self.written_lsn = self.written_lsn.max(at + tail.len() as u64);
+        self.phantom = Some((at, saved));
+        truth.phantom_tails += 1;
+    }
+
     fn write_checkpoint_block(&mut self, cp: Checkpoint, truth: &mut Truth) {
         let at = [CHECKPOINT_1, CHECKPOINT_2][self.next_slot];
         write_all_at(&self.file, &cp.encode(), at as u64);
@@ -218,11 +265,13 @@ impl SimRedoWriter for MariaDbLog {
         self.append_records(mtr.bytes, truth)
     }
 
-    /// Writes the buffered mtrs, then zeros to the end of the write block.
-    fn flush(&mut self, _truth: &mut Truth) {
+    /// Writes the buffered mtrs, then zeros to the end of the write block; now
+    /// and then the write is caught in flight (`phantom_tail_percent`).
+    fn flush(&mut self, truth: &mut Truth) {
         if self.lsn == self.flushed_lsn {
             return;
         }
+        self.settle();
         let mut buf = std::mem::take(&mut self.buf);
         let end_offset = self.ring.offset(self.lsn);
         let pad = (self.write_block - end_offset % self.write_block) % self.write_block;
@@ -232,6 +281,15 @@ impl SimRedoWriter for MariaDbLog {
         self.buf = buf;
         self.flushed_lsn = self.lsn;
         self.written_lsn = self.written_lsn.max(self.lsn + pad);
+        if self.phantom_tail_percent > 0 && self.phantom_rng.below(100) < self.phantom_tail_percent {
+            self.write_phantom_tail(truth);
+        }
+    }
+
+    fn settle(&mut self) {
+        if let Some((at, saved)) = self.phantom.take() {
+            self.write_ring(at, &saved);
+        }
     }
 
     fn checkpoint(&mut self, lsn: Lsn, names: &[(u32, String)], truth: &mut Truth) {

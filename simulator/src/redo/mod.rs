@@ -94,6 +94,8 @@ pub trait SimRedoWriter {
     }
     /// Writes the log buffer to the ring: the log on disk ends at `lsn()`.
     fn flush(&mut self, truth: &mut Truth);
+    /// The write in flight completes: a reader no longer sees its torn state (MariaDB's phantom tail).
+    fn settle(&mut self) {}
     /// A checkpoint at `lsn`: the redo naming the tablespaces changed since the last
     /// one, made durable, then the checkpoint block.
     fn checkpoint(&mut self, lsn: Lsn, names: &[(u32, String)], truth: &mut Truth);

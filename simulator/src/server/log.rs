@@ -8,6 +8,7 @@ impl SimServer {
     pub fn flush_log(&mut self) {
         self.log.flush(&mut self.truth);
         self.log_is_durable();
+        self.publish_flushed();
     }
 
     /// Every mtr so far is on disk: nothing to take back for `pages_at_flushed_lsn`.

@@ -32,6 +32,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One InnoDB tablespace held by the server.
@@ -113,6 +114,8 @@ pub struct SimServer {
     /// MySQL 5.7's in-place MyISAM writes draw from here, so the seed's main
     /// stream (and every run recorded before them) stays as it was.
     myisam_rng: Rng,
+    /// `Innodb_lsn_flushed` as the log copier's probe reads it (see `SimLogProbe`).
+    pub flushed_for_probe: Arc<AtomicU64>,
 }
 
 fn write_all_at(file: &File, data: &[u8], offset: u64) {
@@ -190,14 +193,27 @@ impl SimServer {
             seq: 0,
             files: Arc::new(FileTimes::new(SimClock::default(), crate::stamps::tick_ns(cfg_seed), &root)),
             myisam_rng: Rng::new(cfg_seed ^ 0x3715_A3D0),
+            flushed_for_probe: Arc::new(AtomicU64::new(0)),
         };
         server.next_space_id = server.spaces.iter().map(|s| s.id).max().unwrap_or(0) + 1;
         server.log.start(&mut server.rng, &mut server.truth);
+        server.publish_flushed();
         Ok(server)
     }
 
     /// One server action, chosen by the seed: what a busy server does between two engine steps.
     pub fn act(&mut self) {
+        self.log.settle();
+        self.act_once();
+        self.publish_flushed();
+    }
+
+    /// What `Innodb_lsn_flushed` says from now on.
+    pub fn publish_flushed(&self) {
+        self.flushed_for_probe.store(self.log.flushed_lsn(), Ordering::SeqCst);
+    }
+
+    fn act_once(&mut self) {
         self.seq += 1;
         if self.tear.is_some() && self.rng.chance(0.35) {
             self.finish_tear();
