@@ -118,7 +118,7 @@ pub struct BackupCmd {
     /// (default 64 MiB; only with --parallel above 1)
     #[arg(long, value_name = "BYTES")]
     pub range_size: Option<u64>,
-    /// Bytes read per data-file chunk (default 10 MiB)
+    /// Bytes read per data-file chunk (default 1 MiB)
     #[arg(long, value_name = "BYTES")]
     pub chunk_size: Option<usize>,
     /// Re-reads of a chunk with a torn page before the backup fails (default 10)

@@ -16,8 +16,10 @@ use crate::io::{EntryKind, ReadPolicy, SourceFs, TargetDir};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What xtrabackup read per step in the reference run (10 MiB).
-pub const DEFAULT_CHUNK_SIZE: usize = 10 * 1024 * 1024;
+/// 1 MiB: fastest in the chunk x policy sweep and end to end (docs/PERFORMANCE.md:
+/// a 2.8 GB datadir at `--parallel 2`, 0.93x the time of 10 MiB chunks, the
+/// size xtrabackup reads per step) and a third of the memory.
+pub const DEFAULT_CHUNK_SIZE: usize = 1024 * 1024;
 /// Peers re-read a chunk with a bad page up to 10 times, 100 ms apart.
 pub const DEFAULT_PAGE_RETRIES: u32 = 10;
 pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(100);
