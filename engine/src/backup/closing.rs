@@ -131,15 +131,21 @@ impl Backup {
         self.advance(Phase::Report)
     }
 
-    pub(super) fn report(&mut self) -> Result<Next> {
-        let phase = Phase::Report;
-        self.begin(phase);
+    /// fdatasync of every file written since the last call; returns how many.
+    pub(super) fn sync_unsynced(&mut self) -> Result<usize> {
         let unsynced = std::mem::take(&mut self.unsynced);
         for rel in &unsynced {
             let path = self.svc.target.root().join(rel);
             self.svc.target.sync_file(rel).map_err(|e| BackupError::io(path, "fdatasync", e))?;
         }
-        self.note(phase, format!("{} files written under the lock are durable", unsynced.len()));
+        Ok(unsynced.len())
+    }
+
+    pub(super) fn report(&mut self) -> Result<Next> {
+        let phase = Phase::Report;
+        self.begin(phase);
+        let synced = self.sync_unsynced()?;
+        self.note(phase, format!("{synced} files written under the lock are durable"));
         // The redo copy and the tables held were final at phase 19: the check
         // needs no lock, so commits do not wait for it.
         witness::missing_from_redo(&std::mem::take(&mut self.redo_file_ops), &self.held())?;

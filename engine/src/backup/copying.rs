@@ -161,6 +161,13 @@ impl Backup {
         }
         let commit_steps = self.flavor().commit_lock_steps();
         if let Some(&step) = commit_steps.get(self.sub - 2) {
+            if self.sub == 2 {
+                // While commits still run: BLOCK_COMMIT fdatasyncs the binlog, and on a
+                // virtual disk that flush waited for these copies' written-back pages
+                // (13.6 ms of an 18 ms BLOCK_COMMIT with 2,000 tables, server strace).
+                let synced = self.sync_unsynced()?;
+                self.note(phase, format!("{synced} files copied with DDL blocked are durable before commits wait"));
+            }
             self.lock_statement(phase, step)?;
             self.sub += 1;
             return Ok(Next::Continue);
@@ -172,7 +179,7 @@ impl Backup {
         self.advance(Phase::BinlogPosition)
     }
 
-    /// One non-InnoDB file, whole; made durable after the lock.
+    /// One non-InnoDB file, whole; made durable before BLOCK_COMMIT (MariaDB) or after the lock.
     pub(super) fn copy_other_file(&mut self, phase: Phase, source: PathBuf, rel: PathBuf) -> Result<Next> {
         let target = self.svc.target.root().join(&rel);
         let (progress, clock) = (&*self.svc.progress, &*self.svc.clock);

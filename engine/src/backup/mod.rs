@@ -179,7 +179,8 @@ pub struct Backup {
     /// Non-InnoDB files the server writes until commits are blocked: copied after that.
     commit_files: VecDeque<(PathBuf, PathBuf)>,
     /// Files copied under the lock and not yet fdatasynced: made durable
-    /// after the lock, so the lock does not grow with the number of tables.
+    /// after the lock (MariaDB: those copied under BLOCK_DDL, before
+    /// BLOCK_COMMIT), so the lock does not grow with the number of tables.
     unsynced: Vec<PathBuf>,
     /// Reused by every non-InnoDB file copy.
     plain_buf: Vec<u8>,
