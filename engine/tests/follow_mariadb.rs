@@ -399,6 +399,27 @@ fn a_stale_tail_past_what_the_server_says_is_written_is_never_copied() {
 }
 
 #[test]
+fn an_answer_inside_an_mtr_holds_that_mtr_back_without_an_error() {
+    let mut w = Writer::new(SMALL, 40_000, 13);
+    w.write_bytes(20_000);
+    w.checkpoint();
+    let start = w.cp;
+    let before = w.lsn;
+    w.write_one();
+    let flushed = Arc::new(AtomicU64::new(before + 3));
+    let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
+    let probe: Box<dyn LogWrittenProbe> = Box::new(Flushed(flushed.clone()));
+    let (mut f, out) = w.probed_follower(start, 4096, Some(probe), clock.clone());
+    f.poll(false).expect("an answer inside an mtr is no overwrite");
+    assert_eq!(f.copied_lsn(), before);
+    flushed.store(w.lsn, Ordering::SeqCst);
+    clock.sleep(PROBE_INTERVAL);
+    f.poll(false).unwrap();
+    assert_eq!(f.copied_lsn(), w.lsn);
+    assert_eq!(out.bytes(), w.expected_copy(start, w.lsn));
+}
+
+#[test]
 fn a_server_that_says_more_is_written_than_the_file_holds_is_an_error_not_a_wait() {
     let mut w = Writer::new(SMALL, 40_000, 12);
     w.write_bytes(20_000);

@@ -284,9 +284,10 @@ impl MariaDbFollower {
     }
 
     /// The log up to `self.written_lsn` was durable before the pass began: a pass that stopped
-    /// short of it found the ring overwritten there.
+    /// short of it found the ring overwritten there. A pass held back by a whole, CRC-valid
+    /// mtr that ends past it did not (an answer inside an mtr is taken as no answer yet).
     fn check_reached(&self, server: Checkpoint) -> Result<()> {
-        if self.next_lsn >= self.written_lsn || planted_skip_wrap_check() {
+        if self.next_lsn >= self.written_lsn || self.held_back || planted_skip_wrap_check() {
             return Ok(());
         }
         let found = match self.last_end {
