@@ -149,6 +149,10 @@ fn apply_records(
 ) -> Result<(Vec<Held>, Tally), (usize, PrepareError)> {
     let mut tally = Tally::default();
     for (i, op) in parsed.ops.iter().flatten().enumerate() {
+        if parsed.pages[op.slot as usize].last_init.is_some_and(|at| i < at) {
+            // Before the page's last INIT_PAGE: superseded, as recovery discards it.
+            continue;
+        }
         let h = &mut held[op.slot as usize];
         let Some(pg) = h.page.as_mut() else { continue };
         let take = match h.mtr {
@@ -184,7 +188,7 @@ fn fetch(pages: &[PageInfo], order: &[usize], store: &mut dyn PageStore, report:
     // (first record, space) of the pages the store does not hold.
     let mut missing: Vec<(usize, u32)> = Vec::new();
     for &slot in order {
-        let PageInfo { id, freed, first, ops } = pages[slot];
+        let PageInfo { id, freed, first, ops, .. } = pages[slot];
         if freed {
             // Never read nor written (as in recovery); its FREE_PAGE is reported, unless
             // the backup does not hold its tablespace (dropped during the backup).

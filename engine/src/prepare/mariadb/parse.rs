@@ -46,6 +46,10 @@ pub(super) struct PageInfo {
     pub freed: bool,
     /// The index of its first record in the parse's records (log order).
     pub first: usize,
+    /// The index of its last INIT_PAGE record: the records before it do not
+    /// shape the page (recovery discards them; they may not fit the page as
+    /// the backup holds it, e.g. after the server freed it without writing it).
+    pub last_init: Option<usize>,
     /// How many records it has to apply.
     pub ops: u64,
 }
@@ -195,6 +199,9 @@ impl Parser {
             if mine.ops == 0 && page.ops > 0 {
                 mine.first = before + page.first;
             }
+            if let Some(at) = page.last_init {
+                mine.last_init = Some(before + at);
+            }
             mine.ops += page.ops;
             slot_of.push(slot as u32);
         }
@@ -255,7 +262,7 @@ impl Parser {
         let next = self.out.pages.len() as u32;
         let slot = *self.slots.entry((id.space, id.page)).or_insert(next);
         if slot == next {
-            self.out.pages.push(PageInfo { id, freed: false, first: 0, ops: 0 });
+            self.out.pages.push(PageInfo { id, freed: false, first: 0, last_init: None, ops: 0 });
             self.settled.push(false);
         }
         slot as usize
@@ -301,6 +308,9 @@ impl Parser {
         if let PageOp::FreePage | PageOp::InitPage = op.op {
             page.freed = op.op == PageOp::FreePage;
             self.settled[slot] = true;
+        }
+        if op.op == PageOp::InitPage {
+            page.last_init = Some(self.out.len);
         }
         if page.ops == 0 {
             page.first = self.out.len;
