@@ -173,3 +173,83 @@ fn the_xtrabackup_spelling_round_trip_under_writes_equals_the_source() {
     assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
     assert!(before.len() > 1, "the checksums cover the workload's tables: {before:?}");
 }
+
+/// Regression: under a steady load on a large table, secondary-index pages are
+/// split, merged, freed and allocated again while the backup runs. The server
+/// never writes a freed page back, so the backup can hold an image older than
+/// the records logged before the page's next INIT_PAGE, which recovery discards.
+/// Before prepare discarded them too, it refused such backups (4 of 6 by hand).
+///
+/// Known bug, open in issue 9: about one run in three, innohot prepare completes
+/// but the restored table fails CHECK TABLE ... EXTENDED ("The B-tree of index
+/// PRIMARY is corrupted"), while `mariabackup --prepare` of the same backup gives
+/// a table that passes. Ignored until fixed; run it with `--ignored`, and set
+/// XKEEP=DIR to keep a copy of the unprepared backup for comparison.
+#[test]
+#[ignore = "known bug (issue 9): innohot prepare can corrupt a table churned during the backup; run with --ignored"]
+fn a_backup_under_a_steady_load_with_page_churn_prepared_by_innohot_equals_the_source() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = ServerBuilder::new(b.clone()).innodb_log_file_size("256M").start().expect("start the source");
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE churn").unwrap();
+    conn.query_drop(
+        "CREATE TABLE churn.t (id BIGINT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, v VARCHAR(1000) NOT NULL, \
+         KEY(k)) ENGINE=InnoDB",
+    )
+    .unwrap();
+    conn.query_drop("USE churn").unwrap(); // seq_1_to_N needs a current database
+    conn.query_drop("INSERT INTO churn.t (k, v) SELECT seq % 100000, REPEAT('v', 100) FROM seq_1_to_200000").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..6u64)
+        .map(|w| {
+            let (opts, stop) = (src.opts(), stop.clone());
+            std::thread::spawn(move || {
+                let mut c = mysql::Conn::new(opts).expect("a writer connection");
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let id = 1 + (n * 7919 + w * 104_729) % 200_000;
+                    c.query_drop("BEGIN").unwrap();
+                    c.query_drop(format!(
+                        "UPDATE churn.t SET k = (k * 31 + {n}) % 100000, v = REPEAT('u', 1 + {n} % 900) WHERE id = {id}"
+                    ))
+                    .unwrap();
+                    c.query_drop(format!("INSERT INTO churn.t (k, v) VALUES ({} % 100000, REPEAT('i', 900))", n * 13))
+                        .unwrap();
+                    c.query_drop("COMMIT").unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1000)); // real server under real load: let it run
+    let dir = tempfile::tempdir().unwrap();
+    let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
+    let (ok, log) = innohot(&[
+        "backup".into(),
+        format!("--target-dir={}", target.display()),
+        format!("--socket={}", src.socket().display()),
+        "--user=root".into(),
+        "--debug-pause-before-lock-ms=5000".into(),
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let commits: u64 = writers.into_iter().map(|w| w.join().expect("a writer")).sum();
+    eprintln!("{commits} transactions during the run");
+    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
+    assert!(commits > 2000, "the load was too light to prove anything: {commits} transactions");
+    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let from = binlog_info(&target).unwrap();
+    if let Ok(keep) = std::env::var("XKEEP") {
+        let _ = std::process::Command::new("cp").args(["-a"]).arg(&target).arg(&keep).status();
+    }
+    prepare_and_copy_back(&target, &datadir);
+    let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
+    let rows: Vec<(String, String, String, String)> =
+        restored.conn().unwrap().query("CHECK TABLE churn.t EXTENDED").unwrap();
+    for (_, _, kind, text) in rows {
+        assert!(kind != "error" && (kind != "status" || text == "OK"), "CHECK TABLE churn.t: {kind} {text}");
+    }
+    replay_binlog(&src, &from, &restored).unwrap();
+    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
+    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+}
