@@ -223,10 +223,11 @@ impl<'a> FileStore<'a> {
     pub fn write_back(&mut self, pages: &BTreeSet<(u32, u32)>, fsp_sizes: &BTreeMap<u32, u32>) -> Result<u64> {
         let sizes: Vec<(u32, u64)> = fsp_sizes
             .iter()
-            // A file copied before its page 0 was written is one the server recovers as a
-            // deferred tablespace: its size is taken from the redo, the file is not extended.
+            // Files copied before their page 0 was written too: the server reads the size
+            // from the page 0 prepare rebuilt and refuses to read past the file's end
+            // ("outside the bounds of the file"), and mariabackup extends them.
             .filter_map(|(&space, &n)| {
-                let sp = self.spaces.get(&space).filter(|sp| !sp.unwritten)?;
+                let sp = self.spaces.get(&space)?;
                 Some((space, u64::from(n) * sp.layout.physical_size as u64))
             })
             .filter(|(_, want)| *want > 0)
