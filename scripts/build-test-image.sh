@@ -9,6 +9,12 @@
 # built. The newest build is also tagged innohot-test-mariadb:local, the
 # image the tests use unless INNOHOT_TEST_IMAGE names another.
 # Installs debootstrap with apt-get when missing (root only).
+#
+# With INNOHOT_MYSQL57_TARBALL set (scripts/test-all.sh sets it from
+# ../shared/mysql57), also builds the MySQL 5.7 image of the
+# container_mysql57_* tests from the same base: testbeds/image-mysql57 plus
+# that tarball, tagged innohot-test-mysql57:<hash of recipe and tarball> and
+# innohot-test-mysql57:local (INNOHOT_TEST_IMAGE_MYSQL57 names another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,16 +35,20 @@ hash=$( { for f in $(find "$RECIPE" -type f | LC_ALL=C sort); do echo "$f"; cat 
           cat "$SOURCES" 2>/dev/null || true; } | sha256sum | cut -c1-12)
 tag="$NAME:$hash"
 
+base_tag="$BASE_NAME:$hash"
+total_start=$(date +%s)
 if docker image inspect "$tag" >/dev/null 2>&1; then
     say "$tag exists (recipe unchanged); nothing to build"
     docker tag "$tag" "$NAME:local"
-    exit 0
+    mariadb_built=1
+else
+    say "building $tag (recipe hash $hash)"
+    mariadb_built=0
 fi
-say "building $tag (recipe hash $hash)"
-total_start=$(date +%s)
 
-base_tag="$BASE_NAME:$hash"
-if docker image inspect "$base_tag" >/dev/null 2>&1; then
+if [ "$mariadb_built" = 1 ] && { [ -z "${INNOHOT_MYSQL57_TARBALL:-}" ] || docker image inspect "$base_tag" >/dev/null 2>&1; }; then
+    : # the base is not needed, or there
+elif docker image inspect "$base_tag" >/dev/null 2>&1; then
     say "base $base_tag exists"
 else
     if ! command -v debootstrap >/dev/null 2>&1; then
@@ -80,8 +90,34 @@ else
     trap - EXIT
 fi
 
-step "docker build $tag (apt-get install mariadb-server mariadb-backup mariadb-client)"
-DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base_tag" -t "$tag" "$RECIPE" >/dev/null
-done_step
-docker tag "$tag" "$NAME:local"
-say "built $tag (also $NAME:local) in $(( $(date +%s) - total_start )) s; $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%d MB", $1/1000000}')"
+if [ "$mariadb_built" = 0 ]; then
+    step "docker build $tag (apt-get install mariadb-server mariadb-backup mariadb-client)"
+    DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base_tag" -t "$tag" "$RECIPE" >/dev/null
+    done_step
+    docker tag "$tag" "$NAME:local"
+    say "built $tag (also $NAME:local) in $(( $(date +%s) - total_start )) s; $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%d MB", $1/1000000}')"
+fi
+
+# The MySQL 5.7 image: the same base, the tarball copied into a build context.
+if [ -n "${INNOHOT_MYSQL57_TARBALL:-}" ]; then
+    RECIPE57=testbeds/image-mysql57
+    NAME57=innohot-test-mysql57
+    hash57=$( { for f in $(find "$RECIPE57" -type f | LC_ALL=C sort); do echo "$f"; cat "$f"; done
+                echo "$base_tag"; stat -c '%n %s %Y' "$INNOHOT_MYSQL57_TARBALL"; } | sha256sum | cut -c1-12)
+    tag57="$NAME57:$hash57"
+    if docker image inspect "$tag57" >/dev/null 2>&1; then
+        say "$tag57 exists (recipe and tarball unchanged); nothing to build"
+    else
+        context=$(mktemp -d /tmp/innohot-image57-XXXXXX)
+        trap 'rm -rf "$context"' EXIT
+        cp -a "$RECIPE57/." "$context/"
+        cp "$INNOHOT_MYSQL57_TARBALL" "$context/mysql57.tar.xz"
+        step "docker build $tag57 (libaio1 libssl3 and $(basename "$INNOHOT_MYSQL57_TARBALL"))"
+        DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base_tag" -t "$tag57" "$context" >/dev/null
+        done_step
+        rm -rf "$context"
+        trap - EXIT
+    fi
+    docker tag "$tag57" "$NAME57:local"
+    say "MySQL 5.7 image $tag57 (also $NAME57:local)"
+fi

@@ -3,7 +3,9 @@
 # MariaDB 10.11 from Debian 12: mariadb-server (mariadbd,
 # mariadb-install-db), mariadb-backup (mariabackup), mariadb-client (mariadb),
 # and the page compression providers (lz4, lzo, lzma, bzip2, snappy) the
-# PAGE_COMPRESSED tests load.
+# PAGE_COMPRESSED tests load; and the runtime libraries of the MySQL 5.7
+# and XtraBackup 2.4 tarballs the 5.7 tests unpack (libaio1 libssl3
+# libgcrypt20).
 #
 # Idempotent: does nothing when the binaries are already there. The tests
 # start their own private servers, so a system `mariadb` service started by
@@ -19,6 +21,13 @@ for p in "${PROVIDERS[@]}"; do
 done
 PLUGIN_DIR=/usr/lib/mysql/plugin
 BINARIES=(mariadbd mariabackup mariadb mariadb-install-db)
+# Shared libraries of the MySQL 5.7 / XtraBackup 2.4 tarballs.
+LIB_PACKAGES=(libaio1 libssl3 libgcrypt20)
+PACKAGES+=("${LIB_PACKAGES[@]}")
+
+lib_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 
 have() {
     command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]
@@ -31,9 +40,12 @@ done
 for p in "${PROVIDERS[@]}"; do
     [ -f "$PLUGIN_DIR/provider_$p.so" ] || missing+=("provider_$p.so")
 done
+for p in "${LIB_PACKAGES[@]}"; do
+    lib_installed "$p" || missing+=("$p")
+done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "install-test-deps: mariadbd, mariabackup, mariadb, mariadb-install-db and the compression providers already installed; nothing to do"
+    echo "install-test-deps: mariadbd, mariabackup, mariadb, mariadb-install-db, the compression providers and libaio1 libssl3 libgcrypt20 already installed; nothing to do"
     exit 0
 fi
 
@@ -73,6 +85,9 @@ for b in "${BINARIES[@]}"; do
 done
 for p in "${PROVIDERS[@]}"; do
     [ -f "$PLUGIN_DIR/provider_$p.so" ] || still+=("provider_$p.so")
+done
+for p in "${LIB_PACKAGES[@]}"; do
+    lib_installed "$p" || still+=("$p")
 done
 if [ "${#still[@]}" -ne 0 ]; then
     echo "install-test-deps: still missing after install: ${still[*]}" >&2

@@ -29,13 +29,14 @@ pub struct Cli {
 pub enum Command {
     /// Hot backup of a running MySQL 5.7 or MariaDB 10.8-10.11 server
     Backup(Box<BackupCmd>),
-    /// Apply a MariaDB 10.8+ backup's copied redo to its data files, in place (as mariabackup --prepare)
+    /// Apply a MariaDB 10.8+ or MySQL 5.7 backup's copied redo to its data files, in place (as mariabackup or xtrabackup --prepare)
     Prepare(PrepareCmd),
     /// Copy a prepared backup into a missing or empty datadir
     CopyBack(RestoreCmd),
     /// Move a prepared backup into a missing or empty datadir (rename on one file system)
     MoveBack(RestoreCmd),
-    /// Check a backup without restoring it: every page's checksum, the metadata, the redo file, .isl links
+    /// Check a backup without restoring it: every page's checksum, the metadata, the redo copy, and every
+    /// file a server needs (system and undo tablespaces, each InnoDB table's .ibd, .isl links)
     Verify(VerifyCmd),
     /// Prepare a MySQL 5.7 backup through a MySQL 5.7 server: write its redo copy as the
     /// ib_logfile group the server's crash recovery starts from
@@ -161,9 +162,13 @@ pub struct BackupCmd {
 Applies the redo copied into ib_logfile0 from its checkpoint to last_lsn (xtrabackup_checkpoints),
 writes back only the pages it changes, then writes a fresh ib_logfile0 and, last, backup_type =
 log-applied. An interrupted prepare can be run again. A prepared backup is left alone (exit 0).
-Refused, backup unchanged, exit 1: an incomplete or failed backup, a damaged log or page, an
-encrypted backup, a MySQL 5.7 backup (use XtraBackup 2.4), redo for ROW_FORMAT=COMPRESSED or
-PAGE_COMPRESSED pages (use mariabackup --prepare).
+Refused, backup unchanged, exit 1: an incomplete or failed backup; a file a server needs missing
+(backup-my.cnf, the system tablespace files of its innodb_data_file_path, undo001..N of its
+innodb_undo_tablespaces, the .ibd of an InnoDB table whose .frm is there, a tablespace the redo
+changes); xtrabackup_checkpoints inconsistent; a damaged log or page; an encrypted backup; a system
+tablespace of several files (use mariabackup --prepare); a MySQL 5.7 backup (use XtraBackup 2.4);
+another prepare of the same backup running (innohot_prepare.lock). ROW_FORMAT=COMPRESSED and
+PAGE_COMPRESSED tables are prepared; an undo tablespace the redo truncated is cut to its new size.
 
 Exit codes: 0 prepared (or already prepared), 1 refused or failed, 2 usage errors.")]
 pub struct PrepareCmd {
@@ -186,7 +191,7 @@ pub struct CommonRestore {
     /// Accepted for script compatibility, not used (innohot holds only the pages the redo names)
     #[arg(long, value_name = "SIZE")]
     pub use_memory: Option<String>,
-    /// Accepted for script compatibility, not used (one thread)
+    /// Accepted for script compatibility, not used (prepare uses up to two threads of its own)
     #[arg(long, value_name = "N")]
     pub parallel: Option<u32>,
     /// Accepted for compatibility: innohot reads no option file unless named
@@ -254,16 +259,16 @@ pub struct LogGroupCmd {
 /// `48M`, `1G`, `50331648`: a whole number of MiB, as MySQL 5.7 takes it.
 fn parse_log_file_size(raw: &str) -> Result<u64, String> {
     let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: u64 = digits.parse().map_err(|_| format!("{raw:?} is not a size such as 48M"))?;
+    let n: u64 = digits.parse().map_err(|_| format!("'{raw}' is not a size such as 48M"))?;
     let mult: u64 = match unit {
         "" => 1,
         "M" | "m" => 1 << 20,
         "G" | "g" => 1 << 30,
-        _ => return Err(format!("{raw:?}: use a size in M or G, such as 48M")),
+        _ => return Err(format!("'{raw}': use a size in M or G, such as 48M")),
     };
     match n.checked_mul(mult) {
         Some(v) if v >= 4 << 20 && v % (1 << 20) == 0 => Ok(v),
-        _ => Err(format!("{raw:?}: MySQL 5.7 takes a whole number of MiB, at least 4M")),
+        _ => Err(format!("'{raw}': MySQL 5.7 takes a whole number of MiB, at least 4M")),
     }
 }
 
@@ -304,6 +309,10 @@ pub struct SimCmd {
     /// Print the run's phase trace
     #[arg(long)]
     pub trace: bool,
+    /// With --seeds: also fail when a flavor's scenario never reached what it aims
+    /// at (a lap, a torn read, a fault, ...), since its verdicts then prove little
+    #[arg(long, requires = "seeds")]
+    pub require_reached: bool,
 }
 
 fn parse_seed_range(s: &str) -> Result<(u64, u64), String> {
@@ -487,7 +496,7 @@ pub fn clap_error(e: clap::Error) -> UsageError {
             if arg.starts_with("--") {
                 format!("unknown option {name}: innohot does not implement it (see innohot COMMAND --help)")
             } else {
-                format!("unexpected argument {arg:?} (see innohot --help)")
+                format!("unexpected argument '{arg}' (see innohot --help)")
             }
         }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
@@ -497,15 +506,19 @@ pub fn clap_error(e: clap::Error) -> UsageError {
             let is_number = source.is_some_and(|s| s.downcast_ref::<std::num::ParseIntError>().is_some());
             match source {
                 _ if value.is_empty() => format!("{arg} needs a value"),
-                Some(s) if !is_number => format!("{arg} {s}, not {value:?}"),
-                _ => format!("{arg} needs a number, not {value:?}"),
+                Some(s) if !is_number => format!("{arg} {s}, not '{value}'"),
+                _ => format!("{arg} needs a number, not '{value}'"),
             }
         }
         ErrorKind::InvalidSubcommand => {
             format!(
-                "unknown command {:?} (commands: backup, verify, prepare, copy-back, move-back, demo, sim; see innohot --help)",
+                "unknown command '{}' (commands: backup, verify, prepare, copy-back, move-back, demo, sim; see innohot --help)",
                 ctx(ContextKind::InvalidSubcommand)
             )
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let missing = ctx(ContextKind::InvalidArg);
+            format!("{missing} is missing: give it (the command cannot run without it)")
         }
         ErrorKind::NoEquals => format!("{} needs =VALUE", option(ctx(ContextKind::InvalidArg))),
         _ => {
@@ -567,10 +580,10 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert!(bad(&["backup", "--bogus=1"]).starts_with("unknown option --bogus"));
-        assert_eq!(bad(&["backup", "--port=x"]), "--port needs a number, not \"x\"");
+        assert_eq!(bad(&["backup", "--port=x"]), "--port needs a number, not 'x'");
         assert!(bad(&["frob"]).contains("unknown command"));
         assert!(bad(&[]).starts_with("give a command"));
-        assert_eq!(bad(&["sim", "--seeds=5..2"]), "--seeds needs A..B with A < B, not \"5..2\"");
+        assert_eq!(bad(&["sim", "--seeds=5..2"]), "--seeds needs A..B with A < B, not '5..2'");
         assert!(matches!(parse(&v(&["backup", "--help"])), Err(UsageError::Help(h)) if h.contains("--target-dir")));
         assert!(matches!(parse(&v(&["--help"])), Err(UsageError::Help(h)) if h.contains("backup")));
     }

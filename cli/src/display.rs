@@ -165,3 +165,45 @@ impl Progress for Bars {
         self.data.inc(bytes);
     }
 }
+
+/// Test only: with `INNOHOT_DEBUG_TRACE_FILE=PATH`, every event of the
+/// backup is also kept and written to PATH at the end as the phase trace the
+/// simulator's snapshots hold (`innohot_simulator::trace::render`, numbers
+/// in notes hidden), so a test can hold a real server's backup against the
+/// reference run's phases. Without the variable it only forwards.
+pub struct TraceFile {
+    inner: Arc<dyn Progress>,
+    path: Option<std::path::PathBuf>,
+    events: innohot::events::Recorder,
+}
+
+impl TraceFile {
+    pub fn from_env(inner: Arc<dyn Progress>) -> Arc<TraceFile> {
+        let path = std::env::var_os("INNOHOT_DEBUG_TRACE_FILE").filter(|p| !p.is_empty()).map(Into::into);
+        Arc::new(TraceFile { inner, path, events: innohot::events::Recorder::default() })
+    }
+
+    /// Writes the trace (when asked for); a failure to write it is reported, not fatal.
+    pub fn write(&self) {
+        let Some(path) = &self.path else { return };
+        let text = innohot_simulator::trace::render(&self.events.take(), std::path::Path::new("/nonexistent"), true);
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("innohot: writing the trace to {}: {e}", path.display());
+        }
+    }
+}
+
+impl Progress for TraceFile {
+    fn event(&self, e: &Event) {
+        if self.path.is_some() {
+            self.events.event(e);
+        }
+        self.inner.event(e);
+    }
+    fn copy_planned(&self, sources: &[&std::path::Path]) {
+        self.inner.copy_planned(sources);
+    }
+    fn chunk_copied(&self, role: Role, bytes: u64) {
+        self.inner.chunk_copied(role, bytes);
+    }
+}

@@ -25,7 +25,7 @@ use std::sync::Arc;
 pub(crate) const FAILURE: u8 = 1;
 const USAGE: u8 = 2;
 
-fn usage_error(command: &str, msg: &str) -> ExitCode {
+pub(crate) fn usage_error(command: &str, msg: &str) -> ExitCode {
     let help = if command.is_empty() { "innohot --help".to_string() } else { format!("innohot {command} --help") };
     eprintln!("innohot{}{}: {msg} ({help} lists the options)", if command.is_empty() { "" } else { " " }, command);
     ExitCode::from(USAGE)
@@ -75,14 +75,14 @@ fn finish_demo(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
             false
         }
         (outcome, Verdict::Wrong(lines)) => {
-            eprintln!("oracle: WRONG RESULT ({outcome:?}):");
+            eprintln!("oracle: WRONG RESULT ({}):", outcome_words(outcome));
             for l in lines {
                 eprintln!("  - {l}");
             }
             false
         }
         (outcome, Verdict::Verified) => {
-            eprintln!("oracle: verified, but the outcome was {outcome:?}");
+            eprintln!("oracle: verified, but the outcome was: {}", outcome_words(outcome));
             false
         }
     };
@@ -98,6 +98,11 @@ fn finish_demo(report: &innohot_simulator::RunReport, kept: bool) -> ExitCode {
     } else {
         ExitCode::from(FAILURE)
     }
+}
+
+/// How a simulated backup ended, in words.
+fn outcome_words(outcome: &Outcome) -> String {
+    outcome.failure_text().map(|t| format!("failed: {t}")).unwrap_or_else(|| "completed".to_string())
 }
 
 fn sim(cmd: SimCmd) -> ExitCode {
@@ -148,6 +153,16 @@ fn sim(cmd: SimCmd) -> ExitCode {
             total.sim_nanos as f64 / 1e9 / secs,
             secs
         );
+        let unreached: Vec<String> = table
+            .rows
+            .iter()
+            .filter(|(_, row)| row.reached == 0)
+            .map(|((flavor, scenario), _)| format!("{flavor} {}", scenario.name()))
+            .collect();
+        if cmd.require_reached && !unreached.is_empty() {
+            println!("NOT REACHED: no run of {} reached what the scenario aims at", unreached.join(", "));
+            return ExitCode::from(FAILURE);
+        }
         return if total.wrong == 0 { ExitCode::SUCCESS } else { ExitCode::from(FAILURE) };
     }
     let cfg: SimConfig = match (cmd.config, cmd.seed) {
@@ -158,6 +173,10 @@ fn sim(cmd: SimCmd) -> ExitCode {
         (None, Some(s)) => SimConfig::for_flavor(s, flavors[0], scenarios[0]),
         (None, None) => return usage_error("sim", "give --seed N, --config LINE or --seeds A..B"),
     };
+    if !cfg.scenario.applies_to(cfg.flavor) {
+        let msg = format!("scenario {} does not apply to flavor {}", cfg.scenario.name(), cfg.flavor);
+        return usage_error("sim", &msg);
+    }
     println!("seed: {}", cfg.seed);
     println!("config: {cfg}");
     let report = run(cfg.clone(), RunOptions::default());
@@ -175,7 +194,8 @@ fn sim(cmd: SimCmd) -> ExitCode {
         }
         other => println!("outcome: failed: {}", other.failure_text().unwrap_or_default()),
     }
-    println!("faults fired: {:?}", report.stats.faults_fired);
+    let fired = &report.stats.faults_fired;
+    println!("faults fired: {}", if fired.is_empty() { "none".to_string() } else { fired.join(", ") });
     println!("verdict: {verdict}");
     println!("backup hash: {:016x}", report.target_hash);
     println!("replay: innohot sim --config '{cfg}'");
@@ -249,6 +269,8 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         (None, true) => Arc::new(Quiet { tally: tally.clone() }),
         (None, false) => Arc::new(LogLines { hide_root: None, tally: tally.clone() }),
     };
+    let trace = display::TraceFile::from_env(progress);
+    let progress: Arc<dyn Progress> = trace.clone();
     let say = |line: &str| {
         if !parsed.quiet {
             eprintln!("{} {line}", log_label(now_unix()));
@@ -308,7 +330,9 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
             progress,
         },
     );
-    match run_until_stopped(backup, clock, signals.stop.clone()) {
+    let result = run_until_stopped(backup, clock, signals.stop.clone());
+    trace.write();
+    match result {
         Ok(summary) => {
             report.complete(&summary, now_unix(), parsed.json, parsed.quiet, bars.as_deref());
             ExitCode::SUCCESS

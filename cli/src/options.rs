@@ -54,7 +54,7 @@ pub fn parse_option_file(text: &str, suffix: Option<&str>) -> Result<Vec<FileOpt
         }
         if line.starts_with('!') {
             return Err(format!(
-                "line {}: {:?}: innohot does not follow !include / !includedir; name the file with \
+                "line {}: '{}': innohot does not follow !include / !includedir; name the file with \
                  --defaults-extra-file instead",
                 n + 1,
                 line.split_whitespace().next().unwrap_or(line)
@@ -124,7 +124,7 @@ fn check_tls(out: &mut BackupArgs) -> Result<(), String> {
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
-    v.trim().parse().map_err(|_| format!("--{name} needs a number, not {v:?}"))
+    v.trim().parse().map_err(|_| format!("--{name} needs a number, not '{}'", v.trim()))
 }
 
 /// Applies one option file setting (name with dashes); false if innohot does not know it.
@@ -422,7 +422,7 @@ mod tests {
             msg.contains("/my.cnf, line 2 ([client]): unknown option ssl-crl") && msg.contains("loose-ssl-crl"),
             "{msg}"
         );
-        assert!(e("[innohot]\nport=abc\n", &[]).contains("--port needs a number, not \"abc\""));
+        assert!(e("[innohot]\nport=abc\n", &[]).contains("--port needs a number, not 'abc'"));
         assert!(e("!includedir /etc/mysql/conf.d/\n", &[]).contains("!include"));
         assert!(e("", &["--parallel=0"]).contains("give 1 to 64 copy lanes"));
         assert!(e("[innohot]\nparallel=65\n", &[]).contains("--parallel=65: give 1 to 64"));

@@ -90,10 +90,20 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     for s in &r.skipped {
         run.say(&format!("note: {} has no page 0 yet (created during the backup): left as it is", s.display()));
     }
-    if !r.spaces_not_in_backup.is_empty() {
+    for frm in &r.frm_unknown_to_innodb {
         run.say(&format!(
-            "note: redo for tablespaces not in the backup (dropped during it) skipped: {:?}",
-            r.spaces_not_in_backup
+            "note: {} names an InnoDB table that has no .ibd and that InnoDB's dictionary does not list (an orphan \
+             .frm, as on the server): left as it is",
+            frm.display()
+        ));
+    }
+    if !r.spaces_not_in_backup.is_empty() {
+        let ids: Vec<String> = r.spaces_not_in_backup.iter().map(u32::to_string).collect();
+        run.say(&format!(
+            "note: redo skipped for {} tablespaces the redo deletes (ids {}): each the old file of a table dropped, \
+             truncated or rebuilt (ALTER TABLE, OPTIMIZE TABLE) during the backup",
+            ids.len(),
+            ids.join(", ")
         ));
     }
     run.say(&format!(
@@ -134,13 +144,17 @@ pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
     let run = Run::new(name, &cmd.common, &cmd.target_dir);
     let opts = match options(cmd, mode) {
         Ok(o) => o,
-        Err(msg) => return run.fail(&msg),
+        Err(OptionsError::Usage(msg)) => return crate::usage_error(name, &msg),
+        Err(OptionsError::Failed(msg)) => return run.fail(&msg),
     };
     run.say(&format!("innohot {name}: {} to {}", cmd.target_dir.display(), opts.datadir.display()));
     let r = match copyback::restore(&RealLocalFs, &cmd.target_dir, &opts) {
         Ok(r) => r,
         Err(e) => return run.fail(&e.to_string()),
     };
+    if let Some(note) = &r.resumed {
+        run.say(note);
+    }
     for p in &r.remote {
         run.say(&format!("DATA DIRECTORY table restored to {}", p.display()));
     }
@@ -158,20 +172,43 @@ pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
     m.insert("bytes_copied".into(), json!(r.bytes));
     m.insert("files_renamed".into(), json!(r.renamed));
     m.insert("remote_files".into(), json!(r.remote.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()));
+    m.insert("resumed".into(), json!(r.resumed));
     run.done(if mode == Mode::Copy { "copied" } else { "moved" }, m)
 }
 
+/// Why the destination cannot be worked out: the command line (exit 2) or the system (exit 1).
+enum OptionsError {
+    Usage(String),
+    Failed(String),
+}
+
+impl From<String> for OptionsError {
+    fn from(msg: String) -> Self {
+        OptionsError::Failed(msg)
+    }
+}
+
 /// The destination directories from the flags and the server's option file.
-fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, String> {
+fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError> {
     let settings = match &cmd.defaults_file {
-        Some(f) => server_settings(&crate::read_option_file(f).map_err(|e| format!("{}: {e}", f.display()))?),
+        Some(f) => server_settings(
+            &crate::read_option_file(f)
+                .map_err(|e| OptionsError::Usage(format!("cannot read the option file {}: {e}", f.display())))?,
+        ),
         None => Default::default(),
     };
-    let datadir = cmd
-        .datadir
-        .clone()
-        .or_else(|| settings.get("datadir").map(PathBuf::from))
-        .ok_or("give --datadir (or a --defaults-file whose [mysqld] group names datadir)")?;
+    let datadir = cmd.datadir.clone().or_else(|| settings.get("datadir").map(PathBuf::from)).ok_or_else(|| {
+        OptionsError::Usage(match &cmd.defaults_file {
+            None => "--datadir is missing: give --datadir=DIR, the server's datadir (missing or empty), or a \
+                     --defaults-file whose [mysqld] group names datadir"
+                .to_string(),
+            Some(f) => format!(
+                "--datadir is missing and {} names no datadir in [mysqld], [server], [mariadb] or [mariadbd]: give \
+                 --datadir=DIR",
+                f.display()
+            ),
+        })
+    })?;
     let datadir = absolute(&datadir)?;
     let dir = |key: &str| settings.get(key).map(|v| datadir.join(v.trim_start_matches("./")));
     let ownership = match &cmd.chown {
@@ -234,25 +271,25 @@ fn owner(spec: &str) -> Result<Owner, String> {
     let (uid, user_gid) = match user.parse::<u32>() {
         Ok(uid) => (uid, None),
         Err(_) => {
-            let c = std::ffi::CString::new(user).map_err(|_| format!("--chown {spec:?}: not a user name"))?;
+            let c = std::ffi::CString::new(user).map_err(|_| format!("--chown '{spec}': not a user name"))?;
             // SAFETY: getpwnam returns a pointer into static storage or NULL; read at once.
             let pw = unsafe { libc::getpwnam(c.as_ptr()) };
             if pw.is_null() {
-                return Err(format!("--chown: no user {user:?} on this system"));
+                return Err(format!("--chown: no user '{user}' on this system"));
             }
             unsafe { ((*pw).pw_uid, Some((*pw).pw_gid)) }
         }
     };
     let gid = match group {
-        None => user_gid.ok_or_else(|| format!("--chown {spec:?}: give UID:GID with a numeric user"))?,
+        None => user_gid.ok_or_else(|| format!("--chown '{spec}': give UID:GID with a numeric user"))?,
         Some(g) => match g.parse::<u32>() {
             Ok(gid) => gid,
             Err(_) => {
-                let c = std::ffi::CString::new(g).map_err(|_| format!("--chown {spec:?}: not a group name"))?;
+                let c = std::ffi::CString::new(g).map_err(|_| format!("--chown '{spec}': not a group name"))?;
                 // SAFETY: as getpwnam above.
                 let gr = unsafe { libc::getgrnam(c.as_ptr()) };
                 if gr.is_null() {
-                    return Err(format!("--chown: no group {g:?} on this system"));
+                    return Err(format!("--chown: no group '{g}' on this system"));
                 }
                 unsafe { (*gr).gr_gid }
             }

@@ -52,6 +52,16 @@ fn assert_refused(r: &Run, code: i32, says: &[&str]) {
     for leak in ["MySqlError", "DriverError", "IoError", "os error 17"] {
         assert!(!r.stderr.contains(leak), "a Rust error wrapper leaked ({leak}):\n{}", r.stderr);
     }
+    assert_no_debug_text(r);
+}
+
+/// No Rust Debug formatting (`Some(`, `Err(`, `{ field: ..}`) in what a command printed.
+fn assert_no_debug_text(r: &Run) {
+    for text in [&r.stderr, &r.stdout] {
+        if let Some(found) = innohot_testbeds::tree::rust_debug_text(text) {
+            panic!("Rust Debug text ({found:?}) in the output:\n{text}");
+        }
+    }
 }
 
 /// Every file under `dir` with its contents, to prove nothing was touched.
@@ -143,7 +153,34 @@ fn option_problems_exit_2_and_name_the_option() {
     let r = run(innohot().args(["--copy-back", "--target-dir=/nonexistent-backup", "--datadir=/d"]));
     assert_refused(&r, 1, &["innohot copy-back", "/nonexistent-backup is not a directory"]);
     let r = run(innohot().args(["prepare"]));
-    assert_refused(&r, 2, &["innohot prepare", "required"]);
+    assert_refused(&r, 2, &["innohot prepare", "--target-dir <DIR> is missing"]);
+}
+
+/// A missing required argument is a usage error (exit 2) that names it, for every
+/// command that takes a backup directory or a destination.
+#[test]
+fn usage_errors_name_the_missing_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = format!("--target-dir={}", dir.path().display());
+    let cases: [(&[&str], &[&str]); 8] = [
+        (&["prepare"], &["innohot prepare:", "--target-dir <DIR> is missing"]),
+        (&["prepare", "--json"], &["innohot prepare:", "--target-dir <DIR> is missing"]),
+        (&["verify"], &["innohot verify:", "--target-dir <DIR> is missing"]),
+        (&["--prepare"], &["innohot prepare:", "--target-dir <DIR> is missing"]),
+        (&["copy-back", &backup], &["innohot copy-back:", "--datadir is missing", "--datadir=DIR"]),
+        (&["move-back", &backup], &["innohot move-back:", "--datadir is missing", "--datadir=DIR"]),
+        (&["--copy-back", &backup], &["innohot copy-back:", "--datadir is missing"]),
+        (&["copy-back", "--datadir=/nowhere"], &["innohot copy-back:", "--target-dir <DIR> is missing"]),
+    ];
+    for (args, says) in cases {
+        let r = run(innohot().args(args));
+        assert_refused(&r, 2, says);
+    }
+    // An option file that names no datadir: said so, exit 2.
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(&cnf, "[mysqld]\nport=3306\n").unwrap();
+    let r = run(innohot().args(["copy-back", &backup, &format!("--defaults-file={}", cnf.display())]));
+    assert_refused(&r, 2, &["--datadir is missing", "my.cnf names no datadir"]);
 }
 
 #[test]
@@ -619,6 +656,24 @@ impl Paused {
         let status = self.child.wait().unwrap();
         (status.code(), self.head + &self.rest.join().unwrap())
     }
+}
+
+/// The server shut down while the backup ran: the backup fails saying the server
+/// went away (connection lost), never that it "refused" a statement.
+#[test]
+fn a_server_shut_down_mid_backup_is_said_to_have_gone_away() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let paused = paused_backup(&src, &target, 4000);
+    let _ = src.conn().unwrap().query_drop("SHUTDOWN");
+    let (code, log) = paused.finish();
+    let r = Run { code, stdout: String::new(), stderr: log };
+    assert_refused(&r, 1, &["the server went away (connection lost) while running `"]);
+    assert!(!r.stderr.contains("refused"), "{}", r.stderr);
+    eprintln!("{}", r.stderr.lines().find(|l| l.contains("went away")).unwrap_or_default());
+    assert!(target.join("innohot_backup_failed").exists() && !target.join("xtrabackup_checkpoints").exists());
 }
 
 /// A source file vanishing during the backup: a table the server DROPs after its

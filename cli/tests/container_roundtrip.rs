@@ -21,8 +21,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use innohot_testbeds::{
-    binaries_or_skip, docker_or_skip, is_mysql_image, mariabackup, roundtrip, table_checksums, test_image, Binaries,
-    ContainerBuilder, ContainerServer, TestServer, Workload, WorkloadConfig,
+    binaries_or_skip, docker_or_skip, is_mysql_image, mariabackup, mysql57_test_image, roundtrip, table_checksums,
+    test_image, Binaries, ContainerBuilder, ContainerServer, TestServer, Workload, WorkloadConfig,
 };
 
 const INNOHOT_IN_CONTAINER: &str = "/usr/local/bin/innohot";
@@ -224,15 +224,14 @@ fn checkpoints_value(target: &Path, key: &str) -> u64 {
 
 #[test]
 fn container_mysql57_backup_prepared_through_the_servers_own_recovery() {
-    if !docker_or_skip() {
+    // The image built from INNOHOT_MYSQL57_TARBALL, or the user's
+    // (INNOHOT_TEST_IMAGE_MYSQL57, or a MySQL INNOHOT_TEST_IMAGE).
+    let image = mysql57_test_image();
+    if let Err(why) = innohot_testbeds::container::docker_available(&image) {
+        eprintln!("skipped: {why}");
         return;
     }
-    let image = test_image();
-    if !is_mysql_image(&image) {
-        eprintln!("skipped: runs on a MySQL 5.7 image only: INNOHOT_TEST_IMAGE=mysql:5.7 after docker pull mysql:5.7");
-        return;
-    }
-    let src = source();
+    let src = ContainerBuilder::new().image(&image).start().expect("start the MySQL 5.7 source container");
     // InnoDB and MyISAM writes; the backup runs after them, before the server
     // has checkpointed them all, so the copied redo holds every kind of
     // record 5.7 writes and only the server's recovery can apply it.
@@ -262,6 +261,7 @@ fn container_mysql57_backup_prepared_through_the_servers_own_recovery() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "innohot mysql57-log-group failed:\n{said}");
     let restored = ContainerBuilder::new()
+        .image(&image)
         .option("--innodb-log-files-in-group=2")
         .option("--skip-log-bin")
         .start_on(&target)

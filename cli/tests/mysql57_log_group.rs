@@ -138,11 +138,16 @@ fn refusals_exit_1_name_the_fix_and_leave_the_backup_unchanged() {
             assert_eq!(files(&backup), before);
         }
     }
-    // A second run never replaces the group it wrote.
+    // A second run never replaces the group it wrote: the same options keep it, others are refused.
     let with_group = files(&backup);
+    let same =
+        ["mysql57-log-group", "--target-dir", dir, "--innodb-log-file-size", "4M", "--innodb-log-files-in-group", "2"];
+    let (code, _, err) = innohot(&same);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(files(&backup), with_group);
     let (code, _, err) = innohot(&["mysql57-log-group", "--target-dir", dir]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("ib_logfile0") && err.contains("creating"), "{err}");
+    assert!(err.contains("ib_logfile0") && err.contains("differs") && err.contains("nothing was changed"), "{err}");
     assert_eq!(files(&backup), with_group);
     // A size that is not whole MiB is a usage error.
     let (code, _, err) = innohot(&["mysql57-log-group", "--target-dir", dir, "--innodb-log-file-size", "5000000"]);
@@ -177,4 +182,24 @@ fn a_group_too_small_for_the_copy_is_refused_before_anything_is_written() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("use larger or more log files"), "{err}");
     assert_eq!(files(&backup), before, "a refused run wrote something");
+}
+
+/// `innohot prepare` on a 5.7 backup: the redo applied, an empty group with its
+/// checkpoint at the applied LSN, backup_type full-prepared; a second run does nothing.
+#[test]
+fn native_prepare_of_a_simulated_57_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (backup, _) = sim_backup(4, Flavor::Mysql57, tmp.path());
+    let b = backup.to_str().unwrap();
+    let (code, out, err) = innohot(&["prepare", "--target-dir", b]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let cps = std::fs::read_to_string(backup.join("xtrabackup_checkpoints")).unwrap();
+    assert!(cps.contains("backup_type = full-prepared"), "{cps}");
+    let log0 = std::fs::read(backup.join("ib_logfile0")).unwrap();
+    assert!(backup.join("ib_logfile1").exists());
+    let cp = innohot::format::mysql57::newest_checkpoint(&log0[..2048]).unwrap();
+    assert!(cp.lsn >= innohot::format::mysql57::LOG_START_LSN && cp.lsn <= last_lsn(&backup), "{cp:?}");
+    let (code, out, err) = innohot(&["prepare", "--target-dir", b]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(std::fs::read(backup.join("ib_logfile0")).unwrap(), log0, "a second prepare changes nothing");
 }

@@ -130,7 +130,9 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
             }
         }
         // Into a datadir that is no longer empty: refused, exit 1.
-        let (code, _, err) = innohot(&["copy-back", "--target-dir", &dir, "--datadir", &data.display().to_string()]);
+        let datadir = data.display().to_string();
+        let (code, _, err) =
+            innohot(&["copy-back", "--target-dir", &dir, "--datadir", &datadir, "--remote-tablespaces-inside-datadir"]);
         assert_eq!(code, Some(1), "{err}");
         assert!(err.contains("the datadir is not empty"), "{err}");
     }
@@ -166,9 +168,12 @@ fn refusals_exit_1_and_leave_the_backup_byte_unchanged() {
     bytes[at] ^= 0x5a;
     std::fs::write(&log, &bytes).unwrap();
     let spoiled = files(&backup);
-    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("ib_logfile0") && err.contains("LSN"), "{err}");
+    for text in [&err, &json] {
+        assert_eq!(innohot_testbeds::tree::rust_debug_text(text), None, "Rust Debug text in: {text}");
+    }
     assert!(files(&backup) == spoiled, "a refused prepare changed the backup");
 }
 
@@ -204,6 +209,9 @@ fn prepare_refuses_a_truncated_or_corrupt_backup_unchanged() {
         }
         assert!(!err.contains("completed OK!"), "{err}");
         assert!(json.contains("\"result\":\"failed\""), "{json}");
+        for text in [&err, &json] {
+            assert_eq!(innohot_testbeds::tree::rust_debug_text(text), None, "Rust Debug text in: {text}");
+        }
         assert!(files(&backup) == spoiled, "a refused prepare changed the backup");
     };
     let restore = |rel: &str| std::fs::write(backup.join(rel), &before[Path::new(rel)]).unwrap();
@@ -251,4 +259,125 @@ fn prepare_refuses_a_truncated_or_corrupt_backup_unchanged() {
     // Whole again: it prepares.
     let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
     assert_eq!(code, Some(0), "{err}");
+}
+
+/// Holds an fcntl write lock on `path` (created) as another prepare would, until dropped
+/// (closing the file releases it).
+struct HeldLock {
+    _file: std::fs::File,
+}
+
+impl HeldLock {
+    fn take(path: &Path) -> HeldLock {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).unwrap();
+        // SAFETY: `flock` is plain old data; all zeroes is a valid value.
+        let mut lk: libc::flock = unsafe { std::mem::zeroed() };
+        lk.l_type = libc::F_WRLCK as libc::c_short;
+        lk.l_whence = libc::SEEK_SET as libc::c_short;
+        // SAFETY: an open file descriptor and a valid `flock` for the call.
+        assert_eq!(unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lk) }, 0, "taking the lock");
+        HeldLock { _file: file }
+    }
+}
+
+/// Two prepares of one backup never interleave: while another process holds
+/// innohot_prepare.lock, prepare refuses (exit 1, the holder's pid named, the backup
+/// byte-unchanged); a lock file whose holder is gone (a killed prepare) blocks
+/// nothing, and a finished prepare leaves no lock file, nor does copy-back copy one.
+#[test]
+fn a_prepare_refuses_while_another_holds_the_lock_and_a_stale_lock_file_blocks_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = sim_backup(2, tmp.path());
+    let dir = backup.display().to_string();
+    let lock_path = backup.join("innohot_prepare.lock");
+    // Read before the lock is taken: closing any descriptor of the file drops a
+    // process's fcntl locks on it (POSIX).
+    std::fs::write(&lock_path, "").unwrap();
+    let before = files(&backup);
+    let held = HeldLock::take(&lock_path);
+    let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
+    assert_eq!(code, Some(1), "{err}");
+    let holder = format!("is being prepared by another innohot prepare (pid {})", std::process::id());
+    for says in [holder.as_str(), "innohot_prepare.lock", "nothing was changed"] {
+        assert!(err.contains(says), "must say {says:?}: {err}");
+    }
+    assert!(json.contains("\"result\":\"failed\""), "{json}");
+    assert_eq!(innohot_testbeds::tree::rust_debug_text(&err), None, "{err}");
+    // verify notes the lock file; the backup itself is fine.
+    let (code, report, _) = innohot(&["verify", "--target-dir", &dir]);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("note: innohot_prepare.lock is there"), "{report}");
+
+    // The holder is gone (as a killed prepare's lock dies with it); its file stays.
+    drop(held);
+    assert!(files(&backup) == before, "a refused prepare changed the backup");
+    assert!(lock_path.exists());
+    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.trim_end().ends_with("completed OK!"), "{err}");
+    assert!(!lock_path.exists(), "prepare leaves no lock file");
+
+    // A lock file left in a prepared backup never reaches the datadir.
+    std::fs::write(&lock_path, "").unwrap();
+    let data = tmp.path().join("restored");
+    let datadir = data.display().to_string();
+    let (code, _, err) =
+        innohot(&["copy-back", "--target-dir", &dir, "--datadir", &datadir, "--remote-tablespaces-inside-datadir"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(data.join("ibdata1").exists() && !data.join("innohot_prepare.lock").exists());
+}
+
+/// A prepare stopped after it replaced ib_logfile0 and before xtrabackup_checkpoints:
+/// verify says to run prepare again, and doing so gives the bytes a prepare that
+/// was never stopped gives.
+#[test]
+fn a_prepare_stopped_between_its_renames_is_finished_by_running_it_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = sim_backup(5, tmp.path());
+    let original = files(&backup);
+    let dir = backup.display().to_string();
+    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    assert_eq!(code, Some(0), "{err}");
+    let prepared = files(&backup);
+    // Back to the moment between the two renames.
+    std::fs::write(backup.join("xtrabackup_checkpoints"), &original[Path::new("xtrabackup_checkpoints")]).unwrap();
+    let (code, report, _) = innohot(&["verify", "--target-dir", &dir]);
+    assert_eq!(code, Some(1), "{report}");
+    for says in ["ib_logfile0 is the log a finished prepare writes", "run innohot prepare again"] {
+        assert!(report.contains(says), "must say {says:?}: {report}");
+    }
+    assert!(!report.contains("cannot hold a redo log"), "{report}");
+    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(files(&backup) == prepared, "the finished prepare differs from one never stopped");
+    let (code, report, _) = innohot(&["verify", "--target-dir", &dir]);
+    assert_eq!(code, Some(0), "{report}");
+}
+
+/// The completeness checks never refuse a backup the simulator's oracle verified:
+/// MariaDB backups taken while tables are created, dropped and renamed all prepare
+/// and verify (and a refusal here would name the file it wrongly wants).
+#[test]
+fn backups_under_ddl_that_the_oracle_verified_prepare_and_verify() {
+    use innohot_simulator::config::Scenario;
+    use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
+    let mut prepared = 0;
+    for seed in 0..40 {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = SimConfig::for_flavor(seed, Flavor::MariaDb, Scenario::Ddl);
+        let report = run(cfg, RunOptions { dir: Some(tmp.path().to_path_buf()), ..RunOptions::default() });
+        if !matches!((&report.outcome, &report.verdict), (Outcome::Completed(_), Verdict::Verified)) {
+            continue;
+        }
+        let dir = report.target.display().to_string();
+        let (code, report_text, _) = innohot(&["verify", "--target-dir", &dir]);
+        assert_eq!(code, Some(0), "seed {seed}: {report_text}");
+        let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+        assert_eq!(code, Some(0), "seed {seed}: {err}");
+        let (code, report_text, _) = innohot(&["verify", "--target-dir", &dir]);
+        assert_eq!(code, Some(0), "seed {seed}, prepared: {report_text}");
+        prepared += 1;
+    }
+    assert!(prepared >= 20, "only {prepared} of 40 DDL runs completed: the test proves little");
 }

@@ -129,6 +129,31 @@ fn a_idle_server_restores_to_equal_checksums() {
     assert!(after == before, "restored tables differ:\n{}", diff(&before, &after));
 }
 
+/// MariaDB's own test suite disables the information_schema InnoDB plugins
+/// (`loose-innodb_sys_tablespaces=0` in its my.cnf): the backup goes on without
+/// its dictionary cross-check, says so, and restores.
+#[test]
+fn h_a_server_without_the_tablespace_dictionary_plugin_is_backed_up_and_restores() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = ServerBuilder::new(b.clone())
+        .option("--loose-innodb-sys-tablespaces=0")
+        .start()
+        .expect("start the source server");
+    let absent = src.conn().unwrap().query_drop("SELECT * FROM information_schema.INNODB_SYS_TABLESPACES");
+    assert!(absent.is_err(), "the server still offers INNODB_SYS_TABLESPACES: this test proves nothing");
+    let cfg = WorkloadConfig { schema: "nodict".into(), initial_rows: 500, ..WorkloadConfig::default() };
+    Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
+    let before = checksums(&src);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let (ok, log) = backup(&src, &target, &[]);
+    assert_completed(ok, &log);
+    assert!(log.contains("does not offer its tablespace dictionary"), "the skipped cross-check must be said:\n{log}");
+    let restored = restore(&b, &target);
+    let after = checksums(&restored);
+    assert!(after == before, "restored tables differ:\n{}", diff(&before, &after));
+}
+
 fn under_load(ddl: bool) {
     let Some(b) = binaries_or_skip() else { return };
     under_load_on(&b, source(&b, "96M"), ddl);

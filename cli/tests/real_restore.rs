@@ -3,7 +3,9 @@
 //! on it, CHECKSUM TABLE equal to the source's.
 
 use innohot_testbeds::roundtrip::{binlog_info, checksum_diff, flush_dirty_pages, replay_binlog};
-use innohot_testbeds::{binaries_or_skip, table_checksums, LocalServer, ServerBuilder, Workload, WorkloadConfig};
+use innohot_testbeds::{
+    binaries_or_skip, mariabackup, table_checksums, LocalServer, ServerBuilder, Workload, WorkloadConfig,
+};
 use mysql::prelude::Queryable;
 use std::path::Path;
 use std::process::Command;
@@ -247,6 +249,138 @@ fn a_backup_under_a_steady_load_with_page_churn_prepared_by_innohot_equals_the_s
         assert!(kind != "error" && (kind != "status" || text == "OK"), "CHECK TABLE churn.t: {kind} {text}");
     }
     replay_binlog(&src, &from, &restored).unwrap();
+    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
+    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+}
+
+/// `innohot backup` of `src` into `target` that pauses `pause_ms` before its lock and
+/// runs `meanwhile` during the pause; whether it completed, and its log.
+fn backup_with_pause(src: &LocalServer, target: &Path, pause_ms: u64, meanwhile: impl FnOnce()) -> (bool, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_innohot"))
+        .args([
+            "backup".to_string(),
+            format!("--target-dir={}", target.display()),
+            format!("--socket={}", src.socket().display()),
+            "--user=root".into(),
+            format!("--debug-pause-before-lock-ms={pause_ms}"),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    let mut log: Vec<String> = lines.by_ref().take_while(|l| !l.contains("pausing")).collect();
+    meanwhile();
+    log.extend(lines);
+    let ok = child.wait().unwrap().success() && log.last().is_some_and(|l| l.ends_with("completed OK!"));
+    (ok, log.join("\n"))
+}
+
+/// OPTIMIZE TABLE while the backup runs rebuilds the table under its name (a new
+/// tablespace): the backup copies the new file and says the table was rebuilt,
+/// prepare skips the old tablespace's redo without calling the table dropped, and
+/// the restored table equals the source's.
+#[test]
+fn a_table_rebuilt_during_the_backup_is_not_said_dropped_and_restores() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = ServerBuilder::new(b.clone()).start().expect("start the source");
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE o").unwrap();
+    conn.query_drop("CREATE TABLE o.t (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB").unwrap();
+    conn.query_drop("INSERT INTO o.t SELECT seq, REPEAT('t', seq % 90) FROM o.seq_1_to_5000").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
+    let (ok, log) = backup_with_pause(&src, &target, 3000, || {
+        conn.query_drop("OPTIMIZE TABLE o.t").unwrap();
+        conn.query_drop("INSERT INTO o.t VALUES (100000, 'after the rebuild')").unwrap();
+    });
+    assert!(ok, "the backup failed:\n{log}");
+    assert!(log.contains("o/t.ibd was rebuilt during the backup"), "{log}");
+    assert!(!log.contains("was dropped") && !log.contains("o/t.ibd was created"), "{log}");
+    let (ok, prepare_log) = innohot(&["prepare".into(), format!("--target-dir={}", target.display())]);
+    assert!(ok, "{prepare_log}");
+    assert!(!prepare_log.contains("was dropped") && !prepare_log.contains("dropped during it"), "{prepare_log}");
+    assert!(prepare_log.contains("rebuilt (ALTER TABLE, OPTIMIZE TABLE)"), "{prepare_log}");
+    let (ok, log) = innohot(&[
+        "copy-back".into(),
+        format!("--target-dir={}", target.display()),
+        format!("--datadir={}", datadir.display()),
+    ]);
+    assert!(ok, "{log}");
+    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
+    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
+    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+}
+
+/// An undo tablespace truncated (innodb_undo_log_truncate) while the backup runs,
+/// after it was copied at its grown size: the copied redo holds the truncation,
+/// and innohot prepare cuts the file to the size its page 0 then gives, as
+/// mariabackup --prepare does (same size, same bytes); the restored server starts
+/// and holds the source's tables.
+#[test]
+fn an_undo_tablespace_truncated_during_the_backup_is_cut_as_mariabackup_cuts_it() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = ServerBuilder::new(b.clone())
+        .option("--innodb-undo-tablespaces=2")
+        .option("--innodb-undo-log-truncate=ON")
+        .option("--innodb-max-undo-log-size=10M")
+        .option("--innodb-purge-rseg-truncate-frequency=1")
+        .start()
+        .expect("start the source");
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE u").unwrap();
+    conn.query_drop("CREATE TABLE u.big (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB").unwrap();
+    conn.query_drop("INSERT INTO u.big SELECT seq, REPEAT('a', 200) FROM u.seq_1_to_100000").unwrap();
+    // A read view keeps purge from freeing (and truncating) the undo the updates write.
+    let mut reader = src.conn().unwrap();
+    reader.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT").unwrap();
+    let _: Option<u64> = reader.query_first("SELECT COUNT(*) FROM u.big").unwrap();
+    for fill in ["b", "c"] {
+        conn.query_drop(format!("UPDATE u.big SET v = REPEAT('{fill}', 200)")).unwrap();
+    }
+    let undo = src.datadir().join("undo001");
+    let grown = std::fs::metadata(&undo).unwrap().len();
+    assert!(grown > 10 << 20, "undo001 did not grow past innodb_max_undo_log_size: {grown} bytes");
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let mut server_size = grown;
+    let (ok, log) = backup_with_pause(&src, &target, 15000, || {
+        // Copied at its grown size; now purge may run and truncate it.
+        reader.query_drop("COMMIT").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(12);
+        while server_size >= grown && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+            server_size = std::fs::metadata(&undo).unwrap().len();
+        }
+    });
+    assert!(ok, "the backup failed:\n{log}");
+    assert!(server_size < grown, "the server did not truncate undo001 during the backup");
+    let copied = std::fs::metadata(target.join("undo001")).unwrap().len();
+    assert_eq!(copied, grown, "undo001 was copied before its truncation");
+
+    let by_mariabackup = dir.path().join("by-mariabackup");
+    let st = Command::new("cp").arg("-a").arg(&target).arg(&by_mariabackup).status().unwrap();
+    assert!(st.success());
+    mariabackup::prepare(&b, &by_mariabackup, &dir.path().join("mariabackup.log")).expect("mariabackup --prepare");
+    let datadir = dir.path().join("restored");
+    prepare_and_copy_back(&target, &datadir);
+    for undo in ["undo001", "undo002"] {
+        let ours = std::fs::read(target.join(undo)).unwrap();
+        let theirs = std::fs::read(by_mariabackup.join(undo)).unwrap();
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "{undo}: innohot leaves {} bytes, mariabackup {}",
+            ours.len(),
+            theirs.len()
+        );
+        assert!(ours == theirs, "{undo}: the bytes differ from mariabackup's");
+    }
+    assert_eq!(std::fs::metadata(target.join("undo001")).unwrap().len(), server_size, "cut to the server's size");
+    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
     let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
     assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
 }

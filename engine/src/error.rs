@@ -152,7 +152,7 @@ impl BackupError {
 
     /// The connection to the server went away.
     pub fn is_connection_lost(&self) -> bool {
-        matches!(self, BackupError::Server(ServerError::Connection(_)))
+        matches!(self, BackupError::Server(ServerError::Connection(_) | ServerError::Lost { .. }))
     }
 
     /// An index was built without redo while the backup ran (MySQL 5.7's MLOG_INDEX_LOAD).

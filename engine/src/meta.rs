@@ -14,6 +14,10 @@ pub const BACKUP_MY_CNF: &str = "backup-my.cnf";
 /// Left in the target by a backup that failed or was interrupted: its first
 /// line names the reason; such a directory is never a usable backup.
 pub const FAILED_MARKER: &str = "innohot_backup_failed";
+/// The lock file `innohot prepare` holds in the backup while it runs (removed when
+/// it ends; a killed prepare leaves it, holding nothing). Like every `innohot_*`
+/// file it never goes to a datadir.
+pub const PREPARE_LOCK: &str = "innohot_prepare.lock";
 
 /// `xtrabackup_checkpoints` of a full backup.
 pub fn checkpoints(to_lsn: Lsn, last_lsn: Lsn) -> String {

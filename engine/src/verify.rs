@@ -27,8 +27,10 @@ use crate::error::{BackupError, Result};
 use crate::format::page::{self, PageLayout};
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use crate::prepare::sys_tables::sys_tables;
+use crate::restore::completeness::{self, SourceReader};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,15 +103,11 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
             .problems
             .push("no copied redo log (ib_logfile0 or xtrabackup_logfile): the backup cannot be prepared".to_string()),
     }
-    let new_file_layout = if has(meta::BACKUP_MY_CNF) {
-        let text = read_text(fs, &dir.join(meta::BACKUP_MY_CNF))?;
-        let settings = key_values(&text);
-        let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
-        PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str()))
-    } else {
-        r.problems.push(format!("no {}: prepare would not know the server's settings", meta::BACKUP_MY_CNF));
-        PageLayout::legacy(16384)
-    };
+    if has(meta::PREPARE_LOCK) {
+        r.notes.push(prepare_lock_note());
+    }
+    let new_file_layout = new_file_layout(fs, dir, has(meta::BACKUP_MY_CNF))?;
+    let mut held = BTreeSet::new();
     let mut stack = vec![(dir.to_path_buf(), top)];
     while let Some((d, entries)) = stack.pop() {
         for e in entries {
@@ -124,7 +122,7 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
                     let is_system = at_root && (e.name.starts_with("ibdata") || e.name.starts_with("undo"));
                     if is_system || e.name.ends_with(".ibd") {
                         r.tablespaces += 1;
-                        check_tablespace(fs, &path, dir, (new_file_layout, applied), &mut r);
+                        check_tablespace(fs, &path, dir, (new_file_layout, applied), &mut held, &mut r);
                     } else if let Some(stem) = e.name.strip_suffix(".isl") {
                         let ibd = d.join(format!("{stem}.ibd"));
                         if !fs.exists(&ibd) {
@@ -143,7 +141,92 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
     if r.tablespaces == 0 {
         r.problems.push("no InnoDB tablespace (ibdata*, *.ibd) in the directory: this is not a backup".into());
     }
+    check_complete(fs, dir, applied.is_some(), &held, &mut r)?;
     Ok(r)
+}
+
+/// What a prepare's lock file left in the backup means.
+fn prepare_lock_note() -> String {
+    format!(
+        "{} is there: a prepare of this backup is running, or one was stopped; if none runs, run innohot prepare \
+         again",
+        meta::PREPARE_LOCK
+    )
+}
+
+/// The page layout the server gives a new file (whose page 0 is not written yet).
+fn new_file_layout(fs: &dyn SourceFs, dir: &Path, cnf: bool) -> Result<PageLayout> {
+    if !cnf {
+        return Ok(PageLayout::legacy(16384));
+    }
+    let settings = key_values(&read_text(fs, &dir.join(meta::BACKUP_MY_CNF))?);
+    let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
+    Ok(PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str())))
+}
+
+/// How a problem about a missing file goes on after its name (as [`completeness::Missing`] says it).
+const MISSING: &str = " is missing from the backup";
+
+/// The files a server needs ([`completeness`]): each one missing is a problem. In a
+/// backup not yet prepared the dictionary is as copied (a table created after the
+/// start checkpoint may not be in it, and a page split may be half copied): what it
+/// cannot tell is a note, which prepare, reading it after the redo, decides.
+fn check_complete(
+    fs: &dyn SourceFs,
+    dir: &Path,
+    prepared: bool,
+    held: &BTreeSet<u32>,
+    r: &mut VerifyReport,
+) -> Result<()> {
+    let found = completeness::check(&SourceReader(fs), dir).map_err(|e| BackupError::io(dir, "reading", e))?;
+    let system = found.settings.as_ref().and_then(|s| s.data_files.first()).map_or("ibdata1", |f| f.as_str());
+    let dictionary = (!found.without_ibd.is_empty()).then(|| copied_dictionary(fs, &dir.join(system))).flatten();
+    let placed = completeness::place(&found.without_ibd, dictionary.as_ref(), held);
+    let sure = dictionary.is_some() || (prepared && found.missing.is_empty());
+    let tables = if sure { placed.missing } else { Vec::new() };
+    for m in found.missing.iter().chain(&tables) {
+        // The redo's FILE records may have named it already.
+        let said = format!("{}{MISSING}", m.file.display());
+        if r.problems.iter().any(|p| p.starts_with(&said)) {
+            continue;
+        }
+        r.problems.push(format!(
+            "{m}: a server could not start on this backup or open every table; put the file back if it was \
+             removed from the backup, else take a new backup"
+        ));
+    }
+    let unsure = if sure { placed.unlisted } else { found.without_ibd.clone() };
+    for t in unsure.iter().filter(|t| !r.problems.iter().any(|p| p.starts_with(&t.ibd.display().to_string()))) {
+        r.notes.push(format!(
+            "{}: the InnoDB table {} has no .ibd and {}; prepare tells once the redo is applied",
+            t.frm.display(),
+            t.innodb_name,
+            if dictionary.is_some() {
+                "is not in the dictionary as copied (created after the start checkpoint, or an orphan .frm)"
+            } else {
+                "the dictionary as copied cannot be read"
+            }
+        ));
+    }
+    if let Some(bad) = found.bad_settings {
+        r.problems.push(format!("{}: {bad}", meta::BACKUP_MY_CNF));
+    }
+    Ok(())
+}
+
+/// SYS_TABLES as the system tablespace file `path` holds it (as copied: a table
+/// created during the backup may not be in it yet); None when it cannot be read.
+fn copied_dictionary(fs: &dyn SourceFs, path: &Path) -> Option<BTreeMap<String, u32>> {
+    let mut f = fs.open(path, READ).ok()?;
+    let mut head = vec![0u8; page::MIN_PAGE_SIZE];
+    f.read_at(&mut head, 0).ok()?;
+    let psize = page::layout_from_page0(&head).ok()?.physical_size;
+    let mut read_page = |page_no: u32| {
+        let mut buf = vec![0u8; psize];
+        let got = f.read_at(&mut buf, u64::from(page_no) * psize as u64).ok()?;
+        (got == psize).then_some(buf)
+    };
+    sys_tables(&mut read_page).ok()
 }
 
 fn rel(p: &Path, root: &Path) -> String {
@@ -181,7 +264,7 @@ fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r
     };
     let kind = kv.get("backup_type").map(String::as_str).unwrap_or("");
     if !matches!(kind, "full-backuped" | "full-prepared" | "log-applied") {
-        r.problems.push(format!("{}: backup_type {kind:?} is not a full backup", meta::CHECKPOINTS_FILE));
+        r.problems.push(format!("{}: backup_type '{kind}' is not a full backup", meta::CHECKPOINTS_FILE));
     }
     if from != 0 {
         r.problems.push(format!("{}: from_lsn is {from}, a full backup has 0", meta::CHECKPOINTS_FILE));
@@ -300,6 +383,9 @@ fn check_mariadb_redo(fs: &dyn SourceFs, root: &Path, path: &Path, lsns: Lsns, r
     }
     // A prepared log is one FILE_CHECKPOINT after the header, written as a
     // fresh log (lap 0) of a ring longer than the file.
+    if !lsns.applied && interrupted_prepare(f.as_mut(), size, cp.lsn, r) {
+        return;
+    }
     let ring_size = if lsns.applied { 1 << 30 } else { size };
     let capacity = ring_size - START_OFFSET;
     let (Ok(even), Ok(odd)) = (Ring::new(first, ring_size), Ring::new(first + capacity, ring_size)) else {
@@ -351,6 +437,24 @@ fn check_mariadb_redo(fs: &dyn SourceFs, root: &Path, path: &Path, lsns: Lsns, r
     files.check_present(fs, root, r);
 }
 
+/// An unprepared backup whose `ib_logfile0` is the log a prepare writes: the prepare
+/// stopped between its last two steps. Says so (and what to do) in `r`.
+fn interrupted_prepare(f: &mut dyn crate::io::SourceFile, size: u64, checkpoint: u64, r: &mut VerifyReport) -> bool {
+    use crate::restore::prepare::{is_prepared_log, PREPARED_LOG_LEN};
+    let mut whole = vec![0u8; PREPARED_LOG_LEN as usize];
+    if size != PREPARED_LOG_LEN || !f.read_at(&mut whole, 0).is_ok_and(|n| n == whole.len()) || !is_prepared_log(&whole)
+    {
+        return false;
+    }
+    r.problems.push(format!(
+        "ib_logfile0 is the log a finished prepare writes (checkpoint at LSN {checkpoint}), but {} still says \
+         backup_type = full-backuped: a prepare stopped between replacing the two; run innohot prepare again to \
+         finish it (repeating it is safe)",
+        meta::CHECKPOINTS_FILE
+    ));
+    true
+}
+
 /// The last FILE record of each tablespace in the copied redo: (LSN, op, file).
 #[derive(Default)]
 struct FileRecords(BTreeMap<u32, (u64, crate::format::mariadb::FileOp, String)>);
@@ -373,19 +477,15 @@ impl FileRecords {
     /// backup: at its datadir-relative path, or (DATA DIRECTORY) beside its `.isl`.
     fn check_present(&self, fs: &dyn SourceFs, root: &Path, r: &mut VerifyReport) {
         for (space, (lsn, op, file)) in &self.0 {
-            let in_backup: PathBuf = if Path::new(file).is_absolute() {
-                Path::new(file).components().rev().take(2).collect::<Vec<_>>().into_iter().rev().collect()
-            } else {
-                Path::new(file.trim_start_matches("./")).to_path_buf()
-            };
+            let in_backup = crate::restore::completeness::backup_path_of(file);
             let base = in_backup.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let skip = *op == crate::format::mariadb::FileOp::Delete
                 || !base.ends_with(".ibd")
                 || crate::copy::is_temporary_name(&base);
             if !skip && !fs.exists(&root.join(&in_backup)) {
                 r.problems.push(format!(
-                    "{}: missing from the backup, but the copied redo changes its tablespace (space id {space}, \
-                     FILE record at LSN {lsn}): prepare would lose that table; take a new backup",
+                    "{}{MISSING} (the copied redo changes its tablespace, space id {space}, FILE record at LSN \
+                     {lsn}): prepare would lose that table; take a new backup",
                     in_backup.display()
                 ));
             }
@@ -394,12 +494,14 @@ impl FileRecords {
 }
 
 /// Every page of one tablespace file, as the copy validated it; in a prepared
-/// backup (`applied` set) also no page LSN past the applied LSN.
+/// backup (`applied` set) also no page LSN past the applied LSN. The space id its
+/// page 0 holds goes into `held`.
 fn check_tablespace(
     fs: &dyn SourceFs,
     path: &Path,
     root: &Path,
     (new_file_layout, applied): (PageLayout, Option<u64>),
+    held: &mut BTreeSet<u32>,
     r: &mut VerifyReport,
 ) {
     let name = rel(path, root);
@@ -417,7 +519,10 @@ fn check_tablespace(
     }
     let (layout, space_id) = if head.len() >= page::FSP_SPACE_FLAGS + 4 && head.iter().any(|&b| b != 0) {
         match (page::layout_from_page0(&head), page::fsp_header(&head)) {
-            (Ok(l), Ok(h)) => (l, h.space_id),
+            (Ok(l), Ok(h)) => {
+                held.insert(h.space_id);
+                (l, h.space_id)
+            }
             (Err(e), _) | (_, Err(e)) => return r.problems.push(format!("{name}: page 0: {e}")),
         }
     } else {

@@ -154,3 +154,49 @@ fn discovery_follows_links_and_leaves_out_in_flight_ddl() {
     let e = discover_tablespaces(&RealSourceFs, &layout).unwrap_err().to_string();
     assert!(e.contains("t.isl") && e.contains("not an absolute path"), "{e}");
 }
+
+/// MySQL 5.7 keeps the link of a general tablespace created with an absolute
+/// ADD DATAFILE path at the top of the datadir (`ts.isl`): the tablespace is
+/// copied from where it points, as `ts.ibd` beside the link, and the 5.7
+/// flavor copies that link and `ib_buffer_pool` with the other top-level
+/// files. (Before: the tablespace was left out and the backup failed its
+/// dictionary check, "on the server but missing from the backup".)
+#[test]
+fn a_general_tablespace_outside_the_datadir_is_found_by_its_top_level_link() {
+    use innohot::copy::{discover_tablespaces, InnodbLayout};
+    use innohot::flavor::detect;
+    let dir = tempfile::tempdir().unwrap();
+    let datadir = dir.path().join("data");
+    let remote = dir.path().join("remote");
+    std::fs::create_dir_all(datadir.join("d")).unwrap();
+    std::fs::create_dir_all(&remote).unwrap();
+    for f in ["ibdata1", "ts_local.ibd", "ib_buffer_pool", "d/t.frm"] {
+        std::fs::write(datadir.join(f), b"").unwrap();
+    }
+    std::fs::write(remote.join("ts_remote.ibd"), b"").unwrap();
+    std::fs::write(datadir.join("ts_remote.isl"), remote.join("ts_remote.ibd").display().to_string()).unwrap();
+    let layout = InnodbLayout {
+        datadir: datadir.clone(),
+        data_home_dir: datadir.clone(),
+        data_files: innohot::copy::parse_data_file_path("ibdata1:12M:autoextend").unwrap(),
+        undo_dir: datadir.clone(),
+        undo_tablespaces: 0,
+    };
+    let found = discover_tablespaces(&RealSourceFs, &layout).unwrap();
+    let pairs: Vec<(String, PathBuf)> =
+        found.iter().map(|t| (t.target.display().to_string(), t.source.clone())).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("ibdata1".to_string(), datadir.join("ibdata1")),
+            ("ts_local.ibd".to_string(), datadir.join("ts_local.ibd")),
+            ("ts_remote.ibd".to_string(), remote.join("ts_remote.ibd")),
+        ]
+    );
+    let vars = innohot::server::ServerVars([("version".to_string(), "5.7.41-log".to_string())].into());
+    let flavor = detect(&vars).unwrap();
+    let mut top: Vec<PathBuf> =
+        flavor.top_level_files(&RealSourceFs, &datadir).unwrap().into_iter().map(|(_, rel)| rel).collect();
+    top.sort();
+    assert_eq!(top, vec![PathBuf::from("ib_buffer_pool"), PathBuf::from("ts_remote.isl")]);
+}

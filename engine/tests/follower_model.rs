@@ -637,6 +637,7 @@ impl Harness {
             read_step: spec.read_step,
             progress: recorder.clone(),
             clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
+            index_loads_flushed_below: 0,
         })
         .expect("Mysql57Follower::start");
 

@@ -42,14 +42,19 @@ fn record() -> impl Strategy<Value = Record> {
             to
         }),
         (any::<u32>(), any::<u32>(), name()).prop_map(|(space, page, name)| Record::FileDelete { space, page, name }),
-        (any::<u32>(), any::<u32>()).prop_map(|(space, page)| Record::IndexLoad { space, page }),
+        (any::<u32>(), any::<u32>(), any::<u64>()).prop_map(|(space, page, index_id)| Record::IndexLoad {
+            space,
+            page,
+            index_id
+        }),
+        Just(Record::Dummy),
         any::<u64>().prop_map(|lsn| Record::Checkpoint { lsn }),
         Just(Record::MultiRecEnd),
     ]
 }
 
 fn never_single(r: &Record) -> bool {
-    matches!(r, Record::Checkpoint { .. } | Record::MultiRecEnd)
+    matches!(r, Record::Checkpoint { .. } | Record::MultiRecEnd | Record::Dummy)
 }
 
 proptest! {

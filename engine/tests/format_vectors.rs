@@ -648,8 +648,8 @@ fn records_by_hand() {
     assert_eq!(out, [54, 9, 0, 0, 2, b'a', 0, 0, 3, b'b', b'c', 0]);
 
     let mut out = Vec::new();
-    encode_record(&Record::IndexLoad { space: 300, page: 4 }, false, &mut out);
-    assert_eq!(out, [61, 0x81, 0x2C, 4]);
+    encode_record(&Record::IndexLoad { space: 300, page: 4, index_id: 0x0102 }, false, &mut out);
+    assert_eq!(out, [61, 0x81, 0x2C, 4, 0, 0, 0, 0, 0, 0, 1, 2]);
     let mut out = Vec::new();
     encode_record(&Record::Write8 { space: 0, page: 0, offset: 38, value: 7 }, false, &mut out);
     assert_eq!(out, [8, 0, 0, 0, 38, 0, 0, 0, 0, 7]);
@@ -661,10 +661,10 @@ fn records_by_hand() {
 #[test]
 fn mtr_framing() {
     let a = Record::WriteN { space: 1, page: 2, offset: 3, width: 1, value: 4 };
-    let b = Record::IndexLoad { space: 1, page: 2 };
+    let b = Record::IndexLoad { space: 1, page: 2, index_id: 9 };
     assert!(encode_mtr(&[]).is_empty());
     assert_eq!(encode_mtr(std::slice::from_ref(&a)), [0x81, 1, 2, 0, 3, 4]);
-    assert_eq!(encode_mtr(&[a.clone(), b.clone()]), [1, 1, 2, 0, 3, 4, 61, 1, 2, 31]);
+    assert_eq!(encode_mtr(&[a.clone(), b.clone()]), [1, 1, 2, 0, 3, 4, 61, 1, 2, 0, 0, 0, 0, 0, 0, 0, 9, 31]);
     assert_eq!(dec(&[31]), Decoded { record: Record::MultiRecEnd, len: 1, single: false });
 
     let g = encode_checkpoint_group(&[(5, "./d/t.ibd".into()), (6, "./d/u.ibd".into())], 0x2000);
@@ -689,8 +689,12 @@ fn malformed(b: &[u8]) -> String {
 
 #[test]
 fn records_refused() {
-    assert!(malformed(&[9, 0, 0]).contains('9'));
-    assert!(malformed(&[0x80 | 40, 0, 0]).contains("40"));
+    // Types 5.7 does not write: 12, 28 (MLOG_LSN, debug builds only), 33 and 34 (5.6's
+    // FILE_CREATE and FILE_RENAME), and anything past 61.
+    for ty in [12u8, 28, 33, 34, 62, 99] {
+        assert!(malformed(&[ty, 0, 0]).contains(&format!("type {ty} is not a MySQL 5.7")));
+        assert!(malformed(&[0x80 | ty, 0, 0]).contains(&ty.to_string()));
+    }
     // Value wider than the field.
     malformed(&[1, 0, 0, 0, 0, 0x81, 0x00]);
     malformed(&[2, 0, 0, 0, 0, 0xC1, 0x00, 0x00]);

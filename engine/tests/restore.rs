@@ -144,9 +144,9 @@ fn an_interrupted_prepare_run_again_gives_the_same_bytes() {
     prepare::prepare(&RealLocalFs, &whole).unwrap();
     // Interrupted after the pages were written back.
     let cp = innohot::restore::read_checkpoints(&RealLocalFs, &pages_only).unwrap();
-    prepare::apply_pages(&RealLocalFs, &pages_only, &cp).unwrap();
+    prepare::apply_pages(&RealLocalFs, &pages_only, &cp, &[]).unwrap();
     // Interrupted after the new log too, before the checkpoints file.
-    let (r, creator) = prepare::apply_pages(&RealLocalFs, &pages_and_log, &cp).unwrap();
+    let (r, creator) = prepare::apply_pages(&RealLocalFs, &pages_and_log, &cp, &[]).unwrap();
     prepare::write_prepared_log(&RealLocalFs, &pages_and_log, r.end_lsn, &creator).unwrap();
     for d in [&pages_only, &pages_and_log] {
         let again = prepare::prepare(&RealLocalFs, d).unwrap();
@@ -192,7 +192,8 @@ fn refusals_name_the_cause_and_leave_every_byte() {
         |d| {
             std::fs::rename(d.join("ib_logfile0"), d.join("xtrabackup_logfile")).unwrap();
         },
-        &["MySQL 5.7 backup", "XtraBackup 2.4"],
+        // Now read as a 5.7 backup: its redo copy is refused for its format, by name.
+        &["xtrabackup_logfile: the redo log copy is damaged", "not MySQL 5.7's format 1"],
     );
     refused(
         |d| {

@@ -22,7 +22,7 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-/// A complete-looking MariaDB backup holding every fixture as fx/NAME.ibd.
+/// A complete-looking MariaDB backup holding every fixture as fx/NAME.ibd (and one as ibdata1).
 fn backup_of_fixtures(root: &Path) {
     std::fs::write(
         root.join("xtrabackup_checkpoints"),
@@ -36,6 +36,12 @@ fn backup_of_fixtures(root: &Path) {
     let mut log = mariadb::backup_log_header(cp, "Backup 10.11.19");
     log.extend(vec![0u8; 4096]);
     std::fs::write(root.join("ib_logfile0"), log).unwrap();
+    // The system tablespace innodb_data_file_path names by default (a 16k fixture stands in).
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mariadb/full_crc32_16k.ibd"),
+        root.join("ibdata1"),
+    )
+    .unwrap();
     std::fs::create_dir(root.join("fx")).unwrap();
     for f in fixtures() {
         std::fs::copy(&f, root.join("fx").join(f.file_name().unwrap())).unwrap();
@@ -49,7 +55,7 @@ fn every_page_kind_verifies_and_a_flipped_byte_in_each_is_named() {
     backup_of_fixtures(root);
     let clean = verify(&RealSourceFs, root).unwrap();
     assert!(clean.is_ok(), "{:#?}", clean.problems);
-    assert_eq!(clean.tablespaces as usize, fixtures().len());
+    assert_eq!(clean.tablespaces as usize, fixtures().len() + 1, "the fixtures and ibdata1");
     assert!(clean.pages > 100, "{clean:?}");
     let mut reports = String::new();
     for f in fixtures() {

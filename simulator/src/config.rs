@@ -31,9 +31,15 @@ pub enum Scenario {
     Ddl,
     /// Any of the above together.
     Mixed,
+    /// `innohot prepare` of a finished backup killed (or failing) at a write, fsync or
+    /// rename, then a crash; re-run, it must give the uninterrupted result (MariaDB).
+    PrepareCrash,
+    /// `innohot copy-back` / `move-back` of a prepared backup killed (or failing) at a
+    /// write, fsync or rename, then a crash; re-run, it must give the uninterrupted result.
+    RestoreCrash,
 }
 
-pub const SCENARIOS: [Scenario; 11] = [
+pub const SCENARIOS: [Scenario; 13] = [
     Scenario::Default,
     Scenario::Lap,
     Scenario::Torn,
@@ -45,6 +51,8 @@ pub const SCENARIOS: [Scenario; 11] = [
     Scenario::Kill,
     Scenario::Ddl,
     Scenario::Mixed,
+    Scenario::PrepareCrash,
+    Scenario::RestoreCrash,
 ];
 
 impl Scenario {
@@ -61,7 +69,20 @@ impl Scenario {
             Scenario::Kill => "kill",
             Scenario::Ddl => "ddl",
             Scenario::Mixed => "mixed",
+            Scenario::PrepareCrash => "prepare-crash",
+            Scenario::RestoreCrash => "restore-crash",
         }
+    }
+
+    /// Whether the scenario means anything for the flavor: innohot prepares only
+    /// MariaDB backups (a MySQL 5.7 one is prepared by XtraBackup or a 5.7 server).
+    pub fn applies_to(self, flavor: Flavor) -> bool {
+        self != Scenario::PrepareCrash || flavor == Flavor::MariaDb
+    }
+
+    /// The crash scenarios run after a backup, on the in-memory file system (`crate::crash`).
+    pub fn is_crash(self) -> bool {
+        matches!(self, Scenario::PrepareCrash | Scenario::RestoreCrash)
     }
 }
 
@@ -197,6 +218,13 @@ impl SimConfig {
     /// the log wraps during most backups. A MySQL 5.7 seed draws exactly what it
     /// drew before flavors existed; MariaDB's own choices come from another stream.
     pub fn for_flavor(seed: u64, flavor: Flavor, scenario: Scenario) -> Self {
+        if scenario.is_crash() {
+            // The backup it crashes prepare or restore on: shared by consecutive seeds.
+            let mut cfg = Self::for_flavor(seed / crate::crash::SEEDS_PER_BACKUP, flavor, Scenario::Default);
+            cfg.seed = seed;
+            cfg.scenario = scenario;
+            return cfg;
+        }
         let (mut cfg, ring) = Self::draw_shape(seed, flavor, scenario);
         if flavor == Flavor::MariaDb {
             cfg.use_one_log_file(ring.capacity);
@@ -306,7 +334,7 @@ impl SimConfig {
     /// sizes, DDL, or the one fault it plants.
     fn apply(&mut self, scenario: Scenario, targets: &FaultTargets, safe_poll_us: u64, s: &mut Rng) {
         match scenario {
-            Scenario::Default | Scenario::Mixed => {}
+            Scenario::Default | Scenario::Mixed | Scenario::PrepareCrash | Scenario::RestoreCrash => {}
             Scenario::Lap => self.poll_interval_us = safe_poll_us * s.range(2, 24),
             Scenario::Torn => {
                 self.torn_write_percent = s.range(60, 100);

@@ -78,7 +78,10 @@ impl ServerControl for SimControl {
         Ok(())
     }
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
-        Ok(self.server.borrow().lsn())
+        let mut s = self.server.borrow_mut();
+        let lsn = s.lsn();
+        s.truth.last_lsn_answered = lsn;
+        Ok(lsn)
     }
     fn last_checkpoint_lsn(&mut self) -> Result<Lsn, ServerError> {
         Ok(self.server.borrow().checkpoint_lsn())
@@ -86,8 +89,8 @@ impl ServerControl for SimControl {
     fn uuid(&mut self) -> Result<String, ServerError> {
         Ok(self.server.borrow_mut().new_uuid())
     }
-    fn tablespaces(&mut self, _dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
-        Ok(self.server.borrow().dictionary())
+    fn tablespaces(&mut self, _dictionary: TablespaceDictionary) -> Result<Option<Vec<ServerTablespace>>, ServerError> {
+        Ok(Some(self.server.borrow().dictionary()))
     }
     fn loaded_plugins(&mut self) -> Result<Vec<ServerPlugin>, ServerError> {
         Ok(Vec::new())

@@ -322,6 +322,10 @@ impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
         self.ops.lock().expect("source ops").push(format!("stat {}", path.display()));
         self.inner.stamp(path)
     }
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        self.ops.lock().expect("source ops").push(format!("stat {}", path.display()));
+        self.inner.size(path)
+    }
 }
 
 pub struct FaultyControl<C: ServerControl> {
@@ -383,7 +387,7 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
         self.check(ServerCall::Uuid)?;
         self.inner.uuid()
     }
-    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
+    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Option<Vec<ServerTablespace>>, ServerError> {
         self.check(ServerCall::Tablespaces)?;
         self.inner.tablespaces(dictionary)
     }

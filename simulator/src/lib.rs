@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod crash;
 pub mod datadir;
 pub mod faults;
 pub mod mount;

@@ -67,6 +67,9 @@ impl<F: SourceFs> SourceFs for MountedFs<F> {
     fn file_id(&self, path: &Path) -> io::Result<Option<innohot::io::FileId>> {
         self.inner.file_id(&self.real(path))
     }
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        self.inner.size(&self.real(path))
+    }
     /// The real file's size and identity, with the simulated times.
     fn stamp(&self, path: &Path) -> io::Result<Option<FileStamp>> {
         let real = self.real(path);

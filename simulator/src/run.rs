@@ -93,6 +93,9 @@ pub fn verified_backup(seed: u64, flavor: crate::config::Flavor, root: &Path) ->
 }
 
 pub fn run(cfg: SimConfig, opts: RunOptions) -> RunReport {
+    if cfg.scenario.is_crash() {
+        return crate::crash::run(cfg);
+    }
     let tmp;
     let root = match &opts.dir {
         Some(d) => d.clone(),
@@ -442,6 +445,7 @@ impl<'a> Scheduler<'a> {
 /// pages, freed pages and tablespaces as of the final log pass.
 fn note_truth_at(s: &mut SimServer, phase: Phase) {
     match phase {
+        Phase::SizeRedoLog => s.truth.lsn_read_before_copy = Some(s.truth.last_lsn_answered),
         Phase::TablespaceScan => s.truth.copy_window.0 = s.seq,
         Phase::StartLogFile => s.truth.checkpoint_at_start = Some(s.checkpoint_lsn()),
         Phase::LastCheckpoint => s.truth.checkpoint_at_last_read = Some(s.checkpoint_lsn()),

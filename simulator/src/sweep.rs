@@ -61,6 +61,7 @@ pub fn reached(r: &RunReport) -> bool {
         Scenario::Lap => s.lapped.is_some(),
         Scenario::Torn => s.page_rereads > 0,
         Scenario::Kill => s.killed_before_step.is_some(),
+        Scenario::PrepareCrash | Scenario::RestoreCrash => s.killed_before_step.is_some() || !s.faults_fired.is_empty(),
         Scenario::Ddl => s.ddl_during_copy > 0,
         Scenario::Mixed => {
             s.lapped.is_some() || !s.faults_fired.is_empty() || s.killed_before_step.is_some() || s.ddl_during_copy > 0
@@ -135,7 +136,10 @@ pub fn sweep(from: u64, to: u64, flavors: &[Flavor], scenarios: &[Scenario], thr
     let jobs: Vec<SimConfig> = flavors
         .iter()
         .flat_map(|&fl| {
-            scenarios.iter().flat_map(move |&sc| (from..to).map(move |seed| SimConfig::for_flavor(seed, fl, sc)))
+            scenarios
+                .iter()
+                .filter(move |sc| sc.applies_to(fl))
+                .flat_map(move |&sc| (from..to).map(move |seed| SimConfig::for_flavor(seed, fl, sc)))
         })
         .collect();
     // Each thread takes the next job as it gets free: runs differ a lot in cost.

@@ -87,6 +87,11 @@ pub struct Truth {
     pub index_loads: Vec<Lsn>,
     /// The checkpoint LSN when the log copy started.
     pub checkpoint_at_start: Option<Lsn>,
+    /// The LSN the backup last asked the server for.
+    pub last_lsn_answered: Lsn,
+    /// The LSN the backup read before it copied any data file: an index built
+    /// without redo below it had its pages flushed before the copy.
+    pub lsn_read_before_copy: Option<Lsn>,
     // Moments the backup asked:
     pub binlog_at_lock: Option<(String, u64, String)>,
     pub non_innodb_at_lock: BTreeMap<PathBuf, Vec<u8>>,
@@ -110,6 +115,12 @@ pub struct Truth {
 }
 
 impl Truth {
+    /// An index build without redo at `lsn` that the copied log holds and whose
+    /// pages reached the data file only after the backup read the server's LSN:
+    /// the backup must fail over it. (5.7 writes MLOG_INDEX_LOAD after the flush.)
+    pub fn index_load_unflushed_at_copy(&self, lsn: Lsn) -> bool {
+        lsn >= self.checkpoint_at_start.unwrap_or(u64::MAX) && lsn >= self.lsn_read_before_copy.unwrap_or(0)
+    }
     pub fn block_written(&mut self, block_lsn: Lsn, image: &[u8]) {
         self.blocks.insert(block_lsn, image.to_vec());
     }

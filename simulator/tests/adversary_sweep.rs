@@ -10,6 +10,17 @@ const SEEDS: u64 = 40;
 
 #[test]
 fn both_flavors_across_all_scenarios_with_no_wrong_result() {
+    // scripts/test-all.sh sweeps the same matrix over many more seeds on a
+    // release build beside this run: this debug-profile copy would only repeat
+    // its first seeds.
+    let release_seeds: u64 =
+        std::env::var("INNOHOT_RELEASE_SWEEP_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    if release_seeds >= SEEDS {
+        eprintln!(
+            "skipped: scripts/test-all.sh sweeps seeds 0..{release_seeds} of every scenario and flavor on a release build"
+        );
+        return;
+    }
     let started = std::time::Instant::now();
     let table = sweep(0, SEEDS, &FLAVORS, &SCENARIOS, 2);
     let secs = started.elapsed().as_secs_f64();
@@ -22,8 +33,9 @@ fn both_flavors_across_all_scenarios_with_no_wrong_result() {
     );
     for flavor in FLAVORS {
         let t = table.flavor_total(flavor);
-        assert_eq!(t.runs, SEEDS * SCENARIOS.len() as u64, "{flavor}");
-        for sc in SCENARIOS {
+        let scenarios: Vec<_> = SCENARIOS.into_iter().filter(|sc| sc.applies_to(flavor)).collect();
+        assert_eq!(t.runs, SEEDS * scenarios.len() as u64, "{flavor}");
+        for sc in scenarios {
             let row = &table.rows[&(flavor, sc)];
             assert!(
                 row.reached > 0,

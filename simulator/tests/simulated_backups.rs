@@ -31,6 +31,31 @@ fn oracle_verifies_128_seeds_and_the_adversary_showed_up() {
     assert!(configs.iter().filter(|c| c.undo_tablespaces > 0).count() >= 10);
 }
 
+/// Seed 689 (MySQL 5.7) was WRONG in three scenarios: a 5.7 mtr changed its pages
+/// before the server made room in the ring, so the flush inside make_room wrote a
+/// page holding that mtr's bytes ahead of its redo and the oracle's truth counted
+/// the unflushed change as durable. A backup ending before that mtr then looked
+/// short of a change it could never have had.
+#[test]
+fn seed_689_a_page_never_reaches_the_disk_ahead_of_its_redo() {
+    for scenario in [Scenario::Default, Scenario::TargetEio, Scenario::Mixed] {
+        let r = run(SimConfig::for_flavor(689, Flavor::Mysql57, scenario), RunOptions::default());
+        assert!(!matches!(r.verdict, Verdict::Wrong(_)), "seed 689 {}: {:?}", scenario.name(), r.verdict);
+    }
+    let r = run(SimConfig::for_flavor(689, Flavor::Mysql57, Scenario::Default), RunOptions::default());
+    assert!(matches!(r.verdict, Verdict::Verified), "seed 689 default: {:?}", r.verdict);
+}
+
+/// Seed 491 (ddl, MySQL 5.7) builds an index without redo after the start
+/// checkpoint but before the backup reads the server's LSN: 5.7 flushed its
+/// pages before it logged MLOG_INDEX_LOAD, so the backup must complete and the
+/// prepare must take the record as the marker it is (the prepare once refused it).
+#[test]
+fn seed_491_an_index_built_before_the_copy_fails_nothing() {
+    let r = run(SimConfig::for_flavor(491, Flavor::Mysql57, Scenario::Ddl), RunOptions::default());
+    assert!(matches!(r.verdict, Verdict::Verified), "seed 491 ddl: {:?}", r.verdict);
+}
+
 fn redacted_trace(seed: u64) -> (u64, String, Outcome) {
     let r = run_seed(seed);
     let text = render(&r.trace, &r.root, false);

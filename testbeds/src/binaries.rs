@@ -1,4 +1,5 @@
-//! Finding the MariaDB binaries.
+//! Finding the server binaries: MariaDB from Debian's packages, or MySQL 5.7
+//! from a basedir or tarball (see [`crate::mysql57`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,18 +13,38 @@ pub const MISSING_BINARIES_HINT: &str = "install the Debian packages mariadb-ser
 /// which is not on a normal user's PATH).
 const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/usr/local/sbin", "/usr/bin"];
 
-/// Paths of the MariaDB programs the harness runs.
+/// Which server the binaries are: how a datadir is created and which
+/// options the server takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// MariaDB (10.11 from Debian): `mariadb-install-db`, `mariadbd`, `mariabackup`.
+    MariaDb,
+    /// MySQL 5.7 from a basedir: `mysqld --initialize-insecure`, `mysqld`,
+    /// and Percona XtraBackup 2.4's `xtrabackup` as the reference tool.
+    Mysql57,
+}
+
+/// Paths of the server programs the harness runs.
 #[derive(Debug, Clone)]
 pub struct Binaries {
-    /// The server, `mariadbd` (package mariadb-server).
+    /// Which server these are.
+    pub kind: ServerKind,
+    /// The server: `mariadbd` (package mariadb-server) or MySQL's `mysqld`.
     pub mariadbd: PathBuf,
-    /// `mariadb-install-db` (package mariadb-server).
+    /// What creates a datadir: `mariadb-install-db`, or for MySQL 5.7 the
+    /// same `mysqld` (run with `--initialize-insecure`).
     pub install_db: PathBuf,
-    /// `mariabackup` (package mariadb-backup).
+    /// The reference backup tool: `mariabackup` (package mariadb-backup), or
+    /// for MySQL 5.7 XtraBackup 2.4's `xtrabackup`.
     pub mariabackup: PathBuf,
-    /// The command-line client `mariadb` (package mariadb-client); optional
-    /// for the harness, handy for debugging.
+    /// The command-line client: `mariadb` (package mariadb-client) or
+    /// MySQL's `mysql`; optional for the harness, needed for binlog replay.
     pub client: Option<PathBuf>,
+    /// The binlog dumper of this server: `mariadb-binlog` or MySQL's
+    /// `mysqlbinlog` (a 5.7 server rejects mariadb-binlog's output).
+    pub binlog_tool: Option<PathBuf>,
+    /// The server's basedir (`--basedir=`), for MySQL 5.7 (messages, charsets).
+    pub basedir: Option<PathBuf>,
 }
 
 impl Binaries {
@@ -42,10 +63,17 @@ impl Binaries {
         let install_db = find("mariadb-install-db");
         let mariabackup = find("mariabackup");
         let client = find("mariadb");
+        let binlog_tool = find("mariadb-binlog");
         match (mariadbd, install_db, mariabackup) {
-            (Some(mariadbd), Some(install_db), Some(mariabackup)) => {
-                Ok(Binaries { mariadbd, install_db, mariabackup, client })
-            }
+            (Some(mariadbd), Some(install_db), Some(mariabackup)) => Ok(Binaries {
+                kind: ServerKind::MariaDb,
+                mariadbd,
+                install_db,
+                mariabackup,
+                client,
+                binlog_tool,
+                basedir: None,
+            }),
             (d, i, b) => {
                 let mut missing = Vec::new();
                 if d.is_none() {
@@ -62,6 +90,16 @@ impl Binaries {
         }
     }
 
+    /// The server program's file name (`mariadbd`, `mysqld`), for messages.
+    pub fn server_name(&self) -> String {
+        program_name(&self.mariadbd)
+    }
+
+    /// The reference backup tool's file name (`mariabackup`, `xtrabackup`).
+    pub fn backup_tool_name(&self) -> String {
+        program_name(&self.mariabackup)
+    }
+
     /// `mariadbd --version`, e.g. "mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 ...".
     pub fn server_version(&self) -> Result<String> {
         let out = Command::new(&self.mariadbd)
@@ -72,7 +110,11 @@ impl Binaries {
     }
 }
 
-fn is_executable(p: &Path) -> bool {
+fn program_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
+}
+
+pub(crate) fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }

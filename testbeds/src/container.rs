@@ -40,6 +40,28 @@ pub const CONTAINER_SOCKET: &str = "/run/mysqld/mysqld.sock";
 /// The label testcontainers puts on every container it starts.
 pub const MANAGED_LABEL: &str = "org.testcontainers.managed-by=testcontainers";
 
+/// Environment variable naming the MySQL 5.7 image of the `container_mysql57_*`
+/// tests (e.g. `mysql:5.7`, pulled first).
+pub const MYSQL57_IMAGE_ENV: &str = "INNOHOT_TEST_IMAGE_MYSQL57";
+/// The MySQL 5.7 image `scripts/build-test-image.sh` builds from the tarball
+/// in `INNOHOT_MYSQL57_TARBALL`.
+pub const DEFAULT_MYSQL57_IMAGE: &str = "innohot-test-mysql57:local";
+
+/// The image of the `container_mysql57_*` tests: `INNOHOT_TEST_IMAGE_MYSQL57`;
+/// else `INNOHOT_TEST_IMAGE` when that names a MySQL image; else
+/// [`DEFAULT_MYSQL57_IMAGE`].
+pub fn mysql57_test_image() -> String {
+    if let Some(i) = std::env::var(MYSQL57_IMAGE_ENV).ok().filter(|s| !s.is_empty()) {
+        return i;
+    }
+    let general = test_image();
+    if is_mysql_image(&general) {
+        general
+    } else {
+        DEFAULT_MYSQL57_IMAGE.to_string()
+    }
+}
+
 /// The image of the container tests: `INNOHOT_TEST_IMAGE` or [`DEFAULT_IMAGE`].
 pub fn test_image() -> String {
     std::env::var(IMAGE_ENV).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_IMAGE.to_string())
@@ -67,6 +89,10 @@ pub fn docker_available(image: &str) -> std::result::Result<(), String> {
     if inspect.starts_with("HTTP/1.1 404") || inspect.starts_with("HTTP/1.0 404") {
         let hint = if image == DEFAULT_IMAGE {
             "build it with scripts/build-test-image.sh".to_string()
+        } else if image == DEFAULT_MYSQL57_IMAGE {
+            "build it with INNOHOT_MYSQL57_TARBALL=<a MySQL 5.7 tarball> scripts/build-test-image.sh, \
+             or name a pulled mysql:5.7 in INNOHOT_TEST_IMAGE_MYSQL57"
+                .to_string()
         } else {
             format!("docker pull {image} first")
         };
@@ -432,6 +458,7 @@ mod tests {
         assert!(is_mysql_image("mysql:5.7") && is_mysql_image("reg:5000/library/mysql:5.7"));
         assert!(!is_mysql_image("mariadb:10.11") && !is_mysql_image(DEFAULT_IMAGE));
         assert!(!is_mysql_image("mysql-mirror/mariadb:10.11"));
+        assert!(is_mysql_image(DEFAULT_MYSQL57_IMAGE));
     }
 
     #[test]

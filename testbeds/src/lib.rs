@@ -21,6 +21,12 @@
 //!   restored server, prepare + copy-back + start, checksum differences,
 //!   waiting for dirty pages to be written.
 //!
+//! - [`mysql57`]: MySQL 5.7 and XtraBackup 2.4 from a basedir or tarball
+//!   named by environment variables, as [`Binaries`] of kind
+//!   [`ServerKind::Mysql57`]: the same [`ServerBuilder`], [`LocalServer`],
+//!   workloads, checksums and binlog replay run on them
+//!   ([`mysql57_or_skip`]).
+//!
 //! Tests that need the binaries call [`binaries_or_skip`]: when the binaries
 //! are missing it fails the test with the reason, unless the environment has
 //! `INNOHOT_SKIP_REAL_SERVER=1`, in which case it prints `skipped: <reason>`
@@ -35,6 +41,7 @@ mod binaries;
 mod checksum;
 pub mod container;
 pub mod mariabackup;
+pub mod mysql57;
 pub mod roundtrip;
 mod server;
 mod testbed;
@@ -43,9 +50,14 @@ mod workload;
 
 use std::fmt;
 
-pub use binaries::{Binaries, MISSING_BINARIES_HINT};
-pub use checksum::{all_table_checksums, table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS};
-pub use container::{docker_or_skip, is_mysql_image, test_image, ContainerBuilder, ContainerServer};
+pub use binaries::{Binaries, ServerKind, MISSING_BINARIES_HINT};
+pub use checksum::{
+    all_table_checksums, check_tables_extended, table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS,
+};
+pub use container::{
+    docker_or_skip, is_mysql_image, mysql57_test_image, test_image, ContainerBuilder, ContainerServer,
+};
+pub use mysql57::mysql57_or_skip;
 pub use server::{LocalServer, ServerBuilder};
 pub use testbed::{Endpoint, TestServer};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};

@@ -1,4 +1,6 @@
-//! Running the reference tool, `mariabackup`, against a [`LocalServer`].
+//! Running the reference tool, `mariabackup` (or, for a MySQL 5.7 testbed,
+//! XtraBackup 2.4's `xtrabackup`, which takes the same options here),
+//! against a [`LocalServer`].
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,7 +20,12 @@ pub fn backup(server: &LocalServer, target: &Path, log: &Path) -> Result<Duratio
         format!("--socket={}", server.socket().display()),
         "--user=root".to_string(),
     ];
-    run(b, "mariabackup --backup", &args, log)
+    let mut args = args;
+    if b.kind == crate::ServerKind::Mysql57 {
+        // XtraBackup 2.4 does not take the datadir from the server.
+        args.push(format!("--datadir={}", server.datadir().display()));
+    }
+    run(b, "--backup", &args, log)
 }
 
 /// `mariabackup --defaults-file=TARGET/backup-my.cnf --prepare
@@ -32,7 +39,7 @@ pub fn backup(server: &LocalServer, target: &Path, log: &Path) -> Result<Duratio
 /// parameter is 16384"). Without that file, `--no-defaults`.
 pub fn prepare(binaries: &Binaries, target: &Path, log: &Path) -> Result<Duration> {
     let args = vec!["--prepare".to_string(), format!("--target-dir={}", target.display())];
-    run_with(binaries, "mariabackup --prepare", &backup_defaults(target), &args, log)
+    run_with(binaries, "--prepare", &backup_defaults(target), &args, log)
 }
 
 /// `--defaults-file=TARGET/backup-my.cnf` when the backup has one, else
@@ -64,7 +71,16 @@ pub fn copy_back(binaries: &Binaries, target: &Path, datadir: &Path, log: &Path)
         format!("--target-dir={}", target.display()),
         format!("--datadir={}", datadir.display()),
     ];
-    run(binaries, "mariabackup --copy-back", &args, log)
+    if binaries.kind == crate::ServerKind::Mysql57 {
+        // XtraBackup 2.4 copies the undo tablespaces back only when told how
+        // many there are (innodb_undo_tablespaces in backup-my.cnf), and into
+        // innodb_undo_directory taken relative to its working directory, which
+        // for backup-my.cnf's `./` is not DATADIR: named explicitly.
+        let mut args = args;
+        args.push(format!("--innodb-undo-directory={}", datadir.display()));
+        return run_with(binaries, "--copy-back", &backup_defaults(target), &args, log);
+    }
+    run(binaries, "--copy-back", &args, log)
 }
 
 fn run(b: &Binaries, what: &str, args: &[String], log: &Path) -> Result<Duration> {
@@ -86,7 +102,7 @@ fn run_with(b: &Binaries, what: &str, defaults: &str, args: &[String], log: &Pat
     let took = t0.elapsed();
     if !status.success() {
         return Err(Error::Command {
-            what: what.to_string(),
+            what: format!("{} {what}", b.backup_tool_name()),
             detail: format!("{status}; {} ends with:\n{}", log.display(), tail_of_file(log, 30)),
         });
     }

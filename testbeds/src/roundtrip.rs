@@ -54,8 +54,7 @@ pub fn replay_binlog(source: &impl TestServer, from: &(String, u64), restored: &
     let located = Binaries::locate().ok();
     let binaries = restored.host_binaries().or(source.host_binaries()).or(located.as_ref());
     let client = binaries.and_then(|b| b.client.clone()).unwrap_or_else(|| PathBuf::from("mariadb"));
-    let binlog_tool = client.with_file_name("mariadb-binlog");
-    let binlog_tool = if binlog_tool.exists() { binlog_tool } else { PathBuf::from("mariadb-binlog") };
+    let binlog_tool = binaries.and_then(|b| b.binlog_tool.clone()).unwrap_or_else(|| PathBuf::from("mariadb-binlog"));
     let mut dump = Command::new(&binlog_tool)
         .arg("--no-defaults")
         .arg(format!("--start-position={}", from.1))
@@ -64,7 +63,7 @@ pub fn replay_binlog(source: &impl TestServer, from: &(String, u64), restored: &
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(io_err(format!("running {} (package mariadb-client)", binlog_tool.display())))?;
+        .map_err(io_err(format!("running {} (package mariadb-client, or a MySQL basedir)", binlog_tool.display())))?;
     let dump_out = dump.stdout.take().ok_or_else(|| Error::Unexpected { detail: "no stdout pipe".into() })?;
     let apply = Command::new(&client)
         .arg("--no-defaults")
@@ -74,17 +73,17 @@ pub fn replay_binlog(source: &impl TestServer, from: &(String, u64), restored: &
         .stdin(dump_out)
         .output()
         .map_err(io_err(format!("running {}", client.display())))?;
-    let dumped = dump.wait_with_output().map_err(io_err("waiting for mariadb-binlog"))?;
+    let dumped = dump.wait_with_output().map_err(io_err("waiting for the binlog dumper"))?;
     // The client first: when it stops on an error, mariadb-binlog only sees SIGPIPE.
     if !apply.status.success() {
         return Err(Error::Command {
-            what: "replaying the binlog with mariadb".into(),
+            what: format!("replaying the binlog with {}", client.display()),
             detail: format!("{}: {}", apply.status, String::from_utf8_lossy(&apply.stderr)),
         });
     }
     if !dumped.status.success() {
         return Err(Error::Command {
-            what: "mariadb-binlog".into(),
+            what: binlog_tool.display().to_string(),
             detail: format!("{}: {}", dumped.status, String::from_utf8_lossy(&dumped.stderr)),
         });
     }

@@ -1,4 +1,4 @@
-//! A private `mariadbd` for one test.
+//! A private server (`mariadbd`, or MySQL 5.7's `mysqld`) for one test.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -13,6 +13,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 use tempfile::TempDir;
 
+use crate::binaries::ServerKind;
 use crate::{io_err, Binaries, Error, Result};
 
 /// Poll interval while waiting for the server to come up or go down. This is
@@ -101,11 +102,22 @@ impl ServerBuilder {
         let log = File::create(&install_log).map_err(io_err(format!("creating {}", install_log.display())))?;
         let log2 = log.try_clone().map_err(io_err("dup of install-db log"))?;
         let mut cmd = Command::new(&self.binaries.install_db);
-        cmd.arg("--no-defaults")
-            .arg(format!("--datadir={}", datadir.display()))
-            .arg("--auth-root-authentication-method=normal")
-            .arg("--skip-test-db")
-            .arg(format!("--innodb-log-file-size={}", self.log_file_size))
+        cmd.arg("--no-defaults");
+        match self.binaries.kind {
+            ServerKind::MariaDb => {
+                cmd.arg(format!("--datadir={}", datadir.display()))
+                    .arg("--auth-root-authentication-method=normal")
+                    .arg("--skip-test-db");
+            }
+            ServerKind::Mysql57 => {
+                // root@localhost with an empty password, no test database.
+                cmd.arg("--initialize-insecure").arg(format!("--datadir={}", datadir.display()));
+                if let Some(b) = &self.binaries.basedir {
+                    cmd.arg(format!("--basedir={}", b.display()));
+                }
+            }
+        }
+        cmd.arg(format!("--innodb-log-file-size={}", self.log_file_size))
             // A private tmpdir: with the shared /tmp, concurrent bootstraps
             // sometimes remove each other's `#sql-temptable-<pid>-*` files
             // and mariadb-install-db fails (seen with 3 in parallel).
@@ -115,11 +127,15 @@ impl ServerBuilder {
         }
         cmd.args(&self.extra);
         cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
+        let what = match self.binaries.kind {
+            ServerKind::MariaDb => "mariadb-install-db".to_string(),
+            ServerKind::Mysql57 => format!("{} --initialize-insecure", self.binaries.server_name()),
+        };
         let t0 = Instant::now();
         let status = cmd.status().map_err(io_err(format!("running {}", self.binaries.install_db.display())))?;
         if !status.success() {
             return Err(Error::Command {
-                what: "mariadb-install-db".into(),
+                what,
                 detail: format!("{status}; last lines of its output:\n{}", tail_of_file(&install_log, 30)),
             });
         }
@@ -201,6 +217,9 @@ impl LocalServer {
             format!("--log-error={}", self.error_log.display()),
             format!("--tmpdir={}", self.rundir_path.display()),
         ];
+        if let Some(b) = &c.binaries.basedir {
+            a.push(format!("--basedir={}", b.display()));
+        }
         if is_root() {
             a.push("--user=root".to_string());
         }
@@ -236,7 +255,8 @@ impl LocalServer {
                 self.child = None;
                 return Err(Error::Server {
                     detail: format!(
-                        "mariadbd exited with {status} before accepting connections; error log {} ends with:\n{}",
+                        "{} exited with {status} before accepting connections; error log {} ends with:\n{}",
+                        self.cfg.binaries.server_name(),
                         self.error_log.display(),
                         self.error_log_tail(30)
                     ),
@@ -250,7 +270,8 @@ impl LocalServer {
                 self.kill();
                 return Err(Error::Server {
                     detail: format!(
-                        "mariadbd did not accept connections within {:?}; error log ends with:\n{}",
+                        "{} did not accept connections within {:?}; error log ends with:\n{}",
+                        self.cfg.binaries.server_name(),
                         self.cfg.startup_timeout,
                         self.error_log_tail(30)
                     ),
@@ -364,7 +385,7 @@ impl LocalServer {
                 if !status.success() {
                     return Err(Error::Server {
                         detail: format!(
-                            "mariadbd exited with {status} on shutdown; error log ends with:\n{}",
+                            "server exited with {status} on shutdown; error log ends with:\n{}",
                             self.error_log_tail(30)
                         ),
                     });
@@ -375,7 +396,7 @@ impl LocalServer {
                 self.kill();
                 return Err(Error::Server {
                     detail: format!(
-                        "mariadbd did not shut down within {:?}; killed it. Error log ends with:\n{}",
+                        "server did not shut down within {:?}; killed it. Error log ends with:\n{}",
                         self.cfg.shutdown_timeout,
                         self.error_log_tail(30)
                     ),

@@ -34,3 +34,22 @@ pub fn file_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         })
         .collect()
 }
+
+/// One number for every file below `dir`: its path relative to `dir` and its bytes
+/// (`DefaultHasher::new`, the same in every call of one process). A refused command
+/// must leave it unchanged.
+pub fn fingerprint(dir: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in regular_files(dir) {
+        p.strip_prefix(dir).expect("below dir").hash(&mut h);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display())).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The first piece of Rust Debug formatting in a command's output (`Some(`, `Err(`,
+/// `Ok(`, a struct's `{ `), if any: messages and `--json` fields must be words.
+pub fn rust_debug_text(output: &str) -> Option<&'static str> {
+    ["Some(", "Err(", "Ok(", "{ ", "None)"].into_iter().find(|p| output.contains(p))
+}

@@ -41,6 +41,12 @@ pub struct WorkloadConfig {
     pub seed: u64,
     /// Also write Aria tables (MariaDB only: off for a MySQL server).
     pub aria: bool,
+    /// More kinds of tables, written like the others: (table-name prefix,
+    /// what follows `ENGINE=` in CREATE TABLE), e.g. `("zip8", "InnoDB
+    /// ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8")` or `("part", "InnoDB
+    /// PARTITION BY HASH(id) PARTITIONS 3")`. An InnoDB one gets
+    /// transactions, any other engine autocommit statements.
+    pub extra_tables: Vec<(String, String)>,
 }
 
 impl Default for WorkloadConfig {
@@ -55,18 +61,18 @@ impl Default for WorkloadConfig {
             ddl: false,
             seed: 0x1234_5678,
             aria: true,
+            extra_tables: Vec::new(),
         }
     }
 }
 
 impl WorkloadConfig {
-    /// (table-name prefix, ENGINE=) of the engines this workload writes.
-    pub fn engines(&self) -> &'static [(&'static str, &'static str)] {
-        if self.aria {
-            ENGINES
-        } else {
-            &ENGINES[..2]
-        }
+    /// (table-name prefix, ENGINE=) of the tables this workload writes.
+    pub fn engines(&self) -> Vec<(String, String)> {
+        let base = if self.aria { ENGINES } else { &ENGINES[..2] };
+        let mut v: Vec<(String, String)> = base.iter().map(|(p, e)| (p.to_string(), e.to_string())).collect();
+        v.extend(self.extra_tables.iter().cloned());
+        v
     }
 
     /// `schema.table` names of the DML tables.
@@ -291,7 +297,7 @@ struct Writer {
     stats: WorkloadStats,
     ddl_gen: u64,
     ddl_phase: u32,
-    ddl_engine: &'static str,
+    ddl_engine: String,
 }
 
 enum Step {
@@ -315,7 +321,7 @@ impl Writer {
             stats: WorkloadStats::default(),
             ddl_gen: 0,
             ddl_phase: 0,
-            ddl_engine: "InnoDB",
+            ddl_engine: "InnoDB".to_string(),
         })
     }
 
@@ -330,10 +336,10 @@ impl Writer {
                 self.ddl_step()
             } else {
                 let engines = self.cfg.engines();
-                let (prefix, _) = engines[self.rng.below(engines.len() as u64) as usize];
+                let (prefix, engine) = &engines[self.rng.below(engines.len() as u64) as usize];
                 let idx = self.rng.below(self.cfg.tables_per_engine.max(1) as u64);
                 let table = format!("{}.{}", quote_ident(&self.cfg.schema), quote_ident(&format!("{prefix}_{idx}")));
-                if prefix == "innodb" {
+                if engine.to_ascii_lowercase().starts_with("innodb") {
                     self.innodb_txn(&table)
                 } else {
                     self.nontx_statement(&table)
@@ -442,7 +448,7 @@ impl Writer {
         let (sql, is_ddl) = match self.ddl_phase {
             0 => {
                 let engines = self.cfg.engines();
-                self.ddl_engine = engines[self.rng.below(engines.len() as u64) as usize].1;
+                self.ddl_engine = engines[self.rng.below(engines.len() as u64) as usize].1.clone();
                 (
                     format!(
                         "CREATE TABLE IF NOT EXISTS {t} (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, \

@@ -100,6 +100,7 @@ impl Backup {
                     source: done.tablespace.source,
                     target: done.tablespace.target,
                     file_id: done.file_id,
+                    bytes: done.bytes,
                 }),
                 (_, Some(id)) => self.copied_system_spaces.push(id),
                 (_, None) => {}
@@ -223,9 +224,18 @@ impl Backup {
             let full = target.root().join(path);
             move |e| BackupError::io(full, op, e)
         };
+        // The old copy of a table rebuilt under its name (ALTER TABLE, OPTIMIZE TABLE,
+        // TRUNCATE TABLE: a new tablespace) is not a dropped table.
+        let rebuilt = |rel: &Path| plan.created.iter().any(|ts| ts.target == rel);
         for rel in &plan.dropped {
             target.remove_file(rel).map_err(io(rel, "removing a dropped table's copy"))?;
-            self.note(phase, format!("{} was dropped during the backup: removed from it", rel.display()));
+            let what = if rebuilt(rel) {
+                "was rebuilt during the backup (ALTER, OPTIMIZE or TRUNCATE TABLE: a new tablespace under the same \
+                 name): its old copy removed, the new file is copied now"
+            } else {
+                "was dropped during the backup: removed from it"
+            };
+            self.note(phase, format!("{} {what}", rel.display()));
         }
         let mut moves = Vec::new();
         for (from, to) in &plan.renamed {
@@ -240,12 +250,47 @@ impl Backup {
             target.publish(&tmp, to).map_err(io(to, "renaming a renamed table's copy"))?;
             self.note(phase, format!("{} was renamed to {} during the backup", from.display(), to.display()));
         }
-        for ts in &plan.created {
+        for ts in plan.created.iter().filter(|ts| !plan.dropped.contains(&ts.target)) {
             self.note(phase, format!("{} was created during the backup: copying it now", ts.source.display()));
         }
-        self.pool.as_ref().expect("created in phase 11").push(phase, plan.created);
+        let mut again = plan.created;
         self.copied_tables = plan.kept;
+        if !self.flavor().recovery_extends_files() {
+            again.extend(self.take_grown_tables(phase, fs)?);
+        }
+        self.pool.as_ref().expect("created in phase 11").push(phase, again);
         Ok(())
+    }
+
+    /// Under the lock, for a server whose recovery does not extend files: the
+    /// copied tables whose file is now longer than their copy. Their copies
+    /// are removed and they are returned, to be copied again (every page read
+    /// now is at least as new as the start checkpoint, which is all the redo
+    /// needs; a tail-only copy would do with less reading).
+    fn take_grown_tables(&mut self, phase: Phase, fs: &dyn SourceFs) -> Result<Vec<Tablespace>> {
+        let (kept, grown) = reconcile::split_grown(std::mem::take(&mut self.copied_tables), |c| {
+            fs.size(&c.source).map_err(|e| BackupError::io(&c.source, "reading the size of", e))
+        })?;
+        self.copied_tables = kept;
+        let mut again = Vec::new();
+        for (c, size) in grown {
+            let full = self.svc.target.root().join(&c.target);
+            self.svc
+                .target
+                .remove_file(&c.target)
+                .map_err(|e| BackupError::io(full, "removing a grown table's copy", e))?;
+            self.note(
+                phase,
+                format!(
+                    "{} grew from {} to {size} bytes after its copy (the server's recovery does not extend files): \
+                     copied again under the lock",
+                    c.source.display(),
+                    c.bytes
+                ),
+            );
+            again.push(Tablespace { source: c.source, target: c.target, kind: TablespaceKind::Table });
+        }
+        Ok(again)
     }
 
     /// The space id of a file on disk under the lock: the copy's, when the file
@@ -269,7 +314,17 @@ impl Backup {
         let phase = Phase::NonInnodbFiles;
         let dictionary = self.flavor().tablespace_dictionary();
         self.statement(phase, dictionary.statement());
-        let listed = self.svc.server.tablespaces(dictionary)?;
+        let Some(listed) = self.svc.server.tablespaces(dictionary)? else {
+            // mariabackup never asks; its completeness rests on the datadir scan and the
+            // redo's file records, as this backup's does without the cross-check.
+            self.note(
+                phase,
+                "the server does not offer its tablespace dictionary (its information_schema plugin is disabled): \
+                 the copied tablespaces are not cross-checked against the server's list"
+                    .to_string(),
+            );
+            return Ok(());
+        };
         let checked = match witness::missing_from_dictionary(&listed, &self.held()) {
             Err(BackupError::TablespaceMissing { name, space_id, file }) => {
                 // Not in the backup because not on disk: someone removed it, not the server.

@@ -138,6 +138,8 @@ struct CopiedTable {
     /// The copied file's identity: under the lock, a file that still has it
     /// is this copy's table (renamed or not) without reading its page 0 again.
     file_id: Option<crate::io::FileId>,
+    /// Bytes copied (the file's size when its copy ended).
+    bytes: u64,
 }
 
 /// Where a backup stands: stepping, or over (either way nothing more to do).
@@ -186,6 +188,8 @@ pub struct Backup {
     plain_buf: Vec<u8>,
     binlog: Option<BinlogPos>,
     start_lsn: Lsn,
+    /// The server's LSN at phase 5, before any data file was read.
+    server_lsn_before_copy: Lsn,
     to_lsn: Lsn,
     last_lsn: Lsn,
     /// The server's LSN under the lock, before the log flush: every committed
@@ -232,6 +236,7 @@ impl Backup {
             plain_buf: Vec::new(),
             binlog: None,
             start_lsn: 0,
+            server_lsn_before_copy: 0,
             to_lsn: 0,
             last_lsn: 0,
             lsn_under_lock: 0,
@@ -380,6 +385,7 @@ impl Backup {
             read_step: self.opts.log_read_step,
             progress: self.svc.progress.clone(),
             clock: self.svc.clock.clone(),
+            server_lsn_before_copy: self.server_lsn_before_copy,
         }
     }
 
@@ -490,6 +496,7 @@ impl Backup {
         let phase = Phase::ServerFacts;
         self.begin(phase);
         let lsn = self.svc.server.current_lsn()?;
+        self.server_lsn_before_copy = lsn;
         self.note(phase, format!("server log sequence number {lsn}"));
         for name in self.flavor().reported_variables() {
             self.note(phase, format!("{name} = {}", self.vars.get(name).unwrap_or("")));

@@ -71,6 +71,9 @@ impl SourceFs for OnceListed<'_> {
     fn stamp(&self, path: &Path) -> io::Result<Option<FileStamp>> {
         self.fs.stamp(path)
     }
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        self.fs.size(path)
+    }
 }
 
 impl Backup {

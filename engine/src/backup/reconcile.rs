@@ -73,6 +73,31 @@ pub(super) fn plan(copied: Vec<CopiedTable>, live: &[Live]) -> Plan {
     plan
 }
 
+/// Copies that still cover their file, and copies whose file grew (with its size now).
+pub(super) type GrownSplit = (Vec<CopiedTable>, Vec<(CopiedTable, u64)>);
+
+/// For a server whose recovery does not extend files (MySQL 5.7): splits
+/// `copied` into the copies that still cover their file and those whose file
+/// is now longer than the copy (`size_now`), with that size. A redo record
+/// for a page past a copy's end would stop 5.7's recovery, so those are
+/// copied again under the lock.
+pub(super) fn split_grown<E>(
+    copied: Vec<CopiedTable>,
+    mut size_now: impl FnMut(&CopiedTable) -> Result<u64, E>,
+) -> Result<GrownSplit, E> {
+    let mut kept = Vec::new();
+    let mut grown = Vec::new();
+    for c in copied {
+        let size = size_now(&c)?;
+        if size > c.bytes {
+            grown.push((c, size));
+        } else {
+            kept.push(c);
+        }
+    }
+    Ok((kept, grown))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,7 +105,13 @@ mod tests {
     use std::path::Path;
 
     fn copied(id: Option<u32>, target: &str) -> CopiedTable {
-        CopiedTable { space_id: id, source: PathBuf::from("/data").join(target), target: target.into(), file_id: None }
+        CopiedTable {
+            space_id: id,
+            source: PathBuf::from("/data").join(target),
+            target: target.into(),
+            file_id: None,
+            bytes: 0,
+        }
     }
 
     fn live(id: Option<u32>, target: &str) -> Live {
@@ -145,6 +176,19 @@ mod tests {
         assert_eq!(p.created.iter().map(|t| t.target.clone()).collect::<Vec<_>>(), vec![PathBuf::from("d/gone.ibd")]);
         assert_eq!(p.kept.len(), 4);
         assert!(p.kept.iter().any(|c| c.space_id == Some(6) && c.target == Path::new("e/b2.ibd")));
+    }
+
+    #[test]
+    fn a_copy_shorter_than_its_file_now_is_copied_again_and_only_that_one() {
+        let mut a = copied(Some(5), "d/a.ibd");
+        a.bytes = 65536;
+        let mut b = copied(Some(6), "d/b.ibd");
+        b.bytes = 98304;
+        // a grew by a 4-page extension after its copy ended; b did not.
+        let sizes = |c: &CopiedTable| Ok::<u64, ()>(if c.space_id == Some(5) { 131072 } else { 98304 });
+        let (kept, grown) = split_grown(vec![a, b], sizes).unwrap();
+        assert_eq!(kept.iter().map(|c| c.space_id).collect::<Vec<_>>(), vec![Some(6)]);
+        assert_eq!(grown.iter().map(|(c, n)| (c.space_id, *n)).collect::<Vec<_>>(), vec![(Some(5), 131072)]);
     }
 
     #[test]

@@ -99,7 +99,7 @@ fn parse_size(raw: &str) -> Option<u64> {
 
 /// Parses `innodb_data_file_path`.
 pub fn parse_data_file_path(spec: &str) -> Result<Vec<DataFileSpec>> {
-    let bad = |why: &str| BackupError::Config(format!("innodb_data_file_path {spec:?}: {why}"));
+    let bad = |why: &str| BackupError::Config(format!("innodb_data_file_path '{spec}': {why}"));
     let mut files = Vec::new();
     for part in spec.split(';').filter(|p| !p.trim().is_empty()) {
         let mut fields = part.trim().split(':');
@@ -156,7 +156,7 @@ pub fn read_link_file(fs: &dyn SourceFs, isl: &Path) -> Result<PathBuf> {
             path: isl.to_path_buf(),
             source: crate::format::FormatError::Malformed {
                 what: "DATA DIRECTORY link file",
-                detail: format!("{target:?} is not an absolute path to a .ibd file"),
+                detail: format!("'{target}' is not an absolute path to a .ibd file"),
             },
         });
     }
@@ -165,7 +165,8 @@ pub fn read_link_file(fs: &dyn SourceFs, isl: &Path) -> Result<PathBuf> {
 
 /// The system tablespace files, undo tablespaces, then every `.ibd` at the top of
 /// the datadir and one level down, each group in name order. A DATA DIRECTORY
-/// table is found by its `.isl` link file and copied from where the link points
+/// table (or, at the top, a MySQL 5.7 general tablespace outside the datadir)
+/// is found by its `.isl` link file and copied from where the link points
 /// into the schema directory, as if it were local (mariabackup's layout; the
 /// `.isl` is copied too, so a restore puts the file back where it was).
 pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
@@ -195,6 +196,21 @@ pub fn discover_tablespaces(fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<
             EntryKind::File if entry.name.ends_with(".ibd") && !is_temporary_name(&entry.name) => {
                 let rel = PathBuf::from(&entry.name);
                 tables.push(Tablespace { source: path, target: rel, kind: TablespaceKind::Table });
+            }
+            // MySQL 5.7's general tablespace created with an absolute ADD
+            // DATAFILE path: its link sits at the top of the datadir.
+            EntryKind::File if entry.name.ends_with(".isl") && !is_temporary_name(&entry.name) => {
+                let stem = entry.name.trim_end_matches(".isl");
+                let source = match read_link_file(fs, &path) {
+                    Ok(source) => source,
+                    Err(BackupError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                tables.push(Tablespace {
+                    source,
+                    target: PathBuf::from(format!("{stem}.ibd")),
+                    kind: TablespaceKind::Table,
+                });
             }
             EntryKind::Dir => {
                 for inner in list(&path)? {

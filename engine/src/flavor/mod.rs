@@ -29,6 +29,9 @@ pub struct RedoContext<'a> {
     pub read_step: usize,
     pub progress: Arc<dyn Progress>,
     pub clock: Arc<dyn Clock>,
+    /// The server's LSN read before any data file was copied (0: unknown).
+    /// A 5.7 index built without redo below it was flushed before the copy.
+    pub server_lsn_before_copy: Lsn,
 }
 
 /// The newest checkpoint, as the trace reports it.
@@ -91,6 +94,14 @@ pub trait Flavor: Send {
     /// under it only those that changed since (`backup/precopy.rs`): where the
     /// lock that blocks DDL blocks commits too (MySQL 5.7's FTWRL), so that
     /// commits do not wait for a copy of every `.frm`.
+    /// Whether the server's crash recovery (and so a prepare that works like
+    /// it) extends a tablespace file that a redo record reaches beyond. MySQL
+    /// 5.7's does not ("page ... outside the tablespace bounds"), so a
+    /// tablespace that grew after its copy must be copied again under the lock.
+    fn recovery_extends_files(&self) -> bool {
+        true
+    }
+
     fn copies_non_innodb_before_lock(&self) -> bool {
         false
     }
@@ -157,7 +168,7 @@ pub fn detect(vars: &ServerVars) -> Result<Box<dyn Flavor>> {
              (use Percona XtraBackup 8.0 for this server)"
         ))),
         _ => Err(BackupError::Unsupported(format!(
-            "server version {version:?}: innohot backs up MySQL 5.7 and MariaDB 10.8-10.11"
+            "server version '{version}': innohot backs up MySQL 5.7 and MariaDB 10.8-10.11"
         ))),
     }
 }

@@ -7,10 +7,10 @@ use crate::error::{BackupError, Result};
 use crate::follow::mysql57::{read_stable_header, Mysql57Follower, Mysql57FollowerParts};
 use crate::follow::RedoFollower;
 use crate::format::mysql57::{self, RingGeometry};
-use crate::io::ReadPolicy;
+use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
 use crate::server::{LogWrittenProbe, ServerPlugin, ServerVars};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Mysql57;
@@ -70,6 +70,7 @@ impl RedoLog for Ring57 {
             read_step: ctx.read_step,
             progress: ctx.progress.clone(),
             clock: ctx.clock.clone(),
+            index_loads_flushed_below: ctx.server_lsn_before_copy,
         })?))
     }
 }
@@ -115,6 +116,10 @@ impl Flavor for Mysql57 {
         &[LockStep::LongLockWait, LockStep::FlushTables, LockStep::ReadLock]
     }
 
+    fn recovery_extends_files(&self) -> bool {
+        false
+    }
+
     /// FTWRL blocks commits at once: copy the non-InnoDB files before it.
     fn copies_non_innodb_before_lock(&self) -> bool {
         true
@@ -134,5 +139,18 @@ impl Flavor for Mysql57 {
 
     fn backup_my_cnf(&self, vars: &ServerVars, _plugins: &[ServerPlugin]) -> String {
         meta::backup_my_cnf_57(vars)
+    }
+
+    /// The links of general tablespaces outside the datadir (`ts.isl`, beside
+    /// which the tablespace is stored in the backup, so a restore can put it
+    /// back), and `ib_buffer_pool` (the buffer pool dump a restored server
+    /// warms up from), both at the top of the datadir.
+    fn top_level_files(&self, fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+        let entries = fs.list(datadir).map_err(|e| BackupError::io(datadir, "listing the data directory", e))?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.kind == EntryKind::File && (e.name == "ib_buffer_pool" || e.name.ends_with(".isl")))
+            .map(|e| (datadir.join(&e.name), PathBuf::from(e.name)))
+            .collect())
     }
 }

@@ -54,14 +54,15 @@ struct RecordScanner {
     /// Data bytes of the start block that precede the checkpoint.
     skip: usize,
     stopped: bool,
+    flushed_below: Lsn,
 }
 
 const DATA_PER_BLOCK: u64 = (mysql57::LOG_BLOCK_DATA_END - mysql57::LOG_BLOCK_HDR_SIZE) as u64;
 
 impl RecordScanner {
-    fn new(start_block_lsn: Lsn, checkpoint_lsn: Lsn) -> Self {
+    fn new(start_block_lsn: Lsn, checkpoint_lsn: Lsn, flushed_below: Lsn) -> Self {
         let skip = ((checkpoint_lsn - start_block_lsn) as usize).saturating_sub(mysql57::LOG_BLOCK_HDR_SIZE);
-        RecordScanner { pending: Vec::new(), pending_pos: 0, start_block_lsn, skip, stopped: false }
+        RecordScanner { pending: Vec::new(), pending_pos: 0, start_block_lsn, skip, stopped: false, flushed_below }
     }
 
     fn lsn_at(&self, pos: u64) -> Lsn {
@@ -89,7 +90,9 @@ impl RecordScanner {
                 Ok(Some(d)) => {
                     if let crate::format::mysql57::mlog::Record::IndexLoad { space, .. } = d.record {
                         let lsn = self.lsn_at(self.pending_pos + at as u64);
-                        return Err(BackupError::IndexBuiltWithoutRedo { lsn, space });
+                        if lsn >= self.flushed_below {
+                            return Err(BackupError::IndexBuiltWithoutRedo { lsn, space });
+                        }
                     }
                     at += d.len;
                 }
@@ -151,6 +154,10 @@ pub struct Mysql57FollowerParts {
     pub read_step: usize,
     pub progress: Arc<dyn Progress>,
     pub clock: Arc<dyn Clock>,
+    /// 5.7 writes MLOG_INDEX_LOAD after the index's pages reached the data file,
+    /// so one below the server LSN read before the copy began (a DDL that ended
+    /// before the backup) changed nothing the copy can miss. 0: every one fails the backup.
+    pub index_loads_flushed_below: Lsn,
 }
 
 impl Mysql57Follower {
@@ -168,6 +175,7 @@ impl Mysql57Follower {
             read_step,
             progress,
             clock,
+            index_loads_flushed_below,
         } = parts;
         if read_step == 0 || read_step % LOG_BLOCK_SIZE != 0 {
             return Err(BackupError::Config(format!(
@@ -195,7 +203,7 @@ impl Mysql57Follower {
             progress,
             clock,
             event_phase: Phase::FirstLogCopy,
-            scanner: RecordScanner::new(start_lsn, checkpoint.lsn),
+            scanner: RecordScanner::new(start_lsn, checkpoint.lsn, index_loads_flushed_below),
         })
     }
 
@@ -366,5 +374,37 @@ impl RedoFollower for Mysql57Follower {
     }
     fn target_name(&self) -> &str {
         "xtrabackup_logfile"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::mysql57::mlog::{encode_mtr, Record};
+
+    /// Scans one MLOG_INDEX_LOAD placed right at the checkpoint (block 1000's
+    /// first data byte) with the server's pre-copy LSN at `flushed_below`.
+    fn scan_index_load(flushed_below: Lsn) -> Result<Result<(), String>> {
+        let block = 1000 * LOG_BLOCK_SIZE as u64;
+        let checkpoint = block + mysql57::LOG_BLOCK_HDR_SIZE as u64;
+        let mut scanner = RecordScanner::new(block, checkpoint, flushed_below);
+        scanner.feed(&encode_mtr(&[Record::IndexLoad { space: 25, page: 3, index_id: 9 }]))
+    }
+
+    #[test]
+    fn an_index_load_at_or_after_the_pre_copy_lsn_fails_the_backup() {
+        let at = 1000 * LOG_BLOCK_SIZE as u64 + mysql57::LOG_BLOCK_HDR_SIZE as u64;
+        for flushed_below in [0, at - 1, at] {
+            match scan_index_load(flushed_below) {
+                Err(BackupError::IndexBuiltWithoutRedo { lsn, space }) => assert_eq!((lsn, space), (at, 25)),
+                other => panic!("flushed below {flushed_below}: expected a refusal, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_index_load_before_the_pre_copy_lsn_was_flushed_before_the_copy() {
+        let at = 1000 * LOG_BLOCK_SIZE as u64 + mysql57::LOG_BLOCK_HDR_SIZE as u64;
+        assert!(matches!(scan_index_load(at + 1), Ok(Ok(()))));
     }
 }

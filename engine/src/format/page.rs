@@ -204,6 +204,8 @@ pub enum Accepted {
     Compressed,
     /// A MariaDB PAGE_COMPRESSED page that inflates to a page whose checksum holds.
     PageCompressed(page_compressed::Algorithm),
+    /// A MySQL 5.7 page-compressed page (type 14) that inflates to a page whose checksum holds.
+    MysqlCompressed(page_compressed::Algorithm),
 }
 
 /// Why a page was refused; each names what it compared.
@@ -222,15 +224,16 @@ pub enum PageDefect {
     /// The page is encrypted (a key version is set, or the page type says so):
     /// not a torn page, and re-reading will not help.
     Encrypted { key_version: u32, page_type: u16 },
-    /// MySQL 5.7 transparent page compression (`COMPRESSION=`), which innohot does not read.
-    MysqlPageCompression,
+    /// A MySQL 5.7 page-compressed page (type 14) whose body does not inflate
+    /// to one page.
+    MysqlCompressed(InflateError),
 }
 
 impl PageDefect {
     /// Whether re-reading the page may help (a write in progress) or the page
     /// is what it is (encrypted, or a format innohot does not read).
     pub fn is_permanent(&self) -> bool {
-        matches!(self, PageDefect::Encrypted { .. } | PageDefect::MysqlPageCompression)
+        matches!(self, PageDefect::Encrypted { .. })
     }
 }
 
@@ -255,8 +258,8 @@ impl std::fmt::Display for PageDefect {
             PageDefect::Encrypted { key_version, page_type } => {
                 write!(f, "the page is encrypted (key version {key_version}, page type {page_type})")
             }
-            PageDefect::MysqlPageCompression => {
-                write!(f, "MySQL transparent page compression (page type {PAGE_TYPE_MYSQL_COMPRESSED})")
+            PageDefect::MysqlCompressed(e) => {
+                write!(f, "MySQL page-compressed page (page type {PAGE_TYPE_MYSQL_COMPRESSED}): {e}")
             }
         }
     }
@@ -339,6 +342,26 @@ pub fn stamp_for_layout(page: &mut [u8], layout: PageLayout) {
     } else {
         stamp_legacy_crc32(page);
     }
+}
+
+/// How a MySQL 5.7 server with this `innodb_checksum_algorithm` accepts a page
+/// rewritten after redo: a non-strict setting reads any valid checksum, so crc32
+/// is stamped; the strict ones need their own. `None`: not a 5.7 setting.
+pub fn stamp_for_mysql57(page: &mut [u8], layout: PageLayout, algorithm: &str) -> Option<()> {
+    match (algorithm, layout.compressed) {
+        ("crc32" | "strict_crc32" | "innodb" | "none", true) => stamp_zip_crc32(page),
+        ("crc32" | "strict_crc32" | "innodb" | "none", false) => stamp_legacy_crc32(page),
+        ("strict_innodb", false) => stamp_legacy_innodb(page),
+        ("strict_none", false) => {
+            let size = page.len();
+            copy_lsn_low(page, size - 4);
+            put_u32(page, FIL_PAGE_SPACE_OR_CHKSUM, CHECKSUM_NONE_MAGIC);
+            put_u32(page, size - FIL_PAGE_END_LSN_OLD_CHKSUM, CHECKSUM_NONE_MAGIC);
+        }
+        ("strict_none", true) => put_u32(page, FIL_PAGE_SPACE_OR_CHKSUM, CHECKSUM_NONE_MAGIC),
+        _ => return None,
+    }
+    Some(())
 }
 
 /// Sets FIL_PAGE_LSN (the trailer copy is set by the stamp functions).
@@ -425,9 +448,19 @@ fn validate_legacy(page: &[u8]) -> Result<Accepted, PageDefect> {
             key_version: be_u32(page, FIL_PAGE_FILE_FLUSH_LSN),
             page_type: PAGE_TYPE_PAGE_COMPRESSED_ENCRYPTED,
         }),
-        PAGE_TYPE_MYSQL_COMPRESSED => Err(PageDefect::MysqlPageCompression),
+        PAGE_TYPE_MYSQL_COMPRESSED => validate_mysql_compressed(page),
         _ => validate_legacy_checksum(page),
     }
+}
+
+/// MySQL 5.7 transparent page compression: the page inflated must pass the
+/// legacy checksum and torn-page tests (the server checksums before it
+/// compresses). Copied as stored; the server reads it back as it wrote it.
+fn validate_mysql_compressed(page: &[u8]) -> Result<Accepted, PageDefect> {
+    let mut inflated = vec![0u8; page.len()];
+    let algorithm = page_compressed::inflate_mysql(page, &mut inflated).map_err(PageDefect::MysqlCompressed)?;
+    validate_legacy_checksum(&inflated)?;
+    Ok(Accepted::MysqlCompressed(algorithm))
 }
 
 /// Inflates the page and validates what the server checksummed before it
@@ -534,6 +567,28 @@ mod tests {
         assert_eq!(extent_size_pages(32768), 64);
         assert_eq!(extent_size_pages(65536), 64);
         assert_eq!(extent_size_pages(0), 0);
+    }
+
+    /// A 5.7 page restamped after redo passes the server's test for each setting.
+    #[test]
+    fn mysql57_restamps_pass_validation_for_every_checksum_setting() {
+        let layout = PageLayout::legacy(16384);
+        for algorithm in ["crc32", "strict_crc32", "innodb", "none", "strict_innodb", "strict_none"] {
+            let mut pg = new_page(16384, 7, 3, 17855, 0x1234_5678_9abc);
+            pg[100..200].fill(0x5a);
+            stamp_legacy_innodb(&mut pg);
+            set_page_lsn(&mut pg, 0x1234_5678_ffff);
+            assert!(validate_page(&pg, 7, 3, layout).is_err(), "a changed LSN must fail the old stamp");
+            stamp_for_mysql57(&mut pg, layout, algorithm).expect("a 5.7 setting");
+            assert!(validate_page(&pg, 7, 3, layout).is_ok(), "{algorithm}");
+            let head = be_u32(&pg, FIL_PAGE_SPACE_OR_CHKSUM);
+            match algorithm {
+                "strict_innodb" => assert_eq!(head, page_innodb_new(&pg)),
+                "strict_none" => assert_eq!(head, CHECKSUM_NONE_MAGIC),
+                _ => assert_eq!(head, page_crc32(&pg)),
+            }
+        }
+        assert!(stamp_for_mysql57(&mut vec![0u8; 16384], layout, "full_crc32").is_none());
     }
 
     #[test]

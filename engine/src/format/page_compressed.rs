@@ -97,6 +97,47 @@ impl std::fmt::Display for InflateError {
     }
 }
 
+/// MySQL 5.7 transparent page compression (`COMPRESSION='zlib'|'lz4'`, page
+/// type 14), as the 5.7.41 server writes it: the 38-byte FIL header is kept
+/// (checksum, page number, links, LSN, space id) except bytes 24-34, which
+/// hold the type 14, a format version (26), the algorithm (27: 1 zlib, 2
+/// lz4), the original page type (28), the original body size (30: the page
+/// less its 38-byte header) and the compressed size (32); the compressed body
+/// follows at 38, the rest of the page is zeros (a punched hole on disk).
+pub const MYSQL_VERSION_AT: usize = 26;
+pub const MYSQL_ALGORITHM_AT: usize = 27;
+pub const MYSQL_ORIGINAL_TYPE_AT: usize = 28;
+pub const MYSQL_ORIGINAL_SIZE_AT: usize = 30;
+pub const MYSQL_COMPRESSED_SIZE_AT: usize = 32;
+pub const MYSQL_PAYLOAD_AT: usize = 38;
+
+/// Inflates a MySQL 5.7 page-type-14 page into `out` (as long as the page):
+/// the header with its original type back (bytes 26-34 zeroed, as the
+/// server's checksum does not cover them) and the inflated body, which ends
+/// in the page's own trailer, so the legacy checksum and torn-page tests
+/// apply to it. Returns the algorithm.
+pub fn inflate_mysql(page: &[u8], out: &mut [u8]) -> Result<Algorithm, InflateError> {
+    let code = page[MYSQL_ALGORITHM_AT];
+    let algorithm = match code {
+        1 => Algorithm::Zlib,
+        2 => Algorithm::Lz4,
+        _ => return Err(InflateError::UnknownAlgorithm(u64::from(code))),
+    };
+    let original = usize::from(be_u16(page, MYSQL_ORIGINAL_SIZE_AT));
+    let len = be_u16(page, MYSQL_COMPRESSED_SIZE_AT);
+    let end = MYSQL_PAYLOAD_AT + usize::from(len);
+    if len == 0 || end > page.len() || original != page.len() - MYSQL_PAYLOAD_AT {
+        return Err(InflateError::BadLength(len));
+    }
+    out[..MYSQL_PAYLOAD_AT].copy_from_slice(&page[..MYSQL_PAYLOAD_AT]);
+    out[24..26].copy_from_slice(&page[MYSQL_ORIGINAL_TYPE_AT..MYSQL_ORIGINAL_TYPE_AT + 2]);
+    out[26..34].fill(0);
+    match inflate_payload(algorithm, &page[MYSQL_PAYLOAD_AT..end], &mut out[MYSQL_PAYLOAD_AT..]) {
+        Some(n) if n == original => Ok(algorithm),
+        _ => Err(InflateError::Damaged(algorithm)),
+    }
+}
+
 /// Inflates a (not encrypted) page_compressed page of `page.len()` bytes into
 /// `out`, which must be as long as the page; returns the algorithm used.
 pub fn inflate(page: &[u8], out: &mut [u8]) -> Result<Algorithm, InflateError> {

@@ -2,13 +2,13 @@
 #![allow(clippy::disallowed_methods)] // this module is where real files live
 
 use super::real::RealSourceFs;
-use super::{DirEntry, EditFile, FileBytes, LocalFs, Owner, ReadPolicy, SourceFile, SourceFs, TargetFile};
+use super::{DirEntry, EditFile, FileBytes, FsSpace, LocalFs, Owner, ReadPolicy, SourceFile, SourceFs, TargetFile};
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The real file system, by absolute (or working-directory relative) path.
 #[derive(Debug, Default, Clone, Copy)]
@@ -39,6 +39,45 @@ impl EditFile for RealEdit {
     }
     fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()
+    }
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+}
+
+/// A lock file held with an fcntl write lock; dropped: removed, then closed (which
+/// releases the lock). POSIX drops a process's fcntl locks on a file when it closes
+/// any descriptor of it: nothing else in the process may open the lock file.
+struct HeldLock {
+    path: PathBuf,
+    _file: File,
+}
+
+impl super::FileLock for HeldLock {}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        // Removed while still locked: whoever opened it meanwhile finds, once it gets
+        // the lock, that the name no longer leads to its file, and starts again.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// fcntl(F_SETLK) of a write lock on the whole file; Ok(false) when another process holds one.
+fn try_write_lock(file: &File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `flock` is plain old data; all zeroes is a valid value.
+    let mut lk: libc::flock = unsafe { std::mem::zeroed() };
+    lk.l_type = libc::F_WRLCK as libc::c_short;
+    lk.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: a file descriptor open for the call's duration and a valid `flock`.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lk) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(false),
+        _ => Err(e),
     }
 }
 
@@ -163,6 +202,21 @@ impl LocalFs for RealLocalFs {
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         fs::remove_file(path)
     }
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        fs::remove_dir(dir)
+    }
+    fn space(&self, path: &Path) -> io::Result<FsSpace> {
+        let device = fs::metadata(path)?.dev();
+        let p = c_path(path)?;
+        // SAFETY: `statvfs` is plain old data; all zeroes is a valid value.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated path and a valid `statvfs` that live across the call.
+        if unsafe { libc::statvfs(p.as_ptr(), &mut st) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let block_size = (st.f_frsize as u64).max(1);
+        Ok(FsSpace { device, available: (st.f_bavail as u64).saturating_mul(block_size), block_size })
+    }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
     }
@@ -189,5 +243,31 @@ impl LocalFs for RealLocalFs {
             return Err(io::Error::last_os_error());
         }
         Ok((lk.l_type != libc::F_UNLCK as libc::c_short).then_some(lk.l_pid.max(0) as u32))
+    }
+    fn lock_file(&self, path: &Path) -> io::Result<Box<dyn super::FileLock>> {
+        // A few rounds: each one lost means a holder removed the file as we opened it.
+        for _ in 0..16 {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .mode(0o640)
+                .open(path)?;
+            if !try_write_lock(&file)? {
+                return Err(io::Error::new(io::ErrorKind::WouldBlock, "another process holds the lock"));
+            }
+            let same = match fs::symlink_metadata(path) {
+                Ok(now) => {
+                    let mine = file.metadata()?;
+                    (now.dev(), now.ino()) == (mine.dev(), mine.ino())
+                }
+                Err(_) => false,
+            };
+            if same {
+                return Ok(Box::new(HeldLock { path: path.to_path_buf(), _file: file }));
+            }
+        }
+        Err(io::Error::other("the lock file keeps being replaced by another process"))
     }
 }

@@ -7,6 +7,7 @@
 pub mod local;
 #[cfg(any(test, feature = "test-support"))]
 pub mod mem;
+pub mod memfs;
 pub mod real;
 
 use std::io;
@@ -175,6 +176,11 @@ pub trait SourceFs: Send + Sync {
     fn stamp(&self, _path: &Path) -> io::Result<Option<FileStamp>> {
         Err(io::Error::new(io::ErrorKind::Unsupported, "this file system does not stamp files"))
     }
+    /// The file's size, by stat(2) where the file system can (no open: the
+    /// work under the lock must not grow with the number of tables).
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        self.open(path, ReadPolicy::default())?.size()
+    }
 }
 
 /// A file being written into the backup.
@@ -219,7 +225,18 @@ pub trait EditFile: Send {
     fn size(&mut self) -> io::Result<u64>;
     /// fdatasync.
     fn sync(&mut self) -> io::Result<()>;
+    /// Cuts the file to `len` bytes (prepare shrinks an undo tablespace the redo
+    /// truncated, as the server's recovery does).
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
 }
+
+/// Held while a lock taken by [`LocalFs::lock_file`] lasts: dropping it removes the
+/// lock file and releases the lock.
+pub trait FileLock: Send {}
+
+/// The lock of a file system no other process shares.
+struct NoLock;
+impl FileLock for NoLock {}
 
 /// The bytes of a whole file ([`LocalFs::read_mapped`]).
 pub enum FileBytes {
@@ -243,6 +260,18 @@ impl std::fmt::Debug for FileBytes {
         let how = if matches!(self, FileBytes::Owned(_)) { "owned" } else { "mapped" };
         write!(f, "FileBytes({how}, {} bytes)", self.len())
     }
+}
+
+/// Room left on the file system holding a path (statvfs), and which file system
+/// that is: restores check they fit before writing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsSpace {
+    /// st_dev: two paths on one device can be renamed into each other.
+    pub device: u64,
+    /// Bytes an unprivileged writer may still use (f_bavail * f_frsize).
+    pub available: u64,
+    /// The allocation unit (f_frsize): a file takes whole blocks.
+    pub block_size: u64,
 }
 
 /// Who owns a file.
@@ -283,6 +312,10 @@ pub trait LocalFs: Send + Sync {
     /// rename(2) that never replaces (RENAME_NOREPLACE); EXDEV across file systems.
     fn rename_no_replace(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// rmdir(2): removes an empty directory (restores undo the ones they created).
+    fn remove_dir(&self, dir: &Path) -> io::Result<()>;
+    /// The free space and device of the file system holding `path`, which must exist.
+    fn space(&self, path: &Path) -> io::Result<FsSpace>;
     /// fsync of a directory.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     fn owner(&self, path: &Path) -> io::Result<Owner>;
@@ -293,4 +326,13 @@ pub trait LocalFs: Send + Sync {
     /// with pid 0 when the holder cannot be named (another pid namespace);
     /// None when nobody holds one.
     fn lock_holder(&self, path: &Path) -> io::Result<Option<u32>>;
+    /// Takes an exclusive POSIX write lock (fcntl) on the lock file `path`, created
+    /// (0640, never through a symlink) when missing, until the returned value is
+    /// dropped, which removes the file. The kernel releases the lock when the process
+    /// dies, so a file left by a killed run blocks nobody. Another holder: an error of
+    /// kind `WouldBlock` ([`LocalFs::lock_holder`] names it). The default takes no
+    /// lock, for file systems no other process shares.
+    fn lock_file(&self, _path: &Path) -> io::Result<Box<dyn FileLock>> {
+        Ok(Box::new(NoLock))
+    }
 }

@@ -157,7 +157,11 @@ impl SourceFs for RealSourceFs {
                 Err(raw) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("file name {raw:?} in {} is not UTF-8", dir.display()),
+                        format!(
+                            "file name '{}' in {} is not UTF-8",
+                            raw.as_encoded_bytes().escape_ascii(),
+                            dir.display()
+                        ),
                     ))
                 }
             };
@@ -185,6 +189,10 @@ impl SourceFs for RealSourceFs {
 
     fn file_id(&self, path: &Path) -> io::Result<Option<super::FileId>> {
         Ok(identity(&fs::metadata(path)?))
+    }
+
+    fn size(&self, path: &Path) -> io::Result<u64> {
+        Ok(fs::metadata(path)?.len())
     }
 
     /// stat(2) through symlinks, like `open`: the stamp is the stamp of what a copy reads.

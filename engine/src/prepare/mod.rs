@@ -3,8 +3,10 @@
 //! go through [`PageStore`], so the simulator's oracle and the on-disk prepare
 //! share the same code.
 
+pub(crate) mod index;
 pub mod mariadb;
 pub mod mysql57;
+pub mod sys_tables;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -47,5 +49,9 @@ pub trait PageStore {
     /// Whether a tablespace with this id is in the backup (its page 0 is there).
     fn holds_space(&mut self, space: u32) -> bool {
         self.page_mut(space, 0).is_some()
+    }
+    /// Whether the tablespace is ROW_FORMAT=COMPRESSED (its pages held as stored).
+    fn is_compressed(&mut self, _space: u32) -> bool {
+        false
     }
 }

@@ -1,6 +1,7 @@
 //! `innohot copy-back` / `move-back`: a prepared backup into a missing or empty
 //! datadir, every file where the server will look for it. The whole plan is
-//! checked before the first byte is written: nothing is ever overwritten.
+//! checked before the first byte is written, the free space too: nothing is ever
+//! overwritten, and a restore that fails undoes what it did (`place`).
 //!
 //! - `ibdata*` go to `innodb_data_home_dir`, `undo*` to `innodb_undo_directory`,
 //!   `ib_logfile*` to `innodb_log_group_home_dir` (each the datadir unless given);
@@ -10,14 +11,15 @@
 //!   to point there;
 //! - backup-only files stay behind: `xtrabackup_*`, `backup-my.cnf`, `innohot_*`;
 //! - every file is fdatasynced, every directory written into fsynced.
+//!
+//! A datadir holding only an empty `lost+found` (a fresh file system) is empty;
+//! `lost+found` is left as it is.
 
+use super::marker::{Marker, MARKER, MARKER_NEW};
 use super::{io_err, read_checkpoints, RestoreError, Result};
 use crate::io::{EntryKind, LocalFs, Owner};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// Bytes per read while copying.
-const CHUNK: usize = 8 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -52,15 +54,26 @@ pub struct RestoreReport {
     pub renamed: u64,
     /// DATA DIRECTORY files placed outside the datadir.
     pub remote: Vec<PathBuf>,
+    /// What this run found of an interrupted one and did about it first.
+    pub resumed: Option<String>,
 }
 
 /// One file of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Item {
-    from: PathBuf,
-    to: PathBuf,
-    /// Written instead of the file's bytes (a rewritten `.isl`).
-    contents: Option<Vec<u8>>,
+pub struct Item {
+    pub from: PathBuf,
+    pub to: PathBuf,
+    /// A `.isl` rewritten to point at the `.ibd` beside it (`remote_inside_datadir`).
+    pub link_rewritten: bool,
+    /// Bytes the destination takes.
+    pub size: u64,
+}
+
+impl Item {
+    /// What to write instead of the source's bytes, if anything.
+    pub fn contents(&self) -> Option<Vec<u8>> {
+        self.link_rewritten.then(|| format!("{}\n", self.to.with_extension("ibd").display()).into_bytes())
+    }
 }
 
 /// Files that describe the backup and never go to a datadir.
@@ -71,44 +84,92 @@ pub fn is_backup_only(name: &str) -> bool {
         || name.ends_with(".innohot-new")
 }
 
-/// Copies (or moves) the prepared backup in `dir` to where `opts` says.
+/// Copies (or moves) the prepared backup in `dir` to where `opts` says. A datadir
+/// holding an interrupted run of the same command is first undone (or, for a
+/// move-back that had placed everything, finished).
 pub fn restore(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<RestoreReport> {
     let cp = read_checkpoints(fs, dir)?;
     if !cp.is_prepared() {
         return Err(RestoreError::NotPrepared { dir: dir.to_path_buf(), kind: cp.backup_type });
     }
     check_no_server(fs, opts)?;
-    if fs.exists(&opts.datadir) {
-        let entries = fs.list(&opts.datadir).map_err(io_err(&opts.datadir, "listing"))?;
-        if let Some(first) = entries.first() {
+    let mut resumed = None;
+    if let Some(previous) = unfinished(fs, dir, opts)? {
+        match super::place::resume(fs, &previous, opts)? {
+            super::place::Resumed::Finished(report) => return Ok(report),
+            super::place::Resumed::Undone(note) => resumed = Some(note),
+        }
+        // Undone, the datadir must be empty again: anything else in it is not ours.
+        unfinished(fs, dir, opts)?;
+    }
+    let items = plan(fs, dir, opts)?;
+    let marker = Marker {
+        mode: opts.mode,
+        backup: dir.to_path_buf(),
+        datadir: opts.datadir.clone(),
+        removing_sources: false,
+        dirs: dirs_to_create(fs, &items, opts),
+        items,
+    };
+    super::space::check(fs, &marker, opts)?;
+    let mut report = super::place::Restore::new(fs, opts, marker).run()?;
+    report.resumed = resumed;
+    Ok(report)
+}
+
+/// Whether `path` is an empty `lost+found` directory: what mkfs leaves in a new
+/// file system, which a restore may use as its datadir.
+fn is_empty_lost_found(fs: &dyn LocalFs, dir: &Path, name: &str, kind: EntryKind) -> bool {
+    name == "lost+found" && kind == EntryKind::Dir && fs.list(&dir.join(name)).is_ok_and(|e| e.is_empty())
+}
+
+/// The datadir must be missing, empty (but for an empty `lost+found`), or hold the
+/// marker of an interrupted run of this same command: returned, to be undone or finished.
+fn unfinished(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Option<Marker>> {
+    let datadir = &opts.datadir;
+    if !fs.exists(datadir) {
+        return Ok(None);
+    }
+    let entries = fs.list(datadir).map_err(io_err(datadir, "listing"))?;
+    let others: Vec<_> = entries
+        .iter()
+        .filter(|e| e.name != MARKER && e.name != MARKER_NEW && !is_empty_lost_found(fs, datadir, &e.name, e.kind))
+        .collect();
+    let marker_path = datadir.join(MARKER);
+    let marker = if fs.exists(&marker_path) {
+        Marker::decode(&fs.read_all(&marker_path).map_err(io_err(&marker_path, "reading"))?)
+    } else {
+        None
+    };
+    let Some(marker) = marker else {
+        if let Some(first) = others.first() {
             return Err(RestoreError::DestinationInUse {
-                path: opts.datadir.clone(),
+                path: datadir.clone(),
                 detail: format!(
                     "the datadir is not empty (it holds {} entries, {} among them)",
-                    entries.len(),
+                    others.len(),
                     first.name
                 ),
             });
         }
-    }
-    let plan = plan(fs, dir, opts)?;
-    let mut report = RestoreReport::default();
-    let mut dirs = BTreeSet::new();
-    for item in &plan {
-        let parent = item.to.parent().unwrap_or(Path::new("/")).to_path_buf();
-        if !fs.is_dir(&parent) {
-            create_dirs(fs, &parent, opts, &mut dirs)?;
+        // A marker torn by a crash before it was durable: nothing was placed yet.
+        for leftover in [MARKER, MARKER_NEW].map(|n| datadir.join(n)).iter().filter(|p| fs.exists(p)) {
+            fs.remove_file(leftover).map_err(io_err(leftover, "removing"))?;
+            fs.sync_dir(datadir).map_err(io_err(datadir, "fsync of"))?;
         }
-        dirs.insert(parent);
-        place(fs, item, opts, &mut report)?;
-        if !item.to.starts_with(&opts.datadir) && item.to.extension().is_some_and(|e| e == "ibd") {
-            report.remote.push(item.to.clone());
-        }
+        return Ok(None);
+    };
+    if marker.mode != opts.mode || marker.backup != dir || marker.datadir != *datadir {
+        return Err(RestoreError::Refused(format!(
+            "{} holds an unfinished innohot {} of {} ({} lists what it did): run that command again to undo or \
+             finish it; nothing was written",
+            datadir.display(),
+            marker.command(),
+            marker.backup.display(),
+            MARKER
+        )));
     }
-    for d in dirs.iter().rev() {
-        fs.sync_dir(d).map_err(io_err(d, "fsync of"))?;
-    }
-    Ok(report)
+    Ok(Some(marker))
 }
 
 /// A running server holds an fcntl write lock on its system tablespace and its
@@ -137,31 +198,27 @@ fn check_no_server(fs: &dyn LocalFs, opts: &RestoreOptions) -> Result<()> {
     Ok(())
 }
 
-/// Creates `dir` and its missing parents, owned as the files will be; remembers
-/// each new one and the directory above it for the final fsync.
-fn create_dirs(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions, dirs: &mut BTreeSet<PathBuf>) -> Result<()> {
-    let mut missing = vec![];
-    let mut d = dir;
-    while !fs.is_dir(d) {
-        missing.push(d.to_path_buf());
-        match d.parent() {
-            Some(p) => d = p,
-            None => break,
+/// The directories the restore creates, parents first: the missing ones above
+/// every destination, and the datadir itself when it is missing.
+fn dirs_to_create(fs: &dyn LocalFs, items: &[Item], opts: &RestoreOptions) -> Vec<PathBuf> {
+    let mut out = BTreeSet::new();
+    let parents = items.iter().filter_map(|i| i.to.parent());
+    for dir in std::iter::once(opts.datadir.as_path()).chain(parents) {
+        let mut d = dir;
+        while !fs.is_dir(d) && out.insert(d.to_path_buf()) {
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
         }
     }
-    dirs.insert(d.to_path_buf());
-    fs.create_dir_all(dir).map_err(io_err(dir, "creating the directory"))?;
-    for m in missing {
-        if let Ownership::Set(o) = opts.ownership {
-            fs.set_owner(&m, o).map_err(io_err(&m, "chown of"))?;
-        }
-        dirs.insert(m);
-    }
-    Ok(())
+    // Sorted paths put every directory after its parents.
+    out.into_iter().collect()
 }
 
-/// Every file of the backup with its destination; refuses the first one that exists.
-fn plan(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Vec<Item>> {
+/// Every file of the backup with its destination, in the order they are placed;
+/// refuses the first destination that exists.
+pub fn plan(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Vec<Item>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -181,7 +238,7 @@ fn plan(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Vec<Item>
                         n if d == dir && n.starts_with("ib_logfile") => home(&opts.log_dir).join(n),
                         _ => opts.datadir.join(rel),
                     };
-                    out.push(Item { from, to, contents: None });
+                    out.push(Item { from, to, link_rewritten: false, size: 0 });
                 }
                 EntryKind::Other => {}
             }
@@ -189,7 +246,14 @@ fn plan(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Vec<Item>
     }
     out.sort_by(|a, b| a.from.cmp(&b.from));
     let mut seen = BTreeSet::new();
-    for item in &out {
+    for item in &mut out {
+        item.size = match item.contents() {
+            Some(bytes) => bytes.len() as u64,
+            None => fs
+                .open_read(&item.from)
+                .and_then(|mut f| f.size())
+                .map_err(io_err(&item.from, "reading the size of"))?,
+        };
         if fs.exists(&item.to) || !seen.insert(item.to.clone()) {
             return Err(RestoreError::DestinationInUse {
                 path: item.to.clone(),
@@ -212,10 +276,8 @@ fn remote_table(fs: &dyn LocalFs, dir: &Path, isl: &Path, opts: &RestoreOptions)
             ibd.display()
         )));
     }
-    let (ibd_to, isl_contents) = if opts.remote_inside_datadir {
-        let inside = opts.datadir.join(rel_isl).with_extension("ibd");
-        let text = format!("{}\n", inside.display()).into_bytes();
-        (inside, Some(text))
+    let ibd_to = if opts.remote_inside_datadir {
+        opts.datadir.join(rel_isl).with_extension("ibd")
     } else {
         if !link.starts_with('/') || !link.ends_with(".ibd") {
             return Err(RestoreError::Refused(format!(
@@ -223,67 +285,11 @@ fn remote_table(fs: &dyn LocalFs, dir: &Path, isl: &Path, opts: &RestoreOptions)
                 isl.display()
             )));
         }
-        (PathBuf::from(&link), None)
+        PathBuf::from(&link)
     };
+    let rewritten = opts.remote_inside_datadir;
     Ok(vec![
-        Item { from: ibd, to: ibd_to, contents: None },
-        Item { from: isl.to_path_buf(), to: opts.datadir.join(rel_isl), contents: isl_contents },
+        Item { from: ibd, to: ibd_to, link_rewritten: false, size: 0 },
+        Item { from: isl.to_path_buf(), to: opts.datadir.join(rel_isl), link_rewritten: rewritten, size: 0 },
     ])
-}
-
-/// Puts one file in place, durably, with its owner.
-fn place(fs: &dyn LocalFs, item: &Item, opts: &RestoreOptions, report: &mut RestoreReport) -> Result<()> {
-    let mut renamed = false;
-    if opts.mode == Mode::Move && item.contents.is_none() {
-        match fs.rename_no_replace(&item.from, &item.to) {
-            Ok(()) => renamed = true,
-            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
-            Err(e) => return Err(io_err(&item.to, "moving to")(e)),
-        }
-    }
-    if renamed {
-        report.renamed += 1;
-    } else {
-        report.bytes += copy_file(fs, item)?;
-        if opts.ownership == Ownership::Keep {
-            let owner = fs.owner(&item.from).map_err(io_err(&item.from, "stat of"))?;
-            // Only root may give a file away; anyone else keeps their own files.
-            match fs.set_owner(&item.to, owner) {
-                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-                r => r.map_err(io_err(&item.to, "chown of"))?,
-            }
-        }
-    }
-    if let Ownership::Set(o) = opts.ownership {
-        fs.set_owner(&item.to, o).map_err(io_err(&item.to, "chown of"))?;
-    }
-    if opts.mode == Mode::Move && !renamed {
-        fs.remove_file(&item.from).map_err(io_err(&item.from, "removing"))?;
-    }
-    report.files += 1;
-    Ok(())
-}
-
-/// Copies with large sequential reads; fdatasync before returning.
-fn copy_file(fs: &dyn LocalFs, item: &Item) -> Result<u64> {
-    let mut out = fs.create_file(&item.to).map_err(io_err(&item.to, "creating"))?;
-    let mut total = 0u64;
-    if let Some(bytes) = &item.contents {
-        out.write_at(bytes, 0).map_err(io_err(&item.to, "writing"))?;
-        total = bytes.len() as u64;
-    } else {
-        let mut src = fs.open_read(&item.from).map_err(io_err(&item.from, "opening"))?;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = src.read_at(&mut buf, total).map_err(io_err(&item.from, "reading"))?;
-            if n == 0 {
-                break;
-            }
-            out.write_at(&buf[..n], total).map_err(io_err(&item.to, "writing"))?;
-            total += n as u64;
-            src.done_with(total - n as u64, n as u64);
-        }
-    }
-    out.sync().map_err(io_err(&item.to, "fdatasync of"))?;
-    Ok(total)
 }

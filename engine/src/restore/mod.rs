@@ -2,9 +2,15 @@
 //! place) and `copy-back` / `move-back` (put a prepared backup where a server
 //! will look for it). Files are reached only through [`crate::io::LocalFs`].
 
+pub mod completeness;
 pub mod copyback;
+pub mod journal;
+pub mod marker;
 pub mod mysql57_group;
+mod place;
 pub mod prepare;
+mod prepare57;
+mod space;
 pub mod store;
 
 use crate::format::Lsn;
@@ -80,8 +86,57 @@ pub enum RestoreError {
         file.display()
     )]
     ServerRunning { datadir: PathBuf, file: PathBuf, pid: Option<u32> },
+    #[error(
+        "not enough free space for {command} in {}: its file system has {} free, and the {files} files going \
+         there need {}, counted in {block}-byte blocks with {} MiB to spare; {} is the first that would not fit; \
+         nothing was written: free space there or restore onto a larger file system",
+        dir.display(),
+        space::human(*available),
+        space::human(*needed),
+        space::MARGIN >> 20,
+        first_over.display()
+    )]
+    NoSpace {
+        command: &'static str,
+        dir: PathBuf,
+        needed: u64,
+        available: u64,
+        block: u64,
+        files: u64,
+        first_over: PathBuf,
+    },
+    /// A restore failed after it had begun: what went wrong, then what it did about it.
+    #[error("{cause}; {then}")]
+    Failed { cause: Box<RestoreError>, then: String },
+    /// Files a server needs are not in the backup (issue 19): refused before anything is written.
+    #[error(
+        "{}: the backup is incomplete, a server could not start on it or open every table: {}. Nothing was \
+         changed: put the missing files back into the backup if they were removed from it, else take a new backup",
+        dir.display(),
+        list_missing(missing)
+    )]
+    Missing { dir: PathBuf, missing: Vec<completeness::Missing> },
+    /// Another prepare holds the backup's lock file.
+    #[error(
+        "{} is being prepared by another innohot prepare ({}), which holds the lock file {}: wait until it is \
+         done, then run innohot prepare again if it failed; nothing was changed",
+        dir.display(),
+        pid.map(|p| format!("pid {p}")).unwrap_or_else(|| "pid unknown".into()),
+        lock.display()
+    )]
+    Locked { dir: PathBuf, lock: PathBuf, pid: Option<u32> },
     #[error("{0}")]
     Refused(String),
+}
+
+/// The missing files, one clause each (the first ten, then how many more).
+fn list_missing(missing: &[completeness::Missing]) -> String {
+    const SHOWN: usize = 10;
+    let mut parts: Vec<String> = missing.iter().take(SHOWN).map(|m| m.to_string()).collect();
+    if missing.len() > SHOWN {
+        parts.push(format!("and {} more files", missing.len() - SHOWN));
+    }
+    parts.join("; ")
 }
 
 pub type Result<T> = std::result::Result<T, RestoreError>;
@@ -98,6 +153,16 @@ pub(crate) fn key_values(text: &str) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
         .collect()
+}
+
+/// backup-my.cnf's settings; none when the file is absent (the completeness
+/// check has refused a backup without it where that matters).
+pub(crate) fn backup_settings(fs: &dyn LocalFs, dir: &Path) -> Result<BTreeMap<String, String>> {
+    let cnf = dir.join(meta::BACKUP_MY_CNF);
+    if !fs.exists(&cnf) {
+        return Ok(BTreeMap::new());
+    }
+    Ok(key_values(&String::from_utf8_lossy(&fs.read_all(&cnf).map_err(io_err(&cnf, "reading"))?)))
 }
 
 /// What `xtrabackup_checkpoints` says.
@@ -151,7 +216,11 @@ pub fn read_checkpoints(fs: &dyn LocalFs, dir: &Path) -> Result<Checkpoints> {
         )));
     }
     if cp.to_lsn > cp.last_lsn {
-        return Err(bad(format!("to_lsn {} is beyond last_lsn {}", cp.to_lsn, cp.last_lsn)));
+        return Err(bad(format!(
+            "to_lsn {} is beyond last_lsn {}: the copied redo would end before the checkpoint the backup starts \
+             from, so the file is damaged or was edited; nothing was changed: take a new backup",
+            cp.to_lsn, cp.last_lsn
+        )));
     }
     Ok(cp)
 }

@@ -38,13 +38,15 @@ pub struct LogGroupReport {
 
 /// Writes `ib_logfile0..files-1` into the backup `dir`. `file_size` None
 /// picks the 5.7 default (48 MiB) or the smallest whole number of MiB that
-/// holds the copy. Nothing existing is replaced.
+/// holds the copy. Nothing existing is replaced; the files appear whole (written
+/// under temporary names, then renamed), and a run killed half way can simply be
+/// run again.
 pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Option<u64>) -> Result<LogGroupReport> {
     let cp = read_checkpoints(fs, dir)?;
     let bad_meta = |detail: String| RestoreError::BadMetadata { path: dir.join(meta::CHECKPOINTS_FILE), detail };
     if cp.is_prepared() || cp.backup_type != "full-backuped" {
         return Err(bad_meta(format!(
-            "backup_type {:?}: only a full backup that was not prepared gets a log group",
+            "backup_type '{}': only a full backup that was not prepared gets a log group",
             cp.backup_type
         )));
     }
@@ -73,8 +75,100 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
     let layout = GroupLayout::new(&header, data_len, geometry).map_err(|e| bad_log(e.to_string()))?;
 
     let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
+    let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();
+    write_group_files(fs, &layout, size, data_len, copy.as_mut(), &copy_path, &temps)?;
+    publish_group(fs, dir, &temps, &paths)?;
+    Ok(LogGroupReport {
+        files: paths,
+        file_size: size,
+        checkpoint_lsn: layout.checkpoint.lsn,
+        last_lsn: cp.last_lsn,
+        copied_bytes: data_len,
+    })
+}
+
+/// The group a prepared backup starts from: empty, its checkpoint at `end_lsn`
+/// (where the applied redo ends), holding only the copy's block of that LSN cut
+/// there, in `files` files of `size` bytes (the server's own options). Written
+/// like [`write_log_group`]'s, and equal on a re-run, so a re-run keeps it.
+pub fn write_prepared_group(
+    fs: &dyn LocalFs,
+    dir: &Path,
+    log: &[u8],
+    end_lsn: Lsn,
+    files: u32,
+    size: u64,
+) -> Result<()> {
+    use crate::format::mysql57::{self as m57, BlockChecksum, BlockHeader, LogFileHeader};
+    let copy_path = dir.join(COPY_FILE);
+    let bad_log = |detail: String| RestoreError::BadLog { path: copy_path.clone(), detail };
+    let hdr = LOG_FILE_HDR_SIZE as usize;
+    let found = m57::newest_checkpoint(log.get(..hdr).unwrap_or(&[])).map_err(|e| bad_log(e.to_string()))?;
+    let block = LOG_BLOCK_SIZE as u64;
+    let (first, end_block) = (found.lsn - found.lsn % block, end_lsn - end_lsn % block);
+    let at = hdr
+        + end_block.checked_sub(first).ok_or_else(|| bad_log("the applied LSN is before the copy".into()))? as usize;
+    let mut b = log.get(at..at + LOG_BLOCK_SIZE).ok_or_else(|| bad_log(format!("no block of LSN {end_lsn}")))?.to_vec();
+    let mut h = BlockHeader::parse(&b).map_err(|e| bad_log(e.to_string()))?;
+    h.data_len = (end_lsn % block) as u16;
+    if h.first_rec_group > h.data_len {
+        h.first_rec_group = 0;
+    }
+    h.flush_bit = false;
+    h.write_into(&mut b);
+    m57::stamp_block(&mut b, BlockChecksum::Crc32c);
+    let mut mem = vec![0u8; hdr];
+    let start = LogFileHeader {
+        format: m57::LOG_HEADER_FORMAT_57,
+        start_lsn: end_block,
+        creator: GROUP_CREATOR_PREPARED.into(),
+    };
+    mem[..LOG_BLOCK_SIZE].copy_from_slice(&start.encode());
+    let cp = m57::Checkpoint { lsn: end_lsn, offset: LOG_FILE_HDR_SIZE + end_lsn % block, ..found };
+    mem[cp.slot_offset()..cp.slot_offset() + LOG_BLOCK_SIZE].copy_from_slice(&cp.encode());
+    mem.extend_from_slice(&b);
+    let geometry = RingGeometry::new(files, size).map_err(|e| RestoreError::Refused(e.to_string()))?;
+    let layout = GroupLayout::new(&mem[..hdr], block, geometry).map_err(|e| bad_log(e.to_string()))?;
+    let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
+    let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();
+    write_group_files(fs, &layout, size, block, &mut MemCopy(mem), &copy_path, &temps)?;
+    publish_group(fs, dir, &temps, &paths)
+}
+
+const GROUP_CREATOR_PREPARED: &str = "innohot prepare";
+
+/// A copy held in memory.
+struct MemCopy(Vec<u8>);
+
+impl crate::io::SourceFile for MemCopy {
+    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let from = (offset as usize).min(self.0.len());
+        let n = buf.len().min(self.0.len() - from);
+        buf[..n].copy_from_slice(&self.0[from..from + n]);
+        Ok(n)
+    }
+    fn size(&mut self) -> std::io::Result<u64> {
+        Ok(self.0.len() as u64)
+    }
+}
+
+/// Writes the group under temporary names (`temps`, replacing leftovers of an
+/// interrupted run, which were never published), every file fdatasynced.
+fn write_group_files(
+    fs: &dyn LocalFs,
+    layout: &GroupLayout,
+    size: u64,
+    data_len: u64,
+    copy: &mut dyn crate::io::SourceFile,
+    copy_path: &Path,
+    temps: &[PathBuf],
+) -> Result<()> {
+    let bad_log = |detail: String| RestoreError::BadLog { path: copy_path.to_path_buf(), detail };
     let mut targets = Vec::new();
-    for (n, path) in paths.iter().enumerate() {
+    for (n, path) in temps.iter().enumerate() {
+        if fs.exists(path) {
+            fs.remove_file(path).map_err(io_err(path, "removing the leftover"))?;
+        }
         let mut f = fs.create_file(path).map_err(io_err(path, "creating"))?;
         f.write_at(&layout.file_header(n as u32), 0).map_err(io_err(path, "writing"))?;
         // The last block written makes the file exactly `size` bytes long.
@@ -85,29 +179,71 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
     let mut from = 0u64;
     while from < data_len {
         let len = (data_len - from).min(CHUNK as u64) as usize;
-        let got = copy.read_at(&mut buf[..len], LOG_FILE_HDR_SIZE + from).map_err(io_err(&copy_path, "reading"))?;
+        let got = copy.read_at(&mut buf[..len], LOG_FILE_HDR_SIZE + from).map_err(io_err(copy_path, "reading"))?;
         if got < len {
             return Err(bad_log(format!("ends at byte {} while reading", LOG_FILE_HDR_SIZE + from + got as u64)));
         }
         let mut at = 0usize;
         for (file, offset, piece) in layout.placement(from, len as u64) {
-            let path = &paths[file as usize];
+            let path = &temps[file as usize];
             targets[file as usize].write_at(&buf[at..at + piece as usize], offset).map_err(io_err(path, "writing"))?;
             at += piece as usize;
         }
         from += len as u64;
     }
-    for (f, path) in targets.iter_mut().zip(&paths) {
+    for (f, path) in targets.iter_mut().zip(temps) {
         f.sync().map_err(io_err(path, "fdatasync of"))?;
     }
+    Ok(())
+}
+
+/// Renames each finished file into place. A file already there is the work of an
+/// earlier run (interrupted, or complete): kept if it holds exactly these bytes,
+/// else refused, so that a re-run finishes the job and never replaces anything.
+fn publish_group(fs: &dyn LocalFs, dir: &Path, temps: &[PathBuf], paths: &[PathBuf]) -> Result<()> {
     fs.sync_dir(dir).map_err(io_err(dir, "fsync of"))?;
-    Ok(LogGroupReport {
-        files: paths,
-        file_size: size,
-        checkpoint_lsn: layout.checkpoint.lsn,
-        last_lsn: cp.last_lsn,
-        copied_bytes: data_len,
-    })
+    for (tmp, path) in temps.iter().zip(paths) {
+        if fs.exists(path) {
+            if !same_bytes(fs, tmp, path)? {
+                // Ours, never published: a refusal leaves the backup as it found it.
+                for t in temps.iter().filter(|t| fs.exists(t)) {
+                    fs.remove_file(t).map_err(io_err(t, "removing"))?;
+                }
+                fs.sync_dir(dir).map_err(io_err(dir, "fsync of"))?;
+                return Err(RestoreError::Refused(format!(
+                    "{}: a log file is already there and differs from the group this backup's redo makes (an \
+                     earlier mysql57-log-group with other options?); nothing was changed: remove the backup's \
+                     ib_logfile* and run the command again",
+                    path.display()
+                )));
+            }
+            fs.remove_file(tmp).map_err(io_err(tmp, "removing"))?;
+        } else {
+            fs.rename_no_replace(tmp, path).map_err(io_err(path, "renaming into place"))?;
+        }
+    }
+    fs.sync_dir(dir).map_err(io_err(dir, "fsync of"))
+}
+
+fn same_bytes(fs: &dyn LocalFs, a: &Path, b: &Path) -> Result<bool> {
+    let mut fa = fs.open_read(a).map_err(io_err(a, "opening"))?;
+    let mut fb = fs.open_read(b).map_err(io_err(b, "opening"))?;
+    let len = fa.size().map_err(io_err(a, "reading the size of"))?;
+    if fb.size().map_err(io_err(b, "reading the size of"))? != len {
+        return Ok(false);
+    }
+    let (mut ba, mut bb) = (vec![0u8; CHUNK], vec![0u8; CHUNK]);
+    let mut at = 0u64;
+    while at < len {
+        let n = (len - at).min(CHUNK as u64) as usize;
+        let ga = fa.read_at(&mut ba[..n], at).map_err(io_err(a, "reading"))?;
+        let gb = fb.read_at(&mut bb[..n], at).map_err(io_err(b, "reading"))?;
+        if ga != n || gb != n || ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
 }
 
 /// Whole blocks from the copy's first block through the one holding

@@ -4,19 +4,24 @@
 //! `xtrabackup_checkpoints` saying `backup_type = log-applied`.
 //!
 //! Order, so that an interrupted prepare can simply be run again: (1) changed pages
-//! written back and fdatasynced (a page takes a mini-transaction only if its LSN is
-//! not past the mtr's start, so applying the same log again changes nothing);
+//! written back and fdatasynced, through a journal that a re-run writes again if
+//! it is whole, so that no crash leaves a torn page (a page takes a
+//! mini-transaction only if its LSN is not past the mtr's start, so applying the
+//! same log again changes nothing);
 //! (2) the new `ib_logfile0`, replaced atomically (applying it again is a no-op too);
 //! (3) `xtrabackup_checkpoints`, replaced atomically, last.
 
+use super::completeness::{self, LocalReader, Missing, TableWithoutIbd};
 use super::store::FileStore;
 use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
 use crate::format::mariadb::{self, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
 use crate::format::page::{self, PageLayout};
 use crate::format::Lsn;
-use crate::io::{EntryKind, LocalFs};
+use crate::io::{EntryKind, FileLock, LocalFs};
 use crate::meta;
 use crate::prepare::mariadb as apply;
+use crate::prepare::sys_tables::sys_tables;
+use crate::prepare::PageStore;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -45,40 +50,165 @@ pub struct PrepareReport {
     /// Pages whose last redo record freed them: (space, page). The server never
     /// writes such a page again; innohot writes it with the mtr's LSN.
     pub pages_freed: Vec<(u32, u32)>,
+    /// InnoDB `.frm` files (relative) without an `.ibd` whose table InnoDB's
+    /// dictionary does not list: orphans the server has too, left as they are.
+    pub frm_unknown_to_innodb: Vec<PathBuf>,
 }
 
 /// Prepares the backup in `dir`; a prepared backup is left alone (`already_prepared`).
+/// Holds the backup's lock file ([`meta::PREPARE_LOCK`]) while it works, so two
+/// prepares of one backup never interleave; every file a server needs is checked
+/// before anything is written ([`completeness`]).
 pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
+    let already = || PrepareReport { already_prepared: true, ..PrepareReport::default() };
+    if read_checkpoints(fs, dir)?.is_prepared() {
+        return Ok(already());
+    }
+    let _lock = lock_backup(fs, dir)?;
+    // Again under the lock: another prepare may have finished meanwhile.
     let cp = read_checkpoints(fs, dir)?;
     if cp.is_prepared() {
-        return Ok(PrepareReport { already_prepared: true, ..PrepareReport::default() });
+        return Ok(already());
     }
-    check_flavor(fs, dir, &cp)?;
-    let (report, creator) = apply_pages(fs, dir, &cp)?;
-    write_prepared_log(fs, dir, report.end_lsn, &creator)?;
-    fs.replace_durably(&dir.join(meta::CHECKPOINTS_FILE), with_backup_type(&cp, "log-applied").as_bytes())
+    let flavor = check_flavor(fs, dir, &cp)?;
+    let without_ibd = check_files(fs, dir)?;
+    // An interrupted prepare's page writes first (see `journal`).
+    super::journal::recover(fs, dir)?;
+    let (report, backup_type) = match flavor {
+        Flavor::MariaDb => {
+            let (report, creator) = apply_pages(fs, dir, &cp, &without_ibd)?;
+            write_prepared_log(fs, dir, report.end_lsn, &creator)?;
+            (report, "log-applied")
+        }
+        Flavor::Mysql57 => {
+            let (report, log) = super::prepare57::apply_pages(fs, dir, &cp, &without_ibd)?;
+            super::prepare57::write_group(fs, dir, &log, report.end_lsn)?;
+            (report, "full-prepared")
+        }
+    };
+    fs.replace_durably(&dir.join(meta::CHECKPOINTS_FILE), with_backup_type(&cp, backup_type).as_bytes())
         .map_err(io_err(&dir.join(meta::CHECKPOINTS_FILE), "replacing"))?;
     Ok(report)
 }
 
+/// The backup's lock file, held until the value is dropped; refused while another
+/// prepare holds it.
+fn lock_backup(fs: &dyn LocalFs, dir: &Path) -> Result<Box<dyn FileLock>> {
+    let lock = dir.join(meta::PREPARE_LOCK);
+    fs.lock_file(&lock).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => {
+            let pid = fs.lock_holder(&lock).ok().flatten();
+            RestoreError::Locked { dir: dir.to_path_buf(), lock: lock.clone(), pid }
+        }
+        _ => RestoreError::Io { path: lock.clone(), op: "creating and locking the lock file", source: e },
+    })
+}
+
+/// The files a server needs that [`completeness::check`] can name before the redo is
+/// read: refused when missing. Returns the InnoDB tables without an `.ibd`, which
+/// SYS_TABLES places once the redo is applied ([`place_tables_without_ibd`]).
+fn check_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<TableWithoutIbd>> {
+    let found = completeness::check(&LocalReader(fs), dir).map_err(io_err(dir, "reading the backup in"))?;
+    if !found.missing.is_empty() {
+        return Err(RestoreError::Missing { dir: dir.to_path_buf(), missing: found.missing });
+    }
+    if let Some(detail) = found.bad_settings {
+        return Err(RestoreError::BadMetadata { path: dir.join(meta::BACKUP_MY_CNF), detail });
+    }
+    Ok(found.without_ibd)
+}
+
+/// Each tablespace the redo changes that the backup does not hold must be one the
+/// redo deletes (a table dropped, or rebuilt under a new id by ALTER or OPTIMIZE);
+/// any other is missing from the backup, and prepare would lose its changes.
+fn check_unheld_spaces(dir: &Path, a: &apply::ApplyReport) -> Result<()> {
+    let missing: Vec<Missing> = a
+        .spaces_not_in_backup
+        .iter()
+        .filter_map(|space| match a.file_names.get(space) {
+            Some(None) => None,
+            Some(Some(name)) => Some(Missing {
+                file: completeness::backup_path_of(name),
+                why: format!(
+                    "the copied redo changes its tablespace (id {space}) and does not delete it: prepare would lose \
+                     those changes"
+                ),
+            }),
+            None => Some(Missing {
+                file: PathBuf::from(format!("the file of tablespace id {space}")),
+                why: "the copied redo changes that tablespace and no FILE record names it: a system or undo \
+                      tablespace"
+                    .into(),
+            }),
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(RestoreError::Missing { dir: dir.to_path_buf(), missing })
+    }
+}
+
+/// InnoDB tables whose `.frm` is in the backup and whose `.ibd` is not are fine in
+/// the system tablespace, or when InnoDB does not know them (an orphan `.frm`, as on
+/// the server): SYS_TABLES, as the redo leaves it, says. Returns the latter.
+pub(super) fn place_tables_without_ibd(
+    dir: &Path,
+    store: &mut FileStore,
+    without: &[TableWithoutIbd],
+) -> Result<Vec<PathBuf>> {
+    if without.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dictionary = sys_tables(&mut |page_no| store.page_mut(0, page_no).map(|p| p.to_vec())).ok();
+    // A page that cannot be read leaves the dictionary unknown: every such table is missing.
+    let _ = store.take_problem();
+    let held = store.spaces().keys().copied().collect();
+    let placed = completeness::place(without, dictionary.as_ref(), &held);
+    if !placed.missing.is_empty() {
+        return Err(RestoreError::Missing { dir: dir.to_path_buf(), missing: placed.missing });
+    }
+    Ok(placed.unlisted.into_iter().map(|t| t.frm).collect())
+}
+
+/// Whose redo the backup holds: the flavor difference of one prepare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// `ib_logfile0` (MariaDB 10.8+).
+    MariaDb,
+    /// `xtrabackup_logfile` (MySQL 5.7).
+    Mysql57,
+}
+
 /// Refuses what this prepare cannot do, before anything is read at length.
-fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<()> {
+fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<Flavor> {
     if cp.backup_type != "full-backuped" {
         return Err(RestoreError::BadMetadata {
             path: dir.join(meta::CHECKPOINTS_FILE),
-            detail: format!("backup_type {:?} is not a full backup innohot can prepare", cp.backup_type),
+            detail: format!("backup_type '{}' is not a full backup innohot can prepare", cp.backup_type),
         });
     }
     if fs.exists(&dir.join(meta::CHECKPOINTS_PENDING)) {
         return Err(RestoreError::Incomplete { dir: dir.to_path_buf(), failed: None });
     }
-    if !fs.exists(&dir.join(LOG_FILE)) {
-        if fs.exists(&dir.join(MYSQL57_LOG)) {
-            return Err(RestoreError::Mysql57 {
-                dir: dir.to_path_buf(),
-                detail: "its redo also needs the logical records only XtraBackup applies".into(),
+    let info = dir.join(meta::INFO_FILE);
+    if fs.exists(&info) {
+        let text = fs.read_all(&info).map_err(io_err(&info, "reading"))?;
+        let info_to = super::key_values(&String::from_utf8_lossy(&text)).get("innodb_to_lsn").cloned();
+        if let Some(v) = info_to.filter(|v| v.parse::<Lsn>().ok() != Some(cp.to_lsn)) {
+            return Err(RestoreError::BadMetadata {
+                path: info,
+                detail: format!(
+                    "innodb_to_lsn {v} but {} says to_lsn {}: the metadata files disagree, one is damaged or \
+                     from another backup; nothing was changed: take a new backup",
+                    meta::CHECKPOINTS_FILE,
+                    cp.to_lsn
+                ),
             });
         }
+    }
+    let flavor = if fs.exists(&dir.join(LOG_FILE)) { Flavor::MariaDb } else { Flavor::Mysql57 };
+    if flavor == Flavor::Mysql57 && !fs.exists(&dir.join(MYSQL57_LOG)) {
         return Err(RestoreError::BadLog {
             path: dir.join(LOG_FILE),
             detail: "the file is missing (no ib_logfile0 nor xtrabackup_logfile)".into(),
@@ -93,12 +223,12 @@ fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<()> {
     if data_files.len() > 1 {
         return Err(RestoreError::Refused(format!(
             "{}: the system tablespace spans {} files; innohot prepares only a one-file system tablespace so far: \
-             use mariabackup --prepare",
+             use mariabackup --prepare or xtrabackup --prepare",
             dir.display(),
             data_files.len()
         )));
     }
-    Ok(())
+    Ok(flavor)
 }
 
 /// Every tablespace file of the backup: `ibdata*` and `undo*` at the top, every
@@ -127,7 +257,12 @@ pub fn tablespace_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Steps (1): applies the log to the pages it names and writes the changed pages
 /// back, durably. Returns the report and the log's creator label.
-pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(PrepareReport, String)> {
+pub fn apply_pages(
+    fs: &dyn LocalFs,
+    dir: &Path,
+    cp: &Checkpoints,
+    without_ibd: &[TableWithoutIbd],
+) -> Result<(PrepareReport, String)> {
     let log_path = dir.join(LOG_FILE);
     let log = fs.read_mapped(&log_path).map_err(io_err(&log_path, "reading"))?;
     let bad_log = |detail: String| RestoreError::BadLog { path: log_path.clone(), detail };
@@ -161,9 +296,11 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
     }
     let a = applied.map_err(|e| refused(e, &store))?;
     store.check_unwritten_layouts()?;
+    check_unheld_spaces(dir, &a)?;
     let pages_read = store.pages_held() as u64;
+    let frm_unknown_to_innodb = place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
-    let pages_written = store.write_back(&touched, &a.sizes)?;
+    let pages_written = store.write_back(dir, &touched, &a.sizes, &a.trimmed)?;
     let report = PrepareReport {
         already_prepared: false,
         tablespaces: store.spaces().len(),
@@ -178,6 +315,7 @@ pub fn apply_pages(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<(Pr
         pages_read,
         pages_written,
         pages_freed: a.pages_freed.iter().copied().collect(),
+        frm_unknown_to_innodb,
     };
     Ok((report, header.creator))
 }
@@ -208,12 +346,7 @@ fn adopt_unwritten(
     store: &mut FileStore,
 ) -> Result<()> {
     let names = &parsed.report.file_names;
-    let cnf = dir.join(meta::BACKUP_MY_CNF);
-    let settings = if fs.exists(&cnf) {
-        super::key_values(&String::from_utf8_lossy(&fs.read_all(&cnf).map_err(io_err(&cnf, "reading"))?))
-    } else {
-        Default::default()
-    };
+    let settings = super::backup_settings(fs, dir)?;
     let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
     let layout = PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str()));
     let mut found = Vec::new();
@@ -264,6 +397,18 @@ pub fn prepared_log(end_lsn: Lsn, creator: &str) -> Result<Vec<u8>> {
     let ring = Ring::new(c, 1 << 30).map_err(bad)?;
     out.extend(mariadb::encode_mtr(&[Record::FileCheckpoint { lsn: c }], c, &ring).map_err(bad)?);
     Ok(out)
+}
+
+/// The length of the `ib_logfile0` a prepare writes: the header and one FILE_CHECKPOINT mtr.
+pub const PREPARED_LOG_LEN: u64 = START_OFFSET + SIZE_OF_FILE_CHECKPOINT as u64;
+
+/// Whether `log` is exactly the `ib_logfile0` [`prepared_log`] writes (so a prepare
+/// got as far as replacing it).
+pub fn is_prepared_log(log: &[u8]) -> bool {
+    let Some(head) = log.get(..START_OFFSET as usize) else { return false };
+    let Ok((header, cp)) = mariadb::parse_log_header(head) else { return false };
+    log.len() as u64 == PREPARED_LOG_LEN
+        && prepared_log(cp.lsn + SIZE_OF_FILE_CHECKPOINT as u64, &header.creator).is_ok_and(|p| p == log)
 }
 
 /// Step (2): the new `ib_logfile0`, replaced atomically.

@@ -3,6 +3,7 @@
 //! it is written back, so memory grows with the pages the redo touches, never
 //! with the size of the data.
 
+use super::journal::{self, PageWrite};
 use super::{io_err, RestoreError, Result};
 use crate::format::page::{self, PageLayout};
 use crate::format::page_compressed;
@@ -37,8 +38,6 @@ pub struct FileStore<'a> {
     spaces: BTreeMap<u32, Space>,
     open: HashMap<u32, Box<dyn EditFile>>,
     pages: PageMap<Vec<u8>>,
-    /// Open files written and not yet synced.
-    dirty: BTreeSet<u32>,
     /// The first problem met while reading a page (the applier only sees None).
     problem: Option<RestoreError>,
     /// Files whose page 0 is not written yet: no space id to file them under.
@@ -62,7 +61,6 @@ impl<'a> FileStore<'a> {
             spaces: BTreeMap::new(),
             open: HashMap::new(),
             pages: PageMap::default(),
-            dirty: BTreeSet::new(),
             problem: None,
             skipped: Vec::new(),
         }
@@ -140,9 +138,13 @@ impl<'a> FileStore<'a> {
                     page: 0,
                     page_lsn: page::fil_header(p0).map(|h| h.lsn).unwrap_or(0),
                     detail: format!(
-                        "the file was copied before the server wrote its page 0 and the redo makes it a {real:?} \
-                         PAGE_COMPRESSED={} tablespace, which innohot cannot prepare from such a copy",
-                        page_compressed_flags(flags)
+                        "the file was copied before the server wrote its page 0 and the redo makes it a tablespace \
+                         of {}-byte pages ({} in memory{}{}{}), which innohot cannot prepare from such a copy",
+                        real.physical_size,
+                        real.logical_size,
+                        if real.full_crc32 { ", full_crc32" } else { "" },
+                        if real.compressed { ", ROW_FORMAT=COMPRESSED" } else { "" },
+                        if page_compressed_flags(flags) { ", PAGE_COMPRESSED" } else { "" }
                     ),
                 });
             }
@@ -163,7 +165,6 @@ impl<'a> FileStore<'a> {
     fn file(&mut self, space: u32) -> Result<&mut Box<dyn EditFile>> {
         if !self.open.contains_key(&space) {
             if self.open.len() >= OPEN_FILES {
-                self.sync_dirty()?;
                 self.open.clear();
             }
             let path = &self.spaces[&space].path;
@@ -203,24 +204,38 @@ impl<'a> FileStore<'a> {
         if sp.page_compressed && got == psize && page_compressed::is_compressed_page(&buf, sp.layout.full_crc32) {
             return inflated(&sp, page_no, &buf);
         }
+        if got == psize
+            && !sp.layout.full_crc32
+            && page::fil_header(&buf).is_ok_and(|h| h.page_type == page_compressed::PAGE_TYPE_MYSQL_COMPRESSED)
+        {
+            // MySQL 5.7 transparent compression: redo applies to the page the server
+            // compressed; written back whole, as 5.7 writes a page that would not shrink.
+            let mut out = vec![0u8; psize];
+            page_compressed::inflate_mysql(&buf, &mut out).map_err(|e| RestoreError::BadPage {
+                path: sp.path.clone(),
+                page: page_no,
+                page_lsn: 0,
+                detail: format!("its MySQL 5.7 COMPRESSION contents cannot be inflated: {e}"),
+            })?;
+            return Ok(out);
+        }
         Ok(buf)
     }
 
-    /// fdatasync of every open file written since it was opened.
-    fn sync_dirty(&mut self) -> Result<()> {
-        for space in std::mem::take(&mut self.dirty) {
-            let path = &self.spaces[&space].path;
-            if let Some(f) = self.open.get_mut(&space) {
-                f.sync().map_err(io_err(path, "fdatasync of"))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes the given pages back (in file order) and fdatasyncs each file written.
-    /// A file shorter than the size (pages) the redo last wrote to its FSP header is
-    /// extended with zeros, as the server's recovery extends it.
-    pub fn write_back(&mut self, pages: &BTreeSet<(u32, u32)>, fsp_sizes: &BTreeMap<u32, u32>) -> Result<u64> {
+    /// Writes the given pages back (in file order) through the prepare journal
+    /// (`super::journal`: recorded durably first, so that no crash tears a page),
+    /// each file written fdatasynced. A file shorter than the size (pages) the redo
+    /// last wrote to its FSP header is extended with zeros, as the server's recovery
+    /// extends it; an undo tablespace the redo truncated (TRIM_PAGES, `trimmed`:
+    /// space -> new size) is then cut to its FSP size, as recovery (and so
+    /// mariabackup --prepare) cuts it. `dir` is the backup the files are in.
+    pub fn write_back(
+        &mut self,
+        dir: &Path,
+        pages: &BTreeSet<(u32, u32)>,
+        fsp_sizes: &BTreeMap<u32, u32>,
+        trimmed: &BTreeMap<u32, u32>,
+    ) -> Result<u64> {
         let sizes: Vec<(u32, u64)> = fsp_sizes
             .iter()
             // Files copied before their page 0 was written too: the server reads the size
@@ -232,26 +247,49 @@ impl<'a> FileStore<'a> {
             })
             .filter(|(_, want)| *want > 0)
             .collect();
-        let mut written = 0;
+        let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).to_path_buf();
+        let mut writes = Vec::new();
         for &(space, page_no) in pages {
             let Some(bytes) = self.pages.remove(&(space, page_no)) else { continue };
-            let path = self.spaces[&space].path.clone();
-            let psize = bytes.len() as u64;
-            self.file(space)?.write_at(&bytes, page_no as u64 * psize).map_err(io_err(&path, "writing"))?;
-            self.dirty.insert(space);
-            written += 1;
+            let offset = page_no as u64 * bytes.len() as u64;
+            writes.push(PageWrite { rel: rel(&self.spaces[&space].path), offset, bytes });
         }
+        let written = writes.len() as u64;
         for (space, want) in sizes {
             let path = self.spaces[&space].path.clone();
             let psize = self.spaces[&space].layout.physical_size;
-            let f = self.file(space)?;
-            if f.size().map_err(io_err(&path, "reading the size of"))? < want {
-                f.write_at(&vec![0u8; psize], want - psize as u64).map_err(io_err(&path, "extending"))?;
-                self.dirty.insert(space);
+            let planned = writes.iter().filter(|w| w.rel == rel(&path)).map(|w| w.offset + w.bytes.len() as u64).max();
+            let size = self.file(space)?.size().map_err(io_err(&path, "reading the size of"))?;
+            if size.max(planned.unwrap_or(0)) < want {
+                writes.push(PageWrite { rel: rel(&path), offset: want - psize as u64, bytes: vec![0u8; psize] });
             }
         }
-        self.sync_dirty()?;
+        if !writes.is_empty() {
+            journal::record(self.fs, dir, &writes)?;
+            journal::apply(self.fs, dir, &writes)?;
+        }
+        // After the journal: a cut is idempotent, so a prepare killed around it and
+        // run again cuts the same file to the same size.
+        for (&space, &trim_pages) in trimmed {
+            let pages_n = fsp_sizes.get(&space).copied().unwrap_or(trim_pages);
+            self.shrink(space, pages_n)?;
+        }
         Ok(written)
+    }
+
+    /// Cuts the file of `space` to `pages_n` pages when longer (a truncated undo
+    /// tablespace), durably.
+    fn shrink(&mut self, space: u32, pages_n: u32) -> Result<()> {
+        let Some(sp) = self.spaces.get(&space) else { return Ok(()) };
+        let (path, psize) = (sp.path.clone(), sp.layout.physical_size as u64);
+        let want = u64::from(pages_n) * psize;
+        let f = self.file(space)?;
+        let have = f.size().map_err(io_err(&path, "reading the size of"))?;
+        if want > 0 && have > want {
+            f.set_len(want).map_err(io_err(&path, "truncating"))?;
+            f.sync().map_err(io_err(&path, "fdatasync of"))?;
+        }
+        Ok(())
     }
 }
 
@@ -273,6 +311,9 @@ fn inflated(sp: &Space, page_no: u32, stored: &[u8]) -> Result<Vec<u8>> {
 }
 
 impl PageStore for FileStore<'_> {
+    fn is_compressed(&mut self, space: u32) -> bool {
+        self.spaces.get(&space).is_some_and(|s| s.layout.is_compressed())
+    }
     fn page_mut(&mut self, space: u32, page_no: u32) -> Option<&mut [u8]> {
         if self.problem.is_some() || !self.spaces.contains_key(&space) {
             return None;

@@ -26,6 +26,12 @@ pub enum ServerError {
     Unreachable { at: String, detail: String },
     #[error("the server refused `{statement}`: {message}")]
     Statement { statement: String, message: String },
+    /// The connection broke, or the server shut down or killed it, during a statement.
+    #[error(
+        "the server went away (connection lost) while running `{statement}`: {message}; the backup cannot \
+         continue: check why the server stopped or dropped the connection (its error log) and run the backup again"
+    )]
+    Lost { statement: String, message: String },
     /// The backup user lacks a privilege; the server's message names it.
     #[error(
         "the server refused `{statement}` for lack of a privilege ({message}): grant the backup user the \
@@ -57,7 +63,7 @@ impl ServerVars {
         let raw = self.require(name)?;
         raw.parse().map_err(|_| ServerError::Unexpected {
             statement: "SHOW VARIABLES".into(),
-            detail: format!("variable {name} = {raw:?} is not a number"),
+            detail: format!("variable {name} = '{raw}' is not a number"),
         })
     }
     pub fn version(&self) -> &str {
@@ -124,7 +130,9 @@ pub trait ServerControl {
     fn uuid(&mut self) -> Result<String, ServerError>;
     /// Every tablespace the server knows, read under the lock (DDL blocked) so
     /// the backup can prove it holds each one.
-    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError>;
+    /// `None`: the server does not offer the dictionary table (its information_schema
+    /// plugin is disabled, as MariaDB's test suite does).
+    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Option<Vec<ServerTablespace>>, ServerError>;
     /// Active plugins with a shared library (prepare must load the same
     /// compression providers).
     fn loaded_plugins(&mut self) -> Result<Vec<ServerPlugin>, ServerError>;

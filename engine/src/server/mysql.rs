@@ -177,8 +177,11 @@ impl MysqlControl {
             mysql::Error::MySqlError(m) if PRIVILEGE_ERRORS.contains(&m.code) => {
                 ServerError::MissingPrivilege { statement: statement.to_string(), message }
             }
-            mysql::Error::IoError(_) | mysql::Error::DriverError(_) => {
-                ServerError::Connection(format!("the connection failed during `{statement}`: {message}"))
+            mysql::Error::MySqlError(m) if GONE_ERRORS.contains(&m.code) => {
+                ServerError::Lost { statement: statement.to_string(), message }
+            }
+            mysql::Error::IoError(_) | mysql::Error::DriverError(_) | mysql::Error::CodecError(_) => {
+                ServerError::Lost { statement: statement.to_string(), message }
             }
             _ => ServerError::Statement { statement: statement.to_string(), message },
         }
@@ -208,6 +211,11 @@ impl MysqlControl {
 /// ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR:
 /// the message names the privilege.
 const PRIVILEGE_ERRORS: [u16; 3] = [1044, 1142, 1227];
+/// The server is going or gone: ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED (MariaDB),
+/// CR_SERVER_GONE_ERROR, CR_SERVER_LOST.
+/// ER_UNKNOWN_TABLE: an information_schema table whose plugin is disabled.
+const ER_UNKNOWN_TABLE: u16 = 1109;
+const GONE_ERRORS: [u16; 4] = [1053, 1927, 2006, 2013];
 
 /// The driver's error without its Rust wrapper (`MySqlError { ... }`).
 fn plain(e: &mysql::Error) -> String {
@@ -215,7 +223,11 @@ fn plain(e: &mysql::Error) -> String {
         mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
         mysql::Error::IoError(io) => io.to_string(),
         mysql::Error::DriverError(d) => d.to_string(),
-        mysql::Error::CodecError(c) => c.to_string(),
+        // Its own words wrap the OS error in `...' quotes: the OS error alone.
+        mysql::Error::CodecError(c) => match std::error::Error::source(c) {
+            Some(io) => io.to_string(),
+            None => c.to_string(),
+        },
         other => other.to_string(),
     }
 }
@@ -259,7 +271,7 @@ fn connect_error(opts: &ConnectOptions, password: Option<&str>, e: mysql::Error)
                 redact(&plain(&e), password)
             ))
         }
-        _ => ServerError::Connection(format!("{at} as user {user:?}: {}", redact(&plain(&e), password))),
+        _ => ServerError::Connection(format!("{at} as user '{user}': {}", redact(&plain(&e), password))),
     }
 }
 
@@ -306,7 +318,7 @@ impl super::LogWrittenProbe for MysqlControl {
         let value = rows.first().and_then(|r| nth_text(r, 1)).unwrap_or_default();
         value.trim().parse().map_err(|_| ServerError::Unexpected {
             statement: statement.into(),
-            detail: format!("Innodb_lsn_flushed is {value:?}, not a number"),
+            detail: format!("Innodb_lsn_flushed is '{value}', not a number"),
         })
     }
 }
@@ -372,10 +384,15 @@ impl ServerControl for MysqlControl {
             .ok_or_else(|| ServerError::Unexpected { statement: "SELECT UUID()".into(), detail: "no row".into() })
     }
 
-    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Vec<ServerTablespace>, ServerError> {
+    fn tablespaces(&mut self, dictionary: TablespaceDictionary) -> Result<Option<Vec<ServerTablespace>>, ServerError> {
         let statement = dictionary.statement();
+        let rows = match self.conn.query(statement) {
+            Ok(rows) => rows,
+            Err(mysql::Error::MySqlError(m)) if m.code == ER_UNKNOWN_TABLE => return Ok(None),
+            Err(e) => return Err(self.err(statement, e)),
+        };
         let mut out = Vec::new();
-        for row in self.rows(statement)? {
+        for row in rows {
             let space_id = nth_text(&row, 0).and_then(|s| s.parse().ok()).ok_or_else(|| ServerError::Unexpected {
                 statement: statement.into(),
                 detail: "a row without a numeric space id".into(),
@@ -386,7 +403,7 @@ impl ServerControl for MysqlControl {
                 path: nth_text(&row, 2).unwrap_or_default(),
             });
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     fn loaded_plugins(&mut self) -> Result<Vec<ServerPlugin>, ServerError> {

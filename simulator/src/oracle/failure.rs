@@ -38,8 +38,7 @@ pub(super) fn failure_reason(
         ));
     }
     if let BackupError::IndexBuiltWithoutRedo { lsn, .. } = err {
-        let start = srv.truth.checkpoint_at_start.unwrap_or(u64::MAX);
-        if !srv.truth.index_loads.iter().any(|l| l == lsn && *l >= start) {
+        if !srv.truth.index_loads.iter().any(|l| l == lsn && srv.truth.index_load_unflushed_at_copy(*l)) {
             wrong.push(format!("reported an index build the copied redo does not hold: {msg}"));
         }
         if !msg.contains("MLOG_INDEX_LOAD") {

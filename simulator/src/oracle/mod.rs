@@ -150,8 +150,9 @@ fn check_nothing_ignored(srv: &SimServer, summary: &Summary, stats: &RunStats, w
     if !stats.faults_fired.is_empty() {
         wrong.push(format!("completed although planned faults fired: {:?}", stats.faults_fired));
     }
-    let start = srv.truth.checkpoint_at_start.unwrap_or(u64::MAX);
-    if let Some(l) = srv.truth.index_loads.iter().find(|&&l| l >= start && l < summary.last_lsn) {
+    if let Some(l) =
+        srv.truth.index_loads.iter().find(|&&l| srv.truth.index_load_unflushed_at_copy(l) && l < summary.last_lsn)
+    {
         wrong.push(format!("completed over an index build without redo at LSN {l}"));
     }
     if let Some((at, ahead)) = stats.lapped {

@@ -147,7 +147,7 @@ fn records(mtr: &Mtr) -> Vec<Record> {
             FileOp::Create { space, flags, name } => Record::FileCreate { space, page: 0, flags, name },
             FileOp::Delete { space, name } => Record::FileDelete { space, page: 0, name },
             FileOp::Rename { space, from, to } => Record::FileRename { space, page: 0, from, to },
-            FileOp::IndexLoad { space } => Record::IndexLoad { space, page: 0 },
+            FileOp::IndexLoad { space } => Record::IndexLoad { space, page: 0, index_id: u64::from(space) },
         });
     }
     for PageChange { space, page, op } in &mtr.pages {

@@ -54,16 +54,11 @@ impl SimServer {
         }
         let encoded = self.log.encode(&mtr);
         let need = encoded.len;
-        if self.cfg.flavor == Flavor::Mysql57 {
-            // (The 5.7 runs' historical order: the pages change before room is made, so
-            // make_room may write a page with this mtr's bytes before its redo; harmless
-            // for 5.7's idempotent byte writes, not for MEMMOVE.)
-            mtr.pages.iter().for_each(|c| self.change_page(space_idx, c));
-            self.make_room(need);
-        } else {
-            self.make_room(need);
-            mtr.pages.iter().for_each(|c| self.change_page(space_idx, c));
-        }
+        // Room first, then the pages: make_room flushes every dirty page and declares
+        // the log durable, so a change made before it would reach the disk (and the
+        // oracle's truth) ahead of its redo, which InnoDB's WAL rule never allows.
+        self.make_room(need);
+        mtr.pages.iter().for_each(|c| self.change_page(space_idx, c));
         let (start, end) = self.log.append_encoded(encoded, &mut self.truth);
         let s = &mut self.spaces[space_idx];
         for c in &mtr.pages {

@@ -18,6 +18,19 @@ pub enum PageEdit<'a> {
     Memmove { offset: u32, len: u32, source: i32 },
 }
 
+/// "a WRITE of 4 bytes at offset 38", for messages.
+impl std::fmt::Display for PageEdit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            PageEdit::Write { offset, data } => write!(f, "a WRITE of {} bytes at offset {offset}", data.len()),
+            PageEdit::Memset { offset, len, .. } => write!(f, "a MEMSET of {len} bytes at offset {offset}"),
+            PageEdit::Memmove { offset, len, source } => {
+                write!(f, "a MEMMOVE of {len} bytes to offset {offset} from {source} bytes away")
+            }
+        }
+    }
+}
+
 impl PageEdit<'_> {
     /// The (relative) offset the edit starts at.
     pub fn offset(&self) -> u32 {
@@ -107,6 +120,6 @@ pub fn decode_page_edit(op: PageOp, payload: &[u8]) -> Result<PageEdit<'_>, Form
             let d = (s >> 1) as i32 + 1;
             Ok(PageEdit::Memmove { offset, len, source: if s & 1 == 1 { -d } else { d } })
         }
-        other => Err(bad(&format!("{other:?} is not a WRITE, MEMSET or MEMMOVE"))),
+        other => Err(bad(&format!("{other} is not a WRITE, MEMSET or MEMMOVE"))),
     }
 }

@@ -27,6 +27,29 @@ pub enum PageOp {
     Option,
 }
 
+/// The server's name of the record type, for messages.
+impl std::fmt::Display for PageOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PageOp::FreePage => "FREE_PAGE",
+            PageOp::InitPage => "INIT_PAGE",
+            PageOp::Extended => "EXTENDED",
+            PageOp::Write => "WRITE",
+            PageOp::Memset => "MEMSET",
+            PageOp::Memmove => "MEMMOVE",
+            PageOp::Reserved => "RESERVED (type 0x60)",
+            PageOp::Option => "OPTION",
+        })
+    }
+}
+
+/// "tablespace S page P", for messages.
+impl std::fmt::Display for PageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tablespace {} page {}", self.space, self.page)
+    }
+}
+
 impl PageOp {
     pub fn from_bits(first: u8) -> PageOp {
         match first & 0x70 {
@@ -69,6 +92,18 @@ pub enum FileOp {
     Rename,
     /// The first change to a file-per-table tablespace since the last checkpoint.
     Modify,
+}
+
+/// The server's name of the record type, for messages.
+impl std::fmt::Display for FileOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileOp::Create => "FILE_CREATE",
+            FileOp::Delete => "FILE_DELETE",
+            FileOp::Rename => "FILE_RENAME",
+            FileOp::Modify => "FILE_MODIFY",
+        })
+    }
 }
 
 impl FileOp {
@@ -202,7 +237,7 @@ fn page_record(b: u8, page: PageId, payload: &[u8]) -> Result<Record<'_>, String
         PageOp::Option => false,
     };
     if bad {
-        return Err(format!("{op:?} record with a {}-byte payload", payload.len()));
+        return Err(format!("{op} record with a {}-byte payload", payload.len()));
     }
     Ok(Record::Page { op, page: Some(page), payload })
 }
@@ -217,13 +252,13 @@ fn file_record(kind: u8, space: u32, page: u32, payload: &[u8]) -> Result<Record
         _ => return Err(format!("unknown file record type {kind:#04x}")),
     };
     if payload.is_empty() || space == 0 || page != 0 {
-        return Err(format!("{op:?} record for tablespace {space} page {page} with a {}-byte name", payload.len()));
+        return Err(format!("{op} record for tablespace {space} page {page} with a {}-byte name", payload.len()));
     }
     let nul = payload.iter().position(|&c| c == 0);
     let (name, new_name) = match (op, nul) {
         (FileOp::Rename, Some(i)) => (&payload[..i], Some(&payload[i + 1..])),
         (FileOp::Rename, None) => return Err("FILE_RENAME without a NUL between the names".into()),
-        (_, Some(_)) => return Err(format!("{op:?} name contains a NUL")),
+        (_, Some(_)) => return Err(format!("{op} name contains a NUL")),
         (_, None) => (payload, None),
     };
     let ibd = |n: &[u8]| n.len() >= 4 && n.ends_with(b".ibd") && !n.contains(&0);
@@ -264,14 +299,14 @@ pub fn encode_record(out: &mut Vec<u8>, rec: &Record<'_>) -> Result<(), FormatEr
                 write_varint(&mut body, id.space);
                 write_varint(&mut body, id.page);
             } else if matches!(op, PageOp::FreePage | PageOp::InitPage) {
-                return bad(format!("{op:?} cannot be a same_page record"));
+                return bad(format!("{op} cannot be a same_page record"));
             }
             body.extend_from_slice(payload);
             op.bits() | if page.is_none() { 0x80 } else { 0 }
         }
         Record::File { op, space, name, new_name } => {
             if space == 0 || space == u32::MAX || name.contains(&0) || new_name.is_some() != (op == FileOp::Rename) {
-                return bad(format!("{op:?} record for tablespace {space} cannot be written"));
+                return bad(format!("{op} record for tablespace {space} cannot be written"));
             }
             write_varint(&mut body, space);
             body.push(0);

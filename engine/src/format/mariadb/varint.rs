@@ -8,6 +8,15 @@ pub enum VarintError {
     Invalid,
 }
 
+impl std::fmt::Display for VarintError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VarintError::Truncated => "the bytes end inside the number",
+            VarintError::Invalid => "not a valid variable-length number",
+        })
+    }
+}
+
 /// Bytes of the varint that starts with `first`: one more than its leading one bits
 /// (the server's rule; lengths above 5 are invalid).
 pub fn varint_len(first: u8) -> usize {

@@ -1,5 +1,6 @@
 //! MySQL 5.7 redo records (MLOG_*) and the compressed integers they use.
 
+use super::body::{self, Cur, PageBody, Stop};
 use crate::format::{FormatError, Lsn};
 
 /// MLOG_WRITE_STRING may not write past the largest page (64 KiB).
@@ -116,10 +117,20 @@ pub enum Record {
         page: u32,
         name: String,
     },
+    /// An index built without redo; the 8 bytes are its index id.
     IndexLoad {
         space: u32,
         page: u32,
+        index_id: u64,
     },
+    /// Any other page record: row, page, undo, initialisation, compressed-page.
+    Page {
+        space: u32,
+        page: u32,
+        body: PageBody,
+    },
+    /// MLOG_DUMMY_RECORD: padding, one byte.
+    Dummy,
     Checkpoint {
         lsn: Lsn,
     },
@@ -132,10 +143,16 @@ impl Record {
         match self {
             Record::WriteN { space, page, .. }
             | Record::Write8 { space, page, .. }
-            | Record::WriteString { space, page, .. } => Some((*space, *page)),
+            | Record::WriteString { space, page, .. }
+            | Record::Page { space, page, .. } => Some((*space, *page)),
             _ => None,
         }
     }
+}
+
+/// The server's name of a page body's record type.
+pub fn body_name(b: &PageBody) -> &'static str {
+    body::type_name(b.type_byte())
 }
 
 /// Appends one record; `single` sets MLOG_SINGLE_REC_FLAG on its type byte.
@@ -190,7 +207,15 @@ pub fn encode_record(rec: &Record, single: bool, out: &mut Vec<u8>) {
             initial(out, MLOG_FILE_DELETE, single, *space, *page);
             put_name(out, name);
         }
-        Record::IndexLoad { space, page } => initial(out, MLOG_INDEX_LOAD, single, *space, *page),
+        Record::IndexLoad { space, page, index_id } => {
+            initial(out, MLOG_INDEX_LOAD, single, *space, *page);
+            out.extend_from_slice(&index_id.to_be_bytes());
+        }
+        Record::Page { space, page, body } => {
+            initial(out, body.type_byte(), single, *space, *page);
+            body.encode(out);
+        }
+        Record::Dummy => out.push(body::MLOG_DUMMY_RECORD),
         // The server never flags these two single (it refuses them if flagged).
         Record::Checkpoint { lsn } => {
             out.push(MLOG_CHECKPOINT);
@@ -218,17 +243,24 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
     let single = type_byte & MLOG_SINGLE_REC_FLAG != 0;
     let ty = type_byte & !MLOG_SINGLE_REC_FLAG;
     match ty {
-        MLOG_MULTI_REC_END | MLOG_CHECKPOINT if single => {
+        MLOG_MULTI_REC_END | MLOG_CHECKPOINT | body::MLOG_DUMMY_RECORD if single => {
             return Err(malformed(format!("type {ty} must not carry the single-record flag")))
         }
         MLOG_MULTI_REC_END => return Ok(Some(Decoded { record: Record::MultiRecEnd, len: 1, single })),
+        body::MLOG_DUMMY_RECORD => return Ok(Some(Decoded { record: Record::Dummy, len: 1, single })),
         MLOG_CHECKPOINT => {
             let Some(lsn) = r.u64() else { return Ok(None) };
             return Ok(Some(Decoded { record: Record::Checkpoint { lsn }, len: r.pos, single }));
         }
         MLOG_1BYTE | MLOG_2BYTES | MLOG_4BYTES | MLOG_8BYTES | MLOG_WRITE_STRING | MLOG_FILE_NAME
         | MLOG_FILE_DELETE | MLOG_FILE_CREATE2 | MLOG_FILE_RENAME2 | MLOG_INDEX_LOAD => {}
-        _ => return Err(malformed(format!("unknown record type {ty}"))),
+        t if body::is_body_type(t) => {}
+        _ => {
+            return Err(malformed(format!(
+                "redo record type {ty} is not a MySQL 5.7 record type (the copy is damaged, or the log is not \
+                 a 5.7 server's)"
+            )))
+        }
     }
     let Some(space) = r.compressed() else {
         return Ok(None);
@@ -255,6 +287,28 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
             Some(record) => record,
             None => return Ok(None),
         },
+        MLOG_FILE_NAME | MLOG_FILE_DELETE | MLOG_FILE_CREATE2 | MLOG_FILE_RENAME2 => {
+            match decode_file(&mut r, ty, space, page)? {
+                Some(record) => record,
+                None => return Ok(None),
+            }
+        }
+        MLOG_INDEX_LOAD => {
+            // The index id (row_merge_write_redo); recovery skips it.
+            let Some(index_id) = r.u64() else { return Ok(None) };
+            Record::IndexLoad { space, page, index_id }
+        }
+        _ => match decode_page_body(&mut r, ty, space, page)? {
+            Some(record) => record,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(Decoded { record, len: r.pos, single }))
+}
+
+/// The rest of an MLOG_FILE_NAME, _DELETE, _CREATE2 or _RENAME2 record.
+fn decode_file(r: &mut Reader, ty: u8, space: u32, page: u32) -> Result<Option<Record>, FormatError> {
+    Ok(Some(match ty {
         MLOG_FILE_NAME => {
             let Some(name) = r.name()? else {
                 return Ok(None);
@@ -283,9 +337,23 @@ pub fn decode_record(b: &[u8]) -> Result<Option<Decoded>, FormatError> {
             let Some(to) = r.name()? else { return Ok(None) };
             Record::FileRename { space, page, from, to }
         }
-        _ => Record::IndexLoad { space, page },
-    };
-    Ok(Some(Decoded { record, len: r.pos, single }))
+        _ => unreachable!("file record types only"),
+    }))
+}
+
+/// The body of a row, page, undo, initialisation or compressed-page record.
+fn decode_page_body(r: &mut Reader, ty: u8, space: u32, page: u32) -> Result<Option<Record>, FormatError> {
+    let mut c = Cur { b: r.b, pos: r.pos };
+    match body::decode_body(ty, &mut c) {
+        Ok(body) => {
+            r.pos = c.pos;
+            Ok(Some(Record::Page { space, page, body }))
+        }
+        Err(Stop::Short) => Ok(None),
+        Err(Stop::Bad(detail)) => {
+            Err(malformed(format!("{} of page {page} in space {space}: {detail}", body::type_name(ty))))
+        }
+    }
 }
 
 /// The rest of an MLOG_1BYTE/2BYTES/4BYTES record (`width` is the type).

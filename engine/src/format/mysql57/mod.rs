@@ -3,6 +3,8 @@
 //! carry ([`mlog`]), and the layout that turns a backup's redo copy into a
 //! log group a 5.7 server recovers from ([`group`]).
 
+pub mod body;
+mod body_decode;
 pub mod group;
 pub mod log;
 pub mod mlog;

@@ -91,7 +91,7 @@ fn field(rest: &mut &[u8], max: usize, room: bool, what: &str) -> Res<usize> {
     if len > max || len > rest.len() || (room && len == rest.len()) {
         return Err(format!("its {what} ({len}-byte varint) does not fit the {} bytes left", rest.len()));
     }
-    let (v, _) = read_varint(rest).map_err(|e| format!("its {what}: {e:?}"))?;
+    let (v, _) = read_varint(rest).map_err(|e| format!("its {what}: {e}"))?;
     *rest = &rest[len..];
     Ok(v as usize)
 }

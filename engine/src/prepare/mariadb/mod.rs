@@ -30,7 +30,7 @@
 
 mod delete;
 pub mod extended;
-mod index;
+pub(crate) use super::index;
 mod insert;
 mod pages;
 mod parse;
@@ -53,7 +53,7 @@ pub enum PrepareError {
     BadRecord { lsn: Lsn, detail: String },
     /// An EXTENDED (row or undo) record that does not decode, or that the page it
     /// names cannot take (the server's recovery would call the page corrupted).
-    #[error("redo record in the mini-transaction at LSN {lsn}: {page:?}: {error}")]
+    #[error("redo record in the mini-transaction at LSN {lsn}: {page}: {error}")]
     BadExtended { lsn: Lsn, page: PageId, error: ExtError },
     #[error(
         "ib_logfile0 has no FILE_CHECKPOINT({checkpoint}) record between LSN {checkpoint} and {last_lsn}: \
@@ -178,7 +178,7 @@ fn apply_edit(pg: &mut [u8], edit: PageEdit<'_>, last_offset: u32, id: PageId, l
     let at = last_offset + edit.offset();
     let size = pg.len() as u32;
     if at < 8 || at >= size || at + edit.len() > size {
-        let detail = format!("{edit:?} at byte {at} leaves the {size}-byte page {id:?}");
+        let detail = format!("{edit} (byte {at}) leaves the {size}-byte page, {id}");
         return Err(PrepareError::BadRecord { lsn, detail });
     }
     let (at, len) = (at as usize, edit.len() as usize);
@@ -192,7 +192,7 @@ fn apply_edit(pg: &mut [u8], edit: PageEdit<'_>, last_offset: u32, id: PageId, l
         PageEdit::Memmove { source, .. } => {
             let from = at as i64 + i64::from(source);
             if from < 8 || from as usize + len > pg.len() {
-                let detail = format!("{edit:?} at byte {at} copies from outside the page {id:?}");
+                let detail = format!("{edit} (byte {at}) copies from outside the page, {id}");
                 return Err(PrepareError::BadRecord { lsn, detail });
             }
             pg.copy_within(from as usize..from as usize + len, at);
@@ -392,7 +392,8 @@ mod tests {
             "a typed refusal naming the page: {err:?}"
         );
         let err = err.to_string();
-        assert!(err.contains("subtype 11 does not exist") && err.contains("page: 3"), "{err}");
+        assert!(err.contains("subtype 11 does not exist") && err.contains("tablespace 7 page 3"), "{err}");
+        assert!(!err.contains("{ ") && !err.contains("PageId"), "Rust Debug text: {err}");
         let ins = vec![Record::Page {
             op: PageOp::Extended,
             page: Some(PageId { space: 7, page: 3 }),

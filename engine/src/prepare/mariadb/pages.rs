@@ -276,7 +276,7 @@ fn apply_op(pg: &mut [u8], id: PageId, op: &Op, payload: &[u8], tally: &mut Tall
             tally.extended += 1;
         }
         PageOp::Write | PageOp::Memset | PageOp::Memmove => {
-            let bad = |e| PrepareError::BadRecord { lsn: op.start, detail: format!("{id:?}: {e}") };
+            let bad = |e| PrepareError::BadRecord { lsn: op.start, detail: format!("{id}: {e}") };
             let edit = decode_page_edit(op.op, payload).map_err(bad)?;
             apply_edit(pg, edit, op.last_offset, id, op.start)?;
         }

@@ -163,7 +163,10 @@ impl Parser {
                     return Err(PrepareError::BadMtr { lsn, detail });
                 }
                 MtrScan::End(end) => {
-                    return Err(PrepareError::BadMtr { lsn, detail: format!("no valid mtr before last_lsn: {end:?}") })
+                    return Err(PrepareError::BadMtr {
+                        lsn,
+                        detail: format!("no valid mini-transaction before last_lsn: {end}"),
+                    })
                 }
             };
             let mtr_len = records_len + mariadb::MTR_TRAILER;
@@ -276,7 +279,7 @@ impl Parser {
         let bad = |detail: String| PrepareError::BadRecord { lsn: op.start, detail };
         let edit: Option<PageEdit<'_>> = match op.op {
             PageOp::Write | PageOp::Memset | PageOp::Memmove => {
-                Some(decode_page_edit(op.op, payload).map_err(|e| bad(format!("{id:?}: {e}")))?)
+                Some(decode_page_edit(op.op, payload).map_err(|e| bad(format!("{id}: {e}")))?)
             }
             PageOp::Extended => {
                 let ext = extended::decode(payload).map_err(|error| PrepareError::BadExtended {
@@ -296,7 +299,7 @@ impl Parser {
             PageOp::Option => return Ok(last_offset),
             PageOp::Reserved => {
                 return Err(bad(format!(
-                    "{:?} record for {id:?} is not supported by this prepare (a backup must not hold it)",
+                    "{} record for {id} is not supported by this prepare (a backup must not hold it)",
                     op.op
                 )))
             }

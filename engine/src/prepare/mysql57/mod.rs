@@ -3,9 +3,16 @@
 //! [`PageStore`], so the simulator's oracle and a future on-disk prepare
 //! share it.
 //!
-//! Covers the physical records innohot's simulator writes (MLOG_1/2/4/8BYTES,
-//! MLOG_WRITE_STRING) and the framing ones; any other record type is refused
-//! by name rather than skipped, so a prepare never silently drops redo.
+//! Covers every page record type a 5.7 server writes: byte writes, row records
+//! ([`rows`]), whole-page records ([`pages`]); on ROW_FORMAT=COMPRESSED pages the
+//! records that carry the compressed bytes, and a refusal by name of those that
+//! would need the page recompressed. A record this prepare cannot apply stops
+//! it rather than being skipped, so a prepare never silently drops redo.
+
+mod pages;
+#[cfg(test)]
+mod row_tests;
+pub mod rows;
 
 pub use super::PageStore;
 use crate::format::mysql57::mlog::{self, Record};
@@ -26,6 +33,16 @@ pub enum PrepareError {
          the backup lacks pages the redo needs (a file grew during the copy?)"
     )]
     PageMissing { lsn: Lsn, space: u32, page: u32 },
+    /// A record the page cannot take (the server would call the page corrupted).
+    #[error("redo record {what} at LSN {lsn} on page {page} of tablespace {space}: {detail}")]
+    BadPage { lsn: Lsn, space: u32, page: u32, what: &'static str, detail: String },
+    /// A record on a ROW_FORMAT=COMPRESSED page that only recompressing the page applies.
+    #[error(
+        "redo record {what} at LSN {lsn} changes page {page} of ROW_FORMAT=COMPRESSED tablespace {space}: \
+         innohot does not recompress pages; nothing was changed: use xtrabackup --prepare or innohot \
+         mysql57-log-group"
+    )]
+    Compressed { lsn: Lsn, space: u32, page: u32, what: &'static str },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +63,8 @@ pub struct ApplyReport {
     pub end_lsn: Lsn,
     /// Pages changed (their checksums need restamping).
     pub pages_touched: Vec<(u32, u32)>,
+    /// Page records applied, by record type (the byte writes are not counted here).
+    pub by_type: Vec<u64>,
 }
 
 /// Record bytes of the copy with the block framing removed, and the LSN math back.
@@ -116,7 +135,7 @@ pub fn apply_log(
     }
     let start_block = checkpoint_lsn - checkpoint_lsn % LOG_BLOCK_SIZE as u64;
     let stream = unframe(log, start_block, last_lsn)?;
-    let mut report = ApplyReport { end_lsn: checkpoint_lsn, ..ApplyReport::default() };
+    let mut report = ApplyReport { end_lsn: checkpoint_lsn, by_type: vec![0; 64], ..ApplyReport::default() };
     let mut touched = std::collections::BTreeSet::new();
     let mut pos = stream.pos_of(checkpoint_lsn);
     'mtrs: while pos < stream.data.len() {
@@ -170,18 +189,23 @@ fn apply_record(
         Some(id) => id,
         None => {
             return match rec {
-                Record::FileName { .. } | Record::Checkpoint { .. } | Record::MultiRecEnd => Ok(()),
+                Record::FileName { .. } | Record::Checkpoint { .. } | Record::MultiRecEnd | Record::Dummy => Ok(()),
+                // A marker, as in 5.7's own recovery: the index's pages reached the data
+                // file before it was written, and a backup holds one only when its copy
+                // began after that (a later one fails the backup).
+                Record::IndexLoad { .. } => Ok(()),
                 Record::FileCreate { .. } | Record::FileRename { .. } | Record::FileDelete { .. } => {
                     report.file_operations += 1;
                     Ok(())
                 }
-                other => Err(PrepareError::BadRecord {
+                _ => Err(PrepareError::BadRecord {
                     lsn: mtr_start,
-                    detail: format!("{other:?} is not supported by this prepare (a backup must not hold it)"),
+                    detail: "a record without a page of a kind this prepare does not know".into(),
                 }),
-            }
+            };
         }
     };
+    let zip = matches!(rec, Record::Page { .. }) && store.is_compressed(space);
     let Some(pg) = store.page_mut(space, page_no) else {
         report.records_without_tablespace += 1;
         if !report.spaces_not_in_backup.contains(&space) {
@@ -189,29 +213,18 @@ fn apply_record(
         }
         return Ok(());
     };
-    let take = match takes.iter().find(|(id, _)| *id == (space, page_no)) {
-        Some((_, t)) => *t,
-        None => {
-            let page_lsn =
-                u64::from_be_bytes(pg[page::FIL_PAGE_LSN..page::FIL_PAGE_LSN + 8].try_into().expect("8 bytes"));
-            let t = page_lsn <= mtr_start;
-            takes.push(((space, page_no), t));
-            t
-        }
-    };
-    if !take {
+    if !takes_mtr(pg, (space, page_no), mtr_start, takes) {
         report.records_already_in_page += 1;
         return Ok(());
     }
     let size = pg.len();
     let range = |offset: u16, len: usize| -> Result<std::ops::Range<usize>, PrepareError> {
         let o = offset as usize;
-        if o < page::FIL_PAGE_DATA || o + len > size - page::FIL_PAGE_END_LSN_OLD_CHKSUM {
+        // The server writes anywhere in the page (FIL_PAGE_TYPE, FIL_PAGE_PREV/NEXT too).
+        if o + len > size {
             return Err(PrepareError::BadRecord {
                 lsn: mtr_start,
-                detail: format!(
-                    "write of {len} bytes at offset {o} of page {page_no} (space {space}) leaves the page body"
-                ),
+                detail: format!("write of {len} bytes at offset {o} of page {page_no} (space {space}) leaves the page"),
             });
         }
         Ok(o..o + len)
@@ -230,11 +243,34 @@ fn apply_record(
             let r = range(*offset, data.len())?;
             pg[r].copy_from_slice(data);
         }
+        Record::Page { body, .. } => {
+            let what = mlog::body_name(body);
+            pages::apply(pg, space, page_no, body, zip).map_err(|e| match e {
+                Some(detail) => PrepareError::BadPage { lsn: mtr_start, space, page: page_no, what, detail },
+                None => PrepareError::Compressed { lsn: mtr_start, space, page: page_no, what },
+            })?;
+            report.by_type[usize::from(body.type_byte())] += 1;
+        }
         _ => unreachable!("page records only"),
     }
     page::set_page_lsn(pg, mtr_end);
     report.records_applied += 1;
     Ok(())
+}
+
+/// Whether the page takes the mtr starting at `mtr_start`: decided at its first
+/// record (the page's LSN at or before the start), kept for the mtr's others.
+fn takes_mtr(pg: &[u8], id: (u32, u32), mtr_start: Lsn, takes: &mut Vec<((u32, u32), bool)>) -> bool {
+    match takes.iter().find(|(i, _)| *i == id) {
+        Some((_, t)) => *t,
+        None => {
+            let page_lsn =
+                u64::from_be_bytes(pg[page::FIL_PAGE_LSN..page::FIL_PAGE_LSN + 8].try_into().expect("8 bytes"));
+            let t = page_lsn <= mtr_start;
+            takes.push((id, t));
+            t
+        }
+    }
 }
 
 #[cfg(test)]
@@ -340,9 +376,9 @@ mod tests {
         log[2048 + 512 + 40] ^= 1;
         let err = apply_log(&log, start, last, &mut Mem(vec![page(0)])).unwrap_err();
         assert!(matches!(err, PrepareError::BadBlock { lsn: 8704, .. }), "{err}");
-        let (log, last) = logfile(start, &mlog::encode_mtr(&[Record::IndexLoad { space: 5, page: 0 }]));
-        let err = apply_log(&log, start, last, &mut Mem(vec![page(0)])).unwrap_err();
-        assert!(err.to_string().contains("not supported by this prepare"), "{err}");
+        let (log, last) = logfile(start, &mlog::encode_mtr(&[Record::IndexLoad { space: 5, page: 0, index_id: 7 }]));
+        let applied = apply_log(&log, start, last, &mut Mem(vec![page(0)])).unwrap();
+        assert_eq!((applied.mtrs, applied.records_applied), (1, 0), "MLOG_INDEX_LOAD changes no page");
         let delete = Record::FileDelete { space: 5, page: 0, name: "./a/b.ibd".into() };
         let (log, last) = logfile(start, &mlog::encode_mtr(&[delete]));
         assert_eq!(apply_log(&log, start, last, &mut Mem(vec![page(0)])).unwrap().file_operations, 1);

@@ -1,4 +1,4 @@
-//! The index-page layout the EXTENDED row records edit (page0page.h, rem0rec.h):
+//! The index-page layout both redo formats edit (MariaDB's EXTENDED row records, MySQL 5.7's MLOG_*_REC_*) (page0page.h, rem0rec.h):
 //! header fields, the sparse directory, record-header bit fields, and the
 //! directory maintenance (`page_dir_split_slot`, `page_dir_balance_slot`,
 //! `page_mem_free`) that recovery runs as part of an insert or delete.

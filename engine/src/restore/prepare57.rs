@@ -1,0 +1,101 @@
+//! The MySQL 5.7 side of `innohot prepare` ([`super::prepare`] runs the shared
+//! steps: lock, completeness, journal, write-back, metadata): applies the
+//! backup's `xtrabackup_logfile` with [`crate::prepare::mysql57`] and leaves the
+//! empty log group (`ib_logfile0..`) with its checkpoint at the applied LSN that
+//! a 5.7 server starts from, in the backup's own `innodb_log_files_in_group` and
+//! `innodb_log_file_size` (backup-my.cnf; 5.7's defaults 2 and 48 MiB).
+
+use super::completeness::TableWithoutIbd;
+use super::mysql57_group::{write_prepared_group, COPY_FILE, DEFAULT_FILE_SIZE};
+use super::prepare::PrepareReport;
+use super::store::FileStore;
+use super::{io_err, Checkpoints, RestoreError, Result};
+use crate::format::mysql57::{newest_checkpoint, LOG_FILE_HDR_SIZE};
+use crate::io::LocalFs;
+use crate::meta;
+use crate::prepare::mysql57::{apply_log, PrepareError};
+use crate::prepare::PageStore;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Applies the copied redo to the tablespaces and writes the changed pages back.
+/// Returns the report and the redo copy's bytes (for the log group).
+pub fn apply_pages(
+    fs: &dyn LocalFs,
+    dir: &Path,
+    cp: &Checkpoints,
+    without_ibd: &[TableWithoutIbd],
+) -> Result<(PrepareReport, Vec<u8>)> {
+    let log_path = dir.join(COPY_FILE);
+    let log = fs.read_all(&log_path).map_err(io_err(&log_path, "reading"))?;
+    let bad_log = |detail: String| RestoreError::BadLog { path: log_path.clone(), detail };
+    let head =
+        log.get(..LOG_FILE_HDR_SIZE as usize).ok_or_else(|| bad_log("shorter than its 2048-byte header".into()))?;
+    let start = newest_checkpoint(head).map_err(|e| bad_log(e.to_string()))?;
+    let mut store = FileStore::new(fs);
+    for path in super::prepare::tablespace_files(fs, dir)? {
+        store.add(&path)?;
+    }
+    let applied = apply_log(&log, start.lsn, cp.last_lsn, &mut store);
+    if let Some(problem) = store.take_problem() {
+        return Err(problem);
+    }
+    let a = applied.map_err(|e| match e {
+        PrepareError::Compressed { space, .. } => {
+            let file = store.spaces().get(&space).map_or_else(|| log_path.clone(), |s| s.path.clone());
+            RestoreError::Refused(format!("{}: {e}", file.display()))
+        }
+        e => bad_log(e.to_string()),
+    })?;
+    let pages_read = store.pages_held() as u64;
+    let frm_unknown_to_innodb = super::prepare::place_tables_without_ibd(dir, &mut store, without_ibd)?;
+    let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
+    stamp_touched(fs, dir, &mut store, &touched)?;
+    let pages_written = store.write_back(dir, &touched, &BTreeMap::new(), &BTreeMap::new())?;
+    let report = PrepareReport {
+        already_prepared: false,
+        tablespaces: store.spaces().len(),
+        skipped: store.skipped.clone(),
+        start_lsn: start.lsn,
+        end_lsn: a.end_lsn,
+        redo_bytes: a.end_lsn - start.lsn,
+        mtrs: a.mtrs,
+        records_applied: a.records_applied,
+        records_already_in_page: a.records_already_in_page,
+        spaces_not_in_backup: a.spaces_not_in_backup.clone(),
+        pages_read,
+        pages_written,
+        pages_freed: Vec::new(),
+        frm_unknown_to_innodb,
+    };
+    Ok((report, log))
+}
+
+/// Restamps every page the redo changed with a checksum the server accepts under
+/// the backup's `innodb_checksum_algorithm` (backup-my.cnf; 5.7's default crc32):
+/// a page keeping its old checksum fails the server's read ("corrupted page").
+fn stamp_touched(fs: &dyn LocalFs, dir: &Path, store: &mut FileStore, touched: &BTreeSet<(u32, u32)>) -> Result<()> {
+    let algorithm =
+        super::backup_settings(fs, dir)?.remove("innodb_checksum_algorithm").unwrap_or_else(|| "crc32".to_string());
+    for &(space, page_no) in touched {
+        let Some(sp) = store.spaces().get(&space) else { continue };
+        let layout = sp.layout;
+        let Some(pg) = PageStore::page_mut(store, space, page_no) else { continue };
+        if crate::format::page::stamp_for_mysql57(pg, layout, &algorithm).is_none() {
+            return Err(RestoreError::Refused(format!(
+                "{}: innodb_checksum_algorithm={algorithm} is not a MySQL 5.7 setting this prepare can stamp pages \
+                 for (crc32, strict_crc32, innodb, strict_innodb, none, strict_none); nothing was changed",
+                dir.join(meta::BACKUP_MY_CNF).display()
+            )));
+        }
+    }
+    store.take_problem().map_or(Ok(()), Err)
+}
+
+/// The log group a 5.7 server starts the prepared backup from.
+pub fn write_group(fs: &dyn LocalFs, dir: &Path, log: &[u8], end_lsn: crate::format::Lsn) -> Result<()> {
+    let settings = super::backup_settings(fs, dir)?;
+    let files = settings.get("innodb_log_files_in_group").and_then(|v| v.parse().ok()).unwrap_or(2);
+    let size = settings.get("innodb_log_file_size").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_FILE_SIZE);
+    write_prepared_group(fs, dir, log, end_lsn, files, size)
+}
