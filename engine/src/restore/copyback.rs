@@ -128,6 +128,7 @@ fn is_empty_lost_found(fs: &dyn LocalFs, dir: &Path, name: &str, kind: EntryKind
 fn unfinished(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Option<Marker>> {
     let datadir = &opts.datadir;
     if !fs.exists(datadir) {
+        super::place::remove_staging_leftover(fs, datadir)?;
         return Ok(None);
     }
     let entries = fs.list(datadir).map_err(io_err(datadir, "listing"))?;

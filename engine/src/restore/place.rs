@@ -1,7 +1,8 @@
 //! Doing a restore's plan all or nothing, through failures and crashes.
 //!
 //! Order (each step durable before the next):
-//! 1. the missing datadir (and parents); the marker ([`super::marker`]) in it;
+//! 1. the missing datadir (and parents) with the marker ([`super::marker`]) in
+//!    it, all at once (built under a staging name, renamed into place);
 //! 2. the other missing directories (their parents fsynced, so that nothing put in
 //!    them can vanish with them);
 //! 3. every file: renamed (move-back on one file system) or copied and fdatasynced,
@@ -97,17 +98,53 @@ impl<'a> Restore<'a> {
         let (fs, datadir) = (self.fs, self.marker.datadir.clone());
         let (chain, others): (Vec<PathBuf>, Vec<PathBuf>) =
             self.marker.dirs.iter().cloned().partition(|d| datadir.starts_with(d));
-        self.create_dirs(&chain)?;
-        let path = self.marker.path();
-        let mut f = fs.create_file(&path).map_err(io_err(&path, "creating"))?;
-        f.write_at(&self.marker.encode(), 0).map_err(io_err(&path, "writing"))?;
-        f.sync().map_err(io_err(&path, "fdatasync of"))?;
-        fs.sync_dir(&datadir).map_err(io_err(&datadir, "fsync of"))?;
+        match chain.first() {
+            None => {
+                self.write_marker(&self.marker.path())?;
+                fs.sync_dir(&datadir).map_err(io_err(&datadir, "fsync of"))?;
+            }
+            Some(top) => self.create_chain_with_marker(top, &chain)?,
+        }
         self.create_dirs(&others)?;
         for item in &self.marker.items {
             place(fs, item, self.opts, &mut self.report, &mut self.buf)?;
         }
         sync_dirs(fs, self.marker.items.iter().filter_map(|i| i.to.parent()))
+    }
+
+    /// Writes the marker to `path`, durably (its directory entry is the caller's).
+    fn write_marker(&self, path: &Path) -> Result<()> {
+        let mut f = self.fs.create_file(path).map_err(io_err(path, "creating"))?;
+        f.write_at(&self.marker.encode(), 0).map_err(io_err(path, "writing"))?;
+        f.sync().map_err(io_err(path, "fdatasync of"))
+    }
+
+    /// Step 1 for a missing datadir: the directories down to it and the marker in it
+    /// appear together or not at all. Otherwise a crash could leave an empty datadir
+    /// that the restore created but no durable marker records, which a re-run takes
+    /// for the user's own and never removes. They are made under a staging name
+    /// beside `top` (the first missing one), made durable, then renamed into place;
+    /// a crash before the rename leaves only the staging directory, which the next
+    /// run removes ([`remove_staging_leftover`]).
+    fn create_chain_with_marker(&self, top: &Path, chain: &[PathBuf]) -> Result<()> {
+        let fs = self.fs;
+        let staging = staging_dir(top)?;
+        let staged: Vec<PathBuf> = chain
+            .iter()
+            .map(|d| staging.join(d.strip_prefix(top).expect("below the first missing directory")))
+            .collect();
+        for d in &staged {
+            fs.create_dir_all(d).map_err(io_err(d, "creating the directory"))?;
+            if let Ownership::Set(o) = self.opts.ownership {
+                fs.set_owner(d, o).map_err(io_err(d, "chown of"))?;
+            }
+        }
+        let datadir_staged = staged.last().expect("the chain ends at the datadir");
+        self.write_marker(&datadir_staged.join(super::marker::MARKER))?;
+        sync_dirs(fs, staged.iter().map(PathBuf::as_path))?;
+        fs.rename_no_replace(&staging, top).map_err(io_err(top, "creating (by renaming its staging directory)"))?;
+        let parent = top.parent().unwrap_or(Path::new("/"));
+        fs.sync_dir(parent).map_err(io_err(parent, "fsync of"))
     }
 
     /// Creates `dirs` (parents first), owned as the files will be, and makes their names durable.
@@ -120,6 +157,61 @@ impl<'a> Restore<'a> {
         }
         sync_dirs(self.fs, dirs.iter().filter_map(|d| d.parent()))
     }
+}
+
+/// Where [`Restore::create_chain_with_marker`] builds the directories down to the
+/// datadir before renaming them to `top`: a hidden name beside it.
+fn staging_dir(top: &Path) -> Result<PathBuf> {
+    match (top.parent(), top.file_name()) {
+        (Some(parent), Some(name)) => Ok(parent.join(format!(".{}.innohot-new", name.to_string_lossy()))),
+        _ => Err(RestoreError::Refused(format!("{}: a datadir must be below an existing directory", top.display()))),
+    }
+}
+
+/// Before a restore into a missing `datadir`: removes the staging directory a run
+/// interrupted before its rename left beside the first missing directory. It holds
+/// only directories and the marker; anything else in it is not ours and is refused.
+pub fn remove_staging_leftover(fs: &dyn LocalFs, datadir: &Path) -> Result<()> {
+    let mut top = datadir;
+    while let Some(parent) = top.parent().filter(|p| !p.as_os_str().is_empty() && !fs.exists(p)) {
+        top = parent;
+    }
+    let Ok(staging) = staging_dir(top) else { return Ok(()) };
+    if !fs.is_dir(&staging) {
+        return Ok(());
+    }
+    let mut dirs = vec![staging.clone()];
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < dirs.len() {
+        let d = dirs[i].clone();
+        for e in fs.list(&d).map_err(io_err(&d, "listing"))? {
+            let path = d.join(&e.name);
+            match e.kind {
+                crate::io::EntryKind::Dir => dirs.push(path),
+                _ if e.name == super::marker::MARKER || e.name == MARKER_NEW => files.push(path),
+                _ => {
+                    return Err(RestoreError::DestinationInUse {
+                        path: staging.clone(),
+                        detail: format!(
+                            "it should hold only what an interrupted restore left (directories and its marker), but \
+                             holds {}: remove it yourself if it is not needed",
+                            path.display()
+                        ),
+                    })
+                }
+            }
+        }
+        i += 1;
+    }
+    for f in &files {
+        fs.remove_file(f).map_err(io_err(f, "removing"))?;
+    }
+    for d in dirs.iter().rev() {
+        fs.remove_dir(d).map_err(io_err(d, "removing the directory"))?;
+    }
+    let parent = staging.parent().unwrap_or(Path::new("/"));
+    fs.sync_dir(parent).map_err(io_err(parent, "fsync of"))
 }
 
 /// fsync of each directory once (deepest first; those gone are skipped).
@@ -330,6 +422,10 @@ fn undo(fs: &dyn LocalFs, m: &Marker) -> Result<Undone> {
         remove_marker(fs, m)?;
     }
     remove_dirs(fs, &chain, &mut u)?;
+    if !fs.exists(&m.datadir) {
+        // A failure before the staged directories were renamed into place.
+        remove_staging_leftover(fs, &m.datadir)?;
+    }
     u.datadir_removed = chain.contains(&&m.datadir) && !fs.exists(&m.datadir);
     Ok(u)
 }
