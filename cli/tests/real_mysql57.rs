@@ -57,6 +57,10 @@ struct Case {
     /// XtraBackup 2.4.20 cannot back this server up: what its log then says
     /// (the comparison of the two backups is skipped).
     xtrabackup_fails_with: Option<&'static str>,
+    /// Once the backup has copied ibdata1, this statement (run in a transaction
+    /// rolled back at once) makes the server extend it: the file the backup holds
+    /// is then shorter than the size its redo gives.
+    grow_system_tablespace_with: Option<&'static str>,
 }
 
 fn innohot() -> Command {
@@ -136,15 +140,17 @@ fn run(case: Case) {
     // A real server under a real load: let the writers get going first.
     std::thread::sleep(Duration::from_millis(1000));
     let target = work.path().join("innohot");
-    let log = run_ok(
-        innohot()
-            .arg("backup")
-            .arg(format!("--target-dir={}", target.display()))
-            .arg(format!("--socket={}", src.socket().display()))
-            .args(["--user=root", "--log-poll-ms=200"])
-            .args(&case.backup_args),
-        "innohot backup",
-    );
+    let mut backup = innohot();
+    backup
+        .arg("backup")
+        .arg(format!("--target-dir={}", target.display()))
+        .arg(format!("--socket={}", src.socket().display()))
+        .args(["--user=root", "--log-poll-ms=200"])
+        .args(&case.backup_args);
+    let log = match case.grow_system_tablespace_with {
+        None => run_ok(&mut backup, "innohot backup"),
+        Some(sql) => backup_growing_ibdata1(&mut backup, &src, sql, work.path()),
+    };
     assert!(log.trim_end().ends_with("completed OK!"), "{}: the last line must be completed OK!:\n{log}", case.name);
     let xb_target = work.path().join("xtrabackup");
     let xb_log = work.path().join("xtrabackup.backup.log");
@@ -200,6 +206,17 @@ fn run(case: Case) {
     // the copied redo, which may be larger than the server's own ring.
     let json =
         run_ok(innohot().args(["mysql57-log-group", "--json", "--target-dir"]).arg(&b_data), "mysql57-log-group");
+    if case.grow_system_tablespace_with.is_some() {
+        let size = |dir: &Path| std::fs::metadata(dir.join("ibdata1")).unwrap().len();
+        assert!(
+            size(&b_data) > size(&target),
+            "{}: ibdata1 of the backup ({} bytes) was not extended to the size its redo gives (now {}): the test did \
+             not grow it after its copy",
+            case.name,
+            size(&target),
+            size(&b_data)
+        );
+    }
     let size = json
         .split("\"innodb_log_file_size\":")
         .nth(1)
@@ -283,6 +300,35 @@ fn restore_a(
         .expect("xtrabackup --copy-back");
     let a = case.builder(b).start_on(&a_data).expect("start 5.7 on the xtrabackup-prepared copy");
     check_restored(case, "xtrabackup --prepare", src, from, &a, source_sums);
+}
+
+/// Runs the backup `cmd`; once its log says ibdata1 is copied (the next file
+/// begins), runs `sql` on the source in a transaction and rolls it back. Returns
+/// the backup's output, as [`run_ok`] does.
+fn backup_growing_ibdata1(cmd: &mut Command, src: &LocalServer, sql: &str, work: &Path) -> String {
+    let log_path = work.join("backup.stderr");
+    let stderr = std::fs::File::create(&log_path).unwrap();
+    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(stderr).spawn().expect("start innohot backup");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let copying: Vec<&str> = text.lines().filter(|l| l.contains(" Copying ")).collect();
+        let at = copying.iter().position(|l| l.contains("ibdata1 to "));
+        if at.is_some_and(|i| i + 1 < copying.len()) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the backup ended before ibdata1 was copied:\n{text}");
+        assert!(std::time::Instant::now() < deadline, "ibdata1 was not copied within 120 s:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("START TRANSACTION").unwrap();
+    conn.query_drop(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.query_drop("ROLLBACK").unwrap();
+    let status = child.wait().unwrap();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(status.success(), "innohot backup failed ({status}):\n{text}");
+    text
 }
 
 fn first_line(e: &impl std::fmt::Display) -> String {
@@ -494,6 +540,32 @@ fn m08_fulltext_and_spatial() {
             "INSERT INTO geo.places (p) SELECT POINT(X(p) + 40, Y(p) + 1) FROM geo.places".into(),
         ],
         after_setup: vec!["ALTER TABLE load.innodb_0 ADD FULLTEXT KEY ft (v)".into()],
+        ..Case::default()
+    });
+}
+
+/// The CI failure of 2026-12-06: the server extended ibdata1 after the backup had
+/// copied it (5.7 logs no record for that, only the new FSP_SIZE on page 0), and
+/// a 5.7 server refused to start on the restore ("The tail of the system
+/// tablespace is missing"). Here that is made to happen: ibdata1 grows by 1 MiB
+/// steps once copied, under an undo-heavy statement, while a throttled backup
+/// is still copying the other files.
+#[test]
+fn m17_the_system_tablespace_grows_after_its_copy() {
+    run(Case {
+        name: "ibdata1 grows after its copy",
+        gtid: true,
+        options: vec!["--innodb-autoextend-increment=1".into()],
+        setup: vec![
+            "CREATE DATABASE grow".into(),
+            "CREATE TABLE grow.t (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(1000)) ENGINE=InnoDB".into(),
+            "INSERT INTO grow.t (pad) VALUES (REPEAT('a', 1000)), (REPEAT('b', 1000)), (REPEAT('c', 1000))".into(),
+        ]
+        .into_iter()
+        .chain((0..13).map(|_| "INSERT INTO grow.t (pad) SELECT pad FROM grow.t".to_string()))
+        .collect(),
+        backup_args: vec!["--parallel=1", "--throttle=4"],
+        grow_system_tablespace_with: Some("UPDATE grow.t SET pad = REPEAT('z', 1000)"),
         ..Case::default()
     });
 }

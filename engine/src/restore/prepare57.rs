@@ -11,9 +11,10 @@ use super::prepare::PrepareReport;
 use super::store::FileStore;
 use super::{io_err, Checkpoints, RestoreError, Result};
 use crate::format::mysql57::{newest_checkpoint, LOG_FILE_HDR_SIZE};
+use crate::format::Lsn;
 use crate::io::LocalFs;
 use crate::meta;
-use crate::prepare::mysql57::{apply_log, PrepareError};
+use crate::prepare::mysql57::{apply_log, fsp_sizes, PrepareError};
 use crate::prepare::PageStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -51,7 +52,8 @@ pub fn apply_pages(
     let frm_unknown_to_innodb = super::prepare::place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
     stamp_touched(fs, dir, &mut store, &touched)?;
-    let pages_written = store.write_back(dir, &touched, &BTreeMap::new(), &BTreeMap::new())?;
+    let sizes = sizes_to_extend(fs, dir, &log, start.lsn, cp.last_lsn)?;
+    let pages_written = store.write_back(dir, &touched, &sizes, &BTreeMap::new())?;
     let report = PrepareReport {
         already_prepared: false,
         tablespaces: store.spaces().len(),
@@ -69,6 +71,40 @@ pub fn apply_pages(
         frm_unknown_to_innodb,
     };
     Ok((report, log))
+}
+
+/// Extends each data file the redo grew past its copied size (FSP_SIZE writes
+/// after the copy) with zero pages, as the server extends a file, through
+/// prepare's journal: what `innohot mysql57-log-group` does before a 5.7
+/// server's own recovery, which otherwise refuses a system tablespace shorter
+/// than its header. A journal an interrupted run left is finished first.
+pub fn extend_grown_files(fs: &dyn LocalFs, dir: &Path, log: &[u8], checkpoint_lsn: Lsn, last_lsn: Lsn) -> Result<()> {
+    super::journal::recover(fs, dir)?;
+    let sizes = sizes_to_extend(fs, dir, log, checkpoint_lsn, last_lsn)?;
+    let mut store = FileStore::new(fs);
+    for path in super::prepare::tablespace_files(fs, dir)? {
+        store.add(&path)?;
+    }
+    store.write_back(dir, &BTreeSet::new(), &sizes, &BTreeMap::new()).map(|_| ())
+}
+
+/// The last FSP_SIZE the redo gives each tablespace. A system tablespace in
+/// several files (`ibdata1;ibdata2`) is left to the server: its size spans them.
+fn sizes_to_extend(
+    fs: &dyn LocalFs,
+    dir: &Path,
+    log: &[u8],
+    checkpoint_lsn: Lsn,
+    last_lsn: Lsn,
+) -> Result<BTreeMap<u32, u32>> {
+    let log_path = dir.join(COPY_FILE);
+    let mut sizes = fsp_sizes(log, checkpoint_lsn, last_lsn)
+        .map_err(|e| RestoreError::BadLog { path: log_path, detail: e.to_string() })?;
+    let ibdata = fs.list(dir).map_err(io_err(dir, "listing"))?.iter().filter(|e| e.name.starts_with("ibdata")).count();
+    if ibdata > 1 {
+        sizes.remove(&0);
+    }
+    Ok(sizes)
 }
 
 /// Restamps every page the redo changed with a checksum the server accepts under

@@ -125,6 +125,56 @@ pub fn apply_log(
     last_lsn: Lsn,
     store: &mut dyn PageStore,
 ) -> Result<ApplyReport, PrepareError> {
+    let mut report = ApplyReport { end_lsn: checkpoint_lsn, by_type: vec![0; 64], ..ApplyReport::default() };
+    let mut touched = std::collections::BTreeSet::new();
+    for_each_mtr(log, checkpoint_lsn, last_lsn, |records, mtr_start, mtr_end| {
+        // Whether a page takes this mtr is decided once, before any of its records land.
+        let mut takes: Vec<((u32, u32), bool)> = Vec::new();
+        for rec in records {
+            apply_record(rec, mtr_start, mtr_end, store, &mut report, &mut takes)?;
+        }
+        touched.extend(takes.iter().filter(|(_, t)| *t).map(|(id, _)| *id));
+        report.mtrs += 1;
+        report.end_lsn = mtr_end;
+        Ok(())
+    })?;
+    report.pages_touched = touched.into_iter().collect();
+    Ok(report)
+}
+
+/// The size in pages (FSP_SIZE on page 0) each tablespace has at the end of the
+/// redo, for those whose size the redo changes. A 5.7 server extends a data file
+/// without a record of its own, only this header write; a file copied before it
+/// grew is shorter than its header says, and the server refuses to start on a
+/// system tablespace like that ("the tail of the system tablespace is missing")
+/// or to read a page past a file's end.
+pub fn fsp_sizes(
+    log: &[u8],
+    checkpoint_lsn: Lsn,
+    last_lsn: Lsn,
+) -> Result<std::collections::BTreeMap<u32, u32>, PrepareError> {
+    let mut sizes = std::collections::BTreeMap::new();
+    for_each_mtr(log, checkpoint_lsn, last_lsn, |records, _, _| {
+        for rec in records {
+            if let Record::WriteN { space, page: 0, offset, width: 4, value } = *rec {
+                if usize::from(offset) == page::FSP_SIZE {
+                    sizes.insert(space, value);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(sizes)
+}
+
+/// Calls `each` with every complete mini-transaction from `checkpoint_lsn` to
+/// `last_lsn`, in log order, with its start and end LSN.
+fn for_each_mtr(
+    log: &[u8],
+    checkpoint_lsn: Lsn,
+    last_lsn: Lsn,
+    mut each: impl FnMut(&[Record], Lsn, Lsn) -> Result<(), PrepareError>,
+) -> Result<(), PrepareError> {
     if log.len() < LOG_FILE_HDR_SIZE as usize {
         return Err(FormatError::TooShort {
             what: "xtrabackup_logfile",
@@ -135,8 +185,6 @@ pub fn apply_log(
     }
     let start_block = checkpoint_lsn - checkpoint_lsn % LOG_BLOCK_SIZE as u64;
     let stream = unframe(log, start_block, last_lsn)?;
-    let mut report = ApplyReport { end_lsn: checkpoint_lsn, by_type: vec![0; 64], ..ApplyReport::default() };
-    let mut touched = std::collections::BTreeSet::new();
     let mut pos = stream.pos_of(checkpoint_lsn);
     'mtrs: while pos < stream.data.len() {
         let mtr_start = stream.lsn_at(pos);
@@ -163,18 +211,10 @@ pub fn apply_log(
         if mtr_end > last_lsn {
             break;
         }
-        // Whether a page takes this mtr is decided once, before any of its records land.
-        let mut takes: Vec<((u32, u32), bool)> = Vec::new();
-        for rec in &records {
-            apply_record(rec, mtr_start, mtr_end, store, &mut report, &mut takes)?;
-        }
-        touched.extend(takes.iter().filter(|(_, t)| *t).map(|(id, _)| *id));
-        report.mtrs += 1;
-        report.end_lsn = mtr_end;
+        each(&records, mtr_start, mtr_end)?;
         pos = at;
     }
-    report.pages_touched = touched.into_iter().collect();
-    Ok(report)
+    Ok(())
 }
 
 fn apply_record(
@@ -355,6 +395,26 @@ mod tests {
         let mut mem = Mem(vec![page(100)]);
         let r = apply_log(&log, start, last - 1, &mut mem).unwrap();
         assert_eq!(r.mtrs, 2);
+    }
+
+    #[test]
+    fn the_size_a_space_ends_the_redo_with_is_its_last_fsp_size_write() {
+        let start = 8192 + 12;
+        let size = |space, value| Record::WriteN { space, page: 0, offset: page::FSP_SIZE as u16, width: 4, value };
+        let mut stream = mlog::encode_mtr(&[size(5, 768), size(7, 64)]);
+        stream.extend(mlog::encode_mtr(&[size(5, 4864)]));
+        // Not a size: another offset, another page, another width.
+        stream.extend(mlog::encode_mtr(&[Record::WriteN { space: 9, page: 0, offset: 50, width: 4, value: 1 }]));
+        stream.extend(mlog::encode_mtr(&[Record::WriteN { space: 9, page: 1, offset: 46, width: 4, value: 1 }]));
+        stream.extend(mlog::encode_mtr(&[Record::WriteN { space: 9, page: 0, offset: 46, width: 2, value: 1 }]));
+        let (log, last) = logfile(start, &stream);
+        let sizes = fsp_sizes(&log, start, last).unwrap();
+        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![(5, 4864), (7, 64)]);
+        // A write in an mtr the copy does not hold whole is not taken.
+        let cut = fsp_sizes(&log, start, last - 1).unwrap();
+        assert_eq!(cut.get(&5), Some(&4864));
+        let (log, last) = logfile(start, &mlog::encode_mtr(&[size(5, 10)]));
+        assert!(fsp_sizes(&log, start, last - 1).unwrap().is_empty());
     }
 
     #[test]
