@@ -220,6 +220,9 @@ pub struct RestoreCmd {
     /// The server's option file: datadir, innodb_data_home_dir, innodb_undo_directory, innodb_log_group_home_dir
     #[arg(long, value_name = "FILE")]
     pub defaults_file: Option<PathBuf>,
+    /// Also read the groups named with this suffix ([mysqld.1] for .1), after the plain ones
+    #[arg(long, value_name = "SUFFIX")]
+    pub defaults_group_suffix: Option<String>,
     /// Put DATA DIRECTORY tables inside the datadir (the .isl is rewritten to point there)
     #[arg(long)]
     pub remote_tablespaces_inside_datadir: bool,

@@ -5,9 +5,10 @@
 //! DBAs already keep them for their other tools.
 
 use crate::args::{self, BackupCmd};
+use crate::optfile::{self, GroupKind};
 use innohot::backup::BackupOptions;
 use innohot::io::ReadPolicy;
-use innohot::server::mysql::ConnectOptions;
+use innohot::server::mysql::{ConnectOptions, SslMode};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,86 +23,53 @@ pub struct BackupArgs {
     pub quiet: bool,
     /// Lines to print before the backup starts (ignored loose- options, no-op settings).
     pub warnings: Vec<String>,
+    /// `protocol=`: TCP ignores any socket setting.
+    pub protocol: Option<Protocol>,
 }
 
-const GROUPS: [&str; 5] = ["mysqld", "client", "xtrabackup", "mariabackup", "innohot"];
-/// From [mysqld] only where the server listens: its `user=` is the OS account
-/// the server runs as, not an SQL user.
-const FROM_MYSQLD: [&str; 2] = ["socket", "port"];
-/// Options innohot accepts in an option file and documents as doing nothing:
-/// a backup sends no text whose character set matters.
-const FILE_NO_OPS: [&str; 1] = ["default-character-set"];
-
-/// One `name=value` line of a group innohot reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileOption {
-    pub group: String,
-    /// With `-` between words and without `loose-`.
-    pub name: String,
-    pub value: Option<String>,
-    pub loose: bool,
-    pub line: usize,
+/// `--protocol`, as the clients spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Socket,
+    Tcp,
 }
 
-/// The options of the groups innohot reads, lowest precedence first.
-pub fn parse_option_file(text: &str, suffix: Option<&str>) -> Result<Vec<FileOption>, String> {
-    let mut ranked: Vec<(usize, FileOption)> = Vec::new();
-    let mut current: Option<(usize, String)> = None;
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
+impl std::str::FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "socket" => Ok(Protocol::Socket),
+            "tcp" => Ok(Protocol::Tcp),
+            "pipe" | "memory" => Err(format!("--protocol={s} exists only on Windows: use socket or tcp")),
+            _ => Err(format!("--protocol={s} is not socket or tcp")),
         }
-        if line.starts_with('!') {
-            return Err(format!(
-                "line {}: '{}': innohot does not follow !include / !includedir; name the file with \
-                 --defaults-extra-file instead",
-                n + 1,
-                line.split_whitespace().next().unwrap_or(line)
-            ));
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            let name = name.trim().to_ascii_lowercase();
-            current = GROUPS.iter().enumerate().find_map(|(i, g)| {
-                if name == *g {
-                    Some((2 * i, name.clone()))
-                } else {
-                    let s = suffix.filter(|s| !s.is_empty())?;
-                    (name == format!("{g}{}", s.to_ascii_lowercase())).then(|| (2 * i + 1, name.clone()))
-                }
-            });
-            continue;
-        }
-        let Some((rank, group)) = &current else { continue };
-        let (k, v) = match line.split_once('=') {
-            Some((k, v)) => (k.trim(), Some(v.trim())),
-            None => (line, None),
-        };
-        if k.is_empty() {
-            return Err(format!("line {}: an option with no name", n + 1));
-        }
-        let name = k.replace('_', "-").to_ascii_lowercase();
-        let (name, loose) = match name.strip_prefix("loose-") {
-            Some(rest) => (rest.to_string(), true),
-            None => (name, false),
-        };
-        if group.starts_with("mysqld") && !FROM_MYSQLD.contains(&name.as_str()) {
-            continue; // the server's own options
-        }
-        let value = v.map(|v| {
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
-            v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(v).to_string()
-        });
-        ranked.push((*rank, FileOption { group: group.clone(), name, value, loose, line: n + 1 }));
     }
-    ranked.sort_by_key(|(rank, _)| *rank);
-    Ok(ranked.into_iter().map(|(_, o)| o).collect())
 }
+
+/// From the server's groups only where it listens and keeps its data: its
+/// `user=` is the OS account the server runs as, not an SQL user, and the rest
+/// is the server's business (the backup asks the server for what it needs).
+const FROM_SERVER: [&str; 3] = ["socket", "port", "datadir"];
+/// Standard client options (every MariaDB and MySQL client takes them, so
+/// they sit in shared `[client]` groups) that change nothing for a backup: it
+/// sends no text whose character set matters, loads no client plugins, and
+/// its two connections' buffers and timeouts are its own.
+const CLIENT_NO_OPS: [&str; 10] = [
+    "default-character-set",
+    "character-sets-dir",
+    "plugin-dir",
+    "connect-timeout",
+    "max-allowed-packet",
+    "net-buffer-length",
+    "local-infile",
+    "secure-auth",
+    "column-type-info",
+    "auto-rehash",
+];
 
 /// TLS settings that cannot work are refused before connecting; TLS asked for
 /// over a Unix socket is not used, and a warning says so.
 fn check_tls(out: &mut BackupArgs) -> Result<(), String> {
-    use innohot::server::mysql::SslMode;
     let tls = &out.connect.tls;
     let mode = tls.mode();
     if matches!(mode, SslMode::VerifyCa | SslMode::VerifyIdentity) && tls.ca.is_none() {
@@ -138,6 +106,15 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "user" => a.connect.user = Some(need()?.to_string()),
         "password" | "pass" => a.connect.password = Some(need()?.to_string()),
         "ssl-mode" => a.connect.tls.mode = Some(need()?.parse()?),
+        // The MariaDB clients' spelling of the same choices.
+        "ssl" => a.connect.tls.mode = Some(if optfile::is_on(value)? { SslMode::Required } else { SslMode::Disabled }),
+        "skip-ssl" => a.connect.tls.mode = Some(SslMode::Disabled),
+        "ssl-verify-server-cert" => {
+            if optfile::is_on(value)? {
+                a.connect.tls.mode = Some(SslMode::VerifyIdentity);
+            }
+        }
+        "protocol" => a.protocol = Some(need()?.parse()?),
         "ssl-ca" => a.connect.tls.ca = Some(PathBuf::from(need()?)),
         "ssl-cert" => a.connect.tls.cert = Some(PathBuf::from(need()?)),
         "ssl-key" => a.connect.tls.key = Some(PathBuf::from(need()?)),
@@ -179,31 +156,31 @@ fn throttle(mib_per_s: u64) -> Option<u64> {
     (mib_per_s > 0).then(|| mib_per_s.saturating_mul(1 << 20))
 }
 
-/// Settings from one option file, lowest precedence first.
+/// Settings from one option file (and those it includes), lowest precedence first.
 fn apply_file(
     out: &mut BackupArgs,
     path: &Path,
     suffix: Option<&str>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
 ) -> Result<(), String> {
-    let text =
-        read_file(&path.to_path_buf()).map_err(|e| format!("cannot read the option file {}: {e}", path.display()))?;
-    let at = |o: &FileOption| format!("{}, line {} ([{}])", path.display(), o.line, o.group);
-    for o in parse_option_file(&text, suffix).map_err(|e| format!("{}: {e}", path.display()))? {
-        if apply(out, &o.name, o.value.as_deref()).map_err(|e| format!("{}: {e}", at(&o)))? {
+    for o in optfile::read_options(path, suffix, read_file)? {
+        if o.kind == GroupKind::Server && !FROM_SERVER.contains(&o.name.as_str()) {
+            continue; // the server's own settings
+        }
+        if apply(out, &o.name, o.value.as_deref()).map_err(|e| format!("{}: {e}", o.at()))? {
             continue;
         }
-        if FILE_NO_OPS.contains(&o.name.as_str()) {
+        if o.kind != GroupKind::Tool && CLIENT_NO_OPS.contains(&o.name.as_str()) {
             continue;
         }
         if o.loose {
-            out.warnings.push(format!("{}: ignoring loose-{}: innohot does not know it", at(&o), o.name));
+            out.warnings.push(format!("{}: ignoring loose-{}: innohot does not know it", o.at(), o.name));
             continue;
         }
         return Err(format!(
             "{}: unknown option {}: innohot does not implement it; remove it, or write loose-{} to have \
              innohot ignore it",
-            at(&o),
+            o.at(),
             o.name,
             o.name
         ));
@@ -267,6 +244,11 @@ pub fn resolve(
         if given.is_some() {
             *slot = given;
         }
+    }
+    if out.protocol == Some(Protocol::Tcp) {
+        // As the clients do: a socket setting (from a shared [client] group, say) gives way.
+        out.connect.socket = None;
+        out.connect.host.get_or_insert_with(|| "127.0.0.1".to_string());
     }
     check_tls(&mut out)?;
     if let Some(v) = c.datadir {
@@ -381,6 +363,23 @@ mod tests {
             assert!(msg.contains("--password=") || msg.contains("INNOHOT_PASSWORD"), "{msg}");
         }
         assert!(e(&["--defaults-file=/nope", "--target-dir=/b"]).contains("no such file"));
+    }
+
+    #[test]
+    fn standard_client_options_are_understood_or_knowingly_ignored() {
+        let file = "[client]\ncharacter-sets-dir=/usr/share/mariadb/charsets\nplugin-dir=/usr/lib/plugin\n\
+                    default-character-set=latin1\nsocket=/s.sock\nport=3310\nprotocol=TCP\nssl\n\
+                    [mysqld]\ndatadir=/var/lib/mysql\ninnodb_log_file_size=10M\n";
+        let read = |_: &PathBuf| Ok(file.to_string());
+        let a = parse_backup_args(&args(&["--defaults-file=/my.cnf", "--target-dir=/b"]), None, &read).unwrap();
+        assert_eq!(a.connect.socket, None, "protocol=tcp: the socket gives way");
+        assert_eq!((a.connect.host.as_deref(), a.connect.port), (Some("127.0.0.1"), Some(3310)));
+        assert_eq!(a.connect.tls.mode, Some(SslMode::Required));
+        assert_eq!(a.datadir.as_deref(), Some(Path::new("/var/lib/mysql")), "the server's datadir from [mysqld]");
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        let read = |_: &PathBuf| Ok("[client]\nskip-ssl\nprotocol=pipe\n".to_string());
+        let e = parse_backup_args(&args(&["--defaults-file=/my.cnf", "--target-dir=/b"]), None, &read).unwrap_err();
+        assert!(e.contains("line 3 ([client]): --protocol=pipe exists only on Windows"), "{e}");
     }
 
     #[test]

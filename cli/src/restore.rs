@@ -191,10 +191,8 @@ impl From<String> for OptionsError {
 /// The destination directories from the flags and the server's option file.
 fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError> {
     let settings = match &cmd.defaults_file {
-        Some(f) => server_settings(
-            &crate::read_option_file(f)
-                .map_err(|e| OptionsError::Usage(format!("cannot read the option file {}: {e}", f.display())))?,
-        ),
+        Some(f) => server_settings(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file)
+            .map_err(OptionsError::Usage)?,
         None => Default::default(),
     };
     let datadir = cmd.datadir.clone().or_else(|| settings.get("datadir").map(PathBuf::from)).ok_or_else(|| {
@@ -233,33 +231,29 @@ fn absolute(p: &Path) -> Result<PathBuf, String> {
     std::env::current_dir().map(|d| d.join(p)).map_err(|e| format!("the current directory: {e}"))
 }
 
-/// The server's directory settings from [mysqld], [server], [mariadb] and [mariadbd]
-/// (later groups win); `-` and `_` alike.
-pub fn server_settings(text: &str) -> std::collections::BTreeMap<String, String> {
+/// The server's directory settings from its groups ([mysqld], [server],
+/// [mariadb], [mariadbd], ...) and the backup tool's ([xtrabackup],
+/// [mariabackup], [innohot]), later ones winning, in `path` and what it includes.
+pub fn server_settings(
+    path: &Path,
+    suffix: Option<&str>,
+    read: crate::optfile::ReadFile,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
     let mut out = std::collections::BTreeMap::new();
-    let mut in_group = false;
-    for line in text.lines().map(str::trim) {
-        if let Some(g) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            in_group = matches!(g.trim(), "mysqld" | "server" | "mariadb" | "mariadbd");
+    for o in crate::optfile::read_options(path, suffix, read)? {
+        if o.kind == crate::optfile::GroupKind::Client {
             continue;
         }
-        if !in_group || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=') {
-            let k = k.trim().replace('-', "_");
-            let k = k.strip_prefix("loose_").unwrap_or(&k).to_string();
-            if ["datadir", "innodb_data_home_dir", "innodb_undo_directory", "innodb_log_group_home_dir"]
-                .contains(&k.as_str())
-            {
-                let v = v.trim().trim_matches('"').trim_matches('\'');
-                if !v.is_empty() {
-                    out.insert(k, v.to_string());
-                }
+        let key = o.name.replace('-', "_");
+        if ["datadir", "innodb_data_home_dir", "innodb_undo_directory", "innodb_log_group_home_dir"]
+            .contains(&key.as_str())
+        {
+            if let Some(v) = o.value.filter(|v| !v.is_empty()) {
+                out.insert(key, v);
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// USER, USER:GROUP or UID:GID.
