@@ -60,7 +60,7 @@ while [ $# -gt 0 ]; do
         --trace) TRACE=1 ;;
         --parallel) [ $# -ge 2 ] || die "--parallel needs a number"; PARALLEL=$2; shift ;;
         --parallel=*) PARALLEL=${1#--parallel=} ;;
-        -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 { sub(/^# ?/, ""); print } /could not do its work/ { exit }' "$0"; exit 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) TESTS+=("mariabackup.${1#mariabackup.}") ;;
     esac
@@ -143,17 +143,17 @@ mirror() { # SRC DST [EXCEPT...]
 mirror /usr "$PREFIX" bin share
 mirror /usr/bin "$PREFIX/bin" mariabackup
 if [ "$TRACE" = 1 ]; then
-    # The wrapper runs the tool under the name mariabackup (exec -a), stderr
-    # passing through a tee; stdout is left alone (it carries --stream data).
+    # The wrapper runs the tool under the name mariabackup (exec -a) and
+    # copies its stderr to the trace; stdout is left alone (--stream data).
     mkdir -p "$WORK/trace"
     sed -e "s|@TRACE@|$WORK/trace|" -e "s|@TOOL@|$TOOL|" >"$PREFIX/bin/mariabackup" <<'WRAPPER'
 #!/bin/bash
 t=${MTR_TEST_NAME:-unknown}${MTR_COMBINATIONS:+,$MTR_COMBINATIONS}
 f="@TRACE@/$t.log"
 { printf '=== %s cwd=%s\n+ mariabackup' "$(date +%T)" "$PWD"; printf ' %q' "$@"; echo; } >>"$f"
-( exec -a "$0" "@TOOL@" "$@" ) 2> >(tee -a "$f" >&2)
-rc=$?
-wait $! 2>/dev/null
+# stdout goes straight out through fd 3; stderr through the pipe to tee, which
+# the pipeline waits for, so the log is complete before the exit line.
+{ ( exec -a "$0" "@TOOL@" "$@" ) 2>&1 1>&3 3>&- | tee -a "$f" >&2; rc=${PIPESTATUS[0]}; } 3>&1
 echo "=== exit $rc" >>"$f"
 exit $rc
 WRAPPER

@@ -142,6 +142,24 @@ pub struct BackupCmd {
     /// No posix_fadvise on data files
     #[arg(long)]
     pub no_fadvise: bool,
+    /// Partial backup: only these databases and db.table tables (space-separated)
+    #[arg(long, value_name = "NAMES")]
+    pub databases: Vec<String>,
+    /// Partial backup: never these databases and db.table tables (space-separated)
+    #[arg(long, value_name = "NAMES")]
+    pub databases_exclude: Vec<String>,
+    /// Partial backup: the --databases names, one per line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub databases_file: Option<PathBuf>,
+    /// Partial backup: only tables whose db.table a regular expression finds (comma-separated)
+    #[arg(long, value_name = "REGEX")]
+    pub tables: Vec<String>,
+    /// Partial backup: never tables whose db.table a regular expression finds (wins over includes)
+    #[arg(long, value_name = "REGEX")]
+    pub tables_exclude: Vec<String>,
+    /// Partial backup: only the db.table tables listed one per line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub tables_file: Option<PathBuf>,
     /// Print a JSON summary of the run on stdout (also on failure)
     #[arg(long)]
     pub json: bool,

@@ -5,6 +5,7 @@
 //! DBAs already keep them for their other tools.
 
 use crate::args::{self, BackupCmd};
+use crate::filter::{FilterSpec, NameFilter};
 use crate::optfile::{self, GroupKind};
 use innohot::backup::BackupOptions;
 use innohot::io::ReadPolicy;
@@ -25,6 +26,10 @@ pub struct BackupArgs {
     pub warnings: Vec<String>,
     /// `protocol=`: TCP ignores any socket setting.
     pub protocol: Option<Protocol>,
+    /// A partial backup's names (`--databases`, `--tables`, ...).
+    pub filter: FilterSpec,
+    /// `--databases-file` and `--tables-file`, read once every source is merged.
+    filter_files: (Option<PathBuf>, Option<PathBuf>),
 }
 
 /// `--protocol`, as the clients spell it.
@@ -136,6 +141,12 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
             a.options.debug_pause_before_lock = Duration::from_millis(number(name, need()?)?)
         }
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
+        "databases" => a.filter.databases.push(need()?.to_string()),
+        "databases-exclude" => a.filter.databases_exclude.push(need()?.to_string()),
+        "tables" => a.filter.tables.push(need()?.to_string()),
+        "tables-exclude" => a.filter.tables_exclude.push(need()?.to_string()),
+        "databases-file" => a.filter_files.0 = Some(PathBuf::from(need()?)),
+        "tables-file" => a.filter_files.1 = Some(PathBuf::from(need()?)),
         _ => return Ok(false),
     }
     Ok(true)
@@ -285,6 +296,7 @@ pub fn resolve(
     if c.no_fadvise {
         out.options.copy.read_policy.fadvise = false;
     }
+    partial_backup(&mut out, cmd, read_file)?;
     if let Some(v) = c.debug_pause_before_lock_ms {
         out.options.debug_pause_before_lock = Duration::from_millis(v);
     }
@@ -303,6 +315,37 @@ pub fn resolve(
         return Err("--target-dir is required: an empty or new directory for the backup".into());
     }
     Ok(out)
+}
+
+/// The partial backup's filter from the options (the command line's add to the
+/// option files'), with its `--databases-file` and `--tables-file` read.
+fn partial_backup(
+    out: &mut BackupArgs,
+    c: &BackupCmd,
+    read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
+) -> Result<(), String> {
+    let f = &mut out.filter;
+    f.databases.extend(c.databases.iter().cloned());
+    f.databases_exclude.extend(c.databases_exclude.iter().cloned());
+    f.tables.extend(c.tables.iter().cloned());
+    f.tables_exclude.extend(c.tables_exclude.iter().cloned());
+    let (databases_file, tables_file) =
+        (c.databases_file.clone().or(out.filter_files.0.take()), c.tables_file.clone().or(out.filter_files.1.take()));
+    let lines = |option: &str, path: &PathBuf| -> Result<Vec<String>, String> {
+        let text = read_file(path).map_err(|e| format!("--{option}={}: {e}", path.display()))?;
+        Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+    };
+    if let Some(path) = databases_file {
+        out.filter.databases.extend(lines("databases-file", &path)?);
+    }
+    if let Some(path) = tables_file {
+        out.filter.table_names.extend(lines("tables-file", &path)?);
+    }
+    if !out.filter.is_empty() {
+        let rule = NameFilter::new(&out.filter)?;
+        out.options.filter = innohot::backup::filter::Filter(Some(std::sync::Arc::new(rule)));
+    }
+    Ok(())
 }
 
 /// Parses `innohot backup` arguments (those after `backup`); `env_password` is INNOHOT_PASSWORD.

@@ -59,6 +59,8 @@ pub struct BackupInfo {
     pub binlog: Option<BinlogPos>,
     pub from_lsn: Lsn,
     pub to_lsn: Lsn,
+    /// Some tables only (`--databases`, `--tables`, ...).
+    pub partial: bool,
 }
 
 pub fn info(i: &BackupInfo) -> String {
@@ -66,7 +68,7 @@ pub fn info(i: &BackupInfo) -> String {
     format!(
         "uuid = {}\nname = \ntool_name = innohot\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
          server_version = {}\nstart_time = {}\nend_time = {}\nlock_time = {}\nbinlog_pos = {}\n\
-         innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = N\nincremental = N\nformat = file\n\
+         innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = N\nformat = file\n\
          compact = N\ncompressed = N\nencrypted = N\n",
         i.uuid,
         i.tool_command,
@@ -79,6 +81,7 @@ pub fn info(i: &BackupInfo) -> String {
         binlog,
         i.from_lsn,
         i.to_lsn,
+        if i.partial { "Y" } else { "N" },
     )
 }
 

@@ -148,7 +148,9 @@ impl Backup {
         self.note(phase, format!("{synced} files written under the lock are durable"));
         // The redo copy and the tables held were final at phase 19: the check
         // needs no lock, so commits do not wait for it.
-        witness::missing_from_redo(&std::mem::take(&mut self.redo_file_ops), &self.held())?;
+        let mut ops = std::mem::take(&mut self.redo_file_ops);
+        ops.retain(|op| self.opts.filter.holds_tablespace(op.new_name.as_deref().unwrap_or(&op.name)));
+        witness::missing_from_redo(&ops, &self.held())?;
         match &self.binlog {
             Some(pos) => self.note(phase, format!("MySQL binlog position: {}", meta::binlog_pos_text(pos))),
             None => self.note(phase, "binary logging is off: no binlog position recorded"),
@@ -180,6 +182,7 @@ impl Backup {
             binlog: self.binlog.clone(),
             from_lsn: 0,
             to_lsn: self.to_lsn,
+            partial: self.opts.filter.is_partial(),
         };
         self.write_meta(phase, meta::INFO_FILE, meta::info(&info))?;
         self.advance(Phase::Finish)

@@ -50,9 +50,11 @@ impl Backup {
         self.advance(Phase::DataCopy)
     }
 
-    /// The tablespaces on disk, less the one a test asked to leave out.
+    /// The tablespaces on disk, less those a partial backup leaves out and the
+    /// one a test asked to leave out.
     fn discover_tablespaces(&self, fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
         let mut found = copy::discover_tablespaces(fs, layout)?;
+        found.retain(|ts| ts.kind != TablespaceKind::Table || self.opts.filter.holds_file(&ts.target));
         if let Some(skip) = &self.opts.debug_skip_tablespace {
             found.retain(|ts| ts.kind != TablespaceKind::Table || ts.target.with_extension("") != Path::new(skip));
         }
@@ -325,6 +327,7 @@ impl Backup {
             );
             return Ok(());
         };
+        let listed: Vec<_> = listed.into_iter().filter(|ts| self.opts.filter.holds_tablespace(&ts.name)).collect();
         let checked = match witness::missing_from_dictionary(&listed, &self.held()) {
             Err(BackupError::TablespaceMissing { name, space_id, file }) => {
                 // Not in the backup because not on disk: someone removed it, not the server.

@@ -11,6 +11,7 @@ mod closing;
 mod copying;
 mod datadir;
 mod driver;
+pub mod filter;
 mod precopy;
 mod reconcile;
 mod shared;
@@ -64,6 +65,8 @@ pub struct BackupOptions {
     /// path the server reports (`@@datadir`), e.g. a container's bind mount.
     /// Phase 4 checks it holds this server's files and refuses otherwise.
     pub datadir: Option<PathBuf>,
+    /// A partial backup's tables (None: every table).
+    pub filter: filter::Filter,
 }
 
 impl Default for BackupOptions {
@@ -79,6 +82,7 @@ impl Default for BackupOptions {
             debug_skip_tablespace: None,
             stamp_granularity: Duration::from_secs(2),
             datadir: None,
+            filter: filter::Filter::default(),
         }
     }
 }

@@ -185,6 +185,7 @@ impl Backup {
         let flavor = self.flavor();
         let mut files = flavor.top_level_files(fs, &self.datadir)?;
         files.extend(copy::discover_non_innodb(fs, &self.datadir, flavor.non_innodb_extensions())?);
+        files.retain(|(_, rel)| self.opts.filter.holds_file(rel));
         Ok(files)
     }
 }

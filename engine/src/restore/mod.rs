@@ -155,6 +155,17 @@ pub(crate) fn key_values(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether the backup holds some tables only (`partial = Y` in xtrabackup_info):
+/// the redo then changes tablespaces left out on purpose.
+pub(crate) fn is_partial(fs: &dyn LocalFs, dir: &Path) -> Result<bool> {
+    let info = dir.join(meta::INFO_FILE);
+    if !fs.exists(&info) {
+        return Ok(false);
+    }
+    let text = fs.read_all(&info).map_err(io_err(&info, "reading"))?;
+    Ok(key_values(&String::from_utf8_lossy(&text)).get("partial").is_some_and(|v| v == "Y"))
+}
+
 /// backup-my.cnf's settings; none when the file is absent (the completeness
 /// check has refused a backup without it where that matters).
 pub(crate) fn backup_settings(fs: &dyn LocalFs, dir: &Path) -> Result<BTreeMap<String, String>> {

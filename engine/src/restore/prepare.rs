@@ -119,14 +119,16 @@ fn check_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<TableWithoutIbd>> {
 }
 
 /// Each tablespace the redo changes that the backup does not hold must be one the
-/// redo deletes (a table dropped, or rebuilt under a new id by ALTER or OPTIMIZE);
-/// any other is missing from the backup, and prepare would lose its changes.
-fn check_unheld_spaces(dir: &Path, a: &apply::ApplyReport) -> Result<()> {
+/// redo deletes (a table dropped, or rebuilt under a new id by ALTER or OPTIMIZE),
+/// or, in a partial backup, a table's left out on purpose; any other is missing
+/// from the backup, and prepare would lose its changes.
+fn check_unheld_spaces(dir: &Path, a: &apply::ApplyReport, partial: bool) -> Result<()> {
     let missing: Vec<Missing> = a
         .spaces_not_in_backup
         .iter()
         .filter_map(|space| match a.file_names.get(space) {
             Some(None) => None,
+            Some(Some(name)) if partial && name.trim_start_matches("./").contains('/') => None,
             Some(Some(name)) => Some(Missing {
                 file: completeness::backup_path_of(name),
                 why: format!(
@@ -296,7 +298,7 @@ pub fn apply_pages(
     }
     let a = applied.map_err(|e| refused(e, &store))?;
     store.check_unwritten_layouts()?;
-    check_unheld_spaces(dir, &a)?;
+    check_unheld_spaces(dir, &a, super::is_partial(fs, dir)?)?;
     let pages_read = store.pages_held() as u64;
     let frm_unknown_to_innodb = place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
