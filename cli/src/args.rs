@@ -142,6 +142,18 @@ pub struct BackupCmd {
     /// No posix_fadvise on data files
     #[arg(long)]
     pub no_fadvise: bool,
+    /// Also write xtrabackup_checkpoints and xtrabackup_info into DIR (replacing those there)
+    #[arg(long, value_name = "DIR")]
+    pub extra_lsndir: Option<PathBuf>,
+    /// mariabackup's name for --log-poll-ms
+    #[arg(long, value_name = "MS")]
+    pub log_copy_interval: Option<u64>,
+    /// Accepted for mariabackup's scripts: innohot's log is the same either way
+    #[arg(long)]
+    pub verbose: bool,
+    /// Accepted for mariabackup's scripts: core dumps are the system's setting (ulimit -c)
+    #[arg(long)]
+    pub core_file: bool,
     /// Partial backup: only these databases and db.table tables (space-separated)
     #[arg(long, value_name = "NAMES")]
     pub databases: Vec<String>,

@@ -336,6 +336,15 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     trace.write();
     match result {
         Ok(summary) => {
+            if let Some(extra) = &parsed.extra_lsndir {
+                if let Err(e) = target::copy_lsn_files(&target_dir, extra) {
+                    eprintln!(
+                        "innohot: the backup in {} is complete, but --extra-lsndir failed: {e}",
+                        target_dir.display()
+                    );
+                    return ExitCode::from(FAILURE);
+                }
+            }
             report.complete(&summary, now_unix(), parsed.json, parsed.quiet, bars.as_deref());
             ExitCode::SUCCESS
         }

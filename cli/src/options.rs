@@ -28,6 +28,8 @@ pub struct BackupArgs {
     pub protocol: Option<Protocol>,
     /// A partial backup's names (`--databases`, `--tables`, ...).
     pub filter: FilterSpec,
+    /// `--extra-lsndir`: where xtrabackup_checkpoints and xtrabackup_info are copied too.
+    pub extra_lsndir: Option<PathBuf>,
     /// `--databases-file` and `--tables-file`, read once every source is merged.
     filter_files: (Option<PathBuf>, Option<PathBuf>),
 }
@@ -141,6 +143,14 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
             a.options.debug_pause_before_lock = Duration::from_millis(number(name, need()?)?)
         }
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
+        "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
+        "log-copy-interval" => {
+            a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?);
+            a.options.log_poll_fixed = true;
+        }
+        // More log lines than innohot's own are not written; a core dump is the
+        // system's setting (ulimit -c), not a tool's.
+        "verbose" | "core-file" => {}
         "databases" => a.filter.databases.push(need()?.to_string()),
         "databases-exclude" => a.filter.databases_exclude.push(need()?.to_string()),
         "tables" => a.filter.tables.push(need()?.to_string()),
@@ -297,6 +307,13 @@ pub fn resolve(
         out.options.copy.read_policy.fadvise = false;
     }
     partial_backup(&mut out, cmd, read_file)?;
+    if let Some(v) = &c.extra_lsndir {
+        out.extra_lsndir = Some(v.clone());
+    }
+    if let Some(v) = c.log_copy_interval {
+        out.options.log_poll_interval = Duration::from_millis(v);
+        out.options.log_poll_fixed = true;
+    }
     if let Some(v) = c.debug_pause_before_lock_ms {
         out.options.debug_pause_before_lock = Duration::from_millis(v);
     }

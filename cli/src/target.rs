@@ -109,6 +109,33 @@ pub fn mark_failed(dir: &Path, reason: &str, when: &str) -> Option<PathBuf> {
     Some(path)
 }
 
+/// `--extra-lsndir`: copies the backup's xtrabackup_checkpoints and xtrabackup_info
+/// into `extra` (created if missing, 0750), replacing copies of an earlier backup
+/// there (as mariabackup does: the directory follows a chain of backups). Each is
+/// written under a temporary name (0640), fdatasynced, then renamed.
+pub fn copy_lsn_files(backup: &Path, extra: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if !extra.is_dir() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o750).create(extra)?;
+    }
+    for name in [innohot::meta::CHECKPOINTS_FILE, innohot::meta::INFO_FILE] {
+        let bytes = std::fs::read(backup.join(name))?;
+        let tmp = extra.join(format!(".{name}.innohot-new"));
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o640)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, extra.join(name))?;
+    }
+    std::fs::File::open(extra)?.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,6 +85,7 @@ fn a_partial_backup_holds_the_tables_asked_for_and_imports_into_another_server()
         "--databases=shop crm.users".into(),
         "--tables-exclude=^shop[.](items|orders_old)$".into(),
         "--debug-pause-before-lock-ms=4000".into(),
+        format!("--extra-lsndir={}", dir.path().join("lsn").display()),
     ]);
     let rounds = writer.join().unwrap();
     assert!(rounds > 5, "the writer barely ran: {rounds} rounds");
@@ -96,6 +97,10 @@ fn a_partial_backup_holds_the_tables_asked_for_and_imports_into_another_server()
     assert!(!target.join("mysql").exists(), "--databases without mysql leaves it out");
     let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
     assert!(info.contains("\npartial = Y\n"), "{info}");
+    for name in ["xtrabackup_checkpoints", "xtrabackup_info"] {
+        let copy = std::fs::read(dir.path().join("lsn").join(name)).unwrap();
+        assert_eq!(copy, std::fs::read(target.join(name)).unwrap(), "--extra-lsndir's {name}");
+    }
     let source_sums = table_checksums(&mut conn).unwrap();
 
     let (ok, log) = innohot(&["--prepare".into(), format!("--target-dir={}", target.display())]);
