@@ -7,8 +7,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success, 1 the backup (or the command) failed, 2 the command line or an
-option file could not be understood.
+Exit codes: 0 success, 1 the backup (or the command) failed, or the command line or an
+option file could not be understood (the message says which).
 
 xtrabackup/mariabackup spelling works too: innohot --backup --target-dir=DIR ...,
 innohot --prepare / --copy-back / --move-back --target-dir=DIR [--datadir=D].";
@@ -59,7 +59,7 @@ innohot does not know is an error unless written loose-NAME (then ignored with a
 [mysqld] options other than socket and port are the server's and ignored.
 
 Exit codes: 0 completed OK, 1 the backup failed or was interrupted (the target then holds
-innohot_backup_failed naming why, and no xtrabackup_checkpoints), 2 usage errors.")]
+innohot_backup_failed naming why, and no xtrabackup_checkpoints); bad input (options) exits 1 too.")]
 pub struct BackupCmd {
     /// Where the backup goes: a new or empty directory
     #[arg(long, value_name = "DIR")]
@@ -200,11 +200,25 @@ tablespace of several files (use mariabackup --prepare); a MySQL 5.7 backup (use
 another prepare of the same backup running (innohot_prepare.lock). ROW_FORMAT=COMPRESSED and
 PAGE_COMPRESSED tables are prepared; an undo tablespace the redo truncated is cut to its new size.
 
-Exit codes: 0 prepared (or already prepared), 1 refused or failed, 2 usage errors.")]
+Exit codes: 0 prepared (or already prepared), 1 refused or failed; bad input (options) exits 1 too.")]
 pub struct PrepareCmd {
     /// The backup directory
     #[arg(long, value_name = "DIR", required = true)]
     pub target_dir: PathBuf,
+    /// Accepted for mariabackup's scripts, and must be readable: prepare takes the
+    /// server settings it needs from the backup's own backup-my.cnf
+    #[arg(long, value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
+    /// As --defaults-file
+    #[arg(long, value_name = "SUFFIX")]
+    pub defaults_group_suffix: Option<String>,
+    /// Refused by name: innohot writes no .cfg files yet (see the README's partial backups)
+    #[arg(long)]
+    pub export: bool,
+    /// Accepted for mariabackup's scripts: innohot's prepare never rolls back
+    /// (the server does at its start), so every prepare is log-only
+    #[arg(long)]
+    pub apply_log_only: bool,
     #[command(flatten)]
     pub common: CommonRestore,
 }
@@ -227,6 +241,9 @@ pub struct CommonRestore {
     /// Accepted for compatibility: innohot reads no option file unless named
     #[arg(long)]
     pub no_defaults: bool,
+    /// Accepted for mariabackup's scripts: innohot's log is the same either way
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 /// `innohot copy-back` / `move-back` (also `--copy-back`, `--move-back`).
@@ -239,7 +256,7 @@ names them ([mysqld], [server], [mariadb], [mariadbd]), else to the datadir; a D
 table goes back to the path its .isl names. xtrabackup_*, backup-my.cnf and innohot_* stay in
 the backup. Files are fdatasynced, directories fsynced.
 
-Exit codes: 0 done, 1 refused or failed, 2 usage errors.")]
+Exit codes: 0 done, 1 refused or failed; bad input (options) exits 1 too.")]
 pub struct RestoreCmd {
     /// The prepared backup directory
     #[arg(long, value_name = "DIR", required = true)]
@@ -260,6 +277,18 @@ pub struct RestoreCmd {
     /// (default: the backup's owners when run as root, else the caller's)
     #[arg(long, value_name = "USER[:GROUP]")]
     pub chown: Option<String>,
+    /// Where ibdata* go (wins over --defaults-file); relative to the datadir
+    #[arg(long, value_name = "DIR")]
+    pub innodb_data_home_dir: Option<PathBuf>,
+    /// Where undo* go (wins over --defaults-file); relative to the datadir
+    #[arg(long, value_name = "DIR")]
+    pub innodb_undo_directory: Option<PathBuf>,
+    /// Where ib_logfile0 goes (wins over --defaults-file); relative to the datadir
+    #[arg(long, value_name = "DIR")]
+    pub innodb_log_group_home_dir: Option<PathBuf>,
+    /// Accepted for mariabackup's scripts, not applied: copy-back reads at full speed (a warning says so)
+    #[arg(long, value_name = "N")]
+    pub throttle: Option<u64>,
     #[command(flatten)]
     pub common: CommonRestore,
 }
@@ -273,7 +302,7 @@ same innodb_log_files_in_group and innodb_log_file_size (printed), let its crash
 shut it down cleanly (innodb_fast_shutdown=0): the directory is then a consistent datadir. Nothing in
 the backup is changed or replaced; an existing ib_logfile* is refused.
 
-Exit codes: 0 written, 1 refused or failed, 2 usage errors.")]
+Exit codes: 0 written, 1 refused or failed; bad input (options) exits 1 too.")]
 pub struct LogGroupCmd {
     /// The MySQL 5.7 backup directory
     #[arg(long, value_name = "DIR", required = true)]
@@ -307,7 +336,7 @@ fn parse_log_file_size(raw: &str) -> Result<u64, String> {
 
 #[derive(Args, Debug, Clone)]
 #[command(after_help = "Exit codes: 0 the backup is complete and every page valid, 1 a problem was found \
-                        (each is listed), 2 usage errors.")]
+                        (each is listed); bad input (options) exits 1 too.")]
 pub struct VerifyCmd {
     /// The backup directory to check
     #[arg(long, value_name = "DIR", required = true)]

@@ -1,5 +1,5 @@
 //! The innohot command line: argument parsing, progress display, messages,
-//! signals, exit codes (0 success, 1 failure, 2 usage).
+//! signals, exit codes (0 success, 1 failure or bad input).
 
 mod args;
 mod argv;
@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub(crate) const FAILURE: u8 = 1;
-const USAGE: u8 = 2;
+/// Bad input is a failure like any other (mariabackup, and scripts written for
+/// it, expect 1 too); the message says it is the command line.
+const USAGE: u8 = 1;
 
 pub(crate) fn usage_error(command: &str, msg: &str) -> ExitCode {
     let help = if command.is_empty() { "innohot --help".to_string() } else { format!("innohot {command} --help") };

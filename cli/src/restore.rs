@@ -75,6 +75,19 @@ impl Run {
 /// `innohot prepare --target-dir DIR`.
 pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let run = Run::new("prepare", &cmd.common, &cmd.target_dir);
+    if cmd.export {
+        return crate::usage_error(
+            "prepare",
+            "--export: innohot writes no .cfg files yet; prepare without it and import each .ibd into a table \
+             without secondary indexes (add them back after), or prepare a copy with mariabackup --export",
+        );
+    }
+    if let Some(f) = &cmd.defaults_file {
+        if let Err(e) = crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file)
+        {
+            return crate::usage_error("prepare", &e);
+        }
+    }
     run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
     let r = match prepare::prepare(&RealLocalFs, &cmd.target_dir) {
         Ok(r) => r,
@@ -148,6 +161,9 @@ pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
         Err(OptionsError::Failed(msg)) => return run.fail(&msg),
     };
     run.say(&format!("innohot {name}: {} to {}", cmd.target_dir.display(), opts.datadir.display()));
+    if cmd.throttle.is_some() {
+        run.say(&format!("innohot {name}: note: --throttle is not applied: {name} reads at full speed"));
+    }
     let r = match copyback::restore(&RealLocalFs, &cmd.target_dir, &opts) {
         Ok(r) => r,
         Err(e) => return run.fail(&e.to_string()),
@@ -176,7 +192,7 @@ pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
     run.done(if mode == Mode::Copy { "copied" } else { "moved" }, m)
 }
 
-/// Why the destination cannot be worked out: the command line (exit 2) or the system (exit 1).
+/// Why the destination cannot be worked out: the command line or the system (exit 1 either way).
 enum OptionsError {
     Usage(String),
     Failed(String),
@@ -208,7 +224,16 @@ fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError>
         })
     })?;
     let datadir = absolute(&datadir)?;
-    let dir = |key: &str| settings.get(key).map(|v| datadir.join(v.trim_start_matches("./")));
+    let given = [
+        ("innodb_data_home_dir", &cmd.innodb_data_home_dir),
+        ("innodb_undo_directory", &cmd.innodb_undo_directory),
+        ("innodb_log_group_home_dir", &cmd.innodb_log_group_home_dir),
+    ];
+    let dir = |key: &str| {
+        let flag = given.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.as_ref());
+        let v = flag.map(|p| p.display().to_string()).or_else(|| settings.get(key).cloned())?;
+        (!v.is_empty()).then(|| datadir.join(v.trim_start_matches("./")))
+    };
     let ownership = match &cmd.chown {
         Some(spec) => Ownership::Set(owner(spec)?),
         None => Ownership::Keep,

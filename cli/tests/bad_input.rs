@@ -105,10 +105,10 @@ fn option_problems_exit_2_and_name_the_option() {
     let target = dir.path().join("backup");
     // Missing defaults file.
     let r = run(backup_cmd(None, &target, &["--defaults-file=/nonexistent/my.cnf"]).arg("--socket=/x"));
-    assert_refused(&r, 2, &["cannot read the option file /nonexistent/my.cnf: no such file"]);
+    assert_refused(&r, 1, &["cannot read the option file /nonexistent/my.cnf: no such file"]);
     // Unreadable: a directory given as the file.
     let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", dir.path().display())]));
-    assert_refused(&r, 2, &["cannot read the option file", "directory"]);
+    assert_refused(&r, 1, &["cannot read the option file", "directory"]);
     // Unreadable: a file its user may not read (innohot run as nobody, when setpriv can).
     let secret = dir.path().join("secret.cnf");
     std::fs::write(&secret, "[client]\nuser=root\n").unwrap();
@@ -123,25 +123,25 @@ fn option_problems_exit_2_and_name_the_option() {
     if r.code == Some(127) || r.stderr.contains("setpriv:") {
         eprintln!("SKIP the unreadable option file case: setpriv cannot switch users here: {}", r.stderr.trim());
     } else {
-        assert_refused(&r, 2, &["cannot read the option file", "secret.cnf", "permission denied"]);
+        assert_refused(&r, 1, &["cannot read the option file", "secret.cnf", "permission denied"]);
     }
     // Unknown option in it: named with file, line, group and the loose- fix.
     let cnf = dir.path().join("my.cnf");
     std::fs::write(&cnf, "[client]\nuser=root\n[mariabackup]\nstream=xbstream\n").unwrap();
     let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", cnf.display())]));
-    assert_refused(&r, 2, &["my.cnf, line 4 ([mariabackup]): unknown option stream", "loose-stream"]);
+    assert_refused(&r, 1, &["my.cnf, line 4 ([mariabackup]): unknown option stream", "loose-stream"]);
     // Unknown option on the command line; lanes and ranges out of bounds.
     let r = run(backup_cmd(None, &target, &["--compress"]));
-    assert_refused(&r, 2, &["unknown option --compress", "innohot backup --help"]);
+    assert_refused(&r, 1, &["unknown option --compress", "innohot backup --help"]);
     let r = run(backup_cmd(None, &target, &["--parallel=0"]));
-    assert_refused(&r, 2, &["--parallel=0", "give 1 to 64 copy lanes"]);
+    assert_refused(&r, 1, &["--parallel=0", "give 1 to 64 copy lanes"]);
     let r = run(backup_cmd(None, &target, &["--range-size=4096"]));
-    assert_refused(&r, 2, &["--range-size must be at least 1048576"]);
+    assert_refused(&r, 1, &["--range-size must be at least 1048576"]);
     let r = run(backup_cmd(None, &target, &["--throttle=lots"]));
-    assert_refused(&r, 2, &["--throttle"]);
+    assert_refused(&r, 1, &["--throttle"]);
     // No target.
     let r = run(innohot().args(["--backup", "--socket=/x"]));
-    assert_refused(&r, 2, &["--target-dir is required"]);
+    assert_refused(&r, 1, &["--target-dir is required"]);
     assert!(!target.exists(), "nothing may be created for a refused command line");
     // Help is help.
     let r = run(innohot().args(["backup", "--help"]));
@@ -153,10 +153,10 @@ fn option_problems_exit_2_and_name_the_option() {
     let r = run(innohot().args(["--copy-back", "--target-dir=/nonexistent-backup", "--datadir=/d"]));
     assert_refused(&r, 1, &["innohot copy-back", "/nonexistent-backup is not a directory"]);
     let r = run(innohot().args(["prepare"]));
-    assert_refused(&r, 2, &["innohot prepare", "--target-dir <DIR> is missing"]);
+    assert_refused(&r, 1, &["innohot prepare", "--target-dir <DIR> is missing"]);
 }
 
-/// A missing required argument is a usage error (exit 2) that names it, for every
+/// A missing required argument is a usage error (exit 1) that names it, for every
 /// command that takes a backup directory or a destination.
 #[test]
 fn usage_errors_name_the_missing_argument() {
@@ -174,13 +174,13 @@ fn usage_errors_name_the_missing_argument() {
     ];
     for (args, says) in cases {
         let r = run(innohot().args(args));
-        assert_refused(&r, 2, says);
+        assert_refused(&r, 1, says);
     }
-    // An option file that names no datadir: said so, exit 2.
+    // An option file that names no datadir: said so, exit 1.
     let cnf = dir.path().join("my.cnf");
     std::fs::write(&cnf, "[mysqld]\nport=3306\n").unwrap();
     let r = run(innohot().args(["copy-back", &backup, &format!("--defaults-file={}", cnf.display())]));
-    assert_refused(&r, 2, &["--datadir is missing", "my.cnf names no datadir"]);
+    assert_refused(&r, 1, &["--datadir is missing", "my.cnf names no datadir"]);
 }
 
 #[test]
