@@ -148,6 +148,13 @@ pub struct BackupCmd {
     /// mariabackup's name for --log-poll-ms
     #[arg(long, value_name = "MS")]
     pub log_copy_interval: Option<u64>,
+    /// Have the server checkpoint (SET GLOBAL innodb_log_checkpoint_now=ON) before the backup
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true)]
+    pub innodb_log_checkpoint_now: Option<Option<String>>,
+    /// Checked as mariabackup checks it (a power of two, 512 to 4096); changes nothing
+    /// else: innohot writes no redo during a backup
+    #[arg(long, value_name = "BYTES")]
+    pub innodb_log_write_ahead_size: Option<String>,
     /// Accepted for mariabackup's scripts: innohot's log is the same either way
     #[arg(long)]
     pub verbose: bool,

@@ -144,6 +144,8 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         }
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
+        "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
+        "innodb-log-write-ahead-size" => write_ahead_size(a, need()?)?,
         "log-copy-interval" => {
             a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?);
             a.options.log_poll_fixed = true;
@@ -160,6 +162,21 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// `--innodb-log-write-ahead-size`: mariabackup's server option, checked as it
+/// checks it (clamped to 512..4096, then a power of two). innohot writes no
+/// redo during a backup, so the value changes nothing else.
+fn write_ahead_size(a: &mut BackupArgs, v: &str) -> Result<(), String> {
+    let n: u64 = number("innodb-log-write-ahead-size", v)?;
+    let clamped = n.clamp(512, 4096);
+    if clamped != n {
+        a.warnings.push(format!("--innodb-log-write-ahead-size={n} adjusted to {clamped}"));
+    }
+    if !clamped.is_power_of_two() {
+        return Err(format!("--innodb-log-write-ahead-size={n}: give a power of two from 512 to 4096"));
+    }
+    Ok(())
 }
 
 /// More lanes than this would only queue on the disk and grow memory (one chunk each).
@@ -310,6 +327,12 @@ pub fn resolve(
     if let Some(v) = &c.extra_lsndir {
         out.extra_lsndir = Some(v.clone());
     }
+    if let Some(v) = &c.innodb_log_write_ahead_size {
+        write_ahead_size(&mut out, v)?;
+    }
+    if let Some(v) = &c.innodb_log_checkpoint_now {
+        out.options.checkpoint_first = optfile::is_on(v.as_deref())?;
+    }
     if let Some(v) = c.log_copy_interval {
         out.options.log_poll_interval = Duration::from_millis(v);
         out.options.log_poll_fixed = true;
@@ -423,6 +446,20 @@ mod tests {
             assert!(msg.contains("--password=") || msg.contains("INNOHOT_PASSWORD"), "{msg}");
         }
         assert!(e(&["--defaults-file=/nope", "--target-dir=/b"]).contains("no such file"));
+    }
+
+    #[test]
+    fn mariabackup_server_options_of_a_backup() {
+        let read = |_: &PathBuf| Err("none".to_string());
+        let p = |a: &[&str]| parse_backup_args(&args(a), None, &read);
+        let a =
+            p(&["--target-dir=/b", "--innodb-log-write-ahead-size=10000", "--innodb_log_checkpoint_now=1"]).unwrap();
+        assert!(a.options.checkpoint_first);
+        assert_eq!(a.warnings, ["--innodb-log-write-ahead-size=10000 adjusted to 4096"]);
+        assert!(p(&["--target-dir=/b", "--innodb-log-checkpoint-now"]).unwrap().options.checkpoint_first);
+        assert!(!p(&["--target-dir=/b"]).unwrap().options.checkpoint_first);
+        let e = p(&["--target-dir=/b", "--innodb-log-write-ahead-size=4095"]).unwrap_err();
+        assert!(e.contains("give a power of two from 512 to 4096"), "{e}");
     }
 
     #[test]

@@ -77,6 +77,10 @@ impl ServerControl for SimControl {
         self.server.borrow_mut().flush_log();
         Ok(())
     }
+    fn checkpoint_now(&mut self) -> Result<(), ServerError> {
+        self.server.borrow_mut().checkpoint_now();
+        Ok(())
+    }
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
         let mut s = self.server.borrow_mut();
         let lsn = s.lsn();

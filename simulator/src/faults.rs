@@ -375,6 +375,10 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
         self.check(ServerCall::FlushEngineLogs)?;
         self.inner.flush_engine_logs()
     }
+    // No simulated backup asks for it (no fault drawn for it): passed through.
+    fn checkpoint_now(&mut self) -> Result<(), ServerError> {
+        self.inner.checkpoint_now()
+    }
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
         self.check(ServerCall::CurrentLsn)?;
         self.inner.current_lsn()

@@ -67,6 +67,9 @@ pub struct BackupOptions {
     pub datadir: Option<PathBuf>,
     /// A partial backup's tables (None: every table).
     pub filter: filter::Filter,
+    /// `--innodb-log-checkpoint-now`: have the server checkpoint before the
+    /// backup reads its checkpoint, so less redo is copied and applied.
+    pub checkpoint_first: bool,
 }
 
 impl Default for BackupOptions {
@@ -83,6 +86,7 @@ impl Default for BackupOptions {
             stamp_granularity: Duration::from_secs(2),
             datadir: None,
             filter: filter::Filter::default(),
+            checkpoint_first: false,
         }
     }
 }
@@ -499,6 +503,10 @@ impl Backup {
     fn server_facts(&mut self) -> Result<Next> {
         let phase = Phase::ServerFacts;
         self.begin(phase);
+        if self.opts.checkpoint_first {
+            self.statement(phase, "SET GLOBAL innodb_log_checkpoint_now=ON");
+            self.svc.server.checkpoint_now()?;
+        }
         let lsn = self.svc.server.current_lsn()?;
         self.server_lsn_before_copy = lsn;
         self.note(phase, format!("server log sequence number {lsn}"));

@@ -121,6 +121,9 @@ pub trait ServerControl {
     fn binlog_position(&mut self, gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError>;
     /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: redo up to the binlog position is on disk.
     fn flush_engine_logs(&mut self) -> Result<(), ServerError>;
+    /// `SET GLOBAL innodb_log_checkpoint_now=ON`: the server writes every dirty
+    /// page and checkpoints, so the copied redo starts near the current LSN.
+    fn checkpoint_now(&mut self) -> Result<(), ServerError>;
     /// "Log sequence number" of `SHOW ENGINE INNODB STATUS`.
     fn current_lsn(&mut self) -> Result<Lsn, ServerError>;
     /// "Last checkpoint at" of `SHOW ENGINE INNODB STATUS`: the newest

@@ -369,6 +369,10 @@ impl ServerControl for MysqlControl {
         self.exec("FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS")
     }
 
+    fn checkpoint_now(&mut self) -> Result<(), ServerError> {
+        self.exec("SET GLOBAL innodb_log_checkpoint_now=ON")
+    }
+
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
         self.innodb_status_number("Log sequence number")
     }

@@ -48,6 +48,12 @@ impl SimServer {
         if self.log.lsn() + need + 4096 - self.log.checkpoint_lsn() < cap * 3 / 4 {
             return;
         }
+        self.checkpoint_now();
+    }
+
+    /// `SET GLOBAL innodb_log_checkpoint_now=ON`: every dirty page written, then
+    /// a checkpoint at the current LSN.
+    pub fn checkpoint_now(&mut self) {
         self.finish_tear();
         self.flush_log();
         for s in 0..self.spaces.len() {
