@@ -42,7 +42,8 @@
 # at innohot (or, with --real, at the real mariadb-backup). The symlink keeps
 # argv[0] = .../mariabackup. mbstream, mariadb-backup and every other binary
 # stay the real ones. Nothing is written under /usr.
-set -euo pipefail
+# -E: the ERR trap below also fires inside functions.
+set -Eeuo pipefail
 
 die() { echo "run-mariabackup-suite: $*" >&2; exit 2; }
 # Any unexpected failure of a command in this script is the script breaking:
@@ -108,15 +109,18 @@ else
 fi
 LOG=$WORK/mtr.log
 
-# On the way out keep the logs of MTR's var dir (each test's mysqltest log and
-# server error logs, per worker) next to mtr.log, and free /dev/shm.
+# On the way out keep the logs of MTR's var dir next to mtr.log: per worker,
+# each test's mysqltest log (<N>/log/<test>.log) and the server error logs;
+# for each failed test, what MTR saved in log/<test>/ (its my.cnf, server log,
+# tmp/ with the tool output some tests redirect there), but not the server
+# datadir MTR saves there too (~100 MB a test). Then free /dev/shm.
 keep_logs() {
     if [ "$VARDIR" != "$WORK/var" ] && [ -d "$VARDIR" ]; then
         if [ "${KEEP_VARDIR:-0}" = 1 ]; then
             echo "MTR var dir kept: $VARDIR" >&2
         else
             mkdir -p "$WORK/var"
-            (cd "$VARDIR" && find . -path '*/log/*' -type f -print0 |
+            (cd "$VARDIR" && find . -path '*/log/*' -type f ! -path '*/mysqld.*/data/*' -print0 |
                 tar -c --null -T - -f - 2>/dev/null) | tar -x -C "$WORK/var" 2>/dev/null || true
             rm -rf "$VARDIR"
         fi
@@ -195,8 +199,9 @@ echo "  MTR log:        $LOG"
 echo "  skip list:      $(wc -l <"$SKIPLIST") tests from $SKIPS"
 
 # --force: go on after a failure; --max-test-fail=0: never give up;
-# --retry=0: a failure is a failure, not retried; as root MTR itself starts
-# mariadbd with --user=root and the suite's not-as-root tests skip themselves.
+# --retry=0: a failure is a failure, not retried. Root needs nothing more: MTR
+# starts mariadbd with --user=root itself, and a test that must not run as
+# root skips itself.
 # shellcheck disable=SC2206
 MTR_ARGS=(--suite=mariabackup --parallel="$PARALLEL" --force --max-test-fail=0
           --retry=0 --vardir="$VARDIR" --skip-test-list="$SKIPLIST"
@@ -235,7 +240,8 @@ fi
 
 echo
 echo "wall time: $((END - START)) s; MTR exit code $MTR_RC"
-echo "MTR log: $LOG; var dir logs: $WORK/var${KEEP_VARDIR:+ (whole var dir: $VARDIR)}"
+if [ "${KEEP_VARDIR:-0}" = 1 ]; then kept=" (whole var dir: $VARDIR)"; else kept=; fi
+echo "MTR log: $LOG; var dir logs: $WORK/var$kept"
 [ "$TRACE" = 0 ] || echo "mariabackup calls: $WORK/trace"
 if [ "$failed" -gt 0 ]; then
     echo "failed tests:"
