@@ -32,8 +32,8 @@ pub enum BackupError {
     )]
     RedoLapped { lsn: Lsn, expected_no: u32, found_no: u32, ring_bytes: u64 },
     #[error(
-        "{}: page {page} is corrupted after {attempts} reads: {defect}. The file seems to be corrupted \
-         (a torn page persists); check the server's error log and run CHECK TABLE, \
+        "{}: page {page} is corrupted after {attempts} reads: {defect}. Database page corruption detected \
+         (a torn page persists, as mariabackup words it); check the server's error log and run CHECK TABLE, \
          or raise --page-retries if the server writes this page unusually slowly",
         path.display()
     )]
