@@ -148,6 +148,10 @@ pub struct BackupCmd {
     /// mariabackup's name for --log-poll-ms
     #[arg(long, value_name = "MS")]
     pub log_copy_interval: Option<u64>,
+    /// Record the backup in the server's history table (MariaDB: mysql.mariadb_backup_history,
+    /// MySQL 5.7: PERCONA_SCHEMA.xtrabackup_history), under NAME (empty if none given)
+    #[arg(long, value_name = "NAME", num_args = 0..=1, require_equals = true)]
+    pub history: Option<Option<String>>,
     /// Have the server checkpoint (SET GLOBAL innodb_log_checkpoint_now=ON) before the backup
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true)]
     pub innodb_log_checkpoint_now: Option<Option<String>>,

@@ -144,6 +144,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         }
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
+        "history" => a.options.history = Some(value.unwrap_or_default().to_string()),
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
         "innodb-log-write-ahead-size" => write_ahead_size(a, need()?)?,
         "log-copy-interval" => {
@@ -326,6 +327,9 @@ pub fn resolve(
     partial_backup(&mut out, cmd, read_file)?;
     if let Some(v) = &c.extra_lsndir {
         out.extra_lsndir = Some(v.clone());
+    }
+    if let Some(v) = &c.history {
+        out.options.history = Some(v.clone().unwrap_or_default());
     }
     if let Some(v) = &c.innodb_log_write_ahead_size {
         write_ahead_size(&mut out, v)?;

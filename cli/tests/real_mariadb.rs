@@ -439,3 +439,30 @@ fn same_mtrs_as_the_server(server_log: &Path, copy: &Path) -> u64 {
     assert_eq!(pos, body.len(), "the copy holds bytes after its last whole mtr");
     n
 }
+
+/// `--history`: each backup leaves a row in mysql.mariadb_backup_history
+/// (created by the first), with its name, xtrabackup_info's uuid and LSN.
+#[test]
+fn i_history_rows_record_each_backup() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "48M");
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("a"), dir.path().join("b"));
+    let (ok, log) = backup(&src, &first, &["--history=nightly"]);
+    assert_completed(ok, &log);
+    let (ok, log) = backup(&src, &second, &["--history"]);
+    assert_completed(ok, &log);
+    let mut conn = src.conn().unwrap();
+    let rows: Vec<(String, String, u64, String)> =
+        conn.query("SELECT uuid, name, innodb_to_lsn, partial FROM mysql.mariadb_backup_history").unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (dir, want_name) in [(&first, "nightly"), (&second, "")] {
+        let info = std::fs::read_to_string(dir.join("xtrabackup_info")).unwrap();
+        assert!(info.contains(&format!("\nname = {want_name}\n")), "{info}");
+        let row = rows.iter().find(|r| info.contains(&format!("uuid = {}\n", r.0)));
+        let (_, name, to_lsn, partial) = row.unwrap_or_else(|| panic!("no history row has this uuid:\n{info}"));
+        assert_eq!(name, want_name);
+        assert!(info.contains(&format!("innodb_to_lsn = {to_lsn}\n")), "{to_lsn}:\n{info}");
+        assert_eq!(partial, "N");
+    }
+}

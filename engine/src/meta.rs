@@ -48,6 +48,8 @@ pub fn binlog_pos_text(pos: &BinlogPos) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupInfo {
     pub uuid: String,
+    /// `--history=NAME`'s name (empty without one).
+    pub name: String,
     /// The command line with passwords masked (see `mask_secrets`).
     pub tool_command: String,
     pub tool_version: String,
@@ -66,11 +68,12 @@ pub struct BackupInfo {
 pub fn info(i: &BackupInfo) -> String {
     let binlog = i.binlog.as_ref().map(binlog_pos_text).unwrap_or_default();
     format!(
-        "uuid = {}\nname = \ntool_name = innohot\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
+        "uuid = {}\nname = {}\ntool_name = innohot\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
          server_version = {}\nstart_time = {}\nend_time = {}\nlock_time = {}\nbinlog_pos = {}\n\
          innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = N\nformat = file\n\
          compact = N\ncompressed = N\nencrypted = N\n",
         i.uuid,
+        i.name,
         i.tool_command,
         i.tool_version,
         i.tool_version,

@@ -81,6 +81,18 @@ impl ServerControl for SimControl {
         self.server.borrow_mut().checkpoint_now();
         Ok(())
     }
+    /// The simulated server keeps no SQL tables; no simulated backup asks for this.
+    fn record_history(
+        &mut self,
+        _table: innohot::server::HistoryTable,
+        _name: &str,
+        _info: &innohot::meta::BackupInfo,
+    ) -> Result<(), ServerError> {
+        Err(ServerError::Unexpected {
+            statement: "INSERT INTO mysql.mariadb_backup_history".into(),
+            detail: "the simulated server has no history table".into(),
+        })
+    }
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
         let mut s = self.server.borrow_mut();
         let lsn = s.lsn();

@@ -379,6 +379,14 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
     fn checkpoint_now(&mut self) -> Result<(), ServerError> {
         self.inner.checkpoint_now()
     }
+    fn record_history(
+        &mut self,
+        table: innohot::server::HistoryTable,
+        name: &str,
+        info: &innohot::meta::BackupInfo,
+    ) -> Result<(), ServerError> {
+        self.inner.record_history(table, name, info)
+    }
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
         self.check(ServerCall::CurrentLsn)?;
         self.inner.current_lsn()

@@ -173,6 +173,7 @@ impl Backup {
         let uuid = self.svc.server.uuid()?;
         let info = meta::BackupInfo {
             uuid,
+            name: self.opts.history.clone().unwrap_or_default(),
             tool_command: self.opts.tool_command.clone(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             server_version: self.vars.version().to_string(),
@@ -185,6 +186,11 @@ impl Backup {
             partial: self.opts.filter.is_partial(),
         };
         self.write_meta(phase, meta::INFO_FILE, meta::info(&info))?;
+        if let Some(name) = self.opts.history.clone() {
+            let table = self.flavor().history_table();
+            self.statement(phase, "INSERT INTO the history table (--history)");
+            self.svc.server.record_history(table, &name, &info)?;
+        }
         self.advance(Phase::Finish)
     }
 

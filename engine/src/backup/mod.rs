@@ -70,6 +70,9 @@ pub struct BackupOptions {
     /// `--innodb-log-checkpoint-now`: have the server checkpoint before the
     /// backup reads its checkpoint, so less redo is copied and applied.
     pub checkpoint_first: bool,
+    /// `--history[=NAME]`: a row for the backup in the server's history table
+    /// (NAME empty for a bare `--history`).
+    pub history: Option<String>,
 }
 
 impl Default for BackupOptions {
@@ -87,6 +90,7 @@ impl Default for BackupOptions {
             datadir: None,
             filter: filter::Filter::default(),
             checkpoint_first: false,
+            history: None,
         }
     }
 }

@@ -72,6 +72,9 @@ impl RedoLog for MariaDbLog {
 }
 
 impl Flavor for MariaDb {
+    fn history_table(&self) -> crate::server::HistoryTable {
+        crate::server::HistoryTable::MariaDb
+    }
     fn name(&self) -> &'static str {
         "MariaDB 10.8+"
     }

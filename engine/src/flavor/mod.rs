@@ -77,6 +77,8 @@ pub trait Flavor: Send {
             _ => Err(BackupError::Unsupported(format!("innodb_page_size = {size} is not a size InnoDB writes"))),
         }
     }
+    /// Where `--history` writes: the table this flavor's peer tool keeps.
+    fn history_table(&self) -> crate::server::HistoryTable;
     /// Statements before InnoDB files are copied (MariaDB: BACKUP STAGE START).
     fn before_copy(&self) -> &'static [LockStep] {
         &[]

@@ -76,6 +76,9 @@ impl RedoLog for Ring57 {
 }
 
 impl Flavor for Mysql57 {
+    fn history_table(&self) -> crate::server::HistoryTable {
+        crate::server::HistoryTable::Percona
+    }
     fn name(&self) -> &'static str {
         "MySQL 5.7"
     }

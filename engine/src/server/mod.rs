@@ -110,6 +110,15 @@ pub trait LogWrittenProbe: Send {
     fn flushed_lsn(&mut self) -> Result<Lsn, ServerError>;
 }
 
+/// Where `--history` rows go: each peer's own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryTable {
+    /// mariabackup's `mysql.mariadb_backup_history`.
+    MariaDb,
+    /// XtraBackup's `PERCONA_SCHEMA.xtrabackup_history`.
+    Percona,
+}
+
 pub trait ServerControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError>;
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;
@@ -124,6 +133,14 @@ pub trait ServerControl {
     /// `SET GLOBAL innodb_log_checkpoint_now=ON`: the server writes every dirty
     /// page and checkpoints, so the copied redo starts near the current LSN.
     fn checkpoint_now(&mut self) -> Result<(), ServerError>;
+    /// `--history`: a row for this backup in `table` (created if missing, with
+    /// mariabackup's columns): what xtrabackup_info says, under `name`.
+    fn record_history(
+        &mut self,
+        table: HistoryTable,
+        name: &str,
+        info: &crate::meta::BackupInfo,
+    ) -> Result<(), ServerError>;
     /// "Log sequence number" of `SHOW ENGINE INNODB STATUS`.
     fn current_lsn(&mut self) -> Result<Lsn, ServerError>;
     /// "Last checkpoint at" of `SHOW ENGINE INNODB STATUS`: the newest

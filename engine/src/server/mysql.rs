@@ -10,8 +10,8 @@
 //! Unix socket the driver never uses TLS: the bytes do not leave the host.
 
 use super::{
-    BinlogPos, GtidSource, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace, ServerVars,
-    TablespaceDictionary,
+    BinlogPos, GtidSource, HistoryTable, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace,
+    ServerVars, TablespaceDictionary,
 };
 use crate::format::Lsn;
 use mysql::prelude::Queryable;
@@ -323,6 +323,16 @@ impl super::LogWrittenProbe for MysqlControl {
     }
 }
 
+/// mariabackup's history table, column for column (its `--history` creates the same).
+const HISTORY_COLUMNS: &str = "uuid VARCHAR(40) NOT NULL PRIMARY KEY, name VARCHAR(255) DEFAULT NULL, \
+     tool_name VARCHAR(255) DEFAULT NULL, tool_command TEXT DEFAULT NULL, tool_version VARCHAR(255) DEFAULT NULL, \
+     ibbackup_version VARCHAR(255) DEFAULT NULL, server_version VARCHAR(255) DEFAULT NULL, \
+     start_time TIMESTAMP NULL DEFAULT NULL, end_time TIMESTAMP NULL DEFAULT NULL, \
+     lock_time BIGINT UNSIGNED DEFAULT NULL, binlog_pos VARCHAR(128) DEFAULT NULL, \
+     innodb_from_lsn BIGINT UNSIGNED DEFAULT NULL, innodb_to_lsn BIGINT UNSIGNED DEFAULT NULL, \
+     partial ENUM('Y','N') DEFAULT NULL, incremental ENUM('Y','N') DEFAULT NULL, \
+     format ENUM('file','tar','mbstream') DEFAULT NULL, compressed ENUM('Y','N') DEFAULT NULL";
+
 impl ServerControl for MysqlControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError> {
         let mut vars = std::collections::BTreeMap::new();
@@ -371,6 +381,47 @@ impl ServerControl for MysqlControl {
 
     fn checkpoint_now(&mut self) -> Result<(), ServerError> {
         self.exec("SET GLOBAL innodb_log_checkpoint_now=ON")
+    }
+
+    fn record_history(
+        &mut self,
+        table: HistoryTable,
+        name: &str,
+        info: &crate::meta::BackupInfo,
+    ) -> Result<(), ServerError> {
+        let table = match table {
+            HistoryTable::MariaDb => "mysql.mariadb_backup_history",
+            HistoryTable::Percona => {
+                self.exec("CREATE DATABASE IF NOT EXISTS PERCONA_SCHEMA")?;
+                "PERCONA_SCHEMA.xtrabackup_history"
+            }
+        };
+        self.exec(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} ({HISTORY_COLUMNS}) ENGINE=InnoDB DEFAULT CHARSET=utf8"
+        ))?;
+        let insert = format!(
+            "INSERT INTO {table} (uuid, name, tool_name, tool_command, tool_version, ibbackup_version, \
+             server_version, start_time, end_time, lock_time, binlog_pos, innodb_from_lsn, innodb_to_lsn, partial, \
+             incremental, format, compressed) VALUES (?, ?, 'innohot', ?, ?, ?, ?, FROM_UNIXTIME(?), \
+             FROM_UNIXTIME(?), ?, ?, ?, ?, ?, 'N', 'file', 'N')"
+        );
+        let binlog = info.binlog.as_ref().map(crate::meta::binlog_pos_text);
+        let params: Vec<mysql::Value> = vec![
+            info.uuid.clone().into(),
+            name.into(),
+            info.tool_command.clone().into(),
+            info.tool_version.clone().into(),
+            info.tool_version.clone().into(),
+            info.server_version.clone().into(),
+            info.start_unix.into(),
+            info.end_unix.into(),
+            info.lock_seconds.into(),
+            binlog.into(),
+            info.from_lsn.into(),
+            info.to_lsn.into(),
+            if info.partial { "Y" } else { "N" }.into(),
+        ];
+        self.conn.exec_drop(&insert, params).map_err(|e| self.err(&insert, e))
     }
 
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
