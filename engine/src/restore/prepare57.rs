@@ -52,7 +52,7 @@ pub fn apply_pages(
     let frm_unknown_to_innodb = super::prepare::place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
     stamp_touched(fs, dir, &mut store, &touched)?;
-    let sizes = sizes_to_extend(fs, dir, &log, start.lsn, cp.last_lsn)?;
+    let sizes = sizes_to_extend(fs, dir, a.fsp_sizes.clone())?;
     let pages_written = store.write_back(dir, &touched, &sizes, &BTreeMap::new())?;
     let report = PrepareReport {
         already_prepared: false,
@@ -80,7 +80,10 @@ pub fn apply_pages(
 /// than its header. A journal an interrupted run left is finished first.
 pub fn extend_grown_files(fs: &dyn LocalFs, dir: &Path, log: &[u8], checkpoint_lsn: Lsn, last_lsn: Lsn) -> Result<()> {
     super::journal::recover(fs, dir)?;
-    let sizes = sizes_to_extend(fs, dir, log, checkpoint_lsn, last_lsn)?;
+    let log_path = dir.join(COPY_FILE);
+    let sizes = fsp_sizes(log, checkpoint_lsn, last_lsn)
+        .map_err(|e| RestoreError::BadLog { path: log_path, detail: e.to_string() })?;
+    let sizes = sizes_to_extend(fs, dir, sizes)?;
     let mut store = FileStore::new(fs);
     for path in super::prepare::tablespace_files(fs, dir)? {
         store.add(&path)?;
@@ -88,18 +91,10 @@ pub fn extend_grown_files(fs: &dyn LocalFs, dir: &Path, log: &[u8], checkpoint_l
     store.write_back(dir, &BTreeSet::new(), &sizes, &BTreeMap::new()).map(|_| ())
 }
 
-/// The last FSP_SIZE the redo gives each tablespace. A system tablespace in
-/// several files (`ibdata1;ibdata2`) is left to the server: its size spans them.
-fn sizes_to_extend(
-    fs: &dyn LocalFs,
-    dir: &Path,
-    log: &[u8],
-    checkpoint_lsn: Lsn,
-    last_lsn: Lsn,
-) -> Result<BTreeMap<u32, u32>> {
-    let log_path = dir.join(COPY_FILE);
-    let mut sizes = fsp_sizes(log, checkpoint_lsn, last_lsn)
-        .map_err(|e| RestoreError::BadLog { path: log_path, detail: e.to_string() })?;
+/// The sizes to extend files to, from the last FSP_SIZE the redo gives each
+/// tablespace. A system tablespace in several files (`ibdata1;ibdata2`) is left
+/// to the server: its size spans them.
+fn sizes_to_extend(fs: &dyn LocalFs, dir: &Path, mut sizes: BTreeMap<u32, u32>) -> Result<BTreeMap<u32, u32>> {
     let ibdata = fs.list(dir).map_err(io_err(dir, "listing"))?.iter().filter(|e| e.name.starts_with("ibdata")).count();
     if ibdata > 1 {
         sizes.remove(&0);

@@ -65,6 +65,8 @@ pub struct ApplyReport {
     pub pages_touched: Vec<(u32, u32)>,
     /// Page records applied, by record type (the byte writes are not counted here).
     pub by_type: Vec<u64>,
+    /// Each tablespace's last FSP_SIZE in the redo (see [`fsp_sizes`]).
+    pub fsp_sizes: std::collections::BTreeMap<u32, u32>,
 }
 
 /// Record bytes of the copy with the block framing removed, and the LSN math back.
@@ -128,6 +130,7 @@ pub fn apply_log(
     let mut report = ApplyReport { end_lsn: checkpoint_lsn, by_type: vec![0; 64], ..ApplyReport::default() };
     let mut touched = std::collections::BTreeSet::new();
     for_each_mtr(log, checkpoint_lsn, last_lsn, |records, mtr_start, mtr_end| {
+        note_fsp_sizes(records, &mut report.fsp_sizes);
         // Whether a page takes this mtr is decided once, before any of its records land.
         let mut takes: Vec<((u32, u32), bool)> = Vec::new();
         for rec in records {
@@ -155,16 +158,22 @@ pub fn fsp_sizes(
 ) -> Result<std::collections::BTreeMap<u32, u32>, PrepareError> {
     let mut sizes = std::collections::BTreeMap::new();
     for_each_mtr(log, checkpoint_lsn, last_lsn, |records, _, _| {
-        for rec in records {
-            if let Record::WriteN { space, page: 0, offset, width: 4, value } = *rec {
-                if usize::from(offset) == page::FSP_SIZE {
-                    sizes.insert(space, value);
-                }
-            }
-        }
+        note_fsp_sizes(records, &mut sizes);
         Ok(())
     })?;
     Ok(sizes)
+}
+
+/// Keeps the FSP_SIZE an mtr writes on page 0 of a tablespace, whatever the
+/// page's LSN: the last write in the log is the size at its end.
+fn note_fsp_sizes(records: &[Record], sizes: &mut std::collections::BTreeMap<u32, u32>) {
+    for rec in records {
+        if let Record::WriteN { space, page: 0, offset, width: 4, value } = *rec {
+            if usize::from(offset) == page::FSP_SIZE {
+                sizes.insert(space, value);
+            }
+        }
+    }
 }
 
 /// Calls `each` with every complete mini-transaction from `checkpoint_lsn` to
@@ -409,7 +418,9 @@ mod tests {
         stream.extend(mlog::encode_mtr(&[Record::WriteN { space: 9, page: 0, offset: 46, width: 2, value: 1 }]));
         let (log, last) = logfile(start, &stream);
         let sizes = fsp_sizes(&log, start, last).unwrap();
-        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![(5, 4864), (7, 64)]);
+        assert_eq!(sizes.clone().into_iter().collect::<Vec<_>>(), vec![(5, 4864), (7, 64)]);
+        let mut mem = Mem(vec![page(100)]);
+        assert_eq!(apply_log(&log, start, last, &mut mem).unwrap().fsp_sizes, sizes, "apply_log notes them too");
         // A write in an mtr the copy does not hold whole is not taken.
         let cut = fsp_sizes(&log, start, last - 1).unwrap();
         assert_eq!(cut.get(&5), Some(&4864));
