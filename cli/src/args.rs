@@ -297,6 +297,9 @@ pub struct RestoreCmd {
     /// Where ib_logfile0 goes (wins over --defaults-file); relative to the datadir
     #[arg(long, value_name = "DIR")]
     pub innodb_log_group_home_dir: Option<PathBuf>,
+    /// Where aria_log_control and aria_log.* go (wins over --defaults-file); relative to the datadir
+    #[arg(long, value_name = "DIR")]
+    pub aria_log_dir_path: Option<PathBuf>,
     /// Accepted for mariabackup's scripts, not applied: copy-back reads at full speed (a warning says so)
     #[arg(long, value_name = "N")]
     pub throttle: Option<u64>,

@@ -228,6 +228,7 @@ fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError>
         ("innodb_data_home_dir", &cmd.innodb_data_home_dir),
         ("innodb_undo_directory", &cmd.innodb_undo_directory),
         ("innodb_log_group_home_dir", &cmd.innodb_log_group_home_dir),
+        ("aria_log_dir_path", &cmd.aria_log_dir_path),
     ];
     let dir = |key: &str| {
         let flag = given.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.as_ref());
@@ -242,6 +243,7 @@ fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError>
         data_home_dir: dir("innodb_data_home_dir"),
         undo_dir: dir("innodb_undo_directory"),
         log_dir: dir("innodb_log_group_home_dir"),
+        aria_log_dir: dir("aria_log_dir_path"),
         datadir,
         remote_inside_datadir: cmd.remote_tablespaces_inside_datadir,
         ownership,
@@ -270,8 +272,14 @@ pub fn server_settings(
             continue;
         }
         let key = o.name.replace('-', "_");
-        if ["datadir", "innodb_data_home_dir", "innodb_undo_directory", "innodb_log_group_home_dir"]
-            .contains(&key.as_str())
+        if [
+            "datadir",
+            "innodb_data_home_dir",
+            "innodb_undo_directory",
+            "innodb_log_group_home_dir",
+            "aria_log_dir_path",
+        ]
+        .contains(&key.as_str())
         {
             if let Some(v) = o.value.filter(|v| !v.is_empty()) {
                 out.insert(key, v);

@@ -466,3 +466,50 @@ fn i_history_rows_record_each_backup() {
         assert_eq!(partial, "N");
     }
 }
+
+/// A server that keeps its Aria logs outside the datadir (`aria_log_dir_path`):
+/// the backup holds them (at its top, as mariabackup stores them), and
+/// copy-back `--aria-log-dir-path` puts them back there for the server to start.
+#[test]
+fn j_aria_logs_in_their_own_directory_are_backed_up_and_restored_there() {
+    let Some(b) = binaries_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let aria = dir.path().join("aria-logs");
+    std::fs::create_dir(&aria).unwrap();
+    let aria_opt = format!("--aria-log-dir-path={}", aria.display());
+    let src = ServerBuilder::new(b.clone()).option(aria_opt.clone()).start().expect("start the source");
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE aria_db").unwrap();
+    conn.query_drop("CREATE TABLE aria_db.a (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=Aria").unwrap();
+    conn.query_drop("INSERT INTO aria_db.a VALUES (1, 'one'), (2, 'two')").unwrap();
+    assert!(aria.join("aria_log_control").exists() && !src.datadir().join("aria_log_control").exists());
+    let target = dir.path().join("backup");
+    let (ok, log) = backup(&src, &target, &[]);
+    assert_completed(ok, &log);
+    for name in ["aria_log_control", "aria_log.00000001"] {
+        assert_eq!(
+            std::fs::read(target.join(name)).map(|b| b.is_empty()).ok(),
+            Some(false),
+            "{name} is not in the backup"
+        );
+    }
+    let before = checksums(&src);
+    drop(src);
+    let out = innohot().args(["prepare", "--target-dir"]).arg(&target).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (datadir, aria_back) = (dir.path().join("restored"), dir.path().join("aria-restored"));
+    let out = innohot()
+        .args(["copy-back", "--target-dir"])
+        .arg(&target)
+        .arg(format!("--datadir={}", datadir.display()))
+        .arg(format!("--aria-log-dir-path={}", aria_back.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(aria_back.join("aria_log_control").exists() && !datadir.join("aria_log_control").exists());
+    let restored = ServerBuilder::new(b)
+        .option(format!("--aria-log-dir-path={}", aria_back.display()))
+        .start_on(&datadir)
+        .expect("start on the restored datadir");
+    assert_eq!(checksums(&restored), before);
+}

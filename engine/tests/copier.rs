@@ -196,7 +196,7 @@ fn a_general_tablespace_outside_the_datadir_is_found_by_its_top_level_link() {
     let vars = innohot::server::ServerVars([("version".to_string(), "5.7.41-log".to_string())].into());
     let flavor = detect(&vars).unwrap();
     let mut top: Vec<PathBuf> =
-        flavor.top_level_files(&RealSourceFs, &datadir).unwrap().into_iter().map(|(_, rel)| rel).collect();
+        flavor.top_level_files(&RealSourceFs, &datadir, &vars).unwrap().into_iter().map(|(_, rel)| rel).collect();
     top.sort();
     assert_eq!(top, vec![PathBuf::from("ib_buffer_pool"), PathBuf::from("ts_remote.isl")]);
 }

@@ -311,6 +311,7 @@ fn opts(datadir: &Path, mode: Mode) -> RestoreOptions {
         data_home_dir: None,
         undo_dir: None,
         log_dir: None,
+        aria_log_dir: None,
         remote_inside_datadir: false,
         ownership: Ownership::Keep,
         mode,

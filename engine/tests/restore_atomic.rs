@@ -55,6 +55,7 @@ fn opts(mode: Mode) -> RestoreOptions {
         data_home_dir: None,
         undo_dir: Some(p("/data/undo")),
         log_dir: None,
+        aria_log_dir: None,
         remote_inside_datadir: false,
         ownership: Ownership::Keep,
         mode,

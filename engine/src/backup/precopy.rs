@@ -183,7 +183,7 @@ impl Backup {
     /// Every non-InnoDB file: the flavor's at the datadir's top, then each schema directory's.
     pub(super) fn non_innodb_files(&self, fs: &dyn SourceFs) -> Result<Vec<(PathBuf, PathBuf)>> {
         let flavor = self.flavor();
-        let mut files = flavor.top_level_files(fs, &self.datadir)?;
+        let mut files = flavor.top_level_files(fs, &self.datadir, &self.vars)?;
         files.extend(copy::discover_non_innodb(fs, &self.datadir, flavor.non_innodb_extensions())?);
         files.retain(|(_, rel)| self.opts.filter.holds_file(rel));
         Ok(files)

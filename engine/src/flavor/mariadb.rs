@@ -175,12 +175,15 @@ impl Flavor for MariaDb {
     }
 
     /// Aria's control file and logs live at the top of the datadir.
-    fn top_level_files(&self, fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
-        let entries = fs.list(datadir).map_err(|e| BackupError::io(datadir, "listing the data directory", e))?;
+    /// The Aria logs, in `aria_log_dir_path` (the datadir unless set; relative to
+    /// it), stored at the backup's top as mariabackup stores them.
+    fn top_level_files(&self, fs: &dyn SourceFs, datadir: &Path, vars: &ServerVars) -> Result<Vec<(PathBuf, PathBuf)>> {
+        let dir = crate::copy::server_dir(datadir, vars.get("aria_log_dir_path"));
+        let entries = fs.list(&dir).map_err(|e| BackupError::io(&dir, "listing the Aria log directory", e))?;
         Ok(entries
             .into_iter()
             .filter(|e| e.kind == EntryKind::File && (e.name == "aria_log_control" || e.name.starts_with("aria_log.")))
-            .map(|e| (datadir.join(&e.name), PathBuf::from(e.name)))
+            .map(|e| (dir.join(&e.name), PathBuf::from(e.name)))
             .collect())
     }
 }

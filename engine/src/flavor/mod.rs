@@ -130,8 +130,14 @@ pub trait Flavor: Send {
     /// `backup-my.cnf`: what prepare needs to read the copy (`plugins`: what
     /// the server has loaded).
     fn backup_my_cnf(&self, vars: &ServerVars, plugins: &[ServerPlugin]) -> String;
-    /// Non-InnoDB files outside the schema directories (MariaDB's Aria logs), copied under the lock.
-    fn top_level_files(&self, _fs: &dyn SourceFs, _datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    /// Non-InnoDB files outside the schema directories (MariaDB's Aria logs), copied under the
+    /// lock, each with the name the backup stores it under (at its top).
+    fn top_level_files(
+        &self,
+        _fs: &dyn SourceFs,
+        _datadir: &Path,
+        _vars: &ServerVars,
+    ) -> Result<Vec<(PathBuf, PathBuf)>> {
         Ok(Vec::new())
     }
 }

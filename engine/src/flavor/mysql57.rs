@@ -148,7 +148,12 @@ impl Flavor for Mysql57 {
     /// which the tablespace is stored in the backup, so a restore can put it
     /// back), and `ib_buffer_pool` (the buffer pool dump a restored server
     /// warms up from), both at the top of the datadir.
-    fn top_level_files(&self, fs: &dyn SourceFs, datadir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    fn top_level_files(
+        &self,
+        fs: &dyn SourceFs,
+        datadir: &Path,
+        _vars: &ServerVars,
+    ) -> Result<Vec<(PathBuf, PathBuf)>> {
         let entries = fs.list(datadir).map_err(|e| BackupError::io(datadir, "listing the data directory", e))?;
         Ok(entries
             .into_iter()

@@ -41,6 +41,8 @@ pub struct RestoreOptions {
     pub data_home_dir: Option<PathBuf>,
     pub undo_dir: Option<PathBuf>,
     pub log_dir: Option<PathBuf>,
+    /// Where `aria_log_control` and `aria_log.*` go (MariaDB's aria_log_dir_path).
+    pub aria_log_dir: Option<PathBuf>,
     pub remote_inside_datadir: bool,
     pub ownership: Ownership,
     pub mode: Mode,
@@ -181,7 +183,7 @@ fn check_no_server(fs: &dyn LocalFs, opts: &RestoreOptions) -> Result<()> {
     let locked_by_a_server = [
         home(&opts.data_home_dir).join("ibdata1"),
         home(&opts.log_dir).join("ib_logfile0"),
-        opts.datadir.join("aria_log_control"),
+        home(&opts.aria_log_dir).join("aria_log_control"),
     ];
     for file in locked_by_a_server {
         if !fs.exists(&file) {
@@ -237,6 +239,9 @@ pub fn plan(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Vec<I
                         n if d == dir && n.starts_with("ibdata") => home(&opts.data_home_dir).join(n),
                         n if d == dir && n.starts_with("undo") => home(&opts.undo_dir).join(n),
                         n if d == dir && n.starts_with("ib_logfile") => home(&opts.log_dir).join(n),
+                        n if d == dir && (n == "aria_log_control" || n.starts_with("aria_log.")) => {
+                            home(&opts.aria_log_dir).join(n)
+                        }
                         _ => opts.datadir.join(rel),
                     };
                     out.push(Item { from, to, link_rewritten: false, size: 0 });

@@ -32,6 +32,7 @@ pub(super) fn check(cfg: &SimConfig, backup: &SimBackup, stats: &mut RunStats, w
         data_home_dir: None,
         undo_dir: None,
         log_dir: None,
+        aria_log_dir: None,
         remote_inside_datadir: true,
         ownership: Ownership::Keep,
         mode: Mode::Copy,

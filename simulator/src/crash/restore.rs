@@ -45,6 +45,7 @@ fn setup(backup: &SimBackup, rng: &mut Rng) -> (MemFs, RestoreOptions) {
         data_home_dir: None,
         undo_dir: apart.then(|| PathBuf::from("/logs/undo")),
         log_dir: apart.then(|| PathBuf::from("/logs/redo")),
+        aria_log_dir: None,
         remote_inside_datadir: rng.chance(0.5),
         ownership: Ownership::Keep,
         mode,
