@@ -173,6 +173,10 @@ pub struct SimConfig {
     /// Tables of the first schema kept in a DATA DIRECTORY outside the datadir
     /// (an `.isl` link file in the schema directory points at each).
     pub remote_tables: u32,
+    /// Data-file extensions per thousand server actions: the server makes a
+    /// tablespace longer and writes its new FSP_SIZE to page 0, the only redo
+    /// a MySQL 5.7 extension leaves. A copy made before it is short.
+    pub grow_per_mille: u64,
     /// MariaDB: the redo write block (512 or 4096): a log write ends with zeros up to
     /// the next multiple of it in the file. 0 for MySQL 5.7 (512-byte log blocks).
     pub log_write_block: u64,
@@ -277,6 +281,7 @@ impl SimConfig {
             index_loads: false,
             // Its own stream, so adding it left every other draw as it was.
             remote_tables: Rng::new(seed ^ 0xDA7A_D1E5).below(3) as u32,
+            grow_per_mille: Rng::new(seed ^ 0x6120_57E5).below(4),
             log_write_block: 0,
             phantom_tail_percent: 0,
             parallel: 1,
@@ -416,7 +421,7 @@ impl fmt::Display for SimConfig {
             "seed={} flavor={} scenario={} page_size={} log_files={} log_file_size={} ibdata_pages={} undo={} schemas={} \
              tables_per_schema={} table_pages_max={} server_gap_us={} poll_interval_us={} \
              chunk_size={} disk_mb_per_s={} torn_write_percent={} start_lsn={} previous_lap={} ddl_per_mille={} \
-             index_loads={} remote_tables={}",
+             index_loads={} remote_tables={} grow_per_mille={}",
             self.seed,
             self.flavor.name(),
             self.scenario.name(),
@@ -437,7 +442,8 @@ impl fmt::Display for SimConfig {
             self.previous_lap,
             self.ddl_per_mille,
             self.index_loads,
-            self.remote_tables
+            self.remote_tables,
+            self.grow_per_mille
         )?;
         if self.log_write_block != 0 {
             write!(f, " log_write_block={}", self.log_write_block)?;
@@ -497,6 +503,7 @@ impl FromStr for SimConfig {
                 "ddl_per_mille" => cfg.ddl_per_mille = num(k, v)?,
                 "index_loads" => cfg.index_loads = num(k, v)?,
                 "remote_tables" => cfg.remote_tables = num(k, v)?,
+                "grow_per_mille" => cfg.grow_per_mille = num(k, v)?,
                 "log_write_block" => cfg.log_write_block = num(k, v)?,
                 "phantom_tail_percent" => cfg.phantom_tail_percent = num(k, v)?,
                 "parallel" => cfg.parallel = num(k, v)?,

@@ -28,6 +28,8 @@ pub struct RunStats {
     pub killed_before_step: Option<u64>,
     /// DDL statements the server ran while data files were being copied.
     pub ddl_during_copy: u64,
+    /// Data-file extensions while data files were being copied.
+    pub grown_during_copy: u64,
     /// The source opens and listings the backup made while commits were
     /// blocked ("open PATH" / "list DIR"): the work the lock waits for.
     pub source_ops_under_commit_lock: Vec<String>,

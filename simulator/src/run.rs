@@ -436,6 +436,7 @@ impl<'a> Scheduler<'a> {
         let (from, _) = srv.truth.copy_window;
         let until = if srv.truth.lock_seq > 0 { srv.truth.lock_seq } else { srv.seq };
         stats.ddl_during_copy = srv.truth.ddl.iter().filter(|(seq, _)| *seq >= from && *seq <= until).count() as u64;
+        stats.grown_during_copy = srv.truth.grown.iter().filter(|g| g.1 >= from && g.1 <= until).count() as u64;
         stats
     }
 }

@@ -25,6 +25,8 @@ pub struct ScenarioRow {
     /// Sum over lapped runs of how late the lap was found (simulated ns).
     pub lap_detection_delay_ns: u64,
     pub sim_nanos: u64,
+    /// Runs in which a data file grew while the copy ran (not a column of the table).
+    pub grown_during_copy: u64,
 }
 
 impl ScenarioRow {
@@ -42,6 +44,7 @@ impl ScenarioRow {
         self.killed += r.killed;
         self.lap_detection_delay_ns += r.lap_detection_delay_ns;
         self.sim_nanos += r.sim_nanos;
+        self.grown_during_copy += r.grown_during_copy;
     }
 }
 
@@ -93,6 +96,7 @@ impl SweepTable {
             row.lap_detection_delay_ns += found.saturating_sub(at);
         }
         row.sim_nanos += s.sim_nanos;
+        row.grown_during_copy += u64::from(s.grown_during_copy > 0);
     }
 
     /// Adds another table's rows and wrong runs (disjoint flavors or scenarios).

@@ -110,6 +110,8 @@ pub struct Truth {
     pub lock_seq: u64,
     /// First moment the server overwrote redo the copier had not copied: (sim ns, LSN).
     pub lapped_at: Option<(u64, Lsn)>,
+    /// Data-file extensions: (space id, server action number, pages before, pages after).
+    pub grown: Vec<(u32, u64, u32, u32)>,
     /// How many times the ring's write position passed its end during the backup.
     pub ring_wraps: u64,
 }
@@ -135,6 +137,13 @@ impl Truth {
     pub fn redo_appended(&mut self, start: Lsn, end: Lsn) {
         let r = self.redo_lsn_range.get_or_insert((start, end));
         r.1 = end;
+    }
+    /// The sizes (in pages) a tablespace's file may have been copied with when
+    /// the copy ran in the window [from, to] and it has `final_pages` at its end:
+    /// its size when the window opened, up to the final one.
+    pub fn copied_size_range(&self, space: u32, from: u64, final_pages: u32) -> std::ops::RangeInclusive<u32> {
+        let at_start = self.grown.iter().find(|g| g.0 == space && g.1 >= from).map(|g| g.2).unwrap_or(final_pages);
+        at_start..=final_pages
     }
     /// Whether this page image was on disk at some moment of the window [from, to].
     pub fn page_was_on_disk(&self, space: u32, page: u32, image: &[u8], from: u64, to: u64) -> bool {

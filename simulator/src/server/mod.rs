@@ -114,6 +114,8 @@ pub struct SimServer {
     /// MySQL 5.7's in-place MyISAM writes draw from here, so the seed's main
     /// stream (and every run recorded before them) stays as it was.
     myisam_rng: Rng,
+    /// Data-file extensions draw from here (see `SimConfig::grow_per_mille`).
+    grow_rng: Rng,
     /// `Innodb_lsn_flushed` as the log copier's probe reads it (see `SimLogProbe`).
     pub flushed_for_probe: Arc<AtomicU64>,
 }
@@ -193,6 +195,7 @@ impl SimServer {
             seq: 0,
             files: Arc::new(FileTimes::new(SimClock::default(), crate::stamps::tick_ns(cfg_seed), &root)),
             myisam_rng: Rng::new(cfg_seed ^ 0x3715_A3D0),
+            grow_rng: Rng::new(cfg_seed ^ 0x6120_0F11),
             flushed_for_probe: Arc::new(AtomicU64::new(0)),
         };
         server.next_space_id = server.spaces.iter().map(|s| s.id).max().unwrap_or(0) + 1;
@@ -218,6 +221,10 @@ impl SimServer {
         if self.tear.is_some() && self.rng.chance(0.35) {
             self.finish_tear();
             return;
+        }
+        let grows = self.cfg.grow_per_mille;
+        if grows > 0 && self.grow_rng.below(1000) < grows {
+            return self.grow_space();
         }
         match self.rng.below(100) {
             0..=44 if !self.commits_blocked => self.transaction(),

@@ -52,6 +52,11 @@ impl SimServer {
             }
             mtr.pages.push(PageChange { space: space_id, page: page_no, op });
         }
+        self.commit_mtr(space_idx, mtr)
+    }
+
+    /// Logs an mtr of one tablespace and applies its changes to the buffer pool.
+    pub(super) fn commit_mtr(&mut self, space_idx: usize, mtr: Mtr) -> (Lsn, Lsn) {
         let encoded = self.log.encode(&mtr);
         let need = encoded.len;
         // Room first, then the pages: make_room flushes every dirty page and declares
@@ -79,6 +84,55 @@ impl SimServer {
             }
         }
         (start, end)
+    }
+
+    /// Extends a tablespace by 1-4 pages as InnoDB does when it runs out of
+    /// room: the file first grows with zeros, then one mtr writes the new
+    /// FSP_SIZE to page 0 and initializes the new pages (MariaDB: INIT_PAGE;
+    /// MySQL 5.7: the page number and space id, as MLOG_INIT_FILE_PAGE2 leaves
+    /// a page). 5.7 logs nothing else for it: a data file copied before the
+    /// extension is shorter than the redo's pages need.
+    pub(super) fn grow_space(&mut self) {
+        let idx = self.grow_rng.below(self.spaces.len() as u64) as usize;
+        let n = self.grow_rng.range(1, 4) as u32;
+        let psize = self.cfg.page_size;
+        if self.tear.as_ref().is_some_and(|t| t.space == idx && t.page == 0) {
+            self.finish_tear();
+        }
+        let s = &mut self.spaces[idx];
+        let old = s.pages.len() as u32;
+        let new = old + n;
+        s.file.set_len(u64::from(new) * psize as u64).expect("simulated extension of its own temp file");
+        let id = s.id;
+        let zero = vec![0u8; psize];
+        for p in old..new {
+            s.pages.push(zero.clone());
+            s.newest.push(0);
+            s.oldest.push(0);
+            self.truth.page_written(id, p, &zero, self.seq);
+        }
+        self.truth.grown.push((id, self.seq, old, new));
+        let mut mtr = Mtr::default();
+        if !self.spaces[idx].is_system && self.named_since_checkpoint.insert(id) {
+            mtr.files.push(FileOp::Modify { space: id, name: self.spaces[idx].redo_name.clone() });
+        }
+        let write = |page: u32, offset: usize, data: &[u8]| PageChange {
+            space: id,
+            page,
+            op: PageOp::Write { offset: offset as u16, data: data.to_vec(), string: false },
+        };
+        mtr.pages.push(write(0, page::FSP_SIZE, &new.to_be_bytes()));
+        for p in old..new {
+            if self.cfg.flavor == Flavor::MariaDb {
+                mtr.pages.push(PageChange { space: id, page: p, op: PageOp::Init });
+                mtr.pages.push(write(p, page::FIL_PAGE_TYPE, &page::PAGE_TYPE_INDEX.to_be_bytes()));
+            } else {
+                mtr.pages.push(write(p, page::FIL_PAGE_OFFSET, &p.to_be_bytes()));
+                mtr.pages.push(write(p, page::FIL_PAGE_SPACE_ID, &id.to_be_bytes()));
+            }
+        }
+        self.commit_mtr(idx, mtr);
+        self.spaces[idx].writable.extend(old..new);
     }
 
     /// A MySQL 5.7 page record: MLOG_1/2/4/8BYTES or MLOG_WRITE_STRING in the page body.
