@@ -110,6 +110,8 @@ struct Figures {
     blobs: usize,
     free_recs: usize,
     deleted: usize,
+    logged_writes: usize,
+    logged_clears: usize,
     roundtrip: usize,
     not_fitting: usize,
 }
@@ -140,6 +142,8 @@ fn run_fixture(name: &str, zip_size: usize, logical: usize) -> Figures {
         fig.non_leaf += usize::from(!u.index.leaf);
         fig.clustered_leaf += usize::from(u.index.trx_id_col.is_some());
         fig.blobs += u.n_blobs;
+        fig.logged_writes += u.log.written;
+        fig.logged_clears += u.log.cleared;
         fig.free_recs += seen.free;
         fig.deleted += seen.deleted;
         // miniz_oxide at level 6 is not zlib: a page the server filled may
@@ -185,12 +189,17 @@ fn fixtures_decompress_consistently_and_round_trip() {
         total.non_leaf += f.non_leaf;
         total.mlog += f.mlog;
         total.blobs += f.blobs;
+        total.logged_writes += f.logged_writes;
+        total.logged_clears += f.logged_clears;
         total.free_recs += f.free_recs;
         total.deleted += f.deleted;
     }
     eprintln!("all: {total:?}");
     assert!(total.mlog >= 10, "only {} pages with a modification log", total.mlog);
     assert!(total.blobs >= 1 && total.free_recs >= 10, "{total:?}");
+    // 5.7's page_zip_clear_rec() no longer logs clearing (older servers
+    // did): see modification_log_clear_entry below.
+    assert!(total.logged_writes >= 10, "{total:?}");
 }
 
 #[test]
@@ -198,6 +207,54 @@ fn every_fixture_page_size_is_refused_for_a_wrong_logical_size() {
     let data = fixture("kbs16.ibd");
     let page = data.chunks_exact(16384).find(|p| is_index(p)).unwrap();
     assert!(matches!(decompress(page, 8192), Err(ZipError::Size(_))));
+}
+
+/// A "clear" entry (heap_no - 1) << 1 | 1 appended to the (empty) log of a
+/// recompressed secondary-index leaf page zeroes that free record's data.
+#[test]
+fn modification_log_clear_entry() {
+    use innohot::format::mysql57::page_zip::encode_mlog_heap_no;
+    let data = fixture("kbs4.ibd");
+    let mut done = 0;
+    for page in data.chunks_exact(4096).filter(|p| is_index(p)) {
+        let u = decompress_full(page, 16384).unwrap();
+        let free = be16(&u.frame, 44);
+        if !u.index.leaf || u.index.trx_id_col.is_some() || free == 0 {
+            continue;
+        }
+        let mut z = compress(&u.frame, &u.index, 4096, 6).unwrap().unwrap();
+        let start = decompress_full(&z, 16384).unwrap().mlog_start;
+        let heap_no = be16(&u.frame, free - 4) >> 3;
+        let entry = encode_mlog_heap_no(heap_no, true);
+        z[start..start + entry.len()].copy_from_slice(&entry);
+        let v = decompress_full(&z, 16384).unwrap();
+        assert_eq!((v.log.cleared, v.log.written, v.m_end), (1, 0, start + entry.len()));
+        // Only the free record's data changes: all of it becomes zero, up to
+        // the next record's 5-byte header at the latest.
+        let differ: Vec<usize> = (0..u.frame.len()).filter(|&i| u.frame[i] != v.frame[i]).collect();
+        let Some(&last) = differ.last() else { continue };
+        let next_origin = origins(&u.frame).into_iter().filter(|&o| o > free).min().unwrap_or(be16(&u.frame, 40) + 5);
+        assert!(differ[0] >= free && last < next_origin - 5, "{differ:?} free {free} next {next_origin}");
+        assert!(v.frame[free..=last].iter().all(|&b| b == 0));
+        done += 1;
+    }
+    assert!(done >= 1, "no secondary leaf page with a free record");
+}
+
+/// Every record origin of a frame (record list and free list).
+fn origins(f: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut rec = next(f, INFIMUM);
+    while rec != SUPREMUM {
+        out.push(rec);
+        rec = next(f, rec);
+    }
+    let mut rec = be16(f, 44);
+    while rec != 0 {
+        out.push(rec);
+        rec = if be16(f, rec - 2) == 0 { 0 } else { next(f, rec) };
+    }
+    out
 }
 
 fn sample_pages() -> Vec<(Vec<u8>, usize)> {

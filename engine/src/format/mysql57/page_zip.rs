@@ -27,7 +27,7 @@
 //! decompresses to a given frame. Both are pure and never panic.
 
 mod fields;
-mod mlog;
+pub mod mlog;
 mod place;
 mod rec;
 mod stream;

@@ -34,8 +34,17 @@ impl Log<'_> {
     }
 }
 
+/// Entries of a modification log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogCounts {
+    /// Records written (inserted or updated).
+    pub written: usize,
+    /// Records whose data was cleared (deleted to the free list).
+    pub cleared: usize,
+}
+
 /// Applies the log starting at `at` (its data must end before `end`) to the
-/// records `recs`; the offset of its end marker.
+/// records `recs`; the offset of its end marker and what it held.
 pub fn apply_log(
     zip: &[u8],
     frame: &mut [u8],
@@ -44,15 +53,16 @@ pub fn apply_log(
     recs: &[usize],
     ix: &ZipIndex,
     mut hs: usize,
-) -> Result<usize> {
+) -> Result<(usize, LogCounts)> {
     let kind = Kind::of(ix);
+    let mut counts = LogCounts::default();
     let node = kind == Kind::NodePtr;
     let mut log = Log { zip, at, end, entry: at };
     loop {
         log.entry = log.at;
         let mut val = usize::from(log.byte()?);
         if val == 0 {
-            return Ok(log.entry);
+            return Ok((log.entry, counts));
         }
         if val & 0x80 != 0 {
             val = (val & 0x7f) << 8 | usize::from(log.byte()?);
@@ -82,6 +92,7 @@ pub fn apply_log(
         if val & 1 != 0 {
             let lay = layout_at(frame, recs, idx - 1, ix, node)?;
             frame[rec..rec + lay.data].fill(0);
+            counts.cleared += 1;
             continue;
         }
         let lay = layout(ix, node, |i| zip.get(log.at + i).copied()).ok_or_else(|| log.err("unreadable header"))?;
@@ -92,6 +103,7 @@ pub fn apply_log(
             frame[rec - 6 - i] = log.byte()?;
         }
         write_data(&mut log, frame, rec, &lay, kind)?;
+        counts.written += 1;
     }
 }
 

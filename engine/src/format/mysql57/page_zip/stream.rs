@@ -69,8 +69,9 @@ fn inflate_raw(input: &[u8], max_out: usize) -> Result<(Vec<u8>, usize)> {
 /// information) holds: what inflating up to the first full-flush marker
 /// gives.
 fn fields_len(input: &[u8], out: &[u8]) -> Result<usize> {
+    // The field information is at most 2 * 1025 bytes: its block ends early.
     let mut p = 2;
-    while p + 4 <= input.len() {
+    while p + 4 <= input.len().min(4096) {
         if input[p..p + 4] == [0, 0, 0xff, 0xff] {
             let mut z = Decompress::new(false);
             let mut buf = vec![0u8; out.len() + 1];

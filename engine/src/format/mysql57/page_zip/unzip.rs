@@ -19,6 +19,8 @@ pub struct Unzipped {
     pub m_end: usize,
     /// BLOB pointers of existing records in the uncompressed trailer.
     pub n_blobs: usize,
+    /// What the modification log held.
+    pub log: super::mlog::LogCounts,
 }
 
 impl Unzipped {
@@ -132,13 +134,13 @@ pub fn decompress_full(zip: &[u8], logical: usize) -> Result<Unzipped> {
     })?;
     let hs = super::place::place_records(&mut frame, &recs, &ix, kind, &inflated.records, &h)?;
     let mlog_start = PAGE_DATA + inflated.len;
-    let m_end = super::mlog::apply_log(zip, &mut frame, mlog_start, end, &recs, &ix, hs)?;
+    let (m_end, log) = super::mlog::apply_log(zip, &mut frame, mlog_start, end, &recs, &ix, hs)?;
     if trailer + m_end >= zip.len() {
         return Err(ZipError::Mlog { at: m_end, what: format!("the log runs into the {trailer}-byte trailer") });
     }
     let n_blobs = restore(zip, &mut frame, &recs, &ix, kind, &h, m_end)?;
     set_extra_bytes(zip, &mut frame, &h)?;
-    Ok(Unzipped { frame, index: ix, mlog_start, m_end, n_blobs })
+    Ok(Unzipped { frame, index: ix, mlog_start, m_end, n_blobs, log })
 }
 
 /// The sparse directory from the owned flags; the record offsets sorted by
@@ -240,7 +242,8 @@ fn restore(
     for slot in 0..recs.len() {
         let rec = recs[slot];
         let lay = layout_at(frame, recs, slot, ix, false)?;
-        let f = lay.fields.get(trx).ok_or_else(|| rec_err(recs, slot, "no DB_TRX_ID field"))?;
+        let f = lay.fields.get(trx).filter(|f| f.len >= TRX_ROLL_LEN);
+        let f = f.ok_or_else(|| rec_err(recs, slot, "no DB_TRX_ID,DB_ROLL_PTR field"))?;
         storage -= TRX_ROLL_LEN;
         let at = rec + f.start;
         frame[at..at + TRX_ROLL_LEN].copy_from_slice(&zip[storage..storage + TRX_ROLL_LEN]);
