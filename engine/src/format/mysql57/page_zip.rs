@@ -119,9 +119,11 @@ pub(crate) fn index_type(page: &[u8]) -> Result<u16> {
 
 /// Encodes a modification log record number: `(heap_no - 1) << 1 | clear`,
 /// one byte below heap_no 65, else two (high bit set in the first).
+/// (heap_no 0 and 1, infimum and supremum, are never logged.)
 pub fn encode_mlog_heap_no(heap_no: usize, clear: bool) -> Vec<u8> {
-    let v = ((heap_no - 1) << 1) | usize::from(clear);
-    if heap_no - 1 >= 64 {
+    let n = heap_no.saturating_sub(1);
+    let v = (n << 1) | usize::from(clear);
+    if n >= 64 {
         vec![0x80 | (v >> 8) as u8, v as u8]
     } else {
         vec![v as u8]
