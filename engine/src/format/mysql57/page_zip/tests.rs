@@ -83,3 +83,54 @@ fn fields_decode_refuses() {
     assert!(ZipIndex::decode(&[8, 0], false, false).is_err()); // 1 nullable > 0
     assert!(ZipIndex::decode(&[9, 0x80], true, false).is_err()); // cut entry
 }
+
+/// Empty pages (a new table's root): compressed and decompressed back.
+#[test]
+fn empty_pages_round_trip() {
+    let cols = [col(4, true, false), col(6, true, false), col(7, true, false), col(0, false, true)];
+    let tails = [
+        (FieldsTail::ClusteredLeaf { trx_id_pos: 1 }, 0u8),
+        (FieldsTail::SecondaryLeaf, 0),
+        (FieldsTail::NonLeaf { n_nullable: 1 }, 1),
+    ];
+    for logical in [4096, 8192, 16384] {
+        for zip_size in [1024, 2048, 4096, 8192, 16384].into_iter().filter(|&z| z <= logical) {
+            for (tail, level) in tails {
+                let mut frame = vec![0u8; logical];
+                crate::prepare::index::create(&mut frame, true);
+                frame[8..16].copy_from_slice(&[0xff; 8]);
+                frame[crate::prepare::index::PAGE_LEVEL + 1] = level;
+                let n = if level == 0 { cols.len() } else { 1 };
+                let ix = ZipIndex::decode(&encode_fields(&cols[..n], tail), level == 0, false).unwrap();
+                let zip = compress(&frame, &ix, zip_size, 6).unwrap().unwrap();
+                let u = decompress_full(&zip, logical).unwrap();
+                assert!(u.frame == frame, "{logical} {zip_size} {tail:?}");
+                assert_eq!(u.index, ix);
+                assert!(!u.mlog_nonempty());
+            }
+        }
+    }
+}
+
+/// A frame whose records cannot fit is refused with None, a broken one with
+/// an error saying where.
+#[test]
+fn refusals() {
+    let mut frame = vec![0u8; 16384];
+    crate::prepare::index::create(&mut frame, true);
+    let ix = ZipIndex::decode(&encode_fields(&[col(4, true, false)], FieldsTail::SecondaryLeaf), true, false).unwrap();
+    // 600 heap records cannot have 2-byte entries in a 1 KiB page.
+    let mut big = frame.clone();
+    big[crate::prepare::index::PAGE_N_HEAP..][..2].copy_from_slice(&(0x8000u16 | 602).to_be_bytes());
+    assert_eq!(compress(&big, &ix, 1024, 6), Ok(None));
+    // A broken infimum.
+    let mut bad = frame.clone();
+    bad[100] = b'X';
+    assert!(matches!(compress(&bad, &ix, 1024, 6), Err(ZipError::Frame { offset: 99, .. })));
+    // Not an index page.
+    let mut other = frame.clone();
+    other[24..26].copy_from_slice(&2u16.to_be_bytes());
+    assert_eq!(compress(&other, &ix, 1024, 6), Err(ZipError::NotIndex(2)));
+    assert!(matches!(decompress(&other[..1024], 16384), Err(ZipError::NotIndex(2))));
+    assert!(matches!(decompress(&frame[..1000], 16384), Err(ZipError::Size(_))));
+}
