@@ -23,7 +23,7 @@ use std::path::Path;
 const KEY_BLOCK_SIZES: &[usize] = &[1, 2, 4, 8, 16];
 
 fn blob() -> String {
-    format!("CONCAT({})", vec!["RANDOM_BYTES(1024)"; 9].join(", "))
+    format!("CONCAT({})", ["RANDOM_BYTES(1024)"; 9].join(", "))
 }
 
 /// Creates and fills zip.t<kbs>, then changes it so that its pages carry
