@@ -268,7 +268,7 @@ fn sample_pages() -> Vec<(Vec<u8>, usize)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]
     fn flipped_bytes_never_panic(pick in 0usize..1000, flips in prop::collection::vec((0usize..16384, any::<u8>()), 1..8)) {
@@ -281,6 +281,35 @@ proptest! {
         if let Ok(u) = decompress_full(&page, logical) {
             let _ = compress(&u.frame, &u.index, page.len(), 1);
         }
+    }
+
+    /// Flips aimed at what is not checksummed by zlib: the page header, the
+    /// modification log, the uncompressed trailer; and at the frame given to
+    /// compress.
+    #[test]
+    fn aimed_flips_never_panic(pick in 0usize..1000, region in 0usize..4, flips in prop::collection::vec((0usize..4096, any::<u8>()), 1..6)) {
+        let pages = sample_pages();
+        let (mut page, logical) = pages[pick % pages.len()].clone();
+        let u = decompress_full(&page, logical).unwrap();
+        let n = page.len();
+        let mut frame = u.frame.clone();
+        for (at, b) in flips {
+            let at = match region {
+                0 => at % 94,
+                1 => u.mlog_start + at % 64,
+                2 => n - 1 - at % (n / 4),
+                _ => {
+                    let len = frame.len();
+                    frame[at * 7 % len] ^= b | 1;
+                    continue;
+                }
+            };
+            page[at.min(n - 1)] ^= b | 1;
+        }
+        if let Ok(v) = decompress_full(&page, logical) {
+            let _ = compress(&v.frame, &v.index, n, 1);
+        }
+        let _ = compress(&frame, &u.index, n, 1);
     }
 
     #[test]
