@@ -5,7 +5,7 @@
 //! same frame. Random and flipped bytes never make either panic.
 #![allow(clippy::disallowed_methods)] // tests read fixture files directly; the io-layer rule is for engine code
 
-use innohot::format::mysql57::page_zip::{compress, decompress, decompress_full, ZipError};
+use innohot::format::mysql57::page_zip::{compress, decompress, decompress_full, record_layout, Unzipped, ZipError};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -102,6 +102,39 @@ fn check_frame(f: &[u8]) -> Result<Seen, String> {
     Ok(seen)
 }
 
+/// The columns stored uncompressed are back in place: every user record of
+/// a clustered leaf page has a DB_TRX_ID and a DB_ROLL_PTR, every BLOB
+/// pointer names this tablespace and a page in it, every child page number
+/// is a page of this tablespace.
+fn check_uncompressed_columns(u: &Unzipped) -> Result<(), String> {
+    let f = &u.frame;
+    let space = &f[34..38];
+    let mut rec = next(f, INFIMUM);
+    while rec != SUPREMUM {
+        let lay = record_layout(f, rec, &u.index).ok_or(format!("record {rec} unreadable"))?;
+        if let Some(c) = u.index.trx_id_col {
+            let at = rec + lay.fields[c].start;
+            if f[at..at + 6] == [0; 6] || f[at + 6..at + 13] == [0; 7] {
+                return Err(format!("record {rec}: DB_TRX_ID/DB_ROLL_PTR {:02x?}", &f[at..at + 13]));
+            }
+        }
+        for fl in lay.fields.iter().filter(|fl| fl.ext) {
+            let r = rec + fl.start + fl.len - 20;
+            if &f[r..r + 4] != space || f[r + 4..r + 8] == [0; 4] {
+                return Err(format!("record {rec}: BLOB pointer {:02x?}", &f[r..r + 20]));
+            }
+        }
+        if !u.index.leaf {
+            let child = u32::from_be_bytes(f[rec + lay.data - 4..rec + lay.data].try_into().unwrap());
+            if child < 3 || child > 100_000 {
+                return Err(format!("record {rec}: child page {child}"));
+            }
+        }
+        rec = next(f, rec);
+    }
+    Ok(())
+}
+
 #[derive(Default, Debug)]
 struct Figures {
     pages: usize,
@@ -119,7 +152,7 @@ struct Figures {
 
 /// Free bytes of a compressed page between its modification log's end
 /// marker and its uncompressed trailer.
-fn slack(u: &innohot::format::mysql57::page_zip::Unzipped, zip_size: usize) -> usize {
+fn slack(u: &Unzipped, zip_size: usize) -> usize {
     let n_dense = (be16(&u.frame, 42) & 0x7fff) - 2;
     let per = match (u.index.leaf, u.index.trx_id_col) {
         (false, _) => 6,
@@ -138,6 +171,7 @@ fn run_fixture(name: &str, zip_size: usize, logical: usize) -> Figures {
         }
         let u = decompress_full(page, logical).unwrap_or_else(|e| panic!("{name} page {no}: {e}"));
         let seen = check_frame(&u.frame).unwrap_or_else(|e| panic!("{name} page {no}: {e}"));
+        check_uncompressed_columns(&u).unwrap_or_else(|e| panic!("{name} page {no}: {e}"));
         fig.pages += 1;
         fig.mlog += usize::from(u.mlog_nonempty());
         fig.non_leaf += usize::from(!u.index.leaf);

@@ -35,8 +35,15 @@ mod unzip;
 mod zip;
 
 pub use fields::{encode_fields, ColSpec, FieldsTail, ZipField, ZipIndex};
+pub use rec::{Field, Layout};
 pub use unzip::{decompress_full, Unzipped};
 pub use zip::compress;
+
+/// The fields of the record at `rec` of a frame, as the page's field
+/// information describes them (`node_ptr` on non-leaf pages).
+pub fn record_layout(frame: &[u8], rec: usize, ix: &ZipIndex) -> Option<Layout> {
+    rec::frame_layout(frame, rec, ix, !ix.leaf)
+}
 
 /// Bytes copied verbatim at the start of a compressed page (FIL header +
 /// index page header); the zlib stream starts here.
