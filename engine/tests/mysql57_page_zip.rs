@@ -126,7 +126,7 @@ fn check_uncompressed_columns(u: &Unzipped) -> Result<(), String> {
         }
         if !u.index.leaf {
             let child = u32::from_be_bytes(f[rec + lay.data - 4..rec + lay.data].try_into().unwrap());
-            if child < 3 || child > 100_000 {
+            if !(3..=100_000).contains(&child) {
                 return Err(format!("record {rec}: child page {child}"));
             }
         }
