@@ -10,7 +10,8 @@
 # BLOB column whose long values are stored externally, fills it with enough
 # rows for a tree with node-pointer pages, then deletes and updates rows so
 # that pages carry modification logs, delete-marked and purged (free-list)
-# records. A second server with --innodb-page-size=8k makes one more table.
+# records, and an R-tree table (SPATIAL index, KEY_BLOCK_SIZE=4). A second
+# server with --innodb-page-size=8k makes one more table.
 # Each server is shut down slowly (innodb_fast_shutdown=0: purge done, every
 # page written) and the .ibd files, without their trailing all-zero pages, are
 # copied to OUTDIR, with their CHECKSUM
@@ -113,12 +114,29 @@ fill() {
         >>"$work/expected.txt"
 }
 
+# spatial NAME ROWS: zip.rtree4, an R-tree (SPATIAL index) with KEY_BLOCK_SIZE=4.
+spatial() {
+    local name="$1" rows="$2" i
+    sql "$name" "CREATE TABLE zip.rtree4 (id INT NOT NULL PRIMARY KEY, g GEOMETRY NOT NULL, SPATIAL KEY sg (g))
+        ENGINE=InnoDB ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=4"
+    {
+        for i in $(seq 1 "$rows"); do
+            echo "INSERT INTO zip.rtree4 VALUES ($i, ST_GeomFromText('POINT($((i % 97)) $((i / 97)))'));"
+        done
+        echo "DELETE FROM zip.rtree4 WHERE id % 7 = 2;"
+        echo "UPDATE zip.rtree4 SET g = ST_GeomFromText(CONCAT('POINT(', id % 13, ' 5)')) WHERE id % 11 = 3;"
+    } | "$client" --no-defaults --socket="$work/$name/sock" --user=root
+    echo "rtree4: $(sql "$name" "CHECKSUM TABLE zip.rtree4 EXTENDED" | cut -f2) rows=$(sql "$name" "SELECT COUNT(*) FROM zip.rtree4")" \
+        >>"$work/expected.txt"
+}
+
 start s16 33571
 fill s16 kbs1 1 300
 fill s16 kbs2 2 400
 fill s16 kbs4 4 500
 fill s16 kbs8 8 500
 fill s16 kbs16 16 600
+spatial s16 2000
 stop s16
 
 start s8 33572 --innodb-page-size=8k
@@ -138,6 +156,7 @@ open(sys.argv[3], "wb").write(data[:end])
 ' "$1" "$2" "$out/$(basename "$1")"
 }
 for k in 1 2 4 8 16; do copy "$work/s16/data/zip/kbs$k.ibd" "$k"; done
+copy "$work/s16/data/zip/rtree4.ibd" 4
 copy "$work/s8/data/zip/p8k_kbs4.ibd" 4
 cp "$work/expected.txt" "$out/expected.txt"
 ls -l "$out"

@@ -21,6 +21,7 @@ const FIXTURES: &[(&str, usize, usize)] = &[
     ("kbs8.ibd", 8192, 16384),
     ("kbs16.ibd", 16384, 16384),
     ("p8k_kbs4.ibd", 4096, 8192),
+    ("rtree4.ibd", 4096, 16384),
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -144,6 +145,8 @@ struct Figures {
     blobs: usize,
     free_recs: usize,
     deleted: usize,
+    rtree: usize,
+    rtree_non_leaf: usize,
     logged_writes: usize,
     logged_clears: usize,
     roundtrip: usize,
@@ -175,6 +178,8 @@ fn run_fixture(name: &str, zip_size: usize, logical: usize) -> Figures {
         fig.pages += 1;
         fig.mlog += usize::from(u.mlog_nonempty());
         fig.non_leaf += usize::from(!u.index.leaf);
+        fig.rtree += usize::from(be16(page, 24) == 17854);
+        fig.rtree_non_leaf += usize::from(be16(page, 24) == 17854 && !u.index.leaf);
         fig.clustered_leaf += usize::from(u.index.trx_id_col.is_some());
         fig.blobs += u.n_blobs;
         fig.logged_writes += u.log.written;
@@ -222,6 +227,8 @@ fn fixtures_decompress_consistently_and_round_trip() {
         total.roundtrip += f.roundtrip;
         total.not_fitting += f.not_fitting;
         total.non_leaf += f.non_leaf;
+        total.rtree += f.rtree;
+        total.rtree_non_leaf += f.rtree_non_leaf;
         total.mlog += f.mlog;
         total.blobs += f.blobs;
         total.logged_writes += f.logged_writes;
@@ -234,7 +241,7 @@ fn fixtures_decompress_consistently_and_round_trip() {
     assert!(total.blobs >= 1 && total.free_recs >= 10, "{total:?}");
     // 5.7's page_zip_clear_rec() no longer logs clearing (older servers
     // did): see modification_log_clear_entry below.
-    assert!(total.logged_writes >= 10, "{total:?}");
+    assert!(total.logged_writes >= 10 && total.rtree >= 3 && total.rtree_non_leaf >= 1, "{total:?}");
 }
 
 #[test]
