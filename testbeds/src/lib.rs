@@ -57,7 +57,7 @@ pub use checksum::{
 pub use container::{
     docker_or_skip, is_mysql_image, mysql57_test_image, test_image, ContainerBuilder, ContainerServer,
 };
-pub use mysql57::mysql57_or_skip;
+pub use mysql57::{mysql57_or_skip, mysql57_server_or_skip};
 pub use server::{LocalServer, ServerBuilder};
 pub use testbed::{Endpoint, TestServer};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};

@@ -54,8 +54,24 @@ pub enum Unavailable {
 /// MySQL 5.7 and XtraBackup 2.4 from the environment, as [`Binaries`] of
 /// kind [`ServerKind::Mysql57`] (`mariabackup` is `xtrabackup`).
 pub fn locate() -> std::result::Result<Binaries, Unavailable> {
-    let mysql = basedir_from_env(MYSQL57_BASEDIR_ENV, MYSQL57_TARBALL_ENV, "mysqld")?;
     let xb = basedir_from_env(XTRABACKUP24_BASEDIR_ENV, XTRABACKUP24_TARBALL_ENV, "xtrabackup")?;
+    locate_with(Some(xb))
+}
+
+/// Like [`locate`], for tests that need only the server: XtraBackup is
+/// used when configured, else `mariabackup` names a missing `xtrabackup`.
+pub fn locate_server() -> std::result::Result<Binaries, Unavailable> {
+    let xb = match basedir_from_env(XTRABACKUP24_BASEDIR_ENV, XTRABACKUP24_TARBALL_ENV, "xtrabackup") {
+        Ok(xb) => Some(xb),
+        Err(Unavailable::NotConfigured(_)) => None,
+        Err(e) => return Err(e),
+    };
+    locate_with(xb)
+}
+
+fn locate_with(xb: Option<PathBuf>) -> std::result::Result<Binaries, Unavailable> {
+    let mysql = basedir_from_env(MYSQL57_BASEDIR_ENV, MYSQL57_TARBALL_ENV, "mysqld")?;
+    let xb = xb.unwrap_or_else(|| PathBuf::from("/nonexistent/xtrabackup24"));
     let bin = mysql.join("bin");
     let b = Binaries {
         kind: ServerKind::Mysql57,
@@ -73,7 +89,9 @@ pub fn locate() -> std::result::Result<Binaries, Unavailable> {
             b.mariadbd.display()
         )));
     }
-    runs(&b.mariabackup, "--version").map_err(Unavailable::Broken)?;
+    if !xb.starts_with("/nonexistent") {
+        runs(&b.mariabackup, "--version").map_err(Unavailable::Broken)?;
+    }
     if b.client.is_none() || b.binlog_tool.is_none() {
         return Err(Unavailable::Broken(format!(
             "{} lacks bin/mysql or bin/mysqlbinlog (binlog replay needs both)",
@@ -89,6 +107,11 @@ pub fn locate() -> std::result::Result<Binaries, Unavailable> {
 /// `INNOHOT_REQUIRE_MYSQL57=1`.
 pub fn mysql57_or_skip() -> Option<Binaries> {
     decide(locate(), std::env::var(REQUIRE_MYSQL57_ENV).map(|v| v == "1").unwrap_or(false))
+}
+
+/// [`mysql57_or_skip`] for tests that need only the server ([`locate_server`]).
+pub fn mysql57_server_or_skip() -> Option<Binaries> {
+    decide(locate_server(), std::env::var(REQUIRE_MYSQL57_ENV).map(|v| v == "1").unwrap_or(false))
 }
 
 fn decide(found: std::result::Result<Binaries, Unavailable>, required: bool) -> Option<Binaries> {

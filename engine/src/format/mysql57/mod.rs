@@ -8,5 +8,6 @@ mod body_decode;
 pub mod group;
 pub mod log;
 pub mod mlog;
+pub mod page_zip;
 
 pub use log::*;
