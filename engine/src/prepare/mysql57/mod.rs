@@ -13,8 +13,10 @@ mod pages;
 #[cfg(test)]
 mod row_tests;
 pub mod rows;
+mod zip_frames;
 
 pub use super::PageStore;
+use crate::format::mysql57::body::PageBody;
 use crate::format::mysql57::mlog::{self, Record};
 use crate::format::mysql57::{self, LOG_BLOCK_DATA_END, LOG_BLOCK_HDR_SIZE, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
 use crate::format::page;
@@ -36,11 +38,11 @@ pub enum PrepareError {
     /// A record the page cannot take (the server would call the page corrupted).
     #[error("redo record {what} at LSN {lsn} on page {page} of tablespace {space}: {detail}")]
     BadPage { lsn: Lsn, space: u32, page: u32, what: &'static str, detail: String },
-    /// A record on a ROW_FORMAT=COMPRESSED page that only recompressing the page applies.
+    /// A record the server never writes for a ROW_FORMAT=COMPRESSED page this way.
     #[error(
-        "redo record {what} at LSN {lsn} changes page {page} of ROW_FORMAT=COMPRESSED tablespace {space}: \
-         innohot does not recompress pages; nothing was changed: use xtrabackup --prepare or innohot \
-         mysql57-log-group"
+        "redo record {what} at LSN {lsn} changes page {page} of ROW_FORMAT=COMPRESSED tablespace {space} in a way \
+         innohot's prepare does not know for compressed pages; nothing was changed: use xtrabackup --prepare or \
+         innohot mysql57-log-group, and report the case"
     )]
     Compressed { lsn: Lsn, space: u32, page: u32, what: &'static str },
 }
@@ -129,20 +131,30 @@ pub fn apply_log(
 ) -> Result<ApplyReport, PrepareError> {
     let mut report = ApplyReport { end_lsn: checkpoint_lsn, by_type: vec![0; 64], ..ApplyReport::default() };
     let mut touched = std::collections::BTreeSet::new();
+    let mut frames = zip_frames::ZipFrames::default();
     for_each_mtr(log, checkpoint_lsn, last_lsn, |records, mtr_start, mtr_end| {
         note_fsp_sizes(records, &mut report.fsp_sizes);
         // Whether a page takes this mtr is decided once, before any of its records land.
         let mut takes: Vec<((u32, u32), bool)> = Vec::new();
-        for rec in records {
-            apply_record(rec, mtr_start, mtr_end, store, &mut report, &mut takes)?;
+        for (i, rec) in records.iter().enumerate() {
+            let mtr = Mtr { start: mtr_start, end: mtr_end, rest: &records[i + 1..] };
+            apply_record(rec, &mtr, store, &mut frames, &mut report, &mut takes)?;
         }
         touched.extend(takes.iter().filter(|(_, t)| *t).map(|(id, _)| *id));
         report.mtrs += 1;
         report.end_lsn = mtr_end;
         Ok(())
     })?;
+    touched.extend(frames.compress_all(store, report.end_lsn)?);
     report.pages_touched = touched.into_iter().collect();
     Ok(report)
+}
+
+/// The mini-transaction a record belongs to: its LSNs and the records after it.
+struct Mtr<'a> {
+    start: Lsn,
+    end: Lsn,
+    rest: &'a [Record],
 }
 
 /// The size in pages (FSP_SIZE on page 0) each tablespace has at the end of the
@@ -228,33 +240,16 @@ fn for_each_mtr(
 
 fn apply_record(
     rec: &Record,
-    mtr_start: Lsn,
-    mtr_end: Lsn,
+    mtr: &Mtr<'_>,
     store: &mut dyn PageStore,
+    frames: &mut zip_frames::ZipFrames,
     report: &mut ApplyReport,
     takes: &mut Vec<((u32, u32), bool)>,
 ) -> Result<(), PrepareError> {
-    let (space, page_no) = match rec.page_id() {
-        Some(id) => id,
-        None => {
-            return match rec {
-                Record::FileName { .. } | Record::Checkpoint { .. } | Record::MultiRecEnd | Record::Dummy => Ok(()),
-                // A marker, as in 5.7's own recovery: the index's pages reached the data
-                // file before it was written, and a backup holds one only when its copy
-                // began after that (a later one fails the backup).
-                Record::IndexLoad { .. } => Ok(()),
-                Record::FileCreate { .. } | Record::FileRename { .. } | Record::FileDelete { .. } => {
-                    report.file_operations += 1;
-                    Ok(())
-                }
-                _ => Err(PrepareError::BadRecord {
-                    lsn: mtr_start,
-                    detail: "a record without a page of a kind this prepare does not know".into(),
-                }),
-            };
-        }
-    };
-    let zip = matches!(rec, Record::Page { .. }) && store.is_compressed(space);
+    let (mtr_start, mtr_end) = (mtr.start, mtr.end);
+    let Some((space, page_no)) = rec.page_id() else { return apply_pageless(rec, mtr_start, report) };
+    let zip_space = store.is_compressed(space);
+    let zip = matches!(rec, Record::Page { .. }) && zip_space;
     let Some(pg) = store.page_mut(space, page_no) else {
         report.records_without_tablespace += 1;
         if !report.spaces_not_in_backup.contains(&space) {
@@ -266,6 +261,13 @@ fn apply_record(
         report.records_already_in_page += 1;
         return Ok(());
     }
+    if frames.takes(rec, zip_space) {
+        return apply_to_frame(rec, mtr, store, frames, report);
+    }
+    if let Record::Page { body: PageBody::ZipCompress { .. } | PageBody::InitFilePage { .. }, .. } = rec {
+        frames.drop_frame((space, page_no));
+    }
+    let Some(pg) = store.page_mut(space, page_no) else { unreachable!("held above") };
     let size = pg.len();
     let range = |offset: u16, len: usize| -> Result<std::ops::Range<usize>, PrepareError> {
         let o = offset as usize;
@@ -303,6 +305,53 @@ fn apply_record(
         _ => unreachable!("page records only"),
     }
     page::set_page_lsn(pg, mtr_end);
+    report.records_applied += 1;
+    Ok(())
+}
+
+/// A record that names no page: markers and file operations.
+fn apply_pageless(rec: &Record, mtr_start: Lsn, report: &mut ApplyReport) -> Result<(), PrepareError> {
+    match rec {
+        Record::FileName { .. } | Record::Checkpoint { .. } | Record::MultiRecEnd | Record::Dummy => Ok(()),
+        // A marker, as in 5.7's own recovery: the index's pages reached the data
+        // file before it was written, and a backup holds one only when its copy
+        // began after that (a later one fails the backup).
+        Record::IndexLoad { .. } => Ok(()),
+        Record::FileCreate { .. } | Record::FileRename { .. } | Record::FileDelete { .. } => {
+            report.file_operations += 1;
+            Ok(())
+        }
+        _ => Err(PrepareError::BadRecord {
+            lsn: mtr_start,
+            detail: "a record without a page of a kind this prepare does not know".into(),
+        }),
+    }
+}
+
+/// Applies a record to the frame of a compressed page (see [`zip_frames`]); the
+/// stored page's LSN follows, as for any page.
+fn apply_to_frame(
+    rec: &Record,
+    mtr: &Mtr<'_>,
+    store: &mut dyn PageStore,
+    frames: &mut zip_frames::ZipFrames,
+    report: &mut ApplyReport,
+) -> Result<(), PrepareError> {
+    let (space, page_no) = rec.page_id().expect("a page record");
+    let what = match rec {
+        Record::Page { body, .. } => mlog::body_name(body),
+        _ => "a byte write",
+    };
+    let frame = frames.frame(store, (space, page_no), mtr.start)?;
+    zip_frames::apply(frame, rec, mtr.rest).map_err(|e| match e {
+        Some(detail) => PrepareError::BadPage { lsn: mtr.start, space, page: page_no, what, detail },
+        None => PrepareError::Compressed { lsn: mtr.start, space, page: page_no, what },
+    })?;
+    if let Record::Page { body, .. } = rec {
+        report.by_type[usize::from(body.type_byte())] += 1;
+    }
+    let pg = store.page_mut(space, page_no).expect("decompressed above");
+    page::set_page_lsn(pg, mtr.end);
     report.records_applied += 1;
     Ok(())
 }

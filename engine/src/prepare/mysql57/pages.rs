@@ -55,9 +55,38 @@ pub fn apply(pg: &mut [u8], space: u32, page_no: u32, b: &PageBody, zip: bool) -
         }
         PageBody::Truncate { .. } => {}
         _ if zip => return zip_apply(pg, b),
-        _ => index_apply(pg, b)?,
+        _ => index_apply(pg, b, Rules::Plain)?,
     }
     Ok(())
+}
+
+/// How row records land on the page (the server's `page_cur_*` on a page with
+/// or without a compressed copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// An uncompressed page.
+    Plain,
+    /// The uncompressed frame of a ROW_FORMAT=COMPRESSED page. `insert_plain`:
+    /// the insert found no room in the compressed page, went in as on an
+    /// uncompressed page, and the page was compressed again right after
+    /// (MLOG_ZIP_PAGE_COMPRESS_NO_DATA follows it in the log).
+    Zip { insert_plain: bool },
+}
+
+/// Applies a row or whole-page record to the uncompressed frame of a compressed
+/// index page, as the server's recovery changes `block->frame`; the frame is
+/// compressed again by the caller. Err(None): a record the server never writes
+/// for a compressed page this way.
+pub fn apply_to_frame(pg: &mut [u8], b: &PageBody, rules: Rules) -> Result<(), Option<String>> {
+    match b {
+        PageBody::Create { .. } | PageBody::CopyCreated { .. } => Err(None),
+        PageBody::ZipCompressNoData { .. } => Ok(()),
+        PageBody::ZipWriteHeader { offset, data } => Ok(put(pg, usize::from(*offset), data)?),
+        PageBody::ZipWriteNodePtr { offset, data, .. } => Ok(put(pg, usize::from(*offset), data)?),
+        PageBody::ZipWriteBlobPtr { offset, data, .. } => Ok(put(pg, usize::from(*offset), data)?),
+        PageBody::Reorganize { index, .. } => Ok(reorganize(pg, index.as_ref())?),
+        _ => Ok(index_apply(pg, b, rules)?),
+    }
 }
 
 /// The records a compressed page takes as bytes; any other would need the page
@@ -82,7 +111,11 @@ fn zip_apply(pg: &mut [u8], b: &PageBody) -> Result<(), Option<String>> {
     Ok(())
 }
 
-fn index_apply(pg: &mut [u8], b: &PageBody) -> Res<()> {
+fn index_apply(pg: &mut [u8], b: &PageBody, rules: Rules) -> Res<()> {
+    let (zip, zip_insert) = match rules {
+        Rules::Plain => (false, false),
+        Rules::Zip { insert_plain } => (true, !insert_plain),
+    };
     let ix = |index: &Option<IndexDesc>| index.clone();
     match b {
         PageBody::Create { comp, rtree } => {
@@ -93,11 +126,11 @@ fn index_apply(pg: &mut [u8], b: &PageBody) -> Res<()> {
         }
         PageBody::Insert { index, cursor, ins } => {
             check_format(pg, index)?;
-            rows::insert(pg, ix(index).as_ref(), usize::from(*cursor), ins)?;
+            rows::insert(pg, ix(index).as_ref(), usize::from(*cursor), ins, zip_insert)?;
         }
         PageBody::Delete { index, offset } => {
             check_format(pg, index)?;
-            rows::delete(pg, ix(index).as_ref(), usize::from(*offset))?;
+            rows::delete(pg, ix(index).as_ref(), usize::from(*offset), zip)?;
         }
         PageBody::ClustDeleteMark { index, flags, val, sys, offset } => {
             check_format(pg, index)?;
@@ -109,6 +142,19 @@ fn index_apply(pg: &mut [u8], b: &PageBody) -> Res<()> {
             rows::update_in_place(pg, ix(index).as_ref(), *flags, sys, usize::from(*offset), update)?;
         }
         PageBody::MinMark { offset, .. } => rows::set_min_mark(pg, usize::from(*offset))?,
+        PageBody::ListDelete { index, end: true, offset } if zip => {
+            // `page_delete_rec_list_end` deletes one record at a time on a compressed page.
+            let sup = supremum(is_comp(pg));
+            let stop = rows::prev_rec(pg, usize::from(*offset))?;
+            for _ in 0..8192 {
+                let rec = next_rec(pg, stop, is_comp(pg))?;
+                if rec == sup {
+                    return Ok(());
+                }
+                rows::delete(pg, index.as_ref(), rec, true)?;
+            }
+            return Err("the record list does not reach the supremum".into());
+        }
         PageBody::ListDelete { index, end: true, offset } => list_end_delete(pg, index.as_ref(), usize::from(*offset))?,
         PageBody::ListDelete { index, end: false, offset } => {
             let comp = is_comp(pg);
@@ -119,7 +165,7 @@ fn index_apply(pg: &mut [u8], b: &PageBody) -> Res<()> {
                 if first == if comp { NEW_SUPREMUM } else { OLD_SUPREMUM } {
                     return Err(format!("record {stop} is not on the page"));
                 }
-                rows::delete(pg, index.as_ref(), first)?;
+                rows::delete(pg, index.as_ref(), first, zip)?;
             }
         }
         PageBody::CopyCreated { index, inserts } => copy_created(pg, index.as_ref(), inserts)?,
@@ -209,7 +255,7 @@ fn copy_created(pg: &mut [u8], ix: Option<&IndexDesc>, inserts: &[InsertBody]) -
     let sup = supremum(is_comp(pg));
     for ins in inserts {
         let cursor = rows::prev_rec(pg, sup)?;
-        rows::insert(pg, ix, cursor, ins)?;
+        rows::insert(pg, ix, cursor, ins, false)?;
     }
     w2(pg, PAGE_LAST_INSERT, 0)?;
     w2(pg, PAGE_DIRECTION, 5)?;
@@ -234,7 +280,7 @@ fn reorganize(pg: &mut [u8], ix: Option<&IndexDesc>) -> Res<()> {
         let offs = rows::offsets(&temp, from, comp, ix)?;
         let start = back(from, offs.extra)?;
         let bytes = temp.get(start..from + offs.data()).ok_or("a record leaves the page")?;
-        cur = rows::insert_built(pg, ix, cur, bytes, offs.extra)?;
+        cur = rows::insert_built(pg, ix, cur, bytes, offs.extra, false)?;
         from = next_rec(&temp, from, comp)?;
         n += 1;
         if n > 8192 {

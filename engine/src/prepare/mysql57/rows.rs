@@ -20,6 +20,8 @@ const KEEP_SYS_FLAG: u8 = 4;
 pub struct Offsets {
     pub extra: usize,
     pub fields: Vec<(usize, usize, bool)>,
+    /// The fields stored externally (their last 20 bytes a BLOB pointer).
+    pub externs: Vec<usize>,
 }
 
 impl Offsets {
@@ -43,7 +45,7 @@ pub fn offsets(buf: &[u8], rec: usize, comp: bool, index: Option<&IndexDesc>) ->
         // A node pointer: the key (n_unique_in_tree) and the child page number.
         1 if index.fields.len() > usize::from(index.n_uniq) => usize::from(index.n_uniq),
         1 => index.fields.len(),
-        2 | 3 => return Ok(Offsets { extra: NEW_EXTRA, fields: vec![(0, 8, false)] }),
+        2 | 3 => return Ok(Offsets { extra: NEW_EXTRA, fields: vec![(0, 8, false)], externs: Vec::new() }),
         s => return Err(format!("record {rec} has status {s}")),
     };
     let n_nullable = index.fields.iter().filter(|f| *f & 0x8000 == 0).count();
@@ -54,6 +56,7 @@ pub fn offsets(buf: &[u8], rec: usize, comp: bool, index: Option<&IndexDesc>) ->
     let mut null_mask = 1u16;
     let mut offs = 0usize;
     let mut fields = Vec::with_capacity(n_fields + 1);
+    let mut externs = Vec::new();
     for &f in &index.fields[..n_fields] {
         if f & 0x8000 == 0 {
             if null_mask == 0x100 {
@@ -76,7 +79,11 @@ pub fn offsets(buf: &[u8], rec: usize, comp: bool, index: Option<&IndexDesc>) ->
             let mut l = usize::from(r1(buf, lens)?);
             lens = lens.wrapping_sub(1);
             if len > 255 && l & 0x80 != 0 {
-                l = (l << 8 | usize::from(r1(buf, lens)?)) & 0x3FFF;
+                l = l << 8 | usize::from(r1(buf, lens)?);
+                if l & 0x4000 != 0 {
+                    externs.push(fields.len());
+                }
+                l &= 0x3FFF;
                 lens = lens.wrapping_sub(1);
             }
             offs += l;
@@ -86,7 +93,7 @@ pub fn offsets(buf: &[u8], rec: usize, comp: bool, index: Option<&IndexDesc>) ->
     if status == 1 {
         fields.push((offs, offs + 4, false));
     }
-    Ok(Offsets { extra: rec.wrapping_sub(lens).wrapping_sub(1), fields })
+    Ok(Offsets { extra: rec.wrapping_sub(lens).wrapping_sub(1), fields, externs })
 }
 
 /// REDUNDANT records describe themselves: n_fields end offsets of 1 or 2 bytes.
@@ -106,7 +113,7 @@ fn offsets_old(buf: &[u8], rec: usize) -> Res<Offsets> {
         fields.push((start, end, null));
         start = end;
     }
-    Ok(Offsets { extra: old_extra_size(buf, rec)?, fields })
+    Ok(Offsets { extra: old_extra_size(buf, rec)?, fields, externs: Vec::new() })
 }
 
 fn set_info_bits(pg: &mut [u8], rec: usize, comp: bool, bits: u8) -> Res<()> {
@@ -254,7 +261,9 @@ fn set_next(pg: &mut [u8], rec: usize, next: usize, comp: bool) -> Res<()> {
 
 /// `page_cur_parse_insert_rec`: builds the record from the cursor record's first
 /// bytes and the logged ones, then inserts it after the cursor.
-pub fn insert(pg: &mut [u8], ix: Option<&IndexDesc>, cursor: usize, ins: &InsertBody) -> Res<usize> {
+/// `zip`: the page is a ROW_FORMAT=COMPRESSED page's frame and the insert took
+/// `page_cur_insert_rec_zip`'s own path (see [`insert_built`]).
+pub fn insert(pg: &mut [u8], ix: Option<&IndexDesc>, cursor: usize, ins: &InsertBody, zip: bool) -> Res<usize> {
     let comp = is_comp(pg);
     let coffs = offsets(pg, cursor, comp, ix)?;
     let (info_bits, origin, mismatch) = match ins.info {
@@ -282,30 +291,44 @@ pub fn insert(pg: &mut [u8], ix: Option<&IndexDesc>, cursor: usize, ins: &Insert
     if offs.size() != buf.len() || offs.extra != origin {
         return Err(format!("the built record is {} bytes, its header says {}", buf.len(), offs.size()));
     }
-    insert_built(pg, ix, cursor, &buf, origin)
+    insert_built(pg, ix, cursor, &buf, origin, zip)
 }
 
 /// `page_cur_insert_rec_low`: the first PAGE_FREE record if it is large enough,
-/// else the heap; linked after `cur`, counted, the directory kept.
-pub fn insert_built(pg: &mut [u8], ix: Option<&IndexDesc>, cur: usize, rec: &[u8], extra: usize) -> Res<usize> {
+/// else the heap; linked after `cur`, counted, the directory kept. On a
+/// compressed page's frame (`zip`, `page_cur_insert_rec_zip`) a free record is
+/// reused only in place: the new record's origin is the free one's, so its
+/// header may be shorter, never longer.
+pub fn insert_built(
+    pg: &mut [u8],
+    ix: Option<&IndexDesc>,
+    cur: usize,
+    rec: &[u8],
+    extra: usize,
+    zip: bool,
+) -> Res<usize> {
     let comp = is_comp(pg);
     let size = rec.len();
     let free = usize::from(r2(pg, PAGE_FREE)?);
-    let reuse = if free != 0 {
-        let f = offsets(pg, free, comp, ix)?;
-        (f.size() >= size).then_some((free, f.extra))
-    } else {
+    let reuse = if free == 0 {
         None
+    } else {
+        let f = offsets(pg, free, comp, ix)?;
+        match zip {
+            false => (f.size() >= size).then_some((free, free - f.extra)),
+            true if f.extra < extra => None,
+            true => (f.size() >= size + (f.extra - extra)).then_some((free, free - extra)),
+        }
     };
     let (start, heap_no) = match reuse {
-        Some((free, fextra)) => {
+        Some((free, start)) => {
             let heap_no = if comp { new_heap_no(pg, free)? } else { old_heap_no(pg, free)? };
             let next = next_rec(pg, free, comp)?;
             let next = if r2(pg, back(free, 2)?)? == 0 { 0 } else { next };
             w2(pg, PAGE_FREE, next as u16)?;
             let garbage = r2(pg, PAGE_GARBAGE)?;
             w2(pg, PAGE_GARBAGE, garbage.wrapping_sub(size as u16))?;
-            (free - fextra, heap_no)
+            (start, heap_no)
         }
         None => {
             let top = usize::from(r2(pg, PAGE_HEAP_TOP)?);
@@ -365,8 +388,11 @@ fn direction(pg: &mut [u8], cur: usize, new: usize, next: usize) -> Res<()> {
     w2(pg, PAGE_N_DIRECTION, n)
 }
 
-/// `page_cur_delete_rec` in recovery.
-pub fn delete(pg: &mut [u8], ix: Option<&IndexDesc>, rec: usize) -> Res<()> {
+/// `page_cur_delete_rec` in recovery. On a compressed page's frame (`zip`),
+/// the freed record's info bits and n_owned are zeroed, and so are the columns
+/// the compressed page keeps uncompressed: the child page number, or
+/// DB_TRX_ID, DB_ROLL_PTR and the BLOB pointers.
+pub fn delete(pg: &mut [u8], ix: Option<&IndexDesc>, rec: usize, zip: bool) -> Res<()> {
     let comp = is_comp(pg);
     let offs = offsets(pg, rec, comp, ix)?;
     let (owner, n) = owner_of(pg, rec, comp)?;
@@ -393,6 +419,34 @@ pub fn delete(pg: &mut [u8], ix: Option<&IndexDesc>, rec: usize) -> Res<()> {
     w2(pg, PAGE_N_RECS, n_recs.wrapping_sub(1))?;
     if n <= MIN_N_OWNED {
         balance_slot(pg, (slot_at(pg.len(), 0)? - slot) / 2)?;
+    }
+    if zip {
+        zip_clear(pg, ix, rec, &offs)?;
+    }
+    Ok(())
+}
+
+/// The frame's side of `page_zip_dir_delete` and `page_zip_clear_rec`: the
+/// compressor wants a free record's info bits and n_owned zero.
+fn zip_clear(pg: &mut [u8], ix: Option<&IndexDesc>, rec: usize, offs: &Offsets) -> Res<()> {
+    w1(pg, back(rec, NEW_EXTRA)?, 0)?;
+    let leaf = is_leaf(pg);
+    let mut zero = |from: usize, len: usize| -> Res<()> {
+        pg.get_mut(rec + from..rec + from + len).ok_or("a cleared column leaves the page")?.fill(0);
+        Ok(())
+    };
+    if !leaf {
+        return zero(offs.data().checked_sub(4).ok_or("a node pointer record under 4 bytes")?, 4);
+    }
+    let ix = ix.ok_or("a compressed page record without an index description")?;
+    if usize::from(ix.n_uniq) >= ix.fields.len() {
+        return Ok(()); // a secondary index: nothing is kept apart
+    }
+    let &(trx_id, _, _) = offs.fields.get(usize::from(ix.n_uniq)).ok_or("no DB_TRX_ID field")?;
+    zero(trx_id, 13)?;
+    for &f in &offs.externs {
+        let (_, end, _) = offs.fields[f];
+        zero(end.checked_sub(20).ok_or("a BLOB pointer under 20 bytes")?, 20)?;
     }
     Ok(())
 }
