@@ -27,7 +27,7 @@ impl SimServer {
     }
 
     /// CREATE TABLE: the file and its first pages are written directly (as
-    /// fil_ibd_create does), then MLOG_FILE_CREATE2.
+    /// fil_ibd_create does), then MLOG_FILE_CREATE2 and MLOG_FILE_NAME in one mtr.
     pub(super) fn create_table(&mut self, schema: &str, name: &str) {
         if self.cfg.flavor == Flavor::MariaDb {
             return self.create_table_lazily(schema, name);
@@ -49,8 +49,11 @@ impl SimServer {
             self.truth.page_written(id, no as u32, p, self.seq);
         }
         let redo_name = format!("./{}", rel.display());
+        // fil_ibd_create's mtr names the new tablespace too: MLOG_FILE_CREATE2, MLOG_FILE_NAME.
         let create = FileOp::Create { space: id, flags, name: redo_name.clone() };
-        self.log.append(&Mtr { files: vec![create], pages: vec![] }, &mut self.truth);
+        let named = FileOp::Modify { space: id, name: redo_name.clone() };
+        self.named_since_checkpoint.insert(id);
+        self.log.append(&Mtr { files: vec![create, named], pages: vec![] }, &mut self.truth);
         self.spaces.push(Space {
             id,
             path,
