@@ -137,7 +137,11 @@ fn check_file_header(label: &str, block: &[u8]) -> LogFileHeader {
     assert!(!version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()), "{label}: creator {:?}", h.creator);
     assert_eq!(&block[4..8], &[0; 4], "{label}");
     assert!(block[16 + h.creator.len()..508].iter().all(|&b| b == 0), "{label}: bytes after the creator");
-    assert!(h.start_lsn >= mysql57::LOG_START_LSN && h.start_lsn % 512 == 0, "{label}: start LSN {}", h.start_lsn);
+    assert!(
+        h.start_lsn >= mysql57::LOG_START_LSN && h.start_lsn.is_multiple_of(512),
+        "{label}: start LSN {}",
+        h.start_lsn
+    );
     h
 }
 
