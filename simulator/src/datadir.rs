@@ -95,9 +95,10 @@ pub(crate) fn tablespace_pages(
             _ => body_type,
         };
         let mut p = page::new_page(cfg.page_size, space_id, no, ty, lsn);
-        if ty != page::PAGE_TYPE_INDEX {
-            // Only B-tree pages link to neighbours (FIL_NULL when they have none); the
-            // server's other pages start zeroed (fsp_init_file_page) and keep 0 there.
+        if cfg.flavor == Flavor::Mysql57 && ty != page::PAGE_TYPE_INDEX {
+            // 5.7: only B-tree pages link to neighbours (FIL_NULL when they have none);
+            // its other pages start zeroed (fsp_init_file_page) and keep 0 there.
+            // MariaDB initialises every page with FIL_NULL in both.
             p[page::FIL_PAGE_PREV..page::FIL_PAGE_NEXT + 4].fill(0);
         }
         let body_end = cfg.page_size - page::FIL_PAGE_END_LSN_OLD_CHKSUM;
