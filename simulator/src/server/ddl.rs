@@ -52,7 +52,7 @@ impl SimServer {
         // fil_ibd_create's mtr names the new tablespace too: MLOG_FILE_CREATE2, MLOG_FILE_NAME.
         let create = FileOp::Create { space: id, flags, name: redo_name.clone() };
         let named = FileOp::Modify { space: id, name: redo_name.clone() };
-        self.named_since_checkpoint.insert(id);
+        self.note_named(id, self.log.lsn());
         self.log.append(&Mtr { files: vec![create, named], pages: vec![] }, &mut self.truth);
         self.spaces.push(Space {
             id,
@@ -83,7 +83,7 @@ impl SimServer {
         let rel = Path::new(schema).join(format!("{name}.ibd"));
         let path = self.paths.real_datadir.join(&rel);
         let redo_name = format!("./{}", rel.display());
-        self.named_since_checkpoint.insert(id);
+        self.note_named(id, self.log.lsn());
         let modify = FileOp::Modify { space: id, name: redo_name.clone() };
         self.log.append(&Mtr { files: vec![modify], pages: vec![] }, &mut self.truth);
         let mut changes = Vec::new();
@@ -155,7 +155,7 @@ impl SimServer {
         let in_datadir = self.paths.real_datadir.join(&s.rel);
         self.files.remove(&in_datadir.with_extension("frm"));
         self.files.remove(&in_datadir.with_extension("isl"));
-        self.named_since_checkpoint.remove(&s.id);
+        self.named_spaces.retain(|(id, _)| *id != s.id);
         self.truth.dropped_spaces.push(s.id);
         let delete = FileOp::Delete { space: s.id, name: s.redo_name.clone() };
         self.log.append(&Mtr { files: vec![delete], pages: vec![] }, &mut self.truth);
