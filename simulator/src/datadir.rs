@@ -95,6 +95,12 @@ pub(crate) fn tablespace_pages(
             _ => body_type,
         };
         let mut p = page::new_page(cfg.page_size, space_id, no, ty, lsn);
+        if cfg.flavor == Flavor::Mysql57 && ty != page::PAGE_TYPE_INDEX {
+            // 5.7: only B-tree pages link to neighbours (FIL_NULL when they have none);
+            // its other pages start zeroed (fsp_init_file_page) and keep 0 there.
+            // MariaDB initialises every page with FIL_NULL in both.
+            p[page::FIL_PAGE_PREV..page::FIL_PAGE_NEXT + 4].fill(0);
+        }
         let body_end = cfg.page_size - page::FIL_PAGE_END_LSN_OLD_CHKSUM;
         rng.fill(&mut p[page::FIL_PAGE_DATA + 64..body_end]);
         if no == 0 {
@@ -106,12 +112,15 @@ pub(crate) fn tablespace_pages(
     pages
 }
 
-/// Page 0's FSP header fields: space id, size, free limit, flags.
+/// Page 0's FSP header fields: space id, size, free limit, flags. The server
+/// initialises the free list a whole extent at a time (fsp_fill_free_list), so
+/// the free limit is a multiple of the extent, at least one extent.
 pub(crate) fn fsp_header(p: &mut [u8], space_id: u32, n: u32, flags: u32) {
+    let extent = page::layout_from_flags(flags).map_or(64, |l| extent_pages(l.logical_size));
     put_u32(p, page::FSP_SPACE_ID, space_id);
     put_u32(p, page::FSP_SPACE_ID + 4, 0);
     put_u32(p, page::FSP_SIZE, n);
-    put_u32(p, page::FSP_SIZE + 4, n);
+    put_u32(p, page::FSP_FREE_LIMIT, (n / extent).max(1) * extent);
     put_u32(p, page::FSP_SPACE_FLAGS, flags);
 }
 

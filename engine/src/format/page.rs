@@ -20,6 +20,8 @@ pub const FIL_PAGE_END_LSN_OLD_CHKSUM: usize = 8;
 /// FSP header fields on page 0, relative to the page start.
 pub const FSP_SPACE_ID: usize = FIL_PAGE_DATA;
 pub const FSP_SIZE: usize = FIL_PAGE_DATA + 8;
+/// The first page not yet added to a free list (a multiple of the extent size).
+pub const FSP_FREE_LIMIT: usize = FIL_PAGE_DATA + 12;
 pub const FSP_SPACE_FLAGS: usize = FIL_PAGE_DATA + 16;
 
 /// Checksums turned off (`innodb_checksum_algorithm=none`).

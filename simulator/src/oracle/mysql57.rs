@@ -71,11 +71,14 @@ pub(super) fn check_mysql57_redo(
             }
         } else {
             // The partial last block: the server may have grown it since; what was
-            // copied must be a prefix of it with a correct header and checksum.
+            // copied must be a prefix of it with a correct header and checksum. Its
+            // flush bit (and checkpoint number) may differ: a later write that began
+            // at this block set it.
             let len = (last_lsn - lsn) as usize;
             let hdr = mysql57::BlockHeader::parse(got).expect("512 bytes");
+            let truth_hdr = mysql57::BlockHeader::parse(truth).expect("512 bytes");
             if hdr.data_len as usize != len
-                || got[..4] != truth[..4]
+                || hdr.block_no != truth_hdr.block_no
                 || got[mysql57::LOG_BLOCK_HDR_SIZE..len] != truth[mysql57::LOG_BLOCK_HDR_SIZE..len]
                 || mysql57::block_checksum_kind(got).is_none()
             {

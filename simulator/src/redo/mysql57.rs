@@ -17,6 +17,8 @@ use std::path::Path;
 const BLOCK: usize = mysql57::LOG_BLOCK_SIZE;
 const HDR: usize = mysql57::LOG_BLOCK_HDR_SIZE;
 const DATA_END: usize = mysql57::LOG_BLOCK_DATA_END;
+/// "MySQL " and the InnoDB version, as the server's `version` variable has it.
+pub const CREATOR: &str = "MySQL 5.7.17";
 
 /// The in-memory log buffer and the ring on disk.
 pub struct Mysql57Log {
@@ -80,6 +82,21 @@ impl Mysql57Log {
         ((real / self.geometry.file_size) as usize, real % self.geometry.file_size)
     }
 
+    /// The LSN of file `file`'s first data byte in the latest lap that reached it by
+    /// `block_lsn` (0 if no lap did).
+    fn lap_start(&self, file: u32, block_lsn: Lsn) -> Lsn {
+        let g = self.geometry;
+        let at = g.size_offset(g.lsn_offset(block_lsn, self.anchor_lsn, self.anchor_offset));
+        let file_start = u64::from(file) * (g.file_size - mysql57::LOG_FILE_HDR_SIZE);
+        block_lsn.saturating_sub((at + g.capacity() - file_start) % g.capacity())
+    }
+
+    /// log_group_file_header_flush(): format, start LSN, creator, CRC-32C.
+    fn write_file_header(&self, file: usize, start_lsn: Lsn) {
+        let hdr = LogFileHeader { format: mysql57::LOG_HEADER_FORMAT_57, start_lsn, creator: CREATOR.into() };
+        write_all_at(&self.files[file], &hdr.encode(), 0);
+    }
+
     fn write_block_raw(&mut self, block_lsn: Lsn, b: &[u8; BLOCK]) {
         let (file, off) = self.ring_offset(block_lsn);
         write_all_at(&self.files[file], b, off);
@@ -97,7 +114,9 @@ impl Mysql57Log {
             rest = &rest[n..];
             self.lsn += n as u64;
             if off + n == DATA_END {
+                // log_write_low(): a block that fills up takes the checkpoint number then.
                 set_data_len(blk, BLOCK as u16);
+                blk[8..12].copy_from_slice(&(self.next_checkpoint_no as u32).to_be_bytes());
                 self.lsn += (mysql57::LOG_BLOCK_TRL_SIZE + HDR) as u64;
                 let new_lsn = self.lsn - HDR as u64;
                 let mut nb = [0u8; BLOCK];
@@ -138,16 +157,24 @@ impl Mysql57Log {
     }
 }
 
-/// The 5.7 records of one mtr.
+/// The 5.7 records of one mtr: file operations, page records, then the
+/// MLOG_FILE_NAME of a tablespace the mtr is the first to change since the
+/// checkpoint (mtr_t::Command::prepare_write appends it at commit).
 fn records(mtr: &Mtr) -> Vec<Record> {
     let mut out = Vec::with_capacity(mtr.files.len() + mtr.pages.len());
+    let mut names = Vec::new();
     for f in &mtr.files {
         out.push(match f.clone() {
-            FileOp::Modify { space, name } => Record::FileName { space, page: 0, name },
+            FileOp::Modify { space, name } => {
+                names.push(Record::FileName { space, page: 0, name });
+                continue;
+            }
             FileOp::Create { space, flags, name } => Record::FileCreate { space, page: 0, flags, name },
             FileOp::Delete { space, name } => Record::FileDelete { space, page: 0, name },
             FileOp::Rename { space, from, to } => Record::FileRename { space, page: 0, from, to },
-            FileOp::IndexLoad { space } => Record::IndexLoad { space, page: 0, index_id: u64::from(space) },
+            // row_merge_write_redo(): the new index's root page and its id (the
+            // simulator's stand-ins: the first page after the file's headers, the space id).
+            FileOp::IndexLoad { space } => Record::IndexLoad { space, page: 3, index_id: u64::from(space) },
         });
     }
     for PageChange { space, page, op } in &mtr.pages {
@@ -172,6 +199,7 @@ fn records(mtr: &Mtr) -> Vec<Record> {
             other => panic!("MySQL 5.7 has no redo record for {other:?}"),
         });
     }
+    out.extend(names);
     out
 }
 
@@ -182,13 +210,14 @@ impl SimRedoWriter for Mysql57Log {
         let g = self.geometry;
         let start = self.lsn;
         let block_lsn = start - start % BLOCK as u64;
+        // The server writes a file's header when its writer enters the file, so a file
+        // the log has not reached yet has none; file 0 got its own when the log was created.
+        let created = if self.previous_lap { mysql57::LOG_START_LSN } else { self.lap_start(0, block_lsn) };
         for i in 0..g.files {
-            let hdr = LogFileHeader {
-                format: mysql57::LOG_HEADER_FORMAT_57,
-                start_lsn: mysql57::LOG_START_LSN,
-                creator: "MySQL 5.7.17".into(),
-            };
-            write_all_at(&self.files[i as usize], &hdr.encode(), 0);
+            let lap = self.lap_start(i, block_lsn);
+            if i == 0 || lap >= created {
+                self.write_file_header(i as usize, lap.max(mysql57::LOG_START_LSN));
+            }
         }
         if self.previous_lap {
             // The ring as a server that has run a while leaves it: every other
@@ -237,13 +266,26 @@ impl SimRedoWriter for Mysql57Log {
         self.append_bytes(&mtr.bytes, truth)
     }
 
-    /// log_write_up_to(lsn): every block from the flushed end on, the partial one included.
+    /// log_write_up_to(lsn): every block from the flushed end on, the partial one
+    /// included. The write's first block gets the flush bit, its last one the
+    /// checkpoint number (full blocks took theirs when they filled up), and a file
+    /// the write crosses into its header (log_group_write_buf).
     fn flush(&mut self, truth: &mut Truth) {
         let cp_no = self.next_checkpoint_no as u32;
         let blocks: Vec<(Lsn, [u8; BLOCK])> = self.blocks.iter().cloned().collect();
-        for (block_lsn, mut b) in blocks {
-            b[8..12].copy_from_slice(&cp_no.to_be_bytes());
+        let last = blocks.len() - 1;
+        for (i, (block_lsn, mut b)) in blocks.into_iter().enumerate() {
+            if i == 0 {
+                b[0] |= (mysql57::FLUSH_BIT >> 24) as u8;
+            }
+            if i == last {
+                b[8..12].copy_from_slice(&cp_no.to_be_bytes());
+            }
             mysql57::stamp_block(&mut b, BlockChecksum::Crc32c);
+            let (file, offset) = self.ring_offset(block_lsn);
+            if i > 0 && offset == mysql57::LOG_FILE_HDR_SIZE {
+                self.write_file_header(file, block_lsn);
+            }
             self.write_block_raw(block_lsn, &b);
             truth.block_written(block_lsn, &b);
         }

@@ -27,7 +27,7 @@ impl SimServer {
     }
 
     /// CREATE TABLE: the file and its first pages are written directly (as
-    /// fil_ibd_create does), then MLOG_FILE_CREATE2.
+    /// fil_ibd_create does), then MLOG_FILE_CREATE2 and MLOG_FILE_NAME in one mtr.
     pub(super) fn create_table(&mut self, schema: &str, name: &str) {
         if self.cfg.flavor == Flavor::MariaDb {
             return self.create_table_lazily(schema, name);
@@ -49,8 +49,11 @@ impl SimServer {
             self.truth.page_written(id, no as u32, p, self.seq);
         }
         let redo_name = format!("./{}", rel.display());
+        // fil_ibd_create's mtr names the new tablespace too: MLOG_FILE_CREATE2, MLOG_FILE_NAME.
         let create = FileOp::Create { space: id, flags, name: redo_name.clone() };
-        self.log.append(&Mtr { files: vec![create], pages: vec![] }, &mut self.truth);
+        let named = FileOp::Modify { space: id, name: redo_name.clone() };
+        self.note_named(id, self.log.lsn());
+        self.log.append(&Mtr { files: vec![create, named], pages: vec![] }, &mut self.truth);
         self.spaces.push(Space {
             id,
             path,
@@ -80,7 +83,7 @@ impl SimServer {
         let rel = Path::new(schema).join(format!("{name}.ibd"));
         let path = self.paths.real_datadir.join(&rel);
         let redo_name = format!("./{}", rel.display());
-        self.named_since_checkpoint.insert(id);
+        self.note_named(id, self.log.lsn());
         let modify = FileOp::Modify { space: id, name: redo_name.clone() };
         self.log.append(&Mtr { files: vec![modify], pages: vec![] }, &mut self.truth);
         let mut changes = Vec::new();
@@ -152,7 +155,7 @@ impl SimServer {
         let in_datadir = self.paths.real_datadir.join(&s.rel);
         self.files.remove(&in_datadir.with_extension("frm"));
         self.files.remove(&in_datadir.with_extension("isl"));
-        self.named_since_checkpoint.remove(&s.id);
+        self.named_spaces.retain(|(id, _)| *id != s.id);
         self.truth.dropped_spaces.push(s.id);
         let delete = FileOp::Delete { space: s.id, name: s.redo_name.clone() };
         self.log.append(&Mtr { files: vec![delete], pages: vec![] }, &mut self.truth);

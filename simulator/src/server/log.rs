@@ -2,6 +2,7 @@
 //! the writer from overwriting what the last checkpoint still needs.
 
 use super::SimServer;
+use innohot::format::Lsn;
 
 impl SimServer {
     /// log_write_up_to(lsn): the log buffer goes to disk.
@@ -17,9 +18,11 @@ impl SimServer {
         self.unflushed_freed.clear();
     }
 
-    /// log_checkpoint(): advance to the oldest dirty page, name the touched
-    /// tablespaces in the redo (MLOG_FILE_NAME / FILE_MODIFY), make it durable,
-    /// then the checkpoint block.
+    /// log_checkpoint(): advance to the oldest dirty page, name the tablespaces
+    /// changed since they were last clean at a checkpoint in the redo
+    /// (MLOG_FILE_NAME / FILE_MODIFY), make it durable, then the checkpoint block.
+    /// As fil_names_clear(): every named tablespace is named, and those last
+    /// changed before the new checkpoint LSN are forgotten.
     pub fn checkpoint(&mut self) {
         let oldest = self
             .spaces
@@ -31,14 +34,27 @@ impl SimServer {
             return;
         }
         let names: Vec<(u32, String)> = self
-            .named_since_checkpoint
+            .named_spaces
             .iter()
-            .filter_map(|id| self.spaces.iter().find(|s| s.id == *id))
+            .filter_map(|(id, _)| self.spaces.iter().find(|s| s.id == *id))
             .map(|s| (s.id, s.redo_name.clone()))
             .collect();
-        self.named_since_checkpoint.clear();
+        self.named_spaces.retain(|(_, max_lsn)| *max_lsn >= oldest);
         self.log.checkpoint(oldest, &names, &mut self.truth);
         self.log_is_durable();
+    }
+
+    /// Whether the tablespace was named since it was last clean at a checkpoint.
+    pub(super) fn is_named(&self, id: u32) -> bool {
+        self.named_spaces.iter().any(|(i, _)| *i == id)
+    }
+
+    /// fil_names_write_if_was_clean(): `id` changes at `lsn`; a newly named one goes last.
+    pub(super) fn note_named(&mut self, id: u32, lsn: Lsn) {
+        match self.named_spaces.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, max_lsn)) => *max_lsn = lsn,
+            None => self.named_spaces.push((id, lsn)),
+        }
     }
 
     /// Keeps the log from overwriting what the last checkpoint still needs

@@ -98,7 +98,11 @@ pub struct SimServer {
     /// Non-InnoDB files (relative to the datadir) a backup must copy.
     pub non_innodb: Vec<PathBuf>,
     tear: Option<PendingTear>,
-    named_since_checkpoint: BTreeSet<u32>,
+    /// fil_system->named_spaces: the tablespaces named (MLOG_FILE_NAME / FILE_MODIFY)
+    /// since they were last clean at a checkpoint, in the order they were named, with
+    /// the LSN they were last changed at (`max_lsn`). A checkpoint names them all and
+    /// forgets those changed before it.
+    named_spaces: Vec<(u32, Lsn)>,
     /// Pre-images of page bytes changed by mtrs not yet on disk: (space id, page, offset, old bytes).
     unflushed_undo: Vec<(u32, u32, usize, Vec<u8>)>,
     /// Whether a page was freed before an mtr not yet on disk freed or initialized it.
@@ -186,7 +190,7 @@ impl SimServer {
             system_files,
             non_innodb,
             tear: None,
-            named_since_checkpoint: BTreeSet::new(),
+            named_spaces: Vec::new(),
             unflushed_undo: Vec::new(),
             unflushed_freed: Vec::new(),
             next_space_id: 0,

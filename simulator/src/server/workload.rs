@@ -18,8 +18,12 @@ impl SimServer {
         let mut mtr = Mtr::default();
         let space_id = self.spaces[space_idx].id;
         let is_system = self.spaces[space_idx].is_system;
-        if !is_system && self.named_since_checkpoint.insert(space_id) {
+        if !is_system && !self.is_named(space_id) {
             mtr.files.push(FileOp::Modify { space: space_id, name: self.spaces[space_idx].redo_name.clone() });
+        }
+        if !is_system {
+            // Named from here on: a checkpoint make_room takes below names it too.
+            self.note_named(space_id, self.log.lsn());
         }
         // Pages freed by this mtr so far (a later record on one initializes it again).
         let mut freed_here = BTreeSet::new();
@@ -65,6 +69,9 @@ impl SimServer {
         self.make_room(need);
         mtr.pages.iter().for_each(|c| self.change_page(space_idx, c));
         let (start, end) = self.log.append_encoded(encoded, &mut self.truth);
+        if !is_system {
+            self.note_named(space_id, start);
+        }
         let s = &mut self.spaces[space_idx];
         for c in &mtr.pages {
             let p = c.page as usize;
