@@ -494,12 +494,18 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
             break;
         }
         let Some(long) = arg.strip_prefix("--") else {
-            if arg.starts_with("-p") {
-                return Err(UsageError::Bad(format!(
-                    "short options are not supported (the argument is not shown, it may be a password): {PASSWORD_HOW}"
-                )));
+            // The MySQL clients' short forms: -pPASSWORD (never a separate word), -uUSER, -u USER.
+            if let Some(password) = arg.strip_prefix("-p") {
+                out.password = Some(password.to_string());
+            } else if let Some(user) = arg.strip_prefix("-u") {
+                let user = match user {
+                    "" => it.next().ok_or_else(|| UsageError::Bad("-u needs a user name: -u NAME or -uNAME".into()))?,
+                    attached => attached.to_string(),
+                };
+                out.args.push(format!("--user={user}"));
+            } else {
+                out.args.push(arg);
             }
-            out.args.push(arg);
             continue;
         };
         let (name, value) = match long.split_once('=') {
@@ -633,11 +639,21 @@ mod tests {
         let p = prepare(&v(&["backup", "--password=s3cret", "--user=u"])).unwrap();
         assert_eq!(p.password.as_deref(), Some("s3cret"));
         assert!(!p.args.iter().any(|a| a.contains("s3cret")));
-        for wrong in [&["backup", "--password", "s3cret"][..], &["--backup", "-ps3cret"], &["backup", "-p", "s3cret"]] {
+        for wrong in [&["backup", "--password", "s3cret"][..], &["backup", "-p", "s3cret"]] {
             let e = parse(&v(wrong)).unwrap_err();
             assert!(!e.message().contains("s3cret"), "{e:?}");
             assert!(e.message().contains("INNOHOT_PASSWORD"), "{e:?}");
         }
+    }
+
+    #[test]
+    fn short_user_and_password_as_the_clients_take_them() {
+        for line in [&["--backup", "-ubackup", "-ps3cret"][..], &["backup", "-u", "backup", "-ps3cret"]] {
+            let p = prepare(&v(line)).unwrap();
+            assert_eq!(p.password.as_deref(), Some("s3cret"), "{line:?}");
+            assert_eq!(p.args, v(&["backup", "--user=backup"]), "{line:?}");
+        }
+        assert!(prepare(&v(&["backup", "-u"])).unwrap_err().message().contains("-u needs a user name"));
     }
 
     #[test]

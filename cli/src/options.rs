@@ -444,7 +444,7 @@ mod tests {
         assert!(e(&["--target-dir=/b", "--chunk-size=big"]).contains("--chunk-size needs a number"));
         assert!(e(&["--target-dir=/b", "--password"]).contains("INNOHOT_PASSWORD"));
         // A password given the wrong way is refused without being repeated.
-        for wrong in [&["--target-dir=/b", "--password", "s3cret"][..], &["--target-dir=/b", "-ps3cret"]] {
+        for wrong in [&["--target-dir=/b", "--password", "s3cret"][..], &["--target-dir=/b", "-p", "s3cret"]] {
             let msg = e(wrong);
             assert!(!msg.contains("s3cret"), "the password leaked into: {msg}");
             assert!(msg.contains("--password=") || msg.contains("INNOHOT_PASSWORD"), "{msg}");

@@ -513,3 +513,58 @@ fn j_aria_logs_in_their_own_directory_are_backed_up_and_restored_there() {
         .expect("start on the restored datadir");
     assert_eq!(checksums(&restored), before);
 }
+
+/// Every file of a directory tree, as text (lossy), with its path.
+fn every_file(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(every_file(&path));
+        } else {
+            out.push((path.clone(), String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()));
+        }
+    }
+    out
+}
+
+/// `-uUSER -pPASSWORD`, as the MySQL clients and mariabackup take them: the
+/// backup logs in with them, and the password is in no output and no file of
+/// the backup (xtrabackup_info's tool_command holds the command line masked).
+#[test]
+fn k_short_user_and_password_log_in_and_the_password_leaks_nowhere() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "48M");
+    let secret = "Sekr1t-Pw9";
+    let mut conn = src.conn().unwrap();
+    conn.query_drop(format!("CREATE USER shorty@localhost IDENTIFIED BY '{secret}'")).unwrap();
+    conn.query_drop("GRANT ALL ON *.* TO shorty@localhost").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (n, user) in [["-ushorty"], ["-u shorty"]].iter().enumerate() {
+        let target = dir.path().join(format!("b{n}"));
+        let mut cmd = innohot();
+        cmd.arg("--backup").arg(format!("--target-dir={}", target.display()));
+        cmd.arg(format!("--socket={}", src.socket().display()));
+        cmd.args(user[0].split(' ')).arg(format!("-p{secret}")).arg("--json");
+        let out = cmd.output().expect("run innohot");
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("completed OK!"), "{stderr}");
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "the password leaked:\n{stdout}\n{stderr}");
+        for (path, text) in every_file(&target) {
+            assert!(!text.contains(secret), "the password leaked into {}", path.display());
+        }
+        let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
+        assert!(info.contains("-pxxxxxxxx"), "{info}");
+    }
+    // A wrong password fails, and its error does not repeat it either.
+    let out = innohot()
+        .args(["--backup", "-ushorty", "-pWrong-Pw7"])
+        .arg(format!("--target-dir={}", dir.path().join("bad").display()))
+        .arg(format!("--socket={}", src.socket().display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("access denied") && !stderr.contains("Wrong-Pw7"), "{stderr}");
+}

@@ -166,8 +166,11 @@ pub fn mask_secrets(args: &[String]) -> String {
     out.join(" ")
 }
 
+/// `--password`, `--pass`, in any spelling the option parser takes (`_` for `-`, `loose-`).
 fn is_password_flag(f: &str) -> bool {
-    matches!(f, "--password" | "--pass")
+    let Some(name) = f.strip_prefix("--") else { return false };
+    let name = name.replace('_', "-");
+    matches!(name.strip_prefix("loose-").unwrap_or(&name), "password" | "pass")
 }
 
 #[cfg(test)]
@@ -196,15 +199,26 @@ mod tests {
 
     #[test]
     fn passwords_never_survive_masking() {
-        let args: Vec<String> =
-            ["backup", "--password=letsg0", "--user=admin", "--password", "s3cret", "-phunter2", "-p"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let args: Vec<String> = [
+            "backup",
+            "--password=letsg0",
+            "--user=admin",
+            "--password",
+            "s3cret",
+            "-phunter2",
+            "-p",
+            "--loose_pass=pw2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let masked = mask_secrets(&args);
-        for secret in ["letsg0", "s3cret", "hunter2"] {
+        for secret in ["letsg0", "s3cret", "hunter2", "pw2"] {
             assert!(!masked.contains(secret), "{secret} leaked into {masked}");
         }
-        assert_eq!(masked, "backup --password=xxxxxxxx --user=admin --password xxxxxxxx -pxxxxxxxx -p");
+        assert_eq!(
+            masked,
+            "backup --password=xxxxxxxx --user=admin --password xxxxxxxx -pxxxxxxxx -p --loose_pass=xxxxxxxx"
+        );
     }
 }
