@@ -159,6 +159,24 @@ pub struct BackupCmd {
     /// else: innohot writes no redo during a backup
     #[arg(long, value_name = "BYTES")]
     pub innodb_log_write_ahead_size: Option<String>,
+    /// Write xtrabackup_slave_info: CHANGE MASTER statements (and SET GLOBAL gtid_slave_pos) that point
+    /// a clone of this replica at its masters, read under the lock (MariaDB: SHOW ALL SLAVES STATUS)
+    #[arg(long)]
+    pub slave_info: bool,
+    /// Take no lock at all (no BACKUP STAGE, no FLUSH TABLES WITH READ LOCK): only when every table is
+    /// InnoDB and no DDL runs during the backup; xtrabackup_binlog_info is then not consistent with the data
+    #[arg(long)]
+    pub no_lock: bool,
+    /// Before the lock, wait up to SECONDS for long queries (see --ftwrl-wait-threshold) to end, and fail
+    /// if one still runs; the lock statements then also wait at most SECONDS (0, the default: no wait)
+    #[arg(long, value_name = "SECONDS")]
+    pub ftwrl_wait_timeout: Option<u64>,
+    /// With --ftwrl-wait-timeout: only queries running at least this long hold up the lock (default 60)
+    #[arg(long, value_name = "SECONDS")]
+    pub ftwrl_wait_threshold: Option<u64>,
+    /// With --ftwrl-wait-timeout: ALL queries hold up the lock (the default), or only UPDATE ones (writes)
+    #[arg(long, value_name = "ALL|UPDATE")]
+    pub ftwrl_wait_query_type: Option<String>,
     /// Accepted for mariabackup's scripts: innohot's log is the same either way
     #[arg(long)]
     pub verbose: bool,

@@ -32,6 +32,8 @@ pub struct BackupArgs {
     pub extra_lsndir: Option<PathBuf>,
     /// `--databases-file` and `--tables-file`, read once every source is merged.
     filter_files: (Option<PathBuf>, Option<PathBuf>),
+    /// The option files' `ftwrl-wait-timeout`, `-threshold` and `-query-type` (all queries?).
+    lock_wait: (Option<u64>, Option<u64>, Option<bool>),
 }
 
 /// `--protocol`, as the clients spell it.
@@ -146,6 +148,11 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
         "history" => a.options.history = Some(value.unwrap_or_default().to_string()),
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
+        "slave-info" => a.options.slave_info = optfile::is_on(value)?,
+        "no-lock" => a.options.no_lock = optfile::is_on(value)?,
+        "ftwrl-wait-timeout" => a.lock_wait.0 = Some(number(name, need()?)?),
+        "ftwrl-wait-threshold" => a.lock_wait.1 = Some(number(name, need()?)?),
+        "ftwrl-wait-query-type" => a.lock_wait.2 = Some(query_type(need()?)?),
         "innodb-log-write-ahead-size" => write_ahead_size(a, need()?)?,
         "log-copy-interval" => {
             a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?);
@@ -163,6 +170,29 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// mariabackup's `--ftwrl-wait-query-type`: `all` (the default) or `update`; its third value,
+/// `select`, counts what `update` counts there, and is taken as that.
+fn query_type(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "all" => Ok(true),
+        "update" | "select" => Ok(false),
+        other => Err(format!("--ftwrl-wait-query-type needs ALL, UPDATE or SELECT, not '{other}'")),
+    }
+}
+
+/// `--ftwrl-wait-timeout` (0: none) with its threshold and query type, the command line's over
+/// the option files'.
+fn lock_wait(out: &mut BackupArgs, c: &BackupCmd) -> Result<(), String> {
+    let timeout = c.ftwrl_wait_timeout.or(out.lock_wait.0).unwrap_or(0);
+    let threshold = c.ftwrl_wait_threshold.or(out.lock_wait.1).unwrap_or(60);
+    let all_queries = match &c.ftwrl_wait_query_type {
+        Some(v) => query_type(v)?,
+        None => out.lock_wait.2.unwrap_or(true),
+    };
+    out.options.lock_wait = (timeout > 0).then_some(innohot::backup::LockWait { timeout, threshold, all_queries });
+    Ok(())
 }
 
 /// `--innodb-log-write-ahead-size`: mariabackup's server option, checked as it
@@ -337,6 +367,13 @@ pub fn resolve(
     if let Some(v) = &c.innodb_log_checkpoint_now {
         out.options.checkpoint_first = optfile::is_on(v.as_deref())?;
     }
+    if c.slave_info {
+        out.options.slave_info = true;
+    }
+    if c.no_lock {
+        out.options.no_lock = true;
+    }
+    lock_wait(&mut out, cmd)?;
     if let Some(v) = c.log_copy_interval {
         out.options.log_poll_interval = Duration::from_millis(v);
         out.options.log_poll_fixed = true;
@@ -462,6 +499,24 @@ mod tests {
         assert_eq!(a.warnings, ["--innodb-log-write-ahead-size=10000 adjusted to 4096"]);
         assert!(p(&["--target-dir=/b", "--innodb-log-checkpoint-now"]).unwrap().options.checkpoint_first);
         assert!(!p(&["--target-dir=/b"]).unwrap().options.checkpoint_first);
+        assert!(p(&["--target-dir=/b", "--slave-info"]).unwrap().options.slave_info);
+        assert!(!p(&["--target-dir=/b"]).unwrap().options.slave_info);
+        let a = p(&["--target-dir=/b", "--no-lock", "--ftwrl-wait-timeout=1"]).unwrap();
+        assert!(a.options.no_lock);
+        let wait = innohot::backup::LockWait { timeout: 1, threshold: 60, all_queries: true };
+        assert_eq!(a.options.lock_wait, Some(wait));
+        let a = p(&[
+            "--target-dir=/b",
+            "--ftwrl-wait-timeout=5",
+            "--ftwrl-wait-threshold=2",
+            "--ftwrl-wait-query-type=update",
+        ]);
+        assert_eq!(
+            a.unwrap().options.lock_wait,
+            Some(innohot::backup::LockWait { timeout: 5, threshold: 2, all_queries: false })
+        );
+        assert_eq!(p(&["--target-dir=/b", "--ftwrl-wait-timeout=0"]).unwrap().options.lock_wait, None);
+        assert!(p(&["--target-dir=/b", "--ftwrl-wait-query-type=some"]).unwrap_err().contains("ALL, UPDATE"));
         let e = p(&["--target-dir=/b", "--innodb-log-write-ahead-size=4095"]).unwrap_err();
         assert!(e.contains("give a power of two from 512 to 4096"), "{e}");
     }
