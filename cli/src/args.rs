@@ -425,15 +425,28 @@ fn parse_seed_range(s: &str) -> Result<(u64, u64), String> {
 pub enum UsageError {
     /// `--help` / `--version`: text for stdout, exit 0.
     Help(String),
-    /// Exit 2 with this message.
+    /// Exit 1 with this message.
     Bad(String),
+    /// An option innohot does not know: exit 1 too, but as `mariabackup` (see `getopt_code`)
+    /// my_getopt's code: `valued` (`--name=value`) 7, a bare `--name` 2.
+    Unknown { msg: String, valued: bool },
+}
+
+/// mariabackup's exit code for an unknown option (my_getopt: EXIT_UNKNOWN_VARIABLE 7 for
+/// `name=value`, EXIT_UNKNOWN_OPTION 2 for a bare name).
+pub fn getopt_code(valued: bool) -> u8 {
+    if valued {
+        7
+    } else {
+        2
+    }
 }
 
 #[cfg(test)]
 impl UsageError {
     pub fn message(&self) -> &str {
         match self {
-            UsageError::Help(s) | UsageError::Bad(s) => s,
+            UsageError::Help(s) | UsageError::Bad(s) | UsageError::Unknown { msg: s, .. } => s,
         }
     }
 }
@@ -571,7 +584,15 @@ pub fn parse(args: &[String]) -> Result<(Cli, Prepared), UsageError> {
     let argv = std::iter::once("innohot".to_string()).chain(prepared.args.iter().cloned());
     match Cli::try_parse_from(argv) {
         Ok(cli) => Ok((cli, prepared)),
-        Err(e) => Err(clap_error(e)),
+        Err(e) => Err(match clap_error(e) {
+            // clap names the option without its value: whether it had one is in the words.
+            UsageError::Unknown { msg, .. } => {
+                let name = msg.strip_prefix("unknown option ").and_then(|m| m.split(':').next()).unwrap_or_default();
+                let valued = prepared.args.iter().any(|a| a.strip_prefix(name).is_some_and(|v| v.starts_with('=')));
+                UsageError::Unknown { msg, valued }
+            }
+            other => other,
+        }),
     }
 }
 
@@ -594,7 +615,8 @@ pub fn clap_error(e: clap::Error) -> UsageError {
             let arg = ctx(ContextKind::InvalidArg);
             let name = arg.split('=').next().unwrap_or_default();
             if arg.starts_with("--") {
-                format!("unknown option {name}: innohot does not implement it (see innohot COMMAND --help)")
+                let msg = format!("unknown option {name}: innohot does not implement it (see innohot COMMAND --help)");
+                return UsageError::Unknown { msg, valued: arg.contains('=') };
             } else {
                 format!("unexpected argument '{arg}' (see innohot --help)")
             }
@@ -686,10 +708,13 @@ mod tests {
     #[test]
     fn usage_errors_are_one_sentence_and_help_is_help() {
         let bad = |a: &[&str]| match parse(&v(a)) {
-            Err(UsageError::Bad(m)) => m,
+            Err(UsageError::Bad(m)) | Err(UsageError::Unknown { msg: m, .. }) => m,
             other => panic!("{other:?}"),
         };
         assert!(bad(&["backup", "--bogus=1"]).starts_with("unknown option --bogus"));
+        assert!(matches!(parse(&v(&["--backup", "--bogus=1"])), Err(UsageError::Unknown { valued: true, .. })));
+        assert!(matches!(parse(&v(&["--backup", "--bogus"])), Err(UsageError::Unknown { valued: false, .. })));
+        assert_eq!((getopt_code(true), getopt_code(false)), (7, 2));
         assert_eq!(bad(&["backup", "--port=x"]), "--port needs a number, not 'x'");
         assert!(bad(&["frob"]).contains("unknown command"));
         assert!(bad(&[]).starts_with("give a command"));

@@ -225,13 +225,46 @@ fn throttle(mib_per_s: u64) -> Option<u64> {
     (mib_per_s > 0).then(|| mib_per_s.saturating_mul(1 << 20))
 }
 
+/// Why the options cannot run: the message, and whether it is an option innohot does not know
+/// (`Some(valued)`: `name=value` or a bare name; see `args::getopt_code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadOption {
+    pub msg: String,
+    pub unknown: Option<bool>,
+}
+
+impl From<String> for BadOption {
+    fn from(msg: String) -> Self {
+        BadOption { msg, unknown: None }
+    }
+}
+
+impl From<&str> for BadOption {
+    fn from(msg: &str) -> Self {
+        msg.to_string().into()
+    }
+}
+
+impl std::ops::Deref for BadOption {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.msg
+    }
+}
+
+impl std::fmt::Display for BadOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
 /// Settings from one option file (and those it includes), lowest precedence first.
 fn apply_file(
     out: &mut BackupArgs,
     path: &Path,
     suffix: Option<&str>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
-) -> Result<(), String> {
+) -> Result<(), BadOption> {
     for o in optfile::read_options(path, suffix, read_file)? {
         if o.kind == GroupKind::Server && !FROM_SERVER.contains(&o.name.as_str()) {
             continue; // the server's own settings
@@ -246,13 +279,14 @@ fn apply_file(
             out.warnings.push(format!("{}: ignoring loose-{}: innohot does not know it", o.at(), o.name));
             continue;
         }
-        return Err(format!(
+        let msg = format!(
             "{}: unknown option {}: innohot does not implement it; remove it, or write loose-{} to have \
              innohot ignore it",
             o.at(),
             o.name,
             o.name
-        ));
+        );
+        return Err(BadOption { msg, unknown: Some(o.value.is_some()) });
     }
     out.options.options_source = format!("{} and the command line", path.display());
     Ok(())
@@ -265,7 +299,7 @@ pub fn resolve(
     env_password: Option<String>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
     ask_password: &dyn Fn() -> Result<String, String>,
-) -> Result<BackupArgs, String> {
+) -> Result<BackupArgs, BadOption> {
     let mut out = BackupArgs::default();
     out.options.copy.read_policy = ReadPolicy::default();
     let suffix = cmd.defaults_group_suffix.as_deref();
@@ -435,14 +469,14 @@ pub fn parse_backup_args(
     args: &[String],
     env_password: Option<String>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
-) -> Result<BackupArgs, String> {
+) -> Result<BackupArgs, BadOption> {
     let line: Vec<String> = std::iter::once("backup".to_string()).chain(args.iter().cloned()).collect();
     let (cli, prepared) = args::parse(&line).map_err(|e| e.message().to_string())?;
     match cli.command {
         args::Command::Backup(cmd) => resolve(&cmd, &prepared, env_password, read_file, &|| {
             Err(format!("--password without =VALUE asks on a terminal, and there is none: {}", args::PASSWORD_HOW))
         }),
-        other => Err(format!("not a backup command: {other:?}")),
+        other => Err(format!("not a backup command: {other:?}").into()),
     }
 }
 
