@@ -163,6 +163,9 @@ pub struct BackupCmd {
     /// a clone of this replica at its masters, read under the lock (MariaDB: SHOW ALL SLAVES STATUS)
     #[arg(long)]
     pub slave_info: bool,
+    /// Refused, as mariabackup refuses it on a backup: a backup reads a running server (prepare's option)
+    #[arg(long, value_name = "N")]
+    pub innodb_force_recovery: Option<String>,
     /// Take no lock at all (no BACKUP STAGE, no FLUSH TABLES WITH READ LOCK): only when every table is
     /// InnoDB and no DDL runs during the backup; xtrabackup_binlog_info is then not consistent with the data
     #[arg(long)]

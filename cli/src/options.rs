@@ -150,6 +150,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
         "slave-info" => a.options.slave_info = optfile::is_on(value)?,
         "no-lock" => a.options.no_lock = optfile::is_on(value)?,
+        "innodb-force-recovery" => return Err(FORCE_RECOVERY_ON_BACKUP.into()),
         "ftwrl-wait-timeout" => a.lock_wait.0 = Some(number(name, need()?)?),
         "ftwrl-wait-threshold" => a.lock_wait.1 = Some(number(name, need()?)?),
         "ftwrl-wait-query-type" => a.lock_wait.2 = Some(query_type(need()?)?),
@@ -171,6 +172,10 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
     }
     Ok(true)
 }
+
+/// mariabackup's refusal of `--innodb-force-recovery` on a backup (its words, which scripts grep).
+const FORCE_RECOVERY_ON_BACKUP: &str = "\"--innodb-force-recovery\" should only be used with \"--prepare\": a \
+                                        backup reads a running server; the option is for prepare's recovery";
 
 /// mariabackup's `--ftwrl-wait-query-type`: `all` (the default) or `update`; its third value,
 /// `select`, counts what `update` counts there, and is taken as that.
@@ -407,6 +412,9 @@ pub fn resolve(
     if c.no_lock {
         out.options.no_lock = true;
     }
+    if c.innodb_force_recovery.is_some() {
+        return Err(FORCE_RECOVERY_ON_BACKUP.into());
+    }
     lock_wait(&mut out, cmd)?;
     if let Some(v) = c.log_copy_interval {
         out.options.log_poll_interval = Duration::from_millis(v);
@@ -551,6 +559,8 @@ mod tests {
         );
         assert_eq!(p(&["--target-dir=/b", "--ftwrl-wait-timeout=0"]).unwrap().options.lock_wait, None);
         assert!(p(&["--target-dir=/b", "--ftwrl-wait-query-type=some"]).unwrap_err().contains("ALL, UPDATE"));
+        let e = p(&["--target-dir=/b", "--innodb-force-recovery=1"]).unwrap_err();
+        assert!(e.contains("should only be used with \"--prepare\"") && e.unknown.is_none(), "{e}");
         let e = p(&["--target-dir=/b", "--innodb-log-write-ahead-size=4095"]).unwrap_err();
         assert!(e.contains("give a power of two from 512 to 4096"), "{e}");
     }
