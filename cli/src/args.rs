@@ -309,9 +309,14 @@ pub struct RestoreCmd {
     /// (default: the backup's owners when run as root, else the caller's)
     #[arg(long, value_name = "USER[:GROUP]")]
     pub chown: Option<String>,
-    /// Where ibdata* go (wins over --defaults-file); relative to the datadir
+    /// Where ibdata* go (wins over --defaults-file); relative to the datadir; empty: the datadir
+    /// (innodb_data_file_path's absolute paths then stand as they are)
     #[arg(long, value_name = "DIR")]
-    pub innodb_data_home_dir: Option<PathBuf>,
+    pub innodb_data_home_dir: Option<String>,
+    /// The server's system tablespace files (wins over --defaults-file): the backup's file of each
+    /// name goes to its path there (absolute, or under --innodb-data-home-dir / the datadir)
+    #[arg(long, value_name = "SPEC")]
+    pub innodb_data_file_path: Option<String>,
     /// Where undo* go (wins over --defaults-file); relative to the datadir
     #[arg(long, value_name = "DIR")]
     pub innodb_undo_directory: Option<PathBuf>,
