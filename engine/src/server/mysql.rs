@@ -578,6 +578,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_queries_that_hold_up_the_lock_as_mariabackup_counts_them() {
+        for write in ["INSERT INTO t VALUES (1)", "  (update t set i=2)", "/* c */ DELETE FROM t", "alter table t"] {
+            assert!(holds_up_lock(write, false) && holds_up_lock(write, true), "{write}");
+        }
+        for other in ["SELECT SLEEP(100)", "begin", "CALL p()", "/* x */ /* y */select 1"] {
+            assert!(!holds_up_lock(other, false) && holds_up_lock(other, true), "{other}");
+        }
+        for never in ["SHOW FULL PROCESSLIST", "FLUSH TABLES", "", "/* unterminated"] {
+            assert!(!holds_up_lock(never, true), "{never}");
+        }
+    }
+
+    #[test]
     fn lsn_from_both_servers_status_text() {
         let mysql57 = "---\nLOG\n---\nLog sequence number 127612893\nLog flushed up to   127612893\n";
         assert_eq!(parse_lsn_from_status(mysql57), Some(127_612_893));
