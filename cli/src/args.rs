@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 the backup (or the command) failed, or the command line or an
-option file could not be understood (the message says which).
+option file could not be understood (the message says which). Run as mariabackup (a symlink of
+that name), an unknown option exits as mariabackup's: 7 with a value, 2 without.
 
 xtrabackup/mariabackup spelling works too: innohot --backup --target-dir=DIR ...,
 innohot --prepare / --copy-back / --move-back --target-dir=DIR [--datadir=D].";
