@@ -154,7 +154,20 @@ if [ "$TRACE" = 1 ]; then
 #!/bin/bash
 t=${MTR_TEST_NAME:-unknown}${MTR_COMBINATIONS:+,$MTR_COMBINATIONS}
 f="@TRACE@/$t.log"
-{ printf '=== %s cwd=%s\n+ mariabackup' "$(date +%T)" "$PWD"; printf ' %q' "$@"; echo; } >>"$f"
+# Passwords are masked in the trace as innohot masks them in xtrabackup_info:
+# --password=V, --pass=V, -pV, and the word after a bare --password/--pass.
+shown=() mask=0
+for a in "$@"; do
+    if [ "$mask" = 1 ]; then shown+=(xxxxxxxx); mask=0; continue; fi
+    case $a in
+        --password=*|--pass=*|--loose-password=*|--loose_password=*) shown+=("${a%%=*}=xxxxxxxx") ;;
+        --password|--pass) shown+=("$a"); mask=1 ;;
+        --*) shown+=("$a") ;;
+        -p?*) shown+=(-pxxxxxxxx) ;;
+        *) shown+=("$a") ;;
+    esac
+done
+{ printf '=== %s cwd=%s\n+ mariabackup' "$(date +%T)" "$PWD"; printf ' %q' "${shown[@]}"; echo; } >>"$f"
 # stdout goes straight out through fd 3; stderr through the pipe to tee, which
 # the pipeline waits for, so the log is complete before the exit line.
 { ( exec -a "$0" "@TOOL@" "$@" ) 2>&1 1>&3 3>&- | tee -a "$f" >&2; rc=${PIPESTATUS[0]}; } 3>&1

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 the backup (or the command) failed, or the command line or an
-option file could not be understood (the message says which).
+option file could not be understood (the message says which). Run as mariabackup (a symlink of
+that name), an unknown option exits as mariabackup's: 7 with a value, 2 without.
 
 xtrabackup/mariabackup spelling works too: innohot --backup --target-dir=DIR ...,
 innohot --prepare / --copy-back / --move-back --target-dir=DIR [--datadir=D].";
@@ -159,6 +160,27 @@ pub struct BackupCmd {
     /// else: innohot writes no redo during a backup
     #[arg(long, value_name = "BYTES")]
     pub innodb_log_write_ahead_size: Option<String>,
+    /// Write xtrabackup_slave_info: CHANGE MASTER statements (and SET GLOBAL gtid_slave_pos) that point
+    /// a clone of this replica at its masters, read under the lock (MariaDB: SHOW ALL SLAVES STATUS)
+    #[arg(long)]
+    pub slave_info: bool,
+    /// Refused, as mariabackup refuses it on a backup: a backup reads a running server (prepare's option)
+    #[arg(long, value_name = "N")]
+    pub innodb_force_recovery: Option<String>,
+    /// Take no lock at all (no BACKUP STAGE, no FLUSH TABLES WITH READ LOCK): only when every table is
+    /// InnoDB and no DDL runs during the backup; xtrabackup_binlog_info is then not consistent with the data
+    #[arg(long)]
+    pub no_lock: bool,
+    /// Before the lock, wait up to SECONDS for long queries (see --ftwrl-wait-threshold) to end, and fail
+    /// if one still runs; the lock statements then also wait at most SECONDS (0, the default: no wait)
+    #[arg(long, value_name = "SECONDS")]
+    pub ftwrl_wait_timeout: Option<u64>,
+    /// With --ftwrl-wait-timeout: only queries running at least this long hold up the lock (default 60)
+    #[arg(long, value_name = "SECONDS")]
+    pub ftwrl_wait_threshold: Option<u64>,
+    /// With --ftwrl-wait-timeout: ALL queries hold up the lock (the default), or only UPDATE ones (writes)
+    #[arg(long, value_name = "ALL|UPDATE")]
+    pub ftwrl_wait_query_type: Option<String>,
     /// Accepted for mariabackup's scripts: innohot's log is the same either way
     #[arg(long)]
     pub verbose: bool,
@@ -288,9 +310,14 @@ pub struct RestoreCmd {
     /// (default: the backup's owners when run as root, else the caller's)
     #[arg(long, value_name = "USER[:GROUP]")]
     pub chown: Option<String>,
-    /// Where ibdata* go (wins over --defaults-file); relative to the datadir
+    /// Where ibdata* go (wins over --defaults-file); relative to the datadir; empty: the datadir
+    /// (innodb_data_file_path's absolute paths then stand as they are)
     #[arg(long, value_name = "DIR")]
-    pub innodb_data_home_dir: Option<PathBuf>,
+    pub innodb_data_home_dir: Option<String>,
+    /// The server's system tablespace files (wins over --defaults-file): the backup's file of each
+    /// name goes to its path there (absolute, or under --innodb-data-home-dir / the datadir)
+    #[arg(long, value_name = "SPEC")]
+    pub innodb_data_file_path: Option<String>,
     /// Where undo* go (wins over --defaults-file); relative to the datadir
     #[arg(long, value_name = "DIR")]
     pub innodb_undo_directory: Option<PathBuf>,
@@ -407,15 +434,28 @@ fn parse_seed_range(s: &str) -> Result<(u64, u64), String> {
 pub enum UsageError {
     /// `--help` / `--version`: text for stdout, exit 0.
     Help(String),
-    /// Exit 2 with this message.
+    /// Exit 1 with this message.
     Bad(String),
+    /// An option innohot does not know: exit 1 too, but as `mariabackup` (see `getopt_code`)
+    /// my_getopt's code: `valued` (`--name=value`) 7, a bare `--name` 2.
+    Unknown { msg: String, valued: bool },
+}
+
+/// mariabackup's exit code for an unknown option (my_getopt: EXIT_UNKNOWN_VARIABLE 7 for
+/// `name=value`, EXIT_UNKNOWN_OPTION 2 for a bare name).
+pub fn getopt_code(valued: bool) -> u8 {
+    if valued {
+        7
+    } else {
+        2
+    }
 }
 
 #[cfg(test)]
 impl UsageError {
     pub fn message(&self) -> &str {
         match self {
-            UsageError::Help(s) | UsageError::Bad(s) => s,
+            UsageError::Help(s) | UsageError::Bad(s) | UsageError::Unknown { msg: s, .. } => s,
         }
     }
 }
@@ -494,12 +534,18 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
             break;
         }
         let Some(long) = arg.strip_prefix("--") else {
-            if arg.starts_with("-p") {
-                return Err(UsageError::Bad(format!(
-                    "short options are not supported (the argument is not shown, it may be a password): {PASSWORD_HOW}"
-                )));
+            // The MySQL clients' short forms: -pPASSWORD (never a separate word), -uUSER, -u USER.
+            if let Some(password) = arg.strip_prefix("-p") {
+                out.password = Some(password.to_string());
+            } else if let Some(user) = arg.strip_prefix("-u") {
+                let user = match user {
+                    "" => it.next().ok_or_else(|| UsageError::Bad("-u needs a user name: -u NAME or -uNAME".into()))?,
+                    attached => attached.to_string(),
+                };
+                out.args.push(format!("--user={user}"));
+            } else {
+                out.args.push(arg);
             }
-            out.args.push(arg);
             continue;
         };
         let (name, value) = match long.split_once('=') {
@@ -547,7 +593,15 @@ pub fn parse(args: &[String]) -> Result<(Cli, Prepared), UsageError> {
     let argv = std::iter::once("innohot".to_string()).chain(prepared.args.iter().cloned());
     match Cli::try_parse_from(argv) {
         Ok(cli) => Ok((cli, prepared)),
-        Err(e) => Err(clap_error(e)),
+        Err(e) => Err(match clap_error(e) {
+            // clap names the option without its value: whether it had one is in the words.
+            UsageError::Unknown { msg, .. } => {
+                let name = msg.strip_prefix("unknown option ").and_then(|m| m.split(':').next()).unwrap_or_default();
+                let valued = prepared.args.iter().any(|a| a.strip_prefix(name).is_some_and(|v| v.starts_with('=')));
+                UsageError::Unknown { msg, valued }
+            }
+            other => other,
+        }),
     }
 }
 
@@ -570,7 +624,8 @@ pub fn clap_error(e: clap::Error) -> UsageError {
             let arg = ctx(ContextKind::InvalidArg);
             let name = arg.split('=').next().unwrap_or_default();
             if arg.starts_with("--") {
-                format!("unknown option {name}: innohot does not implement it (see innohot COMMAND --help)")
+                let msg = format!("unknown option {name}: innohot does not implement it (see innohot COMMAND --help)");
+                return UsageError::Unknown { msg, valued: arg.contains('=') };
             } else {
                 format!("unexpected argument '{arg}' (see innohot --help)")
             }
@@ -633,11 +688,21 @@ mod tests {
         let p = prepare(&v(&["backup", "--password=s3cret", "--user=u"])).unwrap();
         assert_eq!(p.password.as_deref(), Some("s3cret"));
         assert!(!p.args.iter().any(|a| a.contains("s3cret")));
-        for wrong in [&["backup", "--password", "s3cret"][..], &["--backup", "-ps3cret"], &["backup", "-p", "s3cret"]] {
+        for wrong in [&["backup", "--password", "s3cret"][..], &["backup", "-p", "s3cret"]] {
             let e = parse(&v(wrong)).unwrap_err();
             assert!(!e.message().contains("s3cret"), "{e:?}");
             assert!(e.message().contains("INNOHOT_PASSWORD"), "{e:?}");
         }
+    }
+
+    #[test]
+    fn short_user_and_password_as_the_clients_take_them() {
+        for line in [&["--backup", "-ubackup", "-ps3cret"][..], &["backup", "-u", "backup", "-ps3cret"]] {
+            let p = prepare(&v(line)).unwrap();
+            assert_eq!(p.password.as_deref(), Some("s3cret"), "{line:?}");
+            assert_eq!(p.args, v(&["backup", "--user=backup"]), "{line:?}");
+        }
+        assert!(prepare(&v(&["backup", "-u"])).unwrap_err().message().contains("-u needs a user name"));
     }
 
     #[test]
@@ -652,10 +717,13 @@ mod tests {
     #[test]
     fn usage_errors_are_one_sentence_and_help_is_help() {
         let bad = |a: &[&str]| match parse(&v(a)) {
-            Err(UsageError::Bad(m)) => m,
+            Err(UsageError::Bad(m)) | Err(UsageError::Unknown { msg: m, .. }) => m,
             other => panic!("{other:?}"),
         };
         assert!(bad(&["backup", "--bogus=1"]).starts_with("unknown option --bogus"));
+        assert!(matches!(parse(&v(&["--backup", "--bogus=1"])), Err(UsageError::Unknown { valued: true, .. })));
+        assert!(matches!(parse(&v(&["--backup", "--bogus"])), Err(UsageError::Unknown { valued: false, .. })));
+        assert_eq!((getopt_code(true), getopt_code(false)), (7, 2));
         assert_eq!(bad(&["backup", "--port=x"]), "--port needs a number, not 'x'");
         assert!(bad(&["frob"]).contains("unknown command"));
         assert!(bad(&[]).starts_with("give a command"));

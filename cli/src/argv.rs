@@ -22,8 +22,12 @@ extern "C" fn capture(argc: libc::c_int, argv: *mut *mut libc::c_char, _envp: *m
     ARGV.store(argv, Ordering::SeqCst);
 }
 
-/// Where the secret value of a password option starts, if `arg` is one.
+/// Where the secret value of a password option starts, if `arg` is one
+/// (`--password=VALUE` in every spelling, or the short `-pVALUE`).
 pub fn password_value_at(arg: &[u8]) -> Option<usize> {
+    if arg.len() > 2 && arg.starts_with(b"-p") {
+        return Some(2);
+    }
     let name_and_value = arg.strip_prefix(b"--")?;
     let eq = name_and_value.iter().position(|&b| b == b'=')?;
     let name: Vec<u8> = name_and_value[..eq].iter().map(|&b| if b == b'_' { b'-' } else { b }).collect();
@@ -104,5 +108,8 @@ mod tests {
         assert_eq!(password_value_at(b"--password"), None);
         assert_eq!(password_value_at(b"--passwords=abc"), None);
         assert_eq!(password_value_at(b"--user=password"), None);
+        assert_eq!(password_value_at(b"-pxyz"), Some(2));
+        assert_eq!(password_value_at(b"-p"), None);
+        assert_eq!(password_value_at(b"-ubackup"), None);
     }
 }

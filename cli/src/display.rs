@@ -52,11 +52,21 @@ pub fn line_text(e: &Event, hide_root: Option<&Path>) -> Option<String> {
         }
         EventKind::Written { file, .. } => format!("[00] Writing {file}"),
         EventKind::Statement(s) => format!("Executing {s}..."),
+        EventKind::ToolLine(t) => t.clone(),
         EventKind::Note(n) if matches!(e.role, Role::DataCopier(_)) => format!("{tag} {}", path(n)),
         EventKind::Note(n) => path(n),
         EventKind::PhaseStarted if e.phase == Phase::Lock => "Acquiring the backup locks".to_string(),
         EventKind::PhaseStarted | EventKind::Completed => return None,
     })
+}
+
+/// What starts a log line: xtrabackup's "261125 01:15:47", or mariabackup's
+/// "[00] 2026-11-25 01:15:47" for the lines scripts look for in its words.
+fn line_label(e: &Event) -> String {
+    match e.kind {
+        EventKind::ToolLine(_) => format!("[00] {}", innohot::timefmt::iso(e.unix)),
+        _ => log_label(e.unix),
+    }
 }
 
 /// xtrabackup-style log lines on stderr: "261125 01:15:47 [01] Copying ...".
@@ -69,7 +79,7 @@ impl Progress for LogLines {
     fn event(&self, e: &Event) {
         self.tally.event(e);
         if let Some(line) = line_text(e, self.hide_root.as_deref()) {
-            eprintln!("{} {line}", log_label(e.unix));
+            eprintln!("{} {line}", line_label(e));
         }
     }
     fn chunk_copied(&self, _: Role, bytes: u64) {
@@ -146,7 +156,7 @@ impl Progress for Bars {
             )),
             _ => {
                 if let Some(line) = line_text(e, None) {
-                    let _ = self.multi.println(format!("{} {line}", log_label(e.unix)));
+                    let _ = self.multi.println(format!("{} {line}", line_label(e)));
                 }
             }
         }

@@ -35,6 +35,20 @@ pub(crate) fn usage_error(command: &str, msg: &str) -> ExitCode {
     ExitCode::from(USAGE)
 }
 
+/// An option innohot does not know: exit 1 like all bad input, except when innohot runs as
+/// `mariabackup` or `mariadb-backup` (a drop-in, by its argv[0]): then my_getopt's codes,
+/// which scripts written for mariabackup (and its test suite) check.
+fn unknown_option(command: &str, msg: &str, valued: bool) -> ExitCode {
+    let code = usage_error(command, msg);
+    let program = std::env::args_os().next().map(PathBuf::from);
+    let name = program.as_deref().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or_default();
+    if ["mariabackup", "mariadb-backup"].contains(&name) {
+        ExitCode::from(args::getopt_code(valued))
+    } else {
+        code
+    }
+}
+
 fn demo(dir: Option<PathBuf>) -> ExitCode {
     let cfg = SimConfig::from_seed(1);
     if let Some(d) = &dir {
@@ -272,6 +286,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     let env_password = std::env::var("INNOHOT_PASSWORD").ok();
     let parsed = match options::resolve(cmd, prepared, env_password, &read_option_file, &argv::ask_password) {
         Ok(p) => p,
+        Err(options::BadOption { msg, unknown: Some(valued) }) => return unknown_option("backup", &msg, valued),
         Err(e) => return usage_error("backup", &e),
     };
     let target_dir = parsed.target_dir.clone().expect("checked by the parser");
@@ -420,10 +435,14 @@ fn main() -> ExitCode {
             print!("{text}");
             return ExitCode::SUCCESS;
         }
-        Err(UsageError::Bad(msg)) => {
+        Err(e @ (UsageError::Bad(_) | UsageError::Unknown { .. })) => {
             let command = args::prepare(&raw).ok().and_then(|p| p.args.first().cloned()).unwrap_or_default();
             let known = ["backup", "verify", "prepare", "copy-back", "move-back", "mysql57-log-group", "demo", "sim"];
-            return usage_error(if known.contains(&command.as_str()) { &command } else { "" }, &msg);
+            let command = if known.contains(&command.as_str()) { command.as_str() } else { "" };
+            return match e {
+                UsageError::Unknown { msg, valued } => unknown_option(command, &msg, valued),
+                UsageError::Bad(msg) | UsageError::Help(msg) => usage_error(command, &msg),
+            };
         }
     };
     match cli.command {

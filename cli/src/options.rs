@@ -32,6 +32,8 @@ pub struct BackupArgs {
     pub extra_lsndir: Option<PathBuf>,
     /// `--databases-file` and `--tables-file`, read once every source is merged.
     filter_files: (Option<PathBuf>, Option<PathBuf>),
+    /// The option files' `ftwrl-wait-timeout`, `-threshold` and `-query-type` (all queries?).
+    lock_wait: (Option<u64>, Option<u64>, Option<bool>),
 }
 
 /// `--protocol`, as the clients spell it.
@@ -146,6 +148,12 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
         "history" => a.options.history = Some(value.unwrap_or_default().to_string()),
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
+        "slave-info" => a.options.slave_info = optfile::is_on(value)?,
+        "no-lock" => a.options.no_lock = optfile::is_on(value)?,
+        "innodb-force-recovery" => return Err(FORCE_RECOVERY_ON_BACKUP.into()),
+        "ftwrl-wait-timeout" => a.lock_wait.0 = Some(number(name, need()?)?),
+        "ftwrl-wait-threshold" => a.lock_wait.1 = Some(number(name, need()?)?),
+        "ftwrl-wait-query-type" => a.lock_wait.2 = Some(query_type(need()?)?),
         "innodb-log-write-ahead-size" => write_ahead_size(a, need()?)?,
         "log-copy-interval" => {
             a.options.log_poll_interval = Duration::from_millis(number(name, need()?)?);
@@ -163,6 +171,33 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// mariabackup's refusal of `--innodb-force-recovery` on a backup (its words, which scripts grep).
+const FORCE_RECOVERY_ON_BACKUP: &str = "\"--innodb-force-recovery\" should only be used with \"--prepare\": a \
+                                        backup reads a running server; the option is for prepare's recovery";
+
+/// mariabackup's `--ftwrl-wait-query-type`: `all` (the default) or `update`; its third value,
+/// `select`, counts what `update` counts there, and is taken as that.
+fn query_type(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "all" => Ok(true),
+        "update" | "select" => Ok(false),
+        other => Err(format!("--ftwrl-wait-query-type needs ALL, UPDATE or SELECT, not '{other}'")),
+    }
+}
+
+/// `--ftwrl-wait-timeout` (0: none) with its threshold and query type, the command line's over
+/// the option files'.
+fn lock_wait(out: &mut BackupArgs, c: &BackupCmd) -> Result<(), String> {
+    let timeout = c.ftwrl_wait_timeout.or(out.lock_wait.0).unwrap_or(0);
+    let threshold = c.ftwrl_wait_threshold.or(out.lock_wait.1).unwrap_or(60);
+    let all_queries = match &c.ftwrl_wait_query_type {
+        Some(v) => query_type(v)?,
+        None => out.lock_wait.2.unwrap_or(true),
+    };
+    out.options.lock_wait = (timeout > 0).then_some(innohot::backup::LockWait { timeout, threshold, all_queries });
+    Ok(())
 }
 
 /// `--innodb-log-write-ahead-size`: mariabackup's server option, checked as it
@@ -195,13 +230,46 @@ fn throttle(mib_per_s: u64) -> Option<u64> {
     (mib_per_s > 0).then(|| mib_per_s.saturating_mul(1 << 20))
 }
 
+/// Why the options cannot run: the message, and whether it is an option innohot does not know
+/// (`Some(valued)`: `name=value` or a bare name; see `args::getopt_code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadOption {
+    pub msg: String,
+    pub unknown: Option<bool>,
+}
+
+impl From<String> for BadOption {
+    fn from(msg: String) -> Self {
+        BadOption { msg, unknown: None }
+    }
+}
+
+impl From<&str> for BadOption {
+    fn from(msg: &str) -> Self {
+        msg.to_string().into()
+    }
+}
+
+impl std::ops::Deref for BadOption {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.msg
+    }
+}
+
+impl std::fmt::Display for BadOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
 /// Settings from one option file (and those it includes), lowest precedence first.
 fn apply_file(
     out: &mut BackupArgs,
     path: &Path,
     suffix: Option<&str>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
-) -> Result<(), String> {
+) -> Result<(), BadOption> {
     for o in optfile::read_options(path, suffix, read_file)? {
         if o.kind == GroupKind::Server && !FROM_SERVER.contains(&o.name.as_str()) {
             continue; // the server's own settings
@@ -216,13 +284,14 @@ fn apply_file(
             out.warnings.push(format!("{}: ignoring loose-{}: innohot does not know it", o.at(), o.name));
             continue;
         }
-        return Err(format!(
+        let msg = format!(
             "{}: unknown option {}: innohot does not implement it; remove it, or write loose-{} to have \
              innohot ignore it",
             o.at(),
             o.name,
             o.name
-        ));
+        );
+        return Err(BadOption { msg, unknown: Some(o.value.is_some()) });
     }
     out.options.options_source = format!("{} and the command line", path.display());
     Ok(())
@@ -235,7 +304,7 @@ pub fn resolve(
     env_password: Option<String>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
     ask_password: &dyn Fn() -> Result<String, String>,
-) -> Result<BackupArgs, String> {
+) -> Result<BackupArgs, BadOption> {
     let mut out = BackupArgs::default();
     out.options.copy.read_policy = ReadPolicy::default();
     let suffix = cmd.defaults_group_suffix.as_deref();
@@ -337,6 +406,16 @@ pub fn resolve(
     if let Some(v) = &c.innodb_log_checkpoint_now {
         out.options.checkpoint_first = optfile::is_on(v.as_deref())?;
     }
+    if c.slave_info {
+        out.options.slave_info = true;
+    }
+    if c.no_lock {
+        out.options.no_lock = true;
+    }
+    if c.innodb_force_recovery.is_some() {
+        return Err(FORCE_RECOVERY_ON_BACKUP.into());
+    }
+    lock_wait(&mut out, cmd)?;
     if let Some(v) = c.log_copy_interval {
         out.options.log_poll_interval = Duration::from_millis(v);
         out.options.log_poll_fixed = true;
@@ -398,14 +477,14 @@ pub fn parse_backup_args(
     args: &[String],
     env_password: Option<String>,
     read_file: &dyn Fn(&PathBuf) -> Result<String, String>,
-) -> Result<BackupArgs, String> {
+) -> Result<BackupArgs, BadOption> {
     let line: Vec<String> = std::iter::once("backup".to_string()).chain(args.iter().cloned()).collect();
     let (cli, prepared) = args::parse(&line).map_err(|e| e.message().to_string())?;
     match cli.command {
         args::Command::Backup(cmd) => resolve(&cmd, &prepared, env_password, read_file, &|| {
             Err(format!("--password without =VALUE asks on a terminal, and there is none: {}", args::PASSWORD_HOW))
         }),
-        other => Err(format!("not a backup command: {other:?}")),
+        other => Err(format!("not a backup command: {other:?}").into()),
     }
 }
 
@@ -444,7 +523,7 @@ mod tests {
         assert!(e(&["--target-dir=/b", "--chunk-size=big"]).contains("--chunk-size needs a number"));
         assert!(e(&["--target-dir=/b", "--password"]).contains("INNOHOT_PASSWORD"));
         // A password given the wrong way is refused without being repeated.
-        for wrong in [&["--target-dir=/b", "--password", "s3cret"][..], &["--target-dir=/b", "-ps3cret"]] {
+        for wrong in [&["--target-dir=/b", "--password", "s3cret"][..], &["--target-dir=/b", "-p", "s3cret"]] {
             let msg = e(wrong);
             assert!(!msg.contains("s3cret"), "the password leaked into: {msg}");
             assert!(msg.contains("--password=") || msg.contains("INNOHOT_PASSWORD"), "{msg}");
@@ -462,6 +541,26 @@ mod tests {
         assert_eq!(a.warnings, ["--innodb-log-write-ahead-size=10000 adjusted to 4096"]);
         assert!(p(&["--target-dir=/b", "--innodb-log-checkpoint-now"]).unwrap().options.checkpoint_first);
         assert!(!p(&["--target-dir=/b"]).unwrap().options.checkpoint_first);
+        assert!(p(&["--target-dir=/b", "--slave-info"]).unwrap().options.slave_info);
+        assert!(!p(&["--target-dir=/b"]).unwrap().options.slave_info);
+        let a = p(&["--target-dir=/b", "--no-lock", "--ftwrl-wait-timeout=1"]).unwrap();
+        assert!(a.options.no_lock);
+        let wait = innohot::backup::LockWait { timeout: 1, threshold: 60, all_queries: true };
+        assert_eq!(a.options.lock_wait, Some(wait));
+        let a = p(&[
+            "--target-dir=/b",
+            "--ftwrl-wait-timeout=5",
+            "--ftwrl-wait-threshold=2",
+            "--ftwrl-wait-query-type=update",
+        ]);
+        assert_eq!(
+            a.unwrap().options.lock_wait,
+            Some(innohot::backup::LockWait { timeout: 5, threshold: 2, all_queries: false })
+        );
+        assert_eq!(p(&["--target-dir=/b", "--ftwrl-wait-timeout=0"]).unwrap().options.lock_wait, None);
+        assert!(p(&["--target-dir=/b", "--ftwrl-wait-query-type=some"]).unwrap_err().contains("ALL, UPDATE"));
+        let e = p(&["--target-dir=/b", "--innodb-force-recovery=1"]).unwrap_err();
+        assert!(e.contains("should only be used with \"--prepare\"") && e.unknown.is_none(), "{e}");
         let e = p(&["--target-dir=/b", "--innodb-log-write-ahead-size=4095"]).unwrap_err();
         assert!(e.contains("give a power of two from 512 to 4096"), "{e}");
     }

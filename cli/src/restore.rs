@@ -224,22 +224,33 @@ fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError>
         })
     })?;
     let datadir = absolute(&datadir)?;
+    let shown = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    // An empty --innodb-data-home-dir= (mariabackup's tests give one) is the datadir, over the file's.
     let given = [
-        ("innodb_data_home_dir", &cmd.innodb_data_home_dir),
-        ("innodb_undo_directory", &cmd.innodb_undo_directory),
-        ("innodb_log_group_home_dir", &cmd.innodb_log_group_home_dir),
-        ("aria_log_dir_path", &cmd.aria_log_dir_path),
+        ("innodb_data_home_dir", cmd.innodb_data_home_dir.clone()),
+        ("innodb_undo_directory", shown(&cmd.innodb_undo_directory)),
+        ("innodb_log_group_home_dir", shown(&cmd.innodb_log_group_home_dir)),
+        ("aria_log_dir_path", shown(&cmd.aria_log_dir_path)),
     ];
     let dir = |key: &str| {
-        let flag = given.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.as_ref());
-        let v = flag.map(|p| p.display().to_string()).or_else(|| settings.get(key).cloned())?;
+        let flag = given.iter().find(|(k, _)| *k == key).and_then(|(_, v)| v.clone());
+        let v = flag.or_else(|| settings.get(key).cloned())?;
         (!v.is_empty()).then(|| datadir.join(v.trim_start_matches("./")))
     };
     let ownership = match &cmd.chown {
         Some(spec) => Ownership::Set(owner(spec)?),
         None => Ownership::Keep,
     };
+    let data_files = match cmd.innodb_data_file_path.as_ref().or(settings.get("innodb_data_file_path")) {
+        None => Vec::new(),
+        Some(spec) => innohot::copy::parse_data_file_path(spec)
+            .map_err(|e| OptionsError::Usage(format!("--innodb-data-file-path: {e}")))?
+            .into_iter()
+            .map(|f| PathBuf::from(f.name))
+            .collect(),
+    };
     Ok(RestoreOptions {
+        data_files,
         data_home_dir: dir("innodb_data_home_dir"),
         undo_dir: dir("innodb_undo_directory"),
         log_dir: dir("innodb_log_group_home_dir"),
@@ -275,6 +286,7 @@ pub fn server_settings(
         if [
             "datadir",
             "innodb_data_home_dir",
+            "innodb_data_file_path",
             "innodb_undo_directory",
             "innodb_log_group_home_dir",
             "aria_log_dir_path",

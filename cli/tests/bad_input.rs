@@ -99,6 +99,35 @@ fn server(b: &Binaries) -> LocalServer {
     ServerBuilder::new(b.clone()).innodb_log_file_size("16M").start().expect("start a server")
 }
 
+/// An unknown option exits 1 as innohot, and with my_getopt's codes when innohot
+/// runs as `mariabackup` (a drop-in: mariabackup's test suite checks them): 7 for
+/// `--name=value` (on the command line or in an option file), 2 for a bare `--name`.
+/// Other bad input stays 1 under either name; the message is the same.
+#[test]
+fn unknown_options_exit_with_mariabackups_codes_when_run_as_mariabackup() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let drop_in = dir.path().join("mariabackup");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_innohot"), &drop_in).unwrap();
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(&cnf, "[mariabackup]\nunknown-option=XXX\n").unwrap();
+    let target_arg = format!("--target-dir={}", target.display());
+    let cnf_arg = format!("--defaults-file={}", cnf.display());
+    for (args, as_mariabackup) in [
+        (vec!["--backup", "--unknown-option=xxx", &target_arg], 7),
+        (vec!["--backup", "--unknown-option", &target_arg], 2),
+        (vec!["--backup", &cnf_arg, &target_arg], 7),
+        (vec!["--backup", "--parallel=0", &target_arg], 1),
+    ] {
+        let r = run(Command::new(&drop_in).args(&args));
+        assert_eq!(r.code, Some(as_mariabackup), "as mariabackup {args:?}:\n{}", r.stderr);
+        assert!(r.stderr.contains("unknown option") || r.stderr.contains("--parallel=0"), "{}", r.stderr);
+        let r = run(innohot().args(&args));
+        assert_eq!(r.code, Some(1), "as innohot {args:?}:\n{}", r.stderr);
+    }
+    assert!(!target.exists());
+}
+
 #[test]
 fn option_problems_exit_2_and_name_the_option() {
     let dir = tempfile::tempdir().unwrap();

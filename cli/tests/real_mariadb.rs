@@ -513,3 +513,129 @@ fn j_aria_logs_in_their_own_directory_are_backed_up_and_restored_there() {
         .expect("start on the restored datadir");
     assert_eq!(checksums(&restored), before);
 }
+
+/// Every file of a directory tree, as text (lossy), with its path.
+fn every_file(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(every_file(&path));
+        } else {
+            out.push((path.clone(), String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()));
+        }
+    }
+    out
+}
+
+/// `-uUSER -pPASSWORD`, as the MySQL clients and mariabackup take them: the
+/// backup logs in with them, and the password is in no output and no file of
+/// the backup (xtrabackup_info's tool_command holds the command line masked).
+#[test]
+fn k_short_user_and_password_log_in_and_the_password_leaks_nowhere() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "48M");
+    let secret = "Sekr1t-Pw9";
+    let mut conn = src.conn().unwrap();
+    conn.query_drop(format!("CREATE USER shorty@localhost IDENTIFIED BY '{secret}'")).unwrap();
+    conn.query_drop("GRANT ALL ON *.* TO shorty@localhost").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (n, user) in [["-ushorty"], ["-u shorty"]].iter().enumerate() {
+        let target = dir.path().join(format!("b{n}"));
+        let mut cmd = innohot();
+        cmd.arg("--backup").arg(format!("--target-dir={}", target.display()));
+        cmd.arg(format!("--socket={}", src.socket().display()));
+        cmd.args(user[0].split(' ')).arg(format!("-p{secret}")).arg("--json");
+        let out = cmd.output().expect("run innohot");
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("completed OK!"), "{stderr}");
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "the password leaked:\n{stdout}\n{stderr}");
+        for (path, text) in every_file(&target) {
+            assert!(!text.contains(secret), "the password leaked into {}", path.display());
+        }
+        let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
+        assert!(info.contains("-pxxxxxxxx"), "{info}");
+    }
+    // A wrong password fails, and its error does not repeat it either.
+    let out = innohot()
+        .args(["--backup", "-ushorty", "-pWrong-Pw7"])
+        .arg(format!("--target-dir={}", dir.path().join("bad").display()))
+        .arg(format!("--socket={}", src.socket().display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("access denied") && !stderr.contains("Wrong-Pw7"), "{stderr}");
+}
+
+/// `--slave-info` on a server with replication connections that never ran
+/// (as mariabackup's slave_info_norpl test sets them up): xtrabackup_slave_info
+/// holds mariabackup's statements, and the log its line; on a server that is
+/// no replica, no file and mariabackup's notice.
+#[test]
+fn l_slave_info_writes_mariabackups_statements() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "48M");
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, log) = backup(&src, &dir.path().join("none"), &["--slave-info"]);
+    assert_completed(ok, &log);
+    assert!(!dir.path().join("none/xtrabackup_slave_info").exists());
+    assert!(log.contains("This means that the server is not a replication slave. Ignoring the --slave-info option"));
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("SET GLOBAL gtid_slave_pos='1-1-1,2-2-2'").unwrap();
+    conn.query_drop("CHANGE MASTER TO MASTER_HOST='localhost', MASTER_PORT=10000, MASTER_USE_GTID=slave_pos").unwrap();
+    conn.query_drop("CHANGE MASTER 'm4' TO MASTER_HOST='localhost', MASTER_PORT=10004, MASTER_USE_GTID=no").unwrap();
+    let target = dir.path().join("replica");
+    let (ok, log) = backup(&src, &target, &["--slave-info"]);
+    assert_completed(ok, &log);
+    let text = std::fs::read_to_string(target.join("xtrabackup_slave_info")).unwrap();
+    assert_eq!(
+        text,
+        "SET GLOBAL gtid_slave_pos = '1-1-1,2-2-2';\nCHANGE MASTER TO master_use_gtid = slave_pos;\n\
+         CHANGE MASTER 'm4' TO MASTER_LOG_FILE='', MASTER_LOG_POS=0;\n"
+    );
+    let line = log.lines().find(|l| l.contains("MySQL slave binlog position")).unwrap_or_else(|| panic!("{log}"));
+    let (label, rest) = line.split_at(25);
+    assert!(label.starts_with("[00] 20") && label.as_bytes()[15] == b' ', "{line}");
+    assert_eq!(
+        rest,
+        "MySQL slave binlog position: gtid_slave_pos '1-1-1,2-2-2'; master '' master_use_gtid = slave_pos; \
+         master 'm4' filename '' position '0'"
+    );
+    conn.query_drop("RESET SLAVE ALL").unwrap();
+    conn.query_drop("RESET SLAVE 'm4' ALL").unwrap();
+}
+
+/// `--ftwrl-wait-timeout=1` against a table another session holds with LOCK
+/// TABLES ... WRITE (mariabackup's backup_lock_wait_timeout test): the lock
+/// statement gives up after a second, the backup exits 1, and the server is
+/// left unlocked. `--no-lock` then backs it up without taking any lock.
+#[test]
+fn m_ftwrl_wait_timeout_gives_up_and_no_lock_takes_none() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = source(&b, "48M");
+    let mut holder = src.conn().unwrap();
+    holder.query_drop("CREATE DATABASE test").unwrap();
+    holder.query_drop("CREATE TABLE test.t (i INT) ENGINE=InnoDB").unwrap();
+    holder.query_drop("BEGIN").unwrap();
+    holder.query_drop("LOCK TABLES test.t WRITE").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let (ok, log) = backup(&src, &dir.path().join("timeout"), &["--ftwrl-wait-timeout=1"]);
+    assert!(!ok, "{log}");
+    assert!(log.contains("SET SESSION lock_wait_timeout=1") && log.contains("Lock wait timeout"), "{log}");
+    assert!(started.elapsed() < Duration::from_secs(60), "{log}");
+    assert!(dir.path().join("timeout/innohot_backup_failed").exists());
+    // Nothing of the backup is still held: DDL on another table runs at once.
+    let mut other = src.conn().unwrap();
+    other.query_drop("SET SESSION lock_wait_timeout=5").unwrap();
+    other.query_drop("CREATE TABLE test.u (i INT) ENGINE=InnoDB").unwrap();
+    // --no-lock does not wait for the table lock at all.
+    let target = dir.path().join("nolock");
+    let (ok, log) = backup(&src, &target, &["--no-lock"]);
+    assert_completed(ok, &log);
+    assert!(!log.contains("BACKUP STAGE"), "{log}");
+    holder.query_drop("UNLOCK TABLES").unwrap();
+    holder.query_drop("COMMIT").unwrap();
+}

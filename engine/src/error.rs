@@ -90,6 +90,12 @@ pub enum BackupError {
     Config(String),
     #[error("not supported: {0}")]
     Unsupported(String),
+    /// `--ftwrl-wait-timeout`: long queries still ran when the wait for them ran out.
+    #[error(
+        "{0}: Unable to obtain lock. Please try again later (nothing was locked; raise --ftwrl-wait-timeout, or \
+         run the backup when that query is done)"
+    )]
+    LockWaitTimeout(String),
     #[error(
         "the backup was interrupted on request (SIGINT or SIGTERM) before it completed: the server's lock was \
          released and the copy is incomplete, not a backup; run the backup again into a new or empty directory"

@@ -92,6 +92,9 @@ pub enum EventKind {
     PhaseStarted,
     /// A fact worth a line in the log ("innodb_log_file_size = 1048576").
     Note(String),
+    /// A line mariabackup prints in its own format (`[00] YYYY-MM-DD hh:mm:ss TEXT`), which scripts
+    /// and mariabackup's test suite look for word for word.
+    ToolLine(String),
     /// A server statement was executed (never carries a secret).
     Statement(String),
     CopyStarted {

@@ -2,7 +2,7 @@
 //! Pure text builders; the orchestrator writes them durably.
 
 use crate::format::Lsn;
-use crate::server::{BinlogPos, ServerVars};
+use crate::server::{BinlogPos, ReplicaStatus, ServerVars};
 
 pub const CHECKPOINTS_FILE: &str = "xtrabackup_checkpoints";
 /// Where phase 20 makes the checkpoints file durable; phase 25 publishes it
@@ -10,6 +10,7 @@ pub const CHECKPOINTS_FILE: &str = "xtrabackup_checkpoints";
 pub const CHECKPOINTS_PENDING: &str = "xtrabackup_checkpoints.pending";
 pub const BINLOG_INFO_FILE: &str = "xtrabackup_binlog_info";
 pub const INFO_FILE: &str = "xtrabackup_info";
+pub const SLAVE_INFO_FILE: &str = "xtrabackup_slave_info";
 pub const BACKUP_MY_CNF: &str = "backup-my.cnf";
 /// Left in the target by a backup that failed or was interrupted: its first
 /// line names the reason; such a directory is never a usable backup.
@@ -42,6 +43,44 @@ pub fn binlog_pos_text(pos: &BinlogPos) -> String {
         s.push_str(&format!(", GTID of the last change '{}'", pos.gtid));
     }
     s
+}
+
+/// What mariabackup 10.11 logs when `--slave-info` finds no replication connection (then no
+/// `xtrabackup_slave_info` is written and the backup goes on).
+pub const NOT_A_REPLICA: &str = "Failed to get master binlog coordinates from SHOW SLAVE STATUS.This means that the \
+                                 server is not a replication slave. Ignoring the --slave-info option";
+
+/// `--slave-info`: the text of `xtrabackup_slave_info` (statements that point a clone of this
+/// replica at its masters) and the log line, as mariabackup 10.11 writes them; None when the
+/// server has no replication connection. A connection replicates by GTID when `@@gtid_slave_pos`
+/// is set and its Using_Gtid is not `No`; otherwise by the master's file and executed position.
+pub fn slave_info(status: &ReplicaStatus) -> Option<(String, String)> {
+    if status.connections.is_empty() {
+        return None;
+    }
+    let quote = |s: &str| s.replace('\\', "\\\\").replace('\'', "\\'");
+    let by_gtid = |using: &str| !status.gtid_slave_pos.is_empty() && !using.starts_with("No");
+    let any_gtid = status.connections.iter().any(|c| by_gtid(&c.using_gtid));
+    let (mut file, mut log) = (String::new(), Vec::new());
+    if any_gtid {
+        file.push_str(&format!("SET GLOBAL gtid_slave_pos = '{}';\n", quote(&status.gtid_slave_pos)));
+        log.push(format!("gtid_slave_pos '{}'", status.gtid_slave_pos));
+    }
+    for c in &status.connections {
+        let change = match c.name.as_str() {
+            "" => "CHANGE MASTER TO".to_string(),
+            name => format!("CHANGE MASTER '{}' TO", quote(name)),
+        };
+        if by_gtid(&c.using_gtid) {
+            file.push_str(&format!("{change} master_use_gtid = slave_pos;\n"));
+            log.push(format!("master '{}' master_use_gtid = slave_pos", c.name));
+        } else {
+            let (f, p) = (&c.master_file, &c.master_position);
+            file.push_str(&format!("{change} MASTER_LOG_FILE='{}', MASTER_LOG_POS={};\n", quote(f), quote(p)));
+            log.push(format!("master '{}' filename '{f}' position '{p}'", c.name));
+        }
+    }
+    Some((file, format!("MySQL slave binlog position: {}", log.join("; "))))
 }
 
 /// Everything `xtrabackup_info` records.
@@ -166,8 +205,11 @@ pub fn mask_secrets(args: &[String]) -> String {
     out.join(" ")
 }
 
+/// `--password`, `--pass`, in any spelling the option parser takes (`_` for `-`, `loose-`).
 fn is_password_flag(f: &str) -> bool {
-    matches!(f, "--password" | "--pass")
+    let Some(name) = f.strip_prefix("--") else { return false };
+    let name = name.replace('_', "-");
+    matches!(name.strip_prefix("loose-").unwrap_or(&name), "password" | "pass")
 }
 
 #[cfg(test)]
@@ -180,6 +222,54 @@ mod tests {
         let text = checkpoints(127_612_851, 127_612_893);
         assert_eq!(text.len(), 117);
         assert!(text.starts_with("backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 127612851\n"));
+    }
+
+    #[test]
+    fn slave_info_as_mariabackup_writes_it() {
+        use crate::server::ReplicaConnection;
+        let conn = |name: &str, file: &str, pos: &str, using: &str| ReplicaConnection {
+            name: name.into(),
+            master_file: file.into(),
+            master_position: pos.into(),
+            using_gtid: using.into(),
+        };
+        assert_eq!(slave_info(&ReplicaStatus::default()), None);
+        // rpl_slave_info: file and position (Using_Gtid No, or no gtid_slave_pos).
+        let one = ReplicaStatus {
+            connections: vec![conn("", "master-bin.000001", "1234", "No")],
+            gtid_slave_pos: "0-1-2".into(),
+        };
+        let (file, log) = slave_info(&one).unwrap();
+        assert_eq!(file, "CHANGE MASTER TO MASTER_LOG_FILE='master-bin.000001', MASTER_LOG_POS=1234;\n");
+        assert_eq!(log, "MySQL slave binlog position: master '' filename 'master-bin.000001' position '1234'");
+        // slave_info_norpl's multi-source case, line for line.
+        let many = ReplicaStatus {
+            connections: vec![
+                conn("", "", "0", "Slave_Pos"),
+                conn("master2", "", "0", "Slave_Pos"),
+                conn("master3", "", "0", "Slave_Pos"),
+                conn("master4", "", "0", "No"),
+                conn("master5", "", "0", "Slave_Pos"),
+            ],
+            gtid_slave_pos: "1-1-1,2-2-2".into(),
+        };
+        let (file, log) = slave_info(&many).unwrap();
+        assert_eq!(
+            file,
+            "SET GLOBAL gtid_slave_pos = '1-1-1,2-2-2';\nCHANGE MASTER TO master_use_gtid = slave_pos;\n\
+             CHANGE MASTER 'master2' TO master_use_gtid = slave_pos;\nCHANGE MASTER 'master3' TO master_use_gtid = slave_pos;\n\
+             CHANGE MASTER 'master4' TO MASTER_LOG_FILE='', MASTER_LOG_POS=0;\n\
+             CHANGE MASTER 'master5' TO master_use_gtid = slave_pos;\n"
+        );
+        assert_eq!(
+            log,
+            "MySQL slave binlog position: gtid_slave_pos '1-1-1,2-2-2'; master '' master_use_gtid = slave_pos; \
+             master 'master2' master_use_gtid = slave_pos; master 'master3' master_use_gtid = slave_pos; \
+             master 'master4' filename '' position '0'; master 'master5' master_use_gtid = slave_pos"
+        );
+        // Without gtid_slave_pos every connection is written by file and position.
+        let empty_pos = ReplicaStatus { gtid_slave_pos: String::new(), ..many };
+        assert!(!slave_info(&empty_pos).unwrap().0.contains("gtid"));
     }
 
     #[test]
@@ -196,15 +286,26 @@ mod tests {
 
     #[test]
     fn passwords_never_survive_masking() {
-        let args: Vec<String> =
-            ["backup", "--password=letsg0", "--user=admin", "--password", "s3cret", "-phunter2", "-p"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let args: Vec<String> = [
+            "backup",
+            "--password=letsg0",
+            "--user=admin",
+            "--password",
+            "s3cret",
+            "-phunter2",
+            "-p",
+            "--loose_pass=pw2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let masked = mask_secrets(&args);
-        for secret in ["letsg0", "s3cret", "hunter2"] {
+        for secret in ["letsg0", "s3cret", "hunter2", "pw2"] {
             assert!(!masked.contains(secret), "{secret} leaked into {masked}");
         }
-        assert_eq!(masked, "backup --password=xxxxxxxx --user=admin --password xxxxxxxx -pxxxxxxxx -p");
+        assert_eq!(
+            masked,
+            "backup --password=xxxxxxxx --user=admin --password xxxxxxxx -pxxxxxxxx -p --loose_pass=xxxxxxxx"
+        );
     }
 }

@@ -307,6 +307,7 @@ fn a_row_format_compressed_page_takes_the_redo_in_its_compressed_frame() {
 
 fn opts(datadir: &Path, mode: Mode) -> RestoreOptions {
     RestoreOptions {
+        data_files: Vec::new(),
         datadir: datadir.to_path_buf(),
         data_home_dir: None,
         undo_dir: None,
@@ -316,6 +317,33 @@ fn opts(datadir: &Path, mode: Mode) -> RestoreOptions {
         ownership: Ownership::Keep,
         mode,
     }
+}
+
+/// copy-back with the server's `innodb_data_file_path` (mariabackup's
+/// absolute_ibdata_paths test): each system tablespace file goes where the
+/// server looks for it, an absolute path as it is, a relative one under
+/// `innodb_data_home_dir` (else the datadir); without it `ibdata*` go there.
+#[test]
+fn copy_back_puts_the_system_tablespace_files_where_innodb_data_file_path_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    std::fs::create_dir_all(dir.join("db")).unwrap();
+    for name in ["abs_ibdata1", "ibdata_second", "undo001", "db/t.ibd"] {
+        std::fs::write(dir.join(name), b"x").unwrap();
+    }
+    let (data, elsewhere) = (tmp.path().join("data"), tmp.path().join("elsewhere/abs_ibdata1"));
+    let mut o = opts(&data, Mode::Copy);
+    o.data_files = vec![elsewhere.clone(), PathBuf::from("ibdata_second")];
+    let to: Vec<PathBuf> = copyback::plan(&RealLocalFs, &dir, &o).unwrap().into_iter().map(|i| i.to).collect();
+    for want in [elsewhere.clone(), data.join("ibdata_second"), data.join("undo001"), data.join("db/t.ibd")] {
+        assert!(to.contains(&want), "{want:?} not in {to:?}");
+    }
+    o.data_home_dir = Some(tmp.path().join("home"));
+    let to: Vec<PathBuf> = copyback::plan(&RealLocalFs, &dir, &o).unwrap().into_iter().map(|i| i.to).collect();
+    assert!(to.contains(&tmp.path().join("home/ibdata_second")) && to.contains(&elsewhere), "{to:?}");
+    o.data_files.clear();
+    let to: Vec<PathBuf> = copyback::plan(&RealLocalFs, &dir, &o).unwrap().into_iter().map(|i| i.to).collect();
+    assert!(to.contains(&data.join("abs_ibdata1")), "without the setting, as before: {to:?}");
 }
 
 #[test]

@@ -51,6 +51,7 @@ fn layout(data_device: u64, data_capacity: u64) -> MemFs {
 
 fn opts(mode: Mode) -> RestoreOptions {
     RestoreOptions {
+        data_files: Vec::new(),
         datadir: p("/data/mysql"),
         data_home_dir: None,
         undo_dir: Some(p("/data/undo")),

@@ -371,6 +371,16 @@ impl<C: ServerControl> ServerControl for FaultyControl<C> {
         self.check(ServerCall::BinlogPosition)?;
         self.inner.binlog_position(gtid)
     }
+    fn set_lock_wait_timeout(&mut self, seconds: u64) -> Result<(), ServerError> {
+        self.inner.set_lock_wait_timeout(seconds)
+    }
+    fn long_query(&mut self, min_seconds: u64, all: bool) -> Result<Option<String>, ServerError> {
+        self.inner.long_query(min_seconds, all)
+    }
+    fn replica_status(&mut self) -> Result<innohot::server::ReplicaStatus, ServerError> {
+        self.check(ServerCall::BinlogPosition)?;
+        self.inner.replica_status()
+    }
     fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
         self.check(ServerCall::FlushEngineLogs)?;
         self.inner.flush_engine_logs()

@@ -36,6 +36,7 @@ pub fn render(events: &[Event], root: &Path, stable: bool) -> String {
                 hide_numbers(&n)
             }
             EventKind::Note(n) => redact(n, root),
+            EventKind::ToolLine(n) => redact(n, root),
             EventKind::Statement(s) => format!("sql: {s}"),
             EventKind::CopyStarted { source, target } => {
                 format!("copy {} -> {}", redact(source, root), redact(target, root))

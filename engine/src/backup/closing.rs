@@ -19,12 +19,37 @@ impl Backup {
     pub(super) fn binlog_position(&mut self) -> Result<Next> {
         let phase = Phase::BinlogPosition;
         self.begin(phase);
+        if std::mem::take(&mut self.lock_wait_set) {
+            // Locked: what follows may take its time, as mariabackup lets it.
+            self.statement(phase, "SET SESSION lock_wait_timeout=31536000");
+            self.svc.server.set_lock_wait_timeout(31_536_000)?;
+        }
+        if self.opts.slave_info {
+            self.slave_info(phase)?;
+        }
         self.statement(phase, "SHOW MASTER STATUS");
         self.binlog = self.svc.server.binlog_position(self.flavor().gtid_source())?;
         if let Some(text) = self.binlog.as_ref().map(meta::binlog_info) {
             self.write_meta_under_lock(phase, meta::BINLOG_INFO_FILE, text)?;
         }
         self.advance(Phase::FlushRedo)
+    }
+
+    /// `--slave-info`, under the lock (commits blocked, so the replica's
+    /// executed position stands still): `xtrabackup_slave_info` and the line
+    /// mariabackup logs, or its notice that the server is no replica.
+    fn slave_info(&mut self, phase: Phase) -> Result<()> {
+        self.statement(phase, "SHOW ALL SLAVES STATUS");
+        let status = self.svc.server.replica_status()?;
+        let line = match meta::slave_info(&status) {
+            Some((text, line)) => {
+                self.write_meta_under_lock(phase, meta::SLAVE_INFO_FILE, text)?;
+                line
+            }
+            None => meta::NOT_A_REPLICA.to_string(),
+        };
+        emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::ToolLine(line));
+        Ok(())
     }
 
     pub(super) fn flush_redo(&mut self) -> Result<Next> {
@@ -110,8 +135,10 @@ impl Backup {
 
     pub(super) fn unlock(&mut self) -> Result<Next> {
         self.begin(Phase::Unlock);
-        self.statement(Phase::Unlock, self.flavor().unlock_statement());
-        self.svc.server.unlock()?;
+        if !self.opts.no_lock {
+            self.statement(Phase::Unlock, self.flavor().unlock_statement());
+            self.svc.server.unlock()?;
+        }
         self.lock_attempted = false;
         let now = self.svc.clock.now();
         if let Some(t) = self.lock_started.take() {

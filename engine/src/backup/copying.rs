@@ -121,6 +121,10 @@ impl Backup {
     pub(super) fn lock_step(&mut self) -> Result<Next> {
         if self.sub == 0 {
             self.begin(Phase::Lock);
+            if self.opts.no_lock {
+                self.note(Phase::Lock, "--no-lock: no lock statement; DDL and non-InnoDB writes must not happen now");
+            }
+            self.wait_for_long_queries()?;
         }
         let steps = self.flavor().lock_steps();
         self.lock_statement(Phase::Lock, steps[self.sub])?;

@@ -12,18 +12,20 @@ mod copying;
 mod datadir;
 mod driver;
 pub mod filter;
+mod locking;
 mod precopy;
 mod reconcile;
 mod shared;
 mod witness;
 
 pub use driver::{run, run_until_stopped, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
+pub use locking::LockWait;
 pub use shared::{PollAgain, SharedFollower};
 
 use crate::copy::{CopyLane, CopyPool, CopySettings, InnodbLayout};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
-use crate::flavor::{self, Flavor, LockStep, RedoContext, RedoLog};
+use crate::flavor::{self, Flavor, RedoContext, RedoLog};
 use crate::format::Lsn;
 use crate::io::{write_durable, Clock, SourceFs, TargetDir};
 use crate::meta;
@@ -73,6 +75,16 @@ pub struct BackupOptions {
     /// `--history[=NAME]`: a row for the backup in the server's history table
     /// (NAME empty for a bare `--history`).
     pub history: Option<String>,
+    /// `--slave-info`: under the lock, write `xtrabackup_slave_info` from the
+    /// replica's connections (MariaDB only).
+    pub slave_info: bool,
+    /// `--no-lock`: no lock statement at all (no BACKUP STAGE, no FTWRL): only
+    /// for servers whose every table is InnoDB and that see no DDL during the
+    /// backup; the binlog position is then not consistent with the data.
+    pub no_lock: bool,
+    /// `--ftwrl-wait-timeout`: seconds to wait for long queries before the lock
+    /// (see `lock_wait`); the lock statements then wait at most this long.
+    pub lock_wait: Option<LockWait>,
 }
 
 impl Default for BackupOptions {
@@ -91,6 +103,9 @@ impl Default for BackupOptions {
             filter: filter::Filter::default(),
             checkpoint_first: false,
             history: None,
+            slave_info: false,
+            no_lock: false,
+            lock_wait: None,
         }
     }
 }
@@ -215,6 +230,8 @@ pub struct Backup {
     ddl_started: Option<Duration>,
     ddl_blocked: Duration,
     lock_attempted: bool,
+    /// `--ftwrl-wait-timeout`'s `lock_wait_timeout` is set on the connection.
+    lock_wait_set: bool,
     checkpoints_written: bool,
     data_files: u64,
     data_bytes: u64,
@@ -258,6 +275,7 @@ impl Backup {
             ddl_started: None,
             ddl_blocked: Duration::ZERO,
             lock_attempted: false,
+            lock_wait_set: false,
             checkpoints_written: false,
             data_files: 0,
             data_bytes: 0,
@@ -401,24 +419,6 @@ impl Backup {
         }
     }
 
-    /// Runs one lock statement. From the first that holds something on, the
-    /// abort path releases; the lock time starts where commits begin to wait,
-    /// the DDL-blocked time where DDL does.
-    fn lock_statement(&mut self, phase: Phase, step: LockStep) -> Result<()> {
-        self.statement(phase, step.statement());
-        if step.holds_lock() {
-            self.lock_attempted = true;
-        }
-        if step.starts_lock_timer() && self.lock_started.is_none() {
-            self.lock_started = Some(self.svc.clock.now());
-        }
-        if step.starts_ddl_timer() && self.ddl_started.is_none() {
-            self.ddl_started = Some(self.svc.clock.now());
-        }
-        self.svc.server.lock(step)?;
-        Ok(())
-    }
-
     fn write_meta(&self, phase: Phase, name: &str, text: String) -> Result<()> {
         let path = self.svc.target.root().join(name);
         write_durable(&*self.svc.target, Path::new(name), text.as_bytes())
@@ -507,6 +507,13 @@ impl Backup {
     fn server_facts(&mut self) -> Result<Next> {
         let phase = Phase::ServerFacts;
         self.begin(phase);
+        if self.opts.slave_info && !self.flavor().has_all_slaves_status() {
+            return Err(BackupError::Unsupported(format!(
+                "--slave-info: innohot reads the replica's position from SHOW ALL SLAVES STATUS, which {} does not \
+                 have; back up without --slave-info and take the position from SHOW SLAVE STATUS, or use xtrabackup",
+                self.flavor().name()
+            )));
+        }
         if self.opts.checkpoint_first {
             self.statement(phase, "SET GLOBAL innodb_log_checkpoint_now=ON");
             self.svc.server.checkpoint_now()?;

@@ -79,6 +79,10 @@ pub trait Flavor: Send {
     }
     /// Where `--history` writes: the table this flavor's peer tool keeps.
     fn history_table(&self) -> crate::server::HistoryTable;
+    /// `--slave-info` reads `SHOW ALL SLAVES STATUS` (MariaDB); MySQL 5.7 has none.
+    fn has_all_slaves_status(&self) -> bool {
+        true
+    }
     /// Statements before InnoDB files are copied (MariaDB: BACKUP STAGE START).
     fn before_copy(&self) -> &'static [LockStep] {
         &[]

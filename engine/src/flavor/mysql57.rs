@@ -83,6 +83,10 @@ impl Flavor for Mysql57 {
         "MySQL 5.7"
     }
 
+    fn has_all_slaves_status(&self) -> bool {
+        false
+    }
+
     fn reported_variables(&self) -> &'static [&'static str] {
         &[
             "innodb_data_home_dir",

@@ -43,6 +43,11 @@ pub struct RestoreOptions {
     pub log_dir: Option<PathBuf>,
     /// Where `aria_log_control` and `aria_log.*` go (MariaDB's aria_log_dir_path).
     pub aria_log_dir: Option<PathBuf>,
+    /// The system tablespace files of the server's `innodb_data_file_path`, as
+    /// it names them (absolute, or under `data_home_dir`): the backup's file of
+    /// each one's name goes there. Empty: every top-level `ibdata*` goes to
+    /// `data_home_dir`.
+    pub data_files: Vec<PathBuf>,
     pub remote_inside_datadir: bool,
     pub ownership: Ownership,
     pub mode: Mode,
@@ -235,7 +240,9 @@ pub fn plan(fs: &dyn LocalFs, dir: &Path, opts: &RestoreOptions) -> Result<Vec<I
                 EntryKind::File => {
                     let rel = from.strip_prefix(dir).expect("under the backup");
                     let home = |o: &Option<PathBuf>| o.clone().unwrap_or_else(|| opts.datadir.clone());
+                    let system = opts.data_files.iter().find(|p| p.file_name() == Some(e.name.as_ref()));
                     let to = match e.name.as_str() {
+                        _ if d == dir && system.is_some() => home(&opts.data_home_dir).join(system.expect("found")),
                         n if d == dir && n.starts_with("ibdata") => home(&opts.data_home_dir).join(n),
                         n if d == dir && n.starts_with("undo") => home(&opts.undo_dir).join(n),
                         n if d == dir && n.starts_with("ib_logfile") => home(&opts.log_dir).join(n),

@@ -80,6 +80,26 @@ pub struct BinlogPos {
     pub gtid: String,
 }
 
+/// One replication connection of `SHOW ALL SLAVES STATUS` (what `--slave-info` needs of it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaConnection {
+    /// Connection_name: empty for the default connection.
+    pub name: String,
+    /// Relay_Master_Log_File: the master's binlog holding the last executed event.
+    pub master_file: String,
+    /// Exec_Master_Log_Pos: where in it the replica has executed up to.
+    pub master_position: String,
+    /// Using_Gtid: `No`, `Slave_Pos` or `Current_Pos`.
+    pub using_gtid: String,
+}
+
+/// What `--slave-info` reads under the lock: every replication connection and `@@gtid_slave_pos`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    pub connections: Vec<ReplicaConnection>,
+    pub gtid_slave_pos: String,
+}
+
 /// One tablespace the server's data dictionary knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerTablespace {
@@ -128,6 +148,24 @@ pub trait ServerControl {
     /// `SHOW MASTER STATUS`, with the GTID position from where the flavor
     /// keeps it; None when binary logging is off.
     fn binlog_position(&mut self, gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError>;
+    /// `--ftwrl-wait-timeout`: `SET SESSION lock_wait_timeout=N`, so a lock statement that waits
+    /// longer fails (ERROR 1205) instead of waiting for a year.
+    fn set_lock_wait_timeout(&mut self, seconds: u64) -> Result<(), ServerError> {
+        let _ = seconds;
+        Ok(())
+    }
+    /// `--ftwrl-wait-timeout`: the first query of `SHOW FULL PROCESSLIST` running for at least
+    /// `min_seconds` that would hold up the lock (`all`: any statement mariabackup counts as a
+    /// query, else only writes), as "ID (duration D sec): TEXT"; None when there is none.
+    fn long_query(&mut self, min_seconds: u64, all: bool) -> Result<Option<String>, ServerError> {
+        let _ = (min_seconds, all);
+        Ok(None)
+    }
+    /// `--slave-info`: `SHOW ALL SLAVES STATUS` and `SELECT @@GLOBAL.gtid_slave_pos` (MariaDB). A server
+    /// that answers nothing (the simulator) is no replica.
+    fn replica_status(&mut self) -> Result<ReplicaStatus, ServerError> {
+        Ok(ReplicaStatus::default())
+    }
     /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: redo up to the binlog position is on disk.
     fn flush_engine_logs(&mut self) -> Result<(), ServerError>;
     /// `SET GLOBAL innodb_log_checkpoint_now=ON`: the server writes every dirty

@@ -10,8 +10,8 @@
 //! Unix socket the driver never uses TLS: the bytes do not leave the host.
 
 use super::{
-    BinlogPos, GtidSource, HistoryTable, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace,
-    ServerVars, TablespaceDictionary,
+    BinlogPos, GtidSource, HistoryTable, LockStep, ReplicaConnection, ReplicaStatus, ServerControl, ServerError,
+    ServerPlugin, ServerTablespace, ServerVars, TablespaceDictionary,
 };
 use crate::format::Lsn;
 use mysql::prelude::Queryable;
@@ -282,6 +282,27 @@ fn redact(text: &str, password: Option<&str>) -> String {
     }
 }
 
+/// Whether a running statement would hold up the backup's lock, as mariabackup's
+/// `--ftwrl-wait-query-type` counts them: writes always, and with `all` also reads,
+/// calls and transactions (leading blanks, `(` and comments skipped).
+pub fn holds_up_lock(statement: &str, all: bool) -> bool {
+    const WRITES: [&str; 6] = ["insert", "update", "delete", "replace", "alter", "load"];
+    const OTHERS: [&str; 6] = ["select", "do", "handler", "call", "execute", "begin"];
+    let mut s = statement;
+    loop {
+        let trimmed = s.trim_start_matches(['\t', '\n', '\r', ' ', '(']);
+        match trimmed.strip_prefix("/*") {
+            Some(rest) => s = rest.split_once("*/").map_or("", |(_, after)| after),
+            None => {
+                s = trimmed;
+                break;
+            }
+        }
+    }
+    let starts = |w: &&str| s.get(..w.len()).is_some_and(|head| head.eq_ignore_ascii_case(w));
+    WRITES.iter().any(starts) || (all && OTHERS.iter().any(starts))
+}
+
 fn text(row: &Row, column: &str) -> Option<String> {
     let idx = row.columns_ref().iter().position(|c| c.name_str().eq_ignore_ascii_case(column))?;
     nth_text(row, idx)
@@ -373,6 +394,37 @@ impl ServerControl for MysqlControl {
             }
         };
         Ok(Some(BinlogPos { file, position, gtid: gtid.replace('\n', "") }))
+    }
+
+    fn set_lock_wait_timeout(&mut self, seconds: u64) -> Result<(), ServerError> {
+        self.exec(&format!("SET SESSION lock_wait_timeout={seconds}"))
+    }
+
+    fn long_query(&mut self, min_seconds: u64, all: bool) -> Result<Option<String>, ServerError> {
+        for row in self.rows("SHOW FULL PROCESSLIST")? {
+            let (Some(info), Some(id)) = (text(&row, "Info"), text(&row, "Id")) else { continue };
+            let duration: u64 = text(&row, "Time").and_then(|t| t.parse().ok()).unwrap_or(0);
+            if duration >= min_seconds && holds_up_lock(&info, all) {
+                return Ok(Some(format!("query {id} (duration {duration} sec): {info}")));
+            }
+        }
+        Ok(None)
+    }
+
+    fn replica_status(&mut self) -> Result<ReplicaStatus, ServerError> {
+        let connections = self
+            .rows("SHOW ALL SLAVES STATUS")?
+            .iter()
+            .map(|row| ReplicaConnection {
+                name: text(row, "Connection_name").unwrap_or_default(),
+                master_file: text(row, "Relay_Master_Log_File").unwrap_or_default(),
+                master_position: text(row, "Exec_Master_Log_Pos").unwrap_or_default(),
+                using_gtid: text(row, "Using_Gtid").unwrap_or_default(),
+            })
+            .collect();
+        let rows = self.rows("SELECT @@GLOBAL.gtid_slave_pos")?;
+        let gtid_slave_pos = rows.first().and_then(|r| nth_text(r, 0)).unwrap_or_default();
+        Ok(ReplicaStatus { connections, gtid_slave_pos })
     }
 
     fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
@@ -524,6 +576,19 @@ mod tests {
         assert!(!text.contains("MySqlError"), "{text}");
     }
     use super::*;
+
+    #[test]
+    fn long_queries_that_hold_up_the_lock_as_mariabackup_counts_them() {
+        for write in ["INSERT INTO t VALUES (1)", "  (update t set i=2)", "/* c */ DELETE FROM t", "alter table t"] {
+            assert!(holds_up_lock(write, false) && holds_up_lock(write, true), "{write}");
+        }
+        for other in ["SELECT SLEEP(100)", "begin", "CALL p()", "/* x */ /* y */select 1"] {
+            assert!(!holds_up_lock(other, false) && holds_up_lock(other, true), "{other}");
+        }
+        for never in ["SHOW FULL PROCESSLIST", "FLUSH TABLES", "", "/* unterminated"] {
+            assert!(!holds_up_lock(never, true), "{never}");
+        }
+    }
 
     #[test]
     fn lsn_from_both_servers_status_text() {

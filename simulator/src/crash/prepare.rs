@@ -28,6 +28,7 @@ pub(super) fn check(cfg: &SimConfig, backup: &SimBackup, stats: &mut RunStats, w
     let after = cut.aftermath(&fs);
     let probe = after.fork();
     let opts = RestoreOptions {
+        data_files: Vec::new(),
         datadir: PathBuf::from("/restored"),
         data_home_dir: None,
         undo_dir: None,

@@ -41,6 +41,7 @@ fn setup(backup: &SimBackup, rng: &mut Rng) -> (MemFs, RestoreOptions) {
         fs.mount(Path::new("/logs"), 4, u64::MAX);
     }
     let opts = RestoreOptions {
+        data_files: Vec::new(),
         datadir,
         data_home_dir: None,
         undo_dir: apart.then(|| PathBuf::from("/logs/undo")),
