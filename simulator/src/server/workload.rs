@@ -61,6 +61,7 @@ impl SimServer {
 
     /// Logs an mtr of one tablespace and applies its changes to the buffer pool.
     pub(super) fn commit_mtr(&mut self, space_idx: usize, mtr: Mtr) -> (Lsn, Lsn) {
+        let (space_id, is_system) = (self.spaces[space_idx].id, self.spaces[space_idx].is_system);
         let encoded = self.log.encode(&mtr);
         let need = encoded.len;
         // Room first, then the pages: make_room flushes every dirty page and declares
@@ -120,8 +121,12 @@ impl SimServer {
         }
         self.truth.grown.push((id, self.seq, old, new));
         let mut mtr = Mtr::default();
-        if !self.spaces[idx].is_system && self.named_since_checkpoint.insert(id) {
+        let is_system = self.spaces[idx].is_system;
+        if !is_system && !self.is_named(id) {
             mtr.files.push(FileOp::Modify { space: id, name: self.spaces[idx].redo_name.clone() });
+        }
+        if !is_system {
+            self.note_named(id, self.log.lsn());
         }
         let write = |page: u32, offset: usize, data: &[u8]| PageChange {
             space: id,
