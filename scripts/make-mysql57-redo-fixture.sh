@@ -104,6 +104,20 @@ start
 version="$(sql -e 'SELECT VERSION()')"
 echo "started MySQL $version"
 
+# INSERTs into fx.t1 for ids FROM..TO in batches of STEP rows: v is "row-N-"
+# and N % LEN copies of FILL, n is NULL for every NULLS-th id.
+t1_inserts() {
+    python3 - "$@" <<'PY'
+import sys
+lo, hi, step, fill, length, nulls = sys.argv[1:]
+lo, hi, step, length, nulls = int(lo), int(hi), int(step), int(length), int(nulls)
+for i in range(lo, hi, step):
+    rows = ", ".join("(%d, %r, %s)" % ((i + j) * 7919 % 1000, "row-%d-" % (i + j) + fill * ((i + j) % length),
+                     str(i + j) if (i + j) % nulls else "NULL") for j in range(step))
+    print("INSERT INTO fx.t1 (k, v, n) VALUES %s;" % rows)
+PY
+}
+
 # Phase A: the schema and its first rows. Then wait until a checkpoint passes
 # all of it, so that the redo kept below starts with a checkpoint's
 # MLOG_FILE_NAME records for the tablespaces phase A changed.
@@ -113,11 +127,7 @@ echo "started MySQL $version"
     echo "  v VARCHAR(100) NOT NULL, n BIGINT NULL, KEY k (k)) ENGINE=InnoDB ROW_FORMAT=DYNAMIC;"
     echo "CREATE TABLE fx.t0 (id INT PRIMARY KEY, c CHAR(20)) ENGINE=InnoDB ROW_FORMAT=COMPACT;"
     echo "INSERT INTO fx.t0 VALUES (1, 'a'), (2, 'b'), (3, 'c');"
-    python3 -c '
-for i in range(0, 300, 20):
-    rows = ", ".join("(%d, %r, %s)" % ((i + j) * 7919 % 1000, "row-%d-" % (i + j) + "x" * ((i + j) % 50),
-                     str(i + j) if (i + j) % 3 else "NULL") for j in range(20))
-    print("INSERT INTO fx.t1 (k, v, n) VALUES %s;" % rows)'
+    t1_inserts 0 300 20 x 50 3
 } | sql
 after_a="$(status_lsn 'Log sequence number')"
 for i in $(seq 1 600); do
@@ -137,11 +147,7 @@ echo "phase A ended at LSN $after_a; checkpoint at $cp_lsn"
     echo "UPDATE fx.t1 SET v = CONCAT(v, '-updated-longer') WHERE id % 7 = 0;"
     echo "UPDATE fx.t1 SET k = k + 1 WHERE id % 11 = 0;"
     echo "DELETE FROM fx.t1 WHERE id % 13 = 0;"
-    python3 -c '
-for i in range(300, 700, 25):
-    rows = ", ".join("(%d, %r, %s)" % ((i + j) * 7919 % 1000, "row-%d-" % (i + j) + "y" * ((i + j) % 60),
-                     str(i + j) if (i + j) % 4 else "NULL") for j in range(25))
-    print("INSERT INTO fx.t1 (k, v, n) VALUES %s;" % rows)'
+    t1_inserts 300 700 25 y 60 4
     echo "CREATE TABLE fx.t2 (a INT PRIMARY KEY, b VARCHAR(10)) ENGINE=InnoDB;"
     echo "INSERT INTO fx.t2 VALUES (1, 'one'), (2, 'two');"
     echo "RENAME TABLE fx.t2 TO fx.t3;"
