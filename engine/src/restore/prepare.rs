@@ -129,6 +129,9 @@ fn check_unheld_spaces(dir: &Path, a: &apply::ApplyReport, partial: bool) -> Res
         .filter_map(|space| match a.file_names.get(space) {
             Some(None) => None,
             Some(Some(name)) if partial && name.trim_start_matches("./").contains('/') => None,
+            // An ALTER's or TRUNCATE's table in the making: the backup never copies one
+            // (the statement had not finished under the lock; the original table holds).
+            Some(Some(name)) if is_statement_table(name) => None,
             Some(Some(name)) => Some(Missing {
                 file: completeness::backup_path_of(name),
                 why: format!(
@@ -149,6 +152,12 @@ fn check_unheld_spaces(dir: &Path, a: &apply::ApplyReport, partial: bool) -> Res
     } else {
         Err(RestoreError::Missing { dir: dir.to_path_buf(), missing })
     }
+}
+
+/// Whether a redo file name ("./db/#sql-alter-1f-7.ibd") is one of a DDL
+/// statement's own tables, which a backup never holds.
+fn is_statement_table(name: &str) -> bool {
+    Path::new(name).file_name().and_then(|f| f.to_str()).is_some_and(crate::copy::is_temporary_name)
 }
 
 /// InnoDB tables whose `.frm` is in the backup and whose `.ibd` is not are fine in
@@ -418,4 +427,26 @@ pub fn write_prepared_log(fs: &dyn LocalFs, dir: &Path, end_lsn: Lsn, creator: &
     let path = dir.join(LOG_FILE);
     let bytes = prepared_log(end_lsn, creator)?;
     fs.replace_durably(&path, &bytes).map_err(io_err(&path, "replacing"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redo_for_a_ddl_statements_own_table_is_no_missing_tablespace_and_any_other_is() {
+        let mut a = apply::ApplyReport { spaces_not_in_backup: vec![13, 14, 15], ..Default::default() };
+        a.file_names.insert(13, Some("./k/#sql-alter-21fc-7.ibd".into()));
+        a.file_names.insert(14, None); // deleted by the redo
+        a.file_names.insert(15, Some("./k/t.ibd".into()));
+        let err = check_unheld_spaces(Path::new("/b"), &a, false).unwrap_err();
+        let RestoreError::Missing { missing, .. } = err else { panic!("{err:?}") };
+        let files: Vec<_> = missing.iter().map(|m| m.file.display().to_string()).collect();
+        assert_eq!(files, vec!["k/t.ibd"]);
+        a.spaces_not_in_backup = vec![13, 14];
+        check_unheld_spaces(Path::new("/b"), &a, false).unwrap();
+        // A table whose name merely contains "#sql" elsewhere is a real table.
+        a.file_names.insert(13, Some("./k/t#sql-alter.ibd".into()));
+        assert!(check_unheld_spaces(Path::new("/b"), &a, false).is_err());
+    }
 }
