@@ -267,7 +267,6 @@ fn apply_record(
     if let Record::Page { body: PageBody::ZipCompress { .. } | PageBody::InitFilePage { .. }, .. } = rec {
         frames.drop_frame((space, page_no));
     }
-    let Some(pg) = store.page_mut(space, page_no) else { unreachable!("held above") };
     let size = pg.len();
     let range = |offset: u16, len: usize| -> Result<std::ops::Range<usize>, PrepareError> {
         let o = offset as usize;
@@ -296,10 +295,8 @@ fn apply_record(
         }
         Record::Page { body, .. } => {
             let what = mlog::body_name(body);
-            pages::apply(pg, space, page_no, body, zip).map_err(|e| match e {
-                Some(detail) => PrepareError::BadPage { lsn: mtr_start, space, page: page_no, what, detail },
-                None => PrepareError::Compressed { lsn: mtr_start, space, page: page_no, what },
-            })?;
+            pages::apply(pg, space, page_no, body, zip)
+                .map_err(|e| page_error(e, mtr_start, (space, page_no), what))?;
             report.by_type[usize::from(body.type_byte())] += 1;
         }
         _ => unreachable!("page records only"),
@@ -328,6 +325,15 @@ fn apply_pageless(rec: &Record, mtr_start: Lsn, report: &mut ApplyReport) -> Res
     }
 }
 
+/// A page record the page could not take: why (Some), or a record this prepare
+/// does not apply to a compressed page (None).
+fn page_error(e: Option<String>, lsn: Lsn, (space, page): (u32, u32), what: &'static str) -> PrepareError {
+    match e {
+        Some(detail) => PrepareError::BadPage { lsn, space, page, what, detail },
+        None => PrepareError::Compressed { lsn, space, page, what },
+    }
+}
+
 /// Applies a record to the frame of a compressed page (see [`zip_frames`]); the
 /// stored page's LSN follows, as for any page.
 fn apply_to_frame(
@@ -343,10 +349,7 @@ fn apply_to_frame(
         _ => "a byte write",
     };
     let frame = frames.frame(store, (space, page_no), mtr.start)?;
-    zip_frames::apply(frame, rec, mtr.rest).map_err(|e| match e {
-        Some(detail) => PrepareError::BadPage { lsn: mtr.start, space, page: page_no, what, detail },
-        None => PrepareError::Compressed { lsn: mtr.start, space, page: page_no, what },
-    })?;
+    zip_frames::apply(frame, rec, mtr.rest).map_err(|e| page_error(e, mtr.start, (space, page_no), what))?;
     if let Record::Page { body, .. } = rec {
         report.by_type[usize::from(body.type_byte())] += 1;
     }
