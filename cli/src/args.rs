@@ -229,9 +229,16 @@ Refused, backup unchanged, exit 1: an incomplete or failed backup; a file a serv
 (backup-my.cnf, the system tablespace files of its innodb_data_file_path, undo001..N of its
 innodb_undo_tablespaces, the .ibd of an InnoDB table whose .frm is there, a tablespace the redo
 changes); xtrabackup_checkpoints inconsistent; a damaged log or page; an encrypted backup; a system
-tablespace of several files (use mariabackup --prepare); a MySQL 5.7 backup (use XtraBackup 2.4);
-another prepare of the same backup running (innohot_prepare.lock). ROW_FORMAT=COMPRESSED and
-PAGE_COMPRESSED tables are prepared; an undo tablespace the redo truncated is cut to its new size.
+tablespace of several files (use mariabackup --prepare); another prepare of the same backup
+running (innohot_prepare.lock). ROW_FORMAT=COMPRESSED and PAGE_COMPRESSED tables are prepared; an
+undo tablespace the redo truncated is cut to its new size.
+
+--export (MariaDB backups, as mariabackup --export): after the redo is applied, the MariaDB server
+binary (--mariadbd, same series as the backup's server) starts on the backup in bootstrap mode,
+rolls back the transactions open at the backup's end, runs FLUSH TABLES ... FOR EXPORT for every
+table with a .frm and an .ibd, and shuts down slowly. Every location it could write is pinned
+inside the backup and the .isl links to DATA DIRECTORY files are moved aside while it runs, so it
+never touches the source server's files. A table the server could not export is named (no .cfg).
 
 Exit codes: 0 prepared (or already prepared), 1 refused or failed; bad input (options) exits 1 too.")]
 pub struct PrepareCmd {
@@ -245,9 +252,14 @@ pub struct PrepareCmd {
     /// As --defaults-file
     #[arg(long, value_name = "SUFFIX")]
     pub defaults_group_suffix: Option<String>,
-    /// Refused by name: innohot writes no .cfg files yet (see the README's partial backups)
+    /// Also write a .cfg file beside each table's .ibd for IMPORT TABLESPACE (MariaDB backups):
+    /// the MariaDB server binary runs on the prepared backup in bootstrap mode and writes them
     #[arg(long)]
     pub export: bool,
+    /// The MariaDB server binary --export runs (default: mariadbd on PATH or in /usr/sbin);
+    /// it must be of the backup's series (10.11 for a 10.11 backup)
+    #[arg(long, value_name = "PATH")]
+    pub mariadbd: Option<PathBuf>,
     /// Accepted for mariabackup's scripts: innohot's prepare never rolls back
     /// (the server does at its start), so every prepare is log-only
     #[arg(long)]
@@ -265,7 +277,8 @@ pub struct CommonRestore {
     /// Only errors (and --json)
     #[arg(long)]
     pub quiet: bool,
-    /// Accepted for script compatibility, not used (innohot holds only the pages the redo names)
+    /// The buffer pool of prepare --export's server (default 100M); else not used (innohot
+    /// holds only the pages the redo names)
     #[arg(long, value_name = "SIZE")]
     pub use_memory: Option<String>,
     /// Accepted for script compatibility, not used (prepare uses up to two threads of its own)

@@ -4,6 +4,7 @@
 mod args;
 mod argv;
 mod display;
+mod export;
 mod filter;
 mod optfile;
 mod options;

@@ -75,13 +75,11 @@ impl Run {
 /// `innohot prepare --target-dir DIR`.
 pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let run = Run::new("prepare", &cmd.common, &cmd.target_dir);
-    if cmd.export {
-        return crate::usage_error(
-            "prepare",
-            "--export: innohot writes no .cfg files yet; prepare without it and import each .ibd into a table \
-             without secondary indexes (add them back after), or prepare a copy with mariabackup --export",
-        );
-    }
+    let export_server = match cmd.export.then(|| export_server(cmd)).transpose() {
+        Ok(s) => s,
+        Err(ExportRefused::Usage(msg)) => return crate::usage_error("prepare", &msg),
+        Err(ExportRefused::Failed(msg)) => return run.fail(&msg),
+    };
     if let Some(f) = &cmd.defaults_file {
         if let Err(e) = crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file)
         {
@@ -95,10 +93,17 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     };
     if r.already_prepared {
         run.say(&format!(
-            "{} is already prepared (xtrabackup_checkpoints says so): nothing to do",
+            "{} is already prepared (xtrabackup_checkpoints says so): the redo is applied",
             cmd.target_dir.display()
         ));
-        return run.done("already-prepared", Map::new());
+        let mut m = Map::new();
+        if let Some(server) = &export_server {
+            match export(&run, cmd, server) {
+                Ok(fields) => m.extend(fields),
+                Err(e) => return run.fail(&e),
+            }
+        }
+        return run.done("already-prepared", m);
     }
     for s in &r.skipped {
         run.say(&format!("note: {} has no page 0 yet (created during the backup): left as it is", s.display()));
@@ -148,7 +153,92 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     ] {
         m.insert(k.into(), json!(v));
     }
+    if let Some(server) = &export_server {
+        match export(&run, cmd, server) {
+            Ok(fields) => m.extend(fields),
+            Err(e) => return run.fail(&e),
+        }
+    }
     run.done("prepared", m)
+}
+
+enum ExportRefused {
+    Usage(String),
+    Failed(String),
+}
+
+/// Before anything is applied: the backup is MariaDB's and a server binary
+/// of its series is there (a refusal then leaves the backup as it was).
+fn export_server(cmd: &PrepareCmd) -> Result<PathBuf, ExportRefused> {
+    if let Some(m) = &cmd.common.use_memory {
+        let digits = m.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G']);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || m.len() - digits.len() > 1 {
+            return Err(ExportRefused::Usage(format!("--use-memory={m}: a size is a number with K, M or G")));
+        }
+    }
+    let info_path = cmd.target_dir.join("xtrabackup_info");
+    let info = std::fs::read_to_string(&info_path)
+        .map_err(|e| ExportRefused::Failed(format!("--export: reading {}: {e}", info_path.display())))?;
+    let version = info
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| k.trim() == "server_version")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    if !version.contains("MariaDB") {
+        return Err(ExportRefused::Failed(format!(
+            "--export: the backup is of server {version:?} (xtrabackup_info), and innohot exports MariaDB backups \
+             only; for MySQL 5.7 prepare without --export and use xtrabackup 2.4 --prepare --export on a copy"
+        )));
+    }
+    let server = crate::export::find_server(cmd.mariadbd.as_deref()).map_err(ExportRefused::Failed)?;
+    let out = std::process::Command::new(&server)
+        .arg("--version")
+        .output()
+        .map_err(|e| ExportRefused::Failed(format!("--export: running {} --version: {e}", server.display())))?;
+    crate::export::check_server_version(&server, &String::from_utf8_lossy(&out.stdout), &version)
+        .map_err(|e| ExportRefused::Failed(format!("--export: {e}")))?;
+    Ok(server)
+}
+
+/// Runs the export server on the prepared backup; the JSON fields of what it did.
+fn export(run: &Run, cmd: &PrepareCmd, server: &Path) -> Result<Map<String, Value>, String> {
+    let dir = std::path::absolute(&cmd.target_dir).map_err(|e| format!("{}: {e}", cmd.target_dir.display()))?;
+    let found = crate::export::tables(&dir).map_err(|e| format!("--export: listing {}: {e}", dir.display()))?;
+    let r = crate::export::ServerRun {
+        server,
+        dir: &dir,
+        defaults_file: cmd.defaults_file.as_deref(),
+        group_suffix: cmd.defaults_group_suffix.as_deref(),
+        memory: cmd.common.use_memory.as_deref().unwrap_or("100M"),
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        as_root: unsafe { libc::geteuid() } == 0,
+    };
+    run.say(&format!(
+        "innohot prepare: --export: starting {} on the backup for {} tables (FLUSH TABLES ... FOR EXPORT)",
+        server.display(),
+        found.tables.len()
+    ));
+    let done = crate::export::run(&r, &found).map_err(|e| format!("--export: {e}"))?;
+    if !cmd.common.quiet {
+        eprint!("{}", done.server_output);
+    }
+    for (table, files) in &done.failed {
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        run.say(&format!(
+            "warning: the server wrote no .cfg for {table} ({}): see its output above; IMPORT TABLESPACE \
+             without it checks no schema",
+            files.join(", ")
+        ));
+    }
+    for f in &found.without_frm {
+        run.say(&format!("note: {} has no .frm: no table the server can open, not exported", f.display()));
+    }
+    run.say(&format!("exported {} tables: a .cfg beside each .ibd", done.tables.len()));
+    let mut m = Map::new();
+    m.insert("exported".into(), json!(done.tables));
+    m.insert("not_exported".into(), json!(done.failed.iter().map(|(t, _)| t).collect::<Vec<_>>()));
+    Ok(m)
 }
 
 /// `innohot copy-back` / `move-back`.

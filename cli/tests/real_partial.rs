@@ -2,9 +2,10 @@
 //! their excludes): the backup holds exactly the tables asked for (and the
 //! system files), says `partial = Y`, is prepared by innohot, and each table's
 //! prepared `.ibd` imported into another server (`ALTER TABLE ... DISCARD
-//! TABLESPACE`, copy, `IMPORT TABLESPACE`) has the source's checksum. Without
-//! `.cfg` files (`prepare --export` is not built yet) the import goes into the
-//! table without its secondary index, added back afterwards.
+//! TABLESPACE`, copy, `IMPORT TABLESPACE`) has the source's checksum: without
+//! `.cfg` files into the table without its secondary index (added back
+//! after), and with `prepare --export`'s `.cfg` files into the whole table,
+//! partitions, an encoded name and a DATA DIRECTORY table included.
 
 use innohot_testbeds::{binaries_or_skip, table_checksums, tree, ServerBuilder};
 use mysql::prelude::Queryable;
@@ -123,6 +124,125 @@ fn a_partial_backup_holds_the_tables_asked_for_and_imports_into_another_server()
     }
     let imported = table_checksums(&mut d).unwrap();
     for t in ["shop.orders", "crm.users"] {
+        assert_eq!(imported.get(t), source_sums.get(t), "{t}: the imported table's checksum is not the source's");
+    }
+}
+
+/// Bytes of every file below `dir`, by path: what must not change.
+fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    tree::regular_files(dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
+}
+
+#[test]
+fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_rows_rolled_back() {
+    let Some(b) = binaries_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remote");
+    std::fs::create_dir(&remote).unwrap();
+    let mut src = ServerBuilder::new(b.clone()).start().expect("start the source");
+    let mut conn = src.conn().unwrap();
+    let partitioned = TABLE.replace("ENGINE=InnoDB", "ENGINE=InnoDB PARTITION BY HASH (id) PARTITIONS 3");
+    let remote_table = TABLE.replace("ENGINE=InnoDB", &format!("ENGINE=InnoDB DATA DIRECTORY='{}'", remote.display()));
+    let tables = ["shop.orders", "shop.`order-lines`", "shop.hist", "shop.far"];
+    for sql in [
+        "CREATE DATABASE shop".to_string(),
+        format!("CREATE TABLE shop.orders {TABLE}"),
+        format!("CREATE TABLE shop.`order-lines` {TABLE}"),
+        format!("CREATE TABLE shop.hist {partitioned}"),
+        format!("CREATE TABLE shop.far {remote_table}"),
+        format!("CREATE TABLE shop.left_out {TABLE}"),
+    ] {
+        conn.query_drop(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    for t in tables {
+        conn.query_drop(format!(
+            "INSERT INTO {t} (k, v) SELECT seq % 97, REPEAT('x', seq % 200) FROM test.seq_1_to_3000"
+        ))
+        .unwrap();
+    }
+    // A transaction open across the whole backup: its rows are in the copied
+    // pages and the redo, and only the export server's rollback keeps them
+    // out of the exported tables.
+    let mut open = src.conn().unwrap();
+    open.query_drop("START TRANSACTION").unwrap();
+    for t in tables {
+        open.query_drop(format!("INSERT INTO {t} (k, v) SELECT 7, 'uncommitted' FROM test.seq_1_to_500")).unwrap();
+        open.query_drop(format!("UPDATE {t} SET v = 'uncommitted' WHERE k = 3")).unwrap();
+    }
+    let target = dir.path().join("backup");
+    let (ok, log) = innohot(&[
+        "--backup".into(),
+        format!("--target-dir={}", target.display()),
+        format!("--socket={}", src.socket().display()),
+        "--user=root".into(),
+        "--tables=^shop[.](orders|order.*lines|hist|far)$".into(),
+    ]);
+    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
+    let source_sums = table_checksums(&mut conn).unwrap();
+    open.query_drop("ROLLBACK").unwrap();
+    drop((open, conn));
+    // The source's DATA DIRECTORY file must come out of the export untouched:
+    // the backup's .isl names it.
+    src.stop().expect("stop the source");
+    let remote_before = contents(&remote);
+    assert!(!remote_before.is_empty());
+
+    let (ok, log) = innohot(&[
+        "prepare".into(),
+        "--export".into(),
+        format!("--mariadbd={}", b.mariadbd.display()),
+        format!("--target-dir={}", target.display()),
+    ]);
+    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot prepare --export failed:\n{log}");
+    assert!(log.contains("exported 4 tables"), "{log}");
+    assert_eq!(contents(&remote), remote_before, "the export server wrote the source's DATA DIRECTORY file");
+    assert!(target.join("shop/far.isl").exists(), "the .isl is back after the export");
+    let cfgs: BTreeSet<String> = tree::regular_files(&target.join("shop"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cfg"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let want: BTreeSet<String> = ["orders", "order@002dlines", "hist#P#p0", "hist#P#p1", "hist#P#p2", "far"]
+        .iter()
+        .map(|s| format!("{s}.cfg"))
+        .collect();
+    assert_eq!(cfgs, want);
+
+    let dst = ServerBuilder::new(b).start().expect("start the destination");
+    let mut d = dst.conn().unwrap();
+    d.query_drop("CREATE DATABASE shop").unwrap();
+    // The DATA DIRECTORY table's file comes into a table in the datadir.
+    for (name, file) in [("orders", "orders"), ("`order-lines`", "order@002dlines"), ("far", "far")] {
+        d.query_drop(format!("CREATE TABLE shop.{name} {TABLE}")).unwrap();
+        d.query_drop(format!("ALTER TABLE shop.{name} DISCARD TABLESPACE")).unwrap();
+        for ext in ["ibd", "cfg"] {
+            let to = dst.datadir().join(format!("shop/{file}.{ext}"));
+            std::fs::copy(target.join(format!("shop/{file}.{ext}")), to).unwrap();
+        }
+        d.query_drop(format!("ALTER TABLE shop.{name} IMPORT TABLESPACE"))
+            .unwrap_or_else(|e| panic!("IMPORT TABLESPACE shop.{name}: {e}\n{}\n{log}", dst.error_log_tail(30)));
+    }
+    // A partition comes in through a table of its own and EXCHANGE PARTITION.
+    d.query_drop(format!("CREATE TABLE shop.hist {partitioned}")).unwrap();
+    d.query_drop(format!("CREATE TABLE shop.one {TABLE}")).unwrap();
+    for p in 0..3 {
+        d.query_drop("ALTER TABLE shop.one DISCARD TABLESPACE").unwrap();
+        for ext in ["ibd", "cfg"] {
+            let from = target.join(format!("shop/hist#P#p{p}.{ext}"));
+            std::fs::copy(from, dst.datadir().join(format!("shop/one.{ext}"))).unwrap();
+        }
+        d.query_drop("ALTER TABLE shop.one IMPORT TABLESPACE").unwrap_or_else(|e| panic!("IMPORT p{p}: {e}"));
+        d.query_drop(format!("ALTER TABLE shop.hist EXCHANGE PARTITION p{p} WITH TABLE shop.one"))
+            .unwrap_or_else(|e| panic!("EXCHANGE PARTITION p{p}: {e}"));
+    }
+    d.query_drop("DROP TABLE shop.one").unwrap();
+    for t in tables {
+        let check: Vec<(String, String, String, String)> = d.query(format!("CHECK TABLE {t} EXTENDED")).unwrap();
+        assert!(check.iter().all(|r| r.3 == "OK"), "CHECK TABLE {t}: {check:?}");
+    }
+    let imported = table_checksums(&mut d).unwrap();
+    for t in ["shop.orders", "shop.order-lines", "shop.hist", "shop.far"] {
+        assert!(source_sums.contains_key(t), "{t} not among {:?}", source_sums.keys());
         assert_eq!(imported.get(t), source_sums.get(t), "{t}: the imported table's checksum is not the source's");
     }
 }

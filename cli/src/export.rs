@@ -1,0 +1,472 @@
+//! `prepare --export`: a `.cfg` file beside every table's `.ibd`, so that
+//! `ALTER TABLE ... IMPORT TABLESPACE` checks the schema and takes the
+//! tablespace with its secondary indexes.
+//!
+//! As mariabackup does, the server itself writes them: after innohot's own
+//! prepare, the MariaDB server binary runs in bootstrap mode on the prepared
+//! backup (which also rolls back the transactions that were open at the
+//! backup's end, so the exported pages hold committed data only), runs
+//! `FLUSH TABLES ... FOR EXPORT` for each table and shuts down slowly.
+//!
+//! That server must never touch the live server's files: every location
+//! option an option file could point elsewhere is overridden on its command
+//! line, and the backup's `.isl` link files (which name the live server's
+//! DATA DIRECTORY files) are moved aside while it runs, so it opens the
+//! backup's own copies.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Suffix of an `.isl` link file moved aside while the export server runs.
+const HIDDEN_LINK: &str = ".innohot-export-hidden";
+
+/// One table to export: its database directory and file-name stem (a
+/// partitioned table once, with the `.ibd` of each partition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportTable {
+    pub db: String,
+    pub table: String,
+    /// The `.ibd` files, relative to the backup directory.
+    pub ibd: Vec<PathBuf>,
+}
+
+impl ExportTable {
+    /// The table as SQL names it.
+    pub fn sql_name(&self) -> String {
+        format!("{}.{}", sql_ident(&self.db), sql_ident(&self.table))
+    }
+
+    /// The `.ibd` files that got no `.cfg` beside them.
+    pub fn missing_cfg(&self, dir: &Path) -> Vec<PathBuf> {
+        self.ibd.iter().filter(|p| !dir.join(p.with_extension("cfg")).exists()).cloned().collect()
+    }
+}
+
+/// What the directory scan found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub tables: Vec<ExportTable>,
+    /// `.ibd` files without a `.frm`: no table the server can open.
+    pub without_frm: Vec<PathBuf>,
+}
+
+/// The tables of a prepared backup: every `.ibd` in a database directory
+/// whose table has a `.frm` (statement-private `#sql` files left out).
+pub fn tables(dir: &Path) -> std::io::Result<Found> {
+    let mut by_table: BTreeMap<(String, String), Vec<PathBuf>> = BTreeMap::new();
+    let mut found = Found::default();
+    for db in sorted_entries(dir)? {
+        let db_path = dir.join(&db);
+        if !db_path.is_dir() || db.starts_with('#') {
+            continue;
+        }
+        for file in sorted_entries(&db_path)? {
+            let Some(stem) = file.strip_suffix(".ibd") else { continue };
+            if stem.starts_with("#sql") {
+                continue;
+            }
+            let table = table_of(stem);
+            let rel = PathBuf::from(&db).join(&file);
+            if db_path.join(format!("{table}.frm")).exists() {
+                by_table.entry((db.clone(), table.to_string())).or_default().push(rel);
+            } else {
+                found.without_frm.push(rel);
+            }
+        }
+    }
+    found.tables = by_table.into_iter().map(|((db, table), ibd)| ExportTable { db, table, ibd }).collect();
+    Ok(found)
+}
+
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir)?.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// A partition's file stem (`t#P#p0`, `t#P#p0#SP#s0`, lower case on some
+/// systems) names its table's (`t`).
+fn table_of(stem: &str) -> &str {
+    match stem.find("#P#").or_else(|| stem.find("#p#")) {
+        Some(i) => &stem[..i],
+        None => stem,
+    }
+}
+
+/// An identifier for SQL from its file-system form: `@XXXX` (four hex
+/// digits) is the character of that code point. A name in the server's
+/// other encodings (`@` and two letters, for accented letters) is named by
+/// its file name as it is, with the server's `#mysql50#` prefix.
+fn sql_ident(file_name: &str) -> String {
+    let name = decode_file_name(file_name).unwrap_or_else(|| format!("#mysql50#{file_name}"));
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn decode_file_name(s: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..at]);
+        let hex = rest.get(at + 1..at + 5)?;
+        if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
+        rest = &rest[at + 5..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The statements the bootstrap server runs: each table's FLUSH in a block
+/// that goes on past an error (a table the server cannot open gets no
+/// `.cfg`, which the caller reports), and its UNLOCK.
+pub fn bootstrap_sql(tables: &[ExportTable]) -> String {
+    let mut sql = String::from("SET NAMES utf8mb4;\n");
+    for t in tables {
+        sql.push_str(&format!(
+            "BEGIN NOT ATOMIC DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; FLUSH TABLES {} FOR EXPORT; END;\n\
+             UNLOCK TABLES;\n",
+            t.sql_name()
+        ));
+    }
+    sql
+}
+
+/// The MariaDB server binary to export with: `--mariadbd`, else the first
+/// `mariadbd` (then `mysqld`) on PATH or in the usual sbin directories.
+pub fn find_server(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(p) = explicit {
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(format!("--mariadbd={}: no such file", p.display()))
+        };
+    }
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    for d in ["/usr/sbin", "/usr/local/sbin", "/usr/libexec", "/usr/local/mysql/bin"] {
+        dirs.push(PathBuf::from(d));
+    }
+    for name in ["mariadbd", "mysqld"] {
+        if let Some(p) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
+            return Ok(p);
+        }
+    }
+    Err("--export needs the MariaDB server binary (mariadbd), which writes the .cfg files, and none was found on \
+         PATH or in /usr/sbin: install the server package of the backup's version or name it with --mariadbd=PATH"
+        .into())
+}
+
+/// The `major.minor` of a version string (`10.11.19-MariaDB-0+deb12u1` → `10.11`).
+fn major_minor(version: &str) -> Option<&str> {
+    let mut dots = version.match_indices('.').map(|(i, _)| i);
+    let second = dots.nth(1).unwrap_or(version.len());
+    let mm = &version[..second];
+    (mm.contains('.') && mm.chars().all(|c| c.is_ascii_digit() || c == '.')).then_some(mm)
+}
+
+/// Checks that `--version` output (`mariadbd  Ver 10.11.19-MariaDB-... for ...`)
+/// is a MariaDB server of the backup's `server_version` series: another
+/// series would upgrade the backup's files on start.
+pub fn check_server_version(server: &Path, version_output: &str, backup_version: &str) -> Result<(), String> {
+    let theirs = version_output.split_whitespace().skip_while(|w| *w != "Ver").nth(1).unwrap_or_default();
+    let (Some(have), Some(want)) = (major_minor(theirs), major_minor(backup_version)) else {
+        return Err(format!(
+            "{} --version says {:?} and the backup's xtrabackup_info says server_version = {backup_version:?}: \
+             cannot tell that they are the same MariaDB series",
+            server.display(),
+            version_output.trim()
+        ));
+    };
+    if !theirs.contains("MariaDB") || have != want {
+        return Err(format!(
+            "{} is {theirs}, the backup is of MariaDB {backup_version}: --export starts the server on the backup \
+             and needs the same series ({want}); name one with --mariadbd=PATH",
+            server.display()
+        ));
+    }
+    Ok(())
+}
+
+/// How the export server is started.
+pub struct ServerRun<'a> {
+    pub server: &'a Path,
+    /// The backup directory, absolute.
+    pub dir: &'a Path,
+    pub defaults_file: Option<&'a Path>,
+    pub group_suffix: Option<&'a str>,
+    /// `--use-memory` (the buffer pool), as the server reads sizes.
+    pub memory: &'a str,
+    pub as_root: bool,
+}
+
+/// The server's command line: the option files first (the user's, then the
+/// backup's backup-my.cnf, as mariabackup reads them), then every location
+/// pinned inside the backup so no option file can send a write elsewhere.
+pub fn server_args(r: &ServerRun) -> Vec<OsString> {
+    let dir = r.dir.display();
+    let cnf = r.dir.join("backup-my.cnf");
+    let mut a: Vec<String> = match r.defaults_file {
+        Some(f) => vec![format!("--defaults-file={}", f.display()), format!("--defaults-extra-file={}", cnf.display())],
+        None => vec![format!("--defaults-file={}", cnf.display())],
+    };
+    if let Some(s) = r.group_suffix {
+        a.push(format!("--defaults-group-suffix={s}"));
+    }
+    a.extend([
+        format!("--datadir={dir}"),
+        format!("--innodb-data-home-dir={dir}"),
+        format!("--innodb-log-group-home-dir={dir}"),
+        format!("--innodb-undo-directory={dir}"),
+        format!("--loose-aria-log-dir-path={dir}"),
+        format!("--loose-log-ddl-recovery={dir}/ddl_recovery.log"),
+        format!("--pid-file={dir}/innohot-export.pid"),
+        format!("--innodb-buffer-pool-size={}", r.memory),
+    ]);
+    for fixed in [
+        "--bootstrap",
+        "--skip-networking",
+        "--skip-log-bin",
+        "--console",
+        "--skip-log-error",
+        "--innodb",
+        "--loose-partition",
+        "--innodb-fast-shutdown=0",
+        "--loose-innodb-purge-rseg-truncate-frequency=1",
+        "--loose-innodb-buffer-pool-load-at-startup=0",
+        "--loose-innodb-buffer-pool-dump-at-shutdown=0",
+        "--loose-general-log=0",
+        "--loose-slow-query-log=0",
+    ] {
+        a.push(fixed.to_string());
+    }
+    if r.as_root {
+        a.push("--user=root".into());
+    }
+    a.into_iter().map(OsString::from).collect()
+}
+
+/// `.isl` files moved aside for the server's run, put back on drop.
+pub struct HiddenLinks {
+    moved: Vec<(PathBuf, PathBuf)>,
+}
+
+impl HiddenLinks {
+    /// Puts back links an interrupted export left aside, then moves every
+    /// `.isl` of the database directories aside.
+    pub fn hide(dir: &Path) -> Result<HiddenLinks, String> {
+        let mut links = HiddenLinks { moved: Vec::new() };
+        for db in sorted_entries(dir).map_err(|e| format!("listing {}: {e}", dir.display()))? {
+            let db_path = dir.join(&db);
+            if !db_path.is_dir() {
+                continue;
+            }
+            let list = |p: &Path| sorted_entries(p).map_err(|e| format!("listing {}: {e}", p.display()));
+            for f in list(&db_path)?.iter().filter_map(|f| f.strip_suffix(HIDDEN_LINK)) {
+                rename(&db_path.join(format!("{f}{HIDDEN_LINK}")), &db_path.join(f))?;
+            }
+            for f in list(&db_path)?.iter().filter(|f| f.ends_with(".isl")) {
+                let (from, to) = (db_path.join(f), db_path.join(format!("{f}{HIDDEN_LINK}")));
+                rename(&from, &to)?;
+                links.moved.push((from, to));
+            }
+        }
+        Ok(links)
+    }
+}
+
+impl Drop for HiddenLinks {
+    fn drop(&mut self) {
+        for (link, aside) in &self.moved {
+            if let Err(e) = rename(aside, link) {
+                eprintln!("innohot prepare: {e}; put it back by hand before copy-back");
+            }
+        }
+    }
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), String> {
+    if to.exists() {
+        return Err(format!("{} and {} both exist: remove the stale one", from.display(), to.display()));
+    }
+    std::fs::rename(from, to).map_err(|e| format!("moving {} to {}: {e}", from.display(), to.display()))
+}
+
+/// What the export did.
+pub struct Exported {
+    pub tables: Vec<String>,
+    /// Tables the server wrote no `.cfg` for, with the files that lack one.
+    pub failed: Vec<(String, Vec<PathBuf>)>,
+    /// The server's own output (stdout and stderr).
+    pub server_output: String,
+}
+
+/// Runs the export server on the prepared backup and checks what it wrote.
+pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, String> {
+    let links = HiddenLinks::hide(r.dir)?;
+    let sql = bootstrap_sql(&found.tables);
+    let mut child = Command::new(r.server)
+        .args(server_args(r))
+        .current_dir(r.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", r.server.display()))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, sql.as_bytes()));
+    let out = child.wait_with_output().map_err(|e| format!("waiting for {}: {e}", r.server.display()))?;
+    let wrote = writer.join().map_err(|_| "the thread feeding the server panicked".to_string())?;
+    drop(links);
+    let server_output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        return Err(format!(
+            "the export server ({}) failed ({}); its output:\n{}\nthe backup is prepared (copy-back works) but not \
+             exported",
+            r.server.display(),
+            out.status,
+            server_output.trim_end()
+        ));
+    }
+    wrote.map_err(|e| format!("sending the export statements to {}: {e}", r.server.display()))?;
+    let mut exported = Exported { tables: Vec::new(), failed: Vec::new(), server_output };
+    for t in &found.tables {
+        let missing = t.missing_cfg(r.dir);
+        if missing.is_empty() {
+            exported.tables.push(t.sql_name());
+        } else {
+            exported.failed.push((t.sql_name(), missing));
+        }
+    }
+    Ok(exported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(p: &Path) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"").unwrap();
+    }
+
+    #[test]
+    fn tables_group_partitions_and_leave_out_temporary_and_frm_less_files() {
+        let d = tempfile::tempdir().unwrap();
+        for f in [
+            "shop/orders.ibd",
+            "shop/orders.frm",
+            "shop/hist#P#p0.ibd",
+            "shop/hist#P#p1#SP#s0.ibd",
+            "shop/hist.frm",
+            "shop/#sql-alter-1-2.ibd",
+            "shop/junk.ibd",
+            "shop/FTS_0000000000000010_CONFIG.ibd",
+            "#innodb_redo/x.ibd",
+            "ibdata1",
+        ] {
+            touch(&d.path().join(f));
+        }
+        let found = tables(d.path()).unwrap();
+        let names: Vec<(String, usize)> = found.tables.iter().map(|t| (t.sql_name(), t.ibd.len())).collect();
+        assert_eq!(names, [("`shop`.`hist`".to_string(), 2), ("`shop`.`orders`".to_string(), 1)]);
+        assert_eq!(
+            found.without_frm,
+            [PathBuf::from("shop/FTS_0000000000000010_CONFIG.ibd"), PathBuf::from("shop/junk.ibd")]
+        );
+        touch(&d.path().join("shop/hist#P#p0.cfg"));
+        let hist = &found.tables[0];
+        assert_eq!(hist.missing_cfg(d.path()), [PathBuf::from("shop/hist#P#p1#SP#s0.ibd")]);
+    }
+
+    #[test]
+    fn file_names_decode_to_sql_identifiers() {
+        assert_eq!(sql_ident("order@002dlines"), "`order-lines`");
+        assert_eq!(sql_ident("a@0060b"), "`a``b`", "a backquote is doubled");
+        assert_eq!(sql_ident("plain_1"), "`plain_1`");
+        assert_eq!(sql_ident("caf@0k"), "`#mysql50#caf@0k`", "a two-letter code is named by its file name");
+        assert_eq!(sql_ident("x@00"), "`#mysql50#x@00`", "a cut-off code too");
+        assert_eq!(table_of("t#p#p1"), "t");
+    }
+
+    #[test]
+    fn the_script_flushes_each_table_in_a_block_that_goes_on_past_errors() {
+        let t = ExportTable { db: "d".into(), table: "t@0020x".into(), ibd: vec![] };
+        let sql = bootstrap_sql(&[t]);
+        assert_eq!(
+            sql,
+            "SET NAMES utf8mb4;\nBEGIN NOT ATOMIC DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; \
+             FLUSH TABLES `d`.`t x` FOR EXPORT; END;\nUNLOCK TABLES;\n"
+        );
+    }
+
+    #[test]
+    fn the_server_must_be_mariadb_of_the_backups_series() {
+        let p = Path::new("/usr/sbin/mariadbd");
+        let ver = "/usr/sbin/mariadbd  Ver 10.11.19-MariaDB-0+deb12u1 for debian-linux-gnu on x86_64 (Debian 12)\n";
+        assert!(check_server_version(p, ver, "10.11.19-MariaDB-0+deb12u1").is_ok());
+        assert!(check_server_version(p, ver, "10.11.6-MariaDB").is_ok(), "a minor release apart is the same series");
+        let e = check_server_version(p, ver, "11.4.2-MariaDB").unwrap_err();
+        assert!(e.contains("needs the same series (11.4)") && e.contains("--mariadbd"), "{e}");
+        let mysql = "/usr/sbin/mysqld  Ver 10.11.4 for Linux on x86_64 (MySQL Community Server (GPL))";
+        assert!(check_server_version(p, mysql, "10.11.19-MariaDB").is_err(), "not a MariaDB server");
+        assert!(check_server_version(p, "garbage", "10.11.19-MariaDB").is_err());
+        assert_eq!(major_minor("10.11"), Some("10.11"));
+        assert_eq!(major_minor("10"), None);
+    }
+
+    #[test]
+    fn every_location_is_pinned_inside_the_backup() {
+        let r = ServerRun {
+            server: Path::new("/usr/sbin/mariadbd"),
+            dir: Path::new("/b"),
+            defaults_file: Some(Path::new("/etc/my.cnf")),
+            group_suffix: Some(".1"),
+            memory: "100M",
+            as_root: true,
+        };
+        let a: Vec<String> = server_args(&r).into_iter().map(|s| s.into_string().unwrap()).collect();
+        assert_eq!(
+            &a[..3],
+            ["--defaults-file=/etc/my.cnf", "--defaults-extra-file=/b/backup-my.cnf", "--defaults-group-suffix=.1"]
+        );
+        for want in [
+            "--datadir=/b",
+            "--innodb-data-home-dir=/b",
+            "--innodb-log-group-home-dir=/b",
+            "--innodb-undo-directory=/b",
+            "--loose-aria-log-dir-path=/b",
+            "--loose-log-ddl-recovery=/b/ddl_recovery.log",
+            "--skip-log-bin",
+            "--bootstrap",
+            "--innodb-fast-shutdown=0",
+            "--innodb-buffer-pool-size=100M",
+            "--user=root",
+        ] {
+            assert!(a.iter().any(|x| x == want), "{want} missing from {a:?}");
+        }
+        let none = ServerRun { defaults_file: None, group_suffix: None, as_root: false, ..r };
+        let a: Vec<String> = server_args(&none).into_iter().map(|s| s.into_string().unwrap()).collect();
+        assert_eq!(a[0], "--defaults-file=/b/backup-my.cnf");
+        assert!(!a.iter().any(|x| x.starts_with("--user")));
+    }
+
+    #[test]
+    fn links_are_moved_aside_and_back_and_a_stale_one_is_recovered() {
+        let d = tempfile::tempdir().unwrap();
+        touch(&d.path().join("db/t.isl"));
+        touch(&d.path().join(format!("db/u.isl{HIDDEN_LINK}")));
+        {
+            let _h = HiddenLinks::hide(d.path()).unwrap();
+            assert!(!d.path().join("db/t.isl").exists() && !d.path().join("db/u.isl").exists());
+            let aside = sorted_entries(&d.path().join("db")).unwrap();
+            assert_eq!(aside, [format!("t.isl{HIDDEN_LINK}"), format!("u.isl{HIDDEN_LINK}")], "the stale one too");
+        }
+        assert!(d.path().join("db/t.isl").exists() && d.path().join("db/u.isl").exists());
+        assert_eq!(sorted_entries(&d.path().join("db")).unwrap(), ["t.isl", "u.isl"]);
+    }
+}
