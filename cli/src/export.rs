@@ -345,6 +345,52 @@ pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, String> {
     Ok(exported)
 }
 
+/// The server's output without its complaints about the tablespaces a partial
+/// backup left out on purpose (rolling back a transaction that changed them,
+/// it cannot open their files), and the names of those tables: the caller
+/// says so once. Each complaint is the operating system's error lines, then
+/// `Cannot open datafile for read-only: './db/t.ibd'` and/or `Could not find a
+/// valid tablespace file for db/t`; a table whose file the backup holds is
+/// never hidden.
+pub fn without_left_out_tables(output: &str, dir: &Path) -> (String, Vec<String>) {
+    let (mut kept, mut pending, mut left_out) = (String::new(), String::new(), Vec::<String>::new());
+    for line in output.lines() {
+        if OS_ERROR_LINES.iter().any(|m| line.contains(m)) {
+            pending.push_str(line);
+            pending.push('\n');
+            continue;
+        }
+        match complaint_names(line) {
+            Some(t) if !t.is_empty() && !dir.join(format!("{t}.ibd")).exists() => {
+                if !left_out.iter().any(|l| l == t) {
+                    left_out.push(t.to_string());
+                }
+            }
+            _ => {
+                kept.push_str(&pending);
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+        pending.clear();
+    }
+    kept.push_str(&pending);
+    (kept, left_out)
+}
+
+/// The table (`db/t`) a line of the server's names as a file it could not open.
+fn complaint_names(line: &str) -> Option<&str> {
+    if let Some((_, rest)) = line.split_once("Cannot open datafile for read-only: '") {
+        return rest.split('\'').next().map(|p| p.trim_start_matches("./").trim_end_matches(".ibd"));
+    }
+    let (_, rest) = line.split_once("Could not find a valid tablespace file for ")?;
+    Some(rest.split(". ").next().unwrap_or(rest).trim_end_matches('.'))
+}
+
+/// What the server prints before naming the file it could not open.
+const OS_ERROR_LINES: &[&str] =
+    &["Operating system error number", "Error number 2 means", "Some operating system error numbers are described at"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +499,28 @@ mod tests {
         let a: Vec<String> = server_args(&none).into_iter().map(|s| s.into_string().unwrap()).collect();
         assert_eq!(a[0], "--defaults-file=/b/backup-my.cnf");
         assert!(!a.iter().any(|x| x.starts_with("--user")));
+    }
+
+    #[test]
+    fn complaints_about_tables_left_out_are_dropped_and_named_once() {
+        let d = tempfile::tempdir().unwrap();
+        touch(&d.path().join("shop/orders.ibd"));
+        let os = "[ERROR] InnoDB: Operating system error number 2 in a file operation.\n\
+                  [ERROR] InnoDB: Error number 2 means 'No such file or directory'\n\
+                  [Note] InnoDB: Some operating system error numbers are described at https://x\n";
+        let out = format!(
+            "[Note] start\n{os}[ERROR] InnoDB: Cannot open datafile for read-only: './mysql/innodb_table_stats.ibd' OS \
+             error: 71\n[ERROR] InnoDB: Could not find a valid tablespace file for mysql/innodb_table_stats. Please \
+             refer to https://y\n{os}[ERROR] InnoDB: Cannot open datafile for read-only: './shop/orders.ibd' OS error: \
+             71\n[ERROR] InnoDB: Could not find a valid tablespace file for db2/t1. Please refer\n[Note] end\n"
+        );
+        let (kept, left_out) = without_left_out_tables(&out, d.path());
+        assert_eq!(left_out, ["mysql/innodb_table_stats", "db2/t1"]);
+        assert_eq!(
+            kept,
+            format!("[Note] start\n{os}[ERROR] InnoDB: Cannot open datafile for read-only: './shop/orders.ibd' OS error: 71\n[Note] end\n"),
+            "a file the backup holds is never hidden, with its OS error lines"
+        );
     }
 
     #[test]

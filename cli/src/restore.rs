@@ -220,8 +220,22 @@ fn export(run: &Run, cmd: &PrepareCmd, server: &Path) -> Result<Map<String, Valu
         found.tables.len()
     ));
     let done = crate::export::run(&r, &found).map_err(|e| format!("--export: {e}"))?;
+    let partial = std::fs::read_to_string(dir.join("xtrabackup_info")).is_ok_and(|i| i.contains("\npartial = Y"));
+    let (output, left_out) = if partial && !cmd.common.verbose {
+        crate::export::without_left_out_tables(&done.server_output, &dir)
+    } else {
+        (done.server_output.clone(), Vec::new())
+    };
     if !cmd.common.quiet {
-        eprint!("{}", done.server_output);
+        eprint!("{output}");
+    }
+    if !left_out.is_empty() {
+        run.say(&format!(
+            "note: the server could not open the files of {} tables this partial backup left out, as expected \
+             (--verbose shows its messages): {}",
+            left_out.len(),
+            left_out.join(", ")
+        ));
     }
     for (table, files) in &done.failed {
         let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();

@@ -147,7 +147,9 @@ impl Backup {
             let fs = self.svc.fs.clone();
             let listed = OnceListed::new(&*fs);
             self.reconcile_tablespaces(phase, &listed)?;
-            let files = self.non_innodb_files(&listed)?;
+            let found = self.non_innodb_files(&listed)?;
+            self.hold_empty_schemas(phase, &found.empty_schemas)?;
+            let files = found.files;
             let files = self.changed_since_precopy(phase, files)?;
             let flavor = self.flavor();
             let (late, now): (Vec<_>, Vec<_>) =
@@ -184,6 +186,20 @@ impl Backup {
         }
         self.note(phase, "Finished backing up non-InnoDB tables and files");
         self.advance(Phase::BinlogPosition)
+    }
+
+    /// An empty `db.opt` for each database directory with nothing in it, so
+    /// that the restored server has the database too.
+    fn hold_empty_schemas(&mut self, phase: Phase, schemas: &[String]) -> Result<()> {
+        let target = self.svc.target.clone();
+        for db in schemas {
+            let rel = Path::new(db).join("db.opt");
+            target.create_dir_all(Path::new(db)).map_err(|e| BackupError::io(target.root().join(db), "creating", e))?;
+            crate::io::write_durable(&*target, &rel, b"")
+                .map_err(|e| BackupError::io(target.root().join(&rel), "writing", e))?;
+            self.note(phase, format!("Writing {}", rel.display()));
+        }
+        Ok(())
     }
 
     /// One non-InnoDB file, whole; made durable before BLOCK_COMMIT (MariaDB) or after the lock.

@@ -15,8 +15,9 @@ use std::sync::Arc;
 pub trait TableFilter: Send + Sync + std::fmt::Debug {
     /// Whether the backup holds table `table` of database `db`.
     fn includes_table(&self, db: &str, table: &str) -> bool;
-    /// Whether the backup holds database `db` at all (its directory and
-    /// `db.opt`), for the tables it may hold.
+    /// Whether the backup holds database `db` at all (its directory), for the
+    /// tables it may hold. Its `db.opt` goes as a table named `db` would, as
+    /// mariabackup's filter sees it.
     fn includes_database(&self, db: &str) -> bool;
 }
 
@@ -49,12 +50,15 @@ impl Filter {
         let rel = rel.strip_prefix(".").unwrap_or(rel);
         match rel.parent().map_or(0, |p| p.components().count()) {
             0 => true,
-            1 if rel.file_name().is_some_and(|n| n == "db.opt") => {
-                rel.parent().and_then(|p| p.to_str()).is_some_and(|db| f.includes_database(db))
-            }
             1 => table_of(rel).is_none_or(|(db, table)| f.includes_table(&db, &table)),
             _ => true,
         }
+    }
+
+    /// Whether the backup holds the database `db` as a whole (its directory,
+    /// when nothing is in it): only database-level rules count.
+    pub fn holds_database(&self, db: &str) -> bool {
+        self.0.as_ref().is_none_or(|f| f.includes_database(db))
     }
 
     /// Whether the backup holds the tablespace the server names `name` (`db/t`,

@@ -92,7 +92,7 @@ impl Backup {
             return Ok(Some(next));
         }
         if self.sub == SETTLED {
-            self.other_files = self.non_innodb_files(&*fs)?.into();
+            self.other_files = self.non_innodb_files(&*fs)?.files.into();
             self.precopy = Some(Precopy { since: self.svc.clock.unix_nanos(), files: BTreeMap::new() });
             self.sub = LISTED;
         }
@@ -180,13 +180,19 @@ impl Backup {
         Ok(())
     }
 
-    /// Every non-InnoDB file: the flavor's at the datadir's top, then each schema directory's.
-    pub(super) fn non_innodb_files(&self, fs: &dyn SourceFs) -> Result<Vec<(PathBuf, PathBuf)>> {
+    /// Every non-InnoDB file: the flavor's at the datadir's top, then each
+    /// schema directory's (not those of `ignore_db_dirs`); and the empty schema
+    /// directories the backup holds.
+    pub(super) fn non_innodb_files(&self, fs: &dyn SourceFs) -> Result<copy::SchemaFiles> {
         let flavor = self.flavor();
+        let ignored = copy::ignored_db_dirs(self.vars.get("ignore_db_dirs"));
+        let schemas = copy::discover_non_innodb(fs, &self.datadir, flavor.non_innodb_extensions(), &ignored)?;
         let mut files = flavor.top_level_files(fs, &self.datadir, &self.vars)?;
-        files.extend(copy::discover_non_innodb(fs, &self.datadir, flavor.non_innodb_extensions())?);
+        files.extend(schemas.files);
         files.retain(|(_, rel)| self.opts.filter.holds_file(rel));
-        Ok(files)
+        let mut empty_schemas = schemas.empty_schemas;
+        empty_schemas.retain(|db| self.opts.filter.holds_database(db));
+        Ok(copy::SchemaFiles { files, empty_schemas })
     }
 }
 

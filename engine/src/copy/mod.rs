@@ -271,19 +271,47 @@ pub const NON_INNODB_EXTENSIONS: &[&str] =
     &["frm", "isl", "MYD", "MYI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
 /// Files of every schema directory with a non-InnoDB extension, in name order.
-pub fn discover_non_innodb(fs: &dyn SourceFs, datadir: &Path, extensions: &[&str]) -> Result<Vec<(PathBuf, PathBuf)>> {
+pub fn discover_non_innodb(
+    fs: &dyn SourceFs,
+    datadir: &Path,
+    extensions: &[&str],
+    ignored_dirs: &[String],
+) -> Result<SchemaFiles> {
     let list = |dir: &Path| fs.list(dir).map_err(|e| BackupError::io(dir, "listing the data directory", e));
-    let mut out = Vec::new();
+    let mut out = SchemaFiles::default();
     for schema in list(datadir)?.into_iter().filter(|e| e.kind == EntryKind::Dir) {
+        if ignored_dirs.contains(&schema.name) {
+            continue;
+        }
         let dir = datadir.join(&schema.name);
-        for f in list(&dir)?.into_iter().filter(|e| e.kind == EntryKind::File && !is_temporary_name(&e.name)) {
+        let entries = list(&dir)?;
+        if entries.is_empty() {
+            out.empty_schemas.push(schema.name.clone());
+        }
+        for f in entries.into_iter().filter(|e| e.kind == EntryKind::File && !is_temporary_name(&e.name)) {
             let ext = Path::new(&f.name).extension().and_then(|e| e.to_str()).unwrap_or("");
             if extensions.contains(&ext) {
-                out.push((dir.join(&f.name), Path::new(&schema.name).join(&f.name)));
+                out.files.push((dir.join(&f.name), Path::new(&schema.name).join(&f.name)));
             }
         }
     }
     Ok(out)
+}
+
+/// The schema directories' non-InnoDB files, and the directories with nothing
+/// in them (a database without tables and without db.opt is still a database:
+/// the backup holds it as an empty `db.opt`, as mariabackup's does).
+#[derive(Debug, Default)]
+pub struct SchemaFiles {
+    /// (source, path in the backup)
+    pub files: Vec<(PathBuf, PathBuf)>,
+    pub empty_schemas: Vec<String>,
+}
+
+/// The server's `ignore_db_dirs` (a comma-separated list): directories of the
+/// datadir that are no database, never backed up.
+pub fn ignored_db_dirs(setting: Option<&str>) -> Vec<String> {
+    setting.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
 /// When a copied file is made durable.
