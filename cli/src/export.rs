@@ -250,6 +250,21 @@ pub fn server_args(r: &ServerRun) -> Vec<OsString> {
     a.into_iter().map(OsString::from).collect()
 }
 
+/// `.isl` files an interrupted export left aside (the server's run was
+/// killed with innohot): a restore must not go on without them, or the
+/// DATA DIRECTORY tables would land in the datadir.
+pub fn links_left_aside(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for db in sorted_entries(dir).unwrap_or_default() {
+        for f in sorted_entries(&dir.join(&db)).unwrap_or_default() {
+            if f.ends_with(&format!(".isl{HIDDEN_LINK}")) {
+                out.push(dir.join(&db).join(f));
+            }
+        }
+    }
+    out
+}
+
 /// `.isl` files moved aside for the server's run, put back on drop.
 pub struct HiddenLinks {
     moved: Vec<(PathBuf, PathBuf)>,
@@ -536,5 +551,8 @@ mod tests {
         }
         assert!(d.path().join("db/t.isl").exists() && d.path().join("db/u.isl").exists());
         assert_eq!(sorted_entries(&d.path().join("db")).unwrap(), ["t.isl", "u.isl"]);
+        assert!(links_left_aside(d.path()).is_empty());
+        touch(&d.path().join(format!("db/v.isl{HIDDEN_LINK}")));
+        assert_eq!(links_left_aside(d.path()), [d.path().join(format!("db/v.isl{HIDDEN_LINK}"))]);
     }
 }

@@ -264,6 +264,13 @@ pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
         Err(OptionsError::Usage(msg)) => return crate::usage_error(name, &msg),
         Err(OptionsError::Failed(msg)) => return run.fail(&msg),
     };
+    if let Some(aside) = crate::export::links_left_aside(&cmd.target_dir).first() {
+        return run.fail(&format!(
+            "{} is a DATA DIRECTORY link an interrupted prepare --export moved aside: run innohot prepare --export \
+             again (it puts the links back first), or rename it to its name without the suffix",
+            aside.display()
+        ));
+    }
     run.say(&format!("innohot {name}: {} to {}", cmd.target_dir.display(), opts.datadir.display()));
     if cmd.throttle.is_some() {
         run.say(&format!("innohot {name}: note: --throttle is not applied: {name} reads at full speed"));

@@ -381,3 +381,56 @@ fn backups_under_ddl_that_the_oracle_verified_prepare_and_verify() {
     }
     assert!(prepared >= 20, "only {prepared} of 40 DDL runs completed: the test proves little");
 }
+
+/// `prepare --export` is refused before anything is applied when it cannot
+/// work: a MySQL 5.7 backup, no server binary, a server of another series.
+/// And a copy-back refuses a backup whose DATA DIRECTORY links an interrupted
+/// export left aside. Each leaves the backup byte-unchanged.
+#[test]
+fn export_refusals_come_before_the_prepare_and_leave_the_backup_unchanged() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let maria = sim_backup(5, &tmp.path().join("m"));
+    let mysql57 = verified_backup(5, Flavor::Mysql57, &tmp.path().join("p")).unwrap().target;
+    let newer = tmp.path().join("mariadbd-11.4");
+    std::fs::write(&newer, "#!/bin/sh\necho \"$0  Ver 11.4.2-MariaDB for Linux on x86_64\"\n").unwrap();
+    std::fs::set_permissions(&newer, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let missing = tmp.path().join("no-such-mariadbd");
+    let cases: [(&Path, &Path, &[&str]); 3] = [
+        (&mysql57, &newer, &["exports MariaDB backups only", "xtrabackup 2.4 --prepare --export"]),
+        (&maria, &missing, &["no-such-mariadbd: no such file"]),
+        (&maria, &newer, &["is 11.4.2-MariaDB", "needs the same series (10.11)", "--mariadbd=PATH"]),
+    ];
+    for (backup, server, says) in cases {
+        let before = files(backup);
+        let (code, _, err) = innohot(&[
+            "prepare",
+            "--export",
+            &format!("--mariadbd={}", server.display()),
+            &format!("--target-dir={}", backup.display()),
+        ]);
+        assert_eq!(code, Some(1), "{err}");
+        for s in says {
+            assert!(err.contains(s), "must say {s:?}:\n{err}");
+        }
+        assert!(!err.contains("completed OK!"), "{err}");
+        assert_eq!(files(backup), before, "a refused export changed the backup");
+    }
+    let (code, _, err) = innohot(&["prepare", &format!("--target-dir={}", maria.display())]);
+    assert_eq!(code, Some(0), "{err}");
+    let aside = maria.join("test/t.isl.innohot-export-hidden");
+    std::fs::create_dir_all(aside.parent().unwrap()).unwrap();
+    std::fs::write(&aside, "/elsewhere/test/t.ibd").unwrap();
+    let datadir = tmp.path().join("restored");
+    let (code, _, err) = innohot(&[
+        "copy-back",
+        &format!("--target-dir={}", maria.display()),
+        &format!("--datadir={}", datadir.display()),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("an interrupted prepare --export moved aside") && err.contains("t.isl.innohot-export-hidden"),
+        "{err}"
+    );
+    assert!(!datadir.exists(), "a refused copy-back created the datadir");
+}
