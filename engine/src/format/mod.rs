@@ -8,6 +8,7 @@ pub mod mariadb;
 pub mod mysql57;
 pub mod page;
 pub mod page_compressed;
+pub mod xbstream;
 
 /// A log sequence number: a byte position in the server's endless redo stream.
 pub type Lsn = u64;
