@@ -50,6 +50,13 @@ pub fn binlog_pos_text(pos: &BinlogPos) -> String {
 pub const NOT_A_REPLICA: &str = "Failed to get master binlog coordinates from SHOW SLAVE STATUS.This means that the \
                                  server is not a replication slave. Ignoring the --slave-info option";
 
+/// `--galera-info`: the Galera node's state under the lock, `UUID:SEQNO`.
+pub const GALERA_INFO_FILE: &str = "xtrabackup_galera_info";
+
+/// What mariabackup 10.11 logs when `--galera-info` finds no Galera state
+/// (then no `xtrabackup_galera_info` is written and the backup goes on).
+pub const NOT_A_GALERA_NODE: &str = "Warning: failed to get master wsrep state from SHOW STATUS.";
+
 /// `--slave-info`: the text of `xtrabackup_slave_info` (statements that point a clone of this
 /// replica at its masters) and the log line, as mariabackup 10.11 writes them; None when the
 /// server has no replication connection. A connection replicates by GTID when `@@gtid_slave_pos`

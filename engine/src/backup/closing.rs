@@ -27,6 +27,9 @@ impl Backup {
         if self.opts.slave_info {
             self.slave_info(phase)?;
         }
+        if self.opts.galera_info {
+            self.galera_info(phase)?;
+        }
         self.statement(phase, "SHOW MASTER STATUS");
         self.binlog = self.svc.server.binlog_position(self.flavor().gtid_source())?;
         if let Some(text) = self.binlog.as_ref().map(meta::binlog_info) {
@@ -50,6 +53,22 @@ impl Backup {
         };
         emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::ToolLine(line));
         Ok(())
+    }
+
+    /// `--galera-info`, under the lock (commits blocked, so the node's last
+    /// committed seqno stands still).
+    fn galera_info(&mut self, phase: Phase) -> Result<()> {
+        self.statement(phase, "SHOW STATUS LIKE 'wsrep%'");
+        match self.svc.server.wsrep_state()? {
+            Some((uuid, seqno)) => {
+                self.write_meta_under_lock(phase, meta::GALERA_INFO_FILE, format!("{uuid}:{seqno}\n"))
+            }
+            None => {
+                let line = EventKind::ToolLine(meta::NOT_A_GALERA_NODE.to_string());
+                emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, line);
+                Ok(())
+            }
+        }
     }
 
     pub(super) fn flush_redo(&mut self) -> Result<Next> {

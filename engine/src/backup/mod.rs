@@ -78,6 +78,10 @@ pub struct BackupOptions {
     /// `--slave-info`: under the lock, write `xtrabackup_slave_info` from the
     /// replica's connections (MariaDB only).
     pub slave_info: bool,
+    /// `--galera-info`: under the lock, write `xtrabackup_galera_info`
+    /// (`wsrep_local_state_uuid:wsrep_last_committed`), or mariabackup's
+    /// warning on a server that is no Galera node.
+    pub galera_info: bool,
     /// `--no-lock`: no lock statement at all (no BACKUP STAGE, no FTWRL): only
     /// for servers whose every table is InnoDB and that see no DDL during the
     /// backup; the binlog position is then not consistent with the data.
@@ -104,6 +108,7 @@ impl Default for BackupOptions {
             checkpoint_first: false,
             history: None,
             slave_info: false,
+            galera_info: false,
             no_lock: false,
             lock_wait: None,
         }

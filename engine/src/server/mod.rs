@@ -166,6 +166,12 @@ pub trait ServerControl {
     fn replica_status(&mut self) -> Result<ReplicaStatus, ServerError> {
         Ok(ReplicaStatus::default())
     }
+    /// `--galera-info`: the node's `wsrep_local_state_uuid` and
+    /// `wsrep_last_committed` from `SHOW STATUS`; `None` on a server that is
+    /// no Galera node (the simulator).
+    fn wsrep_state(&mut self) -> Result<Option<(String, String)>, ServerError> {
+        Ok(None)
+    }
     /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: redo up to the binlog position is on disk.
     fn flush_engine_logs(&mut self) -> Result<(), ServerError>;
     /// `SET GLOBAL innodb_log_checkpoint_now=ON`: the server writes every dirty

@@ -427,6 +427,17 @@ impl ServerControl for MysqlControl {
         Ok(ReplicaStatus { connections, gtid_slave_pos })
     }
 
+    fn wsrep_state(&mut self) -> Result<Option<(String, String)>, ServerError> {
+        let rows =
+            self.rows("SHOW STATUS WHERE Variable_name IN ('wsrep_local_state_uuid', 'wsrep_last_committed')")?;
+        let value = |name: &str| {
+            rows.iter()
+                .find(|r| nth_text(r, 0).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+                .and_then(|r| nth_text(r, 1))
+        };
+        Ok(value("wsrep_local_state_uuid").zip(value("wsrep_last_committed")))
+    }
+
     fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
         self.exec("FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS")
     }
