@@ -7,7 +7,7 @@
 //! after), and with `prepare --export`'s `.cfg` files into the whole table,
 //! partitions, an encoded name and a DATA DIRECTORY table included.
 
-use innohot_testbeds::{binaries_or_skip, table_checksums, tree, ServerBuilder};
+use innohot_testbeds::{binaries_or_skip, table_checksums, tree, LocalServer, ServerBuilder};
 use mysql::prelude::Queryable;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,18 @@ use std::time::{Duration, Instant};
 fn innohot(args: &[String]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().expect("run innohot");
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `innohot --backup` of `src` into `target`, as root over its socket, with `filter`.
+fn backup(src: &LocalServer, target: &Path, filter: &[String]) -> (bool, String) {
+    let mut args = vec![
+        "--backup".to_string(),
+        format!("--target-dir={}", target.display()),
+        format!("--socket={}", src.socket().display()),
+        "--user=root".into(),
+    ];
+    args.extend_from_slice(filter);
+    innohot(&args)
 }
 
 const TABLE: &str =
@@ -78,16 +90,16 @@ fn a_partial_backup_holds_the_tables_asked_for_and_imports_into_another_server()
     });
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = innohot(&[
-        "--backup".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--socket={}", src.socket().display()),
-        "--user=root".into(),
-        "--databases=shop crm.users".into(),
-        "--tables-exclude=^shop[.](items|orders_old)$".into(),
-        "--debug-pause-before-lock-ms=4000".into(),
-        format!("--extra-lsndir={}", dir.path().join("lsn").display()),
-    ]);
+    let (ok, log) = backup(
+        &src,
+        &target,
+        &[
+            "--databases=shop crm.users".into(),
+            "--tables-exclude=^shop[.](items|orders_old)$".into(),
+            "--debug-pause-before-lock-ms=4000".into(),
+            format!("--extra-lsndir={}", dir.path().join("lsn").display()),
+        ],
+    );
     let rounds = writer.join().unwrap();
     assert!(rounds > 5, "the writer barely ran: {rounds} rounds");
     assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
@@ -174,13 +186,7 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
         open.query_drop(format!("UPDATE {t} SET v = 'uncommitted' WHERE k = 3")).unwrap();
     }
     let target = dir.path().join("backup");
-    let (ok, log) = innohot(&[
-        "--backup".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--socket={}", src.socket().display()),
-        "--user=root".into(),
-        "--tables=^shop[.](orders|order.*lines|hist|far)$".into(),
-    ]);
+    let (ok, log) = backup(&src, &target, &["--tables=^shop[.](orders|order.*lines|hist|far)$".into()]);
     assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
     let empty = std::fs::metadata(target.join("emptydb/db.opt")).expect("an empty database is held as an empty db.opt");
     assert_eq!(empty.len(), 0);
