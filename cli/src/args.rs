@@ -39,6 +39,9 @@ pub enum Command {
     /// Check a backup without restoring it: every page's checksum, the metadata, the redo copy, and every
     /// file a server needs (system and undo tablespaces, each InnoDB table's .ibd, .isl links)
     Verify(VerifyCmd),
+    /// Unpack an xbstream (mariabackup --stream=xbstream) from stdin or a file into a new or empty
+    /// directory, as mbstream -x does, refusing a damaged or truncated stream by name
+    Extract(ExtractCmd),
     /// Prepare a MySQL 5.7 backup through a MySQL 5.7 server: write its redo copy as the
     /// ib_logfile group the server's crash recovery starts from
     Mysql57LogGroup(LogGroupCmd),
@@ -395,6 +398,26 @@ pub struct VerifyCmd {
     /// The backup directory to check
     #[arg(long, value_name = "DIR", required = true)]
     pub target_dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+Every chunk's CRC-32 is checked; each file must come in order and end with its end chunk, so a
+stream cut short (even between two chunks, which mbstream -x accepts) is refused, naming the
+files it left unfinished. Files are created exclusively (0640, directories 0750) and fdatasynced.
+
+Exit codes: 0 every file extracted whole, 1 a damaged or truncated stream or an I/O error (what was
+extracted stays, for inspection); bad input (options) exits 1 too.")]
+pub struct ExtractCmd {
+    /// Where the files go: a new or empty directory (mbstream's -C)
+    #[arg(long, short = 'C', value_name = "DIR", required = true)]
+    pub target_dir: PathBuf,
+    /// The stream: a file, or - (the default) for stdin
+    #[arg(value_name = "STREAM", default_value = "-")]
+    pub stream: PathBuf,
+    /// Accepted for mbstream's command line (-x): extracting is what this command does
+    #[arg(short = 'x', long = "extract")]
+    pub extract: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -19,6 +19,7 @@ pub mod planted;
 pub mod prepare;
 pub mod restore;
 pub mod server;
+pub mod stream;
 pub mod timefmt;
 pub mod verify;
 
