@@ -18,19 +18,27 @@ fn chunk(stream: &mut Vec<u8>, path: &str, offset: u64, data: &[u8]) {
     stream.extend_from_slice(data);
 }
 
-/// Runs `mbstream -x -C dir` on `stream`; its exit status and stderr.
-fn mbstream_x(mbstream: &Path, dir: &Path, stream: &[u8]) -> (bool, String) {
-    let mut child = Command::new(mbstream)
-        .args(["-x", "-C"])
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start mbstream");
-    // mbstream stops reading at the first chunk it refuses: a broken pipe then.
+/// Runs `cmd` with `stream` on its stdin; its exit status and stderr. A
+/// reader stops at the first chunk it refuses: a broken pipe then.
+fn fed(mut cmd: Command, stream: &[u8]) -> (bool, String) {
+    let mut child = cmd.stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the reader");
     let _ = child.stdin.take().unwrap().write_all(stream);
     let out = child.wait_with_output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `mbstream -x -C dir` on `stream`.
+fn mbstream_x(mbstream: &Path, dir: &Path, stream: &[u8]) -> (bool, String) {
+    let mut cmd = Command::new(mbstream);
+    cmd.args(["-x", "-C"]).arg(dir);
+    fed(cmd, stream)
+}
+
+/// `innohot extract -x -C dir` on `stream`.
+fn innohot_extract(dir: &Path, stream: &[u8]) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_innohot"));
+    cmd.args(["extract", "-x", "-C"]).arg(dir);
+    fed(cmd, stream)
 }
 
 #[test]
@@ -75,19 +83,6 @@ fn mbstream_extracts_what_innohot_streams_and_refuses_a_damaged_payload() {
     std::fs::create_dir(&bad_dir).unwrap();
     let (ok, err) = mbstream_x(&mbstream, &bad_dir, &damaged);
     assert!(!ok, "mbstream accepted a stream with a flipped payload byte: {err}");
-}
-
-fn innohot_extract(dir: &Path, stream: &[u8]) -> (bool, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .args(["extract", "-x", "-C"])
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start innohot extract");
-    let _ = child.stdin.take().unwrap().write_all(stream);
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
