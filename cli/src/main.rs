@@ -5,6 +5,7 @@ mod args;
 mod argv;
 mod display;
 mod filter;
+mod innobackupex;
 mod optfile;
 mod options;
 mod report;
@@ -35,18 +36,24 @@ pub(crate) fn usage_error(command: &str, msg: &str) -> ExitCode {
     ExitCode::from(USAGE)
 }
 
-/// An option innohot does not know: exit 1 like all bad input, except when innohot runs as
-/// `mariabackup` or `mariadb-backup` (a drop-in, by its argv[0]): then my_getopt's codes,
-/// which scripts written for mariabackup (and its test suite) check.
-fn unknown_option(command: &str, msg: &str, valued: bool) -> ExitCode {
-    let code = usage_error(command, msg);
+/// An option innohot does not know, or a value mariabackup's option parser would not take:
+/// exit 1 like all bad input, except when innohot runs as `mariabackup` or `mariadb-backup`
+/// (a drop-in, by its argv[0]): then my_getopt's `code`, which scripts written for mariabackup
+/// (and its test suite) check.
+fn getopt_failure(command: &str, msg: &str, code: u8) -> ExitCode {
+    let usage = usage_error(command, msg);
+    if runs_as_mariabackup() {
+        ExitCode::from(code)
+    } else {
+        usage
+    }
+}
+
+/// Whether argv[0] is `mariabackup` or `mariadb-backup` (a symlink of that name).
+fn runs_as_mariabackup() -> bool {
     let program = std::env::args_os().next().map(PathBuf::from);
     let name = program.as_deref().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or_default();
-    if ["mariabackup", "mariadb-backup"].contains(&name) {
-        ExitCode::from(args::getopt_code(valued))
-    } else {
-        code
-    }
+    ["mariabackup", "mariadb-backup"].contains(&name)
 }
 
 fn demo(dir: Option<PathBuf>) -> ExitCode {
@@ -286,7 +293,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     let env_password = std::env::var("INNOHOT_PASSWORD").ok();
     let parsed = match options::resolve(cmd, prepared, env_password, &read_option_file, &argv::ask_password) {
         Ok(p) => p,
-        Err(options::BadOption { msg, unknown: Some(valued) }) => return unknown_option("backup", &msg, valued),
+        Err(options::BadOption { msg, getopt: Some(code) }) => return getopt_failure("backup", &msg, code),
         Err(e) => return usage_error("backup", &e),
     };
     let target_dir = parsed.target_dir.clone().expect("checked by the parser");
@@ -440,11 +447,18 @@ fn main() -> ExitCode {
             let known = ["backup", "verify", "prepare", "copy-back", "move-back", "mysql57-log-group", "demo", "sim"];
             let command = if known.contains(&command.as_str()) { command.as_str() } else { "" };
             return match e {
-                UsageError::Unknown { msg, valued } => unknown_option(command, &msg, valued),
+                UsageError::Unknown { msg, valued } => getopt_failure(command, &msg, args::getopt_code(valued)),
                 UsageError::Bad(msg) | UsageError::Help(msg) => usage_error(command, &msg),
             };
         }
     };
+    if !prepared.server_args.is_empty() && !matches!(cli.command, Command::Backup(_)) {
+        eprintln!(
+            "innohot: ignoring the server options after --mysqld-args ({}): only a backup reads any of them \
+             (socket, port, datadir)",
+            innohot::meta::mask_secrets(&prepared.server_args)
+        );
+    }
     match cli.command {
         Command::Backup(cmd) => backup(&cmd, &prepared, &raw),
         Command::Prepare(p) => restore::prepare_cmd(&p),

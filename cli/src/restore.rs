@@ -72,6 +72,28 @@ impl Run {
     }
 }
 
+/// `innodb_force_recovery` for prepare: mariabackup takes at most 1 (SRV_FORCE_IGNORE_CORRUPT) and
+/// lowers a larger number to it.
+fn force_recovery_level(value: &str) -> Result<u64, String> {
+    let n: u64 =
+        value.trim().parse().map_err(|_| format!("innodb_force_recovery needs 0 or 1, not '{}'", value.trim()))?;
+    Ok(n.min(1))
+}
+
+/// What prepare says of `innodb_force_recovery`: mariabackup's line (scripts look for it), and what
+/// the permission changes in innohot: nothing, a corrupt page still stops the prepare.
+fn force_recovery_lines(level: u64) -> Vec<String> {
+    if level == 0 {
+        return Vec::new();
+    }
+    vec![
+        format!("innodb_force_recovery = {level}"),
+        "note: innohot's prepare does not skip corrupt pages: a page the redo cannot be applied to still fails \
+         the prepare, naming the page (mariabackup --prepare --innodb-force-recovery=1 would skip it)"
+            .to_string(),
+    ]
+}
+
 /// `innohot prepare --target-dir DIR`.
 pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let run = Run::new("prepare", &cmd.common, &cmd.target_dir);
@@ -82,10 +104,27 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
              without secondary indexes (add them back after), or prepare a copy with mariabackup --export",
         );
     }
+    let mut force_recovery = None;
     if let Some(f) = &cmd.defaults_file {
-        if let Err(e) = crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file)
-        {
-            return crate::usage_error("prepare", &e);
+        match crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file) {
+            Ok(options) => {
+                let last = options.into_iter().rfind(|o| o.name == "innodb-force-recovery");
+                force_recovery = last.map(|o| (o.at(), o.value.unwrap_or_default()));
+            }
+            Err(e) => return crate::usage_error("prepare", &e),
+        }
+    }
+    if let Some(v) = &cmd.innodb_force_recovery {
+        force_recovery = Some(("--innodb-force-recovery".into(), v.clone()));
+    }
+    if let Some((at, value)) = force_recovery {
+        match force_recovery_level(&value) {
+            Ok(level) => {
+                for line in force_recovery_lines(level) {
+                    run.say(&line);
+                }
+            }
+            Err(e) => return crate::usage_error("prepare", &format!("{at}: {e}")),
         }
     }
     run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
@@ -365,4 +404,20 @@ pub fn log_group_cmd(cmd: &LogGroupCmd) -> ExitCode {
     m.insert("checkpoint_lsn".into(), json!(r.checkpoint_lsn));
     m.insert("last_lsn".into(), json!(r.last_lsn));
     run.done("log-group-written", m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn innodb_force_recovery_is_at_most_one_and_logged_as_mariabackup_logs_it() {
+        assert_eq!(force_recovery_level("2"), Ok(1));
+        assert_eq!(force_recovery_level(" 0 "), Ok(0));
+        assert!(force_recovery_level("x").unwrap_err().contains("needs 0 or 1, not 'x'"));
+        assert!(force_recovery_lines(0).is_empty());
+        let lines = force_recovery_lines(1);
+        assert_eq!(lines[0], "innodb_force_recovery = 1");
+        assert!(lines[1].contains("does not skip corrupt pages"), "{lines:?}");
+    }
 }

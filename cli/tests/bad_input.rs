@@ -125,6 +125,25 @@ fn unknown_options_exit_with_mariabackups_codes_when_run_as_mariabackup() {
         let r = run(innohot().args(&args));
         assert_eq!(r.code, Some(1), "as innohot {args:?}:\n{}", r.stderr);
     }
+    // A value mariabackup's option parser refuses: its EXIT_ARGUMENT_INVALID (13) as mariabackup.
+    let bad_value = dir.path().join("bad-value.cnf");
+    std::fs::write(
+        &bad_value,
+        "[mariadbd]\ninnodb-flush-method=O_DIRECT\n[mariabackup]\ninnodb-flush-method=blablabla\n",
+    )
+    .unwrap();
+    let bad_value_arg = format!("--defaults-file={}", bad_value.display());
+    for (args, as_mariabackup, says) in [
+        (vec!["--backup", &bad_value_arg, &target_arg], 13, "innodb-flush-method=blablabla: give one of"),
+        (vec!["--decompress", &target_arg], 1, "does not decompress"),
+    ] {
+        let r = run(Command::new(&drop_in).args(&args));
+        assert_eq!(r.code, Some(as_mariabackup), "as mariabackup {args:?}:\n{}", r.stderr);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        assert_eq!(run(innohot().args(&args)).code, Some(1), "as innohot {args:?}");
+    }
+    let r = run(Command::new(&drop_in).arg("-?"));
+    assert_eq!(r.code, Some(0), "-? is --help:\n{}", r.stderr);
     assert!(!target.exists());
 }
 
