@@ -185,6 +185,13 @@ pub struct BackupCmd {
     /// With --ftwrl-wait-timeout: ALL queries hold up the lock (the default), or only UPDATE ones (writes)
     #[arg(long, value_name = "ALL|UPDATE")]
     pub ftwrl_wait_query_type: Option<String>,
+    /// On a replica: stop its SQL thread before the backup, until no temporary table of the
+    /// replication is open (Slave_open_temp_tables = 0), and start it again after the backup
+    #[arg(long)]
+    pub safe_slave_backup: bool,
+    /// How long --safe-slave-backup waits for Slave_open_temp_tables to become 0 (default 300)
+    #[arg(long, value_name = "SECONDS")]
+    pub safe_slave_backup_timeout: Option<u64>,
     /// Accepted for mariabackup's scripts: innohot's log is the same either way
     #[arg(long)]
     pub verbose: bool,

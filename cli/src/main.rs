@@ -5,9 +5,11 @@ mod args;
 mod argv;
 mod display;
 mod filter;
+mod grants;
 mod innobackupex;
 mod optfile;
 mod options;
+mod replica;
 mod report;
 mod restore;
 mod target;
@@ -331,10 +333,12 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Ok(s) => s,
         Err(e) => return fail_early(&mut report, e.to_string()),
     };
-    let datadir = match server.variables().map(|v| v.get("datadir").map(PathBuf::from)) {
-        Ok(Some(d)) => d,
-        Ok(None) => return fail_early(&mut report, "the server does not report its datadir".into()),
+    let vars = match server.variables() {
+        Ok(v) => v,
         Err(e) => return fail_early(&mut report, e.to_string()),
+    };
+    let Some(datadir) = vars.get("datadir").map(PathBuf::from) else {
+        return fail_early(&mut report, "the server does not report its datadir".into());
     };
     // Where this host sees the server's datadir (a container's bind mount):
     // the engine checks it is the server's before reading anything there.
@@ -355,6 +359,36 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Ok(t) => t,
         Err(e) => return fail_early(&mut report, format!("--target-dir {}: {e}", target_dir.display())),
     };
+    // As mariabackup: the target exists (empty) when the privileges or the replica stop it.
+    if vars.version().contains("MariaDB") {
+        let needs = grants::needs(
+            options.no_lock,
+            options.lock_wait.is_some(),
+            options.slave_info,
+            parsed.safe_slave_backup.is_some(),
+            vars.get("log_bin") == Some("ON"),
+        );
+        match server.text_rows("SHOW GRANTS") {
+            Ok(rows) => {
+                let lines: Vec<String> = rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
+                let (said, fatal) = grants::check(&lines, &needs);
+                for line in &said {
+                    say(line);
+                }
+                if let Some(why) = fatal {
+                    return fail_early(&mut report, why);
+                }
+            }
+            Err(e) => say(&format!("innohot: the backup user's privileges are not checked beforehand: {e}")),
+        }
+    }
+    let sql_thread_stopped = match parsed.safe_slave_backup {
+        Some(timeout) => match replica::make_safe(&mut server, timeout, &say) {
+            Ok(stopped) => stopped,
+            Err(e) => return fail_early(&mut report, e),
+        },
+        None => false,
+    };
     let backup = Backup::new(
         options,
         Services {
@@ -368,7 +402,27 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     );
     let result = run_until_stopped(backup, clock, signals.stop.clone());
     trace.write();
+    // The replica's SQL thread runs again whatever the backup's outcome (on a new connection:
+    // the backup's own ones are closed).
+    let restart_failed = sql_thread_stopped
+        .then(|| {
+            MysqlControl::connect(&parsed.connect)
+                .map_err(|e| format!("--safe-slave-backup: {e}: run START SLAVE SQL_THREAD on the replica"))
+                .and_then(|mut s| replica::restart(&mut s, &say))
+                .err()
+        })
+        .flatten();
+    if let Some(e) = &restart_failed {
+        eprintln!("innohot: {e}");
+    }
     match result {
+        Ok(_) if restart_failed.is_some() => {
+            eprintln!(
+                "innohot: the backup in {} is complete, but the replica's SQL thread is stopped",
+                target_dir.display()
+            );
+            ExitCode::from(FAILURE)
+        }
         Ok(summary) => {
             if let Some(extra) = &parsed.extra_lsndir {
                 if let Err(e) = target::copy_lsn_files(&target_dir, extra) {

@@ -36,6 +36,10 @@ pub struct BackupArgs {
     lock_wait: (Option<u64>, Option<u64>, Option<bool>),
     /// `innodb-force-recovery` in an option file (refused: prepare's option).
     force_recovery: bool,
+    /// `--safe-slave-backup`: how long to wait for the replica's temporary tables (None: off).
+    pub safe_slave_backup: Option<Duration>,
+    /// The option files' `safe-slave-backup` and `safe-slave-backup-timeout`.
+    safe_slave: (bool, Option<u64>),
 }
 
 /// `--protocol`, as the clients spell it.
@@ -152,6 +156,8 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
         "slave-info" => a.options.slave_info = optfile::is_on(value)?,
         "no-lock" => a.options.no_lock = optfile::is_on(value)?,
+        "safe-slave-backup" => a.safe_slave.0 = optfile::is_on(value)?,
+        "safe-slave-backup-timeout" => a.safe_slave.1 = Some(number(name, need()?)?),
         "innodb-force-recovery" => a.force_recovery = true,
         "innodb-flush-method" => a.options.copy.read_policy.direct = flush_method(need()?)?,
         "ftwrl-wait-timeout" => a.lock_wait.0 = Some(number(name, need()?)?),
@@ -471,6 +477,10 @@ pub fn resolve(
         return Err(force_recovery_on_backup(prepared.innobackupex).into());
     }
     lock_wait(&mut out, cmd)?;
+    if c.safe_slave_backup || out.safe_slave.0 {
+        let seconds = c.safe_slave_backup_timeout.or(out.safe_slave.1).unwrap_or(300);
+        out.safe_slave_backup = Some(Duration::from_secs(seconds));
+    }
     if let Some(v) = c.log_copy_interval {
         out.options.log_poll_interval = Duration::from_millis(v);
         out.options.log_poll_fixed = true;
@@ -598,6 +608,11 @@ mod tests {
         assert!(!p(&["--target-dir=/b"]).unwrap().options.checkpoint_first);
         assert!(p(&["--target-dir=/b", "--slave-info"]).unwrap().options.slave_info);
         assert!(!p(&["--target-dir=/b"]).unwrap().options.slave_info);
+        assert_eq!(p(&["--target-dir=/b"]).unwrap().safe_slave_backup, None);
+        let a = p(&["--target-dir=/b", "--safe-slave-backup"]).unwrap();
+        assert_eq!(a.safe_slave_backup, Some(Duration::from_secs(300)));
+        let a = p(&["--target-dir=/b", "--safe-slave-backup", "--safe-slave-backup-timeout=9"]).unwrap();
+        assert_eq!(a.safe_slave_backup, Some(Duration::from_secs(9)));
         let a = p(&["--target-dir=/b", "--no-lock", "--ftwrl-wait-timeout=1"]).unwrap();
         assert!(a.options.no_lock);
         let wait = innohot::backup::LockWait { timeout: 1, threshold: 60, all_queries: true };

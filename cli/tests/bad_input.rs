@@ -807,3 +807,55 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
     assert_refused(&r, 1, &["the datadir is not empty", "restore only into a missing or empty directory"]);
     assert_eq!(snapshot(&other), before);
 }
+
+/// A user without privileges (backup_grants of mariabackup's suite): with --no-lock the backup
+/// completes (the LSNs come from SHOW GLOBAL STATUS, FLUSH ENGINE LOGS is waited out); with a
+/// lock it is refused before anything is copied, in mariabackup's words, the target left empty,
+/// and the grants shown without the password hash; --safe-slave-backup on a server that is no
+/// replica only says so.
+#[test]
+fn an_unprivileged_user_is_told_what_is_missing_in_mariabackups_words() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE USER 'weak'@'localhost' IDENTIFIED BY 'xyz'").unwrap();
+    conn.query_drop("CREATE DATABASE s").unwrap();
+    conn.query_drop("CREATE TABLE s.t (id INT PRIMARY KEY) ENGINE=InnoDB").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let as_weak = |extra: &[&str]| {
+        let mut c = innohot();
+        c.arg("--backup").arg(format!("--target-dir={}", target.display()));
+        c.arg(format!("--socket={}", src.socket().display())).args(["--user", "weak", "--password", "xyz"]);
+        run(c.args(extra))
+    };
+    let r = as_weak(&["--no-lock"]);
+    assert_refused(&r, 1, &["Error: missing required privilege BINLOG MONITOR on *.*", "SHOW MASTER STATUS"]);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "the target is left empty");
+    conn.query_drop("GRANT BINLOG MONITOR ON *.* TO 'weak'@'localhost'").unwrap();
+    let r = as_weak(&["--no-lock"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stderr.contains("missing required privilege"), "{}", r.stderr);
+    let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
+    assert!(!info.contains("xyz"), "{info}");
+    std::fs::remove_dir_all(&target).unwrap();
+
+    let r = as_weak(&[]);
+    assert_refused(
+        &r,
+        1,
+        &["Error: missing required privilege RELOAD on *.*", "GRANT BINLOG MONITOR ON *.* TO `weak`"],
+    );
+    assert!(r.stderr.contains("Warning: missing required privilege PROCESS"), "{}", r.stderr);
+    assert!(!r.stderr.contains("IDENTIFIED") && !r.stderr.contains("xyz"), "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "the target is left empty");
+    assert_not_locked(&src);
+
+    conn.query_drop("GRANT RELOAD, PROCESS ON *.* TO 'weak'@'localhost'").unwrap();
+    let r = as_weak(&["--safe-slave-backup"]);
+    assert_refused(&r, 1, &["missing required privilege REPLICATION SLAVE ADMIN", "privilege SLAVE MONITOR"]);
+    conn.query_drop("GRANT REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO 'weak'@'localhost'").unwrap();
+    let r = as_weak(&["--safe-slave-backup"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains("because host is not a slave"), "{}", r.stderr);
+}

@@ -16,6 +16,7 @@ use super::{
 use crate::format::Lsn;
 use mysql::prelude::Queryable;
 use mysql::{ClientIdentity, Conn, OptsBuilder, Row, SslOpts};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -205,6 +206,46 @@ impl MysqlControl {
     fn rows(&mut self, statement: &str) -> Result<Vec<Row>, ServerError> {
         self.conn.query(statement).map_err(|e| self.err(statement, e))
     }
+
+    /// `SHOW ENGINE INNODB STATUS` needs PROCESS; MariaDB (10.3+) shows the same LSNs to every
+    /// user as status variables (`Innodb_lsn_current`, `Innodb_lsn_last_checkpoint`). Any other
+    /// refusal, or a server without the variable (MySQL 5.7), is the first error.
+    fn lsn_status_instead(&mut self, refused: ServerError, variable: &str) -> Result<Lsn, ServerError> {
+        if !matches!(refused, ServerError::MissingPrivilege { .. }) {
+            return Err(refused);
+        }
+        let statement = format!("SHOW GLOBAL STATUS LIKE '{variable}'");
+        let rows = self.rows(&statement)?;
+        let Some(value) = rows.first().and_then(|r| nth_text(r, 1)) else { return Err(refused) };
+        value.trim().parse().map_err(|_| ServerError::Unexpected {
+            statement,
+            detail: format!("{variable} is '{value}', not a number"),
+        })
+    }
+
+    /// Each row of `statement` as text (NULL as None): for what the command line asks of the
+    /// server besides the backup itself (`SHOW GRANTS`, replica status).
+    pub fn text_rows(&mut self, statement: &str) -> Result<Vec<Vec<Option<String>>>, ServerError> {
+        let rows = self.rows(statement)?;
+        Ok(rows.iter().map(|r| (0..r.len()).map(|i| nth_text(r, i)).collect()).collect())
+    }
+
+    /// The column names of `statement`'s rows with each row's text, by name.
+    pub fn named_rows(&mut self, statement: &str) -> Result<Vec<BTreeMap<String, String>>, ServerError> {
+        let rows = self.rows(statement)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let names = r.columns_ref().iter().map(|c| c.name_str().into_owned());
+                names.enumerate().filter_map(|(i, n)| Some((n, nth_text(r, i)?))).collect()
+            })
+            .collect())
+    }
+
+    /// Runs a statement that returns no rows (`STOP SLAVE SQL_THREAD`).
+    pub fn execute(&mut self, statement: &str) -> Result<(), ServerError> {
+        self.exec(statement)
+    }
 }
 
 /// Removes the password from text that came back from the driver or server.
@@ -215,6 +256,8 @@ const PRIVILEGE_ERRORS: [u16; 3] = [1044, 1142, 1227];
 /// CR_SERVER_GONE_ERROR, CR_SERVER_LOST.
 /// ER_UNKNOWN_TABLE: an information_schema table whose plugin is disabled.
 const ER_UNKNOWN_TABLE: u16 = 1109;
+/// "Access denied; you need (at least one of) the X privilege(s)".
+const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
 const GONE_ERRORS: [u16; 4] = [1053, 1927, 2006, 2013];
 
 /// The driver's error without its Rust wrapper (`MySqlError { ... }`).
@@ -382,7 +425,19 @@ impl ServerControl for MysqlControl {
     }
 
     fn binlog_position(&mut self, gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError> {
-        let rows = self.rows("SHOW MASTER STATUS")?;
+        let rows = match self.rows("SHOW MASTER STATUS") {
+            Ok(rows) => rows,
+            // A user without BINLOG MONITOR (REPLICATION CLIENT) may not ask, though with binary
+            // logging off there is nothing to tell; with it on, the refusal stands.
+            Err(e @ ServerError::MissingPrivilege { .. }) => {
+                let log_bin = self.rows("SELECT @@GLOBAL.log_bin")?;
+                return match log_bin.first().and_then(|r| nth_text(r, 0)).as_deref() {
+                    Some("0") => Ok(None),
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         let Some(row) = rows.first() else { return Ok(None) };
         let file = text(row, "File").unwrap_or_default();
         let position = text(row, "Position").and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -477,11 +532,12 @@ impl ServerControl for MysqlControl {
     }
 
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
-        self.innodb_status_number("Log sequence number")
+        self.innodb_status_number("Log sequence number").or_else(|e| self.lsn_status_instead(e, "Innodb_lsn_current"))
     }
 
     fn last_checkpoint_lsn(&mut self) -> Result<Lsn, ServerError> {
         self.innodb_status_number("Last checkpoint at")
+            .or_else(|e| self.lsn_status_instead(e, "Innodb_lsn_last_checkpoint"))
     }
 
     fn uuid(&mut self) -> Result<String, ServerError> {
@@ -495,7 +551,10 @@ impl ServerControl for MysqlControl {
         let statement = dictionary.statement();
         let rows = match self.conn.query(statement) {
             Ok(rows) => rows,
-            Err(mysql::Error::MySqlError(m)) if m.code == ER_UNKNOWN_TABLE => return Ok(None),
+            // Its information_schema plugin disabled, or (InnoDB's tables) no PROCESS privilege.
+            Err(mysql::Error::MySqlError(m)) if m.code == ER_UNKNOWN_TABLE || m.code == ER_SPECIFIC_ACCESS_DENIED => {
+                return Ok(None)
+            }
             Err(e) => return Err(self.err(statement, e)),
         };
         let mut out = Vec::new();
