@@ -263,6 +263,10 @@ pub struct PrepareCmd {
     /// (the server does at its start), so every prepare is log-only
     #[arg(long)]
     pub apply_log_only: bool,
+    /// After the prepare, log the binlog position of InnoDB's last commit ("Last binlog file F, position N")
+    /// and write it to xtrabackup_binlog_pos_innodb (ON, AUTO or 1; OFF or 0: not)
+    #[arg(long, value_name = "ON|OFF", num_args = 0..=1, require_equals = true)]
+    pub binlog_info: Option<Option<String>>,
     /// mariabackup's permission to skip corrupt pages (at most 1; also innodb_force_recovery= in
     /// --defaults-file): accepted and logged, but innohot's prepare still stops at a corrupt page
     #[arg(long, value_name = "N")]

@@ -94,6 +94,32 @@ fn force_recovery_lines(level: u64) -> Vec<String> {
     ]
 }
 
+/// `--binlog-info[=ON|OFF|AUTO]` (1 and 0 too) on prepare: whether to write xtrabackup_binlog_pos_innodb.
+fn binlog_info_on(value: Option<&str>) -> Result<bool, String> {
+    match value.map(|v| v.trim().to_ascii_uppercase()).as_deref() {
+        None | Some("ON" | "1" | "AUTO" | "TRUE") => Ok(true),
+        Some("OFF" | "0" | "FALSE") => Ok(false),
+        Some("LOCKLESS") => Err("--binlog-info=LOCKLESS needs a server feature MariaDB does not have (as \
+                                 mariabackup says): use --binlog-info=ON"
+            .into()),
+        Some(other) => Err(format!("--binlog-info needs ON, OFF or AUTO, not '{other}'")),
+    }
+}
+
+/// `prepare --binlog-info`: the binlog position InnoDB recorded with its last commit, logged as
+/// mariabackup logs it and written to xtrabackup_binlog_pos_innodb (`FILE<TAB>POSITION`).
+fn binlog_pos_innodb(run: &Run, dir: &Path) -> Result<(), String> {
+    let Some(pos) = innohot::restore::binlog_pos::read(&RealLocalFs, dir)? else {
+        run.say("note: --binlog-info: InnoDB recorded no binlog position (the server wrote no binary log)");
+        return Ok(());
+    };
+    run.say(&format!("Last binlog file {}, position {}", pos.file, pos.position));
+    let path = dir.join("xtrabackup_binlog_pos_innodb");
+    let text = format!("{}\t{}\n", pos.file, pos.position);
+    innohot::io::LocalFs::replace_durably(&RealLocalFs, &path, text.as_bytes())
+        .map_err(|e| format!("{}: writing it failed: {e}", path.display()))
+}
+
 /// `innohot prepare --target-dir DIR`.
 pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let run = Run::new("prepare", &cmd.common, &cmd.target_dir);
@@ -127,11 +153,20 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
             Err(e) => return crate::usage_error("prepare", &format!("{at}: {e}")),
         }
     }
+    let binlog_info = match cmd.binlog_info.as_ref().map(|v| binlog_info_on(v.as_deref())).transpose() {
+        Ok(v) => v.unwrap_or(false),
+        Err(e) => return crate::usage_error("prepare", &e),
+    };
     run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
     let r = match prepare::prepare(&RealLocalFs, &cmd.target_dir) {
         Ok(r) => r,
         Err(e) => return run.fail(&e.to_string()),
     };
+    if binlog_info {
+        if let Err(e) = binlog_pos_innodb(&run, &cmd.target_dir) {
+            return run.fail(&e);
+        }
+    }
     if r.already_prepared {
         run.say(&format!(
             "{} is already prepared (xtrabackup_checkpoints says so): nothing to do",
@@ -419,5 +454,15 @@ mod tests {
         let lines = force_recovery_lines(1);
         assert_eq!(lines[0], "innodb_force_recovery = 1");
         assert!(lines[1].contains("does not skip corrupt pages"), "{lines:?}");
+    }
+
+    #[test]
+    fn binlog_info_values_as_mariabackup_takes_them() {
+        assert_eq!(binlog_info_on(None), Ok(true));
+        assert_eq!(binlog_info_on(Some("1")), Ok(true));
+        assert_eq!(binlog_info_on(Some("auto")), Ok(true));
+        assert_eq!(binlog_info_on(Some("OFF")), Ok(false));
+        assert!(binlog_info_on(Some("lockless")).unwrap_err().contains("LOCKLESS"));
+        assert!(binlog_info_on(Some("x")).unwrap_err().contains("not 'X'"));
     }
 }
