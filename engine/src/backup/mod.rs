@@ -233,6 +233,8 @@ pub struct Backup {
     /// `--ftwrl-wait-timeout`'s `lock_wait_timeout` is set on the connection.
     lock_wait_set: bool,
     checkpoints_written: bool,
+    /// Aria logs the server says no recovery needs (`SHOW ENGINE ARIA LOGS`): not copied.
+    aria_free_logs: Vec<String>,
     data_files: u64,
     data_bytes: u64,
     other_count: u64,
@@ -277,6 +279,7 @@ impl Backup {
             lock_attempted: false,
             lock_wait_set: false,
             checkpoints_written: false,
+            aria_free_logs: Vec::new(),
             data_files: 0,
             data_bytes: 0,
             other_count: 0,
@@ -518,6 +521,7 @@ impl Backup {
             self.statement(phase, "SET GLOBAL innodb_log_checkpoint_now=ON");
             self.svc.server.checkpoint_now()?;
         }
+        self.read_aria_free_logs(phase)?;
         let lsn = self.svc.server.current_lsn()?;
         self.server_lsn_before_copy = lsn;
         self.note(phase, format!("server log sequence number {lsn}"));

@@ -16,7 +16,6 @@ use super::{
 use crate::format::Lsn;
 use mysql::prelude::Queryable;
 use mysql::{ClientIdentity, Conn, OptsBuilder, Row, SslOpts};
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -206,47 +205,9 @@ impl MysqlControl {
     fn rows(&mut self, statement: &str) -> Result<Vec<Row>, ServerError> {
         self.conn.query(statement).map_err(|e| self.err(statement, e))
     }
-
-    /// `SHOW ENGINE INNODB STATUS` needs PROCESS; MariaDB (10.3+) shows the same LSNs to every
-    /// user as status variables (`Innodb_lsn_current`, `Innodb_lsn_last_checkpoint`). Any other
-    /// refusal, or a server without the variable (MySQL 5.7), is the first error.
-    fn lsn_status_instead(&mut self, refused: ServerError, variable: &str) -> Result<Lsn, ServerError> {
-        if !matches!(refused, ServerError::MissingPrivilege { .. }) {
-            return Err(refused);
-        }
-        let statement = format!("SHOW GLOBAL STATUS LIKE '{variable}'");
-        let rows = self.rows(&statement)?;
-        let Some(value) = rows.first().and_then(|r| nth_text(r, 1)) else { return Err(refused) };
-        value.trim().parse().map_err(|_| ServerError::Unexpected {
-            statement,
-            detail: format!("{variable} is '{value}', not a number"),
-        })
-    }
-
-    /// Each row of `statement` as text (NULL as None): for what the command line asks of the
-    /// server besides the backup itself (`SHOW GRANTS`, replica status).
-    pub fn text_rows(&mut self, statement: &str) -> Result<Vec<Vec<Option<String>>>, ServerError> {
-        let rows = self.rows(statement)?;
-        Ok(rows.iter().map(|r| (0..r.len()).map(|i| nth_text(r, i)).collect()).collect())
-    }
-
-    /// The column names of `statement`'s rows with each row's text, by name.
-    pub fn named_rows(&mut self, statement: &str) -> Result<Vec<BTreeMap<String, String>>, ServerError> {
-        let rows = self.rows(statement)?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let names = r.columns_ref().iter().map(|c| c.name_str().into_owned());
-                names.enumerate().filter_map(|(i, n)| Some((n, nth_text(r, i)?))).collect()
-            })
-            .collect())
-    }
-
-    /// Runs a statement that returns no rows (`STOP SLAVE SQL_THREAD`).
-    pub fn execute(&mut self, statement: &str) -> Result<(), ServerError> {
-        self.exec(statement)
-    }
 }
+
+mod more;
 
 /// Removes the password from text that came back from the driver or server.
 /// ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR:
@@ -256,6 +217,8 @@ const PRIVILEGE_ERRORS: [u16; 3] = [1044, 1142, 1227];
 /// CR_SERVER_GONE_ERROR, CR_SERVER_LOST.
 /// ER_UNKNOWN_TABLE: an information_schema table whose plugin is disabled.
 const ER_UNKNOWN_TABLE: u16 = 1109;
+/// "Unknown storage engine" (a server without Aria).
+const ER_UNKNOWN_STORAGE_ENGINE: u16 = 1286;
 /// "Access denied; you need (at least one of) the X privilege(s)".
 const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
 const GONE_ERRORS: [u16; 4] = [1053, 1927, 2006, 2013];
@@ -480,6 +443,25 @@ impl ServerControl for MysqlControl {
         let rows = self.rows("SELECT @@GLOBAL.gtid_slave_pos")?;
         let gtid_slave_pos = rows.first().and_then(|r| nth_text(r, 0)).unwrap_or_default();
         Ok(ReplicaStatus { connections, gtid_slave_pos })
+    }
+
+    fn aria_free_logs(&mut self) -> Result<Option<Vec<String>>, ServerError> {
+        let statement = "SHOW ENGINE ARIA LOGS";
+        let rows = match self.conn.query::<Row, _>(statement) {
+            Ok(rows) => rows,
+            Err(mysql::Error::MySqlError(m))
+                if [ER_UNKNOWN_STORAGE_ENGINE, ER_SPECIFIC_ACCESS_DENIED, 1045].contains(&m.code) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(self.err(statement, e)),
+        };
+        Ok(Some(
+            rows.iter()
+                .filter(|r| text(r, "Status").as_deref() == Some("free"))
+                .filter_map(|r| more::aria_log_name(&text(r, "Name")?))
+                .collect(),
+        ))
     }
 
     fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
