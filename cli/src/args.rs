@@ -96,6 +96,16 @@ pub struct BackupCmd {
     /// (default: DISABLED, or VERIFY_CA when --ssl-ca is given); never used over a Unix socket
     #[arg(long, value_name = "MODE")]
     pub ssl_mode: Option<String>,
+    /// The MariaDB clients' switch: TLS without verifying the certificate (--ssl-mode=REQUIRED);
+    /// --ssl=0 or --skip-ssl: none
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true)]
+    pub ssl: Option<Option<String>>,
+    /// No TLS (--ssl-mode=DISABLED)
+    #[arg(long)]
+    pub skip_ssl: bool,
+    /// Verify the server's certificate and host name (--ssl-mode=VERIFY_IDENTITY; needs --ssl-ca)
+    #[arg(long)]
+    pub ssl_verify_server_cert: bool,
     /// The CA certificate (PEM) that signed the server's certificate
     #[arg(long, value_name = "FILE")]
     pub ssl_ca: Option<PathBuf>,

@@ -96,7 +96,15 @@ fn check_tls(out: &mut BackupArgs) -> Result<(), String> {
     if tls.cert.is_some() != tls.key.is_some() {
         return Err("--ssl-cert and --ssl-key go together: give both or neither".into());
     }
-    if out.connect.socket.is_some() && mode != SslMode::Disabled {
+    if let (Some(socket), Some(port), true) = (&out.connect.socket, out.connect.port, mode.required()) {
+        out.warnings.push(format!(
+            "--ssl-mode={}: TLS cannot run over the Unix socket {} with innohot: connecting to 127.0.0.1:{port} \
+             over TCP with TLS instead (innohot checks that server's @@socket is {})",
+            mode.name(),
+            socket.display(),
+            socket.display()
+        ));
+    } else if out.connect.socket.is_some() && mode != SslMode::Disabled {
         out.warnings.push(format!(
             "--ssl-mode={}: TLS is not used over the Unix socket (the connection does not leave this host); \
              use --host and --port for a TLS connection",
@@ -399,6 +407,15 @@ pub fn resolve(
     if let Some(v) = c.socket {
         out.connect.socket = Some(v);
     }
+    if let Some(v) = &c.ssl {
+        apply(&mut out, "ssl", v.as_deref())?;
+    }
+    if c.skip_ssl {
+        out.connect.tls.mode = Some(SslMode::Disabled);
+    }
+    if c.ssl_verify_server_cert {
+        out.connect.tls.mode = Some(SslMode::VerifyIdentity);
+    }
     if let Some(v) = c.ssl_mode {
         out.connect.tls.mode = Some(v.parse()?);
     }
@@ -660,6 +677,26 @@ mod tests {
         let warnings = a.warnings.join("\n");
         assert!(warnings.contains("--mysqld-args (--unknown-option --password=xxxxxxxx)"), "{warnings}");
         assert!(!warnings.contains("hush"));
+    }
+
+    #[test]
+    fn tls_over_a_socket_goes_to_the_same_servers_tcp_port() {
+        let read = |_: &PathBuf| Ok("[client]\nsocket=/s.sock\nport=3310\n".to_string());
+        let p = |a: &[&str]| parse_backup_args(&args(a), None, &read).unwrap();
+        let a = p(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl"]);
+        assert_eq!(a.connect.tls.mode, Some(SslMode::Required));
+        assert!(a.warnings[0].contains("connecting to 127.0.0.1:3310 over TCP with TLS instead"), "{:?}", a.warnings);
+        assert_eq!(
+            p(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl=0"]).connect.tls.mode,
+            Some(SslMode::Disabled)
+        );
+        let a = p(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl", "--skip-ssl"]);
+        assert_eq!(a.connect.tls.mode, Some(SslMode::Disabled));
+        assert!(a.warnings.is_empty());
+        let read = |_: &PathBuf| Ok("[client]\nsocket=/s.sock\n".to_string());
+        let a =
+            parse_backup_args(&args(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl"]), None, &read).unwrap();
+        assert!(a.warnings[0].contains("TLS is not used over the Unix socket"), "no port known: {:?}", a.warnings);
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub enum SslMode {
 }
 
 impl SslMode {
+    /// Whether the connection must be encrypted (REQUIRED and the verifying modes).
+    pub fn required(self) -> bool {
+        matches!(self, SslMode::Required | SslMode::VerifyCa | SslMode::VerifyIdentity)
+    }
+
     /// As `--ssl-mode` spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -141,6 +146,11 @@ pub struct MysqlControl {
 
 impl MysqlControl {
     pub fn connect(opts: &ConnectOptions) -> Result<Self, ServerError> {
+        if let (Some(socket), Some(port)) = (&opts.socket, opts.port) {
+            if opts.tls.mode().required() {
+                return more::connect_tls_beside_socket(opts, socket, port);
+            }
+        }
         let mut b = OptsBuilder::new()
             .user(opts.user.clone())
             .pass(opts.password.clone())

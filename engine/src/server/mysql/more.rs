@@ -1,10 +1,46 @@
 //! More of what `MysqlControl` asks the server: the LSNs without PROCESS, rows as text for the
 //! command line (`SHOW GRANTS`, replica status), and the Aria logs the server no longer needs.
 
-use super::{nth_text, MysqlControl};
+use super::{nth_text, ConnectOptions, MysqlControl};
 use crate::format::Lsn;
 use crate::server::ServerError;
 use std::collections::BTreeMap;
+use std::path::Path;
+
+/// TLS over a Unix socket, which the driver cannot do: the same server over TCP on this host
+/// (127.0.0.1 at the given port), with TLS, proven the socket's by its `@@socket`.
+pub(super) fn connect_tls_beside_socket(
+    opts: &ConnectOptions,
+    socket: &Path,
+    port: u16,
+) -> Result<MysqlControl, ServerError> {
+    let tcp = ConnectOptions { socket: None, host: Some("127.0.0.1".into()), ..opts.clone() };
+    let beside = |e: ServerError| {
+        ServerError::Connection(format!(
+            "TLS cannot run over the Unix socket {} with innohot, so it connected to 127.0.0.1:{port} over TCP \
+             instead, which failed: {e}; let the server listen on TCP there, or give --ssl-mode=DISABLED to use \
+             the socket without TLS",
+            socket.display()
+        ))
+    };
+    let mut me = MysqlControl::connect(&tcp).map_err(beside)?;
+    let rows = me.rows("SELECT @@socket")?;
+    let theirs = rows.first().and_then(|r| nth_text(r, 0)).unwrap_or_default();
+    if !same_socket(Path::new(&theirs), socket) {
+        return Err(ServerError::Connection(format!(
+            "TLS cannot run over the Unix socket {} with innohot, so it connected to 127.0.0.1:{port} over TCP \
+             instead: but the server there has the socket {theirs}, another server's; give --host and --port of \
+             the server to back up, or --ssl-mode=DISABLED to use the socket without TLS",
+            socket.display()
+        )));
+    }
+    Ok(me)
+}
+
+/// Whether two socket paths name the same file (as given, or once resolved).
+fn same_socket(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
 
 impl MysqlControl {
     /// `SHOW ENGINE INNODB STATUS` needs PROCESS; MariaDB (10.3+) shows the same LSNs to every
@@ -57,6 +93,17 @@ pub(super) fn aria_log_name(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sockets_are_the_same_file_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("s.sock");
+        std::fs::write(&sock, b"").unwrap();
+        let via = dir.path().join("sub/../s.sock");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(same_socket(&sock, &via));
+        assert!(!same_socket(&sock, &dir.path().join("other.sock")));
+    }
 
     #[test]
     fn aria_log_names_from_show_engine_aria_logs() {
