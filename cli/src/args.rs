@@ -80,7 +80,7 @@ pub struct BackupCmd {
     /// SQL user for the backup's connection
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Password, only as --password=VALUE (better: INNOHOT_PASSWORD or password= in the [client] group)
+    /// Password: --password=VALUE or --password VALUE (better: INNOHOT_PASSWORD or password= in the [client] group)
     #[arg(long, value_name = "PASSWORD", require_equals = true)]
     pub password: Option<String>,
     /// Server host for a TCP connection
