@@ -60,7 +60,8 @@ innohot does not know is an error unless written loose-NAME (then ignored with a
 [mysqld] options other than socket and port are the server's and ignored.
 
 Exit codes: 0 completed OK, 1 the backup failed or was interrupted (the target then holds
-innohot_backup_failed naming why, and no xtrabackup_checkpoints); bad input (options) exits 1 too.")]
+innohot_backup_failed naming why, and no xtrabackup_checkpoints; a refusal for the user's privileges
+leaves it empty); bad input (options) exits 1 too.")]
 pub struct BackupCmd {
     /// Where the backup goes: a new or empty directory
     #[arg(long, value_name = "DIR")]
