@@ -63,7 +63,8 @@ innohot does not know is an error unless written loose-NAME (then ignored with a
 [mysqld] options other than socket and port are the server's and ignored.
 
 Exit codes: 0 completed OK, 1 the backup failed or was interrupted (the target then holds
-innohot_backup_failed naming why, and no xtrabackup_checkpoints); bad input (options) exits 1 too.")]
+innohot_backup_failed naming why, and no xtrabackup_checkpoints; a refusal for the user's privileges
+leaves it empty); bad input (options) exits 1 too.")]
 pub struct BackupCmd {
     /// Where the backup goes: a new or empty directory
     #[arg(long, value_name = "DIR")]
@@ -83,7 +84,7 @@ pub struct BackupCmd {
     /// SQL user for the backup's connection
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Password, only as --password=VALUE (better: INNOHOT_PASSWORD or password= in the [client] group)
+    /// Password: --password=VALUE or --password VALUE (better: INNOHOT_PASSWORD or password= in the [client] group)
     #[arg(long, value_name = "PASSWORD", require_equals = true)]
     pub password: Option<String>,
     /// Server host for a TCP connection
@@ -99,6 +100,16 @@ pub struct BackupCmd {
     /// (default: DISABLED, or VERIFY_CA when --ssl-ca is given); never used over a Unix socket
     #[arg(long, value_name = "MODE")]
     pub ssl_mode: Option<String>,
+    /// The MariaDB clients' switch: TLS without verifying the certificate (--ssl-mode=REQUIRED);
+    /// --ssl=0 or --skip-ssl: none
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true)]
+    pub ssl: Option<Option<String>>,
+    /// No TLS (--ssl-mode=DISABLED)
+    #[arg(long)]
+    pub skip_ssl: bool,
+    /// Verify the server's certificate and host name (--ssl-mode=VERIFY_IDENTITY; needs --ssl-ca)
+    #[arg(long)]
+    pub ssl_verify_server_cert: bool,
     /// The CA certificate (PEM) that signed the server's certificate
     #[arg(long, value_name = "FILE")]
     pub ssl_ca: Option<PathBuf>,
@@ -167,9 +178,21 @@ pub struct BackupCmd {
     /// a clone of this replica at its masters, read under the lock (MariaDB: SHOW ALL SLAVES STATUS)
     #[arg(long)]
     pub slave_info: bool,
+    /// Write xtrabackup_galera_info (wsrep_local_state_uuid:wsrep_last_committed, read under the
+    /// lock) on a Galera node; elsewhere mariabackup's warning, and the backup goes on
+    #[arg(long)]
+    pub galera_info: bool,
+    /// Accepted for mariabackup's scripts: innohot checks every page it copies (checksum and LSN)
+    /// whether or not this is given; encrypted pages, which it adds decryption for, are refused
+    #[arg(long)]
+    pub extended_validation: bool,
     /// Refused, as mariabackup refuses it on a backup: a backup reads a running server (prepare's option)
     #[arg(long, value_name = "N")]
     pub innodb_force_recovery: Option<String>,
+    /// mariabackup's way to read the data files: O_DIRECT or O_DIRECT_NO_FSYNC read them with
+    /// O_DIRECT (as --direct), fsync, O_DSYNC, littlesync, nosync through the page cache
+    #[arg(long, value_name = "METHOD")]
+    pub innodb_flush_method: Option<String>,
     /// Take no lock at all (no BACKUP STAGE, no FLUSH TABLES WITH READ LOCK): only when every table is
     /// InnoDB and no DDL runs during the backup; xtrabackup_binlog_info is then not consistent with the data
     #[arg(long)]
@@ -184,6 +207,13 @@ pub struct BackupCmd {
     /// With --ftwrl-wait-timeout: ALL queries hold up the lock (the default), or only UPDATE ones (writes)
     #[arg(long, value_name = "ALL|UPDATE")]
     pub ftwrl_wait_query_type: Option<String>,
+    /// On a replica: stop its SQL thread before the backup, until no temporary table of the
+    /// replication is open (Slave_open_temp_tables = 0), and start it again after the backup
+    #[arg(long)]
+    pub safe_slave_backup: bool,
+    /// How long --safe-slave-backup waits for Slave_open_temp_tables to become 0 (default 300)
+    #[arg(long, value_name = "SECONDS")]
+    pub safe_slave_backup_timeout: Option<u64>,
     /// Accepted for mariabackup's scripts: innohot's log is the same either way
     #[arg(long)]
     pub verbose: bool,
@@ -259,6 +289,10 @@ pub struct PrepareCmd {
     /// the MariaDB server binary runs on the prepared backup in bootstrap mode and writes them
     #[arg(long)]
     pub export: bool,
+    /// Refused with the way to do it: innohot's prepare leaves XA PREPARED transactions to the
+    /// server, which keeps them prepared (XA RECOVER lists them; end each with XA ROLLBACK)
+    #[arg(long)]
+    pub rollback_xa: bool,
     /// The MariaDB server binary --export runs (default: mariadbd on PATH or in /usr/sbin);
     /// it must be of the backup's series (10.11 for a 10.11 backup)
     #[arg(long, value_name = "PATH")]
@@ -267,6 +301,14 @@ pub struct PrepareCmd {
     /// (the server does at its start), so every prepare is log-only
     #[arg(long)]
     pub apply_log_only: bool,
+    /// After the prepare, log the binlog position of InnoDB's last commit ("Last binlog file F, position N")
+    /// and write it to xtrabackup_binlog_pos_innodb (ON, AUTO or 1; OFF or 0: not)
+    #[arg(long, value_name = "ON|OFF", num_args = 0..=1, require_equals = true)]
+    pub binlog_info: Option<Option<String>>,
+    /// mariabackup's permission to skip corrupt pages (at most 1; also innodb_force_recovery= in
+    /// --defaults-file): accepted and logged, but innohot's prepare still stops at a corrupt page
+    #[arg(long, value_name = "N")]
+    pub innodb_force_recovery: Option<String>,
     #[command(flatten)]
     pub common: CommonRestore,
 }
@@ -477,6 +519,10 @@ pub enum UsageError {
     Unknown { msg: String, valued: bool },
 }
 
+/// my_getopt's EXIT_ARGUMENT_INVALID: mariabackup's exit code for a value its option does not
+/// take (`innodb-flush-method=blablabla`), when innohot runs as `mariabackup`.
+pub const GETOPT_INVALID_VALUE: u8 = 13;
+
 /// mariabackup's exit code for an unknown option (my_getopt: EXIT_UNKNOWN_VARIABLE 7 for
 /// `name=value`, EXIT_UNKNOWN_OPTION 2 for a bare name).
 pub fn getopt_code(valued: bool) -> u8 {
@@ -506,6 +552,11 @@ pub struct Prepared {
     pub ask_password: bool,
     /// `--loose-X` options innohot does not know, dropped (each gets a warning).
     pub loose_ignored: Vec<String>,
+    /// The words after `--mysqld-args`: the server's options, as mariabackup passes them to its
+    /// embedded server (see `options::server_args`).
+    pub server_args: Vec<String>,
+    /// `--innobackupex`: innobackupex's spelling (messages name `--apply-log` for `--prepare`).
+    pub innobackupex: bool,
 }
 
 const MODES: [(&str, &str); 4] =
@@ -517,7 +568,55 @@ pub const PASSWORD_HOW: &str = "give the password as --password=VALUE, in INNOHO
 /// Turns `args` (without the program name) into what clap parses. Never puts
 /// a password (or the word after a bare `--password`) into an error.
 pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
-    let mut args: Vec<String> = args.to_vec();
+    // mariabackup's `--mysqld-args`: what follows is the server's, not the tool's.
+    let (args, server_args) = match args.iter().position(|a| long_name(a).as_deref() == Some("mysqld-args")) {
+        Some(i) => (&args[..i], args[i + 1..].to_vec()),
+        None => (args, Vec::new()),
+    };
+    // my_getopt's `-?` is `--help`.
+    let mut args: Vec<String> = args.iter().map(|a| if a == "-?" { "--help".to_string() } else { a.clone() }).collect();
+    if args.iter().any(|a| long_name(a).as_deref() == Some("decompress")) {
+        return Err(UsageError::Bad(DECOMPRESS_REFUSED.into()));
+    }
+    let before = args.len();
+    args.retain(|a| long_name(a).as_deref() != Some("innobackupex"));
+    let innobackupex = args.len() != before;
+    if innobackupex {
+        args = crate::innobackupex::rewrite(&args, crate::now_unix())?;
+    }
+    let mut out = prepare_words(args)?;
+    out.server_args = server_args;
+    out.innobackupex = innobackupex;
+    Ok(out)
+}
+
+/// mariabackup's `--decompress` undoes its `--compress` (qpress files), which innohot does not make.
+const DECOMPRESS_REFUSED: &str = "--decompress: innohot makes no compressed backups (mariabackup's --compress, .qp \
+                                  files) and does not decompress them: decompress the backup with mariabackup \
+                                  --decompress (it needs qpress), then use innohot on the result";
+
+/// A long option's name (`-` for `_`, without `loose-` or a value): `--Loose_No_Lock=1` is `no-lock`.
+pub fn long_name(arg: &str) -> Option<String> {
+    let name = arg.strip_prefix("--")?.split('=').next().unwrap_or_default().replace('_', "-");
+    Some(name.strip_prefix("loose-").map(str::to_string).unwrap_or(name))
+}
+
+/// Whether `--name` of `command` takes the next word as its value (`--user NAME`); a password
+/// option does too (`--password VALUE`, as mariabackup reads it).
+pub fn takes_separate_value(command: &str, name: &str) -> bool {
+    if name == "password" || name == "pass" {
+        return true;
+    }
+    let cmd = Cli::command();
+    let Some(sub) = cmd.find_subcommand(command) else { return false };
+    let takes = sub
+        .get_arguments()
+        .find(|a| a.get_long() == Some(name))
+        .is_some_and(|a| a.get_action().takes_values() && !a.is_require_equals_set());
+    takes
+}
+
+fn prepare_words(mut args: Vec<String>) -> Result<Prepared, UsageError> {
     // The xtrabackup spelling: the mode is an option, anywhere on the line.
     let first_is_command = args.first().is_some_and(|a| !a.starts_with('-'));
     if !first_is_command {
@@ -551,14 +650,18 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
     let mut out = Prepared { args: vec![command.clone()], ..Prepared::default() };
     let mut it = args.into_iter().skip(1).peekable();
     while let Some(arg) = it.next() {
-        // A bare --password or -p asks on the terminal, as the mysql clients
-        // do; a word right after it is refused unseen (it may be the password).
+        // A bare --password or -p asks on the terminal, as the mysql clients do. A word right
+        // after --password is its value, as mariabackup reads it; after -p it is refused unseen
+        // (the clients would take it for a database name, mariabackup for the password).
         let (bare_long, bare_short) = (is_bare_password(&arg), arg == "-p");
         if bare_long || bare_short {
             if it.peek().is_some_and(|next| !next.starts_with('-')) {
+                if bare_long {
+                    out.password = it.next();
+                    continue;
+                }
                 return Err(UsageError::Bad(format!(
-                    "{} takes no separate value (the word after it is not shown, it may be a password): {PASSWORD_HOW}",
-                    if bare_short { "-p" } else { "--password" }
+                    "-p takes no separate value (the word after it is not shown, it may be a password): {PASSWORD_HOW}"
                 )));
             }
             out.ask_password = true;
@@ -724,7 +827,7 @@ mod tests {
         let p = prepare(&v(&["backup", "--password=s3cret", "--user=u"])).unwrap();
         assert_eq!(p.password.as_deref(), Some("s3cret"));
         assert!(!p.args.iter().any(|a| a.contains("s3cret")));
-        for wrong in [&["backup", "--password", "s3cret"][..], &["backup", "-p", "s3cret"]] {
+        for wrong in [&["backup", "-p", "s3cret"][..], &["backup", "-p", "s3cret", "--user=u"]] {
             let e = parse(&v(wrong)).unwrap_err();
             assert!(!e.message().contains("s3cret"), "{e:?}");
             assert!(e.message().contains("INNOHOT_PASSWORD"), "{e:?}");
@@ -739,6 +842,30 @@ mod tests {
             assert_eq!(p.args, v(&["backup", "--user=backup"]), "{line:?}");
         }
         assert!(prepare(&v(&["backup", "-u"])).unwrap_err().message().contains("-u needs a user name"));
+    }
+
+    #[test]
+    fn mariabackup_words_before_clap() {
+        assert!(matches!(parse(&v(&["-?"])), Err(UsageError::Help(h)) if h.contains("backup")));
+        let p = prepare(&v(&["--backup", "--target-dir=/b", "--mysqld-args", "--unknown-option", "--port=1"])).unwrap();
+        assert_eq!(p.args, v(&["backup", "--target-dir=/b"]));
+        assert_eq!(p.server_args, v(&["--unknown-option", "--port=1"]));
+        let e = prepare(&v(&["--decompress", "--target-dir=/b"])).unwrap_err();
+        assert!(matches!(&e, UsageError::Bad(m) if m.contains("does not decompress")), "{e:?}");
+        let p = prepare(&v(&["--innobackupex", "--apply-log", "--innodb-force-recovery=2", "/b"])).unwrap();
+        assert!(p.innobackupex);
+        assert_eq!(p.args, v(&["prepare", "--innodb-force-recovery=2", "--target-dir=/b"]));
+        assert_eq!(long_name("--loose_no_lock=1").as_deref(), Some("no-lock"));
+        assert!(takes_separate_value("backup", "user") && !takes_separate_value("backup", "history"));
+        assert!(!takes_separate_value("backup", "no-lock"));
+    }
+
+    #[test]
+    fn password_as_a_separate_word_as_mariabackup_reads_it() {
+        let p = prepare(&v(&["backup", "--user", "backup", "--password", "xyz", "--slave-info"])).unwrap();
+        assert_eq!(p.password.as_deref(), Some("xyz"));
+        assert_eq!(p.args, v(&["backup", "--user", "backup", "--slave-info"]));
+        assert!(!p.ask_password);
     }
 
     #[test]

@@ -35,6 +35,31 @@ pub fn password_value_at(arg: &[u8]) -> Option<usize> {
     (name == b"password" || name == b"pass").then_some(2 + eq + 1)
 }
 
+/// Whether `arg` is a bare `--password` (any spelling), whose value is the next word.
+fn is_bare_password_flag(arg: &[u8]) -> bool {
+    let Some(name) = arg.strip_prefix(b"--") else { return false };
+    let name: Vec<u8> = name.iter().map(|&b| if b == b'_' { b'-' } else { b }).collect();
+    let name = name.strip_prefix(b"loose-").unwrap_or(&name);
+    name == b"password" || name == b"pass"
+}
+
+/// For each argument (argv[1..]), where its secret starts if it holds one: the value of
+/// `--password=VALUE` or `-pVALUE`, or the whole word after a bare `--password` (`--password VALUE`).
+pub fn secret_starts(args: &[&[u8]]) -> Vec<Option<usize>> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut next_is_value = false;
+    for arg in args {
+        if next_is_value && !arg.starts_with(b"-") {
+            out.push(Some(0));
+            next_is_value = false;
+            continue;
+        }
+        next_is_value = is_bare_password_flag(arg);
+        out.push(password_value_at(arg));
+    }
+    out
+}
+
 /// Overwrites every password value in the original argv with `x`. Returns how many were hidden.
 pub fn hide_passwords() -> usize {
     let argv = ARGV.load(Ordering::SeqCst);
@@ -43,18 +68,29 @@ pub fn hide_passwords() -> usize {
         return 0;
     }
     let mut hidden = 0;
+    // SAFETY: argv holds argc valid pointers to NUL-terminated strings (the C runtime's
+    // contract for the .init_array call).
+    let words: Vec<&[u8]> = (1..argc)
+        .map(|i| unsafe {
+            let p = *argv.add(i);
+            if p.is_null() {
+                &[][..]
+            } else {
+                std::ffi::CStr::from_ptr(p).to_bytes()
+            }
+        })
+        .collect();
+    let starts = secret_starts(&words);
     for i in 1..argc {
-        // SAFETY: argv holds argc valid pointers to NUL-terminated strings
-        // (the C runtime's contract for the .init_array call); the strings are
-        // writable process memory and only their value bytes are changed, in
-        // place, never their length.
+        // SAFETY: as above; the strings are writable process memory and only their value
+        // bytes are changed, in place, never their length.
         unsafe {
             let p = *argv.add(i);
             if p.is_null() {
                 continue;
             }
             let bytes = std::ffi::CStr::from_ptr(p).to_bytes();
-            if let Some(start) = password_value_at(bytes) {
+            if let Some(start) = starts[i - 1] {
                 let len = bytes.len();
                 for j in start..len {
                     *p.add(j) = b'x' as libc::c_char;
@@ -111,5 +147,13 @@ mod tests {
         assert_eq!(password_value_at(b"-pxyz"), Some(2));
         assert_eq!(password_value_at(b"-p"), None);
         assert_eq!(password_value_at(b"-ubackup"), None);
+    }
+
+    #[test]
+    fn the_word_after_a_bare_password_is_a_secret_too() {
+        let args: [&[u8]; 6] = [b"--user", b"backup", b"--password", b"xyz", b"--loose_pass", b"--slave-info"];
+        assert_eq!(secret_starts(&args), [None, None, None, Some(0), None, None]);
+        let args: [&[u8]; 3] = [b"--password=a", b"-pb", b"c"];
+        assert_eq!(secret_starts(&args), [Some(11), Some(2), None]);
     }
 }

@@ -201,6 +201,8 @@ pub struct ServerRun<'a> {
     pub group_suffix: Option<&'a str>,
     /// `--use-memory` (the buffer pool), as the server reads sizes.
     pub memory: &'a str,
+    /// `--innodb-force-recovery` of the prepare (0 or 1), passed on as mariabackup does.
+    pub force_recovery: u64,
     pub as_root: bool,
 }
 
@@ -243,6 +245,9 @@ pub fn server_args(r: &ServerRun) -> Vec<OsString> {
         "--loose-slow-query-log=0",
     ] {
         a.push(fixed.to_string());
+    }
+    if r.force_recovery > 0 {
+        a.push(format!("--innodb-force-recovery={}", r.force_recovery));
     }
     if r.as_root {
         a.push("--user=root".into());
@@ -488,6 +493,7 @@ mod tests {
             defaults_file: Some(Path::new("/etc/my.cnf")),
             group_suffix: Some(".1"),
             memory: "100M",
+            force_recovery: 1,
             as_root: true,
         };
         let a: Vec<String> = server_args(&r).into_iter().map(|s| s.into_string().unwrap()).collect();
@@ -506,14 +512,15 @@ mod tests {
             "--bootstrap",
             "--innodb-fast-shutdown=0",
             "--innodb-buffer-pool-size=100M",
+            "--innodb-force-recovery=1",
             "--user=root",
         ] {
             assert!(a.iter().any(|x| x == want), "{want} missing from {a:?}");
         }
-        let none = ServerRun { defaults_file: None, group_suffix: None, as_root: false, ..r };
+        let none = ServerRun { defaults_file: None, group_suffix: None, force_recovery: 0, as_root: false, ..r };
         let a: Vec<String> = server_args(&none).into_iter().map(|s| s.into_string().unwrap()).collect();
         assert_eq!(a[0], "--defaults-file=/b/backup-my.cnf");
-        assert!(!a.iter().any(|x| x.starts_with("--user")));
+        assert!(!a.iter().any(|x| x.starts_with("--user") || x.starts_with("--innodb-force")));
     }
 
     #[test]

@@ -6,8 +6,11 @@ mod argv;
 mod display;
 mod export;
 mod filter;
+mod grants;
+mod innobackupex;
 mod optfile;
 mod options;
+mod replica;
 mod report;
 mod restore;
 mod target;
@@ -36,18 +39,24 @@ pub(crate) fn usage_error(command: &str, msg: &str) -> ExitCode {
     ExitCode::from(USAGE)
 }
 
-/// An option innohot does not know: exit 1 like all bad input, except when innohot runs as
-/// `mariabackup` or `mariadb-backup` (a drop-in, by its argv[0]): then my_getopt's codes,
-/// which scripts written for mariabackup (and its test suite) check.
-fn unknown_option(command: &str, msg: &str, valued: bool) -> ExitCode {
-    let code = usage_error(command, msg);
+/// An option innohot does not know, or a value mariabackup's option parser would not take:
+/// exit 1 like all bad input, except when innohot runs as `mariabackup` or `mariadb-backup`
+/// (a drop-in, by its argv[0]): then my_getopt's `code`, which scripts written for mariabackup
+/// (and its test suite) check.
+fn getopt_failure(command: &str, msg: &str, code: u8) -> ExitCode {
+    let usage = usage_error(command, msg);
+    if runs_as_mariabackup() {
+        ExitCode::from(code)
+    } else {
+        usage
+    }
+}
+
+/// Whether argv[0] is `mariabackup` or `mariadb-backup` (a symlink of that name).
+fn runs_as_mariabackup() -> bool {
     let program = std::env::args_os().next().map(PathBuf::from);
     let name = program.as_deref().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or_default();
-    if ["mariabackup", "mariadb-backup"].contains(&name) {
-        ExitCode::from(args::getopt_code(valued))
-    } else {
-        code
-    }
+    ["mariabackup", "mariadb-backup"].contains(&name)
 }
 
 fn demo(dir: Option<PathBuf>) -> ExitCode {
@@ -348,7 +357,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     let env_password = std::env::var("INNOHOT_PASSWORD").ok();
     let parsed = match options::resolve(cmd, prepared, env_password, &read_option_file, &argv::ask_password) {
         Ok(p) => p,
-        Err(options::BadOption { msg, unknown: Some(valued) }) => return unknown_option("backup", &msg, valued),
+        Err(options::BadOption { msg, getopt: Some(code) }) => return getopt_failure("backup", &msg, code),
         Err(e) => return usage_error("backup", &e),
     };
     let target_dir = parsed.target_dir.clone().expect("checked by the parser");
@@ -386,10 +395,12 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Ok(s) => s,
         Err(e) => return fail_early(&mut report, e.to_string()),
     };
-    let datadir = match server.variables().map(|v| v.get("datadir").map(PathBuf::from)) {
-        Ok(Some(d)) => d,
-        Ok(None) => return fail_early(&mut report, "the server does not report its datadir".into()),
+    let vars = match server.variables() {
+        Ok(v) => v,
         Err(e) => return fail_early(&mut report, e.to_string()),
+    };
+    let Some(datadir) = vars.get("datadir").map(PathBuf::from) else {
+        return fail_early(&mut report, "the server does not report its datadir".into());
     };
     // Where this host sees the server's datadir (a container's bind mount):
     // the engine checks it is the server's before reading anything there.
@@ -410,6 +421,36 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Ok(t) => t,
         Err(e) => return fail_early(&mut report, format!("--target-dir {}: {e}", target_dir.display())),
     };
+    // As mariabackup: the target exists (empty) when the privileges or the replica stop it.
+    if vars.version().contains("MariaDB") {
+        let needs = grants::needs(
+            options.no_lock,
+            options.lock_wait.is_some(),
+            options.slave_info,
+            parsed.safe_slave_backup.is_some(),
+            vars.get("log_bin") == Some("ON"),
+        );
+        match server.text_rows("SHOW GRANTS") {
+            Ok(rows) => {
+                let lines: Vec<String> = rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect();
+                let (said, fatal) = grants::check(&lines, &needs);
+                for line in &said {
+                    say(line);
+                }
+                if let Some(why) = fatal {
+                    return fail_early(&mut report, why);
+                }
+            }
+            Err(e) => say(&format!("innohot: the backup user's privileges are not checked beforehand: {e}")),
+        }
+    }
+    let sql_thread_stopped = match parsed.safe_slave_backup {
+        Some(timeout) => match replica::make_safe(&mut server, timeout, &say) {
+            Ok(stopped) => stopped,
+            Err(e) => return fail_early(&mut report, e),
+        },
+        None => false,
+    };
     let backup = Backup::new(
         options,
         Services {
@@ -423,7 +464,27 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     );
     let result = run_until_stopped(backup, clock, signals.stop.clone());
     trace.write();
+    // The replica's SQL thread runs again whatever the backup's outcome (on a new connection:
+    // the backup's own ones are closed).
+    let restart_failed = sql_thread_stopped
+        .then(|| {
+            MysqlControl::connect(&parsed.connect)
+                .map_err(|e| format!("--safe-slave-backup: {e}: run START SLAVE SQL_THREAD on the replica"))
+                .and_then(|mut s| replica::restart(&mut s, &say))
+                .err()
+        })
+        .flatten();
+    if let Some(e) = &restart_failed {
+        eprintln!("innohot: {e}");
+    }
     match result {
+        Ok(_) if restart_failed.is_some() => {
+            eprintln!(
+                "innohot: the backup in {} is complete, but the replica's SQL thread is stopped",
+                target_dir.display()
+            );
+            ExitCode::from(FAILURE)
+        }
         Ok(summary) => {
             if let Some(extra) = &parsed.extra_lsndir {
                 if let Err(e) = target::copy_lsn_files(&target_dir, extra) {
@@ -512,11 +573,18 @@ fn main() -> ExitCode {
             ];
             let command = if known.contains(&command.as_str()) { command.as_str() } else { "" };
             return match e {
-                UsageError::Unknown { msg, valued } => unknown_option(command, &msg, valued),
+                UsageError::Unknown { msg, valued } => getopt_failure(command, &msg, args::getopt_code(valued)),
                 UsageError::Bad(msg) | UsageError::Help(msg) => usage_error(command, &msg),
             };
         }
     };
+    if !prepared.server_args.is_empty() && !matches!(cli.command, Command::Backup(_)) {
+        eprintln!(
+            "innohot: ignoring the server options after --mysqld-args ({}): only a backup reads any of them \
+             (socket, port, datadir)",
+            innohot::meta::mask_secrets(&prepared.server_args)
+        );
+    }
     match cli.command {
         Command::Backup(cmd) => backup(&cmd, &prepared, &raw),
         Command::Prepare(p) => restore::prepare_cmd(&p),

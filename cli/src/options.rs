@@ -34,6 +34,12 @@ pub struct BackupArgs {
     filter_files: (Option<PathBuf>, Option<PathBuf>),
     /// The option files' `ftwrl-wait-timeout`, `-threshold` and `-query-type` (all queries?).
     lock_wait: (Option<u64>, Option<u64>, Option<bool>),
+    /// `innodb-force-recovery` in an option file (refused: prepare's option).
+    force_recovery: bool,
+    /// `--safe-slave-backup`: how long to wait for the replica's temporary tables (None: off).
+    pub safe_slave_backup: Option<Duration>,
+    /// The option files' `safe-slave-backup` and `safe-slave-backup-timeout`.
+    safe_slave: (bool, Option<u64>),
 }
 
 /// `--protocol`, as the clients spell it.
@@ -90,7 +96,15 @@ fn check_tls(out: &mut BackupArgs) -> Result<(), String> {
     if tls.cert.is_some() != tls.key.is_some() {
         return Err("--ssl-cert and --ssl-key go together: give both or neither".into());
     }
-    if out.connect.socket.is_some() && mode != SslMode::Disabled {
+    if let (Some(socket), Some(port), true) = (&out.connect.socket, out.connect.port, mode.required()) {
+        out.warnings.push(format!(
+            "--ssl-mode={}: TLS cannot run over the Unix socket {} with innohot: connecting to 127.0.0.1:{port} \
+             over TCP with TLS instead (innohot checks that server's @@socket is {})",
+            mode.name(),
+            socket.display(),
+            socket.display()
+        ));
+    } else if out.connect.socket.is_some() && mode != SslMode::Disabled {
         out.warnings.push(format!(
             "--ssl-mode={}: TLS is not used over the Unix socket (the connection does not leave this host); \
              use --host and --port for a TLS connection",
@@ -105,7 +119,7 @@ fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
 }
 
 /// Applies one option file setting (name with dashes); false if innohot does not know it.
-fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, String> {
+fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, BadOption> {
     let need = || value.ok_or_else(|| format!("{name} needs a value ({name}=...)"));
     match name {
         "target-dir" => a.target_dir = Some(PathBuf::from(need()?)),
@@ -149,8 +163,15 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
         "history" => a.options.history = Some(value.unwrap_or_default().to_string()),
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
         "slave-info" => a.options.slave_info = optfile::is_on(value)?,
+        "galera-info" => a.options.galera_info = optfile::is_on(value)?,
+        "extended-validation" => {
+            optfile::is_on(value)?;
+        }
         "no-lock" => a.options.no_lock = optfile::is_on(value)?,
-        "innodb-force-recovery" => return Err(FORCE_RECOVERY_ON_BACKUP.into()),
+        "safe-slave-backup" => a.safe_slave.0 = optfile::is_on(value)?,
+        "safe-slave-backup-timeout" => a.safe_slave.1 = Some(number(name, need()?)?),
+        "innodb-force-recovery" => a.force_recovery = true,
+        "innodb-flush-method" => a.options.copy.read_policy.direct = flush_method(need()?)?,
         "ftwrl-wait-timeout" => a.lock_wait.0 = Some(number(name, need()?)?),
         "ftwrl-wait-threshold" => a.lock_wait.1 = Some(number(name, need()?)?),
         "ftwrl-wait-query-type" => a.lock_wait.2 = Some(query_type(need()?)?),
@@ -173,9 +194,30 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, St
     Ok(true)
 }
 
-/// mariabackup's refusal of `--innodb-force-recovery` on a backup (its words, which scripts grep).
-const FORCE_RECOVERY_ON_BACKUP: &str = "\"--innodb-force-recovery\" should only be used with \"--prepare\": a \
-                                        backup reads a running server; the option is for prepare's recovery";
+/// mariabackup's refusal of `--innodb-force-recovery` on a backup (its words, which scripts grep;
+/// innobackupex's prepare is `--apply-log`).
+fn force_recovery_on_backup(innobackupex: bool) -> String {
+    let prepare = if innobackupex { "--apply-log" } else { "--prepare" };
+    format!(
+        "\"--innodb-force-recovery\" should only be used with \"{prepare}\": a backup reads a running server; \
+         the option is for prepare's recovery"
+    )
+}
+
+/// `innodb-flush-method`, mariabackup's (the server's) choice of how data files are opened: whether
+/// innohot reads them with O_DIRECT. A value mariabackup's option parser refuses exits as it does.
+fn flush_method(v: &str) -> Result<bool, BadOption> {
+    const METHODS: [&str; 6] = ["fsync", "O_DSYNC", "littlesync", "nosync", "O_DIRECT", "O_DIRECT_NO_FSYNC"];
+    let v = v.trim();
+    let index = METHODS.iter().position(|m| m.eq_ignore_ascii_case(v)).or_else(|| v.parse().ok());
+    match index {
+        Some(i) if i < METHODS.len() => Ok(i >= 4),
+        _ => Err(BadOption {
+            msg: format!("innodb-flush-method={v}: give one of {} (or 0 to 5)", METHODS.join(", ")),
+            getopt: Some(crate::args::GETOPT_INVALID_VALUE),
+        }),
+    }
+}
 
 /// mariabackup's `--ftwrl-wait-query-type`: `all` (the default) or `update`; its third value,
 /// `select`, counts what `update` counts there, and is taken as that.
@@ -230,17 +272,18 @@ fn throttle(mib_per_s: u64) -> Option<u64> {
     (mib_per_s > 0).then(|| mib_per_s.saturating_mul(1 << 20))
 }
 
-/// Why the options cannot run: the message, and whether it is an option innohot does not know
-/// (`Some(valued)`: `name=value` or a bare name; see `args::getopt_code`).
+/// Why the options cannot run: the message, and the exit code mariabackup's option parser
+/// (my_getopt) gives the same mistake, when it is one of its own: an option it does not know
+/// (`args::getopt_code`), a value it refuses (`args::GETOPT_INVALID_VALUE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadOption {
     pub msg: String,
-    pub unknown: Option<bool>,
+    pub getopt: Option<u8>,
 }
 
 impl From<String> for BadOption {
     fn from(msg: String) -> Self {
-        BadOption { msg, unknown: None }
+        BadOption { msg, getopt: None }
     }
 }
 
@@ -274,7 +317,8 @@ fn apply_file(
         if o.kind == GroupKind::Server && !FROM_SERVER.contains(&o.name.as_str()) {
             continue; // the server's own settings
         }
-        if apply(out, &o.name, o.value.as_deref()).map_err(|e| format!("{}: {e}", o.at()))? {
+        let applied = apply(out, &o.name, o.value.as_deref());
+        if applied.map_err(|e| BadOption { msg: format!("{}: {}", o.at(), e.msg), getopt: e.getopt })? {
             continue;
         }
         if o.kind != GroupKind::Tool && CLIENT_NO_OPS.contains(&o.name.as_str()) {
@@ -291,9 +335,34 @@ fn apply_file(
             o.name,
             o.name
         );
-        return Err(BadOption { msg, unknown: Some(o.value.is_some()) });
+        return Err(BadOption { msg, getopt: Some(args::getopt_code(o.value.is_some())) });
     }
     out.options.options_source = format!("{} and the command line", path.display());
+    Ok(())
+}
+
+/// `--mysqld-args`: the server's options, as in the server's option groups: where it listens and
+/// keeps its data is taken (over the option files'), the rest is the server's business and
+/// ignored with a warning (innohot asks the running server for what it needs).
+fn server_args(out: &mut BackupArgs, words: &[String]) -> Result<(), BadOption> {
+    let mut ignored = Vec::new();
+    for word in words {
+        match args::long_name(word) {
+            Some(name) if FROM_SERVER.contains(&name.as_str()) => {
+                let value = word.split_once('=').map(|(_, v)| v);
+                apply(out, &name, value)
+                    .map_err(|e| BadOption { msg: format!("--mysqld-args: {}", e.msg), getopt: e.getopt })?;
+            }
+            _ => ignored.push(word.clone()),
+        }
+    }
+    if !ignored.is_empty() {
+        out.warnings.push(format!(
+            "ignoring the server options after --mysqld-args ({}): the server's settings are the running \
+             server's (innohot takes only socket, port and datadir from them)",
+            innohot::meta::mask_secrets(&ignored)
+        ));
+    }
     Ok(())
 }
 
@@ -314,6 +383,7 @@ pub fn resolve(
     if let (Some(a), Some(b)) = (&cmd.defaults_file, &cmd.defaults_extra_file) {
         out.options.options_source = format!("{}, {} and the command line", a.display(), b.display());
     }
+    server_args(&mut out, &prepared.server_args)?;
     if let Some(p) = env_password {
         out.connect.password = Some(p);
     }
@@ -340,6 +410,15 @@ pub fn resolve(
     }
     if let Some(v) = c.socket {
         out.connect.socket = Some(v);
+    }
+    if let Some(v) = &c.ssl {
+        apply(&mut out, "ssl", v.as_deref())?;
+    }
+    if c.skip_ssl {
+        out.connect.tls.mode = Some(SslMode::Disabled);
+    }
+    if c.ssl_verify_server_cert {
+        out.connect.tls.mode = Some(SslMode::VerifyIdentity);
     }
     if let Some(v) = c.ssl_mode {
         out.connect.tls.mode = Some(v.parse()?);
@@ -384,6 +463,9 @@ pub fn resolve(
         out.options.log_poll_interval = Duration::from_millis(v);
         out.options.log_poll_fixed = true;
     }
+    if let Some(v) = &c.innodb_flush_method {
+        out.options.copy.read_policy.direct = flush_method(v)?;
+    }
     if c.direct {
         out.options.copy.read_policy.direct = true;
     }
@@ -409,13 +491,20 @@ pub fn resolve(
     if c.slave_info {
         out.options.slave_info = true;
     }
+    if c.galera_info {
+        out.options.galera_info = true;
+    }
     if c.no_lock {
         out.options.no_lock = true;
     }
-    if c.innodb_force_recovery.is_some() {
-        return Err(FORCE_RECOVERY_ON_BACKUP.into());
+    if c.innodb_force_recovery.is_some() || out.force_recovery {
+        return Err(force_recovery_on_backup(prepared.innobackupex).into());
     }
     lock_wait(&mut out, cmd)?;
+    if c.safe_slave_backup || out.safe_slave.0 {
+        let seconds = c.safe_slave_backup_timeout.or(out.safe_slave.1).unwrap_or(300);
+        out.safe_slave_backup = Some(Duration::from_secs(seconds));
+    }
     if let Some(v) = c.log_copy_interval {
         out.options.log_poll_interval = Duration::from_millis(v);
         out.options.log_poll_fixed = true;
@@ -523,7 +612,7 @@ mod tests {
         assert!(e(&["--target-dir=/b", "--chunk-size=big"]).contains("--chunk-size needs a number"));
         assert!(e(&["--target-dir=/b", "--password"]).contains("INNOHOT_PASSWORD"));
         // A password given the wrong way is refused without being repeated.
-        for wrong in [&["--target-dir=/b", "--password", "s3cret"][..], &["--target-dir=/b", "-p", "s3cret"]] {
+        for wrong in [&["--target-dir=/b", "-p", "s3cret"][..], &["-p", "s3cret", "--target-dir=/b"]] {
             let msg = e(wrong);
             assert!(!msg.contains("s3cret"), "the password leaked into: {msg}");
             assert!(msg.contains("--password=") || msg.contains("INNOHOT_PASSWORD"), "{msg}");
@@ -543,6 +632,13 @@ mod tests {
         assert!(!p(&["--target-dir=/b"]).unwrap().options.checkpoint_first);
         assert!(p(&["--target-dir=/b", "--slave-info"]).unwrap().options.slave_info);
         assert!(!p(&["--target-dir=/b"]).unwrap().options.slave_info);
+        assert!(p(&["--target-dir=/b", "--galera-info", "--extended-validation"]).unwrap().options.galera_info);
+        assert!(!p(&["--target-dir=/b"]).unwrap().options.galera_info);
+        assert_eq!(p(&["--target-dir=/b"]).unwrap().safe_slave_backup, None);
+        let a = p(&["--target-dir=/b", "--safe-slave-backup"]).unwrap();
+        assert_eq!(a.safe_slave_backup, Some(Duration::from_secs(300)));
+        let a = p(&["--target-dir=/b", "--safe-slave-backup", "--safe-slave-backup-timeout=9"]).unwrap();
+        assert_eq!(a.safe_slave_backup, Some(Duration::from_secs(9)));
         let a = p(&["--target-dir=/b", "--no-lock", "--ftwrl-wait-timeout=1"]).unwrap();
         assert!(a.options.no_lock);
         let wait = innohot::backup::LockWait { timeout: 1, threshold: 60, all_queries: true };
@@ -560,9 +656,56 @@ mod tests {
         assert_eq!(p(&["--target-dir=/b", "--ftwrl-wait-timeout=0"]).unwrap().options.lock_wait, None);
         assert!(p(&["--target-dir=/b", "--ftwrl-wait-query-type=some"]).unwrap_err().contains("ALL, UPDATE"));
         let e = p(&["--target-dir=/b", "--innodb-force-recovery=1"]).unwrap_err();
-        assert!(e.contains("should only be used with \"--prepare\"") && e.unknown.is_none(), "{e}");
+        assert!(e.contains("should only be used with \"--prepare\"") && e.getopt.is_none(), "{e}");
         let e = p(&["--target-dir=/b", "--innodb-log-write-ahead-size=4095"]).unwrap_err();
         assert!(e.contains("give a power of two from 512 to 4096"), "{e}");
+    }
+
+    #[test]
+    fn innodb_flush_method_and_mysqld_args_as_mariabackup_takes_them() {
+        let file = "[mariadbd]\ninnodb-flush-method=blablabla\n[mariabackup]\ninnodb-flush-method=O_DIRECT\n";
+        let read = |_: &PathBuf| Ok(file.to_string());
+        let p = |a: &[&str]| parse_backup_args(&args(a), None, &read);
+        assert!(p(&["--defaults-file=/my.cnf", "--target-dir=/b"]).unwrap().options.copy.read_policy.direct);
+        let a = p(&["--defaults-file=/my.cnf", "--target-dir=/b", "--innodb-flush-method=fsync"]).unwrap();
+        assert!(!a.options.copy.read_policy.direct, "the command line wins");
+        assert!(p(&["--target-dir=/b", "--innodb_flush_method=5"]).unwrap().options.copy.read_policy.direct);
+        let e = p(&["--target-dir=/b", "--innodb-flush-method=blablabla"]).unwrap_err();
+        assert_eq!(e.getopt, Some(crate::args::GETOPT_INVALID_VALUE), "{e}");
+        let read = |_: &PathBuf| Ok("[mariabackup]\ninnodb-flush-method=blablabla\n".to_string());
+        let e = parse_backup_args(&args(&["--defaults-file=/c.cnf", "--target-dir=/b"]), None, &read).unwrap_err();
+        assert!(e.starts_with("/c.cnf, line 2 ([mariabackup]): innodb-flush-method=blablabla: give one of"), "{e}");
+        assert_eq!(e.getopt, Some(13));
+        let read = |_: &PathBuf| Ok("[mariabackup]\nunknown-option=XXX\n".to_string());
+        let e = parse_backup_args(&args(&["--defaults-file=/c.cnf", "--target-dir=/b"]), None, &read).unwrap_err();
+        assert_eq!(e.getopt, Some(7));
+
+        let a = p(&["--target-dir=/b", "--mysqld-args", "--unknown-option", "--password=hush", "--port=3310"]).unwrap();
+        assert_eq!(a.connect.port, Some(3310), "where the server listens is taken");
+        assert_eq!(a.connect.password, None, "after --mysqld-args a word is the server's");
+        let warnings = a.warnings.join("\n");
+        assert!(warnings.contains("--mysqld-args (--unknown-option --password=xxxxxxxx)"), "{warnings}");
+        assert!(!warnings.contains("hush"));
+    }
+
+    #[test]
+    fn tls_over_a_socket_goes_to_the_same_servers_tcp_port() {
+        let read = |_: &PathBuf| Ok("[client]\nsocket=/s.sock\nport=3310\n".to_string());
+        let p = |a: &[&str]| parse_backup_args(&args(a), None, &read).unwrap();
+        let a = p(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl"]);
+        assert_eq!(a.connect.tls.mode, Some(SslMode::Required));
+        assert!(a.warnings[0].contains("connecting to 127.0.0.1:3310 over TCP with TLS instead"), "{:?}", a.warnings);
+        assert_eq!(
+            p(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl=0"]).connect.tls.mode,
+            Some(SslMode::Disabled)
+        );
+        let a = p(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl", "--skip-ssl"]);
+        assert_eq!(a.connect.tls.mode, Some(SslMode::Disabled));
+        assert!(a.warnings.is_empty());
+        let read = |_: &PathBuf| Ok("[client]\nsocket=/s.sock\n".to_string());
+        let a =
+            parse_backup_args(&args(&["--defaults-file=/my.cnf", "--target-dir=/b", "--ssl"]), None, &read).unwrap();
+        assert!(a.warnings[0].contains("TLS is not used over the Unix socket"), "no port known: {:?}", a.warnings);
     }
 
     #[test]

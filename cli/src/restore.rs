@@ -72,25 +72,109 @@ impl Run {
     }
 }
 
+/// `innodb_force_recovery` for prepare: mariabackup takes at most 1 (SRV_FORCE_IGNORE_CORRUPT) and
+/// lowers a larger number to it.
+fn force_recovery_level(value: &str) -> Result<u64, String> {
+    let n: u64 =
+        value.trim().parse().map_err(|_| format!("innodb_force_recovery needs 0 or 1, not '{}'", value.trim()))?;
+    Ok(n.min(1))
+}
+
+/// What prepare says of `innodb_force_recovery`: mariabackup's line (scripts look for it), and what
+/// the permission changes in innohot: nothing, a corrupt page still stops the prepare.
+fn force_recovery_lines(level: u64) -> Vec<String> {
+    if level == 0 {
+        return Vec::new();
+    }
+    vec![
+        format!("innodb_force_recovery = {level}"),
+        "note: innohot's prepare does not skip corrupt pages: a page the redo cannot be applied to still fails \
+         the prepare, naming the page (mariabackup --prepare --innodb-force-recovery=1 would skip it)"
+            .to_string(),
+    ]
+}
+
+/// `--binlog-info[=ON|OFF|AUTO]` (1 and 0 too) on prepare: whether to write xtrabackup_binlog_pos_innodb.
+fn binlog_info_on(value: Option<&str>) -> Result<bool, String> {
+    match value.map(|v| v.trim().to_ascii_uppercase()).as_deref() {
+        None | Some("ON" | "1" | "AUTO" | "TRUE") => Ok(true),
+        Some("OFF" | "0" | "FALSE") => Ok(false),
+        Some("LOCKLESS") => Err("--binlog-info=LOCKLESS needs a server feature MariaDB does not have (as \
+                                 mariabackup says): use --binlog-info=ON"
+            .into()),
+        Some(other) => Err(format!("--binlog-info needs ON, OFF or AUTO, not '{other}'")),
+    }
+}
+
+/// `prepare --binlog-info`: the binlog position InnoDB recorded with its last commit, logged as
+/// mariabackup logs it and written to xtrabackup_binlog_pos_innodb (`FILE<TAB>POSITION`).
+fn binlog_pos_innodb(run: &Run, dir: &Path) -> Result<(), String> {
+    let Some(pos) = innohot::restore::binlog_pos::read(&RealLocalFs, dir)? else {
+        run.say("note: --binlog-info: InnoDB recorded no binlog position (the server wrote no binary log)");
+        return Ok(());
+    };
+    run.say(&format!("Last binlog file {}, position {}", pos.file, pos.position));
+    let path = dir.join("xtrabackup_binlog_pos_innodb");
+    let text = format!("{}\t{}\n", pos.file, pos.position);
+    innohot::io::LocalFs::replace_durably(&RealLocalFs, &path, text.as_bytes())
+        .map_err(|e| format!("{}: writing it failed: {e}", path.display()))
+}
+
 /// `innohot prepare --target-dir DIR`.
 pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let run = Run::new("prepare", &cmd.common, &cmd.target_dir);
+    if cmd.rollback_xa {
+        return crate::usage_error(
+            "prepare",
+            "--rollback-xa: innohot's prepare rolls back nothing and leaves XA PREPARED transactions to the \
+             server, which keeps them prepared when it starts on the restored backup: list them there with XA \
+             RECOVER and end each with XA ROLLBACK 'xid' (or XA COMMIT)",
+        );
+    }
     let export_server = match cmd.export.then(|| export_server(cmd)).transpose() {
         Ok(s) => s,
         Err(ExportRefused::Usage(msg)) => return crate::usage_error("prepare", &msg),
         Err(ExportRefused::Failed(msg)) => return run.fail(&msg),
     };
+    let mut force_recovery = None;
     if let Some(f) = &cmd.defaults_file {
-        if let Err(e) = crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file)
-        {
-            return crate::usage_error("prepare", &e);
+        match crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file) {
+            Ok(options) => {
+                let last = options.into_iter().rfind(|o| o.name == "innodb-force-recovery");
+                force_recovery = last.map(|o| (o.at(), o.value.unwrap_or_default()));
+            }
+            Err(e) => return crate::usage_error("prepare", &e),
         }
     }
+    if let Some(v) = &cmd.innodb_force_recovery {
+        force_recovery = Some(("--innodb-force-recovery".into(), v.clone()));
+    }
+    let mut force_level = 0;
+    if let Some((at, value)) = force_recovery {
+        match force_recovery_level(&value) {
+            Ok(level) => {
+                force_level = level;
+                for line in force_recovery_lines(level) {
+                    run.say(&line);
+                }
+            }
+            Err(e) => return crate::usage_error("prepare", &format!("{at}: {e}")),
+        }
+    }
+    let binlog_info = match cmd.binlog_info.as_ref().map(|v| binlog_info_on(v.as_deref())).transpose() {
+        Ok(v) => v.unwrap_or(false),
+        Err(e) => return crate::usage_error("prepare", &e),
+    };
     run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
     let r = match prepare::prepare(&RealLocalFs, &cmd.target_dir) {
         Ok(r) => r,
         Err(e) => return run.fail(&e.to_string()),
     };
+    if binlog_info {
+        if let Err(e) = binlog_pos_innodb(&run, &cmd.target_dir) {
+            return run.fail(&e);
+        }
+    }
     if r.already_prepared {
         run.say(&format!(
             "{} is already prepared (xtrabackup_checkpoints says so): the redo is applied",
@@ -98,7 +182,7 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
         ));
         let mut m = Map::new();
         if let Some(server) = &export_server {
-            match export(&run, cmd, server) {
+            match export(&run, cmd, server, force_level) {
                 Ok(fields) => m.extend(fields),
                 Err(e) => return run.fail(&e),
             }
@@ -154,7 +238,7 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
         m.insert(k.into(), json!(v));
     }
     if let Some(server) = &export_server {
-        match export(&run, cmd, server) {
+        match export(&run, cmd, server, force_level) {
             Ok(fields) => m.extend(fields),
             Err(e) => return run.fail(&e),
         }
@@ -202,7 +286,7 @@ fn export_server(cmd: &PrepareCmd) -> Result<PathBuf, ExportRefused> {
 }
 
 /// Runs the export server on the prepared backup; the JSON fields of what it did.
-fn export(run: &Run, cmd: &PrepareCmd, server: &Path) -> Result<Map<String, Value>, String> {
+fn export(run: &Run, cmd: &PrepareCmd, server: &Path, force_recovery: u64) -> Result<Map<String, Value>, String> {
     let dir = std::path::absolute(&cmd.target_dir).map_err(|e| format!("{}: {e}", cmd.target_dir.display()))?;
     let found = crate::export::tables(&dir).map_err(|e| format!("--export: listing {}: {e}", dir.display()))?;
     let r = crate::export::ServerRun {
@@ -211,6 +295,7 @@ fn export(run: &Run, cmd: &PrepareCmd, server: &Path) -> Result<Map<String, Valu
         defaults_file: cmd.defaults_file.as_deref(),
         group_suffix: cmd.defaults_group_suffix.as_deref(),
         memory: cmd.common.use_memory.as_deref().unwrap_or("100M"),
+        force_recovery,
         // SAFETY: geteuid has no preconditions and cannot fail.
         as_root: unsafe { libc::geteuid() } == 0,
     };
@@ -476,4 +561,30 @@ pub fn log_group_cmd(cmd: &LogGroupCmd) -> ExitCode {
     m.insert("checkpoint_lsn".into(), json!(r.checkpoint_lsn));
     m.insert("last_lsn".into(), json!(r.last_lsn));
     run.done("log-group-written", m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn innodb_force_recovery_is_at_most_one_and_logged_as_mariabackup_logs_it() {
+        assert_eq!(force_recovery_level("2"), Ok(1));
+        assert_eq!(force_recovery_level(" 0 "), Ok(0));
+        assert!(force_recovery_level("x").unwrap_err().contains("needs 0 or 1, not 'x'"));
+        assert!(force_recovery_lines(0).is_empty());
+        let lines = force_recovery_lines(1);
+        assert_eq!(lines[0], "innodb_force_recovery = 1");
+        assert!(lines[1].contains("does not skip corrupt pages"), "{lines:?}");
+    }
+
+    #[test]
+    fn binlog_info_values_as_mariabackup_takes_them() {
+        assert_eq!(binlog_info_on(None), Ok(true));
+        assert_eq!(binlog_info_on(Some("1")), Ok(true));
+        assert_eq!(binlog_info_on(Some("auto")), Ok(true));
+        assert_eq!(binlog_info_on(Some("OFF")), Ok(false));
+        assert!(binlog_info_on(Some("lockless")).unwrap_err().contains("LOCKLESS"));
+        assert!(binlog_info_on(Some("x")).unwrap_err().contains("not 'X'"));
+    }
 }

@@ -125,6 +125,25 @@ fn unknown_options_exit_with_mariabackups_codes_when_run_as_mariabackup() {
         let r = run(innohot().args(&args));
         assert_eq!(r.code, Some(1), "as innohot {args:?}:\n{}", r.stderr);
     }
+    // A value mariabackup's option parser refuses: its EXIT_ARGUMENT_INVALID (13) as mariabackup.
+    let bad_value = dir.path().join("bad-value.cnf");
+    std::fs::write(
+        &bad_value,
+        "[mariadbd]\ninnodb-flush-method=O_DIRECT\n[mariabackup]\ninnodb-flush-method=blablabla\n",
+    )
+    .unwrap();
+    let bad_value_arg = format!("--defaults-file={}", bad_value.display());
+    for (args, as_mariabackup, says) in [
+        (vec!["--backup", &bad_value_arg, &target_arg], 13, "innodb-flush-method=blablabla: give one of"),
+        (vec!["--decompress", &target_arg], 1, "does not decompress"),
+    ] {
+        let r = run(Command::new(&drop_in).args(&args));
+        assert_eq!(r.code, Some(as_mariabackup), "as mariabackup {args:?}:\n{}", r.stderr);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        assert_eq!(run(innohot().args(&args)).code, Some(1), "as innohot {args:?}");
+    }
+    let r = run(Command::new(&drop_in).arg("-?"));
+    assert_eq!(r.code, Some(0), "-? is --help:\n{}", r.stderr);
     assert!(!target.exists());
 }
 
@@ -176,6 +195,9 @@ fn option_problems_exit_2_and_name_the_option() {
     let r = run(innohot().args(["backup", "--help"]));
     assert_eq!(r.code, Some(0));
     assert!(r.stdout.contains("--target-dir") && r.stdout.contains("--defaults-file"), "{}", r.stdout);
+    // An option innohot cannot honour says how to get the effect.
+    let r = run(innohot().args(["--prepare", "--rollback-xa", "--target-dir=/nonexistent-backup"]));
+    assert_refused(&r, 1, &["--rollback-xa", "XA RECOVER", "XA ROLLBACK"]);
     // The xtrabackup spelling runs innohot's own prepare and copy-back: no backup there.
     let r = run(innohot().args(["--prepare", "--target-dir=/nonexistent-backup"]));
     assert_refused(&r, 1, &["innohot prepare", "/nonexistent-backup is not a directory"]);
@@ -322,18 +344,17 @@ fn real_server_bad_inputs() {
     assert_refused(&r, 1, &["is not empty (it holds notes.txt)"]);
     assert_eq!(std::fs::read(target.join("notes.txt")).unwrap(), b"mine");
 
-    // A user without the privileges a backup needs: the server's words name the privilege.
+    // A user without the privileges a backup needs: refused before anything is copied, in
+    // mariabackup's words, the target left empty (as mariabackup leaves it).
     conn.query_drop("CREATE USER 'weak'@'localhost' IDENTIFIED BY 'weak-pw'").unwrap();
     conn.query_drop("GRANT SELECT ON *.* TO 'weak'@'localhost'").unwrap();
     let weak = dir.path().join("weak");
     let r = run(innohot()
         .args(["backup", &format!("--target-dir={}", weak.display()), &format!("--socket={}", src.socket().display())])
         .args(["--user=weak", "--password=weak-pw"]));
-    assert_refused(&r, 1, &["for lack of a privilege", "PROCESS", "grant the backup user"]);
+    assert_refused(&r, 1, &["missing required privilege RELOAD on *.*", "GRANT RELOAD", "GRANT SELECT ON *.*"]);
     assert!(!r.stderr.contains("weak-pw"), "{}", r.stderr);
-    let marker = std::fs::read_to_string(weak.join("innohot_backup_failed")).expect("the failure marker");
-    assert!(marker.contains("PROCESS"), "{marker}");
-    assert!(!weak.join("xtrabackup_checkpoints").exists());
+    assert_eq!(std::fs::read_dir(&weak).unwrap().count(), 0, "nothing copied, no marker: the target is empty");
     assert_not_locked(&src);
 
     // --datadir naming another directory.
@@ -787,4 +808,56 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
     ]));
     assert_refused(&r, 1, &["the datadir is not empty", "restore only into a missing or empty directory"]);
     assert_eq!(snapshot(&other), before);
+}
+
+/// A user without privileges (backup_grants of mariabackup's suite): with --no-lock the backup
+/// completes (the LSNs come from SHOW GLOBAL STATUS, FLUSH ENGINE LOGS is waited out); with a
+/// lock it is refused before anything is copied, in mariabackup's words, the target left empty,
+/// and the grants shown without the password hash; --safe-slave-backup on a server that is no
+/// replica only says so.
+#[test]
+fn an_unprivileged_user_is_told_what_is_missing_in_mariabackups_words() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE USER 'weak'@'localhost' IDENTIFIED BY 'xyz'").unwrap();
+    conn.query_drop("CREATE DATABASE s").unwrap();
+    conn.query_drop("CREATE TABLE s.t (id INT PRIMARY KEY) ENGINE=InnoDB").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let as_weak = |extra: &[&str]| {
+        let mut c = innohot();
+        c.arg("--backup").arg(format!("--target-dir={}", target.display()));
+        c.arg(format!("--socket={}", src.socket().display())).args(["--user", "weak", "--password", "xyz"]);
+        run(c.args(extra))
+    };
+    let r = as_weak(&["--no-lock"]);
+    assert_refused(&r, 1, &["Error: missing required privilege BINLOG MONITOR on *.*", "SHOW MASTER STATUS"]);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "the target is left empty");
+    conn.query_drop("GRANT BINLOG MONITOR ON *.* TO 'weak'@'localhost'").unwrap();
+    let r = as_weak(&["--no-lock"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stderr.contains("missing required privilege"), "{}", r.stderr);
+    let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
+    assert!(!info.contains("xyz"), "{info}");
+    std::fs::remove_dir_all(&target).unwrap();
+
+    let r = as_weak(&[]);
+    assert_refused(
+        &r,
+        1,
+        &["Error: missing required privilege RELOAD on *.*", "GRANT BINLOG MONITOR ON *.* TO `weak`"],
+    );
+    assert!(r.stderr.contains("Warning: missing required privilege PROCESS"), "{}", r.stderr);
+    assert!(!r.stderr.contains("IDENTIFIED") && !r.stderr.contains("xyz"), "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "the target is left empty");
+    assert_not_locked(&src);
+
+    conn.query_drop("GRANT RELOAD, PROCESS ON *.* TO 'weak'@'localhost'").unwrap();
+    let r = as_weak(&["--safe-slave-backup"]);
+    assert_refused(&r, 1, &["missing required privilege REPLICATION SLAVE ADMIN", "privilege SLAVE MONITOR"]);
+    conn.query_drop("GRANT REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO 'weak'@'localhost'").unwrap();
+    let r = as_weak(&["--safe-slave-backup"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains("because host is not a slave"), "{}", r.stderr);
 }

@@ -514,6 +514,53 @@ fn j_aria_logs_in_their_own_directory_are_backed_up_and_restored_there() {
     assert_eq!(checksums(&restored), before);
 }
 
+/// Aria logs the server marks free (no recovery reads them; with aria_log_purge_type=external
+/// it never deletes them) stay out of the backup, as mariabackup's restored backups lack them
+/// (aria_log_dir_path of its suite); the restored server starts from the logs that are there.
+#[test]
+fn j2_aria_logs_the_server_marks_free_are_left_out() {
+    let Some(b) = binaries_or_skip() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let src = ServerBuilder::new(b.clone())
+        .option("--aria-log-file-size=8388608")
+        .option("--aria-log-purge-type=external")
+        .start()
+        .expect("start the source");
+    let mut conn = src.conn().unwrap();
+    conn.query_drop("CREATE DATABASE aria_db").unwrap();
+    conn.query_drop("CREATE TABLE aria_db.a (id INT, txt LONGTEXT) ENGINE=Aria").unwrap();
+    for id in 0..10 {
+        conn.query_drop(format!("INSERT INTO aria_db.a VALUES ({id}, REPEAT('{id}', 1024*1024))")).unwrap();
+    }
+    conn.query_drop("SET GLOBAL aria_checkpoint_interval=DEFAULT").unwrap();
+    let rows: Vec<(String, String, String)> = conn.query("SHOW ENGINE ARIA LOGS").unwrap();
+    let status = |n: &str| rows.iter().find(|r| r.1.ends_with(n)).map(|r| r.2.clone());
+    assert_eq!(status("aria_log.00000001").as_deref(), Some("free"), "{rows:?}");
+    let target = dir.path().join("backup");
+    let (ok, log) = backup(&src, &target, &[]);
+    assert_completed(ok, &log);
+    assert!(log.contains("not copied: aria_log.00000001"), "{log}");
+    assert!(!target.join("aria_log.00000001").exists() && target.join("aria_log.00000002").exists());
+    let before = checksums(&src);
+    drop(src);
+    let out = innohot().args(["prepare", "--target-dir"]).arg(&target).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let datadir = dir.path().join("restored");
+    let out = innohot()
+        .args(["copy-back", "--target-dir"])
+        .arg(&target)
+        .arg(format!("--datadir={}", datadir.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let restored = ServerBuilder::new(b)
+        .option("--aria-log-file-size=8388608")
+        .option("--aria-log-purge-type=external")
+        .start_on(&datadir)
+        .expect("start on the restored datadir");
+    assert_eq!(checksums(&restored), before);
+}
+
 /// Every file of a directory tree, as text (lossy), with its path.
 fn every_file(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
@@ -578,10 +625,13 @@ fn l_slave_info_writes_mariabackups_statements() {
     let Some(b) = binaries_or_skip() else { return };
     let src = source(&b, "48M");
     let dir = tempfile::tempdir().unwrap();
-    let (ok, log) = backup(&src, &dir.path().join("none"), &["--slave-info"]);
+    let (ok, log) = backup(&src, &dir.path().join("none"), &["--slave-info", "--galera-info"]);
     assert_completed(ok, &log);
     assert!(!dir.path().join("none/xtrabackup_slave_info").exists());
     assert!(log.contains("This means that the server is not a replication slave. Ignoring the --slave-info option"));
+    // No Galera node either: mariabackup's warning, no xtrabackup_galera_info, the backup goes on.
+    assert!(log.contains("Warning: failed to get master wsrep state from SHOW STATUS."), "{log}");
+    assert!(!dir.path().join("none/xtrabackup_galera_info").exists());
     let mut conn = src.conn().unwrap();
     conn.query_drop("SET GLOBAL gtid_slave_pos='1-1-1,2-2-2'").unwrap();
     conn.query_drop("CHANGE MASTER TO MASTER_HOST='localhost', MASTER_PORT=10000, MASTER_USE_GTID=slave_pos").unwrap();

@@ -189,4 +189,22 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     ]);
     assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("TLS is not used over the Unix socket"), "{log}");
+
+    // A REQUIRE SSL user with the socket and the port known (backup_ssl of mariabackup's suite):
+    // TLS cannot run over the socket, so the same server is reached over TCP with TLS.
+    conn.query_drop("CREATE USER 'only_tls'@'%' IDENTIFIED BY 'tls-pw' REQUIRE SSL").unwrap();
+    conn.query_drop("GRANT ALL ON *.* TO 'only_tls'@'%'").unwrap();
+    let before = ssl_accepts(&src);
+    let (code, log) = innohot(&[
+        "--backup".into(),
+        format!("--target-dir={}", dir.path().join("socket-tls").display()),
+        format!("--socket={}", src.socket().display()),
+        format!("--port={}", src.port()),
+        "--user=only_tls".into(),
+        "--password=tls-pw".into(),
+        "--ssl".into(),
+    ]);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("over TCP with TLS instead"), "{log}");
+    assert!(ssl_accepts(&src) > before, "the backup's connection did not use TLS");
 }

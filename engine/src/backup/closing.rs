@@ -77,7 +77,19 @@ impl Backup {
         self.statement(phase, "SHOW ENGINE INNODB STATUS");
         self.lsn_under_lock = self.svc.server.current_lsn()?;
         self.statement(phase, "FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS");
-        self.svc.server.flush_engine_logs()?;
+        match self.svc.server.flush_engine_logs() {
+            // Without a lock the flush only hurries the log write that stop_log_copy waits for
+            // anyway; a user without RELOAD may back up with --no-lock, as with mariabackup.
+            Err(crate::server::ServerError::MissingPrivilege { .. }) if self.opts.no_lock => {
+                let text = format!(
+                    "FLUSH ENGINE LOGS refused (the backup user has no RELOAD privilege): waiting for the server \
+                     to write its log up to LSN {} on its own",
+                    self.lsn_under_lock
+                );
+                self.note(phase, text);
+            }
+            other => other?,
+        }
         self.advance(Phase::LastCheckpoint)
     }
 

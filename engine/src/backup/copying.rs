@@ -341,7 +341,8 @@ impl Backup {
             // redo's file records, as this backup's does without the cross-check.
             self.note(
                 phase,
-                "the server does not offer its tablespace dictionary (its information_schema plugin is disabled): \
+                "the server does not offer its tablespace dictionary (its information_schema plugin is disabled, or \
+                 the backup user lacks the PROCESS privilege): \
                  the copied tablespaces are not cross-checked against the server's list"
                     .to_string(),
             );

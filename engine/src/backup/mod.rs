@@ -78,9 +78,7 @@ pub struct BackupOptions {
     /// `--slave-info`: under the lock, write `xtrabackup_slave_info` from the
     /// replica's connections (MariaDB only).
     pub slave_info: bool,
-    /// `--galera-info`: under the lock, write `xtrabackup_galera_info`
-    /// (`wsrep_local_state_uuid:wsrep_last_committed`), or mariabackup's
-    /// warning on a server that is no Galera node.
+    /// `--galera-info`: `xtrabackup_galera_info` under the lock (or mariabackup's warning).
     pub galera_info: bool,
     /// `--no-lock`: no lock statement at all (no BACKUP STAGE, no FTWRL): only
     /// for servers whose every table is InnoDB and that see no DDL during the
@@ -238,6 +236,8 @@ pub struct Backup {
     /// `--ftwrl-wait-timeout`'s `lock_wait_timeout` is set on the connection.
     lock_wait_set: bool,
     checkpoints_written: bool,
+    /// Aria logs the server says no recovery needs (`SHOW ENGINE ARIA LOGS`): not copied.
+    aria_free_logs: Vec<String>,
     data_files: u64,
     data_bytes: u64,
     other_count: u64,
@@ -282,6 +282,7 @@ impl Backup {
             lock_attempted: false,
             lock_wait_set: false,
             checkpoints_written: false,
+            aria_free_logs: Vec::new(),
             data_files: 0,
             data_bytes: 0,
             other_count: 0,
@@ -523,6 +524,7 @@ impl Backup {
             self.statement(phase, "SET GLOBAL innodb_log_checkpoint_now=ON");
             self.svc.server.checkpoint_now()?;
         }
+        self.read_aria_free_logs(phase)?;
         let lsn = self.svc.server.current_lsn()?;
         self.server_lsn_before_copy = lsn;
         self.note(phase, format!("server log sequence number {lsn}"));

@@ -180,6 +180,16 @@ impl Backup {
         Ok(())
     }
 
+    /// The Aria logs the server has marked free (`SHOW ENGINE ARIA LOGS`), which the backup leaves out.
+    pub(super) fn read_aria_free_logs(&mut self, phase: Phase) -> Result<()> {
+        self.aria_free_logs = self.svc.server.aria_free_logs()?.unwrap_or_default();
+        if !self.aria_free_logs.is_empty() {
+            let names = self.aria_free_logs.join(", ");
+            self.note(phase, format!("Aria logs no recovery needs (the server marks them free), not copied: {names}"));
+        }
+        Ok(())
+    }
+
     /// Every non-InnoDB file: the flavor's at the datadir's top, then each
     /// schema directory's (not those of `ignore_db_dirs`); and the empty schema
     /// directories the backup holds.
@@ -188,6 +198,9 @@ impl Backup {
         let ignored = copy::ignored_db_dirs(self.vars.get("ignore_db_dirs"));
         let schemas = copy::discover_non_innodb(fs, &self.datadir, flavor.non_innodb_extensions(), &ignored)?;
         let mut files = flavor.top_level_files(fs, &self.datadir, &self.vars)?;
+        // As a restored mariabackup backup (whose prepare's Aria recovery purges them): no log
+        // the server has marked free, which no recovery reads.
+        files.retain(|(_, rel)| !self.aria_free_logs.iter().any(|free| rel == Path::new(free)));
         files.extend(schemas.files);
         files.retain(|(_, rel)| self.opts.filter.holds_file(rel));
         let mut empty_schemas = schemas.empty_schemas;

@@ -2,6 +2,7 @@
 //! place) and `copy-back` / `move-back` (put a prepared backup where a server
 //! will look for it). Files are reached only through [`crate::io::LocalFs`].
 
+pub mod binlog_pos;
 pub mod completeness;
 pub mod copyback;
 pub mod journal;

@@ -172,6 +172,12 @@ pub trait ServerControl {
     fn wsrep_state(&mut self) -> Result<Option<(String, String)>, ServerError> {
         Ok(None)
     }
+    /// `SHOW ENGINE ARIA LOGS`: the Aria log files the server marks `free` (no recovery needs
+    /// them any more: with aria_log_purge_type=external it never deletes them). None when the
+    /// server cannot say (no Aria, or the user lacks the FILE privilege): every log is copied.
+    fn aria_free_logs(&mut self) -> Result<Option<Vec<String>>, ServerError> {
+        Ok(None)
+    }
     /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: redo up to the binlog position is on disk.
     fn flush_engine_logs(&mut self) -> Result<(), ServerError>;
     /// `SET GLOBAL innodb_log_checkpoint_now=ON`: the server writes every dirty

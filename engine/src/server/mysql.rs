@@ -41,6 +41,11 @@ pub enum SslMode {
 }
 
 impl SslMode {
+    /// Whether the connection must be encrypted (REQUIRED and the verifying modes).
+    pub fn required(self) -> bool {
+        matches!(self, SslMode::Required | SslMode::VerifyCa | SslMode::VerifyIdentity)
+    }
+
     /// As `--ssl-mode` spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -141,6 +146,11 @@ pub struct MysqlControl {
 
 impl MysqlControl {
     pub fn connect(opts: &ConnectOptions) -> Result<Self, ServerError> {
+        if let (Some(socket), Some(port)) = (&opts.socket, opts.port) {
+            if opts.tls.mode().required() {
+                return more::connect_tls_beside_socket(opts, socket, port);
+            }
+        }
         let mut b = OptsBuilder::new()
             .user(opts.user.clone())
             .pass(opts.password.clone())
@@ -207,6 +217,8 @@ impl MysqlControl {
     }
 }
 
+mod more;
+
 /// Removes the password from text that came back from the driver or server.
 /// ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR:
 /// the message names the privilege.
@@ -215,6 +227,10 @@ const PRIVILEGE_ERRORS: [u16; 3] = [1044, 1142, 1227];
 /// CR_SERVER_GONE_ERROR, CR_SERVER_LOST.
 /// ER_UNKNOWN_TABLE: an information_schema table whose plugin is disabled.
 const ER_UNKNOWN_TABLE: u16 = 1109;
+/// "Unknown storage engine" (a server without Aria).
+const ER_UNKNOWN_STORAGE_ENGINE: u16 = 1286;
+/// "Access denied; you need (at least one of) the X privilege(s)".
+const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
 const GONE_ERRORS: [u16; 4] = [1053, 1927, 2006, 2013];
 
 /// The driver's error without its Rust wrapper (`MySqlError { ... }`).
@@ -382,7 +398,19 @@ impl ServerControl for MysqlControl {
     }
 
     fn binlog_position(&mut self, gtid: GtidSource) -> Result<Option<BinlogPos>, ServerError> {
-        let rows = self.rows("SHOW MASTER STATUS")?;
+        let rows = match self.rows("SHOW MASTER STATUS") {
+            Ok(rows) => rows,
+            // A user without BINLOG MONITOR (REPLICATION CLIENT) may not ask, though with binary
+            // logging off there is nothing to tell; with it on, the refusal stands.
+            Err(e @ ServerError::MissingPrivilege { .. }) => {
+                let log_bin = self.rows("SELECT @@GLOBAL.log_bin")?;
+                return match log_bin.first().and_then(|r| nth_text(r, 0)).as_deref() {
+                    Some("0") => Ok(None),
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         let Some(row) = rows.first() else { return Ok(None) };
         let file = text(row, "File").unwrap_or_default();
         let position = text(row, "Position").and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -438,6 +466,25 @@ impl ServerControl for MysqlControl {
         Ok(value("wsrep_local_state_uuid").zip(value("wsrep_last_committed")))
     }
 
+    fn aria_free_logs(&mut self) -> Result<Option<Vec<String>>, ServerError> {
+        let statement = "SHOW ENGINE ARIA LOGS";
+        let rows = match self.conn.query::<Row, _>(statement) {
+            Ok(rows) => rows,
+            Err(mysql::Error::MySqlError(m))
+                if [ER_UNKNOWN_STORAGE_ENGINE, ER_SPECIFIC_ACCESS_DENIED, 1045].contains(&m.code) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(self.err(statement, e)),
+        };
+        Ok(Some(
+            rows.iter()
+                .filter(|r| text(r, "Status").as_deref() == Some("free"))
+                .filter_map(|r| more::aria_log_name(&text(r, "Name")?))
+                .collect(),
+        ))
+    }
+
     fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
         self.exec("FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS")
     }
@@ -488,11 +535,12 @@ impl ServerControl for MysqlControl {
     }
 
     fn current_lsn(&mut self) -> Result<Lsn, ServerError> {
-        self.innodb_status_number("Log sequence number")
+        self.innodb_status_number("Log sequence number").or_else(|e| self.lsn_status_instead(e, "Innodb_lsn_current"))
     }
 
     fn last_checkpoint_lsn(&mut self) -> Result<Lsn, ServerError> {
         self.innodb_status_number("Last checkpoint at")
+            .or_else(|e| self.lsn_status_instead(e, "Innodb_lsn_last_checkpoint"))
     }
 
     fn uuid(&mut self) -> Result<String, ServerError> {
@@ -506,7 +554,10 @@ impl ServerControl for MysqlControl {
         let statement = dictionary.statement();
         let rows = match self.conn.query(statement) {
             Ok(rows) => rows,
-            Err(mysql::Error::MySqlError(m)) if m.code == ER_UNKNOWN_TABLE => return Ok(None),
+            // Its information_schema plugin disabled, or (InnoDB's tables) no PROCESS privilege.
+            Err(mysql::Error::MySqlError(m)) if m.code == ER_UNKNOWN_TABLE || m.code == ER_SPECIFIC_ACCESS_DENIED => {
+                return Ok(None)
+            }
             Err(e) => return Err(self.err(statement, e)),
         };
         let mut out = Vec::new();
