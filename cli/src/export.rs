@@ -375,7 +375,15 @@ pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, String> {
 pub fn without_left_out_tables(output: &str, dir: &Path) -> (String, Vec<String>) {
     let (mut kept, mut pending, mut left_out) = (String::new(), String::new(), Vec::<String>::new());
     for line in output.lines() {
-        if OS_ERROR_LINES.iter().any(|m| line.contains(m)) {
+        // From the operating system's error line on, InnoDB's lines wait for
+        // the one that names the file (however many the server prints between).
+        let starts = line.contains("Operating system error number");
+        let within = !pending.is_empty() && pending.lines().count() < OS_ERROR_BLOCK;
+        if starts || (within && line.contains("InnoDB: ") && complaint_names(line).is_none()) {
+            if starts || !within {
+                kept.push_str(&pending);
+                pending.clear();
+            }
             pending.push_str(line);
             pending.push('\n');
             continue;
@@ -398,6 +406,10 @@ pub fn without_left_out_tables(output: &str, dir: &Path) -> (String, Vec<String>
     (kept, left_out)
 }
 
+/// At most this many lines between the operating system's error and the line
+/// naming the file (the server prints 2 to 4): others are never hidden.
+const OS_ERROR_BLOCK: usize = 6;
+
 /// The table (`db/t`) a line of the server's names as a file it could not open.
 fn complaint_names(line: &str) -> Option<&str> {
     if let Some((_, rest)) = line.split_once("Cannot open datafile for read-only: '") {
@@ -406,10 +418,6 @@ fn complaint_names(line: &str) -> Option<&str> {
     let (_, rest) = line.split_once("Could not find a valid tablespace file for ")?;
     Some(rest.split(". ").next().unwrap_or(rest).trim_end_matches('.'))
 }
-
-/// What the server prints before naming the file it could not open.
-const OS_ERROR_LINES: &[&str] =
-    &["Operating system error number", "Error number 2 means", "Some operating system error numbers are described at"];
 
 #[cfg(test)]
 mod tests {
@@ -528,6 +536,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         touch(&d.path().join("shop/orders.ibd"));
         let os = "[ERROR] InnoDB: Operating system error number 2 in a file operation.\n\
+                  [ERROR] InnoDB: The error means the system cannot find the path specified.\n\
                   [ERROR] InnoDB: Error number 2 means 'No such file or directory'\n\
                   [Note] InnoDB: Some operating system error numbers are described at https://x\n";
         let out = format!(
@@ -543,6 +552,11 @@ mod tests {
             format!("[Note] start\n{os}[ERROR] InnoDB: Cannot open datafile for read-only: './shop/orders.ibd' OS error: 71\n[Note] end\n"),
             "a file the backup holds is never hidden, with its OS error lines"
         );
+        let notes: String = (0..7).map(|i| format!("[Note] InnoDB: unrelated {i}\n")).collect();
+        let far = format!("{os}{notes}[ERROR] InnoDB: Could not find a valid tablespace file for db2/t1. Please\n");
+        let (kept, left_out) = without_left_out_tables(&far, d.path());
+        assert_eq!(left_out, ["db2/t1"]);
+        assert!(kept.contains("unrelated 0") && kept.contains("unrelated 6"), "too far apart to be one block:\n{kept}");
     }
 
     #[test]

@@ -214,6 +214,7 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
     let note = log.lines().find(|l| l.contains("this partial backup left out")).unwrap_or_else(|| panic!("{log}"));
     assert!(note.contains("shop/left_out"), "{note}");
     assert!(!log.contains("Could not find a valid tablespace file for shop/left_out"), "{log}");
+    assert!(!log.contains("Operating system error number"), "{log}");
     assert_eq!(contents(&remote), remote_before, "the export server wrote the source's DATA DIRECTORY file");
     assert!(target.join("shop/far.isl").exists(), "the .isl is back after the export");
     let cfgs: BTreeSet<String> = tree::regular_files(&target.join("shop"))
