@@ -33,9 +33,13 @@ pub struct ExportTable {
 }
 
 impl ExportTable {
-    /// The table as SQL names it.
-    pub fn sql_name(&self) -> String {
-        format!("{}.{}", sql_ident(&self.db), sql_ident(&self.table))
+    /// The table for messages: as SQL names it when its file name decodes
+    /// (`@XXXX`), else as the file system does (`db/caf@0p`).
+    pub fn name(&self) -> String {
+        match (decode_file_name(&self.db), decode_file_name(&self.table)) {
+            (Some(db), Some(t)) => format!("{}.{}", quote(&db), quote(&t)),
+            _ => format!("{}/{}", self.db, self.table),
+        }
     }
 
     /// The `.ibd` files that got no `.cfg` beside them.
@@ -96,15 +100,13 @@ fn table_of(stem: &str) -> &str {
     }
 }
 
-/// An identifier for SQL from its file-system form: `@XXXX` (four hex
-/// digits) is the character of that code point. A name in the server's
-/// other encodings (`@` and two letters, for accented letters) is named by
-/// its file name as it is, with the server's `#mysql50#` prefix.
-fn sql_ident(file_name: &str) -> String {
-    let name = decode_file_name(file_name).unwrap_or_else(|| format!("#mysql50#{file_name}"));
+fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// A file-system name with its `@XXXX` (four hex digits) codes decoded; None
+/// for one in the server's other encodings (`@` and two letters, for accented
+/// letters), which only the server decodes.
 fn decode_file_name(s: &str) -> Option<String> {
     let mut out = String::new();
     let mut rest = s;
@@ -121,20 +123,22 @@ fn decode_file_name(s: &str) -> Option<String> {
     Some(out)
 }
 
-/// The statements the bootstrap server runs: each table's FLUSH in a block
-/// that goes on past an error (a table the server cannot open gets no
-/// `.cfg`, which the caller reports), and its UNLOCK.
-pub fn bootstrap_sql(tables: &[ExportTable]) -> String {
-    let mut sql = String::from("SET NAMES utf8mb4;\n");
-    for t in tables {
-        sql.push_str(&format!(
-            "BEGIN NOT ATOMIC DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; FLUSH TABLES {} FOR EXPORT; END;\n\
-             UNLOCK TABLES;\n",
-            t.sql_name()
-        ));
-    }
-    sql
-}
+/// What the bootstrap server runs: every InnoDB table it knows (from the
+/// backup's `.frm` files, so a partial backup's tables only), each flushed
+/// for export and unlocked in a block that goes on past an error (a table
+/// the server cannot open gets no `.cfg`, which the caller reports). The
+/// server names the tables itself: a file name in its two-letter encoding
+/// (accented letters) has no other decoder. One line: the bootstrap reader
+/// ends a statement at a line ending with `;`.
+pub const BOOTSTRAP_SQL: &str = "SET NAMES utf8mb4;\n\
+BEGIN NOT ATOMIC DECLARE done INT DEFAULT 0; DECLARE s, t VARCHAR(192); \
+DECLARE c CURSOR FOR SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES \
+WHERE ENGINE = 'InnoDB' AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY 1, 2; \
+DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1; OPEN c; \
+tables: LOOP FETCH c INTO s, t; IF done THEN LEAVE tables; END IF; \
+BEGIN DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; \
+EXECUTE IMMEDIATE CONCAT('FLUSH TABLES `', REPLACE(s, '`', '``'), '`.`', REPLACE(t, '`', '``'), '` FOR EXPORT'); \
+EXECUTE IMMEDIATE 'UNLOCK TABLES'; END; END LOOP; CLOSE c; END;\n";
 
 /// The MariaDB server binary to export with: `--mariadbd`, else the first
 /// `mariadbd` (then `mysqld`) on PATH or in the usual sbin directories.
@@ -328,7 +332,7 @@ pub struct Exported {
 /// Runs the export server on the prepared backup and checks what it wrote.
 pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, String> {
     let links = HiddenLinks::hide(r.dir)?;
-    let sql = bootstrap_sql(&found.tables);
+    let sql = BOOTSTRAP_SQL;
     let mut child = Command::new(r.server)
         .args(server_args(r))
         .current_dir(r.dir)
@@ -357,9 +361,9 @@ pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, String> {
     for t in &found.tables {
         let missing = t.missing_cfg(r.dir);
         if missing.is_empty() {
-            exported.tables.push(t.sql_name());
+            exported.tables.push(t.name());
         } else {
-            exported.failed.push((t.sql_name(), missing));
+            exported.failed.push((t.name(), missing));
         }
     }
     Ok(exported)
@@ -446,7 +450,7 @@ mod tests {
             touch(&d.path().join(f));
         }
         let found = tables(d.path()).unwrap();
-        let names: Vec<(String, usize)> = found.tables.iter().map(|t| (t.sql_name(), t.ibd.len())).collect();
+        let names: Vec<(String, usize)> = found.tables.iter().map(|t| (t.name(), t.ibd.len())).collect();
         assert_eq!(names, [("`shop`.`hist`".to_string(), 2), ("`shop`.`orders`".to_string(), 1)]);
         assert_eq!(
             found.without_frm,
@@ -458,24 +462,23 @@ mod tests {
     }
 
     #[test]
-    fn file_names_decode_to_sql_identifiers() {
-        assert_eq!(sql_ident("order@002dlines"), "`order-lines`");
-        assert_eq!(sql_ident("a@0060b"), "`a``b`", "a backquote is doubled");
-        assert_eq!(sql_ident("plain_1"), "`plain_1`");
-        assert_eq!(sql_ident("caf@0k"), "`#mysql50#caf@0k`", "a two-letter code is named by its file name");
-        assert_eq!(sql_ident("x@00"), "`#mysql50#x@00`", "a cut-off code too");
+    fn file_names_decode_for_messages() {
+        let name = |db: &str, t: &str| ExportTable { db: db.into(), table: t.into(), ibd: vec![] }.name();
+        assert_eq!(name("shop", "order@002dlines"), "`shop`.`order-lines`");
+        assert_eq!(name("d", "a@0060b"), "`d`.`a``b`", "a backquote is doubled");
+        assert_eq!(name("shop", "caf@0p"), "shop/caf@0p", "a two-letter code stays the file's name");
+        assert_eq!(name("x@00", "t"), "x@00/t", "a cut-off code too");
         assert_eq!(table_of("t#p#p1"), "t");
     }
 
     #[test]
-    fn the_script_flushes_each_table_in_a_block_that_goes_on_past_errors() {
-        let t = ExportTable { db: "d".into(), table: "t@0020x".into(), ibd: vec![] };
-        let sql = bootstrap_sql(&[t]);
-        assert_eq!(
-            sql,
-            "SET NAMES utf8mb4;\nBEGIN NOT ATOMIC DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; \
-             FLUSH TABLES `d`.`t x` FOR EXPORT; END;\nUNLOCK TABLES;\n"
-        );
+    fn the_script_is_one_statement_a_line_and_unlocks_after_each_flush() {
+        let lines: Vec<&str> = BOOTSTRAP_SQL.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines.iter().all(|l| l.ends_with(';')));
+        let flush = lines[1].find("FOR EXPORT").unwrap();
+        assert!(lines[1][flush..].contains("UNLOCK TABLES"));
+        assert!(lines[1].contains("CONTINUE HANDLER FOR SQLEXCEPTION"));
     }
 
     #[test]

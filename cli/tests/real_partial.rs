@@ -5,7 +5,7 @@
 //! TABLESPACE`, copy, `IMPORT TABLESPACE`) has the source's checksum: without
 //! `.cfg` files into the table without its secondary index (added back
 //! after), and with `prepare --export`'s `.cfg` files into the whole table,
-//! partitions, an encoded name and a DATA DIRECTORY table included.
+//! partitions, encoded names and a DATA DIRECTORY table included.
 
 use innohot_testbeds::{binaries_or_skip, table_checksums, tree, LocalServer, ServerBuilder};
 use mysql::prelude::Queryable;
@@ -159,11 +159,13 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
     let mut conn = src.conn().unwrap();
     let partitioned = TABLE.replace("ENGINE=InnoDB", "ENGINE=InnoDB PARTITION BY HASH (id) PARTITIONS 3");
     let remote_table = TABLE.replace("ENGINE=InnoDB", &format!("ENGINE=InnoDB DATA DIRECTORY='{}'", remote.display()));
-    let tables = ["shop.orders", "shop.`order-lines`", "shop.hist", "shop.far"];
+    let tables = ["shop.orders", "shop.`order-lines`", "shop.hist", "shop.far", "shop.`café`"];
     for sql in [
         "CREATE DATABASE shop".to_string(),
         format!("CREATE TABLE shop.orders {TABLE}"),
         format!("CREATE TABLE shop.`order-lines` {TABLE}"),
+        // Its file name is in the server's two-letter encoding (caf@0p).
+        format!("CREATE TABLE shop.`café` {TABLE}"),
         format!("CREATE TABLE shop.hist {partitioned}"),
         format!("CREATE TABLE shop.far {remote_table}"),
         format!("CREATE TABLE shop.left_out {TABLE}"),
@@ -186,7 +188,7 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
         open.query_drop(format!("UPDATE {t} SET v = 'uncommitted' WHERE k = 3")).unwrap();
     }
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &["--tables=^shop[.](orders|order.*lines|hist|far)$".into()]);
+    let (ok, log) = backup(&src, &target, &["--tables=^shop[.](orders|order.*lines|hist|far|caf.*)$".into()]);
     assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
     let empty = std::fs::metadata(target.join("emptydb/db.opt")).expect("an empty database is held as an empty db.opt");
     assert_eq!(empty.len(), 0);
@@ -208,7 +210,7 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
         format!("--target-dir={}", target.display()),
     ]);
     assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot prepare --export failed:\n{log}");
-    assert!(log.contains("exported 4 tables"), "{log}");
+    assert!(log.contains("exported 5 tables"), "{log}");
     // Rolling back the open transaction, the server cannot open shop.left_out,
     // which the backup leaves out: said once, without the server's errors.
     let note = log.lines().find(|l| l.contains("this partial backup left out")).unwrap_or_else(|| panic!("{log}"));
@@ -222,7 +224,7 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
         .filter(|p| p.extension().is_some_and(|e| e == "cfg"))
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    let want: BTreeSet<String> = ["orders", "order@002dlines", "hist#P#p0", "hist#P#p1", "hist#P#p2", "far"]
+    let want: BTreeSet<String> = ["orders", "order@002dlines", "hist#P#p0", "hist#P#p1", "hist#P#p2", "far", "caf@0p"]
         .iter()
         .map(|s| format!("{s}.cfg"))
         .collect();
@@ -232,7 +234,9 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
     let mut d = dst.conn().unwrap();
     d.query_drop("CREATE DATABASE shop").unwrap();
     // The DATA DIRECTORY table's file comes into a table in the datadir.
-    for (name, file) in [("orders", "orders"), ("`order-lines`", "order@002dlines"), ("far", "far")] {
+    for (name, file) in
+        [("orders", "orders"), ("`order-lines`", "order@002dlines"), ("far", "far"), ("`café`", "caf@0p")]
+    {
         d.query_drop(format!("CREATE TABLE shop.{name} {TABLE}")).unwrap();
         d.query_drop(format!("ALTER TABLE shop.{name} DISCARD TABLESPACE")).unwrap();
         for ext in ["ibd", "cfg"] {
@@ -261,7 +265,7 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
         assert!(check.iter().all(|r| r.3 == "OK"), "CHECK TABLE {t}: {check:?}");
     }
     let imported = table_checksums(&mut d).unwrap();
-    for t in ["shop.orders", "shop.order-lines", "shop.hist", "shop.far"] {
+    for t in ["shop.orders", "shop.order-lines", "shop.hist", "shop.far", "shop.café"] {
         assert!(source_sums.contains_key(t), "{t} not among {:?}", source_sums.keys());
         assert_eq!(imported.get(t), source_sums.get(t), "{t}: the imported table's checksum is not the source's");
     }
