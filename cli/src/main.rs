@@ -5,6 +5,7 @@ mod args;
 mod argv;
 mod display;
 mod export;
+mod extract;
 mod filter;
 mod grants;
 mod innobackupex;
@@ -23,7 +24,7 @@ use innohot_simulator::config::{Flavor, Scenario, FLAVORS, SCENARIOS};
 use innohot_simulator::{run, Outcome, RunOptions, SimConfig, Verdict};
 use report::RunReport;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -278,67 +279,6 @@ impl Signals {
     }
 }
 
-/// `innohot extract`: an xbstream into files, every chunk checked.
-fn extract(cmd: &args::ExtractCmd) -> ExitCode {
-    use innohot::io::real::RealTargetDir;
-    use innohot::stream::Extractor;
-    use std::io::Read;
-    let fail = |msg: String| {
-        eprintln!("{} innohot extract: {msg}", log_label(now_unix()));
-        ExitCode::from(FAILURE)
-    };
-    if let Err(e) = target::check_before(&cmd.target_dir) {
-        return fail(e.to_string());
-    }
-    let target = match RealTargetDir::create(&cmd.target_dir, false) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", cmd.target_dir.display())),
-    };
-    let mut input: Box<dyn Read> = if cmd.stream.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        match std::fs::File::open(&cmd.stream) {
-            Ok(f) => Box::new(f),
-            Err(e) => return fail(format!("{}: {e}", cmd.stream.display())),
-        }
-    };
-    let mut extractor = Extractor::new(&target);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return fail(format!("reading the stream: {e}")),
-        };
-        if let Err(e) = extractor.feed(&buf[..n]) {
-            return fail(e.to_string());
-        }
-    }
-    let report = match extractor.finish() {
-        Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
-    };
-    if let Err(e) = innohot::io::TargetDir::sync_dir(&target, Path::new("")) {
-        return fail(format!("syncing {}: {e}", cmd.target_dir.display()));
-    }
-    let bytes: u64 = report.files.values().sum();
-    eprintln!(
-        "{} innohot extract: {} files, {bytes} bytes, from {} bytes of stream into {}{}",
-        log_label(now_unix()),
-        report.files.len(),
-        report.stream_bytes,
-        cmd.target_dir.display(),
-        if report.skipped_chunks > 0 {
-            format!(" ({} ignorable chunks skipped)", report.skipped_chunks)
-        } else {
-            String::new()
-        }
-    );
-    eprintln!("{} completed OK!", log_label(now_unix()));
-    ExitCode::SUCCESS
-}
-
 pub(crate) fn read_option_file(p: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(p).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -591,7 +531,7 @@ fn main() -> ExitCode {
         Command::CopyBack(r) => restore::restore_cmd(&r, innohot::restore::copyback::Mode::Copy),
         Command::MoveBack(r) => restore::restore_cmd(&r, innohot::restore::copyback::Mode::Move),
         Command::Verify(v) => verify(&v.target_dir),
-        Command::Extract(x) => extract(&x),
+        Command::Extract(x) => extract::run(&x),
         Command::Mysql57LogGroup(g) => restore::log_group_cmd(&g),
         Command::Demo(d) => demo(d.dir),
         Command::Sim(s) => sim(s),
