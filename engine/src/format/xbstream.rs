@@ -1,6 +1,7 @@
 //! xbstream, the peers' backup stream (`--stream=xbstream`, read by
 //! `mbstream -x` / `xbstream -x`): a sequence of chunks with no header of
-//! its own. Unlike the InnoDB formats, its integers are little-endian.
+//! its own. Unlike the InnoDB formats, its integers are little-endian
+//! (docs/FORMATS.md §7a).
 //!
 //! A payload chunk: magic `XBSTCK01`, flags u8, type `'P'`, path length u32,
 //! the path (no NUL, `/` separators, shorter than 512 bytes), payload length
