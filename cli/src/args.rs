@@ -804,9 +804,7 @@ pub fn clap_error(e: clap::Error) -> UsageError {
 mod tests {
     use super::*;
 
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|a| a.to_string()).collect()
-    }
+    use crate::strings as v;
 
     #[test]
     fn xtrabackup_spelling_becomes_a_command() {

@@ -102,9 +102,7 @@ pub fn check(grants: &[String], needs: &[Need]) -> (Vec<String>, Option<String>)
 mod tests {
     use super::*;
 
-    fn g(lines: &[&str]) -> Vec<String> {
-        lines.iter().map(|l| l.to_string()).collect()
-    }
+    use crate::strings as g;
 
     #[test]
     fn global_privileges_from_show_grants() {

@@ -79,9 +79,7 @@ fn timestamp_name(unix: u64) -> String {
 mod tests {
     use super::*;
 
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|a| a.to_string()).collect()
-    }
+    use crate::strings as v;
 
     #[test]
     fn innobackupex_lines_become_xtrabackup_lines() {

@@ -279,6 +279,12 @@ impl Signals {
     }
 }
 
+/// Owned strings from string literals (the unit tests' argument lists).
+#[cfg(test)]
+pub(crate) fn strings(s: &[&str]) -> Vec<String> {
+    s.iter().map(|a| a.to_string()).collect()
+}
+
 pub(crate) fn read_option_file(p: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(p).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),

@@ -251,9 +251,16 @@ enum ExportRefused {
     Failed(String),
 }
 
+/// The server binary `--export` runs, and whether the backup is partial
+/// (xtrabackup_info, read once).
+struct ExportServer {
+    binary: PathBuf,
+    partial: bool,
+}
+
 /// Before anything is applied: the backup is MariaDB's and a server binary
 /// of its series is there (a refusal then leaves the backup as it was).
-fn export_server(cmd: &PrepareCmd) -> Result<PathBuf, ExportRefused> {
+fn export_server(cmd: &PrepareCmd) -> Result<ExportServer, ExportRefused> {
     if let Some(m) = &cmd.common.use_memory {
         let digits = m.trim_end_matches(['k', 'K', 'm', 'M', 'g', 'G']);
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || m.len() - digits.len() > 1 {
@@ -282,15 +289,20 @@ fn export_server(cmd: &PrepareCmd) -> Result<PathBuf, ExportRefused> {
         .map_err(|e| ExportRefused::Failed(format!("--export: running {} --version: {e}", server.display())))?;
     crate::export::check_server_version(&server, &String::from_utf8_lossy(&out.stdout), &version)
         .map_err(|e| ExportRefused::Failed(format!("--export: {e}")))?;
-    Ok(server)
+    Ok(ExportServer { binary: server, partial: info.contains("\npartial = Y") })
 }
 
 /// Runs the export server on the prepared backup; the JSON fields of what it did.
-fn export(run: &Run, cmd: &PrepareCmd, server: &Path, force_recovery: u64) -> Result<Map<String, Value>, String> {
+fn export(
+    run: &Run,
+    cmd: &PrepareCmd,
+    server: &ExportServer,
+    force_recovery: u64,
+) -> Result<Map<String, Value>, String> {
     let dir = std::path::absolute(&cmd.target_dir).map_err(|e| format!("{}: {e}", cmd.target_dir.display()))?;
     let found = crate::export::tables(&dir).map_err(|e| format!("--export: listing {}: {e}", dir.display()))?;
     let r = crate::export::ServerRun {
-        server,
+        server: &server.binary,
         dir: &dir,
         defaults_file: cmd.defaults_file.as_deref(),
         group_suffix: cmd.defaults_group_suffix.as_deref(),
@@ -301,12 +313,11 @@ fn export(run: &Run, cmd: &PrepareCmd, server: &Path, force_recovery: u64) -> Re
     };
     run.say(&format!(
         "innohot prepare: --export: starting {} on the backup for {} tables (FLUSH TABLES ... FOR EXPORT)",
-        server.display(),
+        server.binary.display(),
         found.tables.len()
     ));
     let done = crate::export::run(&r, &found).map_err(|e| format!("--export: {e}"))?;
-    let partial = std::fs::read_to_string(dir.join("xtrabackup_info")).is_ok_and(|i| i.contains("\npartial = Y"));
-    let (output, left_out) = if partial && !cmd.common.verbose {
+    let (output, left_out) = if server.partial && !cmd.common.verbose {
         crate::export::without_left_out_tables(&done.server_output, &dir)
     } else {
         (done.server_output.clone(), Vec::new())
