@@ -207,6 +207,13 @@ pub trait TargetDir: Send + Sync {
     /// (files copied under the lock are made durable after it).
     fn sync_file(&self, rel: &Path) -> io::Result<()>;
     fn root(&self) -> &Path;
+    /// Whether this target is a stream (`stream::StreamTarget`): each file is
+    /// written once, front to back, by one writer, and what is sent cannot be
+    /// taken back. The backup then copies each file in one range and copies
+    /// the non-InnoDB files under the lock only.
+    fn streams(&self) -> bool {
+        false
+    }
 }
 
 /// Writes a whole small file and makes it durable before returning.

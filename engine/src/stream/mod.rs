@@ -1,8 +1,13 @@
-//! Backups as a stream (issue 22): reading an xbstream back into files
-//! ([`Extractor`]), with stricter checks than the peers' `mbstream -x`: a
+//! Backups as a stream (issue 22): writing one ([`StreamTarget`], with
+//! mariabackup's marker files for what a stream cannot take back), and
+//! reading an xbstream back into files ([`Extractor`]), with stricter checks than the peers' `mbstream -x`: a
 //! stream cut inside a chunk, or ended before a file's end chunk, is refused
 //! by name, never taken for a complete backup.
 
 mod extract;
+pub mod markers;
+mod sink;
 
 pub use extract::{ExtractError, ExtractReport, Extractor};
+pub use markers::{parse_manifest, Manifest};
+pub use sink::{StreamSummary, StreamTarget, CHUNK_LIMIT, MANIFEST, STREAM_HEAD};

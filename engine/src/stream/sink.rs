@@ -1,0 +1,458 @@
+//! `innohot backup --stream=xbstream`: the backup's target directory as an
+//! xbstream written front to back to one writer (stdout), read back by
+//! `mbstream -x` or `innohot extract` into the files a directory backup holds.
+//!
+//! A stream cannot take a byte back. Every file is sent in order from its
+//! first byte, so a write anywhere but at the file's next byte is refused by
+//! name (the backup's writers never do that: docs/STREAMING.md). What a
+//! directory backup does after the fact (remove a dropped table's copy,
+//! rename a renamed one, copy a rebuilt one again) becomes a marker file that
+//! prepare applies ([`crate::stream::markers`]). Files given their final name
+//! by `publish` (`xtrabackup_checkpoints`) are held and sent at that moment.
+//!
+//! The stream starts with [`STREAM_HEAD`] and, only when the caller says the
+//! backup completed ([`StreamTarget::finish`]), ends with [`MANIFEST`]: every
+//! file's size and CRC-32. A reader that saw the head and no manifest knows
+//! the stream is not a complete backup.
+
+use super::markers::{self, Ledger};
+use crate::format::xbstream;
+use crate::io::{TargetDir, TargetFile};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The most one chunk carries: mariabackup's figure. Bigger files take several.
+pub const CHUNK_LIMIT: usize = 10 << 20;
+/// The stream's first file: who wrote it and that a manifest ends it.
+pub const STREAM_HEAD: &str = "innohot_stream";
+/// The stream's last file, sent only for a completed backup.
+pub const MANIFEST: &str = "innohot_manifest";
+
+/// The stream's writer and what it has sent.
+struct Shared {
+    out: Mutex<Writer>,
+    ledger: Mutex<Ledger>,
+    /// Files the backup names for good with `publish`: held until then.
+    held_names: Vec<String>,
+    chunk_limit: usize,
+}
+
+struct Writer {
+    sink: Box<dyn Write + Send>,
+    bytes: u64,
+    /// The first write error: after it nothing more is sent.
+    broken: Option<(io::ErrorKind, String)>,
+}
+
+impl Writer {
+    fn send(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        if let Some((kind, msg)) = &self.broken {
+            return Err(io::Error::new(*kind, msg.clone()));
+        }
+        for p in parts {
+            if let Err(e) = self.sink.write_all(p) {
+                return Err(self.break_with(e));
+            }
+            self.bytes += p.len() as u64;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some((kind, msg)) = &self.broken {
+            return Err(io::Error::new(*kind, msg.clone()));
+        }
+        self.sink.flush().map_err(|e| self.break_with(e))
+    }
+
+    fn break_with(&mut self, e: io::Error) -> io::Error {
+        let msg = if e.kind() == io::ErrorKind::BrokenPipe {
+            "the stream's reader went away (broken pipe): the command reading the stream stopped or failed; \
+             see its own error"
+                .to_string()
+        } else {
+            format!("writing the stream: {e}")
+        };
+        self.broken = Some((e.kind(), msg.clone()));
+        io::Error::new(e.kind(), msg)
+    }
+}
+
+/// A [`TargetDir`] whose files become an xbstream.
+pub struct StreamTarget {
+    shared: Arc<Shared>,
+    label: PathBuf,
+}
+
+/// What a finished stream holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Bytes written to the stream.
+    pub stream_bytes: u64,
+    /// Files in it (the manifest included).
+    pub files: usize,
+}
+
+impl StreamTarget {
+    /// A stream on `sink`, named `label` in messages ("xbstream on stdout").
+    /// The head file is sent at once: a reader can tell an innohot stream
+    /// from its first bytes.
+    pub fn new(sink: Box<dyn Write + Send>, label: impl Into<PathBuf>, head: &str) -> io::Result<Self> {
+        Self::with_chunk_limit(sink, label, head, CHUNK_LIMIT)
+    }
+
+    /// [`Self::new`] with smaller chunks (tests cover files of several chunks cheaply).
+    pub fn with_chunk_limit(
+        sink: Box<dyn Write + Send>,
+        label: impl Into<PathBuf>,
+        head: &str,
+        chunk_limit: usize,
+    ) -> io::Result<Self> {
+        let shared = Arc::new(Shared {
+            out: Mutex::new(Writer { sink, bytes: 0, broken: None }),
+            ledger: Mutex::new(Ledger::default()),
+            held_names: vec![crate::meta::CHECKPOINTS_PENDING.to_string()],
+            chunk_limit: chunk_limit.max(1),
+        });
+        let target = StreamTarget { shared, label: label.into() };
+        target.send_whole(STREAM_HEAD, head.as_bytes())?;
+        Ok(target)
+    }
+
+    /// Sends the markers for what the backup took back, then the manifest
+    /// (`facts` first, one `key = value` line each, then every file), and
+    /// flushes. Call only once the backup completed: a stream without its
+    /// manifest is an incomplete backup to every reader that checks.
+    pub fn finish(&self, facts: &[(&str, String)]) -> io::Result<StreamSummary> {
+        // A stream that broke on the way says so first.
+        self.shared.out.lock().expect("stream writer").flush()?;
+        let pending = self.shared.ledger.lock().expect("ledger").take_markers();
+        for (name, contents) in pending {
+            self.send_whole(&name, &contents)?;
+        }
+        let manifest = {
+            let ledger = self.shared.ledger.lock().expect("ledger");
+            if let Some(open) = ledger.open_files().first() {
+                return Err(io::Error::other(format!("{open} is still being written: the backup is not done")));
+            }
+            markers::manifest(&ledger, facts)
+        };
+        self.send_whole(MANIFEST, manifest.as_bytes())?;
+        let mut out = self.shared.out.lock().expect("stream writer");
+        out.flush()?;
+        let files = self.shared.ledger.lock().expect("ledger").sent_count();
+        Ok(StreamSummary { stream_bytes: out.bytes, files })
+    }
+
+    /// Bytes written so far.
+    pub fn stream_bytes(&self) -> u64 {
+        self.shared.out.lock().expect("stream writer").bytes
+    }
+
+    fn send_whole(&self, name: &str, contents: &[u8]) -> io::Result<()> {
+        self.shared.ledger.lock().expect("ledger").open(name)?;
+        let mut f = StreamFile::new(self.shared.clone(), name.to_string());
+        f.write_at(contents, 0)?;
+        f.close()
+    }
+}
+
+fn stream_name(rel: &Path) -> io::Result<String> {
+    let name = rel.to_str().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{}: not UTF-8, a stream cannot name it", rel.display()))
+    })?;
+    if name.contains('\n') {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{name:?}: a line break in a file name")));
+    }
+    xbstream::check_path(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    Ok(name.to_string())
+}
+
+impl TargetDir for StreamTarget {
+    /// A stream has no directories: each file names its own, and the reader
+    /// creates them.
+    fn create_dir_all(&self, _rel: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn create_file(&self, rel: &Path) -> io::Result<Box<dyn TargetFile>> {
+        let name = stream_name(rel)?;
+        let sent_as = self.shared.ledger.lock().expect("ledger").open(&name)?;
+        Ok(Box::new(StreamFile::new(self.shared.clone(), sent_as)))
+    }
+
+    fn remove_file(&self, rel: &Path) -> io::Result<()> {
+        self.shared.ledger.lock().expect("ledger").remove(&stream_name(rel)?)
+    }
+
+    fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (from, to) = (stream_name(from)?, stream_name(to)?);
+        let held = self.shared.ledger.lock().expect("ledger").rename(&from, &to)?;
+        match held {
+            Some(contents) => self.send_whole(&to, &contents),
+            None => Ok(()),
+        }
+    }
+
+    /// Every file is sent when it is closed; this flushes the writer.
+    fn sync_dir(&self, _rel: &Path) -> io::Result<()> {
+        self.shared.out.lock().expect("stream writer").flush()
+    }
+
+    fn sync_file(&self, _rel: &Path) -> io::Result<()> {
+        self.shared.out.lock().expect("stream writer").flush()
+    }
+
+    fn root(&self) -> &Path {
+        &self.label
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+}
+
+/// One file being sent: bytes gather up to a chunk, then go out behind the
+/// writer's lock, so files written by several lanes interleave chunk by chunk.
+struct StreamFile {
+    shared: Arc<Shared>,
+    /// Its name in the stream.
+    name: String,
+    /// The file's bytes sent so far.
+    sent: u64,
+    buf: Vec<u8>,
+    crc: flate2::Crc,
+    closed: bool,
+}
+
+impl StreamFile {
+    fn new(shared: Arc<Shared>, name: String) -> Self {
+        StreamFile { shared, name, sent: 0, buf: Vec::new(), crc: flate2::Crc::new(), closed: false }
+    }
+
+    fn held(&self) -> bool {
+        self.shared.held_names.contains(&self.name)
+    }
+
+    fn send_buffered(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() || self.held() {
+            return Ok(());
+        }
+        let header = xbstream::payload_header(&self.name, self.sent, &self.buf)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.shared.out.lock().expect("stream writer").send(&[&header, &self.buf])?;
+        self.crc.update(&self.buf);
+        self.sent += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// The end chunk: the file is complete in the stream.
+    fn close(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        if self.held() {
+            let contents = std::mem::take(&mut self.buf);
+            return self.shared.ledger.lock().expect("ledger").hold(&self.name, contents);
+        }
+        self.send_buffered()?;
+        let eof =
+            xbstream::eof_chunk(&self.name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.shared.out.lock().expect("stream writer").send(&[&eof])?;
+        self.shared.ledger.lock().expect("ledger").sent(&self.name, self.sent, self.crc.sum());
+        Ok(())
+    }
+}
+
+impl TargetFile for StreamFile {
+    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
+        let next = self.sent + self.buf.len() as u64;
+        if offset != next || self.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: a write at byte {offset} where the stream's next byte of the file is {next}: a stream is \
+                     written front to back (an innohot bug: report it)",
+                    self.name
+                ),
+            ));
+        }
+        let mut rest = data;
+        while !rest.is_empty() {
+            let room = self.shared.chunk_limit - self.buf.len();
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            self.buf.extend_from_slice(now);
+            rest = later;
+            if self.buf.len() == self.shared.chunk_limit {
+                self.send_buffered()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes written so far go into the stream and the writer is flushed.
+    fn sync(&mut self) -> io::Result<()> {
+        self.send_buffered()?;
+        self.shared.out.lock().expect("stream writer").flush()
+    }
+}
+
+impl Drop for StreamFile {
+    /// Closing a file sends its end chunk. An error here breaks the writer,
+    /// so every later write and [`StreamTarget::finish`] report it.
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            let mut out = self.shared.out.lock().expect("stream writer");
+            if out.broken.is_none() {
+                out.broken = Some((e.kind(), format!("{}: {e}", self.name)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::real::RealTargetDir;
+    use crate::meta;
+    use crate::stream::{parse_manifest, Extractor};
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A reader that goes away after `left` bytes.
+    struct GoesAway {
+        left: usize,
+    }
+    impl Write for GoesAway {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+            }
+            let n = b.len().min(self.left);
+            self.left -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn stream(chunk: usize) -> (Shared, StreamTarget) {
+        let out = Shared::default();
+        let t = StreamTarget::with_chunk_limit(Box::new(out.clone()), "test stream", "head\n", chunk).unwrap();
+        (out, t)
+    }
+
+    fn extract(bytes: &[u8]) -> (tempfile::TempDir, crate::stream::ExtractReport) {
+        let dir = tempfile::tempdir().unwrap();
+        let target = RealTargetDir::create(&dir.path().join("x"), false).unwrap();
+        let mut e = Extractor::new(&target);
+        e.feed(bytes).unwrap();
+        let report = e.finish().unwrap();
+        (dir, report)
+    }
+
+    fn read(dir: &tempfile::TempDir, name: &str) -> Vec<u8> {
+        use crate::io::LocalFs;
+        crate::io::local::RealLocalFs.read_all(&dir.path().join("x").join(name)).unwrap()
+    }
+
+    #[test]
+    fn interleaved_files_of_several_chunks_extract_whole_and_the_manifest_names_each() {
+        let (out, t) = stream(5);
+        let big: Vec<u8> = (0..23u8).collect();
+        let mut a = t.create_file(Path::new("db/a.ibd")).unwrap();
+        let mut b = t.create_file(Path::new("ibdata1")).unwrap();
+        a.write_at(&big[..7], 0).unwrap();
+        b.write_at(b"xyz", 0).unwrap();
+        a.write_at(&big[7..], 7).unwrap();
+        b.sync().unwrap();
+        drop(a);
+        drop(b);
+        crate::io::write_durable(&t, Path::new("db/empty.opt"), b"").unwrap();
+        let summary = t.finish(&[("to_lsn", "99".into())]).unwrap();
+        let bytes = out.0.lock().unwrap().clone();
+        assert_eq!(summary.stream_bytes, bytes.len() as u64);
+        let (dir, report) = extract(&bytes);
+        assert_eq!(read(&dir, "db/a.ibd"), big);
+        assert_eq!(read(&dir, "ibdata1"), b"xyz");
+        assert_eq!(read(&dir, STREAM_HEAD), b"head\n");
+        let m = parse_manifest(&String::from_utf8(read(&dir, MANIFEST)).unwrap()).unwrap();
+        assert_eq!(m.facts, [("to_lsn".to_string(), "99".to_string())]);
+        assert_eq!(m.files["db/a.ibd"], (23, xbstream::crc32(&big)));
+        assert_eq!(m.files["db/empty.opt"], (0, 0));
+        // Every file but the manifest itself.
+        assert_eq!(m.files.len() + 1, report.files.len());
+        assert_eq!(summary.files, report.files.len());
+    }
+
+    #[test]
+    fn a_write_anywhere_but_the_next_byte_is_refused_by_name() {
+        let (_out, t) = stream(1 << 20);
+        let mut f = t.create_file(Path::new("db/t.ibd")).unwrap();
+        f.write_at(b"abcd", 0).unwrap();
+        let gap = f.write_at(b"x", 8).unwrap_err();
+        assert!(gap.to_string().contains("db/t.ibd: a write at byte 8 where"), "{gap}");
+        assert!(f.write_at(b"x", 2).is_err());
+        f.write_at(b"e", 4).unwrap();
+    }
+
+    #[test]
+    fn checkpoints_are_sent_when_published_and_never_when_withdrawn() {
+        let (out, t) = stream(1 << 20);
+        let pending = Path::new(meta::CHECKPOINTS_PENDING);
+        crate::io::write_durable(&t, pending, b"first").unwrap();
+        t.remove_file(pending).unwrap();
+        crate::io::write_durable(&t, pending, b"backup_type = full-backuped\n").unwrap();
+        let before = out.0.lock().unwrap().len();
+        assert_eq!(t.stream_bytes(), before as u64, "held, not sent");
+        t.publish(pending, Path::new(meta::CHECKPOINTS_FILE)).unwrap();
+        t.finish(&[]).unwrap();
+        let (dir, report) = extract(&out.0.lock().unwrap());
+        assert_eq!(read(&dir, meta::CHECKPOINTS_FILE), b"backup_type = full-backuped\n");
+        assert!(!report.files.contains_key(meta::CHECKPOINTS_PENDING));
+    }
+
+    #[test]
+    fn ddl_after_a_table_was_sent_ends_the_stream_with_mariabackups_markers() {
+        let (out, t) = stream(1 << 20);
+        for name in ["db/dropped.ibd", "db/renamed.ibd", "db/rebuilt.ibd"] {
+            crate::io::write_durable(&t, Path::new(name), b"old").unwrap();
+        }
+        t.remove_file(Path::new("db/dropped.ibd")).unwrap();
+        t.publish(Path::new("db/renamed.ibd"), Path::new("db2/now.ibd")).unwrap();
+        t.remove_file(Path::new("db/rebuilt.ibd")).unwrap();
+        crate::io::write_durable(&t, Path::new("db/rebuilt.ibd"), b"new").unwrap();
+        t.finish(&[]).unwrap();
+        let (dir, report) = extract(&out.0.lock().unwrap());
+        assert_eq!(read(&dir, "db/dropped.del"), b"");
+        assert_eq!(read(&dir, "db/renamed.ren"), b"db2/now");
+        assert_eq!(read(&dir, "db/rebuilt.new"), b"new");
+        assert!(!report.files.contains_key("db/rebuilt.del"));
+    }
+
+    #[test]
+    fn a_reader_gone_fails_every_later_write_and_the_finish() {
+        let t = StreamTarget::with_chunk_limit(Box::new(GoesAway { left: 100 }), "s", "head", 16).unwrap();
+        let mut f = t.create_file(Path::new("db/t.ibd")).unwrap();
+        let e = f.write_at(&[7u8; 200], 0).unwrap_err();
+        assert!(e.to_string().contains("reader went away"), "{e}");
+        drop(f);
+        assert!(crate::io::write_durable(&t, Path::new("x"), b"1").is_err());
+        assert!(t.finish(&[]).unwrap_err().to_string().contains("reader went away"));
+    }
+}
