@@ -64,7 +64,7 @@ innohot does not know is an error unless written loose-NAME (then ignored with a
 
 Exit codes: 0 completed OK, 1 the backup failed or was interrupted (the target then holds
 innohot_backup_failed naming why, and no xtrabackup_checkpoints; a refusal for the user's privileges
-leaves it empty); bad input (options) exits 1 too.")]
+leaves it empty; a stream then ends without its manifest); bad input (options) exits 1 too.")]
 pub struct BackupCmd {
     /// Where the backup goes: a new or empty directory
     #[arg(long, value_name = "DIR")]
@@ -241,6 +241,11 @@ pub struct BackupCmd {
     /// Print a JSON summary of the run on stdout (also on failure)
     #[arg(long)]
     pub json: bool,
+    /// Write the backup to stdout as an xbstream (FORMAT: xbstream), for `mbstream -x` or
+    /// `innohot extract`; --target-dir is then not needed. The stream ends with innohot_manifest
+    /// only when the backup completed
+    #[arg(long, value_name = "FORMAT")]
+    pub stream: Option<String>,
     /// No progress output: only errors (and --json)
     #[arg(long)]
     pub quiet: bool,

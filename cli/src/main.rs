@@ -14,6 +14,7 @@ mod options;
 mod replica;
 mod report;
 mod restore;
+mod streaming;
 mod target;
 
 use args::{Command, SimCmd, UsageError};
@@ -306,7 +307,10 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Err(options::BadOption { msg, getopt: Some(code) }) => return getopt_failure("backup", &msg, code),
         Err(e) => return usage_error("backup", &e),
     };
-    let target_dir = parsed.target_dir.clone().expect("checked by the parser");
+    let target_dir = match &parsed.target_dir {
+        Some(dir) if !parsed.stream => dir.clone(),
+        _ => PathBuf::from(streaming::LABEL),
+    };
     let mut report = RunReport::new(&target_dir, &parsed, now_unix());
     let tally = Arc::new(Tally::default());
     let bars = (!parsed.quiet && std::io::stderr().is_terminal()).then(|| Arc::new(Bars::new(tally.clone())));
@@ -334,7 +338,8 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         report.fail(msg, None, &tally, now_unix(), parsed.json, bars.as_deref());
         ExitCode::from(FAILURE)
     };
-    if let Err(e) = target::check_before(&target_dir) {
+    let checked = if parsed.stream { Ok(()) } else { target::check_before(&target_dir) };
+    if let Err(e) = checked {
         return fail_early(&mut report, e.to_string());
     }
     let mut server = match MysqlControl::connect(&parsed.connect) {
@@ -352,7 +357,8 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     // the engine checks it is the server's before reading anything there.
     options.datadir = parsed.datadir.clone();
     let datadir = parsed.datadir.clone().unwrap_or(datadir);
-    if let Err(e) = target::check_against_datadir(&target_dir, &datadir) {
+    let checked = if parsed.stream { Ok(()) } else { target::check_against_datadir(&target_dir, &datadir) };
+    if let Err(e) = checked {
         return fail_early(&mut report, e.to_string());
     }
     if signals.stopped() {
@@ -363,9 +369,20 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Ok(s) => s,
         Err(e) => return fail_early(&mut report, e.to_string()),
     };
-    let target = match RealTargetDir::create(&target_dir, options.copy.read_policy.fadvise) {
-        Ok(t) => t,
-        Err(e) => return fail_early(&mut report, format!("--target-dir {}: {e}", target_dir.display())),
+    let stream = if parsed.stream {
+        match streaming::open_stdout() {
+            Ok(s) => Some(s),
+            Err(e) => return fail_early(&mut report, e),
+        }
+    } else {
+        None
+    };
+    let target: Arc<dyn innohot::io::TargetDir> = match &stream {
+        Some(s) => s.clone(),
+        None => match RealTargetDir::create(&target_dir, options.copy.read_policy.fadvise) {
+            Ok(t) => Arc::new(t),
+            Err(e) => return fail_early(&mut report, format!("--target-dir {}: {e}", target_dir.display())),
+        },
     };
     // As mariabackup: the target exists (empty) when the privileges or the replica stop it.
     if vars.version().contains("MariaDB") {
@@ -403,7 +420,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
             server: Box::new(server),
             log_probe: Some(Box::new(log_probe)),
             fs: Arc::new(RealSourceFs),
-            target: Arc::new(target),
+            target,
             clock: clock.clone(),
             progress,
         },
@@ -432,8 +449,18 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
             ExitCode::from(FAILURE)
         }
         Ok(summary) => {
+            if let Some(s) = &stream {
+                if let Err(e) = streaming::finish(s, &summary) {
+                    report.fail(e, None, &tally, now_unix(), parsed.json, bars.as_deref());
+                    return ExitCode::from(FAILURE);
+                }
+            }
             if let Some(extra) = &parsed.extra_lsndir {
-                if let Err(e) = target::copy_lsn_files(&target_dir, extra) {
+                let copied = match &stream {
+                    Some(s) => streaming::write_lsn_files(s, extra),
+                    None => target::copy_lsn_files(&target_dir, extra),
+                };
+                if let Err(e) = copied {
                     eprintln!(
                         "innohot: the backup in {} is complete, but --extra-lsndir failed: {e}",
                         target_dir.display()
@@ -449,7 +476,10 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
                 innohot::BackupError::Interrupted => interrupted(&signals),
                 e => e.to_string(),
             };
-            let marker = target::mark_failed(&target_dir, &msg, &innohot::timefmt::iso(now_unix()));
+            // A stream's reader sees it end without its manifest.
+            let marker = (stream.is_none())
+                .then(|| target::mark_failed(&target_dir, &msg, &innohot::timefmt::iso(now_unix())))
+                .flatten();
             report.fail(msg, marker, &tally, now_unix(), parsed.json, bars.as_deref());
             ExitCode::from(FAILURE)
         }

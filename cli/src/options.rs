@@ -30,6 +30,8 @@ pub struct BackupArgs {
     pub filter: FilterSpec,
     /// `--extra-lsndir`: where xtrabackup_checkpoints and xtrabackup_info are copied too.
     pub extra_lsndir: Option<PathBuf>,
+    /// `--stream=xbstream`: the backup goes to stdout.
+    pub stream: bool,
     /// `--databases-file` and `--tables-file`, read once every source is merged.
     filter_files: (Option<PathBuf>, Option<PathBuf>),
     /// The option files' `ftwrl-wait-timeout`, `-threshold` and `-query-type` (all queries?).
@@ -160,6 +162,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         }
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
+        "stream" => a.stream = stream_format(need()?)?,
         "history" => a.options.history = Some(value.unwrap_or_default().to_string()),
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
         "slave-info" => a.options.slave_info = optfile::is_on(value)?,
@@ -523,10 +526,30 @@ pub fn resolve(
     if out.options.copy.chunk_size == 0 {
         return Err("--chunk-size must be at least one page (16384 bytes is the smallest sensible value)".into());
     }
-    if out.target_dir.is_none() {
-        return Err("--target-dir is required: an empty or new directory for the backup".into());
+    if let Some(v) = &c.stream {
+        out.stream = stream_format(v)?;
+    }
+    if out.stream && out.json {
+        return Err("--json prints to stdout, which --stream=xbstream takes for the backup: leave out one".into());
+    }
+    if out.stream && out.target_dir.is_some() {
+        out.warnings.push("--target-dir is not used with --stream: the backup goes to stdout".into());
+    }
+    if out.target_dir.is_none() && !out.stream {
+        return Err("--target-dir is required: an empty or new directory for the backup (or --stream=xbstream)".into());
     }
     Ok(out)
+}
+
+/// `--stream=FORMAT`: xbstream is the one format (mariabackup's too; `tar` is XtraBackup 2.4's).
+fn stream_format(v: &str) -> Result<bool, String> {
+    match v {
+        "xbstream" => Ok(true),
+        "tar" => Err("--stream=tar: innohot streams xbstream only (as mariabackup): use --stream=xbstream and \
+                      mbstream -x or innohot extract to unpack it"
+            .into()),
+        other => Err(format!("--stream={other}: unknown stream format; the one format is xbstream")),
+    }
 }
 
 /// The partial backup's filter from the options (the command line's add to the

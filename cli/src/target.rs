@@ -114,13 +114,19 @@ pub fn mark_failed(dir: &Path, reason: &str, when: &str) -> Option<PathBuf> {
 /// there (as mariabackup does: the directory follows a chain of backups). Each is
 /// written under a temporary name (0640), fdatasynced, then renamed.
 pub fn copy_lsn_files(backup: &Path, extra: &Path) -> std::io::Result<()> {
+    write_lsn_files(extra, &|name| std::fs::read(backup.join(name)))
+}
+
+/// `--extra-lsndir`: the backup's xtrabackup_checkpoints and xtrabackup_info
+/// (read by `read`) written into `extra`, each replacing the one there durably.
+pub fn write_lsn_files(extra: &Path, read: &dyn Fn(&str) -> std::io::Result<Vec<u8>>) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     if !extra.is_dir() {
         std::fs::DirBuilder::new().recursive(true).mode(0o750).create(extra)?;
     }
     for name in [innohot::meta::CHECKPOINTS_FILE, innohot::meta::INFO_FILE] {
-        let bytes = std::fs::read(backup.join(name))?;
+        let bytes = read(name)?;
         let tmp = extra.join(format!(".{name}.innohot-new"));
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new()

@@ -373,3 +373,17 @@ impl Backup {
         Held { datadir: &self.datadir, system_spaces: &self.copied_system_spaces, tables: &self.copied_tables }
     }
 }
+
+/// A stream carries MariaDB backups only: a MySQL 5.7 backup re-copies tables
+/// that grew under the lock, which a stream says with marker files that no
+/// 5.7 prepare (XtraBackup 2.4's) reads.
+pub(super) fn check_streamable(flavor: &dyn crate::flavor::Flavor, target: &dyn crate::io::TargetDir) -> Result<()> {
+    if target.streams() && !flavor.recovery_extends_files() {
+        return Err(BackupError::Unsupported(format!(
+            "--stream: innohot streams MariaDB backups only; this server is {}: take the backup into a directory \
+             (--target-dir), or stream it with xtrabackup 2.4",
+            flavor.name()
+        )));
+    }
+    Ok(())
+}

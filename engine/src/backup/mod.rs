@@ -487,6 +487,7 @@ impl Backup {
         self.begin(phase);
         self.vars = self.svc.server.variables()?;
         let flavor = flavor::detect(&self.vars)?;
+        copying::check_streamable(&*flavor, &*self.svc.target)?;
         self.note(phase, format!("Using server version {} ({})", self.vars.version(), flavor.name()));
         self.flavor = Some(flavor);
         self.advance(Phase::LocateDatadir)
@@ -581,7 +582,8 @@ impl Backup {
             self.note(Phase::LogFollows, format!("test setting: pausing {} ms before the lock", pause.as_millis()));
             return Ok(Next::WaitUntil(self.svc.clock.now() + pause));
         }
-        if self.flavor().copies_non_innodb_before_lock() {
+        // A stream cannot take back a copy that changed before the lock: it copies under the lock only.
+        if self.flavor().copies_non_innodb_before_lock() && !self.svc.target.streams() {
             if let Some(next) = self.before_lock_step()? {
                 return Ok(next);
             }
@@ -591,9 +593,5 @@ impl Backup {
 }
 
 fn on_off(b: bool) -> &'static str {
-    if b {
-        "on"
-    } else {
-        "off"
-    }
+    ["off", "on"][b as usize]
 }

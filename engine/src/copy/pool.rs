@@ -214,7 +214,8 @@ impl CopyPool {
             }
             Some(CopyTask::Whole { order, ts }) => {
                 let Some(mut copier) = self.open(&ts, q.phase, lane.role)? else { return Ok(LaneStep::Worked) };
-                if self.lanes() > 1 {
+                // A stream takes each file front to back from one writer.
+                if self.lanes() > 1 && !self.target.streams() {
                     let ranges = copier.split(self.settings.range_size)?;
                     for copier in ranges.into_iter().rev() {
                         q.tasks.push_front(CopyTask::Range { order, copier: Box::new(copier) });

@@ -35,6 +35,8 @@ struct Shared {
     ledger: Mutex<Ledger>,
     /// Files the backup names for good with `publish`: held until then.
     held_names: Vec<String>,
+    /// Small metadata files whose bytes are kept too ([`StreamTarget::kept`]).
+    kept: Mutex<std::collections::HashMap<String, Vec<u8>>>,
     chunk_limit: usize,
 }
 
@@ -113,6 +115,9 @@ impl StreamTarget {
             out: Mutex::new(Writer { sink, bytes: 0, broken: None }),
             ledger: Mutex::new(Ledger::default()),
             held_names: vec![crate::meta::CHECKPOINTS_PENDING.to_string()],
+            kept: Mutex::new(
+                [crate::meta::CHECKPOINTS_FILE, crate::meta::INFO_FILE].map(|n| (n.to_string(), Vec::new())).into(),
+            ),
             chunk_limit: chunk_limit.max(1),
         });
         let target = StreamTarget { shared, label: label.into() };
@@ -143,6 +148,12 @@ impl StreamTarget {
         out.flush()?;
         let files = self.shared.ledger.lock().expect("ledger").sent_count();
         Ok(StreamSummary { stream_bytes: out.bytes, files })
+    }
+
+    /// What the stream carried as `xtrabackup_checkpoints` or
+    /// `xtrabackup_info` (for `--extra-lsndir`); None for other names.
+    pub fn kept(&self, name: &str) -> Option<Vec<u8>> {
+        self.shared.kept.lock().expect("kept files").get(name).cloned()
     }
 
     /// Bytes written so far.
@@ -242,6 +253,9 @@ impl StreamFile {
         let header = xbstream::payload_header(&self.name, self.sent, &self.buf)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         self.shared.out.lock().expect("stream writer").send(&[&header, &self.buf])?;
+        if let Some(kept) = self.shared.kept.lock().expect("kept files").get_mut(&self.name) {
+            kept.extend_from_slice(&self.buf);
+        }
         self.crc.update(&self.buf);
         self.sent += self.buf.len() as u64;
         self.buf.clear();
@@ -424,6 +438,8 @@ mod tests {
         t.finish(&[]).unwrap();
         let (dir, report) = extract(&out.0.lock().unwrap());
         assert_eq!(read(&dir, meta::CHECKPOINTS_FILE), b"backup_type = full-backuped\n");
+        assert_eq!(t.kept(meta::CHECKPOINTS_FILE).unwrap(), b"backup_type = full-backuped\n");
+        assert_eq!(t.kept(STREAM_HEAD), None);
         assert!(!report.files.contains_key(meta::CHECKPOINTS_PENDING));
     }
 
