@@ -192,6 +192,9 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     for s in &r.skipped {
         run.say(&format!("note: {} has no page 0 yet (created during the backup): left as it is", s.display()));
     }
+    for line in &r.ddl_applied {
+        run.say(&format!("note: {line}"));
+    }
     for frm in &r.frm_unknown_to_innodb {
         run.say(&format!(
             "note: {} names an InnoDB table that has no .ibd and that InnoDB's dictionary does not list (an orphan \

@@ -53,6 +53,8 @@ pub struct PrepareReport {
     /// InnoDB `.frm` files (relative) without an `.ibd` whose table InnoDB's
     /// dictionary does not list: orphans the server has too, left as they are.
     pub frm_unknown_to_innodb: Vec<PathBuf>,
+    /// DDL during the backup applied from its marker files ([`super::ddl_markers`]).
+    pub ddl_applied: Vec<String>,
 }
 
 /// Prepares the backup in `dir`; a prepared backup is left alone (`already_prepared`).
@@ -71,6 +73,8 @@ pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
         return Ok(already());
     }
     let flavor = check_flavor(fs, dir, &cp)?;
+    // Before the files are checked: a table copied again is complete only under its name.
+    let ddl_applied = super::ddl_markers::apply(fs, dir)?;
     let without_ibd = check_files(fs, dir)?;
     // An interrupted prepare's page writes first (see `journal`).
     super::journal::recover(fs, dir)?;
@@ -88,7 +92,7 @@ pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
     };
     fs.replace_durably(&dir.join(meta::CHECKPOINTS_FILE), with_backup_type(&cp, backup_type).as_bytes())
         .map_err(io_err(&dir.join(meta::CHECKPOINTS_FILE), "replacing"))?;
-    Ok(report)
+    Ok(PrepareReport { ddl_applied, ..report })
 }
 
 /// The backup's lock file, held until the value is dropped; refused while another
@@ -327,6 +331,7 @@ pub fn apply_pages(
         pages_written,
         pages_freed: a.pages_freed.iter().copied().collect(),
         frm_unknown_to_innodb,
+        ddl_applied: Vec::new(),
     };
     Ok((report, header.creator))
 }

@@ -69,6 +69,7 @@ pub fn apply_pages(
         pages_written,
         pages_freed: Vec::new(),
         frm_unknown_to_innodb,
+        ddl_applied: Vec::new(),
     };
     Ok((report, log))
 }
