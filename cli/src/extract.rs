@@ -3,6 +3,7 @@
 //! checked [`Extractor`](innohot::stream::Extractor).
 
 use crate::{log_label, now_unix, target, FAILURE};
+use innohot::stream::{Completeness, MANIFEST, STREAM_HEAD};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -45,7 +46,15 @@ pub fn run(cmd: &crate::args::ExtractCmd) -> ExitCode {
     }
     let report = match extractor.finish() {
         Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail_marked(&cmd.target_dir, e.to_string()),
+    };
+    let manifest = report
+        .files
+        .contains_key(MANIFEST)
+        .then(|| std::fs::read_to_string(cmd.target_dir.join(MANIFEST)).unwrap_or_default());
+    let checked = match innohot::stream::check::check(&report, manifest.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail_marked(&cmd.target_dir, e.to_string()),
     };
     if let Err(e) = innohot::io::TargetDir::sync_dir(&target, Path::new("")) {
         return fail(format!("syncing {}: {e}", cmd.target_dir.display()));
@@ -63,6 +72,28 @@ pub fn run(cmd: &crate::args::ExtractCmd) -> ExitCode {
             String::new()
         }
     );
+    match checked {
+        Completeness::Whole(m) => eprintln!(
+            "{} innohot extract: every file matches {MANIFEST} ({} files{})",
+            log_label(now_unix()),
+            m.files.len(),
+            m.facts.iter().find(|(k, _)| k == "to_lsn").map(|(_, v)| format!(", to_lsn {v}")).unwrap_or_default()
+        ),
+        Completeness::NotInnohot => eprintln!(
+            "{} innohot extract: note: not an innohot stream (no {STREAM_HEAD}): every chunk's CRC-32 was checked, \
+             but only the writer's exit status says whether its backup completed",
+            log_label(now_unix())
+        ),
+    }
     eprintln!("{} completed OK!", log_label(now_unix()));
     ExitCode::SUCCESS
+}
+
+/// A failure once files were extracted: the directory is marked, so that
+/// prepare and copy-back refuse it.
+fn fail_marked(dir: &Path, msg: String) -> ExitCode {
+    let marker = target::mark_failed(dir, "extract", &msg, &innohot::timefmt::iso(now_unix()));
+    let left = marker.map(|m| format!(" ({} says so in {})", dir.display(), m.display())).unwrap_or_default();
+    eprintln!("{} innohot extract: {msg}{left}", log_label(now_unix()));
+    ExitCode::from(FAILURE)
 }

@@ -478,7 +478,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
             };
             // A stream's reader sees it end without its manifest.
             let marker = (stream.is_none())
-                .then(|| target::mark_failed(&target_dir, &msg, &innohot::timefmt::iso(now_unix())))
+                .then(|| target::mark_failed(&target_dir, "backup", &msg, &innohot::timefmt::iso(now_unix())))
                 .flatten();
             report.fail(msg, marker, &tally, now_unix(), parsed.json, bars.as_deref());
             ExitCode::from(FAILURE)

@@ -91,15 +91,15 @@ pub fn check_against_datadir(dir: &Path, datadir: &Path) -> Result<(), TargetErr
 
 /// Leaves `innohot_backup_failed` in a target the failed backup wrote into:
 /// the reason on the first line, then what to do. Best effort.
-pub fn mark_failed(dir: &Path, reason: &str, when: &str) -> Option<PathBuf> {
+pub fn mark_failed(dir: &Path, command: &str, reason: &str, when: &str) -> Option<PathBuf> {
     if !dir.is_dir() {
         return None;
     }
     let path = dir.join(FAILED_MARKER);
     let one_line = reason.replace('\n', " ");
     let text = format!(
-        "{one_line}\n\ninnohot backup failed at {when}. This directory does not hold a usable backup \
-         (there is no xtrabackup_checkpoints). Remove it (rm -r {}) and run the backup again.\n",
+        "{one_line}\n\ninnohot {command} failed at {when}. This directory does not hold a usable backup. \
+         Remove it (rm -r {}) and run the backup again.\n",
         dir.display()
     );
     use std::io::Write;
@@ -160,7 +160,7 @@ mod tests {
         assert!(e.contains("is not empty (it holds f)"), "{e}");
         let failed = tmp.path().join("failed");
         std::fs::create_dir(&failed).unwrap();
-        mark_failed(&failed, "the backup was interrupted on request", "now").unwrap();
+        mark_failed(&failed, "backup", "the backup was interrupted on request", "now").unwrap();
         let e = check_before(&failed).unwrap_err().to_string();
         assert!(e.contains("holds a backup that failed (the backup was interrupted on request)"), "{e}");
         assert!(e.contains("rm -r"), "{e}");

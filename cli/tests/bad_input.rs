@@ -175,9 +175,9 @@ fn option_problems_exit_2_and_name_the_option() {
     }
     // Unknown option in it: named with file, line, group and the loose- fix.
     let cnf = dir.path().join("my.cnf");
-    std::fs::write(&cnf, "[client]\nuser=root\n[mariabackup]\nstream=xbstream\n").unwrap();
+    std::fs::write(&cnf, "[client]\nuser=root\n[mariabackup]\nfrobnicate=yes\n").unwrap();
     let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", cnf.display())]));
-    assert_refused(&r, 1, &["my.cnf, line 4 ([mariabackup]): unknown option stream", "loose-stream"]);
+    assert_refused(&r, 1, &["my.cnf, line 4 ([mariabackup]): unknown option frobnicate", "loose-frobnicate"]);
     // Unknown option on the command line; lanes and ranges out of bounds.
     let r = run(backup_cmd(None, &target, &["--compress"]));
     assert_refused(&r, 1, &["unknown option --compress", "innohot backup --help"]);
@@ -187,6 +187,11 @@ fn option_problems_exit_2_and_name_the_option() {
     assert_refused(&r, 1, &["--range-size must be at least 1048576"]);
     let r = run(backup_cmd(None, &target, &["--throttle=lots"]));
     assert_refused(&r, 1, &["--throttle"]);
+    // Streams: xbstream only, and stdout is the stream's, not --json's.
+    let r = run(backup_cmd(None, &target, &["--stream=tar"]));
+    assert_refused(&r, 1, &["--stream=tar", "xbstream only", "mbstream -x"]);
+    let r = run(backup_cmd(None, &target, &["--stream=xbstream", "--json"]));
+    assert_refused(&r, 1, &["--json prints to stdout", "--stream=xbstream"]);
     // No target.
     let r = run(innohot().args(["--backup", "--socket=/x"]));
     assert_refused(&r, 1, &["--target-dir is required"]);

@@ -195,6 +195,30 @@ impl Checkpoints {
     }
 }
 
+/// A backup extracted from an innohot stream that ended without its manifest
+/// (cut short: `mbstream -x` takes that silently), or that `innohot extract`
+/// marked failed: its DDL markers may be missing, so it is never prepared.
+fn refuse_cut_stream(fs: &dyn LocalFs, dir: &Path) -> Result<()> {
+    let failed = dir.join(meta::FAILED_MARKER);
+    if fs.exists(&failed) {
+        let text = fs.read_all(&failed).unwrap_or_default();
+        let why = String::from_utf8_lossy(&text).lines().next().unwrap_or("no reason recorded").to_string();
+        return Err(RestoreError::Refused(format!(
+            "{}: {why}; the backup is not usable: take it again",
+            failed.display()
+        )));
+    }
+    if fs.exists(&dir.join(crate::stream::STREAM_HEAD)) && !fs.exists(&dir.join(crate::stream::MANIFEST)) {
+        return Err(RestoreError::Refused(format!(
+            "{} was extracted from an innohot stream that ended without {}: the backup did not complete or the \
+             stream was cut short, so files may be missing; take the backup again",
+            dir.display(),
+            crate::stream::MANIFEST
+        )));
+    }
+    Ok(())
+}
+
 /// Reads `dir/xtrabackup_checkpoints`; a backup without one is incomplete.
 pub fn read_checkpoints(fs: &dyn LocalFs, dir: &Path) -> Result<Checkpoints> {
     let path = dir.join(meta::CHECKPOINTS_FILE);
@@ -209,6 +233,7 @@ pub fn read_checkpoints(fs: &dyn LocalFs, dir: &Path) -> Result<Checkpoints> {
         }
         return Err(RestoreError::Incomplete { dir: dir.to_path_buf(), failed });
     }
+    refuse_cut_stream(fs, dir)?;
     let text = String::from_utf8_lossy(&fs.read_all(&path).map_err(io_err(&path, "reading"))?).into_owned();
     let kv = key_values(&text);
     let bad = |detail: String| RestoreError::BadMetadata { path: path.clone(), detail };

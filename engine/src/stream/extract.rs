@@ -42,6 +42,8 @@ pub enum ExtractError {
 pub struct ExtractReport {
     /// Each file and its size.
     pub files: BTreeMap<String, u64>,
+    /// Each file's CRC-32 (zlib's), for the manifest check.
+    pub crcs: BTreeMap<String, u32>,
     /// Bytes of the stream read.
     pub stream_bytes: u64,
     /// Chunks of an unknown type the writer marked ignorable.
@@ -51,6 +53,7 @@ pub struct ExtractReport {
 struct OpenFile {
     file: Box<dyn TargetFile>,
     next: u64,
+    crc: flate2::Crc,
 }
 
 /// Turns an xbstream into files under a target directory.
@@ -117,7 +120,7 @@ impl Files<'_> {
         }
         if !self.open.contains_key(path) {
             let file = self.create(path)?;
-            self.open.insert(path.to_string(), OpenFile { file, next: 0 });
+            self.open.insert(path.to_string(), OpenFile { file, next: 0, crc: flate2::Crc::new() });
         }
         let f = self.open.get_mut(path).expect("opened above");
         if offset != f.next {
@@ -125,6 +128,7 @@ impl Files<'_> {
         }
         let io = |source| ExtractError::Io { path: path.into(), what: "writing", source };
         f.file.write_at(data, offset).map_err(io)?;
+        f.crc.update(data);
         f.next += data.len() as u64;
         Ok(())
     }
@@ -136,10 +140,11 @@ impl Files<'_> {
         let mut f = match self.open.remove(path) {
             Some(f) => f,
             // A file with no payload at all: empty.
-            None => OpenFile { file: self.create(path)?, next: 0 },
+            None => OpenFile { file: self.create(path)?, next: 0, crc: flate2::Crc::new() },
         };
         f.file.sync().map_err(|source| ExtractError::Io { path: path.into(), what: "syncing", source })?;
         self.report.files.insert(path.to_string(), f.next);
+        self.report.crcs.insert(path.to_string(), f.crc.sum());
         Ok(())
     }
 

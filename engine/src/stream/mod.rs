@@ -4,10 +4,12 @@
 //! stream cut inside a chunk, or ended before a file's end chunk, is refused
 //! by name, never taken for a complete backup.
 
+pub mod check;
 mod extract;
 pub mod markers;
 mod sink;
 
+pub use check::{Completeness, IncompleteStream};
 pub use extract::{ExtractError, ExtractReport, Extractor};
 pub use markers::{parse_manifest, Manifest};
 pub use sink::{StreamSummary, StreamTarget, CHUNK_LIMIT, MANIFEST, STREAM_HEAD};
