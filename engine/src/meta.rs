@@ -109,6 +109,19 @@ pub struct BackupInfo {
     pub to_lsn: Lsn,
     /// Some tables only (`--databases`, `--tables`, ...).
     pub partial: bool,
+    /// Written as an xbstream (`--stream=xbstream`) rather than into a directory.
+    pub streamed: bool,
+}
+
+impl BackupInfo {
+    /// The `format` peers record: `file` or `xbstream`.
+    pub fn format(&self) -> &'static str {
+        if self.streamed {
+            "xbstream"
+        } else {
+            "file"
+        }
+    }
 }
 
 pub fn info(i: &BackupInfo) -> String {
@@ -116,7 +129,7 @@ pub fn info(i: &BackupInfo) -> String {
     format!(
         "uuid = {}\nname = {}\ntool_name = innohot\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
          server_version = {}\nstart_time = {}\nend_time = {}\nlock_time = {}\nbinlog_pos = {}\n\
-         innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = N\nformat = file\n\
+         innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = N\nformat = {}\n\
          compact = N\ncompressed = N\nencrypted = N\n",
         i.uuid,
         i.name,
@@ -131,6 +144,7 @@ pub fn info(i: &BackupInfo) -> String {
         i.from_lsn,
         i.to_lsn,
         if i.partial { "Y" } else { "N" },
+        i.format(),
     )
 }
 

@@ -242,6 +242,7 @@ impl Backup {
             from_lsn: 0,
             to_lsn: self.to_lsn,
             partial: self.opts.filter.is_partial(),
+            streamed: self.svc.target.streams(),
         };
         self.write_meta(phase, meta::INFO_FILE, meta::info(&info))?;
         if let Some(name) = self.opts.history.clone() {

@@ -513,7 +513,7 @@ impl ServerControl for MysqlControl {
             "INSERT INTO {table} (uuid, name, tool_name, tool_command, tool_version, ibbackup_version, \
              server_version, start_time, end_time, lock_time, binlog_pos, innodb_from_lsn, innodb_to_lsn, partial, \
              incremental, format, compressed) VALUES (?, ?, 'innohot', ?, ?, ?, ?, FROM_UNIXTIME(?), \
-             FROM_UNIXTIME(?), ?, ?, ?, ?, ?, 'N', 'file', 'N')"
+             FROM_UNIXTIME(?), ?, ?, ?, ?, ?, 'N', ?, 'N')"
         );
         let binlog = info.binlog.as_ref().map(crate::meta::binlog_pos_text);
         let params: Vec<mysql::Value> = vec![
@@ -530,6 +530,7 @@ impl ServerControl for MysqlControl {
             info.from_lsn.into(),
             info.to_lsn.into(),
             if info.partial { "Y" } else { "N" }.into(),
+            info.format().into(),
         ];
         self.conn.exec_drop(&insert, params).map_err(|e| self.err(&insert, e))
     }
