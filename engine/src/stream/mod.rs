@@ -5,6 +5,7 @@
 //! by name, never taken for a complete backup.
 
 pub mod check;
+pub mod compress;
 mod extract;
 pub mod markers;
 mod sink;
