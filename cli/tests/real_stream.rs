@@ -3,7 +3,8 @@
 //! `innohot extract`, with mariabackup's `.del/.ren/.new` markers for the DDL
 //! that came after a table was sent; prepared by innohot or by mariabackup it
 //! restores to the source's tables. A stream cut short is refused by `innohot
-//! extract`, naming what is missing.
+//! extract`, naming what is missing; a reader that goes away fails the backup
+//! and leaves the server unlocked.
 
 use innohot::format::xbstream::{decode, Chunk};
 use innohot::stream::{MANIFEST, STREAM_HEAD};
@@ -15,9 +16,9 @@ use innohot_testbeds::{
 use mysql::prelude::Queryable;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 const INNOHOT: &str = env!("CARGO_BIN_EXE_innohot");
@@ -356,4 +357,143 @@ fn chunk_path(c: &Chunk<'_>) -> String {
     match c {
         Chunk::Payload { path, .. } | Chunk::Eof { path } | Chunk::Skipped { path } => path.to_string(),
     }
+}
+
+/// The BACKUP STAGE (and FLUSH TABLES WITH READ LOCK) locks held on the server.
+fn backup_locks(src: &LocalServer) -> Vec<(u64, String)> {
+    src.conn()
+        .unwrap()
+        .query(
+            "SELECT THREAD_ID, LOCK_MODE FROM information_schema.METADATA_LOCK_INFO WHERE LOCK_MODE IN \
+             ('MDL_BACKUP_START', 'MDL_BACKUP_FLUSH', 'MDL_BACKUP_WAIT_FLUSH', 'MDL_BACKUP_WAIT_DDL', \
+             'MDL_BACKUP_WAIT_COMMIT', 'MDL_BACKUP_FTWRL1', 'MDL_BACKUP_FTWRL2')",
+        )
+        .expect("information_schema.METADATA_LOCK_INFO (plugin metadata_lock_info)")
+}
+
+/// No backup lock is held, and a write and a DDL on each engine go through
+/// (or fail within `lock_wait_timeout` if the server were still locked).
+fn assert_unlocked(src: &LocalServer, round: u32) {
+    let held = backup_locks(src);
+    assert!(held.is_empty(), "the server is still locked after the failed backup: {held:?}");
+    let mut c = src.conn().unwrap();
+    c.query_drop("SET SESSION lock_wait_timeout = 10, SESSION innodb_lock_wait_timeout = 10").unwrap();
+    for sql in [
+        format!("INSERT INTO gone.t (id, v) VALUES ({}, 'after')", 1_000_000 + round),
+        format!("INSERT INTO gone.m (id, v) VALUES ({}, 'after')", 1_000_000 + round),
+        format!("ALTER TABLE gone.t ADD COLUMN c{round} INT"),
+        format!("ALTER TABLE gone.m ADD COLUMN c{round} INT"),
+        format!("CREATE TABLE gone.new{round} (id INT PRIMARY KEY) ENGINE=InnoDB"),
+    ] {
+        let t0 = Instant::now();
+        c.query_drop(&sql).unwrap_or_else(|e| panic!("{sql} after the failed backup: {e}"));
+        assert!(t0.elapsed() < Duration::from_secs(5), "{sql} waited {:?}", t0.elapsed());
+    }
+}
+
+/// A backup's stderr, read in a thread (so that it never blocks on a full pipe).
+fn collect_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
+    let mut stderr = child.stderr.take().expect("stderr piped");
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    })
+}
+
+/// Waits for `child` at most `limit`, polling; kills it and fails past that.
+fn wait_at_most(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for innohot") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("innohot still runs {limit:?} after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// It failed (exit 1), saying its reader went away, and never said it completed.
+fn assert_failed_for_the_reader(status: ExitStatus, log: &str) {
+    assert_eq!(status.code(), Some(1), "innohot backup --stream with its reader gone: {status}\n{log}");
+    assert!(log.contains("reader went away") && log.contains("broken pipe"), "{log}");
+    assert!(!log.contains("completed OK!"), "{log}");
+}
+
+/// The stream of a backup of `src` into `head -c BYTES`, which exits after it.
+fn stream_into_head(src: &LocalServer, bytes: u64) -> (ExitStatus, String) {
+    let mut backup = stream_backup(src).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run innohot");
+    let log = collect_stderr(&mut backup);
+    let head = Command::new("head")
+        .arg(format!("--bytes={bytes}"))
+        .stdin(backup.stdout.take().expect("stdout piped"))
+        .stdout(Stdio::null())
+        .status()
+        .expect("run head");
+    assert!(head.success(), "head: {head}");
+    let status = wait_at_most(&mut backup, Duration::from_secs(120));
+    (status, log.join().expect("the stderr reader"))
+}
+
+/// The stream of a backup of `src`, read here up to the first chunk of a
+/// MyISAM data file (sent under the server's lock), then closed: the backup
+/// locks held at that moment, its exit status and its log.
+fn stream_closed_under_the_lock(src: &LocalServer) -> (Vec<(u64, String)>, ExitStatus, String) {
+    let mut backup = stream_backup(src).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run innohot");
+    let log = collect_stderr(&mut backup);
+    let mut out = backup.stdout.take().expect("stdout piped");
+    let (mut buf, mut piece) = (Vec::new(), vec![0u8; 1 << 16]);
+    let held = loop {
+        let mut myd = false;
+        while let Some((chunk, len)) = decode(&buf).expect("innohot's stream decodes") {
+            myd = chunk_path(&chunk).ends_with(".MYD");
+            if myd {
+                break;
+            }
+            buf.drain(..len);
+        }
+        if myd {
+            break backup_locks(src);
+        }
+        let n = out.read(&mut piece).expect("read the stream");
+        assert!(n > 0, "the stream ended before any MyISAM data file: {}", log.join().unwrap());
+        buf.extend_from_slice(&piece[..n]);
+    };
+    drop(out);
+    let status = wait_at_most(&mut backup, Duration::from_secs(120));
+    (held, status, log.join().expect("the stderr reader"))
+}
+
+#[test]
+fn a_reader_gone_mid_backup_fails_the_backup_and_unlocks_the_server() {
+    let Some(b) = binaries_or_skip() else { return };
+    let src = ServerBuilder::new(b).option("--plugin-load-add=metadata_lock_info").start().expect("start the server");
+    let mut c = src.conn().unwrap();
+    for sql in [
+        "CREATE DATABASE gone",
+        "CREATE TABLE gone.t (id INT PRIMARY KEY, v VARCHAR(1000)) ENGINE=InnoDB",
+        "INSERT INTO gone.t SELECT seq, REPEAT('i', 1000) FROM gone.seq_1_to_30000",
+        // 40 MB sent under the lock: the stream is still running when its reader goes.
+        "CREATE TABLE gone.m (id INT PRIMARY KEY, v VARCHAR(1000)) ENGINE=MyISAM",
+        "INSERT INTO gone.m SELECT seq, REPEAT('m', 1000) FROM gone.seq_1_to_40000",
+    ] {
+        c.query_drop(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    assert!(backup_locks(&src).is_empty(), "locked before any backup");
+
+    // A reader that exits after 100 kB, while the InnoDB files are being sent.
+    let (status, log) = stream_into_head(&src, 100_000);
+    eprintln!("reader gone during the copy:\n{log}");
+    assert_failed_for_the_reader(status, &log);
+    assert_unlocked(&src, 1);
+
+    // A reader gone while the server is locked for the non-InnoDB files.
+    let (held, status, log) = stream_closed_under_the_lock(&src);
+    eprintln!("reader gone under the lock (locks then: {held:?}):\n{log}");
+    assert!(!held.is_empty(), "no backup lock held while the MyISAM files were sent");
+    assert_failed_for_the_reader(status, &log);
+    assert_unlocked(&src, 2);
 }
