@@ -484,7 +484,7 @@ fn a_reader_gone_mid_backup_fails_the_backup_and_unlocks_the_server() {
     }
     assert!(backup_locks(&src).is_empty(), "locked before any backup");
 
-    // A reader that exits after 100 kB, while the InnoDB files are being sent.
+    // A reader that exits after 100 kB, long before the backup ends (in its first redo copy).
     let (status, log) = stream_into_head(&src, 100_000);
     eprintln!("reader gone during the copy:\n{log}");
     assert_failed_for_the_reader(status, &log);
