@@ -246,6 +246,16 @@ pub struct BackupCmd {
     /// only when the backup completed
     #[arg(long, value_name = "FORMAT")]
     pub stream: Option<String>,
+    /// Compress each streamed file with zstd (ALGORITHM: zstd), sent as NAME.zst as XtraBackup 8.0
+    /// does; needs --stream=xbstream. `innohot extract --decompress` or `zstd -d` undo it
+    #[arg(long, value_name = "ALGORITHM", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub compress: Option<String>,
+    /// zstd's level for --compress=zstd: 1 (the default, as XtraBackup's: fastest) to 19
+    #[arg(long, value_name = "N")]
+    pub compress_zstd_level: Option<i32>,
+    /// Threads compressing for --compress=zstd (default: every core)
+    #[arg(long, value_name = "N")]
+    pub compress_threads: Option<usize>,
     /// No progress output: only errors (and --json)
     #[arg(long)]
     pub quiet: bool,
@@ -465,6 +475,9 @@ pub struct ExtractCmd {
     /// Accepted for mbstream's command line (-x): extracting is what this command does
     #[arg(short = 'x', long = "extract")]
     pub extract: bool,
+    /// Write each NAME.zst of the stream (backup --compress=zstd) as NAME, decompressed
+    #[arg(long)]
+    pub decompress: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -580,7 +593,8 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
     };
     // my_getopt's `-?` is `--help`.
     let mut args: Vec<String> = args.iter().map(|a| if a == "-?" { "--help".to_string() } else { a.clone() }).collect();
-    if args.iter().any(|a| long_name(a).as_deref() == Some("decompress")) {
+    let extracting = args.first().is_some_and(|a| a == "extract");
+    if !extracting && args.iter().any(|a| long_name(a).as_deref() == Some("decompress")) {
         return Err(UsageError::Bad(DECOMPRESS_REFUSED.into()));
     }
     let before = args.len();
@@ -596,9 +610,10 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
 }
 
 /// mariabackup's `--decompress` undoes its `--compress` (qpress files), which innohot does not make.
-const DECOMPRESS_REFUSED: &str = "--decompress: innohot makes no compressed backups (mariabackup's --compress, .qp \
-                                  files) and does not decompress them: decompress the backup with mariabackup \
-                                  --decompress (it needs qpress), then use innohot on the result";
+const DECOMPRESS_REFUSED: &str = "--decompress: innohot does not decompress mariabackup's --compress (.qp files): \
+                                  decompress the backup with mariabackup --decompress (it needs qpress), then use \
+                                  innohot on the result; innohot's own --compress=zstd stream is decompressed by \
+                                  innohot extract --decompress";
 
 /// A long option's name (`-` for `_`, without `loose-` or a value): `--Loose_No_Lock=1` is `no-lock`.
 pub fn long_name(arg: &str) -> Option<String> {

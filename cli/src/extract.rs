@@ -32,6 +32,9 @@ pub fn run(cmd: &crate::args::ExtractCmd) -> ExitCode {
         }
     };
     let mut extractor = Extractor::new(&target);
+    if cmd.decompress {
+        extractor = extractor.decompressing();
+    }
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = match input.read(&mut buf) {

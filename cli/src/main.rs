@@ -370,7 +370,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Err(e) => return fail_early(&mut report, e.to_string()),
     };
     let stream = if parsed.stream {
-        match streaming::open_stdout() {
+        match streaming::open_stdout(parsed.compress) {
             Ok(s) => Some(s),
             Err(e) => return fail_early(&mut report, e),
         }

@@ -32,6 +32,10 @@ pub struct BackupArgs {
     pub extra_lsndir: Option<PathBuf>,
     /// `--stream=xbstream`: the backup goes to stdout.
     pub stream: bool,
+    /// `--compress=zstd` with its level and threads.
+    pub compress: Option<innohot::stream::compress::Compression>,
+    /// The option files' `compress`, `compress-zstd-level` and `compress-threads`.
+    compress_file: (Option<String>, Option<i32>, Option<usize>),
     /// `--databases-file` and `--tables-file`, read once every source is merged.
     filter_files: (Option<PathBuf>, Option<PathBuf>),
     /// The option files' `ftwrl-wait-timeout`, `-threshold` and `-query-type` (all queries?).
@@ -163,6 +167,9 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
         "stream" => a.stream = stream_format(need()?)?,
+        "compress" => a.compress_file.0 = Some(value.unwrap_or_default().to_string()),
+        "compress-zstd-level" => a.compress_file.1 = Some(number(name, need()?)?),
+        "compress-threads" => a.compress_file.2 = Some(number(name, need()?)?),
         "history" => a.options.history = Some(value.unwrap_or_default().to_string()),
         "innodb-log-checkpoint-now" => a.options.checkpoint_first = optfile::is_on(value)?,
         "slave-info" => a.options.slave_info = optfile::is_on(value)?,
@@ -529,6 +536,7 @@ pub fn resolve(
     if let Some(v) = &c.stream {
         out.stream = stream_format(v)?;
     }
+    compression(&mut out, (c.compress, c.compress_zstd_level, c.compress_threads))?;
     if out.stream && out.json {
         return Err("--json prints to stdout, which --stream=xbstream takes for the backup: leave out one".into());
     }
@@ -539,6 +547,43 @@ pub fn resolve(
         return Err("--target-dir is required: an empty or new directory for the backup (or --stream=xbstream)".into());
     }
     Ok(out)
+}
+
+/// `--compress=zstd`, `--compress-zstd-level`, `--compress-threads` (the
+/// command line's win over the option files').
+fn compression(out: &mut BackupArgs, given: (Option<String>, Option<i32>, Option<usize>)) -> Result<(), String> {
+    let (algo, level, threads) = std::mem::take(&mut out.compress_file);
+    let level = given.1.or(level);
+    let threads = given.2.or(threads);
+    let Some(algo) = given.0.or(algo) else {
+        if level.is_some() || threads.is_some() {
+            out.warnings.push("--compress-zstd-level and --compress-threads do nothing without --compress=zstd".into());
+        }
+        return Ok(());
+    };
+    if algo != "zstd" {
+        let given = if algo.is_empty() { "--compress".to_string() } else { format!("--compress={algo}") };
+        return Err(format!(
+            "{given}: innohot compresses with zstd only (mariabackup's --compress is qpress): use --compress=zstd \
+             (each file sent as NAME.zst, as XtraBackup 8.0 does)"
+        ));
+    }
+    if !out.stream {
+        return Err("--compress=zstd compresses a stream: add --stream=xbstream (a directory backup is not \
+                    compressed)"
+            .into());
+    }
+    let level = level.unwrap_or(1);
+    if !(1..=19).contains(&level) {
+        return Err(format!("--compress-zstd-level={level}: give 1 (fastest) to 19 (smallest)"));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads.unwrap_or(cores);
+    if threads == 0 {
+        return Err("--compress-threads=0: give at least 1".into());
+    }
+    out.compress = Some(innohot::stream::compress::Compression { level, threads });
+    Ok(())
 }
 
 /// `--stream=FORMAT`: xbstream is the one format (mariabackup's too; `tar` is XtraBackup 2.4's).

@@ -2,7 +2,8 @@
 //! (engine's [`StreamTarget`]); everything the user reads goes to stderr.
 
 use innohot::backup::Summary;
-use innohot::stream::StreamTarget;
+use innohot::stream::compress::Compression;
+use innohot::stream::{StreamOptions, StreamTarget};
 use std::io::IsTerminal;
 use std::os::fd::AsFd;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ pub const LABEL: &str = "xbstream on stdout";
 
 /// The stream on stdout, its head file already sent. Refused when stdout is a
 /// terminal: the backup is binary and belongs in a pipe or a file.
-pub fn open_stdout() -> Result<Arc<StreamTarget>, String> {
+pub fn open_stdout(compress: Option<Compression>) -> Result<Arc<StreamTarget>, String> {
     let stdout = std::io::stdout();
     if stdout.is_terminal() {
         return Err("--stream=xbstream writes the backup to stdout, which is a terminal: redirect it to a file \
@@ -27,7 +28,8 @@ pub fn open_stdout() -> Result<Arc<StreamTarget>, String> {
         env!("CARGO_PKG_VERSION"),
         innohot::stream::MANIFEST
     );
-    StreamTarget::new(Box::new(out), LABEL, &head).map(Arc::new).map_err(|e| format!("{LABEL}: {e}"))
+    let options = StreamOptions { compress, ..StreamOptions::default() };
+    StreamTarget::with_options(Box::new(out), LABEL, &head, options).map(Arc::new).map_err(|e| format!("{LABEL}: {e}"))
 }
 
 /// Ends a completed backup's stream with its markers and manifest.

@@ -179,8 +179,15 @@ fn option_problems_exit_2_and_name_the_option() {
     let r = run(backup_cmd(None, &target, &[&format!("--defaults-file={}", cnf.display())]));
     assert_refused(&r, 1, &["my.cnf, line 4 ([mariabackup]): unknown option frobnicate", "loose-frobnicate"]);
     // Unknown option on the command line; lanes and ranges out of bounds.
+    let r = run(backup_cmd(None, &target, &["--frobnicate"]));
+    assert_refused(&r, 1, &["unknown option --frobnicate", "innohot backup --help"]);
+    // Compression: zstd only, and only of a stream.
     let r = run(backup_cmd(None, &target, &["--compress"]));
-    assert_refused(&r, 1, &["unknown option --compress", "innohot backup --help"]);
+    assert_refused(&r, 1, &["--compress: innohot compresses with zstd only", "--compress=zstd"]);
+    let r = run(backup_cmd(None, &target, &["--compress=zstd"]));
+    assert_refused(&r, 1, &["--compress=zstd compresses a stream", "--stream=xbstream"]);
+    let r = run(backup_cmd(None, &target, &["--stream=xbstream", "--compress=zstd", "--compress-zstd-level=30"]));
+    assert_refused(&r, 1, &["--compress-zstd-level=30", "1 (fastest) to 19"]);
     let r = run(backup_cmd(None, &target, &["--parallel=0"]));
     assert_refused(&r, 1, &["--parallel=0", "give 1 to 64 copy lanes"]);
     let r = run(backup_cmd(None, &target, &["--range-size=4096"]));

@@ -208,6 +208,17 @@ fn refuse_cut_stream(fs: &dyn LocalFs, dir: &Path) -> Result<()> {
             failed.display()
         )));
     }
+    let compressed = ["ibdata1", "ib_logfile0", meta::INFO_FILE, meta::BACKUP_MY_CNF]
+        .map(|name| format!("{name}{}", crate::stream::compress::ZST_SUFFIX))
+        .into_iter()
+        .find(|name| fs.exists(&dir.join(name)));
+    if let Some(name) = compressed {
+        return Err(RestoreError::Refused(format!(
+            "{}: the backup's files are compressed ({name}): extract its stream with innohot extract --decompress, \
+             or decompress each file with zstd -d --rm",
+            dir.display()
+        )));
+    }
     if fs.exists(&dir.join(crate::stream::STREAM_HEAD)) && !fs.exists(&dir.join(crate::stream::MANIFEST)) {
         return Err(RestoreError::Refused(format!(
             "{} was extracted from an innohot stream that ended without {}: the backup did not complete or the \

@@ -73,11 +73,12 @@ impl Decompressor {
         let mut input = InBuffer::around(data);
         loop {
             let mut output = OutBuffer::around(&mut self.out[..]);
+            let before = input.pos();
             let hint = self.inner.run(&mut input, &mut output)?;
             let (produced, full) = (output.pos(), output.pos() == output.capacity());
             if hint == 0 {
                 self.at_frame_end = true;
-            } else if input.pos() > 0 || produced > 0 {
+            } else if input.pos() > before || produced > 0 {
                 self.at_frame_end = false;
             }
             if produced > 0 {

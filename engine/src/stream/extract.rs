@@ -8,6 +8,7 @@
 //! short: `mbstream -x` accepts a stream truncated at a chunk boundary, which
 //! here is an error naming each file left open.
 
+use super::compress::{Decompressor, ZST_SUFFIX};
 use crate::format::xbstream::{self, Chunk};
 use crate::format::FormatError;
 use crate::io::{TargetDir, TargetFile};
@@ -27,6 +28,10 @@ pub enum ExtractError {
     AfterEnd { path: String },
     #[error("{path}: {what}: {source} (extract into a new or empty directory)")]
     Io { path: PathBuf, what: &'static str, source: std::io::Error },
+    #[error("{path}: its zstd data ends inside a frame: the file is damaged; take the stream again")]
+    CutInsideFrame { path: String },
+    #[error("{path}: not zstd data ({source}): the file is damaged, or it is not compressed (leave out --decompress)")]
+    NotZstd { path: String, source: std::io::Error },
     #[error("the stream ends inside a chunk ({left} bytes of it read): it was cut short; take the stream again")]
     CutInsideChunk { left: usize },
     #[error(
@@ -48,12 +53,17 @@ pub struct ExtractReport {
     pub stream_bytes: u64,
     /// Chunks of an unknown type the writer marked ignorable.
     pub skipped_chunks: u64,
+    /// Files written decompressed (`NAME.zst` in the stream, `NAME` on disk).
+    pub decompressed: u64,
 }
 
 struct OpenFile {
     file: Box<dyn TargetFile>,
+    /// The file's next byte in the stream.
     next: u64,
     crc: flate2::Crc,
+    /// `--decompress` of a `.zst`: the decoder and the next byte written.
+    decoder: Option<(Decompressor, u64)>,
 }
 
 /// Turns an xbstream into files under a target directory.
@@ -68,14 +78,22 @@ struct Files<'a> {
     target: &'a dyn TargetDir,
     open: HashMap<String, OpenFile>,
     report: ExtractReport,
+    decompress: bool,
 }
 
 impl<'a> Extractor<'a> {
     pub fn new(target: &'a dyn TargetDir) -> Self {
         Extractor {
             pending: Vec::new(),
-            files: Files { target, open: HashMap::new(), report: ExtractReport::default() },
+            files: Files { target, open: HashMap::new(), report: ExtractReport::default(), decompress: false },
         }
+    }
+
+    /// Files named `NAME.zst` (`backup --compress=zstd`) are written as
+    /// `NAME`, decompressed as they arrive.
+    pub fn decompressing(mut self) -> Self {
+        self.files.decompress = true;
+        self
     }
 
     /// Takes the next bytes of the stream (a piece of any size).
@@ -119,15 +137,29 @@ impl Files<'_> {
             return Err(ExtractError::AfterEnd { path: path.into() });
         }
         if !self.open.contains_key(path) {
-            let file = self.create(path)?;
-            self.open.insert(path.to_string(), OpenFile { file, next: 0, crc: flate2::Crc::new() });
+            let file = self.open_file(path)?;
+            self.open.insert(path.to_string(), file);
         }
         let f = self.open.get_mut(path).expect("opened above");
         if offset != f.next {
             return Err(ExtractError::OutOfOrder { path: path.into(), expected: f.next, got: offset });
         }
         let io = |source| ExtractError::Io { path: path.into(), what: "writing", source };
-        f.file.write_at(data, offset).map_err(io)?;
+        match &mut f.decoder {
+            None => f.file.write_at(data, offset).map_err(io)?,
+            Some((decoder, at)) => {
+                let file = &mut f.file;
+                let mut write = |bytes: &[u8]| {
+                    file.write_at(bytes, *at)?;
+                    *at += bytes.len() as u64;
+                    Ok(())
+                };
+                decoder.feed(data, &mut write).map_err(|source| match source.kind() {
+                    std::io::ErrorKind::Other => ExtractError::NotZstd { path: path.into(), source },
+                    _ => io(source),
+                })?;
+            }
+        }
         f.crc.update(data);
         f.next += data.len() as u64;
         Ok(())
@@ -140,12 +172,33 @@ impl Files<'_> {
         let mut f = match self.open.remove(path) {
             Some(f) => f,
             // A file with no payload at all: empty.
-            None => OpenFile { file: self.create(path)?, next: 0, crc: flate2::Crc::new() },
+            None => self.open_file(path)?,
         };
+        if let Some((decoder, _)) = &f.decoder {
+            if !decoder.complete() {
+                return Err(ExtractError::CutInsideFrame { path: path.into() });
+            }
+            self.report.decompressed += 1;
+        }
         f.file.sync().map_err(|source| ExtractError::Io { path: path.into(), what: "syncing", source })?;
         self.report.files.insert(path.to_string(), f.next);
         self.report.crcs.insert(path.to_string(), f.crc.sum());
         Ok(())
+    }
+
+    fn open_file(&self, path: &str) -> Result<OpenFile, ExtractError> {
+        let (name, decoder) = match path.strip_suffix(ZST_SUFFIX).filter(|n| self.decompress && !n.is_empty()) {
+            Some(name) => {
+                let d = Decompressor::new().map_err(|source| ExtractError::Io {
+                    path: path.into(),
+                    what: "starting zstd for",
+                    source,
+                })?;
+                (name, Some((d, 0)))
+            }
+            None => (path, None),
+        };
+        Ok(OpenFile { file: self.create(name)?, next: 0, crc: flate2::Crc::new(), decoder })
     }
 
     fn create(&self, path: &str) -> Result<Box<dyn TargetFile>, ExtractError> {

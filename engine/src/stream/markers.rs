@@ -37,6 +37,8 @@ pub(super) struct Ledger {
     live: BTreeMap<String, String>,
     /// Files held until `publish` names them.
     held: HashMap<String, Vec<u8>>,
+    /// Stream names sent under another name on the wire (`NAME.zst`).
+    wire: HashMap<String, String>,
 }
 
 fn exists(name: &str) -> io::Error {
@@ -92,8 +94,12 @@ impl Ledger {
         Ok(stream_name)
     }
 
-    /// The file sent as `stream_name` is complete in the stream.
-    pub(super) fn sent(&mut self, stream_name: &str, size: u64, crc: u32) {
+    /// The file sent as `stream_name` (as `wire` on the wire, `size` bytes
+    /// there whose CRC-32 is `crc`) is complete in the stream.
+    pub(super) fn sent(&mut self, stream_name: &str, wire: &str, size: u64, crc: u32) {
+        if wire != stream_name {
+            self.wire.insert(stream_name.to_string(), wire.to_string());
+        }
         if let Some(name) = self.open.remove(stream_name) {
             self.live.insert(name, stream_name.to_string());
         }
@@ -183,6 +189,7 @@ pub(super) fn manifest(ledger: &Ledger, facts: &[(&str, String)]) -> String {
         text.push_str(&format!("{k} = {v}\n"));
     }
     for (name, (size, crc)) in &ledger.sent {
+        let name = ledger.wire.get(name).unwrap_or(name);
         text.push_str(&format!("file = {size} {crc:08x} {name}\n"));
     }
     text
@@ -222,7 +229,7 @@ mod tests {
 
     fn send(l: &mut Ledger, name: &str) -> String {
         let s = l.open(name).unwrap();
-        l.sent(&s, 1, 0);
+        l.sent(&s, &s, 1, 0);
         s
     }
 
@@ -296,7 +303,7 @@ mod tests {
         assert_eq!(l.rename("x.pending", "x").unwrap(), Some(b"abc".to_vec()));
         let s = l.open("x").unwrap();
         assert_eq!(s, "x");
-        l.sent(&s, 3, 7);
+        l.sent(&s, &s, 3, 7);
         assert_eq!(l.sent.keys().collect::<Vec<_>>(), ["x"]);
     }
 
@@ -304,7 +311,7 @@ mod tests {
     fn a_manifest_reads_back() {
         let mut l = Ledger::default();
         let s = l.open("db/t.ibd").unwrap();
-        l.sent(&s, 65536, 0xdeadbeef);
+        l.sent(&s, &s, 65536, 0xdeadbeef);
         let text = manifest(&l, &[("to_lsn", "42".into())]);
         let m = parse_manifest(&text).unwrap();
         assert_eq!(m.facts, [("to_lsn".to_string(), "42".to_string())]);

@@ -13,4 +13,4 @@ mod sink;
 pub use check::{Completeness, IncompleteStream};
 pub use extract::{ExtractError, ExtractReport, Extractor};
 pub use markers::{parse_manifest, Manifest};
-pub use sink::{StreamSummary, StreamTarget, CHUNK_LIMIT, MANIFEST, STREAM_HEAD};
+pub use sink::{StreamOptions, StreamSummary, StreamTarget, CHUNK_LIMIT, MANIFEST, STREAM_HEAD};

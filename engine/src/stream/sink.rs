@@ -15,6 +15,7 @@
 //! file's size and CRC-32. A reader that saw the head and no manifest knows
 //! the stream is not a complete backup.
 
+use super::compress::{self, Compression, ZST_SUFFIX};
 use super::markers::{self, Ledger};
 use crate::format::xbstream;
 use crate::io::{TargetDir, TargetFile};
@@ -37,6 +38,7 @@ struct Shared {
     held_names: Vec<String>,
     /// Small metadata files whose bytes are kept too ([`StreamTarget::kept`]).
     kept: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    compress: Option<Compression>,
     chunk_limit: usize,
 }
 
@@ -81,6 +83,22 @@ impl Writer {
     }
 }
 
+/// How a stream is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// The most bytes of a file one chunk carries (before compression).
+    pub chunk_limit: usize,
+    /// Each file but the head, the manifest and `xtrabackup_checkpoints` sent
+    /// as `NAME.zst` (those three stay readable without a decompressor).
+    pub compress: Option<Compression>,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions { chunk_limit: CHUNK_LIMIT, compress: None }
+    }
+}
+
 /// A [`TargetDir`] whose files become an xbstream.
 pub struct StreamTarget {
     shared: Arc<Shared>,
@@ -101,16 +119,18 @@ impl StreamTarget {
     /// The head file is sent at once: a reader can tell an innohot stream
     /// from its first bytes.
     pub fn new(sink: Box<dyn Write + Send>, label: impl Into<PathBuf>, head: &str) -> io::Result<Self> {
-        Self::with_chunk_limit(sink, label, head, CHUNK_LIMIT)
+        Self::with_options(sink, label, head, StreamOptions::default())
     }
 
-    /// [`Self::new`] with smaller chunks (tests cover files of several chunks cheaply).
-    pub fn with_chunk_limit(
+    /// [`Self::new`] with compression, or smaller chunks (tests cover files
+    /// of several chunks cheaply).
+    pub fn with_options(
         sink: Box<dyn Write + Send>,
         label: impl Into<PathBuf>,
         head: &str,
-        chunk_limit: usize,
+        options: StreamOptions,
     ) -> io::Result<Self> {
+        let StreamOptions { chunk_limit, compress } = options;
         let shared = Arc::new(Shared {
             out: Mutex::new(Writer { sink, bytes: 0, broken: None }),
             ledger: Mutex::new(Ledger::default()),
@@ -119,6 +139,7 @@ impl StreamTarget {
                 [crate::meta::CHECKPOINTS_FILE, crate::meta::INFO_FILE].map(|n| (n.to_string(), Vec::new())).into(),
             ),
             chunk_limit: chunk_limit.max(1),
+            compress,
         });
         let target = StreamTarget { shared, label: label.into() };
         target.send_whole(STREAM_HEAD, head.as_bytes())?;
@@ -228,10 +249,15 @@ impl TargetDir for StreamTarget {
 /// writer's lock, so files written by several lanes interleave chunk by chunk.
 struct StreamFile {
     shared: Arc<Shared>,
-    /// Its name in the stream.
+    /// Its name in the stream, before compression.
     name: String,
+    /// Its name on the wire: `name`, or `name.zst` when compressed.
+    wire: String,
+    compress: Option<Compression>,
     /// The file's bytes sent so far.
     sent: u64,
+    /// What they took on the wire.
+    wire_sent: u64,
     buf: Vec<u8>,
     crc: flate2::Crc,
     closed: bool,
@@ -239,7 +265,20 @@ struct StreamFile {
 
 impl StreamFile {
     fn new(shared: Arc<Shared>, name: String) -> Self {
-        StreamFile { shared, name, sent: 0, buf: Vec::new(), crc: flate2::Crc::new(), closed: false }
+        let plain = [STREAM_HEAD, MANIFEST, crate::meta::CHECKPOINTS_FILE].contains(&name.as_str());
+        let compress = shared.compress.filter(|_| !plain);
+        let wire = if compress.is_some() { format!("{name}{ZST_SUFFIX}") } else { name.clone() };
+        StreamFile {
+            shared,
+            name,
+            wire,
+            compress,
+            sent: 0,
+            wire_sent: 0,
+            buf: Vec::new(),
+            crc: flate2::Crc::new(),
+            closed: false,
+        }
     }
 
     fn held(&self) -> bool {
@@ -250,15 +289,27 @@ impl StreamFile {
         if self.buf.is_empty() || self.held() {
             return Ok(());
         }
-        let header = xbstream::payload_header(&self.name, self.sent, &self.buf)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        self.shared.out.lock().expect("stream writer").send(&[&header, &self.buf])?;
         if let Some(kept) = self.shared.kept.lock().expect("kept files").get_mut(&self.name) {
             kept.extend_from_slice(&self.buf);
         }
-        self.crc.update(&self.buf);
-        self.sent += self.buf.len() as u64;
+        let buf = std::mem::take(&mut self.buf);
+        match self.compress {
+            Some(c) => self.send_wire(&compress::compress(&buf, c)?)?,
+            None => self.send_wire(&buf)?,
+        }
+        self.sent += buf.len() as u64;
+        self.buf = buf;
         self.buf.clear();
+        Ok(())
+    }
+
+    /// One chunk of the file as it goes on the wire (compressed or not).
+    fn send_wire(&mut self, data: &[u8]) -> io::Result<()> {
+        let header = xbstream::payload_header(&self.wire, self.wire_sent, data)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.shared.out.lock().expect("stream writer").send(&[&header, data])?;
+        self.crc.update(data);
+        self.wire_sent += data.len() as u64;
         Ok(())
     }
 
@@ -273,10 +324,14 @@ impl StreamFile {
             return self.shared.ledger.lock().expect("ledger").hold(&self.name, contents);
         }
         self.send_buffered()?;
+        if let Some(c) = self.compress.filter(|_| self.wire_sent == 0) {
+            // An empty file is one empty frame: `zstd -d` refuses a file with none.
+            self.send_wire(&compress::compress(&[], c)?)?;
+        }
         let eof =
-            xbstream::eof_chunk(&self.name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            xbstream::eof_chunk(&self.wire).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         self.shared.out.lock().expect("stream writer").send(&[&eof])?;
-        self.shared.ledger.lock().expect("ledger").sent(&self.name, self.sent, self.crc.sum());
+        self.shared.ledger.lock().expect("ledger").sent(&self.name, &self.wire, self.wire_sent, self.crc.sum());
         Ok(())
     }
 }
@@ -367,7 +422,13 @@ mod tests {
 
     fn stream(chunk: usize) -> (Shared, StreamTarget) {
         let out = Shared::default();
-        let t = StreamTarget::with_chunk_limit(Box::new(out.clone()), "test stream", "head\n", chunk).unwrap();
+        let t = StreamTarget::with_options(
+            Box::new(out.clone()),
+            "test stream",
+            "head\n",
+            StreamOptions { chunk_limit: chunk, compress: None },
+        )
+        .unwrap();
         (out, t)
     }
 
@@ -463,12 +524,56 @@ mod tests {
 
     #[test]
     fn a_reader_gone_fails_every_later_write_and_the_finish() {
-        let t = StreamTarget::with_chunk_limit(Box::new(GoesAway { left: 100 }), "s", "head", 16).unwrap();
+        let t = StreamTarget::with_options(
+            Box::new(GoesAway { left: 100 }),
+            "s",
+            "head",
+            StreamOptions { chunk_limit: 16, compress: None },
+        )
+        .unwrap();
         let mut f = t.create_file(Path::new("db/t.ibd")).unwrap();
         let e = f.write_at(&[7u8; 200], 0).unwrap_err();
         assert!(e.to_string().contains("reader went away"), "{e}");
         drop(f);
         assert!(crate::io::write_durable(&t, Path::new("x"), b"1").is_err());
         assert!(t.finish(&[]).unwrap_err().to_string().contains("reader went away"));
+    }
+
+    #[test]
+    fn a_compressed_stream_sends_zst_files_that_extract_decompressed_and_zstd_reads() {
+        let out = Shared::default();
+        let options = StreamOptions { chunk_limit: 3 << 20, compress: Some(Compression { level: 1, threads: 2 }) };
+        let t = StreamTarget::with_options(Box::new(out.clone()), "s", "head\n", options).unwrap();
+        let big: Vec<u8> = (0..(7u32 << 20)).map(|i| (i % 253) as u8).collect();
+        crate::io::write_durable(&t, Path::new("ibdata1"), &big).unwrap();
+        crate::io::write_durable(&t, Path::new("db/empty.frm"), b"").unwrap();
+        crate::io::write_durable(&t, Path::new(meta::CHECKPOINTS_PENDING), b"to_lsn = 5\n").unwrap();
+        t.publish(Path::new(meta::CHECKPOINTS_PENDING), Path::new(meta::CHECKPOINTS_FILE)).unwrap();
+        t.finish(&[]).unwrap();
+        let bytes = out.0.lock().unwrap().clone();
+        assert!(bytes.len() < big.len() / 10, "compressed: {} bytes", bytes.len());
+        // As sent: NAME.zst, each readable by zstd; the head, checkpoints and manifest plain.
+        let (dir, report) = extract(&bytes);
+        assert_eq!(zstd::stream::decode_all(&read(&dir, "ibdata1.zst")[..]).unwrap(), big);
+        assert_eq!(zstd::stream::decode_all(&read(&dir, "db/empty.frm.zst")[..]).unwrap(), b"");
+        assert_eq!(read(&dir, meta::CHECKPOINTS_FILE), b"to_lsn = 5\n");
+        let m = parse_manifest(&String::from_utf8(read(&dir, MANIFEST)).unwrap()).unwrap();
+        assert!(m.files.contains_key("ibdata1.zst") && m.files.contains_key(STREAM_HEAD));
+        assert_eq!(
+            crate::stream::check::check(&report, Some(&String::from_utf8(read(&dir, MANIFEST)).unwrap())).map(|_| ()),
+            Ok(())
+        );
+        // Decompressed on the way in: NAME again.
+        let dir = tempfile::tempdir().unwrap();
+        let target = RealTargetDir::create(&dir.path().join("x"), false).unwrap();
+        let mut e = Extractor::new(&target).decompressing();
+        for piece in bytes.chunks(1 << 16) {
+            e.feed(piece).unwrap();
+        }
+        let report = e.finish().unwrap();
+        assert_eq!(report.decompressed, report.files.len() as u64 - 3);
+        assert_eq!(read(&dir, "ibdata1"), big);
+        assert_eq!(read(&dir, "db/empty.frm"), b"");
+        assert_eq!(t.kept(meta::CHECKPOINTS_FILE).unwrap(), b"to_lsn = 5\n");
     }
 }
