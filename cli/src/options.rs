@@ -555,6 +555,18 @@ fn compression(out: &mut BackupArgs, given: (Option<String>, Option<i32>, Option
     let (algo, level, threads) = std::mem::take(&mut out.compress_file);
     let level = given.1.or(level);
     let threads = given.2.or(threads);
+    // mariabackup's own `compress` (qpress) in an option file: that file serves mariabackup too.
+    let algo = match algo {
+        Some(a) if a != "zstd" && given.0.is_none() => {
+            out.warnings.push(format!(
+                "compress{} in an option file ignored: that is mariabackup's qpress; innohot compresses with \
+                 --compress=zstd",
+                if a.is_empty() { String::new() } else { format!("={a}") }
+            ));
+            None
+        }
+        a => a,
+    };
     let Some(algo) = given.0.or(algo) else {
         if level.is_some() || threads.is_some() {
             out.warnings.push("--compress-zstd-level and --compress-threads do nothing without --compress=zstd".into());
@@ -817,7 +829,10 @@ mod tests {
         assert_eq!(a.connect.socket.as_deref(), Some(Path::new("/extra.sock")), "the extra file wins");
         assert_eq!(a.target_dir.as_deref(), Some(Path::new("/from-extra")));
         let warnings = a.warnings.join("\n");
-        assert!(warnings.contains("loose-compress") && warnings.contains("--loose-frobnicate"), "{warnings}");
+        assert!(
+            warnings.contains("compress in an option file ignored") && warnings.contains("--loose-frobnicate"),
+            "{warnings}"
+        );
         assert_eq!(a.options.copy.parallel, 4);
         assert_eq!(a.options.copy.throttle, None, "--throttle=0 is no limit");
 
