@@ -106,6 +106,7 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
     if has(meta::PREPARE_LOCK) {
         r.notes.push(prepare_lock_note());
     }
+    crate::stream::check::verify_extracted(fs, dir, applied.is_some(), &mut r.notes, &mut r.problems);
     let new_file_layout = new_file_layout(fs, dir, has(meta::BACKUP_MY_CNF))?;
     let mut held = BTreeSet::new();
     let mut stack = vec![(dir.to_path_buf(), top)];
