@@ -90,6 +90,16 @@ pub fn slave_info(status: &ReplicaStatus) -> Option<(String, String)> {
     Some((file, format!("MySQL slave binlog position: {}", log.join("; "))))
 }
 
+/// The history table's columns (mariabackup's and XtraBackup's `--history`).
+pub const HISTORY_COLUMNS: &str = "uuid VARCHAR(40) NOT NULL PRIMARY KEY, name VARCHAR(255) DEFAULT NULL, \
+     tool_name VARCHAR(255) DEFAULT NULL, tool_command TEXT DEFAULT NULL, tool_version VARCHAR(255) DEFAULT NULL, \
+     ibbackup_version VARCHAR(255) DEFAULT NULL, server_version VARCHAR(255) DEFAULT NULL, \
+     start_time TIMESTAMP NULL DEFAULT NULL, end_time TIMESTAMP NULL DEFAULT NULL, \
+     lock_time BIGINT UNSIGNED DEFAULT NULL, binlog_pos VARCHAR(128) DEFAULT NULL, \
+     innodb_from_lsn BIGINT UNSIGNED DEFAULT NULL, innodb_to_lsn BIGINT UNSIGNED DEFAULT NULL, \
+     partial ENUM('Y','N') DEFAULT NULL, incremental ENUM('Y','N') DEFAULT NULL, \
+     format ENUM('file','tar','mbstream') DEFAULT NULL, compressed ENUM('Y','N') DEFAULT NULL";
+
 /// Everything `xtrabackup_info` records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupInfo {
@@ -111,13 +121,17 @@ pub struct BackupInfo {
     pub partial: bool,
     /// Written as an xbstream (`--stream=xbstream`) rather than into a directory.
     pub streamed: bool,
+    /// Its files compressed (`--compress=zstd`).
+    pub compressed: bool,
 }
 
 impl BackupInfo {
-    /// The `format` peers record: `file` or `xbstream`.
+    /// The `format` mariabackup records (xtrabackup_info and the history
+    /// table, whose column takes 'file', 'tar' or 'mbstream'): `file` or
+    /// `mbstream` for an xbstream.
     pub fn format(&self) -> &'static str {
         if self.streamed {
-            "xbstream"
+            "mbstream"
         } else {
             "file"
         }
@@ -130,7 +144,7 @@ pub fn info(i: &BackupInfo) -> String {
         "uuid = {}\nname = {}\ntool_name = innohot\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
          server_version = {}\nstart_time = {}\nend_time = {}\nlock_time = {}\nbinlog_pos = {}\n\
          innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = N\nformat = {}\n\
-         compact = N\ncompressed = N\nencrypted = N\n",
+         compact = N\ncompressed = {}\nencrypted = N\n",
         i.uuid,
         i.name,
         i.tool_command,
@@ -145,6 +159,8 @@ pub fn info(i: &BackupInfo) -> String {
         i.to_lsn,
         if i.partial { "Y" } else { "N" },
         i.format(),
+        // XtraBackup's words.
+        if i.compressed { "compressed" } else { "N" },
     )
 }
 

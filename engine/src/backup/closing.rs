@@ -243,6 +243,7 @@ impl Backup {
             to_lsn: self.to_lsn,
             partial: self.opts.filter.is_partial(),
             streamed: self.svc.target.streams(),
+            compressed: self.svc.target.compresses(),
         };
         self.write_meta(phase, meta::INFO_FILE, meta::info(&info))?;
         if let Some(name) = self.opts.history.clone() {

@@ -214,6 +214,10 @@ pub trait TargetDir: Send + Sync {
     fn streams(&self) -> bool {
         false
     }
+    /// Whether the files are compressed on their way (`--compress=zstd`).
+    fn compresses(&self) -> bool {
+        false
+    }
 }
 
 /// Writes a whole small file and makes it durable before returning.

@@ -361,15 +361,6 @@ impl super::LogWrittenProbe for MysqlControl {
 }
 
 /// mariabackup's history table, column for column (its `--history` creates the same).
-const HISTORY_COLUMNS: &str = "uuid VARCHAR(40) NOT NULL PRIMARY KEY, name VARCHAR(255) DEFAULT NULL, \
-     tool_name VARCHAR(255) DEFAULT NULL, tool_command TEXT DEFAULT NULL, tool_version VARCHAR(255) DEFAULT NULL, \
-     ibbackup_version VARCHAR(255) DEFAULT NULL, server_version VARCHAR(255) DEFAULT NULL, \
-     start_time TIMESTAMP NULL DEFAULT NULL, end_time TIMESTAMP NULL DEFAULT NULL, \
-     lock_time BIGINT UNSIGNED DEFAULT NULL, binlog_pos VARCHAR(128) DEFAULT NULL, \
-     innodb_from_lsn BIGINT UNSIGNED DEFAULT NULL, innodb_to_lsn BIGINT UNSIGNED DEFAULT NULL, \
-     partial ENUM('Y','N') DEFAULT NULL, incremental ENUM('Y','N') DEFAULT NULL, \
-     format ENUM('file','tar','mbstream') DEFAULT NULL, compressed ENUM('Y','N') DEFAULT NULL";
-
 impl ServerControl for MysqlControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError> {
         let mut vars = std::collections::BTreeMap::new();
@@ -507,13 +498,16 @@ impl ServerControl for MysqlControl {
             }
         };
         self.exec(&format!(
-            "CREATE TABLE IF NOT EXISTS {table} ({HISTORY_COLUMNS}) ENGINE=InnoDB DEFAULT CHARSET=utf8"
+            "CREATE TABLE IF NOT EXISTS {table} ({}) ENGINE=InnoDB DEFAULT CHARSET=utf8",
+            crate::meta::HISTORY_COLUMNS
         ))?;
         let insert = format!(
             "INSERT INTO {table} (uuid, name, tool_name, tool_command, tool_version, ibbackup_version, \
              server_version, start_time, end_time, lock_time, binlog_pos, innodb_from_lsn, innodb_to_lsn, partial, \
              incremental, format, compressed) VALUES (?, ?, 'innohot', ?, ?, ?, ?, FROM_UNIXTIME(?), \
-             FROM_UNIXTIME(?), ?, ?, ?, ?, ?, 'N', ?, 'N')"
+             FROM_UNIXTIME(?), ?, ?, ?, ?, ?, 'N', '{}', '{}')",
+            info.format(),
+            if info.compressed { "Y" } else { "N" }
         );
         let binlog = info.binlog.as_ref().map(crate::meta::binlog_pos_text);
         let params: Vec<mysql::Value> = vec![
@@ -530,7 +524,6 @@ impl ServerControl for MysqlControl {
             info.from_lsn.into(),
             info.to_lsn.into(),
             if info.partial { "Y" } else { "N" }.into(),
-            info.format().into(),
         ];
         self.conn.exec_drop(&insert, params).map_err(|e| self.err(&insert, e))
     }

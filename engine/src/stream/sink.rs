@@ -243,6 +243,10 @@ impl TargetDir for StreamTarget {
     fn streams(&self) -> bool {
         true
     }
+
+    fn compresses(&self) -> bool {
+        self.shared.compress.is_some()
+    }
 }
 
 /// One file being sent: bytes gather up to a chunk, then go out behind the
