@@ -478,6 +478,12 @@ pub struct ExtractCmd {
     /// Write each NAME.zst of the stream (backup --compress=zstd) as NAME, decompressed
     #[arg(long)]
     pub decompress: bool,
+    /// Threads writing (and decompressing) files, each file on one of them (mbstream's -p)
+    #[arg(long, short = 'p', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Accepted for mbstream's command line (-v); innohot extract always says what it did
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Args, Debug, Clone)]

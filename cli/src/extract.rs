@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// `innohot extract`: an xbstream into files, every chunk checked.
 pub fn run(cmd: &crate::args::ExtractCmd) -> ExitCode {
     use innohot::io::real::RealTargetDir;
-    use innohot::stream::Extractor;
+    use innohot::stream::ExtractOptions;
     use std::io::Read;
     let fail = |msg: String| {
         eprintln!("{} innohot extract: {msg}", log_label(now_unix()));
@@ -31,23 +31,8 @@ pub fn run(cmd: &crate::args::ExtractCmd) -> ExitCode {
             Err(e) => return fail(format!("{}: {e}", cmd.stream.display())),
         }
     };
-    let mut extractor = Extractor::new(&target);
-    if cmd.decompress {
-        extractor = extractor.decompressing();
-    }
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return fail(format!("reading the stream: {e}")),
-        };
-        if let Err(e) = extractor.feed(&buf[..n]) {
-            return fail(e.to_string());
-        }
-    }
-    let report = match extractor.finish() {
+    let options = ExtractOptions { lanes: cmd.parallel.into(), decompress: cmd.decompress };
+    let report = match innohot::stream::extract(&target, &mut *input, options) {
         Ok(r) => r,
         Err(e) => return fail_marked(&cmd.target_dir, e.to_string()),
     };

@@ -32,6 +32,8 @@ pub enum ExtractError {
     CutInsideFrame { path: String },
     #[error("{path}: not zstd data ({source}): the file is damaged, or it is not compressed (leave out --decompress)")]
     NotZstd { path: String, source: std::io::Error },
+    #[error("reading the stream: {0}")]
+    Read(std::io::Error),
     #[error("the stream ends inside a chunk ({left} bytes of it read): it was cut short; take the stream again")]
     CutInsideChunk { left: usize },
     #[error(
@@ -57,7 +59,7 @@ pub struct ExtractReport {
     pub decompressed: u64,
 }
 
-struct OpenFile {
+pub(super) struct OpenFile {
     file: Box<dyn TargetFile>,
     /// The file's next byte in the stream.
     next: u64,
@@ -74,19 +76,16 @@ pub struct Extractor<'a> {
 }
 
 /// The files being written and those done.
-struct Files<'a> {
+pub(super) struct Files<'a> {
     target: &'a dyn TargetDir,
-    open: HashMap<String, OpenFile>,
-    report: ExtractReport,
+    pub(super) open: HashMap<String, OpenFile>,
+    pub(super) report: ExtractReport,
     decompress: bool,
 }
 
 impl<'a> Extractor<'a> {
     pub fn new(target: &'a dyn TargetDir) -> Self {
-        Extractor {
-            pending: Vec::new(),
-            files: Files { target, open: HashMap::new(), report: ExtractReport::default(), decompress: false },
-        }
+        Extractor { pending: Vec::new(), files: Files::new(target, false) }
     }
 
     /// Files named `NAME.zst` (`backup --compress=zstd`) are written as
@@ -131,8 +130,12 @@ impl<'a> Extractor<'a> {
     }
 }
 
-impl Files<'_> {
-    fn write(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), ExtractError> {
+impl<'a> Files<'a> {
+    pub(super) fn new(target: &'a dyn TargetDir, decompress: bool) -> Self {
+        Files { target, open: HashMap::new(), report: ExtractReport::default(), decompress }
+    }
+
+    pub(super) fn write(&mut self, path: &str, offset: u64, data: &[u8]) -> Result<(), ExtractError> {
         if self.report.files.contains_key(path) {
             return Err(ExtractError::AfterEnd { path: path.into() });
         }
@@ -165,7 +168,7 @@ impl Files<'_> {
         Ok(())
     }
 
-    fn close(&mut self, path: &str) -> Result<(), ExtractError> {
+    pub(super) fn close(&mut self, path: &str) -> Result<(), ExtractError> {
         if self.report.files.contains_key(path) {
             return Err(ExtractError::AfterEnd { path: path.into() });
         }

@@ -7,10 +7,12 @@
 pub mod check;
 pub mod compress;
 mod extract;
+mod lanes;
 pub mod markers;
 mod sink;
 
 pub use check::{Completeness, IncompleteStream};
 pub use extract::{ExtractError, ExtractReport, Extractor};
+pub use lanes::{extract, ExtractOptions};
 pub use markers::{parse_manifest, Manifest};
 pub use sink::{StreamOptions, StreamSummary, StreamTarget, CHUNK_LIMIT, MANIFEST, STREAM_HEAD};
