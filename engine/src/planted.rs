@@ -17,3 +17,7 @@ pub static SKIP_WRAP_CHECK_MARIADB: AtomicBool = AtomicBool::new(false);
 /// The MariaDB follower copies every whole mtr it reads, past what the server
 /// reported as written, so a stale tail caught mid-write ends up in the copy.
 pub static TRUST_LOG_TAIL: AtomicBool = AtomicBool::new(false);
+
+/// The stream's ledger writes no `.ren` marker for a table renamed after it
+/// was sent, so prepare leaves its copy under the old name.
+pub static SKIP_REN_MARKER: AtomicBool = AtomicBool::new(false);

@@ -37,9 +37,14 @@ pub enum Scenario {
     /// `innohot copy-back` / `move-back` of a prepared backup killed (or failing) at a
     /// write, fsync or rename, then a crash; re-run, it must give the uninterrupted result.
     RestoreCrash,
+    /// `backup --stream=xbstream` (MariaDB) during the DDL scenario's drops, renames
+    /// and re-creations and the usual writes, on 1 to 3 lanes: the stream is
+    /// extracted, checked against its manifest and its DDL markers applied; the
+    /// result must then pass as a directory backup would.
+    Stream,
 }
 
-pub const SCENARIOS: [Scenario; 13] = [
+pub const SCENARIOS: [Scenario; 14] = [
     Scenario::Default,
     Scenario::Lap,
     Scenario::Torn,
@@ -53,6 +58,7 @@ pub const SCENARIOS: [Scenario; 13] = [
     Scenario::Mixed,
     Scenario::PrepareCrash,
     Scenario::RestoreCrash,
+    Scenario::Stream,
 ];
 
 impl Scenario {
@@ -71,13 +77,15 @@ impl Scenario {
             Scenario::Mixed => "mixed",
             Scenario::PrepareCrash => "prepare-crash",
             Scenario::RestoreCrash => "restore-crash",
+            Scenario::Stream => "stream",
         }
     }
 
     /// Whether the scenario means anything for the flavor: innohot prepares only
-    /// MariaDB backups (a MySQL 5.7 one is prepared by XtraBackup or a 5.7 server).
+    /// MariaDB backups (a MySQL 5.7 one is prepared by XtraBackup or a 5.7 server),
+    /// and streams only MariaDB backups (`backup/copying.rs::check_streamable`).
     pub fn applies_to(self, flavor: Flavor) -> bool {
-        self != Scenario::PrepareCrash || flavor == Flavor::MariaDb
+        !matches!(self, Scenario::PrepareCrash | Scenario::Stream) || flavor == Flavor::MariaDb
     }
 
     /// The crash scenarios run after a backup, on the in-memory file system (`crate::crash`).
@@ -188,6 +196,10 @@ pub struct SimConfig {
     /// copied as ranges on several lanes.
     pub parallel: usize,
     pub copy_range: u64,
+    /// The stream scenario: the most bytes one xbstream chunk carries (small
+    /// ones make files of several chunks that interleave across lanes); 0 for
+    /// a backup into a directory.
+    pub stream_chunk: usize,
     pub faults: Faults,
 }
 
@@ -286,6 +298,7 @@ impl SimConfig {
             phantom_tail_percent: 0,
             parallel: 1,
             copy_range: 0,
+            stream_chunk: 0,
             faults: Faults::default(),
         };
         cfg.draw_lanes();
@@ -300,6 +313,11 @@ impl SimConfig {
         self.parallel = [1, 1, 2, 3][l.below(4) as usize];
         let range = l.range(1, 4) * 64 * 1024;
         self.copy_range = if self.parallel > 1 { range } else { 0 };
+    }
+
+    /// Whether the backup goes to an xbstream (the stream scenario) rather than a directory.
+    pub fn streams(&self) -> bool {
+        self.stream_chunk > 0
     }
 
     /// MariaDB: one ib_logfile0 whose ring holds what the 5.7 log files would (of
@@ -366,6 +384,10 @@ impl SimConfig {
                 self.ddl_per_mille = s.range(1, 6);
                 // MariaDB logs every index build: there is no MLOG_INDEX_LOAD to plant.
                 self.index_loads = s.chance(0.3) && self.flavor != Flavor::MariaDb;
+            }
+            Scenario::Stream => {
+                self.apply(Scenario::Ddl, targets, safe_poll_us, s);
+                self.stream_chunk = [16 << 10, 64 << 10, 256 << 10, innohot::stream::CHUNK_LIMIT][s.below(4) as usize];
             }
         }
     }
@@ -454,6 +476,9 @@ impl fmt::Display for SimConfig {
         if self.parallel != 1 {
             write!(f, " parallel={} copy_range={}", self.parallel, self.copy_range)?;
         }
+        if self.stream_chunk != 0 {
+            write!(f, " stream_chunk={}", self.stream_chunk)?;
+        }
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
         }
@@ -508,6 +533,7 @@ impl FromStr for SimConfig {
                 "phantom_tail_percent" => cfg.phantom_tail_percent = num(k, v)?,
                 "parallel" => cfg.parallel = num(k, v)?,
                 "copy_range" => cfg.copy_range = num(k, v)?,
+                "stream_chunk" => cfg.stream_chunk = num(k, v)?,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));

@@ -234,6 +234,9 @@ impl<T: TargetDir> TargetDir for FaultyTarget<T> {
     fn root(&self) -> &Path {
         self.inner.root()
     }
+    fn streams(&self) -> bool {
+        self.inner.streams()
+    }
 }
 
 pub struct FaultySourceFs<F: SourceFs> {

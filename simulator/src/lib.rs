@@ -21,6 +21,7 @@ pub mod run;
 pub mod server;
 pub mod shrink;
 pub mod stamps;
+pub mod stream;
 pub mod sweep;
 pub mod trace;
 pub mod truth;

@@ -33,6 +33,9 @@ pub struct RunStats {
     /// The source opens and listings the backup made while commits were
     /// blocked ("open PATH" / "list DIR"): the work the lock waits for.
     pub source_ops_under_commit_lock: Vec<String>,
+    /// A streamed backup's DDL marker files (`.del`, `.ren`, `.new`): what the
+    /// stream had sent and the DDL then took back.
+    pub stream_markers: u64,
 }
 
 #[derive(Debug)]

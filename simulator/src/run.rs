@@ -10,11 +10,13 @@ use crate::oracle::{self, Verdict};
 pub use crate::outcome::{Outcome, RunStats};
 use crate::rng::Rng;
 use crate::server::SimServer;
+use crate::stream::SimTarget;
 use innohot::backup::{Backup, BackupOptions, Next, PollAgain, Services, SharedFollower};
 use innohot::copy::{CopyLane, CopyPool, CopySettings, LaneStep};
 use innohot::events::{Event, EventKind, Phase, Progress, Recorder};
 use innohot::io::real::{RealSourceFs, RealTargetDir};
 use innohot::io::ReadPolicy;
+use innohot::stream::StreamTarget;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -129,15 +131,21 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
         source_ops: SourceOps::default(),
     };
     let target_path = root.join("backup");
-    let backup = new_backup(&cfg, root, &opts, &shared, &target_path);
+    let stream = cfg.streams().then(|| crate::stream::open(root, &cfg));
+    let backup = new_backup(&cfg, root, &opts, &shared, &target_path, stream.clone());
     let mut scheduler = Scheduler::new(&cfg, &shared.server, &shared.clock, backup);
     scheduler.source_ops = Some(shared.source_ops.clone());
     let outcome = scheduler.run();
     let mut stats = scheduler.finish(&shared.fired);
+    let stream_wrong = match stream {
+        Some(s) => crate::stream::settle(s, root, &target_path, &outcome, &mut stats),
+        None => Vec::new(),
+    };
     if let Some(tamper) = &opts.tamper {
         tamper(&target_path);
     }
     let verdict = oracle::check(&shared.server.borrow(), &target_path, &outcome, &stats, &cfg);
+    let verdict = crate::stream::with_stream_lines(verdict, stream_wrong);
     let trace = shared.recorder.take();
     stats.page_rereads = trace.iter().filter(|e| matches!(e.kind, EventKind::PageRetry { .. })).count() as u64;
     RunReport {
@@ -152,10 +160,23 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     }
 }
 
-/// The engine's backup of the simulated server into `target_path`, with the seed's
-/// faults planted in its connection, its source file system and its target.
-fn new_backup(cfg: &SimConfig, root: &Path, opts: &RunOptions, shared: &Shared, target_path: &Path) -> Backup {
-    let target = RealTargetDir::create(target_path, false).expect("create the simulated backup directory");
+/// The engine's backup of the simulated server into `target_path` (or into
+/// `stream`), with the seed's faults planted in its connection, its source
+/// file system and its target.
+fn new_backup(
+    cfg: &SimConfig,
+    root: &Path,
+    opts: &RunOptions,
+    shared: &Shared,
+    target_path: &Path,
+    stream: Option<Arc<StreamTarget>>,
+) -> Backup {
+    let target = match stream {
+        Some(s) => SimTarget::Stream(s),
+        None => {
+            SimTarget::Dir(RealTargetDir::create(target_path, false).expect("create the simulated backup directory"))
+        }
+    };
     let fired = &shared.fired;
     Backup::new(
         backup_options(cfg, opts),

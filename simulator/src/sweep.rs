@@ -66,6 +66,7 @@ pub fn reached(r: &RunReport) -> bool {
         Scenario::Kill => s.killed_before_step.is_some(),
         Scenario::PrepareCrash | Scenario::RestoreCrash => s.killed_before_step.is_some() || !s.faults_fired.is_empty(),
         Scenario::Ddl => s.ddl_during_copy > 0,
+        Scenario::Stream => s.stream_markers > 0,
         Scenario::Mixed => {
             s.lapped.is_some() || !s.faults_fired.is_empty() || s.killed_before_step.is_some() || s.ddl_during_copy > 0
         }

@@ -79,15 +79,17 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
             srv.ddl_blocked, srv.commits_blocked, srv.backup_stage
         ));
     }
+    // What says a backup is complete: a stream's manifest, a directory's checkpoints file.
+    let complete = if cfg.streams() { innohot::stream::MANIFEST } else { meta::CHECKPOINTS_FILE };
     match outcome {
         Outcome::Failed(err) => {
             let reason = failure_reason(err, srv, stats, cfg, &mut wrong);
-            judge_failure(target, reason, err.to_string(), wrong)
+            judge_failure(target, complete, reason, err.to_string(), wrong)
         }
         Outcome::Killed { before_step } => {
             let reason =
                 (stats.killed_before_step == Some(*before_step)).then(|| format!("killed before step {before_step}"));
-            judge_failure(target, reason, format!("killed before step {before_step}"), wrong)
+            judge_failure(target, complete, reason, format!("killed before step {before_step}"), wrong)
         }
         Outcome::Hung { sim_seconds } => {
             wrong.push(format!("the backup did not finish within {sim_seconds} simulated seconds"));
@@ -105,10 +107,17 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
 }
 
 /// A failed run's verdict: a correct failure needs a reason (something called for
-/// it), nothing else wrong, and no checkpoints file that would make it look complete.
-fn judge_failure(target: &Path, reason: Option<String>, text: String, mut wrong: Vec<String>) -> Verdict {
-    if target.join(meta::CHECKPOINTS_FILE).exists() {
-        wrong.push(format!("a failed backup left {} behind", meta::CHECKPOINTS_FILE));
+/// it), nothing else wrong, and no `complete` file (checkpoints, or a stream's
+/// manifest) that would make it look complete.
+fn judge_failure(
+    target: &Path,
+    complete: &str,
+    reason: Option<String>,
+    text: String,
+    mut wrong: Vec<String>,
+) -> Verdict {
+    if target.join(complete).exists() {
+        wrong.push(format!("a failed backup left {complete} behind"));
     }
     match (wrong.is_empty(), reason) {
         (true, Some(r)) => Verdict::CorrectFailure(r),
