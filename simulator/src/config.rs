@@ -200,6 +200,8 @@ pub struct SimConfig {
     /// ones make files of several chunks that interleave across lanes); 0 for
     /// a backup into a directory.
     pub stream_chunk: usize,
+    /// The stream scenario: files sent zstd-compressed (`--compress=zstd`).
+    pub stream_zstd: bool,
     pub faults: Faults,
 }
 
@@ -299,6 +301,7 @@ impl SimConfig {
             parallel: 1,
             copy_range: 0,
             stream_chunk: 0,
+            stream_zstd: false,
             faults: Faults::default(),
         };
         cfg.draw_lanes();
@@ -388,6 +391,7 @@ impl SimConfig {
             Scenario::Stream => {
                 self.apply(Scenario::Ddl, targets, safe_poll_us, s);
                 self.stream_chunk = [16 << 10, 64 << 10, 256 << 10, innohot::stream::CHUNK_LIMIT][s.below(4) as usize];
+                self.stream_zstd = s.chance(0.3);
             }
         }
     }
@@ -479,6 +483,9 @@ impl fmt::Display for SimConfig {
         if self.stream_chunk != 0 {
             write!(f, " stream_chunk={}", self.stream_chunk)?;
         }
+        if self.stream_zstd {
+            write!(f, " stream_zstd=1")?;
+        }
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
         }
@@ -534,6 +541,7 @@ impl FromStr for SimConfig {
                 "parallel" => cfg.parallel = num(k, v)?,
                 "copy_range" => cfg.copy_range = num(k, v)?,
                 "stream_chunk" => cfg.stream_chunk = num(k, v)?,
+                "stream_zstd" => cfg.stream_zstd = num::<u8>(k, v)? != 0,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));

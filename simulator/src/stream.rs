@@ -16,8 +16,9 @@ use innohot::io::local::RealLocalFs;
 use innohot::io::real::RealTargetDir;
 use innohot::io::{TargetDir, TargetFile};
 use innohot::restore::ddl_markers;
+use innohot::stream::compress::Compression;
 use innohot::stream::markers::{DEL_SUFFIX, NEW_SUFFIX, REN_SUFFIX};
-use innohot::stream::{parse_manifest, ExtractReport, Extractor, StreamTarget, MANIFEST, STREAM_HEAD};
+use innohot::stream::{parse_manifest, ExtractReport, Extractor, StreamOptions, StreamTarget, MANIFEST, STREAM_HEAD};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -78,7 +79,9 @@ pub fn open(root: &Path, cfg: &SimConfig) -> Arc<StreamTarget> {
     let file = fs::File::create(&path).expect("the simulated stream file");
     let head = format!("innohot simulated backup stream, seed {}\n", cfg.seed);
     let out = Box::new(io::BufWriter::new(file));
-    let target = StreamTarget::with_chunk_limit(out, &path, &head, cfg.stream_chunk).expect("the stream's head");
+    let compress = cfg.stream_zstd.then_some(Compression { level: 1, threads: 2 });
+    let options = StreamOptions { chunk_limit: cfg.stream_chunk, compress };
+    let target = StreamTarget::with_options(out, &path, &head, options).expect("the stream's head");
     Arc::new(target)
 }
 
@@ -113,19 +116,22 @@ pub fn settle(
     }
     drop(stream);
     let bytes = fs::read(root.join(STREAM_FILE)).expect("the simulated stream file");
-    let extracted = extract(&bytes, target);
+    // As sent (`.zst` files compressed), for the manifest; then as prepare takes it.
+    let raw = root.join("stream-raw");
+    let extracted = extract(&bytes, &raw, false);
     let Some(summary) = summary else {
         // A failed backup's stream may be cut anywhere: the oracle checks what it holds.
+        let _ = extract(&bytes, target, true);
         return wrong;
     };
-    let report = match extracted {
+    let report = match extracted.and_then(|r| extract(&bytes, target, true).map(|_| r)) {
         Ok(r) => r,
         Err(e) => {
             wrong.push(format!("the completed backup's stream does not extract: {e}"));
             return wrong;
         }
     };
-    check_manifest(target, &report, summary, &mut wrong);
+    check_manifest(&raw, &report, summary, &mut wrong);
     stats.stream_markers = report.files.keys().filter(|n| is_marker(n)).count() as u64;
     if let Err(e) = ddl_markers::apply(&RealLocalFs, target) {
         wrong.push(format!("applying the stream's DDL markers failed: {e}"));
@@ -136,9 +142,12 @@ pub fn settle(
 
 /// The stream's files, written into a new directory `target`; what there is
 /// of them when the stream is damaged or cut.
-fn extract(bytes: &[u8], target: &Path) -> Result<ExtractReport, String> {
+fn extract(bytes: &[u8], target: &Path, decompress: bool) -> Result<ExtractReport, String> {
     let dir = RealTargetDir::create(target, false).expect("the simulated backup directory");
     let mut e = Extractor::new(&dir);
+    if decompress {
+        e = e.decompressing();
+    }
     e.feed(bytes).map_err(|e| e.to_string())?;
     e.finish().map_err(|e| e.to_string())
 }
@@ -173,6 +182,7 @@ fn check_manifest(target: &Path, report: &ExtractReport, s: &Summary, wrong: &mu
 }
 
 fn is_marker(name: &str) -> bool {
+    let name = name.strip_suffix(innohot::stream::compress::ZST_SUFFIX).unwrap_or(name);
     [DEL_SUFFIX, REN_SUFFIX, NEW_SUFFIX].iter().any(|s| name.ends_with(s))
 }
 

@@ -157,7 +157,7 @@ impl Ledger {
     }
 
     /// The marker files (name, contents) that make the stream's files the
-    /// backup's as they stand now.
+    /// backup's as they stand now, less those already sent.
     pub(super) fn take_markers(&mut self) -> Vec<(String, Vec<u8>)> {
         let now_as: HashMap<&str, &str> = self.live.iter().map(|(n, s)| (s.as_str(), n.as_str())).collect();
         let mut markers = Vec::new();
@@ -175,6 +175,8 @@ impl Ledger {
                 None => markers.push((format!("{space}{DEL_SUFFIX}"), Vec::new())),
             }
         }
+        // Those sent by an earlier call.
+        markers.retain(|(name, _)| !self.used.contains(name));
         markers
     }
 }

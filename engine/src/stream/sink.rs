@@ -153,10 +153,7 @@ impl StreamTarget {
     pub fn finish(&self, facts: &[(&str, String)]) -> io::Result<StreamSummary> {
         // A stream that broke on the way says so first.
         self.shared.out.lock().expect("stream writer").flush()?;
-        let pending = self.shared.ledger.lock().expect("ledger").take_markers();
-        for (name, contents) in pending {
-            self.send_whole(&name, &contents)?;
-        }
+        self.send_markers()?;
         let manifest = {
             let ledger = self.shared.ledger.lock().expect("ledger");
             if let Some(open) = ledger.open_files().first() {
@@ -180,6 +177,15 @@ impl StreamTarget {
     /// Bytes written so far.
     pub fn stream_bytes(&self) -> u64 {
         self.shared.out.lock().expect("stream writer").bytes
+    }
+
+    /// The markers for what the backup took back since the last call.
+    fn send_markers(&self) -> io::Result<()> {
+        let markers = self.shared.ledger.lock().expect("ledger").take_markers();
+        for (name, contents) in markers {
+            self.send_whole(&name, &contents)?;
+        }
+        Ok(())
     }
 
     fn send_whole(&self, name: &str, contents: &[u8]) -> io::Result<()> {
@@ -221,10 +227,12 @@ impl TargetDir for StreamTarget {
     fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
         let (from, to) = (stream_name(from)?, stream_name(to)?);
         let held = self.shared.ledger.lock().expect("ledger").rename(&from, &to)?;
-        match held {
-            Some(contents) => self.send_whole(&to, &contents),
-            None => Ok(()),
-        }
+        let Some(contents) = held else { return Ok(()) };
+        // The DDL markers go before `xtrabackup_checkpoints`, as mariabackup
+        // sends them: a stream that has the checkpoints has its markers, even
+        // if it breaks before the manifest.
+        self.send_markers()?;
+        self.send_whole(&to, &contents)
     }
 
     /// Every file is sent when it is closed; this flushes the writer.
@@ -518,6 +526,12 @@ mod tests {
         t.publish(Path::new("db/renamed.ibd"), Path::new("db2/now.ibd")).unwrap();
         t.remove_file(Path::new("db/rebuilt.ibd")).unwrap();
         crate::io::write_durable(&t, Path::new("db/rebuilt.ibd"), b"new").unwrap();
+        crate::io::write_durable(&t, Path::new(meta::CHECKPOINTS_PENDING), b"cp").unwrap();
+        t.publish(Path::new(meta::CHECKPOINTS_PENDING), Path::new(meta::CHECKPOINTS_FILE)).unwrap();
+        // The markers went out before the checkpoints, once.
+        let sent = out.0.lock().unwrap().clone();
+        let at = |name: &str| sent.windows(name.len()).position(|w| w == name.as_bytes()).unwrap();
+        assert!(at("db/dropped.del") < at(meta::CHECKPOINTS_FILE));
         t.finish(&[]).unwrap();
         let (dir, report) = extract(&out.0.lock().unwrap());
         assert_eq!(read(&dir, "db/dropped.del"), b"");
