@@ -440,7 +440,16 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     if let Some(e) = &restart_failed {
         eprintln!("innohot: {e}");
     }
+    // A completed backup's stream ends with its manifest whatever follows.
+    let stream_end = match (&stream, &result) {
+        (Some(s), Ok(summary)) => streaming::finish(s, summary).err(),
+        _ => None,
+    };
     match result {
+        Ok(_) if stream_end.is_some() => {
+            report.fail(stream_end.unwrap_or_default(), None, &tally, now_unix(), parsed.json, bars.as_deref());
+            ExitCode::from(FAILURE)
+        }
         Ok(_) if restart_failed.is_some() => {
             eprintln!(
                 "innohot: the backup in {} is complete, but the replica's SQL thread is stopped",
@@ -449,12 +458,6 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
             ExitCode::from(FAILURE)
         }
         Ok(summary) => {
-            if let Some(s) = &stream {
-                if let Err(e) = streaming::finish(s, &summary) {
-                    report.fail(e, None, &tally, now_unix(), parsed.json, bars.as_deref());
-                    return ExitCode::from(FAILURE);
-                }
-            }
             if let Some(extra) = &parsed.extra_lsndir {
                 let copied = match &stream {
                     Some(s) => streaming::write_lsn_files(s, extra),
