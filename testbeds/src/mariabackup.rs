@@ -13,18 +13,29 @@ use crate::{io_err, Binaries, Error, LocalServer, Result};
 /// password: the harness's root has none). Its output goes to `log`.
 /// Returns the wall time.
 pub fn backup(server: &LocalServer, target: &Path, log: &Path) -> Result<Duration> {
+    backup_with(server, target, &[], log)
+}
+
+/// [`backup`] with `--incremental-basedir=BASE`: an incremental backup of
+/// the pages changed since BASE's `to_lsn` (`NAME.delta` and `NAME.meta`
+/// per tablespace), the redo and the other files whole.
+pub fn backup_incremental(server: &LocalServer, target: &Path, base: &Path, log: &Path) -> Result<Duration> {
+    backup_with(server, target, &[format!("--incremental-basedir={}", base.display())], log)
+}
+
+fn backup_with(server: &LocalServer, target: &Path, extra: &[String], log: &Path) -> Result<Duration> {
     let b = server.binaries();
-    let args = vec![
+    let mut args = vec![
         "--backup".to_string(),
         format!("--target-dir={}", target.display()),
         format!("--socket={}", server.socket().display()),
         "--user=root".to_string(),
     ];
-    let mut args = args;
     if b.kind == crate::ServerKind::Mysql57 {
         // XtraBackup 2.4 does not take the datadir from the server.
         args.push(format!("--datadir={}", server.datadir().display()));
     }
+    args.extend_from_slice(extra);
     run(b, "--backup", &args, log)
 }
 

@@ -4,6 +4,7 @@
 //! short or hostile input; they return [`FormatError`].
 
 pub mod checksum;
+pub mod delta;
 pub mod mariadb;
 pub mod mysql57;
 pub mod page;
