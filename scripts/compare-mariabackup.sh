@@ -23,30 +23,11 @@ CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target} cargo build --release --bin in
 INNOHOT=${CARGO_TARGET_DIR:-$PWD/target}/release/innohot
 W=$(mktemp -d /tmp/innohot-compare-XXXXXX)
 trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; mariadb -S $W/r.sock -uroot -e shutdown 2>/dev/null || true; sleep 2; rm -rf "$W"' EXIT
-start() { # datadir socket [extra...]
-    local d=$1 s=$2; shift 2
-    mariadbd --no-defaults --datadir="$d" --socket="$s" --skip-networking --user=root \
-        --innodb-buffer-pool-size=1G --log-error="$d.err" --pid-file="$d.pid" "$@" &
-    for _ in $(seq 1 150); do mariadb -S "$s" -uroot -e 'select 1' >/dev/null 2>&1 && return; sleep 0.2; done
-    echo "server on $d did not start: $(tail -5 "$d.err")" >&2; exit 1
-}
-mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db --user=root >/dev/null
-start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
-mariadb -S "$W/s.sock" -uroot -e 'create database sb'
-tables=""
-for t in $(seq 1 "$TABLES"); do
-    mariadb -S "$W/s.sock" -uroot sb -e "create table t$t (id int primary key, k int, c char(120), pad char(60), key(k)) engine=innodb;
-        insert into t$t select seq, seq % 1000, repeat('c',120), repeat('p',60) from seq_1_to_$ROWS;"
-    tables="$tables${tables:+, }sb.t$t"
-done
-# A clean restart writes a checkpoint at the end of the log: the rounds then
-# copy the same bytes (data files, next to no redo), as the raw copy does.
-pid=$(cat "$W/data.pid")
-mariadb -S "$W/s.sock" -uroot -e shutdown
-while kill -0 "$pid" 2>/dev/null; do sleep 0.5; done
-start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
+# shellcheck source=scripts/compare-lib.sh
+. scripts/compare-lib.sh
+sb_server "$W" "$ROWS" "$TABLES"
+tables=$SB_TABLES
 echo "datadir: $(du -sh "$W/data" | cut -f1), $ROUNDS rounds, --parallel $PARALLEL for both, cold cache each backup"
-cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 # run NAME FUNCTION: cold cache, then the (exported) function under GNU time; appends "seconds rss_kib" to $W/NAME.times.
 run() {
     local name=$1; shift
@@ -80,7 +61,6 @@ for r in $(seq 1 "$ROUNDS"); do
         "($(grep -o 'lock (commits blocked) [0-9.]* s' "$W/innohot.log" || true))," \
         "mariabackup+sync $(tail -1 "$W/mariabackup.times" | cut -d' ' -f1) s, raw copy+sync $(tail -1 "$W/raw.times" | cut -d' ' -f1) s"
 done
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { cut -d' ' -f"$2" "$W/$1.times" | median; }
 mi=$(col innohot 1); mm=$(col mariabackup 1); mr=$(col raw 1)
 echo "median seconds: innohot $mi, mariabackup+sync $mm, raw copy+sync $mr"

@@ -2,11 +2,14 @@
 //! taken under writes and DDL unpacks to the same files by `mbstream -x` and
 //! `innohot extract`, with mariabackup's `.del/.ren/.new` markers for the DDL
 //! that came after a table was sent; prepared by innohot or by mariabackup it
-//! restores to the source's tables. A stream cut short is refused by `innohot
+//! restores to the source's tables; so does a `--compress=zstd` stream,
+//! decompressed by `innohot extract --decompress` or by `mbstream -x` and
+//! `zstd -d`, into the same files. A stream cut short is refused by `innohot
 //! extract`, naming what is missing; a reader that goes away fails the backup
 //! and leaves the server unlocked.
 
 use innohot::format::xbstream::{decode, Chunk};
+use innohot::meta::CHECKPOINTS_FILE;
 use innohot::stream::{MANIFEST, STREAM_HEAD};
 use innohot_testbeds::roundtrip::{binlog_info, checksum_diff, prepare_copy_back_start, replay_binlog};
 use innohot_testbeds::{
@@ -35,10 +38,18 @@ fn stream_backup(src: &LocalServer) -> Command {
     cmd
 }
 
-/// The stream backup of `src` into the file `out`, pausing `pause_ms` before its
-/// lock and running `meanwhile` during the pause: whether it completed, and its log.
-fn stream_backup_with_pause(src: &LocalServer, out: &Path, pause_ms: u64, meanwhile: impl FnOnce()) -> (bool, String) {
+/// The stream backup of `src` (with the options `extra`) into the file `out`,
+/// pausing `pause_ms` before its lock and running `meanwhile` during the
+/// pause: whether it completed, and its log.
+fn stream_backup_with_pause(
+    src: &LocalServer,
+    extra: &[&str],
+    out: &Path,
+    pause_ms: u64,
+    meanwhile: impl FnOnce(),
+) -> (bool, String) {
     let mut child = stream_backup(src)
+        .args(extra)
         .arg(format!("--debug-pause-before-lock-ms={pause_ms}"))
         .stdout(File::create(out).expect("create the stream file"))
         .stderr(Stdio::piped())
@@ -100,13 +111,43 @@ fn ddl_after_the_copy(src: &LocalServer) -> Duration {
 }
 
 /// `mbstream -x` and `innohot extract` of the stream file `stream` into
-/// `DIR/mbstream` and `DIR/innohot`.
-fn extract_both(b: &Binaries, stream: &Path, dir: &Path) -> (PathBuf, PathBuf) {
+/// `DIR/mbstream` and `DIR/innohot`. With `decompress` (a `--compress=zstd`
+/// stream), `zstd -d --rm` of every `.zst` after `mbstream -x`, and `innohot
+/// extract --decompress`.
+fn extract_both(b: &Binaries, stream: &Path, dir: &Path, decompress: bool) -> (PathBuf, PathBuf) {
     let (theirs, ours) = (dir.join("mbstream"), dir.join("innohot"));
     mbstream_x(b, stream, &theirs);
-    let (ok, log) = innohot(&["extract".into(), "-C".into(), path_arg(&ours), path_arg(stream)]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot extract:\n{log}");
+    if decompress {
+        zstd_d_rm(&theirs);
+    }
+    let mut args = vec!["extract".to_string()];
+    if decompress {
+        args.push("--decompress".into());
+    }
+    args.extend(["-C".into(), path_arg(&ours), path_arg(stream)]);
+    let (ok, log) = innohot(&args);
+    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot {}:\n{log}", args.join(" "));
     (theirs, ours)
+}
+
+/// The files of a `--compress=zstd` stream that are sent as they are.
+const SENT_PLAIN: [&str; 3] = [STREAM_HEAD, MANIFEST, CHECKPOINTS_FILE];
+
+/// `zstd -d --rm` of every `.zst` below `dir`, as `mbstream -x` left them:
+/// every file is one but [`SENT_PLAIN`].
+fn zstd_d_rm(dir: &Path) {
+    let files = tree::regular_files(dir);
+    let (zst, plain): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        files.iter().partition(|p| p.extension().is_some_and(|e| e == "zst"));
+    let plain: BTreeSet<String> =
+        plain.iter().map(|p| p.strip_prefix(dir).expect("below dir").display().to_string()).collect();
+    assert_eq!(plain, SENT_PLAIN.iter().map(|s| s.to_string()).collect(), "the files sent uncompressed");
+    let out =
+        Command::new("zstd").args(["-d", "--rm", "-q", "--"]).args(&zst).output().expect("run zstd (package zstd)");
+    assert!(out.status.success(), "zstd -d --rm: {}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<PathBuf> =
+        tree::regular_files(dir).into_iter().filter(|p| p.extension() == Some("zst".as_ref())).collect();
+    assert!(left.is_empty(), "zstd -d --rm left {left:?}");
 }
 
 /// `mbstream -x -C DIR` (DIR created first, as mbstream needs) of the stream file `stream`.
@@ -235,7 +276,7 @@ fn a_stream_under_write_load_and_ddl_restores_equal_by_both_extractors_and_both_
     let stream = dir.path().join("backup.xbstream");
     let pause = Duration::from_secs(10);
     let mut ddl_took = Duration::MAX;
-    let (ok, log) = stream_backup_with_pause(&src, &stream, pause.as_millis() as u64, || {
+    let (ok, log) = stream_backup_with_pause(&src, &[], &stream, pause.as_millis() as u64, || {
         ddl_took = ddl_after_the_copy(&src);
     });
     let stats = load.stop().unwrap();
@@ -250,7 +291,7 @@ fn a_stream_under_write_load_and_ddl_restores_equal_by_both_extractors_and_both_
         assert!(want.contains_key(t), "{t} not among the source's tables: {:?}", want.keys());
     }
 
-    let (theirs, ours) = extract_both(&b, &stream, dir.path());
+    let (theirs, ours) = extract_both(&b, &stream, dir.path(), false);
     assert_same_files(&theirs, &ours);
     assert_ddl_markers(&ours);
     let from = binlog_info(&ours).unwrap();
@@ -262,6 +303,87 @@ fn a_stream_under_write_load_and_ddl_restores_equal_by_both_extractors_and_both_
     let restored = restore_by_mariabackup(&b, &theirs, &dir.path().join("restored-mariabackup"));
     assert_ddl_applied("mariabackup --prepare", &dir.path().join("restored-mariabackup"));
     assert_restores("mariabackup --prepare", &src, &from, &restored, &want);
+}
+
+/// The COMMIT statements `src` has run (the workload ends each InnoDB transaction with one).
+fn commits(src: &LocalServer) -> u64 {
+    let row: Option<(String, u64)> = src.conn().unwrap().query_first("SHOW GLOBAL STATUS LIKE 'Com_commit'").unwrap();
+    row.expect("Com_commit").1
+}
+
+/// Polls until `src` has committed `n` more transactions; how long it took.
+fn wait_for_commits(src: &LocalServer, n: u64, limit: Duration) -> Duration {
+    let (t0, start) = (Instant::now(), commits(src));
+    while commits(src) < start + n {
+        assert!(t0.elapsed() < limit, "fewer than {n} commits in {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t0.elapsed()
+}
+
+fn total_size(dir: &Path) -> u64 {
+    tree::regular_files(dir).iter().map(|p| p.metadata().unwrap().len()).sum()
+}
+
+/// `--compress=zstd --parallel=2` under a write load (commits seen during the
+/// pause before the lock, so the redo copy carries them): the stream is a
+/// fraction of its files; `innohot extract --decompress` and `mbstream -x` +
+/// `zstd -d --rm` give the same bytes; either tree, prepared by innohot or by
+/// mariabackup and restored, checks clean and equals the source after the
+/// binlog replay.
+#[test]
+fn a_compressed_stream_under_write_load_restores_equal() {
+    let Some(b) = binaries_or_skip() else { return };
+    let t0 = Instant::now();
+    let src = ServerBuilder::new(b.clone()).start().expect("start the source");
+    let mut c = src.conn().unwrap();
+    for sql in [
+        "CREATE DATABASE bulk",
+        "CREATE TABLE bulk.t (id INT PRIMARY KEY, k INT, c CHAR(120), pad CHAR(60), KEY(k)) ENGINE=InnoDB",
+        "INSERT INTO bulk.t SELECT seq, seq % 1000, REPEAT('c', 120), REPEAT('p', 60) FROM bulk.seq_1_to_100000",
+    ] {
+        c.query_drop(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let cfg = WorkloadConfig {
+        schema: "load".into(),
+        initial_rows: 1000,
+        duration: Duration::from_secs(300), // an upper bound: stopped once the backup is done
+        ..WorkloadConfig::default()
+    };
+    let load = Workload::start(src.opts(), cfg).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stream = dir.path().join("backup.xbstream");
+    let pause = Duration::from_secs(3);
+    let mut writes_took = Duration::MAX;
+    let (ok, log) =
+        stream_backup_with_pause(&src, &["--compress=zstd", "--parallel=2"], &stream, pause.as_millis() as u64, || {
+            writes_took = wait_for_commits(&src, 50, pause);
+        });
+    let stats = load.stop().unwrap();
+    eprintln!("workload during the backup: {stats:?}");
+    assert!(ok, "innohot backup --stream=xbstream --compress=zstd failed:\n{log}");
+    eprintln!("50 commits in the first {writes_took:?} of the pause before the lock");
+    assert!(stats.commits > 100, "the workload barely ran: {stats:?}");
+    let want = table_checksums(&mut src.conn().unwrap()).unwrap();
+    for t in ["bulk.t", "load.innodb_0", "load.myisam_0", "load.aria_0"] {
+        assert!(want.contains_key(t), "{t} not among the source's tables: {:?}", want.keys());
+    }
+    eprintln!("source ready and backed up after {:.1} s", t0.elapsed().as_secs_f64());
+
+    let (theirs, ours) = extract_both(&b, &stream, dir.path(), true);
+    assert_same_files(&theirs, &ours);
+    let (zst, raw) = (stream.metadata().unwrap().len(), total_size(&ours));
+    eprintln!("stream {zst} bytes, extracted {raw} bytes: {:.1}x smaller", raw as f64 / zst as f64);
+    assert!(raw > 30 << 20, "the backup holds {raw} bytes: bulk.t is missing");
+    assert!(zst * 4 < raw, "the compressed stream ({zst} bytes) is not much smaller than its files ({raw} bytes)");
+    let from = binlog_info(&ours).unwrap();
+
+    let restored = restore_by_innohot(&b, &ours, &dir.path().join("restored-innohot"));
+    assert_restores("innohot prepare", &src, &from, &restored, &want);
+    drop(restored);
+    let restored = restore_by_mariabackup(&b, &theirs, &dir.path().join("restored-mariabackup"));
+    assert_restores("mariabackup --prepare", &src, &from, &restored, &want);
+    eprintln!("the whole test: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
 /// Each place a stream can end: after each chunk, the files then open.
