@@ -37,21 +37,26 @@ pub fn compress(data: &[u8], c: Compression) -> io::Result<Vec<u8>> {
     let pieces: Vec<&[u8]> = data.chunks(PIECE).collect();
     let threads = c.threads.clamp(1, pieces.len());
     if threads == 1 {
-        return pieces
-            .iter()
-            .map(|p| zstd::bulk::compress(p, c.level))
-            .collect::<io::Result<Vec<_>>>()
-            .map(|v| v.concat());
+        return compress_pieces(&pieces, c.level);
     }
     let per_thread = pieces.len().div_ceil(threads);
-    let frames: io::Result<Vec<Vec<Vec<u8>>>> = std::thread::scope(|s| {
-        let workers: Vec<_> = pieces
-            .chunks(per_thread)
-            .map(|group| s.spawn(move || group.iter().map(|p| zstd::bulk::compress(p, c.level)).collect()))
-            .collect();
+    let frames: io::Result<Vec<Vec<u8>>> = std::thread::scope(|s| {
+        let workers: Vec<_> =
+            pieces.chunks(per_thread).map(|group| s.spawn(move || compress_pieces(group, c.level))).collect();
         workers.into_iter().map(|w| w.join().expect("a zstd worker panicked")).collect()
     });
-    Ok(frames?.into_iter().flatten().collect::<Vec<_>>().concat())
+    Ok(frames?.concat())
+}
+
+/// Each piece its own frame, through one compression context (set up once:
+/// zstd's context costs more than compressing a small piece).
+fn compress_pieces(pieces: &[&[u8]], level: i32) -> io::Result<Vec<u8>> {
+    let mut z = zstd::bulk::Compressor::new(level)?;
+    let mut out = Vec::new();
+    for p in pieces {
+        out.extend_from_slice(&z.compress(p)?);
+    }
+    Ok(out)
 }
 
 /// Decompresses one file's frames as its bytes arrive, in any pieces.
