@@ -237,6 +237,9 @@ impl<T: TargetDir> TargetDir for FaultyTarget<T> {
     fn streams(&self) -> bool {
         self.inner.streams()
     }
+    fn compresses(&self) -> bool {
+        self.inner.compresses()
+    }
 }
 
 pub struct FaultySourceFs<F: SourceFs> {

@@ -70,6 +70,9 @@ impl TargetDir for SimTarget {
     fn streams(&self) -> bool {
         self.inner().streams()
     }
+    fn compresses(&self) -> bool {
+        self.inner().compresses()
+    }
 }
 
 /// The run's stream: a file in `root` behind a buffered writer, in chunks of
