@@ -160,6 +160,13 @@ pub struct BackupCmd {
     /// Also write xtrabackup_checkpoints and xtrabackup_info into DIR (replacing those there)
     #[arg(long, value_name = "DIR")]
     pub extra_lsndir: Option<PathBuf>,
+    /// An incremental backup over the backup in DIR (or its --extra-lsndir): only the pages
+    /// changed since its to_lsn are copied, as NAME.delta and NAME.meta
+    #[arg(long, value_name = "DIR", conflicts_with = "incremental_lsn")]
+    pub incremental_basedir: Option<PathBuf>,
+    /// An incremental backup of the pages changed since LSN (the base's to_lsn)
+    #[arg(long, value_name = "LSN")]
+    pub incremental_lsn: Option<u64>,
     /// mariabackup's name for --log-poll-ms
     #[arg(long, value_name = "MS")]
     pub log_copy_interval: Option<u64>,

@@ -30,6 +30,8 @@ pub struct BackupArgs {
     pub filter: FilterSpec,
     /// `--extra-lsndir`: where xtrabackup_checkpoints and xtrabackup_info are copied too.
     pub extra_lsndir: Option<PathBuf>,
+    /// `--incremental-basedir` and `--incremental-lsn`, settled by `incremental`.
+    incremental: (Option<PathBuf>, Option<u64>),
     /// `--stream=xbstream`: the backup goes to stdout.
     pub stream: bool,
     /// `--compress=zstd` with its level and threads.
@@ -166,6 +168,8 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         }
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
+        "incremental-basedir" => a.incremental = (Some(PathBuf::from(need()?)), None),
+        "incremental-lsn" => a.incremental = (None, Some(number(name, need()?)?)),
         "stream" => a.stream = stream_format(need()?)?,
         "compress" => a.compress_file.0 = Some(value.unwrap_or_default().to_string()),
         "compress-zstd-level" => a.compress_file.1 = Some(number(name, need()?)?),
@@ -537,6 +541,10 @@ pub fn resolve(
         out.stream = stream_format(v)?;
     }
     compression(&mut out, (c.compress, c.compress_zstd_level, c.compress_threads))?;
+    if c.incremental_basedir.is_some() || c.incremental_lsn.is_some() {
+        out.incremental = (c.incremental_basedir, c.incremental_lsn);
+    }
+    incremental(&mut out, read_file)?;
     if out.stream && out.json {
         return Err("--json prints to stdout, which --stream=xbstream takes for the backup: leave out one".into());
     }
@@ -547,6 +555,31 @@ pub fn resolve(
         return Err("--target-dir is required: an empty or new directory for the backup (or --stream=xbstream)".into());
     }
     Ok(out)
+}
+
+/// `--incremental-basedir` (its xtrabackup_checkpoints' `to_lsn`, as
+/// mariabackup takes it) or `--incremental-lsn`: where the incremental starts.
+fn incremental(out: &mut BackupArgs, read_file: &dyn Fn(&PathBuf) -> Result<String, String>) -> Result<(), String> {
+    out.options.copy.incremental_from = match std::mem::take(&mut out.incremental) {
+        (None, None) => None,
+        (_, Some(0)) => return Err("--incremental-lsn=0 is no base: take a full backup instead".into()),
+        (_, Some(lsn)) => Some(lsn),
+        (Some(dir), None) => {
+            let file = dir.join(innohot::meta::CHECKPOINTS_FILE);
+            let text = read_file(&file).map_err(|e| {
+                format!(
+                    "--incremental-basedir={}: {e}; the base must be a completed backup (or its --extra-lsndir) \
+                     holding {}",
+                    dir.display(),
+                    innohot::meta::CHECKPOINTS_FILE
+                )
+            })?;
+            let cp = innohot::restore::Checkpoints::parse(&text)
+                .map_err(|e| format!("--incremental-basedir: {}: {e}", file.display()))?;
+            Some(cp.to_lsn)
+        }
+    };
+    Ok(())
 }
 
 /// `--compress=zstd`, `--compress-zstd-level`, `--compress-threads` (the

@@ -65,6 +65,14 @@ impl RunReport {
                 s.lock_held.as_secs_f64(),
                 s.ddl_blocked.as_secs_f64()
             );
+            if let Some(d) = s.delta {
+                eprintln!(
+                    "{} incremental: {} of {} pages scanned had changed and were copied",
+                    log_label(now),
+                    d.pages_written,
+                    d.pages_scanned
+                );
+            }
             eprintln!("{} completed OK!", log_label(now));
         }
         if json_out {
@@ -85,6 +93,8 @@ impl RunReport {
             m.insert("data_files".into(), json!(s.data_files));
             m.insert("data_bytes".into(), json!(s.data_bytes));
             m.insert("other_files".into(), json!(s.other_files));
+            let delta = s.delta.map(|d| json!({"pages_scanned": d.pages_scanned, "pages_written": d.pages_written}));
+            m.insert("incremental".into(), delta.unwrap_or(Value::Null));
             m.insert("lock_seconds".into(), json!(s.lock_held.as_secs_f64()));
             m.insert("ddl_blocked_seconds".into(), json!(s.ddl_blocked.as_secs_f64()));
             m.insert("failed_marker".into(), Value::Null);

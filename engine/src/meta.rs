@@ -22,9 +22,24 @@ pub const PREPARE_LOCK: &str = "innohot_prepare.lock";
 
 /// `xtrabackup_checkpoints` of a full backup.
 pub fn checkpoints(to_lsn: Lsn, last_lsn: Lsn) -> String {
+    checkpoints_from(None, to_lsn, last_lsn)
+}
+
+/// `xtrabackup_checkpoints` of a full backup, or of an incremental one from
+/// `from_lsn` (its base's `to_lsn`).
+pub fn checkpoints_from(from_lsn: Option<Lsn>, to_lsn: Lsn, last_lsn: Lsn) -> String {
     format!(
-        "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {to_lsn}\nlast_lsn = {last_lsn}\ncompact = 0\nrecover_binlog_info = 0\n"
+        "{}to_lsn = {to_lsn}\nlast_lsn = {last_lsn}\ncompact = 0\nrecover_binlog_info = 0\n",
+        checkpoints_head(from_lsn)
     )
+}
+
+/// The first two lines of `xtrabackup_checkpoints`: what the backup is and where it starts.
+pub fn checkpoints_head(from_lsn: Option<Lsn>) -> String {
+    match from_lsn {
+        None => "backup_type = full-backuped\nfrom_lsn = 0\n".to_string(),
+        Some(from) => format!("backup_type = incremental\nfrom_lsn = {from}\n"),
+    }
 }
 
 /// `xtrabackup_binlog_info`: file, position and (when there is one) the GTID set.
@@ -126,6 +141,11 @@ pub struct BackupInfo {
 }
 
 impl BackupInfo {
+    /// An incremental backup starts from its base's LSN; a full one from 0.
+    pub fn incremental(&self) -> bool {
+        self.from_lsn != 0
+    }
+
     /// The `format` mariabackup records (xtrabackup_info and the history
     /// table, whose column takes 'file', 'tar' or 'mbstream'): `file` or
     /// `mbstream` for an xbstream.
@@ -143,7 +163,7 @@ pub fn info(i: &BackupInfo) -> String {
     format!(
         "uuid = {}\nname = {}\ntool_name = innohot\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
          server_version = {}\nstart_time = {}\nend_time = {}\nlock_time = {}\nbinlog_pos = {}\n\
-         innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = N\nformat = {}\n\
+         innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = {}\nformat = {}\n\
          compact = N\ncompressed = {}\nencrypted = N\n",
         i.uuid,
         i.name,
@@ -158,6 +178,7 @@ pub fn info(i: &BackupInfo) -> String {
         i.from_lsn,
         i.to_lsn,
         if i.partial { "Y" } else { "N" },
+        if i.incremental() { "Y" } else { "N" },
         i.format(),
         // XtraBackup's words.
         if i.compressed { "compressed" } else { "N" },

@@ -159,7 +159,7 @@ impl Backup {
     pub(super) fn checkpoints_file(&mut self) -> Result<Next> {
         self.begin(Phase::CheckpointsFile);
         self.checkpoints_written = true;
-        let text = self.flavor().checkpoints_file(self.to_lsn, self.last_lsn);
+        let text = self.flavor().checkpoints_file(self.opts.copy.incremental_from, self.to_lsn, self.last_lsn);
         self.write_meta_under_lock(Phase::CheckpointsFile, meta::CHECKPOINTS_PENDING, text)?;
         self.advance(Phase::Unlock)
     }
@@ -209,6 +209,16 @@ impl Backup {
         let mut ops = std::mem::take(&mut self.redo_file_ops);
         ops.retain(|op| self.opts.filter.holds_tablespace(op.new_name.as_deref().unwrap_or(&op.name)));
         witness::missing_from_redo(&ops, &self.held())?;
+        if let Some(from) = self.opts.copy.incremental_from {
+            let d = self.delta;
+            self.note(
+                phase,
+                format!(
+                    "incremental from LSN {from}: {} of {} pages scanned were changed and copied",
+                    d.pages_written, d.pages_scanned
+                ),
+            );
+        }
         match &self.binlog {
             Some(pos) => self.note(phase, format!("MySQL binlog position: {}", meta::binlog_pos_text(pos))),
             None => self.note(phase, "binary logging is off: no binlog position recorded"),
@@ -239,7 +249,7 @@ impl Backup {
             end_unix: self.svc.clock.unix_seconds(),
             lock_seconds: self.lock_held.as_secs(),
             binlog: self.binlog.clone(),
-            from_lsn: 0,
+            from_lsn: self.opts.copy.incremental_from.unwrap_or(0),
             to_lsn: self.to_lsn,
             partial: self.opts.filter.is_partial(),
             streamed: self.svc.target.streams(),
@@ -281,6 +291,7 @@ impl Backup {
             redo_bytes: self.last_lsn - self.start_lsn,
             lock_held: self.lock_held,
             ddl_blocked: self.ddl_blocked,
+            delta: self.opts.copy.incremental_from.map(|_| self.delta),
         }))
     }
 }

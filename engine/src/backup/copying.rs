@@ -109,6 +109,10 @@ impl Backup {
             }
             self.data_files += 1;
             self.data_bytes += done.bytes;
+            if let Some(d) = done.delta {
+                self.delta.pages_scanned += d.pages_scanned;
+                self.delta.pages_written += d.pages_written;
+            }
         }
     }
 
@@ -249,8 +253,11 @@ impl Backup {
         // The old copy of a table rebuilt under its name (ALTER TABLE, OPTIMIZE TABLE,
         // TRUNCATE TABLE: a new tablespace) is not a dropped table.
         let rebuilt = |rel: &Path| plan.created.iter().any(|ts| ts.target == rel);
+        let incremental = self.opts.copy.incremental_from.is_some();
         for rel in &plan.dropped {
-            target.remove_file(rel).map_err(io(rel, "removing a dropped table's copy"))?;
+            for file in copy::delta::copy_files(rel, incremental) {
+                target.remove_file(&file).map_err(io(&file, "removing a dropped table's copy"))?;
+            }
             let what = if rebuilt(rel) {
                 "was rebuilt during the backup (ALTER, OPTIMIZE or TRUNCATE TABLE: a new tablespace under the same \
                  name): its old copy removed, the new file is copied now"
@@ -260,16 +267,21 @@ impl Backup {
             self.note(phase, format!("{} {what}", rel.display()));
         }
         let mut moves = Vec::new();
+        let files = |rel: &Path| copy::delta::copy_files(rel, incremental);
         for (from, to) in &plan.renamed {
             let tmp = PathBuf::from(format!("{}.innohot-rename", from.display()));
-            target.publish(from, &tmp).map_err(io(from, "renaming a renamed table's copy"))?;
+            for (from, tmp) in files(from).iter().zip(files(&tmp)) {
+                target.publish(from, &tmp).map_err(io(from, "renaming a renamed table's copy"))?;
+            }
             moves.push((tmp, to, from));
         }
         for (tmp, to, from) in moves {
             if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
                 target.create_dir_all(parent).map_err(io(parent, "creating a directory"))?;
             }
-            target.publish(&tmp, to).map_err(io(to, "renaming a renamed table's copy"))?;
+            for (tmp, to) in files(&tmp).iter().zip(files(to)) {
+                target.publish(tmp, &to).map_err(io(&to, "renaming a renamed table's copy"))?;
+            }
             self.note(phase, format!("{} was renamed to {} during the backup", from.display(), to.display()));
         }
         for ts in plan.created.iter().filter(|ts| !plan.dropped.contains(&ts.target)) {
@@ -296,11 +308,13 @@ impl Backup {
         self.copied_tables = kept;
         let mut again = Vec::new();
         for (c, size) in grown {
-            let full = self.svc.target.root().join(&c.target);
-            self.svc
-                .target
-                .remove_file(&c.target)
-                .map_err(|e| BackupError::io(full, "removing a grown table's copy", e))?;
+            for file in copy::delta::copy_files(&c.target, self.opts.copy.incremental_from.is_some()) {
+                let full = self.svc.target.root().join(&file);
+                self.svc
+                    .target
+                    .remove_file(&file)
+                    .map_err(|e| BackupError::io(full, "removing a grown table's copy", e))?;
+            }
             self.note(
                 phase,
                 format!(

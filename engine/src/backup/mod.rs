@@ -13,6 +13,7 @@ mod datadir;
 mod driver;
 pub mod filter;
 mod locking;
+mod options;
 mod precopy;
 mod reconcile;
 mod shared;
@@ -20,9 +21,11 @@ mod witness;
 
 pub use driver::{run, run_until_stopped, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
 pub use locking::LockWait;
+pub use options::BackupOptions;
 pub use shared::{PollAgain, SharedFollower};
 
-use crate::copy::{CopyLane, CopyPool, CopySettings, InnodbLayout};
+use crate::copy::delta::DeltaCount;
+use crate::copy::{CopyLane, CopyPool, InnodbLayout};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::flavor::{self, Flavor, RedoContext, RedoLog};
@@ -34,84 +37,6 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How the backup runs: the user's knobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupOptions {
-    pub copy: CopySettings,
-    /// Bytes read from the redo ring per step.
-    pub log_read_step: usize,
-    /// The longest the log copier waits between passes (xtrabackup: always 1 s).
-    pub log_poll_interval: Duration,
-    /// Poll exactly every `log_poll_interval` instead of pacing (see
-    /// `driver::Pacer`): for tests that must make the server outrun the copier.
-    pub log_poll_fixed: bool,
-    /// The command line as recorded in xtrabackup_info, secrets already masked.
-    pub tool_command: String,
-    /// Where the options came from, for phase 1's report.
-    pub options_source: String,
-    /// Test only: waits this long after the data copy, before the lock, so a
-    /// test can make the server outrun the log copier on purpose.
-    pub debug_pause_before_lock: Duration,
-    /// Test only: leaves this tablespace (`schema/table`, as the server's
-    /// dictionary names it) out of the copy, so a test can prove the backup
-    /// then fails instead of completing without it.
-    pub debug_skip_tablespace: Option<String>,
-    /// How coarse the source file system's timestamps may be: a non-InnoDB
-    /// file changed less than this before its copy ahead of the lock is
-    /// copied again under the lock, whatever its stamp says
-    /// (`FileStamp::settled_before`). Two seconds covers every file system a
-    /// datadir lives on (ext3 and HFS+ stamp whole seconds, FAT two).
-    pub stamp_granularity: Duration,
-    /// Where the server's datadir is read on this host when it is not at the
-    /// path the server reports (`@@datadir`), e.g. a container's bind mount.
-    /// Phase 4 checks it holds this server's files and refuses otherwise.
-    pub datadir: Option<PathBuf>,
-    /// A partial backup's tables (None: every table).
-    pub filter: filter::Filter,
-    /// `--innodb-log-checkpoint-now`: have the server checkpoint before the
-    /// backup reads its checkpoint, so less redo is copied and applied.
-    pub checkpoint_first: bool,
-    /// `--history[=NAME]`: a row for the backup in the server's history table
-    /// (NAME empty for a bare `--history`).
-    pub history: Option<String>,
-    /// `--slave-info`: under the lock, write `xtrabackup_slave_info` from the
-    /// replica's connections (MariaDB only).
-    pub slave_info: bool,
-    /// `--galera-info`: `xtrabackup_galera_info` under the lock (or mariabackup's warning).
-    pub galera_info: bool,
-    /// `--no-lock`: no lock statement at all (no BACKUP STAGE, no FTWRL): only
-    /// for servers whose every table is InnoDB and that see no DDL during the
-    /// backup; the binlog position is then not consistent with the data.
-    pub no_lock: bool,
-    /// `--ftwrl-wait-timeout`: seconds to wait for long queries before the lock
-    /// (see `lock_wait`); the lock statements then wait at most this long.
-    pub lock_wait: Option<LockWait>,
-}
-
-impl Default for BackupOptions {
-    fn default() -> Self {
-        BackupOptions {
-            copy: CopySettings::default(),
-            log_read_step: crate::follow::DEFAULT_READ_STEP,
-            log_poll_interval: Duration::from_secs(1),
-            log_poll_fixed: false,
-            tool_command: String::new(),
-            options_source: "command line".into(),
-            debug_pause_before_lock: Duration::ZERO,
-            debug_skip_tablespace: None,
-            stamp_granularity: Duration::from_secs(2),
-            datadir: None,
-            filter: filter::Filter::default(),
-            checkpoint_first: false,
-            history: None,
-            slave_info: false,
-            galera_info: false,
-            no_lock: false,
-            lock_wait: None,
-        }
-    }
-}
 
 /// The outside world a backup talks to.
 pub struct Services {
@@ -143,6 +68,8 @@ pub struct Summary {
     /// How long DDL waited: FTWRL or BLOCK_DDL to the release. MariaDB's
     /// writes to non-transactional tables wait about as long (from FLUSH).
     pub ddl_blocked: Duration,
+    /// An incremental backup's pages scanned and taken (None: a full backup).
+    pub delta: Option<DeltaCount>,
 }
 
 /// What the driver should do after a step.
@@ -240,6 +167,7 @@ pub struct Backup {
     aria_free_logs: Vec<String>,
     data_files: u64,
     data_bytes: u64,
+    delta: DeltaCount,
     other_count: u64,
 }
 
@@ -285,6 +213,7 @@ impl Backup {
             aria_free_logs: Vec::new(),
             data_files: 0,
             data_bytes: 0,
+            delta: DeltaCount::default(),
             other_count: 0,
         }
     }
@@ -529,6 +458,16 @@ impl Backup {
         let lsn = self.svc.server.current_lsn()?;
         self.server_lsn_before_copy = lsn;
         self.note(phase, format!("server log sequence number {lsn}"));
+        if let Some(from) = self.opts.copy.incremental_from {
+            if from > lsn {
+                return Err(BackupError::Config(format!(
+                    "the incremental backup starts at LSN {from}, beyond this server's LSN {lsn}: its base is not a \
+                     backup of this server (or the server was restored from an older backup since); take a full \
+                     backup"
+                )));
+            }
+            self.note(phase, format!("incremental backup from LSN {from}: only pages changed since are copied"));
+        }
         for name in self.flavor().reported_variables() {
             self.note(phase, format!("{name} = {}", self.vars.get(name).unwrap_or("")));
         }

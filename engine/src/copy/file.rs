@@ -1,6 +1,7 @@
 //! One tablespace's copy, or one range of it: a chunk per `step`, every page
 //! validated, a chunk with a torn page read again after a delay.
 
+use super::delta::{DeltaCount, DeltaOutput};
 use super::{CopySettings, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
@@ -33,10 +34,17 @@ pub enum CopyStep {
     },
 }
 
+/// Where a tablespace's pages go: the whole file, or (an incremental
+/// backup) the pages changed since the base.
+enum Output {
+    Whole(Box<dyn TargetFile>),
+    Delta(DeltaOutput),
+}
+
 /// The backup's copy of one tablespace, shared by the copiers of its ranges:
 /// the last one to finish makes it durable and reports it done.
 struct TargetCopy {
-    file: Mutex<Box<dyn TargetFile>>,
+    file: Mutex<Output>,
     path: PathBuf,
     ranges_left: AtomicU32,
     bytes: AtomicU64,
@@ -90,8 +98,22 @@ impl FileCopier {
                 .create_dir_all(parent)
                 .map_err(|e| BackupError::io(target.root().join(parent), "creating a directory", e))?;
         }
-        let out_path = target.root().join(&ts.target);
-        let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+        let (out_path, out) = match settings.incremental_from {
+            None => {
+                let out_path = target.root().join(&ts.target);
+                let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+                (out_path, Output::Whole(out))
+            }
+            Some(from_lsn) => {
+                let create = |rel: PathBuf| {
+                    let path = target.root().join(&rel);
+                    target.create_file(&rel).map_err(|e| BackupError::io(&path, "creating", e)).map(|f| (path, f))
+                };
+                let (delta_path, delta) = create(super::delta::delta_path(&ts.target))?;
+                let (_, meta) = create(super::delta::meta_path(&ts.target))?;
+                (delta_path, Output::Delta(DeltaOutput::new(delta, meta, from_lsn)))
+            }
+        };
         let out = Arc::new(TargetCopy {
             file: Mutex::new(out),
             path: out_path.clone(),
@@ -135,6 +157,14 @@ impl FileCopier {
     /// The identity of the file being read (None where the file system cannot say).
     pub fn file_id(&self) -> Option<crate::io::FileId> {
         self.src.file_id().ok().flatten()
+    }
+
+    /// The pages an incremental copy scanned and took (None for a whole copy).
+    pub fn delta_count(&self) -> Option<DeltaCount> {
+        match &*self.out.file.lock().expect("target file lock") {
+            Output::Whole(_) => None,
+            Output::Delta(d) => Some(d.count()),
+        }
     }
 
     /// The space id page 0 gave, once the first step has read it.
@@ -210,12 +240,12 @@ impl FileCopier {
             return Ok(retry);
         }
         self.failed_reads = 0;
-        self.out
-            .file
-            .lock()
-            .expect("target file lock")
-            .write_at(&self.buf[start..start + whole], self.offset)
-            .map_err(|e| BackupError::io(&self.out.path, "writing", e))?;
+        let chunk = &self.buf[start..start + whole];
+        match &mut *self.out.file.lock().expect("target file lock") {
+            Output::Whole(f) => f.write_at(chunk, self.offset),
+            Output::Delta(d) => d.take_chunk(chunk, self.offset, psize),
+        }
+        .map_err(|e| BackupError::io(&self.out.path, "writing", e))?;
         self.src.done_with(self.offset, whole as u64);
         self.offset += whole as u64;
         self.out.bytes.fetch_add(whole as u64, Ordering::SeqCst);
@@ -246,9 +276,15 @@ impl FileCopier {
             return Ok(CopyStep::Done { bytes, file_bytes: None });
         }
         let out = &self.out;
-        out.file.lock().expect("target file lock").sync().map_err(|e| BackupError::io(&out.path, "fdatasync", e))?;
+        let layout = self.layout.unwrap_or(self.new_file_layout);
         let total = out.bytes.load(Ordering::SeqCst);
-        let kind = EventKind::CopyDone { target: out.path.display().to_string(), bytes: total };
+        // What the target holds: the copy, or the delta of the changed pages.
+        let written = match &mut *out.file.lock().expect("target file lock") {
+            Output::Whole(f) => f.sync().map(|()| total),
+            Output::Delta(d) => d.finish(layout, self.space_id),
+        }
+        .map_err(|e| BackupError::io(&out.path, "writing and fdatasync", e))?;
+        let kind = EventKind::CopyDone { target: out.path.display().to_string(), bytes: written };
         emit(&*self.progress, &*self.clock, self.phase, self.role, kind);
         Ok(CopyStep::Done { bytes, file_bytes: Some(total) })
     }
@@ -260,7 +296,8 @@ impl FileCopier {
     /// be read through a second handle.
     pub fn split(&mut self, range_size: u64) -> Result<Vec<FileCopier>> {
         let range = (range_size / RANGE_ALIGN).max(1) * RANGE_ALIGN;
-        if self.offset != 0 || self.end.is_some() {
+        // A delta is written front to back, its blocks in page order.
+        if self.offset != 0 || self.end.is_some() || self.settings.incremental_from.is_some() {
             return Ok(Vec::new());
         }
         let ranges = self.src.size().map_err(|e| self.read_err(e))? / range;

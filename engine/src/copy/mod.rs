@@ -2,6 +2,7 @@
 //! (`file`), validating every page and re-reading a chunk that holds a torn
 //! page, on as many lanes as the user asked for (`pool`).
 
+pub mod delta;
 mod file;
 mod pool;
 mod throttle;
@@ -42,6 +43,9 @@ pub struct CopySettings {
     pub page_retries: u32,
     pub retry_delay: Duration,
     pub read_policy: ReadPolicy,
+    /// An incremental backup: only the pages changed at or after this LSN
+    /// are taken, into `NAME.delta` and `NAME.meta` (see `delta`).
+    pub incremental_from: Option<crate::format::Lsn>,
 }
 
 impl Default for CopySettings {
@@ -54,6 +58,7 @@ impl Default for CopySettings {
             page_retries: DEFAULT_PAGE_RETRIES,
             retry_delay: DEFAULT_RETRY_DELAY,
             read_policy: ReadPolicy::default(),
+            incremental_from: None,
         }
     }
 }

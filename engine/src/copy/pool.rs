@@ -30,7 +30,10 @@ pub struct FinishedCopy {
     /// whose space id is 0 and is not the system tablespace).
     pub space_id: Option<u32>,
     pub file_id: Option<FileId>,
+    /// Bytes of the tablespace copied (or, incremental, scanned).
     pub bytes: u64,
+    /// An incremental copy's pages scanned and taken.
+    pub delta: Option<super::delta::DeltaCount>,
 }
 
 /// What a lane's step did.
@@ -178,8 +181,8 @@ impl CopyPool {
                 if let Some(bytes) = file_bytes {
                     let ts = copier.tablespace().clone();
                     let space_id = copier.space_id();
-                    let done =
-                        FinishedCopy { order: *order, tablespace: ts, space_id, file_id: copier.file_id(), bytes };
+                    let (file_id, delta) = (copier.file_id(), copier.delta_count());
+                    let done = FinishedCopy { order: *order, tablespace: ts, space_id, file_id, bytes, delta };
                     self.finished.lock().expect("finished copies").push(done);
                 }
                 self.release(lane);

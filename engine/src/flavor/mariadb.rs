@@ -6,6 +6,7 @@ use crate::copy;
 use crate::error::{BackupError, Result};
 use crate::follow::mariadb::{read_log_header, MariaDbFollower, MariaDbFollowerParts};
 use crate::follow::RedoFollower;
+use crate::format::Lsn;
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
 use crate::server::{LogWrittenProbe, ServerPlugin, ServerVars};
@@ -156,10 +157,9 @@ impl Flavor for MariaDb {
     }
 
     /// mariabackup 10.11 writes no `compact` line.
-    fn checkpoints_file(&self, to_lsn: crate::format::Lsn, last_lsn: crate::format::Lsn) -> String {
-        format!(
-            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {to_lsn}\nlast_lsn = {last_lsn}\nrecover_binlog_info = 0\n"
-        )
+    fn checkpoints_file(&self, from_lsn: Option<Lsn>, to_lsn: Lsn, last_lsn: Lsn) -> String {
+        let head = crate::meta::checkpoints_head(from_lsn);
+        format!("{head}to_lsn = {to_lsn}\nlast_lsn = {last_lsn}\nrecover_binlog_info = 0\n")
     }
 
     /// Prepare must load the compression providers the server had, or it

@@ -128,8 +128,8 @@ pub trait Flavor: Send {
         crate::copy::NON_INNODB_EXTENSIONS
     }
     /// `xtrabackup_checkpoints` as this flavor's peer writes it.
-    fn checkpoints_file(&self, to_lsn: Lsn, last_lsn: Lsn) -> String {
-        crate::meta::checkpoints(to_lsn, last_lsn)
+    fn checkpoints_file(&self, from_lsn: Option<Lsn>, to_lsn: Lsn, last_lsn: Lsn) -> String {
+        crate::meta::checkpoints_from(from_lsn, to_lsn, last_lsn)
     }
     /// `backup-my.cnf`: what prepare needs to read the copy (`plugins`: what
     /// the server has loaded).

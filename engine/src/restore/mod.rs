@@ -246,32 +246,44 @@ pub fn read_checkpoints(fs: &dyn LocalFs, dir: &Path) -> Result<Checkpoints> {
     }
     refuse_cut_stream(fs, dir)?;
     let text = String::from_utf8_lossy(&fs.read_all(&path).map_err(io_err(&path, "reading"))?).into_owned();
-    let kv = key_values(&text);
-    let bad = |detail: String| RestoreError::BadMetadata { path: path.clone(), detail };
-    let num = |k: &str| -> Result<Lsn> {
-        kv.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| bad(format!("{k} is missing or not a number")))
-    };
-    let cp = Checkpoints {
-        backup_type: kv.get("backup_type").cloned().unwrap_or_default(),
-        from_lsn: num("from_lsn")?,
-        to_lsn: num("to_lsn")?,
-        last_lsn: num("last_lsn")?,
-        text: text.clone(),
-    };
-    if cp.from_lsn != 0 || cp.backup_type.starts_with("incremental") {
-        return Err(bad(format!(
-            "an incremental backup (backup_type {}, from_lsn {}): innohot prepares only full backups",
-            cp.backup_type, cp.from_lsn
-        )));
+    Checkpoints::parse(&text).map_err(|detail| RestoreError::BadMetadata { path, detail })
+}
+
+impl Checkpoints {
+    /// Reads the text of an `xtrabackup_checkpoints` file (a full or an
+    /// incremental backup's, prepared or not).
+    pub fn parse(text: &str) -> std::result::Result<Checkpoints, String> {
+        let kv = key_values(text);
+        let num = |k: &str| -> std::result::Result<Lsn, String> {
+            kv.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| format!("{k} is missing or not a number"))
+        };
+        let cp = Checkpoints {
+            backup_type: kv.get("backup_type").cloned().unwrap_or_default(),
+            from_lsn: num("from_lsn")?,
+            to_lsn: num("to_lsn")?,
+            last_lsn: num("last_lsn")?,
+            text: text.to_string(),
+        };
+        if cp.to_lsn > cp.last_lsn {
+            return Err(format!(
+                "to_lsn {} is beyond last_lsn {}: the copied redo would end before the checkpoint the backup \
+                 starts from, so the file is damaged or was edited; nothing was changed: take a new backup",
+                cp.to_lsn, cp.last_lsn
+            ));
+        }
+        if cp.from_lsn > cp.to_lsn {
+            return Err(format!(
+                "from_lsn {} is beyond to_lsn {}: the file is damaged or was edited; take a new backup",
+                cp.from_lsn, cp.to_lsn
+            ));
+        }
+        Ok(cp)
     }
-    if cp.to_lsn > cp.last_lsn {
-        return Err(bad(format!(
-            "to_lsn {} is beyond last_lsn {}: the copied redo would end before the checkpoint the backup starts \
-             from, so the file is damaged or was edited; nothing was changed: take a new backup",
-            cp.to_lsn, cp.last_lsn
-        )));
+
+    /// An incremental backup (its pages are deltas over a base).
+    pub fn is_incremental(&self) -> bool {
+        self.backup_type == "incremental" || self.from_lsn != 0
     }
-    Ok(cp)
 }
 
 /// The checkpoints file with `backup_type` replaced.

@@ -197,6 +197,15 @@ enum Flavor {
 
 /// Refuses what this prepare cannot do, before anything is read at length.
 fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<Flavor> {
+    if cp.is_incremental() {
+        return Err(RestoreError::Refused(format!(
+            "{} is an incremental backup (from LSN {}): it is prepared onto its base: innohot prepare \
+             --target-dir=BASE first, then innohot prepare --target-dir=BASE --incremental-dir={}",
+            dir.display(),
+            cp.from_lsn,
+            dir.display()
+        )));
+    }
     if cp.backup_type != "full-backuped" {
         return Err(RestoreError::BadMetadata {
             path: dir.join(meta::CHECKPOINTS_FILE),

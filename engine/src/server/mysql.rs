@@ -505,7 +505,8 @@ impl ServerControl for MysqlControl {
             "INSERT INTO {table} (uuid, name, tool_name, tool_command, tool_version, ibbackup_version, \
              server_version, start_time, end_time, lock_time, binlog_pos, innodb_from_lsn, innodb_to_lsn, partial, \
              incremental, format, compressed) VALUES (?, ?, 'innohot', ?, ?, ?, ?, FROM_UNIXTIME(?), \
-             FROM_UNIXTIME(?), ?, ?, ?, ?, ?, 'N', '{}', '{}')",
+             FROM_UNIXTIME(?), ?, ?, ?, ?, ?, '{}', '{}', '{}')",
+            if info.incremental() { "Y" } else { "N" },
             info.format(),
             if info.compressed { "Y" } else { "N" }
         );
