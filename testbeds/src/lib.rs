@@ -16,9 +16,11 @@
 //! - [`table_checksums`]: `CHECKSUM TABLE ... EXTENDED` of every user table,
 //!   to compare a source with a restored copy.
 //! - [`mariabackup`]: runs the reference tool (`mariabackup --backup` /
-//!   `--prepare` / `--copy-back`) and reports its wall time.
+//!   `--prepare` / `--copy-back`, incremental backups and their
+//!   `--prepare --incremental-dir`) and reports its wall time.
 //! - [`roundtrip`]: the binlog position of a backup, binlog replay into a
-//!   restored server, prepare + copy-back + start, checksum differences,
+//!   restored server, prepare (of a backup or a chain of incrementals) +
+//!   copy-back + start, checksum differences,
 //!   waiting for dirty pages to be written.
 //!
 //! - [`mysql57`]: MySQL 5.7 and XtraBackup 2.4 from a basedir or tarball

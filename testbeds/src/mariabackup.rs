@@ -53,6 +53,28 @@ pub fn prepare(binaries: &Binaries, target: &Path, log: &Path) -> Result<Duratio
     run_with(binaries, "--prepare", &backup_defaults(target), &args, log)
 }
 
+/// `mariabackup --defaults-file=INC/backup-my.cnf --prepare
+/// --target-dir=TARGET --incremental-dir=INC`: applies the incremental
+/// backup INC onto TARGET, a full backup already prepared by [`prepare`]
+/// (or with earlier incrementals of its chain applied, in order). Returns
+/// the wall time.
+///
+/// mariabackup consumes INC: each applied `NAME.delta` is deleted, the
+/// `.new` files are moved into TARGET and the DDL markers removed, so INC
+/// cannot be applied again, not even onto a fresh copy of the base; copy
+/// it first if it is needed afterwards. It requires TARGET's `to_lsn` to
+/// be INC's `from_lsn`. The server settings come from INC's
+/// `backup-my.cnf`, as mariabackup itself reads them for an incremental
+/// prepare.
+pub fn prepare_incremental(binaries: &Binaries, target: &Path, inc: &Path, log: &Path) -> Result<Duration> {
+    let args = vec![
+        "--prepare".to_string(),
+        format!("--target-dir={}", target.display()),
+        format!("--incremental-dir={}", inc.display()),
+    ];
+    run_with(binaries, "--prepare --incremental-dir", &backup_defaults(inc), &args, log)
+}
+
 /// `--defaults-file=TARGET/backup-my.cnf` when the backup has one, else
 /// `--no-defaults`.
 fn backup_defaults(target: &Path) -> String {

@@ -103,6 +103,22 @@ pub fn prepare_copy_back_start(builder: ServerBuilder, backup_dir: &Path, datadi
     builder.start_on(datadir)
 }
 
+/// Prepares a chain of backups in place as a user would with mariabackup:
+/// `mariabackup --prepare --target-dir=FULL`, then `mariabackup --prepare
+/// --target-dir=FULL --incremental-dir=INC` for each incremental in
+/// chain order (each one's base is the one before it). The logs go to
+/// `FULL.prepare.log` and `INC.prepare.log` next to each backup. The
+/// incrementals are consumed (see [`mariabackup::prepare_incremental`]);
+/// FULL then holds the chain's last state, ready for
+/// [`mariabackup::copy_back`].
+pub fn prepare_chain(binaries: &Binaries, full: &Path, incrementals: &[&Path]) -> Result<()> {
+    mariabackup::prepare(binaries, full, &full.with_extension("prepare.log"))?;
+    for inc in incrementals {
+        mariabackup::prepare_incremental(binaries, full, inc, &inc.with_extension("prepare.log"))?;
+    }
+    Ok(())
+}
+
 /// The tables whose checksums differ between `source` and `restored`, one
 /// line each (empty when equal).
 pub fn checksum_diff(source: &BTreeMap<String, u64>, restored: &BTreeMap<String, u64>) -> String {
