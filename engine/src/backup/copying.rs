@@ -6,6 +6,7 @@ use super::precopy::OnceListed;
 use super::reconcile;
 use super::witness::{self, Held};
 use super::{Backup, CopiedTable, Next};
+use crate::copy::delta::CopyForm;
 use crate::copy::{self, CopyPool, Durability, InnodbLayout, LaneStep, PoolServices, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
@@ -103,6 +104,7 @@ impl Backup {
                     target: done.tablespace.target,
                     file_id: done.file_id,
                     bytes: done.bytes,
+                    form: done.form,
                 }),
                 (_, Some(id)) => self.copied_system_spaces.push(id),
                 (_, None) => {}
@@ -244,6 +246,8 @@ impl Backup {
                 live.push(reconcile::Live { space_id: self.space_id_now(&ts.source, file_id, &by_file)?, file_id, ts });
             }
         }
+        // What each copy is made of, by its path in the backup.
+        let forms: HashMap<PathBuf, CopyForm> = self.copied_tables.iter().map(|c| (c.target.clone(), c.form)).collect();
         let plan = reconcile::plan(std::mem::take(&mut self.copied_tables), &live);
         let target = self.svc.target.clone();
         let io = |path: &Path, op: &'static str| {
@@ -253,9 +257,9 @@ impl Backup {
         // The old copy of a table rebuilt under its name (ALTER TABLE, OPTIMIZE TABLE,
         // TRUNCATE TABLE: a new tablespace) is not a dropped table.
         let rebuilt = |rel: &Path| plan.created.iter().any(|ts| ts.target == rel);
-        let incremental = self.opts.copy.incremental_from.is_some();
+        let form = |rel: &Path| forms.get(rel).copied().unwrap_or(CopyForm::Whole);
         for rel in &plan.dropped {
-            for file in copy::delta::copy_files(rel, incremental) {
+            for file in copy::delta::copy_files(rel, form(rel)) {
                 target.remove_file(&file).map_err(io(&file, "removing a dropped table's copy"))?;
             }
             let what = if rebuilt(rel) {
@@ -267,9 +271,9 @@ impl Backup {
             self.note(phase, format!("{} {what}", rel.display()));
         }
         let mut moves = Vec::new();
-        let files = |rel: &Path| copy::delta::copy_files(rel, incremental);
         for (from, to) in &plan.renamed {
             let tmp = PathBuf::from(format!("{}.innohot-rename", from.display()));
+            let files = |rel: &Path| copy::delta::copy_files(rel, form(from));
             for (from, tmp) in files(from).iter().zip(files(&tmp)) {
                 target.publish(from, &tmp).map_err(io(from, "renaming a renamed table's copy"))?;
             }
@@ -279,6 +283,7 @@ impl Backup {
             if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
                 target.create_dir_all(parent).map_err(io(parent, "creating a directory"))?;
             }
+            let files = |rel: &Path| copy::delta::copy_files(rel, form(from));
             for (tmp, to) in files(&tmp).iter().zip(files(to)) {
                 target.publish(tmp, &to).map_err(io(&to, "renaming a renamed table's copy"))?;
             }
@@ -308,7 +313,7 @@ impl Backup {
         self.copied_tables = kept;
         let mut again = Vec::new();
         for (c, size) in grown {
-            for file in copy::delta::copy_files(&c.target, self.opts.copy.incremental_from.is_some()) {
+            for file in copy::delta::copy_files(&c.target, c.form) {
                 let full = self.svc.target.root().join(&file);
                 self.svc
                     .target

@@ -97,6 +97,8 @@ struct CopiedTable {
     file_id: Option<crate::io::FileId>,
     /// Bytes copied (the file's size when its copy ended).
     bytes: u64,
+    /// Its files in the backup: the file, a delta and meta, or `db/t.new`.
+    form: crate::copy::delta::CopyForm,
 }
 
 /// Where a backup stands: stepping, or over (either way nothing more to do).

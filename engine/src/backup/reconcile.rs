@@ -111,6 +111,7 @@ mod tests {
             target: target.into(),
             file_id: None,
             bytes: 0,
+            form: crate::copy::delta::CopyForm::Whole,
         }
     }
 

@@ -114,7 +114,15 @@ mod tests {
     use super::*;
 
     fn table(space_id: Option<u32>, source: &str, target: &str) -> CopiedTable {
-        CopiedTable { space_id, source: PathBuf::from(source), target: PathBuf::from(target), file_id: None, bytes: 0 }
+        let form = crate::copy::delta::CopyForm::Whole;
+        CopiedTable {
+            space_id,
+            source: PathBuf::from(source),
+            target: PathBuf::from(target),
+            file_id: None,
+            bytes: 0,
+            form,
+        }
     }
 
     fn listed(space_id: u32, name: &str, path: &str) -> ServerTablespace {

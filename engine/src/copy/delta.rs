@@ -3,6 +3,13 @@
 //! (`format::delta::changed_pages`) go to `NAME.delta`, a block at a time,
 //! front to back (a stream takes it as it is written); `NAME.meta` is
 //! written when the copy ends and the layout is known for sure.
+//!
+//! A table whose page 0 is not on disk yet (MariaDB writes a new table's
+//! page 0 lazily) has no layout and no space id to put in a meta: it was
+//! created after the server's last checkpoint, so after the base, and the
+//! incremental's redo holds its creation. It is copied whole as `db/t.new`,
+//! as mariabackup does: its prepare moves `db/t.new` into the base as
+//! `db/t.ibd` before it applies the deltas and the redo.
 
 use crate::format::delta::{self, DeltaMeta};
 use crate::format::page::PageLayout;
@@ -25,14 +32,30 @@ pub fn meta_path(rel: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The files one tablespace's copy is made of: the file itself in a full
-/// backup, its delta and meta in an incremental one. A copy renamed or
-/// removed during the backup is renamed or removed file by file.
-pub fn copy_files(rel: &Path, incremental: bool) -> Vec<PathBuf> {
-    if incremental {
-        vec![delta_path(rel), meta_path(rel)]
-    } else {
-        vec![rel.to_path_buf()]
+/// `db/t.new` for `db/t.ibd`: a whole table in an incremental backup.
+pub fn new_path(rel: &Path) -> PathBuf {
+    rel.with_extension("new")
+}
+
+/// What one tablespace's copy is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyForm {
+    /// The file itself (a full backup).
+    Whole,
+    /// `NAME.delta` and `NAME.meta` (an incremental backup).
+    Delta,
+    /// The whole file as `db/t.new` (an incremental backup's table whose
+    /// page 0 was not on disk yet: see the top of this module).
+    New,
+}
+
+/// The files one tablespace's copy is made of. A copy renamed or removed
+/// during the backup is renamed or removed file by file.
+pub fn copy_files(rel: &Path, form: CopyForm) -> Vec<PathBuf> {
+    match form {
+        CopyForm::Whole => vec![rel.to_path_buf()],
+        CopyForm::Delta => vec![delta_path(rel), meta_path(rel)],
+        CopyForm::New => vec![new_path(rel)],
     }
 }
 
@@ -212,7 +235,9 @@ mod tests {
     fn copy_names() {
         assert_eq!(delta_path(Path::new("db/t.ibd")), Path::new("db/t.ibd.delta"));
         assert_eq!(meta_path(Path::new("ibdata1")), Path::new("ibdata1.meta"));
-        assert_eq!(copy_files(Path::new("db/t.ibd"), false), vec![PathBuf::from("db/t.ibd")]);
-        assert_eq!(copy_files(Path::new("db/t.ibd"), true).len(), 2);
+        assert_eq!(copy_files(Path::new("db/t.ibd"), CopyForm::Whole), vec![PathBuf::from("db/t.ibd")]);
+        let delta = copy_files(Path::new("db/t.ibd"), CopyForm::Delta);
+        assert_eq!(delta, vec![PathBuf::from("db/t.ibd.delta"), PathBuf::from("db/t.ibd.meta")]);
+        assert_eq!(copy_files(Path::new("db/t#P#p0.ibd"), CopyForm::New), vec![PathBuf::from("db/t#P#p0.new")]);
     }
 }

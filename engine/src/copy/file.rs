@@ -1,13 +1,13 @@
 //! One tablespace's copy, or one range of it: a chunk per `step`, every page
 //! validated, a chunk with a torn page read again after a delay.
 
-use super::delta::{DeltaCount, DeltaOutput};
+use super::delta::{CopyForm, DeltaCount, DeltaOutput};
 use super::{CopySettings, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::format::page::{self, PageDefect, PageLayout};
 use crate::io::{Clock, SourceFile, SourceFs, TargetDir, TargetFile};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,6 +45,7 @@ enum Output {
 /// the last one to finish makes it durable and reports it done.
 struct TargetCopy {
     file: Mutex<Output>,
+    form: CopyForm,
     path: PathBuf,
     ranges_left: AtomicU32,
     bytes: AtomicU64,
@@ -90,7 +91,7 @@ impl FileCopier {
         progress: Arc<dyn Progress>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
-        let src = fs
+        let mut src = fs
             .open(&ts.source, settings.read_policy)
             .map_err(|e| BackupError::io(&ts.source, "opening a tablespace", e))?;
         if let Some(parent) = ts.target.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -98,11 +99,21 @@ impl FileCopier {
                 .create_dir_all(parent)
                 .map_err(|e| BackupError::io(target.root().join(parent), "creating a directory", e))?;
         }
-        let (out_path, out) = match settings.incremental_from {
+        // A table whose page 0 is not written yet: whole, as `db/t.new` (see `delta`).
+        let new = settings.incremental_from.is_some()
+            && ts.kind == TablespaceKind::Table
+            && page0(&mut *src, &ts.source)?.is_none();
+        let (form, out_path, out) = match settings.incremental_from {
             None => {
                 let out_path = target.root().join(&ts.target);
                 let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
-                (out_path, Output::Whole(out))
+                (CopyForm::Whole, out_path, Output::Whole(out))
+            }
+            Some(_) if new => {
+                let rel = super::delta::new_path(&ts.target);
+                let out_path = target.root().join(&rel);
+                let out = target.create_file(&rel).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+                (CopyForm::New, out_path, Output::Whole(out))
             }
             Some(from_lsn) => {
                 let create = |rel: PathBuf| {
@@ -111,11 +122,12 @@ impl FileCopier {
                 };
                 let (delta_path, delta) = create(super::delta::delta_path(&ts.target))?;
                 let (_, meta) = create(super::delta::meta_path(&ts.target))?;
-                (delta_path, Output::Delta(DeltaOutput::new(delta, meta, from_lsn)))
+                (CopyForm::Delta, delta_path, Output::Delta(DeltaOutput::new(delta, meta, from_lsn)))
             }
         };
         let out = Arc::new(TargetCopy {
             file: Mutex::new(out),
+            form,
             path: out_path.clone(),
             ranges_left: AtomicU32::new(1),
             bytes: AtomicU64::new(0),
@@ -159,12 +171,23 @@ impl FileCopier {
         self.src.file_id().ok().flatten()
     }
 
-    /// The pages an incremental copy scanned and took (None for a whole copy).
+    /// The pages an incremental copy scanned and took (None for a full
+    /// backup's copy); a `db/t.new` took every page it read.
     pub fn delta_count(&self) -> Option<DeltaCount> {
         match &*self.out.file.lock().expect("target file lock") {
+            Output::Whole(_) if self.out.form == CopyForm::New => {
+                let psize = self.layout.unwrap_or(self.new_file_layout).physical_size as u64;
+                let pages = self.out.bytes.load(Ordering::SeqCst) / psize;
+                Some(DeltaCount { pages_scanned: pages, pages_written: pages })
+            }
             Output::Whole(_) => None,
             Output::Delta(d) => Some(d.count()),
         }
+    }
+
+    /// What the copy is made of: the file, a delta and meta, or `db/t.new`.
+    pub fn form(&self) -> CopyForm {
+        self.out.form
     }
 
     /// The space id page 0 gave, once the first step has read it.
@@ -178,19 +201,17 @@ impl FileCopier {
 
     /// Page 0 tells the page size; a file whose page 0 is not written yet uses the server's.
     fn learn_layout(&mut self) -> Result<PageLayout> {
-        let mut head = vec![0u8; 4096];
-        let got = self.src.read_at(&mut head, 0).map_err(|e| self.read_err(e))?;
-        head.truncate(got);
-        if got >= page::FSP_SPACE_FLAGS + 4 && head.iter().any(|&b| b != 0) {
-            let fsp = page::fsp_header(&head)
-                .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source })?;
-            self.space_id = fsp.space_id;
-            self.layout_guessed = false;
-            return page::layout_from_page0(&head)
-                .map_err(|source| BackupError::Format { path: self.ts.source.clone(), source });
+        match page0(&mut *self.src, &self.ts.source)? {
+            Some((layout, space_id)) => {
+                self.space_id = space_id;
+                self.layout_guessed = false;
+                Ok(layout)
+            }
+            None => {
+                self.layout_guessed = true;
+                Ok(self.new_file_layout)
+            }
         }
-        self.layout_guessed = true;
-        Ok(self.new_file_layout)
     }
 
     /// A page that re-reading will not change: encrypted, or a format innohot does not read.
@@ -403,4 +424,18 @@ impl FileCopier {
         emit(&*self.progress, &*self.clock, self.phase, self.role, kind);
         Ok(CopyStep::RetryAt(self.clock.now() + self.settings.retry_delay))
     }
+}
+
+/// The layout and space id page 0 gives; None while page 0 is not written
+/// yet (MariaDB writes a new table's page 0 lazily).
+fn page0(src: &mut dyn SourceFile, path: &Path) -> Result<Option<(PageLayout, u32)>> {
+    let mut head = vec![0u8; 4096];
+    let got = src.read_at(&mut head, 0).map_err(|e| BackupError::io(path, "reading", e))?;
+    head.truncate(got);
+    if got < page::FSP_SPACE_FLAGS + 4 || head.iter().all(|&b| b == 0) {
+        return Ok(None);
+    }
+    let format = |source| BackupError::Format { path: path.to_path_buf(), source };
+    let fsp = page::fsp_header(&head).map_err(format)?;
+    Ok(Some((page::layout_from_page0(&head).map_err(format)?, fsp.space_id)))
 }

@@ -34,6 +34,8 @@ pub struct FinishedCopy {
     pub bytes: u64,
     /// An incremental copy's pages scanned and taken.
     pub delta: Option<super::delta::DeltaCount>,
+    /// What the copy is made of (its files, to rename or remove it).
+    pub form: super::delta::CopyForm,
 }
 
 /// What a lane's step did.
@@ -182,7 +184,8 @@ impl CopyPool {
                     let ts = copier.tablespace().clone();
                     let space_id = copier.space_id();
                     let (file_id, delta) = (copier.file_id(), copier.delta_count());
-                    let done = FinishedCopy { order: *order, tablespace: ts, space_id, file_id, bytes, delta };
+                    let form = copier.form();
+                    let done = FinishedCopy { order: *order, tablespace: ts, space_id, file_id, bytes, delta, form };
                     self.finished.lock().expect("finished copies").push(done);
                 }
                 self.release(lane);
