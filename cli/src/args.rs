@@ -300,6 +300,10 @@ pub struct PrepareCmd {
     /// The backup directory
     #[arg(long, value_name = "DIR", required = true)]
     pub target_dir: PathBuf,
+    /// Apply the incremental backup in DIR to the prepared backup in --target-dir (its next link:
+    /// from_lsn = the target's to_lsn); DIR itself is only read
+    #[arg(long, value_name = "DIR")]
+    pub incremental_dir: Option<PathBuf>,
     /// Accepted for mariabackup's scripts, and must be readable: prepare takes the
     /// server settings it needs from the backup's own backup-my.cnf
     #[arg(long, value_name = "FILE")]

@@ -8,6 +8,7 @@ mod export;
 mod extract;
 mod filter;
 mod grants;
+mod incremental;
 mod innobackupex;
 mod optfile;
 mod options;
