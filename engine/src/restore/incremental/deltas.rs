@@ -187,7 +187,8 @@ pub(super) fn apply(fs: &dyn LocalFs, base: &Path, plan: &Plan) -> Result<Increm
         report.delta_pages += write_pages(fs, &path, d)?;
         report.deltas += 1;
     }
-    let kept: BTreeSet<&Path> = plan.deltas.iter().map(|d| d.target.as_path()).chain(plan.whole.iter().map(|w| w.1.as_path())).collect();
+    let kept: BTreeSet<&Path> =
+        plan.deltas.iter().map(|d| d.target.as_path()).chain(plan.whole.iter().map(|w| w.1.as_path())).collect();
     for path in crate::restore::prepare::tablespace_files(fs, base)? {
         let rel = path.strip_prefix(base).unwrap_or(&path).to_path_buf();
         if rel.components().count() == 2 && !kept.contains(rel.as_path()) {
@@ -213,7 +214,12 @@ fn rename(fs: &dyn LocalFs, from: &Path, to: &Path) -> Result<()> {
 /// The layout a delta's pages are checked with: from its own page 0, else
 /// from page 0 of the file it goes into (`now`, where BASE holds it); None
 /// when neither is written yet.
-fn delta_layout(fs: &dyn LocalFs, now: &Path, d: &PlannedDelta, pages: &[delta::DeltaPage<'_>]) -> Result<Option<PageLayout>> {
+fn delta_layout(
+    fs: &dyn LocalFs,
+    now: &Path,
+    d: &PlannedDelta,
+    pages: &[delta::DeltaPage<'_>],
+) -> Result<Option<PageLayout>> {
     let page0 = match pages.first().filter(|p| p.page_no == 0) {
         Some(p) => p.page.to_vec(),
         None if fs.exists(now) => {

@@ -14,9 +14,8 @@ use crate::restore::{io_err, Result};
 use std::path::Path;
 
 /// Files of a database directory INC brings whole (by extension).
-const TAKEN: &[&str] = &[
-    "frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par",
-];
+const TAKEN: &[&str] =
+    &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
 /// Files at the top of INC that replace BASE's.
 const METADATA: &[&str] = &[
