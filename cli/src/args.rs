@@ -167,6 +167,17 @@ pub struct BackupCmd {
     /// An incremental backup of the pages changed since LSN (the base's to_lsn)
     #[arg(long, value_name = "LSN")]
     pub incremental_lsn: Option<u64>,
+    /// An incremental backup over the newest backup recorded with --history=NAME in the
+    /// server's history table
+    #[arg(long, value_name = "NAME", conflicts_with = "incremental_history_uuid")]
+    pub incremental_history_name: Option<String>,
+    /// An incremental backup over the backup whose history row has this uuid
+    #[arg(long, value_name = "UUID")]
+    pub incremental_history_uuid: Option<String>,
+    /// innobackupex's flag for an incremental backup: it is one when a base is given
+    /// (--incremental-basedir, -lsn or -history-name/-uuid)
+    #[arg(long)]
+    pub incremental: bool,
     /// mariabackup's name for --log-poll-ms
     #[arg(long, value_name = "MS")]
     pub log_copy_interval: Option<u64>,

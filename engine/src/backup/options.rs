@@ -57,6 +57,9 @@ pub struct BackupOptions {
     /// `--ftwrl-wait-timeout`: seconds to wait for long queries before the lock
     /// (see `lock_wait`); the lock statements then wait at most this long.
     pub lock_wait: Option<LockWait>,
+    /// `--incremental-history-name` / `-uuid`: an incremental backup from the
+    /// `to_lsn` of that backup's row in the history table (read in phase 5).
+    pub incremental_history: Option<crate::server::HistoryRow>,
 }
 
 impl Default for BackupOptions {
@@ -79,6 +82,7 @@ impl Default for BackupOptions {
             galera_info: false,
             no_lock: false,
             lock_wait: None,
+            incremental_history: None,
         }
     }
 }

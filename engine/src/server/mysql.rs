@@ -484,19 +484,20 @@ impl ServerControl for MysqlControl {
         self.exec("SET GLOBAL innodb_log_checkpoint_now=ON")
     }
 
+    fn history_to_lsn(&mut self, table: HistoryTable, by: &super::HistoryRow) -> Result<Option<Lsn>, ServerError> {
+        self.newest_history_lsn(table, by)
+    }
+
     fn record_history(
         &mut self,
         table: HistoryTable,
         name: &str,
         info: &crate::meta::BackupInfo,
     ) -> Result<(), ServerError> {
-        let table = match table {
-            HistoryTable::MariaDb => "mysql.mariadb_backup_history",
-            HistoryTable::Percona => {
-                self.exec("CREATE DATABASE IF NOT EXISTS PERCONA_SCHEMA")?;
-                "PERCONA_SCHEMA.xtrabackup_history"
-            }
-        };
+        if table == HistoryTable::Percona {
+            self.exec("CREATE DATABASE IF NOT EXISTS PERCONA_SCHEMA")?;
+        }
+        let table = table.name();
         self.exec(&format!(
             "CREATE TABLE IF NOT EXISTS {table} ({}) ENGINE=InnoDB DEFAULT CHARSET=utf8",
             crate::meta::HISTORY_COLUMNS

@@ -177,4 +177,3 @@ fn with_values(cp: &Checkpoints, values: &[(&str, String)]) -> String {
     }
     out
 }
-
