@@ -100,6 +100,10 @@ pub struct BackupCmd {
     /// (default: DISABLED, or VERIFY_CA when --ssl-ca is given); never used over a Unix socket
     #[arg(long, value_name = "MODE")]
     pub ssl_mode: Option<String>,
+    /// How to reach the server: TCP (--host/--port, 127.0.0.1 by default; a socket setting is
+    /// ignored) or SOCKET
+    #[arg(long, value_name = "TCP|SOCKET")]
+    pub protocol: Option<String>,
     /// The MariaDB clients' switch: TLS without verifying the certificate (--ssl-mode=REQUIRED);
     /// --ssl=0 or --skip-ssl: none
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true)]
@@ -372,6 +376,18 @@ pub struct CommonRestore {
     /// Accepted for mariabackup's scripts: innohot's log is the same either way
     #[arg(long)]
     pub verbose: bool,
+    /// Connection options mariabackup's scripts pass to every command: accepted and not used
+    /// (only backup connects to a server)
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub user: Option<String>,
+    #[arg(long, hide = true, value_name = "HOST")]
+    pub host: Option<String>,
+    #[arg(long, hide = true, value_name = "PORT")]
+    pub port: Option<String>,
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub socket: Option<String>,
+    #[arg(long, hide = true, value_name = "TCP|SOCKET")]
+    pub protocol: Option<String>,
 }
 
 /// `innohot copy-back` / `move-back` (also `--copy-back`, `--move-back`).

@@ -453,6 +453,9 @@ pub fn resolve(
             *slot = given;
         }
     }
+    if let Some(v) = &c.protocol {
+        out.protocol = Some(v.parse()?);
+    }
     if out.protocol == Some(Protocol::Tcp) {
         // As the clients do: a socket setting (from a shared [client] group, say) gives way.
         out.connect.socket = None;

@@ -18,6 +18,9 @@ pub struct BackupOptions {
     pub log_poll_fixed: bool,
     /// The command line as recorded in xtrabackup_info, secrets already masked.
     pub tool_command: String,
+    /// xtrabackup_info's and the history row's `tool_name`: innohot, or the
+    /// name it runs under as a drop-in (`mariabackup`), as mariabackup records its own.
+    pub tool_name: String,
     /// Where the options came from, for phase 1's report.
     pub options_source: String,
     /// Test only: waits this long after the data copy, before the lock, so a
@@ -70,6 +73,7 @@ impl Default for BackupOptions {
             log_poll_interval: Duration::from_secs(1),
             log_poll_fixed: false,
             tool_command: String::new(),
+            tool_name: "innohot".into(),
             options_source: "command line".into(),
             debug_pause_before_lock: Duration::ZERO,
             debug_skip_tablespace: None,

@@ -505,7 +505,7 @@ impl ServerControl for MysqlControl {
         let insert = format!(
             "INSERT INTO {table} (uuid, name, tool_name, tool_command, tool_version, ibbackup_version, \
              server_version, start_time, end_time, lock_time, binlog_pos, innodb_from_lsn, innodb_to_lsn, partial, \
-             incremental, format, compressed) VALUES (?, ?, 'innohot', ?, ?, ?, ?, FROM_UNIXTIME(?), \
+             incremental, format, compressed) VALUES (?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), \
              FROM_UNIXTIME(?), ?, ?, ?, ?, ?, '{}', '{}', '{}')",
             if info.incremental() { "Y" } else { "N" },
             info.format(),
@@ -515,6 +515,7 @@ impl ServerControl for MysqlControl {
         let params: Vec<mysql::Value> = vec![
             info.uuid.clone().into(),
             name.into(),
+            info.tool_name.clone().into(),
             info.tool_command.clone().into(),
             info.tool_version.clone().into(),
             info.tool_version.clone().into(),

@@ -131,6 +131,16 @@ pub(super) fn apply(fs: &dyn LocalFs, base: &Path, plan: &Plan) -> Result<Increm
     }
     for d in &plan.deltas {
         let now = by_id.get(&d.meta.space_id).map_or_else(|| base.join(&d.target), |rel| base.join(rel));
+        if d.target.components().count() != 2 && !fs.exists(&now) {
+            return Err(RestoreError::Refused(format!(
+                "{}: the target has no {}, which the incremental's {} changes: the incremental is not of this \
+                 backup's server, or the server's system or undo tablespaces changed since the base (restarted \
+                 with another innodb_undo_tablespaces): take a full backup; nothing was changed",
+                base.display(),
+                d.target.display(),
+                d.delta.display()
+            )));
+        }
         check_delta(fs, &now, d)?;
     }
     // Tables that moved: to their temporary names first.
@@ -171,15 +181,6 @@ pub(super) fn apply(fs: &dyn LocalFs, base: &Path, plan: &Plan) -> Result<Increm
     for d in &plan.deltas {
         let path = base.join(&d.target);
         if !fs.exists(&path) {
-            if d.target.components().count() != 2 {
-                return Err(RestoreError::Refused(format!(
-                    "{}: the target has no {}, which the incremental's {} changes: the incremental is not of this \
-                     backup's server (or its system tablespace files differ); nothing of it was applied",
-                    base.display(),
-                    d.target.display(),
-                    d.delta.display()
-                )));
-            }
             create_parent(fs, &path)?;
             fs.create_file(&path).map_err(io_err(&path, "creating"))?.sync().map_err(io_err(&path, "fdatasync"))?;
             report.created.push(d.target.clone());

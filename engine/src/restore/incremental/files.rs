@@ -57,6 +57,11 @@ pub(super) fn take_over(fs: &dyn LocalFs, base: &Path, inc: &Path) -> Result<usi
                 copied += 1;
             }
         }
+        // A database without tables is held as an empty db.opt, as a backup holds one.
+        if list(&to_dir)?.is_empty() {
+            let opt = to_dir.join("db.opt");
+            fs.create_file(&opt).and_then(|mut f| f.sync()).map_err(io_err(&opt, "creating"))?;
+        }
         fs.sync_dir(&to_dir).map_err(io_err(&to_dir, "fsync"))?;
     }
     for f in list(inc)?.into_iter().filter(|f| f.kind == EntryKind::File) {
