@@ -115,6 +115,29 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
     }
     crate::stream::check::verify_extracted(fs, dir, applied.is_some(), &mut r.notes, &mut r.problems);
     let new_file_layout = new_file_layout(fs, dir, has(meta::BACKUP_MY_CNF))?;
+    let held = check_files(fs, dir, top, (new_file_layout, applied, incremental), &mut r)?;
+    if r.tablespaces == 0 {
+        r.problems.push("no InnoDB tablespace (ibdata*, *.ibd) in the directory: this is not a backup".into());
+    }
+    if incremental {
+        r.notes.push(
+            "an incremental backup: whether every table is held is checked when it is prepared onto its base".into(),
+        );
+    } else {
+        check_complete(fs, dir, applied.is_some(), &held, &mut r)?;
+    }
+    Ok(r)
+}
+
+/// Every file of the backup: each tablespace's (or delta's) pages, each
+/// `.isl`'s data file. Returns the space ids held.
+fn check_files(
+    fs: &dyn SourceFs,
+    dir: &Path,
+    top: Vec<crate::io::DirEntry>,
+    (new_file_layout, applied, incremental): (PageLayout, Option<u64>, bool),
+    r: &mut VerifyReport,
+) -> Result<BTreeSet<u32>> {
     let mut held = BTreeSet::new();
     let mut stack = vec![(dir.to_path_buf(), top)];
     while let Some((d, entries)) = stack.pop() {
@@ -132,10 +155,10 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
                         && !e.name.contains('.');
                     if incremental && e.name.ends_with(crate::format::delta::DELTA_SUFFIX) {
                         r.tablespaces += 1;
-                        check_delta(fs, &path, dir, new_file_layout, &mut held, &mut r);
+                        check_delta(fs, &path, dir, new_file_layout, &mut held, r);
                     } else if is_system || e.name.ends_with(".ibd") {
                         r.tablespaces += 1;
-                        check_tablespace(fs, &path, dir, (new_file_layout, applied), &mut held, &mut r);
+                        check_tablespace(fs, &path, dir, (new_file_layout, applied), &mut held, r);
                     } else if let Some(stem) = e.name.strip_suffix(".isl") {
                         let ibd = d.join(format!("{stem}.ibd"));
                         if !fs.exists(&ibd) {
@@ -151,17 +174,7 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
             }
         }
     }
-    if r.tablespaces == 0 {
-        r.problems.push("no InnoDB tablespace (ibdata*, *.ibd) in the directory: this is not a backup".into());
-    }
-    if incremental {
-        r.notes.push(
-            "an incremental backup: whether every table is held is checked when it is prepared onto its base".into(),
-        );
-    } else {
-        check_complete(fs, dir, applied.is_some(), &held, &mut r)?;
-    }
-    Ok(r)
+    Ok(held)
 }
 
 /// What a prepare's lock file left in the backup means.
