@@ -100,6 +100,10 @@ pub struct BackupCmd {
     /// (default: DISABLED, or VERIFY_CA when --ssl-ca is given); never used over a Unix socket
     #[arg(long, value_name = "MODE")]
     pub ssl_mode: Option<String>,
+    /// How to reach the server: TCP (--host/--port, 127.0.0.1 by default; a socket setting is
+    /// ignored) or SOCKET
+    #[arg(long, value_name = "TCP|SOCKET")]
+    pub protocol: Option<String>,
     /// The MariaDB clients' switch: TLS without verifying the certificate (--ssl-mode=REQUIRED);
     /// --ssl=0 or --skip-ssl: none
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true)]
@@ -167,6 +171,17 @@ pub struct BackupCmd {
     /// An incremental backup of the pages changed since LSN (the base's to_lsn)
     #[arg(long, value_name = "LSN")]
     pub incremental_lsn: Option<u64>,
+    /// An incremental backup over the newest backup recorded with --history=NAME in the
+    /// server's history table
+    #[arg(long, value_name = "NAME", conflicts_with = "incremental_history_uuid")]
+    pub incremental_history_name: Option<String>,
+    /// An incremental backup over the backup whose history row has this uuid
+    #[arg(long, value_name = "UUID")]
+    pub incremental_history_uuid: Option<String>,
+    /// innobackupex's flag for an incremental backup: it is one when a base is given
+    /// (--incremental-basedir, -lsn or -history-name/-uuid)
+    #[arg(long)]
+    pub incremental: bool,
     /// mariabackup's name for --log-poll-ms
     #[arg(long, value_name = "MS")]
     pub log_copy_interval: Option<u64>,
@@ -300,6 +315,10 @@ pub struct PrepareCmd {
     /// The backup directory
     #[arg(long, value_name = "DIR", required = true)]
     pub target_dir: PathBuf,
+    /// Apply the incremental backup in DIR to the prepared backup in --target-dir (its next link:
+    /// from_lsn = the target's to_lsn); DIR itself is only read
+    #[arg(long, value_name = "DIR")]
+    pub incremental_dir: Option<PathBuf>,
     /// Accepted for mariabackup's scripts, and must be readable: prepare takes the
     /// server settings it needs from the backup's own backup-my.cnf
     #[arg(long, value_name = "FILE")]
@@ -357,6 +376,18 @@ pub struct CommonRestore {
     /// Accepted for mariabackup's scripts: innohot's log is the same either way
     #[arg(long)]
     pub verbose: bool,
+    /// Connection options mariabackup's scripts pass to every command: accepted and not used
+    /// (only backup connects to a server)
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub user: Option<String>,
+    #[arg(long, hide = true, value_name = "HOST")]
+    pub host: Option<String>,
+    #[arg(long, hide = true, value_name = "PORT")]
+    pub port: Option<String>,
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub socket: Option<String>,
+    #[arg(long, hide = true, value_name = "TCP|SOCKET")]
+    pub protocol: Option<String>,
 }
 
 /// `innohot copy-back` / `move-back` (also `--copy-back`, `--move-back`).

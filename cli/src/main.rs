@@ -8,6 +8,7 @@ mod export;
 mod extract;
 mod filter;
 mod grants;
+mod incremental;
 mod innobackupex;
 mod optfile;
 mod options;
@@ -56,9 +57,14 @@ fn getopt_failure(command: &str, msg: &str, code: u8) -> ExitCode {
 
 /// Whether argv[0] is `mariabackup` or `mariadb-backup` (a symlink of that name).
 fn runs_as_mariabackup() -> bool {
+    mariabackup_name().is_some()
+}
+
+/// argv[0]'s name when it is `mariabackup` or `mariadb-backup`.
+fn mariabackup_name() -> Option<String> {
     let program = std::env::args_os().next().map(PathBuf::from);
     let name = program.as_deref().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or_default();
-    ["mariabackup", "mariadb-backup"].contains(&name)
+    ["mariabackup", "mariadb-backup"].contains(&name).then(|| name.to_string())
 }
 
 fn demo(dir: Option<PathBuf>) -> ExitCode {
@@ -332,6 +338,10 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     let mut options = parsed.options;
     let full: Vec<String> = std::iter::once("innohot".to_string()).chain(raw_args.iter().cloned()).collect();
     options.tool_command = innohot::meta::mask_secrets(&full);
+    // As mariabackup records the name it runs under; tool_version still says innohot's.
+    if let Some(name) = mariabackup_name() {
+        options.tool_name = name;
+    }
     let clock = Arc::new(SystemClock::new());
     // Before anything is created: a failure here leaves the user's files as they were.
     let fail_early = |report: &mut RunReport, msg: String| {

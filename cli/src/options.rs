@@ -10,6 +10,7 @@ use crate::optfile::{self, GroupKind};
 use innohot::backup::BackupOptions;
 use innohot::io::ReadPolicy;
 use innohot::server::mysql::{ConnectOptions, SslMode};
+use innohot::server::HistoryRow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,8 +31,9 @@ pub struct BackupArgs {
     pub filter: FilterSpec,
     /// `--extra-lsndir`: where xtrabackup_checkpoints and xtrabackup_info are copied too.
     pub extra_lsndir: Option<PathBuf>,
-    /// `--incremental-basedir` and `--incremental-lsn`, settled by `incremental`.
-    incremental: (Option<PathBuf>, Option<u64>),
+    /// `--incremental-basedir`, `--incremental-lsn` and `--incremental-history-name`
+    /// or `-uuid`, settled by `incremental`.
+    incremental: (Option<PathBuf>, Option<u64>, Option<HistoryRow>),
     /// `--stream=xbstream`: the backup goes to stdout.
     pub stream: bool,
     /// `--compress=zstd` with its level and threads.
@@ -168,8 +170,13 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         }
         "debug-skip-tablespace" => a.options.debug_skip_tablespace = Some(need()?.to_string()),
         "extra-lsndir" => a.extra_lsndir = Some(PathBuf::from(need()?)),
-        "incremental-basedir" => a.incremental = (Some(PathBuf::from(need()?)), None),
-        "incremental-lsn" => a.incremental = (None, Some(number(name, need()?)?)),
+        "incremental-basedir" => a.incremental.0 = Some(PathBuf::from(need()?)),
+        "incremental-lsn" => a.incremental.1 = Some(number(name, need()?)?),
+        "incremental-history-name" => a.incremental.2 = Some(HistoryRow::Name(need()?.to_string())),
+        "incremental-history-uuid" => a.incremental.2 = Some(HistoryRow::Uuid(need()?.to_string())),
+        "incremental" => {
+            optfile::is_on(value)?;
+        }
         "stream" => a.stream = stream_format(need()?)?,
         "compress" => a.compress_file.0 = Some(value.unwrap_or_default().to_string()),
         "compress-zstd-level" => a.compress_file.1 = Some(number(name, need()?)?),
@@ -446,6 +453,9 @@ pub fn resolve(
             *slot = given;
         }
     }
+    if let Some(v) = &c.protocol {
+        out.protocol = Some(v.parse()?);
+    }
     if out.protocol == Some(Protocol::Tcp) {
         // As the clients do: a socket setting (from a shared [client] group, say) gives way.
         out.connect.socket = None;
@@ -541,8 +551,9 @@ pub fn resolve(
         out.stream = stream_format(v)?;
     }
     compression(&mut out, (c.compress, c.compress_zstd_level, c.compress_threads))?;
-    if c.incremental_basedir.is_some() || c.incremental_lsn.is_some() {
-        out.incremental = (c.incremental_basedir, c.incremental_lsn);
+    let history = c.incremental_history_name.map(HistoryRow::Name).or(c.incremental_history_uuid.map(HistoryRow::Uuid));
+    if c.incremental_basedir.is_some() || c.incremental_lsn.is_some() || history.is_some() {
+        out.incremental = (c.incremental_basedir, c.incremental_lsn, history);
     }
     incremental(&mut out, read_file)?;
     if out.stream && out.json {
@@ -560,7 +571,13 @@ pub fn resolve(
 /// `--incremental-basedir` (its xtrabackup_checkpoints' `to_lsn`, as
 /// mariabackup takes it) or `--incremental-lsn`: where the incremental starts.
 fn incremental(out: &mut BackupArgs, read_file: &dyn Fn(&PathBuf) -> Result<String, String>) -> Result<(), String> {
-    out.options.copy.incremental_from = match std::mem::take(&mut out.incremental) {
+    // mariabackup's order: the LSN, else the base directory, else the history.
+    let (basedir, lsn, history) = std::mem::take(&mut out.incremental);
+    if basedir.is_none() && lsn.is_none() {
+        out.options.incremental_history = history;
+        return Ok(());
+    }
+    out.options.copy.incremental_from = match (basedir, lsn) {
         (None, None) => None,
         (_, Some(0)) => return Err("--incremental-lsn=0 is no base: take a full backup instead".into()),
         (_, Some(lsn)) => Some(lsn),

@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-struct Run {
+/// One restore command's run: its output on stderr and, with --json, stdout.
+pub(crate) struct Run {
     command: &'static str,
     common: CommonRestore,
     target_dir: PathBuf,
     started: u64,
-    started_at: Instant,
+    pub(crate) started_at: Instant,
 }
 
 impl Run {
@@ -32,7 +33,7 @@ impl Run {
         }
     }
 
-    fn say(&self, msg: &str) {
+    pub(crate) fn say(&self, msg: &str) {
         if !self.common.quiet {
             eprintln!("{} {msg}", log_label(crate::now_unix()));
         }
@@ -165,29 +166,38 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
         Ok(v) => v.unwrap_or(false),
         Err(e) => return crate::usage_error("prepare", &e),
     };
-    run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
-    let r = match prepare::prepare(&RealLocalFs, &cmd.target_dir) {
-        Ok(r) => r,
-        Err(e) => return run.fail(&e.to_string()),
+    let prepared = match &cmd.incremental_dir {
+        Some(inc) => crate::incremental::prepare(&run, &cmd.target_dir, inc),
+        None => prepare_full(&run, cmd),
+    };
+    let (outcome, mut m) = match prepared {
+        Ok(done) => done,
+        Err(e) => return run.fail(&e),
     };
     if binlog_info {
         if let Err(e) = binlog_pos_innodb(&run, &cmd.target_dir) {
             return run.fail(&e);
         }
     }
+    if let Some(server) = &export_server {
+        match export(&run, cmd, server, force_level) {
+            Ok(fields) => m.extend(fields),
+            Err(e) => return run.fail(&e),
+        }
+    }
+    run.done(outcome, m)
+}
+
+/// The prepare of a backup on its own: its redo applied to its pages.
+fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String, Value>), String> {
+    run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
+    let r = prepare::prepare(&RealLocalFs, &cmd.target_dir).map_err(|e| e.to_string())?;
     if r.already_prepared {
         run.say(&format!(
             "{} is already prepared (xtrabackup_checkpoints says so): the redo is applied",
             cmd.target_dir.display()
         ));
-        let mut m = Map::new();
-        if let Some(server) = &export_server {
-            match export(&run, cmd, server, force_level) {
-                Ok(fields) => m.extend(fields),
-                Err(e) => return run.fail(&e),
-            }
-        }
-        return run.done("already-prepared", m);
+        return Ok(("already-prepared", Map::new()));
     }
     for s in &r.skipped {
         run.say(&format!("note: {} has no page 0 yet (created during the backup): left as it is", s.display()));
@@ -240,13 +250,7 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     ] {
         m.insert(k.into(), json!(v));
     }
-    if let Some(server) = &export_server {
-        match export(&run, cmd, server, force_level) {
-            Ok(fields) => m.extend(fields),
-            Err(e) => return run.fail(&e),
-        }
-    }
-    run.done("prepared", m)
+    Ok(("prepared", m))
 }
 
 enum ExportRefused {

@@ -123,6 +123,7 @@ pub struct BackupInfo {
     pub name: String,
     /// The command line with passwords masked (see `mask_secrets`).
     pub tool_command: String,
+    pub tool_name: String,
     pub tool_version: String,
     pub server_version: String,
     pub start_unix: u64,
@@ -161,12 +162,13 @@ impl BackupInfo {
 pub fn info(i: &BackupInfo) -> String {
     let binlog = i.binlog.as_ref().map(binlog_pos_text).unwrap_or_default();
     format!(
-        "uuid = {}\nname = {}\ntool_name = innohot\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
+        "uuid = {}\nname = {}\ntool_name = {}\ntool_command = {}\ntool_version = {}\nibbackup_version = {}\n\
          server_version = {}\nstart_time = {}\nend_time = {}\nlock_time = {}\nbinlog_pos = {}\n\
          innodb_from_lsn = {}\ninnodb_to_lsn = {}\npartial = {}\nincremental = {}\nformat = {}\n\
          compact = N\ncompressed = {}\nencrypted = N\n",
         i.uuid,
         i.name,
+        i.tool_name,
         i.tool_command,
         i.tool_version,
         i.tool_version,

@@ -406,3 +406,144 @@ fn move_back_renames_and_leaves_the_metadata() {
     let left: Vec<String> = snapshot(&dir).keys().map(|p| p.display().to_string()).collect();
     assert_eq!(left, [meta::BACKUP_MY_CNF, meta::CHECKPOINTS_FILE, meta::INFO_FILE]);
 }
+
+// ---- prepare --incremental-dir ------------------------------------------------
+
+use innohot::format::delta::{self, DeltaMeta, DeltaPage};
+use innohot::restore::incremental::prepare_incremental;
+
+/// Writes `NAME.delta` (these pages of `file`, a tablespace's bytes) and `NAME.meta` into `inc`.
+fn write_delta(inc: &Path, name: &str, space: u32, file: &[u8], pages: &[u32]) {
+    let pages: Vec<DeltaPage> = pages
+        .iter()
+        .map(|&no| DeltaPage { page_no: no, page: &file[no as usize * PS..(no as usize + 1) * PS] })
+        .collect();
+    std::fs::write(inc.join(format!("{name}.delta")), delta::encode(PS, &pages).unwrap()).unwrap();
+    let meta = DeltaMeta { page_size: PS, zip_size: 0, space_id: space };
+    std::fs::write(inc.join(format!("{name}.meta")), delta::encode_meta(&meta)).unwrap();
+}
+
+/// A page of `space` whose bytes at 300 say `tag`, checksummed.
+fn tagged(file: &mut [u8], no: u32, tag: &[u8]) {
+    let p = &mut file[no as usize * PS..(no as usize + 1) * PS];
+    p[300..300 + tag.len()].copy_from_slice(tag);
+    page::stamp_full_crc32(p);
+}
+
+/// The incremental's redo: FILE_CHECKPOINT(at), then a WRITE of "world" to page 1 of space 9.
+fn incremental_log(at: u64) -> (Vec<u8>, u64) {
+    let mut out = mariadb::backup_log_header(Checkpoint { lsn: at, end_lsn: at }, "Backup 10.11.19");
+    let ring = Ring::new(at, 1 << 30).unwrap();
+    let (op, payload) = encode_page_edit(&PageEdit::Write { offset: 400, data: b"world" });
+    let mut lsn = at;
+    for recs in [
+        vec![Record::FileCheckpoint { lsn: at }],
+        vec![Record::Page { op, page: Some(PageId { space: 9, page: 1 }), payload: &payload }],
+    ] {
+        let bytes = mariadb::encode_mtr(&recs, lsn, &ring).unwrap();
+        lsn += bytes.len() as u64;
+        out.extend(bytes);
+    }
+    (out, lsn)
+}
+
+/// A prepared base in `base` (tables t, r (renamed to r2 since), gone (dropped),
+/// z (recreated with a new id) and a database `olddb` dropped since) and an
+/// incremental of it in `inc` (new table n). Returns (base to_lsn, inc to_lsn, inc last_lsn).
+fn chain(base: &Path, inc: &Path) -> (u64, u64, u64) {
+    let base_last = backup(base);
+    for (name, space) in [("r", 7), ("gone", 8), ("z", 6)] {
+        std::fs::write(base.join(format!("db/{name}.ibd")), tablespace(space, 2)).unwrap();
+        std::fs::write(base.join(format!("db/{name}.frm")), b"frm").unwrap();
+    }
+    std::fs::create_dir_all(base.join("olddb")).unwrap();
+    std::fs::write(base.join("olddb/x.frm"), b"frm").unwrap();
+    prepare::prepare(&RealLocalFs, base).unwrap();
+    let (to, (log, last)) = (base_last, incremental_log(base_last));
+    std::fs::create_dir_all(inc.join("db")).unwrap();
+    let mut sys = tablespace(0, 4);
+    tagged(&mut sys, 2, b"system");
+    write_delta(inc, "ibdata1", 0, &sys, &[2]);
+    let mut t = tablespace(5, 2);
+    tagged(&mut t, 1, b"table t");
+    write_delta(inc, "db/t.ibd", 5, &t, &[1]);
+    write_delta(inc, "db/r2.ibd", 7, &tablespace(7, 2), &[]);
+    write_delta(inc, "db/z.ibd", 10, &tablespace(10, 3), &[0, 1, 2]);
+    write_delta(inc, "db/n.ibd", 9, &tablespace(9, 2), &[0, 1]);
+    for f in ["db/t.frm", "db/r2.frm", "db/z.frm", "db/n.frm"] {
+        std::fs::write(inc.join(f), b"frm of the incremental").unwrap();
+    }
+    std::fs::write(inc.join("ib_logfile0"), log).unwrap();
+    std::fs::write(inc.join(meta::CHECKPOINTS_FILE), meta::checkpoints_from(Some(C), to, last)).unwrap();
+    std::fs::write(inc.join(meta::BACKUP_MY_CNF), "[mysqld]\ninnodb_page_size=16384\n").unwrap();
+    std::fs::write(inc.join(meta::INFO_FILE), "uuid = incremental\n").unwrap();
+    (C, to, last)
+}
+
+#[test]
+fn an_incremental_goes_onto_its_prepared_base_by_space_id_and_leaves_itself_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, inc) = (tmp.path().join("base"), tmp.path().join("inc"));
+    let (_, to, last) = chain(&base, &inc);
+    let inc_before = snapshot(&inc);
+    let r = prepare_incremental(&RealLocalFs, &base, &inc).unwrap();
+    assert_eq!((r.deltas, r.delta_pages, r.to_lsn, r.redo.end_lsn), (5, 7, to, last), "{r:?}");
+    let read = |f: &str| std::fs::read(base.join(f)).unwrap();
+    assert_eq!(&read("ibdata1")[2 * PS + 300..2 * PS + 306], b"system");
+    assert_eq!(&read("db/t.ibd")[PS + 300..PS + 307], b"table t");
+    assert_eq!(read("db/r2.ibd"), tablespace(7, 2), "the renamed table is the base's, moved");
+    assert_eq!(read("db/z.ibd"), tablespace(10, 3), "the recreated table is the incremental's");
+    let n = read("db/n.ibd");
+    assert_eq!((n.len(), &n[PS + 400..PS + 405]), (2 * PS, &b"world"[..]), "created, then its redo applied");
+    for gone in ["db/r.ibd", "db/gone.ibd", "db/r.frm", "db/gone.frm", "olddb"] {
+        assert!(!base.join(gone).exists(), "{gone} is gone");
+    }
+    assert_eq!(read("db/n.frm"), b"frm of the incremental");
+    assert_eq!(read(meta::INFO_FILE), b"uuid = incremental\n");
+    assert_eq!(read("ib_logfile0"), prepare::prepared_log(last, "Backup 10.11.19").unwrap());
+    let cp = String::from_utf8(read(meta::CHECKPOINTS_FILE)).unwrap();
+    assert!(
+        cp.starts_with(&format!("backup_type = log-applied\nfrom_lsn = 0\nto_lsn = {to}\nlast_lsn = {last}\n")),
+        "{cp}"
+    );
+    assert_eq!(snapshot(&inc), inc_before, "the incremental is only read");
+    // Once applied, the same incremental is refused and changes nothing.
+    let before = snapshot(&base);
+    let e = prepare_incremental(&RealLocalFs, &base, &inc).unwrap_err().to_string();
+    assert!(e.contains("seems not to be proper for the target") && e.contains("already applied"), "{e}");
+    assert_eq!(snapshot(&base), before);
+}
+
+#[test]
+fn an_incremental_is_refused_before_anything_changes_when_it_does_not_fit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, inc) = (tmp.path().join("base"), tmp.path().join("inc"));
+    chain(&base, &inc);
+    let refused = |base: &Path, needle: &str| {
+        let before = (snapshot(base), snapshot(&inc));
+        let e = prepare_incremental(&RealLocalFs, base, &inc).unwrap_err().to_string();
+        assert!(e.contains(needle), "{needle}: {e}");
+        assert_eq!((snapshot(base), snapshot(&inc)), before, "{needle}");
+    };
+    // Not prepared yet.
+    let raw = tmp.path().join("raw");
+    backup(&raw);
+    refused(&raw, "needs a prepared target");
+    // A damaged delta page.
+    let t = inc.join("db/t.ibd.delta");
+    let good = std::fs::read(&t).unwrap();
+    let mut bad = good.clone();
+    bad[PS + 1000] ^= 1;
+    std::fs::write(&t, bad).unwrap();
+    refused(&base, "page 1 of space 5 is damaged");
+    std::fs::write(&t, good).unwrap();
+    // The system tablespace is not the base's.
+    std::fs::rename(base.join("ibdata1"), tmp.path().join("ibdata1")).unwrap();
+    refused(&base, "the target has no ibdata1");
+    std::fs::rename(tmp.path().join("ibdata1"), base.join("ibdata1")).unwrap();
+    // A link of another chain.
+    let text = std::fs::read_to_string(inc.join(meta::CHECKPOINTS_FILE)).unwrap();
+    std::fs::write(inc.join(meta::CHECKPOINTS_FILE), text.replace(&format!("from_lsn = {C}"), "from_lsn = 19000"))
+        .unwrap();
+    refused(&base, "an incremental between them is missing");
+}

@@ -148,13 +148,63 @@ fn metadata_problems_are_named() {
     std::fs::remove_file(root.join("ib_logfile0")).unwrap();
     std::fs::write(
         root.join("xtrabackup_checkpoints"),
-        "backup_type = incremental\nfrom_lsn = 5\nto_lsn = 9\nlast_lsn = 7\n",
+        "backup_type = full-prepared-twice\nfrom_lsn = 5\nto_lsn = 9\nlast_lsn = 7\n",
     )
     .unwrap();
     let all = verify(&RealSourceFs, root).unwrap().problems.join("\n");
-    for says in
-        ["no copied redo log", "is not a full backup", "from_lsn is 5", "to_lsn 9 is beyond last_lsn 7", "disagree"]
-    {
+    for says in ["no copied redo log", "is no backup's", "from_lsn is 5", "to_lsn 9 is beyond last_lsn 7", "disagree"] {
         assert!(all.contains(says), "{says}: {all}");
     }
+}
+
+/// The backup of fixtures made an incremental: each tablespace `NAME` becomes
+/// `NAME.delta` (all its non-zero pages) and `NAME.meta`.
+fn incremental_of_fixtures(root: &Path) {
+    use innohot::format::delta::{self, DeltaMeta, DeltaPage};
+    use innohot::format::page;
+    backup_of_fixtures(root);
+    std::fs::write(
+        root.join("xtrabackup_checkpoints"),
+        "backup_type = incremental\nfrom_lsn = 90000\nto_lsn = 100000\nlast_lsn = 100000\n",
+    )
+    .unwrap();
+    let mut files: Vec<PathBuf> = fixtures().iter().map(|f| root.join("fx").join(f.file_name().unwrap())).collect();
+    files.push(root.join("ibdata1"));
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let layout = page::layout_from_page0(&bytes).unwrap();
+        let space_id = page::fsp_header(&bytes).unwrap().space_id;
+        let size = layout.physical_size;
+        let pages: Vec<DeltaPage> = bytes
+            .chunks(size)
+            .enumerate()
+            .filter(|(_, p)| p.iter().any(|&b| b != 0))
+            .map(|(n, p)| DeltaPage { page_no: n as u32, page: p })
+            .collect();
+        let name = path.to_string_lossy().into_owned();
+        std::fs::write(format!("{name}.delta"), delta::encode(size, &pages).unwrap()).unwrap();
+        std::fs::write(format!("{name}.meta"), delta::encode_meta(&DeltaMeta::for_layout(layout, space_id))).unwrap();
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
+fn an_incremental_verifies_delta_by_delta_and_a_flipped_byte_in_a_delta_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    incremental_of_fixtures(root);
+    let r = verify(&RealSourceFs, root).unwrap();
+    assert!(r.is_ok(), "{:?}", r.problems);
+    assert_eq!(r.tablespaces as usize, fixtures().len() + 1, "every delta, and not its meta, counted");
+    assert!(r.pages > 0);
+    let delta = root.join("fx").join(format!("{}.delta", fixtures()[0].file_name().unwrap().to_string_lossy()));
+    let mut bytes = std::fs::read(&delta).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x40;
+    std::fs::write(&delta, bytes).unwrap();
+    let all = verify(&RealSourceFs, root).unwrap().problems.join("\n");
+    assert!(all.contains(&format!("{}: page", delta.strip_prefix(root).unwrap().display())), "{all}");
+    std::fs::remove_file(root.join("ibdata1.meta")).unwrap();
+    let all = verify(&RealSourceFs, root).unwrap().problems.join("\n");
+    assert!(all.contains("ibdata1.meta: cannot read it"), "{all}");
 }

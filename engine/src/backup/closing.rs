@@ -243,6 +243,7 @@ impl Backup {
             uuid,
             name: self.opts.history.clone().unwrap_or_default(),
             tool_command: self.opts.tool_command.clone(),
+            tool_name: self.opts.tool_name.clone(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             server_version: self.vars.version().to_string(),
             start_unix: self.start_unix,

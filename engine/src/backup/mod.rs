@@ -460,6 +460,7 @@ impl Backup {
         let lsn = self.svc.server.current_lsn()?;
         self.server_lsn_before_copy = lsn;
         self.note(phase, format!("server log sequence number {lsn}"));
+        self.incremental_from_history(phase)?;
         if let Some(from) = self.opts.copy.incremental_from {
             if from > lsn {
                 return Err(BackupError::Config(format!(
@@ -474,6 +475,30 @@ impl Backup {
             self.note(phase, format!("{name} = {}", self.vars.get(name).unwrap_or("")));
         }
         self.advance(Phase::SizeRedoLog)
+    }
+
+    /// `--incremental-history-name` / `-uuid`: the base is the newest backup
+    /// of that name (or uuid) in the server's history table.
+    fn incremental_from_history(&mut self, phase: Phase) -> Result<()> {
+        let Some(by) = self.opts.incremental_history.clone() else { return Ok(()) };
+        let table = self.flavor().history_table();
+        self.statement(phase, &format!("SELECT innodb_to_lsn FROM {} (--incremental-history)", table.name()));
+        let (what, key) = match &by {
+            crate::server::HistoryRow::Name(n) => ("name", n),
+            crate::server::HistoryRow::Uuid(u) => ("uuid", u),
+        };
+        match self.svc.server.history_to_lsn(table, &by)? {
+            Some(lsn) => {
+                self.note(phase, format!("the base is the newest backup with {what} '{key}' in {}", table.name()));
+                self.opts.copy.incremental_from = Some(lsn);
+                Ok(())
+            }
+            None => Err(BackupError::Config(format!(
+                "Error while attempting to find history record for {what} {key}: {} has no completed backup with \
+                 that {what}; give the base with --incremental-basedir instead",
+                table.name()
+            ))),
+        }
     }
 
     fn open_redo_log(&mut self) -> Result<Next> {

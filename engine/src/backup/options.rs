@@ -18,6 +18,9 @@ pub struct BackupOptions {
     pub log_poll_fixed: bool,
     /// The command line as recorded in xtrabackup_info, secrets already masked.
     pub tool_command: String,
+    /// xtrabackup_info's and the history row's `tool_name`: innohot, or the
+    /// name it runs under as a drop-in (`mariabackup`), as mariabackup records its own.
+    pub tool_name: String,
     /// Where the options came from, for phase 1's report.
     pub options_source: String,
     /// Test only: waits this long after the data copy, before the lock, so a
@@ -57,6 +60,9 @@ pub struct BackupOptions {
     /// `--ftwrl-wait-timeout`: seconds to wait for long queries before the lock
     /// (see `lock_wait`); the lock statements then wait at most this long.
     pub lock_wait: Option<LockWait>,
+    /// `--incremental-history-name` / `-uuid`: an incremental backup from the
+    /// `to_lsn` of that backup's row in the history table (read in phase 5).
+    pub incremental_history: Option<crate::server::HistoryRow>,
 }
 
 impl Default for BackupOptions {
@@ -67,6 +73,7 @@ impl Default for BackupOptions {
             log_poll_interval: Duration::from_secs(1),
             log_poll_fixed: false,
             tool_command: String::new(),
+            tool_name: "innohot".into(),
             options_source: "command line".into(),
             debug_pause_before_lock: Duration::ZERO,
             debug_skip_tablespace: None,
@@ -79,6 +86,7 @@ impl Default for BackupOptions {
             galera_info: false,
             no_lock: false,
             lock_wait: None,
+            incremental_history: None,
         }
     }
 }

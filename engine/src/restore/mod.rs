@@ -6,6 +6,7 @@ pub mod binlog_pos;
 pub mod completeness;
 pub mod copyback;
 pub mod ddl_markers;
+pub mod incremental;
 pub mod journal;
 pub mod marker;
 pub mod mysql57_group;

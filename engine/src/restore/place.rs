@@ -266,29 +266,38 @@ fn place(
 /// Copies with large sequential reads (through `buf`, grown as needed up to
 /// `CHUNK`); fdatasync before returning.
 fn copy_file(fs: &dyn LocalFs, item: &Item, buf: &mut Vec<u8>) -> Result<u64> {
-    let mut out = fs.create_file(&item.to).map_err(io_err(&item.to, "creating"))?;
-    let mut total = 0u64;
-    if let Some(bytes) = item.contents() {
-        out.write_at(&bytes, 0).map_err(io_err(&item.to, "writing"))?;
-        total = bytes.len() as u64;
-    } else {
-        let mut src = fs.open_read(&item.from).map_err(io_err(&item.from, "opening"))?;
-        let size = src.size().map_err(io_err(&item.from, "reading the size of"))?;
-        let want = size.clamp(1, CHUNK as u64) as usize;
-        if buf.len() < want {
-            buf.resize(want, 0);
+    match item.contents() {
+        Some(bytes) => {
+            let mut out = fs.create_file(&item.to).map_err(io_err(&item.to, "creating"))?;
+            out.write_at(&bytes, 0).map_err(io_err(&item.to, "writing"))?;
+            out.sync().map_err(io_err(&item.to, "fdatasync of"))?;
+            Ok(bytes.len() as u64)
         }
-        loop {
-            let n = src.read_at(buf, total).map_err(io_err(&item.from, "reading"))?;
-            if n == 0 {
-                break;
-            }
-            out.write_at(&buf[..n], total).map_err(io_err(&item.to, "writing"))?;
-            total += n as u64;
-            src.done_with(total - n as u64, n as u64);
-        }
+        None => copy_whole(fs, &item.from, &item.to, buf),
     }
-    out.sync().map_err(io_err(&item.to, "fdatasync of"))?;
+}
+
+/// Copies `from` to the new file `to` with large sequential reads (through
+/// `buf`, grown as needed up to `CHUNK`); fdatasync before returning.
+pub(super) fn copy_whole(fs: &dyn LocalFs, from: &Path, to: &Path, buf: &mut Vec<u8>) -> Result<u64> {
+    let mut out = fs.create_file(to).map_err(io_err(to, "creating"))?;
+    let mut src = fs.open_read(from).map_err(io_err(from, "opening"))?;
+    let size = src.size().map_err(io_err(from, "reading the size of"))?;
+    let want = size.clamp(1, CHUNK as u64) as usize;
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let mut total = 0u64;
+    loop {
+        let n = src.read_at(buf, total).map_err(io_err(from, "reading"))?;
+        if n == 0 {
+            break;
+        }
+        out.write_at(&buf[..n], total).map_err(io_err(to, "writing"))?;
+        total += n as u64;
+        src.done_with(total - n as u64, n as u64);
+    }
+    out.sync().map_err(io_err(to, "fdatasync of"))?;
     Ok(total)
 }
 

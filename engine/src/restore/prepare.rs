@@ -97,7 +97,7 @@ pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
 
 /// The backup's lock file, held until the value is dropped; refused while another
 /// prepare holds it.
-fn lock_backup(fs: &dyn LocalFs, dir: &Path) -> Result<Box<dyn FileLock>> {
+pub(super) fn lock_backup(fs: &dyn LocalFs, dir: &Path) -> Result<Box<dyn FileLock>> {
     let lock = dir.join(meta::PREPARE_LOCK);
     fs.lock_file(&lock).map_err(|e| match e.kind() {
         std::io::ErrorKind::WouldBlock => {
@@ -111,7 +111,7 @@ fn lock_backup(fs: &dyn LocalFs, dir: &Path) -> Result<Box<dyn FileLock>> {
 /// The files a server needs that [`completeness::check`] can name before the redo is
 /// read: refused when missing. Returns the InnoDB tables without an `.ibd`, which
 /// SYS_TABLES places once the redo is applied ([`place_tables_without_ibd`]).
-fn check_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<TableWithoutIbd>> {
+pub(super) fn check_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<TableWithoutIbd>> {
     let found = completeness::check(&LocalReader(fs), dir).map_err(io_err(dir, "reading the backup in"))?;
     if !found.missing.is_empty() {
         return Err(RestoreError::Missing { dir: dir.to_path_buf(), missing: found.missing });
@@ -287,7 +287,19 @@ pub fn apply_pages(
     cp: &Checkpoints,
     without_ibd: &[TableWithoutIbd],
 ) -> Result<(PrepareReport, String)> {
-    let log_path = dir.join(LOG_FILE);
+    apply_log(fs, dir, &dir.join(LOG_FILE), cp, without_ibd)
+}
+
+/// [`apply_pages`] with the redo read from `log_path` (an incremental's,
+/// applied to its base) and `cp` the checkpoints of the backup it belongs to.
+pub(super) fn apply_log(
+    fs: &dyn LocalFs,
+    dir: &Path,
+    log_path: &Path,
+    cp: &Checkpoints,
+    without_ibd: &[TableWithoutIbd],
+) -> Result<(PrepareReport, String)> {
+    let log_path = log_path.to_path_buf();
     let log = fs.read_mapped(&log_path).map_err(io_err(&log_path, "reading"))?;
     let bad_log = |detail: String| RestoreError::BadLog { path: log_path.clone(), detail };
     if log.len() < START_OFFSET as usize {

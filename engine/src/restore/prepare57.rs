@@ -27,7 +27,19 @@ pub fn apply_pages(
     cp: &Checkpoints,
     without_ibd: &[TableWithoutIbd],
 ) -> Result<(PrepareReport, Vec<u8>)> {
-    let log_path = dir.join(COPY_FILE);
+    apply_copy(fs, dir, &dir.join(COPY_FILE), cp, without_ibd)
+}
+
+/// [`apply_pages`] with the redo copy read from `log_path` (an incremental's,
+/// applied to its base) and `cp` the checkpoints of the backup it belongs to.
+pub(super) fn apply_copy(
+    fs: &dyn LocalFs,
+    dir: &Path,
+    log_path: &Path,
+    cp: &Checkpoints,
+    without_ibd: &[TableWithoutIbd],
+) -> Result<(PrepareReport, Vec<u8>)> {
+    let log_path = log_path.to_path_buf();
     let log = fs.read_all(&log_path).map_err(io_err(&log_path, "reading"))?;
     let bad_log = |detail: String| RestoreError::BadLog { path: log_path.clone(), detail };
     let head =

@@ -139,6 +139,22 @@ pub enum HistoryTable {
     Percona,
 }
 
+/// A backup in the history table, by the `--history` name it was given or its uuid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryRow {
+    Name(String),
+    Uuid(String),
+}
+
+impl HistoryTable {
+    pub fn name(self) -> &'static str {
+        match self {
+            HistoryTable::MariaDb => "mysql.mariadb_backup_history",
+            HistoryTable::Percona => "PERCONA_SCHEMA.xtrabackup_history",
+        }
+    }
+}
+
 pub trait ServerControl {
     fn variables(&mut self) -> Result<ServerVars, ServerError>;
     fn lock(&mut self, step: LockStep) -> Result<(), ServerError>;
@@ -191,6 +207,14 @@ pub trait ServerControl {
         name: &str,
         info: &crate::meta::BackupInfo,
     ) -> Result<(), ServerError>;
+    /// `--incremental-history-name` / `-uuid`: the newest `innodb_to_lsn` of
+    /// the history rows `by` names (None: no such row).
+    fn history_to_lsn(&mut self, _table: HistoryTable, by: &HistoryRow) -> Result<Option<Lsn>, ServerError> {
+        Err(ServerError::Unexpected {
+            statement: "SELECT innodb_to_lsn FROM the history table".into(),
+            detail: format!("this server keeps no backup history ({by:?})"),
+        })
+    }
     /// "Log sequence number" of `SHOW ENGINE INNODB STATUS`.
     fn current_lsn(&mut self) -> Result<Lsn, ServerError>;
     /// "Last checkpoint at" of `SHOW ENGINE INNODB STATUS`: the newest

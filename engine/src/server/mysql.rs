@@ -484,19 +484,20 @@ impl ServerControl for MysqlControl {
         self.exec("SET GLOBAL innodb_log_checkpoint_now=ON")
     }
 
+    fn history_to_lsn(&mut self, table: HistoryTable, by: &super::HistoryRow) -> Result<Option<Lsn>, ServerError> {
+        self.newest_history_lsn(table, by)
+    }
+
     fn record_history(
         &mut self,
         table: HistoryTable,
         name: &str,
         info: &crate::meta::BackupInfo,
     ) -> Result<(), ServerError> {
-        let table = match table {
-            HistoryTable::MariaDb => "mysql.mariadb_backup_history",
-            HistoryTable::Percona => {
-                self.exec("CREATE DATABASE IF NOT EXISTS PERCONA_SCHEMA")?;
-                "PERCONA_SCHEMA.xtrabackup_history"
-            }
-        };
+        if table == HistoryTable::Percona {
+            self.exec("CREATE DATABASE IF NOT EXISTS PERCONA_SCHEMA")?;
+        }
+        let table = table.name();
         self.exec(&format!(
             "CREATE TABLE IF NOT EXISTS {table} ({}) ENGINE=InnoDB DEFAULT CHARSET=utf8",
             crate::meta::HISTORY_COLUMNS
@@ -504,7 +505,7 @@ impl ServerControl for MysqlControl {
         let insert = format!(
             "INSERT INTO {table} (uuid, name, tool_name, tool_command, tool_version, ibbackup_version, \
              server_version, start_time, end_time, lock_time, binlog_pos, innodb_from_lsn, innodb_to_lsn, partial, \
-             incremental, format, compressed) VALUES (?, ?, 'innohot', ?, ?, ?, ?, FROM_UNIXTIME(?), \
+             incremental, format, compressed) VALUES (?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), \
              FROM_UNIXTIME(?), ?, ?, ?, ?, ?, '{}', '{}', '{}')",
             if info.incremental() { "Y" } else { "N" },
             info.format(),
@@ -514,6 +515,7 @@ impl ServerControl for MysqlControl {
         let params: Vec<mysql::Value> = vec![
             info.uuid.clone().into(),
             name.into(),
+            info.tool_name.clone().into(),
             info.tool_command.clone().into(),
             info.tool_version.clone().into(),
             info.tool_version.clone().into(),

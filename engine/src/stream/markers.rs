@@ -61,7 +61,24 @@ fn cannot_take_back(name: &str, what: &str) -> io::Error {
 
 /// `db/t` for `db/t.ibd`: the name mariabackup's markers use.
 fn space_name(stream_name: &str) -> Option<&str> {
-    stream_name.strip_suffix(IBD)
+    table_file(stream_name).map(|(space, _)| space)
+}
+
+/// A table's file in the stream: its space name and what follows `.ibd`:
+/// `db/t.ibd` → (`db/t`, ``); an incremental's `db/t.ibd.delta` and
+/// `db/t.ibd.meta` → (`db/t`, `.delta`), (`db/t`, `.meta`).
+fn table_file(stream_name: &str) -> Option<(&str, &str)> {
+    [crate::format::delta::DELTA_SUFFIX, crate::format::delta::META_SUFFIX, ""].into_iter().find_map(|rest| {
+        let space = stream_name.strip_suffix(rest)?.strip_suffix(IBD)?;
+        Some((space, rest))
+    })
+}
+
+/// A table's file sent again: `db/t.new` for `db/t.ibd`, `db/t.new.delta`
+/// for `db/t.ibd.delta` (the name mariabackup's prepare takes a delta of a
+/// table created during an incremental backup under).
+fn new_name(stream_name: &str) -> Option<String> {
+    table_file(stream_name).map(|(space, rest)| format!("{space}{NEW_SUFFIX}{rest}"))
 }
 
 impl Ledger {
@@ -76,9 +93,9 @@ impl Ledger {
         if self.taken(name) {
             return Err(exists(name));
         }
-        let stream_name = match (self.used.contains(name), space_name(name)) {
+        let stream_name = match (self.used.contains(name), new_name(name)) {
             (false, _) => name.to_string(),
-            (true, Some(space)) => format!("{space}{NEW_SUFFIX}"),
+            (true, Some(new)) => new,
             (true, None) => return Err(cannot_take_back(name, "written again")),
         };
         if !self.used.insert(stream_name.clone()) {
@@ -160,24 +177,26 @@ impl Ledger {
     /// backup's as they stand now, less those already sent.
     pub(super) fn take_markers(&mut self) -> Vec<(String, Vec<u8>)> {
         let now_as: HashMap<&str, &str> = self.live.iter().map(|(n, s)| (s.as_str(), n.as_str())).collect();
-        let mut markers = Vec::new();
+        // By marker name: an incremental's delta and meta of one table say the same.
+        let mut markers = BTreeMap::new();
         for stream_name in self.sent.keys() {
-            let Some(space) = space_name(stream_name) else { continue };
+            let Some((space, rest)) = table_file(stream_name) else { continue };
             match now_as.get(stream_name.as_str()) {
                 Some(name) if *name == stream_name => {}
                 Some(_) if planted_skip_ren_marker() => {}
                 Some(name) => {
                     let to = space_name(name).unwrap_or(name);
-                    markers.push((format!("{space}{REN_SUFFIX}"), to.as_bytes().to_vec()));
+                    markers.insert(format!("{space}{REN_SUFFIX}"), to.as_bytes().to_vec());
                 }
                 // A rebuilt table's `.new` replaces the old copy by itself.
-                None if self.sent.contains_key(&format!("{space}{NEW_SUFFIX}")) => {}
-                None => markers.push((format!("{space}{DEL_SUFFIX}"), Vec::new())),
+                None if self.sent.contains_key(&format!("{space}{NEW_SUFFIX}{rest}")) => {}
+                None => {
+                    markers.insert(format!("{space}{DEL_SUFFIX}"), Vec::new());
+                }
             }
         }
         // Those sent by an earlier call.
-        markers.retain(|(name, _)| !self.used.contains(name));
-        markers
+        markers.into_iter().filter(|(name, _)| !self.used.contains(name)).collect()
     }
 }
 
@@ -247,6 +266,26 @@ mod tests {
 
     fn markers(l: &mut Ledger) -> Vec<(String, String)> {
         l.take_markers().into_iter().map(|(n, c)| (n, String::from_utf8(c).unwrap())).collect()
+    }
+
+    #[test]
+    fn an_incremental_tables_delta_and_meta_make_one_marker_and_a_new_copy_keeps_its_suffix() {
+        let mut l = Ledger::default();
+        for f in ["db/r.ibd.delta", "db/r.ibd.meta", "db/d.ibd.delta", "db/d.ibd.meta", "db/n.ibd.delta"] {
+            send(&mut l, f);
+        }
+        for f in ["db/r.ibd.delta", "db/r.ibd.meta"] {
+            l.rename(f, &f.replace("db/r", "db/r2")).unwrap();
+        }
+        for f in ["db/d.ibd.delta", "db/d.ibd.meta"] {
+            l.remove(f).unwrap();
+        }
+        l.remove("db/n.ibd.delta").unwrap();
+        assert_eq!(send(&mut l, "db/n.ibd.delta"), "db/n.new.delta");
+        assert_eq!(
+            markers(&mut l),
+            vec![("db/d.del".to_string(), String::new()), ("db/r.ren".to_string(), "db/r2".to_string())]
+        );
     }
 
     #[test]

@@ -79,6 +79,27 @@ impl MysqlControl {
     }
 
     /// Runs a statement that returns no rows (`STOP SLAVE SQL_THREAD`).
+    /// `ServerControl::history_to_lsn`.
+    pub(super) fn newest_history_lsn(
+        &mut self,
+        table: crate::server::HistoryTable,
+        by: &crate::server::HistoryRow,
+    ) -> Result<Option<Lsn>, ServerError> {
+        let (column, value) = match by {
+            crate::server::HistoryRow::Name(n) => ("name", n),
+            crate::server::HistoryRow::Uuid(u) => ("uuid", u),
+        };
+        let statement = format!(
+            "SELECT innodb_to_lsn FROM {} WHERE {column} = ? AND innodb_to_lsn IS NOT NULL \
+             ORDER BY innodb_to_lsn DESC LIMIT 1",
+            table.name()
+        );
+        use mysql::prelude::Queryable;
+        let got: Option<u64> =
+            self.conn.exec_first(&statement, (value.as_str(),)).map_err(|e| self.err(&statement, e))?;
+        Ok(got)
+    }
+
     pub fn execute(&mut self, statement: &str) -> Result<(), ServerError> {
         self.exec(statement)
     }

@@ -1,7 +1,8 @@
 //! `innohot verify`: checks a backup directory without restoring it.
 //!
-//! - no failure marker, a complete `xtrabackup_checkpoints` (full backup,
-//!   `from_lsn = 0`, `to_lsn <= last_lsn`) and no leftover `.pending` file;
+//! - no failure marker, a complete `xtrabackup_checkpoints` (a full backup
+//!   from 0, or an incremental from its base's LSN; `to_lsn <= last_lsn`)
+//!   and no leftover `.pending` file;
 //!   `xtrabackup_info`'s `innodb_to_lsn` agrees with it;
 //! - the copied redo log is there (`ib_logfile0` or `xtrabackup_logfile`);
 //!   a 5.7 `xtrabackup_logfile` is read block by block: every block's
@@ -13,6 +14,8 @@
 //!   engine's own page validation (`format::page::validate_page`: every page
 //!   size, crc32/innodb/full_crc32 checksums, ROW_FORMAT=COMPRESSED and
 //!   PAGE_COMPRESSED pages), the page size taken from page 0 as the copy did;
+//!   an incremental's every `NAME.delta` decodes, with its `NAME.meta`, and
+//!   every page in it passes the same checks;
 //! - every `.isl` link has its `.ibd` next to it (DATA DIRECTORY tables are
 //!   stored beside their link, docs/FORMATS.md);
 //! - MariaDB: every file-per-table tablespace the copied redo names in a FILE
@@ -30,7 +33,10 @@ use crate::meta;
 use crate::prepare::sys_tables::sys_tables;
 use crate::restore::completeness::{self, SourceReader};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+mod pages;
+use pages::{check_delta, check_tablespace};
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +92,7 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
     let lsns = check_checkpoints(fs, dir, has(meta::CHECKPOINTS_FILE), has(meta::INFO_FILE), &mut r);
     let last_lsn = lsns.map(|l| l.last);
     let applied = lsns.filter(|l| l.applied).map(|l| l.last);
+    let incremental = lsns.is_some_and(|l| l.incremental);
     match ["ib_logfile0", "xtrabackup_logfile"].iter().find(|n| has(n)) {
         Some(&"xtrabackup_logfile") => {
             r.notes.push("redo log copy: xtrabackup_logfile".into());
@@ -108,6 +115,29 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
     }
     crate::stream::check::verify_extracted(fs, dir, applied.is_some(), &mut r.notes, &mut r.problems);
     let new_file_layout = new_file_layout(fs, dir, has(meta::BACKUP_MY_CNF))?;
+    let held = check_files(fs, dir, top, (new_file_layout, applied, incremental), &mut r)?;
+    if r.tablespaces == 0 {
+        r.problems.push("no InnoDB tablespace (ibdata*, *.ibd) in the directory: this is not a backup".into());
+    }
+    if incremental {
+        r.notes.push(
+            "an incremental backup: whether every table is held is checked when it is prepared onto its base".into(),
+        );
+    } else {
+        check_complete(fs, dir, applied.is_some(), &held, &mut r)?;
+    }
+    Ok(r)
+}
+
+/// Every file of the backup: each tablespace's (or delta's) pages, each
+/// `.isl`'s data file. Returns the space ids held.
+fn check_files(
+    fs: &dyn SourceFs,
+    dir: &Path,
+    top: Vec<crate::io::DirEntry>,
+    (new_file_layout, applied, incremental): (PageLayout, Option<u64>, bool),
+    r: &mut VerifyReport,
+) -> Result<BTreeSet<u32>> {
     let mut held = BTreeSet::new();
     let mut stack = vec![(dir.to_path_buf(), top)];
     while let Some((d, entries)) = stack.pop() {
@@ -120,10 +150,15 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
                 }
                 EntryKind::File => {
                     let at_root = d == dir;
-                    let is_system = at_root && (e.name.starts_with("ibdata") || e.name.starts_with("undo"));
-                    if is_system || e.name.ends_with(".ibd") {
+                    let is_system = at_root
+                        && (e.name.starts_with("ibdata") || e.name.starts_with("undo"))
+                        && !e.name.contains('.');
+                    if incremental && e.name.ends_with(crate::format::delta::DELTA_SUFFIX) {
                         r.tablespaces += 1;
-                        check_tablespace(fs, &path, dir, (new_file_layout, applied), &mut held, &mut r);
+                        check_delta(fs, &path, dir, new_file_layout, &mut held, r);
+                    } else if is_system || e.name.ends_with(".ibd") {
+                        r.tablespaces += 1;
+                        check_tablespace(fs, &path, dir, (new_file_layout, applied), &mut held, r);
                     } else if let Some(stem) = e.name.strip_suffix(".isl") {
                         let ibd = d.join(format!("{stem}.ibd"));
                         if !fs.exists(&ibd) {
@@ -139,11 +174,7 @@ pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
             }
         }
     }
-    if r.tablespaces == 0 {
-        r.problems.push("no InnoDB tablespace (ibdata*, *.ibd) in the directory: this is not a backup".into());
-    }
-    check_complete(fs, dir, applied.is_some(), &held, &mut r)?;
-    Ok(r)
+    Ok(held)
 }
 
 /// What a prepare's lock file left in the backup means.
@@ -240,6 +271,8 @@ struct Lsns {
     last: u64,
     /// Prepared by innohot or mariabackup: the redo is applied up to `last`.
     applied: bool,
+    /// Its tablespaces are deltas (`backup_type = incremental`).
+    incremental: bool,
 }
 
 /// The checkpoints file's checks; its LSNs when it has them.
@@ -264,11 +297,18 @@ fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r
         return None;
     };
     let kind = kv.get("backup_type").map(String::as_str).unwrap_or("");
-    if !matches!(kind, "full-backuped" | "full-prepared" | "log-applied") {
-        r.problems.push(format!("{}: backup_type '{kind}' is not a full backup", meta::CHECKPOINTS_FILE));
+    let incremental = kind == "incremental";
+    if !matches!(kind, "full-backuped" | "full-prepared" | "log-applied" | "incremental") {
+        r.problems.push(format!("{}: backup_type '{kind}' is no backup's", meta::CHECKPOINTS_FILE));
     }
-    if from != 0 {
-        r.problems.push(format!("{}: from_lsn is {from}, a full backup has 0", meta::CHECKPOINTS_FILE));
+    if (from != 0) != incremental {
+        r.problems.push(format!(
+            "{}: from_lsn is {from} but backup_type is {kind}: only an incremental backup starts past 0",
+            meta::CHECKPOINTS_FILE
+        ));
+    }
+    if incremental && from > to {
+        r.problems.push(format!("{}: from_lsn {from} is beyond to_lsn {to}", meta::CHECKPOINTS_FILE));
     }
     if to > last {
         r.problems.push(format!(
@@ -290,7 +330,7 @@ fn check_checkpoints(fs: &dyn SourceFs, dir: &Path, present: bool, info: bool, r
             }
         }
     }
-    Some(Lsns { last, applied: kind == "log-applied" })
+    Some(Lsns { last, applied: kind == "log-applied", incremental })
 }
 
 /// A 5.7 redo copy: after the 2048-byte header, 512-byte blocks whose
@@ -483,7 +523,11 @@ impl FileRecords {
             let skip = *op == crate::format::mariadb::FileOp::Delete
                 || !base.ends_with(".ibd")
                 || crate::copy::is_temporary_name(&base);
-            if !skip && !fs.exists(&root.join(&in_backup)) {
+            // An incremental's delta of it, or mariabackup's whole copy of a table created during the backup.
+            let delta = format!("{}{}", in_backup.display(), crate::format::delta::DELTA_SUFFIX);
+            let new = in_backup.with_extension("new");
+            let held = [in_backup.clone(), PathBuf::from(delta), new].iter().any(|p| fs.exists(&root.join(p)));
+            if !skip && !held {
                 r.problems.push(format!(
                     "{}{MISSING} (the copied redo changes its tablespace, space id {space}, FILE record at LSN \
                      {lsn}): prepare would lose that table; take a new backup",
@@ -491,86 +535,6 @@ impl FileRecords {
                 ));
             }
         }
-    }
-}
-
-/// Every page of one tablespace file, as the copy validated it; in a prepared
-/// backup (`applied` set) also no page LSN past the applied LSN. The space id its
-/// page 0 holds goes into `held`.
-fn check_tablespace(
-    fs: &dyn SourceFs,
-    path: &Path,
-    root: &Path,
-    (new_file_layout, applied): (PageLayout, Option<u64>),
-    held: &mut BTreeSet<u32>,
-    r: &mut VerifyReport,
-) {
-    let name = rel(path, root);
-    let mut f = match fs.open(path, READ) {
-        Ok(f) => f,
-        Err(e) => return r.problems.push(format!("{name}: cannot open it: {e}")),
-    };
-    let size = match f.size() {
-        Ok(s) => s,
-        Err(e) => return r.problems.push(format!("{name}: cannot read it: {e}")),
-    };
-    let mut head = vec![0u8; 4096.min(size as usize)];
-    if let Err(e) = f.read_at(&mut head, 0) {
-        return r.problems.push(format!("{name}: cannot read page 0: {e}"));
-    }
-    let (layout, space_id) = if head.len() >= page::FSP_SPACE_FLAGS + 4 && head.iter().any(|&b| b != 0) {
-        match (page::layout_from_page0(&head), page::fsp_header(&head)) {
-            (Ok(l), Ok(h)) => {
-                held.insert(h.space_id);
-                (l, h.space_id)
-            }
-            (Err(e), _) | (_, Err(e)) => return r.problems.push(format!("{name}: page 0: {e}")),
-        }
-    } else {
-        (new_file_layout, 0)
-    };
-    let psize = layout.physical_size as u64;
-    if size % psize != 0 {
-        r.problems
-            .push(format!("{name}: {size} bytes is not a whole number of {psize}-byte pages: the file is truncated"));
-    }
-    let mut buf = vec![0u8; layout.physical_size];
-    let mut bad = 0usize;
-    for page_no in 0..size / psize {
-        match f.read_at(&mut buf, page_no * psize) {
-            Ok(n) if n == buf.len() => {}
-            Ok(_) => break,
-            Err(e) => {
-                r.problems.push(format!("{name}: page {page_no}: cannot read it: {e}"));
-                return;
-            }
-        }
-        r.pages += 1;
-        match page::validate_page(&buf, space_id, page_no as u32, layout) {
-            Err(defect) => {
-                bad += 1;
-                if bad <= PROBLEMS_PER_FILE {
-                    r.problems.push(format!("{name}: page {page_no} is corrupt: {defect}"));
-                }
-                continue;
-            }
-            // Copies of other pages (or nothing): no LSN of their own.
-            Ok(page::Accepted::Doublewrite | page::Accepted::AllZero) => continue,
-            Ok(_) => {}
-        }
-        let page_lsn = u64::from_be_bytes(buf[page::FIL_PAGE_LSN..page::FIL_PAGE_LSN + 8].try_into().expect("8 bytes"));
-        if let Some(applied) = applied.filter(|&a| page_lsn > a) {
-            bad += 1;
-            if bad <= PROBLEMS_PER_FILE {
-                r.problems.push(format!(
-                    "{name}: page {page_no} has LSN {page_lsn}, beyond the applied LSN {applied}: the page is \
-                     newer than the prepared backup (changed after prepare, or a corrupt LSN); take a new backup"
-                ));
-            }
-        }
-    }
-    if bad > PROBLEMS_PER_FILE {
-        r.problems.push(format!("{name}: {} more corrupt pages", bad - PROBLEMS_PER_FILE));
     }
 }
 
