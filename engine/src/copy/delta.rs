@@ -9,7 +9,8 @@
 //! created after the server's last checkpoint, so after the base, and the
 //! incremental's redo holds its creation. It is copied whole as `db/t.new`,
 //! as mariabackup does: its prepare moves `db/t.new` into the base as
-//! `db/t.ibd` before it applies the deltas and the redo.
+//! `db/t.ibd` before it applies the deltas and the redo, whatever the DDL
+//! markers say, so the copy waits until DDL is blocked (`pool`).
 
 use crate::format::delta::{self, DeltaMeta};
 use crate::format::page::PageLayout;

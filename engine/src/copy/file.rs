@@ -428,7 +428,7 @@ impl FileCopier {
 
 /// The layout and space id page 0 gives; None while page 0 is not written
 /// yet (MariaDB writes a new table's page 0 lazily).
-fn page0(src: &mut dyn SourceFile, path: &Path) -> Result<Option<(PageLayout, u32)>> {
+pub(super) fn page0(src: &mut dyn SourceFile, path: &Path) -> Result<Option<(PageLayout, u32)>> {
     let mut head = vec![0u8; 4096];
     let got = src.read_at(&mut head, 0).map_err(|e| BackupError::io(path, "reading", e))?;
     head.truncate(got);

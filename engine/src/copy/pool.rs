@@ -236,20 +236,36 @@ impl CopyPool {
         Ok(LaneStep::Worked)
     }
 
-    /// None for a table dropped since the scan: the lock-time rescan settles it.
+    /// None for a table dropped since the scan, and (an incremental backup,
+    /// before the lock) for a table whose page 0 is not on disk yet: the
+    /// lock-time rescan settles both.
     fn open(&self, ts: &Tablespace, phase: Phase, role: Role) -> Result<Option<FileCopier>> {
-        let opened = FileCopier::open(
-            ts.clone(),
-            &*self.fs,
-            &*self.target,
-            &self.settings,
-            self.new_file_layout,
-            (phase, role),
-            self.progress.clone(),
-            self.clock.clone(),
-        );
+        let opened = self.defer_new_table(ts, phase).and_then(|defer| {
+            if defer {
+                let text = format!(
+                    "{} has no page 0 on disk yet (created since the server's last checkpoint): copied whole as .new \
+                     with DDL blocked, as mariabackup does",
+                    ts.source.display()
+                );
+                emit(&*self.progress, &*self.clock, phase, Role::Main, EventKind::Note(text));
+                return Ok(None);
+            }
+            let layout = self.new_file_layout;
+            let (progress, clock) = (self.progress.clone(), self.clock.clone());
+            FileCopier::open(
+                ts.clone(),
+                &*self.fs,
+                &*self.target,
+                &self.settings,
+                layout,
+                (phase, role),
+                progress,
+                clock,
+            )
+            .map(Some)
+        });
         match opened {
-            Ok(c) => Ok(Some(c)),
+            Ok(c) => Ok(c),
             Err(BackupError::Io { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound && ts.kind == TablespaceKind::Table =>
             {
@@ -259,6 +275,22 @@ impl CopyPool {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// An incremental backup copies a table whose page 0 is not written yet
+    /// whole, as `db/t.new` (see `delta`), which its prepare moves into the
+    /// base without looking at the DDL markers: it must not be renamed or
+    /// dropped after its copy, so it waits for the lock-time copies, with
+    /// DDL blocked (as mariabackup copies its `.new` files).
+    fn defer_new_table(&self, ts: &Tablespace, phase: Phase) -> Result<bool> {
+        if self.settings.incremental_from.is_none() || ts.kind != TablespaceKind::Table || phase != Phase::DataCopy {
+            return Ok(false);
+        }
+        let mut src = self
+            .fs
+            .open(&ts.source, self.settings.read_policy)
+            .map_err(|e| BackupError::io(&ts.source, "opening a tablespace", e))?;
+        Ok(super::file::page0(&mut *src, &ts.source)?.is_none())
     }
 
     fn release(&self, lane: &mut CopyLane) {
