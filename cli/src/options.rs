@@ -174,7 +174,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         "incremental-lsn" => a.incremental.1 = Some(number(name, need()?)?),
         "incremental-history-name" => a.incremental.2 = Some(HistoryRow::Name(need()?.to_string())),
         "incremental-history-uuid" => a.incremental.2 = Some(HistoryRow::Uuid(need()?.to_string())),
-        "incremental" => {
+        "incremental" | "incremental-force-scan" => {
             optfile::is_on(value)?;
         }
         "stream" => a.stream = stream_format(need()?)?,
