@@ -182,6 +182,10 @@ pub struct BackupCmd {
     /// (--incremental-basedir, -lsn or -history-name/-uuid)
     #[arg(long)]
     pub incremental: bool,
+    /// Accepted for mariabackup's scripts: an incremental always reads every page (as
+    /// mariabackup 10.11's does)
+    #[arg(long)]
+    pub incremental_force_scan: bool,
     /// mariabackup's name for --log-poll-ms
     #[arg(long, value_name = "MS")]
     pub log_copy_interval: Option<u64>,

@@ -174,7 +174,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         "incremental-lsn" => a.incremental.1 = Some(number(name, need()?)?),
         "incremental-history-name" => a.incremental.2 = Some(HistoryRow::Name(need()?.to_string())),
         "incremental-history-uuid" => a.incremental.2 = Some(HistoryRow::Uuid(need()?.to_string())),
-        "incremental" => {
+        "incremental" | "incremental-force-scan" => {
             optfile::is_on(value)?;
         }
         "stream" => a.stream = stream_format(need()?)?,
@@ -593,6 +593,13 @@ fn incremental(out: &mut BackupArgs, read_file: &dyn Fn(&PathBuf) -> Result<Stri
             })?;
             let cp = innohot::restore::Checkpoints::parse(&text)
                 .map_err(|e| format!("--incremental-basedir: {}: {e}", file.display()))?;
+            // A base that is only an --extra-lsndir has no backup-my.cnf: nothing to compare.
+            let cnf = read_file(&dir.join(innohot::meta::BACKUP_MY_CNF)).unwrap_or_default();
+            out.options.incremental_base_undo = cnf
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .find(|(k, _)| k.trim() == "innodb_undo_tablespaces")
+                .and_then(|(_, v)| v.trim().parse().ok());
             Some(cp.to_lsn)
         }
     };

@@ -34,6 +34,14 @@ impl Backup {
             undo_dir: copy::server_dir(&self.datadir, vars.get("innodb_undo_directory")),
             undo_tablespaces: vars.get("innodb_undo_tablespaces").and_then(|v| v.parse().ok()).unwrap_or(0),
         };
+        if let Some(base) = self.opts.incremental_base_undo.filter(|&b| b != layout.undo_tablespaces) {
+            return Err(BackupError::Config(format!(
+                "--incremental backup is impossible if the server had been restarted with different \
+                 innodb_undo_tablespaces: the base has {base} undo tablespaces, the server now {}; an incremental \
+                 over it could not be prepared: take a full backup",
+                layout.undo_tablespaces
+            )));
+        }
         let found = self.discover_tablespaces(&*self.svc.fs, &layout)?;
         self.note(phase, format!("{} InnoDB data files to copy", found.len()));
         self.svc.progress.copy_planned(&found.iter().map(|ts| ts.source.as_path()).collect::<Vec<_>>());

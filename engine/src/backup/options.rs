@@ -63,6 +63,10 @@ pub struct BackupOptions {
     /// `--incremental-history-name` / `-uuid`: an incremental backup from the
     /// `to_lsn` of that backup's row in the history table (read in phase 5).
     pub incremental_history: Option<crate::server::HistoryRow>,
+    /// `innodb_undo_tablespaces` of the incremental's base (its backup-my.cnf):
+    /// an incremental over a base with other undo tablespaces cannot be
+    /// applied, so the backup is refused at once.
+    pub incremental_base_undo: Option<u32>,
 }
 
 impl Default for BackupOptions {
@@ -87,6 +91,7 @@ impl Default for BackupOptions {
             no_lock: false,
             lock_wait: None,
             incremental_history: None,
+            incremental_base_undo: None,
         }
     }
 }
