@@ -584,9 +584,11 @@ fn incremental(out: &mut BackupArgs, read_file: &dyn Fn(&PathBuf) -> Result<Stri
         (Some(dir), None) => {
             let file = dir.join(innohot::meta::CHECKPOINTS_FILE);
             let text = read_file(&file).map_err(|e| {
+                let what = if dir.is_dir() { "has no readable" } else { "is no directory, so it has no" };
                 format!(
-                    "--incremental-basedir={}: {e}; the base must be a completed backup (or its --extra-lsndir) \
-                     holding {}",
+                    "--incremental-basedir={}: {} {what} {} ({e}): the base must be a completed backup (or its \
+                     --extra-lsndir)",
+                    dir.display(),
                     dir.display(),
                     innohot::meta::CHECKPOINTS_FILE
                 )
