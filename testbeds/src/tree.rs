@@ -4,6 +4,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Copies the tree `from` to `to` (created), files and directories.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let p = e?.path();
+        let dest = to.join(p.file_name().expect("a directory entry has a name"));
+        if p.is_dir() {
+            copy_dir(&p, &dest)?;
+        } else {
+            std::fs::copy(&p, &dest)?;
+        }
+    }
+    Ok(())
+}
+
 /// Every regular file below `dir`, sorted (directories are walked, not listed).
 /// Panics on an unreadable directory: a test cannot go on without it.
 pub fn regular_files(dir: &Path) -> Vec<PathBuf> {
