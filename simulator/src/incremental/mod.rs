@@ -15,7 +15,9 @@
 //! backups (`SimConfig::fault_backup`).
 //!
 //! Everything lives in the run's root under [`DIR`]: the backups' directories
-//! ([`BACKUPS`]) and the chain ([`CHAIN`]); the run's hash covers them all.
+//! ([`BACKUPS`]) and the chain ([`CHAIN`]); the run's hash covers them all,
+//! and `RunOptions::tamper` gets [`DIR`] once the last backup has completed,
+//! before it is judged and applied (the chain then holds the links before it).
 
 mod chain;
 mod plan;
