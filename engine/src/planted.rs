@@ -21,3 +21,8 @@ pub static TRUST_LOG_TAIL: AtomicBool = AtomicBool::new(false);
 /// The stream's ledger writes no `.ren` marker for a table renamed after it
 /// was sent, so prepare leaves its copy under the old name.
 pub static SKIP_REN_MARKER: AtomicBool = AtomicBool::new(false);
+
+/// An incremental backup's delta takes only pages whose LSN is above its
+/// `from_lsn` (mariabackup's `>`), not at or above it: a page last changed
+/// by the mini-transaction that ends exactly at the base's `to_lsn` is left out.
+pub static SKIP_PAGE_AT_FROM_LSN: AtomicBool = AtomicBool::new(false);

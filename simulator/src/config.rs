@@ -42,9 +42,14 @@ pub enum Scenario {
     /// extracted, checked against its manifest and its DDL markers applied; the
     /// result must then pass as a directory backup would.
     Stream,
+    /// A full backup, then two incremental backups (each from the one before's
+    /// `to_lsn`), with writes and DDL during and between them and at most one
+    /// fault in one of the three; the chain is prepared (base, then each
+    /// incremental applied) and must give the server's pages at each link's end.
+    Incremental,
 }
 
-pub const SCENARIOS: [Scenario; 14] = [
+pub const SCENARIOS: [Scenario; 15] = [
     Scenario::Default,
     Scenario::Lap,
     Scenario::Torn,
@@ -59,6 +64,7 @@ pub const SCENARIOS: [Scenario; 14] = [
     Scenario::PrepareCrash,
     Scenario::RestoreCrash,
     Scenario::Stream,
+    Scenario::Incremental,
 ];
 
 impl Scenario {
@@ -78,6 +84,7 @@ impl Scenario {
             Scenario::PrepareCrash => "prepare-crash",
             Scenario::RestoreCrash => "restore-crash",
             Scenario::Stream => "stream",
+            Scenario::Incremental => "incremental",
         }
     }
 
@@ -202,11 +209,21 @@ pub struct SimConfig {
     pub stream_chunk: usize,
     /// The stream scenario: files sent zstd-compressed (`--compress=zstd`).
     pub stream_zstd: bool,
+    /// The incremental scenario: server actions between two of its backups.
+    pub between_actions: u64,
+    /// The incremental scenario: the server goes idle under each backup's lock
+    /// just before the backup reads its checkpoint (a page change, then every
+    /// dirty page flushed and a checkpoint at the current LSN), so `to_lsn` is
+    /// the end of that change and its pages carry it as their LSN.
+    pub clean_checkpoint: bool,
+    /// The incremental scenario: which of its backups (0 the full one, 1 and 2
+    /// the incrementals) the seed's fault is planted in.
+    pub fault_backup: u8,
     pub faults: Faults,
 }
 
 /// Files every simulated datadir has, in the backup's layout.
-const DATA_FILES: [&str; 3] = ["ibdata1", "shop/t0.ibd", "mysql/innodb_table_stats.ibd"];
+pub(crate) const DATA_FILES: [&str; 3] = ["ibdata1", "shop/t0.ibd", "mysql/innodb_table_stats.ibd"];
 const OTHER_FILES: [&str; 3] = ["shop/t0.frm", "shop/audit.MYD", "mysql/user.frm"];
 const OTHER_FILES_MARIADB: [&str; 4] = ["shop/t0.frm", "shop/audit.MYD", "shop/notes.MAD", "aria_log_control"];
 const META_FILES: [&str; 5] = [
@@ -302,6 +319,9 @@ impl SimConfig {
             copy_range: 0,
             stream_chunk: 0,
             stream_zstd: false,
+            between_actions: 0,
+            clean_checkpoint: false,
+            fault_backup: 0,
             faults: Faults::default(),
         };
         cfg.draw_lanes();
@@ -358,7 +378,7 @@ impl SimConfig {
 
     /// What one scenario changes: the poll interval (a lap), torn writes and chunk
     /// sizes, DDL, or the one fault it plants.
-    fn apply(&mut self, scenario: Scenario, targets: &FaultTargets, safe_poll_us: u64, s: &mut Rng) {
+    pub(crate) fn apply(&mut self, scenario: Scenario, targets: &FaultTargets, safe_poll_us: u64, s: &mut Rng) {
         match scenario {
             Scenario::Default | Scenario::Mixed | Scenario::PrepareCrash | Scenario::RestoreCrash => {}
             Scenario::Lap => self.poll_interval_us = safe_poll_us * s.range(2, 24),
@@ -393,6 +413,7 @@ impl SimConfig {
                 self.stream_chunk = [16 << 10, 64 << 10, 256 << 10, innohot::stream::CHUNK_LIMIT][s.below(4) as usize];
                 self.stream_zstd = s.chance(0.3);
             }
+            Scenario::Incremental => self.plan_incremental(targets, safe_poll_us, s),
         }
     }
 }
@@ -406,7 +427,7 @@ struct Ring {
 
 /// What a flavor's faults may hit: files the backup reads, files it writes, and
 /// statements it sends.
-struct FaultTargets {
+pub(crate) struct FaultTargets {
     read: Vec<&'static str>,
     written: Vec<&'static str>,
     calls: &'static [ServerCall],
@@ -486,6 +507,13 @@ impl fmt::Display for SimConfig {
         if self.stream_zstd {
             write!(f, " stream_zstd=1")?;
         }
+        if self.scenario == Scenario::Incremental {
+            let clean = u8::from(self.clean_checkpoint);
+            write!(f, " between_actions={} clean_checkpoint={clean}", self.between_actions)?;
+            if !self.faults.is_none() {
+                write!(f, " fault_backup={}", self.fault_backup)?;
+            }
+        }
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
         }
@@ -542,6 +570,9 @@ impl FromStr for SimConfig {
                 "copy_range" => cfg.copy_range = num(k, v)?,
                 "stream_chunk" => cfg.stream_chunk = num(k, v)?,
                 "stream_zstd" => cfg.stream_zstd = num::<u8>(k, v)? != 0,
+                "between_actions" => cfg.between_actions = num(k, v)?,
+                "clean_checkpoint" => cfg.clean_checkpoint = num::<u8>(k, v)? != 0,
+                "fault_backup" => cfg.fault_backup = num(k, v)?,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));

@@ -12,6 +12,7 @@ pub mod control;
 pub mod crash;
 pub mod datadir;
 pub mod faults;
+pub mod incremental;
 pub mod mount;
 pub mod oracle;
 pub mod outcome;

@@ -36,6 +36,18 @@ pub struct RunStats {
     /// A streamed backup's DDL marker files (`.del`, `.ren`, `.new`): what the
     /// stream had sent and the DDL then took back.
     pub stream_markers: u64,
+    /// The incremental scenario: incremental backups applied to the prepared
+    /// chain and judged there (0 to 2).
+    pub incrementals_applied: u64,
+    /// The incremental scenario: delta pages whose LSN is exactly the
+    /// backup's `from_lsn` (the base's `to_lsn`).
+    pub pages_at_from_lsn: u64,
+    /// The incremental scenario: metas of new tables whose page 0 was never
+    /// written during the copy, which say `space_id = 0` (a known innohot bug
+    /// the oracle lets pass, see `oracle::incremental`).
+    pub blank_page0_metas: u64,
+    /// The incremental scenario: DDL statements between its backups.
+    pub ddl_between_backups: u64,
 }
 
 #[derive(Debug)]

@@ -98,6 +98,7 @@ pub fn run(cfg: SimConfig, opts: RunOptions) -> RunReport {
     if cfg.scenario.is_crash() {
         return crate::crash::run(cfg);
     }
+    let incremental = cfg.scenario == crate::config::Scenario::Incremental;
     let tmp;
     let root = match &opts.dir {
         Some(d) => d.clone(),
@@ -106,17 +107,20 @@ pub fn run(cfg: SimConfig, opts: RunOptions) -> RunReport {
             tmp.path().to_path_buf()
         }
     };
+    if incremental {
+        return crate::incremental::run_in(cfg, &root, opts);
+    }
     run_in(cfg, &root, opts)
 }
 
 /// What the harness shares with the backup it runs: the server behind the control
 /// connection, the simulated clock, the event recorder and the log of faults that fired.
-struct Shared {
-    server: Rc<RefCell<SimServer>>,
-    clock: SimClock,
-    recorder: Arc<Recorder>,
-    fired: FiredLog,
-    source_ops: SourceOps,
+pub(crate) struct Shared {
+    pub(crate) server: Rc<RefCell<SimServer>>,
+    pub(crate) clock: SimClock,
+    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) fired: FiredLog,
+    pub(crate) source_ops: SourceOps,
 }
 
 fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
@@ -132,7 +136,7 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
     };
     let target_path = root.join("backup");
     let stream = cfg.streams().then(|| crate::stream::open(root, &cfg));
-    let backup = new_backup(&cfg, root, &opts, &shared, &target_path, stream.clone());
+    let backup = new_backup(&cfg, root, &opts, &shared, &target_path, stream.clone(), None);
     let mut scheduler = Scheduler::new(&cfg, &shared.server, &shared.clock, backup);
     scheduler.source_ops = Some(shared.source_ops.clone());
     let outcome = scheduler.run();
@@ -162,14 +166,15 @@ fn run_in(cfg: SimConfig, root: &Path, opts: RunOptions) -> RunReport {
 
 /// The engine's backup of the simulated server into `target_path` (or into
 /// `stream`), with the seed's faults planted in its connection, its source
-/// file system and its target.
-fn new_backup(
+/// file system and its target; incremental from `from_lsn` when there is one.
+pub(crate) fn new_backup(
     cfg: &SimConfig,
     root: &Path,
     opts: &RunOptions,
     shared: &Shared,
     target_path: &Path,
     stream: Option<Arc<StreamTarget>>,
+    from_lsn: Option<innohot::format::Lsn>,
 ) -> Backup {
     let target = match stream {
         Some(s) => SimTarget::Stream(s),
@@ -178,8 +183,10 @@ fn new_backup(
         }
     };
     let fired = &shared.fired;
+    let mut options = backup_options(cfg, opts);
+    options.copy.incremental_from = from_lsn;
     Backup::new(
-        backup_options(cfg, opts),
+        options,
         Services {
             server: Box::new(FaultyControl {
                 inner: SimControl { server: shared.server.clone() },
@@ -243,7 +250,7 @@ enum Actor {
 
 /// One run's scheduler: the earliest actor goes next on the simulated clock (ties
 /// go to the seed), until the backup finishes, fails, is killed or runs out of time.
-struct Scheduler<'a> {
+pub(crate) struct Scheduler<'a> {
     cfg: &'a SimConfig,
     server: &'a RefCell<SimServer>,
     clock: &'a SimClock,
@@ -266,11 +273,13 @@ struct Scheduler<'a> {
     /// Simulated time to copy one chunk at the seed's disk speed.
     chunk_ns: u64,
     /// The backup's source opens and listings (see `RunStats::source_ops_under_commit_lock`).
-    source_ops: Option<SourceOps>,
+    pub(crate) source_ops: Option<SourceOps>,
+    /// The incremental scenario's idle server under the lock (`SimConfig::clean_checkpoint`) came.
+    settled: bool,
 }
 
 impl<'a> Scheduler<'a> {
-    fn new(cfg: &'a SimConfig, server: &'a RefCell<SimServer>, clock: &'a SimClock, backup: Backup) -> Self {
+    pub(crate) fn new(cfg: &'a SimConfig, server: &'a RefCell<SimServer>, clock: &'a SimClock, backup: Backup) -> Self {
         let lsn_at_start = server.borrow().flushed_lsn();
         let capacity = server.borrow().log_capacity();
         Scheduler {
@@ -290,11 +299,12 @@ impl<'a> Scheduler<'a> {
             capacity,
             chunk_ns: cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1), // bytes / (MB/s) in ns, 1 MB = 1e6 B
             source_ops: None,
+            settled: false,
         }
     }
 
     /// Runs the actors until the backup's outcome is known.
-    fn run(&mut self) -> Outcome {
+    pub(crate) fn run(&mut self) -> Outcome {
         loop {
             if self.clock.now_nanos() > SIM_TIME_LIMIT_NS {
                 return Outcome::Hung { sim_seconds: SIM_TIME_LIMIT_NS / 1_000_000_000 };
@@ -394,6 +404,10 @@ impl<'a> Scheduler<'a> {
         }
         let backup = self.backup.as_mut().expect("alive until killed");
         let phase = backup.phase();
+        if phase == Phase::LastCheckpoint && self.cfg.clean_checkpoint && !self.settled {
+            self.settled = true;
+            self.server.borrow_mut().settle_to_clean_checkpoint();
+        }
         note_truth_at(&mut self.server.borrow_mut(), phase);
         stats.engine_steps += 1;
         let blocked_before = self.server.borrow().commits_blocked;
@@ -438,7 +452,7 @@ impl<'a> Scheduler<'a> {
 
     /// Ends the run as the process's exit would (the log copier stops, the backup
     /// goes away) and completes the statistics from the fault log and the server.
-    fn finish(mut self, fired: &FiredLog) -> RunStats {
+    pub(crate) fn finish(mut self, fired: &FiredLog) -> RunStats {
         if let Some(f) = &self.follower {
             f.stop();
         }

@@ -27,6 +27,9 @@ pub struct ScenarioRow {
     pub sim_nanos: u64,
     /// Runs in which a data file grew while the copy ran (not a column of the table).
     pub grown_during_copy: u64,
+    /// Runs whose incremental deltas held pages of LSN exactly `from_lsn`
+    /// (the incremental scenario; not a column of the table).
+    pub pages_at_from_lsn: u64,
 }
 
 impl ScenarioRow {
@@ -45,6 +48,7 @@ impl ScenarioRow {
         self.lap_detection_delay_ns += r.lap_detection_delay_ns;
         self.sim_nanos += r.sim_nanos;
         self.grown_during_copy += r.grown_during_copy;
+        self.pages_at_from_lsn += r.pages_at_from_lsn;
     }
 }
 
@@ -67,6 +71,8 @@ pub fn reached(r: &RunReport) -> bool {
         Scenario::PrepareCrash | Scenario::RestoreCrash => s.killed_before_step.is_some() || !s.faults_fired.is_empty(),
         Scenario::Ddl => s.ddl_during_copy > 0,
         Scenario::Stream => s.stream_markers > 0,
+        // Both incrementals applied to the prepared chain and judged there.
+        Scenario::Incremental => s.incrementals_applied == 2,
         Scenario::Mixed => {
             s.lapped.is_some() || !s.faults_fired.is_empty() || s.killed_before_step.is_some() || s.ddl_during_copy > 0
         }
@@ -98,6 +104,7 @@ impl SweepTable {
         }
         row.sim_nanos += s.sim_nanos;
         row.grown_during_copy += u64::from(s.grown_during_copy > 0);
+        row.pages_at_from_lsn += u64::from(s.pages_at_from_lsn > 0);
     }
 
     /// Adds another table's rows and wrong runs (disjoint flavors or scenarios).

@@ -117,6 +117,24 @@ pub struct Truth {
 }
 
 impl Truth {
+    /// Forgets what the last backup asked and when (another backup of the
+    /// same server follows: the incremental scenario); the server's history
+    /// (page versions, redo, DDL, commits) stays.
+    pub fn forget_backup(&mut self) {
+        self.checkpoint_at_start = None;
+        self.lsn_read_before_copy = None;
+        self.binlog_at_lock = None;
+        self.non_innodb_at_lock.clear();
+        self.flushed_at_final_pass = None;
+        self.pages_at_final_pass.clear();
+        self.freed_at_final_pass.clear();
+        self.spaces_at_final_pass.clear();
+        self.checkpoint_at_last_read = None;
+        self.copy_window = (0, 0);
+        self.lock_seq = 0;
+        self.lapped_at = None;
+    }
+
     /// An index build without redo at `lsn` that the copied log holds and whose
     /// pages reached the data file only after the backup read the server's LSN:
     /// the backup must fail over it. (5.7 writes MLOG_INDEX_LOAD after the flush.)

@@ -285,11 +285,21 @@ pub fn changed_pages(
         if page.iter().all(|&b| b == 0) {
             continue;
         }
-        if fil_header(page)?.lsn >= from_lsn {
+        let lsn = fil_header(page)?.lsn;
+        if lsn > from_lsn || (lsn == from_lsn && !planted_skip_page_at_from_lsn()) {
             out.push(DeltaPage { page_no, page });
         }
     }
     Ok(out)
+}
+
+/// Test builds only: `planted::SKIP_PAGE_AT_FROM_LSN` leaves out the pages whose LSN is `from_lsn`.
+fn planted_skip_page_at_from_lsn() -> bool {
+    #[cfg(feature = "planted-bugs")]
+    if crate::planted::SKIP_PAGE_AT_FROM_LSN.load(std::sync::atomic::Ordering::SeqCst) {
+        return true;
+    }
+    false
 }
 
 /// What `NAME.meta` says about `NAME.delta`.

@@ -82,7 +82,7 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
     let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
     let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();
     write_group_files(fs, &layout, size, data_len, copy.as_mut(), &copy_path, &temps)?;
-    publish_group(fs, dir, &temps, &paths)?;
+    publish_group(fs, dir, &temps, &paths, false)?;
     Ok(LogGroupReport {
         files: paths,
         file_size: size,
@@ -96,6 +96,9 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
 /// (where the applied redo ends), holding only the copy's block of that LSN cut
 /// there, in `files` files of `size` bytes (the server's own options). Written
 /// like [`write_log_group`]'s, and equal on a re-run, so a re-run keeps it.
+/// A different group already there is refused, or with `replace` replaced
+/// file by file: an incremental applied to a prepared backup moves the
+/// checkpoint of the group the backup's own prepare wrote.
 pub fn write_prepared_group(
     fs: &dyn LocalFs,
     dir: &Path,
@@ -103,6 +106,7 @@ pub fn write_prepared_group(
     end_lsn: Lsn,
     files: u32,
     size: u64,
+    replace: bool,
 ) -> Result<()> {
     use crate::format::mysql57::{self as m57, BlockChecksum, BlockHeader, LogFileHeader};
     let copy_path = dir.join(COPY_FILE);
@@ -137,7 +141,7 @@ pub fn write_prepared_group(
     let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
     let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();
     write_group_files(fs, &layout, size, block, &mut MemCopy(mem), &copy_path, &temps)?;
-    publish_group(fs, dir, &temps, &paths)
+    publish_group(fs, dir, &temps, &paths, replace)
 }
 
 const GROUP_CREATOR_PREPARED: &str = "innohot prepare";
@@ -204,10 +208,14 @@ fn write_group_files(
 
 /// Renames each finished file into place. A file already there is the work of an
 /// earlier run (interrupted, or complete): kept if it holds exactly these bytes,
-/// else refused, so that a re-run finishes the job and never replaces anything.
-fn publish_group(fs: &dyn LocalFs, dir: &Path, temps: &[PathBuf], paths: &[PathBuf]) -> Result<()> {
+/// else refused, so that a re-run finishes the job and never replaces anything;
+/// with `replace`, removed and replaced instead.
+fn publish_group(fs: &dyn LocalFs, dir: &Path, temps: &[PathBuf], paths: &[PathBuf], replace: bool) -> Result<()> {
     fs.sync_dir(dir).map_err(io_err(dir, "fsync of"))?;
     for (tmp, path) in temps.iter().zip(paths) {
+        if replace && fs.exists(path) && !same_bytes(fs, tmp, path)? {
+            fs.remove_file(path).map_err(io_err(path, "removing the group being replaced"))?;
+        }
         if fs.exists(path) {
             if !same_bytes(fs, tmp, path)? {
                 // Ours, never published: a refusal leaves the backup as it found it.
@@ -268,4 +276,73 @@ fn copied_bytes(header: &[u8], last_lsn: Lsn, copy_len: u64) -> std::result::Res
         ));
     }
     Ok(need)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::mysql57::{self as m57, BlockChecksum, BlockHeader, Checkpoint, LogFileHeader};
+    use crate::io::memfs::MemFs;
+
+    const DIR: &str = "/backup";
+    const SIZE: u64 = 64 * 1024;
+
+    /// A redo copy: its header with a checkpoint at `start`, then four blocks
+    /// of MLOG_DUMMY_RECORD from `start`'s block on.
+    fn copy(start: Lsn) -> Vec<u8> {
+        let mut log = vec![0u8; LOG_FILE_HDR_SIZE as usize];
+        log[..512]
+            .copy_from_slice(&LogFileHeader { format: 1, start_lsn: start, creator: "xtrabkup t".into() }.encode());
+        log[512..1024].copy_from_slice(&Checkpoint { no: 1, lsn: start, offset: 2048, log_buf_size: 0 }.encode());
+        let first = start - start % LOG_BLOCK_SIZE as u64;
+        for i in 0..4u64 {
+            let mut b = [32u8; LOG_BLOCK_SIZE];
+            let lsn = first + i * LOG_BLOCK_SIZE as u64;
+            let h = BlockHeader {
+                block_no: m57::block_no_for_lsn(lsn),
+                flush_bit: false,
+                data_len: 512,
+                first_rec_group: 12,
+                checkpoint_no: 1,
+            };
+            h.write_into(&mut b);
+            m57::stamp_block(&mut b, BlockChecksum::Crc32c);
+            log.extend_from_slice(&b);
+        }
+        log
+    }
+
+    fn group(fs: &MemFs) -> Vec<Option<Vec<u8>>> {
+        let tree = fs.tree();
+        (0..2)
+            .map(|n| tree.get(&Path::new(DIR).join(format!("ib_logfile{n}"))).cloned().flatten().map(|b| b.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn an_incremental_replaces_the_prepared_group_which_a_prepare_keeps_or_refuses() {
+        let fs = MemFs::new();
+        fs.mount(Path::new(DIR), 1, u64::MAX);
+        fs.put_dir(Path::new(DIR));
+        let dir = Path::new(DIR);
+        let start = 8192 + 12;
+        let log = copy(start);
+        // The base's prepare, and the same prepare run again: kept as it is.
+        write_prepared_group(&fs, dir, &log, start + 100, 2, SIZE, false).unwrap();
+        let base = group(&fs);
+        assert!(base.iter().all(|f| f.as_ref().is_some_and(|b| b.len() as u64 == SIZE)));
+        write_prepared_group(&fs, dir, &log, start + 100, 2, SIZE, false).unwrap();
+        assert_eq!(group(&fs), base);
+        // Another end without `replace` (mysql57-log-group's options, say): refused, nothing changed.
+        let e = write_prepared_group(&fs, dir, &log, start + 700, 2, SIZE, false).unwrap_err();
+        assert!(matches!(e, RestoreError::Refused(_)), "{e:?}");
+        assert_eq!(group(&fs), base);
+        // An incremental applied to the prepared base: its group now starts at the new end.
+        write_prepared_group(&fs, dir, &log, start + 700, 2, SIZE, true).unwrap();
+        let now = group(&fs);
+        let head = now[0].as_ref().unwrap();
+        assert_eq!(m57::newest_checkpoint(&head[..LOG_FILE_HDR_SIZE as usize]).unwrap().lsn, start + 700);
+        assert!(now[1].as_ref().is_some_and(|b| b.len() as u64 == SIZE));
+        assert!(fs.tree().keys().all(|p| !p.to_string_lossy().contains("innohot-new")), "a temporary file is left");
+    }
 }

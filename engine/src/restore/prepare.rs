@@ -86,7 +86,7 @@ pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
         }
         Flavor::Mysql57 => {
             let (report, log) = super::prepare57::apply_pages(fs, dir, &cp, &without_ibd)?;
-            super::prepare57::write_group(fs, dir, &log, report.end_lsn)?;
+            super::prepare57::write_group(fs, dir, &log, report.end_lsn, false)?;
             (report, "full-prepared")
         }
     };

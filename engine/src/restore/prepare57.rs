@@ -136,10 +136,11 @@ fn stamp_touched(fs: &dyn LocalFs, dir: &Path, store: &mut FileStore, touched: &
     store.take_problem().map_or(Ok(()), Err)
 }
 
-/// The log group a 5.7 server starts the prepared backup from.
-pub fn write_group(fs: &dyn LocalFs, dir: &Path, log: &[u8], end_lsn: crate::format::Lsn) -> Result<()> {
+/// The log group a 5.7 server starts the prepared backup from; `replace`
+/// (an incremental applied) replaces the group the backup has.
+pub fn write_group(fs: &dyn LocalFs, dir: &Path, log: &[u8], end_lsn: crate::format::Lsn, replace: bool) -> Result<()> {
     let settings = super::backup_settings(fs, dir)?;
     let files = settings.get("innodb_log_files_in_group").and_then(|v| v.parse().ok()).unwrap_or(2);
     let size = settings.get("innodb_log_file_size").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_FILE_SIZE);
-    write_prepared_group(fs, dir, log, end_lsn, files, size)
+    write_prepared_group(fs, dir, log, end_lsn, files, size, replace)
 }

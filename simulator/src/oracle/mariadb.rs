@@ -121,7 +121,13 @@ fn check_file_names(srv: &SimServer, file_names: &BTreeMap<u32, Option<String>>,
 /// After prepare, every page the server had in use at `last_lsn` is its page then
 /// (all but the checksum and LSN fields), no newer, and valid; reports the first
 /// page that is not.
-fn check_restored_pages(srv: &SimServer, store: &CopiedPages, last_lsn: u64, mtrs: u64, wrong: &mut Vec<String>) {
+pub(super) fn check_restored_pages(
+    srv: &SimServer,
+    store: &CopiedPages,
+    last_lsn: u64,
+    mtrs: u64,
+    wrong: &mut Vec<String>,
+) {
     let psize = srv.cfg.page_size;
     let freed = &srv.truth.freed_at_final_pass;
     let layout = page_layout(srv);

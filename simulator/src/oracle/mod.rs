@@ -7,6 +7,7 @@
 //! copy and the restore from it); here, the verdict and the checks both flavors share.
 
 mod failure;
+mod incremental;
 mod mariadb;
 mod mysql57;
 mod pages;
@@ -16,12 +17,15 @@ use crate::outcome::{Outcome, RunStats};
 use crate::server::SimServer;
 use failure::failure_reason;
 use innohot::backup::Summary;
+use innohot::format::Lsn;
 use innohot::meta;
 use innohot::server::BinlogPos;
 use std::collections::BTreeSet;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+
+pub use incremental::{check_chain, DeltaFacts};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -72,6 +76,32 @@ fn list_tree(root: &Path) -> Vec<PathBuf> {
 /// The verdict on one run: whether its outcome, and the backup it left, are what
 /// the server's truth calls for.
 pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats, cfg: &SimConfig) -> Verdict {
+    check_backup(srv, target, outcome, stats, cfg, None).0
+}
+
+/// The verdict on an incremental backup from `from_lsn`, judged as a full one
+/// is but for its data files: each tablespace's `NAME.delta` must hold exactly
+/// the pages the copy read with an LSN at or above `from_lsn`. Also returns
+/// what its deltas showed.
+pub fn check_incremental(
+    srv: &SimServer,
+    target: &Path,
+    outcome: &Outcome,
+    stats: &RunStats,
+    cfg: &SimConfig,
+    from_lsn: Lsn,
+) -> (Verdict, DeltaFacts) {
+    check_backup(srv, target, outcome, stats, cfg, Some(from_lsn))
+}
+
+fn check_backup(
+    srv: &SimServer,
+    target: &Path,
+    outcome: &Outcome,
+    stats: &RunStats,
+    cfg: &SimConfig,
+    from_lsn: Option<Lsn>,
+) -> (Verdict, DeltaFacts) {
     let mut wrong = Vec::new();
     if srv.is_locked() {
         wrong.push(format!(
@@ -84,24 +114,23 @@ pub fn check(srv: &SimServer, target: &Path, outcome: &Outcome, stats: &RunStats
     match outcome {
         Outcome::Failed(err) => {
             let reason = failure_reason(err, srv, stats, cfg, &mut wrong);
-            judge_failure(target, complete, reason, err.to_string(), wrong)
+            (judge_failure(target, complete, reason, err.to_string(), wrong), DeltaFacts::default())
         }
         Outcome::Killed { before_step } => {
             let reason =
                 (stats.killed_before_step == Some(*before_step)).then(|| format!("killed before step {before_step}"));
-            judge_failure(target, complete, reason, format!("killed before step {before_step}"), wrong)
+            (
+                judge_failure(target, complete, reason, format!("killed before step {before_step}"), wrong),
+                DeltaFacts::default(),
+            )
         }
         Outcome::Hung { sim_seconds } => {
             wrong.push(format!("the backup did not finish within {sim_seconds} simulated seconds"));
-            Verdict::Wrong(wrong)
+            (Verdict::Wrong(wrong), DeltaFacts::default())
         }
         Outcome::Completed(summary) => {
-            check_completed(srv, target, summary, stats, &mut wrong);
-            if wrong.is_empty() {
-                Verdict::Verified
-            } else {
-                Verdict::Wrong(wrong)
-            }
+            let facts = check_completed(srv, target, summary, stats, from_lsn, &mut wrong);
+            (if wrong.is_empty() { Verdict::Verified } else { Verdict::Wrong(wrong) }, facts)
         }
     }
 }
@@ -131,26 +160,41 @@ fn judge_failure(
 
 /// Everything a completed backup must be: nothing that should have failed it, the
 /// redo and pages the server wrote, a restore that gives the server's pages back
-/// (checked only when all else held so far), the non-InnoDB files, the metadata,
+/// (checked only when all else held so far; an incremental backup's deltas
+/// instead, its restore being its chain's), the non-InnoDB files, the metadata,
 /// and no file more or less.
-fn check_completed(srv: &SimServer, target: &Path, summary: &Summary, stats: &RunStats, wrong: &mut Vec<String>) {
+fn check_completed(
+    srv: &SimServer,
+    target: &Path,
+    summary: &Summary,
+    stats: &RunStats,
+    from_lsn: Option<Lsn>,
+    wrong: &mut Vec<String>,
+) -> DeltaFacts {
     check_nothing_ignored(srv, summary, stats, wrong);
     match srv.cfg.flavor {
         Flavor::Mysql57 => mysql57::check_mysql57_redo(srv, target, summary.start_lsn, summary.last_lsn, wrong),
         Flavor::MariaDb => mariadb::check_mariadb_redo(srv, target, summary.start_lsn, summary.last_lsn, wrong),
     }
     check_lsns_and_binlog(srv, summary, wrong);
-    let copied = pages::copied_pages(srv, target);
-    pages::check_pages(srv, &copied, wrong);
-    if wrong.is_empty() {
-        match srv.cfg.flavor {
-            Flavor::Mysql57 => mysql57::check_mysql57_restore(srv, target, summary, copied, wrong),
-            Flavor::MariaDb => mariadb::check_mariadb_restore(srv, target, summary, copied, wrong),
+    let mut facts = DeltaFacts::default();
+    match from_lsn {
+        Some(from) => facts = incremental::check_deltas(srv, target, from, wrong),
+        None => {
+            let copied = pages::copied_pages(srv, target);
+            pages::check_pages(srv, &copied, wrong);
+            if wrong.is_empty() {
+                match srv.cfg.flavor {
+                    Flavor::Mysql57 => mysql57::check_mysql57_restore(srv, target, summary, copied, wrong),
+                    Flavor::MariaDb => mariadb::check_mariadb_restore(srv, target, summary, copied, wrong),
+                }
+            }
         }
     }
     check_non_innodb(srv, target, wrong);
-    check_metadata(srv, target, summary, wrong);
-    check_file_set(srv, target, wrong);
+    check_metadata(srv, target, summary, from_lsn, wrong);
+    check_file_set(srv, target, from_lsn.is_some(), wrong);
+    facts
 }
 
 /// What must have failed the backup instead: a planned fault that fired, an index
@@ -213,17 +257,19 @@ fn check_non_innodb(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
     }
 }
 
-/// The metadata files say what the backup holds, as xtrabackup (MySQL 5.7) or
-/// mariabackup writes them.
-fn check_metadata(srv: &SimServer, target: &Path, s: &Summary, wrong: &mut Vec<String>) {
+/// The metadata files say what the backup holds (a full one, or an incremental
+/// one from `from_lsn`), as xtrabackup (MySQL 5.7) or mariabackup writes them.
+fn check_metadata(srv: &SimServer, target: &Path, s: &Summary, from_lsn: Option<Lsn>, wrong: &mut Vec<String>) {
     let read = |name: &str| fs::read_to_string(target.join(name)).unwrap_or_default();
+    let head = match from_lsn {
+        None => "backup_type = full-backuped\nfrom_lsn = 0\n".to_string(),
+        Some(from) => format!("backup_type = incremental\nfrom_lsn = {from}\n"),
+    };
+    let (to, last) = (s.to_lsn, s.last_lsn);
     let checkpoints = match srv.cfg.flavor {
-        Flavor::Mysql57 => meta::checkpoints(s.to_lsn, s.last_lsn),
+        Flavor::Mysql57 => format!("{head}to_lsn = {to}\nlast_lsn = {last}\ncompact = 0\nrecover_binlog_info = 0\n"),
         // mariabackup 10.11's file: no `compact` line.
-        Flavor::MariaDb => format!(
-            "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = {}\nlast_lsn = {}\nrecover_binlog_info = 0\n",
-            s.to_lsn, s.last_lsn
-        ),
+        Flavor::MariaDb => format!("{head}to_lsn = {to}\nlast_lsn = {last}\nrecover_binlog_info = 0\n"),
     };
     if read(meta::CHECKPOINTS_FILE) != checkpoints {
         wrong.push(format!("{} does not hold to_lsn {} / last_lsn {}", meta::CHECKPOINTS_FILE, s.to_lsn, s.last_lsn));
@@ -237,6 +283,12 @@ fn check_metadata(srv: &SimServer, target: &Path, s: &Summary, wrong: &mut Vec<S
     let info = read(meta::INFO_FILE);
     if !info.contains(&format!("innodb_to_lsn = {}\n", s.to_lsn)) || !info.contains("tool_name = innohot\n") {
         wrong.push(format!("{} lacks the right innodb_to_lsn / tool_name", meta::INFO_FILE));
+    }
+    let (from, incremental) = from_lsn.map_or((0, "N"), |f| (f, "Y"));
+    if !info.contains(&format!("innodb_from_lsn = {from}\n"))
+        || !info.contains(&format!("incremental = {incremental}\n"))
+    {
+        wrong.push(format!("{} does not say innodb_from_lsn = {from}, incremental = {incremental}", meta::INFO_FILE));
     }
     let cnf = read(meta::BACKUP_MY_CNF);
     let mut lines = vec![
@@ -263,10 +315,15 @@ fn check_metadata(srv: &SimServer, target: &Path, s: &Summary, wrong: &mut Vec<S
     }
 }
 
-/// The backup holds exactly the server's tablespaces and non-InnoDB files, the
-/// redo copy and the metadata files.
-fn check_file_set(srv: &SimServer, target: &Path, wrong: &mut Vec<String>) {
-    let mut expected: BTreeSet<PathBuf> = srv.truth.spaces_at_final_pass.iter().map(|(_, rel)| rel.clone()).collect();
+/// The backup holds exactly the server's tablespaces (an incremental one: each
+/// as `NAME.delta` and `NAME.meta`) and non-InnoDB files, the redo copy and
+/// the metadata files.
+fn check_file_set(srv: &SimServer, target: &Path, incremental: bool, wrong: &mut Vec<String>) {
+    let spaces = srv.truth.spaces_at_final_pass.iter().map(|(_, rel)| rel);
+    let mut expected: BTreeSet<PathBuf> = match incremental {
+        false => spaces.cloned().collect(),
+        true => spaces.flat_map(|rel| incremental::delta_files(rel)).collect(),
+    };
     expected.extend(srv.truth.non_innodb_at_lock.keys().cloned());
     let log = if srv.cfg.flavor == Flavor::MariaDb { "ib_logfile0" } else { "xtrabackup_logfile" };
     for f in [log, meta::CHECKPOINTS_FILE, meta::BINLOG_INFO_FILE, meta::INFO_FILE, meta::BACKUP_MY_CNF] {

@@ -98,7 +98,6 @@ pub(super) fn check_mysql57_restore(
     mut store: CopiedPages,
     wrong: &mut Vec<String>,
 ) {
-    let psize = srv.cfg.page_size;
     let log = fs::read(target.join("xtrabackup_logfile")).unwrap_or_default();
     let cp = match mysql57::newest_checkpoint(&log[..(mysql57::LOG_FILE_HDR_SIZE as usize).min(log.len())]) {
         Ok(cp) => cp,
@@ -114,6 +113,20 @@ pub(super) fn check_mysql57_restore(
         Err(e) => return wrong.push(format!("prepare failed: {e}")),
     };
     check_missing_spaces_were_dropped(srv, &report.spaces_not_in_backup, wrong);
+    check_restored_pages(srv, &store, s.last_lsn, report.mtrs, wrong);
+}
+
+/// After prepare, every page the server had at `last_lsn` is its page then
+/// (its body: FIL_PAGE_DATA to the trailer) and no newer; reports the first
+/// page that is not. Every tablespace at the final pass must be in `store`.
+pub(super) fn check_restored_pages(
+    srv: &SimServer,
+    store: &CopiedPages,
+    last_lsn: u64,
+    mtrs: u64,
+    wrong: &mut Vec<String>,
+) {
+    let psize = srv.cfg.page_size;
     let layout = PageLayout::legacy(psize);
     let body = page::FIL_PAGE_DATA..psize - page::FIL_PAGE_END_LSN_OLD_CHKSUM;
     for (space_id, truth_pages) in &srv.truth.pages_at_final_pass {
@@ -130,10 +143,9 @@ pub(super) fn check_mysql57_restore(
                 continue;
             };
             let lsn = u64::from_be_bytes(got[16..24].try_into().expect("8 bytes"));
-            if got[body.clone()] != truth[body.clone()] || lsn > s.last_lsn {
+            if got[body.clone()] != truth[body.clone()] || lsn > last_lsn {
                 wrong.push(format!(
-                    "restore: space {space_id} page {no} after applying the redo (page LSN {lsn}) is not the server's page at LSN {} ({} mtrs applied)",
-                    s.last_lsn, report.mtrs
+                    "restore: space {space_id} page {no} after applying the redo (page LSN {lsn}) is not the server's page at LSN {last_lsn} ({mtrs} mtrs applied)"
                 ));
                 return;
             }

@@ -38,7 +38,14 @@ impl SimServer {
         let flags = crate::datadir::fsp_flags(self.cfg.flavor, self.cfg.page_size, true);
         let mut cfg = self.cfg.clone();
         cfg.start_lsn = self.log.lsn();
-        let pages = crate::datadir::tablespace_pages(&mut self.rng, &cfg, id, n, flags, page::PAGE_TYPE_INDEX);
+        let mut pages = crate::datadir::tablespace_pages(&mut self.rng, &cfg, id, n, flags, page::PAGE_TYPE_INDEX);
+        // No redo describes these pages (only MLOG_FILE_CREATE2 below): they
+        // carry the LSN they were written at, as every page a server writes
+        // does, never an older one (an incremental backup takes a page by it).
+        for p in &mut pages {
+            page::set_page_lsn(p, cfg.start_lsn);
+            crate::datadir::stamp_page(self.cfg.flavor, p);
+        }
         let rel = Path::new(schema).join(format!("{name}.ibd"));
         let path = self.paths.real_datadir.join(&rel);
         std::fs::write(&path, pages.concat()).expect("simulated CREATE TABLE");
@@ -236,7 +243,7 @@ impl SimServer {
 
     /// Bulk index build: new page images straight to disk, no redo for them, only
     /// an MLOG_INDEX_LOAD record (MySQL 5.7).
-    fn sorted_index_build(&mut self, idx: usize) {
+    pub(super) fn sorted_index_build(&mut self, idx: usize) {
         let s = &mut self.spaces[idx];
         let page_no = s.writable[self.rng.below(s.writable.len() as u64) as usize];
         let psize = self.cfg.page_size;

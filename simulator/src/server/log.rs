@@ -67,6 +67,19 @@ impl SimServer {
         self.checkpoint_now();
     }
 
+    /// The server idle for a moment (the incremental scenario, under a
+    /// backup's lock): one last change, to a page 0 (which the workload
+    /// seldom changes again), then every dirty page written and a checkpoint
+    /// at the current LSN, the end of that change, which the page then
+    /// carries on disk as its LSN.
+    pub fn settle_to_clean_checkpoint(&mut self) {
+        self.log.settle();
+        let s = self.rng.below(self.spaces.len() as u64) as usize;
+        self.page0_mtr(s);
+        self.checkpoint_now();
+        self.publish_flushed();
+    }
+
     /// `SET GLOBAL innodb_log_checkpoint_now=ON`: every dirty page written, then
     /// a checkpoint at the current LSN.
     pub fn checkpoint_now(&mut self) {

@@ -215,6 +215,25 @@ impl SimServer {
         self.publish_flushed();
     }
 
+    /// One DDL statement as the server's action (the incremental scenario,
+    /// between its backups, when nothing blocks DDL); with `index_build`, a
+    /// MySQL 5.7 server builds an index without redo instead.
+    pub fn act_ddl(&mut self, index_build: bool) {
+        self.log.settle();
+        self.seq += 1;
+        let tables = self.user_tables();
+        if index_build && self.cfg.flavor == Flavor::Mysql57 && !tables.is_empty() {
+            let victim = tables[self.rng.below(tables.len() as u64) as usize];
+            self.finish_tear();
+            self.flush_log();
+            self.sorted_index_build(victim);
+            self.flush_log();
+        } else {
+            self.ddl();
+        }
+        self.publish_flushed();
+    }
+
     /// What `Innodb_lsn_flushed` says from now on.
     pub fn publish_flushed(&self) {
         self.flushed_for_probe.store(self.log.flushed_lsn(), Ordering::SeqCst);

@@ -59,6 +59,26 @@ impl SimServer {
         self.commit_mtr(space_idx, mtr)
     }
 
+    /// One mini-transaction writing a byte to page 0's body of a tablespace (an
+    /// extent descriptor, say): a page the workload itself seldom changes.
+    pub(super) fn page0_mtr(&mut self, space_idx: usize) -> (Lsn, Lsn) {
+        let mut mtr = Mtr::default();
+        let (space_id, is_system) = (self.spaces[space_idx].id, self.spaces[space_idx].is_system);
+        if !is_system && !self.is_named(space_id) {
+            mtr.files.push(FileOp::Modify { space: space_id, name: self.spaces[space_idx].redo_name.clone() });
+        }
+        if !is_system {
+            self.note_named(space_id, self.log.lsn());
+        }
+        if self.tear.as_ref().is_some_and(|t| t.space == space_idx && t.page == 0) {
+            self.finish_tear();
+        }
+        let offset = (self.cfg.page_size / 2) as u16;
+        let op = PageOp::Write { offset, data: vec![self.rng.below(256) as u8], string: false };
+        mtr.pages.push(PageChange { space: space_id, page: 0, op });
+        self.commit_mtr(space_idx, mtr)
+    }
+
     /// Logs an mtr of one tablespace and applies its changes to the buffer pool.
     pub(super) fn commit_mtr(&mut self, space_idx: usize, mtr: Mtr) -> (Lsn, Lsn) {
         let (space_id, is_system) = (self.spaces[space_idx].id, self.spaces[space_idx].is_system);
