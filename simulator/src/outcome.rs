@@ -42,10 +42,9 @@ pub struct RunStats {
     /// The incremental scenario: delta pages whose LSN is exactly the
     /// backup's `from_lsn` (the base's `to_lsn`).
     pub pages_at_from_lsn: u64,
-    /// The incremental scenario: metas of new tables whose page 0 was never
-    /// written during the copy, which say `space_id = 0` (a known innohot bug
-    /// the oracle lets pass, see `oracle::incremental`).
-    pub blank_page0_metas: u64,
+    /// The incremental scenario: tables held whole as `db/t.new` (MariaDB
+    /// tables whose page 0 was not written yet when copied).
+    pub whole_copies: u64,
     /// The incremental scenario: DDL statements between its backups.
     pub ddl_between_backups: u64,
 }

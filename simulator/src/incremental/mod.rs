@@ -149,7 +149,7 @@ impl ChainRun<'_> {
             Some(from) => {
                 let (verdict, facts) = oracle::check_incremental(&srv, &target, &outcome, &stats, &cfg, from);
                 self.stats.pages_at_from_lsn += facts.at_from_lsn;
-                self.stats.blank_page0_metas += facts.blank_page0_metas;
+                self.stats.whole_copies += facts.whole_copies;
                 verdict
             }
         };

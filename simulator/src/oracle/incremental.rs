@@ -62,9 +62,8 @@ fn decode_delta(bytes: &[u8], psize: usize) -> Result<Vec<(u32, &[u8])>, String>
 pub struct DeltaFacts {
     /// Delta pages whose LSN is exactly `from_lsn`.
     pub at_from_lsn: u64,
-    /// Metas saying `space_id = 0` for a new table whose page 0 was never
-    /// written while the copy ran (see [`meta_of_blank_table`]).
-    pub blank_page0_metas: u64,
+    /// Tables held whole as `db/t.new` (see [`is_whole_copy`]).
+    pub whole_copies: u64,
 }
 
 /// Every tablespace at the final pass has its delta and meta; the meta names
@@ -78,6 +77,11 @@ pub(super) fn check_deltas(srv: &SimServer, target: &Path, from_lsn: Lsn, wrong:
     let (from, to) = srv.truth.copy_window;
     let mut facts = DeltaFacts::default();
     for (id, rel) in &srv.truth.spaces_at_final_pass {
+        if is_whole_copy(srv, target, *id, rel) {
+            facts.whole_copies += 1;
+            check_whole_copy(srv, target, *id, rel, wrong);
+            continue;
+        }
         let [delta, meta] = delta_files(rel);
         let bytes = fs::read(target.join(&delta)).unwrap_or_default();
         let held = match decode_delta(&bytes, psize) {
@@ -90,7 +94,6 @@ pub(super) fn check_deltas(srv: &SimServer, target: &Path, from_lsn: Lsn, wrong:
         let want = format!("page_size = {psize}\nzip_size = 0 \nspace_id = {id}\n");
         match fs::read_to_string(target.join(&meta)) {
             Ok(text) if text == want => {}
-            Ok(text) if meta_of_blank_table(srv, *id, &text) => facts.blank_page0_metas += 1,
             Ok(text) => wrong.push(format!("{} is {text:?}, not {want:?}", meta.display())),
             Err(e) => wrong.push(format!("{}: {e}", meta.display())),
         }
@@ -118,26 +121,47 @@ pub(super) fn check_deltas(srv: &SimServer, target: &Path, from_lsn: Lsn, wrong:
     facts
 }
 
-/// A KNOWN innohot bug the oracle lets pass, counted in `DeltaFacts`: the
-/// incremental copy of a MariaDB table created so recently that its page 0
-/// was not written yet when the copy read it (its pages reach the file only
-/// when flushed, page 0 first) cannot read the table's space id from the
-/// file, and `copy::file` writes its meta with `space_id = 0`. innohot's own
-/// incremental prepare is not misled (the table's CREATE is in the
-/// incremental's redo, which builds it), but the meta names the wrong
-/// tablespace. Passes only that case: the meta is the table's but for
-/// `space_id = 0`, and page 0 was zeros at some moment of the copy.
-fn meta_of_blank_table(srv: &SimServer, id: u32, text: &str) -> bool {
+/// `db/t.new` for `db/t.ibd`: the whole-file form of a table in an incremental.
+pub(super) fn whole_copy_name(rel: &Path) -> PathBuf {
+    rel.with_extension("new")
+}
+
+/// Whether the incremental holds the tablespace whole, as `db/t.new`, and
+/// may: a MariaDB table whose page 0 was zeros at some moment of the copy (a
+/// table so new that the server had not flushed it yet: its space id is in
+/// no file, so no meta could name it; mariabackup copies such a table whole,
+/// and so does innohot).
+pub(super) fn is_whole_copy(srv: &SimServer, target: &Path, id: u32, rel: &Path) -> bool {
+    if srv.cfg.flavor != Flavor::MariaDb || !target.join(whole_copy_name(rel)).exists() {
+        return false;
+    }
     let (from, to) = srv.truth.copy_window;
     let zeros = crate::truth::fingerprint(&vec![0u8; srv.cfg.page_size]);
-    let blank = srv.truth.pages.get(&(id, 0)).is_some_and(|v| {
+    srv.truth.pages.get(&(id, 0)).is_none_or(|v| {
         v.iter().enumerate().any(|(i, p)| {
             let alive = p.written_at <= to && v.get(i + 1).map_or(u64::MAX, |n| n.written_at) >= from;
             alive && p.fingerprint == zeros
         })
-    });
-    let psize = srv.cfg.page_size;
-    blank && text == format!("page_size = {psize}\nzip_size = 0 \nspace_id = 0\n")
+    })
+}
+
+/// A table held whole: every page zeros or a valid version the server had on
+/// disk during the copy.
+fn check_whole_copy(srv: &SimServer, target: &Path, id: u32, rel: &Path, wrong: &mut Vec<String>) {
+    let name = whole_copy_name(rel);
+    let (from, to) = srv.truth.copy_window;
+    let bytes = fs::read(target.join(&name)).unwrap_or_default();
+    for (no, pg) in bytes.chunks(srv.cfg.page_size).enumerate() {
+        let on_disk = srv.truth.page_was_on_disk(id, no as u32, pg, from, to);
+        let valid = page::validate_page(pg, id, no as u32, page_layout(srv)).is_ok();
+        if pg.iter().any(|&b| b != 0) && !(valid && on_disk) {
+            wrong.push(format!(
+                "{} page {no}: valid {valid}, a version on disk during the copy {on_disk}",
+                name.display()
+            ));
+            return;
+        }
+    }
 }
 
 /// One delta page: valid, not zeros, LSN at or above `from_lsn`, on disk

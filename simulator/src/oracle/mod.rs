@@ -319,10 +319,15 @@ fn check_metadata(srv: &SimServer, target: &Path, s: &Summary, from_lsn: Option<
 /// as `NAME.delta` and `NAME.meta`) and non-InnoDB files, the redo copy and
 /// the metadata files.
 fn check_file_set(srv: &SimServer, target: &Path, incremental: bool, wrong: &mut Vec<String>) {
-    let spaces = srv.truth.spaces_at_final_pass.iter().map(|(_, rel)| rel);
+    let spaces = srv.truth.spaces_at_final_pass.iter();
     let mut expected: BTreeSet<PathBuf> = match incremental {
-        false => spaces.cloned().collect(),
-        true => spaces.flat_map(|rel| incremental::delta_files(rel)).collect(),
+        false => spaces.map(|(_, rel)| rel.clone()).collect(),
+        true => spaces
+            .flat_map(|(id, rel)| match incremental::is_whole_copy(srv, target, *id, rel) {
+                true => vec![incremental::whole_copy_name(rel)],
+                false => incremental::delta_files(rel).to_vec(),
+            })
+            .collect(),
     };
     expected.extend(srv.truth.non_innodb_at_lock.keys().cloned());
     let log = if srv.cfg.flavor == Flavor::MariaDb { "ib_logfile0" } else { "xtrabackup_logfile" };
