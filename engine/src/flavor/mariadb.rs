@@ -17,8 +17,9 @@ pub struct MariaDb;
 
 const PLAIN: ReadPolicy = ReadPolicy { direct: false, fadvise: false };
 
-/// Non-InnoDB files: MySQL's list plus Aria's data and index files.
-const NON_INNODB_EXTENSIONS: &[&str] =
+/// Non-InnoDB files: MySQL's list plus Aria's data and index files (also
+/// what an incremental's prepare takes over, as mariabackup's does).
+pub(crate) const NON_INNODB_EXTENSIONS: &[&str] =
     &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
 
 /// Tables of the `mysql` schema the server writes until BLOCK_COMMIT: the

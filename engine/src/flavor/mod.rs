@@ -4,6 +4,7 @@
 
 mod lock;
 mod mariadb;
+pub(crate) use mariadb::NON_INNODB_EXTENSIONS as MARIADB_NON_INNODB_EXTENSIONS;
 mod mysql57;
 
 pub use lock::{GtidSource, LockStep, TablespaceDictionary};

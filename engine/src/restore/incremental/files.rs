@@ -13,9 +13,9 @@ use crate::meta;
 use crate::restore::{io_err, Result};
 use std::path::Path;
 
-/// Files of a database directory INC brings whole (by extension).
-const TAKEN: &[&str] =
-    &["frm", "isl", "MYD", "MYI", "MAD", "MAI", "MRG", "TRG", "TRN", "ARM", "ARZ", "CSM", "CSV", "opt", "par"];
+/// Files of a database directory INC brings whole (by extension): the
+/// non-InnoDB files a MariaDB backup copies, MySQL's with Aria's.
+const TAKEN: &[&str] = crate::flavor::MARIADB_NON_INNODB_EXTENSIONS;
 
 /// Files at the top of INC that replace BASE's.
 const METADATA: &[&str] = &[
