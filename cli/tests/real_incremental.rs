@@ -148,7 +148,9 @@ fn make_schema(src: &LocalServer, load: &WorkloadConfig) {
 /// Writers on one table of each kind (the DATA DIRECTORY one in `remote`),
 /// with their own DDL (CREATE, RENAME, TRUNCATE, ALTER, DROP) on the side;
 /// bounded by time only as a safety net: stopped after the last backup.
-fn load_config(remote: &Path) -> WorkloadConfig {
+/// The DDL touches MyISAM and Aria too unless mariabackup takes the chain
+/// (see `WorkloadConfig::ddl_non_innodb`).
+fn load_config(remote: &Path, taker: Taker) -> WorkloadConfig {
     let extra = [
         ("zip8", "InnoDB ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8".to_string()),
         ("pcomp", "InnoDB PAGE_COMPRESSED=1".to_string()),
@@ -162,6 +164,7 @@ fn load_config(remote: &Path) -> WorkloadConfig {
         initial_rows: 2000,
         duration: Duration::from_secs(900),
         ddl: true,
+        ddl_non_innodb: taker == Taker::Innohot,
         extra_tables: extra.into_iter().map(|(p, e)| (p.to_string(), e)).collect(),
         ..WorkloadConfig::default()
     }
@@ -475,7 +478,7 @@ fn chain_under_load(taker: Taker, after: impl FnOnce(&LocalServer, &Chain, &Path
     let remote = work.path().join("remote");
     std::fs::create_dir(&remote).unwrap();
     let mut src = start_source(&b);
-    let cfg = load_config(&remote);
+    let cfg = load_config(&remote, taker);
     make_schema(&src, &cfg);
     let load = Workload::start(src.opts(), cfg).expect("start the load");
     let chain = take_chain(&src, work.path(), taker);

@@ -37,6 +37,12 @@ pub struct WorkloadConfig {
     /// ALTER (table rebuild) / DROP on its own `ddl_<thread>_<n>` tables, so
     /// DDL never waits on the DML threads' tables.
     pub ddl: bool,
+    /// The DDL cycle's tables may be MyISAM or Aria too (else InnoDB kinds
+    /// only). Off where mariabackup takes the backup: 10.11 loses the data
+    /// files of a MyISAM or Aria table created and renamed while it copies
+    /// (its DDL-log pass renames copies it never made, then re-copies only
+    /// the `.frm`), so its own backup would not restore equal.
+    pub ddl_non_innodb: bool,
     /// Seed of the per-thread pseudo-random choices.
     pub seed: u64,
     /// Also write Aria tables (MariaDB only: off for a MySQL server).
@@ -59,6 +65,7 @@ impl Default for WorkloadConfig {
             duration: Duration::from_secs(10),
             max_ops_per_thread: None,
             ddl: false,
+            ddl_non_innodb: true,
             seed: 0x1234_5678,
             aria: true,
             extra_tables: Vec::new(),
@@ -447,7 +454,10 @@ impl Writer {
         let r = format!("{schema}.{}", quote_ident(&format!("{base}_r")));
         let (sql, is_ddl) = match self.ddl_phase {
             0 => {
-                let engines = self.cfg.engines();
+                let mut engines = self.cfg.engines();
+                if !self.cfg.ddl_non_innodb {
+                    engines.retain(|(_, e)| e.starts_with("InnoDB"));
+                }
                 self.ddl_engine = engines[self.rng.below(engines.len() as u64) as usize].1.clone();
                 (
                     format!(
