@@ -11,6 +11,9 @@
 use super::{be_u16, be_u64};
 use std::io::Read;
 
+mod compress;
+pub use compress::{compress_full_crc32, compress_legacy, CompressWith};
+
 /// FIL_PAGE_PAGE_COMPRESSED.
 pub const PAGE_TYPE_PAGE_COMPRESSED: u16 = 34354;
 /// FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED: compressed, then encrypted.
