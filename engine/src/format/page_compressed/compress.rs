@@ -92,13 +92,19 @@ fn compress_stream(with: CompressWith, page: &[u8], out: &mut [u8]) -> Option<us
             let status = z.compress(page, out, flate2::FlushCompress::Finish).ok()?;
             (status == flate2::Status::StreamEnd).then_some(z.total_out() as usize)
         }
-        // Both want room for their worst case, which is more than a page.
+        // The server's own compressor (liblz4's LZ4_compress_default, built from
+        // source): another lz4 encoder writes valid frames that are larger.
         Algorithm::Lz4 => {
-            let mut buf = vec![0u8; lz4_flex::block::get_maximum_output_size(page.len())];
-            let n = lz4_flex::block::compress_into(page, &mut buf).ok()?;
-            out.get_mut(..n)?.copy_from_slice(&buf[..n]);
-            Some(n)
+            let (src_len, capacity) = (i32::try_from(page.len()).ok()?, i32::try_from(out.len()).ok()?);
+            // SAFETY: liblz4 reads `src_len` bytes of `page` and writes at most
+            // `capacity` bytes into `out`, both valid for those lengths; it keeps no
+            // pointer after returning (0 when the stream does not fit).
+            let n = unsafe {
+                lz4_sys::LZ4_compress_default(page.as_ptr().cast(), out.as_mut_ptr().cast(), src_len, capacity)
+            };
+            usize::try_from(n).ok().filter(|&n| n > 0)
         }
+        // Snappy wants room for its worst case, which is more than a page.
         Algorithm::Snappy => {
             let mut buf = vec![0u8; snap::raw::max_compress_len(page.len())];
             let n = snap::raw::Encoder::new().compress(page, &mut buf).ok()?;
@@ -143,7 +149,11 @@ mod tests {
             assert_eq!(n % 4096, 0);
             assert!(n < 16384 && out[n..].iter().all(|&b| b == 0), "{algorithm:?}: {n}");
             assert!(is_compressed_page(&out, true));
-            assert!(validate_page(&out, 7, 3, layout).is_ok(), "{algorithm:?}: {:?}", validate_page(&out, 7, 3, layout));
+            assert!(
+                validate_page(&out, 7, 3, layout).is_ok(),
+                "{algorithm:?}: {:?}",
+                validate_page(&out, 7, 3, layout)
+            );
             let mut back = vec![0u8; 16384];
             assert_eq!(inflate_full_crc32(&out, flags, &mut back), Ok(algorithm));
             assert_eq!(back, page, "{algorithm:?}");
