@@ -54,6 +54,7 @@ pub fn prepare(run: &Run, base: &Path, inc: &Path) -> Result<(&'static str, Map<
         ("redo_bytes", redo.redo_bytes),
         ("records_applied", redo.records_applied),
         ("pages_written", redo.pages_written),
+        ("pages_compressed", redo.pages_compressed),
     ] {
         m.insert(k.into(), json!(v));
     }

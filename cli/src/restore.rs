@@ -247,6 +247,7 @@ fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String
         ("tablespaces", r.tablespaces as u64),
         ("pages_read", r.pages_read),
         ("pages_written", r.pages_written),
+        ("pages_compressed", r.pages_compressed),
     ] {
         m.insert(k.into(), json!(v));
     }

@@ -209,12 +209,13 @@ fn write_fixture(
 //   the copy had it (recovery neither reads nor writes it), so this class is
 //   not expected any more; it is kept as a named class, its contents no longer
 //   matter to the server (the extent descriptor says free).
-// - "page_compressed written uncompressed": innohot inflates PAGE_COMPRESSED
-//   pages, applies the redo and writes them back uncompressed (as the server
-//   writes a page whose compression would not save a block); mariabackup
-//   compresses them again. Both sides inflated must be byte-identical but for
-//   the last 4 bytes (full_crc32: the server checksums only the compressed
-//   form, so its inflated image holds a stale CRC; innohot's holds the right one).
+// - "page_compressed: the same page, another inner CRC field": both compress
+//   a PAGE_COMPRESSED page the redo changed again (with zlib, the same frame),
+//   but the full_crc32 CRC field at the end of the inflated page is never
+//   rewritten for a compressed page: the server keeps what its buffer held,
+//   innohot what it read. Both sides inflated must be byte-identical but for
+//   those 4 bytes. ("page_compressed written uncompressed" is the same with an
+//   algorithm innohot cannot write: lzo, lzma, bzip2.)
 // ---------------------------------------------------------------------------
 
 use innohot::io::local::RealLocalFs;

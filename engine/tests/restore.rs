@@ -5,7 +5,7 @@
 #![allow(clippy::disallowed_methods)] // tests build backups and read results directly
 
 use innohot::format::mariadb::{self, encode_page_edit, Checkpoint, PageEdit, PageId, PageOp, Record, Ring};
-use innohot::format::{checksum, page};
+use innohot::format::{checksum, page, page_compressed};
 use innohot::io::local::RealLocalFs;
 use innohot::meta;
 use innohot::restore::copyback::{self, Mode, Ownership, RestoreOptions};
@@ -243,8 +243,12 @@ fn page_compressed_zlib(mut t: Vec<u8>) -> Vec<u8> {
     t
 }
 
+/// The redo changed page 1: it goes back compressed, as the server's flush
+/// stores it (the frame, then zeros that copy-back leaves as a hole), its inner
+/// CRC-32C field as it was read (the server never rewrites it in a page it
+/// compresses; only the frame gets a checksum).
 #[test]
-fn a_page_compressed_page_is_inflated_applied_and_written_back_uncompressed() {
+fn a_page_compressed_page_is_inflated_applied_and_compressed_again() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("b");
     let last = backup(&dir);
@@ -252,20 +256,28 @@ fn a_page_compressed_page_is_inflated_applied_and_written_back_uncompressed() {
     let stored = page_compressed_zlib(plain.clone());
     assert_eq!(stored[PS + 24] & 0x80, 0x80, "page 1 is stored compressed");
     std::fs::write(dir.join("db/t.ibd"), &stored).unwrap();
-    prepare::prepare(&RealLocalFs, &dir).unwrap();
+    let report = prepare::prepare(&RealLocalFs, &dir).unwrap();
+    assert_eq!(report.pages_compressed, 1, "{report:?}");
     let t = std::fs::read(dir.join("db/t.ibd")).unwrap();
     let p1 = &t[PS..2 * PS];
-    assert_eq!(page::fil_header(p1).unwrap().page_type, page::PAGE_TYPE_INDEX, "written back uncompressed");
-    assert_eq!(&p1[100..105], b"hello");
-    let lsn = page::fil_header(p1).unwrap().lsn;
-    assert!(lsn > C + 16 && lsn < last, "the end LSN of the mtr that wrote it: {lsn}");
+    assert!(page_compressed::is_compressed_page(p1, true), "page 1 written back compressed");
+    let frame = usize::from(u16::from_be_bytes([p1[24], p1[25]]) & 0x7fff) << 8;
+    assert!(p1[frame..].iter().all(|&b| b == 0), "only zeros after the {frame}-byte frame");
     assert!(page::validate_page(p1, 5, 1, page::PageLayout::full_crc32(PS)).is_ok());
-    // Everything else is the page as it was before it was compressed.
+    let mut inflated = vec![0u8; PS];
+    let flags = FLAGS | (1 << 5);
+    assert_eq!(page_compressed::inflate_full_crc32(p1, flags, &mut inflated), Ok(page_compressed::Algorithm::Zlib));
+    assert_eq!(page::fil_header(&inflated).unwrap().page_type, page::PAGE_TYPE_INDEX);
+    assert_eq!(&inflated[100..105], b"hello");
+    let lsn = page::fil_header(&inflated).unwrap().lsn;
+    assert!(lsn > C + 16 && lsn < last, "the end LSN of the mtr that wrote it: {lsn}");
+    // Everything else is the page as it was before it was compressed, its CRC field too.
     let mut expect = plain[PS..2 * PS].to_vec();
     expect[100..105].copy_from_slice(b"hello");
-    expect[16..24].copy_from_slice(&p1[16..24]);
+    expect[16..24].copy_from_slice(&inflated[16..24]);
     page::stamp_full_crc32(&mut expect);
-    assert!(p1 == expect.as_slice());
+    assert!(inflated[..PS - 4] == expect[..PS - 4]);
+    assert_eq!(inflated[PS - 4..], plain[2 * PS - 4..2 * PS], "the inner CRC field as it was read");
     assert!(page::fil_header(&t[3 * PS..]).unwrap().lsn == last);
 }
 

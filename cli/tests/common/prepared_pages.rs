@@ -108,7 +108,16 @@ pub fn compare_prepared(
             if freed.contains(&(space, n as u32)) {
                 *classes.entry("freed").or_default() += 1;
             } else if kind == "page_compressed" && same_but_crc(&logical(p, &x), &logical(q, &x)) {
-                *classes.entry("page_compressed written uncompressed").or_default() += 1;
+                // innohot compresses the page again keeping the inner CRC field it
+                // read; the server keeps what its buffer held (or, with lzo, lzma,
+                // bzip2, innohot writes the page uncompressed).
+                let full_crc32 = flags & page::FSP_FLAGS_FCRC32_MARKER != 0;
+                let class = if page_compressed::is_compressed_page(q, full_crc32) {
+                    "page_compressed: the same page, another inner CRC field"
+                } else {
+                    "page_compressed written uncompressed"
+                };
+                *classes.entry(class).or_default() += 1;
             } else {
                 let first = p.iter().zip(q).position(|(a, b)| a != b).unwrap();
                 let t = u16::from_be_bytes([p[24], p[25]]);

@@ -47,6 +47,8 @@ pub struct PrepareReport {
     /// Pages read because the redo named them (the most held in memory at once).
     pub pages_read: u64,
     pub pages_written: u64,
+    /// Of those, PAGE_COMPRESSED pages stored compressed again.
+    pub pages_compressed: u64,
     /// Pages whose last redo record freed them: (space, page). The server never
     /// writes such a page again; innohot writes it with the mtr's LSN.
     pub pages_freed: Vec<(u32, u32)>,
@@ -308,6 +310,8 @@ pub(super) fn apply_log(
     let (header, log_cp) =
         mariadb::parse_log_header(&log[..START_OFFSET as usize]).map_err(|e| bad_log(e.to_string()))?;
     let mut store = FileStore::new(fs);
+    let level = super::backup_settings(fs, dir)?.get("innodb_compression_level").and_then(|v| v.parse().ok());
+    store.compression_level = level.unwrap_or(6);
     let files = tablespace_files(fs, dir)?;
     for path in &files {
         store.add(path)?;
@@ -335,7 +339,8 @@ pub(super) fn apply_log(
     check_unheld_spaces(dir, &a, super::is_partial(fs, dir)?)?;
     let pages_read = store.pages_held() as u64;
     let frm_unknown_to_innodb = place_tables_without_ibd(dir, &mut store, without_ibd)?;
-    let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
+    let mut touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
+    touched.extend(store.zero_freed_page_compressed(a.pages_freed.iter().copied())?);
     let pages_written = store.write_back(dir, &touched, &a.sizes, &a.trimmed)?;
     let report = PrepareReport {
         already_prepared: false,
@@ -350,6 +355,7 @@ pub(super) fn apply_log(
         spaces_not_in_backup: a.spaces_not_in_backup.clone(),
         pages_read,
         pages_written,
+        pages_compressed: store.pages_compressed,
         pages_freed: a.pages_freed.iter().copied().collect(),
         frm_unknown_to_innodb,
         ddl_applied: Vec::new(),

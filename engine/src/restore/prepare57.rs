@@ -79,6 +79,7 @@ pub(super) fn apply_copy(
         spaces_not_in_backup: a.spaces_not_in_backup.clone(),
         pages_read,
         pages_written,
+        pages_compressed: 0,
         pages_freed: Vec::new(),
         frm_unknown_to_innodb,
         ddl_applied: Vec::new(),

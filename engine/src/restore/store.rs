@@ -23,9 +23,12 @@ pub struct Space {
     pub path: PathBuf,
     pub layout: PageLayout,
     /// PAGE_COMPRESSED (FSP flags): its pages may be stored compressed. They are
-    /// inflated when read and written back uncompressed, as the server itself
-    /// writes a page whose compression would not save a block.
+    /// inflated when read and compressed again when written back, as the
+    /// server's flush does ([`FileStore::write_back`]).
     pub page_compressed: bool,
+    /// The algorithm its pages are compressed with: the FSP flags' for full_crc32,
+    /// else the one found on the pages read (the server's setting when it wrote them).
+    pub algorithm: Option<page_compressed::Algorithm>,
     /// FSP flags (page 0): a full_crc32 tablespace's compression algorithm.
     pub flags: u32,
     /// Page 0 was not written when the file was copied: the layout is assumed.
@@ -42,6 +45,27 @@ pub struct FileStore<'a> {
     problem: Option<RestoreError>,
     /// Files whose page 0 is not written yet: no space id to file them under.
     pub skipped: Vec<PathBuf>,
+    /// The server's `innodb_compression_level` (backup-my.cnf): what it compresses
+    /// PAGE_COMPRESSED pages with.
+    pub compression_level: u32,
+    /// The CRC-32C field of full_crc32 PAGE_COMPRESSED pages as read: the server
+    /// never rewrites it in a page it compresses (only the frame gets a checksum),
+    /// so a page compressed again keeps it, as the server's flush would.
+    inner_crc: HashMap<(u32, u32), [u8; 4]>,
+    /// Pages [`FileStore::write_back`] stored compressed.
+    pub pages_compressed: u64,
+}
+
+/// The file-system block a compressed frame is padded to (the server pads to the
+/// block of the file system the file is on: 4 KiB on ext4 and xfs by default).
+pub const COMPRESSED_FRAME_BLOCK: usize = 4096;
+
+/// A full_crc32 tablespace's compression algorithm (FSP flags bits 5-7).
+fn flags_algorithm(flags: u32, page_compressed: bool) -> Option<page_compressed::Algorithm> {
+    let full_crc32 = flags & page::FSP_FLAGS_FCRC32_MARKER != 0;
+    (page_compressed && full_crc32)
+        .then(|| page_compressed::Algorithm::from_code(u64::from((flags >> 5) & 7)))
+        .flatten()
 }
 
 /// Whether FSP flags say PAGE_COMPRESSED: the full_crc32 algorithm bits 5-7, or the
@@ -63,6 +87,9 @@ impl<'a> FileStore<'a> {
             pages: PageMap::default(),
             problem: None,
             skipped: Vec::new(),
+            compression_level: 6,
+            inner_crc: HashMap::new(),
+            pages_compressed: 0,
         }
     }
 
@@ -104,7 +131,9 @@ impl<'a> FileStore<'a> {
             return Err(RestoreError::Encrypted { path: path.to_path_buf() });
         }
         let page_compressed = page_compressed_flags(fsp.flags);
-        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags: fsp.flags, unwritten: false };
+        let algorithm = flags_algorithm(fsp.flags, page_compressed);
+        let space =
+            Space { path: path.to_path_buf(), layout, page_compressed, algorithm, flags: fsp.flags, unwritten: false };
         if let Some(other) = self.spaces.insert(fsp.space_id, space) {
             return Err(RestoreError::DuplicateSpace { space: fsp.space_id, a: other.path, b: path.to_path_buf() });
         }
@@ -115,7 +144,8 @@ impl<'a> FileStore<'a> {
     /// its name; the redo rebuilds page 0, whose flags (`flags`, 0 if unknown) give `layout`.
     pub fn add_unwritten(&mut self, path: &Path, space_id: u32, layout: PageLayout, flags: u32) -> Result<()> {
         let page_compressed = page_compressed_flags(flags);
-        let space = Space { path: path.to_path_buf(), layout, page_compressed, flags, unwritten: true };
+        let algorithm = flags_algorithm(flags, page_compressed);
+        let space = Space { path: path.to_path_buf(), layout, page_compressed, algorithm, flags, unwritten: true };
         if let Some(other) = self.spaces.insert(space_id, space) {
             return Err(RestoreError::DuplicateSpace { space: space_id, a: other.path, b: path.to_path_buf() });
         }
@@ -201,8 +231,19 @@ impl<'a> FileStore<'a> {
                 detail: format!("only {got} of its {psize} bytes are in the file: the file is truncated"),
             });
         }
-        if sp.page_compressed && got == psize && page_compressed::is_compressed_page(&buf, sp.layout.full_crc32) {
-            return inflated(&sp, page_no, &buf);
+        if sp.page_compressed && got == psize {
+            let page = if page_compressed::is_compressed_page(&buf, sp.layout.full_crc32) {
+                let (page, algorithm) = inflated(&sp, page_no, &buf)?;
+                self.spaces.get_mut(&space).expect("a known space").algorithm.get_or_insert(algorithm);
+                page
+            } else {
+                buf
+            };
+            if sp.layout.full_crc32 {
+                let crc: [u8; 4] = page[psize - 4..].try_into().expect("4 bytes");
+                self.inner_crc.insert((space, page_no), crc);
+            }
+            return Ok(page);
         }
         if got == psize
             && !sp.layout.full_crc32
@@ -250,7 +291,10 @@ impl<'a> FileStore<'a> {
         let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).to_path_buf();
         let mut writes = Vec::new();
         for &(space, page_no) in pages {
-            let Some(bytes) = self.pages.remove(&(space, page_no)) else { continue };
+            let Some(mut bytes) = self.pages.remove(&(space, page_no)) else { continue };
+            if let Some(stored) = self.compressed_form(space, page_no, &bytes) {
+                bytes = stored;
+            }
             let offset = page_no as u64 * bytes.len() as u64;
             writes.push(PageWrite { rel: rel(&self.spaces[&space].path), offset, bytes });
         }
@@ -277,6 +321,70 @@ impl<'a> FileStore<'a> {
         Ok(written)
     }
 
+    /// Zeroes the pages of PAGE_COMPRESSED tablespaces the redo left freed: the
+    /// server punches a hole where such a page was (recovery, and so mariabackup's
+    /// prepare, too), and copy-back leaves a page of zeros as a hole. A freed page
+    /// the redo did not otherwise touch is added; returns every page zeroed, for
+    /// [`FileStore::write_back`]. A page of any other tablespace keeps what the
+    /// redo last wrote to it.
+    pub fn zero_freed_page_compressed(
+        &mut self,
+        freed: impl IntoIterator<Item = (u32, u32)>,
+    ) -> Result<Vec<(u32, u32)>> {
+        let mut zeroed = Vec::new();
+        for (space, page_no) in freed {
+            let Some(sp) = self.spaces.get(&space).filter(|s| s.page_compressed && !s.layout.is_compressed()) else {
+                continue;
+            };
+            let (path, psize) = (sp.path.clone(), sp.layout.physical_size);
+            if let Some(page) = self.pages.get_mut(&(space, page_no)) {
+                page.fill(0);
+            } else {
+                // Past the file's end there is nothing to clear.
+                let len = self.file(space)?.size().map_err(io_err(&path, "reading the size of"))?;
+                if (u64::from(page_no) + 1) * psize as u64 > len {
+                    continue;
+                }
+                self.pages.insert((space, page_no), vec![0u8; psize]);
+            }
+            zeroed.push((space, page_no));
+        }
+        Ok(zeroed)
+    }
+
+    /// A page of a PAGE_COMPRESSED tablespace as the server's flush would store it
+    /// (`page_compressed::compress_*`: the frame, zeros to the page's end, which
+    /// copy-back leaves as a hole); None to store it as it is: another kind of
+    /// tablespace, a page the server never compresses or that would not save a
+    /// block, or an algorithm innohot cannot write (lzo, lzma, bzip2).
+    fn compressed_form(&mut self, space: u32, page_no: u32, page: &[u8]) -> Option<Vec<u8>> {
+        let sp = &self.spaces[&space];
+        if !sp.page_compressed || sp.layout.is_compressed() {
+            return None;
+        }
+        // A legacy tablespace none of whose pages were read compressed: zlib,
+        // the server's default, which every server can read.
+        let algorithm = sp.algorithm.unwrap_or(page_compressed::Algorithm::Zlib);
+        let with = page_compressed::CompressWith {
+            algorithm,
+            level: self.compression_level,
+            block_size: COMPRESSED_FRAME_BLOCK,
+        };
+        let mut out = vec![0u8; page.len()];
+        if sp.layout.full_crc32 {
+            let mut inner = page.to_vec();
+            if let Some(crc) = self.inner_crc.get(&(space, page_no)) {
+                let n = inner.len();
+                inner[n - 4..].copy_from_slice(crc);
+            }
+            page_compressed::compress_full_crc32(&inner, with, &mut out)?;
+        } else {
+            page_compressed::compress_legacy(page, with, &mut out)?;
+        }
+        self.pages_compressed += 1;
+        Some(out)
+    }
+
     /// Cuts the file of `space` to `pages_n` pages when longer (a truncated undo
     /// tablespace), durably.
     fn shrink(&mut self, space: u32, pages_n: u32) -> Result<()> {
@@ -293,8 +401,8 @@ impl<'a> FileStore<'a> {
     }
 }
 
-/// A stored page_compressed page as the server holds it in memory.
-fn inflated(sp: &Space, page_no: u32, stored: &[u8]) -> Result<Vec<u8>> {
+/// A stored page_compressed page as the server holds it in memory, and its algorithm.
+fn inflated(sp: &Space, page_no: u32, stored: &[u8]) -> Result<(Vec<u8>, page_compressed::Algorithm)> {
     let mut out = vec![0u8; stored.len()];
     let done = if sp.layout.full_crc32 {
         page_compressed::inflate_full_crc32(stored, sp.flags, &mut out)
@@ -306,8 +414,8 @@ fn inflated(sp: &Space, page_no: u32, stored: &[u8]) -> Result<Vec<u8>> {
         page: page_no,
         page_lsn: page::fil_header(stored).map(|h| h.lsn).unwrap_or(0),
         detail: format!("its PAGE_COMPRESSED contents cannot be inflated: {e}"),
-    })?;
-    Ok(out)
+    })
+    .map(|algorithm| (out, algorithm))
 }
 
 impl PageStore for FileStore<'_> {
