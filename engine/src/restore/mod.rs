@@ -14,6 +14,7 @@ mod place;
 pub mod prepare;
 mod prepare57;
 mod space;
+mod sparse;
 pub mod store;
 
 use crate::format::Lsn;
