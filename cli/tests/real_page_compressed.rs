@@ -1,0 +1,143 @@
+//! Issue 24: PAGE_COMPRESSED tables stay compressed and sparse through innohot's
+//! prepare and copy-back. Tables of three kinds (full_crc32 with zlib, full_crc32
+//! with lz4, the legacy crc32 layout with zlib) are rewritten whole while the
+//! backup waits before its lock, so the prepare applies redo to every page; the
+//! restored files then take at most 110 % of the source's disk blocks (the
+//! source shut down cleanly, every page flushed compressed), every table checks
+//! and has the source's checksum.
+#![allow(clippy::disallowed_methods)] // a test reads files and runs programs directly
+
+use innohot_testbeds::roundtrip::{checksum_diff, flush_dirty_pages};
+use innohot_testbeds::{binaries_or_skip, check_tables_extended, table_checksums, LocalServer, ServerBuilder};
+use mysql::prelude::Queryable;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// (table, how it is made): the statements before its CREATE TABLE set the
+/// algorithm (part of a full_crc32 tablespace's flags) or the layout.
+const TABLES: &[(&str, &str)] = &[
+    ("pc_zlib", "SET GLOBAL innodb_compression_algorithm = zlib"),
+    ("pc_lz4", "SET GLOBAL innodb_compression_algorithm = lz4"),
+    ("pc_legacy", "SET GLOBAL innodb_checksum_algorithm = crc32"),
+];
+
+/// Runs innohot: whether it succeeded, its stdout and stderr.
+fn innohot(args: &[String]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().expect("run innohot");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Disk blocks (512 bytes) and apparent length of `path`.
+fn usage(path: &Path) -> (u64, u64) {
+    let m = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (m.blocks(), m.len())
+}
+
+fn make_tables(src: &LocalServer) {
+    let mut c = src.conn().unwrap();
+    c.query_drop("CREATE DATABASE pc").unwrap();
+    for (t, setup) in TABLES {
+        c.query_drop(*setup).unwrap();
+        c.query_drop(format!(
+            "CREATE TABLE pc.{t} (id INT PRIMARY KEY, k INT, v VARCHAR(400), KEY(k)) PAGE_COMPRESSED=1"
+        ))
+        .unwrap();
+        c.query_drop("SET GLOBAL innodb_compression_algorithm = zlib, GLOBAL innodb_checksum_algorithm = full_crc32")
+            .unwrap();
+        c.query_drop(format!(
+            "INSERT INTO pc.{t} SELECT seq, seq % 97, CONCAT('row ', seq, ' ', REPEAT(CHAR(97 + seq % 26), 50 + seq % 300)) \
+             FROM pc.seq_1_to_20000"
+        ))
+        .unwrap();
+    }
+    flush_dirty_pages(&mut c, Duration::from_secs(120)).expect("write every dirty page");
+}
+
+/// How long the backup waits before its lock: the rewrite and its purge fit in it.
+const PAUSE: Duration = Duration::from_secs(12);
+
+/// `innohot backup` that, paused before its lock, rewrites every row of every
+/// table and lets purge finish (which frees pages, holes on the source): the
+/// redo, not the copied pages, holds the tables' last state, and the source
+/// changes no page after the backup.
+fn backup_rewriting_every_row(src: &LocalServer, target: &Path) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_innohot"))
+        .args([
+            "backup".to_string(),
+            format!("--target-dir={}", target.display()),
+            format!("--socket={}", src.socket().display()),
+            "--user=root".into(),
+            format!("--debug-pause-before-lock-ms={}", PAUSE.as_millis()),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    let mut log: Vec<String> = lines.by_ref().take_while(|l| !l.contains("pausing")).collect();
+    let t0 = Instant::now();
+    let mut c = src.conn().unwrap();
+    for (t, _) in TABLES {
+        c.query_drop(format!("UPDATE pc.{t} SET k = k + 1, v = CONCAT('updated ', v)")).unwrap();
+    }
+    let history = "SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'";
+    while c.query_first::<u64, _>(history).unwrap() != Some(0) {
+        assert!(t0.elapsed() < PAUSE, "purge did not finish within the backup's pause");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(t0.elapsed() < PAUSE, "the rewrite took longer than the backup's pause: {:?}", t0.elapsed());
+    eprintln!("rewrite and purge: {:.1} s", t0.elapsed().as_secs_f64());
+    log.extend(lines);
+    let ok = child.wait().unwrap().success() && log.last().is_some_and(|l| l.ends_with("completed OK!"));
+    assert!(ok, "innohot backup:\n{}", log.join("\n"));
+}
+
+#[test]
+fn page_compressed_tables_restore_compressed_and_sparse() {
+    let Some(b) = binaries_or_skip() else { return };
+    let mut src = ServerBuilder::new(b.clone()).option("--plugin-load-add=provider_lz4").start().expect("start");
+    make_tables(&src);
+    let work = tempfile::tempdir().unwrap();
+    let (target, datadir) = (work.path().join("backup"), work.path().join("restored"));
+    backup_rewriting_every_row(&src, &target);
+    let want = table_checksums(&mut src.conn().unwrap()).unwrap();
+    src.stop().expect("a clean shutdown flushes every page, compressed");
+
+    let (ok, out, log) = innohot(&["prepare".into(), format!("--target-dir={}", target.display()), "--json".into()]);
+    assert!(ok, "innohot prepare:\n{log}");
+    let json = out.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON in:\n{out}"));
+    let report: serde_json::Value = serde_json::from_str(json).unwrap();
+    let compressed = report["pages_compressed"].as_u64().unwrap_or_else(|| panic!("{json}"));
+    let written = report["pages_written"].as_u64().unwrap();
+    eprintln!("prepare: {written} pages written, {compressed} compressed again");
+    assert!(compressed > 1000, "{json}");
+    let (ok, _, log) = innohot(&[
+        "copy-back".into(),
+        format!("--target-dir={}", target.display()),
+        format!("--datadir={}", datadir.display()),
+    ]);
+    assert!(ok, "innohot copy-back:\n{log}");
+
+    for (t, _) in TABLES {
+        let (src_blocks, src_len) = usage(&src.datadir().join(format!("pc/{t}.ibd")));
+        let (got_blocks, got_len) = usage(&datadir.join(format!("pc/{t}.ibd")));
+        let ratio = got_blocks as f64 / src_blocks as f64;
+        eprintln!(
+            "pc.{t}: source {} KiB on disk ({} KiB long), restored {} KiB ({} KiB long): {ratio:.3}",
+            src_blocks / 2,
+            src_len / 1024,
+            got_blocks / 2,
+            got_len / 1024
+        );
+        assert!(src_blocks * 2 < src_len / 512, "pc.{t}: the source's file is not compressed and sparse");
+        assert!(ratio <= 1.10, "pc.{t}: the restored file takes {ratio:.3}x the source's disk blocks");
+    }
+    let restored = src.builder().start_on(&datadir).expect("start a server on the restored datadir");
+    let bad = check_tables_extended(&mut restored.conn().unwrap()).unwrap();
+    assert!(bad.is_empty(), "CHECK TABLE ... EXTENDED on the restored datadir:\n{bad}");
+    let got = table_checksums(&mut restored.conn().unwrap()).unwrap();
+    assert!(got == want, "the restored tables differ from the source's:\n{}", checksum_diff(&want, &got));
+}
