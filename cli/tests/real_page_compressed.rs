@@ -13,6 +13,9 @@ use mysql::prelude::Queryable;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
+#[path = "common/paused_backup.rs"]
+mod paused_backup;
+use paused_backup::backup_with_pause;
 use std::time::{Duration, Instant};
 
 /// (table, how it is made): the statements before its CREATE TABLE set the
@@ -64,35 +67,21 @@ const PAUSE: Duration = Duration::from_secs(12);
 /// redo, not the copied pages, holds the tables' last state, and the source
 /// changes no page after the backup.
 fn backup_rewriting_every_row(src: &LocalServer, target: &Path) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .args([
-            "backup".to_string(),
-            format!("--target-dir={}", target.display()),
-            format!("--socket={}", src.socket().display()),
-            "--user=root".into(),
-            format!("--debug-pause-before-lock-ms={}", PAUSE.as_millis()),
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
-    let mut log: Vec<String> = lines.by_ref().take_while(|l| !l.contains("pausing")).collect();
-    let t0 = Instant::now();
-    let mut c = src.conn().unwrap();
-    for (t, _) in TABLES {
-        c.query_drop(format!("UPDATE pc.{t} SET k = k + 1, v = CONCAT('updated ', v)")).unwrap();
-    }
-    let history = "SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'";
-    while c.query_first::<u64, _>(history).unwrap() != Some(0) {
-        assert!(t0.elapsed() < PAUSE, "purge did not finish within the backup's pause");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(t0.elapsed() < PAUSE, "the rewrite took longer than the backup's pause: {:?}", t0.elapsed());
-    eprintln!("rewrite and purge: {:.1} s", t0.elapsed().as_secs_f64());
-    log.extend(lines);
-    let ok = child.wait().unwrap().success() && log.last().is_some_and(|l| l.ends_with("completed OK!"));
-    assert!(ok, "innohot backup:\n{}", log.join("\n"));
+    let (ok, log) = backup_with_pause(src, target, PAUSE.as_millis() as u64, || {
+        let t0 = Instant::now();
+        let mut c = src.conn().unwrap();
+        for (t, _) in TABLES {
+            c.query_drop(format!("UPDATE pc.{t} SET k = k + 1, v = CONCAT('updated ', v)")).unwrap();
+        }
+        let history = "SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'";
+        while c.query_first::<u64, _>(history).unwrap() != Some(0) {
+            assert!(t0.elapsed() < PAUSE, "purge did not finish within the backup's pause");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(t0.elapsed() < PAUSE, "the rewrite took longer than the backup's pause: {:?}", t0.elapsed());
+        eprintln!("rewrite and purge: {:.1} s", t0.elapsed().as_secs_f64());
+    });
+    assert!(ok, "innohot backup:\n{log}");
 }
 
 #[test]

@@ -9,6 +9,9 @@ use innohot_testbeds::{
 use mysql::prelude::Queryable;
 use std::path::Path;
 use std::process::Command;
+#[path = "common/paused_backup.rs"]
+mod paused_backup;
+use paused_backup::backup_with_pause;
 use std::time::{Duration, Instant};
 
 fn innohot(args: &[String]) -> (bool, String) {
@@ -251,29 +254,6 @@ fn a_backup_under_a_steady_load_with_page_churn_prepared_by_innohot_equals_the_s
     replay_binlog(&src, &from, &restored).unwrap();
     let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
     assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
-}
-
-/// `innohot backup` of `src` into `target` that pauses `pause_ms` before its lock and
-/// runs `meanwhile` during the pause; whether it completed, and its log.
-fn backup_with_pause(src: &LocalServer, target: &Path, pause_ms: u64, meanwhile: impl FnOnce()) -> (bool, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .args([
-            "backup".to_string(),
-            format!("--target-dir={}", target.display()),
-            format!("--socket={}", src.socket().display()),
-            "--user=root".into(),
-            format!("--debug-pause-before-lock-ms={pause_ms}"),
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
-    let mut log: Vec<String> = lines.by_ref().take_while(|l| !l.contains("pausing")).collect();
-    meanwhile();
-    log.extend(lines);
-    let ok = child.wait().unwrap().success() && log.last().is_some_and(|l| l.ends_with("completed OK!"));
-    (ok, log.join("\n"))
 }
 
 /// OPTIMIZE TABLE while the backup runs rebuilds the table under its name (a new
