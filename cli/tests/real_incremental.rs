@@ -148,8 +148,8 @@ fn make_schema(src: &LocalServer, load: &WorkloadConfig) {
 /// Writers on one table of each kind (the DATA DIRECTORY one in `remote`),
 /// with their own DDL (CREATE, RENAME, TRUNCATE, ALTER, DROP) on the side;
 /// bounded by time only as a safety net: stopped after the last backup.
-/// The DDL touches MyISAM and Aria too unless mariabackup takes the chain
-/// (see `WorkloadConfig::ddl_non_innodb`).
+/// The DDL touches every kind of table unless mariabackup takes the chain
+/// (see `WorkloadConfig::ddl_plain_innodb_only`).
 fn load_config(remote: &Path, taker: Taker) -> WorkloadConfig {
     let extra = [
         ("zip8", "InnoDB ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8".to_string()),
@@ -164,7 +164,7 @@ fn load_config(remote: &Path, taker: Taker) -> WorkloadConfig {
         initial_rows: 2000,
         duration: Duration::from_secs(900),
         ddl: true,
-        ddl_non_innodb: taker == Taker::Innohot,
+        ddl_plain_innodb_only: taker == Taker::Mariabackup,
         extra_tables: extra.into_iter().map(|(p, e)| (p.to_string(), e)).collect(),
         ..WorkloadConfig::default()
     }
