@@ -44,8 +44,15 @@ pub fn compress(frame: &[u8], ix: &ZipIndex, zip_size: usize, level: u32) -> Res
     }
     let dense = dir_encode(frame, &h, kind)?;
     let (records, store, blobs) = split_records(frame, &h, &dense, ix, kind)?;
-    let z = stream::deflate(&ix.raw, &records, level, logical.trailing_zeros())?;
-    if PAGE_DATA + z.len() + 1 + trailer + blobs.len() * EXTERN_REF_SIZE > zip_size {
+    let fits = |z: &[u8]| PAGE_DATA + z.len() + 1 + trailer + blobs.len() * EXTERN_REF_SIZE <= zip_size;
+    let mut z = stream::deflate(&ix.raw, &records, level, logical.trailing_zeros())?;
+    if !fits(&z) && level < 9 {
+        // The server's deflate (memLevel 9, a window of the page size) can fit a
+        // page ours does not at the same level: a page it filled may need 9 here,
+        // and prepare must not refuse what the server's recovery would write.
+        z = stream::deflate(&ix.raw, &records, 9, logical.trailing_zeros())?;
+    }
+    if !fits(&z) {
         return Ok(None);
     }
     let mut zip = vec![0u8; zip_size];
