@@ -5,7 +5,8 @@
 #
 #   scripts/compare-impact.sh tps     [ROUNDS=3] [WRITERS=4] [ROWS=2000000]
 #   scripts/compare-impact.sh survive [WRITER_COUNTS="1 4 8 16"] [ROWS=2000000]
-#   scripts/compare-impact.sh curve   [THROTTLES="0 200 100 50 25"] [WRITERS=4] [ROWS=2000000] [ROUNDS=2]
+#   scripts/compare-impact.sh curve   [THROTTLES="auto 0 200 100 50 25"] [WRITERS=4] [ROWS=2000000] [ROUNDS=2]
+#   scripts/compare-impact.sh idle    [ROUNDS=5] [ROWS=2000000]
 #
 # tps: a write load (testbeds/examples/tps.rs, WRITERS connections of small
 #   InnoDB transactions) runs throughout; per round and tool, cold page cache,
@@ -20,8 +21,12 @@
 # curve: the knob that trades backup time for live-server TPS. Per round,
 #   mariabackup once, then innohot at each --throttle (MiB/s, 0 = none), all
 #   under the same load, cold cache each; prints TPS during and backup time,
-#   then the medians per setting beside mariabackup's. INNOHOT_OPTS adds
+#   then the medians per setting beside mariabackup's (auto: --throttle=auto,
+#   the default, which paces by the server's load). INNOHOT_OPTS adds
 #   options to every innohot run; PARALLEL=N (default 1) sets --parallel of both tools in every mode.
+# idle: no load; per round, cold cache, innohot --throttle auto then
+#   --throttle 0 (order alternating); the medians and their ratio: what the
+#   default costs a backup of a server with nothing to spare it for.
 set -euo pipefail
 MODE=${1:-tps}
 PARALLEL=${PARALLEL:-1} # --parallel of both tools
@@ -121,7 +126,7 @@ survive)
     done
     ;;
 curve)
-    THROTTLES=${2:-"0 200 100 50 25"}; WRITERS=${3:-4}; ROWS=${4:-2000000}; ROUNDS=${5:-2}
+    THROTTLES=${2:-"auto 0 200 100 50 25"}; WRITERS=${3:-4}; ROWS=${4:-2000000}; ROUNDS=${5:-2}
     start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
     "$TPS" --socket "$W/s.sock" --setup "$ROWS"
     echo "datadir $(du -sh "$W/data" | cut -f1), $WRITERS writers, throttles (MiB/s): $THROTTLES, $ROUNDS rounds"
@@ -154,8 +159,28 @@ curve)
         echo "median: $k: $ti s ($(echo "scale=2; $ti / $tm" | bc)x), TPS during $mi ($(echo "scale=2; $mi / $mm" | bc)x)"
     done
     ;;
+idle)
+    ROUNDS=${2:-5}; ROWS=${3:-2000000}
+    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
+    "$TPS" --socket "$W/s.sock" --setup "$ROWS"
+    echo "datadir $(du -sh "$W/data" | cut -f1), no load, $ROUNDS rounds, cold cache each"
+    declare -A took
+    for r in $(seq 1 "$ROUNDS"); do
+        order="auto 0"; [ $((r % 2)) = 0 ] && order="0 auto"
+        for t in $order; do
+            cold
+            read -r secs ok _ _ < <(backup innohot "--throttle $t ${INNOHOT_OPTS:-}")
+            took[$t]="${took[$t]:-} $secs"
+            printf 'round %s innohot --throttle %-4s %6.2f s %s\n' "$r" "$t" "$secs" "$ok"
+            [ "$ok" = ok ] || tail -2 "$W/innohot.log"
+        done
+    done
+    # shellcheck disable=SC2086
+    ta=$(median ${took[auto]}); t0=$(median ${took[0]})
+    echo "median: --throttle auto $ta s, --throttle 0 $t0 s, ratio $(echo "scale=3; $ta / $t0" | bc)"
+    ;;
 *)
-    echo "usage: $0 tps [ROUNDS] [WRITERS] [ROWS] | survive [WRITER_COUNTS] | curve [THROTTLES] [WRITERS] [ROWS] [ROUNDS]" >&2
+    echo "usage: $0 tps [ROUNDS] [WRITERS] [ROWS] | survive [WRITER_COUNTS] | curve [THROTTLES] [WRITERS] [ROWS] [ROUNDS] | idle [ROUNDS] [ROWS]" >&2
     exit 2
     ;;
 esac

@@ -130,10 +130,16 @@ pub struct BackupCmd {
     /// Data-file copy lanes: files, and ranges of large files, copied at once (default 1)
     #[arg(long, value_name = "N")]
     pub parallel: Option<u32>,
-    /// At most this many MiB per second read from the data files, all lanes together
-    /// (0, the default: no limit). Note: xtrabackup's --throttle counts chunks, not MiB
-    #[arg(long, value_name = "MIB_PER_S")]
-    pub throttle: Option<u64>,
+    /// How fast the data files are read before the lock: auto (the default) paces the copy by the
+    /// server's own throughput (see --max-impact) and goes at full speed while the server is idle;
+    /// N: at most N MiB per second, all lanes together; 0: no limit. Note: xtrabackup's
+    /// --throttle counts chunks, not MiB
+    #[arg(long, value_name = "auto|MIB_PER_S")]
+    pub throttle: Option<String>,
+    /// With --throttle=auto: the share (percent) of its pre-backup row operations per second the
+    /// server may lose while the data files are copied (default 40)
+    #[arg(long, value_name = "PERCENT")]
+    pub max_impact: Option<u32>,
     /// Files larger than this are copied as ranges of this size on several lanes
     /// (default 64 MiB; only with --parallel above 1)
     #[arg(long, value_name = "BYTES")]

@@ -20,6 +20,7 @@ mod target;
 
 use args::{Command, SimCmd, UsageError};
 use display::{Bars, LogLines, Quiet, Tally};
+use innohot::copy::Pacing;
 use innohot::events::Progress;
 use innohot::timefmt::log_label;
 use innohot_simulator::config::{Flavor, Scenario, FLAVORS, SCENARIOS};
@@ -379,6 +380,14 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Ok(s) => s,
         Err(e) => return fail_early(&mut report, e.to_string()),
     };
+    // `--throttle=auto` reads the server's load on a line of its own (see LoadProbe).
+    let load_probe: Option<Box<dyn innohot::server::LoadProbe>> = match options.copy.pacing {
+        Pacing::Auto { .. } => match MysqlControl::connect(&parsed.connect) {
+            Ok(s) => Some(Box::new(s)),
+            Err(e) => return fail_early(&mut report, e.to_string()),
+        },
+        _ => None,
+    };
     let stream = if parsed.stream {
         match streaming::open_stdout(parsed.compress) {
             Ok(s) => Some(s),
@@ -429,6 +438,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Services {
             server: Box::new(server),
             log_probe: Some(Box::new(log_probe)),
+            load_probe,
             fs: Arc::new(RealSourceFs),
             target,
             clock: clock.clone(),

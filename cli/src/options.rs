@@ -8,6 +8,7 @@ use crate::args::{self, BackupCmd};
 use crate::filter::{FilterSpec, NameFilter};
 use crate::optfile::{self, GroupKind};
 use innohot::backup::BackupOptions;
+use innohot::copy::Pacing;
 use innohot::io::ReadPolicy;
 use innohot::server::mysql::{ConnectOptions, SslMode};
 use innohot::server::HistoryRow;
@@ -153,7 +154,8 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         "ssl-key" => a.connect.tls.key = Some(PathBuf::from(need()?)),
         "datadir" => a.datadir = Some(PathBuf::from(need()?)),
         "parallel" => a.options.copy.parallel = parallel(number(name, need()?)?)?,
-        "throttle" => a.options.copy.throttle = throttle(number(name, need()?)?),
+        "throttle" => a.options.copy.pacing = pacing(need()?, a.options.copy.pacing)?,
+        "max-impact" => a.options.copy.pacing = max_impact(number(name, need()?)?, a.options.copy.pacing)?,
         "range-size" => a.options.copy.range_size = number(name, need()?)?,
         "chunk-size" => a.options.copy.chunk_size = number(name, need()?)?,
         "page-retries" => a.options.copy.page_retries = number(name, need()?)?,
@@ -288,9 +290,31 @@ fn parallel(n: u32) -> Result<usize, String> {
     }
 }
 
-/// MiB per second to bytes per second; 0 is no limit.
-fn throttle(mib_per_s: u64) -> Option<u64> {
-    (mib_per_s > 0).then(|| mib_per_s.saturating_mul(1 << 20))
+/// `--throttle`: `auto` (keeping an earlier --max-impact), or MiB per second (0: no limit).
+fn pacing(value: &str, current: Pacing) -> Result<Pacing, String> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("auto") {
+        return Ok(match current {
+            Pacing::Auto { .. } => current,
+            _ => Pacing::default(),
+        });
+    }
+    match value.parse::<u64>() {
+        Ok(0) => Ok(Pacing::Unpaced),
+        Ok(mib_per_s) => Ok(Pacing::Fixed(mib_per_s.saturating_mul(1 << 20))),
+        Err(_) => Err(format!("--throttle={value}: give auto, or MiB per second (0: no limit)")),
+    }
+}
+
+/// `--max-impact`: only with `--throttle=auto`, which a fixed rate would silently override.
+fn max_impact(percent: u32, current: Pacing) -> Result<Pacing, String> {
+    match current {
+        _ if !(1..=90).contains(&percent) => Err(format!("--max-impact={percent}: give 1 to 90 percent")),
+        Pacing::Auto { window, .. } => Ok(Pacing::Auto { max_impact_percent: percent, window }),
+        _ => Err(format!(
+            "--max-impact={percent} applies to --throttle=auto; with a fixed --throttle (or 0) there is nothing to adapt"
+        )),
+    }
 }
 
 /// Why the options cannot run: the message, and the exit code mariabackup's option parser
@@ -468,8 +492,11 @@ pub fn resolve(
     if let Some(n) = c.parallel {
         out.options.copy.parallel = parallel(n)?;
     }
-    if let Some(n) = c.throttle {
-        out.options.copy.throttle = throttle(n);
+    if let Some(v) = &c.throttle {
+        out.options.copy.pacing = pacing(v, out.options.copy.pacing)?;
+    }
+    if let Some(n) = c.max_impact {
+        out.options.copy.pacing = max_impact(n, out.options.copy.pacing)?;
     }
     if let Some(v) = c.range_size {
         out.options.copy.range_size = v;
@@ -893,7 +920,7 @@ mod tests {
             "{warnings}"
         );
         assert_eq!(a.options.copy.parallel, 4);
-        assert_eq!(a.options.copy.throttle, None, "--throttle=0 is no limit");
+        assert_eq!(a.options.copy.pacing, Pacing::Unpaced, "--throttle=0 is no limit");
 
         let e = |text: &'static str, extra: &[&str]| {
             let read = move |_: &PathBuf| Ok(text.to_string());
@@ -912,7 +939,16 @@ mod tests {
         assert!(e("[innohot]\nparallel=65\n", &[]).contains("--parallel=65: give 1 to 64"));
         let read = |_: &PathBuf| Ok("[innohot]\nthrottle=20\nrange-size=1048576\n".to_string());
         let a = parse_backup_args(&args(&["--defaults-file=/my.cnf", "--target-dir=/b"]), None, &read).unwrap();
-        assert_eq!(a.options.copy.throttle, Some(20 << 20));
+        assert_eq!(a.options.copy.pacing, Pacing::Fixed(20 << 20));
         assert_eq!(a.options.copy.range_size, 1 << 20);
+        let auto = |percent| Pacing::Auto { max_impact_percent: percent, window: innohot::copy::DEFAULT_PACE_WINDOW };
+        let read = |_: &PathBuf| Ok("[innohot]\nmax-impact=25\n".to_string());
+        let a = parse_backup_args(&args(&["--defaults-file=/my.cnf", "--target-dir=/b"]), None, &read).unwrap();
+        assert_eq!(a.options.copy.pacing, auto(25), "auto is the default, and the file's share is taken");
+        let a = parse_backup_args(&args(&["--target-dir=/b", "--throttle=AUTO", "--max-impact=10"]), None, &read);
+        assert_eq!(a.unwrap().options.copy.pacing, auto(10));
+        assert!(e("", &["--throttle=fast"]).contains("--throttle=fast: give auto, or MiB per second"));
+        assert!(e("", &["--throttle=50", "--max-impact=10"]).contains("applies to --throttle=auto"));
+        assert!(e("", &["--max-impact=95"]).contains("give 1 to 90 percent"));
     }
 }

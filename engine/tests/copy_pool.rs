@@ -4,7 +4,9 @@
 #![allow(clippy::disallowed_methods)] // tests read fixtures and results directly
 
 use innohot::copy::delta::CopyForm;
-use innohot::copy::{CopyLane, CopyPool, CopySettings, LaneStep, PoolServices, Tablespace, TablespaceKind};
+use innohot::copy::{
+    CopyLane, CopyPool, CopySettings, LaneStep, PaceState, Pacing, PoolServices, Tablespace, TablespaceKind,
+};
 use innohot::events::{EventKind, Phase, Recorder};
 use innohot::format::page::PageLayout;
 use innohot::io::real::{RealSourceFs, RealTargetDir};
@@ -44,7 +46,12 @@ struct Rig {
 }
 
 fn rig(parallel: usize, range_size: u64, throttle: Option<u64>) -> Rig {
-    rig_with(CopySettings { parallel, range_size, throttle, ..settings() })
+    rig_with(CopySettings {
+        parallel,
+        range_size,
+        pacing: throttle.map_or(Pacing::Unpaced, Pacing::Fixed),
+        ..settings()
+    })
 }
 
 fn settings() -> CopySettings {
@@ -65,6 +72,7 @@ fn rig_with(settings: CopySettings) -> Rig {
         target: target.clone(),
         progress: recorder.clone(),
         clock: clock.clone(),
+        pace: PaceState::new(settings.pacing, None),
     };
     let pool = CopyPool::new(&settings, PageLayout::legacy(16384), svc, Phase::DataCopy);
     Rig { pool, clock, recorder, target, _dir: dir }

@@ -219,6 +219,10 @@ pub struct SimConfig {
     /// The incremental scenario: which of its backups (0 the full one, 1 and 2
     /// the incrementals) the seed's fault is planted in.
     pub fault_backup: u8,
+    /// The backup paces its copy by the server's load (`--throttle=auto`, a window of 40 server gaps).
+    pub paced: bool,
+    /// The server and the copy share one disk: a chunk holds up the server's next action till it is written.
+    pub shared_disk: bool,
     pub faults: Faults,
 }
 
@@ -322,9 +326,13 @@ impl SimConfig {
             between_actions: 0,
             clean_checkpoint: false,
             fault_backup: 0,
+            paced: false,
+            shared_disk: false,
             faults: Faults::default(),
         };
         cfg.draw_lanes();
+        cfg.paced = Rng::new(seed ^ 0x9ACE_D15C).chance(0.5); // its own stream too
+        cfg.shared_disk = cfg.paced;
         (cfg, Ring { capacity, safe_poll_us })
     }
 
@@ -517,6 +525,7 @@ impl fmt::Display for SimConfig {
         if self.server_actions_max != u64::MAX {
             write!(f, " server_actions_max={}", self.server_actions_max)?;
         }
+        write!(f, " paced={} shared_disk={}", u8::from(self.paced), u8::from(self.shared_disk))?;
         if !self.faults.is_none() {
             write!(f, " {}", self.faults)?;
         }
@@ -573,6 +582,8 @@ impl FromStr for SimConfig {
                 "between_actions" => cfg.between_actions = num(k, v)?,
                 "clean_checkpoint" => cfg.clean_checkpoint = num::<u8>(k, v)? != 0,
                 "fault_backup" => cfg.fault_backup = num(k, v)?,
+                "paced" => cfg.paced = num::<u8>(k, v)? != 0,
+                "shared_disk" => cfg.shared_disk = num::<u8>(k, v)? != 0,
                 other => {
                     if !cfg.faults.set(other, v)? {
                         return Err(format!("unknown config key {other:?}"));

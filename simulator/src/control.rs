@@ -11,8 +11,8 @@
 use crate::server::SimServer;
 use innohot::format::Lsn;
 use innohot::server::{
-    BinlogPos, GtidSource, LockStep, LogWrittenProbe, ServerControl, ServerError, ServerPlugin, ServerTablespace,
-    ServerVars, TablespaceDictionary,
+    BinlogPos, GtidSource, LoadProbe, LockStep, LogWrittenProbe, ServerControl, ServerError, ServerPlugin,
+    ServerTablespace, ServerVars, TablespaceDictionary,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,6 +28,32 @@ pub struct SimLogProbe {
 impl LogWrittenProbe for SimLogProbe {
     fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
         Ok(self.flushed.load(Ordering::SeqCst))
+    }
+}
+
+/// What the simulated server has done: one row operation per action, and
+/// sessions running while it still has actions to make.
+#[derive(Debug)]
+pub struct SimLoad {
+    pub rows: AtomicU64,
+    pub running: AtomicU64,
+}
+
+impl Default for SimLoad {
+    fn default() -> Self {
+        SimLoad { rows: AtomicU64::new(0), running: AtomicU64::new(4) }
+    }
+}
+
+/// `--throttle=auto`'s line to the simulated server.
+pub struct SimLoadProbe {
+    pub load: Arc<SimLoad>,
+}
+
+impl LoadProbe for SimLoadProbe {
+    fn load(&mut self) -> Result<innohot::copy::Load, ServerError> {
+        let (rows, running) = (self.load.rows.load(Ordering::SeqCst), self.load.running.load(Ordering::SeqCst));
+        Ok(innohot::copy::Load { rows, running })
     }
 }
 

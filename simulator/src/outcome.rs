@@ -30,6 +30,8 @@ pub struct RunStats {
     pub ddl_during_copy: u64,
     /// Data-file extensions while data files were being copied.
     pub grown_during_copy: u64,
+    /// The data-file copy before the lock: (sim ns it took, server actions in it).
+    pub copy_phase: (u64, u64),
     /// The source opens and listings the backup made while commits were
     /// blocked ("open PATH" / "list DIR"): the work the lock waits for.
     pub source_ops_under_commit_lock: Vec<String>,

@@ -3,7 +3,7 @@
 
 use crate::clock::SimClock;
 use crate::config::SimConfig;
-use crate::control::{SimControl, SimLogProbe};
+use crate::control::{SimControl, SimLoadProbe, SimLogProbe};
 use crate::faults::{FaultyControl, FaultySourceFs, FaultyTarget, FiredLog, SourceOps};
 use crate::mount::MountedFs;
 use crate::oracle::{self, Verdict};
@@ -12,7 +12,7 @@ use crate::rng::Rng;
 use crate::server::SimServer;
 use crate::stream::SimTarget;
 use innohot::backup::{Backup, BackupOptions, Next, PollAgain, Services, SharedFollower};
-use innohot::copy::{CopyLane, CopyPool, CopySettings, LaneStep};
+use innohot::copy::{CopyLane, CopyPool, CopySettings, LaneStep, Pacing};
 use innohot::events::{Event, EventKind, Phase, Progress, Recorder};
 use innohot::io::real::{RealSourceFs, RealTargetDir};
 use innohot::io::ReadPolicy;
@@ -195,6 +195,10 @@ pub(crate) fn new_backup(
                 lost: false,
             }),
             log_probe: Some(Box::new(SimLogProbe { flushed: shared.server.borrow().flushed_for_probe.clone() })),
+            load_probe: cfg.paced.then(|| {
+                let load = shared.server.borrow().load_for_probe.clone();
+                Box::new(SimLoadProbe { load }) as Box<dyn innohot::server::LoadProbe>
+            }),
             fs: Arc::new(FaultySourceFs {
                 inner: MountedFs {
                     inner: RealSourceFs,
@@ -221,6 +225,12 @@ fn backup_options(cfg: &SimConfig, opts: &RunOptions) -> BackupOptions {
             parallel: cfg.parallel,
             range_size: if cfg.copy_range > 0 { cfg.copy_range } else { CopySettings::default().range_size },
             read_policy: ReadPolicy { direct: false, fadvise: false },
+            pacing: if cfg.paced {
+                let window = Duration::from_micros(40 * cfg.server_gap_us);
+                Pacing::Auto { max_impact_percent: innohot::copy::DEFAULT_MAX_IMPACT_PERCENT, window }
+            } else {
+                Pacing::Unpaced
+            },
             ..CopySettings::default()
         },
         log_poll_interval: Duration::from_micros(cfg.poll_interval_us),
@@ -276,6 +286,10 @@ pub(crate) struct Scheduler<'a> {
     pub(crate) source_ops: Option<SourceOps>,
     /// The incremental scenario's idle server under the lock (`SimConfig::clean_checkpoint`) came.
     settled: bool,
+    /// `SimConfig::shared_disk`: when the shared disk has written every chunk queued so far.
+    disk_free_at: u64,
+    /// When the data-file copy started and the server's actions by then.
+    copy_started: Option<(u64, u64)>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -300,6 +314,8 @@ impl<'a> Scheduler<'a> {
             chunk_ns: cfg.chunk_size as u64 * 1_000 / cfg.disk_mb_per_s.max(1), // bytes / (MB/s) in ns, 1 MB = 1e6 B
             source_ops: None,
             settled: false,
+            disk_free_at: 0,
+            copy_started: None,
         }
     }
 
@@ -349,7 +365,12 @@ impl<'a> Scheduler<'a> {
             self.stats.server_actions += 1;
         }
         let gap = cfg.server_gap_us * 1000;
-        self.next_server = now + self.rng.range(gap / 2, gap * 3 / 2);
+        // On a shared disk the server's next write waits behind the queued chunks.
+        let queued = self.disk_free_at.saturating_sub(now);
+        self.next_server = now + self.rng.range(gap / 2, gap * 3 / 2) + queued;
+        if self.stats.server_actions >= cfg.server_actions_max {
+            self.server.borrow().load_for_probe.running.store(0, std::sync::atomic::Ordering::SeqCst);
+        }
         if let Some(f) = self.follower.as_ref().filter(|f| !f.is_stopped()) {
             let ahead = self.server.borrow().log_written_lsn().saturating_sub(f.copied_lsn());
             if ahead > self.capacity && self.stats.lapped.is_none() {
@@ -385,9 +406,22 @@ impl<'a> Scheduler<'a> {
         let pool = self.pool.as_ref().expect("lanes run only with a pool");
         let cost = self.chunk_ns;
         let (lane, next) = &mut self.lanes[i];
+        let before = pool.bytes_copied();
         *next = match pool.worker_step(lane) {
-            LaneStep::Worked => Some(now + self.rng.range(cost / 2, cost * 3 / 2).max(1)),
-            LaneStep::WaitUntil(t) => Some((t.as_nanos() as u64).max(now + 1)),
+            LaneStep::Worked => {
+                let took = self.rng.range(cost / 2, cost * 3 / 2).max(1);
+                Some(Self::on_disk(self.cfg.shared_disk, &mut self.disk_free_at, now, took))
+            }
+            LaneStep::WaitUntil(t) => {
+                let t = (t.as_nanos() as u64).max(now + 1);
+                // A chunk the pace then held back still took its time on the disk.
+                if self.cfg.shared_disk && pool.bytes_copied() > before {
+                    let took = self.rng.range(cost / 2, cost * 3 / 2).max(1);
+                    Some(t.max(Self::on_disk(true, &mut self.disk_free_at, now, took)))
+                } else {
+                    Some(t)
+                }
+            }
             LaneStep::Idle => None,
         };
     }
@@ -402,17 +436,21 @@ impl<'a> Scheduler<'a> {
             drop(self.backup.take());
             return Some(Outcome::Killed { before_step: stats.engine_steps + 1 });
         }
-        let backup = self.backup.as_mut().expect("alive until killed");
-        let phase = backup.phase();
+        let phase = self.backup.as_ref().expect("alive until killed").phase();
         if phase == Phase::LastCheckpoint && self.cfg.clean_checkpoint && !self.settled {
             self.settled = true;
             self.server.borrow_mut().settle_to_clean_checkpoint();
         }
         note_truth_at(&mut self.server.borrow_mut(), phase);
+        self.time_copy_phase(phase, now);
+        let backup = self.backup.as_mut().expect("alive until killed");
+        let stats = &mut self.stats;
         stats.engine_steps += 1;
         let blocked_before = self.server.borrow().commits_blocked;
         let ops_before = self.source_ops.as_ref().map_or(0, |o| o.lock().expect("source ops").len());
+        let read_before = backup.data_bytes_read();
         let step = backup.step();
+        let chunk_read = backup.data_bytes_read() > read_before;
         if blocked_before || self.server.borrow().commits_blocked {
             if let Some(ops) = &self.source_ops {
                 stats.source_ops_under_commit_lock.extend_from_slice(&ops.lock().expect("source ops")[ops_before..]);
@@ -437,8 +475,23 @@ impl<'a> Scheduler<'a> {
             _ => 200_000,
         };
         match step {
-            Ok(Next::Continue) => self.next_engine = now + self.rng.range(cost / 2, cost * 3 / 2).max(1),
-            Ok(Next::WaitUntil(t)) => self.next_engine = (t.as_nanos() as u64).max(now + 1),
+            Ok(Next::Continue) => {
+                let took = self.rng.range(cost / 2, cost * 3 / 2).max(1);
+                self.next_engine = if phase == Phase::DataCopy {
+                    Self::on_disk(self.cfg.shared_disk, &mut self.disk_free_at, now, took)
+                } else {
+                    now + took
+                };
+            }
+            Ok(Next::WaitUntil(t)) => {
+                self.next_engine = (t.as_nanos() as u64).max(now + 1);
+                // A chunk the pace then held back still took its time on the disk.
+                if self.cfg.shared_disk && chunk_read {
+                    let took = self.rng.range(cost / 2, cost * 3 / 2).max(1);
+                    let done = Self::on_disk(true, &mut self.disk_free_at, now, took);
+                    self.next_engine = self.next_engine.max(done);
+                }
+            }
             Ok(Next::Finished(summary)) => return Some(Outcome::Completed(summary)),
             Err(e) => {
                 if e.is_lap() && stats.lap_detected_at.is_none() {
@@ -448,6 +501,28 @@ impl<'a> Scheduler<'a> {
             }
         }
         None
+    }
+
+    /// `RunStats::copy_phase`: started when the copy starts, ended when the engine leaves it.
+    fn time_copy_phase(&mut self, phase: Phase, now: u64) {
+        let (actions, copy) = (self.stats.server_actions, &mut self.copy_started);
+        match (phase, *copy) {
+            (Phase::DataCopy, None) => *copy = Some((now, actions)),
+            (p, Some((t, a))) if p > Phase::DataCopy && self.stats.copy_phase == (0, 0) => {
+                self.stats.copy_phase = (now - t, actions - a);
+            }
+            _ => {}
+        }
+    }
+
+    /// When a chunk copied at `now` taking `took` is done: on a shared disk
+    /// (`SimConfig::shared_disk`) it queues behind the chunks before it.
+    fn on_disk(shared: bool, disk_free_at: &mut u64, now: u64, took: u64) -> u64 {
+        if !shared {
+            return now + took;
+        }
+        *disk_free_at = (*disk_free_at).max(now) + took;
+        *disk_free_at
     }
 
     /// Ends the run as the process's exit would (the log copier stops, the backup

@@ -51,6 +51,7 @@ impl Backup {
             target: self.svc.target.clone(),
             progress: self.svc.progress.clone(),
             clock: self.svc.clock.clone(),
+            pace: self.pace.take(),
         };
         let pool = CopyPool::new(&self.opts.copy, new_file_layout, svc, Phase::DataCopy);
         pool.push(Phase::DataCopy, found);
@@ -77,8 +78,24 @@ impl Backup {
         }
         match self.copy_tablespace_step()? {
             Some(next) => Ok(next),
-            None => self.advance(Phase::LogFollows),
+            None => {
+                if let Some(summary) = self.pool.as_ref().and_then(|p| p.pace_summary()) {
+                    self.note(Phase::DataCopy, summary);
+                }
+                self.advance(Phase::LogFollows)
+            }
         }
+    }
+
+    /// `--throttle`: the copy's pace, with its first sample of the server's
+    /// load taken now, so the copy rarely has to wait to see the server undisturbed.
+    pub(super) fn start_pacing(&mut self, phase: Phase) {
+        let probe = self.svc.load_probe.take();
+        let Some(mut pace) = copy::PaceState::new(self.opts.copy.pacing, probe) else { return };
+        if let Some(note) = pace.gate(self.svc.clock.now()).note {
+            self.note(phase, note);
+        }
+        self.pace = Some(pace);
     }
 
     /// One step of the orchestrator's own copy lane; None once every queued
@@ -124,6 +141,11 @@ impl Backup {
                 self.delta.pages_written += d.pages_written;
             }
         }
+    }
+
+    /// Bytes read from data files so far, on every lane (a simulated disk charges for them).
+    pub fn data_bytes_read(&self) -> u64 {
+        self.pool.as_ref().map_or(0, |p| p.bytes_copied())
     }
 
     /// The copy pool while its other lanes have work: drivers run

@@ -32,7 +32,7 @@ use crate::flavor::{self, Flavor, RedoContext, RedoLog};
 use crate::format::Lsn;
 use crate::io::{write_durable, Clock, SourceFs, TargetDir};
 use crate::meta;
-use crate::server::{BinlogPos, LogWrittenProbe, ServerControl, ServerVars};
+use crate::server::{BinlogPos, LoadProbe, LogWrittenProbe, ServerControl, ServerVars};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +44,8 @@ pub struct Services {
     /// A second line to the server for the log copier (see `LogWrittenProbe`);
     /// None for a server that has none to offer (the MySQL 5.7 follower needs none).
     pub log_probe: Option<Box<dyn LogWrittenProbe>>,
+    /// A third line, for `--throttle=auto` (see `LoadProbe`); None: the copy is not paced by the server's load.
+    pub load_probe: Option<Box<dyn LoadProbe>>,
     pub fs: Arc<dyn SourceFs>,
     pub target: Arc<dyn TargetDir>,
     pub clock: Arc<dyn Clock>,
@@ -124,6 +126,9 @@ pub struct Backup {
     follower: Option<Arc<SharedFollower>>,
     /// The tablespaces to copy, shared by the copy lanes (phase 11 on).
     pool: Option<Arc<CopyPool>>,
+    /// The copy's pace from the connection on (its first sample of the server's
+    /// load is taken then), until the pool takes it.
+    pace: Option<crate::copy::PaceState>,
     /// The orchestrator's own copy lane.
     lane: CopyLane,
     innodb_layout: Option<InnodbLayout>,
@@ -188,6 +193,7 @@ impl Backup {
             redo_log: None,
             follower: None,
             pool: None,
+            pace: None,
             lane: CopyLane::new(1),
             innodb_layout: None,
             copied_tables: Vec::new(),
@@ -421,6 +427,7 @@ impl Backup {
         copying::check_streamable(&*flavor, &*self.svc.target)?;
         self.note(phase, format!("Using server version {} ({})", self.vars.version(), flavor.name()));
         self.flavor = Some(flavor);
+        self.start_pacing(phase);
         self.advance(Phase::LocateDatadir)
     }
 

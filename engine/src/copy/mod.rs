@@ -4,10 +4,14 @@
 
 pub mod delta;
 mod file;
+mod pace;
+mod paced;
 mod pool;
 mod throttle;
 
 pub use file::{CopyStep, FileCopier};
+pub use pace::{AutoPacer, Load, PaceMode, PaceSample, DEFAULT_MAX_IMPACT_PERCENT, DEFAULT_PACE_WINDOW};
+pub use paced::{PaceState, PaceStretch};
 pub use pool::{CopyLane, CopyPool, CopyTask, FinishedCopy, LaneStep, PoolServices};
 pub use throttle::Throttle;
 
@@ -37,8 +41,8 @@ pub struct CopySettings {
     /// A file larger than this is copied as ranges of this size on several
     /// lanes, so one large table does not serialize the copy.
     pub range_size: u64,
-    /// Bytes per second all lanes together may read (None: as fast as the disk).
-    pub throttle: Option<u64>,
+    /// How fast the data files are read before the lock (never under it).
+    pub pacing: Pacing,
     /// Re-reads of a chunk with an invalid page before the backup fails.
     pub page_retries: u32,
     pub retry_delay: Duration,
@@ -54,12 +58,29 @@ impl Default for CopySettings {
             chunk_size: DEFAULT_CHUNK_SIZE,
             parallel: 1,
             range_size: DEFAULT_RANGE_SIZE,
-            throttle: None,
+            pacing: Pacing::default(),
             page_retries: DEFAULT_PAGE_RETRIES,
             retry_delay: DEFAULT_RETRY_DELAY,
             read_policy: ReadPolicy::default(),
             incremental_from: None,
         }
+    }
+}
+
+/// How the data-file copy is paced (`--throttle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// As fast as the disk goes (`--throttle=0`).
+    Unpaced,
+    /// At most this many bytes per second, all lanes together (`--throttle=N`, MiB/s).
+    Fixed(u64),
+    /// As fast as the server lets it (`--throttle=auto`): see `pace`.
+    Auto { max_impact_percent: u32, window: Duration },
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing::Auto { max_impact_percent: DEFAULT_MAX_IMPACT_PERCENT, window: DEFAULT_PACE_WINDOW }
     }
 }
 

@@ -3,13 +3,14 @@
 //! and the simulator from its seeded scheduler, all through `CopyPool::step`,
 //! so the interleavings the simulator explores are the ones threads can make.
 
-use super::{CopySettings, CopyStep, FileCopier, Tablespace, TablespaceKind, Throttle};
+use super::paced::PaceState;
+use super::{CopySettings, CopyStep, FileCopier, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::format::page::PageLayout;
 use crate::io::{Clock, FileId, SourceFs, TargetDir};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -76,7 +77,11 @@ pub struct CopyPool {
     finished: Mutex<Vec<FinishedCopy>>,
     error: Mutex<Option<BackupError>>,
     stop: AtomicBool,
-    throttle: Option<Mutex<Throttle>>,
+    /// `--throttle`; applies while the queue's phase is the copy before the lock.
+    pace: Option<Mutex<PaceState>>,
+    paced_phase: AtomicBool,
+    /// Bytes every lane has read from data files so far.
+    bytes_copied: AtomicU64,
     fs: Arc<dyn SourceFs>,
     target: Arc<dyn TargetDir>,
     settings: CopySettings,
@@ -91,6 +96,8 @@ pub struct PoolServices {
     pub target: Arc<dyn TargetDir>,
     pub progress: Arc<dyn Progress>,
     pub clock: Arc<dyn Clock>,
+    /// How the copy is paced (`PaceState::new` from the settings' pacing and the server's load probe).
+    pub pace: Option<PaceState>,
 }
 
 impl CopyPool {
@@ -100,7 +107,9 @@ impl CopyPool {
             finished: Mutex::new(Vec::new()),
             error: Mutex::new(None),
             stop: AtomicBool::new(false),
-            throttle: settings.throttle.and_then(Throttle::new).map(Mutex::new),
+            pace: svc.pace.map(Mutex::new),
+            paced_phase: AtomicBool::new(phase == Phase::DataCopy),
+            bytes_copied: AtomicU64::new(0),
             fs: svc.fs,
             target: svc.target,
             settings: settings.clone(),
@@ -114,6 +123,7 @@ impl CopyPool {
     pub fn push(&self, phase: Phase, tablespaces: impl IntoIterator<Item = Tablespace>) {
         let mut q = self.lock_queue();
         q.phase = phase;
+        self.paced_phase.store(phase == Phase::DataCopy, Ordering::SeqCst);
         for ts in tablespaces {
             let order = q.next_order;
             q.next_order += 1;
@@ -176,6 +186,9 @@ impl CopyPool {
         let Some((order, copier)) = lane.current.as_mut() else {
             return self.take_task(lane);
         };
+        if let Some(t) = self.pace_gate(lane.role) {
+            return Ok(LaneStep::WaitUntil(t));
+        }
         match copier.step()? {
             CopyStep::Copied { bytes } => Ok(self.after_chunk(bytes)),
             CopyStep::RetryAt(t) => Ok(LaneStep::WaitUntil(t)),
@@ -194,10 +207,34 @@ impl CopyPool {
         }
     }
 
-    fn after_chunk(&self, bytes: u64) -> LaneStep {
-        let Some(throttle) = &self.throttle else { return LaneStep::Worked };
+    /// Before a chunk: when the pace holds it back, until when.
+    fn pace_gate(&self, role: Role) -> Option<Duration> {
+        let pace = self.pace.as_ref().filter(|_| self.paced_phase.load(Ordering::SeqCst))?;
         let now = self.clock.now();
-        let next = throttle.lock().expect("throttle").charge(now, bytes);
+        let gate = pace.lock().expect("pace").gate(now);
+        if let Some(text) = gate.note {
+            emit(&*self.progress, &*self.clock, Phase::DataCopy, role, EventKind::Note(text));
+        }
+        (gate.start_at > now).then_some(gate.start_at)
+    }
+
+    /// The copy's pacing in one line, once it is over (None: unpaced or a fixed rate).
+    pub fn pace_summary(&self) -> Option<String> {
+        self.pace.as_ref()?.lock().expect("pace").summary()
+    }
+
+    /// Bytes every lane has read from data files so far (a simulated disk charges for them).
+    pub fn bytes_copied(&self) -> u64 {
+        self.bytes_copied.load(Ordering::SeqCst)
+    }
+
+    fn after_chunk(&self, bytes: u64) -> LaneStep {
+        self.bytes_copied.fetch_add(bytes, Ordering::SeqCst);
+        let Some(pace) = self.pace.as_ref().filter(|_| self.paced_phase.load(Ordering::SeqCst)) else {
+            return LaneStep::Worked;
+        };
+        let now = self.clock.now();
+        let next = pace.lock().expect("pace").charge(now, bytes);
         if next > now {
             LaneStep::WaitUntil(next)
         } else {

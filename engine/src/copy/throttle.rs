@@ -18,6 +18,15 @@ impl Throttle {
         (bytes_per_second > 0).then_some(Throttle { bytes_per_second, paid_until: Duration::ZERO })
     }
 
+    pub fn rate(&self) -> u64 {
+        self.bytes_per_second
+    }
+
+    /// A new rate from now on (0 is taken as 1 byte per second); what is paid stays paid.
+    pub fn set_rate(&mut self, bytes_per_second: u64) {
+        self.bytes_per_second = bytes_per_second.max(1);
+    }
+
     /// Charges a chunk copied at `now`; returns when the next chunk may start
     /// (`now` or earlier: at once). Idle time is not saved up, so a lane that
     /// paused does not burst afterwards.

@@ -130,6 +130,16 @@ pub trait LogWrittenProbe: Send {
     fn flushed_lsn(&mut self) -> Result<Lsn, ServerError>;
 }
 
+/// What the server is doing, read while the data files are copied so
+/// `--throttle=auto` can pace the copy by what the server feels (`copy::pace`).
+/// A line of its own: the copy lanes read it between chunks.
+pub trait LoadProbe: Send {
+    /// The rows InnoDB has read and written for clients so far
+    /// (`Innodb_rows_read` + `_inserted` + `_updated` + `_deleted`) and the
+    /// sessions running a statement now (`Threads_running`, the probe's own left out).
+    fn load(&mut self) -> Result<crate::copy::Load, ServerError>;
+}
+
 /// Where `--history` rows go: each peer's own table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HistoryTable {

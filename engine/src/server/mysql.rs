@@ -218,6 +218,7 @@ impl MysqlControl {
 }
 
 mod more;
+mod probes;
 
 /// Removes the password from text that came back from the driver or server.
 /// ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR:
@@ -344,20 +345,6 @@ fn status_number(status: &str, label: &str) -> Option<Lsn> {
         .find_map(|l| l.trim().strip_prefix(label))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-}
-
-/// A second connection answers the log copier's thread, which must not wait
-/// for the main connection's statements (the lock, the dictionary scan).
-impl super::LogWrittenProbe for MysqlControl {
-    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
-        let statement = "SHOW GLOBAL STATUS LIKE 'Innodb_lsn_flushed'";
-        let rows = self.rows(statement)?;
-        let value = rows.first().and_then(|r| nth_text(r, 1)).unwrap_or_default();
-        value.trim().parse().map_err(|_| ServerError::Unexpected {
-            statement: statement.into(),
-            detail: format!("Innodb_lsn_flushed is '{value}', not a number"),
-        })
-    }
 }
 
 /// mariabackup's history table, column for column (its `--history` creates the same).

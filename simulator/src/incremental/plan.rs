@@ -16,6 +16,9 @@ impl SimConfig {
         // Index builds without redo come between the backups (`incremental`):
         // during one they fail it, as the ddl scenario has them do.
         self.index_loads = false;
+        // Unpaced: a copy made longer by the pace leaves fewer pages at from_lsn
+        // (the server changes them again first), the case the scenario is for.
+        (self.paced, self.shared_disk) = (false, false);
         if s.chance(0.3) {
             self.apply(Scenario::Torn, targets, safe_poll_us, s);
         }

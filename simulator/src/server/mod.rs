@@ -122,6 +122,8 @@ pub struct SimServer {
     grow_rng: Rng,
     /// `Innodb_lsn_flushed` as the log copier's probe reads it (see `SimLogProbe`).
     pub flushed_for_probe: Arc<AtomicU64>,
+    /// The server's load as `--throttle=auto` reads it (see `SimLoadProbe`).
+    pub load_for_probe: Arc<crate::control::SimLoad>,
 }
 
 fn write_all_at(file: &File, data: &[u8], offset: u64) {
@@ -201,6 +203,7 @@ impl SimServer {
             myisam_rng: Rng::new(cfg_seed ^ 0x3715_A3D0),
             grow_rng: Rng::new(cfg_seed ^ 0x6120_0F11),
             flushed_for_probe: Arc::new(AtomicU64::new(0)),
+            load_for_probe: Arc::default(),
         };
         server.next_space_id = server.spaces.iter().map(|s| s.id).max().unwrap_or(0) + 1;
         server.log.start(&mut server.rng, &mut server.truth);
@@ -213,6 +216,7 @@ impl SimServer {
         self.log.settle();
         self.act_once();
         self.publish_flushed();
+        self.load_for_probe.rows.fetch_add(1, Ordering::SeqCst);
     }
 
     /// One DDL statement as the server's action (the incremental scenario,
