@@ -17,6 +17,7 @@ const PACED_FOR: Duration = Duration::from_secs(3);
 /// (seconds paced, MiB/s paced, seconds at full speed, MiB/s at full speed) from
 /// "pace: P s paced at X MiB/s on average, F s at full speed at Y MiB/s".
 fn summary_rates(line: &str) -> (f64, f64, f64, f64) {
+    let line = &line[line.find("pace: ").expect("a pace line")..];
     let n: Vec<f64> = line
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .filter_map(|w| w.trim_matches('.').parse().ok())

@@ -3,7 +3,7 @@
 //! A backup that copies at full speed can take most of the disk from the
 //! server it backs up: every commit's log flush queues behind the copy's
 //! reads and writes. The pacer watches the server's own throughput (a
-//! InnoDB's row-operation counters, sampled on a line of its own, every `window`) and keeps
+//! the server's row-operation counters, sampled on a line of its own, every `window`) and keeps
 //! it at or above a share of what it was before the copy, with the copy's
 //! rate as the knob: grown by a quarter while the server keeps its share,
 //! cut by 30 % when it does not (AIMD, as TCP finds a path's rate), never
@@ -35,8 +35,8 @@ const STUCK_WINDOWS: u32 = 10;
 /// One reading of the server's load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Load {
-    /// A counter of the rows InnoDB read, inserted, updated and deleted for
-    /// clients (`Innodb_rows_*`): the backup's own status reads never move it.
+    /// A counter of the rows read by key and written for clients, and the
+    /// commits (`Handler_*`): the backup's own status reads never move it.
     pub rows: u64,
     /// Sessions running a statement now (`Threads_running`), the probe's own left out.
     pub running: u64,

@@ -134,9 +134,10 @@ pub trait LogWrittenProbe: Send {
 /// `--throttle=auto` can pace the copy by what the server feels (`copy::pace`).
 /// A line of its own: the copy lanes read it between chunks.
 pub trait LoadProbe: Send {
-    /// The rows InnoDB has read and written for clients so far
-    /// (`Innodb_rows_read` + `_inserted` + `_updated` + `_deleted`) and the
-    /// sessions running a statement now (`Threads_running`, the probe's own left out).
+    /// The rows the server's engines have read by key and written for clients
+    /// so far, and its commits (the `Handler_*` counters a status read leaves
+    /// alone), and the sessions running a statement now (`Threads_running`,
+    /// the probe's own left out).
     fn load(&mut self) -> Result<crate::copy::Load, ServerError>;
 }
 
