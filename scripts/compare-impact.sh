@@ -22,7 +22,8 @@
 #   mariabackup once, then innohot at each --throttle (MiB/s, 0 = none), all
 #   under the same load, cold cache each; prints TPS during and backup time,
 #   then the medians per setting beside mariabackup's (auto: --throttle=auto,
-#   the default, which paces by the server's load). INNOHOT_OPTS adds
+#   the default, which paces by the server's load; auto:N with --max-impact N).
+#   INNOHOT_OPTS adds
 #   options to every innohot run; PARALLEL=N (default 1) sets --parallel of both tools in every mode.
 # idle: no load; per round, cold cache, innohot --throttle auto then
 #   --throttle 0 (order alternating); the medians and their ratio: what the
@@ -131,6 +132,8 @@ curve)
     "$TPS" --socket "$W/s.sock" --setup "$ROWS"
     echo "datadir $(du -sh "$W/data" | cut -f1), $WRITERS writers, throttles (MiB/s): $THROTTLES, $ROUNDS rounds"
     declare -A during took
+    # auto:N is --throttle auto --max-impact N
+    throttle_opts() { case $1 in auto:*) echo "--throttle auto --max-impact ${1#auto:}" ;; *) echo "--throttle $1" ;; esac; }
     # one backup under load: $1 = label, $2 = tool, $3 = innohot options
     measured() {
         cold
@@ -147,7 +150,7 @@ curve)
     }
     for r in $(seq 1 "$ROUNDS"); do
         measured mariabackup mariabackup ""
-        for t in $THROTTLES; do measured "innohot --throttle $t" innohot "--throttle $t ${INNOHOT_OPTS:-}"; done
+        for t in $THROTTLES; do measured "innohot --throttle $t" innohot "$(throttle_opts "$t") ${INNOHOT_OPTS:-}"; done
     done
     # shellcheck disable=SC2086
     mm=$(median ${during[mariabackup]}); tm=$(median ${took[mariabackup]})
