@@ -45,6 +45,15 @@ impl Model {
     }
 }
 
+/// A pacer allowing `max_impact` percent, and a server of `base` statements a
+/// second alone, sharing a 500 MiB/s disk whose copy at `knee` MiB/s halves it;
+/// the first sample taken.
+fn started(max_impact: u32, base: f64, knee_mib: f64) -> (AutoPacer, Model) {
+    let (mut p, mut m) = (AutoPacer::new(max_impact, W), Model::new(base, knee_mib, 500.0));
+    m.start(&mut p);
+    (p, m)
+}
+
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {
     let v: Vec<f64> = xs.collect();
     v.iter().sum::<f64>() / v.len() as f64
@@ -52,9 +61,7 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
 
 #[test]
 fn an_idle_server_gets_the_full_speed_after_one_window() {
-    let mut p = AutoPacer::new(40, W);
-    let mut m = Model::new(0.0, 100.0, 500.0);
-    m.start(&mut p);
+    let (mut p, mut m) = started(40, 0.0, 100.0);
     let s = m.window(&mut p);
     assert_eq!((s.mode, s.limit), (PaceMode::Idle, None));
     let s = m.window(&mut p);
@@ -66,9 +73,7 @@ fn an_idle_server_gets_the_full_speed_after_one_window() {
 #[test]
 fn a_busy_server_keeps_its_share_and_the_copy_takes_what_is_left() {
     // Keeping 60 % of 3000/s allows the copy 100 * (1/0.6 - 1) = 66.7 MiB/s.
-    let mut p = AutoPacer::new(40, W);
-    let mut m = Model::new(3000.0, 100.0, 500.0);
-    m.start(&mut p);
+    let (mut p, mut m) = started(40, 3000.0, 100.0);
     let samples: Vec<PaceSample> = (0..100).map(|_| m.window(&mut p)).collect();
     assert_eq!(samples[0].mode, PaceMode::Paced);
     assert_eq!(samples[0].baseline, 3000.0);
@@ -82,9 +87,7 @@ fn a_busy_server_keeps_its_share_and_the_copy_takes_what_is_left() {
 
 #[test]
 fn when_the_load_stops_the_copy_goes_full_speed_and_slows_again_when_it_comes_back() {
-    let mut p = AutoPacer::new(40, W);
-    let mut m = Model::new(3000.0, 100.0, 500.0);
-    m.start(&mut p);
+    let (mut p, mut m) = started(40, 3000.0, 100.0);
     for _ in 0..30 {
         m.window(&mut p);
     }
@@ -106,9 +109,7 @@ fn when_the_load_stops_the_copy_goes_full_speed_and_slows_again_when_it_comes_ba
 
 #[test]
 fn a_server_slowing_down_on_its_own_is_measured_again_and_the_copy_is_not_starved() {
-    let mut p = AutoPacer::new(40, W);
-    let mut m = Model::new(3000.0, 100.0, 500.0);
-    m.start(&mut p);
+    let (mut p, mut m) = started(40, 3000.0, 100.0);
     for _ in 0..30 {
         m.window(&mut p);
     }
@@ -126,9 +127,7 @@ fn a_server_slowing_down_on_its_own_is_measured_again_and_the_copy_is_not_starve
 #[test]
 fn the_limit_never_falls_below_the_floor() {
     // A server that the least copy hurts: the copy still gets FLOOR_RATE.
-    let mut p = AutoPacer::new(1, W);
-    let mut m = Model::new(3000.0, 0.01, 500.0);
-    m.start(&mut p);
+    let (mut p, mut m) = started(1, 3000.0, 0.01);
     let samples: Vec<PaceSample> = (0..60).map(|_| m.window(&mut p)).collect();
     assert!(samples.iter().filter_map(|s| s.limit).all(|l| l >= FLOOR_RATE));
     assert!(samples.iter().any(|s| s.limit == Some(FLOOR_RATE)));
@@ -147,9 +146,7 @@ fn a_counter_that_goes_back_is_not_paced_on() {
 
 #[test]
 fn a_server_stalled_with_sessions_running_is_not_idle() {
-    let mut p = AutoPacer::new(40, W);
-    let mut m = Model::new(3000.0, 100.0, 500.0);
-    m.start(&mut p);
+    let (mut p, mut m) = started(40, 3000.0, 100.0);
     m.window(&mut p);
     let limit = p.limit().unwrap();
     // A window without a statement, but sessions are waiting: the copy slows down.
