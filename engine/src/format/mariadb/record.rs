@@ -155,6 +155,11 @@ impl<'a> Records<'a> {
 }
 
 impl<'a> Records<'a> {
+    /// Where the record yielded last ends (its byte count from the start of the mtr).
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
     /// Reads the header byte and length of the record at `self.at` and moves past
     /// it: (header byte, body = page id and payload).
     fn frame(&mut self, start: usize) -> Result<(u8, &'a [u8]), String> {
