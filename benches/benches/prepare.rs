@@ -17,6 +17,11 @@ use innohot::prepare::PageStore;
 use std::collections::HashMap;
 
 const CP: u64 = 50_000;
+
+/// A shape: the log, its last LSN and the pages it applies to.
+type Shape = (Vec<u8>, u64, Mem);
+/// A shape's name and builder.
+type Maker = (&'static str, fn() -> Shape);
 const SPACE: u32 = 5;
 
 /// A backup's `ib_logfile0`: the header, the start checkpoint's FILE_CHECKPOINT, then mtrs.
@@ -86,7 +91,7 @@ fn pages(size: usize, pages: u32, flags: u32) -> Mem {
 }
 
 /// Row updates: a few small writes to a leaf page and to an undo page per mtr.
-fn small() -> (Vec<u8>, u64, Mem) {
+fn small() -> Shape {
     let mut log = Log::new();
     for i in 0..60_000u32 {
         let row = [(i % 251) as u8; 12];
@@ -105,7 +110,7 @@ fn small() -> (Vec<u8>, u64, Mem) {
 }
 
 /// BLOB pages written whole after INIT_PAGE; two versions in three freed by purge.
-fn blob() -> (Vec<u8>, u64, Mem) {
+fn blob() -> Shape {
     let mut log = Log::new();
     let body = vec![0x5Au8; 16000];
     for i in 0..900u32 {
@@ -125,7 +130,7 @@ fn blob() -> (Vec<u8>, u64, Mem) {
 
 /// An index bulk-built (INIT_PAGE, then many small same_page writes per page),
 /// then dropped: most of its pages end freed.
-fn ddl() -> (Vec<u8>, u64, Mem) {
+fn ddl() -> Shape {
     let mut log = Log::new();
     let rec = [0x33u8; 26];
     for round in 0..3u32 {
@@ -151,7 +156,7 @@ fn ddl() -> (Vec<u8>, u64, Mem) {
 
 /// ROW_FORMAT=COMPRESSED, 4 KiB pages in 2 KiB frames: small writes into the
 /// frames and, one mtr in eight, a frame written whole (recompressed).
-fn zip4k() -> (Vec<u8>, u64, Mem) {
+fn zip4k() -> Shape {
     // POST_ANTELOPE, ZIP_SSIZE 2 (2 KiB), ATOMIC_BLOBS, PAGE_SSIZE 3 (4 KiB).
     let flags = 1 | 2 << 1 | 1 << 5 | 3 << 6;
     let layout = page::layout_from_flags(flags).expect("compressed 4k flags");
@@ -173,7 +178,7 @@ fn zip4k() -> (Vec<u8>, u64, Mem) {
 }
 
 /// Rows inserted and deleted: pages initialised, written, freed and initialised again.
-fn churn() -> (Vec<u8>, u64, Mem) {
+fn churn() -> Shape {
     let mut log = Log::new();
     let row = [0x44u8; 60];
     for i in 0..40_000u32 {
@@ -199,8 +204,7 @@ fn bench_prepare(c: &mut Criterion) {
     group.warm_up_time(std::time::Duration::from_millis(500));
     group.measurement_time(std::time::Duration::from_secs(3));
     group.sample_size(20);
-    let shapes: [(&str, fn() -> (Vec<u8>, u64, Mem)); 5] =
-        [("small", small), ("blob", blob), ("ddl", ddl), ("zip4k", zip4k), ("churn", churn)];
+    let shapes: [Maker; 5] = [("small", small), ("blob", blob), ("ddl", ddl), ("zip4k", zip4k), ("churn", churn)];
     for (name, make) in shapes {
         let (log, last, store) = make();
         let mut check = store.clone();

@@ -64,7 +64,6 @@ pub fn record(fs: &dyn LocalFs, dir: &Path, writes: &[PageWrite]) -> Result<()> 
     crc = crc32c::crc32c_append(crc, &buf);
     buf.extend(crc.to_be_bytes());
     flush(&mut buf)?;
-    drop(flush);
     f.sync().map_err(io_err(&path, "fdatasync of"))?;
     fs.sync_dir(dir).map_err(io_err(dir, "fsync of"))
 }
