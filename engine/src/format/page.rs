@@ -290,7 +290,7 @@ pub fn validate_page(page: &[u8], space_id: u32, page_no: u32, layout: PageLayou
         // A hand-made layout too small to hold the fields read below.
         return Err(PageDefect::WrongLength { expected: MIN_PAGE_SIZE, found: len });
     }
-    if page.iter().all(|&b| b == 0) {
+    if is_all_zero(page) {
         return Ok(Accepted::AllZero);
     }
     if is_doublewrite_page(space_id, page_no, layout) {
@@ -307,6 +307,12 @@ pub fn validate_page(page: &[u8], space_id: u32, page_no: u32, layout: PageLayou
     } else {
         validate_legacy(page)
     }
+}
+
+/// Whether every byte is 0: 64 bytes at a time (OR-folded, which vectorises), so
+/// that a page never written, which the server leaves as zeros, costs little.
+pub fn is_all_zero(bytes: &[u8]) -> bool {
+    bytes.chunks(64).all(|c| c.iter().fold(0u8, |a, &b| a | b) == 0)
 }
 
 /// Writes the crc32 checksum fields of a legacy page (both copies) and the

@@ -156,6 +156,16 @@ impl LocalFs for RealLocalFs {
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
         fs::read(path)
     }
+    fn drop_cached(&self, path: &Path) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let file = File::open(path)?;
+        // SAFETY: a valid fd of an open file; advice only.
+        let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        if rc != 0 {
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        Ok(())
+    }
     fn read_mapped(&self, path: &Path) -> io::Result<FileBytes> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();

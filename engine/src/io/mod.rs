@@ -310,6 +310,12 @@ pub trait LocalFs: Send + Sync {
     fn read_mapped(&self, path: &Path) -> io::Result<FileBytes> {
         self.read_all(path).map(FileBytes::Owned)
     }
+    /// Drops a file's clean pages from the page cache (POSIX_FADV_DONTNEED): a large
+    /// file about to be replaced, so that the rename replacing it has little to free.
+    /// Advice only; the default does nothing.
+    fn drop_cached(&self, _path: &Path) -> io::Result<()> {
+        Ok(())
+    }
     /// Opens for large sequential reads (page cache, POSIX_FADV_SEQUENTIAL).
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn SourceFile>>;
     /// Opens an existing regular file for reading and writing (never follows a symlink).

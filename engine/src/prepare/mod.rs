@@ -50,6 +50,18 @@ pub trait PageStore {
     fn holds_space(&mut self, space: u32) -> bool {
         self.page_mut(space, 0).is_some()
     }
+    /// The page's bytes to change apart from the store, which gets them back through
+    /// [`PageStore::put_page`] (a store that holds pages in memory hands its own
+    /// over, without a copy); None as for [`PageStore::page_mut`].
+    fn take_page(&mut self, space: u32, page: u32) -> Option<Vec<u8>> {
+        self.page_mut(space, page).map(|p| p.to_vec())
+    }
+    /// Gives back a page [`PageStore::take_page`] handed over, as it is now.
+    fn put_page(&mut self, space: u32, page: u32, bytes: Vec<u8>) {
+        if let Some(dst) = self.page_mut(space, page) {
+            dst.copy_from_slice(&bytes);
+        }
+    }
     /// Whether the tablespace is ROW_FORMAT=COMPRESSED (its pages held as stored).
     fn is_compressed(&mut self, _space: u32) -> bool {
         false

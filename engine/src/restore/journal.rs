@@ -30,33 +30,40 @@ pub struct PageWrite {
     pub bytes: Vec<u8>,
 }
 
+/// Bytes the journal is written in at a time (a page's record is its header and bytes).
+const JOURNAL_CHUNK: usize = 1 << 20;
+
 /// Records `writes` in the backup's journal, durably.
 pub fn record(fs: &dyn LocalFs, dir: &Path, writes: &[PageWrite]) -> Result<()> {
     let path = dir.join(JOURNAL);
     let mut f = fs.create_file(&path).map_err(io_err(&path, "creating"))?;
     let mut at = 0u64;
-    let mut crc = 0u32;
-    let mut put = |bytes: &[u8], crc: &mut u32| -> Result<()> {
-        f.write_at(bytes, at).map_err(io_err(&path, "writing"))?;
-        *crc = crc32c::crc32c_append(*crc, bytes);
-        at += bytes.len() as u64;
+    let mut buf: Vec<u8> = Vec::with_capacity(JOURNAL_CHUNK + 65536);
+    let mut flush = |buf: &mut Vec<u8>| -> Result<()> {
+        f.write_at(buf, at).map_err(io_err(&path, "writing"))?;
+        at += buf.len() as u64;
+        buf.clear();
         Ok(())
     };
-    put(MAGIC, &mut crc)?;
+    let mut crc = 0u32;
+    buf.extend_from_slice(MAGIC);
     for w in writes {
         let name = w.rel.as_os_str().as_bytes();
-        let mut head = Vec::with_capacity(16 + name.len());
-        head.extend((name.len() as u32).to_be_bytes());
-        head.extend(name);
-        head.extend(w.offset.to_be_bytes());
-        head.extend((w.bytes.len() as u32).to_be_bytes());
-        put(&head, &mut crc)?;
-        put(&w.bytes, &mut crc)?;
+        buf.extend((name.len() as u32).to_be_bytes());
+        buf.extend(name);
+        buf.extend(w.offset.to_be_bytes());
+        buf.extend((w.bytes.len() as u32).to_be_bytes());
+        buf.extend_from_slice(&w.bytes);
+        if buf.len() >= JOURNAL_CHUNK {
+            crc = crc32c::crc32c_append(crc, &buf);
+            flush(&mut buf)?;
+        }
     }
-    let mut tail = END.to_be_bytes().to_vec();
-    tail.extend((writes.len() as u64).to_be_bytes());
-    put(&tail, &mut crc)?;
-    put(&crc.to_be_bytes(), &mut 0)?;
+    buf.extend(END.to_be_bytes());
+    buf.extend((writes.len() as u64).to_be_bytes());
+    crc = crc32c::crc32c_append(crc, &buf);
+    buf.extend(crc.to_be_bytes());
+    flush(&mut buf)?;
     f.sync().map_err(io_err(&path, "fdatasync of"))?;
     fs.sync_dir(dir).map_err(io_err(dir, "fsync of"))
 }

@@ -341,7 +341,13 @@ pub(super) fn apply_log(
     let frm_unknown_to_innodb = place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let mut touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
     touched.extend(store.zero_freed_page_compressed(a.pages_freed.iter().copied())?);
-    let pages_written = store.write_back(dir, &touched, &a.sizes, &a.trimmed)?;
+    drop(log);
+    let pages_written = std::thread::scope(|scope| {
+        // The log's page cache freed while the pages are written (mostly waits on the
+        // disk): the rename that replaces it then has little left to free.
+        scope.spawn(|| fs.drop_cached(&log_path));
+        store.write_back(dir, &touched, &a.sizes, &a.trimmed)
+    })?;
     let report = PrepareReport {
         already_prepared: false,
         tablespaces: store.spaces().len(),

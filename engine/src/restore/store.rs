@@ -422,6 +422,15 @@ impl PageStore for FileStore<'_> {
     fn is_compressed(&mut self, space: u32) -> bool {
         self.spaces.get(&space).is_some_and(|s| s.layout.is_compressed())
     }
+    fn take_page(&mut self, space: u32, page_no: u32) -> Option<Vec<u8>> {
+        self.page_mut(space, page_no)?;
+        self.pages.remove(&(space, page_no))
+    }
+    fn put_page(&mut self, space: u32, page_no: u32, bytes: Vec<u8>) {
+        if self.spaces.contains_key(&space) {
+            self.pages.insert((space, page_no), bytes);
+        }
+    }
     fn page_mut(&mut self, space: u32, page_no: u32) -> Option<&mut [u8]> {
         if self.problem.is_some() || !self.spaces.contains_key(&space) {
             return None;

@@ -92,6 +92,7 @@ pub fn encode_page_edit(edit: &PageEdit<'_>) -> (PageOp, Vec<u8>) {
 /// Reads a WRITE, MEMSET or MEMMOVE payload, refusing what recovery refuses (offset or
 /// length varints longer than 3 bytes, an empty WRITE or MEMSET fill, a MEMMOVE whose
 /// source varint is not the whole rest). Whether the edit fits the page is the caller's check.
+#[inline]
 pub fn decode_page_edit(op: PageOp, payload: &[u8]) -> Result<PageEdit<'_>, FormatError> {
     let bad = |detail: &str| FormatError::Malformed { what: "MariaDB page record", detail: detail.to_string() };
     let short_varint = |b: &[u8]| match read_varint(b) {

@@ -145,6 +145,7 @@ pub struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
+    #[cold]
     fn malformed(&mut self, at: usize, detail: impl Into<String>) -> Option<Result<Record<'a>, FormatError>> {
         self.failed = true;
         Some(Err(FormatError::Malformed {
@@ -155,8 +156,14 @@ impl<'a> Records<'a> {
 }
 
 impl<'a> Records<'a> {
+    /// Where the record yielded last ends (its byte count from the start of the mtr).
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
     /// Reads the header byte and length of the record at `self.at` and moves past
     /// it: (header byte, body = page id and payload).
+    #[inline]
     fn frame(&mut self, start: usize) -> Result<(u8, &'a [u8]), String> {
         let b = self.buf[start];
         if b <= 1 {
@@ -178,6 +185,7 @@ impl<'a> Records<'a> {
     }
 
     /// Decodes one record; an Err is the reason recovery would refuse it.
+    #[inline]
     fn decode(&mut self, start: usize) -> Result<Record<'a>, String> {
         let (b, body) = self.frame(start)?;
         let same_page = b & 0x80 != 0;
@@ -228,6 +236,7 @@ impl<'a> Records<'a> {
 }
 
 /// A page record that names its page; recovery refuses impossible payload lengths.
+#[inline]
 fn page_record(b: u8, page: PageId, payload: &[u8]) -> Result<Record<'_>, String> {
     let op = PageOp::from_bits(b);
     let bad = match op {
@@ -271,6 +280,7 @@ fn file_record(kind: u8, space: u32, page: u32, payload: &[u8]) -> Result<Record
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, FormatError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.at >= self.buf.len() {
             return None;

@@ -19,6 +19,7 @@ impl std::fmt::Display for VarintError {
 
 /// Bytes of the varint that starts with `first`: one more than its leading one bits
 /// (the server's rule; lengths above 5 are invalid).
+#[inline]
 pub fn varint_len(first: u8) -> usize {
     first.leading_ones() as usize + 1
 }
@@ -30,6 +31,7 @@ const MIN_5BYTE: u32 = MIN_4BYTE + (1 << 28);
 
 /// Decodes `mlog_decode_varint`: 0xxxxxxx; 10xxxxxx +1 byte (+0x80); 110xxxxx +2
 /// (+0x4080); 1110xxxx +3 (+0x204080); 0xF0 +4 (+0x10204080). Returns (value, bytes).
+#[inline]
 pub fn read_varint(b: &[u8]) -> Result<(u32, usize), VarintError> {
     let first = *b.first().ok_or(VarintError::Truncated)?;
     let len = varint_len(first);

@@ -7,9 +7,9 @@
 //! in (space, page) order.
 
 use super::extended;
-use super::parse::{Op, PageInfo, Parsed};
-use super::{apply_edit, ApplyReport, PageStore, PrepareError};
-use crate::format::mariadb::{decode_page_edit, PageId, PageOp};
+use super::parse::{is_applied, Mtr, PageInfo, Parsed};
+use super::{apply_edit, next_offset, ApplyReport, PageStore, PrepareError};
+use crate::format::mariadb::{decode_page_edit, records, PageEdit, PageId, PageOp, Record};
 use crate::format::page::{self, PageLayout};
 use crate::format::Lsn;
 
@@ -140,7 +140,7 @@ fn add_tally(report: &mut ApplyReport, t: Tally) {
 }
 
 /// Applies, in log order, the records of the pages `held` holds; a refusal comes
-/// with the index of its record.
+/// with the index of its run.
 fn apply_records(
     redo: &[u8],
     first: Lsn,
@@ -148,37 +148,58 @@ fn apply_records(
     mut held: Vec<Held>,
 ) -> Result<(Vec<Held>, Tally), (usize, PrepareError)> {
     let mut tally = Tally::default();
-    for (i, op) in parsed.ops.iter().flatten().enumerate() {
-        if parsed.pages[op.slot as usize].last_init.is_some_and(|at| i < at) {
+    for (i, run) in parsed.runs.iter().flatten().enumerate() {
+        let info = &parsed.pages[run.slot as usize];
+        if info.last_init.is_some_and(|at| i < at) {
             // Before the page's last INIT_PAGE: superseded, as recovery discards it.
             continue;
         }
-        let h = &mut held[op.slot as usize];
-        let Some(pg) = h.page.as_mut() else { continue };
-        let take = match h.mtr {
-            Some((start, take)) if start == op.start => take,
-            previous => {
-                if let Some((_, true)) = previous {
-                    page::set_page_lsn(pg, h.end);
-                }
-                // Decided once, at the mtr's first record for the page, from its FIL_PAGE_LSN.
-                let take = page_lsn(pg) <= op.start;
-                h.mtr = Some((op.start, take));
-                h.end = op.end();
-                take
+        let h = &mut held[run.slot as usize];
+        if h.page.is_none() {
+            continue;
+        }
+        let mtr = parsed.mtrs[run.mtr as usize];
+        let at = (mtr.start - first) as usize + run.at as usize;
+        let bytes = &redo[at..at + run.len as usize];
+        apply_run(h, info.id, mtr, bytes, &mut tally).map_err(|e| (i, e))?;
+    }
+    Ok((held, tally))
+}
+
+/// Applies one run of records (`bytes`) of `mtr` to its page, if the page takes
+/// the mtr: decided once, at the mtr's first run for the page, from its FIL_PAGE_LSN.
+fn apply_run(h: &mut Held, id: PageId, mtr: Mtr, bytes: &[u8], tally: &mut Tally) -> Result<(), PrepareError> {
+    let pg = h.page.as_mut().expect("a held page");
+    let take = match h.mtr {
+        Some((start, take)) if start == mtr.start => take,
+        previous => {
+            if let Some((_, true)) = previous {
+                page::set_page_lsn(pg, h.end);
             }
-        };
+            let take = page_lsn(pg) <= mtr.start;
+            h.mtr = Some((mtr.start, take));
+            h.end = mtr.end();
+            take
+        }
+    };
+    let bad = |e: crate::format::FormatError| PrepareError::BadRecord { lsn: mtr.start, detail: format!("{id}: {e}") };
+    let mut last_offset = 0u32;
+    for rec in records(bytes) {
+        let Record::Page { op, payload, .. } = rec.map_err(bad)? else { unreachable!("a run holds page records only") };
+        if !is_applied(op, payload) {
+            // As the parse: the page-checksum OPTION leaves the offset, TRIM_PAGES sets 1.
+            last_offset = if op == PageOp::Option { last_offset } else { 1 };
+            continue;
+        }
         if !take {
             tally.already += 1;
             continue;
         }
         h.touched = true;
         tally.applied += 1;
-        let at = (op.start - first) as usize + op.payload_at as usize;
-        let payload = &redo[at..at + op.payload_len as usize];
-        apply_op(pg, parsed.pages[op.slot as usize].id, op, payload, &mut tally).map_err(|e| (i, e))?;
+        last_offset = apply_op(pg, id, op, mtr.start, payload, last_offset, tally)?;
     }
-    Ok((held, tally))
+    Ok(())
 }
 
 /// Fetches the pages (in `order`) the records are applied to; reports those the log
@@ -197,8 +218,8 @@ fn fetch(pages: &[PageInfo], order: &[usize], store: &mut dyn PageStore, report:
             }
             continue;
         }
-        match store.page_mut(id.space, id.page) {
-            Some(pg) => held[slot].page = Some(pg.to_vec()),
+        match store.take_page(id.space, id.page) {
+            Some(pg) => held[slot].page = Some(pg),
             None => {
                 report.records_without_tablespace += ops;
                 missing.push((first, id.space));
@@ -215,25 +236,29 @@ fn fetch(pages: &[PageInfo], order: &[usize], store: &mut dyn PageStore, report:
 }
 
 /// Ends each page's last mtr, stamps the checksum of each page that took one (with
-/// its tablespace's layout, from page 0 as the log left it) and hands it back to
-/// the store; returns those pages, sorted.
+/// its tablespace's layout, from page 0 as the log left it) and hands every page
+/// back to the store ([`PageStore::put_page`]); returns those changed, sorted.
 fn put_back(pages: &[PageInfo], order: &[usize], held: &mut [Held], store: &mut dyn PageStore) -> Vec<(u32, u32)> {
     let mut touched = Vec::new();
     let mut layout: Option<(u32, PageLayout)> = None;
     for &slot in order {
         let id = pages[slot].id;
         let h = &mut held[slot];
-        let (Some(pg), true) = (h.page.as_mut(), h.touched) else { continue };
+        let Some(mut pg) = h.page.take() else { continue };
+        if !h.touched {
+            store.put_page(id.space, id.page, pg);
+            continue;
+        }
         if let Some((_, true)) = h.mtr {
-            page::set_page_lsn(pg, h.end);
+            page::set_page_lsn(&mut pg, h.end);
         }
         let space_layout = match layout {
             Some((space, l)) if space == id.space => l,
             _ => {
-                // Page 0 sorts first: if the log changed it, it is this page or already back
+                // Page 0 sorts first: if the log named it, it is this page or already back
                 // in the store.
                 let l = match id.page {
-                    0 => page::layout_from_page0(pg).ok(),
+                    0 => page::layout_from_page0(&pg).ok(),
                     _ => store.page_mut(id.space, 0).and_then(|p0| page::layout_from_page0(p0).ok()),
                 };
                 // A tablespace without a readable page 0 is a new one: full_crc32, the default.
@@ -242,10 +267,8 @@ fn put_back(pages: &[PageInfo], order: &[usize], held: &mut [Held], store: &mut 
                 l
             }
         };
-        page::stamp_for_layout(pg, space_layout);
-        if let Some(dst) = store.page_mut(id.space, id.page) {
-            dst.copy_from_slice(pg);
-        }
+        page::stamp_for_layout(&mut pg, space_layout);
+        store.put_page(id.space, id.page, pg);
         touched.push((id.space, id.page));
     }
     touched
@@ -255,9 +278,19 @@ fn page_lsn(pg: &[u8]) -> Lsn {
     u64::from_be_bytes(pg[page::FIL_PAGE_LSN..page::FIL_PAGE_LSN + 8].try_into().expect("8 bytes"))
 }
 
-/// Applies one record the page takes (its payload decoded again: the parse checked it).
-fn apply_op(pg: &mut [u8], id: PageId, op: &Op, payload: &[u8], tally: &mut Tally) -> Result<(), PrepareError> {
-    match op.op {
+/// Applies one record the page takes (its payload decoded again: the parse checked
+/// it) at `last_offset`; returns where the next same_page record counts from.
+fn apply_op(
+    pg: &mut [u8],
+    id: PageId,
+    op: PageOp,
+    lsn: Lsn,
+    payload: &[u8],
+    last_offset: u32,
+    tally: &mut Tally,
+) -> Result<u32, PrepareError> {
+    let mut edit: Option<PageEdit<'_>> = None;
+    match op {
         PageOp::InitPage => {
             pg.fill(0);
             pg[page::FIL_PAGE_OFFSET..page::FIL_PAGE_OFFSET + 4].copy_from_slice(&id.page.to_be_bytes());
@@ -268,7 +301,7 @@ fn apply_op(pg: &mut [u8], id: PageId, op: &Op, payload: &[u8], tally: &mut Tall
         }
         PageOp::FreePage => tally.freed.push(((id.space, id.page), true)),
         PageOp::Extended => {
-            let ext_err = |error| PrepareError::BadExtended { lsn: op.start, page: id, error };
+            let ext_err = |error| PrepareError::BadExtended { lsn, page: id, error };
             let ext = extended::decode(payload).map_err(ext_err)?;
             // In place: a refused record fails the whole prepare before any page is
             // written back, so a half-applied page never reaches the backup.
@@ -276,11 +309,12 @@ fn apply_op(pg: &mut [u8], id: PageId, op: &Op, payload: &[u8], tally: &mut Tall
             tally.extended += 1;
         }
         PageOp::Write | PageOp::Memset | PageOp::Memmove => {
-            let bad = |e| PrepareError::BadRecord { lsn: op.start, detail: format!("{id}: {e}") };
-            let edit = decode_page_edit(op.op, payload).map_err(bad)?;
-            apply_edit(pg, edit, op.last_offset, id, op.start)?;
+            let bad = |e| PrepareError::BadRecord { lsn, detail: format!("{id}: {e}") };
+            let e = decode_page_edit(op, payload).map_err(bad)?;
+            apply_edit(pg, e, last_offset, id, lsn)?;
+            edit = Some(e);
         }
-        PageOp::Option | PageOp::Reserved => unreachable!("never listed by the parse"),
+        PageOp::Option | PageOp::Reserved => unreachable!("never applied"),
     }
-    Ok(())
+    Ok(next_offset(op, edit, last_offset))
 }

@@ -2,8 +2,10 @@
 //! recovery parses into `recv_sys.pages` before it applies): each mtr is framed
 //! and its CRC-32C checked once, its file records go into the report, and its
 //! page records are decoded (a record recovery would refuse is refused here, by
-//! name) and listed in log order with the page each is for, so that whether a
-//! page ends freed is known before it is read. [`super::pages`] applies the list.
+//! name) and listed in log order as runs: a record that names its page and the
+//! same_page records after it, one small entry in all, with the page it is for,
+//! so that whether a page ends freed is known before it is read and the list
+//! stays a fraction of the log's size. [`super::pages`] applies the list.
 
 use super::extended::{self, Extended};
 use super::{fsp_size_written, next_offset, ApplyReport, PrepareError};
@@ -13,27 +15,42 @@ use crate::format::mariadb::{
 use crate::format::Lsn;
 use crate::prepare::PageMap;
 
-/// One page record to apply: where it is in the log, how its mtr frames it, and
-/// which page ([`PageInfo`]) it is for.
+/// An mtr that has page records to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Op {
-    /// The start LSN of its mtr.
+pub(super) struct Mtr {
+    /// Its start LSN.
     pub start: Lsn,
-    /// Its mtr's length: the mtr ends at `start + mtr_len`.
-    pub mtr_len: u32,
-    /// Where its payload starts, counted from the start of its mtr.
-    pub payload_at: u32,
-    pub payload_len: u32,
-    /// Where the previous record of its mtr on the same page left off (see `next_offset`).
-    pub last_offset: u32,
-    /// Its page: an index in the parse's pages.
-    pub slot: u32,
-    pub op: PageOp,
+    /// Its length: it ends at `start + len`.
+    pub len: u32,
 }
 
-impl Op {
+impl Mtr {
     pub fn end(&self) -> Lsn {
-        self.start + u64::from(self.mtr_len)
+        self.start + u64::from(self.len)
+    }
+}
+
+/// A run of page records of one mtr: a record that names its page and the
+/// same_page records right after it (the first counts its offsets from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Run {
+    /// Its mtr: an index in the parse's mtrs.
+    pub mtr: u32,
+    /// Its page: an index in the parse's pages.
+    pub slot: u32,
+    /// Where its first record starts, counted from the start of its mtr.
+    pub at: u32,
+    /// Its bytes.
+    pub len: u32,
+}
+
+/// Whether a page record is applied to its page (the page-checksum OPTION and
+/// TRIM_PAGES are not; the latter is about the file).
+pub(super) fn is_applied(op: PageOp, payload: &[u8]) -> bool {
+    match op {
+        PageOp::Option | PageOp::Reserved => false,
+        PageOp::Extended => payload.first() != Some(&extended::TRIM_PAGES),
+        _ => true,
     }
 }
 
@@ -44,34 +61,44 @@ pub(super) struct PageInfo {
     /// Its last FREE_PAGE or INIT_PAGE record is FREE_PAGE (only INIT_PAGE brings a
     /// freed page back): recovery never reads nor writes it.
     pub freed: bool,
-    /// The index of its first record in the parse's records (log order).
+    /// The index of its first run in the parse's runs (log order).
     pub first: usize,
-    /// The index of its last INIT_PAGE record: the records before it do not
-    /// shape the page (recovery discards them; they may not fit the page as
-    /// the backup holds it, e.g. after the server freed it without writing it).
+    /// The index of the run of its last INIT_PAGE record (the run's first): the
+    /// records before it do not shape the page (recovery discards them; they may
+    /// not fit the page as the backup holds it, e.g. after the server freed it
+    /// without writing it).
     pub last_init: Option<usize>,
     /// How many records it has to apply.
     pub ops: u64,
 }
 
-/// What the parse found: the pages the log names and their records, in log order
-/// (in one run per parse thread: read them with `.iter().flatten()`).
+/// What the parse found: the pages the log names, the mtrs with page records,
+/// and the runs of page records, in log order (in one list per parse thread:
+/// read them with `.iter().flatten()`).
 #[derive(Debug, Default)]
 pub(super) struct Parsed {
     pub pages: Vec<PageInfo>,
-    pub ops: Vec<Vec<Op>>,
-    /// How many records `ops` holds.
+    pub mtrs: Vec<Mtr>,
+    pub runs: Vec<Vec<Run>>,
+    /// How many runs `runs` holds.
     pub len: usize,
 }
 
 impl Parsed {
-    fn push(&mut self, op: Op) {
-        match self.ops.last_mut() {
-            Some(run) => run.push(op),
-            None => self.ops.push(vec![op]),
+    fn push(&mut self, run: Run) {
+        match self.runs.last_mut() {
+            Some(list) => list.push(run),
+            None => self.runs.push(vec![run]),
         }
         self.len += 1;
     }
+}
+
+/// The run being read, and how many records of it are applied.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    run: Run,
+    ops: u64,
 }
 
 /// The state of the parse across mtrs (of the whole log, or of one half of it).
@@ -208,11 +235,14 @@ impl Parser {
             mine.ops += page.ops;
             slot_of.push(slot as u32);
         }
-        let mut runs = b.out.ops;
-        for op in runs.iter_mut().flatten() {
-            op.slot = slot_of[op.slot as usize];
+        let mtrs_before = self.out.mtrs.len() as u32;
+        let mut runs = b.out.runs;
+        for run in runs.iter_mut().flatten() {
+            run.slot = slot_of[run.slot as usize];
+            run.mtr += mtrs_before;
         }
-        self.out.ops.extend(runs);
+        self.out.mtrs.extend(b.out.mtrs);
+        self.out.runs.extend(runs);
         self.out.len += b.out.len;
     }
 
@@ -220,44 +250,101 @@ impl Parser {
     fn mtr(&mut self, recs: &[u8], start: Lsn, mtr_len: u32) -> Result<Option<Lsn>, PrepareError> {
         let bad = |detail: String| PrepareError::BadRecord { lsn: start, detail };
         let mut checkpoint = None;
-        // The page of the previous page record (and its slot) and where its range ended.
-        let mut current: Option<(PageId, usize)> = None;
+        // The run of the previous page record (its page is the run's), where its range ended.
+        let mut open: Option<Open> = None;
         let mut last_offset = 0u32;
-        for rec in records(recs) {
+        let mut it = records(recs);
+        let mut rec_start = 0usize;
+        while let Some(rec) = it.next() {
+            let rec_end = it.offset();
             match rec.map_err(|e| bad(e.to_string()))? {
                 Record::Page { op, page, payload } => {
-                    let (id, slot) = match page {
-                        Some(id) => {
+                    let mut run = match (page, open) {
+                        (Some(id), _) => {
+                            self.close(open.take());
                             last_offset = 0;
-                            (id, self.slot(id))
+                            let mtr = self.mtr_index(start, mtr_len);
+                            let slot = self.slot(id) as u32;
+                            Open { run: Run { mtr, slot, at: rec_start as u32, len: 0 }, ops: 0 }
                         }
-                        None => current.ok_or_else(|| bad("a same_page record without a page".into()))?,
+                        (None, Some(run)) => run,
+                        (None, None) => return Err(bad("a same_page record without a page".into())),
                     };
-                    current = Some((id, slot));
-                    // The payload borrows from `recs`: its place in the mtr.
-                    let payload_at = (payload.as_ptr() as usize - recs.as_ptr() as usize) as u32;
-                    let payload_len = payload.len() as u32;
-                    let op = Op { start, mtr_len, payload_at, payload_len, last_offset, slot: slot as u32, op };
-                    last_offset = self.page_record(slot, op, payload)?;
+                    run.run.len = (rec_end - run.run.at as usize) as u32;
+                    let applied = is_applied(op, payload);
+                    last_offset = self.page_record(run.run.slot as usize, op, start, payload, last_offset)?;
+                    if applied {
+                        self.page_counts(&run, op);
+                        run.ops += 1;
+                    }
+                    open = Some(run);
                 }
-                Record::File { op, space, name, new_name } => {
-                    self.report.file_operations += 1;
-                    let own = |n: &[u8]| Some(String::from_utf8_lossy(n).into_owned());
-                    let after = match (op, new_name) {
-                        (FileOp::Delete, _) => None,
-                        (FileOp::Rename, Some(to)) => own(to),
-                        _ => own(name),
-                    };
-                    self.report.file_names.insert(space, after);
+                other => {
+                    self.close(open.take());
+                    checkpoint = self.other_record(other).or(checkpoint);
                 }
-                Record::FileCheckpoint { lsn } => {
-                    self.report.checkpoints += 1;
-                    checkpoint = Some(lsn);
-                }
-                Record::Padding { .. } => {}
             }
+            rec_start = rec_end;
         }
+        self.close(open);
         Ok(checkpoint)
+    }
+
+    /// A file, checkpoint or padding record; returns the LSN of a FILE_CHECKPOINT.
+    fn other_record(&mut self, rec: Record<'_>) -> Option<Lsn> {
+        match rec {
+            Record::File { op, space, name, new_name } => {
+                self.report.file_operations += 1;
+                let own = |n: &[u8]| Some(String::from_utf8_lossy(n).into_owned());
+                let after = match (op, new_name) {
+                    (FileOp::Delete, _) => None,
+                    (FileOp::Rename, Some(to)) => own(to),
+                    _ => own(name),
+                };
+                self.report.file_names.insert(space, after);
+                None
+            }
+            Record::FileCheckpoint { lsn } => {
+                self.report.checkpoints += 1;
+                Some(lsn)
+            }
+            Record::Padding { .. } | Record::Page { .. } => None,
+        }
+    }
+
+    /// The index of the mtr at `start` in the parse's mtrs, added on its first run.
+    fn mtr_index(&mut self, start: Lsn, len: u32) -> u32 {
+        if self.out.mtrs.last().is_none_or(|m| m.start != start) {
+            self.out.mtrs.push(Mtr { start, len });
+        }
+        (self.out.mtrs.len() - 1) as u32
+    }
+
+    /// Lists a run that has records to apply.
+    fn close(&mut self, open: Option<Open>) {
+        if let Some(Open { run, ops }) = open.filter(|o| o.ops > 0) {
+            let page = &mut self.out.pages[run.slot as usize];
+            if page.ops == 0 {
+                page.first = self.out.len;
+            }
+            page.ops += ops;
+            self.out.push(run);
+        }
+    }
+
+    /// What an applied record of the open run says about its page as a whole.
+    fn page_counts(&mut self, open: &Open, op: PageOp) {
+        let slot = open.run.slot as usize;
+        let page = &mut self.out.pages[slot];
+        if let PageOp::FreePage | PageOp::InitPage = op {
+            page.freed = op == PageOp::FreePage;
+            self.settled[slot] = true;
+        }
+        if op == PageOp::InitPage {
+            // INIT_PAGE names its page: it is its run's first record.
+            debug_assert_eq!(open.ops, 0);
+            page.last_init = Some(self.out.len);
+        }
     }
 
     /// The index of the page in `pages`, made on first sight.
@@ -271,19 +358,25 @@ impl Parser {
         slot as usize
     }
 
-    /// Decodes one page record (refusing what recovery refuses) and files it under
-    /// its page; returns where the next same_page record counts from.
-    fn page_record(&mut self, slot: usize, op: Op, payload: &[u8]) -> Result<u32, PrepareError> {
+    /// Decodes one page record (refusing what recovery refuses); returns where the
+    /// next same_page record counts from.
+    fn page_record(
+        &mut self,
+        slot: usize,
+        op: PageOp,
+        start: Lsn,
+        payload: &[u8],
+        last_offset: u32,
+    ) -> Result<u32, PrepareError> {
         let id = self.out.pages[slot].id;
-        let last_offset = op.last_offset;
-        let bad = |detail: String| PrepareError::BadRecord { lsn: op.start, detail };
-        let edit: Option<PageEdit<'_>> = match op.op {
+        let bad = |detail: String| PrepareError::BadRecord { lsn: start, detail };
+        let edit: Option<PageEdit<'_>> = match op {
             PageOp::Write | PageOp::Memset | PageOp::Memmove => {
-                Some(decode_page_edit(op.op, payload).map_err(|e| bad(format!("{id}: {e}")))?)
+                Some(decode_page_edit(op, payload).map_err(|e| bad(format!("{id}: {e}")))?)
             }
             PageOp::Extended => {
                 let ext = extended::decode(payload).map_err(|error| PrepareError::BadExtended {
-                    lsn: op.start,
+                    lsn: start,
                     page: id,
                     error,
                 })?;
@@ -299,27 +392,13 @@ impl Parser {
             PageOp::Option => return Ok(last_offset),
             PageOp::Reserved => {
                 return Err(bad(format!(
-                    "{} record for {id} is not supported by this prepare (a backup must not hold it)",
-                    op.op
+                    "{op} record for {id} is not supported by this prepare (a backup must not hold it)"
                 )))
             }
         };
         if let Some(size) = fsp_size_written(id, edit, last_offset) {
             self.report.sizes.insert(id.space, size);
         }
-        let page = &mut self.out.pages[slot];
-        if let PageOp::FreePage | PageOp::InitPage = op.op {
-            page.freed = op.op == PageOp::FreePage;
-            self.settled[slot] = true;
-        }
-        if op.op == PageOp::InitPage {
-            page.last_init = Some(self.out.len);
-        }
-        if page.ops == 0 {
-            page.first = self.out.len;
-        }
-        page.ops += 1;
-        self.out.push(op);
-        Ok(next_offset(op.op, edit, last_offset))
+        Ok(next_offset(op, edit, last_offset))
     }
 }
