@@ -42,10 +42,12 @@ fn redact(trace: &str, paths: &[(&Path, &str)]) -> String {
     // Whether the copier's MLOG_INDEX_LOAD scan meets a record type its
     // decoder does not know depends on the redo the server happened to write
     // (seen on 5.7.41: type 24); printed, not part of the phase snapshot.
+    // The pace's notes (`--throttle=auto`) depend on the server's load and the
+    // copy's length: printed too.
     for line in text.lines().filter(|l| {
-        let noted = l.contains("redo record decoding stopped");
+        let noted = l.contains("redo record decoding stopped") || l.contains("] pace: ");
         if noted {
-            eprintln!("note from the log copier: {l}");
+            eprintln!("note left out of the snapshot: {l}");
         }
         !noted
     }) {
