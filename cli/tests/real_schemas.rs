@@ -982,7 +982,7 @@ fn alter_table_copy_in_flight_round_trip() {
     let work = work_dir("innohot-rs-");
     let target = work.path().join("backup");
     let writers = Writers::start(&src, vec![Target::Rows(q("alt", "t1"))], vec![], 1);
-    let run = innohot_backup(&src, &target, &["--log-poll-ms=200"]);
+    let run = innohot_backup(&src, &target, &["--log-poll-ms=200", "--throttle=0"]);
     let in_flight_after = !alter.is_finished() || !sql_files(&schema_dir).is_empty();
     writers.stop();
     let took = alter.join().expect("the ALTER failed");
