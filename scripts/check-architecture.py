@@ -16,6 +16,7 @@ What counts as a code reference (in `inline code`, and `a::b` paths or
 Plain snake_case words, SQL and file names of the product are prose.
 
 Usage: scripts/check-architecture.py [DOC]
+       scripts/check-architecture.py --self-test   (each kind of stale reference is caught)
 """
 import pathlib
 import re
@@ -177,7 +178,31 @@ def references(doc):
     return found
 
 
+# One stale reference of each kind, and one live one, for --self-test.
+SELF_TEST_DOC = """\
+`Backup::no_such_method`, `NoSuchTypeHere`, `copy::NoSuchItem`, `nosuch::Thing`,
+`engine/src/no_such_file.rs`, `no_such_word_anywhere`, `no_such_fn()`, `--no-such-option`
+```
+ NoSuchDiagramType
+```
+`backup::Backup`
+"""
+
+
+def self_test():
+    refs = references(SELF_TEST_DOC)
+    stale = [r for _, r in refs if check(r)]
+    live = [r for _, r in refs if not check(r)]
+    if len(stale) != 9 or live != ["backup::Backup"]:
+        print(f"self-test failed: stale {stale}, live {live}", file=sys.stderr)
+        return 1
+    print("check-architecture self-test: 9 planted stale references caught, the live one passed")
+    return 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     doc_path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs/ARCHITECTURE.md"
     doc = doc_path.read_text()
     stale = []
