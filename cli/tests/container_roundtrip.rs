@@ -6,7 +6,8 @@
 //!
 //! The image is `INNOHOT_TEST_IMAGE` (default: the one
 //! `scripts/build-test-image.sh` builds). Without a Docker daemon, or without
-//! the image, every test prints one line `skipped: <why>` and returns.
+//! the image, every test prints one line `skipped: <why>` and returns (fails
+//! instead with `INNOHOT_REQUIRE_DOCKER=1`: the testbeds' skip policy).
 //! Every test name contains `container`: `cargo test --workspace container`.
 //!
 //! With `INNOHOT_TEST_IMAGE=mysql:5.7` (pulled by the user; never pulled
@@ -21,8 +22,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use innohot_testbeds::{
-    binaries_or_skip, docker_or_skip, is_mysql_image, mariabackup, mysql57_test_image, roundtrip, table_checksums,
-    test_image, Binaries, ContainerBuilder, ContainerServer, TestServer, Workload, WorkloadConfig,
+    binaries_or_skip, docker_or_skip, is_mysql_image, mariabackup, mysql57_test_image, roundtrip, skip,
+    table_checksums, test_image, Binaries, ContainerBuilder, ContainerServer, TestServer, Workload, WorkloadConfig,
 };
 
 const INNOHOT_IN_CONTAINER: &str = "/usr/local/bin/innohot";
@@ -34,11 +35,11 @@ fn setup() -> Option<Binaries> {
         return None;
     }
     if is_mysql_image(&test_image()) {
-        eprintln!(
-            "skipped: {} is a MySQL image; this test prepares with mariabackup and writes Aria tables \
+        skip::skip(format!(
+            "{} is a MySQL image; this test prepares with mariabackup and writes Aria tables \
              (container_mysql57_* runs on it)",
             test_image()
-        );
+        ));
         return None;
     }
     binaries_or_skip()
@@ -227,8 +228,7 @@ fn container_mysql57_backup_prepared_through_the_servers_own_recovery() {
     // The image built from INNOHOT_MYSQL57_TARBALL, or the user's
     // (INNOHOT_TEST_IMAGE_MYSQL57, or a MySQL INNOHOT_TEST_IMAGE).
     let image = mysql57_test_image();
-    if let Err(why) = innohot_testbeds::container::docker_available(&image) {
-        eprintln!("skipped: {why}");
+    if !innohot_testbeds::container::image_or_skip(&image) {
         return;
     }
     let src = ContainerBuilder::new().image(&image).start().expect("start the MySQL 5.7 source container");

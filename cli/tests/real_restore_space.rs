@@ -9,7 +9,7 @@
 //! fresh file system) counts as an empty datadir and stays.
 
 use innohot_testbeds::tree::file_contents;
-use innohot_testbeds::{binaries_or_skip, ServerBuilder, Workload, WorkloadConfig};
+use innohot_testbeds::{binaries_or_skip, found_or_skip, Demand, ServerBuilder, Workload, WorkloadConfig};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,8 +67,9 @@ fn restore(cmd: &str, backup: &Path, datadir: &Path) -> (Option<i32>, String) {
 fn restores_onto_a_file_system_too_small_fail_whole_and_leave_the_backup_and_the_datadir_as_they_were() {
     let Some(b) = binaries_or_skip() else { return };
     let work = tempfile::tempdir().unwrap();
-    if let Err(why) = Tmpfs::mount(&work.path().join("probe"), "size=1m") {
-        eprintln!("skipped: this test mounts tmpfs file systems and cannot here ({why}); run it as root");
+    let probe = Tmpfs::mount(&work.path().join("probe"), "size=1m")
+        .map_err(|why| format!("this test mounts tmpfs file systems and cannot here ({why}); run it as root"));
+    if found_or_skip(probe, Demand::Optional).is_none() {
         return;
     }
     let src = ServerBuilder::new(b).start().expect("start the source");

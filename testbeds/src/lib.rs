@@ -29,10 +29,22 @@
 //!   workloads, checksums and binlog replay run on them
 //!   ([`mysql57_or_skip`]).
 //!
-//! Tests that need the binaries call [`binaries_or_skip`]: when the binaries
-//! are missing it fails the test with the reason, unless the environment has
-//! `INNOHOT_SKIP_REAL_SERVER=1`, in which case it prints `skipped: <reason>`
-//! and the test returns early.
+//! # Skipping: one policy
+//!
+//! A test whose prerequisite is missing (MariaDB's binaries, MySQL 5.7,
+//! Docker and its image, root for a tmpfs mount) prints exactly one line
+//! `skipped: <why>` to stderr and returns, passing; unless a setting says the
+//! prerequisite must be there, in which case the test FAILS with the reason
+//! (CI sets them, so that a broken setup cannot pass as skipped tests):
+//!
+//! | prerequisite | asked through | missing fails the test when |
+//! | --- | --- | --- |
+//! | MariaDB 10.11 | [`binaries_or_skip`] | `INNOHOT_SKIP_REAL_SERVER` is not `1` (the default) |
+//! | MySQL 5.7, XtraBackup 2.4 | [`mysql57_or_skip`], [`mysql57_server_or_skip`] | `INNOHOT_REQUIRE_MYSQL57=1`, or a variable names something broken |
+//! | Docker and the test image | [`docker_or_skip`], [`container::image_or_skip`] | `INNOHOT_REQUIRE_DOCKER=1` |
+//!
+//! [`skip::found_or_skip`] is that policy for any other prerequisite, and
+//! [`skip::skip`] prints the line for skips no setting can demand away.
 //!
 //! Set `INNOHOT_KEEP_SERVER_DIRS=1` to keep every temporary directory the
 //! harness creates (datadir, socket, error log) for a post-mortem.
@@ -46,6 +58,7 @@ pub mod mariabackup;
 pub mod mysql57;
 pub mod roundtrip;
 mod server;
+pub mod skip;
 mod testbed;
 pub mod tree;
 mod workload;
@@ -61,12 +74,9 @@ pub use container::{
 };
 pub use mysql57::{mysql57_or_skip, mysql57_server_or_skip};
 pub use server::{LocalServer, ServerBuilder};
+pub use skip::{found_or_skip, Demand, SKIP_ENV};
 pub use testbed::{Endpoint, TestServer};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};
-
-/// Environment variable that turns "binaries missing" from a test failure
-/// into a printed skip.
-pub const SKIP_ENV: &str = "INNOHOT_SKIP_REAL_SERVER";
 
 /// Environment variable that keeps the harness's temporary directories.
 pub const KEEP_DIRS_ENV: &str = "INNOHOT_KEEP_SERVER_DIRS";
@@ -134,32 +144,12 @@ pub(crate) fn sql_err(context: impl Into<String>) -> impl FnOnce(mysql::Error) -
     move |source| Error::Sql { context, source }
 }
 
-/// Locate the MariaDB binaries for a real-server test.
-///
-/// - found: `Some(binaries)`;
-/// - missing and `INNOHOT_SKIP_REAL_SERVER=1`: prints `skipped: <reason>` to
-///   stderr and returns `None` (the test should `return`);
-/// - missing otherwise: panics with the reason, so the test FAILS rather than
-///   passing silently.
+/// Locate the MariaDB binaries for a real-server test, under the skip
+/// policy ([`skip`]): `Some(binaries)` when found; when missing, a failure
+/// naming the packages to install, or with `INNOHOT_SKIP_REAL_SERVER=1` a
+/// printed `skipped: <reason>` and `None` (the test returns).
 pub fn binaries_or_skip() -> Option<Binaries> {
-    or_skip(Binaries::locate(), skip_requested())
-}
-
-fn or_skip(found: Result<Binaries>, skip: bool) -> Option<Binaries> {
-    match found {
-        Ok(b) => Some(b),
-        Err(e) if skip => {
-            eprintln!("skipped: {e}");
-            None
-        }
-        Err(e) => {
-            panic!("real-server test cannot run: {e} (or set {SKIP_ENV}=1 to skip these tests)")
-        }
-    }
-}
-
-fn skip_requested() -> bool {
-    std::env::var(SKIP_ENV).map(|v| v == "1").unwrap_or(false)
+    found_or_skip(Binaries::locate(), Demand::mariadb())
 }
 
 pub(crate) fn keep_dirs() -> bool {
@@ -181,13 +171,13 @@ mod tests {
 
     #[test]
     fn missing_binaries_skip_when_asked() {
-        assert!(or_skip(missing(), true).is_none());
+        assert!(found_or_skip(missing(), Demand::Optional).is_none());
     }
 
     #[test]
     #[should_panic(expected = "install the Debian packages mariadb-server mariadb-backup mariadb-client")]
     fn missing_binaries_fail_by_default() {
-        or_skip(missing(), false);
+        found_or_skip(missing(), Demand::Required("INNOHOT_SKIP_REAL_SERVER is not 1"));
     }
 
     #[test]
