@@ -13,8 +13,16 @@
 //! - [`TestServer`]: what both offer (endpoint, datadir, connection).
 //! - [`Workload`]: concurrent writer threads over InnoDB, MyISAM and Aria
 //!   tables, optionally with DDL, bounded in time and operations.
+//! - [`Writers`]: writer threads running a test's own statements (its own
+//!   tables, sequences, pacing), stopped, counted and joined in one place.
+//! - [`Rng`]: the seeded random source (the simulator's) of every load.
 //! - [`table_checksums`]: `CHECKSUM TABLE ... EXTENDED` of every user table,
-//!   to compare a source with a restored copy.
+//!   to compare a source with a restored copy ([`checksums_of`] for a test's
+//!   server); [`check_tables`] / [`check_tables_extended`]: `CHECK TABLE ...
+//!   EXTENDED`.
+//! - [`cli`]: the `innohot` binary under test ([`Innohot`], [`innohot!`]) and
+//!   what a run of it did ([`Run`]): completed, a completed backup of a kind
+//!   ([`BackupKind`]), refused.
 //! - [`mariabackup`]: runs the reference tool (`mariabackup --backup` /
 //!   `--prepare` / `--copy-back`, incremental backups and their
 //!   `--prepare --incremental-dir`) and reports its wall time.
@@ -53,6 +61,7 @@
 
 mod binaries;
 mod checksum;
+pub mod cli;
 pub mod container;
 pub mod mariabackup;
 pub mod mysql57;
@@ -62,21 +71,26 @@ pub mod skip;
 mod testbed;
 pub mod tree;
 mod workload;
+mod writers;
 
 use std::fmt;
 
 pub use binaries::{Binaries, ServerKind, MISSING_BINARIES_HINT};
 pub use checksum::{
-    all_table_checksums, check_tables_extended, table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS,
+    all_checksums_of, all_table_checksums, check_tables, check_tables_extended, checksums_of, table_checksums,
+    SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS,
 };
+pub use cli::{BackupKind, Innohot, Run};
 pub use container::{
     docker_or_skip, is_mysql_image, mysql57_test_image, test_image, ContainerBuilder, ContainerServer,
 };
+pub use innohot_simulator::rng::Rng;
 pub use mysql57::{mysql57_or_skip, mysql57_server_or_skip};
 pub use server::{LocalServer, ServerBuilder};
 pub use skip::{found_or_skip, Demand, SKIP_ENV};
 pub use testbed::{Endpoint, TestServer};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};
+pub use writers::Writers;
 
 /// Environment variable that keeps the harness's temporary directories.
 pub const KEEP_DIRS_ENV: &str = "INNOHOT_KEEP_SERVER_DIRS";
@@ -154,6 +168,22 @@ pub fn binaries_or_skip() -> Option<Binaries> {
 
 pub(crate) fn keep_dirs() -> bool {
     std::env::var(KEEP_DIRS_ENV).map(|v| v == "1").unwrap_or(false)
+}
+
+/// A temporary directory under /tmp (short paths: unix sockets, DATA
+/// DIRECTORY tables), kept and named on stderr when
+/// `INNOHOT_KEEP_SERVER_DIRS=1`, like the servers' own directories.
+pub fn work_dir(prefix: &str) -> tempfile::TempDir {
+    let keep = keep_dirs();
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .disable_cleanup(keep)
+        .tempdir_in("/tmp")
+        .unwrap_or_else(|e| panic!("creating a directory in /tmp: {e}"));
+    if keep {
+        eprintln!("keeping {}", dir.path().display());
+    }
+    dir
 }
 
 /// Quote an identifier for MariaDB (backticks, inner backticks doubled).
