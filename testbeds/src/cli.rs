@@ -91,6 +91,14 @@ impl Innohot {
         Run::of(&mut self.backup_command(server, target, extra))
     }
 
+    /// [`Innohot::backup`], which must complete as a full backup
+    /// ([`Run::assert_backup_completed`]).
+    pub fn backup_completed(&self, server: &impl TestServer, target: &Path, extra: &[&str]) -> Run {
+        let run = self.backup(server, target, extra);
+        run.assert_backup_completed(target, BackupKind::Full);
+        run
+    }
+
     /// [`Innohot::backup`] that pauses `pause_ms` before its lock
     /// (`--debug-pause-before-lock-ms`) and runs `meanwhile` during the pause
     /// ([`Run::pausing`]).
