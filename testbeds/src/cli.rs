@@ -217,6 +217,15 @@ impl Run {
         self
     }
 
+    /// A backup into `target` failed cleanly: exit 1, never `completed OK!`,
+    /// and no `xtrabackup_checkpoints` in `target` (nothing looks complete).
+    pub fn assert_backup_failed(&self, target: &Path) -> &Run {
+        self.assert_refused(1, &[]);
+        let file = target.join("xtrabackup_checkpoints");
+        assert!(!file.exists(), "a failed backup left {}:\n{}", file.display(), self.tail(60));
+        self
+    }
+
     /// It failed: exit `code`, never `completed OK!`, and stderr says every
     /// one of `says`.
     pub fn assert_refused(&self, code: i32, says: &[&str]) -> &Run {
