@@ -44,7 +44,7 @@ fn stream_backup_with_pause(
     let mut cmd = stream_backup(src);
     cmd.args(extra).arg(format!("--debug-pause-before-lock-ms={pause_ms}"));
     cmd.stdout(File::create(out).expect("create the stream file"));
-    Run::pausing(&mut cmd, meanwhile)
+    Run::pausing(&mut cmd, |_| meanwhile())
 }
 
 /// The tables the DDL during the backup works on, in database `ddl` (and `other`).
@@ -229,18 +229,23 @@ fn assert_restores(who: &str, src: &LocalServer, from: &(String, u64), restored:
 
 type Sums = BTreeMap<String, u64>;
 
+/// The workload on `src` (schema `load`), stopped once the backup is done.
+fn start_load(src: &LocalServer) -> Workload {
+    let cfg = WorkloadConfig {
+        schema: "load".into(),
+        initial_rows: 1000,
+        duration: Duration::from_secs(300), // an upper bound
+        ..WorkloadConfig::default()
+    };
+    Workload::start(src.opts(), cfg).unwrap()
+}
+
 #[test]
 fn a_stream_under_write_load_and_ddl_restores_equal_by_both_extractors_and_both_prepares() {
     let Some(b) = binaries_or_skip() else { return };
     let src = ServerBuilder::new(b.clone()).start().expect("start the source");
     create_ddl_tables(&src);
-    let cfg = WorkloadConfig {
-        schema: "load".into(),
-        initial_rows: 1000,
-        duration: Duration::from_secs(300), // an upper bound: stopped once the backup is done
-        ..WorkloadConfig::default()
-    };
-    let load = Workload::start(src.opts(), cfg).unwrap();
+    let load = start_load(&src);
     let dir = tempfile::tempdir().unwrap();
     let stream = dir.path().join("backup.xbstream");
     let pause = Duration::from_secs(10);
@@ -313,13 +318,7 @@ fn a_compressed_stream_under_write_load_restores_equal() {
     ] {
         c.query_drop(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let cfg = WorkloadConfig {
-        schema: "load".into(),
-        initial_rows: 1000,
-        duration: Duration::from_secs(300), // an upper bound: stopped once the backup is done
-        ..WorkloadConfig::default()
-    };
-    let load = Workload::start(src.opts(), cfg).unwrap();
+    let load = start_load(&src);
     let dir = tempfile::tempdir().unwrap();
     let stream = dir.path().join("backup.xbstream");
     let pause = Duration::from_secs(3);

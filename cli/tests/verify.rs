@@ -4,16 +4,18 @@
 //! LSN planted past the applied LSN. Each report is an insta snapshot
 //! (snapshots/verify_*.snap) with the temporary path and the LSNs redacted.
 
+use innohot_testbeds::innohot;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn innohot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_innohot"))
+    innohot!().command()
 }
 
+/// `innohot verify`: its exit code and its report (stdout, then stderr).
 fn verify(dir: &Path) -> (Option<i32>, String) {
-    let out = innohot().arg("verify").arg(format!("--target-dir={}", dir.display())).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    let r = innohot!().verify(dir);
+    (r.code, r.stdout + &r.stderr)
 }
 
 /// The report with the backup's path and every LSN replaced: what a snapshot keeps.

@@ -112,7 +112,7 @@ impl Innohot {
     ) -> Run {
         let mut c = self.backup_command(server, target, extra);
         c.arg(format!("--debug-pause-before-lock-ms={pause_ms}"));
-        Run::pausing(&mut c, meanwhile)
+        Run::pausing(&mut c, |_| meanwhile())
     }
 
     /// `innohot prepare --target-dir=TARGET EXTRA`.
@@ -147,9 +147,11 @@ impl Run {
     }
 
     /// Runs `cmd`, a backup given `--debug-pause-before-lock-ms`, and calls
-    /// `meanwhile` once it says it is pausing (its stderr is read line by
-    /// line); then lets it finish. Its stdout is left as `cmd` sets it.
-    pub fn pausing(cmd: &mut Command, meanwhile: impl FnOnce()) -> Run {
+    /// `meanwhile` with its pid once it says it is pausing (its stderr is read
+    /// line by line); then lets it finish. Its stdout is captured when `cmd`
+    /// pipes it (small outputs only: it is read after stderr), else left as
+    /// `cmd` sets it. Panics (after killing it) if it ends without pausing.
+    pub fn pausing(cmd: &mut Command, meanwhile: impl FnOnce(u32)) -> Run {
         let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot run innohot: {e}"));
         let mut lines = BufReader::new(child.stderr.take().expect("stderr piped")).lines().map_while(Result::ok);
         let mut log = Vec::new();
@@ -160,10 +162,19 @@ impl Run {
                 break;
             }
         }
-        meanwhile();
+        if !log.last().is_some_and(|l| l.contains("pausing")) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the backup never paused before its lock:\n{}", log.join("\n"));
+        }
+        meanwhile(child.id());
         log.extend(lines);
+        let mut stdout = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            std::io::Read::read_to_string(&mut out, &mut stdout).expect("read innohot's stdout");
+        }
         let status = child.wait().expect("wait for innohot");
-        Run { code: status.code(), stdout: String::new(), stderr: log.join("\n") }
+        Run { code: status.code(), stdout, stderr: log.join("\n") }
     }
 
     /// Exit 0.

@@ -26,14 +26,20 @@ fn data_directory_schema(c: &mut Conn, r1: &Path, r2: &Path, rows: u32) {
     rows_table(c, "dd", "local", "", "", rows);
 }
 
-#[test]
-fn data_directory_tables_and_partitions_round_trip() {
-    let Some(b) = binaries_or_skip() else { return };
-    let mut src = start_source(&b, &[]);
+/// Two DATA DIRECTORY targets, `r1` and `r2`, in a directory of their own.
+fn remote_dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let remote = work_dir("innohot-remote-");
     let (r1, r2) = (remote.path().join("r1"), remote.path().join("r2"));
     std::fs::create_dir_all(&r1).unwrap();
     std::fs::create_dir_all(&r2).unwrap();
+    (remote, r1, r2)
+}
+
+#[test]
+fn data_directory_tables_and_partitions_round_trip() {
+    let Some(b) = binaries_or_skip() else { return };
+    let mut src = start_source(&b, &[]);
+    let (_remote, r1, r2) = remote_dirs();
     let mut c = src.conn().unwrap();
     data_directory_schema(&mut c, &r1, &r2, 3000);
     assert!(r1.join("dd/remote.ibd").exists() && r2.join("dd/rpart#P#p0.ibd").exists());
@@ -79,10 +85,7 @@ fn data_directory_tables_and_partitions_round_trip() {
 fn data_directory_backup_holds_the_same_files_as_mariabackups() {
     let Some(b) = binaries_or_skip() else { return };
     let mut src = start_source(&b, &[]);
-    let remote = work_dir("innohot-remote-");
-    let (r1, r2) = (remote.path().join("r1"), remote.path().join("r2"));
-    std::fs::create_dir_all(&r1).unwrap();
-    std::fs::create_dir_all(&r2).unwrap();
+    let (_remote, r1, r2) = remote_dirs();
     data_directory_schema(&mut src.conn().unwrap(), &r1, &r2, 200);
     // A clean restart checkpoints past the CREATEs, so mariabackup copies
     // `.ibd` files (not `.new`).
