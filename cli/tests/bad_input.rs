@@ -10,18 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `innohot` (its environment without INNOHOT_PASSWORD).
-fn innohot() -> Command {
-    innohot!().command()
-}
-
 /// Runs `cmd` to its end.
 fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
     Run::of(cmd.borrow_mut())
 }
 
 fn backup_cmd(server: Option<&LocalServer>, target: &Path, extra: &[&str]) -> Command {
-    let mut c = innohot();
+    let mut c = innohot!().command();
     c.arg("backup").arg(format!("--target-dir={}", target.display()));
     if let Some(s) = server {
         c.arg(format!("--socket={}", s.socket().display())).arg("--user=root");
@@ -88,7 +83,7 @@ fn unknown_options_exit_with_mariabackups_codes_when_run_as_mariabackup() {
         let r = run(Command::new(&drop_in).args(&args));
         assert_eq!(r.code, Some(as_mariabackup), "as mariabackup {args:?}:\n{}", r.stderr);
         assert!(r.stderr.contains("unknown option") || r.stderr.contains("--parallel=0"), "{}", r.stderr);
-        let r = run(innohot().args(&args));
+        let r = run(innohot!().command().args(&args));
         assert_eq!(r.code, Some(1), "as innohot {args:?}:\n{}", r.stderr);
     }
     // A value mariabackup's option parser refuses: its EXIT_ARGUMENT_INVALID (13) as mariabackup.
@@ -106,7 +101,7 @@ fn unknown_options_exit_with_mariabackups_codes_when_run_as_mariabackup() {
         let r = run(Command::new(&drop_in).args(&args));
         assert_eq!(r.code, Some(as_mariabackup), "as mariabackup {args:?}:\n{}", r.stderr);
         assert!(r.stderr.contains(says), "{}", r.stderr);
-        assert_eq!(run(innohot().args(&args)).code, Some(1), "as innohot {args:?}");
+        assert_eq!(run(innohot!().command().args(&args)).code, Some(1), "as innohot {args:?}");
     }
     let r = run(Command::new(&drop_in).arg("-?"));
     assert_eq!(r.code, Some(0), "-? is --help:\n{}", r.stderr);
@@ -166,22 +161,22 @@ fn option_problems_exit_2_and_name_the_option() {
     let r = run(backup_cmd(None, &target, &["--stream=xbstream", "--json"]));
     assert_refused(&r, 1, &["--json prints to stdout", "--stream=xbstream"]);
     // No target.
-    let r = run(innohot().args(["--backup", "--socket=/x"]));
+    let r = run(innohot!().command().args(["--backup", "--socket=/x"]));
     assert_refused(&r, 1, &["--target-dir is required"]);
     assert!(!target.exists(), "nothing may be created for a refused command line");
     // Help is help.
-    let r = run(innohot().args(["backup", "--help"]));
+    let r = run(innohot!().command().args(["backup", "--help"]));
     assert_eq!(r.code, Some(0));
     assert!(r.stdout.contains("--target-dir") && r.stdout.contains("--defaults-file"), "{}", r.stdout);
     // An option innohot cannot honour says how to get the effect.
-    let r = run(innohot().args(["--prepare", "--rollback-xa", "--target-dir=/nonexistent-backup"]));
+    let r = run(innohot!().command().args(["--prepare", "--rollback-xa", "--target-dir=/nonexistent-backup"]));
     assert_refused(&r, 1, &["--rollback-xa", "XA RECOVER", "XA ROLLBACK"]);
     // The xtrabackup spelling runs innohot's own prepare and copy-back: no backup there.
-    let r = run(innohot().args(["--prepare", "--target-dir=/nonexistent-backup"]));
+    let r = run(innohot!().command().args(["--prepare", "--target-dir=/nonexistent-backup"]));
     assert_refused(&r, 1, &["innohot prepare", "/nonexistent-backup is not a directory"]);
-    let r = run(innohot().args(["--copy-back", "--target-dir=/nonexistent-backup", "--datadir=/d"]));
+    let r = run(innohot!().command().args(["--copy-back", "--target-dir=/nonexistent-backup", "--datadir=/d"]));
     assert_refused(&r, 1, &["innohot copy-back", "/nonexistent-backup is not a directory"]);
-    let r = run(innohot().args(["prepare"]));
+    let r = run(innohot!().command().args(["prepare"]));
     assert_refused(&r, 1, &["innohot prepare", "--target-dir <DIR> is missing"]);
 }
 
@@ -202,13 +197,13 @@ fn usage_errors_name_the_missing_argument() {
         (&["copy-back", "--datadir=/nowhere"], &["innohot copy-back:", "--target-dir <DIR> is missing"]),
     ];
     for (args, says) in cases {
-        let r = run(innohot().args(args));
+        let r = run(innohot!().command().args(args));
         assert_refused(&r, 1, says);
     }
     // An option file that names no datadir: said so, exit 1.
     let cnf = dir.path().join("my.cnf");
     std::fs::write(&cnf, "[mysqld]\nport=3306\n").unwrap();
-    let r = run(innohot().args(["copy-back", &backup, &format!("--defaults-file={}", cnf.display())]));
+    let r = run(innohot!().command().args(["copy-back", &backup, &format!("--defaults-file={}", cnf.display())]));
     assert_refused(&r, 1, &["--datadir is missing", "my.cnf names no datadir"]);
 }
 
@@ -275,7 +270,7 @@ fn real_server_bad_inputs() {
     let mut conn = src.conn().unwrap();
     conn.query_drop("CREATE USER 'bk'@'localhost' IDENTIFIED BY 'right-pw'").unwrap();
     conn.query_drop("GRANT ALL ON *.* TO 'bk'@'localhost'").unwrap();
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "backup",
         &format!("--target-dir={}", target.display()),
         &format!("--socket={}", src.socket().display()),
@@ -288,7 +283,7 @@ fn real_server_bad_inputs() {
 
     // Wrong socket path: nothing listens there.
     let nowhere = dir.path().join("no.sock");
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "backup",
         &format!("--target-dir={}", target.display()),
         &format!("--socket={}", nowhere.display()),
@@ -298,7 +293,7 @@ fn real_server_bad_inputs() {
     assert!(!target.exists());
 
     // A TCP port where nothing listens.
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "backup",
         &format!("--target-dir={}", target.display()),
         "--host=127.0.0.1",
@@ -327,7 +322,8 @@ fn real_server_bad_inputs() {
     conn.query_drop("CREATE USER 'weak'@'localhost' IDENTIFIED BY 'weak-pw'").unwrap();
     conn.query_drop("GRANT SELECT ON *.* TO 'weak'@'localhost'").unwrap();
     let weak = dir.path().join("weak");
-    let r = run(innohot()
+    let r = run(innohot!()
+        .command()
         .args(["backup", &format!("--target-dir={}", weak.display()), &format!("--socket={}", src.socket().display())])
         .args(["--user=weak", "--password=weak-pw"]));
     assert_refused(&r, 1, &["missing required privilege RELOAD on *.*", "GRANT RELOAD", "GRANT SELECT ON *.*"]);
@@ -377,7 +373,7 @@ fn real_server_bad_inputs() {
     )
     .unwrap();
     let ok = dir.path().join("ok");
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "--backup",
         &format!("--defaults-file={}", cnf.display()),
         &format!("--target_dir={}", ok.display()),
@@ -392,7 +388,7 @@ fn real_server_bad_inputs() {
     assert!(summary["data_bytes"].as_u64().unwrap() > 0 && summary["binlog"]["file"].is_string(), "{summary}");
     assert!(ok.join("xtrabackup_checkpoints").exists());
     // ... and verify finds every page of the real MariaDB backup valid.
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", ok.display())]));
     assert_eq!(v.code, Some(0), "{}{}", v.stdout, v.stderr);
     assert!(v.stdout.contains(": OK:") && v.stdout.contains("mini-transactions"), "{}", v.stdout);
     // A flipped byte in the last mini-transaction of the redo copy, then a truncated copy.
@@ -403,11 +399,11 @@ fn real_server_bad_inputs() {
     let mut bad = redo.clone();
     bad[(12288 + last_lsn - first_lsn - 2) as usize] ^= 0x40;
     std::fs::write(&log, &bad).unwrap();
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", ok.display())]));
     assert_eq!(v.code, Some(1), "{}", v.stdout);
     assert!(v.stdout.contains("ib_logfile0: the redo copy is broken at LSN"), "{}", v.stdout);
     std::fs::write(&log, &redo[..12288 + 100]).unwrap();
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", ok.display())]));
     assert_eq!(v.code, Some(1), "{}", v.stdout);
     assert!(v.stdout.contains("the redo copy is truncated"), "{}", v.stdout);
     std::fs::write(&log, &redo).unwrap();
@@ -485,7 +481,7 @@ fn the_password_is_nowhere() {
     conn.query_drop("INSERT INTO s.t VALUES (1, 'x')").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let mut cmd = innohot();
+    let mut cmd = innohot!().command();
     cmd.args([
         "--backup".to_string(),
         format!("--target-dir={}", target.display()),
@@ -661,7 +657,7 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
     assert!(log.contains("d/dropme.ibd was dropped during the backup"), "{log}");
     assert!(!target.join("d/dropme.ibd").exists() && !target.join("d/dropme.frm").exists());
     assert!(target.join("d/keep.ibd").exists() && target.join("d/removed.ibd").exists());
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", target.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", target.display())]));
     assert_eq!(v.code, Some(0), "{}", v.stdout);
     assert_not_locked(&src);
 
@@ -682,13 +678,13 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
 
     // Copy-back of the good backup onto the running server's datadir: refused by
     // the lock the server holds, naming its pid; the datadir keeps every file.
-    let r = run(innohot().args(["prepare", &format!("--target-dir={}", target.display())]));
+    let r = run(innohot!().command().args(["prepare", &format!("--target-dir={}", target.display())]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let names = tree::regular_files;
     let before = names(src.datadir());
     let ibdata_before = std::fs::read(src.datadir().join("ibdata1")).unwrap().len();
     for cmd in ["--copy-back", "--move-back"] {
-        let r = run(innohot().args([
+        let r = run(innohot!().command().args([
             cmd,
             &format!("--target-dir={}", target.display()),
             &format!("--datadir={}", src.datadir().display()),
@@ -709,7 +705,7 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("ibdata1"), "the user's data").unwrap();
     let before = tree::file_contents(&other);
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "--copy-back",
         &format!("--target-dir={}", target.display()),
         &format!("--datadir={}", other.display()),
@@ -734,7 +730,7 @@ fn an_unprivileged_user_is_told_what_is_missing_in_mariabackups_words() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
     let as_weak = |extra: &[&str]| {
-        let mut c = innohot();
+        let mut c = innohot!().command();
         c.arg("--backup").arg(format!("--target-dir={}", target.display()));
         c.arg(format!("--socket={}", src.socket().display())).args(["--user", "weak", "--password", "xyz"]);
         run(c.args(extra))

@@ -6,11 +6,6 @@
 
 use innohot_testbeds::innohot;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn innohot() -> Command {
-    innohot!().command()
-}
 
 /// `innohot verify`: its exit code and its report (stdout, then stderr).
 fn verify(dir: &Path) -> (Option<i32>, String) {
@@ -70,7 +65,7 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 fn verify_passes_a_clean_backup_and_names_each_planted_corruption() {
     let work = tempfile::tempdir().unwrap();
     let demo = work.path().join("demo");
-    let out = innohot().arg("demo").arg(&demo).output().unwrap();
+    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
     assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
     let backup = demo.join("backup");
     let (code, report) = verify(&backup);
@@ -194,7 +189,7 @@ fn verify_of_a_mariadb_backup_before_and_after_prepare() {
     assert_eq!(verify(&backup).0, Some(0));
 
     // Prepared by innohot: clean; then a page stamped with an LSN past the applied one.
-    let out = innohot().arg("prepare").arg(format!("--target-dir={}", backup.display())).output().unwrap();
+    let out = innohot!().command().arg("prepare").arg(format!("--target-dir={}", backup.display())).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (code, report) = verify(&backup);
     assert_eq!(code, Some(0), "a prepared backup verifies: {report}");
@@ -227,7 +222,7 @@ fn a_flipped_byte_in_each_page_type_is_named() {
     use innohot::format::page;
     let work = tempfile::tempdir().unwrap();
     let demo = work.path().join("demo");
-    let out = innohot().arg("demo").arg(&demo).output().unwrap();
+    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
     assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
     let backup = demo.join("backup");
     let mut spaces = vec![backup.join("ibdata1")];
