@@ -3,7 +3,7 @@
 //! (the latter from an option file) and VERIFY_IDENTITY complete and the server counts a TLS
 //! handshake for each; VERIFY_CA with another CA fails in one sentence, exit 1.
 
-use innohot_testbeds::{binaries_or_skip, innohot, LocalServer, Run, ServerBuilder};
+use innohot_testbeds::{binaries_or_skip, innohot, skip, LocalServer, Run, ServerBuilder};
 use mysql::prelude::Queryable;
 use std::path::Path;
 use std::process::Command;
@@ -95,7 +95,7 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     let certs = tempfile::tempdir().unwrap();
     let c = certs.path();
     if !make_ca(c, "ca", true) || !make_ca(c, "other-ca", false) {
-        eprintln!("SKIP: the openssl command cannot make test certificates here");
+        skip::skip("the openssl command cannot make test certificates here");
         return;
     }
     let src = ServerBuilder::new(b)

@@ -42,8 +42,10 @@
 //! A test whose prerequisite is missing (MariaDB's binaries, MySQL 5.7,
 //! Docker and its image, root for a tmpfs mount) prints exactly one line
 //! `skipped: <why>` to stderr and returns, passing; unless a setting says the
-//! prerequisite must be there, in which case the test FAILS with the reason
-//! (CI sets them, so that a broken setup cannot pass as skipped tests):
+//! prerequisite must be there, in which case the test FAILS with the reason,
+//! so that a broken setup cannot pass as skipped tests (CI demands MariaDB by
+//! leaving `INNOHOT_SKIP_REAL_SERVER` unset, and MySQL 5.7 with
+//! `INNOHOT_REQUIRE_MYSQL57=1` where the tarballs are):
 //!
 //! | prerequisite | asked through | missing fails the test when |
 //! | --- | --- | --- |
@@ -55,7 +57,8 @@
 //! [`skip::skip`] prints the line for skips no setting can demand away.
 //!
 //! Set `INNOHOT_KEEP_SERVER_DIRS=1` to keep every temporary directory the
-//! harness creates (datadir, socket, error log) for a post-mortem.
+//! harness creates (datadir, socket, error log, and [`work_dir`]'s) for a
+//! post-mortem.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
