@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Keeps engine/ and simulator/ readable: no source file over FILE_LIMIT lines
-and no function over FN_LIMIT lines, tests aside (`tests.rs`, `tests/`, and
+"""Keeps engine/, simulator/ and testbeds/ readable: no source file over
+FILE_LIMIT lines and no function over FN_LIMIT lines, tests aside (`tests.rs`, `tests/`, and
 `#[cfg(test)]` modules are not counted). Prints each offender; exit 1 if any.
 
 Usage: scripts/check-sizes.py [--list N]   (--list prints the N longest functions)
@@ -11,7 +11,7 @@ import sys
 
 FILE_LIMIT = 600
 FN_LIMIT = 80
-ROOTS = ["engine/src", "simulator/src"]
+ROOTS = ["engine/src", "simulator/src", "testbeds/src"]
 FN_RE = re.compile(r"^\s*(pub(\([a-z]+\))?\s+)?(const\s+)?(unsafe\s+)?fn\s+(\w+)")
 
 

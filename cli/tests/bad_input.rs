@@ -4,36 +4,19 @@
 //! that the server is not left locked. Also: SIGTERM during a backup, and
 //! the password never appearing anywhere.
 
-use innohot_testbeds::{binaries_or_skip, Binaries, LocalServer, ServerBuilder};
+use innohot_testbeds::{binaries_or_skip, innohot, skip, tree, Binaries, LocalServer, Run, ServerBuilder};
 use mysql::prelude::Queryable;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn innohot() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_innohot"));
-    c.env_remove("INNOHOT_PASSWORD");
-    c
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
+/// Runs `cmd` to its end.
 fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
-    let out: Output = cmd.borrow_mut().output().expect("run innohot");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(cmd.borrow_mut())
 }
 
 fn backup_cmd(server: Option<&LocalServer>, target: &Path, extra: &[&str]) -> Command {
-    let mut c = innohot();
+    let mut c = innohot!().command();
     c.arg("backup").arg(format!("--target-dir={}", target.display()));
     if let Some(s) = server {
         c.arg(format!("--socket={}", s.socket().display())).arg("--user=root");
@@ -42,13 +25,10 @@ fn backup_cmd(server: Option<&LocalServer>, target: &Path, extra: &[&str]) -> Co
     c
 }
 
-/// Exit 1 or 2 as given, one `innohot` line with every expected fragment, no success.
+/// Exit 1 or 2 as given, one `innohot` line with every expected fragment, no
+/// success, and no Rust error wrapper or Debug text.
 fn assert_refused(r: &Run, code: i32, says: &[&str]) {
-    assert_eq!(r.code, Some(code), "exit code; stderr:\n{}", r.stderr);
-    for s in says {
-        assert!(r.stderr.contains(s), "the message must say {s:?}:\n{}", r.stderr);
-    }
-    assert!(!r.stderr.contains("completed OK!"), "{}", r.stderr);
+    r.assert_refused(code, says);
     for leak in ["MySqlError", "DriverError", "IoError", "os error 17"] {
         assert!(!r.stderr.contains(leak), "a Rust error wrapper leaked ({leak}):\n{}", r.stderr);
     }
@@ -62,25 +42,6 @@ fn assert_no_debug_text(r: &Run) {
             panic!("Rust Debug text ({found:?}) in the output:\n{text}");
         }
     }
-}
-
-/// Every file under `dir` with its contents, to prove nothing was touched.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// A write on a fresh connection goes through at once: no lock was left behind.
@@ -122,7 +83,7 @@ fn unknown_options_exit_with_mariabackups_codes_when_run_as_mariabackup() {
         let r = run(Command::new(&drop_in).args(&args));
         assert_eq!(r.code, Some(as_mariabackup), "as mariabackup {args:?}:\n{}", r.stderr);
         assert!(r.stderr.contains("unknown option") || r.stderr.contains("--parallel=0"), "{}", r.stderr);
-        let r = run(innohot().args(&args));
+        let r = run(innohot!().command().args(&args));
         assert_eq!(r.code, Some(1), "as innohot {args:?}:\n{}", r.stderr);
     }
     // A value mariabackup's option parser refuses: its EXIT_ARGUMENT_INVALID (13) as mariabackup.
@@ -140,7 +101,7 @@ fn unknown_options_exit_with_mariabackups_codes_when_run_as_mariabackup() {
         let r = run(Command::new(&drop_in).args(&args));
         assert_eq!(r.code, Some(as_mariabackup), "as mariabackup {args:?}:\n{}", r.stderr);
         assert!(r.stderr.contains(says), "{}", r.stderr);
-        assert_eq!(run(innohot().args(&args)).code, Some(1), "as innohot {args:?}");
+        assert_eq!(run(innohot!().command().args(&args)).code, Some(1), "as innohot {args:?}");
     }
     let r = run(Command::new(&drop_in).arg("-?"));
     assert_eq!(r.code, Some(0), "-? is --help:\n{}", r.stderr);
@@ -169,7 +130,7 @@ fn option_problems_exit_2_and_name_the_option() {
         &format!("--target-dir={}", target.display()),
     ]));
     if r.code == Some(127) || r.stderr.contains("setpriv:") {
-        eprintln!("SKIP the unreadable option file case: setpriv cannot switch users here: {}", r.stderr.trim());
+        skip::skip(format!("the unreadable option file case: setpriv cannot switch users here: {}", r.stderr.trim()));
     } else {
         assert_refused(&r, 1, &["cannot read the option file", "secret.cnf", "permission denied"]);
     }
@@ -200,22 +161,22 @@ fn option_problems_exit_2_and_name_the_option() {
     let r = run(backup_cmd(None, &target, &["--stream=xbstream", "--json"]));
     assert_refused(&r, 1, &["--json prints to stdout", "--stream=xbstream"]);
     // No target.
-    let r = run(innohot().args(["--backup", "--socket=/x"]));
+    let r = run(innohot!().command().args(["--backup", "--socket=/x"]));
     assert_refused(&r, 1, &["--target-dir is required"]);
     assert!(!target.exists(), "nothing may be created for a refused command line");
     // Help is help.
-    let r = run(innohot().args(["backup", "--help"]));
+    let r = run(innohot!().command().args(["backup", "--help"]));
     assert_eq!(r.code, Some(0));
     assert!(r.stdout.contains("--target-dir") && r.stdout.contains("--defaults-file"), "{}", r.stdout);
     // An option innohot cannot honour says how to get the effect.
-    let r = run(innohot().args(["--prepare", "--rollback-xa", "--target-dir=/nonexistent-backup"]));
+    let r = run(innohot!().command().args(["--prepare", "--rollback-xa", "--target-dir=/nonexistent-backup"]));
     assert_refused(&r, 1, &["--rollback-xa", "XA RECOVER", "XA ROLLBACK"]);
     // The xtrabackup spelling runs innohot's own prepare and copy-back: no backup there.
-    let r = run(innohot().args(["--prepare", "--target-dir=/nonexistent-backup"]));
+    let r = run(innohot!().command().args(["--prepare", "--target-dir=/nonexistent-backup"]));
     assert_refused(&r, 1, &["innohot prepare", "/nonexistent-backup is not a directory"]);
-    let r = run(innohot().args(["--copy-back", "--target-dir=/nonexistent-backup", "--datadir=/d"]));
+    let r = run(innohot!().command().args(["--copy-back", "--target-dir=/nonexistent-backup", "--datadir=/d"]));
     assert_refused(&r, 1, &["innohot copy-back", "/nonexistent-backup is not a directory"]);
-    let r = run(innohot().args(["prepare"]));
+    let r = run(innohot!().command().args(["prepare"]));
     assert_refused(&r, 1, &["innohot prepare", "--target-dir <DIR> is missing"]);
 }
 
@@ -236,13 +197,13 @@ fn usage_errors_name_the_missing_argument() {
         (&["copy-back", "--datadir=/nowhere"], &["innohot copy-back:", "--target-dir <DIR> is missing"]),
     ];
     for (args, says) in cases {
-        let r = run(innohot().args(args));
+        let r = run(innohot!().command().args(args));
         assert_refused(&r, 1, says);
     }
     // An option file that names no datadir: said so, exit 1.
     let cnf = dir.path().join("my.cnf");
     std::fs::write(&cnf, "[mysqld]\nport=3306\n").unwrap();
-    let r = run(innohot().args(["copy-back", &backup, &format!("--defaults-file={}", cnf.display())]));
+    let r = run(innohot!().command().args(["copy-back", &backup, &format!("--defaults-file={}", cnf.display())]));
     assert_refused(&r, 1, &["--datadir is missing", "my.cnf names no datadir"]);
 }
 
@@ -257,10 +218,10 @@ fn targets_that_cannot_hold_a_backup_are_refused_untouched() {
     let full = dir.path().join("full");
     std::fs::create_dir(&full).unwrap();
     std::fs::write(full.join("old.ibd"), "old backup").unwrap();
-    let before = snapshot(&full);
+    let before = tree::file_contents(&full);
     let r = run(backup_cmd(None, &full, &["--socket=/nonexistent.sock"]));
     assert_refused(&r, 1, &["is not empty (it holds old.ibd)", "new or empty directory"]);
-    assert_eq!(snapshot(&full), before);
+    assert_eq!(tree::file_contents(&full), before);
     assert!(!full.join("innohot_backup_failed").exists(), "a refused target is not marked");
 }
 
@@ -309,7 +270,7 @@ fn real_server_bad_inputs() {
     let mut conn = src.conn().unwrap();
     conn.query_drop("CREATE USER 'bk'@'localhost' IDENTIFIED BY 'right-pw'").unwrap();
     conn.query_drop("GRANT ALL ON *.* TO 'bk'@'localhost'").unwrap();
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "backup",
         &format!("--target-dir={}", target.display()),
         &format!("--socket={}", src.socket().display()),
@@ -322,7 +283,7 @@ fn real_server_bad_inputs() {
 
     // Wrong socket path: nothing listens there.
     let nowhere = dir.path().join("no.sock");
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "backup",
         &format!("--target-dir={}", target.display()),
         &format!("--socket={}", nowhere.display()),
@@ -332,7 +293,7 @@ fn real_server_bad_inputs() {
     assert!(!target.exists());
 
     // A TCP port where nothing listens.
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "backup",
         &format!("--target-dir={}", target.display()),
         "--host=127.0.0.1",
@@ -342,12 +303,12 @@ fn real_server_bad_inputs() {
     assert_refused(&r, 1, &["nothing listens at 127.0.0.1:1", "--host=H --port=P"]);
 
     // Target inside the datadir: refused before anything is created there.
-    let before = snapshot(src.datadir());
+    let before = tree::regular_files(src.datadir());
     let inside = src.datadir().join("backup-here");
     let r = run(backup_cmd(Some(&src), &inside, &[]));
     assert_refused(&r, 1, &["inside the server's datadir", "outside"]);
     assert!(!inside.exists(), "nothing may be created in the datadir");
-    assert_eq!(snapshot(src.datadir()).len(), before.len());
+    assert_eq!(tree::regular_files(src.datadir()).len(), before.len());
 
     // Target exists and is not empty: the user's file stays as it was.
     std::fs::create_dir(&target).unwrap();
@@ -361,7 +322,8 @@ fn real_server_bad_inputs() {
     conn.query_drop("CREATE USER 'weak'@'localhost' IDENTIFIED BY 'weak-pw'").unwrap();
     conn.query_drop("GRANT SELECT ON *.* TO 'weak'@'localhost'").unwrap();
     let weak = dir.path().join("weak");
-    let r = run(innohot()
+    let r = run(innohot!()
+        .command()
         .args(["backup", &format!("--target-dir={}", weak.display()), &format!("--socket={}", src.socket().display())])
         .args(["--user=weak", "--password=weak-pw"]));
     assert_refused(&r, 1, &["missing required privilege RELOAD on *.*", "GRANT RELOAD", "GRANT SELECT ON *.*"]);
@@ -411,7 +373,7 @@ fn real_server_bad_inputs() {
     )
     .unwrap();
     let ok = dir.path().join("ok");
-    let r = run(innohot().args([
+    let r = run(innohot!().command().args([
         "--backup",
         &format!("--defaults-file={}", cnf.display()),
         &format!("--target_dir={}", ok.display()),
@@ -426,7 +388,7 @@ fn real_server_bad_inputs() {
     assert!(summary["data_bytes"].as_u64().unwrap() > 0 && summary["binlog"]["file"].is_string(), "{summary}");
     assert!(ok.join("xtrabackup_checkpoints").exists());
     // ... and verify finds every page of the real MariaDB backup valid.
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", ok.display())]));
     assert_eq!(v.code, Some(0), "{}{}", v.stdout, v.stderr);
     assert!(v.stdout.contains(": OK:") && v.stdout.contains("mini-transactions"), "{}", v.stdout);
     // A flipped byte in the last mini-transaction of the redo copy, then a truncated copy.
@@ -437,11 +399,11 @@ fn real_server_bad_inputs() {
     let mut bad = redo.clone();
     bad[(12288 + last_lsn - first_lsn - 2) as usize] ^= 0x40;
     std::fs::write(&log, &bad).unwrap();
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", ok.display())]));
     assert_eq!(v.code, Some(1), "{}", v.stdout);
     assert!(v.stdout.contains("ib_logfile0: the redo copy is broken at LSN"), "{}", v.stdout);
     std::fs::write(&log, &redo[..12288 + 100]).unwrap();
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", ok.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", ok.display())]));
     assert_eq!(v.code, Some(1), "{}", v.stdout);
     assert!(v.stdout.contains("the redo copy is truncated"), "{}", v.stdout);
     std::fs::write(&log, &redo).unwrap();
@@ -475,32 +437,15 @@ fn sigterm_stops_the_backup_cleanly() {
     let src = server(&b);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let mut child = backup_cmd(Some(&src), &target, &["--debug-pause-before-lock-ms=60000", "--json"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("pausing") {
-            break;
-        }
-    }
-    let t = Instant::now();
-    unsafe_free_kill(child.id(), "TERM");
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    let status = child.wait().unwrap();
-    assert!(t.elapsed() < Duration::from_secs(10), "the backup took {:?} to stop", t.elapsed());
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
-    assert_eq!(status.code(), Some(1), "{log}");
+    let mut cmd = backup_cmd(Some(&src), &target, &["--debug-pause-before-lock-ms=60000", "--json"]);
+    let mut killed = Instant::now();
+    let r = Run::pausing(cmd.stdout(Stdio::piped()), |pid| {
+        killed = Instant::now();
+        unsafe_free_kill(pid, "TERM");
+    });
+    assert!(killed.elapsed() < Duration::from_secs(10), "the backup took {:?} to stop", killed.elapsed());
+    let (log, stdout) = (&r.stderr, &r.stdout);
+    assert_eq!(r.code, Some(1), "{log}");
     assert!(log.contains("interrupted by SIGTERM") && log.contains("run the backup again"), "{log}");
     assert!(!log.contains("completed OK!"), "{log}");
     let marker = std::fs::read_to_string(target.join("innohot_backup_failed")).expect("the failure marker");
@@ -536,44 +481,27 @@ fn the_password_is_nowhere() {
     conn.query_drop("INSERT INTO s.t VALUES (1, 'x')").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let mut child = innohot()
-        .args([
-            "--backup".to_string(),
-            format!("--target-dir={}", target.display()),
-            format!("--socket={}", src.socket().display()),
-            "--user=bk".to_string(),
-            format!("--password={PW}"),
-            "--json".to_string(),
-            "--debug-pause-before-lock-ms=1500".to_string(),
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("pausing") {
-            break;
-        }
-    }
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).expect("/proc/PID/cmdline");
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    assert!(cmdline.contains("--password="), "the option stays visible, its value not: {cmdline}");
-    assert!(!cmdline.contains(PW), "the password is in the process list: {cmdline}");
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
-    assert!(child.wait().unwrap().success(), "{log}");
+    let mut cmd = innohot!().command();
+    cmd.args([
+        "--backup".to_string(),
+        format!("--target-dir={}", target.display()),
+        format!("--socket={}", src.socket().display()),
+        "--user=bk".to_string(),
+        format!("--password={PW}"),
+        "--json".to_string(),
+        "--debug-pause-before-lock-ms=1500".to_string(),
+    ]);
+    let r = Run::pausing(cmd.stdout(Stdio::piped()), |pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("/proc/PID/cmdline");
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(cmdline.contains("--password="), "the option stays visible, its value not: {cmdline}");
+        assert!(!cmdline.contains(PW), "the password is in the process list: {cmdline}");
+    });
+    let (log, stdout) = (&r.stderr, &r.stdout);
+    assert!(r.ok(), "{log}");
     assert!(!log.contains(PW), "the password is in the log");
     assert!(!stdout.contains(PW), "the password is in --json");
-    let files = snapshot(&target);
+    let files = tree::file_contents(&target);
     assert!(files.len() > 5, "the backup wrote files: {files:?}");
     for (path, bytes) in &files {
         let hit = bytes.windows(PW.len()).any(|w| w == PW.as_bytes());
@@ -592,10 +520,10 @@ impl Mount {
         std::fs::create_dir_all(at).unwrap();
         let out = Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(at).output().ok()?;
         if !out.status.success() {
-            eprintln!(
-                "SKIP part of this test: cannot mount a tmpfs here (needs root): {}",
+            skip::skip(format!(
+                "part of this test: cannot mount a tmpfs here (needs root): {}",
                 String::from_utf8_lossy(&out.stderr).trim()
-            );
+            ));
             return None;
         }
         Some(Mount(at.to_path_buf()))
@@ -653,7 +581,7 @@ fn target_filesystem_full_or_read_only_unreadable_datadir_and_encrypted_redo() {
     let r = run(cmd);
     let _ = Command::new("chmod").arg(&datadir_mode).arg(src.datadir()).status();
     if r.stderr.contains("setpriv") || r.code == Some(127) {
-        eprintln!("SKIP the unreadable-datadir case: setpriv cannot switch users here: {}", r.stderr.trim());
+        skip::skip(format!("the unreadable-datadir case: setpriv cannot switch users here: {}", r.stderr.trim()));
     } else {
         assert_refused(
             &r,
@@ -683,41 +611,10 @@ fn target_filesystem_full_or_read_only_unreadable_datadir_and_encrypted_redo() {
     assert_not_locked(&enc);
 }
 
-/// A backup paused before its lock (every data file copied): the process, its
-/// log up to the pause, and a thread reading the rest of its log.
-struct Paused {
-    child: std::process::Child,
-    head: String,
-    rest: std::thread::JoinHandle<String>,
-}
-
-fn paused_backup(src: &LocalServer, target: &Path, pause_ms: u64) -> Paused {
-    let mut child = backup_cmd(Some(src), target, &[&format!("--debug-pause-before-lock-ms={pause_ms}")])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut head = String::new();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        head.push_str(&line);
-        head.push('\n');
-        if line.contains("pausing") {
-            break;
-        }
-    }
-    assert!(head.contains("pausing"), "the backup never paused:\n{head}");
-    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
-    Paused { child, head, rest }
-}
-
-impl Paused {
-    /// Waits for the backup: its exit code and its whole log.
-    fn finish(mut self) -> (Option<i32>, String) {
-        let status = self.child.wait().unwrap();
-        (status.code(), self.head + &self.rest.join().unwrap())
-    }
+/// A backup of `src` paused 4 s before its lock (every data file copied),
+/// `meanwhile` run during the pause.
+fn paused_backup(src: &LocalServer, target: &Path, meanwhile: impl FnOnce()) -> Run {
+    innohot!().backup_pausing(src, target, 4000, &[], meanwhile)
 }
 
 /// The server shut down while the backup ran: the backup fails saying the server
@@ -728,10 +625,9 @@ fn a_server_shut_down_mid_backup_is_said_to_have_gone_away() {
     let src = server(&b);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let paused = paused_backup(&src, &target, 4000);
-    let _ = src.conn().unwrap().query_drop("SHUTDOWN");
-    let (code, log) = paused.finish();
-    let r = Run { code, stdout: String::new(), stderr: log };
+    let r = paused_backup(&src, &target, || {
+        let _ = src.conn().unwrap().query_drop("SHUTDOWN");
+    });
     assert_refused(&r, 1, &["the server went away (connection lost) while running `"]);
     assert!(!r.stderr.contains("refused"), "{}", r.stderr);
     eprintln!("{}", r.stderr.lines().find(|l| l.contains("went away")).unwrap_or_default());
@@ -756,25 +652,21 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
 
     // DROP TABLE by the server after the table was copied, before the lock.
     let target = dir.path().join("dropped");
-    let paused = paused_backup(&src, &target, 4000);
-    conn.query_drop("DROP TABLE d.dropme").unwrap();
-    let (code, log) = paused.finish();
-    assert_eq!(code, Some(0), "{log}");
-    assert!(log.trim_end().ends_with("completed OK!"), "{log}");
+    let dropped = paused_backup(&src, &target, || conn.query_drop("DROP TABLE d.dropme").unwrap());
+    let log = &dropped.assert_completed("the backup of a table dropped during it").stderr;
     assert!(log.contains("d/dropme.ibd was dropped during the backup"), "{log}");
     assert!(!target.join("d/dropme.ibd").exists() && !target.join("d/dropme.frm").exists());
     assert!(target.join("d/keep.ibd").exists() && target.join("d/removed.ibd").exists());
-    let v = run(innohot().args(["verify", &format!("--target-dir={}", target.display())]));
+    let v = run(innohot!().command().args(["verify", &format!("--target-dir={}", target.display())]));
     assert_eq!(v.code, Some(0), "{}", v.stdout);
     assert_not_locked(&src);
 
     // The file removed behind the server's back (the server still has the table).
     let gone = src.datadir().join("d/removed.ibd");
     let target2 = dir.path().join("removed");
-    let paused = paused_backup(&src, &target2, 4000);
-    std::fs::remove_file(&gone).unwrap();
-    let (code, log) = paused.finish();
-    assert_eq!(code, Some(1), "{log}");
+    let removed = paused_backup(&src, &target2, || std::fs::remove_file(&gone).unwrap());
+    let log = &removed.stderr;
+    assert_eq!(removed.code, Some(1), "{log}");
     for says in [&gone.display().to_string(), "removed behind the server's back", "put the file back"] {
         assert!(log.contains(says), "the message must say {says:?}:\n{log}");
     }
@@ -786,13 +678,13 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
 
     // Copy-back of the good backup onto the running server's datadir: refused by
     // the lock the server holds, naming its pid; the datadir keeps every file.
-    let r = run(innohot().args(["prepare", &format!("--target-dir={}", target.display())]));
+    let r = run(innohot!().command().args(["prepare", &format!("--target-dir={}", target.display())]));
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let names = |d: &Path| snapshot(d).into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+    let names = tree::regular_files;
     let before = names(src.datadir());
     let ibdata_before = std::fs::read(src.datadir().join("ibdata1")).unwrap().len();
     for cmd in ["--copy-back", "--move-back"] {
-        let r = run(innohot().args([
+        let r = run(innohot!().command().args([
             cmd,
             &format!("--target-dir={}", target.display()),
             &format!("--datadir={}", src.datadir().display()),
@@ -812,14 +704,14 @@ fn vanishing_source_files_and_copy_back_onto_a_running_server() {
     let other = dir.path().join("other-datadir");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("ibdata1"), "the user's data").unwrap();
-    let before = snapshot(&other);
-    let r = run(innohot().args([
+    let before = tree::file_contents(&other);
+    let r = run(innohot!().command().args([
         "--copy-back",
         &format!("--target-dir={}", target.display()),
         &format!("--datadir={}", other.display()),
     ]));
     assert_refused(&r, 1, &["the datadir is not empty", "restore only into a missing or empty directory"]);
-    assert_eq!(snapshot(&other), before);
+    assert_eq!(tree::file_contents(&other), before);
 }
 
 /// A user without privileges (backup_grants of mariabackup's suite): with --no-lock the backup
@@ -838,7 +730,7 @@ fn an_unprivileged_user_is_told_what_is_missing_in_mariabackups_words() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
     let as_weak = |extra: &[&str]| {
-        let mut c = innohot();
+        let mut c = innohot!().command();
         c.arg("--backup").arg(format!("--target-dir={}", target.display()));
         c.arg(format!("--socket={}", src.socket().display())).args(["--user", "weak", "--password", "xyz"]);
         run(c.args(extra))

@@ -6,7 +6,8 @@
 //!
 //! The image is `INNOHOT_TEST_IMAGE` (default: the one
 //! `scripts/build-test-image.sh` builds). Without a Docker daemon, or without
-//! the image, every test prints one line `skipped: <why>` and returns.
+//! the image, every test prints one line `skipped: <why>` and returns (fails
+//! instead with `INNOHOT_REQUIRE_DOCKER=1`: the testbeds' skip policy).
 //! Every test name contains `container`: `cargo test --workspace container`.
 //!
 //! With `INNOHOT_TEST_IMAGE=mysql:5.7` (pulled by the user; never pulled
@@ -14,15 +15,15 @@
 //! backup is prepared through a MySQL 5.7 server's own crash recovery on the
 //! log group `innohot mysql57-log-group` writes.
 
-use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use innohot_testbeds::{
-    binaries_or_skip, docker_or_skip, is_mysql_image, mariabackup, mysql57_test_image, roundtrip, table_checksums,
-    test_image, Binaries, ContainerBuilder, ContainerServer, TestServer, Workload, WorkloadConfig,
+    binaries_or_skip, checksums_of, docker_or_skip, innohot, is_mysql_image, mariabackup, mysql57_test_image,
+    roundtrip, skip, test_image, BackupKind, Binaries, ContainerBuilder, ContainerServer, Run, TestServer, Workload,
+    WorkloadConfig,
 };
 
 const INNOHOT_IN_CONTAINER: &str = "/usr/local/bin/innohot";
@@ -34,11 +35,11 @@ fn setup() -> Option<Binaries> {
         return None;
     }
     if is_mysql_image(&test_image()) {
-        eprintln!(
-            "skipped: {} is a MySQL image; this test prepares with mariabackup and writes Aria tables \
+        skip::skip(format!(
+            "{} is a MySQL image; this test prepares with mariabackup and writes Aria tables \
              (container_mysql57_* runs on it)",
             test_image()
-        );
+        ));
         return None;
     }
     binaries_or_skip()
@@ -48,10 +49,6 @@ fn source() -> ContainerServer {
     let s = ContainerBuilder::new().start().expect("start the source container");
     eprintln!("source container {} answered after {:.2} s", s.image(), s.start_time().as_secs_f64());
     s
-}
-
-fn checksums(server: &impl TestServer) -> BTreeMap<String, u64> {
-    table_checksums(&mut server.conn().expect("connect")).expect("CHECKSUM TABLE")
 }
 
 fn workload(server: &ContainerServer, schema: &str) -> Workload {
@@ -68,27 +65,17 @@ fn workload(server: &ContainerServer, schema: &str) -> Workload {
     load
 }
 
-fn assert_completed(ok: bool, log: &str) {
-    assert!(ok, "innohot backup failed:\n{log}");
-    assert!(log.trim_end().ends_with("completed OK!"), "the last line must be completed OK!:\n{log}");
-}
-
 /// `innohot backup` on the host through the container's mapped port.
-fn backup_from_host(server: &ContainerServer, target: &Path, extra: &[String], uid: Option<u32>) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_innohot"));
-    cmd.arg("backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .args(server.endpoint().client_args())
-        .arg("--user=root")
-        .arg("--log-poll-ms=200")
-        .args(extra);
+fn backup_from_host(server: &ContainerServer, target: &Path, extra: &[&str], uid: Option<u32>) -> Run {
+    let mut cmd = innohot!().backup_command(server, target, &["--log-poll-ms=200"]);
+    cmd.args(extra);
     if let Some(uid) = uid {
         cmd.uid(uid).gid(uid);
     }
     let t0 = Instant::now();
-    let out = cmd.output().expect("run innohot");
+    let run = Run::of(&mut cmd);
     eprintln!("innohot backup from the host: {:.2} s", t0.elapsed().as_secs_f64());
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    run
 }
 
 /// Prepare on the host, copy back into a fresh directory, start a second
@@ -106,14 +93,9 @@ fn restore_and_compare(b: &Binaries, src: &ContainerServer, target: &Path) {
     eprintln!("restored container answered after {:.2} s", restored.start_time().as_secs_f64());
     let from = roundtrip::binlog_info(target).expect("xtrabackup_binlog_info");
     roundtrip::replay_binlog(src, &from, &restored).expect("binlog replay through the mapped port");
-    let want = checksums(src);
-    let got = checksums(&restored);
+    let want = checksums_of(src);
     assert!(!want.is_empty(), "no user tables on the source");
-    assert!(
-        got == want,
-        "restored + binlog replay differs from the source:\n{}",
-        roundtrip::checksum_diff(&want, &got)
-    );
+    roundtrip::assert_same_checksums(&want, &checksums_of(&restored), "restored + binlog replay");
 }
 
 #[test]
@@ -123,9 +105,9 @@ fn container_backup_from_host_under_load_restores_in_a_second_container() {
     let load = workload(&src, "ctrhost");
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = backup_from_host(&src, &target, &[], None);
+    let run = backup_from_host(&src, &target, &[], None);
     let stats = load.wait().expect("the workload ran without errors");
-    assert_completed(ok, &log);
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
     restore_and_compare(&b, &src, &target);
 }
@@ -143,7 +125,7 @@ fn container_backup_from_inside_the_server_container_restores() {
     let load = workload(&src, "ctrinside");
     let target = backups.join("backup");
     let t0 = Instant::now();
-    let (code, _out, err) = src
+    let (code, stdout, stderr) = src
         .exec(&[
             INNOHOT_IN_CONTAINER,
             "backup",
@@ -155,7 +137,8 @@ fn container_backup_from_inside_the_server_container_restores() {
         .expect("docker exec innohot");
     eprintln!("innohot backup inside the container: {:.2} s", t0.elapsed().as_secs_f64());
     let stats = load.wait().expect("the workload ran without errors");
-    assert_completed(code == 0, &err);
+    let run = Run { code: i32::try_from(code).ok(), stdout, stderr };
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
     restore_and_compare(&b, &src, &target);
 }
@@ -173,16 +156,18 @@ fn container_datadir_override_is_checked_against_the_server() {
     let dir = tempfile::tempdir().unwrap();
 
     let wrong = other.datadir().display().to_string();
-    let (ok, log) = backup_from_host(&src, &dir.path().join("wrong"), &[format!("--datadir={wrong}")], None);
-    assert!(!ok, "a backup reading another server's datadir must fail:\n{log}");
+    let run = backup_from_host(&src, &dir.path().join("wrong"), &[&format!("--datadir={wrong}")], None);
+    let log = &run.stderr;
+    assert!(!run.ok(), "a backup reading another server's datadir must fail:\n{log}");
     assert!(!log.contains("completed OK!"), "{log}");
     assert!(log.contains("is not the datadir of this server"), "no clear reason:\n{log}");
     assert!(log.contains(&wrong) && log.contains("/var/lib/mysql"), "the message must name both paths:\n{log}");
     eprintln!("refused as it must be: {}", log.lines().last().unwrap_or(""));
 
     let right = src.datadir().display().to_string();
-    let (ok, log) = backup_from_host(&src, &dir.path().join("right"), &[format!("--datadir={right}")], None);
-    assert_completed(ok, &log);
+    let run = backup_from_host(&src, &dir.path().join("right"), &[&format!("--datadir={right}")], None);
+    run.assert_backup_completed(&dir.path().join("right"), BackupKind::Full);
+    let log = &run.stderr;
     assert!(log.contains("(--datadir)"), "phase 4 must say where it read the datadir:\n{log}");
 }
 
@@ -199,9 +184,9 @@ fn container_as_non_root_uid_backed_up_by_that_uid_on_the_host() {
     assert!(st.success());
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let target = parent.join("backup");
-    let (ok, log) = backup_from_host(&src, &target, &[], Some(UID));
+    let run = backup_from_host(&src, &target, &[], Some(UID));
     let stats = load.wait().expect("the workload ran without errors");
-    assert_completed(ok, &log);
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
     restore_and_compare(&b, &src, &target);
 }
@@ -227,8 +212,7 @@ fn container_mysql57_backup_prepared_through_the_servers_own_recovery() {
     // The image built from INNOHOT_MYSQL57_TARBALL, or the user's
     // (INNOHOT_TEST_IMAGE_MYSQL57, or a MySQL INNOHOT_TEST_IMAGE).
     let image = mysql57_test_image();
-    if let Err(why) = innohot_testbeds::container::docker_available(&image) {
-        eprintln!("skipped: {why}");
+    if !innohot_testbeds::container::image_or_skip(&image) {
         return;
     }
     let src = ContainerBuilder::new().image(&image).start().expect("start the MySQL 5.7 source container");
@@ -245,21 +229,16 @@ fn container_mysql57_backup_prepared_through_the_servers_own_recovery() {
     };
     Workload::setup(&mut src.conn().expect("connect"), &cfg).expect("workload tables");
     Workload::start(src.opts(), cfg).expect("start the workload").wait().expect("the workload ran");
-    let want = checksums(&src);
+    let want = checksums_of(&src);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = backup_from_host(&src, &target, &[], None);
-    assert_completed(ok, &log);
-    assert_eq!(checksums(&src), want, "the source changed during an idle backup");
+    backup_from_host(&src, &target, &[], None).assert_backup_completed(&target, BackupKind::Full);
+    assert_eq!(checksums_of(&src), want, "the source changed during an idle backup");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .args(["mysql57-log-group", "--target-dir"])
-        .arg(&target)
-        .args(["--innodb-log-files-in-group", "2", "--innodb-log-file-size", "96M"])
-        .output()
-        .expect("run innohot mysql57-log-group");
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "innohot mysql57-log-group failed:\n{said}");
+    let mut cmd = innohot!().command();
+    cmd.args(["mysql57-log-group", "--target-dir"]).arg(&target);
+    cmd.args(["--innodb-log-files-in-group", "2", "--innodb-log-file-size", "96M"]);
+    Run::of(&mut cmd).assert_ok("innohot mysql57-log-group");
     let restored = ContainerBuilder::new()
         .image(&image)
         .option("--innodb-log-files-in-group=2")
@@ -269,8 +248,7 @@ fn container_mysql57_backup_prepared_through_the_servers_own_recovery() {
     let recovered = server_lsn(&restored);
     let to_lsn = checkpoints_value(&target, "to_lsn");
     assert!(recovered >= to_lsn, "the server's recovery stopped at LSN {recovered}, before to_lsn {to_lsn}");
-    let got = checksums(&restored);
-    assert!(got == want, "the recovered backup differs from the source:\n{}", roundtrip::checksum_diff(&want, &got));
+    roundtrip::assert_same_checksums(&want, &checksums_of(&restored), "the recovered backup");
     {
         use mysql::prelude::Queryable;
         restored.conn().unwrap().query_drop("SET GLOBAL innodb_fast_shutdown = 0").unwrap();

@@ -11,18 +11,11 @@ use innohot::format::mysql57::{
 };
 use innohot_simulator::config::Flavor;
 use innohot_simulator::verified_backup;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn innohot(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::{Path, PathBuf};
+
+use innohot_testbeds::tree::file_contents;
+use innohot_testbeds::{innohot, Run};
 
 /// A verified simulated backup in `root`: (backup dir, simulated datadir).
 fn sim_backup(seed: u64, flavor: Flavor, root: &Path) -> (PathBuf, PathBuf) {
@@ -61,7 +54,7 @@ fn the_group_holds_every_copied_block_where_5_7_recovery_looks_for_it() {
         let (backup, datadir) = sim_backup(seed, Flavor::Mysql57, tmp.path());
         let copy = std::fs::read(backup.join("xtrabackup_logfile")).unwrap();
         let start = newest_checkpoint(&copy[..2048]).unwrap();
-        let (code, json, err) = innohot(&[
+        let Run { code, stdout: json, stderr: err } = innohot!().run([
             "mysql57-log-group",
             "--target-dir",
             backup.to_str().unwrap(),
@@ -113,52 +106,49 @@ fn the_group_holds_every_copied_block_where_5_7_recovery_looks_for_it() {
     assert!(compared_with_ring > 100, "too few blocks compared with the server's ring: {compared_with_ring}");
 }
 
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    innohot_testbeds::tree::file_contents(dir)
-}
-
 #[test]
 fn refusals_exit_1_name_the_fix_and_leave_the_backup_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let (backup, _) = sim_backup(2, Flavor::Mysql57, &tmp.path().join("a"));
     let dir = backup.to_str().unwrap();
-    let before = files(&backup);
+    let before = file_contents(&backup);
     for (args, says) in [
         (&["--innodb-log-files-in-group", "1"][..], "at least 2"),
         (&["--innodb-log-file-size", "4M", "--innodb-log-files-in-group", "2"][..], ""),
     ] {
         let mut all = vec!["mysql57-log-group", "--target-dir", dir];
         all.extend_from_slice(args);
-        let (code, _, err) = innohot(&all);
+        let Run { code, stderr: err, .. } = innohot!().run(&all);
         if says.is_empty() {
             assert_eq!(code, Some(0), "{err}");
         } else {
             assert_eq!(code, Some(1), "{err}");
             assert!(err.contains(says), "{err}");
-            assert_eq!(files(&backup), before);
+            assert_eq!(file_contents(&backup), before);
         }
     }
     // A second run never replaces the group it wrote: the same options keep it, others are refused.
-    let with_group = files(&backup);
+    let with_group = file_contents(&backup);
     let same =
         ["mysql57-log-group", "--target-dir", dir, "--innodb-log-file-size", "4M", "--innodb-log-files-in-group", "2"];
-    let (code, _, err) = innohot(&same);
+    let Run { code, stderr: err, .. } = innohot!().run(same);
     assert_eq!(code, Some(0), "{err}");
-    assert_eq!(files(&backup), with_group);
-    let (code, _, err) = innohot(&["mysql57-log-group", "--target-dir", dir]);
+    assert_eq!(file_contents(&backup), with_group);
+    let Run { code, stderr: err, .. } = innohot!().run(["mysql57-log-group", "--target-dir", dir]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("ib_logfile0") && err.contains("differs") && err.contains("nothing was changed"), "{err}");
-    assert_eq!(files(&backup), with_group);
+    assert_eq!(file_contents(&backup), with_group);
     // A size that is not whole MiB is a usage error.
-    let (code, _, err) = innohot(&["mysql57-log-group", "--target-dir", dir, "--innodb-log-file-size", "5000000"]);
+    let Run { code, stderr: err, .. } =
+        innohot!().run(["mysql57-log-group", "--target-dir", dir, "--innodb-log-file-size", "5000000"]);
     assert_eq!(code, Some(1), "{err}");
     // A MariaDB backup has no xtrabackup_logfile.
     let (maria, _) = sim_backup(2, Flavor::MariaDb, &tmp.path().join("b"));
-    let before = files(&maria);
-    let (code, _, err) = innohot(&["mysql57-log-group", "--target-dir", maria.to_str().unwrap()]);
+    let before = file_contents(&maria);
+    let Run { code, stderr: err, .. } = innohot!().run(["mysql57-log-group", "--target-dir", maria.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("not a MySQL 5.7 backup"), "{err}");
-    assert_eq!(files(&maria), before);
+    assert_eq!(file_contents(&maria), before);
 }
 
 #[test]
@@ -176,12 +166,12 @@ fn a_group_too_small_for_the_copy_is_refused_before_anything_is_written() {
         let bigger = cp.replace(&format!("last_lsn = {last}"), &format!("last_lsn = {}", start + (9 << 20) - 1024));
         std::fs::write(backup.join("xtrabackup_checkpoints"), bigger).unwrap();
     }
-    let before = files(&backup);
-    let (code, _, err) =
-        innohot(&["mysql57-log-group", "--target-dir", backup.to_str().unwrap(), "--innodb-log-file-size", "4M"]);
+    let before = file_contents(&backup);
+    let Run { code, stderr: err, .. } =
+        innohot!().run(["mysql57-log-group", "--target-dir", backup.to_str().unwrap(), "--innodb-log-file-size", "4M"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("use larger or more log files"), "{err}");
-    assert_eq!(files(&backup), before, "a refused run wrote something");
+    assert_eq!(file_contents(&backup), before, "a refused run wrote something");
 }
 
 /// `innohot prepare` on a 5.7 backup: the redo applied, an empty group with its
@@ -191,7 +181,7 @@ fn native_prepare_of_a_simulated_57_backup() {
     let tmp = tempfile::tempdir().unwrap();
     let (backup, _) = sim_backup(4, Flavor::Mysql57, tmp.path());
     let b = backup.to_str().unwrap();
-    let (code, out, err) = innohot(&["prepare", "--target-dir", b]);
+    let Run { code, stdout: out, stderr: err } = innohot!().run(["prepare", "--target-dir", b]);
     assert_eq!(code, Some(0), "{out}{err}");
     let cps = std::fs::read_to_string(backup.join("xtrabackup_checkpoints")).unwrap();
     assert!(cps.contains("backup_type = full-prepared"), "{cps}");
@@ -199,7 +189,7 @@ fn native_prepare_of_a_simulated_57_backup() {
     assert!(backup.join("ib_logfile1").exists());
     let cp = innohot::format::mysql57::newest_checkpoint(&log0[..2048]).unwrap();
     assert!(cp.lsn >= innohot::format::mysql57::LOG_START_LSN && cp.lsn <= last_lsn(&backup), "{cp:?}");
-    let (code, out, err) = innohot(&["prepare", "--target-dir", b]);
+    let Run { code, stdout: out, stderr: err } = innohot!().run(["prepare", "--target-dir", b]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(std::fs::read(backup.join("ib_logfile0")).unwrap(), log0, "a second prepare changes nothing");
 }

@@ -6,10 +6,9 @@
 //! Needs INNOHOT_MYSQL57_TARBALL / _BASEDIR (and XtraBackup 2.4's, which the
 //! testbed asks for too); prints why it skips otherwise.
 
-use innohot_testbeds::{mysql57_or_skip, ServerBuilder, Workload, WorkloadConfig};
+use innohot_testbeds::{innohot, mysql57_or_skip, BackupKind, Run, ServerBuilder, Workload, WorkloadConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 /// Every run of digits as `#` (what the trace's notes already went through).
 fn digits_hidden(s: &str) -> String {
@@ -94,16 +93,8 @@ fn a_real_5_7_backup_follows_the_seed_phases_and_writes_every_seed_key() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
     let trace_file = dir.path().join("trace.txt");
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .arg("backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", src.socket().display()))
-        .arg("--user=root")
-        .env("INNOHOT_DEBUG_TRACE_FILE", &trace_file)
-        .output()
-        .expect("run innohot backup");
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "innohot backup failed:\n{log}");
+    let mut cmd = innohot!().backup_command(&src, &target, &[]);
+    Run::of(cmd.env("INNOHOT_DEBUG_TRACE_FILE", &trace_file)).assert_backup_completed(&target, BackupKind::Full);
     let trace = std::fs::read_to_string(&trace_file).expect("the trace file");
 
     // The phases begin in the reference run's order: 1 to 25, 13 being the

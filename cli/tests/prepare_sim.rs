@@ -10,19 +10,15 @@ use innohot_simulator::config::Flavor;
 use innohot_simulator::verified_backup;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn innohot(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use innohot_testbeds::tree::file_contents;
+use innohot_testbeds::{innohot, Run};
 
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    innohot_testbeds::tree::file_contents(dir)
+/// `innohot copy-back` of `dir` into `datadir`, the remote tablespaces put inside it.
+fn copy_back_inside(dir: &str, datadir: &str, extra: &[&str]) -> Run {
+    let mut cmd = innohot!().command();
+    cmd.args(["copy-back", "--target-dir", dir, "--datadir", datadir, "--remote-tablespaces-inside-datadir"]);
+    Run::of(cmd.args(extra))
 }
 
 /// A verified simulated MariaDB backup in `root`; returns the backup directory.
@@ -68,7 +64,7 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
     for seed in 1..=4 {
         let tmp = tempfile::tempdir().unwrap();
         let backup = sim_backup(seed, tmp.path());
-        let raw = files(&backup);
+        let raw = file_contents(&backup);
         let cp = String::from_utf8_lossy(&raw[Path::new("xtrabackup_checkpoints")]).into_owned();
         let last: u64 = cp.lines().find_map(|l| l.strip_prefix("last_lsn = ")).unwrap().parse().unwrap();
         let mut expect = in_memory(&raw);
@@ -76,11 +72,11 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
         applied_somewhere |= pure.records_applied > 0;
 
         let dir = backup.display().to_string();
-        let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
+        let Run { code, stdout: json, stderr: err } = innohot!().run(["prepare", "--target-dir", &dir, "--json"]);
         assert_eq!(code, Some(0), "seed {seed}: {err}");
         assert!(err.trim_end().ends_with("completed OK!"), "{err}");
         assert!(json.contains("\"result\":\"prepared\""), "{json}");
-        let got = files(&backup);
+        let got = file_contents(&backup);
         for (rel, _, bytes) in expect.files.values() {
             assert!(got[rel] == *bytes, "seed {seed}: {} differs from the pure applier's result", rel.display());
         }
@@ -97,27 +93,19 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
         );
 
         // Prepared: run again, nothing changes, exit 0.
-        let (code, _, err) = innohot(&["--prepare", &format!("--target-dir={dir}")]);
+        let Run { code, stderr: err, .. } = innohot!().run(["--prepare", &format!("--target-dir={dir}")]);
         assert_eq!(code, Some(0), "{err}");
         assert!(err.contains("is already prepared"), "{err}");
-        assert!(files(&backup) == got);
+        assert!(file_contents(&backup) == got);
 
         // Copy-back into a new datadir: every file but the backup-only ones; DATA
         // DIRECTORY tables kept inside it (their link then points there).
         let data = tmp.path().join("restored");
         let datadir = data.display().to_string();
-        let (code, json, err) = innohot(&[
-            "copy-back",
-            "--target-dir",
-            &dir,
-            "--datadir",
-            &datadir,
-            "--remote-tablespaces-inside-datadir",
-            "--json",
-        ]);
+        let Run { code, stdout: json, stderr: err } = copy_back_inside(&dir, &datadir, &["--json"]);
         assert_eq!(code, Some(0), "{err}");
         assert!(json.contains("\"result\":\"copied\""), "{json}");
-        let restored = files(&data);
+        let restored = file_contents(&data);
         for (rel, bytes) in &got {
             let name = rel.display().to_string();
             let backup_only = name.starts_with("xtrabackup_") || name == "backup-my.cnf";
@@ -131,8 +119,7 @@ fn prepare_of_simulated_backups_equals_the_pure_applier_page_for_page() {
         }
         // Into a datadir that is no longer empty: refused, exit 1.
         let datadir = data.display().to_string();
-        let (code, _, err) =
-            innohot(&["copy-back", "--target-dir", &dir, "--datadir", &datadir, "--remote-tablespaces-inside-datadir"]);
+        let Run { code, stderr: err, .. } = copy_back_inside(&dir, &datadir, &[]);
         assert_eq!(code, Some(1), "{err}");
         assert!(err.contains("the datadir is not empty"), "{err}");
     }
@@ -145,20 +132,20 @@ fn refusals_exit_1_and_leave_the_backup_byte_unchanged() {
     let backup = sim_backup(7, tmp.path());
     let dir = backup.display().to_string();
     // Not prepared: copy-back refuses.
-    let before = files(&backup);
+    let before = file_contents(&backup);
     let data = tmp.path().join("d").display().to_string();
-    let (code, _, err) = innohot(&["copy-back", "--target-dir", &dir, "--datadir", &data]);
+    let Run { code, stderr: err, .. } = innohot!().run(["copy-back", "--target-dir", &dir, "--datadir", &data]);
     assert_eq!(code, Some(1));
     assert!(err.contains("is not prepared") && err.contains("innohot prepare"), "{err}");
     // A failed backup: no checkpoints file, the marker names why.
     std::fs::remove_file(backup.join("xtrabackup_checkpoints")).unwrap();
     std::fs::write(backup.join("innohot_backup_failed"), "the server went away\n").unwrap();
-    let before_failed = files(&backup);
-    let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
+    let before_failed = file_contents(&backup);
+    let Run { code, stdout: json, stderr: err } = innohot!().run(["prepare", "--target-dir", &dir, "--json"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("no xtrabackup_checkpoints") && err.contains("the server went away"), "{err}");
     assert!(json.contains("\"result\":\"failed\"") && json.contains("\"exit_code\":1"), "{json}");
-    assert!(files(&backup) == before_failed);
+    assert!(file_contents(&backup) == before_failed);
     std::fs::remove_file(backup.join("innohot_backup_failed")).unwrap();
     std::fs::write(backup.join("xtrabackup_checkpoints"), &before[Path::new("xtrabackup_checkpoints")]).unwrap();
     // A damaged redo copy: a flipped byte in the middle of the copied log.
@@ -167,14 +154,14 @@ fn refusals_exit_1_and_leave_the_backup_byte_unchanged() {
     let at = 12288 + (bytes.len() - 12288) / 2;
     bytes[at] ^= 0x5a;
     std::fs::write(&log, &bytes).unwrap();
-    let spoiled = files(&backup);
-    let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
+    let spoiled = file_contents(&backup);
+    let Run { code, stdout: json, stderr: err } = innohot!().run(["prepare", "--target-dir", &dir, "--json"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("ib_logfile0") && err.contains("LSN"), "{err}");
     for text in [&err, &json] {
         assert_eq!(innohot_testbeds::tree::rust_debug_text(text), None, "Rust Debug text in: {text}");
     }
-    assert!(files(&backup) == spoiled, "a refused prepare changed the backup");
+    assert!(file_contents(&backup) == spoiled, "a refused prepare changed the backup");
 }
 
 /// Records which pages the applier asks for, over an in-memory copy.
@@ -195,14 +182,15 @@ fn prepare_refuses_a_truncated_or_corrupt_backup_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let backup = sim_backup(3, tmp.path());
     let dir = backup.display().to_string();
-    let before = files(&backup);
+    let before = file_contents(&backup);
     let cp = String::from_utf8_lossy(&before[Path::new("xtrabackup_checkpoints")]).into_owned();
     let last: u64 = cp.lines().find_map(|l| l.strip_prefix("last_lsn = ")).unwrap().parse().unwrap();
     let log = before[Path::new("ib_logfile0")].clone();
     let first = u64::from_be_bytes(log[8..16].try_into().unwrap());
     let refused = |says: &[&str]| {
-        let spoiled = files(&backup);
-        let (code, json, err) = innohot(&["--prepare", &format!("--target-dir={dir}"), "--json"]);
+        let spoiled = file_contents(&backup);
+        let Run { code, stdout: json, stderr: err } =
+            innohot!().run(["--prepare", &format!("--target-dir={dir}"), "--json"]);
         assert_eq!(code, Some(1), "{err}");
         for s in says {
             assert!(err.contains(s), "the message must say {s:?}: {err}");
@@ -212,7 +200,7 @@ fn prepare_refuses_a_truncated_or_corrupt_backup_unchanged() {
         for text in [&err, &json] {
             assert_eq!(innohot_testbeds::tree::rust_debug_text(text), None, "Rust Debug text in: {text}");
         }
-        assert!(files(&backup) == spoiled, "a refused prepare changed the backup");
+        assert!(file_contents(&backup) == spoiled, "a refused prepare changed the backup");
     };
     let restore = |rel: &str| std::fs::write(backup.join(rel), &before[Path::new(rel)]).unwrap();
 
@@ -257,7 +245,7 @@ fn prepare_refuses_a_truncated_or_corrupt_backup_unchanged() {
     restore(rel.to_str().unwrap());
 
     // Whole again: it prepares.
-    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    let Run { code, stderr: err, .. } = innohot!().run(["prepare", "--target-dir", &dir]);
     assert_eq!(code, Some(0), "{err}");
 }
 
@@ -294,9 +282,9 @@ fn a_prepare_refuses_while_another_holds_the_lock_and_a_stale_lock_file_blocks_n
     // Read before the lock is taken: closing any descriptor of the file drops a
     // process's fcntl locks on it (POSIX).
     std::fs::write(&lock_path, "").unwrap();
-    let before = files(&backup);
+    let before = file_contents(&backup);
     let held = HeldLock::take(&lock_path);
-    let (code, json, err) = innohot(&["prepare", "--target-dir", &dir, "--json"]);
+    let Run { code, stdout: json, stderr: err } = innohot!().run(["prepare", "--target-dir", &dir, "--json"]);
     assert_eq!(code, Some(1), "{err}");
     let holder = format!("is being prepared by another innohot prepare (pid {})", std::process::id());
     for says in [holder.as_str(), "innohot_prepare.lock", "nothing was changed"] {
@@ -305,15 +293,15 @@ fn a_prepare_refuses_while_another_holds_the_lock_and_a_stale_lock_file_blocks_n
     assert!(json.contains("\"result\":\"failed\""), "{json}");
     assert_eq!(innohot_testbeds::tree::rust_debug_text(&err), None, "{err}");
     // verify notes the lock file; the backup itself is fine.
-    let (code, report, _) = innohot(&["verify", "--target-dir", &dir]);
+    let Run { code, stdout: report, .. } = innohot!().run(["verify", "--target-dir", &dir]);
     assert_eq!(code, Some(0), "{report}");
     assert!(report.contains("note: innohot_prepare.lock is there"), "{report}");
 
     // The holder is gone (as a killed prepare's lock dies with it); its file stays.
     drop(held);
-    assert!(files(&backup) == before, "a refused prepare changed the backup");
+    assert!(file_contents(&backup) == before, "a refused prepare changed the backup");
     assert!(lock_path.exists());
-    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    let Run { code, stderr: err, .. } = innohot!().run(["prepare", "--target-dir", &dir]);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.trim_end().ends_with("completed OK!"), "{err}");
     assert!(!lock_path.exists(), "prepare leaves no lock file");
@@ -322,8 +310,7 @@ fn a_prepare_refuses_while_another_holds_the_lock_and_a_stale_lock_file_blocks_n
     std::fs::write(&lock_path, "").unwrap();
     let data = tmp.path().join("restored");
     let datadir = data.display().to_string();
-    let (code, _, err) =
-        innohot(&["copy-back", "--target-dir", &dir, "--datadir", &datadir, "--remote-tablespaces-inside-datadir"]);
+    let Run { code, stderr: err, .. } = copy_back_inside(&dir, &datadir, &[]);
     assert_eq!(code, Some(0), "{err}");
     assert!(data.join("ibdata1").exists() && !data.join("innohot_prepare.lock").exists());
 }
@@ -335,23 +322,23 @@ fn a_prepare_refuses_while_another_holds_the_lock_and_a_stale_lock_file_blocks_n
 fn a_prepare_stopped_between_its_renames_is_finished_by_running_it_again() {
     let tmp = tempfile::tempdir().unwrap();
     let backup = sim_backup(5, tmp.path());
-    let original = files(&backup);
+    let original = file_contents(&backup);
     let dir = backup.display().to_string();
-    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    let Run { code, stderr: err, .. } = innohot!().run(["prepare", "--target-dir", &dir]);
     assert_eq!(code, Some(0), "{err}");
-    let prepared = files(&backup);
+    let prepared = file_contents(&backup);
     // Back to the moment between the two renames.
     std::fs::write(backup.join("xtrabackup_checkpoints"), &original[Path::new("xtrabackup_checkpoints")]).unwrap();
-    let (code, report, _) = innohot(&["verify", "--target-dir", &dir]);
+    let Run { code, stdout: report, .. } = innohot!().run(["verify", "--target-dir", &dir]);
     assert_eq!(code, Some(1), "{report}");
     for says in ["ib_logfile0 is the log a finished prepare writes", "run innohot prepare again"] {
         assert!(report.contains(says), "must say {says:?}: {report}");
     }
     assert!(!report.contains("cannot hold a redo log"), "{report}");
-    let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+    let Run { code, stderr: err, .. } = innohot!().run(["prepare", "--target-dir", &dir]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(files(&backup) == prepared, "the finished prepare differs from one never stopped");
-    let (code, report, _) = innohot(&["verify", "--target-dir", &dir]);
+    assert!(file_contents(&backup) == prepared, "the finished prepare differs from one never stopped");
+    let Run { code, stdout: report, .. } = innohot!().run(["verify", "--target-dir", &dir]);
     assert_eq!(code, Some(0), "{report}");
 }
 
@@ -371,11 +358,11 @@ fn backups_under_ddl_that_the_oracle_verified_prepare_and_verify() {
             continue;
         }
         let dir = report.target.display().to_string();
-        let (code, report_text, _) = innohot(&["verify", "--target-dir", &dir]);
+        let Run { code, stdout: report_text, .. } = innohot!().run(["verify", "--target-dir", &dir]);
         assert_eq!(code, Some(0), "seed {seed}: {report_text}");
-        let (code, _, err) = innohot(&["prepare", "--target-dir", &dir]);
+        let Run { code, stderr: err, .. } = innohot!().run(["prepare", "--target-dir", &dir]);
         assert_eq!(code, Some(0), "seed {seed}: {err}");
-        let (code, report_text, _) = innohot(&["verify", "--target-dir", &dir]);
+        let Run { code, stdout: report_text, .. } = innohot!().run(["verify", "--target-dir", &dir]);
         assert_eq!(code, Some(0), "seed {seed}, prepared: {report_text}");
         prepared += 1;
     }
@@ -402,8 +389,8 @@ fn export_refusals_come_before_the_prepare_and_leave_the_backup_unchanged() {
         (&maria, &newer, &["is 11.4.2-MariaDB", "needs the same series (10.11)", "--mariadbd=PATH"]),
     ];
     for (backup, server, says) in cases {
-        let before = files(backup);
-        let (code, _, err) = innohot(&[
+        let before = file_contents(backup);
+        let Run { code, stderr: err, .. } = innohot!().run([
             "prepare",
             "--export",
             &format!("--mariadbd={}", server.display()),
@@ -414,15 +401,15 @@ fn export_refusals_come_before_the_prepare_and_leave_the_backup_unchanged() {
             assert!(err.contains(s), "must say {s:?}:\n{err}");
         }
         assert!(!err.contains("completed OK!"), "{err}");
-        assert_eq!(files(backup), before, "a refused export changed the backup");
+        assert_eq!(file_contents(backup), before, "a refused export changed the backup");
     }
-    let (code, _, err) = innohot(&["prepare", &format!("--target-dir={}", maria.display())]);
+    let Run { code, stderr: err, .. } = innohot!().run(["prepare", &format!("--target-dir={}", maria.display())]);
     assert_eq!(code, Some(0), "{err}");
     let aside = maria.join("test/t.isl.innohot-export-hidden");
     std::fs::create_dir_all(aside.parent().unwrap()).unwrap();
     std::fs::write(&aside, "/elsewhere/test/t.ibd").unwrap();
     let datadir = tmp.path().join("restored");
-    let (code, _, err) = innohot(&[
+    let Run { code, stderr: err, .. } = innohot!().run([
         "copy-back",
         &format!("--target-dir={}", maria.display()),
         &format!("--datadir={}", datadir.display()),

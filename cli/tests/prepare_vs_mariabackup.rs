@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use innohot::prepare::mariadb::{apply_log, PageStore};
-use innohot_testbeds::{binaries_or_skip, mariabackup, ServerBuilder};
+use innohot_testbeds::{binaries_or_skip, check_tables, innohot, mariabackup, BackupKind, ServerBuilder, Writers};
 use mysql::prelude::Queryable;
 
 const PAGE: usize = 4096;
@@ -112,17 +112,17 @@ fn innohot_prepare_matches_mariabackup_prepare_page_for_page() {
     for round in 0..3 {
         workload(&mut conn, round);
     }
-    let opts = server.opts();
-    let during = std::thread::spawn(move || {
-        let mut conn = mysql::Conn::new(opts).unwrap();
-        for round in 3..12 {
-            workload(&mut conn, round);
+    // Rounds 3 to 11 while mariabackup copies.
+    let during = Writers::start(server.opts(), 1, |_| {
+        |conn: &mut mysql::Conn, n: u64| {
+            workload(conn, 3 + n as u32);
+            Ok(3 + n + 1 < 12)
         }
     });
     let work = tempfile::Builder::new().prefix("innohot-prep-").tempdir().unwrap();
     let target = work.path().join("backup");
     mariabackup::backup(&server, &target, &work.path().join("backup.log")).expect("mariabackup --backup");
-    during.join().unwrap();
+    during.wait();
     let (a, b) = (work.path().join("a"), work.path().join("b"));
     copy_dir(&target, &a);
     copy_dir(&target, &b);
@@ -223,8 +223,6 @@ use innohot::restore::prepare::prepare as innohot_prepare;
 #[path = "common/prepared_pages.rs"]
 mod prepared_pages;
 use prepared_pages::compare_prepared;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// Tables of each kind: (name, options). ROW_FORMAT=COMPRESSED needs pages of 16k or less.
 fn kinds(page_size: usize) -> Vec<(&'static str, &'static str)> {
@@ -285,12 +283,9 @@ fn server_view(server: &innohot_testbeds::LocalServer) -> BTreeMap<String, u64> 
     let tables: Vec<String> =
         conn.query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'k' ORDER BY 1").unwrap();
     assert!(!tables.is_empty());
-    for t in &tables {
-        let rows: Vec<(String, String, String, String)> = conn.query(format!("CHECK TABLE k.`{t}` EXTENDED")).unwrap();
-        for (_, _, kind, text) in rows {
-            assert!(kind != "error" && (kind != "status" || text == "OK"), "CHECK TABLE k.{t}: {kind} {text}");
-        }
-    }
+    let names: Vec<String> = tables.iter().map(|t| format!("k.{t}")).collect();
+    let bad = check_tables(&mut conn, &names).unwrap();
+    assert!(bad.is_empty(), "CHECK TABLE ... EXTENDED:\n{bad}");
     innohot_testbeds::all_table_checksums(&mut conn).unwrap()
 }
 
@@ -312,40 +307,26 @@ fn every_kind_under_writes_and_ddl(page_size: &str, bytes: usize) {
     for round in 0..3 {
         kinds_round(&mut conn, &tables, round);
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let (opts, flag, tables2) = (server.opts(), stop.clone(), tables.clone());
-    let writer = std::thread::spawn(move || {
-        let mut conn = mysql::Conn::new(opts).unwrap();
-        let mut round = 3;
-        while !flag.load(Ordering::Relaxed) || round < 12 {
-            kinds_round(&mut conn, &tables2, round);
-            round += 1;
+    // Write rounds from 3 on (at least up to 11) and DDL rounds (at least 4)
+    // until the backup is done.
+    let writer = Writers::start_at_least(server.opts(), 1, 9, |_| {
+        let tables = tables.clone();
+        move |conn: &mut mysql::Conn, n: u64| {
+            kinds_round(conn, &tables, 3 + n as u32);
+            Ok(true)
         }
-        round
     });
-    let (opts, flag) = (server.opts(), stop.clone());
-    let ddl = std::thread::spawn(move || {
-        let mut conn = mysql::Conn::new(opts).unwrap();
-        let mut round = 0;
-        while !flag.load(Ordering::Relaxed) || round < 4 {
-            ddl_round(&mut conn, round);
-            round += 1;
+    let ddl = Writers::start_at_least(server.opts(), 1, 4, |_| {
+        |conn: &mut mysql::Conn, n: u64| {
+            ddl_round(conn, n as u32);
+            Ok(true)
         }
-        round
     });
     let work = tempfile::Builder::new().prefix("innohot-kinds-").tempdir().unwrap();
     let target = work.path().join("backup");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .arg("backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", server.socket().display()))
-        .arg("--user=root")
-        .output()
-        .unwrap();
-    stop.store(true, Ordering::Relaxed);
-    let (rounds, ddl_rounds) = (writer.join().unwrap(), ddl.join().unwrap());
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
+    let run = innohot!().backup(&server, &target, &[]);
+    let (rounds, ddl_rounds) = (3 + writer.stop(), ddl.stop());
+    run.assert_backup_completed(&target, BackupKind::Full);
     eprintln!("{rounds} write rounds, {ddl_rounds} DDL rounds during the backup");
     let (a, b) = (work.path().join("a"), work.path().join("b"));
     copy_dir(&target, &a);
@@ -364,11 +345,7 @@ fn every_kind_under_writes_and_ddl(page_size: &str, bytes: usize) {
     // Servers on both copies read the same rows, and CHECK TABLE ... EXTENDED passes on each.
     let (da, db) = (work.path().join("da"), work.path().join("db"));
     mariabackup::copy_back(&bins, &a, &da, &work.path().join("copy-back.log")).expect("mariabackup --copy-back");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .args(["copy-back", &format!("--target-dir={}", b.display()), &format!("--datadir={}", db.display())])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "innohot copy-back: {}", String::from_utf8_lossy(&out.stderr));
+    innohot!().copy_back(&b, &db).assert_ok("innohot copy-back");
     drop(server);
     let theirs = {
         let s = ServerBuilder::new(bins.clone()).option(page_opt.as_str()).start_on(&da).expect("server on A");

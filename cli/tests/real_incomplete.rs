@@ -10,34 +10,13 @@
 //! verifies, prepares, restores and starts.
 
 use innohot_testbeds::roundtrip::flush_dirty_pages;
-use innohot_testbeds::tree::{fingerprint, rust_debug_text};
-use innohot_testbeds::{binaries_or_skip, mariabackup, table_checksums, Binaries, ServerBuilder};
+use innohot_testbeds::tree::{cp_a, fingerprint, rust_debug_text};
+use innohot_testbeds::{
+    binaries_or_skip, innohot, mariabackup, table_checksums, BackupKind, Binaries, ServerBuilder, Writers,
+};
 use mysql::prelude::Queryable;
 use std::path::Path;
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn innohot(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().expect("run innohot");
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    let st = Command::new("cp").arg("-a").arg(from).arg(to).status().expect("cp -a");
-    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
-}
 
 /// `innohot verify` and `innohot prepare --json` on the damaged backup in `dir`:
 /// both refuse, saying every one of `says`; prepare changes no byte. Then
@@ -45,10 +24,10 @@ fn copy_tree(from: &Path, to: &Path) {
 fn refused_by_both(b: &Binaries, dir: &Path, says: &[&str]) -> String {
     let d = dir.display().to_string();
     let before = fingerprint(dir);
-    let v = innohot(&["verify", "--target-dir", &d]);
+    let v = innohot!().run(["verify", "--target-dir", &d]);
     assert_eq!(v.code, Some(1), "verify must refuse:\n{}{}", v.stdout, v.stderr);
     assert!(v.stdout.contains("NOT A USABLE BACKUP"), "{}", v.stdout);
-    let p = innohot(&["prepare", "--target-dir", &d, "--json"]);
+    let p = innohot!().run(["prepare", "--target-dir", &d, "--json"]);
     assert_eq!(p.code, Some(1), "prepare must refuse:\n{}", p.stderr);
     assert!(!p.stderr.contains("completed OK!"), "{}", p.stderr);
     assert!(p.stdout.contains("\"result\":\"failed\"") && p.stdout.contains("\"exit_code\":1"), "{}", p.stdout);
@@ -114,26 +93,17 @@ fn a_backup_missing_a_file_a_server_needs_is_refused_by_verify_and_prepare_uncha
     ] {
         conn.query_drop(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (stop, opts) = (stop.clone(), src.opts());
-        std::thread::spawn(move || {
-            let mut conn = mysql::Conn::new(opts).unwrap();
-            while !stop.load(Ordering::SeqCst) {
-                conn.query_drop("INSERT INTO d.busy (v) VALUES (REPEAT('b', 80))").unwrap();
-            }
-        })
-    };
+    let writer = Writers::start(src.opts(), 1, |_| {
+        |conn: &mut mysql::Conn, _| conn.query_drop("INSERT INTO d.busy (v) VALUES (REPEAT('b', 80))").map(|()| true)
+    });
     let work = tempfile::tempdir().unwrap();
     let pristine = work.path().join("backup");
     let p = pristine.display().to_string();
-    let socket = format!("--socket={}", src.socket().display());
-    let out = innohot(&["backup", &format!("--target-dir={p}"), &socket, "--user=root"]);
-    stop.store(true, Ordering::SeqCst);
-    writer.join().unwrap();
-    assert!(out.code == Some(0) && out.stderr.trim_end().ends_with("completed OK!"), "{}", out.stderr);
+    let run = innohot!().backup(&src, &pristine, &[]);
+    writer.stop();
+    run.assert_backup_completed(&pristine, BackupKind::Full);
     assert!(!pristine.join("d/sys.ibd").exists() && pristine.join("d/sys.frm").exists());
-    let v = innohot(&["verify", "--target-dir", &p]);
+    let v = innohot!().run(["verify", "--target-dir", &p]);
     assert_eq!(v.code, Some(0), "the whole backup verifies:\n{}", v.stdout);
 
     type Damage = Box<dyn Fn(&Path)>;
@@ -177,7 +147,7 @@ fn a_backup_missing_a_file_a_server_needs_is_refused_by_verify_and_prepare_uncha
     let mut facts = Vec::new();
     for (n, (name, damage, says)) in cases.iter().enumerate() {
         let dir = work.path().join(format!("case{n}"));
-        copy_tree(&pristine, &dir);
+        cp_a(&pristine, &dir);
         damage(&dir);
         let said = refused_by_both(&b, &dir, says);
         facts.push(format!("{name}: innohot refuses; {said}"));
@@ -188,11 +158,11 @@ fn a_backup_missing_a_file_a_server_needs_is_refused_by_verify_and_prepare_uncha
     // The whole backup: prepared, copied back, started; the tables nobody wrote to
     // (the one in the system tablespace among them) equal the source's.
     let before = table_checksums(&mut src.conn().unwrap()).unwrap();
-    let out = innohot(&["prepare", "--target-dir", &p]);
-    assert!(out.code == Some(0) && out.stderr.trim_end().ends_with("completed OK!"), "{}", out.stderr);
+    innohot!().run(["prepare", "--target-dir", &p]).assert_completed("innohot prepare");
     let datadir = work.path().join("restored");
-    let out = innohot(&["copy-back", "--target-dir", &p, "--datadir", &datadir.display().to_string()]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    innohot!()
+        .run(["copy-back", "--target-dir", &p, "--datadir", &datadir.display().to_string()])
+        .assert_ok("copy-back");
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
     let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
     for t in ["d.idle", "d.sys", "d.sys_late", "d.p"] {

@@ -24,60 +24,38 @@ use innohot::format::delta;
 use innohot::format::page::fil_header;
 use innohot::meta::CHECKPOINTS_FILE;
 use innohot::restore::Checkpoints;
-use innohot_testbeds::roundtrip::{binlog_info, checksum_diff, flush_dirty_pages, prepare_chain, replay_binlog};
+use innohot_testbeds::roundtrip::{
+    assert_same_checksums, binlog_info, flush_dirty_pages, prepare_chain, replay_binlog,
+};
 use innohot_testbeds::{
-    binaries_or_skip, check_tables_extended, mariabackup, table_checksums, tree, Binaries, LocalServer, ServerBuilder,
-    Workload, WorkloadConfig, KEEP_DIRS_ENV,
+    binaries_or_skip, check_tables_extended, checksums_of, innohot, mariabackup, tree, BackupKind, Binaries,
+    LocalServer, Run, ServerBuilder, Workload, WorkloadConfig,
 };
 use mysql::prelude::Queryable;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "common/prepared_pages.rs"]
 mod prepared_pages;
 
-const INNOHOT: &str = env!("CARGO_BIN_EXE_innohot");
-
-/// What a run of `innohot` did.
-struct Run {
-    code: Option<i32>,
-    stderr: String,
-}
-
-impl Run {
-    fn completed(&self) -> bool {
-        self.code == Some(0) && self.stderr.trim_end().ends_with("completed OK!")
-    }
-}
-
-fn innohot(args: &[String]) -> Run {
-    let out = Command::new(INNOHOT).args(args).output().expect("run innohot");
-    Run { code: out.status.code(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
-}
-
 /// `innohot backup` of `src` into `target` with the options `extra`; its
 /// log is kept beside the target as `TARGET.backup.log`.
 fn backup(src: &LocalServer, target: &Path, extra: &[String]) -> Run {
-    let mut args = vec![
-        "backup".to_string(),
-        format!("--target-dir={}", target.display()),
-        format!("--socket={}", src.socket().display()),
-        "--user=root".to_string(),
-    ];
-    args.extend_from_slice(extra);
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let t0 = Instant::now();
-    let run = innohot(&args);
+    let run = innohot!().backup(src, target, &extra);
     std::fs::write(target.with_extension("backup.log"), &run.stderr).unwrap();
     eprintln!("innohot backup {}: exit {:?} after {:.1} s", target.display(), run.code, t0.elapsed().as_secs_f64());
     run
 }
 
-/// [`backup`], which must complete.
+/// [`backup`], which must complete: a full backup, or an incremental one
+/// when `extra` names a base.
 fn backup_ok(src: &LocalServer, target: &Path, extra: &[String]) -> String {
     let run = backup(src, target, extra);
-    assert!(run.completed(), "innohot backup into {} failed:\n{}", target.display(), run.stderr);
+    let incremental = extra.iter().any(|a| a.starts_with("--incremental-basedir="));
+    run.assert_backup_completed(target, if incremental { BackupKind::Incremental } else { BackupKind::Full });
     run.stderr
 }
 
@@ -88,12 +66,7 @@ fn basedir(base: &Path) -> String {
 /// A temporary directory under /tmp (short paths for DATA DIRECTORY), kept
 /// when `INNOHOT_KEEP_SERVER_DIRS=1`.
 fn work_dir() -> tempfile::TempDir {
-    let keep = std::env::var(KEEP_DIRS_ENV).map(|v| v == "1").unwrap_or(false);
-    let dir = tempfile::Builder::new().prefix("innohot-inc-").disable_cleanup(keep).tempdir_in("/tmp").unwrap();
-    if keep {
-        eprintln!("keeping {}", dir.path().display());
-    }
-    dir
+    innohot_testbeds::work_dir("innohot-inc-")
 }
 
 fn exec(src: &LocalServer, statements: &[String]) {
@@ -418,23 +391,17 @@ fn check_incremental(inc: &Incremental) -> (u64, u64) {
 /// --target-dir=FULL --incremental-dir=INC` for each incremental in chain order.
 fn innohot_prepare_chain(full: &Path, incs: &[&Path]) {
     let t0 = Instant::now();
-    let target = format!("--target-dir={}", full.display());
-    let run = innohot(&["prepare".into(), target.clone()]);
-    assert!(run.completed(), "innohot prepare {target}:\n{}", run.stderr);
+    innohot!().prepare(full, &[]).assert_completed(&format!("innohot prepare {}", full.display()));
     for inc in incs {
-        let args = ["prepare".into(), target.clone(), format!("--incremental-dir={}", inc.display())];
-        let run = innohot(&args);
-        assert!(run.completed(), "innohot {}:\n{}", args.join(" "), run.stderr);
+        let inc = format!("--incremental-dir={}", inc.display());
+        innohot!().prepare(full, &[&inc]).assert_completed(&format!("innohot prepare {} {inc}", full.display()));
     }
     eprintln!("innohot prepared the chain in {:.1} s", t0.elapsed().as_secs_f64());
 }
 
 /// `innohot copy-back` of the prepared `full` into the fresh `datadir`.
 fn innohot_copy_back(full: &Path, datadir: &Path) {
-    let args =
-        ["copy-back".into(), format!("--target-dir={}", full.display()), format!("--datadir={}", datadir.display())];
-    let run = innohot(&args);
-    assert_eq!(run.code, Some(0), "innohot copy-back:\n{}", run.stderr);
+    innohot!().copy_back(full, datadir).assert_ok("innohot copy-back");
 }
 
 /// Prepares and copies back the chain with innohot, starts a server on it
@@ -458,8 +425,7 @@ fn restore_and_compare(src: &LocalServer, chain: &Chain, work: &Path, want: &Sum
     if let Err(e) = replay_binlog(src, &from, &restored) {
         panic!("the binlog replay failed: {e}\nthe restored server's log:\n{}", restored.error_log_tail(40));
     }
-    let got = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(got == *want, "the restored chain differs from the source:\n{}", checksum_diff(want, &got));
+    assert_same_checksums(want, &checksums_of(&restored), "the restored chain");
     eprintln!("{} tables equal to the source's", want.len());
 }
 
@@ -490,7 +456,7 @@ fn chain_under_load(taker: Taker, after: impl FnOnce(&LocalServer, &Chain, &Path
         let (n, m) = counts[1];
         assert!(n < m, "incremental #2 copied {n} of {m} pages: not only the changed ones");
     }
-    let want = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let want = checksums_of(&src);
     for t in ["inc.still", "inc.renamed", "inc.truncme", "inc.zcreated", "inc2db.moved", "inc2db.born", "load.remote_0"]
     {
         assert!(want.contains_key(t), "{t} is not among the source's tables: {:?}", want.keys());
@@ -559,13 +525,6 @@ fn mariabackup_chain_prepared_by_innohot() {
     });
 }
 
-/// The backup `run` into `target` was refused: exit 1, nothing complete.
-fn assert_refused(run: &Run, target: &Path) {
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(!run.stderr.contains("completed OK!"), "{}", run.stderr);
-    assert!(!target.join(CHECKPOINTS_FILE).exists(), "a refused backup left {CHECKPOINTS_FILE} in its target");
-}
-
 #[test]
 fn incremental_of_a_chain_is_refused_when_the_base_is_missing() {
     let Some(b) = binaries_or_skip() else { return };
@@ -582,7 +541,7 @@ fn incremental_of_a_chain_is_refused_when_the_base_is_missing() {
         let target = work.path().join(format!("inc{i}"));
         let run = backup(&src, &target, &[basedir(base)]);
         eprintln!("refused: {}", run.stderr.trim_end());
-        assert_refused(&run, &target);
+        run.assert_backup_failed(&target);
         let dir = format!("--incremental-basedir={}:", base.display());
         assert!(run.stderr.contains(&dir), "the message does not name the base {dir}\n{}", run.stderr);
         assert!(run.stderr.contains(CHECKPOINTS_FILE), "the message does not name the file:\n{}", run.stderr);
@@ -599,7 +558,7 @@ fn incremental_lsn_beyond_the_server_is_refused() {
     let target = work.path().join("inc");
     let run = backup(&src, &target, &["--incremental-lsn=999999999999999999".into()]);
     eprintln!("refused: {}", run.stderr.trim_end());
-    assert_refused(&run, &target);
+    run.assert_backup_failed(&target);
     assert!(run.stderr.contains("beyond this server's LSN"), "{}", run.stderr);
     // Refused before any lock: a write goes through at once.
     let mut c = src.conn().unwrap();

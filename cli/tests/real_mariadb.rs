@@ -3,37 +3,14 @@
 //! source (CHECKSUM TABLE), idle, under load with binlog replay, with DDL,
 //! and a lapped log that must fail cleanly.
 
+use innohot_testbeds::roundtrip::{assert_same_checksums, binlog_info, replay_binlog};
 use innohot_testbeds::{
-    binaries_or_skip, mariabackup, table_checksums, Binaries, LocalServer, ServerBuilder, Workload, WorkloadConfig,
+    binaries_or_skip, checksums_of, innohot, mariabackup, tree, BackupKind, Binaries, LocalServer, ServerBuilder,
+    Workload, WorkloadConfig, Writers,
 };
 use mysql::prelude::Queryable;
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn innohot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_innohot"))
-}
-
-/// Runs `innohot backup` against `server` into `target`; returns (success, stderr).
-fn backup(server: &LocalServer, target: &Path, extra: &[&str]) -> (bool, String) {
-    let out = innohot()
-        .arg("backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", server.socket().display()))
-        .arg("--user=root")
-        .args(extra)
-        .output()
-        .expect("run innohot");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn assert_completed(ok: bool, log: &str) {
-    assert!(ok, "innohot backup failed:\n{log}");
-    assert!(log.trim_end().ends_with("completed OK!"), "the last line must be completed OK!:\n{log}");
-}
 
 fn source(b: &Binaries, log_size: &str) -> LocalServer {
     ServerBuilder::new(b.clone()).innodb_log_file_size(log_size).start().expect("start the source server")
@@ -42,9 +19,9 @@ fn source(b: &Binaries, log_size: &str) -> LocalServer {
 /// Checks the backup with `innohot verify`, prepares it with mariabackup and
 /// starts a server on it.
 fn restore(b: &Binaries, backup_dir: &Path) -> LocalServer {
-    let out = innohot().args(["verify", "--target-dir"]).arg(backup_dir).output().expect("run innohot verify");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.contains(": OK:"), "innohot verify rejects a good backup:\n{report}");
+    let v = innohot!().verify(backup_dir);
+    let report = format!("{}{}", v.stdout, v.stderr);
+    assert!(v.ok() && report.contains(": OK:"), "innohot verify rejects a good backup:\n{report}");
     let log = backup_dir.with_extension("prepare.log");
     let took = mariabackup::prepare(b, backup_dir, &log).unwrap_or_else(|e| {
         panic!("mariabackup --prepare refused the backup: {e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
@@ -53,61 +30,11 @@ fn restore(b: &Binaries, backup_dir: &Path) -> LocalServer {
     ServerBuilder::new(b.clone()).start_on(backup_dir).expect("start a server on the prepared backup")
 }
 
-fn checksums(server: &LocalServer) -> BTreeMap<String, u64> {
-    table_checksums(&mut server.conn().expect("connect")).expect("CHECKSUM TABLE")
-}
-
-fn binlog_info(backup_dir: &Path) -> (String, u64) {
-    let text = std::fs::read_to_string(backup_dir.join("xtrabackup_binlog_info")).expect("xtrabackup_binlog_info");
-    let mut f = text.trim_end().split('\t');
-    let file = f.next().expect("binlog file").to_string();
-    let pos = f.next().expect("binlog position").parse().expect("a position");
-    (file, pos)
-}
-
-/// Replays the source's binlog from the recorded position into the restored server.
-fn replay_binlog(source: &LocalServer, from: &(String, u64), restored: &LocalServer) {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(source.datadir())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().to_string();
-            n.starts_with("mysql-bin.")
-                && !n.ends_with(".index")
-                && !n.ends_with(".state")
-                && n.as_str() >= from.0.as_str()
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no binlog file from {} in {}", from.0, source.datadir().display());
-    let mut dump = Command::new("mariadb-binlog")
-        .arg(format!("--start-position={}", from.1))
-        .args(&files)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("mariadb-binlog (package mariadb-client)");
-    let apply = Command::new("mariadb")
-        .arg(format!("--socket={}", restored.socket().display()))
-        .arg("--user=root")
-        .stdin(dump.stdout.take().unwrap())
-        .output()
-        .expect("mariadb client");
-    assert!(dump.wait().unwrap().success(), "mariadb-binlog failed");
-    assert!(apply.status.success(), "replaying the binlog failed: {}", String::from_utf8_lossy(&apply.stderr));
-}
-
-fn diff(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> String {
-    let mut out = String::new();
-    for (t, v) in a {
-        if b.get(t) != Some(v) {
-            out.push_str(&format!("  {t}: source {v}, restored {:?}\n", b.get(t)));
-        }
-    }
-    for t in b.keys().filter(|t| !a.contains_key(*t)) {
-        out.push_str(&format!("  {t}: only in the restored server\n"));
-    }
-    out
+/// The source's binlog replayed into `restored` from the backup's position,
+/// then every table compared with the source's.
+fn replay_and_compare(src: &LocalServer, backup_dir: &Path, restored: &LocalServer) {
+    replay_binlog(src, &binlog_info(backup_dir).expect("xtrabackup_binlog_info"), restored).expect("binlog replay");
+    assert_same_checksums(&checksums_of(src), &checksums_of(restored), "restored + binlog replay");
 }
 
 #[test]
@@ -116,17 +43,16 @@ fn a_idle_server_restores_to_equal_checksums() {
     let src = source(&b, "96M");
     let cfg = WorkloadConfig { schema: "idle".into(), initial_rows: 2000, ..WorkloadConfig::default() };
     Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
-    let before = checksums(&src);
+    let before = checksums_of(&src);
     assert!(before.keys().any(|t| t.starts_with("idle.myisam")) && before.keys().any(|t| t.starts_with("idle.aria")));
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
     let started = Instant::now();
-    let (ok, log) = backup(&src, &target, &[]);
+    let run = innohot!().backup(&src, &target, &[]);
     eprintln!("innohot backup: {:.2} s", started.elapsed().as_secs_f64());
-    assert_completed(ok, &log);
+    run.assert_backup_completed(&target, BackupKind::Full);
     let restored = restore(&b, &target);
-    let after = checksums(&restored);
-    assert!(after == before, "restored tables differ:\n{}", diff(&before, &after));
+    assert_same_checksums(&before, &checksums_of(&restored), "the restore");
 }
 
 /// MariaDB's own test suite disables the information_schema InnoDB plugins
@@ -143,15 +69,15 @@ fn h_a_server_without_the_tablespace_dictionary_plugin_is_backed_up_and_restores
     assert!(absent.is_err(), "the server still offers INNODB_SYS_TABLESPACES: this test proves nothing");
     let cfg = WorkloadConfig { schema: "nodict".into(), initial_rows: 500, ..WorkloadConfig::default() };
     Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
-    let before = checksums(&src);
+    let before = checksums_of(&src);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &[]);
-    assert_completed(ok, &log);
+    let run = innohot!().backup(&src, &target, &[]);
+    let log = &run.stderr;
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(log.contains("does not offer its tablespace dictionary"), "the skipped cross-check must be said:\n{log}");
     let restored = restore(&b, &target);
-    let after = checksums(&restored);
-    assert!(after == before, "restored tables differ:\n{}", diff(&before, &after));
+    assert_same_checksums(&before, &checksums_of(&restored), "the restore");
 }
 
 fn under_load(ddl: bool) {
@@ -173,23 +99,16 @@ fn under_load_on(b: &Binaries, src: LocalServer, ddl: bool) {
     std::thread::sleep(Duration::from_millis(1500)); // real server under real load: let it run
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &["--log-poll-ms=200"]);
+    let run = innohot!().backup(&src, &target, &["--log-poll-ms=200"]);
     let stats = load.stop().expect("the workload ran without errors");
-    assert_completed(ok, &log);
+    run.assert_backup_completed(&target, BackupKind::Full);
     eprintln!("workload during the backup: {stats:?}");
     assert!(stats.commits > 50, "the load was too light to prove anything: {stats:?}");
     if ddl {
         assert!(stats.ddl_statements > 5, "no DDL ran: {stats:?}");
     }
-    let final_source = checksums(&src);
     let restored = restore(b, &target);
-    replay_binlog(&src, &binlog_info(&target), &restored);
-    let after = checksums(&restored);
-    assert!(
-        after == final_source,
-        "restored + binlog replay differs from the source:\n{}",
-        diff(&final_source, &after)
-    );
+    replay_and_compare(&src, &target, &restored);
 }
 
 #[test]
@@ -229,35 +148,13 @@ fn d_a_lapped_log_copier_fails_with_exit_code_1_and_nothing_claims_success() {
     let target = dir.path().join("backup");
     // The copier polls once a minute and the backup pauses before the lock:
     // meanwhile far more than the 4 MiB ring is written.
-    let mut child = innohot()
-        .arg("backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", src.socket().display()))
-        .arg("--user=root")
-        .arg("--log-poll-ms=60000")
-        .arg("--debug-pause-before-lock-ms=3000")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("pausing") {
-            break;
+    let run = innohot!().backup_pausing(&src, &target, 3000, &["--log-poll-ms=60000"], || {
+        for _ in 0..4 {
+            conn.query_drop("INSERT INTO lap.t (v) SELECT REPEAT('x', 400) FROM seq_1_to_10000").unwrap();
         }
-    }
-    for _ in 0..4 {
-        conn.query_drop("INSERT INTO lap.t (v) SELECT REPEAT('x', 400) FROM seq_1_to_10000").unwrap();
-    }
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "a lapped backup must exit 1:\n{log}");
+    });
+    let log = &run.stderr;
+    assert_eq!(run.code, Some(1), "a lapped backup must exit 1:\n{log}");
     assert!(
         log.contains("wrapped") && log.contains("innodb_log_file_size"),
         "the error must say what happened and the fix:\n{log}"
@@ -283,24 +180,9 @@ fn an_idle_backup_holds_the_same_files_as_mariabackups() {
     let ours = dir.path().join("innohot");
     let theirs = dir.path().join("mariabackup");
     mariabackup::backup(&src, &theirs, &dir.path().join("mb.log")).expect("mariabackup --backup");
-    let (ok, log) = backup(&src, &ours, &[]);
-    assert_completed(ok, &log);
-    let list = |root: &Path| -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                if e.path().is_dir() {
-                    stack.push(e.path());
-                } else {
-                    out.push(e.path().strip_prefix(root).unwrap().display().to_string());
-                }
-            }
-        }
-        out.sort();
-        out
-    };
-    let (a, m) = (list(&ours), list(&theirs));
+    let run = innohot!().backup(&src, &ours, &[]);
+    run.assert_backup_completed(&ours, BackupKind::Full);
+    let (a, m) = (tree::relative_files(&ours), tree::relative_files(&theirs));
     assert_eq!(a, m, "file sets differ");
     eprintln!(
         "same {} files as mariabackup, e.g. {:?}",
@@ -325,44 +207,30 @@ fn e_a_4_mib_redo_log_under_16_writers_completes_with_default_polling() {
     conn.query_drop("USE busy").unwrap(); // seq_1_to_N needs a current database
     conn.query_drop("INSERT INTO busy.t (v) SELECT REPEAT('x', 300) FROM seq_1_to_16000").unwrap();
     // 16 writers, each rewriting its own 1000 rows in slices: redo, fast.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..16u32)
-        .map(|w| {
-            let (opts, stop) = (src.opts(), stop.clone());
-            std::thread::spawn(move || {
-                let mut c = mysql::Conn::new(opts).expect("a writer connection");
-                let mut n = 0u32;
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    let from = w * 1000 + (n % 4) * 250;
-                    let sql = format!(
-                        "UPDATE busy.t SET v = REPEAT(CHAR(97 + {n} % 26), 300) WHERE id BETWEEN {from} AND {}",
-                        from + 249
-                    );
-                    c.query_drop(sql).expect("a writer's update");
-                    n += 1;
-                }
-                n
-            })
-        })
-        .collect();
+    let writers = Writers::start(src.opts(), 16, |w| {
+        move |c: &mut mysql::Conn, n: u64| {
+            let from = w as u64 * 1000 + (n % 4) * 250;
+            c.query_drop(format!(
+                "UPDATE busy.t SET v = REPEAT(CHAR(97 + {n} % 26), 300) WHERE id BETWEEN {from} AND {}",
+                from + 249
+            ))?;
+            Ok(true)
+        }
+    });
     std::thread::sleep(Duration::from_millis(1000)); // real server under real load: let it run
     let lsn_before = server_lsn(&src);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &[]);
+    let run = innohot!().backup(&src, &target, &[]);
     let redo_written = server_lsn(&src) - lsn_before;
     let theirs = mariabackup::backup(&src, &dir.path().join("mariabackup"), &dir.path().join("mb.log"));
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let updates: u32 = writers.into_iter().map(|w| w.join().expect("a writer")).sum();
+    let updates = writers.stop();
     eprintln!("{updates} updates; redo written during innohot's backup: {} MiB", redo_written >> 20);
     eprintln!("mariabackup on the same server: {}", if theirs.is_ok() { "completed" } else { "failed" });
-    assert_completed(ok, &log);
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(redo_written > 4 << 20, "the load must wrap the 4 MiB ring during the backup: {redo_written} bytes");
-    let final_source = checksums(&src);
     let restored = restore(&b, &target);
-    replay_binlog(&src, &binlog_info(&target), &restored);
-    let after = checksums(&restored);
-    assert!(after == final_source, "restored + binlog replay differs:\n{}", diff(&final_source, &after));
+    replay_and_compare(&src, &target, &restored);
 }
 
 fn server_lsn(server: &LocalServer) -> u64 {
@@ -393,18 +261,15 @@ fn g_a_long_backup_under_a_steady_commit_load_copies_only_the_servers_mtrs() {
     std::thread::sleep(Duration::from_millis(1000)); // real server under real load: let it run
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &["--debug-pause-before-lock-ms=8000"]);
+    let run = innohot!().backup(&src, &target, &["--debug-pause-before-lock-ms=8000"]);
     let stats = load.stop().expect("the workload ran without errors");
     eprintln!("workload during the backup: {stats:?}");
-    assert_completed(ok, &log);
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(stats.commits > 2000, "the load was too light to prove anything: {stats:?}");
     let mtrs = same_mtrs_as_the_server(&src.datadir().join("ib_logfile0"), &target.join("ib_logfile0"));
     eprintln!("{mtrs} mtrs of the copy checked against the server's ring");
-    let final_source = checksums(&src);
     let restored = restore(&b, &target);
-    replay_binlog(&src, &binlog_info(&target), &restored);
-    let after = checksums(&restored);
-    assert!(after == final_source, "restored + binlog replay differs:\n{}", diff(&final_source, &after));
+    replay_and_compare(&src, &target, &restored);
 }
 
 /// Walks the backup's `ib_logfile0` mtr by mtr and compares each with the bytes
@@ -448,10 +313,10 @@ fn i_history_rows_record_each_backup() {
     let src = source(&b, "48M");
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = (dir.path().join("a"), dir.path().join("b"));
-    let (ok, log) = backup(&src, &first, &["--history=nightly"]);
-    assert_completed(ok, &log);
-    let (ok, log) = backup(&src, &second, &["--history"]);
-    assert_completed(ok, &log);
+    let run = innohot!().backup(&src, &first, &["--history=nightly"]);
+    run.assert_backup_completed(&first, BackupKind::Full);
+    let run = innohot!().backup(&src, &second, &["--history"]);
+    run.assert_backup_completed(&second, BackupKind::Full);
     let mut conn = src.conn().unwrap();
     let rows: Vec<(String, String, u64, String)> =
         conn.query("SELECT uuid, name, innodb_to_lsn, partial FROM mysql.mariadb_backup_history").unwrap();
@@ -484,8 +349,8 @@ fn j_aria_logs_in_their_own_directory_are_backed_up_and_restored_there() {
     conn.query_drop("INSERT INTO aria_db.a VALUES (1, 'one'), (2, 'two')").unwrap();
     assert!(aria.join("aria_log_control").exists() && !src.datadir().join("aria_log_control").exists());
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &[]);
-    assert_completed(ok, &log);
+    let run = innohot!().backup(&src, &target, &[]);
+    run.assert_backup_completed(&target, BackupKind::Full);
     for name in ["aria_log_control", "aria_log.00000001"] {
         assert_eq!(
             std::fs::read(target.join(name)).map(|b| b.is_empty()).ok(),
@@ -493,25 +358,20 @@ fn j_aria_logs_in_their_own_directory_are_backed_up_and_restored_there() {
             "{name} is not in the backup"
         );
     }
-    let before = checksums(&src);
+    let before = checksums_of(&src);
     drop(src);
-    let out = innohot().args(["prepare", "--target-dir"]).arg(&target).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    innohot!().prepare(&target, &[]).assert_ok("innohot prepare");
     let (datadir, aria_back) = (dir.path().join("restored"), dir.path().join("aria-restored"));
-    let out = innohot()
-        .args(["copy-back", "--target-dir"])
-        .arg(&target)
-        .arg(format!("--datadir={}", datadir.display()))
-        .arg(format!("--aria-log-dir-path={}", aria_back.display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let aria_dir = format!("--aria-log-dir-path={}", aria_back.display());
+    let datadir_arg = format!("--datadir={}", datadir.display());
+    let target_arg = format!("--target-dir={}", target.display());
+    innohot!().run(["copy-back", &target_arg, &datadir_arg, &aria_dir]).assert_ok("innohot copy-back");
     assert!(aria_back.join("aria_log_control").exists() && !datadir.join("aria_log_control").exists());
     let restored = ServerBuilder::new(b)
         .option(format!("--aria-log-dir-path={}", aria_back.display()))
         .start_on(&datadir)
         .expect("start on the restored datadir");
-    assert_eq!(checksums(&restored), before);
+    assert_same_checksums(&before, &checksums_of(&restored), "the restore");
 }
 
 /// Aria logs the server marks free (no recovery reads them; with aria_log_purge_type=external
@@ -537,42 +397,22 @@ fn j2_aria_logs_the_server_marks_free_are_left_out() {
     let status = |n: &str| rows.iter().find(|r| r.1.ends_with(n)).map(|r| r.2.clone());
     assert_eq!(status("aria_log.00000001").as_deref(), Some("free"), "{rows:?}");
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &[]);
-    assert_completed(ok, &log);
+    let run = innohot!().backup(&src, &target, &[]);
+    let log = &run.stderr;
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(log.contains("not copied: aria_log.00000001"), "{log}");
     assert!(!target.join("aria_log.00000001").exists() && target.join("aria_log.00000002").exists());
-    let before = checksums(&src);
+    let before = checksums_of(&src);
     drop(src);
-    let out = innohot().args(["prepare", "--target-dir"]).arg(&target).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    innohot!().prepare(&target, &[]).assert_ok("innohot prepare");
     let datadir = dir.path().join("restored");
-    let out = innohot()
-        .args(["copy-back", "--target-dir"])
-        .arg(&target)
-        .arg(format!("--datadir={}", datadir.display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    innohot!().copy_back(&target, &datadir).assert_ok("innohot copy-back");
     let restored = ServerBuilder::new(b)
         .option("--aria-log-file-size=8388608")
         .option("--aria-log-purge-type=external")
         .start_on(&datadir)
         .expect("start on the restored datadir");
-    assert_eq!(checksums(&restored), before);
-}
-
-/// Every file of a directory tree, as text (lossy), with its path.
-fn every_file(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(every_file(&path));
-        } else {
-            out.push((path.clone(), String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()));
-        }
-    }
-    out
+    assert_same_checksums(&before, &checksums_of(&restored), "the restore");
 }
 
 /// `-uUSER -pPASSWORD`, as the MySQL clients and mariabackup take them: the
@@ -589,7 +429,7 @@ fn k_short_user_and_password_log_in_and_the_password_leaks_nowhere() {
     let dir = tempfile::tempdir().unwrap();
     for (n, user) in [["-ushorty"], ["-u shorty"]].iter().enumerate() {
         let target = dir.path().join(format!("b{n}"));
-        let mut cmd = innohot();
+        let mut cmd = innohot!().command();
         cmd.arg("--backup").arg(format!("--target-dir={}", target.display()));
         cmd.arg(format!("--socket={}", src.socket().display()));
         cmd.args(user[0].split(' ')).arg(format!("-p{secret}")).arg("--json");
@@ -598,14 +438,16 @@ fn k_short_user_and_password_log_in_and_the_password_leaks_nowhere() {
         assert!(out.status.success(), "{stderr}");
         assert!(stderr.contains("completed OK!"), "{stderr}");
         assert!(!stdout.contains(secret) && !stderr.contains(secret), "the password leaked:\n{stdout}\n{stderr}");
-        for (path, text) in every_file(&target) {
+        for (path, bytes) in tree::file_contents(&target) {
+            let text = String::from_utf8_lossy(&bytes);
             assert!(!text.contains(secret), "the password leaked into {}", path.display());
         }
         let info = std::fs::read_to_string(target.join("xtrabackup_info")).unwrap();
         assert!(info.contains("-pxxxxxxxx"), "{info}");
     }
     // A wrong password fails, and its error does not repeat it either.
-    let out = innohot()
+    let out = innohot!()
+        .command()
         .args(["--backup", "-ushorty", "-pWrong-Pw7"])
         .arg(format!("--target-dir={}", dir.path().join("bad").display()))
         .arg(format!("--socket={}", src.socket().display()))
@@ -625,8 +467,9 @@ fn l_slave_info_writes_mariabackups_statements() {
     let Some(b) = binaries_or_skip() else { return };
     let src = source(&b, "48M");
     let dir = tempfile::tempdir().unwrap();
-    let (ok, log) = backup(&src, &dir.path().join("none"), &["--slave-info", "--galera-info"]);
-    assert_completed(ok, &log);
+    let run = innohot!().backup(&src, &dir.path().join("none"), &["--slave-info", "--galera-info"]);
+    let log = &run.stderr;
+    run.assert_backup_completed(&dir.path().join("none"), BackupKind::Full);
     assert!(!dir.path().join("none/xtrabackup_slave_info").exists());
     assert!(log.contains("This means that the server is not a replication slave. Ignoring the --slave-info option"));
     // No Galera node either: mariabackup's warning, no xtrabackup_galera_info, the backup goes on.
@@ -637,8 +480,9 @@ fn l_slave_info_writes_mariabackups_statements() {
     conn.query_drop("CHANGE MASTER TO MASTER_HOST='localhost', MASTER_PORT=10000, MASTER_USE_GTID=slave_pos").unwrap();
     conn.query_drop("CHANGE MASTER 'm4' TO MASTER_HOST='localhost', MASTER_PORT=10004, MASTER_USE_GTID=no").unwrap();
     let target = dir.path().join("replica");
-    let (ok, log) = backup(&src, &target, &["--slave-info"]);
-    assert_completed(ok, &log);
+    let run = innohot!().backup(&src, &target, &["--slave-info"]);
+    let log = &run.stderr;
+    run.assert_backup_completed(&target, BackupKind::Full);
     let text = std::fs::read_to_string(target.join("xtrabackup_slave_info")).unwrap();
     assert_eq!(
         text,
@@ -672,8 +516,9 @@ fn m_ftwrl_wait_timeout_gives_up_and_no_lock_takes_none() {
     holder.query_drop("LOCK TABLES test.t WRITE").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let (ok, log) = backup(&src, &dir.path().join("timeout"), &["--ftwrl-wait-timeout=1"]);
-    assert!(!ok, "{log}");
+    let run = innohot!().backup(&src, &dir.path().join("timeout"), &["--ftwrl-wait-timeout=1"]);
+    let log = &run.stderr;
+    assert!(!run.ok(), "{log}");
     assert!(log.contains("SET SESSION lock_wait_timeout=1") && log.contains("Lock wait timeout"), "{log}");
     assert!(started.elapsed() < Duration::from_secs(60), "{log}");
     assert!(dir.path().join("timeout/innohot_backup_failed").exists());
@@ -683,8 +528,9 @@ fn m_ftwrl_wait_timeout_gives_up_and_no_lock_takes_none() {
     other.query_drop("CREATE TABLE test.u (i INT) ENGINE=InnoDB").unwrap();
     // --no-lock does not wait for the table lock at all.
     let target = dir.path().join("nolock");
-    let (ok, log) = backup(&src, &target, &["--no-lock"]);
-    assert_completed(ok, &log);
+    let run = innohot!().backup(&src, &target, &["--no-lock"]);
+    let log = &run.stderr;
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(!log.contains("BACKUP STAGE"), "{log}");
     holder.query_drop("UNLOCK TABLES").unwrap();
     holder.query_drop("COMMIT").unwrap();

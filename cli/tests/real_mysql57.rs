@@ -17,10 +17,10 @@
 //! INNOHOT_XTRABACKUP24_TARBALL / _BASEDIR (see innohot_testbeds::mysql57);
 //! without them every test prints why it skips.
 
-use innohot_testbeds::roundtrip::{binlog_info, checksum_diff, flush_dirty_pages, replay_binlog};
+use innohot_testbeds::roundtrip::{assert_same_checksums, binlog_info, flush_dirty_pages, replay_binlog};
 use innohot_testbeds::{
-    check_tables_extended, mariabackup, mysql57_or_skip, table_checksums, tree, Binaries, LocalServer, ServerBuilder,
-    Workload, WorkloadConfig,
+    check_tables_extended, innohot, mariabackup, mysql57_or_skip, table_checksums, tree, BackupKind, Binaries,
+    LocalServer, Run, ServerBuilder, Workload, WorkloadConfig,
 };
 use mysql::prelude::Queryable;
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,21 +61,6 @@ struct Case {
     /// rolled back at once) makes the server extend it: the file the backup holds
     /// is then shorter than the size its redo gives.
     grow_system_tablespace_with: Option<&'static str>,
-}
-
-fn innohot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_innohot"))
-}
-
-fn run_ok(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{what} failed ({}):\n{text}", out.status);
-    text
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    run_ok(Command::new("cp").arg("-a").arg(from).arg(to), "cp -a");
 }
 
 impl Case {
@@ -140,18 +125,13 @@ fn run(case: Case) {
     // A real server under a real load: let the writers get going first.
     std::thread::sleep(Duration::from_millis(1000));
     let target = work.path().join("innohot");
-    let mut backup = innohot();
-    backup
-        .arg("backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", src.socket().display()))
-        .args(["--user=root", "--log-poll-ms=200"])
-        .args(&case.backup_args);
-    let log = match case.grow_system_tablespace_with {
-        None => run_ok(&mut backup, "innohot backup"),
+    let mut backup = innohot!().backup_command(&src, &target, &["--log-poll-ms=200"]);
+    backup.args(&case.backup_args);
+    let run = match case.grow_system_tablespace_with {
+        None => Run::of(&mut backup),
         Some(sql) => backup_growing_ibdata1(&mut backup, &src, sql, work.path()),
     };
-    assert!(log.trim_end().ends_with("completed OK!"), "{}: the last line must be completed OK!:\n{log}", case.name);
+    run.assert_backup_completed(&target, BackupKind::Full);
     let xb_target = work.path().join("xtrabackup");
     let xb_log = work.path().join("xtrabackup.backup.log");
     let xb = mariabackup::backup(&src, &xb_target, &xb_log);
@@ -181,7 +161,7 @@ fn run(case: Case) {
     std::fs::rename(&outside, &outside_source).unwrap();
 
     let a_backup = work.path().join("a-backup");
-    copy_tree(&target, &a_backup);
+    tree::cp_a(&target, &a_backup);
     let prepared = mariabackup::prepare(&b, &a_backup, &work.path().join("a.prepare.log"));
     match (prepared, case.xtrabackup_fails_with) {
         (Ok(took), _) => {
@@ -200,12 +180,13 @@ fn run(case: Case) {
     }
 
     let b_data = work.path().join("b-data");
-    copy_tree(&target, &b_data);
+    tree::cp_a(&target, &b_data);
     place_remote_files(&b_data);
     // The group's size: the server's, or (default) the smallest that holds
     // the copied redo, which may be larger than the server's own ring.
-    let json =
-        run_ok(innohot().args(["mysql57-log-group", "--json", "--target-dir"]).arg(&b_data), "mysql57-log-group");
+    let mut log_group = innohot!().command();
+    log_group.args(["mysql57-log-group", "--json", "--target-dir"]).arg(&b_data);
+    let json = Run::of(&mut log_group).assert_ok("mysql57-log-group").stdout.clone();
     if case.grow_system_tablespace_with.is_some() {
         let size = |dir: &Path| std::fs::metadata(dir.join("ibdata1")).unwrap().len();
         assert!(
@@ -251,15 +232,13 @@ fn restore_c(
     source_sums: &BTreeMap<String, u64>,
 ) {
     let c_data = work.path().join("c-data");
-    copy_tree(target, &c_data);
+    tree::cp_a(target, &c_data);
     let before = tree::fingerprint(&c_data);
     let started = std::time::Instant::now();
-    let out = innohot().args(["prepare", "--target-dir"]).arg(&c_data).output().expect("run innohot prepare");
+    let run = innohot!().prepare(&c_data, &[]);
     let prepare_s = started.elapsed().as_secs_f64();
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{}: innohot prepare refused a real 5.7 backup:\n{log}", case.name);
+    run.assert_completed(&format!("{}: innohot prepare of a real 5.7 backup", case.name));
     assert_ne!(tree::fingerprint(&c_data), before, "{}: innohot prepare changed nothing", case.name);
-    assert!(log.trim_end().ends_with("completed OK!"), "{}: innohot prepare:\n{log}", case.name);
     place_remote_files(&c_data);
     let started = std::time::Instant::now();
     let c = case.builder(b).start_on(&c_data).expect("start 5.7 on the innohot-prepared backup");
@@ -289,9 +268,8 @@ fn restore_a(
 }
 
 /// Runs the backup `cmd`; once its log says ibdata1 is copied (the next file
-/// begins), runs `sql` on the source in a transaction and rolls it back. Returns
-/// the backup's output, as [`run_ok`] does.
-fn backup_growing_ibdata1(cmd: &mut Command, src: &LocalServer, sql: &str, work: &Path) -> String {
+/// begins), runs `sql` on the source in a transaction and rolls it back.
+fn backup_growing_ibdata1(cmd: &mut Command, src: &LocalServer, sql: &str, work: &Path) -> Run {
     let log_path = work.join("backup.stderr");
     let stderr = std::fs::File::create(&log_path).unwrap();
     let mut child = cmd.stdout(std::process::Stdio::null()).stderr(stderr).spawn().expect("start innohot backup");
@@ -312,9 +290,7 @@ fn backup_growing_ibdata1(cmd: &mut Command, src: &LocalServer, sql: &str, work:
     conn.query_drop(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     conn.query_drop("ROLLBACK").unwrap();
     let status = child.wait().unwrap();
-    let text = std::fs::read_to_string(&log_path).unwrap();
-    assert!(status.success(), "innohot backup failed ({status}):\n{text}");
-    text
+    Run { code: status.code(), stdout: String::new(), stderr: std::fs::read_to_string(&log_path).unwrap() }
 }
 
 fn first_line(e: &impl std::fmt::Display) -> String {
@@ -353,12 +329,7 @@ fn check_restored(
     replay_binlog(src, from, restored).unwrap_or_else(|e| panic!("{} via {how}: binlog replay: {e}", case.name));
     let mut conn = restored.conn().unwrap();
     let sums = table_checksums(&mut conn).unwrap();
-    assert!(
-        &sums == source_sums,
-        "{} via {how}: restored + binlog replay differs from the source:\n{}",
-        case.name,
-        checksum_diff(source_sums, &sums)
-    );
+    assert_same_checksums(source_sums, &sums, &format!("{} via {how}: restored + binlog replay", case.name));
     let bad = check_tables_extended(&mut conn).unwrap();
     assert!(bad.is_empty(), "{} via {how}: CHECK TABLE EXTENDED fails:\n{bad}", case.name);
     eprintln!("{} via {how}: {} tables equal the source's and pass CHECK TABLE EXTENDED", case.name, sums.len());
@@ -381,7 +352,7 @@ const EXPECTED_ONLY_XTRABACKUP: &[(&str, &str)] = &[
 ];
 
 fn relative_files(dir: &Path) -> BTreeSet<PathBuf> {
-    tree::regular_files(dir).into_iter().map(|p| p.strip_prefix(dir).unwrap().to_path_buf()).collect()
+    tree::relative_files(dir).into_iter().map(PathBuf::from).collect()
 }
 
 fn keys(path: &Path) -> BTreeMap<String, String> {

@@ -5,10 +5,10 @@
 //! rates the backup reports, not on wall-clock figures.
 #![allow(clippy::disallowed_methods)] // a test reads files and runs programs directly
 
-use innohot_testbeds::{binaries_or_skip, ServerBuilder, Workload, WorkloadConfig};
+use innohot_testbeds::{binaries_or_skip, innohot, ServerBuilder, Workload, WorkloadConfig};
 use mysql::prelude::Queryable;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 /// How long the load runs on once the backup paces: many windows of 200 ms.
@@ -47,15 +47,9 @@ fn auto_pacing_slows_the_copy_under_a_load_and_speeds_up_when_it_stops() {
     let load = Workload::start(src.opts(), cfg).expect("start the load");
     std::thread::sleep(Duration::from_secs(1));
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .args([
-            "backup".to_string(),
-            format!("--target-dir={}", dir.path().join("b").display()),
-            format!("--socket={}", src.socket().display()),
-            "--user=root".into(),
-            // Any loss counts: the copy must slow down whatever this machine's disk.
-            "--max-impact=1".into(),
-        ])
+    // Any loss counts: the copy must slow down whatever this machine's disk.
+    let mut child = innohot!()
+        .backup_command(&src, &dir.path().join("b"), &["--max-impact=1"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

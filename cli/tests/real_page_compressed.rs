@@ -7,15 +7,13 @@
 //! and has the source's checksum.
 #![allow(clippy::disallowed_methods)] // a test reads files and runs programs directly
 
-use innohot_testbeds::roundtrip::{checksum_diff, flush_dirty_pages};
-use innohot_testbeds::{binaries_or_skip, check_tables_extended, table_checksums, LocalServer, ServerBuilder};
+use innohot_testbeds::roundtrip::{assert_same_checksums, flush_dirty_pages};
+use innohot_testbeds::{
+    binaries_or_skip, check_tables_extended, checksums_of, innohot, BackupKind, LocalServer, ServerBuilder,
+};
 use mysql::prelude::Queryable;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::Command;
-#[path = "common/paused_backup.rs"]
-mod paused_backup;
-use paused_backup::backup_with_pause;
 use std::time::{Duration, Instant};
 
 /// (table, how it is made): the statements before its CREATE TABLE set the
@@ -25,13 +23,6 @@ const TABLES: &[(&str, &str)] = &[
     ("pc_lz4", "SET GLOBAL innodb_compression_algorithm = lz4"),
     ("pc_legacy", "SET GLOBAL innodb_checksum_algorithm = crc32"),
 ];
-
-/// Runs innohot: whether it succeeded, its stdout and stderr.
-fn innohot(args: &[String]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().expect("run innohot");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.success(), text(&out.stdout), text(&out.stderr))
-}
 
 /// Disk blocks (512 bytes) and apparent length of `path`.
 fn usage(path: &Path) -> (u64, u64) {
@@ -67,7 +58,7 @@ const PAUSE: Duration = Duration::from_secs(12);
 /// redo, not the copied pages, holds the tables' last state, and the source
 /// changes no page after the backup.
 fn backup_rewriting_every_row(src: &LocalServer, target: &Path) {
-    let (ok, log) = backup_with_pause(src, target, PAUSE.as_millis() as u64, || {
+    let run = innohot!().backup_pausing(src, target, PAUSE.as_millis() as u64, &[], || {
         let t0 = Instant::now();
         let mut c = src.conn().unwrap();
         for (t, _) in TABLES {
@@ -81,7 +72,7 @@ fn backup_rewriting_every_row(src: &LocalServer, target: &Path) {
         assert!(t0.elapsed() < PAUSE, "the rewrite took longer than the backup's pause: {:?}", t0.elapsed());
         eprintln!("rewrite and purge: {:.1} s", t0.elapsed().as_secs_f64());
     });
-    assert!(ok, "innohot backup:\n{log}");
+    run.assert_backup_completed(target, BackupKind::Full);
 }
 
 #[test]
@@ -92,23 +83,18 @@ fn page_compressed_tables_restore_compressed_and_sparse() {
     let work = tempfile::tempdir().unwrap();
     let (target, datadir) = (work.path().join("backup"), work.path().join("restored"));
     backup_rewriting_every_row(&src, &target);
-    let want = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let want = checksums_of(&src);
     src.stop().expect("a clean shutdown flushes every page, compressed");
 
-    let (ok, out, log) = innohot(&["prepare".into(), format!("--target-dir={}", target.display()), "--json".into()]);
-    assert!(ok, "innohot prepare:\n{log}");
+    let prepare = innohot!().prepare(&target, &["--json"]);
+    let out = &prepare.assert_ok("innohot prepare").stdout;
     let json = out.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON in:\n{out}"));
     let report: serde_json::Value = serde_json::from_str(json).unwrap();
     let compressed = report["pages_compressed"].as_u64().unwrap_or_else(|| panic!("{json}"));
     let written = report["pages_written"].as_u64().unwrap();
     eprintln!("prepare: {written} pages written, {compressed} compressed again");
     assert!(compressed > 1000, "{json}");
-    let (ok, _, log) = innohot(&[
-        "copy-back".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--datadir={}", datadir.display()),
-    ]);
-    assert!(ok, "innohot copy-back:\n{log}");
+    innohot!().copy_back(&target, &datadir).assert_ok("innohot copy-back");
 
     for (t, _) in TABLES {
         let (src_blocks, src_len) = usage(&src.datadir().join(format!("pc/{t}.ibd")));
@@ -127,6 +113,5 @@ fn page_compressed_tables_restore_compressed_and_sparse() {
     let restored = src.builder().start_on(&datadir).expect("start a server on the restored datadir");
     let bad = check_tables_extended(&mut restored.conn().unwrap()).unwrap();
     assert!(bad.is_empty(), "CHECK TABLE ... EXTENDED on the restored datadir:\n{bad}");
-    let got = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(got == want, "the restored tables differ from the source's:\n{}", checksum_diff(&want, &got));
+    assert_same_checksums(&want, &checksums_of(&restored), "innohot's restore");
 }

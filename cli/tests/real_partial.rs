@@ -7,28 +7,20 @@
 //! after), and with `prepare --export`'s `.cfg` files into the whole table,
 //! partitions, encoded names and a DATA DIRECTORY table included.
 
-use innohot_testbeds::{binaries_or_skip, table_checksums, tree, LocalServer, ServerBuilder};
+use innohot_testbeds::{
+    binaries_or_skip, innohot, table_checksums, tree, BackupKind, LocalServer, Run, ServerBuilder, Writers,
+};
 use mysql::prelude::Queryable;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn innohot(args: &[String]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().expect("run innohot");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-/// `innohot --backup` of `src` into `target`, as root over its socket, with `filter`.
-fn backup(src: &LocalServer, target: &Path, filter: &[String]) -> (bool, String) {
-    let mut args = vec![
-        "--backup".to_string(),
-        format!("--target-dir={}", target.display()),
-        format!("--socket={}", src.socket().display()),
-        "--user=root".into(),
-    ];
-    args.extend_from_slice(filter);
-    innohot(&args)
+/// `innohot --backup` (mariabackup's spelling) of `src` into `target` with `filter`; it must complete.
+fn backup(src: &LocalServer, target: &Path, filter: &[&str]) {
+    let mut cmd = innohot!().command();
+    cmd.arg("--backup").arg(format!("--target-dir={}", target.display()));
+    cmd.arg(format!("--socket={}", src.socket().display())).arg("--user=root").args(filter);
+    Run::of(&mut cmd).assert_backup_completed(target, BackupKind::Full);
 }
 
 const TABLE: &str =
@@ -74,35 +66,23 @@ fn a_partial_backup_holds_the_tables_asked_for_and_imports_into_another_server()
     }
     // Writes to held and left-out tables while the copy runs, stopped before the
     // lock (the backup waits 4 s before it): the redo then holds changes to both.
-    let opts = src.opts();
-    let writer = std::thread::spawn(move || {
-        let mut c = mysql::Conn::new(opts).unwrap();
-        let until = Instant::now() + Duration::from_secs(2);
-        let mut n = 0u64;
-        while Instant::now() < until {
+    let until = Instant::now() + Duration::from_secs(2);
+    let writer = Writers::start(src.opts(), 1, |_| {
+        move |c: &mut mysql::Conn, n: u64| {
             for t in ["shop.orders", "crm.leads", "shop.items", "crm.users"] {
-                c.query_drop(format!("UPDATE {t} SET v = CONCAT(LEFT(v, 150), {n}) WHERE k = {}", n % 97)).unwrap();
-                c.query_drop(format!("INSERT INTO {t} (k, v) VALUES ({}, 'new')", n % 97)).unwrap();
+                c.query_drop(format!("UPDATE {t} SET v = CONCAT(LEFT(v, 150), {n}) WHERE k = {}", n % 97))?;
+                c.query_drop(format!("INSERT INTO {t} (k, v) VALUES ({}, 'new')", n % 97))?;
             }
-            n += 1;
+            Ok(Instant::now() < until)
         }
-        n
     });
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
-    let (ok, log) = backup(
-        &src,
-        &target,
-        &[
-            "--databases=shop crm.users".into(),
-            "--tables-exclude=^shop[.](items|orders_old)$".into(),
-            "--debug-pause-before-lock-ms=4000".into(),
-            format!("--extra-lsndir={}", dir.path().join("lsn").display()),
-        ],
-    );
-    let rounds = writer.join().unwrap();
+    let lsndir = format!("--extra-lsndir={}", dir.path().join("lsn").display());
+    let filter = ["--databases=shop crm.users", "--tables-exclude=^shop[.](items|orders_old)$"];
+    backup(&src, &target, &[filter[0], filter[1], "--debug-pause-before-lock-ms=4000", &lsndir]);
+    let rounds = writer.wait();
     assert!(rounds > 5, "the writer barely ran: {rounds} rounds");
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
     let held = tables_in(&target);
     let want: BTreeSet<String> = ["shop/orders", "crm/users"].iter().map(|s| s.to_string()).collect();
     assert_eq!(held, want, "the backup holds these tables and no others");
@@ -116,8 +96,8 @@ fn a_partial_backup_holds_the_tables_asked_for_and_imports_into_another_server()
     }
     let source_sums = table_checksums(&mut conn).unwrap();
 
-    let (ok, log) = innohot(&["--prepare".into(), format!("--target-dir={}", target.display())]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot prepare failed:\n{log}");
+    let target_arg = format!("--target-dir={}", target.display());
+    innohot!().run(["--prepare", &target_arg]).assert_completed("innohot --prepare");
 
     let dst = ServerBuilder::new(b).start().expect("start the destination");
     let mut d = dst.conn().unwrap();
@@ -138,11 +118,6 @@ fn a_partial_backup_holds_the_tables_asked_for_and_imports_into_another_server()
     for t in ["shop.orders", "crm.users"] {
         assert_eq!(imported.get(t), source_sums.get(t), "{t}: the imported table's checksum is not the source's");
     }
-}
-
-/// Bytes of every file below `dir`, by path: what must not change.
-fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    tree::regular_files(dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
 }
 
 #[test]
@@ -188,8 +163,8 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
         open.query_drop(format!("UPDATE {t} SET v = 'uncommitted' WHERE k = 3")).unwrap();
     }
     let target = dir.path().join("backup");
-    let (ok, log) = backup(&src, &target, &["--tables=^shop[.](orders|order.*lines|hist|far|caf.*)$".into()]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
+    backup(&src, &target, &["--tables=^shop[.](orders|order.*lines|hist|far|caf.*)$"]);
+    let target_arg = format!("--target-dir={}", target.display());
     let empty = std::fs::metadata(target.join("emptydb/db.opt")).expect("an empty database is held as an empty db.opt");
     assert_eq!(empty.len(), 0);
     assert!(!target.join("notadb").exists(), "a directory of ignore_db_dirs is no database");
@@ -200,16 +175,12 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
     // The source's DATA DIRECTORY file must come out of the export untouched:
     // the backup's .isl names it.
     src.stop().expect("stop the source");
-    let remote_before = contents(&remote);
+    let remote_before = tree::file_contents(&remote);
     assert!(!remote_before.is_empty());
 
-    let (ok, log) = innohot(&[
-        "prepare".into(),
-        "--export".into(),
-        format!("--mariadbd={}", b.mariadbd.display()),
-        format!("--target-dir={}", target.display()),
-    ]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot prepare --export failed:\n{log}");
+    let mariadbd = format!("--mariadbd={}", b.mariadbd.display());
+    let run = innohot!().run(["prepare", "--export", &mariadbd, &target_arg]);
+    let log = &run.assert_completed("innohot prepare --export").stderr;
     assert!(log.contains("exported 5 tables"), "{log}");
     // Rolling back the open transaction, the server cannot open shop.left_out,
     // which the backup leaves out: said once, without the server's errors.
@@ -217,7 +188,7 @@ fn prepare_export_writes_cfg_files_that_import_whole_tables_with_uncommitted_row
     assert!(note.contains("shop/left_out"), "{note}");
     assert!(!log.contains("Could not find a valid tablespace file for shop/left_out"), "{log}");
     assert!(!log.contains("Operating system error number"), "{log}");
-    assert_eq!(contents(&remote), remote_before, "the export server wrote the source's DATA DIRECTORY file");
+    assert_eq!(tree::file_contents(&remote), remote_before, "the export server wrote the source's DATA DIRECTORY file");
     assert!(target.join("shop/far.isl").exists(), "the .isl is back after the export");
     let cfgs: BTreeSet<String> = tree::regular_files(&target.join("shop"))
         .into_iter()

@@ -2,45 +2,26 @@
 //! `innohot prepare`, `innohot copy-back` into a fresh datadir, a server started
 //! on it, CHECKSUM TABLE equal to the source's.
 
-use innohot_testbeds::roundtrip::{binlog_info, checksum_diff, flush_dirty_pages, replay_binlog};
+use innohot_testbeds::roundtrip::{assert_same_checksums, binlog_info, flush_dirty_pages, replay_binlog};
 use innohot_testbeds::{
-    binaries_or_skip, mariabackup, table_checksums, LocalServer, ServerBuilder, Workload, WorkloadConfig,
+    binaries_or_skip, check_tables, checksums_of, innohot, mariabackup, tree, BackupKind, LocalServer, ServerBuilder,
+    Workload, WorkloadConfig, Writers,
 };
 use mysql::prelude::Queryable;
 use std::path::Path;
-use std::process::Command;
-#[path = "common/paused_backup.rs"]
-mod paused_backup;
-use paused_backup::backup_with_pause;
 use std::time::{Duration, Instant};
 
-fn innohot(args: &[String]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().expect("run innohot");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 fn backup(server: &LocalServer, target: &Path) {
-    let (ok, log) = innohot(&[
-        "backup".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--socket={}", server.socket().display()),
-        "--user=root".into(),
-    ]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
+    innohot!().backup(server, target, &[]).assert_backup_completed(target, BackupKind::Full);
 }
 
 /// `innohot prepare` then `innohot copy-back`.
 fn prepare_and_copy_back(target: &Path, datadir: &Path) {
     let t0 = Instant::now();
-    let (ok, log) = innohot(&["prepare".into(), format!("--target-dir={}", target.display())]);
-    assert!(ok, "innohot prepare failed:\n{log}");
-    eprintln!("innohot prepare: {:.2} s\n{log}", t0.elapsed().as_secs_f64());
-    let (ok, log) = innohot(&[
-        "copy-back".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--datadir={}", datadir.display()),
-    ]);
-    assert!(ok, "innohot copy-back failed:\n{log}");
+    let run = innohot!().prepare(target, &[]);
+    run.assert_completed("innohot prepare");
+    eprintln!("innohot prepare: {:.2} s\n{}", t0.elapsed().as_secs_f64(), run.stderr);
+    innohot!().copy_back(target, datadir).assert_completed("innohot copy-back");
 }
 
 #[test]
@@ -53,15 +34,14 @@ fn an_idle_server_backed_up_prepared_and_copied_back_by_innohot_has_the_sources_
     // copied redo holds only the backup's own physical records.
     flush_dirty_pages(&mut src.conn().unwrap(), Duration::from_secs(60)).unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let before = checksums_of(&src);
     let dir = tempfile::tempdir().unwrap();
     let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
     backup(&src, &target);
     prepare_and_copy_back(&target, &datadir);
     assert!(!datadir.join("xtrabackup_checkpoints").exists() && !datadir.join("backup-my.cnf").exists());
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
-    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+    assert_same_checksums(&before, &checksums_of(&restored), "innohot's restore");
 }
 
 /// A source server with the workload's tables in schema `load`, and the
@@ -93,19 +73,18 @@ fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_sourc
         ))
         .unwrap();
     }
-    let opts = src.opts();
-    let writer = std::thread::spawn(move || {
-        let mut conn = mysql::Conn::new(opts).unwrap();
-        for round in 0..40 {
+    // 40 rounds on one connection, while the backup runs.
+    let writer = Writers::start(src.opts(), 1, |_| {
+        |conn: &mut mysql::Conn, round: u64| {
             for t in ["zip", "pc"] {
                 conn.query_drop(format!(
                     "UPDATE load.{t} SET a = a + 1, b = REPEAT('u', 5 + (id + {round}) % 240) WHERE id % 7 = {}",
                     round % 7
-                ))
-                .unwrap();
-                conn.query_drop(format!("DELETE FROM load.{t} WHERE id % 50 = {round}")).unwrap();
-                conn.query_drop(format!("INSERT INTO load.{t} VALUES ({}, 1, 'new')", 10_000 + round)).unwrap();
+                ))?;
+                conn.query_drop(format!("DELETE FROM load.{t} WHERE id % 50 = {round}"))?;
+                conn.query_drop(format!("INSERT INTO load.{t} VALUES ({}, 1, 'new')", 10_000 + round))?;
             }
+            Ok(round + 1 < 40)
         }
     });
     let load = Workload::start(src.opts(), cfg).unwrap();
@@ -113,23 +92,17 @@ fn a_backup_under_writes_prepared_by_innohot_then_binlog_replay_equals_the_sourc
     let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
     backup(&src, &target);
     load.wait().unwrap();
-    writer.join().unwrap();
-    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    assert_eq!(writer.wait(), 40, "the writer's rounds");
+    let before = checksums_of(&src);
     let from = binlog_info(&target).unwrap();
     prepare_and_copy_back(&target, &datadir);
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
-    let mut rconn = restored.conn().unwrap();
-    for t in ["zip", "pc"] {
-        let rows: Vec<(String, String, String, String)> =
-            rconn.query(format!("CHECK TABLE load.{t} EXTENDED")).unwrap();
-        for (_, _, kind, text) in rows {
-            assert!(kind != "error" && (kind != "status" || text == "OK"), "CHECK TABLE load.{t}: {kind} {text}");
-        }
-    }
+    let bad = check_tables(&mut restored.conn().unwrap(), &["load.zip", "load.pc"]).unwrap();
+    assert!(bad.is_empty(), "CHECK TABLE ... EXTENDED:\n{bad}");
     replay_binlog(&src, &from, &restored).unwrap();
-    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
+    let after = checksums_of(&restored);
     assert!(after.contains_key("load.zip") && after.contains_key("load.pc"), "{after:?}");
-    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+    assert_same_checksums(&before, &after, "innohot's restore + binlog replay");
 }
 
 /// Issue 10's round trip, spelled as a script written for mariabackup spells it:
@@ -144,38 +117,25 @@ fn the_xtrabackup_spelling_round_trip_under_writes_equals_the_source() {
     let load = Workload::start(src.opts(), cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
-    let (ok, log) = innohot(&[
-        "--backup".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--socket={}", src.socket().display()),
-        "--user=root".into(),
-    ]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot --backup failed:\n{log}");
+    let (target_dir, datadir_arg) =
+        (format!("--target-dir={}", target.display()), format!("--datadir={}", datadir.display()));
+    let socket = format!("--socket={}", src.socket().display());
+    let run = innohot!().run(["--backup", &target_dir, &socket, "--user=root"]);
+    run.assert_backup_completed(&target, BackupKind::Full);
     let stats = load.wait().unwrap();
     eprintln!("workload during the backup: {stats:?}");
-    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let before = checksums_of(&src);
     let from = binlog_info(&target).unwrap();
-    let (ok, log) = innohot(&["--prepare".into(), format!("--target-dir={}", target.display())]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot --prepare failed:\n{log}");
+    innohot!().run(["--prepare", &target_dir]).assert_completed("innohot --prepare");
     // The prepared backup verifies: every page valid and none past the applied LSN.
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot"))
-        .args(["verify", &format!("--target-dir={}", target.display())])
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && report.contains("log-applied") && report.contains(": OK:"), "{report}");
-    let (ok, log) = innohot(&[
-        "--copy-back".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--datadir={}", datadir.display()),
-    ]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot --copy-back failed:\n{log}");
+    let report = innohot!().verify(&target);
+    assert!(report.ok() && report.stdout.contains("log-applied") && report.stdout.contains(": OK:"), "{report:?}");
+    innohot!().run(["--copy-back", &target_dir, &datadir_arg]).assert_completed("innohot --copy-back");
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
     if let Err(e) = replay_binlog(&src, &from, &restored) {
         panic!("the binlog replay failed: {e}\nthe restored server's log:\n{}", restored.error_log_tail(40));
     }
-    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+    assert_same_checksums(&before, &checksums_of(&restored), "innohot's restore + binlog replay");
     assert!(before.len() > 1, "the checksums cover the workload's tables: {before:?}");
 }
 
@@ -201,59 +161,37 @@ fn a_backup_under_a_steady_load_with_page_churn_prepared_by_innohot_equals_the_s
     .unwrap();
     conn.query_drop("USE churn").unwrap(); // seq_1_to_N needs a current database
     conn.query_drop("INSERT INTO churn.t (k, v) SELECT seq % 100000, REPEAT('v', 100) FROM seq_1_to_200000").unwrap();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..6u64)
-        .map(|w| {
-            let (opts, stop) = (src.opts(), stop.clone());
-            std::thread::spawn(move || {
-                let mut c = mysql::Conn::new(opts).expect("a writer connection");
-                let mut n = 0u64;
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    let id = 1 + (n * 7919 + w * 104_729) % 200_000;
-                    c.query_drop("BEGIN").unwrap();
-                    c.query_drop(format!(
-                        "UPDATE churn.t SET k = (k * 31 + {n}) % 100000, v = REPEAT('u', 1 + {n} % 900) WHERE id = {id}"
-                    ))
-                    .unwrap();
-                    c.query_drop(format!("INSERT INTO churn.t (k, v) VALUES ({} % 100000, REPEAT('i', 900))", n * 13))
-                        .unwrap();
-                    c.query_drop("COMMIT").unwrap();
-                    n += 1;
-                }
-                n
-            })
-        })
-        .collect();
+    let writers = Writers::start(src.opts(), 6, |w| {
+        move |c: &mut mysql::Conn, n: u64| {
+            let id = 1 + (n * 7919 + w as u64 * 104_729) % 200_000;
+            c.query_drop("BEGIN")?;
+            c.query_drop(format!(
+                "UPDATE churn.t SET k = (k * 31 + {n}) % 100000, v = REPEAT('u', 1 + {n} % 900) WHERE id = {id}"
+            ))?;
+            c.query_drop(format!("INSERT INTO churn.t (k, v) VALUES ({} % 100000, REPEAT('i', 900))", n * 13))?;
+            c.query_drop("COMMIT")?;
+            Ok(true)
+        }
+    });
     std::thread::sleep(Duration::from_millis(1000)); // real server under real load: let it run
     let dir = tempfile::tempdir().unwrap();
     let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
-    let (ok, log) = innohot(&[
-        "backup".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--socket={}", src.socket().display()),
-        "--user=root".into(),
-        "--debug-pause-before-lock-ms=5000".into(),
-    ]);
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let commits: u64 = writers.into_iter().map(|w| w.join().expect("a writer")).sum();
+    let run = innohot!().backup(&src, &target, &["--debug-pause-before-lock-ms=5000"]);
+    let commits = writers.stop();
     eprintln!("{commits} transactions during the run");
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot backup failed:\n{log}");
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(commits > 2000, "the load was too light to prove anything: {commits} transactions");
-    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let before = checksums_of(&src);
     let from = binlog_info(&target).unwrap();
     if let Ok(keep) = std::env::var("XKEEP") {
-        let _ = std::process::Command::new("cp").args(["-a"]).arg(&target).arg(&keep).status();
+        tree::cp_a(&target, Path::new(&keep));
     }
     prepare_and_copy_back(&target, &datadir);
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
-    let rows: Vec<(String, String, String, String)> =
-        restored.conn().unwrap().query("CHECK TABLE churn.t EXTENDED").unwrap();
-    for (_, _, kind, text) in rows {
-        assert!(kind != "error" && (kind != "status" || text == "OK"), "CHECK TABLE churn.t: {kind} {text}");
-    }
+    let bad = check_tables(&mut restored.conn().unwrap(), &["churn.t"]).unwrap();
+    assert!(bad.is_empty(), "CHECK TABLE ... EXTENDED:\n{bad}");
     replay_binlog(&src, &from, &restored).unwrap();
-    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+    assert_same_checksums(&before, &checksums_of(&restored), "innohot's restore + binlog replay");
 }
 
 /// OPTIMIZE TABLE while the backup runs rebuilds the table under its name (a new
@@ -270,27 +208,21 @@ fn a_table_rebuilt_during_the_backup_is_not_said_dropped_and_restores() {
     conn.query_drop("INSERT INTO o.t SELECT seq, REPEAT('t', seq % 90) FROM o.seq_1_to_5000").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (target, datadir) = (dir.path().join("backup"), dir.path().join("restored"));
-    let (ok, log) = backup_with_pause(&src, &target, 3000, || {
+    let run = innohot!().backup_pausing(&src, &target, 3000, &[], || {
         conn.query_drop("OPTIMIZE TABLE o.t").unwrap();
         conn.query_drop("INSERT INTO o.t VALUES (100000, 'after the rebuild')").unwrap();
     });
-    assert!(ok, "the backup failed:\n{log}");
+    run.assert_backup_completed(&target, BackupKind::Full);
+    let log = &run.stderr;
     assert!(log.contains("o/t.ibd was rebuilt during the backup"), "{log}");
     assert!(!log.contains("was dropped") && !log.contains("o/t.ibd was created"), "{log}");
-    let (ok, prepare_log) = innohot(&["prepare".into(), format!("--target-dir={}", target.display())]);
-    assert!(ok, "{prepare_log}");
+    let prepare_log = innohot!().prepare(&target, &[]).assert_completed("innohot prepare").stderr.clone();
     assert!(!prepare_log.contains("was dropped") && !prepare_log.contains("dropped during it"), "{prepare_log}");
     assert!(prepare_log.contains("rebuilt (ALTER TABLE, OPTIMIZE TABLE)"), "{prepare_log}");
-    let (ok, log) = innohot(&[
-        "copy-back".into(),
-        format!("--target-dir={}", target.display()),
-        format!("--datadir={}", datadir.display()),
-    ]);
-    assert!(ok, "{log}");
-    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    innohot!().copy_back(&target, &datadir).assert_completed("innohot copy-back");
+    let before = checksums_of(&src);
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
-    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+    assert_same_checksums(&before, &checksums_of(&restored), "innohot's restore");
 }
 
 /// An undo tablespace truncated (innodb_undo_log_truncate) while the backup runs,
@@ -326,7 +258,7 @@ fn an_undo_tablespace_truncated_during_the_backup_is_cut_as_mariabackup_cuts_it(
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("backup");
     let mut server_size = grown;
-    let (ok, log) = backup_with_pause(&src, &target, 15000, || {
+    let run = innohot!().backup_pausing(&src, &target, 15000, &[], || {
         // Copied at its grown size; now purge may run and truncate it.
         reader.query_drop("COMMIT").unwrap();
         let deadline = Instant::now() + Duration::from_secs(12);
@@ -335,14 +267,13 @@ fn an_undo_tablespace_truncated_during_the_backup_is_cut_as_mariabackup_cuts_it(
             server_size = std::fs::metadata(&undo).unwrap().len();
         }
     });
-    assert!(ok, "the backup failed:\n{log}");
+    run.assert_backup_completed(&target, BackupKind::Full);
     assert!(server_size < grown, "the server did not truncate undo001 during the backup");
     let copied = std::fs::metadata(target.join("undo001")).unwrap().len();
     assert_eq!(copied, grown, "undo001 was copied before its truncation");
 
     let by_mariabackup = dir.path().join("by-mariabackup");
-    let st = Command::new("cp").arg("-a").arg(&target).arg(&by_mariabackup).status().unwrap();
-    assert!(st.success());
+    tree::cp_a(&target, &by_mariabackup);
     mariabackup::prepare(&b, &by_mariabackup, &dir.path().join("mariabackup.log")).expect("mariabackup --prepare");
     let datadir = dir.path().join("restored");
     prepare_and_copy_back(&target, &datadir);
@@ -359,8 +290,7 @@ fn an_undo_tablespace_truncated_during_the_backup_is_cut_as_mariabackup_cuts_it(
         assert!(ours == theirs, "{undo}: the bytes differ from mariabackup's");
     }
     assert_eq!(std::fs::metadata(target.join("undo001")).unwrap().len(), server_size, "cut to the server's size");
-    let before = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let before = checksums_of(&src);
     let restored = ServerBuilder::new(b).start_on(&datadir).expect("start a server on the restored datadir");
-    let after = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(after == before, "restored tables differ:\n{}", checksum_diff(&before, &after));
+    assert_same_checksums(&before, &checksums_of(&restored), "innohot's restore");
 }

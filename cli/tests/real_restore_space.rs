@@ -8,16 +8,12 @@
 //! datadir is empty again (or missing again). And an empty `lost+found` (a
 //! fresh file system) counts as an empty datadir and stays.
 
-use innohot_testbeds::tree::file_contents;
-use innohot_testbeds::{binaries_or_skip, ServerBuilder, Workload, WorkloadConfig};
-use std::hash::{Hash, Hasher};
+use innohot_testbeds::tree::{file_contents, fingerprint};
+use innohot_testbeds::{
+    binaries_or_skip, found_or_skip, innohot, Demand, Run, ServerBuilder, Workload, WorkloadConfig,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn innohot(args: &[String]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().expect("run innohot");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 /// A tmpfs mounted on a directory of its own, unmounted when dropped.
 struct Tmpfs {
@@ -45,13 +41,6 @@ impl Drop for Tmpfs {
     }
 }
 
-/// A hash of every file below `dir`: its relative path and its bytes.
-fn checksum(dir: &Path) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    file_contents(dir).hash(&mut h);
-    h.finish()
-}
-
 fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> =
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -59,39 +48,45 @@ fn entries(dir: &Path) -> Vec<String> {
     v
 }
 
-fn restore(cmd: &str, backup: &Path, datadir: &Path) -> (Option<i32>, String) {
-    innohot(&[cmd.into(), format!("--target-dir={}", backup.display()), format!("--datadir={}", datadir.display())])
+fn restore(cmd: &str, backup: &Path, datadir: &Path) -> Run {
+    innohot!().run([
+        cmd.into(),
+        format!("--target-dir={}", backup.display()),
+        format!("--datadir={}", datadir.display()),
+    ])
 }
 
 #[test]
 fn restores_onto_a_file_system_too_small_fail_whole_and_leave_the_backup_and_the_datadir_as_they_were() {
     let Some(b) = binaries_or_skip() else { return };
     let work = tempfile::tempdir().unwrap();
-    if let Err(why) = Tmpfs::mount(&work.path().join("probe"), "size=1m") {
-        eprintln!("skipped: this test mounts tmpfs file systems and cannot here ({why}); run it as root");
+    let probe = Tmpfs::mount(&work.path().join("probe"), "size=1m")
+        .map_err(|why| format!("this test mounts tmpfs file systems and cannot here ({why}); run it as root"));
+    if found_or_skip(probe, Demand::Optional).is_none() {
         return;
     }
     let src = ServerBuilder::new(b).start().expect("start the source");
     let cfg = WorkloadConfig { schema: "fill".into(), initial_rows: 3000, ..WorkloadConfig::default() };
     Workload::setup(&mut src.conn().unwrap(), &cfg).unwrap();
     let backup = work.path().join("backup");
-    let (code, log) = innohot(&[
+    let Run { code, stderr: log, .. } = innohot!().run([
         "backup".into(),
         format!("--target-dir={}", backup.display()),
         format!("--socket={}", src.socket().display()),
         "--user=root".into(),
     ]);
     assert_eq!(code, Some(0), "innohot backup failed:\n{log}");
-    let (code, log) = innohot(&["prepare".into(), format!("--target-dir={}", backup.display())]);
+    let Run { code, stderr: log, .. } =
+        innohot!().run(["prepare".into(), format!("--target-dir={}", backup.display())]);
     assert_eq!(code, Some(0), "innohot prepare failed:\n{log}");
-    let before = checksum(&backup);
+    let before = fingerprint(&backup);
     let files = file_contents(&backup).len();
     eprintln!("backup: {files} files, checksum {before:016x}");
 
     // Too small: refused before anything is written, with the figures.
     let small = Tmpfs::mount(&work.path().join("small"), "size=8m").unwrap();
     for cmd in ["copy-back", "move-back"] {
-        let (code, err) = restore(cmd, &backup, &small.dir);
+        let Run { code, stderr: err, .. } = restore(cmd, &backup, &small.dir);
         eprintln!("{cmd} onto a tmpfs of 8 MiB:\n{err}");
         assert_eq!(code, Some(1), "{cmd}: {err}");
         for needle in [
@@ -105,14 +100,14 @@ fn restores_onto_a_file_system_too_small_fail_whole_and_leave_the_backup_and_the
         ] {
             assert!(err.contains(&needle), "{cmd}: {needle:?} in\n{err}");
         }
-        assert_eq!(checksum(&backup), before, "{cmd} changed the backup");
+        assert_eq!(fingerprint(&backup), before, "{cmd} changed the backup");
         assert!(entries(&small.dir).is_empty(), "{cmd} left {:?}", entries(&small.dir));
     }
 
     // Room for the bytes, not for the files: creating one fails half way; undone.
     let few_inodes = Tmpfs::mount(&work.path().join("inodes"), "size=1g,nr_inodes=16").unwrap();
     for (cmd, datadir) in [("copy-back", few_inodes.dir.clone()), ("move-back", few_inodes.dir.join("data"))] {
-        let (code, err) = restore(cmd, &backup, &datadir);
+        let Run { code, stderr: err, .. } = restore(cmd, &backup, &datadir);
         eprintln!("{cmd} onto a tmpfs of 16 inodes:\n{err}");
         assert_eq!(code, Some(1), "{cmd}: {err}");
         let again = if datadir == few_inodes.dir { "is empty again" } else { "is missing again, as it was" };
@@ -125,18 +120,18 @@ fn restores_onto_a_file_system_too_small_fail_whole_and_leave_the_backup_and_the
             assert!(err.contains(&needle), "{cmd}: {needle:?} in\n{err}");
         }
         assert!(err.contains("removed the") && err.contains("files it had written"), "{cmd}: {err}");
-        assert_eq!(checksum(&backup), before, "{cmd} changed the backup");
+        assert_eq!(fingerprint(&backup), before, "{cmd} changed the backup");
         assert!(entries(&few_inodes.dir).is_empty(), "{cmd} left {:?}", entries(&few_inodes.dir));
     }
 
     // A fresh file system's empty lost+found: an empty datadir, left in place.
     let roomy = Tmpfs::mount(&work.path().join("roomy"), "size=1g").unwrap();
     std::fs::create_dir(roomy.dir.join("lost+found")).unwrap();
-    let (code, err) = restore("copy-back", &backup, &roomy.dir);
+    let Run { code, stderr: err, .. } = restore("copy-back", &backup, &roomy.dir);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.trim_end().ends_with("completed OK!"), "{err}");
     let placed = entries(&roomy.dir);
     assert!(placed.contains(&"lost+found".into()) && placed.contains(&"ibdata1".into()), "{placed:?}");
     assert!(!placed.contains(&"innohot_restore_in_progress".into()), "{placed:?}");
-    assert_eq!(checksum(&backup), before);
+    assert_eq!(fingerprint(&backup), before);
 }

@@ -11,63 +11,40 @@
 use innohot::format::xbstream::{decode, Chunk};
 use innohot::meta::CHECKPOINTS_FILE;
 use innohot::stream::{MANIFEST, STREAM_HEAD};
-use innohot_testbeds::roundtrip::{binlog_info, checksum_diff, prepare_copy_back_start, replay_binlog};
+use innohot_testbeds::roundtrip::{assert_same_checksums, binlog_info, prepare_copy_back_start, replay_binlog};
 use innohot_testbeds::{
-    binaries_or_skip, check_tables_extended, table_checksums, tree, Binaries, LocalServer, ServerBuilder, Workload,
-    WorkloadConfig,
+    binaries_or_skip, check_tables_extended, checksums_of, innohot, tree, Binaries, LocalServer, Run, ServerBuilder,
+    Workload, WorkloadConfig,
 };
 use mysql::prelude::Queryable;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-const INNOHOT: &str = env!("CARGO_BIN_EXE_innohot");
-
-fn innohot(args: &[String]) -> (bool, String) {
-    let out = Command::new(INNOHOT).args(args).output().expect("run innohot");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 /// `innohot backup --stream=xbstream` of `src`, as root over its socket.
 fn stream_backup(src: &LocalServer) -> Command {
-    let mut cmd = Command::new(INNOHOT);
+    let mut cmd = innohot!().command();
     cmd.args(["backup", "--stream=xbstream", "--user=root"]).arg(format!("--socket={}", src.socket().display()));
     cmd
 }
 
 /// The stream backup of `src` (with the options `extra`) into the file `out`,
 /// pausing `pause_ms` before its lock and running `meanwhile` during the
-/// pause: whether it completed, and its log.
+/// pause.
 fn stream_backup_with_pause(
     src: &LocalServer,
     extra: &[&str],
     out: &Path,
     pause_ms: u64,
     meanwhile: impl FnOnce(),
-) -> (bool, String) {
-    let mut child = stream_backup(src)
-        .args(extra)
-        .arg(format!("--debug-pause-before-lock-ms={pause_ms}"))
-        .stdout(File::create(out).expect("create the stream file"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run innohot backup --stream");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr piped")).lines().map_while(Result::ok);
-    let mut log = Vec::new();
-    for line in lines.by_ref() {
-        let paused = line.contains("pausing");
-        log.push(line);
-        if paused {
-            break;
-        }
-    }
-    meanwhile();
-    log.extend(lines);
-    let ok = child.wait().expect("wait for innohot").success();
-    (ok && log.last().is_some_and(|l| l.ends_with("completed OK!")), log.join("\n"))
+) -> Run {
+    let mut cmd = stream_backup(src);
+    cmd.args(extra).arg(format!("--debug-pause-before-lock-ms={pause_ms}"));
+    cmd.stdout(File::create(out).expect("create the stream file"));
+    Run::pausing(&mut cmd, |_| meanwhile())
 }
 
 /// The tables the DDL during the backup works on, in database `ddl` (and `other`).
@@ -125,8 +102,7 @@ fn extract_both(b: &Binaries, stream: &Path, dir: &Path, decompress: bool) -> (P
         args.push("--decompress".into());
     }
     args.extend(["-C".into(), path_arg(&ours), path_arg(stream)]);
-    let (ok, log) = innohot(&args);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot {}:\n{log}", args.join(" "));
+    innohot!().run(&args).assert_completed(&format!("innohot {}", args.join(" ")));
     (theirs, ours)
 }
 
@@ -223,16 +199,10 @@ fn assert_ddl_applied(who: &str, datadir: &Path) {
 /// `innohot prepare` and `innohot copy-back` of `backup` into `datadir`, and a server on it.
 fn restore_by_innohot(b: &Binaries, backup: &Path, datadir: &Path) -> LocalServer {
     let t0 = Instant::now();
-    let (ok, log) = innohot(&["prepare".into(), format!("--target-dir={}", backup.display())]);
-    assert!(ok && log.trim_end().ends_with("completed OK!"), "innohot prepare:\n{log}");
+    innohot!().prepare(backup, &[]).assert_completed("innohot prepare");
     eprintln!("innohot prepare: {:.1} s", t0.elapsed().as_secs_f64());
     assert!(markers_in(backup).is_empty(), "innohot prepare left markers: {:?}", markers_in(backup));
-    let (ok, log) = innohot(&[
-        "copy-back".into(),
-        format!("--target-dir={}", backup.display()),
-        format!("--datadir={}", datadir.display()),
-    ]);
-    assert!(ok, "innohot copy-back:\n{log}");
+    innohot!().copy_back(backup, datadir).assert_ok("innohot copy-back");
     ServerBuilder::new(b.clone()).start_on(datadir).expect("start a server on innohot's restore")
 }
 
@@ -254,39 +224,43 @@ fn assert_restores(who: &str, src: &LocalServer, from: &(String, u64), restored:
     if let Err(e) = replay_binlog(src, from, restored) {
         panic!("{who}: the binlog replay failed: {e}\nthe restored server's log:\n{}", restored.error_log_tail(40));
     }
-    let got = table_checksums(&mut restored.conn().unwrap()).unwrap();
-    assert!(got == *want, "{who}: restored tables differ:\n{}", checksum_diff(want, &got));
+    assert_same_checksums(want, &checksums_of(restored), who);
 }
 
 type Sums = BTreeMap<String, u64>;
+
+/// The workload on `src` (schema `load`), stopped once the backup is done.
+fn start_load(src: &LocalServer) -> Workload {
+    let cfg = WorkloadConfig {
+        schema: "load".into(),
+        initial_rows: 1000,
+        duration: Duration::from_secs(300), // an upper bound
+        ..WorkloadConfig::default()
+    };
+    Workload::start(src.opts(), cfg).unwrap()
+}
 
 #[test]
 fn a_stream_under_write_load_and_ddl_restores_equal_by_both_extractors_and_both_prepares() {
     let Some(b) = binaries_or_skip() else { return };
     let src = ServerBuilder::new(b.clone()).start().expect("start the source");
     create_ddl_tables(&src);
-    let cfg = WorkloadConfig {
-        schema: "load".into(),
-        initial_rows: 1000,
-        duration: Duration::from_secs(300), // an upper bound: stopped once the backup is done
-        ..WorkloadConfig::default()
-    };
-    let load = Workload::start(src.opts(), cfg).unwrap();
+    let load = start_load(&src);
     let dir = tempfile::tempdir().unwrap();
     let stream = dir.path().join("backup.xbstream");
     let pause = Duration::from_secs(10);
     let mut ddl_took = Duration::MAX;
-    let (ok, log) = stream_backup_with_pause(&src, &[], &stream, pause.as_millis() as u64, || {
+    let run = stream_backup_with_pause(&src, &[], &stream, pause.as_millis() as u64, || {
         ddl_took = ddl_after_the_copy(&src);
     });
     let stats = load.stop().unwrap();
     eprintln!("workload during the backup: {stats:?}");
-    assert!(ok, "innohot backup --stream failed:\n{log}");
+    let log = &run.assert_completed("innohot backup --stream").stderr;
     let said: Vec<&str> = log.lines().filter(|l| l.contains("pausing") || l.contains("during the backup")).collect();
     eprintln!("the backup says:\n{}", said.join("\n"));
     assert!(ddl_took < pause, "the DDL took {ddl_took:?}, longer than the pause: it may have come after the lock");
     assert!(stats.commits > 100, "the workload barely ran: {stats:?}");
-    let want = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let want = checksums_of(&src);
     for t in ["ddl.created", "ddl.swap_a", "ddl.rebuilt", "other.moved", "load.innodb_0", "load.myisam_0"] {
         assert!(want.contains_key(t), "{t} not among the source's tables: {:?}", want.keys());
     }
@@ -344,27 +318,21 @@ fn a_compressed_stream_under_write_load_restores_equal() {
     ] {
         c.query_drop(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let cfg = WorkloadConfig {
-        schema: "load".into(),
-        initial_rows: 1000,
-        duration: Duration::from_secs(300), // an upper bound: stopped once the backup is done
-        ..WorkloadConfig::default()
-    };
-    let load = Workload::start(src.opts(), cfg).unwrap();
+    let load = start_load(&src);
     let dir = tempfile::tempdir().unwrap();
     let stream = dir.path().join("backup.xbstream");
     let pause = Duration::from_secs(3);
     let mut writes_took = Duration::MAX;
-    let (ok, log) =
+    let run =
         stream_backup_with_pause(&src, &["--compress=zstd", "--parallel=2"], &stream, pause.as_millis() as u64, || {
             writes_took = wait_for_commits(&src, 50, pause);
         });
     let stats = load.stop().unwrap();
     eprintln!("workload during the backup: {stats:?}");
-    assert!(ok, "innohot backup --stream=xbstream --compress=zstd failed:\n{log}");
+    run.assert_completed("innohot backup --stream=xbstream --compress=zstd");
     eprintln!("50 commits in the first {writes_took:?} of the pause before the lock");
     assert!(stats.commits > 100, "the workload barely ran: {stats:?}");
-    let want = table_checksums(&mut src.conn().unwrap()).unwrap();
+    let want = checksums_of(&src);
     for t in ["bulk.t", "load.innodb_0", "load.myisam_0", "load.aria_0"] {
         assert!(want.contains_key(t), "{t} not among the source's tables: {:?}", want.keys());
     }
@@ -405,7 +373,8 @@ fn chunk_ends(stream: &[u8]) -> Vec<(usize, BTreeSet<String>)> {
 /// `innohot extract -C DIR -` of `stream`: its exit status and stderr.
 fn extract_stdin(dir: &Path, stream: &[u8]) -> (ExitStatus, String) {
     use std::io::Write;
-    let mut child = Command::new(INNOHOT)
+    let mut child = innohot!()
+        .command()
         .args(["extract", "-C"])
         .arg(dir)
         .arg("-")
@@ -470,9 +439,12 @@ fn a_cut_stream_is_refused_by_innohot_extract_naming_what_is_missing() {
     let cut_file = dir.path().join("cut.xbstream");
     std::fs::write(&cut_file, cut).unwrap();
     mbstream_x(&b, &cut_file, &dir.path().join("cut-by-mbstream"));
-    let (ok, log) =
-        innohot(&["prepare".into(), format!("--target-dir={}", dir.path().join("cut-by-mbstream").display())]);
-    assert!(!ok && log.contains(&format!("ended without {MANIFEST}")), "innohot prepare of the cut stream:\n{log}");
+    let run = innohot!().prepare(&dir.path().join("cut-by-mbstream"), &[]);
+    let log = &run.stderr;
+    assert!(
+        !run.ok() && log.contains(&format!("ended without {MANIFEST}")),
+        "innohot prepare of the cut stream:\n{log}"
+    );
 }
 
 fn chunk_path(c: &Chunk<'_>) -> String {

@@ -3,7 +3,7 @@
 //! (the latter from an option file) and VERIFY_IDENTITY complete and the server counts a TLS
 //! handshake for each; VERIFY_CA with another CA fails in one sentence, exit 1.
 
-use innohot_testbeds::{binaries_or_skip, LocalServer, ServerBuilder};
+use innohot_testbeds::{binaries_or_skip, innohot, skip, LocalServer, Run, ServerBuilder};
 use mysql::prelude::Queryable;
 use std::path::Path;
 use std::process::Command;
@@ -89,18 +89,13 @@ fn ssl_accepts(server: &LocalServer) -> u64 {
     row.map(|(_, v)| v.parse().unwrap()).unwrap_or(0)
 }
 
-fn innohot(args: &[String]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innohot")).args(args).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 #[test]
 fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     let Some(b) = binaries_or_skip() else { return };
     let certs = tempfile::tempdir().unwrap();
     let c = certs.path();
     if !make_ca(c, "ca", true) || !make_ca(c, "other-ca", false) {
-        eprintln!("SKIP: the openssl command cannot make test certificates here");
+        skip::skip("the openssl command cannot make test certificates here");
         return;
     }
     let src = ServerBuilder::new(b)
@@ -133,7 +128,7 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     let before = ssl_accepts(&src);
     let mut args = tcp(&dir.path().join("required"));
     args.push("--ssl-mode=REQUIRED".into());
-    let (code, log) = innohot(&args);
+    let Run { code, stderr: log, .. } = innohot!().run(&args);
     assert_eq!(code, Some(0), "{log}");
     assert!(log.trim_end().ends_with("completed OK!"), "{log}");
     assert!(ssl_accepts(&src) > before, "the backup's connection did not use TLS");
@@ -146,7 +141,7 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     args.extend(tcp(&dir.path().join("verify-ca")));
     args.remove(1); // `backup` comes first
     args.insert(0, "backup".into());
-    let (code, log) = innohot(&args);
+    let Run { code, stderr: log, .. } = innohot!().run(&args);
     assert_eq!(code, Some(0), "{log}");
     assert!(ssl_accepts(&src) > before, "the backup's connection did not use TLS");
 
@@ -155,7 +150,7 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     let mut args = tcp(&dir.path().join("verify-identity"));
     args.push("--ssl-mode=VERIFY_IDENTITY".into());
     args.push(format!("--ssl-ca={}", c.join("ca.pem").display()));
-    let (code, log) = innohot(&args);
+    let Run { code, stderr: log, .. } = innohot!().run(&args);
     assert_eq!(code, Some(0), "{log}");
     assert!(ssl_accepts(&src) > before, "the backup's connection did not use TLS");
 
@@ -164,7 +159,7 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     let mut args = tcp(&target);
     args.push("--ssl-mode=VERIFY_CA".into());
     args.push(format!("--ssl-ca={}", c.join("other-ca.pem").display()));
-    let (code, log) = innohot(&args);
+    let Run { code, stderr: log, .. } = innohot!().run(&args);
     assert_eq!(code, Some(1), "{log}");
     for says in ["TLS handshake", "not signed by the CA in --ssl-ca", "other-ca.pem", "--ssl-mode=REQUIRED"] {
         assert!(log.contains(says), "the message must say {says:?}: {log}");
@@ -177,10 +172,10 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     // VERIFY_CA without a CA: a usage error; over the socket: a warning, no TLS.
     let mut args = tcp(&dir.path().join("no-ca"));
     args.push("--ssl-mode=VERIFY_CA".into());
-    let (code, log) = innohot(&args);
+    let Run { code, stderr: log, .. } = innohot!().run(&args);
     assert_eq!(code, Some(1), "{log}");
     assert!(log.contains("--ssl-mode=VERIFY_CA needs --ssl-ca=FILE"), "{log}");
-    let (code, log) = innohot(&[
+    let Run { code, stderr: log, .. } = innohot!().run([
         "backup".into(),
         format!("--target-dir={}", dir.path().join("socket").display()),
         format!("--socket={}", src.socket().display()),
@@ -195,7 +190,7 @@ fn backups_over_tls_verify_the_ca_and_say_so_when_it_is_wrong() {
     conn.query_drop("CREATE USER 'only_tls'@'%' IDENTIFIED BY 'tls-pw' REQUIRE SSL").unwrap();
     conn.query_drop("GRANT ALL ON *.* TO 'only_tls'@'%'").unwrap();
     let before = ssl_accepts(&src);
-    let (code, log) = innohot(&[
+    let Run { code, stderr: log, .. } = innohot!().run([
         "--backup".into(),
         format!("--target-dir={}", dir.path().join("socket-tls").display()),
         format!("--socket={}", src.socket().display()),

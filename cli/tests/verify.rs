@@ -4,16 +4,13 @@
 //! LSN planted past the applied LSN. Each report is an insta snapshot
 //! (snapshots/verify_*.snap) with the temporary path and the LSNs redacted.
 
+use innohot_testbeds::innohot;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn innohot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_innohot"))
-}
-
+/// `innohot verify`: its exit code and its report (stdout, then stderr).
 fn verify(dir: &Path) -> (Option<i32>, String) {
-    let out = innohot().arg("verify").arg(format!("--target-dir={}", dir.display())).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    let r = innohot!().verify(dir);
+    (r.code, r.stdout + &r.stderr)
 }
 
 /// The report with the backup's path and every LSN replaced: what a snapshot keeps.
@@ -68,7 +65,7 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 fn verify_passes_a_clean_backup_and_names_each_planted_corruption() {
     let work = tempfile::tempdir().unwrap();
     let demo = work.path().join("demo");
-    let out = innohot().arg("demo").arg(&demo).output().unwrap();
+    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
     assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
     let backup = demo.join("backup");
     let (code, report) = verify(&backup);
@@ -192,7 +189,7 @@ fn verify_of_a_mariadb_backup_before_and_after_prepare() {
     assert_eq!(verify(&backup).0, Some(0));
 
     // Prepared by innohot: clean; then a page stamped with an LSN past the applied one.
-    let out = innohot().arg("prepare").arg(format!("--target-dir={}", backup.display())).output().unwrap();
+    let out = innohot!().command().arg("prepare").arg(format!("--target-dir={}", backup.display())).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let (code, report) = verify(&backup);
     assert_eq!(code, Some(0), "a prepared backup verifies: {report}");
@@ -225,7 +222,7 @@ fn a_flipped_byte_in_each_page_type_is_named() {
     use innohot::format::page;
     let work = tempfile::tempdir().unwrap();
     let demo = work.path().join("demo");
-    let out = innohot().arg("demo").arg(&demo).output().unwrap();
+    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
     assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
     let backup = demo.join("backup");
     let mut spaces = vec![backup.join("ibdata1")];

@@ -7,7 +7,7 @@
 //! that stream cut short, even between two chunks, where mbstream says nothing.
 
 use innohot::format::xbstream::{decode, eof_chunk, payload_header, Chunk};
-use innohot_testbeds::{binaries_or_skip, tree, ServerBuilder};
+use innohot_testbeds::{binaries_or_skip, innohot, tree, ServerBuilder};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,7 @@ fn mbstream_x(mbstream: &Path, dir: &Path, stream: &[u8]) -> (bool, String) {
 
 /// `innohot extract -x -C dir` on `stream`.
 fn innohot_extract(dir: &Path, stream: &[u8]) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_innohot"));
+    let mut cmd = innohot!().command();
     cmd.args(["extract", "-x", "-C"]).arg(dir);
     fed(cmd, stream)
 }

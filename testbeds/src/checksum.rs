@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use mysql::prelude::Queryable;
 use mysql::Conn;
 
-use crate::{quote_ident, sql_err, Error, Result};
+use crate::{quote_ident, sql_err, Error, Result, TestServer};
 
 /// Schemas that are never checksummed:
 /// - `information_schema`: views computed by the server, no stored tables;
@@ -59,9 +59,7 @@ fn checksums_of_types(conn: &mut Conn, types: &[&str]) -> Result<BTreeMap<String
         .map_err(sql_err("listing tables"))?;
     let mut out = BTreeMap::new();
     for (schema, table) in tables {
-        if SKIPPED_SCHEMAS.contains(&schema.as_str())
-            || (schema == "mysql" && SKIPPED_MYSQL_TABLES.contains(&table.as_str()))
-        {
+        if skipped(&schema, &table) {
             continue;
         }
         let name = format!("{schema}.{table}");
@@ -93,19 +91,52 @@ pub fn check_tables_extended(conn: &mut Conn) -> Result<String> {
         .map_err(sql_err("listing tables"))?;
     let mut bad = String::new();
     for (schema, table) in tables {
-        if SKIPPED_SCHEMAS.contains(&schema.as_str())
-            || (schema == "mysql" && SKIPPED_MYSQL_TABLES.contains(&table.as_str()))
-        {
-            continue;
-        }
-        let sql = format!("CHECK TABLE {}.{} EXTENDED", quote_ident(&schema), quote_ident(&table));
-        let rows: Vec<(String, String, String, String)> = conn.query(&sql).map_err(sql_err(sql.clone()))?;
-        let failed = rows.iter().any(|(_, _, kind, _)| kind == "error")
-            || rows.last().is_none_or(|(_, _, kind, text)| kind == "status" && text != "OK");
-        if failed {
-            let said: Vec<String> = rows.iter().map(|(_, _, k, t)| format!("{k}: {t}")).collect();
-            bad.push_str(&format!("  {schema}.{table}: {}\n", said.join("; ")));
+        if !skipped(&schema, &table) {
+            bad.push_str(&check_table(conn, &schema, &table)?);
         }
     }
     Ok(bad)
+}
+
+/// [`check_tables_extended`] of the tables named (`schema.table`, unquoted,
+/// split at the first dot): one line per table that fails.
+pub fn check_tables<S: AsRef<str>>(conn: &mut Conn, tables: &[S]) -> Result<String> {
+    let mut bad = String::new();
+    for name in tables {
+        let name = name.as_ref();
+        let (schema, table) = name
+            .split_once('.')
+            .ok_or_else(|| Error::Unexpected { detail: format!("{name:?} is not schema.table") })?;
+        bad.push_str(&check_table(conn, schema, table)?);
+    }
+    Ok(bad)
+}
+
+/// A table's failure line, or nothing when it passes: no `error` row and a
+/// last row of status `OK`.
+fn check_table(conn: &mut Conn, schema: &str, table: &str) -> Result<String> {
+    let sql = format!("CHECK TABLE {}.{} EXTENDED", quote_ident(schema), quote_ident(table));
+    let rows: Vec<(String, String, String, String)> = conn.query(&sql).map_err(sql_err(sql.clone()))?;
+    let failed = rows.iter().any(|(_, _, kind, _)| kind == "error")
+        || rows.last().is_none_or(|(_, _, kind, text)| kind == "status" && text != "OK");
+    if !failed {
+        return Ok(String::new());
+    }
+    let said: Vec<String> = rows.iter().map(|(_, _, k, t)| format!("{k}: {t}")).collect();
+    Ok(format!("  {schema}.{table}: {}\n", said.join("; ")))
+}
+
+fn skipped(schema: &str, table: &str) -> bool {
+    SKIPPED_SCHEMAS.contains(&schema) || (schema == "mysql" && SKIPPED_MYSQL_TABLES.contains(&table))
+}
+
+/// [`table_checksums`] of a test's server; panics when they cannot be read
+/// (the test cannot go on without them).
+pub fn checksums_of(server: &impl TestServer) -> BTreeMap<String, u64> {
+    table_checksums(&mut server.conn().expect("connect")).expect("CHECKSUM TABLE")
+}
+
+/// [`all_table_checksums`] of a test's server, likewise.
+pub fn all_checksums_of(server: &impl TestServer) -> BTreeMap<String, u64> {
+    all_table_checksums(&mut server.conn().expect("connect")).expect("CHECKSUM TABLE")
 }

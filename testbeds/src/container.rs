@@ -101,16 +101,17 @@ pub fn docker_available(image: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// [`docker_available`] for a test: `true` when Docker can run it, else
-/// prints one line `skipped: <why>` and returns `false` (the test returns).
+/// [`docker_available`] for a test of the image [`test_image`], under the
+/// skip policy ([`crate::skip`]): `true` when Docker can run it; else prints
+/// `skipped: <why>` and returns `false` (the test returns), or fails the test
+/// when `INNOHOT_REQUIRE_DOCKER=1`.
 pub fn docker_or_skip() -> bool {
-    match docker_available(&test_image()) {
-        Ok(()) => true,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            false
-        }
-    }
+    image_or_skip(&test_image())
+}
+
+/// [`docker_or_skip`] for another image.
+pub fn image_or_skip(image: &str) -> bool {
+    crate::skip::found_or_skip(docker_available(image), crate::skip::Demand::docker()).is_some()
 }
 
 fn first_line(s: &str) -> &str {

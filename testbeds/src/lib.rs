@@ -13,8 +13,16 @@
 //! - [`TestServer`]: what both offer (endpoint, datadir, connection).
 //! - [`Workload`]: concurrent writer threads over InnoDB, MyISAM and Aria
 //!   tables, optionally with DDL, bounded in time and operations.
+//! - [`Writers`]: writer threads running a test's own statements (its own
+//!   tables, sequences, pacing), stopped, counted and joined in one place.
+//! - [`Rng`]: the seeded random source (the simulator's) of every load.
 //! - [`table_checksums`]: `CHECKSUM TABLE ... EXTENDED` of every user table,
-//!   to compare a source with a restored copy.
+//!   to compare a source with a restored copy ([`checksums_of`] for a test's
+//!   server); [`check_tables`] / [`check_tables_extended`]: `CHECK TABLE ...
+//!   EXTENDED`.
+//! - [`cli`]: the `innohot` binary under test ([`Innohot`], [`innohot!`]) and
+//!   what a run of it did ([`Run`]): completed, a completed backup of a kind
+//!   ([`BackupKind`]), refused.
 //! - [`mariabackup`]: runs the reference tool (`mariabackup --backup` /
 //!   `--prepare` / `--copy-back`, incremental backups and their
 //!   `--prepare --incremental-dir`) and reports its wall time.
@@ -29,44 +37,63 @@
 //!   workloads, checksums and binlog replay run on them
 //!   ([`mysql57_or_skip`]).
 //!
-//! Tests that need the binaries call [`binaries_or_skip`]: when the binaries
-//! are missing it fails the test with the reason, unless the environment has
-//! `INNOHOT_SKIP_REAL_SERVER=1`, in which case it prints `skipped: <reason>`
-//! and the test returns early.
+//! # Skipping: one policy
+//!
+//! A test whose prerequisite is missing (MariaDB's binaries, MySQL 5.7,
+//! Docker and its image, root for a tmpfs mount) prints exactly one line
+//! `skipped: <why>` to stderr and returns, passing; unless a setting says the
+//! prerequisite must be there, in which case the test FAILS with the reason,
+//! so that a broken setup cannot pass as skipped tests (CI demands MariaDB by
+//! leaving `INNOHOT_SKIP_REAL_SERVER` unset, and MySQL 5.7 with
+//! `INNOHOT_REQUIRE_MYSQL57=1` where the tarballs are):
+//!
+//! | prerequisite | asked through | missing fails the test when |
+//! | --- | --- | --- |
+//! | MariaDB 10.11 | [`binaries_or_skip`] | `INNOHOT_SKIP_REAL_SERVER` is not `1` (the default) |
+//! | MySQL 5.7, XtraBackup 2.4 | [`mysql57_or_skip`], [`mysql57_server_or_skip`] | `INNOHOT_REQUIRE_MYSQL57=1`, or a variable names something broken |
+//! | Docker and the test image | [`docker_or_skip`], [`container::image_or_skip`] | `INNOHOT_REQUIRE_DOCKER=1` |
+//!
+//! [`skip::found_or_skip`] is that policy for any other prerequisite, and
+//! [`skip::skip`] prints the line for skips no setting can demand away.
 //!
 //! Set `INNOHOT_KEEP_SERVER_DIRS=1` to keep every temporary directory the
-//! harness creates (datadir, socket, error log) for a post-mortem.
+//! harness creates (datadir, socket, error log, and [`work_dir`]'s) for a
+//! post-mortem.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod binaries;
 mod checksum;
+pub mod cli;
 pub mod container;
 pub mod mariabackup;
 pub mod mysql57;
 pub mod roundtrip;
 mod server;
+pub mod skip;
 mod testbed;
 pub mod tree;
 mod workload;
+mod writers;
 
 use std::fmt;
 
 pub use binaries::{Binaries, ServerKind, MISSING_BINARIES_HINT};
 pub use checksum::{
-    all_table_checksums, check_tables_extended, table_checksums, SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS,
+    all_checksums_of, all_table_checksums, check_tables, check_tables_extended, checksums_of, table_checksums,
+    SKIPPED_MYSQL_TABLES, SKIPPED_SCHEMAS,
 };
+pub use cli::{BackupKind, Innohot, Run};
 pub use container::{
     docker_or_skip, is_mysql_image, mysql57_test_image, test_image, ContainerBuilder, ContainerServer,
 };
+pub use innohot_simulator::rng::Rng;
 pub use mysql57::{mysql57_or_skip, mysql57_server_or_skip};
 pub use server::{LocalServer, ServerBuilder};
+pub use skip::{found_or_skip, Demand, SKIP_ENV};
 pub use testbed::{Endpoint, TestServer};
 pub use workload::{Workload, WorkloadConfig, WorkloadStats};
-
-/// Environment variable that turns "binaries missing" from a test failure
-/// into a printed skip.
-pub const SKIP_ENV: &str = "INNOHOT_SKIP_REAL_SERVER";
+pub use writers::Writers;
 
 /// Environment variable that keeps the harness's temporary directories.
 pub const KEEP_DIRS_ENV: &str = "INNOHOT_KEEP_SERVER_DIRS";
@@ -134,36 +161,32 @@ pub(crate) fn sql_err(context: impl Into<String>) -> impl FnOnce(mysql::Error) -
     move |source| Error::Sql { context, source }
 }
 
-/// Locate the MariaDB binaries for a real-server test.
-///
-/// - found: `Some(binaries)`;
-/// - missing and `INNOHOT_SKIP_REAL_SERVER=1`: prints `skipped: <reason>` to
-///   stderr and returns `None` (the test should `return`);
-/// - missing otherwise: panics with the reason, so the test FAILS rather than
-///   passing silently.
+/// Locate the MariaDB binaries for a real-server test, under the skip
+/// policy ([`skip`]): `Some(binaries)` when found; when missing, a failure
+/// naming the packages to install, or with `INNOHOT_SKIP_REAL_SERVER=1` a
+/// printed `skipped: <reason>` and `None` (the test returns).
 pub fn binaries_or_skip() -> Option<Binaries> {
-    or_skip(Binaries::locate(), skip_requested())
-}
-
-fn or_skip(found: Result<Binaries>, skip: bool) -> Option<Binaries> {
-    match found {
-        Ok(b) => Some(b),
-        Err(e) if skip => {
-            eprintln!("skipped: {e}");
-            None
-        }
-        Err(e) => {
-            panic!("real-server test cannot run: {e} (or set {SKIP_ENV}=1 to skip these tests)")
-        }
-    }
-}
-
-fn skip_requested() -> bool {
-    std::env::var(SKIP_ENV).map(|v| v == "1").unwrap_or(false)
+    found_or_skip(Binaries::locate(), Demand::mariadb())
 }
 
 pub(crate) fn keep_dirs() -> bool {
     std::env::var(KEEP_DIRS_ENV).map(|v| v == "1").unwrap_or(false)
+}
+
+/// A temporary directory under /tmp (short paths: unix sockets, DATA
+/// DIRECTORY tables), kept and named on stderr when
+/// `INNOHOT_KEEP_SERVER_DIRS=1`, like the servers' own directories.
+pub fn work_dir(prefix: &str) -> tempfile::TempDir {
+    let keep = keep_dirs();
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .disable_cleanup(keep)
+        .tempdir_in("/tmp")
+        .unwrap_or_else(|e| panic!("creating a directory in /tmp: {e}"));
+    if keep {
+        eprintln!("keeping {}", dir.path().display());
+    }
+    dir
 }
 
 /// Quote an identifier for MariaDB (backticks, inner backticks doubled).
@@ -181,13 +204,13 @@ mod tests {
 
     #[test]
     fn missing_binaries_skip_when_asked() {
-        assert!(or_skip(missing(), true).is_none());
+        assert!(found_or_skip(missing(), Demand::Optional).is_none());
     }
 
     #[test]
     #[should_panic(expected = "install the Debian packages mariadb-server mariadb-backup mariadb-client")]
     fn missing_binaries_fail_by_default() {
-        or_skip(missing(), false);
+        found_or_skip(missing(), Demand::Required("INNOHOT_SKIP_REAL_SERVER is not 1"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::binaries::{is_executable, ServerKind};
+use crate::skip::{found_or_skip, Demand};
 use crate::{io_err, Binaries, Error, Result};
 
 /// An unpacked MySQL 5.7 basedir.
@@ -35,7 +36,7 @@ pub const XTRABACKUP24_BASEDIR_ENV: &str = "INNOHOT_XTRABACKUP24_BASEDIR";
 /// A Percona XtraBackup 2.4 tarball.
 pub const XTRABACKUP24_TARBALL_ENV: &str = "INNOHOT_XTRABACKUP24_TARBALL";
 /// `1`: the 5.7 tests must run; a missing server fails them.
-pub const REQUIRE_MYSQL57_ENV: &str = "INNOHOT_REQUIRE_MYSQL57";
+pub use crate::skip::REQUIRE_MYSQL57_ENV;
 
 /// Runtime packages of the two tarballs on Debian 12.
 pub const MYSQL57_PACKAGES_HINT: &str =
@@ -101,30 +102,28 @@ fn locate_with(xb: Option<PathBuf>) -> std::result::Result<Binaries, Unavailable
     Ok(b)
 }
 
-/// [`locate`] for a test: the binaries, or `None` after printing
-/// `skipped: <why>` (the test returns). Panics when a variable names
-/// something broken, or when nothing is configured and
-/// `INNOHOT_REQUIRE_MYSQL57=1`.
+/// [`locate`] for a test, under the skip policy ([`crate::skip`]): the
+/// binaries, or `None` after printing `skipped: <why>` (the test returns).
+/// Fails the test when nothing is configured and
+/// `INNOHOT_REQUIRE_MYSQL57=1`, and always when a variable names something
+/// broken (the variable itself demands the server).
 pub fn mysql57_or_skip() -> Option<Binaries> {
-    decide(locate(), std::env::var(REQUIRE_MYSQL57_ENV).map(|v| v == "1").unwrap_or(false))
+    decide(locate(), Demand::mysql57())
 }
 
 /// [`mysql57_or_skip`] for tests that need only the server ([`locate_server`]).
 pub fn mysql57_server_or_skip() -> Option<Binaries> {
-    decide(locate_server(), std::env::var(REQUIRE_MYSQL57_ENV).map(|v| v == "1").unwrap_or(false))
+    decide(locate_server(), Demand::mysql57())
 }
 
-fn decide(found: std::result::Result<Binaries, Unavailable>, required: bool) -> Option<Binaries> {
+fn decide(found: std::result::Result<Binaries, Unavailable>, demand: Demand) -> Option<Binaries> {
     match found {
         Ok(b) => Some(b),
-        Err(Unavailable::NotConfigured(why)) if !required => {
-            eprintln!("skipped: {why}");
-            None
-        }
-        Err(Unavailable::NotConfigured(why)) => {
-            panic!("the MySQL 5.7 tests must run ({REQUIRE_MYSQL57_ENV}=1) but cannot: {why}")
-        }
-        Err(Unavailable::Broken(why)) => panic!("MySQL 5.7 test cannot run: {why}"),
+        Err(Unavailable::NotConfigured(why)) => found_or_skip(Err(format!("MySQL 5.7: {why}")), demand),
+        Err(Unavailable::Broken(why)) => found_or_skip(
+            Err(format!("MySQL 5.7: {why}")),
+            Demand::Required("an INNOHOT_MYSQL57_* or INNOHOT_XTRABACKUP24_* variable names it"),
+        ),
     }
 }
 
@@ -262,10 +261,11 @@ mod tests {
 
     #[test]
     fn not_configured_skips_unless_required_and_broken_always_fails() {
-        assert!(decide(Err(Unavailable::NotConfigured("no".into())), false).is_none());
-        let required = std::panic::catch_unwind(|| decide(Err(Unavailable::NotConfigured("x".into())), true));
+        assert!(decide(Err(Unavailable::NotConfigured("no".into())), Demand::Optional).is_none());
+        let required =
+            std::panic::catch_unwind(|| decide(Err(Unavailable::NotConfigured("x".into())), Demand::Required("R=1")));
         assert!(required.is_err());
-        let broken = std::panic::catch_unwind(|| decide(Err(Unavailable::Broken("x".into())), false));
+        let broken = std::panic::catch_unwind(|| decide(Err(Unavailable::Broken("x".into())), Demand::Optional));
         assert!(broken.is_err());
     }
 }

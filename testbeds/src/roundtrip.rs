@@ -136,6 +136,12 @@ pub fn checksum_diff(source: &BTreeMap<String, u64>, restored: &BTreeMap<String,
     out
 }
 
+/// Panics unless `got` (a restored server's checksums) equals `want` (the
+/// source's), naming every table that differs; `what` says which restore.
+pub fn assert_same_checksums(want: &BTreeMap<String, u64>, got: &BTreeMap<String, u64>, what: &str) {
+    assert!(got == want, "{what}: the restored tables differ from the source's:\n{}", checksum_diff(want, got));
+}
+
 /// Have InnoDB write every dirty page (`innodb_max_dirty_pages_pct = 0`)
 /// and wait until `Innodb_buffer_pool_pages_dirty` is 0, polling: the page
 /// cleaner of a real server needs real time. The previous settings are put

@@ -19,6 +19,22 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `cp -a FROM TO`: a copy keeping modes, owners and times (a backup's
+/// files as a user would copy them). Panics when it fails.
+pub fn cp_a(from: &Path, to: &Path) {
+    let st = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().expect("run cp -a");
+    assert!(st.success(), "cp -a {} {}: {st}", from.display(), to.display());
+}
+
+/// Every file below `root`, relative to it, sorted (as strings: what tests
+/// compare file sets with).
+pub fn relative_files(root: &Path) -> Vec<String> {
+    regular_files(root)
+        .iter()
+        .map(|p| p.strip_prefix(root).expect("below root").to_string_lossy().into_owned())
+        .collect()
+}
+
 /// Every regular file below `dir`, sorted (directories are walked, not listed).
 /// Panics on an unreadable directory: a test cannot go on without it.
 pub fn regular_files(dir: &Path) -> Vec<PathBuf> {

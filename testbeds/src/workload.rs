@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
-use crate::{quote_ident, sql_err, Error, Result};
+use crate::{quote_ident, sql_err, Error, Result, Rng};
 
 /// Engines the workload writes to: (table-name prefix, ENGINE=).
 const ENGINES: &[(&str, &str)] = &[("innodb", "InnoDB"), ("myisam", "MyISAM"), ("aria", "Aria")];
@@ -275,25 +275,6 @@ fn setup(conn: &mut Conn, cfg: &WorkloadConfig) -> Result<()> {
 fn payload(rng: &mut Rng) -> String {
     let len = 8 + rng.below(120) as usize;
     (0..len).map(|_| (b'a' + rng.below(26) as u8) as char).collect()
-}
-
-/// splitmix64: small, deterministic, good enough for picking operations.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 struct Writer {
