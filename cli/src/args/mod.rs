@@ -337,6 +337,18 @@ fn parse_seed_range(s: &str) -> Result<(u64, u64), String> {
     }
 }
 
+/// Every command's name (`backup`, ..., `mysql57-log-group`, ...), from clap's subcommands:
+/// the one list of them.
+pub fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command().get_subcommands().map(|c| c.get_name().to_string()).collect()
+}
+
+/// Whether `name` is one of innohot's commands.
+pub fn is_command(name: &str) -> bool {
+    command_names().iter().any(|c| c == name)
+}
+
 /// Why the command line cannot run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsageError {

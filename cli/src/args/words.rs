@@ -23,8 +23,9 @@ pub struct Prepared {
     pub innobackupex: bool,
 }
 
-const MODES: [(&str, &str); 4] =
-    [("backup", "backup"), ("prepare", "prepare"), ("copy-back", "copy-back"), ("move-back", "move-back")];
+/// The commands the xtrabackup spelling names with an option (`--backup`, ...), as mariabackup
+/// does; their options are also taken in its spellings (`loose-`, `_`, the password's forms).
+pub const XTRABACKUP_MODES: [&str; 4] = ["backup", "prepare", "copy-back", "move-back"];
 
 pub const PASSWORD_HOW: &str = "give the password as --password=VALUE, in INNOHOT_PASSWORD, or as password= in the \
                             [client] group of --defaults-file (the latter two keep it out of the process list)";
@@ -89,9 +90,9 @@ fn prepare_words(mut args: Vec<String>) -> Result<Prepared, UsageError> {
         let mut modes = Vec::new();
         args.retain(|a| {
             let name = a.strip_prefix("--").map(|n| n.replace('_', "-"));
-            match MODES.iter().find(|(flag, _)| name.as_deref() == Some(flag)) {
-                Some((_, cmd)) => {
-                    modes.push(*cmd);
+            match XTRABACKUP_MODES.iter().find(|mode| name.as_deref() == Some(**mode)) {
+                Some(mode) => {
+                    modes.push(*mode);
                     false
                 }
                 None => true,
@@ -109,7 +110,7 @@ fn prepare_words(mut args: Vec<String>) -> Result<Prepared, UsageError> {
         }
     }
     let command = args.first().cloned().unwrap_or_default();
-    if !["backup", "prepare", "copy-back", "move-back"].contains(&command.as_str()) {
+    if !XTRABACKUP_MODES.contains(&command.as_str()) {
         return Ok(Prepared { args, ..Prepared::default() });
     }
     let known = known_long_options(&command);
@@ -233,7 +234,7 @@ pub fn clap_error(e: clap::Error) -> UsageError {
     let msg = match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => return UsageError::Help(e.render().to_string()),
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            "give a command: backup, verify, prepare, copy-back, move-back, demo or sim".to_string()
+            format!("give a command: {}", super::command_names().join(", "))
         }
         ErrorKind::UnknownArgument => {
             let arg = ctx(ContextKind::InvalidArg);
@@ -258,8 +259,9 @@ pub fn clap_error(e: clap::Error) -> UsageError {
         }
         ErrorKind::InvalidSubcommand => {
             format!(
-                "unknown command '{}' (commands: backup, verify, prepare, copy-back, move-back, demo, sim; see innohot --help)",
-                ctx(ContextKind::InvalidSubcommand)
+                "unknown command '{}' (commands: {}; see innohot --help)",
+                ctx(ContextKind::InvalidSubcommand),
+                super::command_names().join(", ")
             )
         }
         ErrorKind::MissingRequiredArgument => {
@@ -295,6 +297,19 @@ mod tests {
         let (cli, _) = parse(&v(&["--copy-back", "--target-dir=/b", "--datadir=/d"])).unwrap();
         assert!(matches!(cli.command, Command::CopyBack(_)));
         assert!(prepare(&v(&["--backup", "--prepare"])).unwrap_err().message().contains("give one of"));
+    }
+
+    #[test]
+    fn one_list_of_commands() {
+        let names = crate::args::command_names();
+        for name in ["backup", "prepare", "copy-back", "move-back", "verify", "extract", "mysql57-log-group", "sim"] {
+            assert!(names.iter().any(|n| n == name), "{name} missing from {names:?}");
+        }
+        assert!(!crate::args::is_command("help") && !crate::args::is_command("frob"));
+        assert!(XTRABACKUP_MODES.iter().all(|m| crate::args::is_command(m)));
+        let bad = |a: &[&str]| parse(&v(a)).unwrap_err().message().to_string();
+        assert!(bad(&[]).ends_with("mysql57-log-group, demo, sim"), "{}", bad(&[]));
+        assert!(bad(&["frob"]).contains("extract, mysql57-log-group"), "{}", bad(&["frob"]));
     }
 
     #[test]
