@@ -534,6 +534,12 @@ pub static OPTIONS: &[OptionSpec] = &[
     // setting (ulimit -c), not a tool's.
     no_op("verbose", "Accepted for mariabackup's scripts: innohot's log is the same either way"),
     no_op("core-file", "Accepted for mariabackup's scripts: core dumps are the system's setting (ulimit -c)"),
+    // xtrabackup asks Percona's server for news of newer versions unless told not to, so
+    // `no-version-check` sits in many [xtrabackup] groups and scripts; innohot never asks.
+    no_op(
+        "no-version-check",
+        "Accepted for xtrabackup's and mariabackup's scripts: innohot never checks for a newer version",
+    ),
     OptionSpec::new(
         "databases",
         Many("NAMES"),

@@ -200,3 +200,16 @@ fn option_files_as_mariabackup_reads_them() {
     assert!(e("", &["--throttle=50", "--max-impact=10"]).contains("applies to --throttle=auto"));
     assert!(e("", &["--max-impact=95"]).contains("give 1 to 90 percent"));
 }
+
+#[test]
+fn no_version_check_from_the_command_line_and_an_option_file() {
+    let read =
+        |_: &PathBuf| Ok("[xtrabackup]\nno_version_check\n[mariabackup]\nloose-no-version-check=OFF\n".to_string());
+    assert!(parse_backup_args(&args(&["--target-dir=/b", "--no-version-check"]), None, &read).is_ok());
+    assert!(parse_backup_args(&args(&["--target-dir=/b", "--defaults-file=/my.cnf"]), None, &read).is_ok());
+    let read = |_: &PathBuf| Ok("[xtrabackup]\nno-version-check=maybe\n".to_string());
+    let e = parse_backup_args(&args(&["--target-dir=/b", "--defaults-file=/my.cnf"]), None, &read).unwrap_err();
+    assert!(e.starts_with("/my.cnf, line 2 ([xtrabackup]): 'maybe' is not a boolean"), "{e}");
+    let e = parse_backup_args(&args(&["--target-dir=/b", "--no-version-check=1"]), None, &read).unwrap_err();
+    assert!(e.contains("--no-version-check"), "a switch on the command line takes no value: {e}");
+}
