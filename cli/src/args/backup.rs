@@ -2,7 +2,7 @@
 //! each option in `options::table` (names, values, help), and read back as the options
 //! given, for `options::resolve` to apply over the option files'.
 
-use crate::options::table::{Kind, OptionSpec, OPTIONS};
+use crate::options::table::{self, Kind, OptionSpec};
 use clap::{Arg, ArgAction, ArgMatches};
 
 const AFTER_HELP: &str = "\
@@ -51,7 +51,7 @@ fn arg(spec: &'static OptionSpec) -> Arg {
 
 impl clap::Args for BackupCmd {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.args(OPTIONS.iter().map(arg)).after_help(AFTER_HELP)
+        cmd.args(table::all().map(arg)).after_help(AFTER_HELP)
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
@@ -61,7 +61,7 @@ impl clap::Args for BackupCmd {
 impl clap::FromArgMatches for BackupCmd {
     fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
         let mut given = Vec::new();
-        for spec in OPTIONS {
+        for spec in table::all() {
             match spec.kind {
                 Kind::Flag if m.get_flag(spec.name) => given.push(Given { spec, value: None }),
                 Kind::Flag => {}

@@ -83,8 +83,9 @@ pub fn takes_separate_value(command: &str, name: &str) -> bool {
     takes
 }
 
-fn prepare_words(mut args: Vec<String>) -> Result<Prepared, UsageError> {
-    // The xtrabackup spelling: the mode is an option, anywhere on the line.
+/// The xtrabackup spelling: the mode is an option (`--backup`, ...), anywhere on the line;
+/// it becomes the command, first.
+fn mode_first(args: &mut Vec<String>) -> Result<(), UsageError> {
     let first_is_command = args.first().is_some_and(|a| !a.starts_with('-'));
     if !first_is_command {
         let mut modes = Vec::new();
@@ -109,6 +110,11 @@ fn prepare_words(mut args: Vec<String>) -> Result<Prepared, UsageError> {
             }
         }
     }
+    Ok(())
+}
+
+fn prepare_words(mut args: Vec<String>) -> Result<Prepared, UsageError> {
+    mode_first(&mut args)?;
     let command = args.first().cloned().unwrap_or_default();
     if !XTRABACKUP_MODES.contains(&command.as_str()) {
         return Ok(Prepared { args, ..Prepared::default() });
