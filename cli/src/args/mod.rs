@@ -238,19 +238,32 @@ pub struct LogGroupCmd {
     pub common: CommonRestore,
 }
 
+/// A value clap's value parsers refuse; clap_error puts the option and the value around it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadValue {
+    #[error("'{0}' is not a size such as 48M")]
+    NotASize(String),
+    #[error("'{0}': use a size in M or G, such as 48M")]
+    SizeUnit(String),
+    #[error("'{0}': MySQL 5.7 takes a whole number of MiB, at least 4M")]
+    NotWholeMib(String),
+    #[error("needs A..B with A < B")]
+    SeedRange,
+}
+
 /// `48M`, `1G`, `50331648`: a whole number of MiB, as MySQL 5.7 takes it.
-fn parse_log_file_size(raw: &str) -> Result<u64, String> {
+fn parse_log_file_size(raw: &str) -> Result<u64, BadValue> {
     let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: u64 = digits.parse().map_err(|_| format!("'{raw}' is not a size such as 48M"))?;
+    let n: u64 = digits.parse().map_err(|_| BadValue::NotASize(raw.into()))?;
     let mult: u64 = match unit {
         "" => 1,
         "M" | "m" => 1 << 20,
         "G" | "g" => 1 << 30,
-        _ => return Err(format!("'{raw}': use a size in M or G, such as 48M")),
+        _ => return Err(BadValue::SizeUnit(raw.into())),
     };
     match n.checked_mul(mult) {
         Some(v) if v >= 4 << 20 && v % (1 << 20) == 0 => Ok(v),
-        _ => Err(format!("'{raw}': MySQL 5.7 takes a whole number of MiB, at least 4M")),
+        _ => Err(BadValue::NotWholeMib(raw.into())),
     }
 }
 
@@ -326,14 +339,13 @@ pub struct SimCmd {
     pub require_reached: bool,
 }
 
-fn parse_seed_range(s: &str) -> Result<(u64, u64), String> {
-    let bad = || "needs A..B with A < B".to_string();
-    let (a, b) = s.split_once("..").ok_or_else(bad)?;
-    let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+fn parse_seed_range(s: &str) -> Result<(u64, u64), BadValue> {
+    let (a, b) = s.split_once("..").ok_or(BadValue::SeedRange)?;
+    let (a, b): (u64, u64) = (a.parse().map_err(|_| BadValue::SeedRange)?, b.parse().map_err(|_| BadValue::SeedRange)?);
     if a < b {
         Ok((a, b))
     } else {
-        Err(bad())
+        Err(BadValue::SeedRange)
     }
 }
 

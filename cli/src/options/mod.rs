@@ -13,7 +13,7 @@ mod values;
 
 use crate::args::{self, BackupCmd};
 use crate::filter::FilterSpec;
-use crate::optfile::{self, GroupKind};
+use crate::optfile::{self, GroupKind, ReadFile};
 use innohot::backup::BackupOptions;
 use innohot::io::ReadPolicy;
 use innohot::server::mysql::ConnectOptions;
@@ -22,8 +22,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 pub use values::Protocol;
 
-/// Reads an option file (or a file an option names); injected so that tests need no files.
-pub type ReadFile<'a> = &'a dyn Fn(&PathBuf) -> Result<String, String>;
 
 #[derive(Debug, Default)]
 pub struct BackupArgs {
@@ -226,7 +224,7 @@ pub fn resolve(
     prepared: &args::Prepared,
     env_password: Option<String>,
     read_file: ReadFile,
-    ask_password: &dyn Fn() -> Result<String, String>,
+    ask_password: &dyn Fn() -> Result<String, crate::argv::NoTerminal>,
 ) -> Result<BackupArgs, BadOption> {
     let mut out = BackupArgs::default();
     out.options.copy.read_policy = ReadPolicy::default();
@@ -246,7 +244,7 @@ pub fn resolve(
     if let Some(p) = &prepared.password {
         out.connect.password = Some(p.clone());
     } else if prepared.ask_password {
-        out.connect.password = Some(ask_password()?);
+        out.connect.password = Some(ask_password().map_err(|e| e.to_string())?);
     }
     for name in &prepared.loose_ignored {
         out.warnings.push(format!("ignoring --loose-{name}: innohot does not know it"));
@@ -266,9 +264,9 @@ pub fn parse_backup_args(
     let line: Vec<String> = std::iter::once("backup".to_string()).chain(args.iter().cloned()).collect();
     let (cli, prepared) = args::parse(&line).map_err(|e| e.message().to_string())?;
     match cli.command {
-        args::Command::Backup(cmd) => resolve(&cmd, &prepared, env_password, read_file, &|| {
-            Err(format!("--password without =VALUE asks on a terminal, and there is none: {}", args::PASSWORD_HOW))
-        }),
+        args::Command::Backup(cmd) => {
+            resolve(&cmd, &prepared, env_password, read_file, &|| Err(crate::argv::NoTerminal))
+        }
         other => Err(format!("not a backup command: {other:?}").into()),
     }
 }

@@ -63,7 +63,7 @@ impl<'a> Val<'a> {
     }
     /// A switch's value: bare is on; 1/0, ON/OFF, TRUE/FALSE.
     fn on(&self) -> Result<bool, BadOption> {
-        Ok(crate::optfile::is_on(self.raw)?)
+        crate::optfile::is_on(self.raw).map_err(|e| e.to_string().into())
     }
 }
 
