@@ -38,11 +38,22 @@ impl BackupCmd {
     }
 }
 
+/// Clap's arguments for one option: a switch's off forms are an argument of their own.
+fn args(spec: &'static OptionSpec) -> Vec<Arg> {
+    match spec.kind {
+        Kind::Switch(n) => {
+            let off = Arg::new(n.skip).long(n.skip).alias(n.disable).action(ArgAction::SetTrue).hide(true);
+            vec![arg(spec).alias(n.enable), off]
+        }
+        _ => vec![arg(spec)],
+    }
+}
+
 fn arg(spec: &'static OptionSpec) -> Arg {
     let arg = Arg::new(spec.name).long(spec.name).help(spec.help).hide(spec.hidden).conflicts_with_all(spec.conflicts);
     let arg = arg.aliases(spec.aliases.iter().copied());
     match spec.kind {
-        Kind::Flag => arg.action(ArgAction::SetTrue),
+        Kind::Flag | Kind::Switch(_) => arg.action(ArgAction::SetTrue),
         Kind::Value(name) => arg.action(ArgAction::Set).value_name(name),
         Kind::OptionalValue(name) => arg.action(ArgAction::Set).value_name(name).num_args(0..=1).require_equals(true),
         Kind::Many(name) => arg.action(ArgAction::Append).value_name(name),
@@ -51,7 +62,7 @@ fn arg(spec: &'static OptionSpec) -> Arg {
 
 impl clap::Args for BackupCmd {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.args(table::all().map(arg)).after_help(AFTER_HELP)
+        cmd.args(table::all().flat_map(args)).after_help(AFTER_HELP)
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
@@ -62,9 +73,15 @@ impl clap::FromArgMatches for BackupCmd {
     fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
         let mut given = Vec::new();
         for spec in table::all() {
+            if let Kind::Switch(n) = spec.kind {
+                if m.get_flag(n.skip) {
+                    given.push(Given { spec, value: Some("0".into()) });
+                }
+            }
             match spec.kind {
-                Kind::Flag if m.get_flag(spec.name) => given.push(Given { spec, value: None }),
+                Kind::Flag | Kind::Switch(_) if m.get_flag(spec.name) => given.push(Given { spec, value: None }),
                 Kind::Flag => {}
+                Kind::Switch(_) => {}
                 Kind::OptionalValue(_) if m.contains_id(spec.name) => {
                     given.push(Given { spec, value: m.get_one::<String>(spec.name).cloned() })
                 }

@@ -195,7 +195,11 @@ fn is_bare_password(arg: &str) -> bool {
 fn known_long_options(command: &str) -> Vec<String> {
     let cmd = Cli::command();
     cmd.find_subcommand(command)
-        .map(|c| c.get_arguments().filter_map(|a| a.get_long().map(str::to_string)).collect())
+        .map(|c| {
+            let names =
+                c.get_arguments().flat_map(|a| a.get_long().into_iter().chain(a.get_all_aliases().unwrap_or_default()));
+            names.map(str::to_string).collect()
+        })
         .unwrap_or_default()
 }
 

@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 pub use values::Protocol;
 
-
 #[derive(Debug, Default)]
 pub struct BackupArgs {
     pub target_dir: Option<PathBuf>,
@@ -139,8 +138,13 @@ impl std::ops::Deref for BadOption {
 
 /// Applies one option file setting (name with dashes); false if innohot does not know it there.
 fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, BadOption> {
-    let Some(spec) = table::lookup_in_file(name) else { return Ok(false) };
-    (spec.set)(a, table::Val { name, raw: value })?;
+    let Some((spec, off)) = table::lookup_in_file(name) else { return Ok(false) };
+    let raw = match (off, value) {
+        (true, Some(_)) => return Err(format!("{name} takes no value: it turns {} off", spec.name).into()),
+        (true, None) => Some("0"),
+        (false, value) => value,
+    };
+    (spec.set)(a, table::Val { name, raw })?;
     Ok(true)
 }
 

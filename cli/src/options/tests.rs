@@ -213,3 +213,25 @@ fn no_version_check_from_the_command_line_and_an_option_file() {
     let e = parse_backup_args(&args(&["--target-dir=/b", "--no-version-check=1"]), None, &read).unwrap_err();
     assert!(e.contains("--no-version-check"), "a switch on the command line takes no value: {e}");
 }
+
+#[test]
+fn switches_turn_off_as_skip_and_disable_and_on_as_enable() {
+    let read = |_: &PathBuf| Ok("[mariabackup]\nslave-info\ngalera_info=1\nloose-enable-no-lock\n".to_string());
+    let p = |a: &[&str]| {
+        let mut line = args(&["--target-dir=/b", "--defaults-file=/my.cnf"]);
+        line.extend(args(a));
+        parse_backup_args(&line, None, &read)
+    };
+    let a = p(&[]).unwrap();
+    assert!(a.options.slave_info && a.options.galera_info && a.options.no_lock);
+    let a = p(&["--skip-slave-info", "--disable_galera_info", "--loose-skip-no-lock"]).unwrap();
+    assert!(!a.options.slave_info && !a.options.galera_info && !a.options.no_lock, "the command line wins");
+    let read = |_: &PathBuf| Ok("[xtrabackup]\nskip-slave-info\n[innohot]\nenable-safe-slave-backup\n".to_string());
+    let a = parse_backup_args(&args(&["--target-dir=/b", "--defaults-file=/c", "--slave-info"]), None, &read).unwrap();
+    assert!(a.options.slave_info && a.safe_slave_backup.is_some());
+    let read = |_: &PathBuf| Ok("[xtrabackup]\nskip-slave-info=1\n".to_string());
+    let e = parse_backup_args(&args(&["--target-dir=/b", "--defaults-file=/c"]), None, &read).unwrap_err();
+    assert!(e.contains("line 2 ([xtrabackup]): skip-slave-info takes no value"), "{e}");
+    let a = parse_backup_args(&args(&["--target-dir=/b", "--ssl", "--skip-ssl"]), None, &read).unwrap();
+    assert_eq!(a.connect.tls.mode, Some(SslMode::Disabled), "skip-ssl is an option of its own");
+}

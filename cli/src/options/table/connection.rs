@@ -71,9 +71,8 @@ pub static CONNECTION: &[OptionSpec] = &[
         a.connect.tls.mode = Some(SslMode::Disabled);
         Ok(())
     }),
-    OptionSpec::new(
+    switch!(
         "ssl-verify-server-cert",
-        Flag,
         "Verify the server's certificate and host name (--ssl-mode=VERIFY_IDENTITY; needs --ssl-ca)",
         |a, v| {
             if v.on()? {

@@ -1,7 +1,7 @@
 //! How the data files and the redo are copied, and what an incremental copies.
 
 use super::Kind::{Flag, Value};
-use super::{no_op, OptionSpec};
+use super::OptionSpec;
 use crate::options::values::{flush_method, max_impact, pacing, parallel};
 use innohot::server::HistoryRow;
 
@@ -159,12 +159,12 @@ pub static COPY: &[OptionSpec] = &[
             Ok(())
         },
     ),
-    no_op(
+    no_op!(
         "incremental",
         "innobackupex's flag for an incremental backup: it is one when a base is given \
          (--incremental-basedir, -lsn or -history-name/-uuid)",
     ),
-    no_op(
+    no_op!(
         "incremental-force-scan",
         "Accepted for mariabackup's scripts: an incremental always reads every page (as mariabackup \
          10.11's does)",

@@ -9,10 +9,6 @@
 //! `--ssl-mode` over `--ssl`/`--skip-ssl`, `--direct`/`--no-direct` over
 //! `--innodb-flush-method`, `--log-copy-interval` over `--log-poll-ms`.
 
-mod connection;
-mod copy;
-mod run;
-
 use super::{BackupArgs, BadOption};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,12 +18,23 @@ use std::time::Duration;
 pub enum Kind {
     /// `--name` alone on the command line; `name`, `name=1` or `name=0` in an option file.
     Flag,
+    /// A boolean as my_getopt takes one: a `Flag` that is also off as `skip-name` or
+    /// `disable-name` and on as `enable-name` (declare it with `switch!`).
+    Switch(Negations),
     /// `--name=VALUE` or `--name VALUE`; once.
     Value(&'static str),
     /// `--name` or `--name=VALUE` (never a separate word).
     OptionalValue(&'static str),
     /// `--name=VALUE`, as often as wanted: each adds to the list.
     Many(&'static str),
+}
+
+/// A switch's other spellings, spelt out at compile time by `switch!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negations {
+    pub skip: &'static str,
+    pub disable: &'static str,
+    pub enable: &'static str,
 }
 
 /// Where an option may be given.
@@ -88,7 +95,7 @@ pub struct OptionSpec {
 }
 
 impl OptionSpec {
-    const fn new(name: &'static str, kind: Kind, help: &'static str, set: Setter) -> Self {
+    pub(super) const fn new(name: &'static str, kind: Kind, help: &'static str, set: Setter) -> Self {
         OptionSpec { name, aliases: &[], kind, help, scope: Scope::Everywhere, hidden: false, conflicts: &[], set }
     }
     const fn command_line_only(mut self) -> Self {
@@ -114,23 +121,51 @@ pub fn lookup(name: &str) -> Option<&'static OptionSpec> {
     all().find(|o| o.name == name || o.aliases.contains(&name))
 }
 
-/// The option of that name an option file may set (None: innohot does not know it there).
-pub fn lookup_in_file(name: &str) -> Option<&'static OptionSpec> {
-    lookup(name).filter(|o| o.scope == Scope::Everywhere)
+/// The option of that name an option file may set, and whether the name turns it off
+/// (`skip-NAME`, `disable-NAME`); None: innohot does not know it there.
+pub fn lookup_in_file(name: &str) -> Option<(&'static OptionSpec, bool)> {
+    let found = lookup(name).map(|o| (o, false)).or_else(|| {
+        all().find_map(|o| match o.kind {
+            Kind::Switch(n) if name == n.skip || name == n.disable => Some((o, true)),
+            Kind::Switch(n) if name == n.enable => Some((o, false)),
+            _ => None,
+        })
+    });
+    found.filter(|(o, _)| o.scope == Scope::Everywhere)
 }
-
-use Kind::Flag;
 
 /// Options that only name where options come from; `options::resolve` reads them first.
 const fn source(name: &'static str, kind: Kind, help: &'static str) -> OptionSpec {
     OptionSpec::new(name, kind, help, |_, _| Ok(())).command_line_only()
 }
 
+/// A boolean option (see `Kind::Switch`): `switch!("name", "help", setter)`.
+macro_rules! switch {
+    ($name:literal, $help:expr, $set:expr $(,)?) => {
+        $crate::options::table::OptionSpec::new(
+            $name,
+            $crate::options::table::Kind::Switch($crate::options::table::Negations {
+                skip: concat!("skip-", $name),
+                disable: concat!("disable-", $name),
+                enable: concat!("enable-", $name),
+            }),
+            $help,
+            $set,
+        )
+    };
+}
+
 /// Switches mariabackup takes that change nothing in innohot (the help says why); a value
 /// given in an option file must still be a boolean.
-const fn no_op(name: &'static str, help: &'static str) -> OptionSpec {
-    OptionSpec::new(name, Flag, help, |_, v| v.on().map(drop))
+macro_rules! no_op {
+    ($name:literal, $help:expr $(,)?) => {
+        switch!($name, $help, |_, v| v.on().map(drop))
+    };
 }
+
+mod connection;
+mod copy;
+mod run;
 
 /// Every `innohot backup` option, in the order the command line applies them.
 pub fn all() -> impl Iterator<Item = &'static OptionSpec> {
@@ -151,6 +186,10 @@ mod tests {
         assert_eq!(names.len(), declared, "an option name is declared twice");
         for o in all() {
             assert!(!o.name.contains('_'), "{}: dashes, not underscores", o.name);
+            if let Kind::Switch(n) = o.kind {
+                assert_eq!([n.skip, n.disable, n.enable].map(|f| f.split_once('-').unwrap().1), [o.name; 3]);
+                assert!(lookup(n.skip).is_none() && lookup(n.enable).is_none(), "{} is declared twice", n.skip);
+            }
             for c in o.conflicts {
                 assert!(lookup(c).is_some(), "{} conflicts with an unknown {c}", o.name);
             }

@@ -1,7 +1,7 @@
 //! What the backup records, how it locks, what it copies of the server, and where it writes.
 
 use super::Kind::{Flag, Many, OptionalValue as Opt, Value};
-use super::{no_op, OptionSpec};
+use super::OptionSpec;
 use crate::options::values::{query_type, stream_format, write_ahead_size};
 use crate::options::Layer;
 
@@ -33,9 +33,8 @@ pub static RUN: &[OptionSpec] = &[
          writes no redo during a backup",
         |a, v| write_ahead_size(a, v.need()?),
     ),
-    OptionSpec::new(
+    switch!(
         "slave-info",
-        Flag,
         "Write xtrabackup_slave_info: CHANGE MASTER statements (and SET GLOBAL gtid_slave_pos) that point a \
          clone of this replica at its masters, read under the lock (MariaDB: SHOW ALL SLAVES STATUS)",
         |a, v| {
@@ -43,9 +42,8 @@ pub static RUN: &[OptionSpec] = &[
             Ok(())
         },
     ),
-    OptionSpec::new(
+    switch!(
         "galera-info",
-        Flag,
         "Write xtrabackup_galera_info (wsrep_local_state_uuid:wsrep_last_committed, read under the lock) on \
          a Galera node; elsewhere mariabackup's warning, and the backup goes on",
         |a, v| {
@@ -53,7 +51,7 @@ pub static RUN: &[OptionSpec] = &[
             Ok(())
         },
     ),
-    no_op(
+    no_op!(
         "extended-validation",
         "Accepted for mariabackup's scripts: innohot checks every page it copies (checksum and LSN) whether \
          or not this is given; encrypted pages, which it adds decryption for, are refused",
@@ -67,9 +65,8 @@ pub static RUN: &[OptionSpec] = &[
             Ok(())
         },
     ),
-    OptionSpec::new(
+    switch!(
         "no-lock",
-        Flag,
         "Take no lock at all (no BACKUP STAGE, no FLUSH TABLES WITH READ LOCK): only when every table is \
          InnoDB and no DDL runs during the backup; xtrabackup_binlog_info is then not consistent with the data",
         |a, v| {
@@ -105,9 +102,8 @@ pub static RUN: &[OptionSpec] = &[
             Ok(())
         },
     ),
-    OptionSpec::new(
+    switch!(
         "safe-slave-backup",
-        Flag,
         "On a replica: stop its SQL thread before the backup, until no temporary table of the replication \
          is open (Slave_open_temp_tables = 0), and start it again after the backup",
         |a, v| {
@@ -126,11 +122,11 @@ pub static RUN: &[OptionSpec] = &[
     ),
     // More log lines than innohot's own are not written; a core dump is the system's
     // setting (ulimit -c), not a tool's.
-    no_op("verbose", "Accepted for mariabackup's scripts: innohot's log is the same either way"),
-    no_op("core-file", "Accepted for mariabackup's scripts: core dumps are the system's setting (ulimit -c)"),
+    no_op!("verbose", "Accepted for mariabackup's scripts: innohot's log is the same either way"),
+    no_op!("core-file", "Accepted for mariabackup's scripts: core dumps are the system's setting (ulimit -c)"),
     // xtrabackup asks Percona's server for news of newer versions unless told not to, so
     // `no-version-check` sits in many [xtrabackup] groups and scripts; innohot never asks.
-    no_op(
+    no_op!(
         "no-version-check",
         "Accepted for xtrabackup's and mariabackup's scripts: innohot never checks for a newer version",
     ),
