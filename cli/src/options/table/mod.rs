@@ -8,6 +8,9 @@
 //! (not the order typed), so where two options set the same thing the later entry wins:
 //! `--ssl-mode` over `--ssl`/`--skip-ssl`, `--direct`/`--no-direct` over
 //! `--innodb-flush-method`, `--log-copy-interval` over `--log-poll-ms`.
+//!
+//! Adding an option is one entry in `connection.rs`, `copy.rs` or `run.rs` (plus the
+//! setting it feeds); `--help`, option files, `loose-` and `_` spellings follow from it.
 
 use super::{BackupArgs, BadOption};
 use std::path::PathBuf;
@@ -16,10 +19,12 @@ use std::time::Duration;
 /// How an option is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `--name` alone on the command line; `name`, `name=1` or `name=0` in an option file.
+    /// `--name` alone on the command line, `name` in an option file (the setter decides
+    /// whether a file's `name=VALUE` means anything).
     Flag,
     /// A boolean as my_getopt takes one: a `Flag` that is also off as `skip-name` or
-    /// `disable-name` and on as `enable-name` (declare it with `switch!`).
+    /// `disable-name` and on as `enable-name` (declare it with `switch!`). On the command
+    /// line the on form wins when both are given, whatever their order.
     Switch(Negations),
     /// `--name=VALUE` or `--name VALUE`; once.
     Value(&'static str),
