@@ -102,13 +102,16 @@ pub fn hide_passwords() -> usize {
     hidden
 }
 
+/// A bare `--password` with no terminal to ask on (or none that answered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("--password without =VALUE asks on a terminal, and stdin is not one: {}", crate::args::PASSWORD_HOW)]
+pub struct NoTerminal;
+
 /// Asks for the password on the terminal without echo (a bare `--password` or `-p`).
-pub fn ask_password() -> Result<String, String> {
+pub fn ask_password() -> Result<String, NoTerminal> {
     use std::io::{BufRead, IsTerminal, Write};
-    let no_terminal =
-        || format!("--password without =VALUE asks on a terminal, and stdin is not one: {}", crate::args::PASSWORD_HOW);
     if !std::io::stdin().is_terminal() {
-        return Err(no_terminal());
+        return Err(NoTerminal);
     }
     eprint!("Enter password: ");
     let _ = std::io::stderr().flush();
@@ -128,7 +131,7 @@ pub fn ask_password() -> Result<String, String> {
         // SAFETY: restores the settings read above.
         unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
     }
-    read.map_err(|_| no_terminal())?;
+    read.map_err(|_| NoTerminal)?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 

@@ -101,5 +101,6 @@ mod tests {
         assert!(r(&["--no-timestamp"]).unwrap_err().message().contains("needs the backup directory"));
         assert!(r(&["/a", "/b"]).unwrap_err().message().contains("one backup directory, not 2"));
         assert!(r(&["--apply-log", "--copy-back", "/b"]).unwrap_err().message().contains("give one of"));
+        assert!(MODES.iter().all(|(_, command)| crate::args::XTRABACKUP_MODES.contains(command)));
     }
 }

@@ -559,18 +559,7 @@ fn main() -> ExitCode {
         }
         Err(e @ (UsageError::Bad(_) | UsageError::Unknown { .. })) => {
             let command = args::prepare(&raw).ok().and_then(|p| p.args.first().cloned()).unwrap_or_default();
-            let known = [
-                "backup",
-                "verify",
-                "prepare",
-                "copy-back",
-                "move-back",
-                "extract",
-                "mysql57-log-group",
-                "demo",
-                "sim",
-            ];
-            let command = if known.contains(&command.as_str()) { command.as_str() } else { "" };
+            let command = if args::is_command(&command) { command.as_str() } else { "" };
             return match e {
                 UsageError::Unknown { msg, valued } => getopt_failure(command, &msg, args::getopt_code(valued)),
                 UsageError::Bad(msg) | UsageError::Help(msg) => usage_error(command, &msg),

@@ -148,8 +148,8 @@ fn unquote(v: &str) -> String {
 }
 
 /// The `*.cnf` files of an `!includedir`, in name order.
-fn cnf_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
+fn cnf_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -159,13 +159,18 @@ fn cnf_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
+/// A switch's value that is none of the booleans the clients take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a boolean (1/0, ON/OFF, TRUE/FALSE)")]
+pub struct NotABoolean(String);
+
 /// Whether a boolean option's value turns it on (`name`, `name=1`, `=ON`, `=TRUE`).
-pub fn is_on(value: Option<&str>) -> Result<bool, String> {
+pub fn is_on(value: Option<&str>) -> Result<bool, NotABoolean> {
     match value.map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(true),
         Some(v) if ["1", "on", "true", "yes"].contains(&v.as_str()) => Ok(true),
         Some(v) if ["0", "off", "false", "no"].contains(&v.as_str()) => Ok(false),
-        Some(v) => Err(format!("'{v}' is not a boolean (1/0, ON/OFF, TRUE/FALSE)")),
+        Some(v) => Err(NotABoolean(v)),
     }
 }
 

@@ -765,3 +765,33 @@ fn an_unprivileged_user_is_told_what_is_missing_in_mariabackups_words() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stderr.contains("because host is not a slave"), "{}", r.stderr);
 }
+
+/// `--no-version-check` (xtrabackup's and mariabackup's; innohot never asks for a newer
+/// version) is taken on the command line and in an option file alike: both read the option's
+/// one declaration. In a file its value must still be a boolean.
+#[test]
+fn no_version_check_on_the_command_line_and_in_an_option_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let cnf = dir.path().join("my.cnf");
+    let defaults = format!("--defaults-file={}", cnf.display());
+    let nowhere = format!("--socket={}", dir.path().join("no.sock").display());
+    std::fs::write(&cnf, "[xtrabackup]\nno_version_check\n[mariabackup]\nloose-no-version-check=1\n").unwrap();
+    // Without a server: taken either way, the backup goes on as far as connecting.
+    for given in ["--no-version-check", defaults.as_str()] {
+        let r = run(backup_cmd(None, &target, &[given, &nowhere]));
+        assert_refused(&r, 1, &["nothing listens at socket", "no.sock"]);
+        assert!(!r.stderr.contains("unknown option"), "{given}: {}", r.stderr);
+    }
+    std::fs::write(&cnf, "[client]\nuser=root\n[xtrabackup]\nno-version-check=maybe\n").unwrap();
+    let r = run(backup_cmd(None, &target, &[&defaults, &nowhere]));
+    assert_refused(&r, 1, &["my.cnf, line 4 ([xtrabackup]): 'maybe' is not a boolean"]);
+    assert!(!target.exists());
+
+    let Some(b) = binaries_or_skip() else { return };
+    let src = server(&b);
+    std::fs::write(&cnf, "[xtrabackup]\nno-version-check\n").unwrap();
+    let r = run(backup_cmd(Some(&src), &target, &["--no-version-check", &defaults, "--throttle=0"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(target.join("xtrabackup_checkpoints").is_file());
+}
