@@ -73,10 +73,18 @@ def all_sources():
 
 
 def module_files(segments):
-    """The files of module path `segments` (crate name first, or engine by default)."""
-    crate = "innohot"
+    """The files of module path `segments` (crate name first, or else the first
+    crate that has such a module: the engine, the simulator, testbeds, the CLI)."""
     if segments and segments[0] in CRATES:
-        crate, segments = segments[0], segments[1:]
+        return module_files_in(segments[0], segments[1:])
+    for crate in CRATES:
+        files = module_files_in(crate, segments)
+        if files is not None:
+            return files
+    return None
+
+
+def module_files_in(crate, segments):
     if segments and segments[0] == "crate":
         segments = segments[1:]
     base = CRATES[crate]
