@@ -1,10 +1,11 @@
 //! Issue 24: PAGE_COMPRESSED tables stay compressed and sparse through innohot's
-//! prepare and copy-back. Tables of three kinds (full_crc32 with zlib, full_crc32
+//! backup, prepare, copy-back and move-back. Tables of three kinds (full_crc32 with zlib, full_crc32
 //! with lz4, the legacy crc32 layout with zlib) are rewritten whole while the
-//! backup waits before its lock, so the prepare applies redo to every page; the
-//! restored files then take at most 110 % of the source's disk blocks (the
-//! source shut down cleanly, every page flushed compressed), every table checks
-//! and has the source's checksum.
+//! backup waits before its lock, so the prepare applies redo to every page. The
+//! backup's copies are sparse as the source's files are; the files restored by
+//! copy-back and by move-back take at most 110 % of the source's disk blocks
+//! (the source shut down cleanly, every page flushed compressed) and hold the
+//! same bytes; every table checks and has the source's checksum.
 #![allow(clippy::disallowed_methods)] // a test reads files and runs programs directly
 
 use innohot_testbeds::roundtrip::{assert_same_checksums, flush_dirty_pages};
@@ -28,6 +29,38 @@ const TABLES: &[(&str, &str)] = &[
 fn usage(path: &Path) -> (u64, u64) {
     let m = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (m.blocks(), m.len())
+}
+
+/// Asserts `file` takes less than half its length on disk, as the server's own
+/// PAGE_COMPRESSED files of these tables do: its compressed pages' tails are holes.
+fn assert_sparse(file: &Path, what: &str) {
+    let (blocks, len) = usage(file);
+    eprintln!("{what} {}: {} KiB on disk, {} KiB long", file.display(), blocks / 2, len / 1024);
+    assert!(
+        blocks * 2 < len / 512,
+        "{what} {} is not sparse: {} KiB on disk for {} KiB",
+        file.display(),
+        blocks / 2,
+        len / 1024
+    );
+}
+
+/// Asserts each table's file under `datadir` takes at most 110 % of the source's disk blocks.
+fn assert_blocks_near_source(src: &LocalServer, datadir: &Path, how: &str) {
+    for (t, _) in TABLES {
+        let (src_blocks, src_len) = usage(&src.datadir().join(format!("pc/{t}.ibd")));
+        let (got_blocks, got_len) = usage(&datadir.join(format!("pc/{t}.ibd")));
+        let ratio = got_blocks as f64 / src_blocks as f64;
+        eprintln!(
+            "pc.{t}: source {} KiB on disk ({} KiB long), {how} {} KiB ({} KiB long): {ratio:.3}",
+            src_blocks / 2,
+            src_len / 1024,
+            got_blocks / 2,
+            got_len / 1024
+        );
+        assert!(src_blocks * 2 < src_len / 512, "pc.{t}: the source's file is not compressed and sparse");
+        assert!(ratio <= 1.10, "pc.{t}: the file {how} takes {ratio:.3}x the source's disk blocks");
+    }
 }
 
 fn make_tables(src: &LocalServer) {
@@ -83,6 +116,9 @@ fn page_compressed_tables_restore_compressed_and_sparse() {
     let work = tempfile::tempdir().unwrap();
     let (target, datadir) = (work.path().join("backup"), work.path().join("restored"));
     backup_rewriting_every_row(&src, &target);
+    for (t, _) in TABLES {
+        assert_sparse(&target.join(format!("pc/{t}.ibd")), "the backup's copy");
+    }
     let want = checksums_of(&src);
     src.stop().expect("a clean shutdown flushes every page, compressed");
 
@@ -95,20 +131,23 @@ fn page_compressed_tables_restore_compressed_and_sparse() {
     eprintln!("prepare: {written} pages written, {compressed} compressed again");
     assert!(compressed > 1000, "{json}");
     innohot!().copy_back(&target, &datadir).assert_ok("innohot copy-back");
-
+    assert_blocks_near_source(&src, &datadir, "restored by copy-back");
+    // move-back renames the prepared backup's files: prepare must have left them sparse.
+    let moved = work.path().join("moved");
+    innohot!()
+        .run([
+            "move-back".to_string(),
+            format!("--target-dir={}", target.display()),
+            format!("--datadir={}", moved.display()),
+        ])
+        .assert_ok("innohot move-back");
+    assert_blocks_near_source(&src, &moved, "restored by move-back");
     for (t, _) in TABLES {
-        let (src_blocks, src_len) = usage(&src.datadir().join(format!("pc/{t}.ibd")));
-        let (got_blocks, got_len) = usage(&datadir.join(format!("pc/{t}.ibd")));
-        let ratio = got_blocks as f64 / src_blocks as f64;
-        eprintln!(
-            "pc.{t}: source {} KiB on disk ({} KiB long), restored {} KiB ({} KiB long): {ratio:.3}",
-            src_blocks / 2,
-            src_len / 1024,
-            got_blocks / 2,
-            got_len / 1024
+        let rel = format!("pc/{t}.ibd");
+        assert!(
+            std::fs::read(datadir.join(&rel)).unwrap() == std::fs::read(moved.join(&rel)).unwrap(),
+            "{rel}: copy-back and move-back differ"
         );
-        assert!(src_blocks * 2 < src_len / 512, "pc.{t}: the source's file is not compressed and sparse");
-        assert!(ratio <= 1.10, "pc.{t}: the restored file takes {ratio:.3}x the source's disk blocks");
     }
     let restored = src.builder().start_on(&datadir).expect("start a server on the restored datadir");
     let bad = check_tables_extended(&mut restored.conn().unwrap()).unwrap();

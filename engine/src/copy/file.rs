@@ -6,7 +6,8 @@ use super::{CopySettings, Tablespace, TablespaceKind};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::format::page::{self, PageDefect, PageLayout};
-use crate::io::{Clock, SourceFile, SourceFs, TargetDir, TargetFile};
+use crate::format::page_compressed;
+use crate::io::{sparse, Clock, SourceFile, SourceFs, TargetDir, TargetFile};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,9 @@ struct TargetCopy {
     path: PathBuf,
     ranges_left: AtomicU32,
     bytes: AtomicU64,
+    /// The target keeps holes (a directory, not a stream): a PAGE_COMPRESSED
+    /// tablespace is then copied sparse, as the server holds it.
+    holes_kept: bool,
 }
 
 /// Copies one tablespace (or a range of it), one chunk per step.
@@ -65,6 +69,10 @@ pub struct FileCopier {
     layout: Option<PageLayout>,
     /// The layout is the server's default because page 0 was not written yet.
     layout_guessed: bool,
+    /// Some(page size) for a PAGE_COMPRESSED tablespace copied sparse
+    /// ([`crate::io::sparse`]); and whether the last chunk written ended in a hole.
+    sparse_pages: Option<usize>,
+    tail_hole: bool,
     space_id: u32,
     offset: u64,
     failed_reads: u32,
@@ -99,38 +107,14 @@ impl FileCopier {
                 .create_dir_all(parent)
                 .map_err(|e| BackupError::io(target.root().join(parent), "creating a directory", e))?;
         }
-        // A table whose page 0 is not written yet: whole, as `db/t.new` (see `delta`).
-        let new = settings.incremental_from.is_some()
-            && ts.kind == TablespaceKind::Table
-            && page0(&mut *src, &ts.source)?.is_none();
-        let (form, out_path, out) = match settings.incremental_from {
-            None => {
-                let out_path = target.root().join(&ts.target);
-                let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
-                (CopyForm::Whole, out_path, Output::Whole(out))
-            }
-            Some(_) if new => {
-                let rel = super::delta::new_path(&ts.target);
-                let out_path = target.root().join(&rel);
-                let out = target.create_file(&rel).map_err(|e| BackupError::io(&out_path, "creating", e))?;
-                (CopyForm::New, out_path, Output::Whole(out))
-            }
-            Some(from_lsn) => {
-                let create = |rel: PathBuf| {
-                    let path = target.root().join(&rel);
-                    target.create_file(&rel).map_err(|e| BackupError::io(&path, "creating", e)).map(|f| (path, f))
-                };
-                let (delta_path, delta) = create(super::delta::delta_path(&ts.target))?;
-                let (_, meta) = create(super::delta::meta_path(&ts.target))?;
-                (CopyForm::Delta, delta_path, Output::Delta(DeltaOutput::new(delta, meta, from_lsn)))
-            }
-        };
+        let (form, out_path, out) = create_output(&ts, &mut *src, target, settings)?;
         let out = Arc::new(TargetCopy {
             file: Mutex::new(out),
             form,
             path: out_path.clone(),
             ranges_left: AtomicU32::new(1),
             bytes: AtomicU64::new(0),
+            holes_kept: !target.streams(),
         });
         emit(
             &*progress,
@@ -149,6 +133,8 @@ impl FileCopier {
             new_file_layout,
             layout: None,
             layout_guessed: false,
+            sparse_pages: None,
+            tail_hole: false,
             space_id: 0,
             offset: 0,
             failed_reads: 0,
@@ -202,10 +188,11 @@ impl FileCopier {
     /// Page 0 tells the page size; a file whose page 0 is not written yet uses the server's.
     fn learn_layout(&mut self) -> Result<PageLayout> {
         match page0(&mut *self.src, &self.ts.source)? {
-            Some((layout, space_id)) => {
-                self.space_id = space_id;
+            Some(p) => {
+                self.space_id = p.space_id;
                 self.layout_guessed = false;
-                Ok(layout)
+                self.sparse_pages = p.sparse_pages.filter(|_| self.out.holes_kept);
+                Ok(p.layout)
             }
             None => {
                 self.layout_guessed = true;
@@ -262,9 +249,10 @@ impl FileCopier {
         }
         self.failed_reads = 0;
         let chunk = &self.buf[start..start + whole];
-        match &mut *self.out.file.lock().expect("target file lock") {
-            Output::Whole(f) => f.write_at(chunk, self.offset),
-            Output::Delta(d) => d.take_chunk(chunk, self.offset, psize),
+        self.tail_hole = match (&mut *self.out.file.lock().expect("target file lock"), self.sparse_pages) {
+            (Output::Whole(f), Some(ps)) => sparse::write_sparse(&mut **f, chunk, self.offset, ps),
+            (Output::Whole(f), None) => f.write_at(chunk, self.offset).map(|()| false),
+            (Output::Delta(d), _) => d.take_chunk(chunk, self.offset, psize).map(|()| false),
         }
         .map_err(|e| BackupError::io(&self.out.path, "writing", e))?;
         self.src.done_with(self.offset, whole as u64);
@@ -293,6 +281,13 @@ impl FileCopier {
     /// before it is reported done.
     fn finish(&mut self) -> Result<CopyStep> {
         let bytes = self.offset - self.start;
+        if self.tail_hole {
+            // Before the last range's fdatasync: the range's end gets its block.
+            if let Output::Whole(f) = &mut *self.out.file.lock().expect("target file lock") {
+                sparse::close_hole(&mut **f, self.offset).map_err(|e| BackupError::io(&self.out.path, "writing", e))?;
+            }
+            self.tail_hole = false;
+        }
         if self.out.ranges_left.fetch_sub(1, Ordering::SeqCst) != 1 {
             return Ok(CopyStep::Done { bytes, file_bytes: None });
         }
@@ -353,6 +348,8 @@ impl FileCopier {
             new_file_layout: self.new_file_layout,
             layout: None,
             layout_guessed: false,
+            sparse_pages: None,
+            tail_hole: false,
             space_id: 0,
             offset: start,
             failed_reads: 0,
@@ -426,9 +423,53 @@ impl FileCopier {
     }
 }
 
-/// The layout and space id page 0 gives; None while page 0 is not written
-/// yet (MariaDB writes a new table's page 0 lazily).
-pub(super) fn page0(src: &mut dyn SourceFile, path: &Path) -> Result<Option<(PageLayout, u32)>> {
+/// Creates what the copy writes: the whole file, or (incremental) the delta
+/// and its meta, or the whole file as `db/t.new` for a table whose page 0 is not
+/// written yet (see `delta`).
+fn create_output(
+    ts: &Tablespace,
+    src: &mut dyn SourceFile,
+    target: &dyn TargetDir,
+    settings: &CopySettings,
+) -> Result<(CopyForm, PathBuf, Output)> {
+    // A table whose page 0 is not written yet: whole, as `db/t.new` (see `delta`).
+    let new =
+        settings.incremental_from.is_some() && ts.kind == TablespaceKind::Table && page0(src, &ts.source)?.is_none();
+    Ok(match settings.incremental_from {
+        None => {
+            let out_path = target.root().join(&ts.target);
+            let out = target.create_file(&ts.target).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+            (CopyForm::Whole, out_path, Output::Whole(out))
+        }
+        Some(_) if new => {
+            let rel = super::delta::new_path(&ts.target);
+            let out_path = target.root().join(&rel);
+            let out = target.create_file(&rel).map_err(|e| BackupError::io(&out_path, "creating", e))?;
+            (CopyForm::New, out_path, Output::Whole(out))
+        }
+        Some(from_lsn) => {
+            let create = |rel: PathBuf| {
+                let path = target.root().join(&rel);
+                target.create_file(&rel).map_err(|e| BackupError::io(&path, "creating", e)).map(|f| (path, f))
+            };
+            let (delta_path, delta) = create(super::delta::delta_path(&ts.target))?;
+            let (_, meta) = create(super::delta::meta_path(&ts.target))?;
+            (CopyForm::Delta, delta_path, Output::Delta(DeltaOutput::new(delta, meta, from_lsn)))
+        }
+    })
+}
+
+/// What page 0 says of a tablespace.
+pub(super) struct Page0 {
+    layout: PageLayout,
+    space_id: u32,
+    /// Some(page size) when PAGE_COMPRESSED: its pages are stored sparse.
+    sparse_pages: Option<usize>,
+}
+
+/// What page 0 says; None while page 0 is not written yet (MariaDB writes a
+/// new table's page 0 lazily).
+pub(super) fn page0(src: &mut dyn SourceFile, path: &Path) -> Result<Option<Page0>> {
     let mut head = vec![0u8; 4096];
     let got = src.read_at(&mut head, 0).map_err(|e| BackupError::io(path, "reading", e))?;
     head.truncate(got);
@@ -437,5 +478,6 @@ pub(super) fn page0(src: &mut dyn SourceFile, path: &Path) -> Result<Option<(Pag
     }
     let format = |source| BackupError::Format { path: path.to_path_buf(), source };
     let fsp = page::fsp_header(&head).map_err(format)?;
-    Ok(Some((page::layout_from_page0(&head).map_err(format)?, fsp.space_id)))
+    let layout = page::layout_from_page0(&head).map_err(format)?;
+    Ok(Some(Page0 { layout, space_id: fsp.space_id, sparse_pages: page_compressed::sparse_page_size(&head) }))
 }

@@ -20,6 +20,25 @@ pub const PAGE_TYPE_PAGE_COMPRESSED: u16 = 34354;
 pub const PAGE_TYPE_PAGE_COMPRESSED_ENCRYPTED: u16 = 37401;
 /// MySQL 5.7's transparent page compression (`COMPRESSION='zlib'`), another format.
 pub const PAGE_TYPE_MYSQL_COMPRESSED: u16 = 14;
+
+/// Whether FSP flags say PAGE_COMPRESSED: the full_crc32 algorithm bits 5-7, or
+/// the legacy layout's bit 16.
+pub fn flags_say_page_compressed(flags: u32) -> bool {
+    if flags & super::page::FSP_FLAGS_FCRC32_MARKER != 0 {
+        (flags >> 5) & 7 != 0
+    } else {
+        flags & (1 << 16) != 0
+    }
+}
+
+/// The page size of a PAGE_COMPRESSED tablespace whose page 0 starts `page0`
+/// (pages whose frames the server stores sparse); None for any other file.
+pub fn sparse_page_size(page0: &[u8]) -> Option<usize> {
+    let layout = super::page::layout_from_page0(page0).ok()?;
+    let at = super::page::FSP_SPACE_FLAGS;
+    let flags = u32::from_be_bytes(page0.get(at..at + 4)?.try_into().ok()?);
+    (!layout.compressed && flags_say_page_compressed(flags)).then_some(layout.physical_size)
+}
 /// Where the algorithm is stored (a u64 in the flush-LSN field).
 pub const ALGORITHM_AT: usize = 26;
 /// Where the payload length is stored (a u16 right after the FIL header).

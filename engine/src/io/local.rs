@@ -43,6 +43,26 @@ impl EditFile for RealEdit {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         self.file.set_len(len)
     }
+    fn punch_hole(&mut self, offset: u64, len: u64) -> io::Result<()> {
+        let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+        // SAFETY: fallocate on an open descriptor we own; no memory is passed.
+        let rc = unsafe {
+            libc::fallocate(
+                std::os::fd::AsRawFd::as_raw_fd(&self.file),
+                mode,
+                offset as libc::off_t,
+                len as libc::off_t,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        match io::Error::last_os_error() {
+            // A file system without holes: the zeros are written instead.
+            e if e.raw_os_error() == Some(libc::EOPNOTSUPP) => self.write_at(&vec![0u8; len as usize], offset),
+            e => Err(e),
+        }
+    }
 }
 
 /// A lock file held with an fcntl write lock; dropped: removed, then closed (which

@@ -9,6 +9,7 @@ pub mod local;
 pub mod mem;
 pub mod memfs;
 pub mod real;
+pub mod sparse;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -239,6 +240,13 @@ pub trait EditFile: Send {
     /// Cuts the file to `len` bytes (prepare shrinks an undo tablespace the redo
     /// truncated, as the server's recovery does).
     fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// Makes `len` bytes from `offset` read as zeros without changing the
+    /// file's size; where the file system can, they stop taking blocks (a hole,
+    /// as the server leaves after a compressed page's frame). The default
+    /// writes the zeros.
+    fn punch_hole(&mut self, offset: u64, len: u64) -> io::Result<()> {
+        self.write_at(&vec![0u8; len as usize], offset)
+    }
 }
 
 /// Held while a lock taken by [`LocalFs::lock_file`] lasts: dropping it removes the

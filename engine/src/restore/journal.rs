@@ -13,8 +13,10 @@
 //! before it (u32 BE).
 
 use super::{io_err, RestoreError, Result};
-use crate::io::LocalFs;
+use crate::format::page_compressed;
+use crate::io::{sparse, EditFile, LocalFs};
 use std::collections::BTreeSet;
+use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -108,12 +110,36 @@ pub fn apply(fs: &dyn LocalFs, dir: &Path, writes: &[PageWrite]) -> Result<()> {
             });
         }
         let mut f = fs.open_edit(&path).map_err(io_err(&path, "opening"))?;
+        let sparse_pages =
+            sparse_page_size(&mut *f, writes.iter().filter(|w| w.rel == rel)).map_err(io_err(&path, "reading"))?;
+        let size = f.size().map_err(io_err(&path, "reading the size of"))?;
         for w in writes.iter().filter(|w| w.rel == rel) {
-            f.write_at(&w.bytes, w.offset).map_err(io_err(&path, "writing"))?;
+            match sparse_pages {
+                Some(ps) if w.bytes.len() == ps && w.offset.is_multiple_of(ps as u64) => {
+                    sparse::rewrite_page(&mut *f, &w.bytes, w.offset, size)
+                }
+                _ => f.write_at(&w.bytes, w.offset),
+            }
+            .map_err(io_err(&path, "writing"))?;
         }
         f.sync().map_err(io_err(&path, "fdatasync of"))?;
     }
     forget(fs, dir)
+}
+
+/// The page size of a PAGE_COMPRESSED tablespace, whose pages are written with
+/// holes after their frames as the server leaves them; None for other files. Page
+/// 0 as the writes leave it, or else as the file holds it.
+fn sparse_page_size<'a>(
+    f: &mut dyn EditFile,
+    mut writes: impl Iterator<Item = &'a PageWrite>,
+) -> io::Result<Option<usize>> {
+    if let Some(w) = writes.find(|w| w.offset == 0) {
+        return Ok(page_compressed::sparse_page_size(&w.bytes));
+    }
+    let mut head = vec![0u8; sparse::BLOCK];
+    let n = f.read_at(&mut head, 0)?;
+    Ok(page_compressed::sparse_page_size(&head[..n]))
 }
 
 /// Removes the journal, durably.

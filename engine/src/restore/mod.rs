@@ -14,7 +14,6 @@ mod place;
 pub mod prepare;
 mod prepare57;
 mod space;
-mod sparse;
 pub mod store;
 
 use crate::format::Lsn;

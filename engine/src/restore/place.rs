@@ -21,7 +21,8 @@
 use super::copyback::{Item, Mode, Ownership, RestoreOptions, RestoreReport};
 use super::marker::{Marker, MARKER_NEW};
 use super::{io_err, RestoreError, Result};
-use crate::io::LocalFs;
+use crate::format::page_compressed;
+use crate::io::{sparse, LocalFs};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -280,7 +281,7 @@ fn copy_file(fs: &dyn LocalFs, item: &Item, buf: &mut Vec<u8>) -> Result<u64> {
 /// Copies `from` to the new file `to` with large sequential reads (through
 /// `buf`, grown as needed up to `CHUNK`); fdatasync before returning. A
 /// PAGE_COMPRESSED tablespace is written sparse, as the server holds it
-/// ([`super::sparse`]).
+/// ([`crate::io::sparse`]).
 pub(super) fn copy_whole(fs: &dyn LocalFs, from: &Path, to: &Path, buf: &mut Vec<u8>) -> Result<u64> {
     let mut out = fs.create_file(to).map_err(io_err(to, "creating"))?;
     let mut src = fs.open_read(from).map_err(io_err(from, "opening"))?;
@@ -290,22 +291,25 @@ pub(super) fn copy_whole(fs: &dyn LocalFs, from: &Path, to: &Path, buf: &mut Vec
         buf.resize(want, 0);
     }
     let mut total = 0u64;
-    let mut sparse_pages = None;
+    let (mut sparse_pages, mut tail_hole) = (None, false);
     loop {
         let n = src.read_at(buf, total).map_err(io_err(from, "reading"))?;
         if n == 0 {
             break;
         }
         if total == 0 && from.extension().is_some_and(|e| e == "ibd") {
-            sparse_pages = super::sparse::page_compressed_page_size(&buf[..n]);
+            sparse_pages = page_compressed::sparse_page_size(&buf[..n]);
         }
-        match sparse_pages {
-            Some(ps) => super::sparse::write_sparse(&mut *out, &buf[..n], total, ps, size),
-            None => out.write_at(&buf[..n], total),
+        tail_hole = match sparse_pages {
+            Some(ps) => sparse::write_sparse(&mut *out, &buf[..n], total, ps),
+            None => out.write_at(&buf[..n], total).map(|()| false),
         }
         .map_err(io_err(to, "writing"))?;
         total += n as u64;
         src.done_with(total - n as u64, n as u64);
+    }
+    if tail_hole {
+        sparse::close_hole(&mut *out, total).map_err(io_err(to, "writing"))?;
     }
     out.sync().map_err(io_err(to, "fdatasync of"))?;
     Ok(total)

@@ -56,9 +56,7 @@ pub struct FileStore<'a> {
     pub pages_compressed: u64,
 }
 
-/// The file-system block a compressed frame is padded to (the server pads to the
-/// block of the file system the file is on: 4 KiB on ext4 and xfs by default).
-pub const COMPRESSED_FRAME_BLOCK: usize = 4096;
+pub use crate::io::sparse::BLOCK as COMPRESSED_FRAME_BLOCK;
 
 /// A full_crc32 tablespace's compression algorithm (FSP flags bits 5-7).
 fn flags_algorithm(flags: u32, page_compressed: bool) -> Option<page_compressed::Algorithm> {
@@ -68,15 +66,7 @@ fn flags_algorithm(flags: u32, page_compressed: bool) -> Option<page_compressed:
         .flatten()
 }
 
-/// Whether FSP flags say PAGE_COMPRESSED: the full_crc32 algorithm bits 5-7, or the
-/// legacy layout's bit 16.
-pub fn page_compressed_flags(flags: u32) -> bool {
-    if flags & page::FSP_FLAGS_FCRC32_MARKER != 0 {
-        (flags >> 5) & 7 != 0
-    } else {
-        flags & (1 << 16) != 0
-    }
-}
+pub use page_compressed::flags_say_page_compressed as page_compressed_flags;
 
 impl<'a> FileStore<'a> {
     pub fn new(fs: &'a dyn LocalFs) -> Self {
