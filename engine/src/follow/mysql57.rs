@@ -2,7 +2,7 @@
 //! LSN order across the files of its log group, into `xtrabackup_logfile`.
 
 use super::{report_pass, PassEnd, PassReport, RedoFollower};
-use crate::error::{BackupError, Result};
+use crate::error::{BackupError, RedoLap, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::format::mysql57::{self, BlockClass, Checkpoint, RingGeometry, LOG_BLOCK_SIZE};
 use crate::format::Lsn;
@@ -290,9 +290,8 @@ impl Mysql57Follower {
                         }
                         return Err(BackupError::RedoLapped {
                             lsn: block_lsn,
-                            expected_no,
-                            found_no,
                             ring_bytes: self.geometry.capacity(),
+                            evidence: RedoLap::BlockNumber { expected_no, found_no },
                         });
                     }
                     BlockClass::Unreadable => {
