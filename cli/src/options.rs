@@ -139,7 +139,7 @@ fn apply(a: &mut BackupArgs, name: &str, value: Option<&str>) -> Result<bool, Ba
         "port" => a.connect.port = Some(number(name, need()?)?),
         "user" => a.connect.user = Some(need()?.to_string()),
         "password" | "pass" => a.connect.password = Some(need()?.to_string()),
-        "ssl-mode" => a.connect.tls.mode = Some(need()?.parse()?),
+        "ssl-mode" => a.connect.tls.mode = Some(need()?.parse::<SslMode>().map_err(|e| e.to_string())?),
         // The MariaDB clients' spelling of the same choices.
         "ssl" => a.connect.tls.mode = Some(if optfile::is_on(value)? { SslMode::Required } else { SslMode::Disabled }),
         "skip-ssl" => a.connect.tls.mode = Some(SslMode::Disabled),
@@ -466,7 +466,7 @@ pub fn resolve(
         out.connect.tls.mode = Some(SslMode::VerifyIdentity);
     }
     if let Some(v) = c.ssl_mode {
-        out.connect.tls.mode = Some(v.parse()?);
+        out.connect.tls.mode = Some(v.parse::<SslMode>().map_err(|e| e.to_string())?);
     }
     for (given, slot) in [
         (c.ssl_ca, &mut out.connect.tls.ca),

@@ -110,7 +110,7 @@ fn binlog_info_on(value: Option<&str>) -> Result<bool, String> {
 /// `prepare --binlog-info`: the binlog position InnoDB recorded with its last commit, logged as
 /// mariabackup logs it and written to xtrabackup_binlog_pos_innodb (`FILE<TAB>POSITION`).
 fn binlog_pos_innodb(run: &Run, dir: &Path) -> Result<(), String> {
-    let Some(pos) = innohot::restore::binlog_pos::read(&RealLocalFs, dir)? else {
+    let Some(pos) = innohot::restore::binlog_pos::read(&RealLocalFs, dir).map_err(|e| e.to_string())? else {
         run.say("note: --binlog-info: InnoDB recorded no binlog position (the server wrote no binary log)");
         return Ok(());
     };

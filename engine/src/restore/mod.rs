@@ -248,16 +248,30 @@ pub fn read_checkpoints(fs: &dyn LocalFs, dir: &Path) -> Result<Checkpoints> {
     }
     refuse_cut_stream(fs, dir)?;
     let text = String::from_utf8_lossy(&fs.read_all(&path).map_err(io_err(&path, "reading"))?).into_owned();
-    Checkpoints::parse(&text).map_err(|detail| RestoreError::BadMetadata { path, detail })
+    Checkpoints::parse(&text).map_err(|e| RestoreError::BadMetadata { path, detail: e.to_string() })
+}
+
+/// Why an `xtrabackup_checkpoints` text is not one a backup wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointsError {
+    #[error("{key} is missing or not a number")]
+    Missing { key: &'static str },
+    #[error(
+        "to_lsn {to_lsn} is beyond last_lsn {last_lsn}: the copied redo would end before the checkpoint the backup \
+         starts from, so the file is damaged or was edited; nothing was changed: take a new backup"
+    )]
+    ToBeyondLast { to_lsn: Lsn, last_lsn: Lsn },
+    #[error("from_lsn {from_lsn} is beyond to_lsn {to_lsn}: the file is damaged or was edited; take a new backup")]
+    FromBeyondTo { from_lsn: Lsn, to_lsn: Lsn },
 }
 
 impl Checkpoints {
     /// Reads the text of an `xtrabackup_checkpoints` file (a full or an
     /// incremental backup's, prepared or not).
-    pub fn parse(text: &str) -> std::result::Result<Checkpoints, String> {
+    pub fn parse(text: &str) -> std::result::Result<Checkpoints, CheckpointsError> {
         let kv = key_values(text);
-        let num = |k: &str| -> std::result::Result<Lsn, String> {
-            kv.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| format!("{k} is missing or not a number"))
+        let num = |key: &'static str| -> std::result::Result<Lsn, CheckpointsError> {
+            kv.get(key).and_then(|v| v.parse().ok()).ok_or(CheckpointsError::Missing { key })
         };
         let cp = Checkpoints {
             backup_type: kv.get("backup_type").cloned().unwrap_or_default(),
@@ -267,17 +281,10 @@ impl Checkpoints {
             text: text.to_string(),
         };
         if cp.to_lsn > cp.last_lsn {
-            return Err(format!(
-                "to_lsn {} is beyond last_lsn {}: the copied redo would end before the checkpoint the backup \
-                 starts from, so the file is damaged or was edited; nothing was changed: take a new backup",
-                cp.to_lsn, cp.last_lsn
-            ));
+            return Err(CheckpointsError::ToBeyondLast { to_lsn: cp.to_lsn, last_lsn: cp.last_lsn });
         }
         if cp.from_lsn > cp.to_lsn {
-            return Err(format!(
-                "from_lsn {} is beyond to_lsn {}: the file is damaged or was edited; take a new backup",
-                cp.from_lsn, cp.to_lsn
-            ));
+            return Err(CheckpointsError::FromBeyondTo { from_lsn: cp.from_lsn, to_lsn: cp.to_lsn });
         }
         Ok(cp)
     }

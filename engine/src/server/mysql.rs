@@ -58,20 +58,21 @@ impl SslMode {
     }
 }
 
+/// A `--ssl-mode` value that names no mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--ssl-mode={0} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY")]
+pub struct BadSslMode(pub String);
+
 impl std::str::FromStr for SslMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadSslMode;
+    fn from_str(s: &str) -> Result<Self, BadSslMode> {
         Ok(match s.to_ascii_uppercase().as_str() {
             "DISABLED" => SslMode::Disabled,
             "PREFERRED" => SslMode::Preferred,
             "REQUIRED" => SslMode::Required,
             "VERIFY_CA" => SslMode::VerifyCa,
             "VERIFY_IDENTITY" => SslMode::VerifyIdentity,
-            _ => {
-                return Err(format!(
-                    "--ssl-mode={s} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"
-                ))
-            }
+            _ => return Err(BadSslMode(s.to_string())),
         })
     }
 }
