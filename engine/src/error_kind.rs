@@ -41,13 +41,16 @@ pub enum ErrorKind {
     Unsupported,
     /// Another process holds what the command needs (a running server, another prepare).
     Busy,
+    /// A restore step refused the backup or the destination for a reason its
+    /// message names (not split into finer kinds yet).
+    Refused,
     /// innohot's own invariant broke: a bug to report.
     Internal,
 }
 
 impl ErrorKind {
     /// Every kind, for tests and docs.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::Usage,
         ErrorKind::ServerUnreachable,
         ErrorKind::ServerAccess,
@@ -65,6 +68,7 @@ impl ErrorKind {
         ErrorKind::IncompleteBackup,
         ErrorKind::Unsupported,
         ErrorKind::Busy,
+        ErrorKind::Refused,
         ErrorKind::Internal,
     ];
 
@@ -88,6 +92,7 @@ impl ErrorKind {
             ErrorKind::IncompleteBackup => "incomplete_backup",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Busy => "busy",
+            ErrorKind::Refused => "refused",
             ErrorKind::Internal => "internal",
         }
     }

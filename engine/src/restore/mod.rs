@@ -133,6 +133,25 @@ pub enum RestoreError {
     Refused(String),
 }
 
+impl RestoreError {
+    /// What the user faces, for scripts and `--json`.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        use RestoreError as E;
+        match self {
+            E::Io { source, .. } => K::of_io(source),
+            E::Incomplete { .. } | E::NotPrepared { .. } | E::Missing { .. } => K::IncompleteBackup,
+            E::BadMetadata { .. } | E::BadLog { .. } | E::BadPage { .. } | E::DuplicateSpace { .. } => K::Corrupt,
+            E::BadRowRecord { .. } => K::Corrupt,
+            E::Mysql57 { .. } | E::Encrypted { .. } => K::Unsupported,
+            E::DestinationInUse { .. } | E::NoSpace { .. } => K::TargetUnusable,
+            E::ServerRunning { .. } | E::Locked { .. } => K::Busy,
+            E::Failed { cause, .. } => cause.kind(),
+            E::Refused(_) => K::Refused,
+        }
+    }
+}
+
 /// The missing files, one clause each (the first ten, then how many more).
 fn list_missing(missing: &[completeness::Missing]) -> String {
     const SHOWN: usize = 10;
@@ -307,4 +326,30 @@ pub fn with_backup_type(cp: &Checkpoints, kind: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn kinds_of_restore_errors() {
+        let incomplete = RestoreError::Incomplete { dir: "/b".into(), failed: None };
+        assert_eq!(incomplete.kind(), ErrorKind::IncompleteBackup);
+        let in_use = RestoreError::DestinationInUse { path: "/d".into(), detail: "not empty".into() };
+        assert_eq!(in_use.kind(), ErrorKind::TargetUnusable);
+        let page = RestoreError::BadPage { path: "/b/t.ibd".into(), page: 3, page_lsn: 9, detail: "x".into() };
+        assert_eq!(page.kind(), ErrorKind::Corrupt);
+        let running = RestoreError::ServerRunning { datadir: "/d".into(), file: "/d/ibdata1".into(), pid: None };
+        assert_eq!(running.kind(), ErrorKind::Busy);
+        // A failure after the restore began is the kind of its cause.
+        let failed = RestoreError::Failed { cause: Box::new(page), then: "nothing was left behind".into() };
+        assert_eq!(failed.kind(), ErrorKind::Corrupt);
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(
+            RestoreError::Io { path: "/d/x".into(), op: "writing", source: full }.kind(),
+            ErrorKind::TargetUnusable
+        );
+    }
 }
