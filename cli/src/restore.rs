@@ -3,6 +3,7 @@
 //! a summary object on stdout either way (the backup command's style).
 
 use crate::args::{CommonRestore, LogGroupCmd, PrepareCmd, RestoreCmd};
+use crate::export::ExportError;
 use innohot::io::local::RealLocalFs;
 use innohot::io::Owner;
 use innohot::restore::binlog_pos::BinlogPosError;
@@ -23,6 +24,8 @@ pub(crate) enum CmdFailure {
     Restore(#[from] RestoreError),
     #[error(transparent)]
     BinlogPos(#[from] BinlogPosError),
+    #[error("{}", export_text(.0))]
+    Export(#[from] ExportError),
     #[error("{}: writing it failed: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
     /// A step whose checks still speak in words (the options, --export): their kind given here.
@@ -38,11 +41,20 @@ impl CmdFailure {
             CmdFailure::BinlogPos(_) => ErrorKind::Corrupt,
             CmdFailure::Write { source, .. } => ErrorKind::of_io(source),
             CmdFailure::Refused { kind, .. } => *kind,
+            CmdFailure::Export(e) => e.kind(),
         }
     }
 
     fn refused(kind: ErrorKind, why: impl Into<String>) -> CmdFailure {
         CmdFailure::Refused { kind, why: why.into() }
+    }
+}
+
+/// An export failure's sentence: the option it is about first, unless it names one itself.
+fn export_text(e: &ExportError) -> String {
+    match e {
+        ExportError::NoSuchServer(_) | ExportError::NoServerFound => e.to_string(),
+        _ => format!("--export: {e}"),
     }
 }
 
@@ -191,7 +203,7 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let export_server = match cmd.export.then(|| export_server(cmd)).transpose() {
         Ok(s) => s,
         Err(ExportRefused::Usage(msg)) => return crate::usage_error("prepare", &msg),
-        Err(ExportRefused::Failed(msg)) => return run.fail(&CmdFailure::refused(ErrorKind::Unsupported, msg)),
+        Err(ExportRefused::Failed(failure)) => return run.fail(&failure),
     };
     let mut force_recovery = None;
     if let Some(f) = &cmd.defaults_file {
@@ -240,7 +252,7 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     if let Some(server) = &export_server {
         match export(&run, cmd, server, force_level) {
             Ok(fields) => m.extend(fields),
-            Err(e) => return run.fail(&CmdFailure::refused(ErrorKind::ServerRefused, e)),
+            Err(e) => return run.fail(&e),
         }
     }
     run.done(outcome, m)
@@ -314,7 +326,7 @@ fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String
 
 enum ExportRefused {
     Usage(String),
-    Failed(String),
+    Failed(CmdFailure),
 }
 
 /// The server binary `--export` runs, and whether the backup is partial
@@ -334,8 +346,10 @@ fn export_server(cmd: &PrepareCmd) -> Result<ExportServer, ExportRefused> {
         }
     }
     let info_path = cmd.target_dir.join("xtrabackup_info");
-    let info = std::fs::read_to_string(&info_path)
-        .map_err(|e| ExportRefused::Failed(format!("--export: reading {}: {e}", info_path.display())))?;
+    let info = std::fs::read_to_string(&info_path).map_err(|e| {
+        let why = format!("--export: reading {}: {e}", info_path.display());
+        ExportRefused::Failed(CmdFailure::refused(ErrorKind::of_io(&e), why))
+    })?;
     let version = info
         .lines()
         .filter_map(|l| l.split_once('='))
@@ -343,18 +357,19 @@ fn export_server(cmd: &PrepareCmd) -> Result<ExportServer, ExportRefused> {
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
     if !version.contains("MariaDB") {
-        return Err(ExportRefused::Failed(format!(
+        let why = format!(
             "--export: the backup is of server {version:?} (xtrabackup_info), and innohot exports MariaDB backups \
              only; for MySQL 5.7 prepare without --export and use xtrabackup 2.4 --prepare --export on a copy"
-        )));
+        );
+        return Err(ExportRefused::Failed(CmdFailure::refused(ErrorKind::Unsupported, why)));
     }
-    let server = crate::export::find_server(cmd.mariadbd.as_deref()).map_err(ExportRefused::Failed)?;
+    let failed = |e: ExportError| ExportRefused::Failed(e.into());
+    let server = crate::export::find_server(cmd.mariadbd.as_deref()).map_err(failed)?;
     let out = std::process::Command::new(&server)
         .arg("--version")
         .output()
-        .map_err(|e| ExportRefused::Failed(format!("--export: running {} --version: {e}", server.display())))?;
-    crate::export::check_server_version(&server, &String::from_utf8_lossy(&out.stdout), &version)
-        .map_err(|e| ExportRefused::Failed(format!("--export: {e}")))?;
+        .map_err(|source| failed(ExportError::Run { what: "running --version of", server: server.clone(), source }))?;
+    crate::export::check_server_version(&server, &String::from_utf8_lossy(&out.stdout), &version).map_err(failed)?;
     Ok(ExportServer { binary: server, partial: info.contains("\npartial = Y") })
 }
 
@@ -364,9 +379,10 @@ fn export(
     cmd: &PrepareCmd,
     server: &ExportServer,
     force_recovery: u64,
-) -> Result<Map<String, Value>, String> {
-    let dir = std::path::absolute(&cmd.target_dir).map_err(|e| format!("{}: {e}", cmd.target_dir.display()))?;
-    let found = crate::export::tables(&dir).map_err(|e| format!("--export: listing {}: {e}", dir.display()))?;
+) -> Result<Map<String, Value>, CmdFailure> {
+    let io = |what: String| move |e: std::io::Error| CmdFailure::refused(ErrorKind::of_io(&e), format!("{what}: {e}"));
+    let dir = std::path::absolute(&cmd.target_dir).map_err(io(cmd.target_dir.display().to_string()))?;
+    let found = crate::export::tables(&dir).map_err(io(format!("--export: listing {}", dir.display())))?;
     let r = crate::export::ServerRun {
         server: &server.binary,
         dir: &dir,
@@ -382,7 +398,7 @@ fn export(
         server.binary.display(),
         found.tables.len()
     ));
-    let done = crate::export::run(&r, &found).map_err(|e| format!("--export: {e}"))?;
+    let done = crate::export::run(&r, &found)?;
     let (output, left_out) = if server.partial && !cmd.common.verbose {
         crate::export::without_left_out_tables(&done.server_output, &dir)
     } else {
