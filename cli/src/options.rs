@@ -720,7 +720,7 @@ fn partial_backup(
         out.filter.table_names.extend(lines("tables-file", &path)?);
     }
     if !out.filter.is_empty() {
-        let rule = NameFilter::new(&out.filter)?;
+        let rule = NameFilter::new(&out.filter).map_err(|e| e.to_string())?;
         out.options.filter = innohot::backup::filter::Filter(Some(std::sync::Arc::new(rule)));
     }
     Ok(())
