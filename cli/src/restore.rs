@@ -499,8 +499,7 @@ fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError>
     let settings = match &cmd.defaults_file {
         Some(f) => server_settings(f, cmd.defaults_group_suffix.as_deref(), &|p: &PathBuf| {
             crate::read_option_file(p).map_err(|e| e.to_string())
-        })
-        .map_err(OptionsError::Usage)?,
+        })?,
         None => Default::default(),
     };
     let datadir = cmd.datadir.clone().or_else(|| settings.get("datadir").map(PathBuf::from)).ok_or_else(|| {
@@ -564,13 +563,14 @@ fn absolute(p: &Path) -> Result<PathBuf, OptionsError> {
 /// The server's directory settings from its groups ([mysqld], [server],
 /// [mariadb], [mariadbd], ...) and the backup tool's ([xtrabackup],
 /// [mariabackup], [innohot]), later ones winning, in `path` and what it includes.
-pub fn server_settings(
+/// An option file that cannot be read or parsed is bad input (optfile words it).
+fn server_settings(
     path: &Path,
     suffix: Option<&str>,
     read: crate::optfile::ReadFile,
-) -> Result<std::collections::BTreeMap<String, String>, String> {
+) -> Result<std::collections::BTreeMap<String, String>, OptionsError> {
     let mut out = std::collections::BTreeMap::new();
-    for o in crate::optfile::read_options(path, suffix, read)? {
+    for o in crate::optfile::read_options(path, suffix, read).map_err(OptionsError::Usage)? {
         if o.kind == crate::optfile::GroupKind::Client {
             continue;
         }
