@@ -140,15 +140,68 @@ BEGIN DECLARE CONTINUE HANDLER FOR SQLEXCEPTION BEGIN END; \
 EXECUTE IMMEDIATE CONCAT('FLUSH TABLES `', REPLACE(s, '`', '``'), '`.`', REPLACE(t, '`', '``'), '` FOR EXPORT'); \
 EXECUTE IMMEDIATE 'UNLOCK TABLES'; END; END LOOP; CLOSE c; END;\n";
 
+/// Why `prepare --export` could not run the server on the backup, or the server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("--mariadbd={}: no such file", .0.display())]
+    NoSuchServer(PathBuf),
+    #[error(
+        "--export needs the MariaDB server binary (mariadbd), which writes the .cfg files, and none was found on \
+         PATH or in /usr/sbin: install the server package of the backup's version or name it with --mariadbd=PATH"
+    )]
+    NoServerFound,
+    #[error(
+        "{} --version says {said:?} and the backup's xtrabackup_info says server_version = {backup_version:?}: \
+         cannot tell that they are the same MariaDB series",
+        server.display()
+    )]
+    UnknownSeries { server: PathBuf, said: String, backup_version: String },
+    #[error(
+        "{} is {theirs}, the backup is of MariaDB {backup_version}: --export starts the server on the backup \
+         and needs the same series ({want}); name one with --mariadbd=PATH",
+        server.display()
+    )]
+    OtherSeries { server: PathBuf, theirs: String, backup_version: String, want: String },
+    #[error("listing {}: {source}", path.display())]
+    List { path: PathBuf, source: std::io::Error },
+    #[error("{} and {} both exist: remove the stale one", from.display(), to.display())]
+    BothExist { from: PathBuf, to: PathBuf },
+    #[error("moving {} to {}: {source}", from.display(), to.display())]
+    Move { from: PathBuf, to: PathBuf, source: std::io::Error },
+    /// Starting, feeding or waiting for the server failed (`what` says which).
+    #[error("{what} {}: {source}", server.display())]
+    Run { what: &'static str, server: PathBuf, source: std::io::Error },
+    #[error("the thread feeding the server panicked")]
+    FeederPanicked,
+    #[error(
+        "the export server ({}) failed ({status}); its output:\n{output}\nthe backup is prepared (copy-back works) \
+         but not exported",
+        server.display()
+    )]
+    ServerFailed { server: PathBuf, status: std::process::ExitStatus, output: String },
+}
+
+impl ExportError {
+    pub fn kind(&self) -> innohot::ErrorKind {
+        use innohot::ErrorKind as K;
+        match self {
+            ExportError::NoSuchServer(_) | ExportError::NoServerFound => K::Usage,
+            ExportError::UnknownSeries { .. } | ExportError::OtherSeries { .. } => K::Unsupported,
+            ExportError::List { source, .. } | ExportError::Move { source, .. } | ExportError::Run { source, .. } => {
+                K::of_io(source)
+            }
+            ExportError::BothExist { .. } => K::Busy,
+            ExportError::FeederPanicked => K::Internal,
+            ExportError::ServerFailed { .. } => K::ServerRefused,
+        }
+    }
+}
+
 /// The MariaDB server binary to export with: `--mariadbd`, else the first
 /// `mariadbd` (then `mysqld`) on PATH or in the usual sbin directories.
-pub fn find_server(explicit: Option<&Path>) -> Result<PathBuf, String> {
+pub fn find_server(explicit: Option<&Path>) -> Result<PathBuf, ExportError> {
     if let Some(p) = explicit {
-        return if p.is_file() {
-            Ok(p.to_path_buf())
-        } else {
-            Err(format!("--mariadbd={}: no such file", p.display()))
-        };
+        return if p.is_file() { Ok(p.to_path_buf()) } else { Err(ExportError::NoSuchServer(p.to_path_buf())) };
     }
     let mut dirs: Vec<PathBuf> =
         std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
@@ -160,9 +213,7 @@ pub fn find_server(explicit: Option<&Path>) -> Result<PathBuf, String> {
             return Ok(p);
         }
     }
-    Err("--export needs the MariaDB server binary (mariadbd), which writes the .cfg files, and none was found on \
-         PATH or in /usr/sbin: install the server package of the backup's version or name it with --mariadbd=PATH"
-        .into())
+    Err(ExportError::NoServerFound)
 }
 
 /// The `major.minor` of a version string (`10.11.19-MariaDB-0+deb12u1` → `10.11`).
@@ -176,22 +227,22 @@ fn major_minor(version: &str) -> Option<&str> {
 /// Checks that `--version` output (`mariadbd  Ver 10.11.19-MariaDB-... for ...`)
 /// is a MariaDB server of the backup's `server_version` series: another
 /// series would upgrade the backup's files on start.
-pub fn check_server_version(server: &Path, version_output: &str, backup_version: &str) -> Result<(), String> {
+pub fn check_server_version(server: &Path, version_output: &str, backup_version: &str) -> Result<(), ExportError> {
     let theirs = version_output.split_whitespace().skip_while(|w| *w != "Ver").nth(1).unwrap_or_default();
     let (Some(have), Some(want)) = (major_minor(theirs), major_minor(backup_version)) else {
-        return Err(format!(
-            "{} --version says {:?} and the backup's xtrabackup_info says server_version = {backup_version:?}: \
-             cannot tell that they are the same MariaDB series",
-            server.display(),
-            version_output.trim()
-        ));
+        return Err(ExportError::UnknownSeries {
+            server: server.to_path_buf(),
+            said: version_output.trim().to_string(),
+            backup_version: backup_version.to_string(),
+        });
     };
     if !theirs.contains("MariaDB") || have != want {
-        return Err(format!(
-            "{} is {theirs}, the backup is of MariaDB {backup_version}: --export starts the server on the backup \
-             and needs the same series ({want}); name one with --mariadbd=PATH",
-            server.display()
-        ));
+        return Err(ExportError::OtherSeries {
+            server: server.to_path_buf(),
+            theirs: theirs.to_string(),
+            backup_version: backup_version.to_string(),
+            want: want.to_string(),
+        });
     }
     Ok(())
 }
@@ -282,14 +333,14 @@ pub struct HiddenLinks {
 impl HiddenLinks {
     /// Puts back links an interrupted export left aside, then moves every
     /// `.isl` of the database directories aside.
-    pub fn hide(dir: &Path) -> Result<HiddenLinks, String> {
+    pub fn hide(dir: &Path) -> Result<HiddenLinks, ExportError> {
         let mut links = HiddenLinks { moved: Vec::new() };
-        for db in sorted_entries(dir).map_err(|e| format!("listing {}: {e}", dir.display()))? {
+        let list = |p: &Path| sorted_entries(p).map_err(|source| ExportError::List { path: p.into(), source });
+        for db in list(dir)? {
             let db_path = dir.join(&db);
             if !db_path.is_dir() {
                 continue;
             }
-            let list = |p: &Path| sorted_entries(p).map_err(|e| format!("listing {}: {e}", p.display()));
             for f in list(&db_path)?.iter().filter_map(|f| f.strip_suffix(HIDDEN_LINK)) {
                 rename(&db_path.join(format!("{f}{HIDDEN_LINK}")), &db_path.join(f))?;
             }
@@ -313,11 +364,11 @@ impl Drop for HiddenLinks {
     }
 }
 
-fn rename(from: &Path, to: &Path) -> Result<(), String> {
+fn rename(from: &Path, to: &Path) -> Result<(), ExportError> {
     if to.exists() {
-        return Err(format!("{} and {} both exist: remove the stale one", from.display(), to.display()));
+        return Err(ExportError::BothExist { from: from.into(), to: to.into() });
     }
-    std::fs::rename(from, to).map_err(|e| format!("moving {} to {}: {e}", from.display(), to.display()))
+    std::fs::rename(from, to).map_err(|source| ExportError::Move { from: from.into(), to: to.into(), source })
 }
 
 /// What the export did.
@@ -330,7 +381,8 @@ pub struct Exported {
 }
 
 /// Runs the export server on the prepared backup and checks what it wrote.
-pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, String> {
+pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, ExportError> {
+    let failed = |what: &'static str| move |source| ExportError::Run { what, server: r.server.to_path_buf(), source };
     let links = HiddenLinks::hide(r.dir)?;
     let sql = BOOTSTRAP_SQL;
     let mut child = Command::new(r.server)
@@ -340,23 +392,18 @@ pub fn run(r: &ServerRun, found: &Found) -> Result<Exported, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("starting {}: {e}", r.server.display()))?;
+        .map_err(failed("starting"))?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, sql.as_bytes()));
-    let out = child.wait_with_output().map_err(|e| format!("waiting for {}: {e}", r.server.display()))?;
-    let wrote = writer.join().map_err(|_| "the thread feeding the server panicked".to_string())?;
+    let out = child.wait_with_output().map_err(failed("waiting for"))?;
+    let wrote = writer.join().map_err(|_| ExportError::FeederPanicked)?;
     drop(links);
     let server_output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
-        return Err(format!(
-            "the export server ({}) failed ({}); its output:\n{}\nthe backup is prepared (copy-back works) but not \
-             exported",
-            r.server.display(),
-            out.status,
-            server_output.trim_end()
-        ));
+        let output = server_output.trim_end().to_string();
+        return Err(ExportError::ServerFailed { server: r.server.to_path_buf(), status: out.status, output });
     }
-    wrote.map_err(|e| format!("sending the export statements to {}: {e}", r.server.display()))?;
+    wrote.map_err(failed("sending the export statements to"))?;
     let mut exported = Exported { tables: Vec::new(), failed: Vec::new(), server_output };
     for t in &found.tables {
         let missing = t.missing_cfg(r.dir);
@@ -488,6 +535,8 @@ mod tests {
         assert!(check_server_version(p, ver, "10.11.19-MariaDB-0+deb12u1").is_ok());
         assert!(check_server_version(p, ver, "10.11.6-MariaDB").is_ok(), "a minor release apart is the same series");
         let e = check_server_version(p, ver, "11.4.2-MariaDB").unwrap_err();
+        assert_eq!(e.kind(), innohot::ErrorKind::Unsupported);
+        let e = e.to_string();
         assert!(e.contains("needs the same series (11.4)") && e.contains("--mariadbd"), "{e}");
         let mysql = "/usr/sbin/mysqld  Ver 10.11.4 for Linux on x86_64 (MySQL Community Server (GPL))";
         assert!(check_server_version(p, mysql, "10.11.19-MariaDB").is_err(), "not a MariaDB server");

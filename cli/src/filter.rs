@@ -35,6 +35,15 @@ impl FilterSpec {
     }
 }
 
+/// A `--tables` or `--tables-exclude` pattern that is not a regular expression.
+#[derive(Debug, thiserror::Error)]
+#[error("--{option}='{pattern}' is not a regular expression: {source}")]
+pub struct BadPattern {
+    option: &'static str,
+    pattern: String,
+    source: regex::Error,
+}
+
 #[derive(Debug)]
 pub struct NameFilter {
     databases: Names,
@@ -45,13 +54,13 @@ pub struct NameFilter {
 }
 
 impl NameFilter {
-    pub fn new(spec: &FilterSpec) -> Result<NameFilter, String> {
-        let regexes = |option: &str, values: &[String]| -> Result<Vec<Regex>, String> {
+    pub fn new(spec: &FilterSpec) -> Result<NameFilter, BadPattern> {
+        let regexes = |option: &'static str, values: &[String]| -> Result<Vec<Regex>, BadPattern> {
             values
                 .iter()
                 .flat_map(|v| v.split(','))
                 .filter(|r| !r.trim().is_empty())
-                .map(|r| Regex::new(r.trim()).map_err(|e| format!("--{option}='{r}' is not a regular expression: {e}")))
+                .map(|r| Regex::new(r.trim()).map_err(|source| BadPattern { option, pattern: r.to_string(), source }))
                 .collect()
         };
         let table_names = spec.table_names.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
@@ -150,7 +159,8 @@ mod tests {
         assert!(f.includes_table("misc", "t1") && !f.includes_table("misc", "t2"));
         assert!(f.includes_database("anything"), "--tables alone keeps every database directory");
         let e = NameFilter::new(&FilterSpec { tables: vec!["(".into()], ..FilterSpec::default() }).unwrap_err();
-        assert!(e.starts_with("--tables='(' is not a regular expression"), "{e}");
+        assert_eq!((e.option, e.pattern.as_str()), ("tables", "("));
+        assert!(e.to_string().contains("--tables='(' is not a regular expression"), "{e}");
     }
 
     #[test]

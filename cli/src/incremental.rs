@@ -3,7 +3,7 @@
 
 use crate::restore::Run;
 use innohot::io::local::RealLocalFs;
-use innohot::restore::incremental;
+use innohot::restore::{incremental, RestoreError};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -12,9 +12,9 @@ fn names(paths: &[PathBuf]) -> String {
 }
 
 /// Applies INC to BASE; the JSON fields of the outcome.
-pub fn prepare(run: &Run, base: &Path, inc: &Path) -> Result<(&'static str, Map<String, Value>), String> {
+pub fn prepare(run: &Run, base: &Path, inc: &Path) -> Result<(&'static str, Map<String, Value>), RestoreError> {
     run.say(&format!("innohot prepare: applying the incremental backup in {} to {}", inc.display(), base.display()));
-    let r = incremental::prepare_incremental(&RealLocalFs, base, inc).map_err(|e| e.to_string())?;
+    let r = incremental::prepare_incremental(&RealLocalFs, base, inc)?;
     for (what, list) in [
         ("created (new since the base)", &r.created),
         ("replaced by the incremental's whole copy", &r.replaced),

@@ -6,6 +6,7 @@ mod argv;
 mod display;
 mod export;
 mod extract;
+mod failure;
 mod filter;
 mod grants;
 mod incremental;
@@ -20,6 +21,7 @@ mod target;
 
 use args::{Command, SimCmd, UsageError};
 use display::{Bars, LogLines, Quiet, Tally};
+use failure::RunFailure;
 use innohot::copy::Pacing;
 use innohot::events::Progress;
 use innohot::timefmt::log_label;
@@ -293,12 +295,26 @@ pub(crate) fn strings(s: &[&str]) -> Vec<String> {
     s.iter().map(|a| a.to_string()).collect()
 }
 
-pub(crate) fn read_option_file(p: &PathBuf) -> Result<String, String> {
+/// Why an option file (--defaults-file and the like) cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OptionFileError {
+    #[error("no such file")]
+    NotFound,
+    #[error("permission denied (run as a user that can read it)")]
+    PermissionDenied,
+    #[error("it is a directory, not a file")]
+    IsADirectory,
+    #[error(transparent)]
+    Other(std::io::Error),
+}
+
+/// An option file's text.
+pub(crate) fn read_option_file(p: &PathBuf) -> Result<String, OptionFileError> {
     std::fs::read_to_string(p).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied (run as a user that can read it)".to_string(),
-        std::io::ErrorKind::IsADirectory => "it is a directory, not a file".to_string(),
-        _ => e.to_string(),
+        std::io::ErrorKind::NotFound => OptionFileError::NotFound,
+        std::io::ErrorKind::PermissionDenied => OptionFileError::PermissionDenied,
+        std::io::ErrorKind::IsADirectory => OptionFileError::IsADirectory,
+        _ => OptionFileError::Other(e),
     })
 }
 
@@ -309,7 +325,9 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     use innohot::server::ServerControl;
     let signals = Signals::install();
     let env_password = std::env::var("INNOHOT_PASSWORD").ok();
-    let parsed = match options::resolve(cmd, prepared, env_password, &read_option_file, &argv::ask_password) {
+    // The option parsers take a reader's error as text and add the file and the option to it.
+    let read = |p: &PathBuf| read_option_file(p).map_err(|e| e.to_string());
+    let parsed = match options::resolve(cmd, prepared, env_password, &read, &argv::ask_password) {
         Ok(p) => p,
         Err(options::BadOption { msg, getopt: Some(code) }) => return getopt_failure("backup", &msg, code),
         Err(e) => return usage_error("backup", &e),
@@ -345,24 +363,24 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     }
     let clock = Arc::new(SystemClock::new());
     // Before anything is created: a failure here leaves the user's files as they were.
-    let fail_early = |report: &mut RunReport, msg: String| {
-        report.fail(msg, None, &tally, now_unix(), parsed.json, bars.as_deref());
+    let fail_early = |report: &mut RunReport, failure: RunFailure| {
+        report.fail(&failure, None, &tally, now_unix(), parsed.json, bars.as_deref());
         ExitCode::from(FAILURE)
     };
     let checked = if parsed.stream { Ok(()) } else { target::check_before(&target_dir) };
     if let Err(e) = checked {
-        return fail_early(&mut report, e.to_string());
+        return fail_early(&mut report, e.into());
     }
     let mut server = match MysqlControl::connect(&parsed.connect) {
         Ok(s) => s,
-        Err(e) => return fail_early(&mut report, e.to_string()),
+        Err(e) => return fail_early(&mut report, e.into()),
     };
     let vars = match server.variables() {
         Ok(v) => v,
-        Err(e) => return fail_early(&mut report, e.to_string()),
+        Err(e) => return fail_early(&mut report, e.into()),
     };
     let Some(datadir) = vars.get("datadir").map(PathBuf::from) else {
-        return fail_early(&mut report, "the server does not report its datadir".into());
+        return fail_early(&mut report, RunFailure::NoDatadir);
     };
     // Where this host sees the server's datadir (a container's bind mount):
     // the engine checks it is the server's before reading anything there.
@@ -370,28 +388,28 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     let datadir = parsed.datadir.clone().unwrap_or(datadir);
     let checked = if parsed.stream { Ok(()) } else { target::check_against_datadir(&target_dir, &datadir) };
     if let Err(e) = checked {
-        return fail_early(&mut report, e.to_string());
+        return fail_early(&mut report, e.into());
     }
     if signals.stopped() {
-        return fail_early(&mut report, interrupted(&signals));
+        return fail_early(&mut report, RunFailure::Interrupted { signal: signals.name() });
     }
     // The log copier's own line to the server (see LogWrittenProbe).
     let log_probe = match MysqlControl::connect(&parsed.connect) {
         Ok(s) => s,
-        Err(e) => return fail_early(&mut report, e.to_string()),
+        Err(e) => return fail_early(&mut report, e.into()),
     };
     // `--throttle=auto` reads the server's load on a line of its own (see LoadProbe).
     let load_probe: Option<Box<dyn innohot::server::LoadProbe>> = match options.copy.pacing {
         Pacing::Auto { .. } => match MysqlControl::connect(&parsed.connect) {
             Ok(s) => Some(Box::new(s)),
-            Err(e) => return fail_early(&mut report, e.to_string()),
+            Err(e) => return fail_early(&mut report, e.into()),
         },
         _ => None,
     };
     let stream = if parsed.stream {
         match streaming::open_stdout(parsed.compress) {
             Ok(s) => Some(s),
-            Err(e) => return fail_early(&mut report, e),
+            Err(e) => return fail_early(&mut report, e.into()),
         }
     } else {
         None
@@ -400,7 +418,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         Some(s) => s.clone(),
         None => match RealTargetDir::create(&target_dir, options.copy.read_policy.fadvise) {
             Ok(t) => Arc::new(t),
-            Err(e) => return fail_early(&mut report, format!("--target-dir {}: {e}", target_dir.display())),
+            Err(source) => return fail_early(&mut report, RunFailure::CreateTarget { dir: target_dir, source }),
         },
     };
     // As mariabackup: the target exists (empty) when the privileges or the replica stop it.
@@ -420,7 +438,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
                     say(line);
                 }
                 if let Some(why) = fatal {
-                    return fail_early(&mut report, why);
+                    return fail_early(&mut report, RunFailure::Privilege(why));
                 }
             }
             Err(e) => say(&format!("innohot: the backup user's privileges are not checked beforehand: {e}")),
@@ -429,7 +447,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     let sql_thread_stopped = match parsed.safe_slave_backup {
         Some(timeout) => match replica::make_safe(&mut server, timeout, &say) {
             Ok(stopped) => stopped,
-            Err(e) => return fail_early(&mut report, e),
+            Err(e) => return fail_early(&mut report, e.into()),
         },
         None => false,
     };
@@ -452,7 +470,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     let restart_failed = sql_thread_stopped
         .then(|| {
             MysqlControl::connect(&parsed.connect)
-                .map_err(|e| format!("--safe-slave-backup: {e}: run START SLAVE SQL_THREAD on the replica"))
+                .map_err(replica::ReplicaError::Reconnect)
                 .and_then(|mut s| replica::restart(&mut s, &say))
                 .err()
         })
@@ -465,11 +483,11 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
         (Some(s), Ok(summary)) => streaming::finish(s, summary).err(),
         _ => None,
     };
+    if let Some(e) = stream_end {
+        report.fail(&e.into(), None, &tally, now_unix(), parsed.json, bars.as_deref());
+        return ExitCode::from(FAILURE);
+    }
     match result {
-        Ok(_) if stream_end.is_some() => {
-            report.fail(stream_end.unwrap_or_default(), None, &tally, now_unix(), parsed.json, bars.as_deref());
-            ExitCode::from(FAILURE)
-        }
         Ok(_) if restart_failed.is_some() => {
             eprintln!(
                 "innohot: the backup in {} is complete, but the replica's SQL thread is stopped",
@@ -495,15 +513,16 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let msg = match e {
-                innohot::BackupError::Interrupted => interrupted(&signals),
-                e => e.to_string(),
+            let failure = match e {
+                innohot::BackupError::Interrupted => RunFailure::Interrupted { signal: signals.name() },
+                e => RunFailure::Backup(e),
             };
+            let msg = failure.to_string();
             // A stream's reader sees it end without its manifest.
             let marker = (stream.is_none())
                 .then(|| target::mark_failed(&target_dir, "backup", &msg, &innohot::timefmt::iso(now_unix())))
                 .flatten();
-            report.fail(msg, marker, &tally, now_unix(), parsed.json, bars.as_deref());
+            report.fail(&failure, marker, &tally, now_unix(), parsed.json, bars.as_deref());
             ExitCode::from(FAILURE)
         }
     }
@@ -532,14 +551,6 @@ fn verify(dir: &std::path::Path) -> ExitCode {
             ExitCode::from(FAILURE)
         }
     }
-}
-
-fn interrupted(signals: &Signals) -> String {
-    format!(
-        "interrupted by {}: the backup stopped before it completed, the server's lock was released and the \
-         copy is incomplete, not a backup; run the backup again into a new or empty directory",
-        signals.name()
-    )
 }
 
 /// The wall clock for log labels (the CLI is the one place that may read it directly).

@@ -12,6 +12,37 @@ use std::time::Duration;
 /// mariabackup's wait between two looks at `Slave_open_temp_tables`.
 pub const RETRY_WAIT: Duration = Duration::from_secs(3);
 
+/// Why `--safe-slave-backup` could not make the replica safe, or give its SQL thread back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("--safe-slave-backup: {0}")]
+    Server(ServerError),
+    #[error(
+        "--safe-slave-backup: Slave_open_temp_tables is still {open} after {seconds} seconds{}: the replica's \
+         temporary tables would be missing from a backup; run the backup when the replica has none, or \
+         raise --safe-slave-backup-timeout",
+        if *sql_thread_ran { "" } else { " and the SQL thread is not running (start it, or wait for its tables)" }
+    )]
+    TempTablesOpen { open: u64, seconds: u64, sql_thread_ran: bool },
+    /// The failure, and restarting the SQL thread this stopped failed too.
+    #[error("{cause}; and restarting the SQL thread failed: {restart}: run START SLAVE SQL_THREAD")]
+    NotGivenBack { cause: Box<ReplicaError>, restart: ServerError },
+    #[error("--safe-slave-backup: restarting the replica's SQL thread failed: {0}: run START SLAVE SQL_THREAD")]
+    Restart(ServerError),
+    #[error("--safe-slave-backup: {0}: run START SLAVE SQL_THREAD on the replica")]
+    Reconnect(ServerError),
+}
+
+impl ReplicaError {
+    pub fn kind(&self) -> innohot::ErrorKind {
+        match self {
+            ReplicaError::Server(e) | ReplicaError::Restart(e) | ReplicaError::Reconnect(e) => e.kind(),
+            ReplicaError::TempTablesOpen { .. } => innohot::ErrorKind::Busy,
+            ReplicaError::NotGivenBack { cause, .. } => cause.kind(),
+        }
+    }
+}
+
 /// What `--safe-slave-backup` asks of the server (a trait so the steps can be tested).
 pub trait ReplicaAdmin {
     /// `SHOW SLAVE STATUS`'s `Slave_SQL_Running` = `Yes`; None when the server is no replica.
@@ -49,8 +80,8 @@ impl ReplicaAdmin for MysqlControl {
 
 /// Before the backup: returns whether this stopped the SQL thread (then `restart` after the
 /// backup). On failure the SQL thread is running again if it was.
-pub fn make_safe(server: &mut dyn ReplicaAdmin, timeout: Duration, say: &dyn Fn(&str)) -> Result<bool, String> {
-    let failed = |e: ServerError| format!("--safe-slave-backup: {e}");
+pub fn make_safe(server: &mut dyn ReplicaAdmin, timeout: Duration, say: &dyn Fn(&str)) -> Result<bool, ReplicaError> {
+    let failed = ReplicaError::Server;
     let Some(running) = server.sql_thread_running().map_err(failed)? else {
         say("Not checking slave open temp tables for --safe-slave-backup because host is not a slave");
         return Ok(false);
@@ -71,13 +102,7 @@ pub fn make_safe(server: &mut dyn ReplicaAdmin, timeout: Duration, say: &dyn Fn(
             return Ok(running);
         }
         if remaining == 0 || !running {
-            let why = format!(
-                "--safe-slave-backup: Slave_open_temp_tables is still {open} after {} seconds{}: the replica's \
-                 temporary tables would be missing from a backup; run the backup when the replica has none, or \
-                 raise --safe-slave-backup-timeout",
-                timeout.as_secs(),
-                if running { "" } else { " and the SQL thread is not running (start it, or wait for its tables)" }
-            );
+            let why = ReplicaError::TempTablesOpen { open, seconds: timeout.as_secs(), sql_thread_ran: running };
             return Err(give_back(server, running, why));
         }
         say(&format!(
@@ -95,19 +120,17 @@ pub fn make_safe(server: &mut dyn ReplicaAdmin, timeout: Duration, say: &dyn Fn(
 }
 
 /// The SQL thread running again (when this stopped it) before an error is returned.
-fn give_back(server: &mut dyn ReplicaAdmin, stopped: bool, why: String) -> String {
+fn give_back(server: &mut dyn ReplicaAdmin, stopped: bool, why: ReplicaError) -> ReplicaError {
     match (stopped, stopped.then(|| server.start_sql_thread())) {
-        (true, Some(Err(e))) => format!("{why}; and restarting the SQL thread failed: {e}: run START SLAVE SQL_THREAD"),
+        (true, Some(Err(restart))) => ReplicaError::NotGivenBack { cause: Box::new(why), restart },
         _ => why,
     }
 }
 
 /// After the backup: the SQL thread `make_safe` stopped runs again.
-pub fn restart(server: &mut dyn ReplicaAdmin, say: &dyn Fn(&str)) -> Result<(), String> {
+pub fn restart(server: &mut dyn ReplicaAdmin, say: &dyn Fn(&str)) -> Result<(), ReplicaError> {
     say("Restarting slave SQL thread.");
-    server.start_sql_thread().map_err(|e| {
-        format!("--safe-slave-backup: restarting the replica's SQL thread failed: {e}: run START SLAVE SQL_THREAD")
-    })
+    server.start_sql_thread().map_err(ReplicaError::Restart)
 }
 
 #[cfg(test)]
@@ -158,10 +181,12 @@ mod tests {
 
         let mut stuck = Fake { replica: Some(true), temp_tables: vec![1], log: vec![] };
         let e = make_safe(&mut stuck, Duration::from_secs(6), &say).unwrap_err();
+        assert_eq!(e.kind(), innohot::ErrorKind::Busy);
+        let e = e.to_string();
         assert!(e.contains("still 1 after 6 seconds"), "{e}");
         assert_eq!(stuck.log.last().map(String::as_str), Some("start"), "running again after the failure");
         let mut stopped = Fake { replica: Some(false), temp_tables: vec![1], log: vec![] };
-        let e = make_safe(&mut stopped, Duration::from_secs(300), &say).unwrap_err();
+        let e = make_safe(&mut stopped, Duration::from_secs(300), &say).unwrap_err().to_string();
         assert!(e.contains("SQL thread is not running") && stopped.log.is_empty(), "{e}");
     }
 }

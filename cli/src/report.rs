@@ -3,10 +3,12 @@
 //! on stdout either way. Never holds the password.
 
 use crate::display::{Bars, Tally};
+use crate::failure::RunFailure;
 use crate::options::BackupArgs;
 use indicatif::HumanBytes;
 use innohot::backup::Summary;
 use innohot::timefmt::{iso, log_label};
+use innohot::ErrorKind;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -79,6 +81,7 @@ impl RunReport {
             let mut m = self.base("completed", now);
             m.insert("exit_code".into(), json!(0));
             m.insert("error".into(), Value::Null);
+            m.insert("error_kind".into(), Value::Null);
             m.insert("start_lsn".into(), json!(s.start_lsn));
             m.insert("to_lsn".into(), json!(s.to_lsn));
             m.insert("last_lsn".into(), json!(s.last_lsn));
@@ -102,10 +105,11 @@ impl RunReport {
         }
     }
 
-    /// The failure sentence on stderr (always, even with --quiet), and the JSON.
+    /// The failure sentence on stderr (always, even with --quiet), and the JSON
+    /// with the failure's kind.
     pub fn fail(
         &self,
-        msg: String,
+        failure: &RunFailure,
         marker: Option<PathBuf>,
         tally: &Tally,
         now: u64,
@@ -115,7 +119,7 @@ impl RunReport {
         if let Some(b) = bars {
             b.clear();
         }
-        eprintln!("{} innohot: backup failed: {msg}", log_label(now));
+        eprintln!("{} innohot: backup failed: {failure}", log_label(now));
         if let Some(m) = &marker {
             eprintln!(
                 "{} innohot: {} names the reason; remove the directory before the next run",
@@ -124,10 +128,11 @@ impl RunReport {
             );
         }
         if json_out {
-            let interrupted = msg.starts_with("interrupted by");
-            let mut m = self.base(if interrupted { "interrupted" } else { "failed" }, now);
+            let kind = failure.kind();
+            let mut m = self.base(if kind == ErrorKind::Interrupted { "interrupted" } else { "failed" }, now);
             m.insert("exit_code".into(), json!(1));
-            m.insert("error".into(), json!(msg));
+            m.insert("error".into(), json!(failure.to_string()));
+            m.insert("error_kind".into(), json!(kind.as_str()));
             m.insert("data_files".into(), json!(tally.files_done.load(Ordering::Relaxed)));
             m.insert("data_bytes".into(), json!(tally.bytes_copied.load(Ordering::Relaxed)));
             m.insert("redo_bytes".into(), json!(tally.redo_bytes.load(Ordering::Relaxed)));

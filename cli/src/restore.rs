@@ -3,15 +3,60 @@
 //! a summary object on stdout either way (the backup command's style).
 
 use crate::args::{CommonRestore, LogGroupCmd, PrepareCmd, RestoreCmd};
+use crate::export::ExportError;
 use innohot::io::local::RealLocalFs;
 use innohot::io::Owner;
+use innohot::restore::binlog_pos::BinlogPosError;
 use innohot::restore::copyback::{self, Mode, Ownership, RestoreOptions};
-use innohot::restore::{mysql57_group, prepare};
+use innohot::restore::{mysql57_group, prepare, RestoreError};
 use innohot::timefmt::{iso, log_label};
+use innohot::ErrorKind;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+/// Why prepare, copy-back, move-back or mysql57-log-group failed, as it reaches
+/// the report: the sentence, and the kind `--json` names.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CmdFailure {
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    #[error(transparent)]
+    BinlogPos(#[from] BinlogPosError),
+    #[error("{}", export_text(.0))]
+    Export(#[from] ExportError),
+    #[error("{}: writing it failed: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    /// A step whose checks still speak in words (the options, --export): their kind given here.
+    #[error("{why}")]
+    Refused { kind: ErrorKind, why: String },
+}
+
+impl CmdFailure {
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            CmdFailure::Restore(e) => e.kind(),
+            CmdFailure::BinlogPos(BinlogPosError::Io { source, .. }) => ErrorKind::of_io(source),
+            CmdFailure::BinlogPos(_) => ErrorKind::Corrupt,
+            CmdFailure::Write { source, .. } => ErrorKind::of_io(source),
+            CmdFailure::Refused { kind, .. } => *kind,
+            CmdFailure::Export(e) => e.kind(),
+        }
+    }
+
+    fn refused(kind: ErrorKind, why: impl Into<String>) -> CmdFailure {
+        CmdFailure::Refused { kind, why: why.into() }
+    }
+}
+
+/// An export failure's sentence: the option it is about first, unless it names one itself.
+fn export_text(e: &ExportError) -> String {
+    match e {
+        ExportError::NoSuchServer(_) | ExportError::NoServerFound => e.to_string(),
+        _ => format!("--export: {e}"),
+    }
+}
 
 /// One restore command's run: its output on stderr and, with --json, stdout.
 pub(crate) struct Run {
@@ -56,28 +101,53 @@ impl Run {
         if self.common.json {
             let mut m = self.base(result, 0);
             m.insert("error".into(), Value::Null);
+            m.insert("error_kind".into(), Value::Null);
             m.extend(fields);
             println!("{}", Value::Object(m));
         }
         ExitCode::SUCCESS
     }
 
-    fn fail(&self, msg: &str) -> ExitCode {
-        eprintln!("{} innohot {}: {msg}", log_label(crate::now_unix()), self.command);
+    fn fail(&self, failure: &CmdFailure) -> ExitCode {
+        eprintln!("{} innohot {}: {failure}", log_label(crate::now_unix()), self.command);
         if self.common.json {
             let mut m = self.base("failed", crate::FAILURE);
-            m.insert("error".into(), json!(msg));
+            m.insert("error".into(), json!(failure.to_string()));
+            m.insert("error_kind".into(), json!(failure.kind().as_str()));
             println!("{}", Value::Object(m));
         }
         ExitCode::from(crate::FAILURE)
     }
 }
 
+/// A value prepare or copy-back does not take (exit 1, as all bad input).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum BadValue {
+    #[error("innodb_force_recovery needs 0 or 1, not '{0}'")]
+    ForceRecovery(String),
+    #[error(
+        "--binlog-info=LOCKLESS needs a server feature MariaDB does not have (as mariabackup says): use \
+         --binlog-info=ON"
+    )]
+    BinlogInfoLockless,
+    #[error("--binlog-info needs ON, OFF or AUTO, not '{0}'")]
+    BinlogInfo(String),
+    #[error("--chown '{0}': not a user name")]
+    ChownUserName(String),
+    #[error("--chown: no user '{0}' on this system")]
+    ChownNoUser(String),
+    #[error("--chown '{0}': give UID:GID with a numeric user")]
+    ChownNoGroup(String),
+    #[error("--chown '{0}': not a group name")]
+    ChownGroupName(String),
+    #[error("--chown: no group '{0}' on this system")]
+    ChownNoSuchGroup(String),
+}
+
 /// `innodb_force_recovery` for prepare: mariabackup takes at most 1 (SRV_FORCE_IGNORE_CORRUPT) and
 /// lowers a larger number to it.
-fn force_recovery_level(value: &str) -> Result<u64, String> {
-    let n: u64 =
-        value.trim().parse().map_err(|_| format!("innodb_force_recovery needs 0 or 1, not '{}'", value.trim()))?;
+fn force_recovery_level(value: &str) -> Result<u64, BadValue> {
+    let n: u64 = value.trim().parse().map_err(|_| BadValue::ForceRecovery(value.trim().to_string()))?;
     Ok(n.min(1))
 }
 
@@ -96,20 +166,18 @@ fn force_recovery_lines(level: u64) -> Vec<String> {
 }
 
 /// `--binlog-info[=ON|OFF|AUTO]` (1 and 0 too) on prepare: whether to write xtrabackup_binlog_pos_innodb.
-fn binlog_info_on(value: Option<&str>) -> Result<bool, String> {
+fn binlog_info_on(value: Option<&str>) -> Result<bool, BadValue> {
     match value.map(|v| v.trim().to_ascii_uppercase()).as_deref() {
         None | Some("ON" | "1" | "AUTO" | "TRUE") => Ok(true),
         Some("OFF" | "0" | "FALSE") => Ok(false),
-        Some("LOCKLESS") => Err("--binlog-info=LOCKLESS needs a server feature MariaDB does not have (as \
-                                 mariabackup says): use --binlog-info=ON"
-            .into()),
-        Some(other) => Err(format!("--binlog-info needs ON, OFF or AUTO, not '{other}'")),
+        Some("LOCKLESS") => Err(BadValue::BinlogInfoLockless),
+        Some(other) => Err(BadValue::BinlogInfo(other.to_string())),
     }
 }
 
 /// `prepare --binlog-info`: the binlog position InnoDB recorded with its last commit, logged as
 /// mariabackup logs it and written to xtrabackup_binlog_pos_innodb (`FILE<TAB>POSITION`).
-fn binlog_pos_innodb(run: &Run, dir: &Path) -> Result<(), String> {
+fn binlog_pos_innodb(run: &Run, dir: &Path) -> Result<(), CmdFailure> {
     let Some(pos) = innohot::restore::binlog_pos::read(&RealLocalFs, dir)? else {
         run.say("note: --binlog-info: InnoDB recorded no binlog position (the server wrote no binary log)");
         return Ok(());
@@ -118,7 +186,7 @@ fn binlog_pos_innodb(run: &Run, dir: &Path) -> Result<(), String> {
     let path = dir.join("xtrabackup_binlog_pos_innodb");
     let text = format!("{}\t{}\n", pos.file, pos.position);
     innohot::io::LocalFs::replace_durably(&RealLocalFs, &path, text.as_bytes())
-        .map_err(|e| format!("{}: writing it failed: {e}", path.display()))
+        .map_err(|source| CmdFailure::Write { path, source })
 }
 
 /// `innohot prepare --target-dir DIR`.
@@ -135,11 +203,13 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let export_server = match cmd.export.then(|| export_server(cmd)).transpose() {
         Ok(s) => s,
         Err(ExportRefused::Usage(msg)) => return crate::usage_error("prepare", &msg),
-        Err(ExportRefused::Failed(msg)) => return run.fail(&msg),
+        Err(ExportRefused::Failed(failure)) => return run.fail(&failure),
     };
     let mut force_recovery = None;
     if let Some(f) = &cmd.defaults_file {
-        match crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file) {
+        match crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &|p: &PathBuf| {
+            crate::read_option_file(p).map_err(|e| e.to_string())
+        }) {
             Ok(options) => {
                 let last = options.into_iter().rfind(|o| o.name == "innodb-force-recovery");
                 force_recovery = last.map(|o| (o.at(), o.value.unwrap_or_default()));
@@ -164,7 +234,7 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     }
     let binlog_info = match cmd.binlog_info.as_ref().map(|v| binlog_info_on(v.as_deref())).transpose() {
         Ok(v) => v.unwrap_or(false),
-        Err(e) => return crate::usage_error("prepare", &e),
+        Err(e) => return crate::usage_error("prepare", &e.to_string()),
     };
     let prepared = match &cmd.incremental_dir {
         Some(inc) => crate::incremental::prepare(&run, &cmd.target_dir, inc),
@@ -172,7 +242,7 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     };
     let (outcome, mut m) = match prepared {
         Ok(done) => done,
-        Err(e) => return run.fail(&e),
+        Err(e) => return run.fail(&e.into()),
     };
     if binlog_info {
         if let Err(e) = binlog_pos_innodb(&run, &cmd.target_dir) {
@@ -189,9 +259,9 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
 }
 
 /// The prepare of a backup on its own: its redo applied to its pages.
-fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String, Value>), String> {
+fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String, Value>), RestoreError> {
     run.say(&format!("innohot prepare: applying the copied redo in {}", cmd.target_dir.display()));
-    let r = prepare::prepare(&RealLocalFs, &cmd.target_dir).map_err(|e| e.to_string())?;
+    let r = prepare::prepare(&RealLocalFs, &cmd.target_dir)?;
     if r.already_prepared {
         run.say(&format!(
             "{} is already prepared (xtrabackup_checkpoints says so): the redo is applied",
@@ -256,7 +326,7 @@ fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String
 
 enum ExportRefused {
     Usage(String),
-    Failed(String),
+    Failed(CmdFailure),
 }
 
 /// The server binary `--export` runs, and whether the backup is partial
@@ -276,8 +346,10 @@ fn export_server(cmd: &PrepareCmd) -> Result<ExportServer, ExportRefused> {
         }
     }
     let info_path = cmd.target_dir.join("xtrabackup_info");
-    let info = std::fs::read_to_string(&info_path)
-        .map_err(|e| ExportRefused::Failed(format!("--export: reading {}: {e}", info_path.display())))?;
+    let info = std::fs::read_to_string(&info_path).map_err(|e| {
+        let why = format!("--export: reading {}: {e}", info_path.display());
+        ExportRefused::Failed(CmdFailure::refused(ErrorKind::of_io(&e), why))
+    })?;
     let version = info
         .lines()
         .filter_map(|l| l.split_once('='))
@@ -285,18 +357,19 @@ fn export_server(cmd: &PrepareCmd) -> Result<ExportServer, ExportRefused> {
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
     if !version.contains("MariaDB") {
-        return Err(ExportRefused::Failed(format!(
+        let why = format!(
             "--export: the backup is of server {version:?} (xtrabackup_info), and innohot exports MariaDB backups \
              only; for MySQL 5.7 prepare without --export and use xtrabackup 2.4 --prepare --export on a copy"
-        )));
+        );
+        return Err(ExportRefused::Failed(CmdFailure::refused(ErrorKind::Unsupported, why)));
     }
-    let server = crate::export::find_server(cmd.mariadbd.as_deref()).map_err(ExportRefused::Failed)?;
+    let failed = |e: ExportError| ExportRefused::Failed(e.into());
+    let server = crate::export::find_server(cmd.mariadbd.as_deref()).map_err(failed)?;
     let out = std::process::Command::new(&server)
         .arg("--version")
         .output()
-        .map_err(|e| ExportRefused::Failed(format!("--export: running {} --version: {e}", server.display())))?;
-    crate::export::check_server_version(&server, &String::from_utf8_lossy(&out.stdout), &version)
-        .map_err(|e| ExportRefused::Failed(format!("--export: {e}")))?;
+        .map_err(|source| failed(ExportError::Run { what: "running --version of", server: server.clone(), source }))?;
+    crate::export::check_server_version(&server, &String::from_utf8_lossy(&out.stdout), &version).map_err(failed)?;
     Ok(ExportServer { binary: server, partial: info.contains("\npartial = Y") })
 }
 
@@ -306,9 +379,10 @@ fn export(
     cmd: &PrepareCmd,
     server: &ExportServer,
     force_recovery: u64,
-) -> Result<Map<String, Value>, String> {
-    let dir = std::path::absolute(&cmd.target_dir).map_err(|e| format!("{}: {e}", cmd.target_dir.display()))?;
-    let found = crate::export::tables(&dir).map_err(|e| format!("--export: listing {}: {e}", dir.display()))?;
+) -> Result<Map<String, Value>, CmdFailure> {
+    let io = |what: String| move |e: std::io::Error| CmdFailure::refused(ErrorKind::of_io(&e), format!("{what}: {e}"));
+    let dir = std::path::absolute(&cmd.target_dir).map_err(io(cmd.target_dir.display().to_string()))?;
+    let found = crate::export::tables(&dir).map_err(io(format!("--export: listing {}", dir.display())))?;
     let r = crate::export::ServerRun {
         server: &server.binary,
         dir: &dir,
@@ -324,7 +398,7 @@ fn export(
         server.binary.display(),
         found.tables.len()
     ));
-    let done = crate::export::run(&r, &found).map_err(|e| format!("--export: {e}"))?;
+    let done = crate::export::run(&r, &found)?;
     let (output, left_out) = if server.partial && !cmd.common.verbose {
         crate::export::without_left_out_tables(&done.server_output, &dir)
     } else {
@@ -366,14 +440,15 @@ pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
     let opts = match options(cmd, mode) {
         Ok(o) => o,
         Err(OptionsError::Usage(msg)) => return crate::usage_error(name, &msg),
-        Err(OptionsError::Failed(msg)) => return run.fail(&msg),
+        Err(OptionsError::Failed(msg)) => return run.fail(&CmdFailure::refused(ErrorKind::Usage, msg)),
     };
     if let Some(aside) = crate::export::links_left_aside(&cmd.target_dir).first() {
-        return run.fail(&format!(
+        let why = format!(
             "{} is a DATA DIRECTORY link an interrupted prepare --export moved aside: run innohot prepare --export \
              again (it puts the links back first), or rename it to its name without the suffix",
             aside.display()
-        ));
+        );
+        return run.fail(&CmdFailure::refused(ErrorKind::IncompleteBackup, why));
     }
     run.say(&format!("innohot {name}: {} to {}", cmd.target_dir.display(), opts.datadir.display()));
     if cmd.throttle.is_some() {
@@ -381,7 +456,7 @@ pub fn restore_cmd(cmd: &RestoreCmd, mode: Mode) -> ExitCode {
     }
     let r = match copyback::restore(&RealLocalFs, &cmd.target_dir, &opts) {
         Ok(r) => r,
-        Err(e) => return run.fail(&e.to_string()),
+        Err(e) => return run.fail(&e.into()),
     };
     if let Some(note) = &r.resumed {
         run.say(note);
@@ -422,8 +497,9 @@ impl From<String> for OptionsError {
 /// The destination directories from the flags and the server's option file.
 fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError> {
     let settings = match &cmd.defaults_file {
-        Some(f) => server_settings(f, cmd.defaults_group_suffix.as_deref(), &crate::read_option_file)
-            .map_err(OptionsError::Usage)?,
+        Some(f) => server_settings(f, cmd.defaults_group_suffix.as_deref(), &|p: &PathBuf| {
+            crate::read_option_file(p).map_err(|e| e.to_string())
+        })?,
         None => Default::default(),
     };
     let datadir = cmd.datadir.clone().or_else(|| settings.get("datadir").map(PathBuf::from)).ok_or_else(|| {
@@ -453,7 +529,7 @@ fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError>
         (!v.is_empty()).then(|| datadir.join(v.trim_start_matches("./")))
     };
     let ownership = match &cmd.chown {
-        Some(spec) => Ownership::Set(owner(spec)?),
+        Some(spec) => Ownership::Set(owner(spec).map_err(|e| OptionsError::Usage(e.to_string()))?),
         None => Ownership::Keep,
     };
     let data_files = match cmd.innodb_data_file_path.as_ref().or(settings.get("innodb_data_file_path")) {
@@ -477,23 +553,24 @@ fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError>
     })
 }
 
-fn absolute(p: &Path) -> Result<PathBuf, String> {
+fn absolute(p: &Path) -> Result<PathBuf, OptionsError> {
     if p.is_absolute() {
         return Ok(p.to_path_buf());
     }
-    std::env::current_dir().map(|d| d.join(p)).map_err(|e| format!("the current directory: {e}"))
+    std::env::current_dir().map(|d| d.join(p)).map_err(|e| OptionsError::Failed(format!("the current directory: {e}")))
 }
 
 /// The server's directory settings from its groups ([mysqld], [server],
 /// [mariadb], [mariadbd], ...) and the backup tool's ([xtrabackup],
 /// [mariabackup], [innohot]), later ones winning, in `path` and what it includes.
-pub fn server_settings(
+/// An option file that cannot be read or parsed is bad input (optfile words it).
+fn server_settings(
     path: &Path,
     suffix: Option<&str>,
     read: crate::optfile::ReadFile,
-) -> Result<std::collections::BTreeMap<String, String>, String> {
+) -> Result<std::collections::BTreeMap<String, String>, OptionsError> {
     let mut out = std::collections::BTreeMap::new();
-    for o in crate::optfile::read_options(path, suffix, read)? {
+    for o in crate::optfile::read_options(path, suffix, read).map_err(OptionsError::Usage)? {
         if o.kind == crate::optfile::GroupKind::Client {
             continue;
         }
@@ -517,7 +594,7 @@ pub fn server_settings(
 }
 
 /// USER, USER:GROUP or UID:GID.
-fn owner(spec: &str) -> Result<Owner, String> {
+fn owner(spec: &str) -> Result<Owner, BadValue> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -525,25 +602,25 @@ fn owner(spec: &str) -> Result<Owner, String> {
     let (uid, user_gid) = match user.parse::<u32>() {
         Ok(uid) => (uid, None),
         Err(_) => {
-            let c = std::ffi::CString::new(user).map_err(|_| format!("--chown '{spec}': not a user name"))?;
+            let c = std::ffi::CString::new(user).map_err(|_| BadValue::ChownUserName(spec.into()))?;
             // SAFETY: getpwnam returns a pointer into static storage or NULL; read at once.
             let pw = unsafe { libc::getpwnam(c.as_ptr()) };
             if pw.is_null() {
-                return Err(format!("--chown: no user '{user}' on this system"));
+                return Err(BadValue::ChownNoUser(user.into()));
             }
             unsafe { ((*pw).pw_uid, Some((*pw).pw_gid)) }
         }
     };
     let gid = match group {
-        None => user_gid.ok_or_else(|| format!("--chown '{spec}': give UID:GID with a numeric user"))?,
+        None => user_gid.ok_or_else(|| BadValue::ChownNoGroup(spec.into()))?,
         Some(g) => match g.parse::<u32>() {
             Ok(gid) => gid,
             Err(_) => {
-                let c = std::ffi::CString::new(g).map_err(|_| format!("--chown '{spec}': not a group name"))?;
+                let c = std::ffi::CString::new(g).map_err(|_| BadValue::ChownGroupName(spec.into()))?;
                 // SAFETY: as getpwnam above.
                 let gr = unsafe { libc::getgrnam(c.as_ptr()) };
                 if gr.is_null() {
-                    return Err(format!("--chown: no group '{g}' on this system"));
+                    return Err(BadValue::ChownNoSuchGroup(g.into()));
                 }
                 unsafe { (*gr).gr_gid }
             }
@@ -558,7 +635,7 @@ pub fn log_group_cmd(cmd: &LogGroupCmd) -> ExitCode {
     let files = cmd.innodb_log_files_in_group;
     let r = match mysql57_group::write_log_group(&RealLocalFs, &cmd.target_dir, files, cmd.innodb_log_file_size) {
         Ok(r) => r,
-        Err(e) => return run.fail(&e.to_string()),
+        Err(e) => return run.fail(&e.into()),
     };
     let mib = r.file_size >> 20;
     run.say(&format!(
@@ -590,7 +667,7 @@ mod tests {
     fn innodb_force_recovery_is_at_most_one_and_logged_as_mariabackup_logs_it() {
         assert_eq!(force_recovery_level("2"), Ok(1));
         assert_eq!(force_recovery_level(" 0 "), Ok(0));
-        assert!(force_recovery_level("x").unwrap_err().contains("needs 0 or 1, not 'x'"));
+        assert!(force_recovery_level("x").unwrap_err().to_string().contains("needs 0 or 1, not 'x'"));
         assert!(force_recovery_lines(0).is_empty());
         let lines = force_recovery_lines(1);
         assert_eq!(lines[0], "innodb_force_recovery = 1");
@@ -603,7 +680,7 @@ mod tests {
         assert_eq!(binlog_info_on(Some("1")), Ok(true));
         assert_eq!(binlog_info_on(Some("auto")), Ok(true));
         assert_eq!(binlog_info_on(Some("OFF")), Ok(false));
-        assert!(binlog_info_on(Some("lockless")).unwrap_err().contains("LOCKLESS"));
-        assert!(binlog_info_on(Some("x")).unwrap_err().contains("not 'X'"));
+        assert!(binlog_info_on(Some("lockless")).unwrap_err().to_string().contains("LOCKLESS"));
+        assert!(binlog_info_on(Some("x")).unwrap_err().to_string().contains("not 'X'"));
     }
 }

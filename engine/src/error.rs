@@ -1,6 +1,7 @@
 //! What can go wrong in a backup; every message names the file, LSN or page,
 //! the cause and what the user can do about it.
 
+use crate::error_kind::ErrorKind;
 use crate::format::{FormatError, Lsn};
 use crate::server::ServerError;
 use std::io;
@@ -23,14 +24,10 @@ pub enum BackupError {
         #[source]
         source: FormatError,
     },
-    #[error(
-        "the redo log wrapped before it was copied: at LSN {lsn} innohot expected log block {expected_no} \
-         but found block {found_no}; the server wrote more than the {ring_bytes}-byte redo ring holds \
-         between two copy passes. Raise innodb_log_file_size (or innodb_log_files_in_group), \
-         run the backup when the server writes less, or poll the log more often \
-         (log block numbers mismatch: InnoDB log has wrapped around before innohot could process all records)"
-    )]
-    RedoLapped { lsn: Lsn, expected_no: u32, found_no: u32, ring_bytes: u64 },
+    /// The redo log overwrote bytes before they were copied: one condition for the user
+    /// (raise the redo log size, or copy faster), seen differently by each flavor's follower.
+    #[error("{}", lap_text(*lsn, *ring_bytes, evidence))]
+    RedoLapped { lsn: Lsn, ring_bytes: u64, evidence: RedoLap },
     #[error(
         "{}: page {page} is corrupted after {attempts} reads: {defect}. Database page corruption detected \
          (a torn page persists, as mariabackup words it); check the server's error log and run CHECK TABLE, \
@@ -106,14 +103,6 @@ pub enum BackupError {
     #[error("the backup is over ({}): nothing more to step", if *completed { "it completed" } else { "it failed" })]
     NotRunning { completed: bool },
     #[error(
-        "the redo log wrapped before it was copied: innohot had copied ib_logfile0 up to LSN {copied_lsn}, \
-         but the server had already written at least up to LSN {server_lsn} ({detail}), so the redo at LSN \
-         {copied_lsn} was overwritten in the {ring_bytes}-byte ring before innohot read it. Raise \
-         innodb_log_file_size (MariaDB 10.11 resizes it online: SET GLOBAL innodb_log_file_size=...), run the \
-         backup when the server writes less, or poll the log more often"
-    )]
-    RedoWrapped { copied_lsn: Lsn, server_lsn: Lsn, ring_bytes: u64, detail: String },
-    #[error(
         "{}: the redo log was replaced while the backup copied it ({detail}); the server resized its redo log \
          online (SET GLOBAL innodb_log_file_size writes ib_logfile101 and renames it over ib_logfile0), so redo \
          from LSN {lsn} on is no longer in the file innohot follows. Do not resize the redo log while a backup \
@@ -121,6 +110,36 @@ pub enum BackupError {
         path.display()
     )]
     RedoResized { path: PathBuf, lsn: Lsn, detail: String },
+}
+
+/// How a follower saw the redo lap: the copy position `lsn` of `RedoLapped` was overwritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedoLap {
+    /// MySQL 5.7: the log block at the copy position carries another block number.
+    BlockNumber { expected_no: u32, found_no: u32 },
+    /// MariaDB: the server had written more than the ring ahead of the copy; `detail`
+    /// is the evidence (its checkpoint, or what the file holds at the copy position).
+    ServerAhead { server_lsn: Lsn, detail: String },
+}
+
+/// The lap's sentence, in each flavor's words, ending in what to do about it.
+fn lap_text(lsn: Lsn, ring_bytes: u64, evidence: &RedoLap) -> String {
+    match evidence {
+        RedoLap::BlockNumber { expected_no, found_no } => format!(
+            "the redo log wrapped before it was copied: at LSN {lsn} innohot expected log block {expected_no} \
+             but found block {found_no}; the server wrote more than the {ring_bytes}-byte redo ring holds \
+             between two copy passes. Raise innodb_log_file_size (or innodb_log_files_in_group), \
+             run the backup when the server writes less, or poll the log more often \
+             (log block numbers mismatch: InnoDB log has wrapped around before innohot could process all records)"
+        ),
+        RedoLap::ServerAhead { server_lsn, detail } => format!(
+            "the redo log wrapped before it was copied: innohot had copied ib_logfile0 up to LSN {lsn}, \
+             but the server had already written at least up to LSN {server_lsn} ({detail}), so the redo at LSN \
+             {lsn} was overwritten in the {ring_bytes}-byte ring before innohot read it. Raise \
+             innodb_log_file_size (MariaDB 10.11 resizes it online: SET GLOBAL innodb_log_file_size=...), run the \
+             backup when the server writes less, or poll the log more often"
+        ),
+    }
 }
 
 fn io_hint(e: &io::Error) -> &'static str {
@@ -143,9 +162,31 @@ impl BackupError {
         BackupError::Io { path: path.into(), op, source }
     }
 
+    /// What the user faces, for scripts and `--json`.
+    pub fn kind(&self) -> ErrorKind {
+        use BackupError as E;
+        match self {
+            E::Io { source, .. } => ErrorKind::of_io(source),
+            E::Server(e) => e.kind(),
+            E::Format { .. } | E::CorruptPage { .. } | E::RedoCorrupt { .. } => ErrorKind::Corrupt,
+            E::RedoLapped { .. } => ErrorKind::RedoLapped,
+            E::RedoResizing { .. } | E::RedoResized { .. } => ErrorKind::RedoResized,
+            E::IndexBuiltWithoutRedo { .. } => ErrorKind::ConcurrentDdl,
+            E::Encrypted { .. } | E::Unsupported(_) => ErrorKind::Unsupported,
+            E::TablespaceMissing { .. }
+            | E::CheckpointBeyondCopy { .. }
+            | E::FollowerGone(_)
+            | E::NotRunning { .. } => ErrorKind::Internal,
+            E::TablespaceFileGone { .. } | E::NotServerDatadir { .. } => ErrorKind::SourceChanged,
+            E::Config(_) => ErrorKind::Usage,
+            E::LockWaitTimeout(_) => ErrorKind::LockTimeout,
+            E::Interrupted => ErrorKind::Interrupted,
+        }
+    }
+
     /// The server overwrote redo before it was copied (either flavor's follower).
     pub fn is_lap(&self) -> bool {
-        matches!(self, BackupError::RedoLapped { .. } | BackupError::RedoWrapped { .. })
+        matches!(self, BackupError::RedoLapped { .. })
     }
 
     /// The file and the OS error of a failed file operation.
@@ -175,9 +216,11 @@ mod tests {
 
     #[test]
     fn predicates_name_the_kind() {
-        let lap = BackupError::RedoWrapped { copied_lsn: 1, server_lsn: 2, ring_bytes: 3, detail: String::new() };
+        let ahead = RedoLap::ServerAhead { server_lsn: 2, detail: String::new() };
+        let lap = BackupError::RedoLapped { lsn: 1, ring_bytes: 3, evidence: ahead };
         assert!(lap.is_lap() && !lap.is_connection_lost() && lap.io_failure().is_none());
-        let lap57 = BackupError::RedoLapped { lsn: 1, expected_no: 2, found_no: 3, ring_bytes: 4 };
+        let block = RedoLap::BlockNumber { expected_no: 2, found_no: 3 };
+        let lap57 = BackupError::RedoLapped { lsn: 1, ring_bytes: 4, evidence: block };
         assert!(lap57.is_lap());
         let eio = BackupError::io("/x/t.ibd", "reading", io::Error::from_raw_os_error(libc::EIO));
         let (path, e) = eio.io_failure().unwrap();
@@ -188,5 +231,45 @@ mod tests {
         let refused = BackupError::Server(ServerError::Statement { statement: "X".into(), message: "no".into() });
         assert!(!refused.is_connection_lost());
         assert!(BackupError::IndexBuiltWithoutRedo { lsn: 1, space: 2 }.is_index_built_without_redo());
+    }
+
+    /// Both flavors' laps are one kind, and each message still says how to avoid it.
+    #[test]
+    fn laps_are_one_kind_and_name_the_fix() {
+        let evidence = [
+            RedoLap::BlockNumber { expected_no: 9, found_no: 13 },
+            RedoLap::ServerAhead { server_lsn: 9000, detail: "its checkpoint".into() },
+        ];
+        for evidence in evidence {
+            let e = BackupError::RedoLapped { lsn: 100, ring_bytes: 4096, evidence };
+            assert_eq!(e.kind(), ErrorKind::RedoLapped);
+            let text = e.to_string();
+            assert!(text.contains("Raise innodb_log_file_size") && text.contains("LSN 100"), "{text}");
+            assert!(text.contains("4096-byte"), "{text}");
+        }
+    }
+
+    #[test]
+    fn kinds_of_backup_errors() {
+        let kind = |e: BackupError| e.kind();
+        assert_eq!(kind(BackupError::Interrupted), ErrorKind::Interrupted);
+        assert_eq!(
+            kind(BackupError::io("/t/x", "creating", io::Error::from_raw_os_error(libc::EEXIST))),
+            ErrorKind::TargetUnusable
+        );
+        assert_eq!(
+            kind(BackupError::io("/d/x.ibd", "opening", io::Error::from_raw_os_error(libc::ENOENT))),
+            ErrorKind::SourceChanged
+        );
+        let corrupt =
+            BackupError::CorruptPage { path: "/d/t.ibd".into(), page: 3, attempts: 5, defect: "checksum".into() };
+        assert_eq!(kind(corrupt), ErrorKind::Corrupt);
+        assert_eq!(
+            kind(BackupError::Server(ServerError::Lost { statement: "X".into(), message: "gone".into() })),
+            ErrorKind::ServerLost
+        );
+        assert_eq!(kind(BackupError::LockWaitTimeout("q".into())), ErrorKind::LockTimeout);
+        assert_eq!(kind(BackupError::IndexBuiltWithoutRedo { lsn: 1, space: 2 }), ErrorKind::ConcurrentDdl);
+        assert_eq!(kind(BackupError::Config("x".into())), ErrorKind::Usage);
     }
 }

@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod copy;
 pub mod error;
+pub mod error_kind;
 pub mod events;
 pub mod flavor;
 pub mod follow;
@@ -23,4 +24,5 @@ pub mod stream;
 pub mod timefmt;
 pub mod verify;
 
-pub use error::{BackupError, Result};
+pub use error::{BackupError, RedoLap, Result};
+pub use error_kind::ErrorKind;

@@ -16,7 +16,7 @@ use innohot::format::Lsn;
 use innohot::io::mem::MemFile;
 use innohot::io::{Clock, DirEntry, ManualClock, ReadPolicy, SourceFile, SourceFs};
 use innohot::server::{LogWrittenProbe, ServerError};
-use innohot::BackupError;
+use innohot::{BackupError, RedoLap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -430,11 +430,11 @@ fn a_server_that_says_more_is_written_than_the_file_holds_is_an_error_not_a_wait
     let clock = Arc::new(ManualClock::starting_at(1_700_000_000));
     let (mut f, _out) = w.probed_follower(start, 4096, Some(Box::new(Flushed(flushed))), clock);
     match f.poll(false) {
-        Err(BackupError::RedoWrapped { copied_lsn, detail, .. }) => {
+        Err(BackupError::RedoLapped { lsn: copied_lsn, evidence: RedoLap::ServerAhead { detail, .. }, .. }) => {
             assert_eq!(copied_lsn, w.lsn);
             assert!(detail.contains("Innodb_lsn_flushed"), "{detail}");
         }
-        other => panic!("expected RedoWrapped, got {other:?}"),
+        other => panic!("expected RedoLapped, got {other:?}"),
     }
 }
 
@@ -467,7 +467,11 @@ fn a_lap_fails_the_first_poll_after_it() {
             w.write_one();
         }
         match f.poll(false) {
-            Err(BackupError::RedoWrapped { copied_lsn, server_lsn, ring_bytes, .. }) => {
+            Err(BackupError::RedoLapped {
+                lsn: copied_lsn,
+                ring_bytes,
+                evidence: RedoLap::ServerAhead { server_lsn, .. },
+            }) => {
                 assert_eq!(copied_lsn, copied);
                 assert!(server_lsn > copied && server_lsn <= w.lsn, "seed {seed}: server LSN {server_lsn}");
                 assert_eq!(ring_bytes, 65536);
@@ -487,7 +491,7 @@ fn a_lap_of_more_than_the_ring_fails_before_reading() {
     w.checkpoint();
     let e = f.poll(false).unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, BackupError::RedoWrapped { copied_lsn, .. } if copied_lsn == start.lsn), "{msg}");
+    assert!(matches!(e, BackupError::RedoLapped { lsn, .. } if lsn == start.lsn), "{msg}");
     assert!(msg.contains("innodb_log_file_size") && msg.contains("wrapped"), "{msg}");
     // A follower started from a checkpoint the ring no longer holds fails at once.
     match MariaDbFollower::start(MariaDbFollowerParts {
@@ -504,7 +508,7 @@ fn a_lap_of_more_than_the_ring_fails_before_reading() {
         progress: Arc::new(Silent),
         clock: Arc::new(ManualClock::starting_at(1_700_000_000)),
     }) {
-        Err(BackupError::RedoWrapped { .. }) => {}
+        Err(BackupError::RedoLapped { .. }) => {}
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("started from an overwritten checkpoint"),
     }

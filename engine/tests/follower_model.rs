@@ -50,7 +50,7 @@ use innohot::format::mysql57::{
 };
 use innohot::io::mem::MemFile;
 use innohot::io::{ManualClock, SourceFile};
-use innohot::BackupError;
+use innohot::{BackupError, RedoLap};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestRunner};
@@ -709,7 +709,11 @@ impl Harness {
         }
         let events = self.scanned_events();
         match result {
-            Err(BackupError::RedoLapped { lsn, expected_no, found_no, ring_bytes }) => {
+            Err(BackupError::RedoLapped {
+                lsn,
+                ring_bytes,
+                evidence: RedoLap::BlockNumber { expected_no, found_no },
+            }) => {
                 let Expect::Lapped { at, found } = expect else {
                     panic!("RedoLapped at LSN {lsn} but the ring shows {expect:?}")
                 };
@@ -1011,7 +1015,7 @@ fn a_lap_by_exactly_one_block_is_detected_and_one_block_less_is_not_a_lap() {
     s.flush_at(8192 + 4096 + 100);
     let r = s.h.follower.poll(false);
     match r {
-        Err(BackupError::RedoLapped { lsn, expected_no, found_no, ring_bytes }) => {
+        Err(BackupError::RedoLapped { lsn, ring_bytes, evidence: RedoLap::BlockNumber { expected_no, found_no } }) => {
             assert_eq!((lsn, expected_no, found_no, ring_bytes), (8192, 17, 25, 4096));
         }
         other => panic!("a one-block lap went unnoticed: {other:?}"),

@@ -129,6 +129,18 @@ impl From<&str> for BadOption {
     }
 }
 
+impl From<innohot::server::mysql::BadSslMode> for BadOption {
+    fn from(e: innohot::server::mysql::BadSslMode) -> Self {
+        e.to_string().into()
+    }
+}
+
+impl From<crate::filter::BadPattern> for BadOption {
+    fn from(e: crate::filter::BadPattern) -> Self {
+        e.to_string().into()
+    }
+}
+
 impl std::ops::Deref for BadOption {
     type Target = str;
     fn deref(&self) -> &str {

@@ -10,7 +10,7 @@
 //! copy: the server writes a checkpoint block only after the log up to its end
 //! LSN is durable, and never reuses ring space ahead of its checkpoint. So a
 //! copy that stops before that end LSN, or lags it by more than the ring, was
-//! overwritten: the poll fails with `BackupError::RedoWrapped`. Each poll also
+//! overwritten: the poll fails with `BackupError::RedoLapped`. Each poll also
 //! checks that `ib_logfile0` is still the file being followed (an online resize
 //! renames `ib_logfile101` over it) and fails with `BackupError::RedoResized`.
 //!
@@ -25,7 +25,7 @@
 //! (a file no server writes any more) every whole mtr counts.
 
 use super::{report_pass, PassEnd, PassReport, RedoFollower};
-use crate::error::{BackupError, Result};
+use crate::error::{BackupError, RedoLap, Result};
 use crate::events::{Phase, Progress};
 use crate::format::mariadb::{
     self, backup_creator, backup_log_header, records, scan_mtr, Checkpoint, Header, MtrEnd, MtrScan, Record, Ring,
@@ -273,11 +273,11 @@ impl MariaDbFollower {
             return Ok(());
         }
         if self.written_lsn > self.next_lsn + self.ring.capacity() {
-            return Err(BackupError::RedoWrapped {
-                copied_lsn: self.next_lsn,
-                server_lsn: self.written_lsn,
+            let detail = format!("{}: more than the ring ahead of the copy", self.written_evidence(server));
+            return Err(BackupError::RedoLapped {
+                lsn: self.next_lsn,
                 ring_bytes: self.ring.capacity(),
-                detail: format!("{}: more than the ring ahead of the copy", self.written_evidence(server)),
+                evidence: RedoLap::ServerAhead { server_lsn: self.written_lsn, detail },
             });
         }
         Ok(())
@@ -298,15 +298,15 @@ impl MariaDbFollower {
             MtrEnd::Checksum { .. } => "a mini-transaction whose CRC-32C fails".into(),
             MtrEnd::TooLong => "no mini-transaction (no end within 1 MiB)".into(),
         };
-        Err(BackupError::RedoWrapped {
-            copied_lsn: self.next_lsn,
-            server_lsn: self.written_lsn,
+        let detail = format!(
+            "{} before this pass, yet at LSN {} the file holds {found}",
+            self.written_evidence(server),
+            self.next_lsn
+        );
+        Err(BackupError::RedoLapped {
+            lsn: self.next_lsn,
             ring_bytes: self.ring.capacity(),
-            detail: format!(
-                "{} before this pass, yet at LSN {} the file holds {found}",
-                self.written_evidence(server),
-                self.next_lsn
-            ),
+            evidence: RedoLap::ServerAhead { server_lsn: self.written_lsn, detail },
         })
     }
 

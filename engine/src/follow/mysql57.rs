@@ -2,10 +2,10 @@
 //! LSN order across the files of its log group, into `xtrabackup_logfile`.
 
 use super::{report_pass, PassEnd, PassReport, RedoFollower};
-use crate::error::{BackupError, Result};
+use crate::error::{BackupError, RedoLap, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
 use crate::format::mysql57::{self, BlockClass, Checkpoint, RingGeometry, LOG_BLOCK_SIZE};
-use crate::format::Lsn;
+use crate::format::{FormatError, Lsn};
 use crate::io::{Clock, SourceFile, TargetFile};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +59,16 @@ struct RecordScanner {
 
 const DATA_PER_BLOCK: u64 = (mysql57::LOG_BLOCK_DATA_END - mysql57::LOG_BLOCK_HDR_SIZE) as u64;
 
+/// Where record decoding stopped, and why: the MLOG_INDEX_LOAD check is off from there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "redo record decoding stopped at LSN {lsn} ({cause}): MLOG_INDEX_LOAD detection is off for the rest of this backup"
+)]
+struct ScanStopped {
+    lsn: Lsn,
+    cause: FormatError,
+}
+
 impl RecordScanner {
     fn new(start_block_lsn: Lsn, checkpoint_lsn: Lsn, flushed_below: Lsn) -> Self {
         let skip = ((checkpoint_lsn - start_block_lsn) as usize).saturating_sub(mysql57::LOG_BLOCK_HDR_SIZE);
@@ -72,10 +82,11 @@ impl RecordScanner {
             + pos % DATA_PER_BLOCK
     }
 
-    /// Takes the next data bytes in LSN order. Err = what stopped the scan (a note).
-    fn feed(&mut self, mut data: &[u8]) -> Result<Result<(), String>> {
+    /// Takes the next data bytes in LSN order. Some = the scan stopped here (a note,
+    /// not a failure: only the MLOG_INDEX_LOAD check is lost).
+    fn feed(&mut self, mut data: &[u8]) -> Result<Option<ScanStopped>> {
         if self.stopped {
-            return Ok(Ok(()));
+            return Ok(None);
         }
         if self.skip > 0 {
             let n = self.skip.min(data.len());
@@ -96,13 +107,10 @@ impl RecordScanner {
                     }
                     at += d.len;
                 }
-                Ok(None) => break Ok(()),
-                Err(e) => {
+                Ok(None) => break None,
+                Err(cause) => {
                     self.stopped = true;
-                    let lsn = self.lsn_at(self.pending_pos + at as u64);
-                    break Err(format!(
-                        "redo record decoding stopped at LSN {lsn} ({e}): MLOG_INDEX_LOAD detection is off for the rest of this backup"
-                    ));
+                    break Some(ScanStopped { lsn: self.lsn_at(self.pending_pos + at as u64), cause });
                 }
             }
         };
@@ -238,8 +246,9 @@ impl Mysql57Follower {
         for i in 0..blocks {
             let b = &self.buf[from + i * LOG_BLOCK_SIZE..from + (i + 1) * LOG_BLOCK_SIZE];
             let end = if i + 1 == blocks { last_data_end } else { mysql57::LOG_BLOCK_DATA_END };
-            if let Err(note) = self.scanner.feed(&b[mysql57::LOG_BLOCK_HDR_SIZE..end])? {
-                emit(&*self.progress, &*self.clock, self.event_phase, Role::LogCopier, EventKind::Note(note));
+            if let Some(stopped) = self.scanner.feed(&b[mysql57::LOG_BLOCK_HDR_SIZE..end])? {
+                let note = EventKind::Note(stopped.to_string());
+                emit(&*self.progress, &*self.clock, self.event_phase, Role::LogCopier, note);
             }
         }
         Ok(())
@@ -290,9 +299,8 @@ impl Mysql57Follower {
                         }
                         return Err(BackupError::RedoLapped {
                             lsn: block_lsn,
-                            expected_no,
-                            found_no,
                             ring_bytes: self.geometry.capacity(),
+                            evidence: RedoLap::BlockNumber { expected_no, found_no },
                         });
                     }
                     BlockClass::Unreadable => {
@@ -384,7 +392,7 @@ mod tests {
 
     /// Scans one MLOG_INDEX_LOAD placed right at the checkpoint (block 1000's
     /// first data byte) with the server's pre-copy LSN at `flushed_below`.
-    fn scan_index_load(flushed_below: Lsn) -> Result<Result<(), String>> {
+    fn scan_index_load(flushed_below: Lsn) -> Result<Option<ScanStopped>> {
         let block = 1000 * LOG_BLOCK_SIZE as u64;
         let checkpoint = block + mysql57::LOG_BLOCK_HDR_SIZE as u64;
         let mut scanner = RecordScanner::new(block, checkpoint, flushed_below);
@@ -405,6 +413,6 @@ mod tests {
     #[test]
     fn an_index_load_before_the_pre_copy_lsn_was_flushed_before_the_copy() {
         let at = 1000 * LOG_BLOCK_SIZE as u64 + mysql57::LOG_BLOCK_HDR_SIZE as u64;
-        assert!(matches!(scan_index_load(at + 1), Ok(Ok(()))));
+        assert!(matches!(scan_index_load(at + 1), Ok(None)));
     }
 }

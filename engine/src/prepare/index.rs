@@ -8,8 +8,42 @@
 
 use crate::format::page::{FIL_PAGE_OFFSET, FIL_PAGE_TYPE};
 
-/// A description of what is inconsistent; the caller adds the record and page.
-pub type Res<T> = Result<T, String>;
+/// What is inconsistent in an index page; the caller adds the record and page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexDefect {
+    #[error("byte {at} is outside the page")]
+    ByteOutside { at: usize },
+    #[error("bytes {at}..{} are outside the page", at + len)]
+    BytesOutside { at: usize, len: usize },
+    #[error("a record header at {rec} would start {k} bytes before it")]
+    HeaderBeforeStart { rec: usize, k: usize },
+    #[error("a {len}-byte copy from {from} to {to} leaves the page")]
+    CopyLeaves { from: usize, to: usize, len: usize },
+    #[error("{len} bytes at {at} leave the page")]
+    PutLeaves { at: usize, len: usize },
+    #[error("directory slot {n} does not fit the page")]
+    SlotOutside { n: usize },
+    #[error("no directory slot points to the owner record {owner}")]
+    NoOwnerSlot { owner: usize },
+    /// A record, field or header value the operation cannot take, in words (the
+    /// record decoders' many checks each name their own field).
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+impl From<String> for IndexDefect {
+    fn from(detail: String) -> Self {
+        IndexDefect::Inconsistent(detail)
+    }
+}
+
+impl From<&str> for IndexDefect {
+    fn from(detail: &str) -> Self {
+        IndexDefect::Inconsistent(detail.to_string())
+    }
+}
+
+pub type Res<T> = Result<T, IndexDefect>;
 
 pub const PAGE_HEADER: usize = 38;
 pub const PAGE_N_DIR_SLOTS: usize = PAGE_HEADER;
@@ -49,53 +83,50 @@ const LEFT: u8 = 1;
 const RIGHT: u8 = 2;
 
 pub fn r1(pg: &[u8], at: usize) -> Res<u8> {
-    pg.get(at).copied().ok_or_else(|| format!("byte {at} is outside the page"))
+    pg.get(at).copied().ok_or(IndexDefect::ByteOutside { at })
 }
 
 pub fn r2(pg: &[u8], at: usize) -> Res<u16> {
     match pg.get(at..at + 2) {
         Some(b) => Ok(u16::from_be_bytes([b[0], b[1]])),
-        None => Err(format!("bytes {at}..{} are outside the page", at + 2)),
+        None => Err(IndexDefect::BytesOutside { at, len: 2 }),
     }
 }
 
 pub fn w1(pg: &mut [u8], at: usize, v: u8) -> Res<()> {
-    *pg.get_mut(at).ok_or_else(|| format!("byte {at} is outside the page"))? = v;
+    *pg.get_mut(at).ok_or(IndexDefect::ByteOutside { at })? = v;
     Ok(())
 }
 
 pub fn w2(pg: &mut [u8], at: usize, v: u16) -> Res<()> {
-    let b = pg.get_mut(at..at + 2).ok_or_else(|| format!("bytes {at}..{} are outside the page", at + 2))?;
+    let b = pg.get_mut(at..at + 2).ok_or(IndexDefect::BytesOutside { at, len: 2 })?;
     b.copy_from_slice(&v.to_be_bytes());
     Ok(())
 }
 
 /// `rec - k`, refused when it would leave the page.
 pub fn back(rec: usize, k: usize) -> Res<usize> {
-    rec.checked_sub(k).ok_or_else(|| format!("a record header at {rec} would start {k} bytes before it"))
+    rec.checked_sub(k).ok_or(IndexDefect::HeaderBeforeStart { rec, k })
 }
 
 /// Copies `len` bytes from `from` to `to` within the page (memmove).
 pub fn copy(pg: &mut [u8], from: usize, to: usize, len: usize) -> Res<()> {
     if from.max(to) + len > pg.len() {
-        return Err(format!("a {len}-byte copy from {from} to {to} leaves the page"));
+        return Err(IndexDefect::CopyLeaves { from, to, len });
     }
     pg.copy_within(from..from + len, to);
     Ok(())
 }
 
 pub fn put(pg: &mut [u8], at: usize, data: &[u8]) -> Res<()> {
-    let b = pg.get_mut(at..at + data.len()).ok_or_else(|| format!("{} bytes at {at} leave the page", data.len()))?;
+    let b = pg.get_mut(at..at + data.len()).ok_or(IndexDefect::PutLeaves { at, len: data.len() })?;
     b.copy_from_slice(data);
     Ok(())
 }
 
 /// Where directory slot `n` lives (slot 0, the infimum's, is the last 2 bytes before the trailer).
 pub fn slot_at(size: usize, n: usize) -> Res<usize> {
-    (size - PAGE_DIR)
-        .checked_sub(2 * (n + 1))
-        .filter(|&at| at >= PAGE_DATA)
-        .ok_or_else(|| format!("directory slot {n} does not fit the page"))
+    (size - PAGE_DIR).checked_sub(2 * (n + 1)).filter(|&at| at >= PAGE_DATA).ok_or(IndexDefect::SlotOutside { n })
 }
 
 pub fn is_index_page(pg: &[u8]) -> bool {
@@ -206,7 +237,7 @@ pub fn find_slot(pg: &[u8], owner: usize, last_slot: usize) -> Res<usize> {
     while usize::from(r2(pg, slot)?) != owner {
         slot += 2;
         if slot >= first {
-            return Err(format!("no directory slot points to the owner record {owner}"));
+            return Err(IndexDefect::NoOwnerSlot { owner });
         }
     }
     Ok(slot)

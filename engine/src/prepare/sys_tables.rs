@@ -10,7 +10,8 @@
 //! CLUSTER_NAME, SPACE); node pointers are (NAME, child page number). Pure: pages
 //! come from the caller.
 
-use super::mariadb::index::{self, next_rec, old_n_fields, old_short, OLD_EXTRA, OLD_INFIMUM, OLD_SUPREMUM};
+use super::mariadb::index::OLD_SUPREMUM;
+use super::mariadb::index::{self, next_rec, old_n_fields, old_short, IndexDefect, Res, OLD_EXTRA, OLD_INFIMUM};
 use crate::format::page::{FIL_NULL, FIL_PAGE_DATA, FIL_PAGE_NEXT};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,13 +27,32 @@ const SPACE_FIELD: usize = 9;
 const MAX_LEVELS: usize = 32;
 const MAX_LEAVES: usize = 1 << 20;
 
+/// Why the system tablespace's pages do not make a dictionary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DictError {
+    #[error("page 7 (the dictionary header) cannot be read")]
+    HeaderUnreadable,
+    #[error("page 7 is too short for a dictionary header")]
+    HeaderShort,
+    #[error("SYS_TABLES (root page {root}) is deeper than {MAX_LEVELS} levels")]
+    TooDeep { root: u32 },
+    #[error("the SYS_TABLES leaf pages loop back to page {page_no}")]
+    LeavesLoop { page_no: u32 },
+    #[error("SYS_TABLES page {page_no} cannot be read")]
+    PageUnreadable { page_no: u32 },
+    #[error("page {page_no} is not a page of SYS_TABLES (a REDUNDANT index page)")]
+    NotDictionaryPage { page_no: u32 },
+    #[error("SYS_TABLES page {page_no}: {defect}")]
+    Record { page_no: u32, defect: IndexDefect },
+}
+
 /// Every table SYS_TABLES lists, by its InnoDB name (`db/t`, `db/t#P#p0`, in the
 /// file name encoding), with the id of the tablespace that holds it. `read_page`
-/// gives a page of the system tablespace. Err says, in words, why the pages do not
-/// make a dictionary.
-pub fn sys_tables(read_page: &mut dyn FnMut(u32) -> Option<Vec<u8>>) -> Result<BTreeMap<String, u32>, String> {
-    let header = read_page(DICT_HDR_PAGE).ok_or("page 7 (the dictionary header) cannot be read")?;
-    let root = be_u32(&header, DICT_HDR_TABLES).ok_or("page 7 is too short for a dictionary header")?;
+/// gives a page of the system tablespace. Err says why the pages do not make a
+/// dictionary.
+pub fn sys_tables(read_page: &mut dyn FnMut(u32) -> Option<Vec<u8>>) -> Result<BTreeMap<String, u32>, DictError> {
+    let header = read_page(DICT_HDR_PAGE).ok_or(DictError::HeaderUnreadable)?;
+    let root = be_u32(&header, DICT_HDR_TABLES).ok_or(DictError::HeaderShort)?;
     let mut page_no = root;
     let mut leaf = None;
     for _ in 0..MAX_LEVELS {
@@ -45,13 +65,13 @@ pub fn sys_tables(read_page: &mut dyn FnMut(u32) -> Option<Vec<u8>>) -> Result<B
         let child = field(&pg, first, 1).and_then(|f| be_u32(f, 0).ok_or_else(|| "a short child page number".into()));
         page_no = child.map_err(|e| at(page_no, e))?;
     }
-    let mut pg = leaf.ok_or_else(|| format!("SYS_TABLES (root page {root}) is deeper than {MAX_LEVELS} levels"))?;
+    let mut pg = leaf.ok_or(DictError::TooDeep { root })?;
     let mut out = BTreeMap::new();
     let mut seen = BTreeSet::new();
     loop {
         let this = page_no_of(&pg);
         if !seen.insert(this) || seen.len() > MAX_LEAVES {
-            return Err(format!("the SYS_TABLES leaf pages loop back to page {this}"));
+            return Err(DictError::LeavesLoop { page_no: this });
         }
         leaf_records(&pg, &mut out).map_err(|e| at(this, e))?;
         match be_u32(&pg, FIL_PAGE_NEXT) {
@@ -62,7 +82,7 @@ pub fn sys_tables(read_page: &mut dyn FnMut(u32) -> Option<Vec<u8>>) -> Result<B
 }
 
 /// The live (not delete-marked) records of one leaf page: NAME -> SPACE.
-fn leaf_records(pg: &[u8], out: &mut BTreeMap<String, u32>) -> Result<(), String> {
+fn leaf_records(pg: &[u8], out: &mut BTreeMap<String, u32>) -> Res<()> {
     let mut rec = next_rec(pg, OLD_INFIMUM, false)?;
     // A page holds fewer records than bytes: more steps mean a loop.
     for _ in 0..pg.len() {
@@ -81,13 +101,13 @@ fn leaf_records(pg: &[u8], out: &mut BTreeMap<String, u32>) -> Result<(), String
 }
 
 /// Field `n` of a REDUNDANT record: its bytes (empty for SQL NULL).
-fn field(pg: &[u8], rec: usize, n: usize) -> Result<&[u8], String> {
+fn field(pg: &[u8], rec: usize, n: usize) -> Res<&[u8]> {
     let fields = old_n_fields(pg, rec)?;
     if n >= fields {
-        return Err(format!("the record at byte {rec} has {fields} fields, not {}", n + 1));
+        return Err(format!("the record at byte {rec} has {fields} fields, not {}", n + 1).into());
     }
     let short = old_short(pg, rec)?;
-    let end_of = |i: usize| -> Result<(usize, bool), String> {
+    let end_of = |i: usize| -> Res<(usize, bool)> {
         Ok(if short {
             let v = index::r1(pg, index::back(rec, OLD_EXTRA + i + 1)?)?;
             (usize::from(v & 0x7F), v & 0x80 != 0)
@@ -101,20 +121,20 @@ fn field(pg: &[u8], rec: usize, n: usize) -> Result<&[u8], String> {
     if null {
         return Ok(&[]);
     }
-    pg.get(rec + start..rec + end).filter(|_| start <= end).ok_or_else(|| format!("field {n} leaves the page"))
+    pg.get(rec + start..rec + end).filter(|_| start <= end).ok_or_else(|| format!("field {n} leaves the page").into())
 }
 
 /// A page of SYS_TABLES: an index page in the REDUNDANT format.
-fn index_page(read_page: &mut dyn FnMut(u32) -> Option<Vec<u8>>, page_no: u32) -> Result<Vec<u8>, String> {
-    let pg = read_page(page_no).ok_or_else(|| format!("SYS_TABLES page {page_no} cannot be read"))?;
+fn index_page(read_page: &mut dyn FnMut(u32) -> Option<Vec<u8>>, page_no: u32) -> Result<Vec<u8>, DictError> {
+    let pg = read_page(page_no).ok_or(DictError::PageUnreadable { page_no })?;
     if pg.len() <= OLD_SUPREMUM || !index::is_index_page(&pg) || index::is_comp(&pg) {
-        return Err(format!("page {page_no} is not a page of SYS_TABLES (a REDUNDANT index page)"));
+        return Err(DictError::NotDictionaryPage { page_no });
     }
     Ok(pg)
 }
 
-fn at(page_no: u32, e: String) -> String {
-    format!("SYS_TABLES page {page_no}: {e}")
+fn at(page_no: u32, defect: IndexDefect) -> DictError {
+    DictError::Record { page_no, defect }
 }
 
 fn page_no_of(pg: &[u8]) -> u32 {

@@ -11,8 +11,32 @@
 //! segment always wins over the old TRX_SYS one; among the segments the greatest file name
 //! wins, and within one file the greatest offset.
 
+use super::completeness::SettingsError;
 use crate::io::LocalFs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why the backup's pages do not give the position.
+#[derive(Debug, thiserror::Error)]
+pub enum BinlogPosError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Settings { path: PathBuf, source: SettingsError },
+    #[error(
+        "the TRX_SYS page of {} names a rollback segment in tablespace {space}, which no undo \
+         tablespace of the backup (innodb_undo_tablespaces = {undo_tablespaces}) is",
+        system.display()
+    )]
+    NoUndoTablespace { system: PathBuf, space: u32, undo_tablespaces: u32 },
+    #[error("{}: page {page_no} is past the end of the file: the backup's tablespace is cut short", path.display())]
+    PagePastEnd { path: PathBuf, page_no: u32 },
+}
+
+type Result<T> = std::result::Result<T, BinlogPosError>;
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BinlogPosError + '_ {
+    move |source| BinlogPosError::Io { path: path.to_path_buf(), source }
+}
 
 /// Where the header of a page's data starts (FSEG_PAGE_DATA): TRX_SYS and TRX_RSEG.
 const PAGE_DATA: usize = 38;
@@ -94,11 +118,11 @@ pub fn pick(legacy: Option<BinlogPos>, rsegs: &[BinlogPos]) -> Option<BinlogPos>
 
 /// The position in the prepared backup in `dir` (None: no transaction recorded one, the
 /// server ran without a binary log). Reads `backup-my.cnf` for the page size and the files.
-pub fn read(fs: &dyn LocalFs, dir: &Path) -> Result<Option<BinlogPos>, String> {
+pub fn read(fs: &dyn LocalFs, dir: &Path) -> Result<Option<BinlogPos>> {
     let cnf = dir.join(crate::meta::BACKUP_MY_CNF);
     let text = read_all(fs, &cnf)?;
     let settings = super::completeness::parse_settings(&String::from_utf8_lossy(&text))
-        .map_err(|e| format!("{}: {e}", cnf.display()))?;
+        .map_err(|source| BinlogPosError::Settings { path: cnf.clone(), source })?;
     let page_size = settings.page_size.unwrap_or(16384) as usize;
     let system = dir.join(settings.data_files.first().map(String::as_str).unwrap_or("ibdata1"));
     let trx_sys = read_page(fs, &system, 5, page_size)?;
@@ -115,12 +139,11 @@ pub fn read(fs: &dyn LocalFs, dir: &Path) -> Result<Option<BinlogPos>, String> {
             &system
         } else {
             let Some((_, path)) = undo.iter().find(|(id, _)| *id == space) else {
-                return Err(format!(
-                    "the TRX_SYS page of {} names a rollback segment in tablespace {space}, which no undo \
-                     tablespace of the backup (innodb_undo_tablespaces = {}) is",
-                    system.display(),
-                    settings.undo_tablespaces
-                ));
+                return Err(BinlogPosError::NoUndoTablespace {
+                    system: system.clone(),
+                    space,
+                    undo_tablespaces: settings.undo_tablespaces,
+                });
             };
             path
         };
@@ -129,25 +152,21 @@ pub fn read(fs: &dyn LocalFs, dir: &Path) -> Result<Option<BinlogPos>, String> {
     Ok(pick(legacy, &found))
 }
 
-fn read_all(fs: &dyn LocalFs, path: &Path) -> Result<Vec<u8>, String> {
-    let mut f = fs.open_read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let size = f.size().map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_all(fs: &dyn LocalFs, path: &Path) -> Result<Vec<u8>> {
+    let mut f = fs.open_read(path).map_err(io_err(path))?;
+    let size = f.size().map_err(io_err(path))?;
     let mut buf = vec![0; size as usize];
-    let got = f.read_at(&mut buf, 0).map_err(|e| format!("{}: {e}", path.display()))?;
+    let got = f.read_at(&mut buf, 0).map_err(io_err(path))?;
     buf.truncate(got);
     Ok(buf)
 }
 
-fn read_page(fs: &dyn LocalFs, path: &Path, page_no: u32, page_size: usize) -> Result<Vec<u8>, String> {
-    let mut f = fs.open_read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_page(fs: &dyn LocalFs, path: &Path, page_no: u32, page_size: usize) -> Result<Vec<u8>> {
+    let mut f = fs.open_read(path).map_err(io_err(path))?;
     let mut page = vec![0; page_size];
-    let got =
-        f.read_at(&mut page, page_no as u64 * page_size as u64).map_err(|e| format!("{}: {e}", path.display()))?;
+    let got = f.read_at(&mut page, page_no as u64 * page_size as u64).map_err(io_err(path))?;
     if got < page_size {
-        return Err(format!(
-            "{}: page {page_no} is past the end of the file: the backup's tablespace is cut short",
-            path.display()
-        ));
+        return Err(BinlogPosError::PagePastEnd { path: path.to_path_buf(), page_no });
     }
     Ok(page)
 }

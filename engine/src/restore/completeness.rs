@@ -117,14 +117,24 @@ fn read_head(mut f: Box<dyn crate::io::SourceFile>, len: usize) -> io::Result<Ve
     Ok(buf)
 }
 
+/// Why `backup-my.cnf`'s settings cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    DataFilePath(#[from] crate::BackupError),
+    #[error("{key} = {value} is not a number")]
+    NotANumber { key: &'static str, value: String },
+}
+
 /// `backup-my.cnf`'s settings; the server's defaults for what it leaves out.
-pub fn parse_settings(text: &str) -> Result<Settings, String> {
+pub fn parse_settings(text: &str) -> Result<Settings, SettingsError> {
     let kv = super::key_values(text);
     let spec = kv.get("innodb_data_file_path").map(String::as_str).unwrap_or("ibdata1:12M:autoextend");
-    let files = crate::copy::parse_data_file_path(spec).map_err(|e| e.to_string())?;
+    let files = crate::copy::parse_data_file_path(spec)?;
     let data_files = files.iter().map(|f| base_name(&f.name)).collect();
-    let number = |key: &str| -> Result<Option<u32>, String> {
-        kv.get(key).map(|v| v.parse().map_err(|_| format!("{key} = {v} is not a number"))).transpose()
+    let number = |key: &'static str| -> Result<Option<u32>, SettingsError> {
+        let bad = |v: &String| SettingsError::NotANumber { key, value: v.clone() };
+        kv.get(key).map(|v| v.parse().map_err(|_| bad(v))).transpose()
     };
     Ok(Settings {
         data_files,
@@ -413,7 +423,7 @@ mod tests {
             (s.data_files.as_slice(), s.undo_tablespaces, s.page_size),
             (&["ibdata1".to_string()][..], 3, Some(4096))
         );
-        assert!(parse_settings("innodb_undo_tablespaces=three\n").unwrap_err().contains("three"));
+        assert!(parse_settings("innodb_undo_tablespaces=three\n").unwrap_err().to_string().contains("three"));
     }
 
     #[test]

@@ -132,6 +132,25 @@ pub enum RestoreError {
     Refused(String),
 }
 
+impl RestoreError {
+    /// What the user faces, for scripts and `--json`.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        use RestoreError as E;
+        match self {
+            E::Io { source, .. } => K::of_io(source),
+            E::Incomplete { .. } | E::NotPrepared { .. } | E::Missing { .. } => K::IncompleteBackup,
+            E::BadMetadata { .. } | E::BadLog { .. } | E::BadPage { .. } | E::DuplicateSpace { .. } => K::Corrupt,
+            E::BadRowRecord { .. } => K::Corrupt,
+            E::Mysql57 { .. } | E::Encrypted { .. } => K::Unsupported,
+            E::DestinationInUse { .. } | E::NoSpace { .. } => K::TargetUnusable,
+            E::ServerRunning { .. } | E::Locked { .. } => K::Busy,
+            E::Failed { cause, .. } => cause.kind(),
+            E::Refused(_) => K::Refused,
+        }
+    }
+}
+
 /// The missing files, one clause each (the first ten, then how many more).
 fn list_missing(missing: &[completeness::Missing]) -> String {
     const SHOWN: usize = 10;
@@ -247,16 +266,30 @@ pub fn read_checkpoints(fs: &dyn LocalFs, dir: &Path) -> Result<Checkpoints> {
     }
     refuse_cut_stream(fs, dir)?;
     let text = String::from_utf8_lossy(&fs.read_all(&path).map_err(io_err(&path, "reading"))?).into_owned();
-    Checkpoints::parse(&text).map_err(|detail| RestoreError::BadMetadata { path, detail })
+    Checkpoints::parse(&text).map_err(|e| RestoreError::BadMetadata { path, detail: e.to_string() })
+}
+
+/// Why an `xtrabackup_checkpoints` text is not one a backup wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointsError {
+    #[error("{key} is missing or not a number")]
+    Missing { key: &'static str },
+    #[error(
+        "to_lsn {to_lsn} is beyond last_lsn {last_lsn}: the copied redo would end before the checkpoint the backup \
+         starts from, so the file is damaged or was edited; nothing was changed: take a new backup"
+    )]
+    ToBeyondLast { to_lsn: Lsn, last_lsn: Lsn },
+    #[error("from_lsn {from_lsn} is beyond to_lsn {to_lsn}: the file is damaged or was edited; take a new backup")]
+    FromBeyondTo { from_lsn: Lsn, to_lsn: Lsn },
 }
 
 impl Checkpoints {
     /// Reads the text of an `xtrabackup_checkpoints` file (a full or an
     /// incremental backup's, prepared or not).
-    pub fn parse(text: &str) -> std::result::Result<Checkpoints, String> {
+    pub fn parse(text: &str) -> std::result::Result<Checkpoints, CheckpointsError> {
         let kv = key_values(text);
-        let num = |k: &str| -> std::result::Result<Lsn, String> {
-            kv.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| format!("{k} is missing or not a number"))
+        let num = |key: &'static str| -> std::result::Result<Lsn, CheckpointsError> {
+            kv.get(key).and_then(|v| v.parse().ok()).ok_or(CheckpointsError::Missing { key })
         };
         let cp = Checkpoints {
             backup_type: kv.get("backup_type").cloned().unwrap_or_default(),
@@ -266,17 +299,10 @@ impl Checkpoints {
             text: text.to_string(),
         };
         if cp.to_lsn > cp.last_lsn {
-            return Err(format!(
-                "to_lsn {} is beyond last_lsn {}: the copied redo would end before the checkpoint the backup \
-                 starts from, so the file is damaged or was edited; nothing was changed: take a new backup",
-                cp.to_lsn, cp.last_lsn
-            ));
+            return Err(CheckpointsError::ToBeyondLast { to_lsn: cp.to_lsn, last_lsn: cp.last_lsn });
         }
         if cp.from_lsn > cp.to_lsn {
-            return Err(format!(
-                "from_lsn {} is beyond to_lsn {}: the file is damaged or was edited; take a new backup",
-                cp.from_lsn, cp.to_lsn
-            ));
+            return Err(CheckpointsError::FromBeyondTo { from_lsn: cp.from_lsn, to_lsn: cp.to_lsn });
         }
         Ok(cp)
     }
@@ -299,4 +325,30 @@ pub fn with_backup_type(cp: &Checkpoints, kind: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn kinds_of_restore_errors() {
+        let incomplete = RestoreError::Incomplete { dir: "/b".into(), failed: None };
+        assert_eq!(incomplete.kind(), ErrorKind::IncompleteBackup);
+        let in_use = RestoreError::DestinationInUse { path: "/d".into(), detail: "not empty".into() };
+        assert_eq!(in_use.kind(), ErrorKind::TargetUnusable);
+        let page = RestoreError::BadPage { path: "/b/t.ibd".into(), page: 3, page_lsn: 9, detail: "x".into() };
+        assert_eq!(page.kind(), ErrorKind::Corrupt);
+        let running = RestoreError::ServerRunning { datadir: "/d".into(), file: "/d/ibdata1".into(), pid: None };
+        assert_eq!(running.kind(), ErrorKind::Busy);
+        // A failure after the restore began is the kind of its cause.
+        let failed = RestoreError::Failed { cause: Box::new(page), then: "nothing was left behind".into() };
+        assert_eq!(failed.kind(), ErrorKind::Corrupt);
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(
+            RestoreError::Io { path: "/d/x".into(), op: "writing", source: full }.kind(),
+            ErrorKind::TargetUnusable
+        );
+    }
 }

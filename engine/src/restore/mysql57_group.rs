@@ -70,7 +70,7 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
     {
         return Err(bad_log(format!("{copy_len} bytes, shorter than its 2048-byte header")));
     }
-    let data_len = copied_bytes(&header, cp.last_lsn, copy_len).map_err(bad_log)?;
+    let data_len = copied_bytes(&header, cp.last_lsn, copy_len).map_err(|e| bad_log(e.to_string()))?;
     let size = file_size
         .unwrap_or_else(|| GroupLayout::smallest_file_size(files, data_len, FILE_SIZE_UNIT).max(DEFAULT_FILE_SIZE));
     let geometry = RingGeometry::new(files, size).map_err(|e| RestoreError::Refused(e.to_string()))?;
@@ -259,21 +259,30 @@ fn same_bytes(fs: &dyn LocalFs, a: &Path, b: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// Why the redo copy cannot make a log group.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum CopyDefect {
+    #[error(transparent)]
+    Header(#[from] crate::format::FormatError),
+    #[error("last_lsn {last_lsn} of xtrabackup_checkpoints is before its start checkpoint {checkpoint}")]
+    LastBeforeCheckpoint { last_lsn: Lsn, checkpoint: Lsn },
+    #[error("holds {have} log bytes after its header, but last_lsn {last_lsn} needs {need}: the copy is truncated")]
+    Truncated { have: u64, last_lsn: Lsn, need: u64 },
+}
+
 /// Whole blocks from the copy's first block through the one holding
 /// `last_lsn`; the copy must hold them all.
-fn copied_bytes(header: &[u8], last_lsn: Lsn, copy_len: u64) -> std::result::Result<u64, String> {
-    let cp = crate::format::mysql57::newest_checkpoint(header).map_err(|e| e.to_string())?;
+fn copied_bytes(header: &[u8], last_lsn: Lsn, copy_len: u64) -> std::result::Result<u64, CopyDefect> {
+    let cp = crate::format::mysql57::newest_checkpoint(header)?;
     let block = LOG_BLOCK_SIZE as u64;
     let first = cp.lsn - cp.lsn % block;
     if last_lsn < cp.lsn {
-        return Err(format!("last_lsn {last_lsn} of xtrabackup_checkpoints is before its start checkpoint {}", cp.lsn));
+        return Err(CopyDefect::LastBeforeCheckpoint { last_lsn, checkpoint: cp.lsn });
     }
     let need = (last_lsn - first).div_ceil(block) * block;
     let have = copy_len - LOG_FILE_HDR_SIZE;
     if have < need {
-        return Err(format!(
-            "holds {have} log bytes after its header, but last_lsn {last_lsn} needs {need}: the copy is truncated"
-        ));
+        return Err(CopyDefect::Truncated { have, last_lsn, need });
     }
     Ok(need)
 }

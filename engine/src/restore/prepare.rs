@@ -322,7 +322,7 @@ pub(super) fn apply_log(
             page: page.page,
             lsn,
             what: error.what,
-            detail: error.detail,
+            detail: error.detail.to_string(),
         },
         e => bad_log(e.to_string()),
     };

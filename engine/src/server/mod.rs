@@ -45,6 +45,19 @@ pub enum ServerError {
     Tls(String),
 }
 
+impl ServerError {
+    /// What the user faces: no server, a refused login or privilege, a lost line, a refusal.
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind as K;
+        match self {
+            ServerError::Connection(_) | ServerError::Unreachable { .. } | ServerError::Tls(_) => K::ServerUnreachable,
+            ServerError::AccessDenied { .. } | ServerError::MissingPrivilege { .. } => K::ServerAccess,
+            ServerError::Lost { .. } => K::ServerLost,
+            ServerError::Statement { .. } | ServerError::Unexpected { .. } => K::ServerRefused,
+        }
+    }
+}
+
 /// `SHOW VARIABLES`, with typed accessors for what the backup needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerVars(pub BTreeMap<String, String>);

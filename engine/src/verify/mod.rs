@@ -47,6 +47,9 @@ pub struct VerifyReport {
     pub notes: Vec<String>,
     /// Each one sentence: what is wrong, where.
     pub problems: Vec<String>,
+    /// The files (relative to the backup) a problem already names as missing: one
+    /// sentence each, whichever check finds it first.
+    missing_named: BTreeSet<PathBuf>,
 }
 
 impl VerifyReport {
@@ -218,8 +221,7 @@ fn check_complete(
     let tables = if sure { placed.missing } else { Vec::new() };
     for m in found.missing.iter().chain(&tables) {
         // The redo's FILE records may have named it already.
-        let said = format!("{}{MISSING}", m.file.display());
-        if r.problems.iter().any(|p| p.starts_with(&said)) {
+        if !r.missing_named.insert(m.file.clone()) {
             continue;
         }
         r.problems.push(format!(
@@ -228,7 +230,7 @@ fn check_complete(
         ));
     }
     let unsure = if sure { placed.unlisted } else { found.without_ibd.clone() };
-    for t in unsure.iter().filter(|t| !r.problems.iter().any(|p| p.starts_with(&t.ibd.display().to_string()))) {
+    for t in unsure.iter().filter(|t| !r.missing_named.contains(&t.ibd)) {
         r.notes.push(format!(
             "{}: the InnoDB table {} has no .ibd and {}; prepare tells once the redo is applied",
             t.frm.display(),
@@ -528,6 +530,7 @@ impl FileRecords {
             let new = in_backup.with_extension("new");
             let held = [in_backup.clone(), PathBuf::from(delta), new].iter().any(|p| fs.exists(&root.join(p)));
             if !skip && !held {
+                r.missing_named.insert(in_backup.clone());
                 r.problems.push(format!(
                     "{}{MISSING} (the copied redo changes its tablespace, space id {space}, FILE record at LSN \
                      {lsn}): prepare would lose that table; take a new backup",

@@ -131,6 +131,43 @@ pub enum Record<'a> {
     Padding { len: usize },
 }
 
+/// Why recovery would refuse a record (the iterator adds where it starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecordDefect {
+    #[error("first byte {0} ends the mini-transaction early")]
+    EndsEarly(u8),
+    #[error("unreadable length")]
+    UnreadableLength,
+    #[error("the record runs past the end of its mini-transaction")]
+    PastMtrEnd,
+    #[error("FREE_PAGE or INIT_PAGE cannot continue the previous page")]
+    FreeOrInitContinues,
+    #[error("unreadable tablespace id")]
+    UnreadableSpace,
+    #[error("the page id runs past the record")]
+    PageIdPastRecord,
+    #[error("unreadable page number")]
+    UnreadablePageNo,
+    #[error("corrupted page identifier")]
+    CorruptPageId,
+    #[error("FILE_CHECKPOINT with a non-zero page id")]
+    CheckpointPageId,
+    #[error("FILE_CHECKPOINT is not the last record of its mini-transaction")]
+    CheckpointNotLast,
+    #[error("{op} record with a {len}-byte payload")]
+    PayloadLength { op: PageOp, len: usize },
+    #[error("unknown file record type {0:#04x}")]
+    UnknownFileRecord(u8),
+    #[error("{op} record for tablespace {space} page {page} with a {len}-byte name")]
+    FileRecordId { op: FileOp, space: u32, page: u32, len: usize },
+    #[error("FILE_RENAME without a NUL between the names")]
+    RenameWithoutNul,
+    #[error("{0} name contains a NUL")]
+    NameWithNul(FileOp),
+    #[error("a file name that does not end in .ibd")]
+    NotIbd,
+}
+
 /// Iterates the records of one mtr (`records` = its bytes before the termination byte).
 pub fn records(records: &[u8]) -> Records<'_> {
     Records { buf: records, at: 0, got_page_op: false, failed: false }
@@ -146,11 +183,11 @@ pub struct Records<'a> {
 
 impl<'a> Records<'a> {
     #[cold]
-    fn malformed(&mut self, at: usize, detail: impl Into<String>) -> Option<Result<Record<'a>, FormatError>> {
+    fn malformed(&mut self, at: usize, defect: RecordDefect) -> Option<Result<Record<'a>, FormatError>> {
         self.failed = true;
         Some(Err(FormatError::Malformed {
             what: "MariaDB redo record",
-            detail: format!("record at byte {at} of its mini-transaction: {}", detail.into()),
+            detail: format!("record at byte {at} of its mini-transaction: {defect}"),
         }))
     }
 }
@@ -164,10 +201,10 @@ impl<'a> Records<'a> {
     /// Reads the header byte and length of the record at `self.at` and moves past
     /// it: (header byte, body = page id and payload).
     #[inline]
-    fn frame(&mut self, start: usize) -> Result<(u8, &'a [u8]), String> {
+    fn frame(&mut self, start: usize) -> Result<(u8, &'a [u8]), RecordDefect> {
         let b = self.buf[start];
         if b <= 1 {
-            return Err(format!("first byte {b} ends the mini-transaction early"));
+            return Err(RecordDefect::EndsEarly(b));
         }
         let nibble = usize::from(b & 0x0F);
         let (body_at, body_len) = if nibble != 0 {
@@ -175,24 +212,23 @@ impl<'a> Records<'a> {
         } else {
             match read_varint(&self.buf[start + 1..]) {
                 Ok((add, n)) => (start + 1 + n, (add as usize + 15).saturating_sub(n)),
-                Err(_) => return Err("unreadable length".into()),
+                Err(_) => return Err(RecordDefect::UnreadableLength),
             }
         };
-        let body =
-            self.buf.get(body_at..body_at + body_len).ok_or("the record runs past the end of its mini-transaction")?;
+        let body = self.buf.get(body_at..body_at + body_len).ok_or(RecordDefect::PastMtrEnd)?;
         self.at = body_at + body_len;
         Ok((b, body))
     }
 
     /// Decodes one record; an Err is the reason recovery would refuse it.
     #[inline]
-    fn decode(&mut self, start: usize) -> Result<Record<'a>, String> {
+    fn decode(&mut self, start: usize) -> Result<Record<'a>, RecordDefect> {
         let (b, body) = self.frame(start)?;
         let same_page = b & 0x80 != 0;
         if same_page && self.got_page_op {
             let op = PageOp::from_bits(b);
             if matches!(op, PageOp::FreePage | PageOp::InitPage) {
-                return Err("FREE_PAGE or INIT_PAGE cannot continue the previous page".into());
+                return Err(RecordDefect::FreeOrInitContinues);
             }
             return Ok(Record::Page { op, page: None, payload: body });
         }
@@ -200,13 +236,13 @@ impl<'a> Records<'a> {
         if b == FILE_CHECKPOINT | 1 && body == [0] {
             return Ok(Record::Padding { len: 2 });
         }
-        let Ok((space, n1)) = read_varint(body) else { return Err("unreadable tablespace id".into()) };
+        let Ok((space, n1)) = read_varint(body) else { return Err(RecordDefect::UnreadableSpace) };
         if n1 >= body.len() {
-            return Err("the page id runs past the record".into());
+            return Err(RecordDefect::PageIdPastRecord);
         }
-        let Ok((page, n2)) = read_varint(&body[n1..]) else { return Err("unreadable page number".into()) };
+        let Ok((page, n2)) = read_varint(&body[n1..]) else { return Err(RecordDefect::UnreadablePageNo) };
         if space == u32::MAX || page == u32::MAX {
-            return Err("corrupted page identifier".into());
+            return Err(RecordDefect::CorruptPageId);
         }
         let payload = &body[n1 + n2..];
         if !same_page {
@@ -221,15 +257,21 @@ impl<'a> Records<'a> {
     }
 
     /// FILE_CHECKPOINT(lsn) ends its mtr; other lengths are padding.
-    fn checkpoint_record(&self, start: usize, space: u32, page: u32, payload: &'a [u8]) -> Result<Record<'a>, String> {
+    fn checkpoint_record(
+        &self,
+        start: usize,
+        space: u32,
+        page: u32,
+        payload: &'a [u8],
+    ) -> Result<Record<'a>, RecordDefect> {
         if space != 0 || page != 0 {
-            return Err("FILE_CHECKPOINT with a non-zero page id".into());
+            return Err(RecordDefect::CheckpointPageId);
         }
         if payload.len() != 8 {
             return Ok(Record::Padding { len: self.at - start });
         }
         if self.at != self.buf.len() {
-            return Err("FILE_CHECKPOINT is not the last record of its mini-transaction".into());
+            return Err(RecordDefect::CheckpointNotLast);
         }
         Ok(Record::FileCheckpoint { lsn: be_u64(payload, 0) })
     }
@@ -237,7 +279,7 @@ impl<'a> Records<'a> {
 
 /// A page record that names its page; recovery refuses impossible payload lengths.
 #[inline]
-fn page_record(b: u8, page: PageId, payload: &[u8]) -> Result<Record<'_>, String> {
+fn page_record(b: u8, page: PageId, payload: &[u8]) -> Result<Record<'_>, RecordDefect> {
     let op = PageOp::from_bits(b);
     let bad = match op {
         PageOp::FreePage | PageOp::InitPage => !payload.is_empty(),
@@ -246,33 +288,33 @@ fn page_record(b: u8, page: PageId, payload: &[u8]) -> Result<Record<'_>, String
         PageOp::Option => false,
     };
     if bad {
-        return Err(format!("{op} record with a {}-byte payload", payload.len()));
+        return Err(RecordDefect::PayloadLength { op, len: payload.len() });
     }
     Ok(Record::Page { op, page: Some(page), payload })
 }
 
 /// FILE_CREATE, DELETE, RENAME or MODIFY: names end in .ibd; a rename carries both, NUL-separated.
-fn file_record(kind: u8, space: u32, page: u32, payload: &[u8]) -> Result<Record<'_>, String> {
+fn file_record(kind: u8, space: u32, page: u32, payload: &[u8]) -> Result<Record<'_>, RecordDefect> {
     let op = match kind {
         FILE_CREATE => FileOp::Create,
         FILE_DELETE => FileOp::Delete,
         FILE_RENAME => FileOp::Rename,
         FILE_MODIFY => FileOp::Modify,
-        _ => return Err(format!("unknown file record type {kind:#04x}")),
+        _ => return Err(RecordDefect::UnknownFileRecord(kind)),
     };
     if payload.is_empty() || space == 0 || page != 0 {
-        return Err(format!("{op} record for tablespace {space} page {page} with a {}-byte name", payload.len()));
+        return Err(RecordDefect::FileRecordId { op, space, page, len: payload.len() });
     }
     let nul = payload.iter().position(|&c| c == 0);
     let (name, new_name) = match (op, nul) {
         (FileOp::Rename, Some(i)) => (&payload[..i], Some(&payload[i + 1..])),
-        (FileOp::Rename, None) => return Err("FILE_RENAME without a NUL between the names".into()),
-        (_, Some(_)) => return Err(format!("{op} name contains a NUL")),
+        (FileOp::Rename, None) => return Err(RecordDefect::RenameWithoutNul),
+        (_, Some(_)) => return Err(RecordDefect::NameWithNul(op)),
         (_, None) => (payload, None),
     };
     let ibd = |n: &[u8]| n.len() >= 4 && n.ends_with(b".ibd") && !n.contains(&0);
     if !ibd(name) || !new_name.is_none_or(ibd) {
-        return Err("a file name that does not end in .ibd".into());
+        return Err(RecordDefect::NotIbd);
     }
     Ok(Record::File { op, space, name, new_name })
 }

@@ -18,7 +18,8 @@ fn frame(pg: &[u8], page_no: u32, comp: bool) -> Res<usize> {
     {
         return Err(format!(
             "the page is not a non-empty index page of this format (n_recs {n_recs}, n_slots {n_slots})"
-        ));
+        )
+        .into());
     }
     slot_at(pg.len(), n_slots - 1)
 }
@@ -38,12 +39,12 @@ fn owner(pg: &[u8], rec: usize, last_slot: usize, comp: bool) -> Res<(usize, u8,
         if comp {
             let step = r2(pg, s - 2)?;
             if usize::from(step) < NEW_EXTRA || step > 0u16.wrapping_sub(NEW_EXTRA as u16) {
-                return Err(format!("record {s} links {step} bytes on"));
+                return Err(format!("record {s} links {step} bytes on").into());
             }
         }
         s = next_rec(pg, s, comp)?;
         if s != sup && (s < bot + extra || last_slot < s) {
-            return Err(format!("the record list leads to {s}, outside the records"));
+            return Err(format!("the record list leads to {s}, outside the records").into());
         }
         if steps == 0 {
             return Err("no record owns a slot within n_recs steps (a cycle?)".into());
@@ -80,19 +81,19 @@ pub fn delete_dynamic(pg: &mut [u8], page_no: u32, prev: usize, hdr_size: usize,
     let slot = frame(pg, page_no, true)?;
     let p = usize::from((NEW_INFIMUM + prev) as u16);
     if p > slot {
-        return Err(format!("the predecessor {p} is past the directory"));
+        return Err(format!("the predecessor {p} is past the directory").into());
     }
     let rec = next_rec(pg, p, true)?;
     if rec < NEW_SUPREMUM_END + NEW_EXTRA || slot < rec {
-        return Err(format!("the deleted record {rec} is outside the records"));
+        return Err(format!("the deleted record {rec} is outside the records").into());
     }
     let extra_size = NEW_EXTRA + hdr_size;
     if rec < NEW_SUPREMUM_END + extra_size || slot < rec + data_size {
-        return Err(format!("a {extra_size}+{data_size}-byte record at {rec} does not fit the records"));
+        return Err(format!("a {extra_size}+{data_size}-byte record at {rec} does not fit the records").into());
     }
     let next = next_rec(pg, rec, true)?;
     if next != NEW_SUPREMUM && (next < NEW_SUPREMUM_END + NEW_EXTRA || slot < next) {
-        return Err(format!("the successor {next} is outside the records"));
+        return Err(format!("the successor {next} is outside the records").into());
     }
     unlink(pg, true, p, rec, next, (data_size, extra_size))
 }
@@ -102,20 +103,20 @@ pub fn delete_redundant(pg: &mut [u8], page_no: u32, prev: usize) -> Res<()> {
     let slot = frame(pg, page_no, false)?;
     let p = OLD_INFIMUM + prev;
     if p > slot {
-        return Err(format!("the predecessor {p} is past the directory"));
+        return Err(format!("the predecessor {p} is past the directory").into());
     }
     let rec = next_rec(pg, p, false)?;
     if rec < OLD_SUPREMUM_END + OLD_EXTRA || slot < rec {
-        return Err(format!("the deleted record {rec} is outside the records"));
+        return Err(format!("the deleted record {rec} is outside the records").into());
     }
     let extra_size = old_extra_size(pg, rec)?;
     let data_size = old_data_size(pg, rec)?;
     if rec < OLD_SUPREMUM_END + extra_size || slot < rec + data_size {
-        return Err(format!("a {extra_size}+{data_size}-byte record at {rec} does not fit the records"));
+        return Err(format!("a {extra_size}+{data_size}-byte record at {rec} does not fit the records").into());
     }
     let next = next_rec(pg, rec, false)?;
     if next != OLD_SUPREMUM && (next < OLD_SUPREMUM_END + OLD_EXTRA || slot < next) {
-        return Err(format!("the successor {next} is outside the records"));
+        return Err(format!("the successor {next} is outside the records").into());
     }
     unlink(pg, false, p, rec, next, (data_size, extra_size))
 }

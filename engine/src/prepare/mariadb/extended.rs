@@ -2,7 +2,7 @@
 //! with the length checks of `log_phys_t::apply` (log0recv.cc), then applied to
 //! one page by the row-format and undo appliers.
 
-use super::index::{self, Res};
+use super::index::{self, IndexDefect, Res};
 use super::insert::{insert_dynamic, insert_redundant, Insert};
 use super::{delete, undo};
 use crate::format::mariadb::varint::{read_varint, varint_len};
@@ -49,7 +49,7 @@ pub enum Extended<'a> {
 #[error("{what}: {detail}")]
 pub struct ExtError {
     pub what: &'static str,
-    pub detail: String,
+    pub detail: IndexDefect,
 }
 
 /// The subtype's name, for errors.
@@ -89,7 +89,7 @@ fn field(rest: &mut &[u8], max: usize, room: bool, what: &str) -> Res<usize> {
     let first = *rest.first().ok_or_else(|| format!("the record ends before its {what}"))?;
     let len = varint_len(first);
     if len > max || len > rest.len() || (room && len == rest.len()) {
-        return Err(format!("its {what} ({len}-byte varint) does not fit the {} bytes left", rest.len()));
+        return Err(format!("its {what} ({len}-byte varint) does not fit the {} bytes left", rest.len()).into());
     }
     let (v, _) = read_varint(rest).map_err(|e| format!("its {what}: {e}"))?;
     *rest = &rest[len..];
@@ -99,23 +99,23 @@ fn field(rest: &mut &[u8], max: usize, room: bool, what: &str) -> Res<usize> {
 /// Decodes an EXTENDED payload (subtype byte first).
 pub fn decode(payload: &[u8]) -> Result<Extended<'_>, ExtError> {
     let subtype = *payload.first().ok_or_else(|| ExtError { what: "EXTENDED", detail: "an empty record".into() })?;
-    let bad = |detail: String| ExtError { what: name(subtype), detail };
+    let bad = |detail: IndexDefect| ExtError { what: name(subtype), detail };
     let len = payload.len();
     let mut rest = &payload[1..];
     let rest = &mut rest;
     let ext = match subtype {
         INIT_ROW_FORMAT_REDUNDANT | INIT_ROW_FORMAT_DYNAMIC | UNDO_INIT | TRIM_PAGES if len != 1 => {
-            return Err(bad(format!("{len} bytes, not 1")))
+            return Err(bad(format!("{len} bytes, not 1").into()))
         }
         INIT_ROW_FORMAT_REDUNDANT | INIT_ROW_FORMAT_DYNAMIC => Extended::InitIndex { comp: subtype == 1 },
         UNDO_INIT => Extended::UndoInit,
         TRIM_PAGES => Extended::TrimPages,
-        UNDO_APPEND if len <= 3 => return Err(bad(format!("{len} bytes, at least 4 needed"))),
+        UNDO_APPEND if len <= 3 => return Err(bad(format!("{len} bytes, at least 4 needed").into())),
         UNDO_APPEND => Extended::UndoAppend { rec: &payload[1..] },
         INSERT_HEAP_REDUNDANT..=INSERT_REUSE_DYNAMIC => Extended::Insert(decode_insert(subtype, rest).map_err(bad)?),
         DELETE_ROW_FORMAT_REDUNDANT => {
             if !(2..=4).contains(&len) || varint_len(payload[1]) != len - 1 {
-                return Err(bad(format!("{len} bytes are not a subtype and one varint")));
+                return Err(bad(format!("{len} bytes are not a subtype and one varint").into()));
             }
             Extended::DeleteRedundant { prev: field(rest, 3, false, "predecessor").map_err(bad)? }
         }
@@ -127,7 +127,7 @@ pub fn decode(payload: &[u8]) -> Result<Extended<'_>, ExtError> {
             }
             Extended::DeleteDynamic { prev, hdr_size, data_size: field(rest, 3, false, "data size").map_err(bad)? }
         }
-        _ => return Err(bad(format!("subtype {subtype} does not exist"))),
+        _ => return Err(bad(format!("subtype {subtype} does not exist").into())),
     };
     Ok(ext)
 }
@@ -149,9 +149,9 @@ fn decode_insert<'a>(subtype: u8, rest: &mut &'a [u8]) -> Res<Insert<'a>> {
 /// Applies a decoded record (not TRIM_PAGES, which is about the file) to page `page_no`.
 pub fn apply(pg: &mut [u8], page_no: u32, ext: &Extended<'_>) -> Result<(), ExtError> {
     let what = name(ext.subtype());
-    let bad = |detail: String| ExtError { what, detail };
+    let bad = |detail: IndexDefect| ExtError { what, detail };
     if page_no < 3 {
-        return Err(bad(format!("page {page_no}: EXTENDED records never name pages 0..2")));
+        return Err(bad(format!("page {page_no}: EXTENDED records never name pages 0..2").into()));
     }
     match ext {
         Extended::InitIndex { comp } => index::create(pg, *comp),

@@ -48,7 +48,7 @@ fn owner_of(pg: &[u8], next: usize, comp: bool, heap_top: usize) -> Res<(usize, 
         }
         owner = next_rec(pg, owner, comp)?;
         if owner != sup && (bot + extra > owner || owner > heap_top) {
-            return Err(format!("the record list leads to {owner}, outside the heap"));
+            return Err(format!("the record list leads to {owner}, outside the heap").into());
         }
         if steps == 0 {
             return Err("no record owns a slot within 8 steps (a cycle?)".into());
@@ -72,12 +72,12 @@ fn frame(pg: &[u8], page_no: u32, comp: bool) -> Res<(usize, usize)> {
         h >= n_slots && h >= HEAP_NO_USER_LOW && h < pg.len() / OLD_EXTRA
     };
     if n_slots < 2 || !heap_ok || !is_index_page(pg) || !page_no_is(pg, page_no) || r2(pg, sup - 2)? != 0 {
-        return Err(format!("the page header is not that of an index page (n_slots {n_slots}, n_heap {h:#x})"));
+        return Err(format!("the page header is not that of an index page (n_slots {n_slots}, n_heap {h:#x})").into());
     }
     let last_slot = slot_at(pg.len(), n_slots - 1)?;
     let heap_top = usize::from(r2(pg, PAGE_HEAP_TOP)?);
     if bot > heap_top || heap_top > last_slot {
-        return Err(format!("PAGE_HEAP_TOP {heap_top} is outside {bot}..{last_slot}"));
+        return Err(format!("PAGE_HEAP_TOP {heap_top} is outside {bot}..{last_slot}").into());
     }
     if usize::from(r2(pg, last_slot)?) != sup || usize::from(r2(pg, slot_at(pg.len(), 0)?)?) != inf {
         return Err("the directory does not start at the infimum and end at the supremum".into());
@@ -92,19 +92,20 @@ fn place_dynamic(pg: &[u8], page_no: u32, ins: &Insert<'_>) -> Res<Place> {
             "header bits {:#x} do not fit the page or the {} logged bytes",
             ins.enc_hdr,
             ins.data.len()
-        ));
+        )
+        .into());
     }
     let prev = usize::from((NEW_INFIMUM + ins.prev) as u16);
     let next = next_rec(pg, prev, true)?;
     if ins.prev != 0 && (NEW_SUPREMUM_END + NEW_EXTRA > prev || prev > heap_top) {
-        return Err(format!("the predecessor {prev} is outside the heap"));
+        return Err(format!("the predecessor {prev} is outside the heap").into());
     }
     if next != NEW_SUPREMUM && (NEW_SUPREMUM_END + NEW_EXTRA > next || next > heap_top) {
-        return Err(format!("the successor {next} is outside the heap"));
+        return Err(format!("the successor {next} is outside the heap").into());
     }
     let (rec, n_owned) = owner_of(pg, next, true, heap_top)?;
     if n_owned > MAX_N_OWNED {
-        return Err(format!("the owner record {rec} owns {n_owned} records"));
+        return Err(format!("the owner record {rec} owns {n_owned} records").into());
     }
     let slot = find_slot(pg, rec, last_slot)?;
     Ok(Place { heap_top, last_slot, prev, next, owner: Owner { rec, n_owned, slot } })
@@ -120,22 +121,22 @@ pub fn insert_dynamic(pg: &mut [u8], page_no: u32, ins: &Insert<'_>) -> Res<()> 
     let (start, heap_no) = if ins.reuse {
         let free = usize::from(r2(pg, PAGE_FREE)?);
         if NEW_SUPREMUM_END + NEW_EXTRA > free || free > p.heap_top {
-            return Err(format!("PAGE_FREE {free} is outside the heap"));
+            return Err(format!("PAGE_FREE {free} is outside the heap").into());
         }
         let base = free as isize - extra_size as isize;
         let buf = if ins.shift & 1 != 0 { base - (ins.shift >> 1) as isize } else { base + (ins.shift >> 1) as isize };
         if buf < NEW_SUPREMUM_END as isize || buf as usize + total > p.heap_top {
-            return Err(format!("the reused space at {buf} (+{total}) is outside the heap"));
+            return Err(format!("the reused space at {buf} (+{total}) is outside the heap").into());
         }
         let garbage = usize::from(r2(pg, PAGE_GARBAGE)?);
         if garbage < total {
-            return Err(format!("PAGE_GARBAGE {garbage} is less than the {total}-byte record"));
+            return Err(format!("PAGE_GARBAGE {garbage} is less than the {total}-byte record").into());
         }
         let mut n = r2(pg, back(free, 2)?)?;
         if n != 0 {
             n = n.wrapping_add(free as u16);
             if usize::from(n) < NEW_SUPREMUM_END + NEW_EXTRA || p.heap_top < usize::from(n) {
-                return Err(format!("the next free record {n} is outside the heap"));
+                return Err(format!("the next free record {n} is outside the heap").into());
             }
         }
         w2(pg, PAGE_FREE, n)?;
@@ -143,7 +144,7 @@ pub fn insert_dynamic(pg: &mut [u8], page_no: u32, ins: &Insert<'_>) -> Res<()> 
         (buf as usize, new_heap_no(pg, free)?)
     } else {
         if p.heap_top + total > p.last_slot {
-            return Err(format!("a {total}-byte record does not fit between the heap and the directory"));
+            return Err(format!("a {total}-byte record does not fit between the heap and the directory").into());
         }
         let h = r2(pg, PAGE_N_HEAP)?;
         w2(pg, PAGE_N_HEAP, h.wrapping_add(1))?;
@@ -180,24 +181,24 @@ fn place_redundant(pg: &[u8], page_no: u32, ins: &Insert<'_>) -> Res<Place> {
     let (heap_top, last_slot) = frame(pg, page_no, false)?;
     let prev = OLD_INFIMUM + ins.prev;
     if ins.prev != 0 && (OLD_SUPREMUM_END + OLD_EXTRA + 1 > prev || prev > heap_top) {
-        return Err(format!("the predecessor {prev} is outside the heap"));
+        return Err(format!("the predecessor {prev} is outside the heap").into());
     }
     let pn_fields = old_n_fields(pg, prev)?;
     if pn_fields == 0 || pn_fields > REC_MAX_N_FIELDS {
-        return Err(format!("the predecessor has {pn_fields} fields"));
+        return Err(format!("the predecessor has {pn_fields} fields").into());
     }
     if prev != OLD_INFIMUM && prev.checked_sub(old_extra_size(pg, prev)?).is_none_or(|s| s < OLD_SUPREMUM_END) {
         return Err("the predecessor's header starts below the heap".into());
     }
     if ins.hdr_c != 0 && prev.checked_sub(ins.hdr_c).is_none_or(|s| s < OLD_SUPREMUM_END) {
-        return Err(format!("{} shared header bytes start below the heap", ins.hdr_c));
+        return Err(format!("{} shared header bytes start below the heap", ins.hdr_c).into());
     }
     if prev + old_data_size(pg, prev)? > heap_top {
         return Err("the predecessor's data ends past PAGE_HEAP_TOP".into());
     }
     let next = next_rec(pg, prev, false)?;
     if next != OLD_SUPREMUM && (OLD_SUPREMUM_END + OLD_EXTRA > next || next > heap_top) {
-        return Err(format!("the successor {next} is outside the heap"));
+        return Err(format!("the successor {next} is outside the heap").into());
     }
     Ok(Place { heap_top, last_slot, prev, next, owner: Owner { rec: 0, n_owned: 0, slot: 0 } })
 }
@@ -208,16 +209,16 @@ pub fn insert_redundant(pg: &mut [u8], page_no: u32, ins: &Insert<'_>) -> Res<()
     let short = (ins.enc_hdr >> 2) & 1 != 0;
     let n_fields = (ins.enc_hdr >> 3) + 1;
     if n_fields > REC_MAX_N_FIELDS {
-        return Err(format!("{n_fields} fields"));
+        return Err(format!("{n_fields} fields").into());
     }
     let extra_size = OLD_EXTRA + if short { n_fields } else { 2 * n_fields };
     let hdr_c = ins.hdr_c + OLD_EXTRA;
     if hdr_c > extra_size || extra_size - hdr_c > ins.data.len() {
-        return Err(format!("{hdr_c} shared header bytes do not fit a {extra_size}-byte header"));
+        return Err(format!("{hdr_c} shared header bytes do not fit a {extra_size}-byte header").into());
     }
     let (rec, n_owned) = owner_of(pg, p.next, false, p.heap_top)?;
     if n_owned > MAX_N_OWNED {
-        return Err(format!("the owner record {rec} owns {n_owned} records"));
+        return Err(format!("the owner record {rec} owns {n_owned} records").into());
     }
     p.owner = Owner { rec, n_owned, slot: find_slot(pg, rec, p.last_slot)? };
     let hdr = header_redundant(pg, ins, &p, extra_size, hdr_c, n_fields, short)?;
@@ -227,7 +228,8 @@ pub fn insert_redundant(pg: &mut [u8], page_no: u32, ins: &Insert<'_>) -> Res<()
             "{} shared and {} logged bytes do not make the {data_size}-byte record",
             ins.data_c,
             ins.data.len()
-        ));
+        )
+        .into());
     }
     let total = extra_size + data_size;
     let (start, heap_no) = if ins.reuse { reuse_redundant(pg, &p, total)? } else { heap_redundant(pg, &p, total)? };
@@ -273,7 +275,7 @@ fn header_redundant(
 fn reuse_redundant(pg: &mut [u8], p: &Place, total: usize) -> Res<(usize, usize)> {
     let free = usize::from(r2(pg, PAGE_FREE)?);
     if OLD_SUPREMUM_END + OLD_EXTRA > free || free > p.heap_top {
-        return Err(format!("PAGE_FREE {free} is outside the heap"));
+        return Err(format!("PAGE_FREE {free} is outside the heap").into());
     }
     let fextra = old_extra_size(pg, free)?;
     if free.checked_sub(fextra).is_none_or(|s| s < OLD_SUPREMUM_END) {
@@ -281,16 +283,16 @@ fn reuse_redundant(pg: &mut [u8], p: &Place, total: usize) -> Res<(usize, usize)
     }
     let fdata = old_data_size(pg, free)?;
     if free + fdata > p.heap_top || total > fextra + fdata {
-        return Err(format!("the {}-byte free record cannot hold {total} bytes", fextra + fdata));
+        return Err(format!("the {}-byte free record cannot hold {total} bytes", fextra + fdata).into());
     }
     let garbage = usize::from(r2(pg, PAGE_GARBAGE)?);
     if garbage < fextra + fdata {
-        return Err(format!("PAGE_GARBAGE {garbage} is less than the free record"));
+        return Err(format!("PAGE_GARBAGE {garbage} is less than the free record").into());
     }
     let next_free = r2(pg, free - 2)?;
     let nf = usize::from(next_free);
     if nf != 0 && (nf < OLD_SUPREMUM_END + OLD_EXTRA + 1 || p.heap_top < nf) {
-        return Err(format!("the next free record {nf} is outside the heap"));
+        return Err(format!("the next free record {nf} is outside the heap").into());
     }
     w2(pg, PAGE_GARBAGE, (garbage - total) as u16)?;
     let heap_no = old_heap_no(pg, free)?;
@@ -300,7 +302,7 @@ fn reuse_redundant(pg: &mut [u8], p: &Place, total: usize) -> Res<(usize, usize)
 
 fn heap_redundant(pg: &mut [u8], p: &Place, total: usize) -> Res<(usize, usize)> {
     if p.heap_top + total > p.last_slot {
-        return Err(format!("a {total}-byte record does not fit between the heap and the directory"));
+        return Err(format!("a {total}-byte record does not fit between the heap and the directory").into());
     }
     let h = r2(pg, PAGE_N_HEAP)?;
     w2(pg, PAGE_N_HEAP, h.wrapping_add(1))?;

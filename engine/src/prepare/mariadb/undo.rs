@@ -34,7 +34,7 @@ pub fn init(pg: &mut [u8]) {
 pub fn append(pg: &mut [u8], rec: &[u8]) -> Res<()> {
     let free = usize::from(r2(pg, UNDO_PAGE_FREE)?);
     if free < UNDO_PAGE_HDR + UNDO_PAGE_HDR_SIZE || free + rec.len() + 6 >= pg.len() - FIL_PAGE_DATA_END {
-        return Err(format!("TRX_UNDO_PAGE_FREE {free} leaves no room for a {}-byte record", rec.len()));
+        return Err(format!("TRX_UNDO_PAGE_FREE {free} leaves no room for a {}-byte record", rec.len()).into());
     }
     let end = (free + 4 + rec.len()) as u16;
     w2(pg, UNDO_PAGE_FREE, end)?;

@@ -21,6 +21,7 @@ use crate::format::mysql57::mlog::{self, Record};
 use crate::format::mysql57::{self, LOG_BLOCK_DATA_END, LOG_BLOCK_HDR_SIZE, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE};
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
+use pages::ApplyError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {
@@ -325,12 +326,12 @@ fn apply_pageless(rec: &Record, mtr_start: Lsn, report: &mut ApplyReport) -> Res
     }
 }
 
-/// A page record the page could not take: why (Some), or a record this prepare
-/// does not apply to a compressed page (None).
-fn page_error(e: Option<String>, lsn: Lsn, (space, page): (u32, u32), what: &'static str) -> PrepareError {
+/// A page record the page could not take, or a record this prepare does not
+/// apply to a compressed page.
+fn page_error(e: ApplyError, lsn: Lsn, (space, page): (u32, u32), what: &'static str) -> PrepareError {
     match e {
-        Some(detail) => PrepareError::BadPage { lsn, space, page, what, detail },
-        None => PrepareError::Compressed { lsn, space, page, what },
+        ApplyError::Defect(defect) => PrepareError::BadPage { lsn, space, page, what, detail: defect.to_string() },
+        ApplyError::NotForZip => PrepareError::Compressed { lsn, space, page, what },
     }
 }
 

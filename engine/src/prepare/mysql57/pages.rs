@@ -23,10 +23,28 @@ const UNDO_SEG_HDR_SIZE: usize = 30;
 /// TRX_UNDO_LOG_OLD_HDR_SIZE: 34 + a list node (12).
 const UNDO_LOG_HDR_SIZE: usize = 46;
 
+/// Why a record was not applied to a page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// The page cannot take the record: the server would call it corrupted.
+    #[error(transparent)]
+    Defect(#[from] IndexDefect),
+    /// A record the server never writes for a compressed page this way, or one
+    /// that would need the compressed page decompressed and compressed again.
+    #[error("the record does not apply to a compressed page as bytes")]
+    NotForZip,
+}
+
+impl From<String> for ApplyError {
+    fn from(detail: String) -> Self {
+        ApplyError::Defect(detail.into())
+    }
+}
+
 /// Applies a page body to an uncompressed page (`zip` false) or to a page of a
-/// ROW_FORMAT=COMPRESSED tablespace as stored (`zip` true). Err(None) = this
+/// ROW_FORMAT=COMPRESSED tablespace as stored (`zip` true). `NotForZip`: this
 /// record cannot be applied to a compressed page without recompressing it.
-pub fn apply(pg: &mut [u8], space: u32, page_no: u32, b: &PageBody, zip: bool) -> Result<(), Option<String>> {
+pub fn apply(pg: &mut [u8], space: u32, page_no: u32, b: &PageBody, zip: bool) -> Result<(), ApplyError> {
     match b {
         PageBody::UndoInsert { data } => undo_insert(pg, data)?,
         PageBody::UndoEraseEnd => {
@@ -75,11 +93,11 @@ pub enum Rules {
 
 /// Applies a row or whole-page record to the uncompressed frame of a compressed
 /// index page, as the server's recovery changes `block->frame`; the frame is
-/// compressed again by the caller. Err(None): a record the server never writes
+/// compressed again by the caller. `NotForZip`: a record the server never writes
 /// for a compressed page this way.
-pub fn apply_to_frame(pg: &mut [u8], b: &PageBody, rules: Rules) -> Result<(), Option<String>> {
+pub fn apply_to_frame(pg: &mut [u8], b: &PageBody, rules: Rules) -> Result<(), ApplyError> {
     match b {
-        PageBody::Create { .. } | PageBody::CopyCreated { .. } => Err(None),
+        PageBody::Create { .. } | PageBody::CopyCreated { .. } => Err(ApplyError::NotForZip),
         PageBody::ZipCompressNoData { .. } => Ok(()),
         PageBody::ZipWriteHeader { offset, data } => Ok(put(pg, usize::from(*offset), data)?),
         PageBody::ZipWriteNodePtr { offset, data, .. } => Ok(put(pg, usize::from(*offset), data)?),
@@ -91,12 +109,12 @@ pub fn apply_to_frame(pg: &mut [u8], b: &PageBody, rules: Rules) -> Result<(), O
 
 /// The records a compressed page takes as bytes; any other would need the page
 /// decompressed and compressed again.
-fn zip_apply(pg: &mut [u8], b: &PageBody) -> Result<(), Option<String>> {
+fn zip_apply(pg: &mut [u8], b: &PageBody) -> Result<(), ApplyError> {
     match b {
         PageBody::ZipCompress { prev_next, data, trailer } => {
             let size = pg.len();
             if FIL_PAGE_TYPE + data.len() + trailer.len() > size {
-                return Err(Some(format!("a compressed image of {} bytes passes the page", data.len())));
+                return Err(format!("a compressed image of {} bytes passes the page", data.len()).into());
             }
             pg[8..16].copy_from_slice(prev_next);
             pg[FIL_PAGE_TYPE..FIL_PAGE_TYPE + data.len()].copy_from_slice(data);
@@ -106,7 +124,7 @@ fn zip_apply(pg: &mut [u8], b: &PageBody) -> Result<(), Option<String>> {
         PageBody::ZipWriteHeader { offset, data } => put(pg, usize::from(*offset), data)?,
         PageBody::ZipWriteNodePtr { z_offset, data, .. } => put(pg, usize::from(*z_offset), data)?,
         PageBody::ZipWriteBlobPtr { z_offset, data, .. } => put(pg, usize::from(*z_offset), data)?,
-        _ => return Err(None),
+        _ => return Err(ApplyError::NotForZip),
     }
     Ok(())
 }
@@ -163,14 +181,14 @@ fn index_apply(pg: &mut [u8], b: &PageBody, rules: Rules) -> Res<()> {
             while next_rec(pg, inf, comp)? != stop {
                 let first = next_rec(pg, inf, comp)?;
                 if first == if comp { NEW_SUPREMUM } else { OLD_SUPREMUM } {
-                    return Err(format!("record {stop} is not on the page"));
+                    return Err(format!("record {stop} is not on the page").into());
                 }
                 rows::delete(pg, index.as_ref(), first, zip)?;
             }
         }
         PageBody::CopyCreated { index, inserts } => copy_created(pg, index.as_ref(), inserts)?,
         PageBody::Reorganize { index, zip_level: None } => reorganize(pg, index.as_ref())?,
-        other => return Err(format!("{} on an uncompressed page", body::type_name(other.type_byte()))),
+        other => return Err(format!("{} on an uncompressed page", body::type_name(other.type_byte())).into()),
     }
     Ok(())
 }
@@ -180,7 +198,7 @@ fn check_format(pg: &[u8], index: &Option<IndexDesc>) -> Res<()> {
         return Err("the page is not an index page".into());
     }
     if is_comp(pg) != index.is_some() {
-        return Err(format!("a {} record on a {} page", fmt(index.is_some()), fmt(is_comp(pg))));
+        return Err(format!("a {} record on a {} page", fmt(index.is_some()), fmt(is_comp(pg))).into());
     }
     Ok(())
 }
@@ -299,7 +317,7 @@ fn undo_insert(pg: &mut [u8], data: &[u8]) -> Res<()> {
     let free = usize::from(r2(pg, UNDO_PAGE_FREE)?);
     let end = free + 4 + data.len();
     if end > pg.len() - FIL_PAGE_DATA_END {
-        return Err(format!("a {}-byte undo record at {free} passes the page", data.len()));
+        return Err(format!("a {}-byte undo record at {free} passes the page", data.len()).into());
     }
     w2(pg, free, end as u16)?;
     w2(pg, free + 2 + data.len(), free as u16)?;
@@ -326,7 +344,7 @@ fn undo_create(pg: &mut [u8], trx_id: u64) -> Res<()> {
     let free = usize::from(r2(pg, UNDO_PAGE_FREE)?);
     let new_free = free + UNDO_LOG_HDR_SIZE;
     if new_free + 200 > pg.len() {
-        return Err(format!("an undo log header at {free} does not fit the page"));
+        return Err(format!("an undo log header at {free} does not fit the page").into());
     }
     w2(pg, UNDO_PAGE_START, new_free as u16)?;
     w2(pg, UNDO_PAGE_FREE, new_free as u16)?;

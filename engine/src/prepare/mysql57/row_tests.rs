@@ -89,7 +89,7 @@ fn inserts_delete_reuse_and_reorganize_keep_the_page_consistent() {
 fn a_row_record_on_a_compressed_page_is_refused_and_header_writes_apply() {
     let mut pg = vec![0u8; 8192];
     let body = PageBody::Delete { index: Some(ix()), offset: 200 };
-    assert_eq!(pages::apply(&mut pg, 5, 3, &body, true), Err(None));
+    assert_eq!(pages::apply(&mut pg, 5, 3, &body, true), Err(pages::ApplyError::NotForZip));
     let body = PageBody::ZipWriteHeader { offset: 40, data: vec![1, 2] };
     pages::apply(&mut pg, 5, 3, &body, true).unwrap();
     assert_eq!(&pg[40..42], &[1, 2]);

@@ -46,7 +46,7 @@ pub fn offsets(buf: &[u8], rec: usize, comp: bool, index: Option<&IndexDesc>) ->
         1 if index.fields.len() > usize::from(index.n_uniq) => usize::from(index.n_uniq),
         1 => index.fields.len(),
         2 | 3 => return Ok(Offsets { extra: NEW_EXTRA, fields: vec![(0, 8, false)], externs: Vec::new() }),
-        s => return Err(format!("record {rec} has status {s}")),
+        s => return Err(format!("record {rec} has status {s}").into()),
     };
     let n_nullable = index.fields.iter().filter(|f| *f & 0x8000 == 0).count();
     // As the server's pointers: they may sit before a built record's first byte
@@ -148,7 +148,7 @@ fn sys_fields(pg: &mut [u8], rec: usize, ix: Option<&IndexDesc>, flags: u8, sys:
     let offs = offsets(pg, rec, is_comp(pg), ix)?;
     let &(start, end, _) = offs.fields.get(sys.pos as usize).ok_or(format!("no field {} for DB_TRX_ID", sys.pos))?;
     if end - start != 6 {
-        return Err(format!("DB_TRX_ID (field {}) is {} bytes, not 6", sys.pos, end - start));
+        return Err(format!("DB_TRX_ID (field {}) is {} bytes, not 6", sys.pos, end - start).into());
     }
     put(pg, rec + start, &sys.trx_id.to_be_bytes()[2..])?;
     put(pg, rec + end, &sys.roll_ptr)
@@ -188,7 +188,7 @@ pub fn update_in_place(
         let &(start, end, null) = offs.fields.get(n).ok_or(format!("the record has no field {n}"))?;
         match &f.value {
             None if null => {}
-            None if comp => return Err(format!("field {n} set to NULL in place on a COMPACT page")),
+            None if comp => return Err(format!("field {n} set to NULL in place on a COMPACT page").into()),
             None => {
                 pg.get_mut(rec + start..rec + end).ok_or("the field leaves the page")?.fill(0);
                 set_null_bit_old(pg, rec, n, true)?;
@@ -198,7 +198,9 @@ pub fn update_in_place(
                     set_null_bit_old(pg, rec, n, false)?;
                 }
                 if !null && v.len() != end - start {
-                    return Err(format!("field {n} of {} bytes updated in place to {} bytes", end - start, v.len()));
+                    return Err(
+                        format!("field {n} of {} bytes updated in place to {} bytes", end - start, v.len()).into()
+                    );
                 }
                 put(pg, rec + start, v)?;
             }
@@ -234,7 +236,7 @@ pub fn prev_rec(pg: &[u8], rec: usize) -> Res<usize> {
         }
         at = next;
     }
-    Err(format!("no record leads to {rec} within its directory slot"))
+    Err(format!("no record leads to {rec} within its directory slot").into())
 }
 
 /// `page_rec_find_owner_rec`: the record owning `rec`'s slot and its n_owned.
@@ -247,7 +249,7 @@ fn owner_of(pg: &[u8], rec: usize, comp: bool) -> Res<(usize, u8)> {
         }
         at = next_rec(pg, at, comp)?;
     }
-    Err(format!("no record owns {rec} (a cycle?)"))
+    Err(format!("no record owns {rec} (a cycle?)").into())
 }
 
 fn set_next(pg: &mut [u8], rec: usize, next: usize, comp: bool) -> Res<()> {
@@ -279,7 +281,7 @@ pub fn insert(pg: &mut [u8], ix: Option<&IndexDesc>, cursor: usize, ins: &Insert
     let mut buf = pg.get(start..start + mismatch).ok_or("the shared prefix leaves the page")?.to_vec();
     buf.extend_from_slice(&ins.data);
     if origin < if comp { NEW_EXTRA } else { OLD_EXTRA } || origin > buf.len() {
-        return Err(format!("record origin {origin} outside the {}-byte record", buf.len()));
+        return Err(format!("record origin {origin} outside the {}-byte record", buf.len()).into());
     }
     if comp {
         buf[origin - 5] = (buf[origin - 5] & 0x0F) | (info_bits & 0xF0);
@@ -289,7 +291,7 @@ pub fn insert(pg: &mut [u8], ix: Option<&IndexDesc>, cursor: usize, ins: &Insert
     }
     let offs = offsets(&buf, origin, comp, ix)?;
     if offs.size() != buf.len() || offs.extra != origin {
-        return Err(format!("the built record is {} bytes, its header says {}", buf.len(), offs.size()));
+        return Err(format!("the built record is {} bytes, its header says {}", buf.len(), offs.size()).into());
     }
     insert_built(pg, ix, cursor, &buf, origin, zip)
 }
@@ -334,7 +336,7 @@ pub fn insert_built(
             let top = usize::from(r2(pg, PAGE_HEAP_TOP)?);
             let last = slot_at(pg.len(), usize::from(r2(pg, PAGE_N_DIR_SLOTS)?) - 1)?;
             if top + size > last {
-                return Err(format!("a {size}-byte record does not fit between the heap and the directory"));
+                return Err(format!("a {size}-byte record does not fit between the heap and the directory").into());
             }
             let h = r2(pg, PAGE_N_HEAP)?;
             w2(pg, PAGE_N_HEAP, h.wrapping_add(1))?;

@@ -8,7 +8,7 @@
 //! whole compressed image (MLOG_ZIP_PAGE_COMPRESS), or that rewrites the page
 //! as a file page, drops the frame: the stored page is the truth again.
 
-use super::pages::{self, Rules};
+use super::pages::{self, ApplyError, Rules};
 use super::{PageStore, PrepareError};
 use crate::format::mysql57::body::PageBody;
 use crate::format::mysql57::mlog::Record;
@@ -153,13 +153,13 @@ fn logical_size(store: &mut dyn PageStore, space: u32) -> Option<usize> {
 /// Applies a record to a compressed page's frame. `rest`: the mtr's records after
 /// this one (an insert followed on its page by MLOG_ZIP_PAGE_COMPRESS_NO_DATA
 /// went in as on an uncompressed page).
-pub(super) fn apply(frame: &mut [u8], rec: &Record, rest: &[Record]) -> Result<(), Option<String>> {
+pub(super) fn apply(frame: &mut [u8], rec: &Record, rest: &[Record]) -> Result<(), ApplyError> {
     let size = frame.len();
-    let mut put = |offset: u16, bytes: &[u8]| -> Result<(), Option<String>> {
+    let mut put = |offset: u16, bytes: &[u8]| -> Result<(), ApplyError> {
         let o = usize::from(offset);
         frame
             .get_mut(o..o + bytes.len())
-            .ok_or_else(|| Some(format!("a write at {o} leaves the {size}-byte frame")))?
+            .ok_or_else(|| ApplyError::from(format!("a write at {o} leaves the {size}-byte frame")))?
             .copy_from_slice(bytes);
         Ok(())
     };
@@ -170,7 +170,7 @@ pub(super) fn apply(frame: &mut [u8], rec: &Record, rest: &[Record]) -> Result<(
         Record::Page { body, .. } => {
             pages::apply_to_frame(frame, body, Rules::Zip { insert_plain: insert_plain(rec, rest) })
         }
-        _ => Err(Some("a record without a page body on a compressed page".into())),
+        _ => Err(ApplyError::from("a record without a page body on a compressed page".to_string())),
     }
 }
 
