@@ -295,29 +295,6 @@ pub(crate) fn strings(s: &[&str]) -> Vec<String> {
     s.iter().map(|a| a.to_string()).collect()
 }
 
-/// Why an option file (--defaults-file and the like) cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum OptionFileError {
-    #[error("no such file")]
-    NotFound,
-    #[error("permission denied (run as a user that can read it)")]
-    PermissionDenied,
-    #[error("it is a directory, not a file")]
-    IsADirectory,
-    #[error(transparent)]
-    Other(std::io::Error),
-}
-
-/// An option file's text.
-pub(crate) fn read_option_file(p: &PathBuf) -> Result<String, OptionFileError> {
-    std::fs::read_to_string(p).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => OptionFileError::NotFound,
-        std::io::ErrorKind::PermissionDenied => OptionFileError::PermissionDenied,
-        std::io::ErrorKind::IsADirectory => OptionFileError::IsADirectory,
-        _ => OptionFileError::Other(e),
-    })
-}
-
 fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String]) -> ExitCode {
     use innohot::backup::{run_until_stopped, Backup, Services};
     use innohot::io::real::{RealSourceFs, RealTargetDir, SystemClock};
@@ -325,9 +302,7 @@ fn backup(cmd: &args::BackupCmd, prepared: &args::Prepared, raw_args: &[String])
     use innohot::server::ServerControl;
     let signals = Signals::install();
     let env_password = std::env::var("INNOHOT_PASSWORD").ok();
-    // The option parsers take a reader's error as text and add the file and the option to it.
-    let read = |p: &PathBuf| read_option_file(p).map_err(|e| e.to_string());
-    let parsed = match options::resolve(cmd, prepared, env_password, &read, &argv::ask_password) {
+    let parsed = match options::resolve(cmd, prepared, env_password, &optfile::read_option_file, &argv::ask_password) {
         Ok(p) => p,
         Err(options::BadOption { msg, getopt: Some(code) }) => return getopt_failure("backup", &msg, code),
         Err(e) => return usage_error("backup", &e),

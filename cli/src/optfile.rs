@@ -62,12 +62,51 @@ impl FileOption {
 }
 
 /// Reads a file's text (injected so that tests need no files).
-pub type ReadFile<'a> = &'a dyn Fn(&PathBuf) -> Result<String, String>;
+pub type ReadFile<'a> = &'a dyn Fn(&PathBuf) -> Result<String, OptionFileError>;
+
+/// Why an option file (--defaults-file and the like) cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionFileError {
+    #[error("no such file")]
+    NotFound,
+    #[error("permission denied (run as a user that can read it)")]
+    PermissionDenied,
+    #[error("it is a directory, not a file")]
+    IsADirectory,
+    #[error(transparent)]
+    Other(std::io::Error),
+}
+
+/// An option file's text, from the real file system.
+pub fn read_option_file(p: &PathBuf) -> Result<String, OptionFileError> {
+    std::fs::read_to_string(p).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => OptionFileError::NotFound,
+        std::io::ErrorKind::PermissionDenied => OptionFileError::PermissionDenied,
+        std::io::ErrorKind::IsADirectory => OptionFileError::IsADirectory,
+        _ => OptionFileError::Other(e),
+    })
+}
+
+/// What is wrong with an option file or the files it includes; `at` names the
+/// file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum BadOptionFile {
+    #[error("cannot read the option file {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: OptionFileError },
+    #[error("{at}: !{word} nests deeper than {MAX_INCLUDE_DEPTH} files")]
+    TooDeep { at: String, word: String },
+    #[error("{at}: !includedir {}: {source}", dir.display())]
+    IncludeDir { at: String, dir: PathBuf, source: std::io::Error },
+    #[error("{at}: '!{word}' is not !include or !includedir")]
+    UnknownDirective { at: String, word: String },
+    #[error("{at}: an option with no name")]
+    NoName { at: String },
+}
 
 /// The settings of the groups innohot reads in `path` and the files it
 /// includes, lowest precedence first: by group (plain before suffixed, server
 /// before client before tool), then in reading order.
-pub fn read_options(path: &Path, suffix: Option<&str>, read: ReadFile) -> Result<Vec<FileOption>, String> {
+pub fn read_options(path: &Path, suffix: Option<&str>, read: ReadFile) -> Result<Vec<FileOption>, BadOptionFile> {
     let mut ranked = Vec::new();
     read_into(path, suffix, read, 0, &mut ranked)?;
     ranked.sort_by_key(|(rank, _)| *rank);
@@ -80,8 +119,9 @@ fn read_into(
     read: ReadFile,
     depth: usize,
     out: &mut Vec<(usize, FileOption)>,
-) -> Result<(), String> {
-    let text = read(&path.to_path_buf()).map_err(|e| format!("cannot read the option file {}: {e}", path.display()))?;
+) -> Result<(), BadOptionFile> {
+    let text =
+        read(&path.to_path_buf()).map_err(|source| BadOptionFile::Unreadable { path: path.to_path_buf(), source })?;
     let mut current: Option<(usize, String, GroupKind)> = None;
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -93,16 +133,21 @@ fn read_into(
             let (word, arg) = directive.split_once(char::is_whitespace).unwrap_or((directive, ""));
             let arg = Path::new(arg.trim());
             if depth + 1 > MAX_INCLUDE_DEPTH {
-                return Err(format!("{}: !{word} nests deeper than {MAX_INCLUDE_DEPTH} files", here()));
+                return Err(BadOptionFile::TooDeep { at: here(), word: word.to_string() });
             }
             match word {
                 "include" => read_into(arg, suffix, read, depth + 1, out)?,
                 "includedir" => {
-                    for file in cnf_files(arg).map_err(|e| format!("{}: !includedir {}: {e}", here(), arg.display()))? {
+                    let files = cnf_files(arg).map_err(|source| BadOptionFile::IncludeDir {
+                        at: here(),
+                        dir: arg.to_path_buf(),
+                        source,
+                    })?;
+                    for file in files {
                         read_into(&file, suffix, read, depth + 1, out)?;
                     }
                 }
-                _ => return Err(format!("{}: '!{word}' is not !include or !includedir", here())),
+                _ => return Err(BadOptionFile::UnknownDirective { at: here(), word: word.to_string() }),
             }
             continue;
         }
@@ -116,7 +161,7 @@ fn read_into(
             None => (line, None),
         };
         if k.is_empty() {
-            return Err(format!("{}: an option with no name", here()));
+            return Err(BadOptionFile::NoName { at: here() });
         }
         let name = k.replace('_', "-").to_ascii_lowercase();
         let (name, loose) = match name.strip_prefix("loose-") {
@@ -178,9 +223,11 @@ pub fn is_on(value: Option<&str>) -> Result<bool, NotABoolean> {
 mod tests {
     use super::*;
 
-    fn read_from(files: &'static [(&'static str, &'static str)]) -> impl Fn(&PathBuf) -> Result<String, String> {
+    fn read_from(
+        files: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&PathBuf) -> Result<String, OptionFileError> {
         move |p: &PathBuf| {
-            files.iter().find(|(n, _)| Path::new(n) == p).map(|(_, t)| t.to_string()).ok_or("no such file".into())
+            files.iter().find(|(n, _)| Path::new(n) == p).map(|(_, t)| t.to_string()).ok_or(OptionFileError::NotFound)
         }
     }
 
@@ -223,10 +270,13 @@ mod tests {
         ]);
         let got = read_options(Path::new("/a.cnf"), None, &read).unwrap();
         assert_eq!(names(&got), ["client:user=a", "client:user=b", "client:port=1"]);
-        assert!(read_options(Path::new("/loop.cnf"), None, &read).unwrap_err().contains("nests deeper than 10"));
-        assert!(read_options(Path::new("/bad.cnf"), None, &read).unwrap_err().contains("not !include"));
+        let e = read_options(Path::new("/loop.cnf"), None, &read).unwrap_err();
+        assert!(matches!(e, BadOptionFile::TooDeep { .. }) && e.to_string().contains("nests deeper than 10"), "{e}");
+        let e = read_options(Path::new("/bad.cnf"), None, &read).unwrap_err();
+        assert!(matches!(e, BadOptionFile::UnknownDirective { .. }) && e.to_string().contains("not !include"), "{e}");
         let e = read_options(Path::new("/x.cnf"), None, &read).unwrap_err();
-        assert_eq!(e, "cannot read the option file /x.cnf: no such file");
+        assert!(matches!(e, BadOptionFile::Unreadable { source: OptionFileError::NotFound, .. }), "{e}");
+        assert_eq!(e.to_string(), "cannot read the option file /x.cnf: no such file");
     }
 
     #[test]
@@ -240,14 +290,18 @@ mod tests {
             if p == Path::new("/main.cnf") {
                 Ok(main.clone())
             } else {
-                std::fs::read_to_string(p).map_err(|e| e.to_string())
+                read_option_file(p)
             }
         };
         let got = read_options(Path::new("/main.cnf"), None, &read).unwrap();
         assert_eq!(names(&got), ["client:user=a", "client:user=b"]);
         let missing = "!includedir /no/such/dir\n".to_string();
         let read = move |_: &PathBuf| Ok(missing.clone());
-        assert!(read_options(Path::new("/m.cnf"), None, &read).unwrap_err().contains("!includedir /no/such/dir"));
+        let e = read_options(Path::new("/m.cnf"), None, &read).unwrap_err();
+        assert!(
+            matches!(e, BadOptionFile::IncludeDir { .. }) && e.to_string().contains("!includedir /no/such/dir"),
+            "{e}"
+        );
     }
 
     #[test]

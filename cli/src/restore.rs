@@ -208,13 +208,13 @@ pub fn prepare_cmd(cmd: &PrepareCmd) -> ExitCode {
     let mut force_recovery = None;
     if let Some(f) = &cmd.defaults_file {
         match crate::optfile::read_options(f, cmd.defaults_group_suffix.as_deref(), &|p: &PathBuf| {
-            crate::read_option_file(p).map_err(|e| e.to_string())
+            crate::optfile::read_option_file(p)
         }) {
             Ok(options) => {
                 let last = options.into_iter().rfind(|o| o.name == "innodb-force-recovery");
                 force_recovery = last.map(|o| (o.at(), o.value.unwrap_or_default()));
             }
-            Err(e) => return crate::usage_error("prepare", &e),
+            Err(e) => return crate::usage_error("prepare", &e.to_string()),
         }
     }
     if let Some(v) = &cmd.innodb_force_recovery {
@@ -498,7 +498,7 @@ impl From<String> for OptionsError {
 fn options(cmd: &RestoreCmd, mode: Mode) -> Result<RestoreOptions, OptionsError> {
     let settings = match &cmd.defaults_file {
         Some(f) => server_settings(f, cmd.defaults_group_suffix.as_deref(), &|p: &PathBuf| {
-            crate::read_option_file(p).map_err(|e| e.to_string())
+            crate::optfile::read_option_file(p)
         })?,
         None => Default::default(),
     };
@@ -570,7 +570,7 @@ fn server_settings(
     read: crate::optfile::ReadFile,
 ) -> Result<std::collections::BTreeMap<String, String>, OptionsError> {
     let mut out = std::collections::BTreeMap::new();
-    for o in crate::optfile::read_options(path, suffix, read).map_err(OptionsError::Usage)? {
+    for o in crate::optfile::read_options(path, suffix, read).map_err(|e| OptionsError::Usage(e.to_string()))? {
         if o.kind == crate::optfile::GroupKind::Client {
             continue;
         }

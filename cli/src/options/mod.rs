@@ -135,6 +135,12 @@ impl From<innohot::server::mysql::BadSslMode> for BadOption {
     }
 }
 
+impl From<optfile::BadOptionFile> for BadOption {
+    fn from(e: optfile::BadOptionFile) -> Self {
+        e.to_string().into()
+    }
+}
+
 impl From<crate::filter::BadPattern> for BadOption {
     fn from(e: crate::filter::BadPattern) -> Self {
         e.to_string().into()

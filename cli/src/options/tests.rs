@@ -29,7 +29,7 @@ fn command_line_beats_env_beats_defaults_file() {
 
 #[test]
 fn bad_input_is_named() {
-    let read = |_: &PathBuf| Err("no such file".to_string());
+    let read = |_: &PathBuf| Err(crate::optfile::OptionFileError::NotFound);
     let e = |a: &[&str]| parse_backup_args(&args(a), None, &read).unwrap_err();
     assert!(e(&["--socket=/s"]).contains("--target-dir is required"));
     assert!(e(&["--target-dir=/b", "--bogus=1"]).contains("unknown option --bogus"));
@@ -46,7 +46,7 @@ fn bad_input_is_named() {
 
 #[test]
 fn mariabackup_server_options_of_a_backup() {
-    let read = |_: &PathBuf| Err("none".to_string());
+    let read = |_: &PathBuf| Err(crate::optfile::OptionFileError::NotFound);
     let p = |a: &[&str]| parse_backup_args(&args(a), None, &read);
     let a = p(&["--target-dir=/b", "--innodb-log-write-ahead-size=10000", "--innodb_log_checkpoint_now=1"]).unwrap();
     assert!(a.options.checkpoint_first);
