@@ -131,6 +131,12 @@ impl Backup {
         if self.to_lsn > self.last_lsn {
             return Err(BackupError::CheckpointBeyondCopy { checkpoint: self.to_lsn, last_lsn: self.last_lsn });
         }
+        debug_assert!(
+            self.start_lsn <= self.to_lsn,
+            "the checkpoint under the lock (LSN {}) is before the redo copy's start (LSN {})",
+            self.to_lsn,
+            self.start_lsn
+        );
         self.advance(Phase::CheckpointsFile)
     }
 

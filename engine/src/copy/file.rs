@@ -230,6 +230,16 @@ impl FileCopier {
         if self.buf.is_empty() {
             self.allocate_buffer(psize)?;
         }
+        debug_assert!(
+            self.offset.is_multiple_of(psize as u64),
+            "{}: a chunk starts mid-page",
+            self.ts.source.display()
+        );
+        debug_assert!(
+            self.end.is_none_or(|end| self.offset <= end),
+            "{}: the copy ran past its range",
+            self.ts.source.display()
+        );
         let (start, mut want) = (self.buf_start, self.chunk);
         if let Some(end) = self.end {
             // Range ends are 64 KiB-aligned, so this stays whole pages.
@@ -248,6 +258,11 @@ impl FileCopier {
             return Ok(retry);
         }
         self.failed_reads = 0;
+        debug_assert!(
+            whole.is_multiple_of(psize) && whole <= want,
+            "{}: a chunk of part pages",
+            self.ts.source.display()
+        );
         let chunk = &self.buf[start..start + whole];
         self.tail_hole = match (&mut *self.out.file.lock().expect("target file lock"), self.sparse_pages) {
             (Output::Whole(f), Some(ps)) => sparse::write_sparse(&mut **f, chunk, self.offset, ps),

@@ -515,6 +515,9 @@ impl RedoFollower for MariaDbFollower {
             self.last_lsn = self.next_lsn;
             self.finished = true;
         }
+        debug_assert!(self.next_lsn >= before, "the redo copy went back from LSN {before} to {}", self.next_lsn);
+        debug_assert!(self.next_lsn >= self.start_lsn, "the redo copy is before its start LSN {}", self.start_lsn);
+        debug_assert!(!self.finished || self.last_lsn == self.next_lsn, "last_lsn is not where the copy ended");
         report_pass(&*self.progress, &*self.clock, &mut self.event_phase, final_pass, before, &report);
         Ok(report)
     }

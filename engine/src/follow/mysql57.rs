@@ -345,6 +345,7 @@ impl RedoFollower for Mysql57Follower {
             return Err(BackupError::FollowerGone("the redo copy was already finished".into()));
         }
         let before = self.scanned_lsn;
+        let copied_before = self.next_lsn;
         let mut report = self.one_pass(final_pass)?;
         if final_pass {
             // A torn read of the block being written: read again right away, it settles fast.
@@ -365,6 +366,13 @@ impl RedoFollower for Mysql57Follower {
             self.out.sync().map_err(|e| BackupError::io(&self.out_path, "fdatasync of the redo copy", e))?;
             self.finished = true;
         }
+        debug_assert!(
+            self.next_lsn >= copied_before,
+            "the redo copy went back from LSN {copied_before} to {}",
+            self.next_lsn
+        );
+        debug_assert!(self.scanned_lsn >= before, "the scan went back from LSN {before} to {}", self.scanned_lsn);
+        debug_assert!(self.next_lsn >= self.start_lsn, "the redo copy is before its start LSN {}", self.start_lsn);
         report_pass(&*self.progress, &*self.clock, &mut self.event_phase, final_pass, before, &report);
         Ok(report)
     }

@@ -285,6 +285,7 @@ impl<'a> FileStore<'a> {
             if let Some(stored) = self.compressed_form(space, page_no, &bytes) {
                 bytes = stored;
             }
+            debug_assert_eq!(bytes.len(), self.spaces[&space].layout.physical_size, "space {space} page {page_no}");
             let offset = page_no as u64 * bytes.len() as u64;
             writes.push(PageWrite { rel: rel(&self.spaces[&space].path), offset, bytes });
         }
