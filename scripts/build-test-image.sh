@@ -102,7 +102,8 @@ fi
 if [ -n "${INNOHOT_MYSQL57_TARBALL:-}" ]; then
     RECIPE57=testbeds/image-mysql57
     NAME57=innohot-test-mysql57
-    hash57=$( { for f in $(find "$RECIPE57" -type f | LC_ALL=C sort); do echo "$f"; cat "$f"; done
+    # Its entrypoint is the MariaDB image's (one script serves both servers).
+    hash57=$( { for f in $(find "$RECIPE57" -type f | LC_ALL=C sort) "$RECIPE/entrypoint.sh"; do echo "$f"; cat "$f"; done
                 echo "$base_tag"; stat -c '%n %s %Y' "$INNOHOT_MYSQL57_TARBALL"; } | sha256sum | cut -c1-12)
     tag57="$NAME57:$hash57"
     if docker image inspect "$tag57" >/dev/null 2>&1; then
@@ -111,6 +112,7 @@ if [ -n "${INNOHOT_MYSQL57_TARBALL:-}" ]; then
         context=$(mktemp -d /tmp/innohot-image57-XXXXXX)
         trap 'rm -rf "$context"' EXIT
         cp -a "$RECIPE57/." "$context/"
+        cp "$RECIPE/entrypoint.sh" "$context/entrypoint.sh"
         cp "$INNOHOT_MYSQL57_TARBALL" "$context/mysql57.tar.xz"
         step "docker build $tag57 (libaio1 libssl3 and $(basename "$INNOHOT_MYSQL57_TARBALL"))"
         DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base_tag" -t "$tag57" "$context" >/dev/null
