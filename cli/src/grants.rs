@@ -102,7 +102,7 @@ pub fn check(grants: &[String], needs: &[Need]) -> (Vec<String>, Option<String>)
 mod tests {
     use super::*;
 
-    use crate::strings as g;
+    use crate::commands::common::strings as g;
 
     #[test]
     fn global_privileges_from_show_grants() {

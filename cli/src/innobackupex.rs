@@ -79,7 +79,7 @@ fn timestamp_name(unix: u64) -> String {
 mod tests {
     use super::*;
 
-    use crate::strings as v;
+    use crate::commands::common::strings as v;
 
     #[test]
     fn innobackupex_lines_become_xtrabackup_lines() {

@@ -48,7 +48,7 @@ pub fn prepare(args: &[String]) -> Result<Prepared, UsageError> {
     args.retain(|a| long_name(a).as_deref() != Some("innobackupex"));
     let innobackupex = args.len() != before;
     if innobackupex {
-        args = crate::innobackupex::rewrite(&args, crate::now_unix())?;
+        args = crate::innobackupex::rewrite(&args, crate::commands::common::now_unix())?;
     }
     let mut out = prepare_words(args)?;
     out.server_args = server_args;
@@ -293,7 +293,7 @@ mod tests {
     use super::*;
     use crate::args::getopt_code;
 
-    use crate::strings as v;
+    use crate::commands::common::strings as v;
 
     #[test]
     fn xtrabackup_spelling_becomes_a_command() {

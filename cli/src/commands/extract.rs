@@ -2,8 +2,10 @@
 //! stdin or a file into a new or empty directory, through the engine's
 //! checked [`Extractor`](innohot::stream::Extractor).
 
-use crate::{log_label, now_unix, target, FAILURE};
+use crate::commands::common::{now_unix, FAILURE};
+use crate::target;
 use innohot::stream::{Completeness, MANIFEST, STREAM_HEAD};
+use innohot::timefmt::log_label;
 use std::path::Path;
 use std::process::ExitCode;
 

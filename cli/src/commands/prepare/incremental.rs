@@ -1,7 +1,7 @@
 //! `innohot prepare --target-dir=BASE --incremental-dir=INC`: the output of
 //! [`innohot::restore::incremental`].
 
-use crate::restore::Run;
+use crate::commands::run::Run;
 use innohot::io::local::RealLocalFs;
 use innohot::restore::{incremental, RestoreError};
 use serde_json::{json, Map, Value};
