@@ -12,8 +12,8 @@ use innohot::format::mariadb::{
     backup_log_header, encode_mtr, encode_page_edit, Checkpoint, PageEdit, PageId, PageOp, Record, Ring,
 };
 use innohot::format::page;
-use innohot::prepare::mariadb::apply_log;
-use innohot::prepare::PageStore;
+use innohot::restore::prepare::mariadb::apply_log;
+use innohot::restore::prepare::PageStore;
 use std::collections::HashMap;
 
 const CP: u64 = 50_000;

@@ -5,7 +5,7 @@
 //! the backup byte-unchanged; a prepared backup is left alone (exit 0).
 
 use innohot::format::page;
-use innohot::prepare::{mariadb, PageStore};
+use innohot::restore::prepare::{mariadb, PageStore};
 use innohot_simulator::config::Flavor;
 use innohot_simulator::verified_backup;
 use std::collections::{BTreeMap, HashMap};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use innohot::prepare::mariadb::{apply_log, PageStore};
+use innohot::restore::prepare::mariadb::{apply_log, PageStore};
 use innohot_testbeds::{binaries_or_skip, check_tables, innohot, mariabackup, BackupKind, ServerBuilder, Writers};
 use mysql::prelude::Queryable;
 

@@ -17,7 +17,6 @@ pub mod io;
 pub mod meta;
 #[cfg(feature = "planted-bugs")]
 pub mod planted;
-pub mod prepare;
 pub mod restore;
 pub mod server;
 pub mod stream;

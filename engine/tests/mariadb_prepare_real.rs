@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
-use innohot::prepare::mariadb::{apply_log, PageStore};
+use innohot::restore::prepare::mariadb::{apply_log, PageStore};
 
 const PAGE: usize = 4096;
 

@@ -14,7 +14,7 @@ use innohot::format::mysql57::{
     LOG_BLOCK_HDR_SIZE, LOG_BLOCK_SIZE, LOG_FILE_HDR_SIZE,
 };
 use innohot::format::Lsn;
-use innohot::prepare::mysql57::{apply_log, PageStore};
+use innohot::restore::prepare::mysql57::{apply_log, PageStore};
 use std::collections::BTreeMap;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mysql57-redo");

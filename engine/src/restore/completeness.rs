@@ -5,7 +5,7 @@
 //! the backup (of every InnoDB partition its `.par` lists). A table created with
 //! innodb_file_per_table=OFF lives in the system tablespace and has no `.ibd`: the
 //! tables without one are handed back ([`Findings::without_ibd`]) for the caller
-//! to ask SYS_TABLES ([`crate::prepare::sys_tables`]) where they live.
+//! to ask SYS_TABLES ([`crate::restore::prepare::sys_tables`]) where they live.
 //!
 //! An InnoDB `.frm` is told from the other engines' by its legacy_db_type byte
 //! (byte 3: 12 InnoDB, 20 partitioned, whose byte 61 is the partitions' engine)

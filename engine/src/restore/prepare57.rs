@@ -1,6 +1,6 @@
 //! The MySQL 5.7 side of `innohot prepare` ([`super::prepare`] runs the shared
 //! steps: lock, completeness, journal, write-back, metadata): applies the
-//! backup's `xtrabackup_logfile` with [`crate::prepare::mysql57`] and leaves the
+//! backup's `xtrabackup_logfile` with [`crate::restore::prepare::mysql57`] and leaves the
 //! empty log group (`ib_logfile0..`) with its checkpoint at the applied LSN that
 //! a 5.7 server starts from, in the backup's own `innodb_log_files_in_group` and
 //! `innodb_log_file_size` (backup-my.cnf; 5.7's defaults 2 and 48 MiB).
@@ -14,8 +14,8 @@ use crate::format::mysql57::{newest_checkpoint, LOG_FILE_HDR_SIZE};
 use crate::format::Lsn;
 use crate::io::LocalFs;
 use crate::meta;
-use crate::prepare::mysql57::{apply_log, fsp_sizes, PrepareError};
-use crate::prepare::PageStore;
+use crate::restore::prepare::mysql57::{apply_log, fsp_sizes, PrepareError};
+use crate::restore::prepare::PageStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 

@@ -8,7 +8,7 @@ use super::{io_err, RestoreError, Result};
 use crate::format::page::{self, PageLayout};
 use crate::format::page_compressed;
 use crate::io::{EditFile, LocalFs};
-use crate::prepare::{PageMap, PageStore};
+use crate::restore::prepare::{PageMap, PageStore};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 

@@ -30,8 +30,8 @@ use crate::error::{BackupError, Result};
 use crate::format::page::{self, PageLayout};
 use crate::io::{EntryKind, ReadPolicy, SourceFs};
 use crate::meta;
-use crate::prepare::sys_tables::sys_tables;
 use crate::restore::completeness::{self, SourceReader};
+use crate::restore::prepare::sys_tables::sys_tables;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,7 @@ use crate::server::SimServer;
 use innohot::backup::Summary;
 use innohot::format::mariadb;
 use innohot::format::page;
-use innohot::prepare;
+use innohot::restore::prepare;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

@@ -7,7 +7,7 @@ use crate::server::SimServer;
 use innohot::backup::Summary;
 use innohot::format::mysql57::{self, LOG_BLOCK_SIZE};
 use innohot::format::page::{self, PageLayout};
-use innohot::prepare;
+use innohot::restore::prepare;
 use std::fs;
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 use crate::config::Flavor;
 use crate::server::SimServer;
 use innohot::format::page::{self, PageLayout};
-use innohot::prepare::PageStore;
+use innohot::restore::prepare::PageStore;
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;

@@ -47,9 +47,9 @@ pub fn record_layout(frame: &[u8], rec: usize, ix: &ZipIndex) -> Option<Layout> 
 
 /// Bytes copied verbatim at the start of a compressed page (FIL header +
 /// index page header); the zlib stream starts here.
-pub const PAGE_DATA: usize = crate::prepare::index::PAGE_DATA;
+pub const PAGE_DATA: usize = crate::restore::prepare::index::PAGE_DATA;
 /// Where the user records of a COMPACT frame may start (end of supremum).
-pub const PAGE_ZIP_START: usize = crate::prepare::index::NEW_SUPREMUM_END;
+pub const PAGE_ZIP_START: usize = crate::restore::prepare::index::NEW_SUPREMUM_END;
 /// Size of a dense directory entry.
 pub const DIR_SLOT_SIZE: usize = 2;
 /// The record offset in a dense directory entry.
@@ -117,7 +117,7 @@ pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
 /// The page type, if this is an index page.
 pub(crate) fn index_type(page: &[u8]) -> Result<u16> {
     let t = be16(page, 24);
-    if t == crate::prepare::index::PAGE_TYPE_INDEX || t == crate::prepare::index::PAGE_TYPE_RTREE {
+    if t == crate::restore::prepare::index::PAGE_TYPE_INDEX || t == crate::restore::prepare::index::PAGE_TYPE_RTREE {
         Ok(t)
     } else {
         Err(ZipError::NotIndex(t))

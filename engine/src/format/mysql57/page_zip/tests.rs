@@ -97,9 +97,9 @@ fn empty_pages_round_trip() {
         for zip_size in [1024, 2048, 4096, 8192, 16384].into_iter().filter(|&z| z <= logical) {
             for (tail, level) in tails {
                 let mut frame = vec![0u8; logical];
-                crate::prepare::index::create(&mut frame, true);
+                crate::restore::prepare::index::create(&mut frame, true);
                 frame[8..16].copy_from_slice(&[0xff; 8]);
-                frame[crate::prepare::index::PAGE_LEVEL + 1] = level;
+                frame[crate::restore::prepare::index::PAGE_LEVEL + 1] = level;
                 let n = if level == 0 { cols.len() } else { 1 };
                 let ix = ZipIndex::decode(&encode_fields(&cols[..n], tail), level == 0, false).unwrap();
                 let zip = compress(&frame, &ix, zip_size, 6).unwrap().unwrap();
@@ -117,11 +117,11 @@ fn empty_pages_round_trip() {
 #[test]
 fn refusals() {
     let mut frame = vec![0u8; 16384];
-    crate::prepare::index::create(&mut frame, true);
+    crate::restore::prepare::index::create(&mut frame, true);
     let ix = ZipIndex::decode(&encode_fields(&[col(4, true, false)], FieldsTail::SecondaryLeaf), true, false).unwrap();
     // 600 heap records cannot have 2-byte entries in a 1 KiB page.
     let mut big = frame.clone();
-    big[crate::prepare::index::PAGE_N_HEAP..][..2].copy_from_slice(&(0x8000u16 | 602).to_be_bytes());
+    big[crate::restore::prepare::index::PAGE_N_HEAP..][..2].copy_from_slice(&(0x8000u16 | 602).to_be_bytes());
     assert_eq!(compress(&big, &ix, 1024, 6), Ok(None));
     // A broken infimum.
     let mut bad = frame.clone();

@@ -4,7 +4,7 @@ use super::fields::ZipIndex;
 use super::rec::{frame_layout, Layout};
 use super::stream;
 use super::*;
-use crate::prepare::index::{
+use crate::restore::prepare::index::{
     NEW_INFIMUM, NEW_SUPREMUM, PAGE_HEAP_TOP, PAGE_LEVEL, PAGE_N_DIR_SLOTS, PAGE_N_HEAP, PAGE_N_RECS,
 };
 
@@ -126,7 +126,7 @@ pub fn decompress_full(zip: &[u8], logical: usize) -> Result<Unzipped> {
     let recs = dir_decode(zip, &mut frame, &h)?;
     put_infimum_supremum(zip, &mut frame, &h);
     let inflated = stream::inflate(&zip[PAGE_DATA..zip.len() - 1], logical.trailing_zeros(), logical + 4096)?;
-    let ix = ZipIndex::decode(&inflated.fields, h.leaf, ptype == crate::prepare::index::PAGE_TYPE_RTREE)?;
+    let ix = ZipIndex::decode(&inflated.fields, h.leaf, ptype == crate::restore::prepare::index::PAGE_TYPE_RTREE)?;
     let kind = Kind::of(&ix);
     let trailer = h.n_dense * kind.slot_size();
     let end = zip.len().checked_sub(trailer).filter(|&e| e > PAGE_DATA + inflated.len).ok_or_else(|| {

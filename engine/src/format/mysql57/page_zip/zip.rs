@@ -6,7 +6,7 @@ use super::rec::frame_layout;
 use super::stream;
 use super::unzip::{Hdr, Kind};
 use super::*;
-use crate::prepare::index::{NEW_INFIMUM, NEW_SUPREMUM, PAGE_FREE};
+use crate::restore::prepare::index::{NEW_INFIMUM, NEW_SUPREMUM, PAGE_FREE};
 
 fn frame_err(offset: usize, what: impl Into<String>) -> ZipError {
     ZipError::Frame { offset, what: what.into() }

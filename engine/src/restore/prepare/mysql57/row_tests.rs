@@ -4,7 +4,7 @@
 use super::pages;
 use super::rows;
 use crate::format::mysql57::body::{IndexDesc, InsertBody, InsertInfo, PageBody};
-use crate::prepare::index::*;
+use crate::restore::prepare::index::*;
 
 fn ix() -> IndexDesc {
     IndexDesc { n_uniq: 1, fields: vec![0x8004] } // one INT NOT NULL, a secondary-like index

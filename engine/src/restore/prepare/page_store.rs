@@ -1,12 +1,5 @@
-//! Applying a backup's copied redo to its pages, per redo format: [`mysql57`]
-//! (`xtrabackup_logfile`) and [`mariadb`] (`ib_logfile0`). Pure: pages come and
-//! go through [`PageStore`], so the simulator's oracle and the on-disk prepare
-//! share the same code.
-
-pub(crate) mod index;
-pub mod mariadb;
-pub mod mysql57;
-pub mod sys_tables;
+//! Where prepare's pages live while the redo is applied ([`PageStore`]), and the
+//! maps keyed by page id it uses.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};

@@ -2,10 +2,10 @@
 //! them: `rec_get_offsets` with the index the record describes, then
 //! `page_cur_insert_rec_low`, `page_cur_delete_rec` (with 5.7's `page_mem_free`:
 //! the record joins PAGE_FREE, nothing is zeroed), delete marks and in-place
-//! updates. The directory maintenance is the shared [`crate::prepare::index`].
+//! updates. The directory maintenance is the shared [`crate::restore::prepare::index`].
 
 use crate::format::mysql57::body::{IndexDesc, InsertBody, SysVals, Update, SQL_NULL};
-use crate::prepare::index::*;
+use crate::restore::prepare::index::*;
 
 /// `DICT_MAX_FIXED_COL_LEN`: a longer fixed column is stored as a variable one.
 const MAX_FIXED: u16 = 768;

@@ -13,7 +13,7 @@ use crate::format::mariadb::{
     self, decode_page_edit, records, scan_mtr, FileOp, MtrScan, PageEdit, PageId, PageOp, Record, Ring,
 };
 use crate::format::Lsn;
-use crate::prepare::PageMap;
+use crate::restore::prepare::PageMap;
 
 /// An mtr that has page records to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,18 +10,30 @@
 //! same log again changes nothing);
 //! (2) the new `ib_logfile0`, replaced atomically (applying it again is a no-op too);
 //! (3) `xtrabackup_checkpoints`, replaced atomically, last.
+//!
+//! The appliers are submodules, one per redo format: [`mysql57`]
+//! (`xtrabackup_logfile`) and [`mariadb`] (`ib_logfile0`). They are pure: pages
+//! come and go through [`PageStore`], so the simulator's oracle and the on-disk
+//! prepare share the same code.
+
+pub(crate) mod index;
+pub mod mariadb;
+pub mod mysql57;
+mod page_store;
+pub mod sys_tables;
+
+pub use page_store::{PageIdHasher, PageMap, PageSet, PageStore};
 
 use super::completeness::{self, LocalReader, Missing, TableWithoutIbd};
 use super::store::FileStore;
 use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
-use crate::format::mariadb::{self, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
+use crate::format::mariadb::{self as log_format, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
 use crate::format::page::{self, PageLayout};
 use crate::format::Lsn;
 use crate::io::{EntryKind, FileLock, LocalFs};
 use crate::meta;
-use crate::prepare::mariadb as apply;
-use crate::prepare::sys_tables::sys_tables;
-use crate::prepare::PageStore;
+use mariadb as apply;
+use sys_tables::sys_tables;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -308,7 +320,7 @@ pub(super) fn apply_log(
         return Err(bad_log(format!("{} bytes, shorter than its 12288-byte header", log.len())));
     }
     let (header, log_cp) =
-        mariadb::parse_log_header(&log[..START_OFFSET as usize]).map_err(|e| bad_log(e.to_string()))?;
+        log_format::parse_log_header(&log[..START_OFFSET as usize]).map_err(|e| bad_log(e.to_string()))?;
     let mut store = FileStore::new(fs);
     let level = super::backup_settings(fs, dir)?.get("innodb_compression_level").and_then(|v| v.parse().ok());
     store.compression_level = level.unwrap_or(6);
@@ -439,12 +451,12 @@ pub fn prepared_log(end_lsn: Lsn, creator: &str) -> Result<Vec<u8>> {
     let bad = |e: crate::format::FormatError| RestoreError::Refused(format!("building the prepared ib_logfile0: {e}"));
     let c = end_lsn
         .checked_sub(SIZE_OF_FILE_CHECKPOINT as u64)
-        .filter(|&c| c >= mariadb::FIRST_LSN)
+        .filter(|&c| c >= log_format::FIRST_LSN)
         .ok_or_else(|| RestoreError::Refused(format!("applied LSN {end_lsn} is below the smallest possible LSN")))?;
-    let mut out = mariadb::backup_log_header(Checkpoint { lsn: c, end_lsn: c }, creator);
+    let mut out = log_format::backup_log_header(Checkpoint { lsn: c, end_lsn: c }, creator);
     // Any ring longer than the file: lap 0, termination byte 1, as a fresh log.
     let ring = Ring::new(c, 1 << 30).map_err(bad)?;
-    out.extend(mariadb::encode_mtr(&[Record::FileCheckpoint { lsn: c }], c, &ring).map_err(bad)?);
+    out.extend(log_format::encode_mtr(&[Record::FileCheckpoint { lsn: c }], c, &ring).map_err(bad)?);
     Ok(out)
 }
 
@@ -455,7 +467,7 @@ pub const PREPARED_LOG_LEN: u64 = START_OFFSET + SIZE_OF_FILE_CHECKPOINT as u64;
 /// got as far as replacing it).
 pub fn is_prepared_log(log: &[u8]) -> bool {
     let Some(head) = log.get(..START_OFFSET as usize) else { return false };
-    let Ok((header, cp)) = mariadb::parse_log_header(head) else { return false };
+    let Ok((header, cp)) = log_format::parse_log_header(head) else { return false };
     log.len() as u64 == PREPARED_LOG_LEN
         && prepared_log(cp.lsn + SIZE_OF_FILE_CHECKPOINT as u64, &header.creator).is_ok_and(|p| p == log)
 }

@@ -15,7 +15,7 @@ use crate::format::mysql57::mlog::Record;
 use crate::format::mysql57::page_zip;
 use crate::format::page;
 use crate::format::Lsn;
-use crate::prepare::PageMap;
+use crate::restore::prepare::PageMap;
 
 /// `page_zip_level`'s default: the level frames are compressed with again.
 const ZIP_LEVEL: u32 = 6;

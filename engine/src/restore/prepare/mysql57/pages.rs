@@ -5,7 +5,7 @@
 
 use super::rows;
 use crate::format::mysql57::body::{self, IndexDesc, InsertBody, PageBody};
-use crate::prepare::index::*;
+use crate::restore::prepare::index::*;
 
 const PAGE_DIRECTION: usize = PAGE_HEADER + 12;
 const PAGE_MAX_TRX_ID: usize = PAGE_HEADER + 18;
