@@ -33,9 +33,9 @@ use crate::format::Lsn;
 use crate::io::{EntryKind, FileLock, LocalFs};
 use crate::meta;
 use mariadb as apply;
-use sys_tables::sys_tables;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use sys_tables::sys_tables;
 
 pub const LOG_FILE: &str = "ib_logfile0";
 const MYSQL57_LOG: &str = "xtrabackup_logfile";
