@@ -21,15 +21,12 @@ struct Tmpfs {
 }
 
 impl Tmpfs {
-    fn mount(dir: &Path, options: &str) -> Result<Tmpfs, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(dir)
-            .output()
-            .map_err(|e| format!("running mount: {e}"))?;
+    fn mount(dir: &Path, options: &str) -> std::io::Result<Tmpfs> {
+        std::fs::create_dir_all(dir)?;
+        let out = Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(dir).output()?;
         if !out.status.success() {
-            return Err(format!("mount -t tmpfs -o {options}: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            let why = format!("mount -t tmpfs -o {options}: {}", String::from_utf8_lossy(&out.stderr).trim());
+            return Err(std::io::Error::other(why));
         }
         Ok(Tmpfs { dir: dir.to_path_buf() })
     }

@@ -9,6 +9,7 @@ use innohot::format::mysql57::{self, BlockChecksum, BlockHeader, Checkpoint, Log
 use innohot::format::page;
 use innohot::io::memfs::{FaultPlan, MemFs, Tree};
 use innohot::restore::mysql57_group::write_log_group;
+use innohot::restore::RestoreError;
 use std::path::Path;
 
 const BACKUP: &str = "/backup";
@@ -78,8 +79,8 @@ fn backup() -> MemFs {
     fs
 }
 
-fn run(fs: &MemFs, size: u64) -> Result<(), String> {
-    write_log_group(fs, Path::new(BACKUP), 2, Some(size)).map(|_| ()).map_err(|e| e.to_string())
+fn run(fs: &MemFs, size: u64) -> Result<(), RestoreError> {
+    write_log_group(fs, Path::new(BACKUP), 2, Some(size)).map(|_| ())
 }
 
 fn uninterrupted() -> (Tree, u64) {
@@ -117,7 +118,7 @@ fn a_complete_group_is_kept_and_one_of_other_options_refused() {
     run(&fs, FILE_SIZE).unwrap();
     run(&fs, FILE_SIZE).unwrap();
     assert!(fs.tree() == want, "a second run over a complete group changes nothing");
-    let err = run(&fs, 2 * FILE_SIZE).unwrap_err();
+    let err = run(&fs, 2 * FILE_SIZE).unwrap_err().to_string();
     assert!(err.contains("ib_logfile0") && err.contains("differs"), "{err}");
     assert!(fs.tree() == want, "a refused run leaves the group as it was");
 }

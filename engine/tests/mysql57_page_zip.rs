@@ -50,7 +50,7 @@ struct Seen {
 
 /// The checks a frame must pass: record list, owned counts and sparse
 /// directory, heap numbers, free list.
-fn check_frame(f: &[u8]) -> Result<Seen, String> {
+fn check_frame(f: &[u8], ctx: &str) -> Seen {
     let size = f.len();
     let n_heap = be16(f, 42) & 0x7fff;
     let (n_recs, n_slots) = (be16(f, 54), be16(f, 38));
@@ -64,7 +64,7 @@ fn check_frame(f: &[u8]) -> Result<Seen, String> {
             break;
         }
         if rec < 125 || rec >= size || seen.user > n_recs {
-            return Err(format!("bad record list at {rec}"));
+            panic!("{ctx}: bad record list at {rec}");
         }
         seen.user += 1;
         seen.deleted += usize::from(f[rec - 5] & 0x20 != 0);
@@ -74,66 +74,65 @@ fn check_frame(f: &[u8]) -> Result<Seen, String> {
         }
         owned_sum += owned;
         if !heaps.insert(be16(f, rec - 4) >> 3) {
-            return Err(format!("heap_no of {rec} twice"));
+            panic!("{ctx}: heap_no of {rec} twice");
         }
     }
     owners.push(SUPREMUM);
     owned_sum += usize::from(f[SUPREMUM - 5] & 15);
     if seen.user != n_recs || owned_sum != n_recs + 2 {
-        return Err(format!("{} records, owned sum {owned_sum}, PAGE_N_RECS {n_recs}", seen.user));
+        panic!("{ctx}: {} records, owned sum {owned_sum}, PAGE_N_RECS {n_recs}", seen.user);
     }
     let slots: Vec<usize> = (0..n_slots).map(|i| be16(f, size - 8 - 2 * (i + 1))).collect();
     if slots != owners {
-        return Err(format!("sparse directory {slots:?} but owners {owners:?}"));
+        panic!("{ctx}: sparse directory {slots:?} but owners {owners:?}");
     }
     let mut rec = be16(f, 44);
     while rec != 0 {
         if seen.free > n_heap || rec < 125 || rec >= size {
-            return Err(format!("bad free list at {rec}"));
+            panic!("{ctx}: bad free list at {rec}");
         }
         seen.free += 1;
         if !heaps.insert(be16(f, rec - 4) >> 3) {
-            return Err(format!("heap_no of free {rec} twice"));
+            panic!("{ctx}: heap_no of free {rec} twice");
         }
         rec = if be16(f, rec - 2) == 0 { 0 } else { next(f, rec) };
     }
     if heaps != (2..n_heap).collect::<BTreeSet<_>>() {
-        return Err(format!("heap numbers {heaps:?}, PAGE_N_HEAP {n_heap}"));
+        panic!("{ctx}: heap numbers {heaps:?}, PAGE_N_HEAP {n_heap}");
     }
-    Ok(seen)
+    seen
 }
 
 /// The columns stored uncompressed are back in place: every user record of
 /// a clustered leaf page has a DB_TRX_ID and a DB_ROLL_PTR, every BLOB
 /// pointer names this tablespace and a page in it, every child page number
 /// is a page of this tablespace.
-fn check_uncompressed_columns(u: &Unzipped) -> Result<(), String> {
+fn check_uncompressed_columns(u: &Unzipped, ctx: &str) {
     let f = &u.frame;
     let space = &f[34..38];
     let mut rec = next(f, INFIMUM);
     while rec != SUPREMUM {
-        let lay = record_layout(f, rec, &u.index).ok_or(format!("record {rec} unreadable"))?;
+        let lay = record_layout(f, rec, &u.index).unwrap_or_else(|| panic!("{ctx}: record {rec} unreadable"));
         if let Some(c) = u.index.trx_id_col {
             let at = rec + lay.fields[c].start;
             if f[at..at + 6] == [0; 6] || f[at + 6..at + 13] == [0; 7] {
-                return Err(format!("record {rec}: DB_TRX_ID/DB_ROLL_PTR {:02x?}", &f[at..at + 13]));
+                panic!("{ctx}: record {rec}: DB_TRX_ID/DB_ROLL_PTR {:02x?}", &f[at..at + 13]);
             }
         }
         for fl in lay.fields.iter().filter(|fl| fl.ext) {
             let r = rec + fl.start + fl.len - 20;
             if &f[r..r + 4] != space || f[r + 4..r + 8] == [0; 4] {
-                return Err(format!("record {rec}: BLOB pointer {:02x?}", &f[r..r + 20]));
+                panic!("{ctx}: record {rec}: BLOB pointer {:02x?}", &f[r..r + 20]);
             }
         }
         if !u.index.leaf {
             let child = u32::from_be_bytes(f[rec + lay.data - 4..rec + lay.data].try_into().unwrap());
             if !(3..=100_000).contains(&child) {
-                return Err(format!("record {rec}: child page {child}"));
+                panic!("{ctx}: record {rec}: child page {child}");
             }
         }
         rec = next(f, rec);
     }
-    Ok(())
 }
 
 #[derive(Default, Debug)]
@@ -173,8 +172,9 @@ fn run_fixture(name: &str, zip_size: usize, logical: usize) -> Figures {
             continue;
         }
         let u = decompress_full(page, logical).unwrap_or_else(|e| panic!("{name} page {no}: {e}"));
-        let seen = check_frame(&u.frame).unwrap_or_else(|e| panic!("{name} page {no}: {e}"));
-        check_uncompressed_columns(&u).unwrap_or_else(|e| panic!("{name} page {no}: {e}"));
+        let ctx = format!("{name} page {no}");
+        let seen = check_frame(&u.frame, &ctx);
+        check_uncompressed_columns(&u, &ctx);
         fig.pages += 1;
         fig.mlog += usize::from(u.mlog_nonempty());
         fig.non_leaf += usize::from(!u.index.leaf);

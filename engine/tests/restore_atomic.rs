@@ -9,6 +9,7 @@ use innohot::io::memfs::{FaultPlan, MemFs, Tree};
 use innohot::io::LocalFs;
 use innohot::restore::copyback::{self, Mode, Ownership, RestoreOptions};
 use innohot::restore::marker::MARKER;
+use innohot::restore::RestoreError;
 use std::path::{Path, PathBuf};
 
 const BACKUP: &str = "/backup";
@@ -63,8 +64,8 @@ fn opts(mode: Mode) -> RestoreOptions {
     }
 }
 
-fn restore(fs: &MemFs, mode: Mode) -> Result<copyback::RestoreReport, String> {
-    copyback::restore(fs, Path::new(BACKUP), &opts(mode)).map_err(|e| e.to_string())
+fn restore(fs: &MemFs, mode: Mode) -> Result<copyback::RestoreReport, RestoreError> {
+    copyback::restore(fs, Path::new(BACKUP), &opts(mode))
 }
 
 /// The tree after an uninterrupted restore of a fresh copy, and the changes it made.
@@ -103,14 +104,17 @@ fn the_uninterrupted_restore_places_every_file_and_leaves_no_marker() {
 fn a_restore_that_does_not_fit_is_refused_before_it_writes_anything() {
     let fs = layout(2, 256 * 1024);
     let before = fs.tree();
-    let err = restore(&fs, Mode::Copy).unwrap_err();
+    let err = restore(&fs, Mode::Copy).unwrap_err().to_string();
     let want = "not enough free space for copy-back in /data/mysql: its file system has 0.2 MiB (262144 bytes) \
                 free, and the 6 files going there need 1.5 MiB (1527808 bytes), counted in 4096-byte blocks with 1 \
                 MiB to spare; /data/mysql/db/r.isl is the first that would not fit; nothing was written";
     assert!(err.starts_with(want), "{want:?} in {err}");
     assert_eq!(fs.tree(), before);
     // Move-back across file systems needs the room too; on one file system it needs none.
-    assert!(restore(&fs, Mode::Move).unwrap_err().contains("not enough free space for move-back in /data/mysql"));
+    assert!(restore(&fs, Mode::Move)
+        .unwrap_err()
+        .to_string()
+        .contains("not enough free space for move-back in /data/mysql"));
     assert_eq!(fs.tree(), before);
     let same = layout(0, 0);
     restore(&same, Mode::Move).unwrap();
@@ -147,7 +151,7 @@ fn a_failure_at_any_change_is_undone_or_finished_by_a_rerun() {
                 let ctx = format!("{what}, {mode:?}, EIO at change {k}");
                 let fs = initial.fork();
                 fs.set_faults(FaultPlan { fail: Some((k, libc::EIO)), ..FaultPlan::default() });
-                let err = restore(&fs, mode).unwrap_err();
+                let err = restore(&fs, mode).unwrap_err().to_string();
                 assert!(err.contains("Input/output error"), "{ctx}: {err}");
                 every_file_is_whole_somewhere(&fs.tree(), &finished, mode, &ctx);
                 if err.contains("undid what it did") {
@@ -240,7 +244,7 @@ fn another_commands_unfinished_restore_is_refused_by_name() {
     assert!(restore(&fs, Mode::Copy).is_err());
     let after = fs.crash(1);
     assert!(after.exists(&p("/data/mysql").join(MARKER)));
-    let err = restore(&after, Mode::Move).unwrap_err();
+    let err = restore(&after, Mode::Move).unwrap_err().to_string();
     assert!(
         err.contains("/data/mysql holds an unfinished innohot copy-back of /backup (innohot_restore_in_progress lists"),
         "{err}"
@@ -250,7 +254,7 @@ fn another_commands_unfinished_restore_is_refused_by_name() {
     assert!(report.resumed.unwrap().starts_with("found an interrupted copy-back and undid it first: copy-back undid"));
     // Someone's file beside the interrupted restore's: undone, then refused, the file kept.
     after.put_file(&p("/data/mysql/notes.txt"), b"mine");
-    let err = restore(&after, Mode::Copy).unwrap_err();
+    let err = restore(&after, Mode::Copy).unwrap_err().to_string();
     assert!(err.contains("the datadir is not empty (it holds 1 entries, notes.txt among them)"), "{err}");
     assert_eq!(after.read_all(&p("/data/mysql/notes.txt")).unwrap(), b"mine");
     after.remove_file(&p("/data/mysql/notes.txt")).unwrap();
