@@ -333,7 +333,8 @@ fn a_partial_mtr_is_copied_only_once_complete() {
 struct Flushed(Arc<AtomicU64>);
 
 impl LogWrittenProbe for Flushed {
-    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
+    fn status_lsn(&mut self, variable: &str) -> Result<Lsn, ServerError> {
+        assert_eq!(variable, "Innodb_lsn_flushed");
         Ok(self.0.load(Ordering::SeqCst))
     }
 }

@@ -26,7 +26,8 @@ pub struct SimLogProbe {
 }
 
 impl LogWrittenProbe for SimLogProbe {
-    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
+    fn status_lsn(&mut self, variable: &str) -> Result<Lsn, ServerError> {
+        assert_eq!(variable, innohot::follow::mariadb::LOG_WRITTEN_STATUS, "the only LSN the server publishes");
         Ok(self.flushed.load(Ordering::SeqCst))
     }
 }

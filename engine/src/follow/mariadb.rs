@@ -47,6 +47,9 @@ const FINAL_PASS_ROUNDS: u32 = 10;
 /// question costs the server about as much as a small query, and the answer
 /// only delays the copy of what is already read by this much.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(10);
+/// The global status variable in which MariaDB publishes how far its log is
+/// written to disk (see `LogWrittenProbe`).
+pub const LOG_WRITTEN_STATUS: &str = "Innodb_lsn_flushed";
 
 pub use super::FileOpRecord;
 
@@ -260,7 +263,7 @@ impl MariaDbFollower {
     /// What proves the log written up to `self.written_lsn`, for error text.
     fn written_evidence(&self, server: Checkpoint) -> String {
         if self.written_lsn > server.end_lsn {
-            format!("the server reported its log written up to LSN {} (Innodb_lsn_flushed)", self.written_lsn)
+            format!("the server reported its log written up to LSN {} ({LOG_WRITTEN_STATUS})", self.written_lsn)
         } else {
             format!("its checkpoint at LSN {} proves the redo up to LSN {} was written", server.lsn, server.end_lsn)
         }
@@ -432,7 +435,7 @@ impl MariaDbFollower {
         };
         if let Some(probe) = self.probe.as_mut() {
             if force || due {
-                let flushed = probe.flushed_lsn()?;
+                let flushed = probe.status_lsn(LOG_WRITTEN_STATUS)?;
                 self.last_probe = Some(now);
                 self.written_lsn = self.written_lsn.max(flushed);
             }

@@ -136,11 +136,12 @@ pub struct ServerPlugin {
 /// yet are not the server's: a write still in flight can show a block's new
 /// bytes up to some point and stale buffer contents after it (seen on MariaDB
 /// 10.11 under a commit load, a few times a minute). The MariaDB follower
-/// therefore copies nothing past what this reports.
+/// therefore copies nothing past what this reports. The follower names the
+/// status variable (MariaDB's `Innodb_lsn_flushed`): the client knows no flavor.
 pub trait LogWrittenProbe: Send {
-    /// MariaDB's `Innodb_lsn_flushed`: every mtr that ends at or below it is
-    /// durable in the log file, and stays there until the ring comes round.
-    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError>;
+    /// The LSN the global status variable `variable` holds now; an error of kind
+    /// `Unexpected` when it is not a number.
+    fn status_lsn(&mut self, variable: &str) -> Result<Lsn, ServerError>;
 }
 
 /// What the server is doing, read while the data files are copied so

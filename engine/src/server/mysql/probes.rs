@@ -7,13 +7,13 @@ use crate::server::ServerError;
 /// A second connection answers the log copier's thread, which must not wait
 /// for the main connection's statements (the lock, the dictionary scan).
 impl crate::server::LogWrittenProbe for MysqlControl {
-    fn flushed_lsn(&mut self) -> Result<Lsn, ServerError> {
-        let statement = "SHOW GLOBAL STATUS LIKE 'Innodb_lsn_flushed'";
-        let rows = self.rows(statement)?;
+    fn status_lsn(&mut self, variable: &str) -> Result<Lsn, ServerError> {
+        let statement = format!("SHOW GLOBAL STATUS LIKE '{variable}'");
+        let rows = self.rows(&statement)?;
         let value = rows.first().and_then(|r| nth_text(r, 1)).unwrap_or_default();
         value.trim().parse().map_err(|_| ServerError::Unexpected {
-            statement: statement.into(),
-            detail: format!("Innodb_lsn_flushed is '{value}', not a number"),
+            statement,
+            detail: format!("{variable} is '{value}', not a number"),
         })
     }
 }
