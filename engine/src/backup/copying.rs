@@ -66,7 +66,7 @@ impl Backup {
     fn discover_tablespaces(&self, fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
         let mut found = copy::discover_tablespaces(fs, layout)?;
         found.retain(|ts| ts.kind != TablespaceKind::Table || self.opts.filter.holds_file(&ts.target));
-        if let Some(skip) = &self.opts.debug_skip_tablespace {
+        if let Some(skip) = &self.opts.test_hooks.skip_tablespace {
             found.retain(|ts| ts.kind != TablespaceKind::Table || ts.target.with_extension("") != Path::new(skip));
         }
         Ok(found)

@@ -12,6 +12,7 @@ mod copying;
 mod datadir;
 mod driver;
 pub mod filter;
+mod hooks;
 mod locking;
 mod options;
 mod precopy;
@@ -21,6 +22,7 @@ mod stage;
 mod witness;
 
 pub use driver::{run, run_until_stopped, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
+pub use hooks::TestHooks;
 pub use locking::LockWait;
 pub use options::BackupOptions;
 pub use shared::{PollAgain, SharedFollower};
@@ -554,7 +556,7 @@ impl Backup {
     }
 
     fn log_follows(&mut self, copying: &Copying) -> Result<Next> {
-        let pause = self.opts.debug_pause_before_lock;
+        let pause = self.opts.test_hooks.pause_before_lock;
         if !pause.is_zero() && self.sub == 0 {
             self.sub = 1;
             self.note(Phase::LogFollows, format!("test setting: pausing {} ms before the lock", pause.as_millis()));
