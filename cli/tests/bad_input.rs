@@ -180,6 +180,37 @@ fn option_problems_exit_2_and_name_the_option() {
     assert_refused(&r, 1, &["innohot prepare", "--target-dir <DIR> is missing"]);
 }
 
+/// The test-only options (the engine's `TestHooks`) are usage errors naming
+/// `INNOHOT_TEST_HOOKS` unless that variable is 1, on the command line and in
+/// an option file alike, and `--help` does not list them. With it, as the
+/// test suites run innohot, they are taken (here the backup then fails for
+/// want of a server, not for the option).
+#[test]
+fn test_hooks_are_refused_without_their_environment_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(&cnf, "[mariabackup]\ndebug-skip-tablespace=d/t1\n").unwrap();
+    let from_file = format!("--defaults-file={}", cnf.display());
+    for (option, name) in [
+        ("--debug-pause-before-lock-ms=10", "debug-pause-before-lock-ms"),
+        ("--debug-skip-tablespace=d/t1", "debug-skip-tablespace"),
+        (from_file.as_str(), "debug-skip-tablespace"),
+    ] {
+        let mut cmd = backup_cmd(None, &target, &[option, "--socket=/nonexistent/mysqld.sock"]);
+        let r = run(cmd.env_remove(innohot_testbeds::cli::TEST_HOOKS_VAR));
+        assert_refused(&r, 1, &[name, "is a test hook", "INNOHOT_TEST_HOOKS=1"]);
+        let r = run(cmd.env(innohot_testbeds::cli::TEST_HOOKS_VAR, "yes"));
+        assert_refused(&r, 1, &[name, "INNOHOT_TEST_HOOKS=1"]);
+        assert!(!target.exists(), "nothing may be created for a refused command line");
+        let r = run(backup_cmd(None, &dir.path().join("hooked"), &[option, "--socket=/nonexistent/mysqld.sock"]));
+        assert!(r.code != Some(0) && !r.stderr.contains("test hook"), "with the variable set: {}", r.stderr);
+    }
+    let r = run(innohot!().command().args(["backup", "--help"]));
+    assert_eq!(r.code, Some(0));
+    assert!(!r.stdout.contains("debug-"), "--help lists a test-only option:\n{}", r.stdout);
+}
+
 /// A missing required argument is a usage error (exit 1) that names it, for every
 /// command that takes a backup directory or a destination.
 #[test]

@@ -102,6 +102,14 @@ pub enum BackupError {
     FollowerGone(String),
     #[error("the backup is over ({}): nothing more to step", if *completed { "it completed" } else { "it failed" })]
     NotRunning { completed: bool },
+    /// A phase ran before the one that makes what it needs: a bug in the orchestrator, not in the server.
+    #[error(
+        "phase {} ({}) ran without {needs}: the backup's phases ran out of order, a bug in innohot; the backup \
+         was aborted, nothing it wrote is a backup; please report it",
+        phase.number(),
+        phase.name()
+    )]
+    PhaseOrder { phase: crate::events::Phase, needs: &'static str },
     #[error(
         "{}: the redo log was replaced while the backup copied it ({detail}); the server resized its redo log \
          online (SET GLOBAL innodb_log_file_size writes ib_logfile101 and renames it over ib_logfile0), so redo \
@@ -176,7 +184,8 @@ impl BackupError {
             E::TablespaceMissing { .. }
             | E::CheckpointBeyondCopy { .. }
             | E::FollowerGone(_)
-            | E::NotRunning { .. } => ErrorKind::Internal,
+            | E::NotRunning { .. }
+            | E::PhaseOrder { .. } => ErrorKind::Internal,
             E::TablespaceFileGone { .. } | E::NotServerDatadir { .. } => ErrorKind::SourceChanged,
             E::Config(_) => ErrorKind::Usage,
             E::LockWaitTimeout(_) => ErrorKind::LockTimeout,

@@ -240,7 +240,7 @@ fn backup_options(cfg: &SimConfig, opts: &RunOptions) -> BackupOptions {
         log_read_step: 8 * 1024,
         tool_command: format!("innohot sim --config '{cfg}'"),
         options_source: "the simulator's seed".into(),
-        debug_skip_tablespace: opts.skip_tablespace.clone(),
+        test_hooks: innohot::backup::TestHooks { skip_tablespace: opts.skip_tablespace.clone(), ..Default::default() },
         // Exactly the simulated file system's tick: the least that is correct.
         stamp_granularity: Duration::from_nanos(crate::stamps::tick_ns(cfg.seed)),
         ..BackupOptions::default()

@@ -21,6 +21,9 @@ macro_rules! innohot {
     };
 }
 
+/// The environment variable that lets innohot take its test-only options.
+pub const TEST_HOOKS_VAR: &str = "INNOHOT_TEST_HOOKS";
+
 /// The last line of every command innohot completes.
 pub const COMPLETED: &str = "completed OK!";
 
@@ -63,9 +66,13 @@ impl Innohot {
 
     /// A command running it. `INNOHOT_PASSWORD` is removed from its
     /// environment: a test that wants a password passes it itself.
+    /// `INNOHOT_TEST_HOOKS=1` lets the test-only options through
+    /// (`--debug-pause-before-lock-ms`, `--debug-skip-tablespace`), which
+    /// innohot refuses without it.
     pub fn command(&self) -> Command {
         let mut c = Command::new(&self.program);
         c.env_remove("INNOHOT_PASSWORD");
+        c.env(TEST_HOOKS_VAR, "1");
         c
     }
 

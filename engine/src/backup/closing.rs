@@ -2,6 +2,7 @@
 //! redo pass and what it must reach, the metadata files, the release, and
 //! last the publication that makes the backup complete.
 
+use super::stage::Copying;
 use super::{witness, Backup, Next, Summary};
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Role};
@@ -16,7 +17,7 @@ const REDO_WRITE_WAIT_LIMIT: Duration = Duration::from_secs(10);
 const REDO_WRITE_POLL: Duration = Duration::from_millis(10);
 
 impl Backup {
-    pub(super) fn binlog_position(&mut self) -> Result<Next> {
+    pub(super) fn binlog_position(&mut self, copying: &Copying) -> Result<Next> {
         let phase = Phase::BinlogPosition;
         self.begin(phase);
         if std::mem::take(&mut self.lock_wait_set) {
@@ -31,7 +32,7 @@ impl Backup {
             self.galera_info(phase)?;
         }
         self.statement(phase, "SHOW MASTER STATUS");
-        self.binlog = self.svc.server.binlog_position(self.flavor().gtid_source())?;
+        self.binlog = self.svc.server.binlog_position(copying.conn().flavor.gtid_source())?;
         if let Some(text) = self.binlog.as_ref().map(meta::binlog_info) {
             self.write_meta_under_lock(phase, meta::BINLOG_INFO_FILE, text)?;
         }
@@ -93,26 +94,26 @@ impl Backup {
         self.advance(Phase::LastCheckpoint)
     }
 
-    pub(super) fn last_checkpoint(&mut self) -> Result<Next> {
+    pub(super) fn last_checkpoint(&mut self, copying: &Copying) -> Result<Next> {
         self.begin(Phase::LastCheckpoint);
-        let cp = self.redo_log().read_checkpoint(&self.redo_context())?;
+        let cp = copying.run.redo_log.read_checkpoint(&self.redo_context(copying.conn()))?;
         self.to_lsn = cp.lsn;
         self.note(Phase::LastCheckpoint, format!("The latest check point (for incremental): '{}'", cp.lsn));
         self.advance(Phase::StopLogCopy)
     }
 
     /// The last copy pass, under the lock; then what the copy must reach.
-    pub(super) fn stop_log_copy(&mut self) -> Result<Next> {
+    pub(super) fn stop_log_copy(&mut self, copying: &mut Copying) -> Result<Next> {
         self.begin(Phase::StopLogCopy);
         self.note(Phase::StopLogCopy, "Stopping log copying thread");
-        let shared = self.follower();
+        let shared = copying.run.follower.clone();
         shared.stop();
         self.redo_file_ops = {
             let mut follower = shared.lock();
             self.wait_for_redo_written(&mut **follower)?;
             follower.poll(true)?;
             self.last_lsn = follower.last_lsn();
-            self.start_lsn = follower.start_lsn();
+            copying.run.start_lsn = follower.start_lsn();
             follower.take_file_ops()
         };
         if self.last_lsn < self.lsn_under_lock {
@@ -132,10 +133,10 @@ impl Backup {
             return Err(BackupError::CheckpointBeyondCopy { checkpoint: self.to_lsn, last_lsn: self.last_lsn });
         }
         debug_assert!(
-            self.start_lsn <= self.to_lsn,
+            copying.run.start_lsn <= self.to_lsn,
             "the checkpoint under the lock (LSN {}) is before the redo copy's start (LSN {})",
             self.to_lsn,
-            self.start_lsn
+            copying.run.start_lsn
         );
         self.advance(Phase::CheckpointsFile)
     }
@@ -162,18 +163,18 @@ impl Backup {
         }
     }
 
-    pub(super) fn checkpoints_file(&mut self) -> Result<Next> {
+    pub(super) fn checkpoints_file(&mut self, copying: &Copying) -> Result<Next> {
         self.begin(Phase::CheckpointsFile);
         self.checkpoints_written = true;
-        let text = self.flavor().checkpoints_file(self.opts.copy.incremental_from, self.to_lsn, self.last_lsn);
+        let text = copying.conn().flavor.checkpoints_file(self.opts.copy.incremental_from, self.to_lsn, self.last_lsn);
         self.write_meta_under_lock(Phase::CheckpointsFile, meta::CHECKPOINTS_PENDING, text)?;
         self.advance(Phase::Unlock)
     }
 
-    pub(super) fn unlock(&mut self) -> Result<Next> {
+    pub(super) fn unlock(&mut self, copying: &Copying) -> Result<Next> {
         self.begin(Phase::Unlock);
         if !self.opts.no_lock {
-            self.statement(Phase::Unlock, self.flavor().unlock_statement());
+            self.statement(Phase::Unlock, copying.conn().flavor.unlock_statement());
             self.svc.server.unlock()?;
         }
         self.lock_attempted = false;
@@ -205,7 +206,7 @@ impl Backup {
         Ok(unsynced.len())
     }
 
-    pub(super) fn report(&mut self) -> Result<Next> {
+    pub(super) fn report(&mut self, copying: &Copying) -> Result<Next> {
         let phase = Phase::Report;
         self.begin(phase);
         let synced = self.sync_unsynced()?;
@@ -214,7 +215,7 @@ impl Backup {
         // needs no lock, so commits do not wait for it.
         let mut ops = std::mem::take(&mut self.redo_file_ops);
         ops.retain(|op| self.opts.filter.holds_tablespace(op.new_name.as_deref().unwrap_or(&op.name)));
-        witness::missing_from_redo(&ops, &self.held())?;
+        witness::missing_from_redo(&ops, &self.held(&copying.conn().datadir))?;
         if let Some(from) = self.opts.copy.incremental_from {
             let d = self.delta;
             self.note(
@@ -232,15 +233,16 @@ impl Backup {
         self.advance(Phase::BackupMyCnf)
     }
 
-    pub(super) fn backup_my_cnf(&mut self) -> Result<Next> {
+    pub(super) fn backup_my_cnf(&mut self, copying: &Copying) -> Result<Next> {
         self.begin(Phase::BackupMyCnf);
         let plugins = self.svc.server.loaded_plugins()?;
-        let cnf = self.flavor().backup_my_cnf(&self.vars, &plugins);
+        let conn = copying.conn();
+        let cnf = conn.flavor.backup_my_cnf(&conn.vars, &plugins);
         self.write_meta(Phase::BackupMyCnf, meta::BACKUP_MY_CNF, cnf)?;
         self.advance(Phase::XtrabackupInfo)
     }
 
-    pub(super) fn xtrabackup_info(&mut self) -> Result<Next> {
+    pub(super) fn xtrabackup_info(&mut self, copying: &Copying) -> Result<Next> {
         let phase = Phase::XtrabackupInfo;
         self.begin(phase);
         self.statement(phase, "SELECT UUID()");
@@ -251,7 +253,7 @@ impl Backup {
             tool_command: self.opts.tool_command.clone(),
             tool_name: self.opts.tool_name.clone(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            server_version: self.vars.version().to_string(),
+            server_version: copying.conn().vars.version().to_string(),
             start_unix: self.start_unix,
             end_unix: self.svc.clock.unix_seconds(),
             lock_seconds: self.lock_held.as_secs(),
@@ -264,7 +266,7 @@ impl Backup {
         };
         self.write_meta(phase, meta::INFO_FILE, meta::info(&info))?;
         if let Some(name) = self.opts.history.clone() {
-            let table = self.flavor().history_table();
+            let table = copying.conn().flavor.history_table();
             self.statement(phase, "INSERT INTO the history table (--history)");
             self.svc.server.record_history(table, &name, &info)?;
         }
@@ -272,7 +274,8 @@ impl Backup {
     }
 
     /// Publishes `xtrabackup_checkpoints`: from here on the backup is complete.
-    pub(super) fn finish(&mut self) -> Result<Next> {
+    pub(super) fn finish(&mut self, copying: &Copying) -> Result<Next> {
+        let start_lsn = copying.run.start_lsn;
         let phase = Phase::Finish;
         self.begin(phase);
         let root = self.svc.target.root().to_path_buf();
@@ -285,17 +288,17 @@ impl Backup {
             .target
             .sync_dir(Path::new(""))
             .map_err(|e| BackupError::io(&root, "fsync of the target directory", e))?;
-        self.note(phase, format!("Transaction log of lsn ({}) to ({}) was copied.", self.start_lsn, self.last_lsn));
+        self.note(phase, format!("Transaction log of lsn ({start_lsn}) to ({}) was copied.", self.last_lsn));
         emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Completed);
         Ok(Next::Finished(Summary {
-            start_lsn: self.start_lsn,
+            start_lsn,
             to_lsn: self.to_lsn,
             last_lsn: self.last_lsn,
             binlog: self.binlog.clone(),
             data_files: self.data_files,
             data_bytes: self.data_bytes,
             other_files: self.other_count,
-            redo_bytes: self.last_lsn - self.start_lsn,
+            redo_bytes: self.last_lsn - start_lsn,
             lock_held: self.lock_held,
             ddl_blocked: self.ddl_blocked,
             delta: self.opts.copy.incremental_from.map(|_| self.delta),

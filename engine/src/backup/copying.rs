@@ -4,6 +4,7 @@
 
 use super::precopy::OnceListed;
 use super::reconcile;
+use super::stage::{Connected, Copying};
 use super::witness::{self, Held};
 use super::{Backup, CopiedTable, Next};
 use crate::copy::delta::CopyForm;
@@ -20,18 +21,20 @@ use std::time::Duration;
 const LANE_WAIT: Duration = Duration::from_millis(2);
 
 impl Backup {
-    pub(super) fn tablespace_scan(&mut self) -> Result<Next> {
+    /// Plans the data copy: the copy pool with every tablespace found, and
+    /// where InnoDB keeps its files.
+    pub(super) fn tablespace_scan(&mut self, conn: &Connected) -> Result<(Arc<CopyPool>, InnodbLayout)> {
         let phase = Phase::TablespaceScan;
         self.begin(phase);
-        for &step in self.flavor().before_copy() {
+        for &step in conn.flavor.before_copy() {
             self.lock_statement(phase, step)?;
         }
-        let vars = &self.vars;
+        let vars = &conn.vars;
         let layout = InnodbLayout {
-            datadir: self.datadir.clone(),
-            data_home_dir: copy::server_dir(&self.datadir, vars.get("innodb_data_home_dir")),
+            datadir: conn.datadir.clone(),
+            data_home_dir: copy::server_dir(&conn.datadir, vars.get("innodb_data_home_dir")),
             data_files: copy::parse_data_file_path(vars.require("innodb_data_file_path")?)?,
-            undo_dir: copy::server_dir(&self.datadir, vars.get("innodb_undo_directory")),
+            undo_dir: copy::server_dir(&conn.datadir, vars.get("innodb_undo_directory")),
             undo_tablespaces: vars.get("innodb_undo_tablespaces").and_then(|v| v.parse().ok()).unwrap_or(0),
         };
         if let Some(base) = self.opts.incremental_base_undo.filter(|&b| b != layout.undo_tablespaces) {
@@ -45,7 +48,7 @@ impl Backup {
         let found = self.discover_tablespaces(&*self.svc.fs, &layout)?;
         self.note(phase, format!("{} InnoDB data files to copy", found.len()));
         self.svc.progress.copy_planned(&found.iter().map(|ts| ts.source.as_path()).collect::<Vec<_>>());
-        let new_file_layout = self.flavor().new_file_layout(&self.vars)?;
+        let new_file_layout = conn.flavor.new_file_layout(&conn.vars)?;
         let svc = PoolServices {
             fs: self.svc.fs.clone(),
             target: self.svc.target.clone(),
@@ -55,9 +58,7 @@ impl Backup {
         };
         let pool = CopyPool::new(&self.opts.copy, new_file_layout, svc, Phase::DataCopy);
         pool.push(Phase::DataCopy, found);
-        self.pool = Some(Arc::new(pool));
-        self.innodb_layout = Some(layout);
-        self.advance(Phase::DataCopy)
+        Ok((Arc::new(pool), layout))
     }
 
     /// The tablespaces on disk, less those a partial backup leaves out and the
@@ -65,21 +66,21 @@ impl Backup {
     fn discover_tablespaces(&self, fs: &dyn SourceFs, layout: &InnodbLayout) -> Result<Vec<Tablespace>> {
         let mut found = copy::discover_tablespaces(fs, layout)?;
         found.retain(|ts| ts.kind != TablespaceKind::Table || self.opts.filter.holds_file(&ts.target));
-        if let Some(skip) = &self.opts.debug_skip_tablespace {
+        if let Some(skip) = &self.opts.test_hooks.skip_tablespace {
             found.retain(|ts| ts.kind != TablespaceKind::Table || ts.target.with_extension("") != Path::new(skip));
         }
         Ok(found)
     }
 
-    pub(super) fn copy_data_step(&mut self) -> Result<Next> {
+    pub(super) fn copy_data_step(&mut self, copying: &Copying) -> Result<Next> {
         if self.sub == 0 {
             self.begin(Phase::DataCopy);
             self.sub = 1;
         }
-        match self.copy_tablespace_step()? {
+        match self.copy_tablespace_step(&copying.pool)? {
             Some(next) => Ok(next),
             None => {
-                if let Some(summary) = self.pool.as_ref().and_then(|p| p.pace_summary()) {
+                if let Some(summary) = copying.pool.pace_summary() {
                     self.note(Phase::DataCopy, summary);
                 }
                 self.advance(Phase::LogFollows)
@@ -100,13 +101,12 @@ impl Backup {
 
     /// One step of the orchestrator's own copy lane; None once every queued
     /// tablespace is copied on every lane.
-    pub(super) fn copy_tablespace_step(&mut self) -> Result<Option<Next>> {
-        let pool = self.pool.clone().expect("created in phase 11");
+    pub(super) fn copy_tablespace_step(&mut self, pool: &CopyPool) -> Result<Option<Next>> {
         if let Some(e) = pool.take_error() {
             return Err(e);
         }
         let step = pool.step(&mut self.lane)?;
-        self.collect_copies(&pool);
+        self.collect_copies(pool);
         Ok(match step {
             LaneStep::Worked => Some(Next::Continue),
             LaneStep::WaitUntil(t) => Some(Next::WaitUntil(t)),
@@ -145,16 +145,16 @@ impl Backup {
 
     /// Bytes read from data files so far, on every lane (a simulated disk charges for them).
     pub fn data_bytes_read(&self) -> u64 {
-        self.pool.as_ref().map_or(0, |p| p.bytes_copied())
+        self.stage.pool().map_or(0, |p| p.bytes_copied())
     }
 
     /// The copy pool while its other lanes have work: drivers run
     /// `CopyPool::worker_step` on `lanes() - 1` more lanes until they are idle.
     pub fn copy_pool(&self) -> Option<Arc<CopyPool>> {
-        self.pool.clone().filter(|p| self.phase == Phase::DataCopy && p.lanes() > 1)
+        self.stage.pool().filter(|p| self.phase == Phase::DataCopy && p.lanes() > 1).cloned()
     }
 
-    pub(super) fn lock_step(&mut self) -> Result<Next> {
+    pub(super) fn lock_step(&mut self, copying: &Copying) -> Result<Next> {
         if self.sub == 0 {
             self.begin(Phase::Lock);
             if self.opts.no_lock {
@@ -162,7 +162,7 @@ impl Backup {
             }
             self.wait_for_long_queries()?;
         }
-        let steps = self.flavor().lock_steps();
+        let steps = copying.conn().flavor.lock_steps();
         self.lock_statement(Phase::Lock, steps[self.sub])?;
         self.sub += 1;
         if self.sub == steps.len() {
@@ -176,35 +176,36 @@ impl Backup {
     /// server no longer writes (after a copy before the lock: those that
     /// changed since); then (MariaDB) the commit lock, and the files written
     /// until it. Each directory is listed once.
-    pub(super) fn non_innodb_step(&mut self) -> Result<Next> {
+    pub(super) fn non_innodb_step(&mut self, copying: &Copying) -> Result<Next> {
         let phase = Phase::NonInnodbFiles;
+        let conn = copying.conn();
         if self.sub == 0 {
             self.begin(phase);
             let fs = self.svc.fs.clone();
             let listed = OnceListed::new(&*fs);
-            self.reconcile_tablespaces(phase, &listed)?;
-            let found = self.non_innodb_files(&listed)?;
+            self.reconcile_tablespaces(phase, copying, &listed)?;
+            let found = self.non_innodb_files(conn, &listed)?;
             self.hold_empty_schemas(phase, &found.empty_schemas)?;
             let files = found.files;
             let files = self.changed_since_precopy(phase, files)?;
-            let flavor = self.flavor();
+            let flavor = &conn.flavor;
             let (late, now): (Vec<_>, Vec<_>) =
                 files.into_iter().partition(|(_, rel)| flavor.written_until_commit_lock(rel));
             self.other_files = now.into();
             self.commit_files = late.into();
             self.sub = 1;
         }
-        if let Some(next) = self.copy_tablespace_step()? {
+        if let Some(next) = self.copy_tablespace_step(&copying.pool)? {
             return Ok(next);
         }
         if self.sub == 1 {
-            self.check_against_dictionary()?;
+            self.check_against_dictionary(conn)?;
             self.sub = 2;
         }
         if let Some((source, rel)) = self.other_files.pop_front() {
             return self.copy_other_file(phase, source, rel);
         }
-        let commit_steps = self.flavor().commit_lock_steps();
+        let commit_steps = conn.flavor.commit_lock_steps();
         if let Some(&step) = commit_steps.get(self.sub - 2) {
             if self.sub == 2 {
                 // While commits still run: BLOCK_COMMIT fdatasyncs the binlog, and on a
@@ -263,13 +264,13 @@ impl Backup {
     /// Applies the lock-time plan (see `reconcile`): removes copies of dropped
     /// tables, moves renamed ones through temporary names (so swaps and chains
     /// work), queues created ones.
-    pub(super) fn reconcile_tablespaces(&mut self, phase: Phase, fs: &dyn SourceFs) -> Result<()> {
-        let layout = self.innodb_layout.clone().expect("scanned in phase 11");
+    pub(super) fn reconcile_tablespaces(&mut self, phase: Phase, copying: &Copying, fs: &dyn SourceFs) -> Result<()> {
+        let layout = &copying.innodb_layout;
         // The copies by file identity: a file still the one copied is that copy's table.
         let by_file: HashMap<FileId, Option<u32>> =
             self.copied_tables.iter().filter_map(|c| Some((c.file_id?, c.space_id))).collect();
         let mut live = Vec::new();
-        for ts in self.discover_tablespaces(fs, &layout)? {
+        for ts in self.discover_tablespaces(fs, layout)? {
             if ts.kind == TablespaceKind::Table {
                 let file_id =
                     self.svc.fs.file_id(&ts.source).map_err(|e| BackupError::io(&ts.source, "checking", e))?;
@@ -324,10 +325,10 @@ impl Backup {
         }
         let mut again = plan.created;
         self.copied_tables = plan.kept;
-        if !self.flavor().recovery_extends_files() {
+        if !copying.conn().flavor.recovery_extends_files() {
             again.extend(self.take_grown_tables(phase, fs)?);
         }
-        self.pool.as_ref().expect("created in phase 11").push(phase, again);
+        copying.pool.push(phase, again);
         Ok(())
     }
 
@@ -381,9 +382,9 @@ impl Backup {
     /// Under the lock, with every tablespace copied: each one the server's
     /// dictionary lists must be in the backup. A backup that would silently
     /// lack a table fails here, naming it.
-    fn check_against_dictionary(&mut self) -> Result<()> {
+    fn check_against_dictionary(&mut self, conn: &Connected) -> Result<()> {
         let phase = Phase::NonInnodbFiles;
-        let dictionary = self.flavor().tablespace_dictionary();
+        let dictionary = conn.flavor.tablespace_dictionary();
         self.statement(phase, dictionary.statement());
         let Some(listed) = self.svc.server.tablespaces(dictionary)? else {
             // mariabackup never asks; its completeness rests on the datadir scan and the
@@ -398,14 +399,14 @@ impl Backup {
             return Ok(());
         };
         let listed: Vec<_> = listed.into_iter().filter(|ts| self.opts.filter.holds_tablespace(&ts.name)).collect();
-        let checked = match witness::missing_from_dictionary(&listed, &self.held()) {
+        let checked = match witness::missing_from_dictionary(&listed, &self.held(&conn.datadir)) {
             Err(BackupError::TablespaceMissing { name, space_id, file }) => {
                 // Not in the backup because not on disk: someone removed it, not the server.
                 let path = Path::new(&file);
                 let path = if path.is_absolute() {
                     path.to_path_buf()
                 } else {
-                    self.datadir.join(path.strip_prefix("./").unwrap_or(path))
+                    conn.datadir.join(path.strip_prefix("./").unwrap_or(path))
                 };
                 if !self.svc.fs.exists(&path) {
                     return Err(BackupError::TablespaceFileGone { name, space_id, path });
@@ -418,8 +419,9 @@ impl Backup {
         Ok(())
     }
 
-    pub(super) fn held(&self) -> Held<'_> {
-        Held { datadir: &self.datadir, system_spaces: &self.copied_system_spaces, tables: &self.copied_tables }
+    /// What the backup holds, for the witnesses: `datadir` is the server's.
+    pub(super) fn held<'a>(&'a self, datadir: &'a Path) -> Held<'a> {
+        Held { datadir, system_spaces: &self.copied_system_spaces, tables: &self.copied_tables }
     }
 }
 

@@ -8,7 +8,8 @@
 
 use std::path::PathBuf;
 
-use super::{Backup, Next};
+use super::stage::{Connected, Detected};
+use super::Backup;
 use crate::copy::{parse_data_file_path, server_dir};
 use crate::error::{BackupError, Result};
 use crate::events::Phase;
@@ -23,15 +24,22 @@ const FSP_SPACE_ID: usize = 38;
 const CHECKPOINT_READS: u32 = 3;
 
 impl Backup {
-    pub(super) fn locate_given_datadir(&mut self, phase: Phase, server: PathBuf, given: PathBuf) -> Result<Next> {
+    /// The given directory, once it proved it is this server's.
+    pub(super) fn locate_given_datadir(
+        &mut self,
+        phase: Phase,
+        detected: Detected,
+        server: PathBuf,
+        given: PathBuf,
+    ) -> Result<Connected> {
         let refuse =
             |reason: String| BackupError::NotServerDatadir { given: given.clone(), server: server.clone(), reason };
         let dir = self.svc.fs.canonicalize(&given).map_err(|e| refuse(format!("it cannot be resolved: {e}")))?;
-        self.datadir = dir.clone();
+        let conn = Connected { vars: detected.vars, flavor: detected.flavor, datadir: dir.clone() };
 
         // The system tablespace: innodb_data_file_path's first file, space id 0.
-        let files = parse_data_file_path(self.vars.require("innodb_data_file_path")?)?;
-        let home = server_dir(&dir, self.vars.get("innodb_data_home_dir"));
+        let files = parse_data_file_path(conn.vars.require("innodb_data_file_path")?)?;
+        let home = server_dir(&dir, conn.vars.get("innodb_data_home_dir"));
         let first = home.join(&files[0].name);
         let mut f = self
             .svc
@@ -55,7 +63,7 @@ impl Backup {
 
         // The redo log: its newest checkpoint lies between the server's last
         // checkpoint (read first) and the server's current LSN (read last).
-        let (cp_lsn, server_checkpoint, server_lsn) = self.given_datadir_checkpoints(refuse)?;
+        let (cp_lsn, server_checkpoint, server_lsn) = self.given_datadir_checkpoints(&conn, refuse)?;
         if cp_lsn > server_lsn {
             return Err(refuse(format!(
                 "its redo log's checkpoint LSN {cp_lsn} is ahead of the server's current LSN {server_lsn}, so those \
@@ -78,20 +86,24 @@ impl Backup {
                 files[0].name,
             ),
         );
-        self.advance(Phase::ServerFacts)
+        Ok(conn)
     }
 
     /// (checkpoint in the given directory's redo header, the server's last
     /// checkpoint, the server's LSN). The server may report a checkpoint a
     /// moment before its header write is visible, so a header behind it is
     /// read again a few times before the caller calls it foreign.
-    fn given_datadir_checkpoints(&mut self, refuse: impl Fn(String) -> BackupError) -> Result<(Lsn, Lsn, Lsn)> {
+    fn given_datadir_checkpoints(
+        &mut self,
+        conn: &Connected,
+        refuse: impl Fn(String) -> BackupError,
+    ) -> Result<(Lsn, Lsn, Lsn)> {
         let mut attempt = 0;
         loop {
             let server_checkpoint = self.svc.server.last_checkpoint_lsn()?;
             let cp = {
-                let ctx = self.redo_context();
-                let log = self.flavor().open_redo_log(&ctx).map_err(|e| refuse(format!("its redo log: {e}")))?;
+                let ctx = self.redo_context(conn);
+                let log = conn.flavor.open_redo_log(&ctx).map_err(|e| refuse(format!("its redo log: {e}")))?;
                 log.read_checkpoint(&ctx).map_err(|e| refuse(format!("its redo log: {e}")))?
             };
             let server_lsn = self.svc.server.current_lsn()?;

@@ -63,10 +63,10 @@ pub fn run_until_stopped(mut backup: Backup, clock: Arc<dyn Clock>, stop: Arc<At
                 Err(e) => break Err(e),
             }
         };
-        if let Some(shared) = &backup.follower {
+        if let Some(shared) = backup.stage.follower() {
             shared.stop();
         }
-        if let Some(pool) = &backup.pool {
+        if let Some(pool) = backup.stage.pool() {
             pool.stop();
         }
         result

@@ -12,27 +12,31 @@ mod copying;
 mod datadir;
 mod driver;
 pub mod filter;
+mod hooks;
 mod locking;
 mod options;
 mod precopy;
 mod reconcile;
 mod shared;
+mod stage;
 mod witness;
 
 pub use driver::{run, run_until_stopped, Pacer, MIN_POLL_WAIT, PLANNED_PEAK_REDO_RATE};
+pub use hooks::TestHooks;
 pub use locking::LockWait;
 pub use options::BackupOptions;
 pub use shared::{PollAgain, SharedFollower};
 
 use crate::copy::delta::DeltaCount;
-use crate::copy::{CopyLane, CopyPool, InnodbLayout};
+use crate::copy::CopyLane;
 use crate::error::{BackupError, Result};
 use crate::events::{emit, EventKind, Phase, Progress, Role};
-use crate::flavor::{self, Flavor, RedoContext, RedoLog};
+use crate::flavor::{self, RedoContext, RedoLog};
 use crate::format::Lsn;
 use crate::io::{write_durable, Clock, SourceFs, TargetDir};
 use crate::meta;
-use crate::server::{BinlogPos, LoadProbe, LogWrittenProbe, ServerControl, ServerVars};
+use crate::server::{BinlogPos, LoadProbe, LogWrittenProbe, ServerControl};
+use stage::{Connected, Copying, Detected, Following, RedoOpened, Stage};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,19 +123,13 @@ pub struct Backup {
     /// Sub-step within a multi-statement phase.
     sub: usize,
     state: State,
-    vars: ServerVars,
-    datadir: PathBuf,
-    flavor: Option<Box<dyn Flavor>>,
-    redo_log: Option<Box<dyn RedoLog>>,
-    follower: Option<Arc<SharedFollower>>,
-    /// The tablespaces to copy, shared by the copy lanes (phase 11 on).
-    pool: Option<Arc<CopyPool>>,
+    /// What the phases so far learned of the server, its redo log and the copy.
+    stage: Stage,
     /// The copy's pace from the connection on (its first sample of the server's
     /// load is taken then), until the pool takes it.
     pace: Option<crate::copy::PaceState>,
     /// The orchestrator's own copy lane.
     lane: CopyLane,
-    innodb_layout: Option<InnodbLayout>,
     /// Every file-per-table tablespace copied so far.
     copied_tables: Vec<CopiedTable>,
     /// The FILE_* records of the final redo copy, checked after the release.
@@ -151,7 +149,6 @@ pub struct Backup {
     /// Reused by every non-InnoDB file copy.
     plain_buf: Vec<u8>,
     binlog: Option<BinlogPos>,
-    start_lsn: Lsn,
     /// The server's LSN at phase 5, before any data file was read.
     server_lsn_before_copy: Lsn,
     to_lsn: Lsn,
@@ -187,15 +184,9 @@ impl Backup {
             phase: Phase::ReadOptions,
             sub: 0,
             state: State::Running,
-            vars: ServerVars::default(),
-            datadir: PathBuf::new(),
-            flavor: None,
-            redo_log: None,
-            follower: None,
-            pool: None,
+            stage: Stage::Starting,
             pace: None,
             lane: CopyLane::new(1),
-            innodb_layout: None,
             copied_tables: Vec::new(),
             redo_file_ops: Vec::new(),
             copied_system_spaces: Vec::new(),
@@ -205,7 +196,6 @@ impl Backup {
             unsynced: Vec::new(),
             plain_buf: Vec::new(),
             binlog: None,
-            start_lsn: 0,
             server_lsn_before_copy: 0,
             to_lsn: 0,
             last_lsn: 0,
@@ -234,7 +224,7 @@ impl Backup {
     /// The log follower once phase 10 has started it: drivers poll it from then on.
     pub fn running_follower(&self) -> Option<Arc<SharedFollower>> {
         if self.phase > Phase::Threads {
-            self.follower.clone()
+            self.stage.follower().cloned()
         } else {
             None
         }
@@ -261,37 +251,68 @@ impl Backup {
     }
 
     fn step_phase(&mut self) -> Result<Next> {
-        match self.phase {
+        // The stage is handed to the phase apart from `self`, so a phase can
+        // borrow its group and change the rest of the backup at once.
+        let mut stage = std::mem::take(&mut self.stage);
+        let next = self.dispatch(&mut stage);
+        self.stage = stage;
+        next
+    }
+
+    /// Runs the current phase with the group it needs; the phases that learn
+    /// a group hand it back and the stage grows by it.
+    fn dispatch(&mut self, stage: &mut Stage) -> Result<Next> {
+        let phase = self.phase;
+        match phase {
             Phase::ReadOptions => self.read_options(),
             Phase::CheckTarget => self.check_target(),
-            Phase::Connect => self.connect(),
-            Phase::LocateDatadir => self.locate_datadir(),
-            Phase::ServerFacts => self.server_facts(),
-            Phase::SizeRedoLog => self.open_redo_log(),
-            Phase::FindCheckpoint => self.find_checkpoint(),
-            Phase::StartLogFile => self.start_log_file(),
-            Phase::FirstLogCopy => self.first_log_copy(),
+            Phase::Connect => {
+                stage.detected(phase, self.connect()?)?;
+                self.advance(Phase::LocateDatadir)
+            }
+            Phase::LocateDatadir => {
+                let conn = self.locate_datadir(stage.take_detected(phase)?)?;
+                stage.connected(phase, conn)?;
+                self.advance(Phase::ServerFacts)
+            }
+            Phase::ServerFacts => self.server_facts(stage.conn(phase)?),
+            Phase::SizeRedoLog => {
+                let log = self.open_redo_log(stage.conn(phase)?)?;
+                stage.redo_opened(phase, log)?;
+                self.advance(Phase::FindCheckpoint)
+            }
+            Phase::FindCheckpoint => self.find_checkpoint(stage.redo(phase)?),
+            Phase::StartLogFile => {
+                let (follower, start_lsn) = self.start_log_file(stage.redo(phase)?)?;
+                stage.following(phase, follower, start_lsn)?;
+                self.advance(Phase::FirstLogCopy)
+            }
+            Phase::FirstLogCopy => self.first_log_copy(stage.followed(phase)?),
             Phase::Threads => self.threads(),
-            Phase::TablespaceScan => self.tablespace_scan(),
-            Phase::DataCopy => self.copy_data_step(),
-            Phase::LogFollows => self.log_follows(),
-            Phase::Lock => self.lock_step(),
-            Phase::NonInnodbFiles => self.non_innodb_step(),
-            Phase::BinlogPosition => self.binlog_position(),
+            Phase::TablespaceScan => {
+                let (pool, layout) = self.tablespace_scan(stage.conn(phase)?)?;
+                stage.copying(phase, pool, layout)?;
+                self.advance(Phase::DataCopy)
+            }
+            Phase::DataCopy => self.copy_data_step(stage.copy(phase)?),
+            Phase::LogFollows => self.log_follows(stage.copy(phase)?),
+            Phase::Lock => self.lock_step(stage.copy(phase)?),
+            Phase::NonInnodbFiles => self.non_innodb_step(stage.copy(phase)?),
+            Phase::BinlogPosition => self.binlog_position(stage.copy(phase)?),
             Phase::FlushRedo => self.flush_redo(),
-            Phase::LastCheckpoint => self.last_checkpoint(),
-            Phase::StopLogCopy => self.stop_log_copy(),
-            Phase::CheckpointsFile => self.checkpoints_file(),
-            Phase::Unlock => self.unlock(),
-            Phase::Report => self.report(),
-            Phase::BackupMyCnf => self.backup_my_cnf(),
-            Phase::XtrabackupInfo => self.xtrabackup_info(),
-            Phase::Finish => self.finish(),
+            Phase::LastCheckpoint => self.last_checkpoint(stage.copy(phase)?),
+            Phase::StopLogCopy => self.stop_log_copy(stage.copy(phase)?),
+            Phase::CheckpointsFile => self.checkpoints_file(stage.copy(phase)?),
+            Phase::Unlock => self.unlock(stage.copy(phase)?),
+            Phase::Report => self.report(stage.copy(phase)?),
+            Phase::BackupMyCnf => self.backup_my_cnf(stage.copy(phase)?),
+            Phase::XtrabackupInfo => self.xtrabackup_info(stage.copy(phase)?),
+            Phase::Finish => self.finish(stage.copy(phase)?),
         }
     }
 
     fn check_follower(&self) -> Result<()> {
-        match self.follower.as_ref().and_then(|f| f.take_error()) {
+        match self.stage.follower().and_then(|f| f.take_error()) {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -300,10 +321,10 @@ impl Backup {
     /// Leaves nothing that looks like success and never leaves the server locked.
     fn abort(&mut self) {
         self.state = State::Failed;
-        if let Some(f) = &self.follower {
+        if let Some(f) = self.stage.follower() {
             f.stop();
         }
-        if let Some(pool) = &self.pool {
+        if let Some(pool) = self.stage.pool() {
             pool.stop();
         }
         if self.lock_attempted {
@@ -337,24 +358,12 @@ impl Backup {
         emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Statement(text.to_string()));
     }
 
-    fn flavor(&self) -> &dyn Flavor {
-        self.flavor.as_deref().expect("detected in phase 3")
-    }
-
-    fn redo_log(&self) -> &dyn RedoLog {
-        self.redo_log.as_deref().expect("opened in phase 6")
-    }
-
-    fn follower(&self) -> Arc<SharedFollower> {
-        self.follower.clone().expect("follower started in phase 8")
-    }
-
-    fn redo_context(&self) -> RedoContext<'_> {
+    fn redo_context<'a>(&'a self, conn: &'a Connected) -> RedoContext<'a> {
         RedoContext {
             fs: self.svc.fs.clone(),
             target: &*self.svc.target,
-            vars: &self.vars,
-            datadir: &self.datadir,
+            vars: &conn.vars,
+            datadir: &conn.datadir,
             read_step: self.opts.log_read_step,
             progress: self.svc.progress.clone(),
             clock: self.svc.clock.clone(),
@@ -419,44 +428,43 @@ impl Backup {
         self.advance(Phase::Connect)
     }
 
-    fn connect(&mut self) -> Result<Next> {
+    fn connect(&mut self) -> Result<Detected> {
         let phase = Phase::Connect;
         self.begin(phase);
-        self.vars = self.svc.server.variables()?;
-        let flavor = flavor::detect(&self.vars)?;
+        let vars = self.svc.server.variables()?;
+        let flavor = flavor::detect(&vars)?;
         copying::check_streamable(&*flavor, &*self.svc.target)?;
-        self.note(phase, format!("Using server version {} ({})", self.vars.version(), flavor.name()));
-        self.flavor = Some(flavor);
+        self.note(phase, format!("Using server version {} ({})", vars.version(), flavor.name()));
         self.start_pacing(phase);
-        self.advance(Phase::LocateDatadir)
+        Ok(Detected { vars, flavor })
     }
 
-    fn locate_datadir(&mut self) -> Result<Next> {
+    fn locate_datadir(&mut self, detected: Detected) -> Result<Connected> {
         let phase = Phase::LocateDatadir;
         self.begin(phase);
-        let configured = PathBuf::from(self.vars.require("datadir")?);
+        let configured = PathBuf::from(detected.vars.require("datadir")?);
         if let Some(given) = self.opts.datadir.clone() {
-            return self.locate_given_datadir(phase, configured, given);
+            return self.locate_given_datadir(phase, detected, configured, given);
         }
-        self.datadir = self
+        let datadir = self
             .svc
             .fs
             .canonicalize(&configured)
             .map_err(|e| BackupError::io(&configured, "resolving the datadir", e))?;
-        if self.datadir != configured {
-            self.note(phase, format!("datadir {} -> {}", configured.display(), self.datadir.display()));
+        if datadir != configured {
+            self.note(phase, format!("datadir {} -> {}", configured.display(), datadir.display()));
         }
-        self.advance(Phase::ServerFacts)
+        Ok(Connected { vars: detected.vars, flavor: detected.flavor, datadir })
     }
 
-    fn server_facts(&mut self) -> Result<Next> {
+    fn server_facts(&mut self, conn: &Connected) -> Result<Next> {
         let phase = Phase::ServerFacts;
         self.begin(phase);
-        if self.opts.slave_info && !self.flavor().has_all_slaves_status() {
+        if self.opts.slave_info && !conn.flavor.has_all_slaves_status() {
             return Err(BackupError::Unsupported(format!(
                 "--slave-info: innohot reads the replica's position from SHOW ALL SLAVES STATUS, which {} does not \
                  have; back up without --slave-info and take the position from SHOW SLAVE STATUS, or use xtrabackup",
-                self.flavor().name()
+                conn.flavor.name()
             )));
         }
         if self.opts.checkpoint_first {
@@ -467,7 +475,7 @@ impl Backup {
         let lsn = self.svc.server.current_lsn()?;
         self.server_lsn_before_copy = lsn;
         self.note(phase, format!("server log sequence number {lsn}"));
-        self.incremental_from_history(phase)?;
+        self.incremental_from_history(phase, conn)?;
         if let Some(from) = self.opts.copy.incremental_from {
             if from > lsn {
                 return Err(BackupError::Config(format!(
@@ -478,17 +486,17 @@ impl Backup {
             }
             self.note(phase, format!("incremental backup from LSN {from}: only pages changed since are copied"));
         }
-        for name in self.flavor().reported_variables() {
-            self.note(phase, format!("{name} = {}", self.vars.get(name).unwrap_or("")));
+        for name in conn.flavor.reported_variables() {
+            self.note(phase, format!("{name} = {}", conn.vars.get(name).unwrap_or("")));
         }
         self.advance(Phase::SizeRedoLog)
     }
 
     /// `--incremental-history-name` / `-uuid`: the base is the newest backup
     /// of that name (or uuid) in the server's history table.
-    fn incremental_from_history(&mut self, phase: Phase) -> Result<()> {
+    fn incremental_from_history(&mut self, phase: Phase, conn: &Connected) -> Result<()> {
         let Some(by) = self.opts.incremental_history.clone() else { return Ok(()) };
-        let table = self.flavor().history_table();
+        let table = conn.flavor.history_table();
         self.statement(phase, &format!("SELECT innodb_to_lsn FROM {} (--incremental-history)", table.name()));
         let (what, key) = match &by {
             crate::server::HistoryRow::Name(n) => ("name", n),
@@ -508,37 +516,36 @@ impl Backup {
         }
     }
 
-    fn open_redo_log(&mut self) -> Result<Next> {
+    fn open_redo_log(&mut self, conn: &Connected) -> Result<Box<dyn RedoLog>> {
         self.begin(Phase::SizeRedoLog);
-        let log = self.flavor().open_redo_log(&self.redo_context())?;
+        let log = conn.flavor.open_redo_log(&self.redo_context(conn))?;
         self.note(Phase::SizeRedoLog, log.describe());
-        self.redo_log = Some(log);
-        self.advance(Phase::FindCheckpoint)
+        Ok(log)
     }
 
-    fn find_checkpoint(&mut self) -> Result<Next> {
+    fn find_checkpoint(&mut self, redo: &RedoOpened) -> Result<Next> {
         self.begin(Phase::FindCheckpoint);
         // Phase 8 reads it again; this one reports what the copy will start from.
-        let cp = self.redo_log().read_checkpoint(&self.redo_context())?;
+        let cp = redo.redo_log.read_checkpoint(&self.redo_context(&redo.conn))?;
         self.note(Phase::FindCheckpoint, cp.description);
         self.advance(Phase::StartLogFile)
     }
 
-    fn start_log_file(&mut self) -> Result<Next> {
+    /// Starts the redo copy; returns the follower and where its copy starts.
+    fn start_log_file(&mut self, redo: &RedoOpened) -> Result<(Arc<SharedFollower>, Lsn)> {
         let phase = Phase::StartLogFile;
         self.begin(phase);
         let probe = self.svc.log_probe.take();
-        let follower = self.redo_log().start_follower(&self.redo_context(), probe)?;
-        self.start_lsn = follower.start_lsn();
+        let follower = redo.redo_log.start_follower(&self.redo_context(&redo.conn), probe)?;
+        let start_lsn = follower.start_lsn();
         let file = format!("{} header", follower.target_name());
         emit(&*self.svc.progress, &*self.svc.clock, phase, Role::Main, EventKind::Written { file, bytes: 0 });
-        self.follower = Some(Arc::new(SharedFollower::new(follower)));
-        self.advance(Phase::FirstLogCopy)
+        Ok((Arc::new(SharedFollower::new(follower)), start_lsn))
     }
 
-    fn first_log_copy(&mut self) -> Result<Next> {
+    fn first_log_copy(&mut self, run: &Following) -> Result<Next> {
         self.begin(Phase::FirstLogCopy);
-        self.follower().lock().poll(false)?;
+        run.follower.lock().poll(false)?;
         self.advance(Phase::Threads)
     }
 
@@ -548,16 +555,16 @@ impl Backup {
         self.advance(Phase::TablespaceScan)
     }
 
-    fn log_follows(&mut self) -> Result<Next> {
-        let pause = self.opts.debug_pause_before_lock;
+    fn log_follows(&mut self, copying: &Copying) -> Result<Next> {
+        let pause = self.opts.test_hooks.pause_before_lock;
         if !pause.is_zero() && self.sub == 0 {
             self.sub = 1;
             self.note(Phase::LogFollows, format!("test setting: pausing {} ms before the lock", pause.as_millis()));
             return Ok(Next::WaitUntil(self.svc.clock.now() + pause));
         }
         // A stream cannot take back a copy that changed before the lock: it copies under the lock only.
-        if self.flavor().copies_non_innodb_before_lock() && !self.svc.target.streams() {
-            if let Some(next) = self.before_lock_step()? {
+        if copying.conn().flavor.copies_non_innodb_before_lock() && !self.svc.target.streams() {
+            if let Some(next) = self.before_lock_step(copying)? {
                 return Ok(next);
             }
         }

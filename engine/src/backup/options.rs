@@ -1,6 +1,6 @@
 //! The user's knobs for one backup.
 
-use super::{filter, LockWait};
+use super::{filter, LockWait, TestHooks};
 use crate::copy::CopySettings;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,13 +23,8 @@ pub struct BackupOptions {
     pub tool_name: String,
     /// Where the options came from, for phase 1's report.
     pub options_source: String,
-    /// Test only: waits this long after the data copy, before the lock, so a
-    /// test can make the server outrun the log copier on purpose.
-    pub debug_pause_before_lock: Duration,
-    /// Test only: leaves this tablespace (`schema/table`, as the server's
-    /// dictionary names it) out of the copy, so a test can prove the backup
-    /// then fails instead of completing without it.
-    pub debug_skip_tablespace: Option<String>,
+    /// Tests' hooks into the backup; production never sets them (the default is none).
+    pub test_hooks: TestHooks,
     /// How coarse the source file system's timestamps may be: a non-InnoDB
     /// file changed less than this before its copy ahead of the lock is
     /// copied again under the lock, whatever its stamp says
@@ -79,8 +74,7 @@ impl Default for BackupOptions {
             tool_command: String::new(),
             tool_name: "innohot".into(),
             options_source: "command line".into(),
-            debug_pause_before_lock: Duration::ZERO,
-            debug_skip_tablespace: None,
+            test_hooks: TestHooks::default(),
             stamp_granularity: Duration::from_secs(2),
             datadir: None,
             filter: filter::Filter::default(),

@@ -6,6 +6,7 @@
 //! The work under the lock then grows with what changed, not with the
 //! number of tables (simulator/tests/lock_work.rs counts it).
 
+use super::stage::{Connected, Copying};
 use super::{Backup, Next};
 use crate::copy;
 use crate::error::{BackupError, Result};
@@ -80,47 +81,54 @@ impl Backup {
     /// Phase 13, for flavors that copy before the lock: the tablespace
     /// reconcile and the copies of tables created so far, then every
     /// non-InnoDB file, one per step; None when all is done.
-    pub(super) fn before_lock_step(&mut self) -> Result<Option<Next>> {
+    pub(super) fn before_lock_step(&mut self, copying: &Copying) -> Result<Option<Next>> {
         let phase = Phase::LogFollows;
         let fs = self.svc.fs.clone();
         if self.sub < SETTLED {
             self.note(phase, "before the lock: settling the DDL run so far, copying the non-InnoDB files");
-            self.reconcile_tablespaces(phase, &*fs)?;
+            self.reconcile_tablespaces(phase, copying, &*fs)?;
             self.sub = SETTLED;
         }
-        if let Some(next) = self.copy_tablespace_step()? {
+        if let Some(next) = self.copy_tablespace_step(&copying.pool)? {
             return Ok(Some(next));
         }
         if self.sub == SETTLED {
-            self.other_files = self.non_innodb_files(&*fs)?.files.into();
+            self.other_files = self.non_innodb_files(copying.conn(), &*fs)?.files.into();
             self.precopy = Some(Precopy { since: self.svc.clock.unix_nanos(), files: BTreeMap::new() });
             self.sub = LISTED;
         }
         match self.other_files.pop_front() {
             Some((source, rel)) => {
-                self.precopy_file(phase, source, rel)?;
+                if let Some(vouched) = self.precopy_file(phase, &source, &rel)? {
+                    let Some(precopy) = self.precopy.as_mut() else {
+                        return Err(BackupError::PhaseOrder {
+                            phase,
+                            needs: "the non-InnoDB files listed before the lock",
+                        });
+                    };
+                    precopy.files.insert(rel, vouched);
+                }
                 Ok(Some(Next::Continue))
             }
             None => Ok(None),
         }
     }
 
-    /// Copies one file before the lock and records the stamp that vouches for the copy.
-    fn precopy_file(&mut self, phase: Phase, source: PathBuf, rel: PathBuf) -> Result<()> {
-        let before = self.stamp(&source);
-        match self.copy_other_file(phase, source.clone(), rel.clone()) {
+    /// Copies one file before the lock; returns the stamp that vouches for
+    /// the copy (None inside: none does), or None when the file vanished first.
+    fn precopy_file(&mut self, phase: Phase, source: &Path, rel: &Path) -> Result<Option<Option<FileStamp>>> {
+        let before = self.stamp(source);
+        match self.copy_other_file(phase, source.to_path_buf(), rel.to_path_buf()) {
             Ok(_) => {}
             // Gone before it could be opened (DROP, RENAME): the lock-time listing settles it.
             Err(BackupError::Io { path, source: e, .. }) if e.kind() == io::ErrorKind::NotFound && path == source => {
                 self.note(phase, format!("{} vanished before its copy (DDL): settled under the lock", rel.display()));
-                return Ok(());
+                return Ok(None);
             }
             Err(e) => return Err(e),
         }
-        let after = self.stamp(&source);
-        let vouched = before.filter(|b| after == Some(*b));
-        self.precopy.as_mut().expect("listed before the copy").files.insert(rel, vouched);
-        Ok(())
+        let after = self.stamp(source);
+        Ok(Some(before.filter(|b| after == Some(*b))))
     }
 
     /// The file's stamp; None when it is gone or cannot be stamped (either way
@@ -193,11 +201,11 @@ impl Backup {
     /// Every non-InnoDB file: the flavor's at the datadir's top, then each
     /// schema directory's (not those of `ignore_db_dirs`); and the empty schema
     /// directories the backup holds.
-    pub(super) fn non_innodb_files(&self, fs: &dyn SourceFs) -> Result<copy::SchemaFiles> {
-        let flavor = self.flavor();
-        let ignored = copy::ignored_db_dirs(self.vars.get("ignore_db_dirs"));
-        let schemas = copy::discover_non_innodb(fs, &self.datadir, flavor.non_innodb_extensions(), &ignored)?;
-        let mut files = flavor.top_level_files(fs, &self.datadir, &self.vars)?;
+    pub(super) fn non_innodb_files(&self, conn: &Connected, fs: &dyn SourceFs) -> Result<copy::SchemaFiles> {
+        let flavor = &conn.flavor;
+        let ignored = copy::ignored_db_dirs(conn.vars.get("ignore_db_dirs"));
+        let schemas = copy::discover_non_innodb(fs, &conn.datadir, flavor.non_innodb_extensions(), &ignored)?;
+        let mut files = flavor.top_level_files(fs, &conn.datadir, &conn.vars)?;
         // As a restored mariabackup backup (whose prepare's Aria recovery purges them): no log
         // the server has marked free, which no recovery reads.
         files.retain(|(_, rel)| !self.aria_free_logs.iter().any(|free| rel == Path::new(free)));

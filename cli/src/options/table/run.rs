@@ -1,9 +1,9 @@
 //! What the backup records, how it locks, what it copies of the server, and where it writes.
 
 use super::Kind::{Flag, Many, OptionalValue as Opt, Value};
-use super::OptionSpec;
+use super::{OptionSpec, Val};
 use crate::options::values::{query_type, stream_format, write_ahead_size};
-use crate::options::Layer;
+use crate::options::{BadOption, Layer};
 
 /// In the order the command line applies them (see `table`).
 pub static RUN: &[OptionSpec] = &[
@@ -240,7 +240,8 @@ pub static RUN: &[OptionSpec] = &[
     })
     .command_line_only(),
     OptionSpec::new("debug-pause-before-lock-ms", Value("MS"), "Test only: wait this long before the lock", |a, v| {
-        a.options.debug_pause_before_lock = v.millis()?;
+        test_hooks_allowed(&v)?;
+        a.options.test_hooks.pause_before_lock = v.millis()?;
         Ok(())
     })
     .hidden(),
@@ -249,9 +250,28 @@ pub static RUN: &[OptionSpec] = &[
         Value("SCHEMA/TABLE"),
         "Test only: leave this SCHEMA/TABLE out of the copy",
         |a, v| {
-            a.options.debug_skip_tablespace = Some(v.string()?);
+            test_hooks_allowed(&v)?;
+            a.options.test_hooks.skip_tablespace = Some(v.string()?);
             Ok(())
         },
     )
     .hidden(),
 ];
+
+/// The environment variable, set to `1`, that lets the test-only options through.
+const TEST_HOOKS_VAR: &str = "INNOHOT_TEST_HOOKS";
+
+/// The test-only options (`TestHooks`) make a backup stall or leave a table
+/// out on purpose: only a test suite that says so in the environment may
+/// give them, so a stray option can never weaken a real backup.
+fn test_hooks_allowed(v: &Val) -> Result<(), BadOption> {
+    if std::env::var_os(TEST_HOOKS_VAR).is_some_and(|on| on == "1") {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is a test hook: innohot accepts it only with {TEST_HOOKS_VAR}=1 in its environment, as the test suites \
+         run it; leave it out of a real backup",
+        v.name
+    )
+    .into())
+}
