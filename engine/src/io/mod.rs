@@ -4,6 +4,8 @@
 //! simulator plugs in its own clock and (optionally faulty) file wrappers, so
 //! a simulated run never depends on the wall clock or OS scheduling.
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
 pub mod local;
 #[cfg(any(test, feature = "test-support"))]
 pub mod mem;

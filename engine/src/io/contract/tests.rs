@@ -1,0 +1,68 @@
+//! The contract suite over every implementation in the engine.
+
+use super::*;
+use crate::io::local::RealLocalFs;
+use crate::io::memfs::MemFs;
+use crate::io::real::{RealSourceFs, RealTargetDir};
+
+fn temp_root() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let root = RealSourceFs.canonicalize(dir.path()).expect("its real path");
+    (dir, root)
+}
+
+#[test]
+fn the_real_source_fs_keeps_its_contract() {
+    let (_dir, root) = temp_root();
+    lay_out_source_tree(&RealLocalFs, &root);
+    check_source_fs(&RealSourceFs, &root);
+}
+
+#[test]
+fn the_real_target_dir_keeps_its_contract() {
+    let (_dir, root) = temp_root();
+    let target = RealTargetDir::create(&root.join("backup"), true).expect("a target directory");
+    check_target_dir(&target, &RealSourceFs);
+}
+
+#[test]
+fn the_real_local_fs_keeps_its_contract() {
+    let (_dir, root) = temp_root();
+    check_local_fs(&RealLocalFs, &root);
+}
+
+#[test]
+fn memfs_keeps_the_local_fs_contract() {
+    let fs = MemFs::new();
+    fs.put_dir(Path::new("/work"));
+    check_local_fs(&fs, Path::new("/work"));
+}
+
+/// A source that reports a missing file as some other failure, as a careless
+/// implementation might: the suite must catch it.
+struct NotFoundAsOther;
+
+impl SourceFs for NotFoundAsOther {
+    fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>> {
+        RealSourceFs.open(path, policy).map_err(|e| io::Error::other(e.to_string()))
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        RealSourceFs.list(dir)
+    }
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        RealSourceFs.canonicalize(path)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        RealSourceFs.exists(path)
+    }
+}
+
+#[test]
+fn the_suite_catches_a_missing_file_that_is_not_not_found() {
+    let (_dir, root) = temp_root();
+    lay_out_source_tree(&RealLocalFs, &root);
+    let caught = std::panic::catch_unwind(|| check_source_fs(&NotFoundAsOther, &root));
+    let message = caught.expect_err("the broken contract passed");
+    let message = message.downcast_ref::<String>().expect("a formatted panic");
+    assert!(message.contains("open(") && message.contains("NotFound"), "{message}");
+}
