@@ -66,3 +66,18 @@ fn the_suite_catches_a_missing_file_that_is_not_not_found() {
     let message = message.downcast_ref::<String>().expect("a formatted panic");
     assert!(message.contains("open(") && message.contains("NotFound"), "{message}");
 }
+
+#[test]
+fn memfs_as_a_source_keeps_the_source_fs_contract() {
+    let fs = MemFs::new();
+    fs.put_dir(Path::new("/datadir"));
+    lay_out_source_tree(&fs, Path::new("/datadir"));
+    check_source_fs(&fs.source_view(), Path::new("/datadir"));
+}
+
+#[test]
+fn memfs_as_a_target_keeps_the_target_dir_contract() {
+    let fs = MemFs::new();
+    fs.put_dir(Path::new("/backup"));
+    check_target_dir(&fs.target_view(Path::new("/backup")), &fs.source_view());
+}
