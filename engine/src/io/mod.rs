@@ -6,6 +6,7 @@
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
+pub mod faulty;
 pub mod local;
 #[cfg(any(test, feature = "test-support"))]
 pub mod mem;
