@@ -90,6 +90,7 @@ pub fn check_source_fs(fs: &dyn SourceFs, root: &Path) {
             check_source_file(fs, &path, bytes);
         }
     }
+    check_source_dir_is_no_file(fs, &root.join("db"));
     check_source_missing(fs, &root.join("db/missing.ibd"));
     check_source_missing(fs, &root.join("nodir/missing.ibd"));
     let canon = ok(fs.canonicalize(root), "canonicalize(root)");
@@ -149,6 +150,14 @@ fn check_source_file(fs: &dyn SourceFs, path: &Path, bytes: &[u8]) {
         Ok(Some(stamp)) => assert_eq!(stamp.size, bytes.len() as u64, "stamp({what}).size"),
         Ok(None) => panic!("stamp({what}) says nothing is there"),
         Err(e) => assert_eq!(e.kind(), ErrorKind::Unsupported, "stamp({what}) fails only as Unsupported: {e}"),
+    }
+}
+
+/// A directory opens as no file: the open or its first read fails.
+fn check_source_dir_is_no_file(fs: &dyn SourceFs, dir: &Path) {
+    if let Ok(mut f) = fs.open(dir, ReadPolicy::default()) {
+        let mut buf = [0u8; 16];
+        expect_failure(f.read_at(&mut buf, 0), &format!("read_at of the directory {}", dir.display()));
     }
 }
 

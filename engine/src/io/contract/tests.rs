@@ -4,6 +4,7 @@ use super::*;
 use crate::io::local::RealLocalFs;
 use crate::io::memfs::MemFs;
 use crate::io::real::{RealSourceFs, RealTargetDir};
+use crate::io::TargetDir;
 
 fn temp_root() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -80,4 +81,32 @@ fn memfs_as_a_target_keeps_the_target_dir_contract() {
     let fs = MemFs::new();
     fs.put_dir(Path::new("/backup"));
     check_target_dir(&fs.target_view(Path::new("/backup")), &fs.source_view());
+}
+
+#[test]
+fn the_real_file_systems_follow_symlinks_and_leave_dangling_ones_out() {
+    use std::os::unix::fs::symlink;
+    let (_dir, root) = temp_root();
+    lay_out_source_tree(&RealLocalFs, &root);
+    symlink(root.join("db"), root.join("db_link")).expect("a symlink to a directory");
+    symlink(root.join("ibdata1"), root.join("file_link")).expect("a symlink to a file");
+    symlink(root.join("nowhere"), root.join("dangling")).expect("a dangling symlink");
+    let listed = RealSourceFs.list(&root).expect("list");
+    let kind = |name: &str| listed.iter().find(|e| e.name == name).map(|e| e.kind);
+    assert_eq!(kind("db_link"), Some(EntryKind::Dir), "a symlink is listed as what it points at");
+    assert_eq!(kind("file_link"), Some(EntryKind::File));
+    assert_eq!(kind("dangling"), None, "a dangling symlink is left out");
+    assert_eq!(RealLocalFs.list(&root).expect("list"), listed, "LocalFs lists as SourceFs does");
+    let dangling = root.join("dangling");
+    assert!(!RealSourceFs.exists(&dangling), "SourceFs::exists follows symlinks");
+    assert!(RealLocalFs.exists(&dangling), "LocalFs::exists says the name is taken");
+    let open = RealSourceFs.open(&dangling, ReadPolicy::default()).map(drop);
+    assert_eq!(open.unwrap_err().kind(), io::ErrorKind::NotFound, "opening a dangling symlink");
+    let target = RealTargetDir::create(&root.join("backup"), false).expect("a target");
+    symlink(root.join("nowhere"), root.join("backup/taken")).expect("a dangling symlink in the target");
+    let create = target.create_file(Path::new("taken")).map(drop);
+    assert_eq!(create.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "create_file over a dangling symlink");
+    let edit = RealLocalFs.open_edit(&root.join("file_link")).map(drop);
+    assert!(edit.is_err(), "open_edit never follows a symlink");
+    assert_eq!(RealSourceFs.canonicalize(&root.join("db_link")).expect("canonicalize"), root.join("db"));
 }
