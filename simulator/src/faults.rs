@@ -1,19 +1,16 @@
-//! Planned faults, wrapped around the real file system and the simulated
-//! control plane. Each wrapper records when its fault fires, so the oracle
-//! knows whether a failure was called for.
+//! Planned faults: the file-system ones through the engine's wrappers
+//! (`innohot::io::faulty`), the control plane's here. Each wrapper records
+//! when its fault fires, so the oracle knows whether a failure was called for.
 
 use innohot::format::Lsn;
-use innohot::io::{DirEntry, ReadPolicy, SourceFile, SourceFs, TargetDir, TargetFile};
+use innohot::io::faulty::TargetFaults;
+pub use innohot::io::faulty::{FaultySourceFs, FaultyTarget, FiredLog, SourceOps};
 use innohot::server::{
     BinlogPos, GtidSource, LockStep, ServerControl, ServerError, ServerPlugin, ServerTablespace, ServerVars,
     TablespaceDictionary,
 };
 use std::fmt;
-use std::io;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 
 /// The errno of the planned I/O faults.
 pub const EIO: i32 = 5;
@@ -104,6 +101,15 @@ impl Faults {
     pub fn is_none(&self) -> bool {
         *self == Faults::default()
     }
+
+    /// The target's part of the plan, for the engine's `FaultyTarget`.
+    pub fn target_faults(&self) -> TargetFaults {
+        TargetFaults {
+            create_enospc: self.target_create_enospc.clone(),
+            write_eio: self.target_write_eio.clone(),
+            sync_eio: self.target_sync_eio.clone(),
+        }
+    }
 }
 
 impl fmt::Display for Faults {
@@ -154,184 +160,8 @@ impl Faults {
     }
 }
 
-/// Which planned faults fired, in order.
-pub type FiredLog = Arc<Mutex<Vec<String>>>;
-
 fn fire(log: &FiredLog, what: String) {
     log.lock().expect("fired log").push(what);
-}
-
-pub struct FaultyTarget<T: TargetDir> {
-    pub inner: T,
-    pub faults: Faults,
-    pub fired: FiredLog,
-}
-
-struct FaultyTargetFile {
-    inner: Box<dyn TargetFile>,
-    name: String,
-    writes: u32,
-    eio_on_write: Option<u32>,
-    eio_on_sync: bool,
-    fired: FiredLog,
-}
-
-impl TargetFile for FaultyTargetFile {
-    fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()> {
-        self.writes += 1;
-        if self.eio_on_write == Some(self.writes) {
-            fire(&self.fired, format!("EIO on write {} of {}", self.writes, self.name));
-            return Err(io::Error::from_raw_os_error(EIO));
-        }
-        self.inner.write_at(data, offset)
-    }
-    fn sync(&mut self) -> io::Result<()> {
-        if self.eio_on_sync {
-            fire(&self.fired, format!("EIO on fdatasync of {}", self.name));
-            return Err(io::Error::from_raw_os_error(EIO));
-        }
-        self.inner.sync()
-    }
-}
-
-impl<T: TargetDir> TargetDir for FaultyTarget<T> {
-    fn create_dir_all(&self, rel: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(rel)
-    }
-    fn create_file(&self, rel: &Path) -> io::Result<Box<dyn TargetFile>> {
-        let name = rel.display().to_string();
-        if self.faults.target_create_enospc.as_deref() == Some(name.as_str()) {
-            fire(&self.fired, format!("ENOSPC creating {name}"));
-            return Err(io::Error::from_raw_os_error(ENOSPC));
-        }
-        let inner = self.inner.create_file(rel)?;
-        Ok(Box::new(FaultyTargetFile {
-            inner,
-            eio_on_write: self.faults.target_write_eio.as_ref().filter(|(n, _)| *n == name).map(|(_, k)| *k),
-            eio_on_sync: self.faults.target_sync_eio.as_deref() == Some(name.as_str()),
-            name,
-            writes: 0,
-            fired: self.fired.clone(),
-        }))
-    }
-    fn remove_file(&self, rel: &Path) -> io::Result<()> {
-        self.inner.remove_file(rel)
-    }
-    fn publish(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.publish(from, to)
-    }
-    fn sync_dir(&self, rel: &Path) -> io::Result<()> {
-        self.inner.sync_dir(rel)
-    }
-    fn sync_file(&self, rel: &Path) -> io::Result<()> {
-        let name = rel.display().to_string();
-        if self.faults.target_sync_eio.as_deref() == Some(name.as_str()) {
-            fire(&self.fired, format!("EIO on fdatasync of {name}"));
-            return Err(io::Error::from_raw_os_error(EIO));
-        }
-        self.inner.sync_file(rel)
-    }
-    fn root(&self) -> &Path {
-        self.inner.root()
-    }
-    fn streams(&self) -> bool {
-        self.inner.streams()
-    }
-    fn compresses(&self) -> bool {
-        self.inner.compresses()
-    }
-}
-
-pub struct FaultySourceFs<F: SourceFs> {
-    pub inner: F,
-    pub read_eio: Option<(String, u32)>,
-    pub fired: FiredLog,
-    /// Every open and listing the backup made, in order.
-    pub ops: SourceOps,
-}
-
-/// The source file system calls that grow with the number of files (opens,
-/// directory listings and stamps), as "open PATH" / "list DIR" / "stat PATH",
-/// in order: the harness reads which of them happened while commits were blocked.
-pub type SourceOps = Arc<Mutex<Vec<String>>>;
-
-struct FaultySourceFile {
-    inner: Box<dyn SourceFile>,
-    path: PathBuf,
-    /// Shared by the handles of one open (ranges copied on several lanes):
-    /// "the k-th read of the file" counts them all.
-    reads: Arc<AtomicU32>,
-    eio_on_read: Option<u32>,
-    fired: FiredLog,
-}
-
-impl SourceFile for FaultySourceFile {
-    fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let reads = self.reads.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.eio_on_read == Some(reads) {
-            fire(&self.fired, format!("EIO on read {reads} of {}", self.path.display()));
-            return Err(io::Error::from_raw_os_error(EIO));
-        }
-        self.inner.read_at(buf, offset)
-    }
-    fn size(&mut self) -> io::Result<u64> {
-        self.inner.size()
-    }
-    fn done_with(&mut self, offset: u64, len: u64) {
-        self.inner.done_with(offset, len)
-    }
-    fn file_id(&self) -> io::Result<Option<innohot::io::FileId>> {
-        self.inner.file_id()
-    }
-    fn try_clone(&self) -> io::Result<Option<Box<dyn SourceFile>>> {
-        let Some(inner) = self.inner.try_clone()? else { return Ok(None) };
-        Ok(Some(Box::new(FaultySourceFile {
-            inner,
-            path: self.path.clone(),
-            reads: self.reads.clone(),
-            eio_on_read: self.eio_on_read,
-            fired: self.fired.clone(),
-        })))
-    }
-}
-
-impl<F: SourceFs> SourceFs for FaultySourceFs<F> {
-    fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>> {
-        self.ops.lock().expect("source ops").push(format!("open {}", path.display()));
-        let inner = self.inner.open(path, policy)?;
-        let eio_on_read = self.read_eio.as_ref().filter(|(n, _)| path.ends_with(n)).map(|(_, k)| *k);
-        if eio_on_read.is_none() {
-            return Ok(inner);
-        }
-        Ok(Box::new(FaultySourceFile {
-            inner,
-            path: path.to_path_buf(),
-            reads: Arc::new(AtomicU32::new(0)),
-            eio_on_read,
-            fired: self.fired.clone(),
-        }))
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
-        self.ops.lock().expect("source ops").push(format!("list {}", dir.display()));
-        self.inner.list(dir)
-    }
-    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
-        self.inner.canonicalize(path)
-    }
-    fn exists(&self, path: &Path) -> bool {
-        self.inner.exists(path)
-    }
-    fn file_id(&self, path: &Path) -> io::Result<Option<innohot::io::FileId>> {
-        self.inner.file_id(path)
-    }
-    fn stamp(&self, path: &Path) -> io::Result<Option<innohot::io::FileStamp>> {
-        self.ops.lock().expect("source ops").push(format!("stat {}", path.display()));
-        self.inner.stamp(path)
-    }
-    fn size(&self, path: &Path) -> io::Result<u64> {
-        self.ops.lock().expect("source ops").push(format!("stat {}", path.display()));
-        self.inner.size(path)
-    }
 }
 
 pub struct FaultyControl<C: ServerControl> {

@@ -209,7 +209,7 @@ pub(crate) fn new_backup(
                 fired: fired.clone(),
                 ops: shared.source_ops.clone(),
             }),
-            target: Arc::new(FaultyTarget { inner: target, faults: cfg.faults.clone(), fired: fired.clone() }),
+            target: Arc::new(FaultyTarget { inner: target, faults: cfg.faults.target_faults(), fired: fired.clone() }),
             clock: Arc::new(shared.clock.clone()),
             progress: Arc::new(Tee(shared.recorder.clone(), opts.progress.clone())),
         },

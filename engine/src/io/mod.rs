@@ -4,6 +4,9 @@
 //! simulator plugs in its own clock and (optionally faulty) file wrappers, so
 //! a simulated run never depends on the wall clock or OS scheduling.
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
+pub mod faulty;
 pub mod local;
 #[cfg(any(test, feature = "test-support"))]
 pub mod mem;
@@ -63,11 +66,20 @@ impl Clock for ManualClock {
 }
 
 /// A file being read from the server's data directory.
+///
+/// The handle reads the file it opened: renaming or removing its path later
+/// changes nothing for the handle (POSIX semantics; the copier relies on it
+/// to finish a file the server drops meanwhile).
 pub trait SourceFile: Send {
-    /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
+    /// Reads up to `buf.len()` bytes at `offset`, filling `buf` unless the file
+    /// ends first: a short count only at end of file, 0 at or past it (the
+    /// copier reads a count below a page as the file's end, never as a retry).
+    /// EINTR is retried inside; any other failure is an error.
     fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// The opened file's size now: it may grow between calls while the server writes.
     fn size(&mut self) -> io::Result<u64>;
     /// Tells the kernel a range will not be read again (POSIX_FADV_DONTNEED).
+    /// Advice only: nothing a caller sees may change.
     fn done_with(&mut self, _offset: u64, _len: u64) {}
     /// The identity of the file this handle reads (see `SourceFs::file_id`).
     fn file_id(&self) -> io::Result<Option<FileId>> {
@@ -158,16 +170,32 @@ impl FileStamp {
     }
 }
 
-/// The server's file system, read-only.
+/// The server's file system (or a finished backup, for verify), read-only.
+///
+/// Paths are absolute. Every method follows symlinks: what is listed, stamped
+/// and sized is what `open` reads. The contract suite `io::contract` checks
+/// these promises on every implementation.
 pub trait SourceFs: Send + Sync {
+    /// Opens a regular file for reading. Nothing at `path` (a dangling symlink
+    /// included) fails with `ErrorKind::NotFound`: the copier and the backup take
+    /// exactly that kind as "the server dropped the table since it was listed".
+    /// A directory fails, at the open or at the first read. `policy` changes
+    /// speed, never what is read.
     fn open(&self, path: &Path, policy: ReadPolicy) -> io::Result<Box<dyn SourceFile>>;
-    /// Entries sorted by name; symlinks are reported by what they point at.
+    /// The entries of `dir`, sorted by name (bytewise), without `.` and `..`.
+    /// A symlink is reported as the kind it points at; a dangling one, or an
+    /// entry removed while the directory is read, is left out. A missing `dir`
+    /// fails with NotFound; a name that is not UTF-8 with InvalidData.
     fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
-    /// The path with every symlink resolved (the reference run's datadir is a symlink).
+    /// The path, absolute, with every symlink resolved and no `.` or `..` (the
+    /// reference run's datadir is a symlink). NotFound when nothing is there.
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+    /// Whether `path` leads to a file or directory, through symlinks (a dangling
+    /// symlink does not exist). An error reads as false.
     fn exists(&self, path: &Path) -> bool;
     /// What makes a file this file and no other (device, inode, birth time),
-    /// when the file system can say; None when it cannot.
+    /// when the file system can say; None when it cannot. Two paths with equal
+    /// ids are one file; a file re-created at a path gets a new id.
     fn file_id(&self, _path: &Path) -> io::Result<Option<FileId>> {
         Ok(None)
     }
@@ -178,35 +206,55 @@ pub trait SourceFs: Send + Sync {
         Err(io::Error::new(io::ErrorKind::Unsupported, "this file system does not stamp files"))
     }
     /// The file's size, by stat(2) where the file system can (no open: the
-    /// work under the lock must not grow with the number of tables).
+    /// work under the lock must not grow with the number of tables). NotFound
+    /// when nothing is at `path`, as `open`.
     fn size(&self, path: &Path) -> io::Result<u64> {
         self.open(path, ReadPolicy::default())?.size()
     }
 }
 
-/// A file being written into the backup.
+/// A file being written into the backup (or created by a restore).
 pub trait TargetFile: Send {
-    /// Writes all of `data` at `offset`.
+    /// Writes all of `data` at `offset`, or fails; past the end the file grows
+    /// and a gap reads as zeros. Not durable until `sync`: a crash may lose,
+    /// keep or tear it.
     fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()>;
-    /// fdatasync: the bytes are durable when this returns Ok.
+    /// fdatasync: every byte written through this handle is durable when this
+    /// returns Ok; the file's name is durable only once its directory is synced.
+    /// After a failed sync nothing may be assumed of the unsynced bytes.
     fn sync(&mut self) -> io::Result<()>;
 }
 
 /// The backup directory. Files are created exclusively (O_CREAT|O_EXCL|O_NOFOLLOW,
 /// 0640) and directories with 0750, so a backup never overwrites anything.
+///
+/// Paths are relative to `root()` and never hold `..`. A name (created,
+/// published, removed) is durable once its directory is synced (`sync_dir`), a
+/// file's bytes once it is synced (`TargetFile::sync`, `sync_file`). A stream
+/// (`streams()`) sends each file once and cannot take it back: see
+/// `stream::StreamTarget` for what it refuses. `io::contract` checks the rest.
 pub trait TargetDir: Send + Sync {
     /// Creates `rel` and its parents (0750); existing directories are fine.
     fn create_dir_all(&self, rel: &Path) -> io::Result<()>;
+    /// A new empty file. AlreadyExists when anything (a dangling symlink
+    /// included) is at `rel`, which is left as it was; NotFound when its
+    /// directory does not exist.
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn TargetFile>>;
     /// Removes a file this backup wrote (used to withdraw a success marker).
+    /// NotFound when nothing is at `rel`.
     fn remove_file(&self, rel: &Path) -> io::Result<()>;
-    /// Gives a finished file its final name; never replaces an existing file.
+    /// Gives a finished file its final name: afterwards `to` has the bytes and
+    /// `from` is gone. Never replaces: AlreadyExists when `to` exists, and then
+    /// both files are as they were. NotFound when `from` does not exist.
     fn publish(&self, from: &Path, to: &Path) -> io::Result<()>;
-    /// Makes directory entries durable (fsync of `rel`, "" = the root).
+    /// Makes directory entries durable (fsync of `rel`, "" = the root): every
+    /// name created, published or removed in it so far survives a crash.
     fn sync_dir(&self, rel: &Path) -> io::Result<()>;
     /// fdatasync of a file this backup wrote earlier and closed unsynced
-    /// (files copied under the lock are made durable after it).
+    /// (files copied under the lock are made durable after it). NotFound when
+    /// nothing is at `rel`.
     fn sync_file(&self, rel: &Path) -> io::Result<()>;
+    /// The directory `rel` paths start from (absolute).
     fn root(&self) -> &Path;
     /// Whether this target is a stream (`stream::StreamTarget`): each file is
     /// written once, front to back, by one writer, and what is sent cannot be
@@ -229,16 +277,20 @@ pub fn write_durable(target: &dyn TargetDir, rel: &Path, contents: &[u8]) -> io:
 }
 
 /// A file opened in place for reading and writing (prepare changes a backup's pages).
+/// Reads see every write made before them through any handle of the file.
 pub trait EditFile: Send {
-    /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
+    /// Reads up to `buf.len()` bytes at `offset`, filling `buf` unless the file
+    /// ends first: a short count only at end of file, 0 at or past it.
     fn read_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
-    /// Writes all of `data` at `offset`; past the end the file grows.
+    /// Writes all of `data` at `offset`, or fails; past the end the file grows
+    /// and a gap reads as zeros. Not durable until `sync`.
     fn write_at(&mut self, data: &[u8], offset: u64) -> io::Result<()>;
+    /// The file's size now, writes and cuts through this handle included.
     fn size(&mut self) -> io::Result<u64>;
-    /// fdatasync.
+    /// fdatasync: the file's bytes (and length) are durable when this returns Ok.
     fn sync(&mut self) -> io::Result<()>;
     /// Cuts the file to `len` bytes (prepare shrinks an undo tablespace the redo
-    /// truncated, as the server's recovery does).
+    /// truncated, as the server's recovery does). Durable after `sync`.
     fn set_len(&mut self, len: u64) -> io::Result<()>;
     /// Makes `len` bytes from `offset` read as zeros without changing the
     /// file's size; where the file system can, they stop taking blocks (a hole,
@@ -304,13 +356,23 @@ pub struct Owner {
 /// server's datadir (prepare, copy-back, move-back). New files are created
 /// exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, 0640), directories with 0750; nothing
 /// is ever replaced except through [`LocalFs::replace_durably`].
+///
+/// Paths are absolute. Nothing at a path the method reads, edits, renames or
+/// removes fails with NotFound; a create whose name is taken fails with
+/// AlreadyExists and changes nothing. Names (created, renamed, removed) are
+/// durable once their directory is synced (`sync_dir`); bytes once their file
+/// is synced. `io::contract::check_local_fs` checks these promises.
 pub trait LocalFs: Send + Sync {
-    /// Entries sorted by name; symlinks are reported by what they point at.
+    /// The entries of `dir` as [`SourceFs::list`] gives them: sorted by name,
+    /// symlinks by what they point at, dangling ones left out; NotFound when
+    /// `dir` is missing.
     fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
-    /// Whether anything (even a dangling symlink) is at `path`.
+    /// Whether anything (even a dangling symlink) is at `path`: unlike
+    /// [`SourceFs::exists`], which follows symlinks, this asks whether the name is taken.
     fn exists(&self, path: &Path) -> bool;
+    /// Whether `path` leads to a directory, through symlinks; false when nothing is there.
     fn is_dir(&self, path: &Path) -> bool;
-    /// A whole (small) file.
+    /// A whole (small) file, through symlinks.
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// A whole file read once, possibly large (the redo log prepare applies): mapped
     /// where the file system allows, so that its bytes are the page cache's and are
@@ -324,25 +386,37 @@ pub trait LocalFs: Send + Sync {
     fn drop_cached(&self, _path: &Path) -> io::Result<()> {
         Ok(())
     }
-    /// Opens for large sequential reads (page cache, POSIX_FADV_SEQUENTIAL).
+    /// Opens for large sequential reads (page cache, POSIX_FADV_SEQUENTIAL), with
+    /// [`SourceFs::open`]'s contract.
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn SourceFile>>;
-    /// Opens an existing regular file for reading and writing (never follows a symlink).
+    /// Opens an existing regular file for reading and writing (never follows a
+    /// symlink: one at `path` fails). NotFound when nothing is there.
     fn open_edit(&self, path: &Path) -> io::Result<Box<dyn EditFile>>;
     /// Writes `contents` to a temporary file beside `path`, fdatasyncs it, renames it
-    /// over `path` and fsyncs the directory: readers see the old file or the new one.
+    /// over `path` and fsyncs the directory: readers see the old file or the new one,
+    /// before and after a crash, and on Ok the new one is durable. A missing
+    /// `path` is created the same way.
     fn replace_durably(&self, path: &Path, contents: &[u8]) -> io::Result<()>;
     /// Creates `dir` and its missing parents (0750); existing directories are fine.
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// A new empty file (0640, never through a symlink). AlreadyExists when
+    /// anything is at `path`; NotFound when its directory does not exist.
     fn create_file(&self, path: &Path) -> io::Result<Box<dyn TargetFile>>;
-    /// rename(2) that never replaces (RENAME_NOREPLACE); EXDEV across file systems.
+    /// rename(2) that never replaces (RENAME_NOREPLACE): AlreadyExists when `to`
+    /// exists, and nothing changes; NotFound when `from` does not exist; the raw
+    /// errno EXDEV across file systems (devices), where callers copy instead.
     fn rename_no_replace(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// unlink(2) of a file (a directory fails); NotFound when nothing is there.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// rmdir(2): removes an empty directory (restores undo the ones they created).
+    /// One that is not empty fails and stays; NotFound when nothing is there.
     fn remove_dir(&self, dir: &Path) -> io::Result<()>;
     /// The free space and device of the file system holding `path`, which must exist.
     fn space(&self, path: &Path) -> io::Result<FsSpace>;
-    /// fsync of a directory.
+    /// fsync of a directory: every name created, renamed into or removed from it
+    /// so far is durable on Ok.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Who owns what is at `path` (lstat: a symlink's own owner); NotFound when nothing is there.
     fn owner(&self, path: &Path) -> io::Result<Owner>;
     /// lchown(2).
     fn set_owner(&self, path: &Path, owner: Owner) -> io::Result<()>;

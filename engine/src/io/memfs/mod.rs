@@ -16,10 +16,15 @@
 //! Changes (the kill points) are: creating a file or a directory, each write,
 //! each fdatasync, each rename, each removal, each directory fsync.
 //!
+//! [`MemFs::source_view`] and [`MemFs::target_view`] make the same files a
+//! backup's `SourceFs` and `TargetDir`, so every command can run over it.
+//!
 //! A new `LocalFs` method needs an arm here: mutating ones call `State::change`
 //! (names) or `State::write` / `sync_file` (bytes) after `Shared::step`.
 
 mod state;
+mod views;
+pub use views::{MemSource, MemTarget};
 
 use super::{DirEntry, EditFile, FsSpace, LocalFs, Owner, SourceFile, TargetFile};
 use state::{err, Body, Edit, Mount, State, BLOCK};
