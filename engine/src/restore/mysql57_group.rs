@@ -39,7 +39,7 @@ pub struct LogGroupReport {
 /// Writes `ib_logfile0..files-1` into the backup `dir`. `file_size` None
 /// picks the 5.7 default (48 MiB) or the smallest whole number of MiB that
 /// holds the copy. Data files the redo grew after their copy are first extended
-/// to the size it gives them (see [`super::prepare57::extend_grown_files`]).
+/// to the size it gives them (see [`super::prepare::mysql57_backup::extend_grown_files`]).
 /// Nothing existing is replaced; the files appear whole (written
 /// under temporary names, then renamed), and a run killed half way can simply be
 /// run again.
@@ -77,7 +77,7 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
     let layout = GroupLayout::new(&header, data_len, geometry).map_err(|e| bad_log(e.to_string()))?;
 
     let log = fs.read_all(&copy_path).map_err(io_err(&copy_path, "reading"))?;
-    super::prepare57::extend_grown_files(fs, dir, &log, layout.checkpoint.lsn, cp.last_lsn)?;
+    super::prepare::mysql57_backup::extend_grown_files(fs, dir, &log, layout.checkpoint.lsn, cp.last_lsn)?;
     drop(log);
     let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
     let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();

@@ -72,10 +72,10 @@ pub fn prepare_incremental(fs: &dyn LocalFs, base: &Path, inc: &Path) -> Result<
         }
         true => {
             let copy = inc.join(COPY_FILE);
-            let (redo, log) = super::prepare57::apply_copy(fs, base, &copy, &inc_cp, &without_ibd)?;
+            let (redo, log) = prepare::mysql57_backup::apply_copy(fs, base, &copy, &inc_cp, &without_ibd)?;
             check_reached(inc, COPY_FILE, &redo, &inc_cp)?;
             // The base's own prepare wrote a group: it is replaced.
-            super::prepare57::write_group(fs, base, &log, redo.end_lsn, true)?;
+            prepare::mysql57_backup::write_group(fs, base, &log, redo.end_lsn, true)?;
             // The base's copy of the redo becomes the last one applied.
             fs.replace_durably(&base.join(COPY_FILE), &log).map_err(io_err(&base.join(COPY_FILE), "replacing"))?;
             (redo, "full-prepared")
