@@ -17,6 +17,7 @@
 //! prepare share the same code.
 
 mod apply_report;
+mod flavor;
 pub(crate) mod index;
 pub mod mariadb;
 mod mariadb_backup;
@@ -26,12 +27,11 @@ mod page_store;
 pub mod sys_tables;
 
 pub use apply_report::ApplyReport;
-pub(crate) use mariadb_backup::apply_log;
+pub(crate) use flavor::{of_backup, redo_files, BackupFlavor, RedoCopy, FLAVORS};
 pub use mariadb_backup::{apply_pages, is_prepared_log, prepared_log, write_prepared_log, LOG_FILE, PREPARED_LOG_LEN};
 pub use page_store::{PageIdHasher, PageMap, PageSet, PageStore};
 
 use super::completeness::{self, LocalReader, TableWithoutIbd};
-use super::mysql57_group::COPY_FILE as MYSQL57_LOG;
 use super::store::FileStore;
 use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
 use crate::format::Lsn;
@@ -126,18 +126,8 @@ pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
     let without_ibd = check_files(fs, dir)?;
     // An interrupted prepare's page writes first (see `journal`).
     super::journal::recover(fs, dir)?;
-    let (report, backup_type) = match flavor {
-        Flavor::MariaDb => {
-            let (report, creator) = apply_pages(fs, dir, &cp, &without_ibd)?;
-            write_prepared_log(fs, dir, report.end_lsn, &creator)?;
-            (report, "log-applied")
-        }
-        Flavor::Mysql57 => {
-            let (report, log) = mysql57_backup::apply_pages(fs, dir, &cp, &without_ibd)?;
-            mysql57_backup::write_group(fs, dir, &log, report.end_lsn, false)?;
-            (report, "full-prepared")
-        }
-    };
+    let report = flavor.apply_redo(fs, dir, &RedoCopy { dir, cp: &cp, incremental: false }, &without_ibd)?;
+    let backup_type = flavor.prepared_type();
     fs.replace_durably(&dir.join(meta::CHECKPOINTS_FILE), with_backup_type(&cp, backup_type).as_bytes())
         .map_err(io_err(&dir.join(meta::CHECKPOINTS_FILE), "replacing"))?;
     Ok(PrepareReport { ddl_applied, ..report })
@@ -192,17 +182,9 @@ pub(super) fn place_tables_without_ibd(
     Ok(placed.unlisted.into_iter().map(|t| t.frm).collect())
 }
 
-/// Whose redo the backup holds: the flavor difference of one prepare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flavor {
-    /// `ib_logfile0` (MariaDB 10.8+).
-    MariaDb,
-    /// `xtrabackup_logfile` (MySQL 5.7).
-    Mysql57,
-}
-
-/// Refuses what this prepare cannot do, before anything is read at length.
-fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<Flavor> {
+/// Refuses what this prepare cannot do, before anything is read at length; else
+/// whose redo the backup holds.
+fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<&'static dyn BackupFlavor> {
     if cp.is_incremental() {
         return Err(RestoreError::Refused(format!(
             "{} is an incremental backup (from LSN {}): it is prepared onto its base: innohot prepare \
@@ -237,13 +219,13 @@ fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<Flavor
             });
         }
     }
-    let flavor = if fs.exists(&dir.join(LOG_FILE)) { Flavor::MariaDb } else { Flavor::Mysql57 };
-    if flavor == Flavor::Mysql57 && !fs.exists(&dir.join(MYSQL57_LOG)) {
+    let Some(flavor) = of_backup(&|name| fs.exists(&dir.join(name))) else {
+        let names = redo_files();
         return Err(RestoreError::BadLog {
-            path: dir.join(LOG_FILE),
-            detail: "the file is missing (no ib_logfile0 nor xtrabackup_logfile)".into(),
+            path: dir.join(names[0]),
+            detail: format!("the file is missing (no {})", names.join(" nor ")),
         });
-    }
+    };
     let data_files: Vec<_> = fs
         .list(dir)
         .map_err(io_err(dir, "listing"))?

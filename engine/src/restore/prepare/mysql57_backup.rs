@@ -18,19 +18,10 @@ use crate::restore::{backup_settings, io_err, journal, Checkpoints, RestoreError
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Applies the copied redo to the tablespaces and writes the changed pages back.
-/// Returns the report and the redo copy's bytes (for the log group).
-pub fn apply_pages(
-    fs: &dyn LocalFs,
-    dir: &Path,
-    cp: &Checkpoints,
-    without_ibd: &[TableWithoutIbd],
-) -> Result<(PrepareReport, Vec<u8>)> {
-    apply_copy(fs, dir, &dir.join(COPY_FILE), cp, without_ibd)
-}
-
-/// [`apply_pages`] with the redo copy read from `log_path` (an incremental's,
-/// applied to its base) and `cp` the checkpoints of the backup it belongs to.
+/// Applies the redo copy at `log_path` (the backup's own, or an incremental's
+/// applied to its base; `cp` the checkpoints of the backup it belongs to) to the
+/// tablespaces in `dir` and writes the changed pages back. Returns the report
+/// and the redo copy's bytes (for the log group).
 pub(crate) fn apply_copy(
     fs: &dyn LocalFs,
     dir: &Path,
