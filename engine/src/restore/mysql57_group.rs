@@ -98,7 +98,7 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
 /// like [`write_log_group`]'s, and equal on a re-run, so a re-run keeps it.
 /// A different group already there is refused, or with `replace` replaced
 /// file by file: an incremental applied to a prepared backup moves the
-/// checkpoint of the group the backup's own prepare wrote.
+/// checkpoint of the group the backup's own prepare wrote. Returns the checkpoint.
 pub fn write_prepared_group(
     fs: &dyn LocalFs,
     dir: &Path,
@@ -107,7 +107,7 @@ pub fn write_prepared_group(
     files: u32,
     size: u64,
     replace: bool,
-) -> Result<()> {
+) -> Result<Lsn> {
     use crate::format::mysql57::{self as m57, BlockChecksum, BlockHeader, LogFileHeader};
     let copy_path = dir.join(COPY_FILE);
     let bad_log = |detail: String| RestoreError::BadLog { path: copy_path.clone(), detail };
@@ -141,7 +141,8 @@ pub fn write_prepared_group(
     let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
     let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();
     write_group_files(fs, &layout, size, block, &mut MemCopy(mem), &copy_path, &temps)?;
-    publish_group(fs, dir, &temps, &paths, replace)
+    publish_group(fs, dir, &temps, &paths, replace)?;
+    Ok(cp.lsn)
 }
 
 const GROUP_CREATOR_PREPARED: &str = "innohot prepare";

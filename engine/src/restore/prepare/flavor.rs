@@ -96,8 +96,8 @@ impl BackupFlavor for MariaDbBackup {
         let log = redo.dir.join(self.redo_file());
         let (report, creator) = mariadb_backup::apply_log(fs, dir, &log, redo.cp, without_ibd)?;
         redo.check_reached(&log, &report)?;
-        mariadb_backup::write_prepared_log(fs, dir, report.end_lsn, &creator)?;
-        Ok(report)
+        let checkpoint_lsn = mariadb_backup::write_prepared_log(fs, dir, report.end_lsn, &creator)?;
+        Ok(PrepareReport { checkpoint_lsn, ..report })
     }
 }
 
@@ -128,12 +128,12 @@ impl BackupFlavor for Mysql57Backup {
         let (report, log) = mysql57_backup::apply_copy(fs, dir, &copy, redo.cp, without_ibd)?;
         redo.check_reached(&copy, &report)?;
         // An incremental's replaces the group the base's own prepare wrote.
-        mysql57_backup::write_group(fs, dir, &log, report.end_lsn, redo.incremental)?;
+        let checkpoint_lsn = mysql57_backup::write_group(fs, dir, &log, report.end_lsn, redo.incremental)?;
         if redo.incremental {
             // The base's copy of the redo becomes the last one applied.
             let own = dir.join(self.redo_file());
             fs.replace_durably(&own, &log).map_err(io_err(&own, "replacing"))?;
         }
-        Ok(report)
+        Ok(PrepareReport { checkpoint_lsn, ..report })
     }
 }

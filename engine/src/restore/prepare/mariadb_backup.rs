@@ -161,15 +161,21 @@ fn names_file(dir: &Path, path: &Path, name: &str) -> bool {
     }
 }
 
-/// The `ib_logfile0` `mariabackup --prepare` (10.11) leaves: the backup header with
-/// checkpoint block 1 = {C, C} and one FILE_CHECKPOINT(C) mtr at C, where
-/// C = `end_lsn` - 16, so that the log ends exactly at the applied LSN; 12304 bytes.
-pub fn prepared_log(end_lsn: Lsn, creator: &str) -> Result<Vec<u8>> {
-    let bad = |e: crate::format::FormatError| RestoreError::Refused(format!("building the prepared ib_logfile0: {e}"));
-    let c = end_lsn
+/// The checkpoint of the `ib_logfile0` a prepare leaves, C = `end_lsn` - 16 (one
+/// FILE_CHECKPOINT record), so that the log ends exactly at the applied LSN.
+pub fn prepared_checkpoint(end_lsn: Lsn) -> Result<Lsn> {
+    end_lsn
         .checked_sub(SIZE_OF_FILE_CHECKPOINT as u64)
         .filter(|&c| c >= log_format::FIRST_LSN)
-        .ok_or_else(|| RestoreError::Refused(format!("applied LSN {end_lsn} is below the smallest possible LSN")))?;
+        .ok_or_else(|| RestoreError::Refused(format!("applied LSN {end_lsn} is below the smallest possible LSN")))
+}
+
+/// The `ib_logfile0` `mariabackup --prepare` (10.11) leaves: the backup header with
+/// checkpoint block 1 = {C, C} and one FILE_CHECKPOINT(C) mtr at C, where
+/// C = [`prepared_checkpoint`]; 12304 bytes.
+pub fn prepared_log(end_lsn: Lsn, creator: &str) -> Result<Vec<u8>> {
+    let bad = |e: crate::format::FormatError| RestoreError::Refused(format!("building the prepared ib_logfile0: {e}"));
+    let c = prepared_checkpoint(end_lsn)?;
     let mut out = log_format::backup_log_header(Checkpoint { lsn: c, end_lsn: c }, creator);
     // Any ring longer than the file: lap 0, termination byte 1, as a fresh log.
     let ring = Ring::new(c, 1 << 30).map_err(bad)?;
@@ -189,11 +195,12 @@ pub fn is_prepared_log(log: &[u8]) -> bool {
         && prepared_log(cp.lsn + SIZE_OF_FILE_CHECKPOINT as u64, &header.creator).is_ok_and(|p| p == log)
 }
 
-/// Step (2): the new `ib_logfile0`, replaced atomically.
-pub fn write_prepared_log(fs: &dyn LocalFs, dir: &Path, end_lsn: Lsn, creator: &str) -> Result<()> {
+/// Step (2): the new `ib_logfile0`, replaced atomically. Returns its checkpoint.
+pub fn write_prepared_log(fs: &dyn LocalFs, dir: &Path, end_lsn: Lsn, creator: &str) -> Result<Lsn> {
     let path = dir.join(LOG_FILE);
     let bytes = prepared_log(end_lsn, creator)?;
-    fs.replace_durably(&path, &bytes).map_err(io_err(&path, "replacing"))
+    fs.replace_durably(&path, &bytes).map_err(io_err(&path, "replacing"))?;
+    prepared_checkpoint(end_lsn)
 }
 
 /// Each tablespace the redo changes that the backup does not hold must be one the
@@ -257,5 +264,14 @@ mod tests {
         // A table whose name merely contains "#sql" elsewhere is a real table.
         a.file_names.insert(13, Some("./k/t#sql-alter.ibd".into()));
         assert!(check_unheld_spaces(Path::new("/b"), &a, false).is_err());
+    }
+
+    #[test]
+    fn the_checkpoint_the_report_carries_is_the_prepared_logs() {
+        let end = 4_095_532;
+        let log = prepared_log(end, "Backup 10.11.19").unwrap();
+        let (_, cp) = log_format::parse_log_header(&log[..START_OFFSET as usize]).unwrap();
+        assert_eq!(prepared_checkpoint(end).unwrap(), cp.lsn);
+        assert_eq!(cp.lsn, end - 16, "one FILE_CHECKPOINT record before the applied LSN");
     }
 }

@@ -50,6 +50,10 @@ pub struct PrepareReport {
     pub skipped: Vec<PathBuf>,
     pub start_lsn: Lsn,
     pub end_lsn: Lsn,
+    /// The checkpoint of the log prepare left, where a server's recovery starts:
+    /// MariaDB's `ib_logfile0` ends with a FILE_CHECKPOINT record at it, so it is
+    /// `end_lsn` less that record's size; 5.7's log group has it at `end_lsn`.
+    pub checkpoint_lsn: Lsn,
     pub redo_bytes: u64,
     pub mtrs: u64,
     pub records_applied: u64,
@@ -90,6 +94,8 @@ impl PrepareReport {
             skipped: disk.skipped,
             start_lsn,
             end_lsn: a.end_lsn,
+            // Set once the log is written.
+            checkpoint_lsn: 0,
             redo_bytes: a.end_lsn - start_lsn,
             mtrs: a.mtrs,
             records_applied: a.records_applied,

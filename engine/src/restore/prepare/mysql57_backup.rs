@@ -120,8 +120,8 @@ fn stamp_touched(fs: &dyn LocalFs, dir: &Path, store: &mut FileStore, touched: &
 }
 
 /// The log group a 5.7 server starts the prepared backup from; `replace`
-/// (an incremental applied) replaces the group the backup has.
-pub fn write_group(fs: &dyn LocalFs, dir: &Path, log: &[u8], end_lsn: crate::format::Lsn, replace: bool) -> Result<()> {
+/// (an incremental applied) replaces the group the backup has. Returns its checkpoint.
+pub fn write_group(fs: &dyn LocalFs, dir: &Path, log: &[u8], end_lsn: Lsn, replace: bool) -> Result<Lsn> {
     let settings = backup_settings(fs, dir)?;
     let files = settings.get("innodb_log_files_in_group").and_then(|v| v.parse().ok()).unwrap_or(2);
     let size = settings.get("innodb_log_file_size").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_FILE_SIZE);
