@@ -5,7 +5,6 @@
 use innohot::format::{page, page_compressed};
 use innohot::io::local::RealLocalFs;
 use innohot::restore::prepare::tablespace_files;
-use innohot::restore::store::page_compressed_flags;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -13,7 +12,7 @@ use std::path::Path;
 fn logical(stored: &[u8], page0: &[u8]) -> Vec<u8> {
     let flags = u32::from_be_bytes(page0[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].try_into().unwrap());
     let full_crc32 = flags & page::FSP_FLAGS_FCRC32_MARKER != 0;
-    if !page_compressed_flags(flags) || !page_compressed::is_compressed_page(stored, full_crc32) {
+    if !page_compressed::flags_say_page_compressed(flags) || !page_compressed::is_compressed_page(stored, full_crc32) {
         return stored.to_vec();
     }
     let mut out = vec![0u8; stored.len()];
@@ -60,7 +59,7 @@ pub fn compare_prepared(
         let flags = u32::from_be_bytes(x[page::FSP_SPACE_FLAGS..page::FSP_SPACE_FLAGS + 4].try_into().unwrap());
         let kind = if layout.compressed {
             "zip"
-        } else if page_compressed_flags(flags) {
+        } else if page_compressed::flags_say_page_compressed(flags) {
             "page_compressed"
         } else {
             "plain"

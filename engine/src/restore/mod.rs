@@ -12,7 +12,6 @@ pub mod marker;
 pub mod mysql57_group;
 mod place;
 pub mod prepare;
-mod prepare57;
 mod space;
 pub mod store;
 

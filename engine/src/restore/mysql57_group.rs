@@ -39,7 +39,7 @@ pub struct LogGroupReport {
 /// Writes `ib_logfile0..files-1` into the backup `dir`. `file_size` None
 /// picks the 5.7 default (48 MiB) or the smallest whole number of MiB that
 /// holds the copy. Data files the redo grew after their copy are first extended
-/// to the size it gives them (see [`super::prepare57::extend_grown_files`]).
+/// to the size it gives them (see [`super::prepare::mysql57_backup::extend_grown_files`]).
 /// Nothing existing is replaced; the files appear whole (written
 /// under temporary names, then renamed), and a run killed half way can simply be
 /// run again.
@@ -77,7 +77,7 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
     let layout = GroupLayout::new(&header, data_len, geometry).map_err(|e| bad_log(e.to_string()))?;
 
     let log = fs.read_all(&copy_path).map_err(io_err(&copy_path, "reading"))?;
-    super::prepare57::extend_grown_files(fs, dir, &log, layout.checkpoint.lsn, cp.last_lsn)?;
+    super::prepare::mysql57_backup::extend_grown_files(fs, dir, &log, layout.checkpoint.lsn, cp.last_lsn)?;
     drop(log);
     let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
     let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();
@@ -98,7 +98,7 @@ pub fn write_log_group(fs: &dyn LocalFs, dir: &Path, files: u32, file_size: Opti
 /// like [`write_log_group`]'s, and equal on a re-run, so a re-run keeps it.
 /// A different group already there is refused, or with `replace` replaced
 /// file by file: an incremental applied to a prepared backup moves the
-/// checkpoint of the group the backup's own prepare wrote.
+/// checkpoint of the group the backup's own prepare wrote. Returns the checkpoint.
 pub fn write_prepared_group(
     fs: &dyn LocalFs,
     dir: &Path,
@@ -107,7 +107,7 @@ pub fn write_prepared_group(
     files: u32,
     size: u64,
     replace: bool,
-) -> Result<()> {
+) -> Result<Lsn> {
     use crate::format::mysql57::{self as m57, BlockChecksum, BlockHeader, LogFileHeader};
     let copy_path = dir.join(COPY_FILE);
     let bad_log = |detail: String| RestoreError::BadLog { path: copy_path.clone(), detail };
@@ -141,7 +141,8 @@ pub fn write_prepared_group(
     let paths: Vec<PathBuf> = (0..files).map(|n| dir.join(format!("ib_logfile{n}"))).collect();
     let temps: Vec<PathBuf> = (0..files).map(|n| dir.join(format!(".ib_logfile{n}.innohot-new"))).collect();
     write_group_files(fs, &layout, size, block, &mut MemCopy(mem), &copy_path, &temps)?;
-    publish_group(fs, dir, &temps, &paths, replace)
+    publish_group(fs, dir, &temps, &paths, replace)?;
+    Ok(cp.lsn)
 }
 
 const GROUP_CREATOR_PREPARED: &str = "innohot prepare";

@@ -56,8 +56,6 @@ pub struct FileStore<'a> {
     pub pages_compressed: u64,
 }
 
-pub use crate::io::sparse::BLOCK as COMPRESSED_FRAME_BLOCK;
-
 /// A full_crc32 tablespace's compression algorithm (FSP flags bits 5-7).
 fn flags_algorithm(flags: u32, page_compressed: bool) -> Option<page_compressed::Algorithm> {
     let full_crc32 = flags & page::FSP_FLAGS_FCRC32_MARKER != 0;
@@ -65,8 +63,6 @@ fn flags_algorithm(flags: u32, page_compressed: bool) -> Option<page_compressed:
         .then(|| page_compressed::Algorithm::from_code(u64::from((flags >> 5) & 7)))
         .flatten()
 }
-
-pub use page_compressed::flags_say_page_compressed as page_compressed_flags;
 
 impl<'a> FileStore<'a> {
     pub fn new(fs: &'a dyn LocalFs) -> Self {
@@ -120,7 +116,7 @@ impl<'a> FileStore<'a> {
         if page::is_encrypted_tablespace(&head, layout) {
             return Err(RestoreError::Encrypted { path: path.to_path_buf() });
         }
-        let page_compressed = page_compressed_flags(fsp.flags);
+        let page_compressed = page_compressed::flags_say_page_compressed(fsp.flags);
         let algorithm = flags_algorithm(fsp.flags, page_compressed);
         let space =
             Space { path: path.to_path_buf(), layout, page_compressed, algorithm, flags: fsp.flags, unwritten: false };
@@ -133,7 +129,7 @@ impl<'a> FileStore<'a> {
     /// Files a tablespace whose page 0 is not written yet under the id the redo gives
     /// its name; the redo rebuilds page 0, whose flags (`flags`, 0 if unknown) give `layout`.
     pub fn add_unwritten(&mut self, path: &Path, space_id: u32, layout: PageLayout, flags: u32) -> Result<()> {
-        let page_compressed = page_compressed_flags(flags);
+        let page_compressed = page_compressed::flags_say_page_compressed(flags);
         let algorithm = flags_algorithm(flags, page_compressed);
         let space = Space { path: path.to_path_buf(), layout, page_compressed, algorithm, flags, unwritten: true };
         if let Some(other) = self.spaces.insert(space_id, space) {
@@ -151,7 +147,7 @@ impl<'a> FileStore<'a> {
             let Some(p0) = self.pages.get(&(id, 0)) else { continue };
             let Ok(real) = page::layout_from_page0(p0) else { continue };
             let flags = page::fsp_header(p0).map(|h| h.flags).unwrap_or(0);
-            if real != layout || page_compressed_flags(flags) != self.spaces[&id].page_compressed {
+            if real != layout || page_compressed::flags_say_page_compressed(flags) != self.spaces[&id].page_compressed {
                 let path = self.spaces[&id].path.clone();
                 return Err(RestoreError::BadPage {
                     path,
@@ -164,7 +160,7 @@ impl<'a> FileStore<'a> {
                         real.logical_size,
                         if real.full_crc32 { ", full_crc32" } else { "" },
                         if real.compressed { ", ROW_FORMAT=COMPRESSED" } else { "" },
-                        if page_compressed_flags(flags) { ", PAGE_COMPRESSED" } else { "" }
+                        if page_compressed::flags_say_page_compressed(flags) { ", PAGE_COMPRESSED" } else { "" }
                     ),
                 });
             }
@@ -359,7 +355,7 @@ impl<'a> FileStore<'a> {
         let with = page_compressed::CompressWith {
             algorithm,
             level: self.compression_level,
-            block_size: COMPRESSED_FRAME_BLOCK,
+            block_size: crate::io::sparse::BLOCK,
         };
         let mut out = vec![0u8; page.len()];
         if sp.layout.full_crc32 {

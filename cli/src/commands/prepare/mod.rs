@@ -174,7 +174,7 @@ fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String
         r.tablespaces,
         r.pages_read,
         r.pages_written,
-        r.end_lsn - 16,
+        r.checkpoint_lsn,
         run.started_at.elapsed().as_secs_f64()
     ));
     let mut m = Map::new();

@@ -20,8 +20,7 @@
 mod deltas;
 mod files;
 
-use super::mysql57_group::COPY_FILE;
-use super::prepare::{self, PrepareReport, LOG_FILE};
+use super::prepare::{self, BackupFlavor, PrepareReport, RedoCopy};
 use super::{io_err, read_checkpoints, Checkpoints, RestoreError, Result};
 use crate::format::Lsn;
 use crate::io::LocalFs;
@@ -56,31 +55,15 @@ pub fn prepare_incremental(fs: &dyn LocalFs, base: &Path, inc: &Path) -> Result<
     let _lock = prepare::lock_backup(fs, base)?;
     let base_cp = read_checkpoints(fs, base)?;
     let inc_cp = read_checkpoints(fs, inc)?;
-    let mysql57 = check_chain(fs, base, inc, &base_cp, &inc_cp)?;
+    let flavor = check_chain(fs, base, inc, &base_cp, &inc_cp)?;
     // An interrupted prepare's page writes first (see `journal`).
     super::journal::recover(fs, base)?;
     let plan = deltas::plan(fs, inc)?;
     let mut report = deltas::apply(fs, base, &plan)?;
     report.files_copied = files::take_over(fs, base, inc)?;
     let without_ibd = prepare::check_files(fs, base)?;
-    let (redo, backup_type) = match mysql57 {
-        false => {
-            let (redo, creator) = prepare::apply_log(fs, base, &inc.join(LOG_FILE), &inc_cp, &without_ibd)?;
-            check_reached(inc, LOG_FILE, &redo, &inc_cp)?;
-            prepare::write_prepared_log(fs, base, redo.end_lsn, &creator)?;
-            (redo, "log-applied")
-        }
-        true => {
-            let copy = inc.join(COPY_FILE);
-            let (redo, log) = super::prepare57::apply_copy(fs, base, &copy, &inc_cp, &without_ibd)?;
-            check_reached(inc, COPY_FILE, &redo, &inc_cp)?;
-            // The base's own prepare wrote a group: it is replaced.
-            super::prepare57::write_group(fs, base, &log, redo.end_lsn, true)?;
-            // The base's copy of the redo becomes the last one applied.
-            fs.replace_durably(&base.join(COPY_FILE), &log).map_err(io_err(&base.join(COPY_FILE), "replacing"))?;
-            (redo, "full-prepared")
-        }
-    };
+    let redo = flavor.apply_redo(fs, base, &RedoCopy { dir: inc, cp: &inc_cp, incremental: true }, &without_ibd)?;
+    let backup_type = flavor.prepared_type();
     let text = with_values(
         &base_cp,
         &[
@@ -94,21 +77,15 @@ pub fn prepare_incremental(fs: &dyn LocalFs, base: &Path, inc: &Path) -> Result<
     Ok(IncrementalReport { from_lsn: base_cp.to_lsn, to_lsn: inc_cp.to_lsn, redo, ..report })
 }
 
-/// The incremental's redo must reach its `to_lsn`: else it was cut short.
-fn check_reached(inc: &Path, log: &str, redo: &PrepareReport, cp: &Checkpoints) -> Result<()> {
-    if redo.end_lsn < cp.to_lsn {
-        return Err(RestoreError::BadLog {
-            path: inc.join(log),
-            detail: format!("it ends at LSN {}, before the backup's to_lsn {}", redo.end_lsn, cp.to_lsn),
-        });
-    }
-    Ok(())
-}
-
 /// Refuses a pair that is not the next link of a chain, before anything is
-/// written. Returns whether both are MySQL 5.7 backups (their redo copy is
-/// `xtrabackup_logfile`), else they are MariaDB's (`ib_logfile0`).
-fn check_chain(fs: &dyn LocalFs, base: &Path, inc: &Path, base_cp: &Checkpoints, inc_cp: &Checkpoints) -> Result<bool> {
+/// written. Returns the flavor of INC's redo copy, which BASE must hold too.
+fn check_chain(
+    fs: &dyn LocalFs,
+    base: &Path,
+    inc: &Path,
+    base_cp: &Checkpoints,
+    inc_cp: &Checkpoints,
+) -> Result<&'static dyn BackupFlavor> {
     let refuse = |why: String| Err(RestoreError::Refused(why));
     if !inc_cp.is_incremental() {
         return refuse(format!(
@@ -150,8 +127,9 @@ fn check_chain(fs: &dyn LocalFs, base: &Path, inc: &Path, base_cp: &Checkpoints,
             inc_cp.from_lsn
         ));
     }
-    let mysql57 = fs.exists(&inc.join(COPY_FILE));
-    let log = if mysql57 { COPY_FILE } else { LOG_FILE };
+    // INC without a redo copy is refused below, as lacking the first flavor's.
+    let flavor = prepare::of_backup(&|name| fs.exists(&inc.join(name))).unwrap_or(prepare::FLAVORS[0]);
+    let log = flavor.redo_file();
     for (dir, what) in [(base, "target"), (inc, "incremental")] {
         if !fs.exists(&dir.join(log)) {
             return refuse(format!(
@@ -160,7 +138,7 @@ fn check_chain(fs: &dyn LocalFs, base: &Path, inc: &Path, base_cp: &Checkpoints,
             ));
         }
     }
-    Ok(mysql57)
+    Ok(flavor)
 }
 
 /// The checkpoints file with the given keys' values replaced.

@@ -16,29 +16,29 @@
 //! come and go through [`PageStore`], so the simulator's oracle and the on-disk
 //! prepare share the same code.
 
+mod apply_report;
+mod flavor;
 pub(crate) mod index;
 pub mod mariadb;
+mod mariadb_backup;
 pub mod mysql57;
+pub(crate) mod mysql57_backup;
 mod page_store;
 pub mod sys_tables;
 
+pub use apply_report::ApplyReport;
+pub(crate) use flavor::{of_backup, redo_files, BackupFlavor, RedoCopy, FLAVORS};
+pub use mariadb_backup::{apply_pages, is_prepared_log, prepared_log, write_prepared_log, LOG_FILE, PREPARED_LOG_LEN};
 pub use page_store::{PageIdHasher, PageMap, PageSet, PageStore};
 
-use super::completeness::{self, LocalReader, Missing, TableWithoutIbd};
+use super::completeness::{self, LocalReader, TableWithoutIbd};
 use super::store::FileStore;
 use super::{io_err, read_checkpoints, with_backup_type, Checkpoints, RestoreError, Result};
-use crate::format::mariadb::{self as log_format, Checkpoint, Record, Ring, SIZE_OF_FILE_CHECKPOINT, START_OFFSET};
-use crate::format::page::{self, PageLayout};
 use crate::format::Lsn;
 use crate::io::{EntryKind, FileLock, LocalFs};
 use crate::meta;
-use mariadb as apply;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use sys_tables::sys_tables;
-
-pub const LOG_FILE: &str = "ib_logfile0";
-const MYSQL57_LOG: &str = "xtrabackup_logfile";
 
 /// What a prepare did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,6 +50,10 @@ pub struct PrepareReport {
     pub skipped: Vec<PathBuf>,
     pub start_lsn: Lsn,
     pub end_lsn: Lsn,
+    /// The checkpoint of the log prepare left, where a server's recovery starts:
+    /// MariaDB's `ib_logfile0` ends with a FILE_CHECKPOINT record at it, so it is
+    /// `end_lsn` less that record's size; 5.7's log group has it at `end_lsn`.
+    pub checkpoint_lsn: Lsn,
     pub redo_bytes: u64,
     pub mtrs: u64,
     pub records_applied: u64,
@@ -69,6 +73,42 @@ pub struct PrepareReport {
     pub frm_unknown_to_innodb: Vec<PathBuf>,
     /// DDL during the backup applied from its marker files ([`super::ddl_markers`]).
     pub ddl_applied: Vec<String>,
+}
+
+/// What the on-disk side of a prepare counted, beside the applier's [`ApplyReport`].
+pub(crate) struct WrittenBack {
+    pub tablespaces: usize,
+    pub skipped: Vec<PathBuf>,
+    pub pages_read: u64,
+    pub pages_written: u64,
+    pub pages_compressed: u64,
+    pub frm_unknown_to_innodb: Vec<PathBuf>,
+}
+
+impl PrepareReport {
+    /// The report of a redo applied from `start_lsn` (by either applier) and written back.
+    pub(crate) fn applied(start_lsn: Lsn, a: &ApplyReport, disk: WrittenBack) -> Self {
+        PrepareReport {
+            already_prepared: false,
+            tablespaces: disk.tablespaces,
+            skipped: disk.skipped,
+            start_lsn,
+            end_lsn: a.end_lsn,
+            // Set once the log is written.
+            checkpoint_lsn: 0,
+            redo_bytes: a.end_lsn - start_lsn,
+            mtrs: a.mtrs,
+            records_applied: a.records_applied,
+            records_already_in_page: a.records_already_in_page,
+            spaces_not_in_backup: a.spaces_not_in_backup.clone(),
+            pages_read: disk.pages_read,
+            pages_written: disk.pages_written,
+            pages_compressed: disk.pages_compressed,
+            pages_freed: a.pages_freed.iter().copied().collect(),
+            frm_unknown_to_innodb: disk.frm_unknown_to_innodb,
+            ddl_applied: Vec::new(),
+        }
+    }
 }
 
 /// Prepares the backup in `dir`; a prepared backup is left alone (`already_prepared`).
@@ -92,18 +132,8 @@ pub fn prepare(fs: &dyn LocalFs, dir: &Path) -> Result<PrepareReport> {
     let without_ibd = check_files(fs, dir)?;
     // An interrupted prepare's page writes first (see `journal`).
     super::journal::recover(fs, dir)?;
-    let (report, backup_type) = match flavor {
-        Flavor::MariaDb => {
-            let (report, creator) = apply_pages(fs, dir, &cp, &without_ibd)?;
-            write_prepared_log(fs, dir, report.end_lsn, &creator)?;
-            (report, "log-applied")
-        }
-        Flavor::Mysql57 => {
-            let (report, log) = super::prepare57::apply_pages(fs, dir, &cp, &without_ibd)?;
-            super::prepare57::write_group(fs, dir, &log, report.end_lsn, false)?;
-            (report, "full-prepared")
-        }
-    };
+    let report = flavor.apply_redo(fs, dir, &RedoCopy { dir, cp: &cp, incremental: false }, &without_ibd)?;
+    let backup_type = flavor.prepared_type();
     fs.replace_durably(&dir.join(meta::CHECKPOINTS_FILE), with_backup_type(&cp, backup_type).as_bytes())
         .map_err(io_err(&dir.join(meta::CHECKPOINTS_FILE), "replacing"))?;
     Ok(PrepareReport { ddl_applied, ..report })
@@ -136,48 +166,6 @@ pub(super) fn check_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<TableWitho
     Ok(found.without_ibd)
 }
 
-/// Each tablespace the redo changes that the backup does not hold must be one the
-/// redo deletes (a table dropped, or rebuilt under a new id by ALTER or OPTIMIZE),
-/// or, in a partial backup, a table's left out on purpose; any other is missing
-/// from the backup, and prepare would lose its changes.
-fn check_unheld_spaces(dir: &Path, a: &apply::ApplyReport, partial: bool) -> Result<()> {
-    let missing: Vec<Missing> = a
-        .spaces_not_in_backup
-        .iter()
-        .filter_map(|space| match a.file_names.get(space) {
-            Some(None) => None,
-            Some(Some(name)) if partial && name.trim_start_matches("./").contains('/') => None,
-            // An ALTER's or TRUNCATE's table in the making: the backup never copies one
-            // (the statement had not finished under the lock; the original table holds).
-            Some(Some(name)) if is_statement_table(name) => None,
-            Some(Some(name)) => Some(Missing {
-                file: completeness::backup_path_of(name),
-                why: format!(
-                    "the copied redo changes its tablespace (id {space}) and does not delete it: prepare would lose \
-                     those changes"
-                ),
-            }),
-            None => Some(Missing {
-                file: PathBuf::from(format!("the file of tablespace id {space}")),
-                why: "the copied redo changes that tablespace and no FILE record names it: a system or undo \
-                      tablespace"
-                    .into(),
-            }),
-        })
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(RestoreError::Missing { dir: dir.to_path_buf(), missing })
-    }
-}
-
-/// Whether a redo file name ("./db/#sql-alter-1f-7.ibd") is one of a DDL
-/// statement's own tables, which a backup never holds.
-fn is_statement_table(name: &str) -> bool {
-    Path::new(name).file_name().and_then(|f| f.to_str()).is_some_and(crate::copy::is_temporary_name)
-}
-
 /// InnoDB tables whose `.frm` is in the backup and whose `.ibd` is not are fine in
 /// the system tablespace, or when InnoDB does not know them (an orphan `.frm`, as on
 /// the server): SYS_TABLES, as the redo leaves it, says. Returns the latter.
@@ -200,17 +188,9 @@ pub(super) fn place_tables_without_ibd(
     Ok(placed.unlisted.into_iter().map(|t| t.frm).collect())
 }
 
-/// Whose redo the backup holds: the flavor difference of one prepare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flavor {
-    /// `ib_logfile0` (MariaDB 10.8+).
-    MariaDb,
-    /// `xtrabackup_logfile` (MySQL 5.7).
-    Mysql57,
-}
-
-/// Refuses what this prepare cannot do, before anything is read at length.
-fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<Flavor> {
+/// Refuses what this prepare cannot do, before anything is read at length; else
+/// whose redo the backup holds.
+fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<&'static dyn BackupFlavor> {
     if cp.is_incremental() {
         return Err(RestoreError::Refused(format!(
             "{} is an incremental backup (from LSN {}): it is prepared onto its base: innohot prepare \
@@ -245,13 +225,13 @@ fn check_flavor(fs: &dyn LocalFs, dir: &Path, cp: &Checkpoints) -> Result<Flavor
             });
         }
     }
-    let flavor = if fs.exists(&dir.join(LOG_FILE)) { Flavor::MariaDb } else { Flavor::Mysql57 };
-    if flavor == Flavor::Mysql57 && !fs.exists(&dir.join(MYSQL57_LOG)) {
+    let Some(flavor) = of_backup(&|name| fs.exists(&dir.join(name))) else {
+        let names = redo_files();
         return Err(RestoreError::BadLog {
-            path: dir.join(LOG_FILE),
-            detail: "the file is missing (no ib_logfile0 nor xtrabackup_logfile)".into(),
+            path: dir.join(names[0]),
+            detail: format!("the file is missing (no {})", names.join(" nor ")),
         });
-    }
+    };
     let data_files: Vec<_> = fs
         .list(dir)
         .map_err(io_err(dir, "listing"))?
@@ -291,212 +271,4 @@ pub fn tablespace_files(fs: &dyn LocalFs, dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
-}
-
-/// Steps (1): applies the log to the pages it names and writes the changed pages
-/// back, durably. Returns the report and the log's creator label.
-pub fn apply_pages(
-    fs: &dyn LocalFs,
-    dir: &Path,
-    cp: &Checkpoints,
-    without_ibd: &[TableWithoutIbd],
-) -> Result<(PrepareReport, String)> {
-    apply_log(fs, dir, &dir.join(LOG_FILE), cp, without_ibd)
-}
-
-/// [`apply_pages`] with the redo read from `log_path` (an incremental's,
-/// applied to its base) and `cp` the checkpoints of the backup it belongs to.
-pub(super) fn apply_log(
-    fs: &dyn LocalFs,
-    dir: &Path,
-    log_path: &Path,
-    cp: &Checkpoints,
-    without_ibd: &[TableWithoutIbd],
-) -> Result<(PrepareReport, String)> {
-    let log_path = log_path.to_path_buf();
-    let log = fs.read_mapped(&log_path).map_err(io_err(&log_path, "reading"))?;
-    let bad_log = |detail: String| RestoreError::BadLog { path: log_path.clone(), detail };
-    if log.len() < START_OFFSET as usize {
-        return Err(bad_log(format!("{} bytes, shorter than its 12288-byte header", log.len())));
-    }
-    let (header, log_cp) =
-        log_format::parse_log_header(&log[..START_OFFSET as usize]).map_err(|e| bad_log(e.to_string()))?;
-    let mut store = FileStore::new(fs);
-    let level = super::backup_settings(fs, dir)?.get("innodb_compression_level").and_then(|v| v.parse().ok());
-    store.compression_level = level.unwrap_or(6);
-    let files = tablespace_files(fs, dir)?;
-    for path in &files {
-        store.add(path)?;
-    }
-    let refused = |e: apply::PrepareError, store: &FileStore| match e {
-        apply::PrepareError::BadExtended { lsn, page, error } => RestoreError::BadRowRecord {
-            path: store.spaces().get(&page.space).map_or_else(|| log_path.clone(), |s| s.path.clone()),
-            page: page.page,
-            lsn,
-            what: error.what,
-            detail: error.detail.to_string(),
-        },
-        e => bad_log(e.to_string()),
-    };
-    let parsed = apply::parse_log(&log, cp.last_lsn).map_err(|e| refused(e, &store))?;
-    if !store.skipped.is_empty() {
-        adopt_unwritten(fs, dir, &log, &parsed, &mut store)?;
-    }
-    let applied = apply::apply_parsed(&log, &parsed, &mut store);
-    if let Some(problem) = store.take_problem() {
-        return Err(problem);
-    }
-    let a = applied.map_err(|e| refused(e, &store))?;
-    store.check_unwritten_layouts()?;
-    check_unheld_spaces(dir, &a, super::is_partial(fs, dir)?)?;
-    let pages_read = store.pages_held() as u64;
-    let frm_unknown_to_innodb = place_tables_without_ibd(dir, &mut store, without_ibd)?;
-    let mut touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
-    touched.extend(store.zero_freed_page_compressed(a.pages_freed.iter().copied())?);
-    drop(log);
-    let pages_written = std::thread::scope(|scope| {
-        // The log's page cache freed while the pages are written (mostly waits on the
-        // disk): the rename that replaces it then has little left to free.
-        scope.spawn(|| fs.drop_cached(&log_path));
-        store.write_back(dir, &touched, &a.sizes, &a.trimmed)
-    })?;
-    let report = PrepareReport {
-        already_prepared: false,
-        tablespaces: store.spaces().len(),
-        skipped: store.skipped.clone(),
-        start_lsn: log_cp.lsn,
-        end_lsn: a.end_lsn,
-        redo_bytes: a.end_lsn - log_cp.lsn,
-        mtrs: a.mtrs,
-        records_applied: a.records_applied,
-        records_already_in_page: a.records_already_in_page,
-        spaces_not_in_backup: a.spaces_not_in_backup.clone(),
-        pages_read,
-        pages_written,
-        pages_compressed: store.pages_compressed,
-        pages_freed: a.pages_freed.iter().copied().collect(),
-        frm_unknown_to_innodb,
-        ddl_applied: Vec::new(),
-    };
-    Ok((report, header.creator))
-}
-
-/// A store that holds only page 0 of the given tablespaces, all zero at first:
-/// applying the log to it reads its file records and rebuilds those pages 0.
-struct Pages0(std::collections::BTreeMap<u32, Vec<u8>>);
-
-impl apply::PageStore for Pages0 {
-    fn page_mut(&mut self, space: u32, page: u32) -> Option<&mut [u8]> {
-        if page != 0 {
-            return None;
-        }
-        self.0.get_mut(&space).map(|p| p.as_mut_slice())
-    }
-}
-
-/// Files whose page 0 was still all zero when copied (the server writes a new
-/// tablespace's pages lazily): the redo's FILE_CREATE / FILE_MODIFY records name
-/// them, which gives their space id, as mariabackup finds them; a second pass
-/// rebuilds their page 0 alone, whose flags give the page layout (else the
-/// server's for a new file, from backup-my.cnf).
-fn adopt_unwritten(
-    fs: &dyn LocalFs,
-    dir: &Path,
-    log: &[u8],
-    parsed: &apply::ParsedLog,
-    store: &mut FileStore,
-) -> Result<()> {
-    let names = &parsed.report.file_names;
-    let settings = super::backup_settings(fs, dir)?;
-    let size = settings.get("innodb_page_size").and_then(|v| v.parse().ok()).unwrap_or(16384);
-    let layout = PageLayout::for_new_file(size, settings.get("innodb_checksum_algorithm").map(|s| s.as_str()));
-    let mut found = Vec::new();
-    for path in std::mem::take(&mut store.skipped) {
-        match names.iter().find(|(_, name)| name.as_deref().is_some_and(|n| names_file(dir, &path, n))) {
-            Some((&space, _)) => found.push((path, space)),
-            None => store.skipped.push(path),
-        }
-    }
-    let mut pages0 = Pages0(found.iter().map(|(_, space)| (*space, vec![0u8; 65536])).collect());
-    let rebuilt = apply::apply_parsed(log, parsed, &mut pages0).is_ok();
-    for (path, space) in found {
-        // Trusted only when the redo did rebuild it (its FSP header names the space).
-        let header = rebuilt.then(|| page::fsp_header(&pages0.0[&space]).ok()).flatten();
-        let flags = header.filter(|h| h.space_id == space).map(|h| h.flags);
-        let real = flags.and_then(|f| page::layout_from_flags(f).ok().map(|l| (l, f)));
-        let (layout, flags) = real.unwrap_or((layout, 0));
-        store.add_unwritten(&path, space, layout, flags)?;
-    }
-    Ok(())
-}
-
-/// Whether the redo's file name (`./db/t.ibd`, or an absolute DATA DIRECTORY path
-/// whose `.ibd` the backup keeps in its schema directory) is `path` in the backup.
-fn names_file(dir: &Path, path: &Path, name: &str) -> bool {
-    let Ok(rel) = path.strip_prefix(dir) else { return false };
-    match name.strip_prefix("./") {
-        Some(r) => Path::new(r) == rel,
-        None => {
-            let tail: Vec<_> = Path::new(name).components().rev().take(2).collect();
-            let mine: Vec<_> = rel.components().rev().take(2).collect();
-            tail.len() == 2 && tail == mine
-        }
-    }
-}
-
-/// The `ib_logfile0` `mariabackup --prepare` (10.11) leaves: the backup header with
-/// checkpoint block 1 = {C, C} and one FILE_CHECKPOINT(C) mtr at C, where
-/// C = `end_lsn` - 16, so that the log ends exactly at the applied LSN; 12304 bytes.
-pub fn prepared_log(end_lsn: Lsn, creator: &str) -> Result<Vec<u8>> {
-    let bad = |e: crate::format::FormatError| RestoreError::Refused(format!("building the prepared ib_logfile0: {e}"));
-    let c = end_lsn
-        .checked_sub(SIZE_OF_FILE_CHECKPOINT as u64)
-        .filter(|&c| c >= log_format::FIRST_LSN)
-        .ok_or_else(|| RestoreError::Refused(format!("applied LSN {end_lsn} is below the smallest possible LSN")))?;
-    let mut out = log_format::backup_log_header(Checkpoint { lsn: c, end_lsn: c }, creator);
-    // Any ring longer than the file: lap 0, termination byte 1, as a fresh log.
-    let ring = Ring::new(c, 1 << 30).map_err(bad)?;
-    out.extend(log_format::encode_mtr(&[Record::FileCheckpoint { lsn: c }], c, &ring).map_err(bad)?);
-    Ok(out)
-}
-
-/// The length of the `ib_logfile0` a prepare writes: the header and one FILE_CHECKPOINT mtr.
-pub const PREPARED_LOG_LEN: u64 = START_OFFSET + SIZE_OF_FILE_CHECKPOINT as u64;
-
-/// Whether `log` is exactly the `ib_logfile0` [`prepared_log`] writes (so a prepare
-/// got as far as replacing it).
-pub fn is_prepared_log(log: &[u8]) -> bool {
-    let Some(head) = log.get(..START_OFFSET as usize) else { return false };
-    let Ok((header, cp)) = log_format::parse_log_header(head) else { return false };
-    log.len() as u64 == PREPARED_LOG_LEN
-        && prepared_log(cp.lsn + SIZE_OF_FILE_CHECKPOINT as u64, &header.creator).is_ok_and(|p| p == log)
-}
-
-/// Step (2): the new `ib_logfile0`, replaced atomically.
-pub fn write_prepared_log(fs: &dyn LocalFs, dir: &Path, end_lsn: Lsn, creator: &str) -> Result<()> {
-    let path = dir.join(LOG_FILE);
-    let bytes = prepared_log(end_lsn, creator)?;
-    fs.replace_durably(&path, &bytes).map_err(io_err(&path, "replacing"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redo_for_a_ddl_statements_own_table_is_no_missing_tablespace_and_any_other_is() {
-        let mut a = apply::ApplyReport { spaces_not_in_backup: vec![13, 14, 15], ..Default::default() };
-        a.file_names.insert(13, Some("./k/#sql-alter-21fc-7.ibd".into()));
-        a.file_names.insert(14, None); // deleted by the redo
-        a.file_names.insert(15, Some("./k/t.ibd".into()));
-        let err = check_unheld_spaces(Path::new("/b"), &a, false).unwrap_err();
-        let RestoreError::Missing { missing, .. } = err else { panic!("{err:?}") };
-        let files: Vec<_> = missing.iter().map(|m| m.file.display().to_string()).collect();
-        assert_eq!(files, vec!["k/t.ibd"]);
-        a.spaces_not_in_backup = vec![13, 14];
-        check_unheld_spaces(Path::new("/b"), &a, false).unwrap();
-        // A table whose name merely contains "#sql" elsewhere is a real table.
-        a.file_names.insert(13, Some("./k/t#sql-alter.ibd".into()));
-        assert!(check_unheld_spaces(Path::new("/b"), &a, false).is_err());
-    }
 }

@@ -41,7 +41,6 @@ use crate::format::mariadb::{self, PageEdit, PageId, PageOp, Ring, SIZE_OF_FILE_
 use crate::format::page;
 use crate::format::{FormatError, Lsn};
 use extended::ExtError;
-use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {
@@ -62,40 +61,7 @@ pub enum PrepareError {
     CheckpointNotConfirmed { checkpoint: Lsn, last_lsn: Lsn },
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApplyReport {
-    pub mtrs: u64,
-    pub records_applied: u64,
-    /// Records whose page was already newer (FIL_PAGE_LSN past the mtr's start).
-    pub records_already_in_page: u64,
-    /// Records for tablespaces that are not in the backup (dropped during it).
-    pub records_without_tablespace: u64,
-    /// Those tablespaces' ids.
-    pub spaces_not_in_backup: Vec<u32>,
-    /// INIT_PAGE records applied.
-    pub pages_initialized: u64,
-    /// Pages whose last page record was FREE_PAGE: their contents no longer matter.
-    pub pages_freed: BTreeSet<(u32, u32)>,
-    /// FILE_CREATE, FILE_DELETE, FILE_RENAME and FILE_MODIFY records seen.
-    pub file_operations: u64,
-    /// The name each tablespace the file records mention has at the end of the log
-    /// ("./db/t.ibd"), None once deleted.
-    pub file_names: BTreeMap<u32, Option<String>>,
-    /// FILE_CHECKPOINT records seen (the start checkpoint's among them).
-    pub checkpoints: u64,
-    /// End LSN of the last mtr applied.
-    pub end_lsn: Lsn,
-    /// Pages changed (their checksums were written again).
-    pub pages_touched: Vec<(u32, u32)>,
-    /// EXTENDED records applied (row and undo operations).
-    pub extended_applied: u64,
-    /// TRIM_PAGES records: tablespace id -> its new size in pages. The pages from that
-    /// size on are gone; the on-disk prepare must truncate the file to it.
-    pub trimmed: BTreeMap<u32, u32>,
-    /// The last FSP_SIZE (pages) a WRITE to page 0 gave each tablespace: recovery
-    /// extends a shorter file to it.
-    pub sizes: BTreeMap<u32, u32>,
-}
+pub use super::ApplyReport;
 
 /// Where page 0 keeps FSP_SIZE (FSP header at 38, size at +8).
 const FSP_SIZE_AT: u32 = 46;
@@ -219,6 +185,7 @@ mod extended_tests;
 mod tests {
     use super::*;
     use crate::format::mariadb::{backup_log_header, encode_mtr, encode_page_edit, Checkpoint, FileOp, Record};
+    use std::collections::BTreeMap;
 
     const CP: Lsn = 50_000;
 

@@ -48,29 +48,7 @@ pub enum PrepareError {
     Compressed { lsn: Lsn, space: u32, page: u32, what: &'static str },
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ApplyReport {
-    pub mtrs: u64,
-    pub records_applied: u64,
-    /// Records whose page was already newer (FIL_PAGE_LSN at or past the mtr).
-    pub records_already_in_page: u64,
-    /// Records for tablespaces that are not in the backup (dropped during it).
-    pub records_without_tablespace: u64,
-    /// Those tablespaces' ids.
-    pub spaces_not_in_backup: Vec<u32>,
-    /// MLOG_FILE_CREATE2 / DELETE / RENAME2 seen. The backup's lock-time
-    /// reconcile already made its files the server's, and pages are found by
-    /// space id, so these change nothing here.
-    pub file_operations: u64,
-    /// End LSN of the last complete mini-transaction applied.
-    pub end_lsn: Lsn,
-    /// Pages changed (their checksums need restamping).
-    pub pages_touched: Vec<(u32, u32)>,
-    /// Page records applied, by record type (the byte writes are not counted here).
-    pub by_type: Vec<u64>,
-    /// Each tablespace's last FSP_SIZE in the redo (see [`fsp_sizes`]).
-    pub fsp_sizes: std::collections::BTreeMap<u32, u32>,
-}
+pub use super::ApplyReport;
 
 /// Record bytes of the copy with the block framing removed, and the LSN math back.
 struct Stream {
@@ -134,7 +112,7 @@ pub fn apply_log(
     let mut touched = std::collections::BTreeSet::new();
     let mut frames = zip_frames::ZipFrames::default();
     for_each_mtr(log, checkpoint_lsn, last_lsn, |records, mtr_start, mtr_end| {
-        note_fsp_sizes(records, &mut report.fsp_sizes);
+        note_fsp_sizes(records, &mut report.sizes);
         // Whether a page takes this mtr is decided once, before any of its records land.
         let mut takes: Vec<((u32, u32), bool)> = Vec::new();
         for (i, rec) in records.iter().enumerate() {
@@ -473,7 +451,7 @@ mod tests {
         let sizes = fsp_sizes(&log, start, last).unwrap();
         assert_eq!(sizes.clone().into_iter().collect::<Vec<_>>(), vec![(5, 4864), (7, 64)]);
         let mut mem = Mem(vec![page(100)]);
-        assert_eq!(apply_log(&log, start, last, &mut mem).unwrap().fsp_sizes, sizes, "apply_log notes them too");
+        assert_eq!(apply_log(&log, start, last, &mut mem).unwrap().sizes, sizes, "apply_log notes them too");
         // A write in an mtr the copy does not hold whole is not taken.
         let cut = fsp_sizes(&log, start, last - 1).unwrap();
         assert_eq!(cut.get(&5), Some(&4864));

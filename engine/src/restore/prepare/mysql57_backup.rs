@@ -1,38 +1,28 @@
 //! The MySQL 5.7 side of `innohot prepare` ([`super::prepare`] runs the shared
 //! steps: lock, completeness, journal, write-back, metadata): applies the
-//! backup's `xtrabackup_logfile` with [`crate::restore::prepare::mysql57`] and leaves the
+//! backup's `xtrabackup_logfile` with [`super::mysql57`] and leaves the
 //! empty log group (`ib_logfile0..`) with its checkpoint at the applied LSN that
 //! a 5.7 server starts from, in the backup's own `innodb_log_files_in_group` and
 //! `innodb_log_file_size` (backup-my.cnf; 5.7's defaults 2 and 48 MiB).
 
-use super::completeness::TableWithoutIbd;
-use super::mysql57_group::{write_prepared_group, COPY_FILE, DEFAULT_FILE_SIZE};
-use super::prepare::PrepareReport;
-use super::store::FileStore;
-use super::{io_err, Checkpoints, RestoreError, Result};
+use super::mysql57::{apply_log, fsp_sizes, PrepareError};
+use super::{tablespace_files, PageStore, PrepareReport, WrittenBack};
 use crate::format::mysql57::{newest_checkpoint, LOG_FILE_HDR_SIZE};
 use crate::format::Lsn;
 use crate::io::LocalFs;
 use crate::meta;
-use crate::restore::prepare::mysql57::{apply_log, fsp_sizes, PrepareError};
-use crate::restore::prepare::PageStore;
+use crate::restore::completeness::TableWithoutIbd;
+use crate::restore::mysql57_group::{write_prepared_group, COPY_FILE, DEFAULT_FILE_SIZE};
+use crate::restore::store::FileStore;
+use crate::restore::{backup_settings, io_err, journal, Checkpoints, RestoreError, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Applies the copied redo to the tablespaces and writes the changed pages back.
-/// Returns the report and the redo copy's bytes (for the log group).
-pub fn apply_pages(
-    fs: &dyn LocalFs,
-    dir: &Path,
-    cp: &Checkpoints,
-    without_ibd: &[TableWithoutIbd],
-) -> Result<(PrepareReport, Vec<u8>)> {
-    apply_copy(fs, dir, &dir.join(COPY_FILE), cp, without_ibd)
-}
-
-/// [`apply_pages`] with the redo copy read from `log_path` (an incremental's,
-/// applied to its base) and `cp` the checkpoints of the backup it belongs to.
-pub(super) fn apply_copy(
+/// Applies the redo copy at `log_path` (the backup's own, or an incremental's
+/// applied to its base; `cp` the checkpoints of the backup it belongs to) to the
+/// tablespaces in `dir` and writes the changed pages back. Returns the report
+/// and the redo copy's bytes (for the log group).
+pub(crate) fn apply_copy(
     fs: &dyn LocalFs,
     dir: &Path,
     log_path: &Path,
@@ -46,7 +36,7 @@ pub(super) fn apply_copy(
         log.get(..LOG_FILE_HDR_SIZE as usize).ok_or_else(|| bad_log("shorter than its 2048-byte header".into()))?;
     let start = newest_checkpoint(head).map_err(|e| bad_log(e.to_string()))?;
     let mut store = FileStore::new(fs);
-    for path in super::prepare::tablespace_files(fs, dir)? {
+    for path in tablespace_files(fs, dir)? {
         store.add(&path)?;
     }
     let applied = apply_log(&log, start.lsn, cp.last_lsn, &mut store);
@@ -61,29 +51,21 @@ pub(super) fn apply_copy(
         e => bad_log(e.to_string()),
     })?;
     let pages_read = store.pages_held() as u64;
-    let frm_unknown_to_innodb = super::prepare::place_tables_without_ibd(dir, &mut store, without_ibd)?;
+    let frm_unknown_to_innodb = super::place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
     stamp_touched(fs, dir, &mut store, &touched)?;
-    let sizes = sizes_to_extend(fs, dir, a.fsp_sizes.clone())?;
+    let sizes = sizes_to_extend(fs, dir, a.sizes.clone())?;
     let pages_written = store.write_back(dir, &touched, &sizes, &BTreeMap::new())?;
-    let report = PrepareReport {
-        already_prepared: false,
+    let disk = WrittenBack {
         tablespaces: store.spaces().len(),
         skipped: store.skipped.clone(),
-        start_lsn: start.lsn,
-        end_lsn: a.end_lsn,
-        redo_bytes: a.end_lsn - start.lsn,
-        mtrs: a.mtrs,
-        records_applied: a.records_applied,
-        records_already_in_page: a.records_already_in_page,
-        spaces_not_in_backup: a.spaces_not_in_backup.clone(),
         pages_read,
         pages_written,
+        // 5.7 has no PAGE_COMPRESSED pages to store compressed again.
         pages_compressed: 0,
-        pages_freed: Vec::new(),
         frm_unknown_to_innodb,
-        ddl_applied: Vec::new(),
     };
+    let report = PrepareReport::applied(start.lsn, &a, disk);
     Ok((report, log))
 }
 
@@ -93,13 +75,13 @@ pub(super) fn apply_copy(
 /// server's own recovery, which otherwise refuses a system tablespace shorter
 /// than its header. A journal an interrupted run left is finished first.
 pub fn extend_grown_files(fs: &dyn LocalFs, dir: &Path, log: &[u8], checkpoint_lsn: Lsn, last_lsn: Lsn) -> Result<()> {
-    super::journal::recover(fs, dir)?;
+    journal::recover(fs, dir)?;
     let log_path = dir.join(COPY_FILE);
     let sizes = fsp_sizes(log, checkpoint_lsn, last_lsn)
         .map_err(|e| RestoreError::BadLog { path: log_path, detail: e.to_string() })?;
     let sizes = sizes_to_extend(fs, dir, sizes)?;
     let mut store = FileStore::new(fs);
-    for path in super::prepare::tablespace_files(fs, dir)? {
+    for path in tablespace_files(fs, dir)? {
         store.add(&path)?;
     }
     store.write_back(dir, &BTreeSet::new(), &sizes, &BTreeMap::new()).map(|_| ())
@@ -121,7 +103,7 @@ fn sizes_to_extend(fs: &dyn LocalFs, dir: &Path, mut sizes: BTreeMap<u32, u32>) 
 /// a page keeping its old checksum fails the server's read ("corrupted page").
 fn stamp_touched(fs: &dyn LocalFs, dir: &Path, store: &mut FileStore, touched: &BTreeSet<(u32, u32)>) -> Result<()> {
     let algorithm =
-        super::backup_settings(fs, dir)?.remove("innodb_checksum_algorithm").unwrap_or_else(|| "crc32".to_string());
+        backup_settings(fs, dir)?.remove("innodb_checksum_algorithm").unwrap_or_else(|| "crc32".to_string());
     for &(space, page_no) in touched {
         let Some(sp) = store.spaces().get(&space) else { continue };
         let layout = sp.layout;
@@ -138,9 +120,9 @@ fn stamp_touched(fs: &dyn LocalFs, dir: &Path, store: &mut FileStore, touched: &
 }
 
 /// The log group a 5.7 server starts the prepared backup from; `replace`
-/// (an incremental applied) replaces the group the backup has.
-pub fn write_group(fs: &dyn LocalFs, dir: &Path, log: &[u8], end_lsn: crate::format::Lsn, replace: bool) -> Result<()> {
-    let settings = super::backup_settings(fs, dir)?;
+/// (an incremental applied) replaces the group the backup has. Returns its checkpoint.
+pub fn write_group(fs: &dyn LocalFs, dir: &Path, log: &[u8], end_lsn: Lsn, replace: bool) -> Result<Lsn> {
+    let settings = backup_settings(fs, dir)?;
     let files = settings.get("innodb_log_files_in_group").and_then(|v| v.parse().ok()).unwrap_or(2);
     let size = settings.get("innodb_log_file_size").and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_FILE_SIZE);
     write_prepared_group(fs, dir, log, end_lsn, files, size, replace)
