@@ -7,7 +7,7 @@
 use innohot::events::{EventKind, Phase, Recorder, Silent};
 use innohot::follow::mariadb::PROBE_INTERVAL;
 use innohot::follow::mariadb::{read_log_header, FileOpRecord, MariaDbFollower, MariaDbFollowerParts};
-use innohot::follow::{PassEnd, RedoFollower};
+use innohot::follow::{FileChange, PassEnd, RedoFollower};
 use innohot::format::mariadb::{
     self, backup_creator, backup_log_header, encode_mtr, records, scan_mtr, Checkpoint, FileOp, Header, MtrScan,
     PageId, PageOp, Record, Ring, CHECKPOINT_1, CHECKPOINT_2, START_OFFSET,
@@ -685,17 +685,23 @@ fn a_real_log_copies_byte_for_byte_like_mariabackup() {
         assert_eq!(
             got,
             vec![
-                (FileOp::Modify, 7, "./w/t_new.ibd", None),
-                (FileOp::Create, 7, "./w/t_new.ibd", None),
-                (FileOp::Modify, 1, "./mysql/innodb_table_stats.ibd", None),
-                (FileOp::Modify, 2, "./mysql/innodb_index_stats.ibd", None),
-                (FileOp::Rename, 7, "./w/t_new.ibd", Some("./w/t_renamed.ibd")),
-                (FileOp::Delete, 6, "./w/filler.ibd", None),
+                (FileChange::Modify, 7, "./w/t_new.ibd", None),
+                (FileChange::Create, 7, "./w/t_new.ibd", None),
+                (FileChange::Modify, 1, "./mysql/innodb_table_stats.ibd", None),
+                (FileChange::Modify, 2, "./mysql/innodb_index_stats.ibd", None),
+                (FileChange::Rename, 7, "./w/t_new.ibd", Some("./w/t_renamed.ibd")),
+                (FileChange::Delete, 6, "./w/filler.ibd", None),
             ]
         );
         assert_eq!(
             ops[0],
-            FileOpRecord { lsn: 8_287_758, op: FileOp::Modify, space: 7, name: "./w/t_new.ibd".into(), new_name: None }
+            FileOpRecord {
+                lsn: 8_287_758,
+                op: FileChange::Modify,
+                space: 7,
+                name: "./w/t_new.ibd".into(),
+                new_name: None
+            }
         );
         assert!(ops.windows(2).all(|p| p[0].lsn <= p[1].lsn));
     }

@@ -5,8 +5,8 @@
 use super::CopiedTable;
 use crate::copy;
 use crate::error::{BackupError, Result};
+use crate::follow::FileChange;
 use crate::follow::FileOpRecord;
-use crate::format::mariadb::FileOp;
 use crate::server::ServerTablespace;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ pub(super) fn missing_from_redo(ops: &[FileOpRecord], held: &Held) -> Result<()>
     for (&space, op) in &last {
         let file = op.new_name.as_deref().unwrap_or(&op.name);
         let base = file.rsplit('/').next().unwrap_or("");
-        if op.op == FileOp::Delete || copy::is_temporary_name(base) || held.holds(space, file) {
+        if op.op == FileChange::Delete || copy::is_temporary_name(base) || held.holds(space, file) {
             continue;
         }
         let name = file.trim_start_matches("./").trim_end_matches(".ibd").to_string();
@@ -129,7 +129,7 @@ mod tests {
         ServerTablespace { space_id, name: name.into(), path: path.into() }
     }
 
-    fn op(op: FileOp, space: u32, name: &str, new_name: Option<&str>) -> FileOpRecord {
+    fn op(op: FileChange, space: u32, name: &str, new_name: Option<&str>) -> FileOpRecord {
         FileOpRecord { lsn: 1, op, space, name: name.into(), new_name: new_name.map(Into::into) }
     }
 
@@ -165,19 +165,19 @@ mod tests {
         let tables = [table(Some(5), "/data/d/t1.ibd", "d/t1.ibd"), table(Some(7), "/data/d/b.ibd", "d/b.ibd")];
         let held = Held { datadir: Path::new("/data"), system_spaces: &[0], tables: &tables };
         let fine = [
-            op(FileOp::Modify, 5, "./d/t1.ibd", None),
+            op(FileChange::Modify, 5, "./d/t1.ibd", None),
             // Created, then renamed: held under its final name's space id.
-            op(FileOp::Create, 7, "./d/a.ibd", None),
-            op(FileOp::Rename, 7, "./d/a.ibd", Some("./d/b.ibd")),
+            op(FileChange::Create, 7, "./d/a.ibd", None),
+            op(FileChange::Rename, 7, "./d/a.ibd", Some("./d/b.ibd")),
             // Created then dropped during the backup.
-            op(FileOp::Create, 9, "./d/gone.ibd", None),
-            op(FileOp::Delete, 9, "./d/gone.ibd", None),
+            op(FileChange::Create, 9, "./d/gone.ibd", None),
+            op(FileChange::Delete, 9, "./d/gone.ibd", None),
             // An ALTER still running under the lock.
-            op(FileOp::Create, 11, "./d/#sql-alter-3-4.ibd", None),
+            op(FileChange::Create, 11, "./d/#sql-alter-3-4.ibd", None),
         ];
         missing_from_redo(&fine, &held).unwrap();
         let mut lacking = fine.to_vec();
-        lacking.push(op(FileOp::Modify, 13, "./d/missed.ibd", None));
+        lacking.push(op(FileChange::Modify, 13, "./d/missed.ibd", None));
         let e = missing_from_redo(&lacking, &held).unwrap_err();
         assert!(matches!(&e, BackupError::TablespaceMissing { space_id: 13, .. }), "{e:?}");
         assert!(e.to_string().contains("d/missed"), "{e}");

@@ -53,6 +53,17 @@ pub const LOG_WRITTEN_STATUS: &str = "Innodb_lsn_flushed";
 
 pub use super::FileOpRecord;
 
+/// A FILE_* record's operation, as the orchestrator knows it.
+fn file_change(op: mariadb::FileOp) -> super::FileChange {
+    use super::FileChange;
+    match op {
+        mariadb::FileOp::Create => FileChange::Create,
+        mariadb::FileOp::Delete => FileChange::Delete,
+        mariadb::FileOp::Rename => FileChange::Rename,
+        mariadb::FileOp::Modify => FileChange::Modify,
+    }
+}
+
 /// Reads and checks the first 12288 bytes of `ib_logfile0`: the header block and the
 /// newest checkpoint (an encrypted or pre-10.8 log is refused here, by name).
 pub fn read_log_header(file: &mut dyn SourceFile, path: &Path) -> Result<(Header, Checkpoint)> {
@@ -340,7 +351,7 @@ impl MariaDbFollower {
             match rec {
                 Ok(Record::File { op, space, name, new_name }) => self.file_ops.push(FileOpRecord {
                     lsn,
-                    op,
+                    op: file_change(op),
                     space,
                     name: String::from_utf8_lossy(name).into_owned(),
                     new_name: new_name.map(|n| String::from_utf8_lossy(n).into_owned()),

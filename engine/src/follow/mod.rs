@@ -38,13 +38,25 @@ pub struct PassReport {
     pub end: PassEnd,
 }
 
-/// A file-level redo record seen in the copied redo (MariaDB's FILE_*): which
-/// tablespaces the copied redo touches, created, renamed or deleted.
+/// What a file-level redo record says happened to a tablespace, whatever the
+/// log format that said it (MariaDB's FILE_* records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    Create,
+    Delete,
+    /// `new_name` is set.
+    Rename,
+    /// The first change to the tablespace since the last checkpoint.
+    Modify,
+}
+
+/// A file-level redo record seen in the copied redo: which tablespaces the
+/// copied redo touches, created, renamed or deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileOpRecord {
     /// Start LSN of the mtr holding the record.
     pub lsn: Lsn,
-    pub op: crate::format::mariadb::FileOp,
+    pub op: FileChange,
     pub space: u32,
     /// Path relative to the datadir ("./db/t.ibd"), or absolute (DATA DIRECTORY).
     pub name: String,
