@@ -20,6 +20,17 @@ pub const FAILED_MARKER: &str = "innohot_backup_failed";
 /// file it never goes to a datadir.
 pub const PREPARE_LOCK: &str = "innohot_prepare.lock";
 
+/// Reads back what these builders write: the `key = value` lines of
+/// xtrabackup_checkpoints, xtrabackup_info and backup-my.cnf (comments and
+/// `[group]` lines skipped, surrounding double quotes taken off a value).
+pub fn key_values(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect()
+}
+
 /// `xtrabackup_checkpoints` of a full backup.
 pub fn checkpoints(to_lsn: Lsn, last_lsn: Lsn) -> String {
     checkpoints_from(None, to_lsn, last_lsn)
@@ -274,6 +285,20 @@ fn is_password_flag(f: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn key_values_reads_back_the_checkpoints_file_and_backup_my_cnf() {
+        let kv = super::key_values(&super::checkpoints(100, 120));
+        assert_eq!(
+            (kv["backup_type"].as_str(), kv["to_lsn"].as_str(), kv["last_lsn"].as_str()),
+            ("full-backuped", "100", "120")
+        );
+        let cnf = super::key_values(
+            "# made by innohot\n[mysqld]\ninnodb_page_size=16384\ninnodb_data_file_path = \"ibdata1:12M\"\n",
+        );
+        assert_eq!(cnf.len(), 2, "{cnf:?}");
+        assert_eq!(cnf["innodb_data_file_path"], "ibdata1:12M");
+    }
+
     use super::*;
 
     #[test]

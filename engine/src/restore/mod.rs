@@ -167,14 +167,7 @@ pub(crate) fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) ->
     move |source| RestoreError::Io { path, op, source }
 }
 
-/// `key = value` lines (xtrabackup_checkpoints, backup-my.cnf's values).
-pub(crate) fn key_values(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
-        .collect()
-}
+pub(crate) use crate::meta::key_values;
 
 /// Whether the backup holds some tables only (`partial = Y` in xtrabackup_info):
 /// the redo then changes tablespaces left out on purpose.

@@ -72,9 +72,7 @@ fn read_text(fs: &dyn SourceFs, path: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-fn key_values(text: &str) -> BTreeMap<String, String> {
-    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
-}
+use crate::meta::key_values;
 
 /// Checks the backup in `dir`. Err only when the directory cannot be read at all.
 pub fn verify(fs: &dyn SourceFs, dir: &Path) -> Result<VerifyReport> {
