@@ -45,16 +45,9 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-start() { # datadir socket [extra...]
-    local d=$1 s=$2; shift 2
-    mariadbd --no-defaults --datadir="$d" --socket="$s" --skip-networking --user=root \
-        --innodb-buffer-pool-size=512M --log-error="$d.err" --pid-file="$d.pid" "$@" &
-    for _ in $(seq 1 150); do mariadb -S "$s" -uroot -e 'select 1' >/dev/null 2>&1 && return; sleep 0.2; done
-    echo "server on $d did not start: $(tail -5 "$d.err")" >&2; exit 1
-}
+# shellcheck source=scripts/compare-lib.sh
+. scripts/compare-lib.sh
 now() { date +%s.%N; }
-cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # mean commits/s of the lines "<unix> <n>" of $1 whose time lies in ($2, $3]
 rate() { awk -v a="$2" -v b="$3" '$1 > a && $1 <= b {s += $2; n++} END {printf "%.0f", n ? s / n : 0}' "$1"; }
 # runs one tool: $1 = innohot | mariabackup; prints "seconds ok|FAILED"
@@ -74,12 +67,11 @@ backup() {
     echo "$(echo "$e - $s" | bc) $ok $s $e"
 }
 
-mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db \
-    --user=root >/dev/null
+new_datadir "$W/data"
 case "$MODE" in
 tps)
     ROUNDS=${2:-3}; WRITERS=${3:-4}; ROWS=${4:-2000000}
-    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
+    start "$W/data" "$W/s.sock" --innodb-buffer-pool-size=512M --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
     "$TPS" --socket "$W/s.sock" --setup "$ROWS"
     echo "datadir $(du -sh "$W/data" | cut -f1), $WRITERS writers, $ROUNDS rounds alternating, cold cache each"
     declare -A during took
@@ -109,7 +101,7 @@ tps)
     ;;
 survive)
     COUNTS=${2:-"1 4 8 16"}; ROWS=${3:-2000000}
-    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=4M
+    start "$W/data" "$W/s.sock" --innodb-buffer-pool-size=512M --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=4M
     "$TPS" --socket "$W/s.sock" --setup "$ROWS"
     echo "datadir $(du -sh "$W/data" | cut -f1)"
     echo "4 MiB redo log; per writer count: innohot, then mariabackup, each under the load"
@@ -128,7 +120,7 @@ survive)
     ;;
 curve)
     THROTTLES=${2:-"auto 0 200 100 50 25"}; WRITERS=${3:-4}; ROWS=${4:-2000000}; ROUNDS=${5:-2}
-    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
+    start "$W/data" "$W/s.sock" --innodb-buffer-pool-size=512M --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
     "$TPS" --socket "$W/s.sock" --setup "$ROWS"
     echo "datadir $(du -sh "$W/data" | cut -f1), $WRITERS writers, throttles (MiB/s): $THROTTLES, $ROUNDS rounds"
     declare -A during took
@@ -164,7 +156,7 @@ curve)
     ;;
 idle)
     ROUNDS=${2:-5}; ROWS=${3:-2000000}
-    start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
+    start "$W/data" "$W/s.sock" --innodb-buffer-pool-size=512M --log-bin=mysql-bin --server-id=1 --innodb-log-file-size=256M
     "$TPS" --socket "$W/s.sock" --setup "$ROWS"
     echo "datadir $(du -sh "$W/data" | cut -f1), no load, $ROUNDS rounds, cold cache each"
     declare -A took

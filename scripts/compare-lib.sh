@@ -1,10 +1,20 @@
-# Shared by the comparison scripts (sourced, not run): starting a private
-# MariaDB server, the sysbench-like datadir they back up, the cold page cache
-# before each timed run, and medians.
+# Shared by the comparison and timing scripts (sourced, not run): a new
+# datadir and a private MariaDB server on it, the sysbench-like datadir they
+# back up, the cold page cache before each timed run, and medians.
 # shellcheck shell=bash
 
+# new_datadir DATADIR [options...]: an empty server datadir (root with no
+# password, no test database); options such as --innodb-page-size go to
+# mariadb-install-db, and must be given to `start` too.
+new_datadir() {
+    local d=$1; shift
+    mariadb-install-db --no-defaults --datadir="$d" --auth-root-authentication-method=normal --skip-test-db \
+        --user=root "$@" >/dev/null
+}
+
 # start DATADIR SOCKET [server options...]: a server on DATADIR, waited for
-# until it answers (30 s at most).
+# until it answers (30 s at most). Options given override the defaults here
+# (the last of two wins), e.g. --innodb-buffer-pool-size.
 start() {
     local d=$1 s=$2; shift 2
     mariadbd --no-defaults --datadir="$d" --socket="$s" --skip-networking --user=root \
@@ -40,5 +50,8 @@ sb_server() {
 # Every timed backup starts from a cold page cache (needs root).
 cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-# The median of the numbers on stdin, one a line.
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# The median of the arguments, or without any of the numbers on stdin, one a line.
+median() {
+    if [ $# -gt 0 ]; then printf '%s\n' "$@"; else cat; fi |
+        sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}

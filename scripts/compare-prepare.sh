@@ -26,6 +26,8 @@ LOAD=${3:-idle}
 REDO_MB=${4:-}
 SHAPES="small blob ddl zip4k churn"
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/compare-lib.sh
+. scripts/compare-lib.sh
 case "$LOAD" in
 idle | writes | small | blob | ddl | zip4k | churn | all) ;;
 *) echo "LOAD must be idle, writes, all or a shape ($SHAPES), not '$LOAD'" >&2; exit 2 ;;
@@ -59,14 +61,10 @@ EXTRA=()
 
 W=$(mktemp -d /tmp/innohot-prepare-XXXXXX)
 trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; sleep 1; [ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"' EXIT
-mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db \
-    --user=root "${EXTRA[@]}" >/dev/null
-mariadbd --no-defaults --datadir="$W/data" --socket="$W/s.sock" --skip-networking --user=root "${EXTRA[@]}" \
-    --innodb-buffer-pool-size=1G --innodb-log-file-size=1G --log-bin=mysql-bin --server-id=1 \
+new_datadir "$W/data" "${EXTRA[@]}"
+start "$W/data" "$W/s.sock" "${EXTRA[@]}" --innodb-log-file-size=1G --log-bin=mysql-bin --server-id=1 \
     --max-allowed-packet=64M \
-    --innodb-adaptive-flushing=OFF --innodb-max-dirty-pages-pct-lwm=0 --innodb-max-dirty-pages-pct=99 \
-    --log-error="$W/data.err" --pid-file="$W/data.pid" &
-for _ in $(seq 1 150); do mariadb -S "$W/s.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+    --innodb-adaptive-flushing=OFF --innodb-max-dirty-pages-pct-lwm=0 --innodb-max-dirty-pages-pct=99
 sql() { mariadb -S "$W/s.sock" -uroot --max-allowed-packet=64M sb "$@"; }
 mariadb -S "$W/s.sock" -uroot -e 'create database sb'
 lsn() { mariadb -S "$W/s.sock" -uroot -N -e "show global status like 'Innodb_lsn_current'" | cut -f2; }
@@ -153,7 +151,6 @@ for r in $(seq 1 "$ROUNDS"); do
     s=$(now); mariabackup --defaults-file="$W/mb/backup-my.cnf" --prepare --target-dir="$W/mb" >"$W/mb.log" 2>&1; e=$(now)
     theirs+=("$(echo "$e - $s" | bc)")
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "backup: $(du -sh "$W/b" | cut -f1), redo $(stat -c %s "$W/b/ib_logfile0") bytes; $ROUNDS rounds"
 echo "each round (s): innohot ${ours[*]}; mariabackup ${theirs[*]}"
 m_ours=$(median "${ours[@]}"); m_theirs=$(median "${theirs[@]}")

@@ -15,18 +15,16 @@ cargo build --release --bin innohot >/dev/null
 INNOHOT=$PWD/target/release/innohot
 W=$(mktemp -d /tmp/innohot-locktime-XXXXXX)
 trap 'mariadb -S $W/s.sock -uroot -e shutdown 2>/dev/null || true; sleep 2; rm -rf "$W"' EXIT
-mariadb-install-db --no-defaults --datadir="$W/data" --auth-root-authentication-method=normal --skip-test-db --user=root >/dev/null
-mariadbd --no-defaults --datadir="$W/data" --socket="$W/s.sock" --skip-networking --user=root \
-    --log-bin=mysql-bin --server-id=1 --innodb-buffer-pool-size=256M --table-open-cache=4000 \
-    --log-error="$W/data.err" --pid-file="$W/data.pid" &
-for _ in $(seq 1 150); do mariadb -S "$W/s.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+# shellcheck source=scripts/compare-lib.sh
+. scripts/compare-lib.sh
+new_datadir "$W/data"
+start "$W/data" "$W/s.sock" --log-bin=mysql-bin --server-id=1 --innodb-buffer-pool-size=256M --table-open-cache=4000
 mariadb -S "$W/s.sock" -uroot -e 'create database lt'
 # Creates tables lt.tFROM .. lt.t(TO-1), empty, one file each.
 make_tables() {
     seq "$1" "$(($2 - 1))" | awk '{print "create table t" $1 " (id int primary key, v varchar(20)) engine=innodb;"}' |
         mariadb -S "$W/s.sock" -uroot lt
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 measure() { # tables: prints "lock_median ddl_median"
     local locks=() ddls=() r out
     for r in $(seq 1 "$ROUNDS"); do
