@@ -4,7 +4,7 @@
 //! LSN planted past the applied LSN. Each report is an insta snapshot
 //! (snapshots/verify_*.snap) with the temporary path and the LSNs redacted.
 
-use innohot_testbeds::innohot;
+use innohot_testbeds::{innohot, Run};
 use std::path::{Path, PathBuf};
 
 /// `innohot verify`: its exit code and its report (stdout, then stderr).
@@ -119,6 +119,26 @@ fn verify_passes_a_clean_backup_and_names_each_planted_corruption() {
     // A failure marker.
     std::fs::write(backup.join("innohot_backup_failed"), "interrupted by SIGINT\n").unwrap();
     caught(&backup, "verify_57_failure_marker", "the backup failed (interrupted by SIGINT)");
+}
+
+/// A prepared MySQL 5.7 backup holds the log group prepare wrote (`ib_logfile0`,
+/// `ib_logfile1`) beside its redo copy: verify reads it as the 5.7 backup it is,
+/// not as a MariaDB one whose log it cannot parse.
+#[test]
+fn a_prepared_mysql57_backup_verifies_clean() {
+    let work = tempfile::tempdir().unwrap();
+    let demo = work.path().join("demo");
+    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    let backup = demo.join("backup");
+    let Run { code, stderr, .. } = innohot!().run(["prepare".into(), format!("--target-dir={}", backup.display())]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("backup_type = full-prepared"), "the prepare names the type it left: {stderr}");
+    assert!(backup.join("ib_logfile0").exists() && backup.join("xtrabackup_logfile").exists());
+    let (code, report) = verify(&backup);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("note: full-prepared") && report.contains("redo log copy: xtrabackup_logfile"), "{report}");
+    assert!(!report.contains("problem"), "{report}");
 }
 
 /// A verified simulated MariaDB backup under `root`; returns its directory.

@@ -31,7 +31,7 @@ pub fn prepare(run: &Run, base: &Path, inc: &Path) -> Result<(&'static str, Map<
     run.say(&format!(
         "applied {} deltas ({} pages) and {} non-InnoDB and metadata files; then redo {}..{} ({} bytes, {} \
          mini-transactions, {} records; {} already in their pages): {} pages written; the target now ends at LSN \
-         {} (backup_type = log-applied); took {:.2} s",
+         {} (backup_type = {}); took {:.2} s",
         r.deltas,
         r.delta_pages,
         r.files_copied,
@@ -43,6 +43,7 @@ pub fn prepare(run: &Run, base: &Path, inc: &Path) -> Result<(&'static str, Map<
         redo.records_already_in_page,
         redo.pages_written,
         r.to_lsn,
+        redo.backup_type,
         run.started_at.elapsed().as_secs_f64()
     ));
     let mut m = Map::new();

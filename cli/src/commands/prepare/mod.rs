@@ -164,7 +164,7 @@ fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String
     run.say(&format!(
         "applied redo {}..{} ({} bytes, {} mini-transactions, {} records; {} already in their pages) to {} \
          tablespaces: {} pages read, {} written; ib_logfile0 now starts at its checkpoint {}, \
-         backup_type = log-applied; took {:.2} s",
+         backup_type = {}; took {:.2} s",
         r.start_lsn,
         r.end_lsn,
         r.redo_bytes,
@@ -175,6 +175,7 @@ fn prepare_full(run: &Run, cmd: &PrepareCmd) -> Result<(&'static str, Map<String
         r.pages_read,
         r.pages_written,
         r.checkpoint_lsn,
+        r.backup_type,
         run.started_at.elapsed().as_secs_f64()
     ));
     let mut m = Map::new();

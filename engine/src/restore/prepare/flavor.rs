@@ -57,7 +57,9 @@ impl RedoCopy<'_> {
 }
 
 /// Every flavor, in the order a backup's files are matched.
-pub(crate) const FLAVORS: [&dyn BackupFlavor; 2] = [&MariaDbBackup, &Mysql57Backup];
+/// 5.7's first: a prepared 5.7 backup holds an `ib_logfile0` too (the log group
+/// prepare writes for the server), and its redo copy stays beside it.
+pub(crate) const FLAVORS: [&dyn BackupFlavor; 2] = [&Mysql57Backup, &MariaDbBackup];
 
 /// The flavor of the backup whose top-level files `holds` answers for: the first
 /// whose redo copy is there; None when there is none.
@@ -97,7 +99,7 @@ impl BackupFlavor for MariaDbBackup {
         let (report, creator) = mariadb_backup::apply_log(fs, dir, &log, redo.cp, without_ibd)?;
         redo.check_reached(&log, &report)?;
         let checkpoint_lsn = mariadb_backup::write_prepared_log(fs, dir, report.end_lsn, &creator)?;
-        Ok(PrepareReport { checkpoint_lsn, ..report })
+        Ok(PrepareReport { checkpoint_lsn, backup_type: self.prepared_type(), ..report })
     }
 }
 
@@ -134,6 +136,6 @@ impl BackupFlavor for Mysql57Backup {
             let own = dir.join(self.redo_file());
             fs.replace_durably(&own, &log).map_err(io_err(&own, "replacing"))?;
         }
-        Ok(PrepareReport { checkpoint_lsn, ..report })
+        Ok(PrepareReport { checkpoint_lsn, backup_type: self.prepared_type(), ..report })
     }
 }

@@ -54,6 +54,9 @@ pub struct PrepareReport {
     /// MariaDB's `ib_logfile0` ends with a FILE_CHECKPOINT record at it, so it is
     /// `end_lsn` less that record's size; 5.7's log group has it at `end_lsn`.
     pub checkpoint_lsn: Lsn,
+    /// The `backup_type` the prepare left in xtrabackup_checkpoints (the flavor's:
+    /// `log-applied` for MariaDB, `full-prepared` for MySQL 5.7).
+    pub backup_type: &'static str,
     pub redo_bytes: u64,
     pub mtrs: u64,
     pub records_applied: u64,
@@ -94,8 +97,9 @@ impl PrepareReport {
             skipped: disk.skipped,
             start_lsn,
             end_lsn: a.end_lsn,
-            // Set once the log is written.
+            // Set once the log is written, by the flavor that writes it.
             checkpoint_lsn: 0,
+            backup_type: "",
             redo_bytes: a.end_lsn - start_lsn,
             mtrs: a.mtrs,
             records_applied: a.records_applied,
