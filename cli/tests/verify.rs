@@ -61,13 +61,18 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     out
 }
 
+/// The simulated MySQL 5.7 backup `innohot demo` takes under `root`; returns its directory.
+fn demo_backup(root: &Path) -> PathBuf {
+    let demo = root.join("demo");
+    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    demo.join("backup")
+}
+
 #[test]
 fn verify_passes_a_clean_backup_and_names_each_planted_corruption() {
     let work = tempfile::tempdir().unwrap();
-    let demo = work.path().join("demo");
-    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
-    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
-    let backup = demo.join("backup");
+    let backup = demo_backup(work.path());
     let (code, report) = verify(&backup);
     assert_eq!(code, Some(0), "{report}");
     assert!(report.contains(": OK:") && report.contains("pages valid"), "{report}");
@@ -127,10 +132,7 @@ fn verify_passes_a_clean_backup_and_names_each_planted_corruption() {
 #[test]
 fn a_prepared_mysql57_backup_verifies_clean() {
     let work = tempfile::tempdir().unwrap();
-    let demo = work.path().join("demo");
-    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
-    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
-    let backup = demo.join("backup");
+    let backup = demo_backup(work.path());
     let Run { code, stderr, .. } = innohot!().run(["prepare".into(), format!("--target-dir={}", backup.display())]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("backup_type = full-prepared"), "the prepare names the type it left: {stderr}");
@@ -241,10 +243,7 @@ fn verify_of_a_mariadb_backup_before_and_after_prepare() {
 fn a_flipped_byte_in_each_page_type_is_named() {
     use innohot::format::page;
     let work = tempfile::tempdir().unwrap();
-    let demo = work.path().join("demo");
-    let out = innohot!().command().arg("demo").arg(&demo).output().unwrap();
-    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
-    let backup = demo.join("backup");
+    let backup = demo_backup(work.path());
     let mut spaces = vec![backup.join("ibdata1")];
     spaces.extend(files_with(&backup, ".ibd"));
     // The first page of each type: (type, file, page number).
