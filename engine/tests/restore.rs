@@ -148,12 +148,34 @@ fn an_interrupted_prepare_run_again_gives_the_same_bytes() {
     // Interrupted after the new log too, before the checkpoints file.
     let (r, creator) = prepare::apply_pages(&RealLocalFs, &pages_and_log, &cp, &[]).unwrap();
     prepare::write_prepared_log(&RealLocalFs, &pages_and_log, r.end_lsn, &creator).unwrap();
-    for d in [&pages_only, &pages_and_log] {
+    // With the old log still there, the page-LSN rule leaves page 1 alone, and page 3,
+    // which the redo builds from its INIT_PAGE, is built again unread (as recovery
+    // does) and written, byte for byte; with the new log there is nothing to apply.
+    for (d, already_and_written) in [(&pages_only, (1, 1)), (&pages_and_log, (0, 0))] {
         let again = prepare::prepare(&RealLocalFs, d).unwrap();
         assert!(!again.already_prepared);
-        assert_eq!(again.pages_written, 0, "the page-LSN rule makes the second pass a no-op");
+        assert_eq!((again.records_already_in_page, again.pages_written), already_and_written, "{again:?}");
         assert_eq!(snapshot(d), snapshot(&whole), "{}", d.display());
     }
+}
+
+#[test]
+fn a_page_the_redo_rebuilds_from_init_page_is_never_read_so_a_torn_one_is_mended() {
+    // Page 3 inside the file this time; in one copy it holds what a write cut short by a
+    // crash leaves (half new bytes, half garbage), which no checksum accepts.
+    let tmp = tempfile::tempdir().unwrap();
+    let (clean, torn) = (tmp.path().join("a"), tmp.path().join("b"));
+    for d in [&clean, &torn] {
+        backup(d);
+        std::fs::write(d.join("db/t.ibd"), tablespace(5, 4)).unwrap();
+    }
+    let mut t = std::fs::read(torn.join("db/t.ibd")).unwrap();
+    t[3 * PS + PS / 2..4 * PS].fill(0xA5);
+    std::fs::write(torn.join("db/t.ibd"), t).unwrap();
+    let r = prepare::prepare(&RealLocalFs, &clean).unwrap();
+    let again = prepare::prepare(&RealLocalFs, &torn).unwrap();
+    assert_eq!((again.pages_written, again.records_applied), (r.pages_written, r.records_applied));
+    assert_eq!(snapshot(&torn), snapshot(&clean), "the torn page is built again from the redo");
 }
 
 /// Runs prepare on a backup `spoil` changed; asserts the error names `needle` and

@@ -138,7 +138,11 @@ impl Mapping {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: the range was just mapped; advice changes no contents.
-        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL | libc::MADV_WILLNEED) };
+        // (Two calls: the advice values are numbers, not flags to be or-ed.)
+        unsafe {
+            libc::madvise(ptr, len, libc::MADV_SEQUENTIAL);
+            libc::madvise(ptr, len, libc::MADV_WILLNEED);
+        }
         Ok(Mapping { ptr, len })
     }
 

@@ -7,6 +7,12 @@
 //! applying the redo, so writing them twice is harmless); one it finds torn was
 //! cut before any page was touched, and is dropped.
 //!
+//! One kind of write needs no record: a page the redo rebuilds from its INIT_PAGE,
+//! which prepare builds without reading it (as recovery does). A re-run never
+//! reads what such a write left, torn or not, and builds the page again from the
+//! unchanged redo copy; leaving it out halves the bytes a prepare of freshly
+//! written pages (BLOBs, bulk-built indexes) writes.
+//!
 //! Layout: `innohot prepare journal 1\n`, then per write: path length (u32 BE),
 //! the path relative to the backup, offset (u64 BE), length (u32 BE), the bytes;
 //! then 0xFFFFFFFF, the number of writes (u64 BE), and the CRC-32C of everything
@@ -35,8 +41,9 @@ pub struct PageWrite {
 /// Bytes the journal is written in at a time (a page's record is its header and bytes).
 const JOURNAL_CHUNK: usize = 1 << 20;
 
-/// Records `writes` in the backup's journal, durably.
-pub fn record(fs: &dyn LocalFs, dir: &Path, writes: &[PageWrite]) -> Result<()> {
+/// Records `writes` in the backup's journal, durably: the writes whose old bytes a
+/// re-run needs (a page prepare rebuilds without reading it needs no record).
+pub fn record<'a>(fs: &dyn LocalFs, dir: &Path, writes: impl IntoIterator<Item = &'a PageWrite>) -> Result<()> {
     let path = dir.join(JOURNAL);
     let mut f = fs.create_file(&path).map_err(io_err(&path, "creating"))?;
     let mut at = 0u64;
@@ -49,7 +56,9 @@ pub fn record(fs: &dyn LocalFs, dir: &Path, writes: &[PageWrite]) -> Result<()> 
     };
     let mut crc = 0u32;
     buf.extend_from_slice(MAGIC);
+    let mut count = 0u64;
     for w in writes {
+        count += 1;
         let name = w.rel.as_os_str().as_bytes();
         buf.extend((name.len() as u32).to_be_bytes());
         buf.extend(name);
@@ -62,7 +71,7 @@ pub fn record(fs: &dyn LocalFs, dir: &Path, writes: &[PageWrite]) -> Result<()> 
         }
     }
     buf.extend(END.to_be_bytes());
-    buf.extend((writes.len() as u64).to_be_bytes());
+    buf.extend(count.to_be_bytes());
     crc = crc32c::crc32c_append(crc, &buf);
     buf.extend(crc.to_be_bytes());
     flush(&mut buf)?;

@@ -8,7 +8,7 @@ use super::{io_err, RestoreError, Result};
 use crate::format::page::{self, PageLayout};
 use crate::format::page_compressed;
 use crate::io::{EditFile, LocalFs};
-use crate::restore::prepare::{PageMap, PageStore};
+use crate::restore::prepare::{PageMap, PageSet, PageStore};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -54,6 +54,9 @@ pub struct FileStore<'a> {
     inner_crc: HashMap<(u32, u32), [u8; 4]>,
     /// Pages [`FileStore::write_back`] stored compressed.
     pub pages_compressed: u64,
+    /// Pages handed over as zeros, never read: the redo rebuilds them from INIT_PAGE
+    /// ([`PageStore::take_initialized_page`]), so their writes need no journal record.
+    unread: PageSet,
 }
 
 /// A full_crc32 tablespace's compression algorithm (FSP flags bits 5-7).
@@ -76,6 +79,7 @@ impl<'a> FileStore<'a> {
             compression_level: 6,
             inner_crc: HashMap::new(),
             pages_compressed: 0,
+            unread: PageSet::default(),
         }
     }
 
@@ -173,9 +177,9 @@ impl<'a> FileStore<'a> {
         self.problem.take()
     }
 
-    /// How many pages are held in memory.
-    pub fn pages_held(&self) -> usize {
-        self.pages.len()
+    /// How many pages were read from the files (those held, less the ones built unread).
+    pub fn pages_read(&self) -> usize {
+        self.pages.len() - self.unread.iter().filter(|id| self.pages.contains_key(id)).count()
     }
 
     fn file(&mut self, space: u32) -> Result<&mut Box<dyn EditFile>> {
@@ -276,6 +280,11 @@ impl<'a> FileStore<'a> {
             .collect();
         let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).to_path_buf();
         let mut writes = Vec::new();
+        // Whether each write goes into the journal: all but those of pages built unread
+        // inside their file (a torn write past its end would leave the file a part page
+        // long, which a re-run refuses as truncated).
+        let mut journaled = Vec::new();
+        let mut file_sizes: BTreeMap<u32, u64> = BTreeMap::new();
         for &(space, page_no) in pages {
             let Some(mut bytes) = self.pages.remove(&(space, page_no)) else { continue };
             if let Some(stored) = self.compressed_form(space, page_no, &bytes) {
@@ -283,6 +292,9 @@ impl<'a> FileStore<'a> {
             }
             debug_assert_eq!(bytes.len(), self.spaces[&space].layout.physical_size, "space {space} page {page_no}");
             let offset = page_no as u64 * bytes.len() as u64;
+            let rebuilt = self.unread.contains(&(space, page_no));
+            let inside = rebuilt && offset + bytes.len() as u64 <= self.file_size(space, &mut file_sizes)?;
+            journaled.push(!(rebuilt && inside));
             writes.push(PageWrite { rel: rel(&self.spaces[&space].path), offset, bytes });
         }
         let written = writes.len() as u64;
@@ -293,10 +305,12 @@ impl<'a> FileStore<'a> {
             let size = self.file(space)?.size().map_err(io_err(&path, "reading the size of"))?;
             if size.max(planned.unwrap_or(0)) < want {
                 writes.push(PageWrite { rel: rel(&path), offset: want - psize as u64, bytes: vec![0u8; psize] });
+                journaled.push(true);
             }
         }
         if !writes.is_empty() {
-            journal::record(self.fs, dir, &writes)?;
+            let recorded = writes.iter().zip(&journaled).filter(|(_, &j)| j).map(|(w, _)| w);
+            journal::record(self.fs, dir, recorded)?;
             journal::apply(self.fs, dir, &writes)?;
         }
         // After the journal: a cut is idempotent, so a prepare killed around it and
@@ -372,6 +386,17 @@ impl<'a> FileStore<'a> {
         Some(out)
     }
 
+    /// The size of the file of `space` before prepare writes it (looked up once).
+    fn file_size(&mut self, space: u32, known: &mut BTreeMap<u32, u64>) -> Result<u64> {
+        if let Some(&size) = known.get(&space) {
+            return Ok(size);
+        }
+        let path = self.spaces[&space].path.clone();
+        let size = self.file(space)?.size().map_err(io_err(&path, "reading the size of"))?;
+        known.insert(space, size);
+        Ok(size)
+    }
+
     /// Cuts the file of `space` to `pages_n` pages when longer (a truncated undo
     /// tablespace), durably.
     fn shrink(&mut self, space: u32, pages_n: u32) -> Result<()> {
@@ -412,6 +437,19 @@ impl PageStore for FileStore<'_> {
     fn take_page(&mut self, space: u32, page_no: u32) -> Option<Vec<u8>> {
         self.page_mut(space, page_no)?;
         self.pages.remove(&(space, page_no))
+    }
+    fn take_initialized_page(&mut self, space: u32, page_no: u32) -> Option<Vec<u8>> {
+        let sp = self.spaces.get(&space).filter(|_| self.problem.is_none())?;
+        // PAGE_COMPRESSED pages keep fields of the stored page (`inner_crc`); zip pages
+        // are applied as stored; an assumed layout may be wrong; page 0 is read by a
+        // re-run before any redo (to file the tablespace), so its write stays
+        // journalled: those are read.
+        let read = sp.page_compressed || sp.layout.is_compressed() || sp.unwritten || page_no == 0;
+        if read || self.pages.contains_key(&(space, page_no)) {
+            return self.take_page(space, page_no);
+        }
+        self.unread.insert((space, page_no));
+        Some(vec![0u8; sp.layout.physical_size])
     }
     fn put_page(&mut self, space: u32, page_no: u32, bytes: Vec<u8>) {
         if self.spaces.contains_key(&space) {

@@ -75,7 +75,7 @@ pub(crate) fn apply_log(
     let a = applied.map_err(|e| refused(e, &store))?;
     store.check_unwritten_layouts()?;
     check_unheld_spaces(dir, &a, is_partial(fs, dir)?)?;
-    let pages_read = store.pages_held() as u64;
+    let pages_read = store.pages_read() as u64;
     let frm_unknown_to_innodb = place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let mut touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
     touched.extend(store.zero_freed_page_compressed(a.pages_freed.iter().copied())?);

@@ -50,7 +50,7 @@ pub(crate) fn apply_copy(
         }
         e => bad_log(e.to_string()),
     })?;
-    let pages_read = store.pages_held() as u64;
+    let pages_read = store.pages_read() as u64;
     let frm_unknown_to_innodb = super::place_tables_without_ibd(dir, &mut store, without_ibd)?;
     let touched: BTreeSet<(u32, u32)> = a.pages_touched.iter().copied().collect();
     stamp_touched(fs, dir, &mut store, &touched)?;

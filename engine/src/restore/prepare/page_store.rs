@@ -49,6 +49,14 @@ pub trait PageStore {
     fn take_page(&mut self, space: u32, page: u32) -> Option<Vec<u8>> {
         self.page_mut(space, page).map(|p| p.to_vec())
     }
+    /// A page whose applied records start with INIT_PAGE, which rebuilds it whole:
+    /// recovery builds such a page without reading it (MariaDB's `skip_read`), so a
+    /// store may hand over zeros instead of the stored bytes (the page LSN 0 then
+    /// takes every record from the INIT_PAGE on, as recovery's does). By default it
+    /// is read, as [`PageStore::take_page`]: either way the page ends the same.
+    fn take_initialized_page(&mut self, space: u32, page: u32) -> Option<Vec<u8>> {
+        self.take_page(space, page)
+    }
     /// Gives back a page [`PageStore::take_page`] handed over, as it is now.
     fn put_page(&mut self, space: u32, page: u32, bytes: Vec<u8>) {
         if let Some(dst) = self.page_mut(space, page) {

@@ -209,7 +209,7 @@ fn fetch(pages: &[PageInfo], order: &[usize], store: &mut dyn PageStore, report:
     // (first record, space) of the pages the store does not hold.
     let mut missing: Vec<(usize, u32)> = Vec::new();
     for &slot in order {
-        let PageInfo { id, freed, first, ops, .. } = pages[slot];
+        let PageInfo { id, freed, first, ops, last_init } = pages[slot];
         if freed {
             // Never read nor written (as in recovery); its FREE_PAGE is reported, unless
             // the backup does not hold its tablespace (dropped during the backup).
@@ -218,7 +218,12 @@ fn fetch(pages: &[PageInfo], order: &[usize], store: &mut dyn PageStore, report:
             }
             continue;
         }
-        match store.take_page(id.space, id.page) {
+        let taken = match last_init {
+            // Every record applied follows its last INIT_PAGE (`apply_records`).
+            Some(_) => store.take_initialized_page(id.space, id.page),
+            None => store.take_page(id.space, id.page),
+        };
+        match taken {
             Some(pg) => held[slot].page = Some(pg),
             None => {
                 report.records_without_tablespace += ops;
