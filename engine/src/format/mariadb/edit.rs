@@ -89,12 +89,18 @@ pub fn encode_page_edit(edit: &PageEdit<'_>) -> (PageOp, Vec<u8>) {
     }
 }
 
+/// A payload recovery refuses (out of line: the parse loop inlines the decoder).
+#[cold]
+#[inline(never)]
+fn bad(detail: &str) -> FormatError {
+    FormatError::Malformed { what: "MariaDB page record", detail: detail.to_string() }
+}
+
 /// Reads a WRITE, MEMSET or MEMMOVE payload, refusing what recovery refuses (offset or
 /// length varints longer than 3 bytes, an empty WRITE or MEMSET fill, a MEMMOVE whose
 /// source varint is not the whole rest). Whether the edit fits the page is the caller's check.
-#[inline]
+#[inline(always)]
 pub fn decode_page_edit(op: PageOp, payload: &[u8]) -> Result<PageEdit<'_>, FormatError> {
-    let bad = |detail: &str| FormatError::Malformed { what: "MariaDB page record", detail: detail.to_string() };
     let short_varint = |b: &[u8]| match read_varint(b) {
         Ok((v, n)) if n <= 3 => Ok((v, n)),
         _ => Err(bad("an offset or length that is not a varint of at most 3 bytes")),

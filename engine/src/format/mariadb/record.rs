@@ -221,7 +221,7 @@ impl<'a> Records<'a> {
     }
 
     /// Decodes one record; an Err is the reason recovery would refuse it.
-    #[inline]
+    #[inline(always)]
     fn decode(&mut self, start: usize) -> Result<Record<'a>, RecordDefect> {
         let (b, body) = self.frame(start)?;
         let same_page = b & 0x80 != 0;
@@ -322,7 +322,7 @@ fn file_record(kind: u8, space: u32, page: u32, payload: &[u8]) -> Result<Record
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, FormatError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.at >= self.buf.len() {
             return None;

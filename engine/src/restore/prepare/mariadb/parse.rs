@@ -111,6 +111,9 @@ struct Parser {
     settled: Vec<bool>,
     /// A FILE_CHECKPOINT record for the checkpoint was met.
     confirmed: bool,
+    /// The page [`Parser::slot`] found last, and its slot: mtrs in a row often name
+    /// the same page (a bulk index build fills one page after another).
+    last_slot: Option<(PageId, usize)>,
 }
 
 /// Below this many bytes of redo one thread parses it all.
@@ -349,6 +352,16 @@ impl Parser {
 
     /// The index of the page in `pages`, made on first sight.
     fn slot(&mut self, id: PageId) -> usize {
+        if let Some((last, slot)) = self.last_slot.filter(|(last, _)| *last == id) {
+            debug_assert_eq!(self.out.pages[slot].id, last);
+            return slot;
+        }
+        let slot = self.slot_of(id);
+        self.last_slot = Some((id, slot));
+        slot
+    }
+
+    fn slot_of(&mut self, id: PageId) -> usize {
         let next = self.out.pages.len() as u32;
         let slot = *self.slots.entry((id.space, id.page)).or_insert(next);
         if slot == next {
