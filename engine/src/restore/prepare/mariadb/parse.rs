@@ -161,13 +161,24 @@ pub(super) fn parse(
 }
 
 /// Where a valid mtr starts near the middle of a long log, if one is found soon.
+/// Only a position right after what could end an mtr (a termination byte with the
+/// sequence bit of its LSN, then 4 CRC bytes) is framed: framing at every byte of a
+/// BLOB's payload walks up to 1 MiB of it per position, and took longer than the
+/// parse it was to halve.
 fn middle_mtr(redo: &[u8], first: Lsn, ring: &Ring) -> Option<usize> {
     if redo.len() < HALVES_FROM {
         return None;
     }
     let mid = redo.len() / 2;
-    (mid..(mid + 65536).min(redo.len()))
-        .find(|&at| redo[at] > 1 && matches!(scan_mtr(&redo[at..], first + at as u64, ring), MtrScan::Mtr { .. }))
+    let after_an_end = |at: usize| {
+        let termination = at - mariadb::MTR_TRAILER;
+        redo[termination] == ring.sequence_bit(first + termination as u64)
+    };
+    (mid..(mid + 65536).min(redo.len())).find(|&at| {
+        redo[at] > 1
+            && after_an_end(at)
+            && matches!(scan_mtr(&redo[at..], first + at as u64, ring), MtrScan::Mtr { .. })
+    })
 }
 
 impl Parser {
