@@ -294,7 +294,7 @@ impl<'a> FileStore<'a> {
             let offset = page_no as u64 * bytes.len() as u64;
             let rebuilt = self.unread.contains(&(space, page_no));
             let inside = rebuilt && offset + bytes.len() as u64 <= self.file_size(space, &mut file_sizes)?;
-            journaled.push(!(rebuilt && inside));
+            journaled.push(!inside);
             writes.push(PageWrite { rel: rel(&self.spaces[&space].path), offset, bytes });
         }
         let written = writes.len() as u64;
@@ -302,7 +302,7 @@ impl<'a> FileStore<'a> {
             let path = self.spaces[&space].path.clone();
             let psize = self.spaces[&space].layout.physical_size;
             let planned = writes.iter().filter(|w| w.rel == rel(&path)).map(|w| w.offset + w.bytes.len() as u64).max();
-            let size = self.file(space)?.size().map_err(io_err(&path, "reading the size of"))?;
+            let size = self.file_size(space, &mut file_sizes)?;
             if size.max(planned.unwrap_or(0)) < want {
                 writes.push(PageWrite { rel: rel(&path), offset: want - psize as u64, bytes: vec![0u8; psize] });
                 journaled.push(true);
